@@ -1,0 +1,93 @@
+"""Account forms: register, log in, change password, profile and consent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from forms import blank_first, country_choices
+from registry.auth import MIN_PASSWORD_LENGTH, email_taken, pseudonym_taken
+from registry.scales import SEX
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        description="Used only to log in. Never shown to anyone.",
+    )
+    pseudonym = StringField(
+        "Public name",
+        validators=[
+            DataRequired(),
+            Length(min=3, max=40),
+            Regexp(r"^[\w .\-]+$", message="Use letters, digits, spaces, dots, dashes or underscores."),
+        ],
+        description="Shown next to your tips and comments. Don't use your real name.",
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat password", validators=[InputRequired(), EqualTo("password", "The passwords differ.")]
+    )
+
+    def validate_email(self, field):
+        if email_taken(field.data):
+            raise ValidationError("An account with this email already exists. Log in instead?")
+
+    def validate_pseudonym(self, field):
+        if "@" in field.data:
+            raise ValidationError("Don't use an email address as your public name.")
+        if pseudonym_taken(field.data):
+            raise ValidationError("This public name is taken; choose another.")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=200)])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[InputRequired(), Length(max=200)])
+    password = PasswordField(
+        "New password",
+        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters. Other devices will be logged out.",
+    )
+    confirm = PasswordField(
+        "Repeat new password", validators=[InputRequired(), EqualTo("password", "The passwords differ.")]
+    )
+
+
+class ProfileForm(FlaskForm):
+    birth_year = IntegerField(
+        "Birth year",
+        validators=[Optional(), NumberRange(min=1900, max=date.today().year, message="Enter a year such as 1980.")],
+        description="Optional. Used only to compare with people of a similar age, shown as an age band.",
+    )
+    sex = SelectField("Sex", choices=blank_first(SEX.choices, "Not given"), validators=[Optional()])
+    country = SelectField("Country", validators=[Optional()])
+    research_consent = BooleanField(
+        "I agree that my answers may be used for research, de-identified, as described above.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = blank_first(country_choices(), "Not given")

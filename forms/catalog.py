@@ -1,0 +1,64 @@
+"""Catalog forms: add a condition, a treatment or a doctor."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from forms import blank_first, country_choices
+from registry import vocab
+from registry.scales import TREATMENT_KIND
+from registry.text import name_key
+
+
+def _has_letters(form, field):
+    if not name_key(field.data or ""):
+        raise ValidationError("Enter a name with letters or digits.")
+
+
+class ConditionForm(FlaskForm):
+    name = StringField("Name of the condition", validators=[DataRequired(), Length(min=2, max=200), _has_letters])
+    icd10 = StringField(
+        "ICD-10-CM code",
+        validators=[Optional(), Length(max=10)],
+        description="Optional, for example E11 or G43.909. Your doctor's paperwork often shows it.",
+    )
+    synonyms = StringField(
+        "Other names",
+        validators=[Optional(), Length(max=500)],
+        description="Optional, separated by commas.",
+    )
+
+    def validate_icd10(self, field):
+        if field.data and vocab.normalize_icd10(field.data) is None:
+            raise ValidationError(f"{field.data} is not an ICD-10-CM code. Leave it empty if you are unsure.")
+
+    def synonym_list(self) -> list[str]:
+        return [s for s in (self.synonyms.data or "").split(",") if s.strip()]
+
+
+class TreatmentForm(FlaskForm):
+    name = StringField(
+        "Name of the treatment",
+        validators=[DataRequired(), Length(min=2, max=200), _has_letters],
+        description="For a medicine, the brand name is fine: we file it under its generic name.",
+    )
+    kind = SelectField(
+        "Kind",
+        choices=blank_first(TREATMENT_KIND.choices),
+        validators=[DataRequired(message="Choose what kind of treatment it is.")],
+    )
+
+
+class DoctorForm(FlaskForm):
+    name = StringField("Doctor's name", validators=[DataRequired(), Length(min=2, max=200), _has_letters])
+    specialty = StringField(
+        "Specialty", validators=[DataRequired(), Length(min=2, max=120)], description="For example neurology."
+    )
+    city = StringField("City", validators=[DataRequired(), Length(min=1, max=120), _has_letters])
+    country = SelectField("Country", validators=[DataRequired(message="Choose a country.")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = blank_first(country_choices())

@@ -1,0 +1,342 @@
+"""Catalog domain: search, duplicate-safe additions and the starter catalog."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import func, or_, select
+
+from registry import vocab
+from registry.extensions import db
+from registry.models import (
+    Condition,
+    ConditionSynonym,
+    Doctor,
+    Experience,
+    Treatment,
+    TreatmentSynonym,
+)
+from registry.text import clean, name_key, slugify
+
+STARTER_CATALOG = Path(__file__).resolve().parent / "data" / "catalog.json"
+
+
+@dataclass
+class Hit:
+    """One search result; slug is None for an entry the vocabulary knows but the catalog lacks."""
+
+    slug: str | None
+    name: str
+    matched: str
+    in_catalog: bool
+    kind: str | None = None
+    icd10: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _unique_slug(model, name: str) -> str:
+    base = slugify(name)[:100]
+    slug, n = base, 2
+    while db.session.scalar(select(model.id).where(model.slug == slug)) is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _like(key: str) -> str:
+    return "%" + key.replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+
+# --- conditions ----------------------------------------------------------------------------
+
+
+def find_condition(name: str) -> Condition | None:
+    """The condition a name or synonym means, ignoring case, spacing and accents."""
+    key = name_key(name)
+    if not key:
+        return None
+    found = db.session.scalar(select(Condition).where(Condition.name_key == key))
+    if found is None:
+        found = db.session.scalar(
+            select(Condition).join(ConditionSynonym).where(ConditionSynonym.key == key).limit(1)
+        )
+    return found
+
+
+def search_conditions(q: str, limit: int = 20, vocabulary: bool = True) -> list[Hit]:
+    """Conditions by name, synonym or ICD-10-CM code; then ICD-10-CM entries not yet in the catalog."""
+    key = name_key(q)
+    if not key:
+        return []
+    code = q.strip().upper()
+    pattern = _like(key)
+    rows = db.session.execute(
+        select(Condition.slug, Condition.name, Condition.icd10, ConditionSynonym.name)
+        .outerjoin(ConditionSynonym, ConditionSynonym.condition_id == Condition.id)
+        .where(
+            or_(
+                Condition.name_key.like(pattern),
+                ConditionSynonym.key.like(pattern),
+                Condition.icd10.like(code.replace("%", "") + "%"),
+            )
+        )
+        .order_by(Condition.name)
+    ).all()
+    hits: dict[str, Hit] = {}
+    for slug, name, icd10, synonym in rows:
+        matched = name if key in name_key(name) or synonym is None else synonym
+        if slug not in hits or matched == name:
+            hits[slug] = Hit(slug, name, matched, True, icd10=icd10)
+    results = sorted(hits.values(), key=lambda h: (not name_key(h.name).startswith(key), h.name))
+    if vocabulary and len(results) < limit:
+        known = {h.icd10 for h in results} | set(
+            db.session.scalars(select(Condition.icd10).where(Condition.icd10.is_not(None)))
+        )
+        for icd_code, description in vocab.search_icd10(q, limit=limit - len(results)):
+            if icd_code not in known:
+                results.append(Hit(None, description, icd_code, False, icd10=icd_code))
+    return results[:limit]
+
+
+def add_condition(name: str, icd10: str | None = None, synonyms=(), user=None) -> tuple[Condition, bool]:
+    """Return the existing condition a name means, or add a new one; (condition, created)."""
+    existing = find_condition(name)
+    if existing is not None:
+        return existing, False
+    code = None
+    if icd10:
+        code = vocab.normalize_icd10(icd10)
+        if code is None:
+            raise ValueError(f"{icd10!r} is not an ICD-10-CM code")
+    condition = Condition(
+        slug=_unique_slug(Condition, name),
+        name=clean(name),
+        name_key=name_key(name),
+        icd10=code,
+        created_by_id=user.id if user is not None else None,
+    )
+    _add_synonyms(condition, ConditionSynonym, synonyms)
+    db.session.add(condition)
+    db.session.flush()
+    return condition, True
+
+
+def _add_synonyms(entry, synonym_model, names) -> None:
+    have = {name_key(entry.name)} | {s.key for s in entry.synonyms}
+    for synonym in names:
+        key = name_key(synonym)
+        if key and key not in have:
+            entry.synonyms.append(synonym_model(name=clean(synonym), key=key))
+            have.add(key)
+
+
+# --- treatments ----------------------------------------------------------------------------
+
+
+def find_treatment(name: str, drug: vocab.DrugMatch | None = None) -> Treatment | None:
+    """The treatment a name, brand or synonym means, ignoring case, spacing and accents."""
+    keys = {name_key(name)} - {""}
+    if drug is not None:
+        keys |= drug.keys
+        if drug.drugbank_id:
+            found = db.session.scalar(select(Treatment).where(Treatment.drugbank_id == drug.drugbank_id))
+            if found is not None:
+                return found
+    if not keys:
+        return None
+    found = db.session.scalar(select(Treatment).where(Treatment.name_key.in_(keys)).limit(1))
+    if found is None:
+        found = db.session.scalar(
+            select(Treatment).join(TreatmentSynonym).where(TreatmentSynonym.key.in_(keys)).limit(1)
+        )
+    return found
+
+
+def search_treatments(q: str, limit: int = 20, vocabulary: bool = True) -> list[Hit]:
+    """Treatments by name or synonym; brand names and misspellings resolve to the generic drug."""
+    key = name_key(q)
+    if not key:
+        return []
+    pattern = _like(key)
+    rows = db.session.execute(
+        select(Treatment.slug, Treatment.name, Treatment.kind, TreatmentSynonym.name)
+        .outerjoin(TreatmentSynonym, TreatmentSynonym.treatment_id == Treatment.id)
+        .where(or_(Treatment.name_key.like(pattern), TreatmentSynonym.key.like(pattern)))
+        .order_by(Treatment.name)
+    ).all()
+    hits: dict[str, Hit] = {}
+    for slug, name, kind, synonym in rows:
+        in_name = key in name_key(name)
+        matched = name if in_name or synonym is None else synonym
+        if slug not in hits or in_name:
+            hits[slug] = Hit(slug, name, matched, True, kind=kind)
+    results = sorted(hits.values(), key=lambda h: (not name_key(h.matched).startswith(key), h.name))
+    if vocabulary:
+        for drug in vocab.resolve_drug(q):
+            treatment = find_treatment(drug.name, drug)
+            if treatment is not None:
+                if treatment.slug not in hits:
+                    hit = Hit(treatment.slug, treatment.name, drug.matched, True, kind=treatment.kind)
+                    hits[treatment.slug] = hit
+                    results.insert(0, hit)
+            else:
+                results.insert(0, Hit(None, drug.name, drug.matched, False, kind="drug"))
+    return results[:limit]
+
+
+def add_treatment(name: str, kind: str, synonyms=(), user=None) -> tuple[Treatment, bool]:
+    """Return the existing treatment a name means, or add it (a drug under its generic name)."""
+    drug = None
+    if kind == "drug":
+        matches = vocab.resolve_drug(name)
+        drug = matches[0] if len(matches) == 1 else None
+    existing = find_treatment(name, drug)
+    if existing is not None:
+        _add_synonyms(existing, TreatmentSynonym, [name, *synonyms])
+        return existing, False
+    canonical = drug.name if drug is not None else clean(name)
+    treatment = Treatment(
+        slug=_unique_slug(Treatment, canonical),
+        name=canonical[:1].upper() + canonical[1:],
+        name_key=name_key(canonical),
+        kind=kind,
+        drugbank_id=drug.drugbank_id if drug else None,
+        mesh_id=drug.mesh_id if drug else None,
+        created_by_id=user.id if user is not None else None,
+    )
+    _add_synonyms(treatment, TreatmentSynonym, [name, *synonyms])
+    db.session.add(treatment)
+    db.session.flush()
+    return treatment, True
+
+
+# --- doctors -------------------------------------------------------------------------------
+
+
+def find_doctor(name: str, city: str, country: str) -> Doctor | None:
+    """The doctor with this name in this city, ignoring case, spacing, accents and titles."""
+    return db.session.scalar(
+        select(Doctor).where(
+            Doctor.name_key == doctor_key(name),
+            Doctor.city_key == name_key(city),
+            Doctor.country == country.upper(),
+        )
+    )
+
+
+def doctor_key(name: str) -> str:
+    """A doctor's name key without the "Dr" title patients sometimes type."""
+    words = name_key(name).split()
+    if words and words[0] in {"dr", "doctor", "prof", "professor"}:
+        words = words[1:]
+    return " ".join(words)
+
+
+def add_doctor(name: str, specialty: str, city: str, country: str, user=None) -> tuple[Doctor, bool]:
+    """Return the matching doctor or add a new one; (doctor, created)."""
+    existing = find_doctor(name, city, country)
+    if existing is not None:
+        return existing, False
+    doctor = Doctor(
+        name=clean(name),
+        name_key=doctor_key(name),
+        specialty=clean(specialty),
+        city=clean(city),
+        city_key=name_key(city),
+        country=country.upper(),
+        created_by_id=user.id if user is not None else None,
+    )
+    db.session.add(doctor)
+    db.session.flush()
+    return doctor, True
+
+
+def search_doctors(q: str = "", specialty: str = "", city: str = "", country: str = ""):
+    """A select of doctors whose name, specialty, city and country match the given filters."""
+    query = select(Doctor).order_by(Doctor.name)
+    if name_key(q):
+        query = query.where(Doctor.name_key.like(_like(doctor_key(q))))
+    if clean(specialty):
+        query = query.where(Doctor.specialty.ilike(_like(clean(specialty))))
+    if name_key(city):
+        query = query.where(Doctor.city_key.like(_like(name_key(city))))
+    if country:
+        query = query.where(Doctor.country == country.upper())
+    return query
+
+
+# --- the starter catalog -------------------------------------------------------------------
+
+
+def load_starter_catalog(path: Path = STARTER_CATALOG) -> dict[str, int]:
+    """Add what is missing from the starter catalog; return counts of what was added."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    added = {"conditions": 0, "treatments": 0, "links": 0}
+    treatments: dict[str, Treatment] = {
+        t.slug: t for t in db.session.scalars(select(Treatment))
+    }
+    for item in data["treatments"]:
+        treatment = treatments.get(item["slug"]) or find_treatment(item["name"])
+        if treatment is None:
+            treatment = Treatment(
+                slug=item["slug"],
+                name=item["name"],
+                name_key=name_key(item["name"]),
+                kind=item["kind"],
+                drugbank_id=item.get("drugbank_id"),
+                mesh_id=item.get("mesh_id"),
+            )
+            db.session.add(treatment)
+            added["treatments"] += 1
+        _add_synonyms(treatment, TreatmentSynonym, item.get("synonyms", ()))
+        treatments[item["slug"]] = treatment
+    conditions = {c.slug: c for c in db.session.scalars(select(Condition))}
+    for item in data["conditions"]:
+        condition = conditions.get(item["slug"]) or find_condition(item["name"])
+        if condition is None:
+            condition = Condition(
+                slug=item["slug"],
+                name=item["name"],
+                name_key=name_key(item["name"]),
+                icd10=item.get("icd10"),
+            )
+            db.session.add(condition)
+            added["conditions"] += 1
+        _add_synonyms(condition, ConditionSynonym, item.get("synonyms", ()))
+        linked = {t.slug for t in condition.treatments}
+        for slug in item.get("treatments", ()):
+            if slug not in linked:
+                condition.treatments.append(treatments[slug])
+                added["links"] += 1
+    db.session.commit()
+    return added
+
+
+# --- counts --------------------------------------------------------------------------------
+
+
+def report_counts() -> dict[int, int]:
+    """Number of experiences per condition id."""
+    rows = db.session.execute(
+        select(Experience.condition_id, func.count()).group_by(Experience.condition_id)
+    )
+    return dict(rows.all())
+
+
+def popular_conditions(limit: int = 12) -> list[tuple[Condition, int]]:
+    """The most reported conditions with their counts (conditions without reports last)."""
+    counts = report_counts()
+    conditions = db.session.scalars(select(Condition).order_by(Condition.name)).all()
+    ranked = sorted(conditions, key=lambda c: -counts.get(c.id, 0))
+    return [(c, counts.get(c.id, 0)) for c in ranked[:limit]]
+
+
+def count_for(condition: Condition, treatment: Treatment | None = None) -> int:
+    """Number of experiences reported for a condition (and treatment)."""
+    query = select(func.count()).select_from(Experience).where(Experience.condition_id == condition.id)
+    if treatment is not None:
+        query = query.where(Experience.treatment_id == treatment.id)
+    return db.session.scalar(query) or 0

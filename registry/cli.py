@@ -1,0 +1,157 @@
+"""The `registry` command: Flask's run/routes/shell plus the registry's own commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from registry.scales import ACCOUNT_ROLE
+
+DEMO_HOST, DEMO_PORT = "127.0.0.1", 5000
+DEMO_ACCOUNTS = (
+    # email, pseudonym, password, account role
+    ("patient@demo.example", "demo-patient", "demo-patient-password", "patient"),
+    ("researcher@demo.example", "demo-researcher", "demo-researcher-password", "researcher"),
+    ("moderator@demo.example", "demo-moderator", "demo-moderator-password", "moderator"),
+)
+
+
+def _create_app():
+    from registry import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def cli():
+    """The treatment-experience registry.
+
+    Start here: `registry demo` serves a registry with a demo community on
+    http://127.0.0.1:5000. `registry init` prepares a database for real use.
+    """
+
+
+def init_database() -> dict[str, int]:
+    """Create or upgrade the schema through migrations and load the starter catalog."""
+    from flask_migrate import upgrade
+
+    from registry import MIGRATIONS
+    from registry.catalog import load_starter_catalog
+
+    upgrade(directory=str(MIGRATIONS))
+    return load_starter_catalog()
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade the database and load the starter catalog (safe to run again)."""
+    added = init_database()
+    click.echo(f"Database ready at {_safe_db_url()}.")
+    if any(added.values()):
+        click.echo(
+            f"Starter catalog: added {added['conditions']} conditions, {added['treatments']} treatments, "
+            f"{added['links']} condition-treatment links."
+        )
+    else:
+        click.echo("Starter catalog: already up to date, nothing added.")
+
+
+def _safe_db_url() -> str:
+    from registry.extensions import db
+
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+@click.group("users")
+def users_group():
+    """Create accounts and change their roles."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(ACCOUNT_ROLE.codes),
+    default="patient",
+    show_default=True,
+    help="What the account may do.",
+)
+@click.option("--pseudonym", help="Public name; a random one is chosen when omitted.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(email: str, role: str, pseudonym: str | None, password_stdin: bool):
+    """Create an account with EMAIL (the password is prompted for)."""
+    from registry import auth
+    from registry.extensions import db
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = auth.create_user(email, password, pseudonym or auth.unique_pseudonym(email), role)
+        db.session.commit()
+    except ValueError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.email} as {user.account_role} (public name {user.pseudonym}).")
+
+
+@users_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ACCOUNT_ROLE.codes))
+@with_appcontext
+def users_set_role(email: str, role: str):
+    """Give the account with EMAIL the ROLE."""
+    from registry import auth
+    from registry.extensions import db
+
+    user = auth.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no account with the email {auth.normalize_email(email)}")
+    user.account_role = role
+    db.session.commit()
+    click.echo(f"{user.email} is now {role}.")
+
+
+def ensure_demo_accounts() -> list[tuple[str, str, str]]:
+    """Create the demo accounts that are missing; return (email, password, role) of each."""
+    from registry import auth
+    from registry.extensions import db
+
+    for email, pseudonym, password, role in DEMO_ACCOUNTS:
+        if auth.find_user(email) is None:
+            user = auth.create_user(email, password, pseudonym, role)
+            user.birth_year, user.sex, user.country = 1980, "female", "US"
+            auth.set_consent(user, True)
+    db.session.commit()
+    return [(email, password, role) for email, _, password, role in DEMO_ACCOUNTS]
+
+
+@click.command("demo")
+@click.option("--host", default=DEMO_HOST, show_default=True, help="Address to serve on.")
+@click.option("--port", default=DEMO_PORT, show_default=True, type=int, help="Port to serve on.")
+@with_appcontext
+def demo_command(host: str, port: int):
+    """Prepare a registry with demo accounts and serve it (the newcomer's one command)."""
+    init_database()
+    accounts = ensure_demo_accounts()
+    click.echo("")
+    click.echo(f"The registry is running at http://{host}:{port}/  (Ctrl+C stops it)")
+    click.echo("Demo logins (for this local demo only):")
+    for email, password, role in accounts:
+        click.echo(f"  {role:<10} {email:<26} password: {password}")
+    click.echo("")
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the registry's commands to app.cli."""
+    app.cli.add_command(init_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo_command)

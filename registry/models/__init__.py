@@ -1,0 +1,33 @@
+"""Typed SQLAlchemy models, one module per area."""
+
+from registry.models.catalog import (
+    Condition,
+    ConditionSynonym,
+    Doctor,
+    Treatment,
+    TreatmentSynonym,
+    condition_treatment,
+)
+from registry.models.experience import (
+    Diagnosis,
+    Experience,
+    ExperienceSideEffect,
+    ExperienceStopReason,
+)
+from registry.models.user import CONSENT_VERSION, ConsentEvent, User
+
+__all__ = [
+    "CONSENT_VERSION",
+    "Condition",
+    "ConditionSynonym",
+    "ConsentEvent",
+    "Diagnosis",
+    "Doctor",
+    "Experience",
+    "ExperienceSideEffect",
+    "ExperienceStopReason",
+    "Treatment",
+    "TreatmentSynonym",
+    "User",
+    "condition_treatment",
+]

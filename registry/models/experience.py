@@ -1,0 +1,104 @@
+"""Treatment experiences: one per participant, condition and treatment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.extensions import db
+from registry.database import UTCDateTime, now_utc
+from registry.models.catalog import Condition, Treatment
+
+
+class Diagnosis(db.Model):
+    """The year a participant (or the person they care for) was diagnosed with a condition."""
+
+    __tablename__ = "diagnosis"
+    __table_args__ = (UniqueConstraint("user_id", "condition_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    condition_id: Mapped[int] = mapped_column(ForeignKey("condition.id", ondelete="CASCADE"))
+    diagnosed_year: Mapped[int]
+
+    def __repr__(self) -> str:
+        return f"<Diagnosis {self.user_id} {self.condition_id} {self.diagnosed_year}>"
+
+
+class Experience(db.Model):
+    """What one treatment did for one participant's condition, on the scales of registry.scales."""
+
+    __tablename__ = "experience"
+    __table_args__ = (
+        UniqueConstraint("user_id", "condition_id", "treatment_id"),
+        Index("ix_experience_condition_treatment", "condition_id", "treatment_id"),
+        Index("ix_experience_user_updated", "user_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    condition_id: Mapped[int] = mapped_column(ForeignKey("condition.id", ondelete="RESTRICT"))
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id", ondelete="RESTRICT"))
+    role: Mapped[str] = mapped_column(String(12))
+    started: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    stopped: Mapped[str | None] = mapped_column(String(7))  # empty = still using
+    dose_amount: Mapped[float | None]
+    dose_unit: Mapped[str | None] = mapped_column(String(12))
+    dose_frequency: Mapped[str | None] = mapped_column(String(20))
+    effectiveness: Mapped[str] = mapped_column(String(12))
+    side_effect_severity: Mapped[str] = mapped_column(String(12))
+    adherence: Mapped[str | None] = mapped_column(String(12))
+    burden: Mapped[str | None] = mapped_column(String(12))
+    cost_per_month: Mapped[str | None] = mapped_column(String(12))
+    insurance_coverage: Mapped[str | None] = mapped_column(String(14))
+    satisfaction: Mapped[int]
+    would_recommend: Mapped[str] = mapped_column(String(3))
+    tips: Mapped[str | None] = mapped_column(Text)
+    # "Patients like me" bands, fixed when the report is written so aggregates stay stable.
+    age_band: Mapped[str | None] = mapped_column(String(10))
+    sex: Mapped[str | None] = mapped_column(String(12))
+    years_since_diagnosis: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    condition: Mapped[Condition] = relationship()
+    treatment: Mapped[Treatment] = relationship()
+    side_effects: Mapped[list[ExperienceSideEffect]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ExperienceSideEffect.term"
+    )
+    stop_reasons: Mapped[list[ExperienceStopReason]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ExperienceStopReason.reason"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Experience {self.id} user={self.user_id} {self.condition_id}/{self.treatment_id}>"
+
+
+class ExperienceSideEffect(db.Model):
+    """One side-effect term of an experience (normalized: lower-case, single spaces)."""
+
+    __tablename__ = "experience_side_effect"
+
+    experience_id: Mapped[int] = mapped_column(
+        ForeignKey("experience.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<ExperienceSideEffect {self.experience_id} {self.term!r}>"
+
+
+class ExperienceStopReason(db.Model):
+    """One reason an experience's treatment was stopped."""
+
+    __tablename__ = "experience_stop_reason"
+
+    experience_id: Mapped[int] = mapped_column(
+        ForeignKey("experience.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<ExperienceStopReason {self.experience_id} {self.reason}>"

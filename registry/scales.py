@@ -1,0 +1,365 @@
+"""The answer scales: one source of truth for forms, models, reports, API and export.
+
+Codes are stored, labels are shown. Every layer reads the scales from here, so a code
+added or renamed here changes the form, the report and the codebook together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An ordered set of answer codes with their labels, help text and source."""
+
+    name: str
+    options: tuple[tuple[str, str], ...]
+    description: str = ""
+    source: str = ""
+    help: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.options)
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """(code, label) pairs for a WTForms field."""
+        return list(self.options)
+
+    def label(self, code: str | None) -> str:
+        return dict(self.options).get(code or "", code or "")
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.codes
+
+    def __iter__(self):
+        return iter(self.codes)
+
+    def __len__(self) -> int:
+        return len(self.options)
+
+
+def _scale(name, options, description="", source="", help=None) -> Scale:
+    return Scale(name, tuple(options), description, source, help or {})
+
+
+# --- accounts -------------------------------------------------------------------------
+
+ACCOUNT_ROLE = _scale(
+    "account_role",
+    [
+        ("patient", "Participant"),
+        ("researcher", "Researcher"),
+        ("moderator", "Moderator"),
+        ("admin", "Administrator"),
+    ],
+    "What an account may do on the site (not what it reports as).",
+)
+
+# --- who reports and the optional profile -----------------------------------------------
+
+ROLE = _scale(
+    "role",
+    [
+        ("patient", "I have this condition"),
+        ("caregiver", "I care for someone with this condition"),
+        ("survivor", "I had this condition"),
+    ],
+    "Who is reporting. For a caregiver the report and profile describe the person cared for.",
+)
+
+AGE_BAND = _scale(
+    "age_band",
+    [
+        ("under_18", "Under 18"),
+        ("18_29", "18-29"),
+        ("30_44", "30-44"),
+        ("45_64", "45-64"),
+        ("65_plus", "65 and over"),
+    ],
+    "Age band derived from birth year at the time of the report.",
+)
+
+SEX = _scale(
+    "sex",
+    [
+        ("female", "Female"),
+        ("male", "Male"),
+        ("other", "Other"),
+        ("undisclosed", "Prefer not to say"),
+    ],
+)
+
+YEARS_SINCE_DIAGNOSIS = _scale(
+    "years_since_diagnosis",
+    [
+        ("lt_1", "Less than 1 year"),
+        ("1_5", "1-5 years"),
+        ("5_10", "5-10 years"),
+        ("10_plus", "10 years or more"),
+    ],
+    "Years between diagnosis and the report, banded.",
+)
+
+# --- the catalog ------------------------------------------------------------------------
+
+TREATMENT_KIND = _scale(
+    "kind",
+    [
+        ("drug", "Drug"),
+        ("supplement", "Supplement"),
+        ("procedure", "Procedure"),
+        ("therapy", "Therapy"),
+        ("device", "Device"),
+        ("lifestyle", "Lifestyle"),
+        ("other", "Other"),
+    ],
+)
+
+# --- a treatment experience -------------------------------------------------------------
+
+DOSE_UNIT = _scale(
+    "dose_unit",
+    [
+        ("mg", "mg"),
+        ("mcg", "mcg"),
+        ("g", "g"),
+        ("ml", "ml"),
+        ("units", "units"),
+        ("puffs", "puffs"),
+        ("drops", "drops"),
+        ("patches", "patches"),
+        ("other", "other"),
+    ],
+    source="PatientsLikeMe",
+)
+
+DOSE_FREQUENCY = _scale(
+    "dose_frequency",
+    [
+        ("as_needed", "As needed"),
+        ("once_daily", "Once a day"),
+        ("twice_daily", "Twice a day"),
+        ("three_times_daily", "Three times a day"),
+        ("weekly", "Weekly"),
+        ("monthly", "Monthly"),
+        ("other", "Other"),
+    ],
+    source="PatientsLikeMe",
+)
+
+EFFECTIVENESS = _scale(
+    "effectiveness",
+    [
+        ("worse", "Made it worse"),
+        ("none", "None"),
+        ("slight", "Slight"),
+        ("moderate", "Moderate"),
+        ("major", "Major"),
+        ("cant_tell", "Can't tell"),
+    ],
+    "How much the treatment helped the condition.",
+    "PatientsLikeMe (None/Slight/Moderate/Major/Can't tell) + CureTogether's 'made it worse'",
+    {
+        "worse": "Symptoms got worse while on it.",
+        "none": "No noticeable change.",
+        "slight": "A small improvement you might not notice day to day.",
+        "moderate": "A clear improvement that made daily life easier.",
+        "major": "A large improvement; symptoms mostly under control.",
+        "cant_tell": "Too early, or too many things changed at once to say.",
+    },
+)
+
+# "Improved" for ranking: moderate or major among answers other than cant_tell.
+IMPROVED_CODES = ("moderate", "major")
+UNKNOWN_EFFECT_CODE = "cant_tell"
+
+SIDE_EFFECT_SEVERITY = _scale(
+    "side_effect_severity",
+    [
+        ("none", "None"),
+        ("mild", "Mild"),
+        ("moderate", "Moderate"),
+        ("severe", "Severe"),
+        ("very_severe", "Very severe"),
+    ],
+    "The worst severity of side effects at their worst.",
+    "PRO-CTCAE severity attribute",
+    {
+        "none": "No side effects.",
+        "mild": "Noticeable, but did not get in the way.",
+        "moderate": "Got in the way of some daily activities.",
+        "severe": "Got in the way of most daily activities.",
+        "very_severe": "Disabling, or needed medical care.",
+    },
+)
+
+SEVERE_CODES = ("severe", "very_severe")
+
+ADHERENCE = _scale(
+    "adherence",
+    [
+        ("always", "Always"),
+        ("usually", "Usually"),
+        ("sometimes", "Sometimes"),
+        ("rarely", "Rarely"),
+    ],
+    "How often the treatment was taken as prescribed.",
+    "PatientsLikeMe adherence",
+)
+
+BURDEN = _scale(
+    "burden",
+    [
+        ("not_at_all", "Not at all"),
+        ("a_little", "A little"),
+        ("somewhat", "Somewhat"),
+        ("very", "Very"),
+    ],
+    "How hard the treatment was to take.",
+    "PatientsLikeMe burden, WebMD 'ease of use'",
+)
+
+COST_PER_MONTH = _scale(
+    "cost_per_month",
+    [
+        ("zero", "Nothing"),
+        ("lt_25", "Less than $25"),
+        ("25_100", "$25-$100"),
+        ("100_500", "$100-$500"),
+        ("500_1000", "$500-$1,000"),
+        ("gt_1000", "More than $1,000"),
+        ("unknown", "Don't know"),
+    ],
+    "Out-of-pocket cost per month.",
+    "PatientsLikeMe cost bands",
+)
+
+INSURANCE_COVERAGE = _scale(
+    "insurance_coverage",
+    [
+        ("covered", "Covered"),
+        ("partly", "Partly covered"),
+        ("not_covered", "Not covered"),
+        ("denied", "Coverage denied"),
+        ("no_insurance", "No insurance"),
+        ("unknown", "Don't know"),
+    ],
+    "Whether the patient's insurance or health plan paid for it.",
+)
+
+NOT_COVERED_CODES = ("not_covered", "denied")
+
+STOP_REASON = _scale(
+    "stop_reasons",
+    [
+        ("side_effects", "Side effects"),
+        ("not_effective", "Did not work"),
+        ("cost", "Cost"),
+        ("not_covered", "Not covered by insurance"),
+        ("doctor_advice", "Doctor's advice"),
+        ("improved", "Condition improved"),
+        ("inconvenient", "Inconvenient"),
+        ("other", "Other"),
+    ],
+    "Why the treatment was stopped (several may apply).",
+    "PatientsLikeMe",
+)
+
+WOULD_RECOMMEND = _scale(
+    "would_recommend",
+    [("yes", "Yes"), ("no", "No")],
+    "Would recommend it to someone with the same condition.",
+    "WebMD, Healthgrades",
+)
+
+SATISFACTION_MIN, SATISFACTION_MAX = 1, 10
+TIPS_MAX_LENGTH = 2000
+
+SIDE_EFFECT_STARTER_TERMS = (
+    "nausea",
+    "headache",
+    "fatigue",
+    "dizziness",
+    "drowsiness",
+    "insomnia",
+    "weight gain",
+    "weight loss",
+    "dry mouth",
+    "diarrhea",
+    "constipation",
+    "stomach pain",
+    "rash",
+    "itching",
+    "hair loss",
+    "anxiety",
+    "mood changes",
+    "low libido",
+    "sweating",
+    "muscle pain",
+    "injection site reaction",
+    "brain fog",
+)
+
+# --- a doctor rating (CG-CAHPS) ---------------------------------------------------------
+
+FREQUENCY = _scale(
+    "frequency",
+    [
+        ("never", "Never"),
+        ("sometimes", "Sometimes"),
+        ("usually", "Usually"),
+        ("always", "Always"),
+    ],
+    "How often, in the CG-CAHPS wording.",
+    "CG-CAHPS",
+)
+
+DOCTOR_RECOMMEND = _scale(
+    "would_recommend",
+    [
+        ("definitely_no", "Definitely no"),
+        ("probably_no", "Probably no"),
+        ("probably_yes", "Probably yes"),
+        ("definitely_yes", "Definitely yes"),
+    ],
+    "Would recommend this doctor to family and friends.",
+    "CAHPS",
+)
+
+OVERALL_MIN, OVERALL_MAX = 0, 10
+TOP_BOX_MIN = 9
+KNOWLEDGE_MIN, KNOWLEDGE_MAX = 1, 5
+COMMENT_MAX_LENGTH = 2000
+
+
+def age_band(birth_year: int | None, at_year: int) -> str | None:
+    """The age band of someone born in birth_year, in at_year."""
+    if birth_year is None:
+        return None
+    age = at_year - birth_year
+    if age < 18:
+        return "under_18"
+    if age < 30:
+        return "18_29"
+    if age < 45:
+        return "30_44"
+    if age < 65:
+        return "45_64"
+    return "65_plus"
+
+
+def years_since_diagnosis(diagnosed_year: int | None, at_year: int) -> str | None:
+    """The years-since-diagnosis band for a diagnosis in diagnosed_year, in at_year."""
+    if diagnosed_year is None:
+        return None
+    years = at_year - diagnosed_year
+    if years < 1:
+        return "lt_1"
+    if years < 5:
+        return "1_5"
+    if years < 10:
+        return "5_10"
+    return "10_plus"

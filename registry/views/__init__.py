@@ -1,0 +1,1 @@
+"""Blueprints, one per area; each view parses, calls the domain and renders."""

@@ -1,0 +1,54 @@
+"""Error pages in the site's style, and JSON errors under /api/."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You don't have access to this page.",
+    404: "We couldn't find that page.",
+    405: "That action isn't allowed here.",
+    413: "What you sent is too large.",
+    429: "Too many requests. Please wait a moment and try again.",
+    500: "Something went wrong on our side. Nothing you entered was saved half-way; please try again.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _render(code: int, message: str):
+    if wants_json():
+        return jsonify(error=message, status=code), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def handle_http(error: HTTPException):
+    code = error.code or 500
+    message = MESSAGES.get(code, error.name)
+    # Our own abort(4xx, "message") carries a message worth showing.
+    if error.description and error.description != type(error).description:
+        message = error.description
+    return _render(code, message)
+
+
+def handle_csrf(error: CSRFError):
+    return _render(400, "This form expired or was sent from another site. Please reload the page and try again.")
+
+
+def handle_unexpected(error: Exception):
+    from registry.extensions import db
+
+    db.session.rollback()
+    return _render(500, MESSAGES[500])
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on app."""
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(InternalServerError, handle_unexpected)

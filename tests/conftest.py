@@ -1,0 +1,165 @@
+"""Fixtures: the app on every configured database, its client, CLI runner, and row factories.
+
+Every test runs on SQLite; when REGISTRY_TEST_DATABASE_URL is set, it runs on PostgreSQL too.
+The schema is built once per database through the migrations, as `registry init` builds it,
+and every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from registry import MIGRATIONS, create_app
+from registry.extensions import db
+
+PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _base_config(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {url} is unreachable under CI: {error}")
+        pytest.skip(f"PostgreSQL at {url} is unreachable: {error}")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    """A migrated, empty database of each configured kind."""
+    from flask_migrate import upgrade
+
+    from registry import _normalize_db_url
+
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    else:
+        url = _normalize_db_url(PG_URL)
+        _reset_postgres(url)
+    app = create_app(_base_config(url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url):
+    """A fresh app on empty tables."""
+    app = create_app(_base_config(database_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call the domain directly."""
+    with app.app_context():
+        yield
+
+
+class Factory:
+    """Small helpers that add rows and commit."""
+
+    def __init__(self, app):
+        self.app = app
+        self.counter = 0
+
+    def _next(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def user(self, email=None, password="correct horse battery", role="patient", pseudonym=None, **profile):
+        from registry import auth
+
+        with self.app.app_context():
+            n = self._next()
+            user = auth.create_user(email or f"user{n}@example.org", password, pseudonym or f"member{n}", role)
+            for key, value in profile.items():
+                setattr(user, key, value)
+            db.session.commit()
+            return user.id
+
+    def condition(self, name="Migraine", icd10="G43", synonyms=(), treatments=()):
+        from registry import catalog
+        from registry.models import Treatment
+
+        with self.app.app_context():
+            condition, _ = catalog.add_condition(name, icd10, synonyms)
+            for slug in treatments:
+                condition.treatments.append(db.session.scalar(sa.select(Treatment).where(Treatment.slug == slug)))
+            db.session.commit()
+            return condition.slug
+
+    def treatment(self, name="Sumatriptan", kind="drug", synonyms=()):
+        from registry import catalog
+
+        with self.app.app_context():
+            treatment, _ = catalog.add_treatment(name, kind, synonyms)
+            db.session.commit()
+            return treatment.slug
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+class AuthActions:
+    def __init__(self, client, make):
+        self._client = client
+        self._make = make
+
+    def login(self, email="patient@example.org", password="correct horse battery", role="patient", **profile):
+        """Create the account if needed and log in as it; return the user id."""
+        from registry import auth
+
+        with self._make.app.app_context():
+            existing = auth.find_user(email)
+            user_id = existing.id if existing else None
+        if user_id is None:
+            user_id = self._make.user(email=email, password=password, role=role, **profile)
+        response = self._client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 302, response.text
+        return user_id
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client, make):
+    return AuthActions(client, make)
