@@ -23,6 +23,9 @@ from registry.auth import MIN_PASSWORD_LENGTH, email_taken, pseudonym_taken
 from registry.scales import SEX
 
 
+PASSWORD_MESSAGE = f"Use at least {MIN_PASSWORD_LENGTH} characters (at most 200)."
+
+
 class RegisterForm(FlaskForm):
     email = EmailField(
         "Email",
@@ -40,7 +43,7 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_MESSAGE)],
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
     )
     confirm = PasswordField(
@@ -68,7 +71,7 @@ class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[InputRequired(), Length(max=200)])
     password = PasswordField(
         "New password",
-        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_MESSAGE)],
         description=f"At least {MIN_PASSWORD_LENGTH} characters. Other devices will be logged out.",
     )
     confirm = PasswordField(

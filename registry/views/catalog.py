@@ -45,7 +45,7 @@ def condition(slug: str):
 @login_required
 def new_condition():
     """Add a missing condition, unless it already exists under this or another name."""
-    form = ConditionForm(request.values if request.method == "GET" else None)
+    form = ConditionForm(name=request.args.get("name", ""))  # prefilled from a search
     if form.validate_on_submit():
         entry, created = catalog.add_condition(
             form.name.data, form.icd10.data, form.synonym_list(), user=current_user
@@ -83,7 +83,7 @@ def treatment(slug: str):
 @login_required
 def new_treatment():
     """Add a missing treatment; a brand name is filed under its generic drug."""
-    form = TreatmentForm(request.values if request.method == "GET" else None)
+    form = TreatmentForm(name=request.args.get("name", ""))
     if form.validate_on_submit():
         entry, created = catalog.add_treatment(form.name.data, form.kind.data, user=current_user)
         db.session.commit()

@@ -1,0 +1,48 @@
+"""The JSON API (registry.views.api)."""
+
+import pytest
+
+
+@pytest.fixture
+def catalog_rows(make):
+    make.treatment("Semaglutide", synonyms=["Ozempic"])
+    make.condition("Type 2 diabetes", "E11", treatments=["semaglutide"])
+
+
+def test_conditions_lists_slug_name_icd10_and_n(client, catalog_rows):
+    body = client.get("/api/v1/conditions").get_json()
+    assert body["conditions"] == [{"slug": "type-2-diabetes", "name": "Type 2 diabetes", "icd10": "E11", "n": 0}]
+
+
+def test_conditions_search(client, catalog_rows):
+    body = client.get("/api/v1/conditions?q=e11").get_json()
+    assert body["conditions"][0]["slug"] == "type-2-diabetes"
+    body = client.get("/api/v1/conditions?q=narcolepsy").get_json()
+    assert body["conditions"][0]["slug"] is None and body["conditions"][0]["in_catalog"] is False
+
+
+def test_treatments_ozempic_answers_semaglutide(client, catalog_rows):
+    body = client.get("/api/v1/treatments?q=Ozempic").get_json()
+    first = body["treatments"][0]
+    assert first == {"slug": "semaglutide", "name": "Semaglutide", "kind": "drug", "matched": "Ozempic", "in_catalog": True}
+
+
+def test_treatments_offers_drugs_not_yet_in_the_catalog(client, catalog_rows):
+    first = client.get("/api/v1/treatments?q=Lipitor").get_json()["treatments"][0]
+    assert first == {"slug": None, "name": "Atorvastatin", "kind": "drug", "matched": "Lipitor", "in_catalog": False}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/treatments", "/api/v1/treatments?q=", "/api/v1/treatments?q=" + "x" * 121,
+     "/api/v1/treatments?q=a&limit=0", "/api/v1/conditions?q=a&limit=abc"],
+)  # fmt: skip
+def test_bad_parameters_get_a_4xx_json_message(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.is_json and response.get_json()["error"]
+
+
+def test_unknown_api_url_is_json_404(client):
+    response = client.get("/api/v1/nothing")
+    assert response.status_code == 404 and response.get_json()["status"] == 404

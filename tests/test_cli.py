@@ -1,0 +1,105 @@
+"""The registry command (registry.cli)."""
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from registry.cli import DEMO_ACCOUNTS, cli
+from registry.extensions import db
+from registry.models import Condition, Treatment, User
+
+
+def counts(app):
+    with app.app_context():
+        return (
+            db.session.scalar(select(func.count(Condition.id))),
+            db.session.scalar(select(func.count(Treatment.id))),
+        )
+
+
+def test_init_twice_changes_nothing_the_second_time(runner, app):
+    first = runner.invoke(args=["init"])
+    assert first.exit_code == 0, first.output
+    conditions, treatments = counts(app)
+    assert conditions >= 40 and treatments >= 300
+    second = runner.invoke(args=["init"])
+    assert second.exit_code == 0 and "already up to date, nothing added" in second.output
+    assert counts(app) == (conditions, treatments)
+
+
+def test_users_create_reads_password_from_stdin(runner, app):
+    result = runner.invoke(
+        args=["users", "create", "Res@Example.org", "--role", "researcher", "--password-stdin"],
+        input="a long password\n",
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert (user.email, user.account_role) == ("res@example.org", "researcher")
+        assert user.check_password("a long password") and "@" not in user.pseudonym
+
+
+def test_users_create_prompts_for_password(runner, app):
+    result = runner.invoke(args=["users", "create", "p@example.org"], input="a long password\na long password\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(User.account_role)) == "patient"
+
+
+@pytest.mark.parametrize(
+    "args, password, message",
+    [
+        (["--role", "king"], "a long password", "Invalid value for '--role'"),
+        ([], "short", "at least 10 characters"),
+    ],
+)
+def test_users_create_rejects_bad_input(runner, app, args, password, message):
+    result = runner.invoke(args=["users", "create", "x@example.org", *args, "--password-stdin"], input=password + "\n")
+    assert result.exit_code != 0 and message in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_users_create_rejects_a_duplicate_email(runner, make, app):
+    make.user(email="x@example.org")
+    result = runner.invoke(args=["users", "create", "X@example.org", "--password-stdin"], input="a long password\n")
+    assert result.exit_code == 1 and "already exists" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_users_set_role(runner, make, app):
+    make.user(email="m@example.org")
+    assert runner.invoke(args=["users", "set-role", "m@example.org", "moderator"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(User.account_role)) == "moderator"
+    unknown = runner.invoke(args=["users", "set-role", "nobody@example.org", "admin"])
+    assert unknown.exit_code == 1 and "no account" in unknown.output
+    bad_role = runner.invoke(args=["users", "set-role", "m@example.org", "king"])
+    assert bad_role.exit_code == 2
+
+
+def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
+    served = {}
+    monkeypatch.setattr(Flask, "run", lambda self, **kwargs: served.update(kwargs))
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert served["host"] == "127.0.0.1" and served["port"] == 5000
+    assert "http://127.0.0.1:5000/" in result.output
+    for email, _, password, _ in DEMO_ACCOUNTS:
+        assert email in result.output and password in result.output
+    assert counts(app)[0] >= 40
+    client = app.test_client()
+    login = client.post("/login", data={"email": DEMO_ACCOUNTS[0][0], "password": DEMO_ACCOUNTS[0][2]})
+    assert login.status_code == 302
+
+
+def test_registry_command_lists_its_commands(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite")
+    monkeypatch.setenv("REGISTRY_SECRET_KEY", "cli-test")
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ["init", "users", "demo", "run", "routes", "shell", "db"]:
+        assert f"  {command} " in result.output

@@ -1,0 +1,16 @@
+from registry.text import clean, fold, name_key, slugify
+
+
+def test_name_key_ignores_case_spacing_accents_and_apostrophes():
+    assert name_key("Crohn's disease") == name_key("  crohns   DISEASE ") == name_key("Crohn’s Disease")
+    assert name_key("Sjögren syndrome") == name_key("sjogren syndrome")
+
+
+def test_fold_keeps_words_and_strips_accents():
+    assert fold("  Ménière's   Disease ") == "meniere's disease"
+
+
+def test_slugify_and_clean():
+    assert slugify("Type 2 Diabetes (adult)") == "type-2-diabetes-adult"
+    assert slugify("!!!") == "item"
+    assert clean("  two   words ") == "two words"

@@ -1,0 +1,113 @@
+"""Catalog pages and the forms that add to the catalog (registry.views.catalog)."""
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models import Condition, Doctor, Treatment
+
+
+@pytest.fixture
+def rows(make):
+    make.treatment("Sumatriptan", synonyms=["Imitrex"])
+    make.condition("Migraine", "G43", synonyms=["Sick headache"], treatments=["sumatriptan"])
+
+
+@pytest.mark.parametrize(
+    "url, text",
+    [
+        ("/", "Migraine"),
+        ("/conditions", "G43"),
+        ("/conditions/migraine", "Sumatriptan"),
+        ("/treatments", "Sumatriptan"),
+        ("/treatments/sumatriptan", "Imitrex"),
+        ("/search?q=imitrex", "Sumatriptan"),
+        ("/search?q=sick+head", "Migraine"),
+    ],
+)
+def test_public_pages_show_the_catalog(client, rows, url, text):
+    response = client.get(url)
+    assert response.status_code == 200 and text in response.text
+
+
+def test_unknown_entries_are_helpful_404s(client, rows):
+    for url in ["/conditions/nope", "/treatments/nope", "/doctors/999"]:
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "find that page" in response.text and 'name="q"' in response.text
+
+
+def test_search_offers_vocabulary_drugs_with_one_click_add(client, auth, rows, app):
+    auth.login()
+    page = client.get("/search?q=Lipitor").text
+    assert "Atorvastatin" in page and "not in the registry yet" in page
+    response = client.post("/treatments/new", data={"name": "Atorvastatin", "kind": "drug"})
+    assert response.status_code == 302 and response.location.endswith("/treatments/atorvastatin")
+    with app.app_context():
+        assert db.session.scalar(select(Treatment).where(Treatment.slug == "atorvastatin")).drugbank_id
+
+
+def test_adding_an_existing_treatment_by_brand_finds_it(client, auth, rows, app):
+    auth.login()
+    response = client.post("/treatments/new", data={"name": "imitrex", "kind": "drug"}, follow_redirects=True)
+    assert "already in the catalog as Sumatriptan" in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Treatment.id))) == 1
+
+
+def test_add_condition_with_bad_icd_code_keeps_the_answers(client, auth, app):
+    auth.login()
+    response = client.post("/conditions/new", data={"name": "Vestibular migraine", "icd10": "Q99.999"})
+    assert response.status_code == 200
+    assert "Q99.999 is not an ICD-10-CM code" in response.text
+    assert 'value="Vestibular migraine"' in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Condition.id))) == 0
+
+
+def test_add_condition_from_the_icd_vocabulary(client, auth, app):
+    auth.login()
+    response = client.post("/conditions/new", data={"name": "Narcolepsy", "icd10": "g47.4"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Condition.icd10)) == "G47.4"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": "", "kind": "drug"}, "This field is required."),
+        ({"name": "---", "kind": "drug"}, "Enter a name with letters or digits."),
+        ({"name": "Tai chi", "kind": "magic"}, "Not a valid choice."),
+        ({"name": "Tai chi", "kind": ""}, "Choose what kind of treatment it is."),
+    ],
+)
+def test_add_treatment_rejects_bad_input(client, auth, app, data, message):
+    auth.login()
+    response = client.post("/treatments/new", data=data)
+    assert response.status_code == 200 and message in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Treatment.id))) == 0
+
+
+def test_add_doctor_and_duplicate(client, auth, app):
+    auth.login()
+    data = {"name": "Dr. Maria Rossi", "specialty": "Neurology", "city": "Milano", "country": "IT"}
+    first = client.post("/doctors/new", data=data)
+    assert first.status_code == 302
+    again = client.post("/doctors/new", data={**data, "name": "maria rossi"}, follow_redirects=True)
+    assert "already in the catalog" in again.text
+    bad = client.post("/doctors/new", data={**data, "country": "Italy"})
+    assert "Not a valid choice." in bad.text and 'value="Milano"' in bad.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Doctor.id))) == 1
+    listing = client.get("/doctors?specialty=neuro&city=milano")
+    assert "Dr. Maria Rossi" in listing.text
+
+
+def test_conditions_are_paginated(client, make):
+    for i in range(55):
+        make.condition(f"Condition {i:02d}", None)
+    first = client.get("/conditions").text
+    assert "Page 1 of 2" in first and "Condition 49" in first and "Condition 50" not in first
+    assert "Condition 54" in client.get("/conditions?page=2").text
