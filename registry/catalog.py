@@ -340,3 +340,19 @@ def count_for(condition: Condition, treatment: Treatment | None = None) -> int:
     if treatment is not None:
         query = query.where(Experience.treatment_id == treatment.id)
     return db.session.scalar(query) or 0
+
+
+def treatments_for(condition: Condition) -> list[tuple[Treatment, int]]:
+    """The condition's treatments (listed or reported) with their report counts, most reported first."""
+    counts = dict(
+        db.session.execute(
+            select(Experience.treatment_id, func.count())
+            .where(Experience.condition_id == condition.id)
+            .group_by(Experience.treatment_id)
+        ).all()
+    )
+    treatments = {t.id: t for t in condition.treatments}
+    missing = set(counts) - set(treatments)
+    if missing:
+        treatments.update({t.id: t for t in db.session.scalars(select(Treatment).where(Treatment.id.in_(missing)))})
+    return sorted(((t, counts.get(t.id, 0)) for t in treatments.values()), key=lambda pair: (-pair[1], pair[0].name))

@@ -38,7 +38,9 @@ def conditions():
 def condition(slug: str):
     """One condition: its codes, names and treatments."""
     entry = db.first_or_404(select(Condition).where(Condition.slug == slug))
-    return render_template("catalog/condition.html", condition=entry, n=catalog.count_for(entry))
+    return render_template(
+        "catalog/condition.html", condition=entry, n=catalog.count_for(entry), treatments=catalog.treatments_for(entry)
+    )
 
 
 @bp.route("/conditions/new", methods=["GET", "POST"])

@@ -1,0 +1,189 @@
+"""The treatment-experience form: every field of DOMAIN.md under its DOMAIN.md name."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    Field,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import DecimalField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+from forms import blank_first, choices
+from registry import scales
+from registry.text import clean
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MAX_TERMS, MAX_TERM_LENGTH = 20, 80
+
+
+def normalize_term(term: str) -> str:
+    """One spelling per side effect: "Nausea " and "nausea" are one term."""
+    return clean(term).lower()
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """One checkbox per code; each checked box posts one value."""
+
+    widget = ListWidget(prefix_label=False, html_tag="ul")
+    option_widget = CheckboxInput()
+
+
+class TermsField(Field):
+    """Side-effect terms: checked starter terms plus free entries (comma-separated), normalized."""
+
+    widget = TextInput()
+
+    def _value(self) -> str:
+        starter = set(scales.SIDE_EFFECT_STARTER_TERMS)
+        return ", ".join(t for t in (self.data or []) if t not in starter)
+
+    def process_formdata(self, valuelist):
+        terms: list[str] = []
+        for value in valuelist:
+            for part in value.split(","):
+                term = normalize_term(part)
+                if term and term not in terms:
+                    terms.append(term)
+        self.data = terms
+
+    def pre_validate(self, form):
+        if len(self.data or []) > MAX_TERMS:
+            raise ValidationError(f"List at most {MAX_TERMS} side effects.")
+        for term in self.data or []:
+            if len(term) > MAX_TERM_LENGTH:
+                raise ValidationError(f"Keep each side effect under {MAX_TERM_LENGTH} characters.")
+
+
+def _month(field_label: str):
+    def check(form, field):
+        if not field.data:
+            return
+        match = MONTH.match(field.data.strip())
+        if not match or int(match.group(1)) < 1900:
+            raise ValidationError(f"Give the {field_label} month as YYYY-MM, for example 2024-03.")
+        field.data = field.data.strip()
+        if field.data > date.today().strftime("%Y-%m"):
+            raise ValidationError(f"The {field_label} month cannot be in the future.")
+
+    return check
+
+
+def _radio(scale: scales.Scale, label: str, required: bool = True) -> RadioField:
+    validators = [InputRequired(message="Choose one answer.")] if required else [Optional()]
+    return RadioField(label, choices=choices(scale.choices), validators=validators, description=scale.description)
+
+
+class ExperienceForm(FlaskForm):
+    """What one treatment did for one condition. Catalog choices come from the view."""
+
+    condition = SelectField("Condition", validators=[DataRequired(message="Choose the condition.")])
+    treatment = SelectField("Treatment", validators=[DataRequired(message="Choose the treatment.")])
+    role = _radio(scales.ROLE, "Who is this about?")
+    diagnosed_year = IntegerField(
+        "Year of diagnosis",
+        validators=[Optional(), NumberRange(min=1900, max=date.today().year, message="Enter a year such as 2015.")],
+        description="Optional. Lets others compare with people diagnosed as long ago as you.",
+    )
+    started = StringField(
+        "Started",
+        validators=[DataRequired(message="Give the month you started."), _month("start")],
+        render_kw={"type": "month", "placeholder": "YYYY-MM"},
+        description="Year and month, for example 2024-03.",
+    )
+    stopped = StringField(
+        "Stopped",
+        validators=[Optional(), _month("stop")],
+        render_kw={"type": "month", "placeholder": "YYYY-MM"},
+        description="Leave empty if you still use it.",
+    )
+    dose_amount = DecimalField(
+        "Dose", places=None, validators=[Optional(), NumberRange(min=0.0001, max=1_000_000, message="Enter a dose above 0.")]
+    )
+    dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"), validators=[Optional()])
+    dose_frequency = SelectField(
+        "How often", choices=blank_first(scales.DOSE_FREQUENCY.choices, "How often"), validators=[Optional()]
+    )
+    effectiveness = _radio(scales.EFFECTIVENESS, "How well did it work?")
+    side_effect_severity = _radio(scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst")
+    side_effects = TermsField("Other side effects", description="Separate several with commas.")
+    adherence = _radio(scales.ADHERENCE, "Did you take it as prescribed?", required=False)
+    burden = _radio(scales.BURDEN, "How hard was it to take?", required=False)
+    cost_per_month = _radio(scales.COST_PER_MONTH, "Cost to you per month", required=False)
+    insurance_coverage = _radio(scales.INSURANCE_COVERAGE, "Did insurance pay for it?", required=False)
+    stop_reasons = MultiCheckboxField(
+        "Why did you stop?", choices=choices(scales.STOP_REASON.choices), validators=[Optional()]
+    )
+    satisfaction = RadioField(
+        "Overall satisfaction",
+        choices=choices((str(n), str(n)) for n in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1)),
+        validators=[InputRequired(message="Choose a number from 1 to 10.")],
+        description="1 = very dissatisfied, 10 = very satisfied.",
+    )
+    would_recommend = _radio(scales.WOULD_RECOMMEND, "Would you recommend it to someone with the same condition?")
+    tips = TextAreaField(
+        "Tips for others",
+        validators=[
+            Optional(),
+            Length(max=scales.TIPS_MAX_LENGTH, message=f"Keep tips under {scales.TIPS_MAX_LENGTH:,} characters."),
+        ],
+        description="Optional: what helped, how you coped. Shown under your public name. No names, emails or links.",
+    )
+
+    def __init__(self, *args, conditions=(), treatments=(), drug_slugs=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.condition.choices = blank_first(conditions, "Choose a condition")
+        self.treatment.choices = blank_first(treatments, "Choose a treatment")
+        self.drug_slugs = drug_slugs
+
+    def validate_stopped(self, field):
+        if field.data and self.started.data and not self.started.errors and field.data < self.started.data:
+            raise ValidationError("The stop month cannot be before the start month.")
+
+    def validate_dose_amount(self, field):
+        if field.data is None:
+            return
+        if self.treatment.data and self.treatment.data not in self.drug_slugs:
+            raise ValidationError("A dose applies to drugs only; leave it empty for this treatment.")
+        if not self.dose_unit.data:
+            raise ValidationError("Choose the unit of the dose.")
+
+    def validate_dose_unit(self, field):
+        if field.data and self.dose_amount.data is None and not self.dose_amount.errors:
+            raise ValidationError("Give the dose amount, or leave the unit empty.")
+
+    def validate_stop_reasons(self, field):
+        if field.data and not self.stopped.data:
+            raise ValidationError("Reasons for stopping need a stop month; add it or untick the reasons.")
+
+    def values(self) -> dict:
+        """The cleaned answers, keyed by DOMAIN.md field name."""
+        return {
+            "role": self.role.data,
+            "started": self.started.data,
+            "stopped": self.stopped.data or None,
+            "dose_amount": float(self.dose_amount.data) if self.dose_amount.data is not None else None,
+            "dose_unit": self.dose_unit.data or None,
+            "dose_frequency": self.dose_frequency.data or None,
+            "effectiveness": self.effectiveness.data,
+            "side_effect_severity": self.side_effect_severity.data,
+            "side_effects": list(self.side_effects.data or []),
+            "adherence": self.adherence.data or None,
+            "burden": self.burden.data or None,
+            "cost_per_month": self.cost_per_month.data or None,
+            "insurance_coverage": self.insurance_coverage.data or None,
+            "stop_reasons": list(self.stop_reasons.data or []) if self.stopped.data else [],
+            "satisfaction": int(self.satisfaction.data),
+            "would_recommend": self.would_recommend.data,
+            "tips": (self.tips.data or "").strip() or None,
+        }

@@ -1,0 +1,134 @@
+"""Experience domain: save, find and delete a participant's treatment experiences."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from registry import scales
+from registry.extensions import db
+from registry.models import (
+    Condition,
+    Diagnosis,
+    Experience,
+    ExperienceSideEffect,
+    ExperienceStopReason,
+    Treatment,
+    User,
+)
+
+SCALAR_FIELDS = (
+    "role", "started", "stopped", "dose_amount", "dose_unit", "dose_frequency", "effectiveness",
+    "side_effect_severity", "adherence", "burden", "cost_per_month", "insurance_coverage",
+    "satisfaction", "would_recommend", "tips",
+)  # fmt: skip
+
+
+def catalog_choices(condition: Condition | None = None):
+    """(conditions, treatments, drug slugs) for the form; the condition's treatments come first."""
+    conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
+    rows = db.session.execute(select(Treatment.slug, Treatment.name, Treatment.kind).order_by(Treatment.name)).all()
+    common = {t.slug for t in condition.treatments} if condition is not None else set()
+    treatments = sorted(((slug, name) for slug, name, _ in rows), key=lambda pair: (pair[0] not in common, pair[1]))
+    drugs = frozenset(slug for slug, _, kind in rows if kind == "drug")
+    return [tuple(row) for row in conditions], treatments, drugs
+
+
+def by_slugs(condition_slug: str | None, treatment_slug: str | None):
+    """The condition and treatment with these slugs (None for a missing one)."""
+    condition = db.session.scalar(select(Condition).where(Condition.slug == condition_slug)) if condition_slug else None
+    treatment = db.session.scalar(select(Treatment).where(Treatment.slug == treatment_slug)) if treatment_slug else None
+    return condition, treatment
+
+
+def find_own(user: User, condition: Condition, treatment: Treatment) -> Experience | None:
+    """The participant's experience for this condition and treatment, if any."""
+    return db.session.scalar(
+        select(Experience).where(
+            Experience.user_id == user.id,
+            Experience.condition_id == condition.id,
+            Experience.treatment_id == treatment.id,
+        )
+    )
+
+
+def own_or_none(user: User, experience_id: int) -> Experience | None:
+    """The experience if it belongs to user; None otherwise (others' look the same as missing)."""
+    experience = db.session.get(Experience, experience_id)
+    if experience is None or experience.user_id != user.id:
+        return None
+    return experience
+
+
+def list_own(user: User, page: int = 1, per_page: int = 25):
+    """The participant's experiences, most recently updated first, paginated."""
+    query = (
+        select(Experience)
+        .where(Experience.user_id == user.id)
+        .order_by(Experience.updated_at.desc(), Experience.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def diagnosed_year(user: User, condition: Condition) -> int | None:
+    return db.session.scalar(
+        select(Diagnosis.diagnosed_year).where(Diagnosis.user_id == user.id, Diagnosis.condition_id == condition.id)
+    )
+
+
+def save(
+    user: User,
+    condition: Condition,
+    treatment: Treatment,
+    values: dict,
+    diagnosed: int | None = None,
+    experience: Experience | None = None,
+) -> Experience:
+    """Create or update an experience from cleaned form values (the caller commits)."""
+    if experience is None:
+        experience = Experience(user_id=user.id, condition_id=condition.id, treatment_id=treatment.id)
+        db.session.add(experience)
+    else:
+        experience.condition_id, experience.treatment_id = condition.id, treatment.id
+    for name in SCALAR_FIELDS:
+        setattr(experience, name, values.get(name))
+    _set_diagnosis(user, condition, diagnosed)
+    report_year = date.today().year
+    experience.age_band = scales.age_band(user.birth_year, report_year)
+    experience.sex = user.sex
+    experience.years_since_diagnosis = scales.years_since_diagnosis(diagnosed, report_year)
+    experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
+    experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
+    db.session.flush()
+    return experience
+
+
+def _set_diagnosis(user: User, condition: Condition, year: int | None) -> None:
+    row = db.session.scalar(
+        select(Diagnosis).where(Diagnosis.user_id == user.id, Diagnosis.condition_id == condition.id)
+    )
+    if year is None:
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(Diagnosis(user_id=user.id, condition_id=condition.id, diagnosed_year=year))
+    else:
+        row.diagnosed_year = year
+
+
+def delete(experience: Experience) -> None:
+    """Remove an experience with its side effects and stop reasons (the caller commits)."""
+    db.session.delete(experience)
+
+
+def form_data(experience: Experience) -> dict:
+    """The experience's answers as the form's initial data."""
+    data = {name: getattr(experience, name) for name in SCALAR_FIELDS}
+    data["condition"] = experience.condition.slug
+    data["treatment"] = experience.treatment.slug
+    data["satisfaction"] = str(experience.satisfaction)
+    data["side_effects"] = [s.term for s in experience.side_effects]
+    data["stop_reasons"] = [r.reason for r in experience.stop_reasons]
+    return data
+

@@ -1,0 +1,111 @@
+"""A participant's own treatment experiences: add, list, edit, delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+
+from forms.experience import ExperienceForm
+from registry import experiences, scales
+from registry.extensions import db
+
+bp = Blueprint("experiences", __name__, url_prefix="/experiences")
+
+
+def _form(listed_for=None, **kwargs) -> ExperienceForm:
+    """The form, with the treatments listed for a condition first."""
+    conditions, treatments, drugs = experiences.catalog_choices(listed_for)
+    return ExperienceForm(conditions=conditions, treatments=treatments, drug_slugs=drugs, **kwargs)
+
+
+def _render(form, experience=None):
+    return render_template("experiences/form.html", form=form, experience=experience, scales=scales)
+
+
+def _own_or_404(experience_id: int):
+    experience = experiences.own_or_none(current_user, experience_id)
+    if experience is None:
+        abort(404)  # someone else's experience looks exactly like a missing one
+    return experience
+
+
+@bp.get("")
+@login_required
+def mine():
+    """The participant's experiences, newest changes first."""
+    page = experiences.list_own(current_user, page=request.args.get("page", 1, type=int))
+    return render_template("experiences/mine.html", page=page, scales=scales)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Share an experience; a second one for the same pair opens the first for editing."""
+    condition, treatment = experiences.by_slugs(
+        request.values.get("condition"), request.values.get("treatment")
+    )
+    if condition is not None and treatment is not None:
+        existing = experiences.find_own(current_user, condition, treatment)
+        if existing is not None:
+            flash(f"You already shared your experience with {treatment.name}; update it here.", "info")
+            return redirect(url_for("experiences.edit", experience_id=existing.id))
+    form = _form(condition, condition=request.args.get("condition"), treatment=request.args.get("treatment"))
+    if request.method == "GET":
+        form.role.data = form.role.data or "patient"
+        if condition is not None:
+            form.diagnosed_year.data = experiences.diagnosed_year(current_user, condition)
+    if form.validate_on_submit():
+        try:
+            experience = experiences.save(
+                current_user, condition, treatment, form.values(), form.diagnosed_year.data
+            )
+            db.session.commit()
+        except IntegrityError:  # the same pair submitted twice at once
+            db.session.rollback()
+            existing = experiences.find_own(current_user, condition, treatment)
+            return redirect(url_for("experiences.edit", experience_id=existing.id))
+        flash(f"Thank you. Your experience with {treatment.name} for {condition.name} is saved.", "success")
+        return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
+    return _render(form)
+
+
+@bp.route("/<int:experience_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(experience_id: int):
+    """Update one's own experience."""
+    experience = _own_or_404(experience_id)
+    if request.method == "GET":
+        form = _form(experience.condition, data=experiences.form_data(experience))
+        form.diagnosed_year.data = experiences.diagnosed_year(current_user, experience.condition)
+    else:
+        condition, _ = experiences.by_slugs(request.form.get("condition"), None)
+        form = _form(condition)
+    if form.validate_on_submit():
+        condition, treatment = experiences.by_slugs(form.condition.data, form.treatment.data)
+        clash = experiences.find_own(current_user, condition, treatment)
+        if clash is not None and clash.id != experience.id:
+            form.treatment.errors.append(
+                "You already have an experience with this treatment for this condition; edit that one instead."
+            )
+        else:
+            experiences.save(
+                current_user, condition, treatment, form.values(), form.diagnosed_year.data, experience
+            )
+            db.session.commit()
+            flash("Your changes are saved.", "success")
+            return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
+    return _render(form, experience)
+
+
+@bp.route("/<int:experience_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(experience_id: int):
+    """Confirm, then delete one's own experience."""
+    experience = _own_or_404(experience_id)
+    if request.method == "POST":
+        experiences.delete(experience)
+        db.session.commit()
+        flash("Your experience is deleted.", "success")
+        return redirect(url_for("experiences.mine"))
+    return render_template("experiences/delete.html", experience=experience)

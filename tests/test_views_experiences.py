@@ -1,0 +1,214 @@
+"""The experience form, "my experiences", editing and deleting (registry.views.experiences)."""
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models import Diagnosis, Experience, ExperienceSideEffect, ExperienceStopReason
+
+VALID = {
+    "condition": "migraine",
+    "treatment": "sumatriptan",
+    "role": "caregiver",
+    "diagnosed_year": "2015",
+    "started": "2023-01",
+    "stopped": "2024-06",
+    "dose_amount": "50",
+    "dose_unit": "mg",
+    "dose_frequency": "as_needed",
+    "effectiveness": "major",
+    "side_effect_severity": "moderate",
+    "side_effects": ["nausea", "Tingling ,  NAUSEA ", "jaw tightness"],
+    "adherence": "usually",
+    "burden": "a_little",
+    "cost_per_month": "25_100",
+    "insurance_coverage": "partly",
+    "stop_reasons": ["side_effects", "cost"],
+    "satisfaction": "8",
+    "would_recommend": "yes",
+    "tips": "Take it at the first sign of an attack.",
+}
+
+
+@pytest.fixture
+def catalog_rows(make):
+    make.treatment("Sumatriptan")
+    make.treatment("Yoga", kind="lifestyle")
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "yoga"])
+    make.condition("Cluster headache", "G44.0", treatments=["sumatriptan"])
+
+
+def experience_count(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count(Experience.id)))
+
+
+def test_new_form_is_preselected_and_explains_scales(client, auth, catalog_rows):
+    auth.login()
+    page = client.get("/experiences/new?condition=migraine&treatment=sumatriptan").text
+    assert '<option selected value="migraine">' in page and '<option selected value="sumatriptan">' in page
+    assert "A clear improvement that made daily life easier." in page  # what "moderate" means
+    assert 'name="side_effects"' in page and 'name="stop_reasons"' in page
+
+
+def test_every_field_round_trips_through_save_and_edit(client, auth, app, catalog_rows):
+    user_id = auth.login(birth_year=1980, sex="female")
+    response = client.post("/experiences/new", data=VALID)
+    assert response.status_code == 302 and "/experiences" in response.location
+    with app.app_context():
+        e = db.session.scalar(select(Experience))
+        assert e.user_id == user_id
+        for name in ["role", "started", "stopped", "dose_unit", "dose_frequency", "effectiveness",
+                     "side_effect_severity", "adherence", "burden", "cost_per_month", "insurance_coverage",
+                     "would_recommend", "tips"]:  # fmt: skip
+            assert getattr(e, name) == VALID[name], name
+        assert (e.dose_amount, e.satisfaction) == (50.0, 8)
+        assert sorted(s.term for s in e.side_effects) == ["jaw tightness", "nausea", "tingling"]
+        assert sorted(r.reason for r in e.stop_reasons) == ["cost", "side_effects"]
+        assert (e.sex, e.age_band, e.years_since_diagnosis) == ("female", "45_64", "10_plus")
+        assert db.session.scalar(select(Diagnosis.diagnosed_year)) == 2015
+        experience_id = e.id
+    edit_page = client.get(f"/experiences/{experience_id}/edit").text
+    assert 'value="caregiver"' in edit_page.split("checked")[0] or 'checked id="role-1"' in edit_page
+    assert 'value="2023-01"' in edit_page and 'value="jaw tightness, tingling"' in edit_page
+    assert 'value="2015"' in edit_page
+    # Saving the edit page unchanged changes nothing.
+    changed = {**VALID, "effectiveness": "slight", "stopped": "", "stop_reasons": [], "side_effects": []}
+    assert client.post(f"/experiences/{experience_id}/edit", data=changed).status_code == 302
+    with app.app_context():
+        e = db.session.get(Experience, experience_id)
+        assert (e.effectiveness, e.stopped) == ("slight", None)
+        assert e.side_effects == [] and e.stop_reasons == []
+        assert e.updated_at >= e.created_at
+
+
+INVALID = [
+    ({"effectiveness": "amazing"}, "effectiveness", "Not a valid choice."),
+    ({"effectiveness": ""}, "effectiveness", "Choose one answer."),
+    ({"side_effect_severity": "extreme"}, "side_effect_severity", "Not a valid choice."),
+    ({"role": "doctor"}, "role", "Not a valid choice."),
+    ({"started": "2024-05", "stopped": "2024-01"}, "stopped", "cannot be before the start month"),
+    ({"started": "2999-01", "stopped": ""}, "started", "cannot be in the future"),
+    ({"started": "March 2024"}, "started", "as YYYY-MM"),
+    ({"started": "2024-13"}, "started", "as YYYY-MM"),
+    ({"dose_unit": ""}, "dose_amount", "Choose the unit of the dose."),
+    ({"dose_amount": "-5"}, "dose_amount", "Enter a dose above 0."),
+    ({"dose_amount": "lots"}, "dose_amount", "Not a valid decimal value."),
+    ({"dose_unit": "bucket"}, "dose_unit", "Not a valid choice."),
+    ({"tips": "x" * 2001}, "tips", "Keep tips under 2,000 characters."),
+    ({"condition": "no-such-condition"}, "condition", "Not a valid choice."),
+    ({"treatment": "no-such-treatment"}, "treatment", "Not a valid choice."),
+    ({"satisfaction": "11"}, "satisfaction", "Not a valid choice."),
+    ({"stopped": "", "stop_reasons": ["cost"]}, "stop_reasons", "need a stop month"),
+    ({"stop_reasons": ["bored"]}, "stop_reasons", "not a valid choice"),
+    ({"treatment": "yoga"}, "dose_amount", "applies to drugs only"),
+    ({"side_effects": ["x" * 81]}, "side_effects", "under 80 characters"),
+    ({"would_recommend": "maybe"}, "would_recommend", "Not a valid choice."),
+]
+
+
+@pytest.mark.parametrize("change, field, message", INVALID)
+def test_invalid_input_gets_its_message_keeps_answers_and_stores_nothing(
+    client, auth, app, catalog_rows, change, field, message
+):
+    auth.login()
+    response = client.post("/experiences/new", data={**VALID, **change})
+    assert response.status_code == 200
+    assert f'id="{field}-error"' in response.text
+    error = response.text.split(f'id="{field}-error">')[1].split("</p>")[0]
+    assert message.lower() in error.lower()
+    if field != "tips":
+        assert "Take it at the first sign of an attack." in response.text  # other answers kept
+    assert experience_count(app) == 0
+
+
+def test_second_submission_for_the_same_pair_opens_the_first(client, auth, app, catalog_rows):
+    auth.login()
+    client.post("/experiences/new", data=VALID)
+    with app.app_context():
+        first_id = db.session.scalar(select(Experience.id))
+    again = client.get("/experiences/new?condition=migraine&treatment=sumatriptan")
+    assert again.status_code == 302 and again.location.endswith(f"/experiences/{first_id}/edit")
+    posted = client.post("/experiences/new", data=VALID)
+    assert posted.location.endswith(f"/experiences/{first_id}/edit")
+    assert experience_count(app) == 1
+
+
+def test_editing_into_an_existing_pair_is_refused(client, auth, app, catalog_rows):
+    auth.login()
+    client.post("/experiences/new", data=VALID)
+    client.post("/experiences/new", data={**VALID, "condition": "cluster-headache"})
+    with app.app_context():
+        second = db.session.scalar(select(Experience.id).order_by(Experience.id.desc()))
+    response = client.post(f"/experiences/{second}/edit", data=VALID)
+    assert response.status_code == 200 and "already have an experience" in response.text
+
+
+def test_unique_constraint_guards_the_database(auth, app, catalog_rows, client):
+    from sqlalchemy.exc import IntegrityError
+
+    auth.login()
+    client.post("/experiences/new", data=VALID)
+    with app.app_context():
+        e = db.session.scalar(select(Experience))
+        db.session.add(Experience(**{c: getattr(e, c) for c in ("user_id", "condition_id", "treatment_id", "role",
+            "started", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")}))  # fmt: skip
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_my_experiences_lists_and_deletes_with_confirmation(client, auth, app, catalog_rows):
+    auth.login()
+    assert "not shared any experience yet" in client.get("/experiences").text
+    client.post("/experiences/new", data=VALID)
+    page = client.get("/experiences").text
+    assert "Sumatriptan" in page and "Migraine" in page and "<time" in page
+    with app.app_context():
+        experience_id = db.session.scalar(select(Experience.id))
+    confirm = client.get(f"/experiences/{experience_id}/delete")
+    assert "cannot be undone" in confirm.text
+    assert experience_count(app) == 1
+    assert client.post(f"/experiences/{experience_id}/delete").status_code == 302
+    assert experience_count(app) == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ExperienceSideEffect)) == 0
+        assert db.session.scalar(select(func.count()).select_from(ExperienceStopReason)) == 0
+
+
+OWNER_URLS = [("get", "/experiences/{id}/edit"), ("post", "/experiences/{id}/edit"),
+              ("get", "/experiences/{id}/delete"), ("post", "/experiences/{id}/delete")]  # fmt: skip
+
+
+@pytest.mark.parametrize("method, url", OWNER_URLS)
+def test_nobody_else_can_view_edit_or_delete(client, auth, app, catalog_rows, method, url):
+    auth.login(email="owner@example.org")
+    client.post("/experiences/new", data=VALID)
+    with app.app_context():
+        experience_id = db.session.scalar(select(Experience.id))
+    auth.logout()
+    anonymous = getattr(client, method)(url.format(id=experience_id), data=VALID)
+    assert anonymous.status_code == 302 and "/login" in anonymous.location
+    auth.login(email="intruder@example.org")
+    response = getattr(client, method)(url.format(id=experience_id), data={**VALID, "effectiveness": "worse"})
+    assert response.status_code == 404
+    assert "Sumatriptan" not in client.get("/experiences").text
+    with app.app_context():
+        assert db.session.scalar(select(Experience.effectiveness)) == "major"
+    assert experience_count(app) == 1
+
+
+@pytest.mark.parametrize("url", ["/experiences", "/experiences/new"])
+def test_experience_pages_require_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_condition_and_treatment_pages_count_and_link_to_the_form(client, auth, catalog_rows):
+    auth.login()
+    client.post("/experiences/new", data=VALID)
+    page = client.get("/conditions/migraine").text
+    assert "<strong>1</strong> experience reported" in page
+    assert "Share your experience with Sumatriptan for Migraine" in page
+    assert "/experiences/new?condition=migraine&amp;treatment=sumatriptan" in page
+    assert "Share your experience with Sumatriptan for Migraine" in client.get("/treatments/sumatriptan").text
