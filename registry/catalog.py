@@ -326,6 +326,11 @@ def report_counts() -> dict[int, int]:
     return dict(rows.all())
 
 
+def report_total() -> int:
+    """Number of experiences in the registry."""
+    return db.session.scalar(select(func.count(Experience.id))) or 0
+
+
 def popular_conditions(limit: int = 12) -> list[tuple[Condition, int]]:
     """The most reported conditions with their counts (conditions without reports last)."""
     counts = report_counts()

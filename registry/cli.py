@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from registry.scales import ACCOUNT_ROLE
 
 DEMO_HOST, DEMO_PORT = "127.0.0.1", 5000
+DEMO_EXPERIENCES = 20_000
 DEMO_ACCOUNTS = (
     # email, pseudonym, password, account role
     ("patient@demo.example", "demo-patient", "demo-patient-password", "patient"),
@@ -132,13 +133,55 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
     return [(email, password, role) for email, _, password, role in DEMO_ACCOUNTS]
 
 
+@click.command("seed-demo")
+@click.option("--experiences", "n_experiences", type=click.IntRange(1, 50_000_000), required=True,
+              help="How many treatment experiences to add.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same community.")
+@click.option("--until", type=click.DateTime(["%Y-%m"]), default=None,
+              help="Last month of the ten years of reports (YYYY-MM; default this month).")
+@click.option("--batch-size", type=click.IntRange(1_000, 200_000), default=25_000, show_default=True,
+              help="Experiences per transaction.")
+@with_appcontext
+def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int):
+    """Add a realistic demo community of members and their treatment experiences.
+
+    Deterministic for a given --seed and --until. Uses bulk inserts; memory stays flat.
+    Run `registry init` first (the community reports on the starter catalog).
+    """
+    import time
+
+    from tqdm import tqdm
+
+    from registry.demo import seed_demo
+
+    started = time.perf_counter()
+    with tqdm(total=n_experiences, unit="exp", unit_scale=True, desc="Seeding", disable=None) as bar:
+        try:
+            added = seed_demo(n_experiences, seed, until=until.date() if until else None,
+                              batch_size=batch_size, progress=bar.update)
+        except RuntimeError as error:
+            raise click.ClickException(str(error)) from None
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"Added {added['experiences']:,} experiences by {added['users']:,} members "
+        f"({added['side_effects']:,} side effects, {added['stop_reasons']:,} stop reasons) "
+        f"in {seconds:.1f} s: {added['experiences'] / seconds:,.0f} experiences/s."
+    )  # fmt: skip
+
+
 @click.command("demo")
 @click.option("--host", default=DEMO_HOST, show_default=True, help="Address to serve on.")
 @click.option("--port", default=DEMO_PORT, show_default=True, type=int, help="Port to serve on.")
 @with_appcontext
 def demo_command(host: str, port: int):
     """Prepare a registry with demo accounts and serve it (the newcomer's one command)."""
+    from registry.catalog import report_total
+    from registry.demo import seed_demo
+
     init_database()
+    if report_total() == 0:
+        click.echo(f"Adding a demo community of {DEMO_EXPERIENCES:,} experiences (once)...")
+        seed_demo(DEMO_EXPERIENCES, seed=1)
     accounts = ensure_demo_accounts()
     click.echo("")
     click.echo(f"The registry is running at http://{host}:{port}/  (Ctrl+C stops it)")
@@ -155,3 +198,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,372 @@
+"""A deterministic, realistic demo community, inserted in bulk.
+
+Popularity is skewed (a few conditions hold most reports), every treatment has its own true
+effect and side-effect profile for each condition, and answers are correlated the way patients'
+answers are (a treatment that works well gets high satisfaction and is recommended). Rows are
+generated with numpy in batches and inserted with SQLAlchemy Core executemany, one transaction
+per batch, so memory stays flat however many experiences are asked for.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+from sqlalchemy import func, insert, select, text
+from werkzeug.security import generate_password_hash
+
+from registry import scales
+from registry.extensions import db
+from registry.models import (
+    CONSENT_VERSION,
+    Condition,
+    ConsentEvent,
+    Diagnosis,
+    Experience,
+    ExperienceSideEffect,
+    ExperienceStopReason,
+    Treatment,
+    User,
+    condition_treatment,
+)
+
+ROLE_SHARES = {"patient": 0.80, "caregiver": 0.15, "survivor": 0.05}
+CONSENT_SHARE = 0.80
+TIPS_SHARE = 0.25
+YEARS = 10
+
+TIP_OPENERS = [
+    "Give it time:", "My advice:", "What helped me:", "From my experience,", "Honestly,",
+    "Tip from a long-time user:", "Worth knowing:", "If you are just starting,", "Speaking as a caregiver,",
+    "After a rough start,", "Two things I learned:", "Please note:", "Small thing, but", "For what it's worth,",
+    "Looking back,", "Be patient:", "Practical tip:", "I wish someone had told me:", "Something that worked:",
+    "My doctor suggested this and",
+]  # fmt: skip
+TIP_MIDDLES = [
+    "the first weeks were the hardest", "taking it at the same time every day made a difference",
+    "taking it with food stopped the nausea", "keeping a symptom diary helped me see the change",
+    "it took about two months before I noticed anything", "lowering the dose for a while helped with side effects",
+    "drinking more water helped", "asking the pharmacist about interactions was worth it",
+    "a reminder app kept me on track", "taking it in the evening helped me sleep",
+    "combining it with regular walks worked better than either alone", "the generic worked just as well for me",
+    "checking my insurance's formulary first saved a lot of money", "the side effects faded after a few weeks",
+    "it helped the worst days but not every day", "splitting the dose made it easier to tolerate",
+    "I had to try two others before this one", "it works best when I keep a regular routine",
+    "the patient assistance program covered most of the cost", "my energy came back slowly",
+]  # fmt: skip
+TIP_CLOSERS = [
+    "Talk to your doctor before changing anything.", "Everyone is different, though.", "Hang in there.",
+    "Hope this helps someone.", "Keep notes to show your doctor.", "Don't give up too early.",
+    "It's not a miracle, but it helps.", "Ask about the side effects up front.",
+    "Tell your doctor how it really goes.", "Good luck!",
+]  # fmt: skip
+
+
+@dataclass
+class Unit:
+    """One condition-treatment pair's true profile."""
+
+    condition_index: int
+    treatment_id: int
+    is_drug: bool
+    effect_p: np.ndarray  # probabilities over EFFECTIVENESS codes
+    severity_p: np.ndarray  # probabilities over SIDE_EFFECT_SEVERITY codes
+    side_effect_terms: np.ndarray  # indices into SIDE_EFFECT_STARTER_TERMS
+    coverage_p: np.ndarray
+    cost_p: np.ndarray
+
+
+def _cdf_pick(rng, cumulative: np.ndarray) -> np.ndarray:
+    """Pick one index per row of cumulative probabilities."""
+    u = rng.random(cumulative.shape[0])[:, None]
+    return np.minimum((u > cumulative).sum(axis=1), cumulative.shape[1] - 1)
+
+
+def _ordered_probs(rng, levels: int, location: float, spread: float = 1.0) -> np.ndarray:
+    """Probabilities over ordered categories from a latent normal (ordered probit)."""
+    cuts = np.arange(1, levels) - levels / 2
+    from math import erf, sqrt
+
+    cdf = np.array([0.5 * (1 + erf((c - location) / (spread * sqrt(2)))) for c in cuts])
+    return np.diff(np.concatenate([[0.0], cdf, [1.0]]))
+
+
+class Community:
+    """The fixed part of the demo: conditions, their treatments and true profiles."""
+
+    def __init__(self, rng, session):
+        rows = session.execute(
+            select(Condition.id, condition_treatment.c.treatment_id, Treatment.kind)
+            .join(condition_treatment, condition_treatment.c.condition_id == Condition.id)
+            .join(Treatment, Treatment.id == condition_treatment.c.treatment_id)
+            .order_by(Condition.id, condition_treatment.c.treatment_id)
+        ).all()
+        if not rows:
+            raise RuntimeError("the catalog is empty: run `registry init` first")
+        by_condition: dict[int, list[tuple[int, str]]] = {}
+        for condition_id, treatment_id, kind in rows:
+            by_condition.setdefault(condition_id, []).append((treatment_id, kind))
+        self.condition_ids = np.array(sorted(by_condition))
+        order = rng.permutation(len(self.condition_ids))
+        # Zipf-like: the busiest condition holds about half of all reports, a long tail holds few.
+        weights = 1.0 / np.arange(1, len(order) + 1) ** 1.5
+        self.condition_p = np.empty(len(order))
+        self.condition_p[order] = weights / weights.sum()
+        self.mean_age = rng.uniform(28, 68, len(order))
+        self.female_share = rng.uniform(0.3, 0.8, len(order))
+        self.units: list[Unit] = []
+        self.unit_index: list[np.ndarray] = []  # per condition: its unit indices
+        self.unit_p: list[np.ndarray] = []  # per condition: treatment popularity
+        effect_codes = len(scales.EFFECTIVENESS) - 1  # cant_tell is drawn separately
+        for ci, condition_id in enumerate(self.condition_ids):
+            treatments = by_condition[int(condition_id)]
+            popularity = 1.0 / np.arange(1, len(treatments) + 1) ** 1.0
+            popularity = popularity[rng.permutation(len(treatments))]
+            indices = []
+            for treatment_id, kind in treatments:
+                location = rng.normal(0.4, 0.9)  # the treatment's true effect for this condition
+                effect = _ordered_probs(rng, effect_codes, location)
+                cant_tell = rng.uniform(0.03, 0.12)
+                effect_p = np.append(effect * (1 - cant_tell), cant_tell)
+                severity_p = _ordered_probs(rng, len(scales.SIDE_EFFECT_SEVERITY), rng.normal(-0.8, 0.8))
+                terms = rng.choice(len(scales.SIDE_EFFECT_STARTER_TERMS), size=rng.integers(3, 7), replace=False)
+                coverage_p = rng.dirichlet(np.array([6, 2, 1.5, 0.6, 0.5, 0.8]))
+                cost_p = rng.dirichlet(np.array([2, 3, 3, 1.5, 0.5, 0.3, 1]))
+                indices.append(len(self.units))
+                self.units.append(
+                    Unit(ci, treatment_id, kind == "drug", effect_p, severity_p, terms, coverage_p, cost_p)
+                )
+            self.unit_index.append(np.array(indices))
+            self.unit_p.append(popularity / popularity.sum())
+        self.effect_cum = np.cumsum(np.array([u.effect_p for u in self.units]), axis=1)
+        self.severity_cum = np.cumsum(np.array([u.severity_p for u in self.units]), axis=1)
+        self.coverage_cum = np.cumsum(np.array([u.coverage_p for u in self.units]), axis=1)
+        self.cost_cum = np.cumsum(np.array([u.cost_p for u in self.units]), axis=1)
+        self.unit_treatment = np.array([u.treatment_id for u in self.units])
+        self.unit_condition = np.array([u.condition_index for u in self.units])
+        self.unit_is_drug = np.array([u.is_drug for u in self.units])
+
+
+def _next_id(session, model) -> int:
+    return (session.scalar(select(func.max(model.id))) or 0) + 1
+
+
+def _month_str(months: np.ndarray) -> list[str]:
+    """Month numbers (year * 12 + month - 1) as YYYY-MM strings."""
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months.tolist()]
+
+
+def _band(values: np.ndarray, edges: list[int], codes: tuple[str, ...]) -> np.ndarray:
+    return np.array(codes, dtype=object)[np.digitize(values, edges)]
+
+
+def seed_demo(
+    n_experiences: int,
+    seed: int,
+    until: date | None = None,
+    batch_size: int = 25_000,
+    progress=None,
+) -> dict[str, int]:
+    """Insert a demo community of about n_experiences experiences; return counts of rows added."""
+    session = db.session
+    rng = np.random.default_rng(seed)
+    community = Community(rng, session)
+    until = until or date.today()
+    end_month = until.year * 12 + until.month - 1
+    # One unusable password hash for all demo members: nobody can log in as them.
+    password_hash = generate_password_hash(secrets.token_hex(16))
+    user_id = _next_id(session, User)
+    experience_id = _next_id(session, Experience)
+    added = {"users": 0, "experiences": 0, "side_effects": 0, "stop_reasons": 0}
+    remaining = n_experiences
+    while remaining > 0:
+        chunk = min(batch_size, remaining)
+        rows = _generate_batch(rng, community, chunk, user_id, experience_id, end_month, password_hash)
+        connection = session.connection()
+        connection.execute(insert(User), rows["users"])
+        connection.execute(insert(ConsentEvent), rows["consent_events"])
+        connection.execute(insert(Diagnosis), rows["diagnoses"])
+        connection.execute(insert(Experience), rows["experiences"])
+        if rows["side_effects"]:
+            connection.execute(insert(ExperienceSideEffect), rows["side_effects"])
+        if rows["stop_reasons"]:
+            connection.execute(insert(ExperienceStopReason), rows["stop_reasons"])
+        session.commit()
+        made = len(rows["experiences"])
+        user_id += len(rows["users"])
+        experience_id += made
+        remaining -= made
+        added["users"] += len(rows["users"])
+        added["experiences"] += made
+        added["side_effects"] += len(rows["side_effects"])
+        added["stop_reasons"] += len(rows["stop_reasons"])
+        if progress is not None:
+            progress(made)
+    _sync_sequences(session)
+    return added
+
+
+def _sync_sequences(session) -> None:
+    """After explicit ids, move PostgreSQL's sequences past them."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in ("user", "consent_event", "diagnosis", "experience"):
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)"
+            )
+        )
+    session.commit()
+
+
+def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience: int, end_month: int, password_hash):
+    """Rows for about n experiences by new members, as lists of dicts per table."""
+    # Members: each reports 1-4 treatments for one condition.
+    per_user = np.minimum(1 + rng.poisson(1.2, size=n), 4)
+    per_user = per_user[np.cumsum(per_user) <= n]
+    if per_user.sum() < n:
+        per_user = np.append(per_user, n - per_user.sum())
+    n_users = len(per_user)
+    user_ids = np.arange(first_user, first_user + n_users)
+    condition = rng.choice(len(c.condition_ids), size=n_users, p=c.condition_p)
+    role = rng.choice(list(ROLE_SHARES), size=n_users, p=list(ROLE_SHARES.values()))
+    age_now = np.clip(rng.normal(c.mean_age[condition], 12), 8, 92).astype(int)
+    birth_year = end_month // 12 - age_now
+    sex = np.where(
+        rng.random(n_users) < c.female_share[condition],
+        "female",
+        np.where(rng.random(n_users) < 0.96, "male", np.where(rng.random(n_users) < 0.5, "other", "undisclosed")),
+    )
+    has_birth = rng.random(n_users) < 0.9
+    diagnosed_year = end_month // 12 - np.minimum(rng.exponential(6, n_users).astype(int), np.maximum(age_now - 1, 0))
+    has_diagnosis = rng.random(n_users) < 0.85
+    consent = rng.random(n_users) < CONSENT_SHARE
+    joined_month = end_month - rng.integers(0, YEARS * 12, n_users)
+    joined = [_month_start(m) + timedelta(days=int(d)) for m, d in zip(joined_month.tolist(), rng.integers(0, 28, n_users).tolist())]
+
+    users, consent_events, diagnoses = [], [], []
+    for i in range(n_users):
+        uid = int(user_ids[i])
+        consent_at = joined[i] if consent[i] else None
+        users.append({
+            "id": uid, "email": f"member{uid}@demo.invalid", "pseudonym": f"member-{uid}",
+            "pseudonym_key": f"member {uid}", "password_hash": password_hash, "account_role": "patient",
+            "birth_year": int(birth_year[i]) if has_birth[i] else None, "sex": str(sex[i]), "country": None,
+            "research_consent_version": CONSENT_VERSION if consent[i] else None,
+            "research_consent_at": consent_at, "session_token": f"{uid:032x}", "created_at": joined[i],
+        })  # fmt: skip
+        if consent[i]:
+            consent_events.append({"user_id": uid, "action": "given", "version": CONSENT_VERSION, "at": consent_at})
+        if has_diagnosis[i]:
+            diagnoses.append(
+                {"user_id": uid, "condition_id": int(c.condition_ids[condition[i]]), "diagnosed_year": int(diagnosed_year[i])}
+            )
+
+    # Experiences: distinct treatments per member, drawn by popularity within the condition.
+    owner = np.repeat(np.arange(n_users), per_user)
+    unit = np.empty(len(owner), dtype=int)
+    position = 0
+    for i in range(n_users):
+        ci = condition[i]
+        k = min(int(per_user[i]), len(c.unit_index[ci]))
+        picks = rng.choice(c.unit_index[ci], size=k, replace=False, p=c.unit_p[ci])
+        unit[position : position + k] = picks
+        if k < per_user[i]:  # fewer treatments than reports asked: repeat-free, so drop the rest
+            unit[position + k : position + per_user[i]] = -1
+        position += int(per_user[i])
+    keep = unit >= 0
+    owner, unit = owner[keep], unit[keep]
+    m = len(unit)
+
+    effect = _cdf_pick(rng, c.effect_cum[unit])
+    severity = _cdf_pick(rng, c.severity_cum[unit])
+    coverage = _cdf_pick(rng, c.coverage_cum[unit])
+    cost = _cdf_pick(rng, c.cost_cum[unit])
+    effect_level = np.where(effect == 5, 1.5, effect)  # cant_tell sits in the middle
+    satisfaction = np.clip(np.rint(2.5 + 1.5 * effect_level - 0.7 * severity + rng.normal(0, 1.2, m)), 1, 10).astype(int)
+    recommend = np.where(rng.random(m) < 1 / (1 + np.exp(-(satisfaction - 5.5))), "yes", "no")
+    adherence = np.minimum(np.clip(rng.poisson(0.4 + 0.3 * severity), 0, 3), 3)
+    burden = np.clip(np.rint(severity * 0.6 + rng.normal(0.3, 0.8, m)), 0, 3).astype(int)
+    started = joined_month[owner] - rng.integers(0, 36, m)
+    started = np.maximum(started, end_month - YEARS * 12)
+    duration = rng.geometric(1 / 14, m)
+    stopped_flag = (rng.random(m) < 0.55) & (started + duration <= end_month)
+    stopped = np.where(stopped_flag, started + duration, -1)
+    created_month = np.minimum(np.where(stopped_flag, stopped, started + np.minimum(duration, 6)), end_month)
+    report_year = created_month // 12
+    ages = report_year - birth_year[owner]
+    age_band = _band(ages, [18, 30, 45, 65], scales.AGE_BAND.codes)
+    since = report_year - diagnosed_year[owner]
+    since_band = _band(since, [1, 5, 10], scales.YEARS_SINCE_DIAGNOSIS.codes)
+    has_tip = rng.random(m) < TIPS_SHARE
+    tip_parts = rng.integers(0, [len(TIP_OPENERS), len(TIP_MIDDLES), len(TIP_CLOSERS)], size=(m, 3))
+    has_dose = c.unit_is_drug[unit] & (rng.random(m) < 0.6)
+    dose = rng.choice([0.5, 1, 2.5, 5, 10, 20, 25, 40, 50, 100, 200, 500], size=m)
+    frequency = rng.choice(scales.DOSE_FREQUENCY.codes[:5], size=m, p=[0.15, 0.5, 0.25, 0.05, 0.05])
+    day = rng.integers(0, 28, m)
+
+    effect_codes = scales.EFFECTIVENESS.codes
+    severity_codes = scales.SIDE_EFFECT_SEVERITY.codes
+    started_s, stopped_s = _month_str(started), _month_str(np.maximum(stopped, 0))
+    experiences, side_effects, stop_reasons = [], [], []
+    terms = scales.SIDE_EFFECT_STARTER_TERMS
+    side_draw = rng.random((m, 3))
+    reason_draw = rng.random((m, 4))
+    for j in range(m):
+        eid = first_experience + j
+        u = c.units[unit[j]]
+        i = owner[j]
+        created = _month_start(int(created_month[j])) + timedelta(days=int(day[j]))
+        sev = int(severity[j])
+        experiences.append({
+            "id": eid, "user_id": int(user_ids[i]), "condition_id": int(c.condition_ids[u.condition_index]),
+            "treatment_id": u.treatment_id, "role": str(role[i]), "started": started_s[j],
+            "stopped": stopped_s[j] if stopped_flag[j] else None,
+            "dose_amount": float(dose[j]) if has_dose[j] else None, "dose_unit": "mg" if has_dose[j] else None,
+            "dose_frequency": str(frequency[j]) if has_dose[j] else None,
+            "effectiveness": effect_codes[effect[j]], "side_effect_severity": severity_codes[sev],
+            "adherence": scales.ADHERENCE.codes[adherence[j]], "burden": scales.BURDEN.codes[burden[j]],
+            "cost_per_month": scales.COST_PER_MONTH.codes[cost[j]],
+            "insurance_coverage": scales.INSURANCE_COVERAGE.codes[coverage[j]],
+            "satisfaction": int(satisfaction[j]), "would_recommend": str(recommend[j]),
+            "tips": (f"{TIP_OPENERS[tip_parts[j, 0]]} {TIP_MIDDLES[tip_parts[j, 1]]}. {TIP_CLOSERS[tip_parts[j, 2]]}"
+                     if has_tip[j] else None),
+            "age_band": age_band[j] if has_birth[i] else None, "sex": str(sex[i]),
+            "years_since_diagnosis": since_band[j] if has_diagnosis[i] else None,
+            "created_at": created, "updated_at": created,
+        })  # fmt: skip
+        if sev:
+            for k in range(min(sev, 3)):
+                if side_draw[j, k] < 0.7:
+                    term = terms[u.side_effect_terms[k % len(u.side_effect_terms)]]
+                    side_effects.append({"experience_id": eid, "term": term})
+        if stopped_flag[j]:
+            reasons = set()
+            if sev >= 2 and reason_draw[j, 0] < 0.7:
+                reasons.add("side_effects")
+            if effect[j] <= 2 and reason_draw[j, 1] < 0.7:
+                reasons.add("not_effective")
+            if cost[j] >= 4 and reason_draw[j, 2] < 0.5:
+                reasons.add("cost")
+            if effect[j] == 4 and reason_draw[j, 3] < 0.4:
+                reasons.add("improved")
+            if not reasons:
+                reasons.add(("doctor_advice", "inconvenient", "other", "not_covered")[int(reason_draw[j, 3] * 4)])
+            stop_reasons.extend({"experience_id": eid, "reason": r} for r in sorted(reasons))
+    # Drop duplicate terms per experience (two profile slots may hold the same term).
+    side_effects = list({(r["experience_id"], r["term"]): r for r in side_effects}.values())
+    return {
+        "users": users,
+        "consent_events": consent_events,
+        "diagnoses": diagnoses,
+        "experiences": experiences,
+        "side_effects": side_effects,
+        "stop_reasons": stop_reasons,
+    }
+
+
+def _month_start(month_number: int) -> datetime:
+    return datetime(month_number // 12, month_number % 12 + 1, 1, 12, tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""Aggregation (pandas) and charts (plotly): pure functions, no request objects."""
