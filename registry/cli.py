@@ -148,6 +148,7 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int):
     Deterministic for a given --seed and --until. Uses bulk inserts; memory stays flat.
     Run `registry init` first (the community reports on the starter catalog).
     """
+    import resource
     import time
 
     from tqdm import tqdm
@@ -162,10 +163,11 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int):
         except RuntimeError as error:
             raise click.ClickException(str(error)) from None
     seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     click.echo(
         f"Added {added['experiences']:,} experiences by {added['users']:,} members "
         f"({added['side_effects']:,} side effects, {added['stop_reasons']:,} stop reasons) "
-        f"in {seconds:.1f} s: {added['experiences'] / seconds:,.0f} experiences/s."
+        f"in {seconds:.1f} s: {added['experiences'] / seconds:,.0f} experiences/s, peak memory {peak_mb:,.0f} MB."
     )  # fmt: skip
 
 
@@ -199,3 +201,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(seed_demo_command)
+
+
+if __name__ == "__main__":
+    cli()

@@ -147,6 +147,7 @@ class Community:
         self.unit_treatment = np.array([u.treatment_id for u in self.units])
         self.unit_condition = np.array([u.condition_index for u in self.units])
         self.unit_is_drug = np.array([u.is_drug for u in self.units])
+        self.unit_terms = np.array([u.side_effect_terms[:3] for u in self.units])
 
 
 def _next_id(session, model) -> int:
@@ -265,18 +266,19 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
                 {"user_id": uid, "condition_id": int(c.condition_ids[condition[i]]), "diagnosed_year": int(diagnosed_year[i])}
             )
 
-    # Experiences: distinct treatments per member, drawn by popularity within the condition.
-    owner = np.repeat(np.arange(n_users), per_user)
-    unit = np.empty(len(owner), dtype=int)
-    position = 0
-    for i in range(n_users):
-        ci = condition[i]
-        k = min(int(per_user[i]), len(c.unit_index[ci]))
-        picks = rng.choice(c.unit_index[ci], size=k, replace=False, p=c.unit_p[ci])
-        unit[position : position + k] = picks
-        if k < per_user[i]:  # fewer treatments than reports asked: repeat-free, so drop the rest
-            unit[position + k : position + per_user[i]] = -1
-        position += int(per_user[i])
+    # Experiences: distinct treatments per member, drawn by popularity within the condition
+    # (Gumbel top-k: sampling without replacement for all members of a condition at once).
+    unit = np.full((n_users, int(per_user.max())), -1)
+    for ci in np.unique(condition):
+        members = np.flatnonzero(condition == ci)
+        units = c.unit_index[ci]
+        keys = np.log(c.unit_p[ci]) + rng.gumbel(size=(len(members), len(units)))
+        ranked = units[np.argsort(-keys, axis=1)][:, : unit.shape[1]]
+        unit[members, : ranked.shape[1]] = ranked
+    wanted = np.arange(unit.shape[1]) < per_user[:, None]
+    unit = np.where(wanted, unit, -1)
+    owner = np.repeat(np.arange(n_users), unit.shape[1])
+    unit = unit.ravel()
     keep = unit >= 0
     owner, unit = owner[keep], unit[keep]
     m = len(unit)
@@ -308,56 +310,70 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
     frequency = rng.choice(scales.DOSE_FREQUENCY.codes[:5], size=m, p=[0.15, 0.5, 0.25, 0.05, 0.05])
     day = rng.integers(0, 28, m)
 
-    effect_codes = scales.EFFECTIVENESS.codes
-    severity_codes = scales.SIDE_EFFECT_SEVERITY.codes
-    started_s, stopped_s = _month_str(started), _month_str(np.maximum(stopped, 0))
-    experiences, side_effects, stop_reasons = [], [], []
-    terms = scales.SIDE_EFFECT_STARTER_TERMS
-    side_draw = rng.random((m, 3))
-    reason_draw = rng.random((m, 4))
-    for j in range(m):
-        eid = first_experience + j
-        u = c.units[unit[j]]
-        i = owner[j]
-        created = _month_start(int(created_month[j])) + timedelta(days=int(day[j]))
-        sev = int(severity[j])
-        experiences.append({
-            "id": eid, "user_id": int(user_ids[i]), "condition_id": int(c.condition_ids[u.condition_index]),
-            "treatment_id": u.treatment_id, "role": str(role[i]), "started": started_s[j],
-            "stopped": stopped_s[j] if stopped_flag[j] else None,
-            "dose_amount": float(dose[j]) if has_dose[j] else None, "dose_unit": "mg" if has_dose[j] else None,
-            "dose_frequency": str(frequency[j]) if has_dose[j] else None,
-            "effectiveness": effect_codes[effect[j]], "side_effect_severity": severity_codes[sev],
-            "adherence": scales.ADHERENCE.codes[adherence[j]], "burden": scales.BURDEN.codes[burden[j]],
-            "cost_per_month": scales.COST_PER_MONTH.codes[cost[j]],
-            "insurance_coverage": scales.INSURANCE_COVERAGE.codes[coverage[j]],
-            "satisfaction": int(satisfaction[j]), "would_recommend": str(recommend[j]),
-            "tips": (f"{TIP_OPENERS[tip_parts[j, 0]]} {TIP_MIDDLES[tip_parts[j, 1]]}. {TIP_CLOSERS[tip_parts[j, 2]]}"
-                     if has_tip[j] else None),
-            "age_band": age_band[j] if has_birth[i] else None, "sex": str(sex[i]),
-            "years_since_diagnosis": since_band[j] if has_diagnosis[i] else None,
-            "created_at": created, "updated_at": created,
-        })  # fmt: skip
-        if sev:
-            for k in range(min(sev, 3)):
-                if side_draw[j, k] < 0.7:
-                    term = terms[u.side_effect_terms[k % len(u.side_effect_terms)]]
-                    side_effects.append({"experience_id": eid, "term": term})
-        if stopped_flag[j]:
-            reasons = set()
-            if sev >= 2 and reason_draw[j, 0] < 0.7:
-                reasons.add("side_effects")
-            if effect[j] <= 2 and reason_draw[j, 1] < 0.7:
-                reasons.add("not_effective")
-            if cost[j] >= 4 and reason_draw[j, 2] < 0.5:
-                reasons.add("cost")
-            if effect[j] == 4 and reason_draw[j, 3] < 0.4:
-                reasons.add("improved")
-            if not reasons:
-                reasons.add(("doctor_advice", "inconvenient", "other", "not_covered")[int(reason_draw[j, 3] * 4)])
-            stop_reasons.extend({"experience_id": eid, "reason": r} for r in sorted(reasons))
-    # Drop duplicate terms per experience (two profile slots may hold the same term).
-    side_effects = list({(r["experience_id"], r["term"]): r for r in side_effects}.values())
+    def codes(scale_codes, index):
+        return np.array(scale_codes, dtype=object)[index].tolist()
+
+    ids = np.arange(first_experience, first_experience + m)
+    created = [
+        _month_start(month) + timedelta(days=d) for month, d in zip(created_month.tolist(), day.tolist())
+    ]
+    tips = [
+        f"{TIP_OPENERS[a]} {TIP_MIDDLES[b]}. {TIP_CLOSERS[z]}" if keep_tip else None
+        for (a, b, z), keep_tip in zip(tip_parts.tolist(), has_tip.tolist())
+    ]
+    stopped_s = _month_str(np.maximum(stopped, 0))
+    columns = {
+        "id": ids.tolist(),
+        "user_id": user_ids[owner].tolist(),
+        "condition_id": c.condition_ids[c.unit_condition[unit]].tolist(),
+        "treatment_id": c.unit_treatment[unit].tolist(),
+        "role": role[owner].tolist(),
+        "started": _month_str(started),
+        "stopped": [s if flag else None for s, flag in zip(stopped_s, stopped_flag.tolist())],
+        "dose_amount": np.where(has_dose, dose, np.nan).tolist(),
+        "dose_unit": np.where(has_dose, "mg", None).tolist(),
+        "dose_frequency": np.where(has_dose, frequency, None).tolist(),
+        "effectiveness": codes(scales.EFFECTIVENESS.codes, effect),
+        "side_effect_severity": codes(scales.SIDE_EFFECT_SEVERITY.codes, severity),
+        "adherence": codes(scales.ADHERENCE.codes, adherence),
+        "burden": codes(scales.BURDEN.codes, burden),
+        "cost_per_month": codes(scales.COST_PER_MONTH.codes, cost),
+        "insurance_coverage": codes(scales.INSURANCE_COVERAGE.codes, coverage),
+        "satisfaction": satisfaction.tolist(),
+        "would_recommend": recommend.tolist(),
+        "tips": tips,
+        "age_band": np.where(has_birth[owner], age_band, None).tolist(),
+        "sex": sex[owner].tolist(),
+        "years_since_diagnosis": np.where(has_diagnosis[owner], since_band, None).tolist(),
+        "created_at": created,
+        "updated_at": created,
+    }
+    columns["dose_amount"] = [None if x != x else x for x in columns["dose_amount"]]  # NaN -> NULL
+    names = list(columns)
+    experiences = [dict(zip(names, values)) for values in zip(*columns.values())]
+
+    # Side effects: up to three of the unit's typical terms, more for worse severity.
+    terms = np.array(scales.SIDE_EFFECT_STARTER_TERMS, dtype=object)
+    side_effects = []
+    draw = rng.random((m, 3))
+    for k in range(3):
+        has = (severity > k) & (draw[:, k] < 0.7)
+        term = terms[c.unit_terms[unit[has], k]]
+        side_effects.extend({"experience_id": e, "term": t} for e, t in zip(ids[has].tolist(), term.tolist()))
+
+    # Reasons stopped follow from the answers: side effects, no effect, cost, improvement.
+    draw = rng.random((m, 4))
+    reasons = {
+        "side_effects": stopped_flag & (severity >= 2) & (draw[:, 0] < 0.7),
+        "not_effective": stopped_flag & (effect <= 2) & (draw[:, 1] < 0.7),
+        "cost": stopped_flag & (cost >= 4) & (draw[:, 2] < 0.5),
+        "improved": stopped_flag & (effect == 4) & (draw[:, 3] < 0.4),
+    }
+    none_yet = stopped_flag & ~np.logical_or.reduce(list(reasons.values()))
+    fallback = np.array(["doctor_advice", "inconvenient", "other", "not_covered"])[(draw[:, 3] * 4).astype(int)]
+    stop_reasons = [{"experience_id": e, "reason": r} for e, r in zip(ids[none_yet].tolist(), fallback[none_yet].tolist())]
+    for reason, has in reasons.items():
+        stop_reasons.extend({"experience_id": e, "reason": reason} for e in ids[has].tolist())
     return {
         "users": users,
         "consent_events": consent_events,

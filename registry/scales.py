@@ -7,6 +7,7 @@ added or renamed here changes the form, the report and the codebook together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Scale:
     source: str = ""
     help: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def codes(self) -> tuple[str, ...]:
         return tuple(code for code, _ in self.options)
 

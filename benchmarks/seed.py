@@ -1,0 +1,120 @@
+"""Benchmark `registry seed-demo`: experiences per second and peak memory.
+
+Usage:
+    python benchmarks/seed.py                  # N = 100,000 and 1,000,000 on SQLite and PostgreSQL
+    python benchmarks/seed.py --sizes 100000   # only some sizes
+    python benchmarks/seed.py --no-postgres    # SQLite only
+
+Each run seeds a fresh database in its own process (so peak RSS is that run's alone), after
+`registry init`. The baseline, measured in the same run, inserts the same generated rows as one
+ORM object per row (session.add_all), the approach bulk inserts replace.
+PostgreSQL runs use the database REGISTRY_BENCH_PG_URL
+(default postgresql+psycopg://postgres@127.0.0.1:5432/registry_bench), created if missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import sqlalchemy as sa
+
+PG_URL = os.environ.get("REGISTRY_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/registry_bench")
+TARGET_PER_S, TARGET_MB = 20_000, 500
+RESULT = re.compile(r"Added ([\d,]+) experiences .* ([\d,]+) experiences/s, peak memory ([\d,]+) MB")
+
+
+def fresh_postgres(url: str) -> None:
+    """Drop and recreate the benchmark database."""
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def registry(url: str, *args: str) -> str:
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
+    done = subprocess.run(
+        [sys.executable, "-m", "registry.cli", *args], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def seed_run(url: str, n: int) -> tuple[float, float]:
+    """(experiences per second, peak MB) of one seed-demo run on a fresh database."""
+    registry(url, "init")
+    out = registry(url, "seed-demo", "--experiences", str(n), "--seed", "1")
+    match = RESULT.search(out)
+    if not match:
+        raise RuntimeError(f"unexpected output: {out}")
+    return float(match.group(2).replace(",", "")), float(match.group(3).replace(",", ""))
+
+
+def orm_baseline(url: str, n: int) -> float:
+    """Experiences per second when the same rows are added as one ORM object each."""
+    code = f"""
+import time, numpy as np
+from registry import create_app
+from registry.extensions import db
+from registry.demo import Community, _generate_batch
+from registry.models import User, Experience
+from datetime import date
+app = create_app()
+with app.app_context():
+    rng = np.random.default_rng(1)
+    c = Community(rng, db.session)
+    rows = _generate_batch(rng, c, {n}, 10_000_000, 10_000_000, date.today().year * 12, "x")
+    start = time.perf_counter()
+    db.session.add_all(User(**r) for r in rows["users"])
+    db.session.flush()
+    db.session.add_all(Experience(**r) for r in rows["experiences"])
+    db.session.commit()
+    print(len(rows["experiences"]) / (time.perf_counter() - start))
+"""
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
+    registry(url, "init")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    backends = ["sqlite"] + ([] if args.no_postgres else ["postgresql"])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            def url_for(tag: str) -> str:
+                if backend == "sqlite":
+                    return f"sqlite:///{tmp}/{tag}.sqlite"
+                fresh_postgres(PG_URL)
+                return PG_URL
+
+            baseline = orm_baseline(url_for("baseline"), 20_000)
+            rows.append((backend, "ORM, one object per row (baseline)", 20_000, baseline, None))
+            for n in args.sizes:
+                started = time.perf_counter()
+                rate, peak = seed_run(url_for(f"seed{n}"), n)
+                rows.append((backend, "seed-demo, Core executemany", n, rate, peak))
+                print(f"  {backend} N={n:,}: {rate:,.0f}/s, {peak:,.0f} MB ({time.perf_counter() - started:.0f} s)",
+                      file=sys.stderr)  # fmt: skip
+    print(f"\n{'database':<11} {'method':<38} {'N':>10} {'exp/s':>9} {'vs baseline':>11} {'peak MB':>8}")
+    baselines = {r[0]: r[3] for r in rows if r[4] is None}
+    for backend, method, n, rate, peak in rows:
+        ratio = f"{rate / baselines[backend]:.1f}x"
+        peak_s = f"{peak:,.0f}" if peak is not None else "-"
+        print(f"{backend:<11} {method:<38} {n:>10,} {rate:>9,.0f} {ratio:>11} {peak_s:>8}")
+    print(f"\ntargets: >= {TARGET_PER_S:,} experiences/s and peak < {TARGET_MB} MB at N = 1,000,000 on SQLite")
+
+
+if __name__ == "__main__":
+    main()
