@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.extensions import db
 from registry.database import UTCDateTime, now_utc
 from registry.models.catalog import Condition, Treatment
+from registry.models.user import User
 
 
 class Diagnosis(db.Model):
@@ -63,6 +64,7 @@ class Experience(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
+    user: Mapped[User] = relationship()
     condition: Mapped[Condition] = relationship()
     treatment: Mapped[Treatment] = relationship()
     side_effects: Mapped[list[ExperienceSideEffect]] = relationship(

@@ -34,15 +34,6 @@ def conditions():
     return render_template("catalog/conditions.html", page=page, counts=catalog.report_counts())
 
 
-@bp.get("/conditions/<slug>")
-def condition(slug: str):
-    """One condition: its codes, names and treatments."""
-    entry = db.first_or_404(select(Condition).where(Condition.slug == slug))
-    return render_template(
-        "catalog/condition.html", condition=entry, n=catalog.count_for(entry), treatments=catalog.treatments_for(entry)
-    )
-
-
 @bp.route("/conditions/new", methods=["GET", "POST"])
 @login_required
 def new_condition():
@@ -59,7 +50,7 @@ def new_condition():
             else f"{entry.name} is already in the catalog; here it is.",
             "success" if created else "info",
         )
-        return redirect(url_for("catalog.condition", slug=entry.slug))
+        return redirect(url_for("reports.condition", slug=entry.slug))
     return render_template("catalog/new_condition.html", form=form)
 
 

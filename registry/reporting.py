@@ -1,0 +1,60 @@
+"""Glue between requests and reports/: filters, "people like me", tips and the current month."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from registry import scales
+from registry.extensions import db
+from registry.models import Condition, Diagnosis, Experience, Treatment, User
+from reports.filters import Filters
+
+
+def now_month() -> int:
+    """This month as year * 12 + month, the unit of durations."""
+    today = date.today()
+    return today.year * 12 + today.month
+
+
+def like_me(user: User, condition: Condition) -> Filters:
+    """Filters describing the participant (or the person they care for) for this condition."""
+    year = date.today().year
+    role = db.session.scalar(
+        select(Experience.role)
+        .where(Experience.user_id == user.id, Experience.condition_id == condition.id)
+        .order_by(Experience.updated_at.desc())
+        .limit(1)
+    )
+    diagnosed = db.session.scalar(
+        select(Diagnosis.diagnosed_year).where(Diagnosis.user_id == user.id, Diagnosis.condition_id == condition.id)
+    )
+    band = scales.age_band(user.birth_year, year)
+    since = scales.years_since_diagnosis(diagnosed, year)
+    return Filters(
+        role=(role,) if role else (),
+        age_band=(band,) if band else (),
+        sex=(user.sex,) if user.sex and user.sex != "undisclosed" else (),
+        years_since_diagnosis=(since,) if since else (),
+    )
+
+
+def latest_tips(condition: Condition, treatment: Treatment, page: int, per_page: int = 10):
+    """Tips for a treatment and condition, newest first, with the author's pseudonym.
+
+    Never filtered by "people like me": a filtered list of named tips would tell
+    the public the age, sex or role of each author.
+    """
+    query = (
+        select(Experience)
+        .options(joinedload(Experience.user))
+        .where(
+            Experience.condition_id == condition.id,
+            Experience.treatment_id == treatment.id,
+            Experience.tips.is_not(None),
+        )
+        .order_by(Experience.updated_at.desc(), Experience.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)

@@ -1,0 +1,132 @@
+"""Report pages: a condition's treatments ranked, one treatment in full, and comparisons."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from registry import reporting, scales
+from registry.extensions import db
+from registry.models import Condition, Treatment
+from reports import aggregate, charts
+from reports.csvout import frame_to_csv
+from reports.filters import FILTER_SCALES, FilterError, parse_filters
+
+bp = Blueprint("reports", __name__)
+
+MAX_COMPARE = 4
+
+
+def _filters():
+    try:
+        return parse_filters(request.args)
+    except FilterError as error:
+        abort(400, str(error))
+
+
+def _condition(slug: str) -> Condition:
+    return db.first_or_404(select(Condition).where(Condition.slug == slug))
+
+
+def _treatment(slug: str) -> Treatment:
+    return db.first_or_404(select(Treatment).where(Treatment.slug == slug))
+
+
+def _min_n() -> int:
+    return int(current_app.config["REPORT_MIN_N"])
+
+
+def _csv_or_page(chart_list, template: str, **context):
+    """Serve one chart's numbers as CSV when asked (?format=csv&chart=ID), else the page."""
+    if request.args.get("format") == "csv":
+        chart = next((c for c in chart_list if c.id == request.args.get("chart")), None)
+        if chart is None:
+            abort(404, "No such chart on this page.")
+        name = f"{context.get('file_stem', 'report')}-{chart.id}.csv"
+        return Response(
+            frame_to_csv(chart.table),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    like_me = None
+    if current_user.is_authenticated and "condition" in context:
+        like_me = reporting.like_me(current_user, context["condition"]).query_args()
+    return render_template(template, charts=chart_list, filter_scales=FILTER_SCALES, like_me=like_me, **context)
+
+
+@bp.get("/conditions/<slug>")
+def condition(slug: str):
+    """Treatments for a condition ranked by the lower bound of "improved", with charts."""
+    entry = _condition(slug)
+    filters = _filters()
+    report = aggregate.condition_report(db.session, entry, filters, _min_n())
+    chart_list = [] if report.suppressed else [
+        charts.ranking_chart(report),
+        charts.popularity_chart(report),
+        charts.terms_chart("side_effects", f"Most reported side effects for {entry.name}", report.side_effects),
+    ]  # fmt: skip
+    return _csv_or_page(
+        chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
+        listed=[t for t in entry.treatments if t.slug not in {u.slug for u in report.treatments}],
+        file_stem=entry.slug,
+    )  # fmt: skip
+
+
+@bp.get("/conditions/<slug>/treatments/<treatment_slug>")
+def treatment(slug: str, treatment_slug: str):
+    """Every distribution of one treatment for one condition, and the latest tips."""
+    entry, chosen = _condition(slug), _treatment(treatment_slug)
+    filters = _filters()
+    unit = aggregate.treatment_report(db.session, entry, chosen, filters, _min_n(), reporting.now_month())
+    chart_list = [] if unit.suppressed else charts.treatment_charts(unit)
+    tips = reporting.latest_tips(entry, chosen, page=request.args.get("page", 1, type=int))
+    return _csv_or_page(
+        chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
+        tips=tips, file_stem=f"{entry.slug}-{chosen.slug}",
+    )  # fmt: skip
+
+
+@bp.get("/conditions/<slug>/compare")
+def compare(slug: str):
+    """Two to four treatments side by side on the same scales."""
+    entry = _condition(slug)
+    filters = _filters()
+    wanted = list(dict.fromkeys(request.args.getlist("t")))
+    candidates = aggregate.totals(db.session, entry.id)
+    options = db.session.scalars(
+        select(Treatment).where(Treatment.id.in_(list(candidates))).order_by(Treatment.name)
+    ).all()
+    chosen = [t for t in options if t.slug in wanted]
+    problem = None
+    if len(wanted) > MAX_COMPARE:
+        problem = f"Choose at most {MAX_COMPARE} treatments."
+    elif len(chosen) < len(wanted):
+        problem = "Some of the chosen treatments have no reports for this condition."
+    elif len(chosen) < 2:
+        problem = "Choose two to four treatments to compare." if wanted else None
+    units, chart_list = [], []
+    if problem is None and len(chosen) >= 2:
+        chosen.sort(key=lambda t: wanted.index(t.slug))
+        units = aggregate.treatments_report(db.session, entry, chosen, filters, _min_n(), reporting.now_month())
+        chart_list = charts.compare_charts(units)
+    if problem and request.args.get("format") == "csv":
+        abort(400, problem)
+    response = _csv_or_page(
+        chart_list, "reports/compare.html", condition=entry, filters=filters, units=units, options=options,
+        wanted=wanted, problem=problem, file_stem=f"{entry.slug}-compare", t_pairs=[("t", s) for s in wanted],
+        compare_url=url_for("reports.compare", slug=slug) + "?" + urlencode([("t", s) for s in wanted] + filters.query_args()),
+    )  # fmt: skip
+    return (response, 400) if problem else response
+
+
+def filter_url(endpoint: str, filters, **values) -> str:
+    """The URL of endpoint with the filters as query arguments."""
+    return url_for(endpoint, **values) + ("?" + urlencode(filters.query_args()) if filters else "")
+
+
+@bp.app_context_processor
+def _report_helpers():
+    return {"scales": scales, "filter_url": filter_url}
