@@ -16,7 +16,7 @@ from registry import scales
 from registry.models import Condition, Experience, ExperienceSideEffect, ExperienceStopReason, Treatment
 from reports.filters import Filters
 from reports.stats import share_dict
-from reports.suppression import is_suppressed
+from reports.suppression import suppressed_units
 
 # Fields whose every code is counted, in scale order.
 SCALE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -201,8 +201,8 @@ class UnitReport:
         }
 
 
-def _unit(treatment: Treatment, n: int, n_all: int, min_n: int, filters: Filters, frame, tid: int, names) -> UnitReport:
-    if is_suppressed(n, n_all, min_n, bool(filters)):
+def _unit(treatment: Treatment, n: int, hidden: bool, frame, tid: int, names) -> UnitReport:
+    if hidden:
         return UnitReport(treatment.slug, treatment.name, n, True)
     dists = {name: distribution(frame, tid, name) for name in names}
     successes, known = improved(dists["effectiveness"])
@@ -241,23 +241,22 @@ def condition_report(session, condition: Condition, filters: Filters, min_n: int
     ids = list(n_filtered)
     frame = distributions(session, condition.id, filters, SUMMARY_FIELDS) if ids else _empty()
     treatments = {t.id: t for t in session.scalars(select(Treatment).where(Treatment.id.in_(ids)))}
-    units = [
-        _unit(treatments[tid], n, n_all.get(tid, 0), min_n, filters, frame, tid, SUMMARY_FIELDS)
-        for tid, n in n_filtered.items()
-    ]
+    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters))
+    units = [_unit(treatments[tid], n, tid in hidden, frame, tid, SUMMARY_FIELDS) for tid, n in n_filtered.items()]
     units.sort(key=lambda u: u.rank_key)
-    total, total_all = sum(n_filtered.values()), sum(n_all.values())
-    suppressed = is_suppressed(total, total_all, min_n, bool(filters))
-    side_effects = [] if suppressed else condition_side_effects(session, condition.id, filters, total)
-    return ConditionReport(condition, filters, min_n, total, suppressed, units, side_effects)
+    # The page's totals count shown treatments only, so no hidden count can be had by subtraction.
+    shown = [tid for tid in n_filtered if tid not in hidden]
+    total = sum(n_filtered[tid] for tid in shown)
+    side_effects = condition_side_effects(session, condition.id, filters, total, shown) if shown else []
+    return ConditionReport(condition, filters, min_n, total, not shown, units, side_effects)
 
 
-def condition_side_effects(session, condition_id: int, filters: Filters, total: int) -> list[dict]:
-    """The condition's most reported side effects: term, count, share of reporters."""
+def condition_side_effects(session, condition_id: int, filters: Filters, total: int, treatment_ids) -> list[dict]:
+    """The most reported side effects among the shown treatments: term, count, share of reporters."""
     rows = session.execute(
         select(ExperienceSideEffect.term, func.count())
         .join(Experience, ExperienceSideEffect.experience_id == Experience.id)
-        .where(*_filter_clauses(condition_id, filters))
+        .where(*_filter_clauses(condition_id, filters, treatment_ids))
         .group_by(ExperienceSideEffect.term)
         .order_by(func.count().desc(), ExperienceSideEffect.term)
         .limit(TOP_TERMS)
@@ -277,17 +276,19 @@ def treatments_report(
 ) -> list[UnitReport]:
     """Full reports for several treatments of a condition (the compare page), same scales."""
     ids = [t.id for t in chosen]
-    n_filtered = totals(session, condition.id, filters, ids)
-    n_all = totals(session, condition.id, treatment_ids=ids) if filters else n_filtered
+    # Suppression is decided over all the condition's treatments, as on the condition page.
+    n_filtered = totals(session, condition.id, filters)
+    n_all = totals(session, condition.id) if filters else n_filtered
+    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters)) | (set(ids) - set(n_filtered))
     names = tuple(SCALE_FIELDS)
-    frame = distributions(session, condition.id, filters, names, ids) if n_filtered else _empty()
+    frame = distributions(session, condition.id, filters, names, ids) if set(ids) - hidden else _empty()
     side = term_counts(session, ExperienceSideEffect, ExperienceSideEffect.term, condition.id, filters, ids)
     stops = term_counts(session, ExperienceStopReason, ExperienceStopReason.reason, condition.id, filters, ids)
     spans = durations(session, condition.id, filters, now_month, ids)
     reports = []
     for treatment in chosen:
         n = n_filtered.get(treatment.id, 0)
-        unit = _unit(treatment, n, n_all.get(treatment.id, 0), min_n, filters, frame, treatment.id, names)
+        unit = _unit(treatment, n, treatment.id in hidden, frame, treatment.id, names)
         if not unit.suppressed:
             terms = side[side["treatment_id"] == treatment.id].sort_values(["n", "code"], ascending=[False, True])
             unit.side_effects = [

@@ -18,3 +18,18 @@ def is_suppressed(n_filtered: int, n_unit: int, min_n: int, filtered: bool) -> b
 
 def suppressed_message(min_n: int) -> str:
     return f"fewer than {min_n} reports"
+
+
+def suppressed_units(n_filtered: dict, n_unit: dict, min_n: int, filtered: bool) -> set:
+    """Keys of the units of one report (e.g. a condition's treatments) that must be hidden.
+
+    Primary suppression hides each small unit (and each filtered view whose complement is
+    small). Because the report's total is public, the hidden units' sum would be learned by
+    subtraction: while it is between 1 and min_n - 1, the smallest shown unit is hidden too
+    (complementary suppression, as statistical agencies do).
+    """
+    hidden = {key for key, n in n_filtered.items() if is_suppressed(n, n_unit.get(key, n), min_n, filtered)}
+    shown = sorted((n, str(key), key) for key, n in n_filtered.items() if key not in hidden)
+    while shown and 0 < sum(n_filtered[key] for key in hidden) < min_n:
+        hidden.add(shown.pop(0)[2])
+    return hidden

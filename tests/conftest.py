@@ -133,6 +133,36 @@ class Factory:
             return treatment.slug
 
 
+    def member(self, **profile) -> int:
+        """A participant added without hashing a password (fast, for aggregate fixtures)."""
+        from registry.models import User
+
+        with self.app.app_context():
+            n = self._next()
+            user = User(email=f"member{n}@example.org", pseudonym=f"member{n}", pseudonym_key=f"member{n}",
+                        password_hash="!", session_token=f"t{n}", **profile)  # fmt: skip
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    def experience(self, condition="migraine", treatment="sumatriptan", user_id=None, side_effects=(),
+                   stop_reasons=(), diagnosed=None, **values):
+        """Add one experience (by a new member unless user_id is given); return its id."""
+        from registry import experiences
+        from registry.models import User
+
+        answers = {"role": "patient", "started": "2024-01", "stopped": None, "effectiveness": "moderate",
+                   "side_effect_severity": "mild", "satisfaction": 7, "would_recommend": "yes", **values,
+                   "side_effects": list(side_effects), "stop_reasons": list(stop_reasons)}
+        user_id = user_id or self.member(**{k: answers.pop(k) for k in ("birth_year", "sex") if k in answers})
+        with self.app.app_context():
+            condition_row, treatment_row = experiences.by_slugs(condition, treatment)
+            saved = experiences.save(db.session.get(User, user_id), condition_row, treatment_row, answers, diagnosed)
+            db.session.commit()
+            return saved.id
+    # fmt: skip
+
+
 @pytest.fixture
 def make(app):
     return Factory(app)

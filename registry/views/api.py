@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from registry import catalog
+from registry import catalog, reporting
 from registry.extensions import csrf, db
-from registry.models import Condition
+from registry.models import Condition, Treatment
+from reports import aggregate
+from reports.filters import FilterError, parse_filters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
@@ -68,3 +70,48 @@ def treatments():
             for h in hits
         ],
     )
+
+
+def _condition(slug: str) -> Condition:
+    return db.first_or_404(select(Condition).where(Condition.slug == slug), description=f"No condition {slug!r}.")
+
+
+def _filters():
+    try:
+        return parse_filters(request.args)
+    except FilterError as error:
+        abort(400, str(error))
+
+
+def _head(condition: Condition, filters) -> dict:
+    return {
+        "condition": {"slug": condition.slug, "name": condition.name, "icd10": condition.icd10},
+        "filters": filters.as_dict(),
+        "min_n": current_app.config["REPORT_MIN_N"],
+    }
+
+
+@bp.get("/conditions/<slug>/treatments")
+def condition_treatments(slug: str):
+    """A condition's treatments ranked by the lower bound of "improved", as on its page."""
+    condition, filters = _condition(slug), _filters()
+    report = aggregate.condition_report(db.session, condition, filters, current_app.config["REPORT_MIN_N"])
+    return jsonify(
+        **_head(condition, filters),
+        n=None if report.suppressed else report.n,
+        suppressed=report.suppressed,
+        treatments=[unit.summary_json() for unit in report.treatments],
+    )
+
+
+@bp.get("/conditions/<slug>/treatments/<treatment_slug>")
+def condition_treatment(slug: str, treatment_slug: str):
+    """Every distribution of one treatment for one condition, as on its page."""
+    condition, filters = _condition(slug), _filters()
+    treatment = db.first_or_404(
+        select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
+    )
+    unit = aggregate.treatment_report(
+        db.session, condition, treatment, filters, current_app.config["REPORT_MIN_N"], reporting.now_month()
+    )
+    return jsonify(**_head(condition, filters), treatment=unit.detail_json())

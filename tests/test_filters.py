@@ -1,0 +1,24 @@
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from reports.filters import FilterError, Filters, parse_filters
+
+
+def test_parse_repeatable_filters_in_scale_order():
+    filters = parse_filters(MultiDict([("sex", "male"), ("sex", "female"), ("role", "caregiver"), ("q", "x")]))
+    assert filters == Filters(role=("caregiver",), sex=("female", "male"))
+    assert filters.as_dict() == {"role": ["caregiver"], "age_band": [], "sex": ["female", "male"],
+                                 "years_since_diagnosis": []}  # fmt: skip
+    assert filters.query_args() == [("role", "caregiver"), ("sex", "female"), ("sex", "male")]
+
+
+def test_no_filter_and_all_codes_filter_nothing():
+    assert not parse_filters(MultiDict())
+    every_role = MultiDict([("role", r) for r in ["patient", "caregiver", "survivor"]])
+    assert not parse_filters(every_role)
+
+
+@pytest.mark.parametrize("name, code", [("sex", "robot"), ("age_band", "18-29"), ("role", "doctor")])
+def test_codes_outside_the_scale_are_refused(name, code):
+    with pytest.raises(FilterError, match=name):
+        parse_filters(MultiDict([(name, code)]))

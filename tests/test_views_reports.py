@@ -1,0 +1,150 @@
+"""Report pages, their CSV downloads and the report API (registry.views.reports, registry.views.api)."""
+
+import re
+
+import plotly
+import pytest
+
+DISCLAIMER = "not medical advice"
+
+
+@pytest.fixture
+def community(make):
+    for name in ["Sumatriptan", "Topiramate", "Propranolol"]:
+        make.treatment(name)
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol"])
+    for i in range(12):
+        make.experience(treatment="sumatriptan", effectiveness="major" if i < 9 else "none", satisfaction=8,
+                        sex="female" if i < 6 else "male", role="caregiver" if i < 6 else "patient",
+                        side_effects=["nausea"], tips=f"Tip number {i}" if i < 11 else "=HYPERLINK(\"http://x\",\"y\")")
+    for i in range(10):
+        make.experience(treatment="topiramate", effectiveness="moderate" if i < 4 else "slight", satisfaction=5,
+                        sex="female" if i < 5 else "male", role="caregiver" if i < 5 else "patient")
+    for _ in range(2):
+        make.experience(treatment="propranolol", effectiveness="major")
+    for _ in range(3):
+        make.experience(treatment="propranolol", effectiveness="none", sex="female")
+    # fmt: skip
+
+
+PAGES = ["/conditions/migraine", "/conditions/migraine/treatments/sumatriptan",
+         "/conditions/migraine/compare?t=sumatriptan&t=topiramate"]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_report_pages_show_charts_tables_csv_links_and_the_statement(client, community, url):
+    page = client.get(url).text
+    assert DISCLAIMER in page
+    assert "data-figure=" in page and "<table" in page and "format=csv" in page
+    assert f"/assets/plotly-{plotly.__version__}.min.js" in page and "/static/charts.js" in page
+    assert "<script>" not in page  # figures travel in data attributes, not inline scripts
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_report_pages_load_nothing_from_other_hosts(client, community, url):
+    page = client.get(url).text
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert urls and all(u.startswith(("/", "#", "?")) for u in urls), [u for u in urls if not u.startswith("/")]
+
+
+def test_plotly_is_served_by_the_app_with_a_long_cache(client):
+    with client.get(f"/assets/plotly-{plotly.__version__}.min.js") as response:
+        assert response.status_code == 200 and "immutable" in response.headers["Cache-Control"]
+        assert b"plotly" in response.data[:2000].lower()
+    assert client.get("/assets/plotly-0.0.1.min.js").status_code == 404
+
+
+def test_condition_page_and_api_give_identical_numbers(client, community):
+    api = client.get("/api/v1/conditions/migraine/treatments").get_json()
+    assert api["min_n"] == 5 and api["condition"] == {"slug": "migraine", "name": "Migraine", "icd10": "G43"}
+    sumatriptan = api["treatments"][0]
+    assert sumatriptan["slug"] == "sumatriptan" and sumatriptan["n"] == 12
+    assert sumatriptan["improved"] == {"share": 0.75, "low": 0.4677, "high": 0.9111}
+    assert sumatriptan["effectiveness"]["major"] == 9 and set(sumatriptan["effectiveness"]) == {
+        "worse", "none", "slight", "moderate", "major", "cant_tell"}  # fmt: skip
+    csv = client.get("/conditions/migraine?format=csv&chart=ranking").text
+    assert "Sumatriptan,12,75%,47%-91%,8.0" in csv
+    page = client.get("/conditions/migraine").text
+    assert "75% (47-91%)" in page
+
+
+def test_treatment_page_and_api_agree_under_filters(client, community):
+    url = "/conditions/migraine/treatments/sumatriptan?sex=female&sex=male&role=caregiver"
+    api = client.get("/api/v1" + url.removeprefix("")).get_json()
+    assert api["filters"]["role"] == ["caregiver"] and api["filters"]["sex"] == ["female", "male"]
+    unit = api["treatment"]
+    assert unit["n"] == 6 and unit["suppressed"] is False
+    csv = client.get(url + "&format=csv&chart=effectiveness").text
+    assert "Major,6,100%" in csv
+    assert sum(unit["side_effect_severity"].values()) == 6
+
+
+def test_small_units_are_suppressed_everywhere(client, community):
+    api = client.get("/api/v1/conditions/migraine/treatments").get_json()
+    propranolol = next(t for t in api["treatments"] if t["slug"] == "propranolol")
+    assert propranolol["n"] == 5 and propranolol["suppressed"] is False
+    women = client.get("/api/v1/conditions/migraine/treatments?sex=female").get_json()
+    hidden = {t["slug"] for t in women["treatments"] if t["suppressed"]}
+    assert "propranolol" in hidden  # 3 women of 5: the 2 others would show by subtraction
+    assert all("n" not in t for t in women["treatments"] if t["suppressed"])
+    page = client.get("/conditions/migraine/treatments/propranolol?sex=female").text
+    assert "Fewer than 5 reports" in page and "data-figure" not in page
+    assert client.get("/api/v1/conditions/migraine/treatments/propranolol?sex=female").get_json()["treatment"] == {
+        "slug": "propranolol", "name": "Propranolol", "suppressed": True}  # fmt: skip
+    csv = client.get("/conditions/migraine?sex=female&format=csv&chart=ranking")
+    assert "Propranolol" not in csv.text
+
+
+@pytest.mark.parametrize("url", ["/conditions/migraine?sex=robot", "/conditions/migraine/treatments/sumatriptan?age_band=old",
+                                 "/api/v1/conditions/migraine/treatments?role=doctor"])  # fmt: skip
+def test_bad_filter_codes_get_400_with_a_message(client, community, url):
+    response = client.get(url)
+    assert response.status_code == 400 and "must be one of" in response.text
+
+
+def test_unknown_condition_or_treatment_is_404(client, community):
+    assert client.get("/conditions/nope").status_code == 404
+    assert client.get("/conditions/migraine/treatments/nope").status_code == 404
+    assert client.get("/api/v1/conditions/nope/treatments").get_json()["status"] == 404
+    assert client.get("/conditions/migraine?format=csv&chart=nope").status_code == 404
+
+
+def test_csv_downloads_are_spreadsheet_safe(client, community, make):
+    for _ in range(5):
+        make.experience(treatment="sumatriptan", side_effects=["=cmd|' /c calc'!a0"])
+    response = client.get("/conditions/migraine/treatments/sumatriptan?format=csv&chart=side_effects")
+    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+    lines = response.text.splitlines()
+    assert lines[0] == "Side effect,Reports,Share of reporters"
+    assert any(line.startswith("'=cmd") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    "query, status, message",
+    [("", 200, "Choose two to four"), ("?t=sumatriptan", 400, "Choose two to four treatments"),
+     ("?t=a&t=b&t=c&t=d&t=e", 400, "at most 4"), ("?t=sumatriptan&t=nope", 400, "no reports for this condition")],
+)  # fmt: skip
+def test_compare_validates_the_choice(client, community, query, status, message):
+    response = client.get("/conditions/migraine/compare" + query)
+    assert response.status_code == status and message in response.text
+
+
+def test_compare_puts_treatments_on_the_same_scales(client, community):
+    csv = client.get("/conditions/migraine/compare?t=sumatriptan&t=topiramate&format=csv&chart=effectiveness").text
+    header = csv.splitlines()[0]
+    assert header == "Answer,Sumatriptan (n=12),Topiramate (n=10)"
+    assert "Major,75% (9),0% (0)" in csv
+
+
+def test_people_like_me_prefills_from_the_profile(client, auth, community, make):
+    auth.login(birth_year=1980, sex="female")
+    page = client.get("/conditions/migraine").text
+    assert "People like me" in page and "sex=female" in page and "age_band=45_64" in page
+
+
+def test_tips_are_newest_first_by_pseudonym_and_never_filtered(client, community):
+    page = client.get("/conditions/migraine/treatments/sumatriptan?sex=male").text
+    assert "Tip number 0" in page or "Page 1 of 2" in page
+    assert "member" in page  # the author's pseudonym
+    second = client.get("/conditions/migraine/treatments/sumatriptan?page=2").text
+    assert "Tip number 0" in second
