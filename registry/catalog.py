@@ -347,8 +347,8 @@ def count_for(condition: Condition, treatment: Treatment | None = None) -> int:
     return db.session.scalar(query) or 0
 
 
-def treatments_for(condition: Condition) -> list[tuple[Treatment, int]]:
-    """The condition's treatments (listed or reported) with their report counts, most reported first."""
+def treatments_for(condition: Condition) -> list[Treatment]:
+    """The condition's treatments, listed in the catalog or reported, most reported first."""
     counts = dict(
         db.session.execute(
             select(Experience.treatment_id, func.count())
@@ -360,4 +360,4 @@ def treatments_for(condition: Condition) -> list[tuple[Treatment, int]]:
     missing = set(counts) - set(treatments)
     if missing:
         treatments.update({t.id: t for t in db.session.scalars(select(Treatment).where(Treatment.id.in_(missing)))})
-    return sorted(((t, counts.get(t.id, 0)) for t in treatments.values()), key=lambda pair: (-pair[1], pair[0].name))
+    return sorted(treatments.values(), key=lambda t: (-counts.get(t.id, 0), t.name))

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
-from registry import reporting, scales
+from registry import catalog, reporting, scales
 from registry.extensions import db
 from registry.models import Condition, Treatment
 from reports import aggregate, charts
@@ -70,7 +70,7 @@ def condition(slug: str):
     ]  # fmt: skip
     return _csv_or_page(
         chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
-        listed=[t for t in entry.treatments if t.slug not in {u.slug for u in report.treatments}],
+        listed=catalog.treatments_for(entry),
         file_stem=entry.slug,
     )  # fmt: skip
 
