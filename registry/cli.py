@@ -7,6 +7,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from registry.scales import ACCOUNT_ROLE
 
@@ -192,7 +193,8 @@ def demo_command(host: str, port: int):
         click.echo(f"  {role:<10} {email:<26} password: {password}")
     click.echo("")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Flask ignores app.run() inside a CLI command; serve with Werkzeug directly.
+    run_simple(host, port, app, threaded=True)
 
 
 def register_commands(app: Flask) -> None:

@@ -109,8 +109,9 @@ class Community:
         for condition_id, treatment_id, kind in rows:
             by_condition.setdefault(condition_id, []).append((treatment_id, kind))
         self.condition_ids = np.array(sorted(by_condition))
-        order = rng.permutation(len(self.condition_ids))
-        # Zipf-like: the busiest condition holds about half of all reports, a long tail holds few.
+        # Zipf-like in catalog order (common conditions first): the busiest condition holds about
+        # half of all reports, a long tail holds few.
+        order = np.arange(len(self.condition_ids))
         weights = 1.0 / np.arange(1, len(order) + 1) ** 1.5
         self.condition_p = np.empty(len(order))
         self.condition_p[order] = weights / weights.sum()
@@ -126,8 +127,8 @@ class Community:
             popularity = popularity[rng.permutation(len(treatments))]
             indices = []
             for treatment_id, kind in treatments:
-                location = rng.normal(0.4, 0.9)  # the treatment's true effect for this condition
-                effect = _ordered_probs(rng, effect_codes, location)
+                location = rng.normal(0.3, 0.6)  # the treatment's true effect for this condition
+                effect = _ordered_probs(rng, effect_codes, location, spread=1.3)
                 cant_tell = rng.uniform(0.03, 0.12)
                 effect_p = np.append(effect * (1 - cant_tell), cant_tell)
                 severity_p = _ordered_probs(rng, len(scales.SIDE_EFFECT_SEVERITY), rng.normal(-0.8, 0.8))

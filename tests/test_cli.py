@@ -1,9 +1,9 @@
 """The registry command (registry.cli)."""
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 
+import registry.cli
 from registry.cli import DEMO_ACCOUNTS, cli
 from registry.extensions import db
 from registry.models import Condition, Treatment, User
@@ -81,7 +81,7 @@ def test_users_set_role(runner, make, app):
 
 def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     served = {}
-    monkeypatch.setattr(Flask, "run", lambda self, **kwargs: served.update(kwargs))
+    monkeypatch.setattr(registry.cli, "run_simple", lambda host, port, app, **kw: served.update(host=host, port=port))
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert served["host"] == "127.0.0.1" and served["port"] == 5000
