@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import functools
 
-from wtforms import SelectChoice
-from wtforms.validators import ValidationError
+import re
+from datetime import date
+
+from wtforms import RadioField, SelectChoice
+from wtforms.validators import InputRequired, Optional, ValidationError
+
+from registry.scales import Scale
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 @functools.cache
@@ -26,15 +33,23 @@ def blank_first(pairs, label: str = "Choose...") -> list[SelectChoice]:
     return [SelectChoice("", label), *choices(pairs)]
 
 
-class OneOf:
-    """Validate that a non-empty value is one of the scale's codes."""
+def month_validator(field_label: str):
+    """A validator for a year-month answer (YYYY-MM) that is not in the future."""
 
-    def __init__(self, codes, message: str | None = None):
-        self.codes = tuple(codes)
-        self.message = message
+    def check(form, field):
+        if not field.data:
+            return
+        match = MONTH.match(field.data.strip())
+        if not match or int(match.group(1)) < 1900:
+            raise ValidationError(f"Give the {field_label} month as YYYY-MM, for example 2024-03.")
+        field.data = field.data.strip()
+        if field.data > date.today().strftime("%Y-%m"):
+            raise ValidationError(f"The {field_label} month cannot be in the future.")
 
-    def __call__(self, form, field):
-        values = field.data if isinstance(field.data, list) else [field.data]
-        for value in values:
-            if value not in (None, "") and value not in self.codes:
-                raise ValidationError(self.message or f"{value!r} is not one of the allowed answers.")
+    return check
+
+
+def scale_radio(scale: Scale, label: str, required: bool = True) -> RadioField:
+    """Radio buttons for a scale's codes, with its description as help."""
+    validators = [InputRequired(message="Choose one answer.")] if required else [Optional()]
+    return RadioField(label, choices=choices(scale.choices), validators=validators, description=scale.description)

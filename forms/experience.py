@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flask_wtf import FlaskForm
@@ -19,11 +18,10 @@ from wtforms.fields import DecimalField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from forms import blank_first, choices
+from forms import blank_first, choices, month_validator, scale_radio
 from registry import scales
 from registry.text import clean
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_TERMS, MAX_TERM_LENGTH = 20, 80
 
 
@@ -65,31 +63,12 @@ class TermsField(Field):
                 raise ValidationError(f"Keep each side effect under {MAX_TERM_LENGTH} characters.")
 
 
-def _month(field_label: str):
-    def check(form, field):
-        if not field.data:
-            return
-        match = MONTH.match(field.data.strip())
-        if not match or int(match.group(1)) < 1900:
-            raise ValidationError(f"Give the {field_label} month as YYYY-MM, for example 2024-03.")
-        field.data = field.data.strip()
-        if field.data > date.today().strftime("%Y-%m"):
-            raise ValidationError(f"The {field_label} month cannot be in the future.")
-
-    return check
-
-
-def _radio(scale: scales.Scale, label: str, required: bool = True) -> RadioField:
-    validators = [InputRequired(message="Choose one answer.")] if required else [Optional()]
-    return RadioField(label, choices=choices(scale.choices), validators=validators, description=scale.description)
-
-
 class ExperienceForm(FlaskForm):
     """What one treatment did for one condition. Catalog choices come from the view."""
 
     condition = SelectField("Condition", validators=[DataRequired(message="Choose the condition.")])
     treatment = SelectField("Treatment", validators=[DataRequired(message="Choose the treatment.")])
-    role = _radio(scales.ROLE, "Who is this about?")
+    role = scale_radio(scales.ROLE, "Who is this about?")
     diagnosed_year = IntegerField(
         "Year of diagnosis",
         validators=[Optional(), NumberRange(min=1900, max=date.today().year, message="Enter a year such as 2015.")],
@@ -97,13 +76,13 @@ class ExperienceForm(FlaskForm):
     )
     started = StringField(
         "Started",
-        validators=[DataRequired(message="Give the month you started."), _month("start")],
+        validators=[DataRequired(message="Give the month you started."), month_validator("start")],
         render_kw={"type": "month", "placeholder": "YYYY-MM"},
         description="Year and month, for example 2024-03.",
     )
     stopped = StringField(
         "Stopped",
-        validators=[Optional(), _month("stop")],
+        validators=[Optional(), month_validator("stop")],
         render_kw={"type": "month", "placeholder": "YYYY-MM"},
         description="Leave empty if you still use it.",
     )
@@ -114,13 +93,13 @@ class ExperienceForm(FlaskForm):
     dose_frequency = SelectField(
         "How often", choices=blank_first(scales.DOSE_FREQUENCY.choices, "How often"), validators=[Optional()]
     )
-    effectiveness = _radio(scales.EFFECTIVENESS, "How well did it work?")
-    side_effect_severity = _radio(scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst")
+    effectiveness = scale_radio(scales.EFFECTIVENESS, "How well did it work?")
+    side_effect_severity = scale_radio(scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst")
     side_effects = TermsField("Other side effects", description="Separate several with commas.")
-    adherence = _radio(scales.ADHERENCE, "Did you take it as prescribed?", required=False)
-    burden = _radio(scales.BURDEN, "How hard was it to take?", required=False)
-    cost_per_month = _radio(scales.COST_PER_MONTH, "Cost to you per month", required=False)
-    insurance_coverage = _radio(scales.INSURANCE_COVERAGE, "Did insurance pay for it?", required=False)
+    adherence = scale_radio(scales.ADHERENCE, "Did you take it as prescribed?", required=False)
+    burden = scale_radio(scales.BURDEN, "How hard was it to take?", required=False)
+    cost_per_month = scale_radio(scales.COST_PER_MONTH, "Cost to you per month", required=False)
+    insurance_coverage = scale_radio(scales.INSURANCE_COVERAGE, "Did insurance pay for it?", required=False)
     stop_reasons = MultiCheckboxField(
         "Why did you stop?", choices=choices(scales.STOP_REASON.choices), validators=[Optional()]
     )
@@ -130,7 +109,7 @@ class ExperienceForm(FlaskForm):
         validators=[InputRequired(message="Choose a number from 1 to 10.")],
         description="1 = very dissatisfied, 10 = very satisfied.",
     )
-    would_recommend = _radio(scales.WOULD_RECOMMEND, "Would you recommend it to someone with the same condition?")
+    would_recommend = scale_radio(scales.WOULD_RECOMMEND, "Would you recommend it to someone with the same condition?")
     tips = TextAreaField(
         "Tips for others",
         validators=[

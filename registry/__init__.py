@@ -111,13 +111,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from registry.views import api, assets, auth, catalog, errors, experiences, main, reports
+    from registry.views import api, assets, auth, catalog, errors, experiences, main, ratings, reports
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(catalog.bp)
     app.register_blueprint(experiences.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(ratings.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(api.bp)
     errors.register(app)

@@ -14,9 +14,12 @@ from registry.models.experience import (
     ExperienceSideEffect,
     ExperienceStopReason,
 )
+from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
 from registry.models.user import CONSENT_VERSION, ConsentEvent, User
 
 __all__ = [
+    "COMMUNICATION_ITEMS",
+    "DoctorRating",
     "CONSENT_VERSION",
     "Condition",
     "ConditionSynonym",

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from registry import catalog, reporting
 from registry.extensions import csrf, db
-from registry.models import Condition, Treatment
+from registry.models import Condition, Doctor, Treatment
 from reports import aggregate
+from reports import doctors as doctor_reports
 from reports.filters import FilterError, parse_filters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -115,3 +116,41 @@ def condition_treatment(slug: str, treatment_slug: str):
         db.session, condition, treatment, filters, current_app.config["REPORT_MIN_N"], reporting.now_month()
     )
     return jsonify(**_head(condition, filters), treatment=unit.detail_json())
+
+
+def _doctor_head(doctor: Doctor) -> dict:
+    return {"id": doctor.id, "name": doctor.name, "specialty": doctor.specialty, "city": doctor.city,
+            "country": doctor.country}  # fmt: skip
+
+
+@bp.get("/doctors")
+def doctors():
+    """Doctors filtered by condition, specialty and place, ranked by the top-box lower bound."""
+    args = {name: (request.args.get(name) or "").strip()[:MAX_QUERY] for name in ("condition", "specialty", "city", "country", "q")}
+    condition = _condition(args["condition"]) if args["condition"] else None
+    ranked = doctor_reports.find_doctors(
+        db.session, catalog.search_doctors(args["q"], args["specialty"], args["city"], args["country"]),
+        current_app.config["REPORT_MIN_N"], condition,
+    )  # fmt: skip
+    limit = _limit()
+    return jsonify(
+        filters=args,
+        min_n=current_app.config["REPORT_MIN_N"],
+        doctors=[
+            {**_doctor_head(doctor), **(score.as_json() if score else {"suppressed": True})}
+            for doctor, score in ranked[:limit]
+        ],
+    )  # fmt: skip
+
+
+@bp.get("/doctors/<int:doctor_id>")
+def doctor(doctor_id: int):
+    """One doctor's scores overall and per condition, as on the doctor's page."""
+    entry = db.get_or_404(Doctor, doctor_id, description=f"No doctor {doctor_id}.")
+    report = doctor_reports.doctor_report(db.session, entry, current_app.config["REPORT_MIN_N"])
+    return jsonify(
+        doctor=_doctor_head(entry),
+        min_n=current_app.config["REPORT_MIN_N"],
+        overall=report.overall.as_json(),
+        conditions=[{"slug": slug, "name": name, **score.as_json()} for slug, name, score in report.by_condition],
+    )

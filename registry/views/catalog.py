@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from forms.catalog import ConditionForm, DoctorForm, TreatmentForm
-from registry import catalog
+from registry import catalog, ratings
+from registry.pagination import Page
 from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
+from reports import doctors as doctor_reports
 
 bp = Blueprint("catalog", __name__)
 
@@ -92,17 +94,27 @@ def new_treatment():
 
 @bp.get("/doctors")
 def doctors():
-    """Doctors filtered by name, specialty, city and country, paginated."""
-    filters = {name: _query_text(name) for name in ("q", "specialty", "city", "country")}
-    page = db.paginate(catalog.search_doctors(**filters), per_page=25, error_out=False)
-    return render_template("catalog/doctors.html", page=page, filters=filters)
+    """Find a doctor by name, specialty, place and condition, best rated (top-box lower bound) first."""
+    filters = {name: _query_text(name) for name in ("q", "specialty", "city", "country", "condition")}
+    condition = None
+    if filters["condition"]:
+        condition = db.first_or_404(select(Condition).where(Condition.slug == filters["condition"]))
+    ranked = doctor_reports.find_doctors(
+        db.session, catalog.search_doctors(filters["q"], filters["specialty"], filters["city"], filters["country"]),
+        current_app.config["REPORT_MIN_N"], condition,
+    )  # fmt: skip
+    page = Page(ranked, request.args.get("page", 1, type=int), per_page=25)
+    conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
+    return render_template("catalog/doctors.html", page=page, filters=filters, conditions=conditions)
 
 
 @bp.get("/doctors/<int:doctor_id>")
 def doctor(doctor_id: int):
-    """One doctor's public entry."""
+    """One doctor's CAHPS-style scores, overall and per condition, and recent comments."""
     entry = db.get_or_404(Doctor, doctor_id)
-    return render_template("catalog/doctor.html", doctor=entry)
+    report = doctor_reports.doctor_report(db.session, entry, current_app.config["REPORT_MIN_N"])
+    comments = ratings.recent_comments(entry, page=request.args.get("page", 1, type=int))
+    return render_template("catalog/doctor.html", doctor=entry, report=report, comments=comments)
 
 
 @bp.route("/doctors/new", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from forms.experience import ExperienceForm
-from registry import experiences, scales
+from registry import experiences, ratings, scales
 from registry.extensions import db
 
 bp = Blueprint("experiences", __name__, url_prefix="/experiences")
@@ -35,7 +35,9 @@ def _own_or_404(experience_id: int):
 def mine():
     """The participant's experiences, newest changes first."""
     page = experiences.list_own(current_user, page=request.args.get("page", 1, type=int))
-    return render_template("experiences/mine.html", page=page, scales=scales)
+    return render_template(
+        "experiences/mine.html", page=page, scales=scales, my_ratings=ratings.list_own(current_user)
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

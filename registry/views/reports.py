@@ -12,6 +12,7 @@ from registry import catalog, reporting, scales
 from registry.extensions import db
 from registry.models import Condition, Treatment
 from reports import aggregate, charts
+from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, FilterError, parse_filters
 
@@ -70,7 +71,7 @@ def condition(slug: str):
     ]  # fmt: skip
     return _csv_or_page(
         chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
-        listed=catalog.treatments_for(entry),
+        listed=catalog.treatments_for(entry), doctors=doctor_reports.top_doctors(db.session, entry, _min_n()),
         file_stem=entry.slug,
     )  # fmt: skip
 

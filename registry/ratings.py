@@ -1,0 +1,73 @@
+"""Doctor-rating domain: save, find and delete a participant's ratings."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import Condition, Doctor, DoctorRating, User
+
+FIELDS = (
+    "last_visit", "overall", "explained_clearly", "listened_carefully", "showed_respect",
+    "spent_enough_time", "got_appointment", "knowledge", "would_recommend", "comment",
+)  # fmt: skip
+
+
+def find_own(user: User, doctor: Doctor, condition: Condition) -> DoctorRating | None:
+    """The participant's rating of this doctor for this condition, if any."""
+    return db.session.scalar(
+        select(DoctorRating).where(
+            DoctorRating.user_id == user.id,
+            DoctorRating.doctor_id == doctor.id,
+            DoctorRating.condition_id == condition.id,
+        )
+    )
+
+
+def own_or_none(user: User, rating_id: int) -> DoctorRating | None:
+    """The rating if it belongs to user; None otherwise (others' look the same as missing)."""
+    rating = db.session.get(DoctorRating, rating_id)
+    return rating if rating is not None and rating.user_id == user.id else None
+
+
+def list_own(user: User) -> list[DoctorRating]:
+    """The participant's ratings, most recently updated first."""
+    return db.session.scalars(
+        select(DoctorRating)
+        .where(DoctorRating.user_id == user.id)
+        .order_by(DoctorRating.updated_at.desc(), DoctorRating.id.desc())
+    ).all()
+
+
+def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating: DoctorRating | None = None):
+    """Create or update a rating from cleaned form values (the caller commits)."""
+    if rating is None:
+        rating = DoctorRating(user_id=user.id, doctor_id=doctor.id, condition_id=condition.id)
+        db.session.add(rating)
+    else:
+        rating.doctor_id, rating.condition_id = doctor.id, condition.id
+    for name in FIELDS:
+        setattr(rating, name, values.get(name))
+    db.session.flush()
+    return rating
+
+
+def form_data(rating: DoctorRating) -> dict:
+    """The rating's answers as the form's initial data."""
+    data = {name: getattr(rating, name) for name in FIELDS}
+    data.update(doctor=str(rating.doctor_id), condition=rating.condition.slug,
+                overall=str(rating.overall), knowledge=str(rating.knowledge))  # fmt: skip
+    return data
+
+
+def recent_comments(doctor: Doctor, page: int, per_page: int = 10):
+    """Comments on a doctor, newest first, with the author's pseudonym (never filtered)."""
+    from sqlalchemy.orm import joinedload
+
+    query = (
+        select(DoctorRating)
+        .options(joinedload(DoctorRating.user), joinedload(DoctorRating.condition))
+        .where(DoctorRating.doctor_id == doctor.id, DoctorRating.comment.is_not(None))
+        .order_by(DoctorRating.updated_at.desc(), DoctorRating.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)

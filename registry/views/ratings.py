@@ -1,0 +1,98 @@
+"""A participant's own doctor ratings: add, edit, delete (listed under "My experiences")."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from forms.rating import DoctorRatingForm
+from registry import ratings, scales
+from registry.extensions import db
+from registry.models import Condition, Doctor
+
+bp = Blueprint("ratings", __name__, url_prefix="/ratings")
+
+
+def _form(**kwargs) -> DoctorRatingForm:
+    conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
+    return DoctorRatingForm(conditions=[tuple(c) for c in conditions], **kwargs)
+
+
+def _doctor(raw) -> Doctor | None:
+    return db.session.get(Doctor, int(raw)) if str(raw or "").isdigit() else None
+
+
+def _condition(slug) -> Condition | None:
+    return db.session.scalar(select(Condition).where(Condition.slug == slug)) if slug else None
+
+
+def _own_or_404(rating_id: int):
+    rating = ratings.own_or_none(current_user, rating_id)
+    if rating is None:
+        abort(404)
+    return rating
+
+
+def _render(form, doctor, rating=None):
+    return render_template("ratings/form.html", form=form, doctor=doctor, rating=rating, scales=scales)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Rate a doctor for a condition; a second rating of the same pair opens the first."""
+    doctor = _doctor(request.values.get("doctor"))
+    if doctor is None:
+        abort(404, "Choose a doctor to rate from the doctors' list.")
+    condition = _condition(request.values.get("condition"))
+    if condition is not None:
+        existing = ratings.find_own(current_user, doctor, condition)
+        if existing is not None:
+            flash(f"You already rated {doctor.name} for {condition.name}; update your rating here.", "info")
+            return redirect(url_for("ratings.edit", rating_id=existing.id))
+    form = _form(doctor=str(doctor.id), condition=request.args.get("condition"))
+    if form.validate_on_submit():
+        try:
+            ratings.save(current_user, doctor, condition, form.values())
+            db.session.commit()
+        except IntegrityError:  # the same pair submitted twice at once
+            db.session.rollback()
+            existing = ratings.find_own(current_user, doctor, condition)
+            return redirect(url_for("ratings.edit", rating_id=existing.id))
+        flash(f"Thank you. Your rating of {doctor.name} is saved.", "success")
+        return redirect(url_for("experiences.mine", _anchor="ratings"))
+    return _render(form, doctor)
+
+
+@bp.route("/<int:rating_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(rating_id: int):
+    """Update one's own rating."""
+    rating = _own_or_404(rating_id)
+    form = _form(data=ratings.form_data(rating)) if request.method == "GET" else _form()
+    if form.validate_on_submit():
+        condition = _condition(form.condition.data)
+        clash = ratings.find_own(current_user, rating.doctor, condition)
+        if clash is not None and clash.id != rating.id:
+            form.condition.errors.append("You already rated this doctor for this condition; edit that rating instead.")
+        else:
+            ratings.save(current_user, rating.doctor, condition, form.values(), rating)
+            db.session.commit()
+            flash("Your changes are saved.", "success")
+            return redirect(url_for("experiences.mine", _anchor="ratings"))
+    return _render(form, rating.doctor, rating)
+
+
+@bp.route("/<int:rating_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(rating_id: int):
+    """Confirm, then delete one's own rating."""
+    rating = _own_or_404(rating_id)
+    if request.method == "POST":
+        db.session.delete(rating)
+        db.session.commit()
+        flash("Your rating is deleted.", "success")
+        return redirect(url_for("experiences.mine", _anchor="ratings"))
+    return render_template("ratings/delete.html", rating=rating)
