@@ -13,6 +13,7 @@ from registry.scales import ACCOUNT_ROLE
 
 DEMO_HOST, DEMO_PORT = "127.0.0.1", 5000
 DEMO_EXPERIENCES = 20_000
+DEMO_RATINGS = 4_000
 DEMO_ACCOUNTS = (
     # email, pseudonym, password, account role
     ("patient@demo.example", "demo-patient", "demo-patient-password", "patient"),
@@ -140,10 +141,12 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same community.")
 @click.option("--until", type=click.DateTime(["%Y-%m"]), default=None,
               help="Last month of the ten years of reports (YYYY-MM; default this month).")
+@click.option("--doctor-ratings", type=click.IntRange(0, 10_000_000), default=0, show_default=True,
+              help="About how many ratings of demo doctors the same members give.")
 @click.option("--batch-size", type=click.IntRange(1_000, 200_000), default=25_000, show_default=True,
               help="Experiences per transaction.")
 @with_appcontext
-def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int):
+def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doctor_ratings: int):
     """Add a realistic demo community of members and their treatment experiences.
 
     Deterministic for a given --seed and --until. Uses bulk inserts; memory stays flat.
@@ -160,14 +163,15 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int):
     with tqdm(total=n_experiences, unit="exp", unit_scale=True, desc="Seeding", disable=None) as bar:
         try:
             added = seed_demo(n_experiences, seed, until=until.date() if until else None,
-                              batch_size=batch_size, progress=bar.update)
+                              batch_size=batch_size, progress=bar.update, doctor_ratings=doctor_ratings)
         except RuntimeError as error:
             raise click.ClickException(str(error)) from None
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     click.echo(
         f"Added {added['experiences']:,} experiences by {added['users']:,} members "
-        f"({added['side_effects']:,} side effects, {added['stop_reasons']:,} stop reasons) "
+        f"({added['side_effects']:,} side effects, {added['stop_reasons']:,} stop reasons, "
+        f"{added['doctor_ratings']:,} ratings of {added['doctors']:,} doctors) "
         f"in {seconds:.1f} s: {added['experiences'] / seconds:,.0f} experiences/s, peak memory {peak_mb:,.0f} MB."
     )  # fmt: skip
 
@@ -184,7 +188,7 @@ def demo_command(host: str, port: int):
     init_database()
     if report_total() == 0:
         click.echo(f"Adding a demo community of {DEMO_EXPERIENCES:,} experiences (once)...")
-        seed_demo(DEMO_EXPERIENCES, seed=1)
+        seed_demo(DEMO_EXPERIENCES, seed=1, doctor_ratings=DEMO_RATINGS)
     accounts = ensure_demo_accounts()
     click.echo("")
     click.echo(f"The registry is running at http://{host}:{port}/  (Ctrl+C stops it)")

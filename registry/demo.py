@@ -24,6 +24,8 @@ from registry.models import (
     Condition,
     ConsentEvent,
     Diagnosis,
+    Doctor,
+    DoctorRating,
     Experience,
     ExperienceSideEffect,
     ExperienceStopReason,
@@ -170,8 +172,10 @@ def seed_demo(
     until: date | None = None,
     batch_size: int = 25_000,
     progress=None,
+    doctor_ratings: int = 0,
 ) -> dict[str, int]:
-    """Insert a demo community of about n_experiences experiences; return counts of rows added."""
+    """Insert a demo community of n_experiences experiences (and about doctor_ratings ratings
+    of demo doctors by the same members); return counts of rows added."""
     session = db.session
     rng = np.random.default_rng(seed)
     community = Community(rng, session)
@@ -181,7 +185,9 @@ def seed_demo(
     password_hash = generate_password_hash(secrets.token_hex(16))
     user_id = _next_id(session, User)
     experience_id = _next_id(session, Experience)
-    added = {"users": 0, "experiences": 0, "side_effects": 0, "stop_reasons": 0}
+    added = {"users": 0, "experiences": 0, "side_effects": 0, "stop_reasons": 0, "doctors": 0, "doctor_ratings": 0}
+    doctors = _add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
+    added["doctors"] = len(doctors.ids) if doctors else 0
     remaining = n_experiences
     while remaining > 0:
         chunk = min(batch_size, remaining)
@@ -195,6 +201,11 @@ def seed_demo(
             connection.execute(insert(ExperienceSideEffect), rows["side_effects"])
         if rows["stop_reasons"]:
             connection.execute(insert(ExperienceStopReason), rows["stop_reasons"])
+        if doctors is not None:
+            ratings = _rating_rows(rng, doctors, rows, round(doctor_ratings * chunk / n_experiences), end_month)
+            if ratings:
+                connection.execute(insert(DoctorRating), ratings)
+            added["doctor_ratings"] += len(ratings)
         session.commit()
         made = len(rows["experiences"])
         user_id += len(rows["users"])
@@ -214,7 +225,7 @@ def _sync_sequences(session) -> None:
     """After explicit ids, move PostgreSQL's sequences past them."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for table in ("user", "consent_event", "diagnosis", "experience"):
+    for table in ("user", "consent_event", "diagnosis", "experience", "doctor", "doctor_rating"):
         session.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
@@ -376,6 +387,8 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
     for reason, has in reasons.items():
         stop_reasons.extend({"experience_id": e, "reason": reason} for e in ids[has].tolist())
     return {
+        "member_condition": c.condition_ids[condition],
+        "member_joined": joined_month,
         "users": users,
         "consent_events": consent_events,
         "diagnoses": diagnoses,
@@ -387,3 +400,111 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
 
 def _month_start(month_number: int) -> datetime:
     return datetime(month_number // 12, month_number % 12 + 1, 1, 12, tzinfo=timezone.utc)
+
+
+# --- doctors and their ratings -----------------------------------------------------------
+
+SPECIALTIES = [
+    (("diabet", "thyroid", "obes", "polycystic", "graves", "hashimoto", "osteopor"), "Endocrinology"),
+    (("hypertens", "heart", "atrial", "coronary", "lipid", "cholesterol"), "Cardiology"),
+    (("asthma", "copd", "apnea", "pulmonary", "lung"), "Pulmonology"),
+    (("depress", "anxiety", "bipolar", "schizo", "adhd", "stress", "obsessive", "insomnia", "panic"), "Psychiatry"),
+    (("migraine", "epilep", "sclerosis", "parkinson", "alzheim", "restless", "neuropath", "headache"), "Neurology"),
+    (("arthritis", "lupus", "spondyl", "gout", "fibromyalg"), "Rheumatology"),
+    (("psoria", "dermatitis", "acne", "rosacea", "eczema", "urticaria", "hidradenitis"), "Dermatology"),
+    (("crohn", "colitis", "bowel", "reflux", "celiac", "constipation", "hepat", "liver"), "Gastroenterology"),
+    (("kidney", "renal"), "Nephrology"),
+    (("endometriosis", "menopaus"), "Gynecology"),
+]
+CITIES = [
+    ("Boston", "US"), ("Chicago", "US"), ("Houston", "US"), ("Seattle", "US"), ("Atlanta", "US"), ("Denver", "US"),
+    ("Toronto", "CA"), ("Vancouver", "CA"), ("London", "GB"), ("Manchester", "GB"), ("Dublin", "IE"),
+    ("Sydney", "AU"), ("Melbourne", "AU"), ("Auckland", "NZ"), ("Berlin", "DE"), ("Lyon", "FR"),
+]  # fmt: skip
+FIRST_NAMES = "Ana Ben Chloe David Elena Farid Grace Hiro Ines Jamal Kara Liam Maya Noah Olga Priya Quinn Rosa Sam Tomas Uma Victor Wen Yara Zoe".split()
+LAST_NAMES = "Adams Becker Chen Diaz Evans Fischer Garcia Hughes Ito Jensen Khan Lopez Moreau Nakamura Okafor Patel Quinn Rossi Silva Tanaka Ueda Varga Weber Xu Young Zimmer".split()
+COMMENT_TEMPLATES = [
+    "Took the time to explain my options.", "Listened to me and adjusted the plan.", "Hard to get an appointment, but worth it.",
+    "Felt rushed at every visit.", "Knows this condition inside out.", "Kind, clear and honest.",
+    "Never read my notes before the visit.", "Answered my messages quickly.", "Helped me find a treatment that works.",
+    "Dismissed my symptoms at first.",
+]  # fmt: skip
+
+
+@dataclass
+class DemoDoctors:
+    ids: np.ndarray
+    quality: np.ndarray
+    communication: np.ndarray
+    by_condition: dict[int, np.ndarray]  # condition id -> indices of doctors who treat it
+
+
+def _specialty(name: str) -> str:
+    lowered = name.lower()
+    return next((s for words, s in SPECIALTIES if any(w in lowered for w in words)), "Family medicine")
+
+
+def _add_doctors(rng, c: Community, session, n_ratings: int) -> DemoDoctors:
+    """Demo doctors in several cities, each with a true quality and communication style."""
+    names = dict(session.execute(select(Condition.id, Condition.name)).all())
+    specialty_of = {int(cid): _specialty(names[int(cid)]) for cid in c.condition_ids}
+    specialties = sorted(set(specialty_of.values()))
+    n_doctors = max(2 * len(specialties), n_ratings // 40)
+    first_id = _next_id(session, Doctor)
+    combos = rng.permutation(len(FIRST_NAMES) * len(LAST_NAMES) * len(CITIES))[:n_doctors]
+    rows, doctor_specialty = [], []
+    for k, combo in enumerate(combos.tolist()):
+        first, rest = divmod(combo, len(LAST_NAMES) * len(CITIES))
+        last, city = divmod(rest, len(CITIES))
+        specialty = specialties[k % len(specialties)]
+        name = f"Dr. {FIRST_NAMES[first]} {LAST_NAMES[last]}"
+        rows.append({"id": first_id + k, "name": name, "name_key": f"{FIRST_NAMES[first]} {LAST_NAMES[last]}".lower(),
+                     "specialty": specialty, "city": CITIES[city][0], "city_key": CITIES[city][0].lower(),
+                     "country": CITIES[city][1], "created_at": _month_start(24_000)})  # fmt: skip
+        doctor_specialty.append(specialty)
+    session.connection().execute(insert(Doctor), rows)
+    session.commit()
+    doctor_specialty = np.array(doctor_specialty)
+    by_condition = {cid: np.flatnonzero(doctor_specialty == spec) for cid, spec in specialty_of.items()}
+    return DemoDoctors(
+        ids=np.arange(first_id, first_id + n_doctors),
+        quality=rng.normal(0, 1, n_doctors),
+        communication=rng.normal(0, 1, n_doctors),
+        by_condition=by_condition,
+    )
+
+
+def _rating_rows(rng, d: DemoDoctors, batch: dict, n: int, end_month: int) -> list[dict]:
+    """About n ratings of demo doctors by the batch's members, for the member's condition."""
+    users = batch["users"]
+    if n <= 0 or not users:
+        return []
+    who = rng.integers(0, len(users), n)
+    seen, rows = set(), []
+    # Doctors' popularity is skewed too: a few are rated often.
+    for i, u in zip(who.tolist(), rng.random(n).tolist()):
+        condition_id = int(batch["member_condition"][i])
+        pool = d.by_condition[condition_id]
+        doctor = int(pool[min(int(len(pool) * u**2), len(pool) - 1)])
+        key = (users[i]["id"], doctor, condition_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        q, comm = d.quality[doctor], d.communication[doctor]
+        overall = int(np.clip(round(7.4 + 1.3 * q + rng.normal(0, 1.3)), 0, 10))
+        items = np.digitize(1.0 + 0.9 * comm + 0.3 * q + rng.normal(0, 1, 5), [-0.6, 0.2, 0.9])
+        frequency = scales.FREQUENCY.codes
+        recommend = scales.DOCTOR_RECOMMEND.codes[int(np.digitize(overall + rng.normal(0, 1), [4.5, 6.5, 8.5]))]
+        visit = int(batch["member_joined"][i] + rng.integers(0, 24))
+        rows.append({
+            "user_id": users[i]["id"], "doctor_id": int(d.ids[doctor]), "condition_id": condition_id,
+            "last_visit": f"{min(visit, end_month) // 12:04d}-{min(visit, end_month) % 12 + 1:02d}",
+            "overall": overall, "explained_clearly": frequency[items[0]], "listened_carefully": frequency[items[1]],
+            "showed_respect": frequency[items[2]], "spent_enough_time": frequency[items[3]],
+            "got_appointment": frequency[items[4]] if rng.random() < 0.8 else None,
+            "knowledge": int(np.clip(round(3.8 + 0.6 * q + rng.normal(0, 0.8)), 1, 5)),
+            "would_recommend": recommend,
+            "comment": COMMENT_TEMPLATES[int(rng.integers(0, len(COMMENT_TEMPLATES)))] if rng.random() < 0.2 else None,
+            "created_at": users[i]["created_at"], "updated_at": users[i]["created_at"],
+        })  # fmt: skip
+    return rows

@@ -1,0 +1,113 @@
+"""The doctor-rating form, doctor pages, find a doctor and the doctors API."""
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models import Doctor, DoctorRating
+
+VALID = {
+    "doctor": "1", "condition": "migraine", "last_visit": "2025-06", "overall": "9",
+    "explained_clearly": "always", "listened_carefully": "usually", "showed_respect": "always",
+    "spent_enough_time": "sometimes", "got_appointment": "usually", "knowledge": "4",
+    "would_recommend": "probably_yes", "comment": "Explained every option.",
+}  # fmt: skip
+
+
+@pytest.fixture
+def doctor(make, app):
+    make.condition("Migraine", "G43")
+    make.condition("Epilepsy", "G40")
+    with app.app_context():
+        db.session.add(Doctor(name="Dr. Ines Moreau", name_key="ines moreau", specialty="Neurology", city="Lyon",
+                              city_key="lyon", country="FR"))  # fmt: skip
+        db.session.commit()
+
+
+def rating_count(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count(DoctorRating.id)))
+
+
+def test_rating_round_trips_through_save_and_edit(client, auth, app, doctor):
+    auth.login()
+    response = client.post("/ratings/new?doctor=1", data=VALID)
+    assert response.status_code == 302
+    with app.app_context():
+        r = db.session.scalar(select(DoctorRating))
+        for name in ["last_visit", "explained_clearly", "listened_carefully", "showed_respect", "spent_enough_time",
+                     "got_appointment", "would_recommend", "comment"]:  # fmt: skip
+            assert getattr(r, name) == VALID[name]
+        assert (r.overall, r.knowledge) == (9, 4)
+        rating_id = r.id
+    page = client.get(f"/ratings/{rating_id}/edit").text
+    assert 'value="2025-06"' in page and "Explained every option." in page
+    assert client.post(f"/ratings/{rating_id}/edit", data={**VALID, "overall": "3"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(DoctorRating, rating_id).overall == 3
+    assert "Dr. Ines Moreau" in client.get("/experiences").text  # "my ratings"
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [({"overall": "11"}, "overall", "Not a valid choice"), ({"overall": ""}, "overall", "0 to 10"),
+     ({"knowledge": "0"}, "knowledge", "Not a valid choice"), ({"explained_clearly": "often"}, "explained_clearly", "Not a valid choice"),
+     ({"would_recommend": "yes"}, "would_recommend", "Not a valid choice"), ({"last_visit": "2999-01"}, "last_visit", "future"),
+     ({"last_visit": "June"}, "last_visit", "YYYY-MM"), ({"condition": "nope"}, "condition", "Not a valid choice"),
+     ({"comment": "x" * 2001}, "comment", "under 2,000")],
+)  # fmt: skip
+def test_invalid_ratings_get_their_message_and_save_nothing(client, auth, app, doctor, change, field, message):
+    auth.login()
+    response = client.post("/ratings/new?doctor=1", data={**VALID, **change})
+    assert response.status_code == 200
+    error = response.text.split(f'id="{field}-error">')[1].split("</p>")[0]
+    assert message.lower() in error.lower()
+    assert rating_count(app) == 0
+
+
+def test_unknown_doctor_is_404_and_second_rating_opens_the_first(client, auth, app, doctor):
+    auth.login()
+    assert client.get("/ratings/new?doctor=99").status_code == 404
+    client.post("/ratings/new?doctor=1", data=VALID)
+    again = client.get("/ratings/new?doctor=1&condition=migraine")
+    assert again.status_code == 302 and "/edit" in again.location
+    assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
+    assert rating_count(app) == 1
+
+
+@pytest.mark.parametrize("method, url", [("get", "/ratings/{id}/edit"), ("post", "/ratings/{id}/edit"),
+                                         ("get", "/ratings/{id}/delete"), ("post", "/ratings/{id}/delete")])  # fmt: skip
+def test_nobody_else_can_edit_or_delete_a_rating(client, auth, app, doctor, method, url):
+    auth.login(email="owner@example.org")
+    client.post("/ratings/new?doctor=1", data=VALID)
+    auth.logout()
+    auth.login(email="intruder@example.org")
+    response = getattr(client, method)(url.format(id=1), data={**VALID, "overall": "0"})
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(DoctorRating.overall)) == 9
+
+
+def test_delete_own_rating(client, auth, app, doctor):
+    auth.login()
+    client.post("/ratings/new?doctor=1", data=VALID)
+    assert "cannot be undone" in client.get("/ratings/1/delete").text
+    client.post("/ratings/1/delete")
+    assert rating_count(app) == 0
+
+
+def test_doctor_page_find_a_doctor_and_api(client, auth, app, doctor):
+    for i in range(6):
+        auth.login(email=f"p{i}@example.org")
+        client.post("/ratings/new?doctor=1", data={**VALID, "overall": "10" if i < 3 else "7"})
+        auth.logout()
+    page = client.get("/doctors/1").text
+    assert "Rated 9 or 10" in page and "Explained every option." in page and "not medical advice" in page
+    listing = client.get("/doctors?condition=migraine&specialty=neuro").text
+    assert "Dr. Ines Moreau" in listing and "50%" in listing
+    api = client.get("/api/v1/doctors?condition=migraine").get_json()
+    first = api["doctors"][0]
+    assert first["id"] == 1 and first["n"] == 6 and first["top_box"]["share"] == 0.5
+    assert client.get("/api/v1/doctors/1").get_json()["overall"]["overall_mean"] == 8.5
+    assert client.get("/api/v1/doctors/99").status_code == 404
+    assert "Dr. Ines Moreau" in client.get("/conditions/migraine").text  # doctors rated for this condition
