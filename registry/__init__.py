@@ -42,7 +42,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalize_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
+    if not app.config.get("EXPORT_KEY"):
+        # Keys the pseudonymous ids of research exports; every app server needs the same one.
+        app.config["EXPORT_KEY"] = instance_secret(Path(app.instance_path) / "export_key")
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -61,7 +64,7 @@ def _normalize_db_url(url: str) -> str:
     return url
 
 
-def _instance_secret(path: Path) -> str:
+def instance_secret(path: Path) -> str:
     """Read the instance's secret key, generating an owner-only file on first start."""
     try:
         return path.read_text().strip()
@@ -111,7 +114,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from registry.views import api, assets, auth, catalog, errors, experiences, main, ratings, reports
+    from registry.views import api, assets, auth, catalog, errors, experiences, main, ratings, reports, research
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -119,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(experiences.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(ratings.bp)
+    app.register_blueprint(research.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(api.bp)
     errors.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -176,6 +177,56 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
     )  # fmt: skip
 
 
+@click.command("export")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the CSV files and datapackage.json into.")
+@click.option("--condition", "conditions", multiple=True, metavar="SLUG", help="Only this condition (repeatable).")
+@click.option("--treatment", "treatments", multiple=True, metavar="SLUG", help="Only this treatment (repeatable).")
+@click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
+@click.option("--until", type=click.DateTime(["%Y-%m"]), help="Only reports up to this month (YYYY-MM).")
+@click.option("--with-text", is_flag=True, help="Include tips and comments that moderators have not hidden.")
+@with_appcontext
+def export_command(out: Path, conditions, treatments, since, until, with_text: bool):
+    """Write the de-identified research export (consenting participants only) into --out.
+
+    The files are those of the web download: experiences.csv, the long tables, doctor_ratings.csv,
+    the catalog, and datapackage.json (a Frictionless Data Package: the codebook). Logged.
+    """
+    import getpass
+
+    from sqlalchemy import select
+    from tqdm import tqdm
+
+    from registry import export
+    from registry.extensions import db
+    from registry.models import Condition, Treatment
+
+    for model, slugs, label in ((Condition, conditions, "condition"), (Treatment, treatments, "treatment")):
+        known = set(db.session.scalars(select(model.slug).where(model.slug.in_(slugs))))
+        unknown = [slug for slug in slugs if slug not in known]
+        if unknown:
+            raise click.BadParameter(f"no {label} {', '.join(unknown)}", param_hint=f"--{label}")
+    req = export.ExportRequest(
+        conditions=tuple(conditions), treatments=tuple(treatments),
+        since=since.strftime("%Y-%m") if since else None, until=until.strftime("%Y-%m") if until else None,
+        with_text=with_text,
+    )  # fmt: skip
+    log = export.start_log(None, f"cli:{getpass.getuser()}", req)
+    db.session.commit()
+    with tqdm(unit="rows", unit_scale=True, desc="Exporting", disable=None) as bar:
+        last = {"n": 0}
+
+        def progress(n):
+            bar.update(max(n - last["n"], 0) if n >= last["n"] else n)
+            last["n"] = n
+
+        counts = export.export_to_directory(out, req, current_app.config["EXPORT_KEY"], progress=progress)
+    export.finish_log(log.id, counts)
+    for name, n in counts.items():
+        click.echo(f"  {name}.csv: {n:,} rows")
+    click.echo(f"Wrote the export to {out} (datapackage.json describes every file).")
+
+
 @click.command("demo")
 @click.option("--host", default=DEMO_HOST, show_default=True, help="Address to serve on.")
 @click.option("--port", default=DEMO_PORT, show_default=True, type=int, help="Port to serve on.")
@@ -207,6 +258,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(export_command)
 
 
 if __name__ == "__main__":

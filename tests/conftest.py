@@ -23,6 +23,7 @@ def _base_config(url: str) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
+        "EXPORT_KEY": "test-export-key",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
     }

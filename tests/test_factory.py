@@ -4,7 +4,7 @@ import stat
 
 from sqlalchemy import text
 
-from registry import _instance_secret, _normalize_db_url, create_app
+from registry import instance_secret, _normalize_db_url, create_app
 from registry.extensions import db
 
 
@@ -28,8 +28,8 @@ def test_plain_postgresql_urls_use_psycopg3():
 
 def test_secret_key_is_generated_once_owner_only(tmp_path):
     path = tmp_path / "secret_key"
-    first = _instance_secret(path)
-    assert len(first) == 64 and _instance_secret(path) == first
+    first = instance_secret(path)
+    assert len(first) == 64 and instance_secret(path) == first
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 

@@ -14,6 +14,7 @@ from registry.models.experience import (
     ExperienceSideEffect,
     ExperienceStopReason,
 )
+from registry.models.export import ExportLog
 from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
 from registry.models.user import CONSENT_VERSION, ConsentEvent, User
 
@@ -27,6 +28,7 @@ __all__ = [
     "Diagnosis",
     "Doctor",
     "Experience",
+    "ExportLog",
     "ExperienceSideEffect",
     "ExperienceStopReason",
     "Treatment",

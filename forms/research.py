@@ -1,0 +1,33 @@
+"""The research-export form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.validators import Optional, ValidationError
+
+from forms import choices, month_validator
+
+
+class ExportForm(FlaskForm):
+    """Filters of a research export. Catalog choices come from the view."""
+
+    conditions = SelectMultipleField("Conditions", validators=[Optional()],
+                                     description="None chosen: every condition. Hold Ctrl or Cmd to choose several.")
+    treatments = SelectMultipleField("Treatments", validators=[Optional()],
+                                     description="None chosen: every treatment. Doctor ratings are left out when you choose treatments.")
+    since = StringField("Reported from", validators=[Optional(), month_validator("first")],
+                        render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM.")
+    until = StringField("Reported until", validators=[Optional(), month_validator("last")],
+                        render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM (inclusive).")
+    with_text = BooleanField("Include free text (tips and comments that moderators have not hidden)")
+    # fmt: skip
+
+    def __init__(self, *args, conditions=(), treatments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conditions.choices = choices(conditions)
+        self.treatments.choices = choices(treatments)
+
+    def validate_until(self, field):
+        if field.data and self.since.data and not self.since.errors and field.data < self.since.data:
+            raise ValidationError("The last month cannot be before the first month.")

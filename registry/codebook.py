@@ -1,0 +1,198 @@
+"""The research export's codebook: one Frictionless Table Schema per file, built from registry.scales.
+
+The same descriptor becomes datapackage.json in every export and the human-readable codebook page.
+"""
+
+from __future__ import annotations
+
+from registry import scales
+
+MISSING = [""]
+
+
+def _enum(name: str, scale: scales.Scale, description: str, required: bool = False) -> dict:
+    codes = "; ".join(f"{code} = {label}" for code, label in scale.options)
+    return {
+        "name": name,
+        "type": "string",
+        "description": f"{description} Codes: {codes}." + (f" Source: {scale.source}." if scale.source else ""),
+        "constraints": {"enum": list(scale.codes), **({"required": True} if required else {})},
+    }
+
+
+def _string(name: str, description: str, required: bool = False, pattern: str | None = None) -> dict:
+    constraints = {}
+    if required:
+        constraints["required"] = True
+    if pattern:
+        constraints["pattern"] = pattern
+    field = {"name": name, "type": "string", "description": description}
+    if constraints:
+        field["constraints"] = constraints
+    return field
+
+
+def _integer(name: str, description: str, low: int, high: int, required: bool = False) -> dict:
+    constraints = {"minimum": low, "maximum": high}
+    if required:
+        constraints["required"] = True
+    return {"name": name, "type": "integer", "description": description, "constraints": constraints}
+
+
+MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+TEXT_NOTE = (
+    " Free text, included only when the export asked for it, never text hidden by moderators."
+    " A cell starting with =, +, -, @, tab or carriage return is prefixed with a single quote so that"
+    " spreadsheets do not run it as a formula."
+)
+
+EXPERIENCE_FIELDS = [
+    _string("experience_id", "Pseudonymous id of the experience (keyed hash; stable within this registry).", True),
+    _string("participant_id", "Pseudonymous id of the participant (keyed hash; useless outside this registry).", True),
+    _string("condition", "Condition slug; see conditions.csv.", True),
+    _string("treatment", "Treatment slug; see treatments.csv.", True),
+    _enum("role", scales.ROLE, "Who reported.", True),
+    _enum("age_band", scales.AGE_BAND, "Age band of the person the report is about, when the report was written."),
+    _enum("sex", scales.SEX, "Sex of the person the report is about."),
+    _enum("years_since_diagnosis", scales.YEARS_SINCE_DIAGNOSIS, "Years since diagnosis when the report was written."),
+    _string("country", "ISO 3166-1 alpha-2 country of the participant, when given.", pattern="[A-Z]{2}"),
+    _string("started", "Year-month the treatment started (YYYY-MM).", True, MONTH_PATTERN),
+    _string("stopped", "Year-month the treatment stopped (YYYY-MM); empty = still using.", pattern=MONTH_PATTERN),
+    {"name": "dose_amount", "type": "number", "description": "Dose amount (drugs only).",
+     "constraints": {"minimum": 0}},
+    _enum("dose_unit", scales.DOSE_UNIT, "Dose unit."),
+    _enum("dose_frequency", scales.DOSE_FREQUENCY, "How often the dose was taken."),
+    _enum("effectiveness", scales.EFFECTIVENESS, "How well the treatment worked.", True),
+    _enum("side_effect_severity", scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst.", True),
+    _enum("adherence", scales.ADHERENCE, "Taken as prescribed."),
+    _enum("burden", scales.BURDEN, "How hard the treatment was to take."),
+    _enum("cost_per_month", scales.COST_PER_MONTH, "Out-of-pocket cost per month."),
+    _enum("insurance_coverage", scales.INSURANCE_COVERAGE, "Insurance coverage."),
+    _integer("satisfaction", "Overall satisfaction, 1 (very dissatisfied) to 10 (very satisfied).",
+             scales.SATISFACTION_MIN, scales.SATISFACTION_MAX, True),
+    _enum("would_recommend", scales.WOULD_RECOMMEND, "Would recommend it to someone with the same condition.", True),
+    _string("reported", "Year-month the experience was first recorded.", True, MONTH_PATTERN),
+    _string("updated", "Year-month the experience was last changed.", True, MONTH_PATTERN),
+]  # fmt: skip
+TIPS_FIELD = _string("tips", "Tips for others." + TEXT_NOTE)
+
+RATING_FIELDS = [
+    _string("rating_id", "Pseudonymous id of the rating.", True),
+    _string("participant_id", "Pseudonymous id of the participant (as in experiences.csv).", True),
+    {"name": "doctor_id", "type": "integer", "description": "Doctor id; see doctors.csv.",
+     "constraints": {"required": True}},
+    _string("condition", "Condition the doctor was seen for; see conditions.csv.", True),
+    _string("last_visit", "Year-month of the last visit.", True, MONTH_PATTERN),
+    _integer("overall", "CG-CAHPS rating of the provider, 0 (worst) to 10 (best); 9-10 is 'top box'.",
+             scales.OVERALL_MIN, scales.OVERALL_MAX, True),
+    _enum("explained_clearly", scales.FREQUENCY, "Explained things in a way that was easy to understand.", True),
+    _enum("listened_carefully", scales.FREQUENCY, "Listened carefully.", True),
+    _enum("showed_respect", scales.FREQUENCY, "Showed respect for what the patient had to say.", True),
+    _enum("spent_enough_time", scales.FREQUENCY, "Spent enough time.", True),
+    _enum("got_appointment", scales.FREQUENCY, "Got an appointment as soon as needed (CG-CAHPS access)."),
+    _integer("knowledge", "Knew the condition well, 1 (not at all) to 5 (extremely well).",
+             scales.KNOWLEDGE_MIN, scales.KNOWLEDGE_MAX, True),
+    _enum("would_recommend", scales.DOCTOR_RECOMMEND, "Would recommend the doctor to family and friends.", True),
+    _string("rated", "Year-month the rating was last changed.", True, MONTH_PATTERN),
+]  # fmt: skip
+COMMENT_FIELD = _string("comment", "Comment on the doctor." + TEXT_NOTE)
+
+
+def _fk(field: str, resource: str, key: str) -> dict:
+    return {"fields": field, "reference": {"resource": resource, "fields": key}}
+
+
+def schemas(with_text: bool) -> dict[str, dict]:
+    """Table Schema per resource name, in file order."""
+    return {
+        "experiences": {
+            "fields": EXPERIENCE_FIELDS + ([TIPS_FIELD] if with_text else []),
+            "primaryKey": ["experience_id"],
+            "foreignKeys": [_fk("condition", "conditions", "slug"), _fk("treatment", "treatments", "slug")],
+            "missingValues": MISSING,
+        },
+        "experience_side_effects": {
+            "fields": [
+                _string("experience_id", "Experience (see experiences.csv).", True),
+                _string("term", "Side-effect term, normalized to lower case.", True),
+            ],
+            "primaryKey": ["experience_id", "term"],
+            "foreignKeys": [_fk("experience_id", "experiences", "experience_id")],
+            "missingValues": MISSING,
+        },
+        "experience_stop_reasons": {
+            "fields": [
+                _string("experience_id", "Experience (see experiences.csv).", True),
+                _enum("reason", scales.STOP_REASON, "Why the treatment was stopped.", True),
+            ],
+            "primaryKey": ["experience_id", "reason"],
+            "foreignKeys": [_fk("experience_id", "experiences", "experience_id")],
+            "missingValues": MISSING,
+        },
+        "doctor_ratings": {
+            "fields": RATING_FIELDS + ([COMMENT_FIELD] if with_text else []),
+            "primaryKey": ["rating_id"],
+            "foreignKeys": [_fk("doctor_id", "doctors", "doctor_id"), _fk("condition", "conditions", "slug")],
+            "missingValues": MISSING,
+        },
+        "conditions": {
+            "fields": [
+                _string("slug", "Condition id.", True),
+                _string("name", "Name of the condition.", True),
+                _string("icd10", "ICD-10-CM code, when known."),
+            ],
+            "primaryKey": ["slug"],
+            "missingValues": MISSING,
+        },
+        "treatments": {
+            "fields": [
+                _string("slug", "Treatment id.", True),
+                _string("name", "Name; drugs under their generic (ingredient) name.", True),
+                _enum("kind", scales.TREATMENT_KIND, "Kind of treatment.", True),
+                _string("drugbank_id", "DrugBank id, when known."),
+                _string("mesh_id", "MeSH id, when known."),
+            ],
+            "primaryKey": ["slug"],
+            "missingValues": MISSING,
+        },
+        "doctors": {
+            "fields": [
+                {"name": "doctor_id", "type": "integer", "description": "Doctor id.", "constraints": {"required": True}},
+                _string("name", "Doctor's name (professionals in public practice).", True),
+                _string("specialty", "Specialty.", True),
+                _string("city", "City.", True),
+                _string("country", "ISO 3166-1 alpha-2 country.", True),
+            ],
+            "primaryKey": ["doctor_id"],
+            "missingValues": MISSING,
+        },
+    }
+
+
+def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, int]) -> dict:
+    """The Frictionless Data Package descriptor of an export."""
+    return {
+        "profile": "tabular-data-package",
+        "name": "treatment-experience-registry-export",
+        "title": "Treatment Experience Registry: research export",
+        "description": (
+            "Patients' own structured reports of treatments and doctors, from participants who consented "
+            "to research use; de-identified (pseudonymous ids, year-month dates, age bands). "
+            f"Filters: {filters or 'none'}."
+        ),
+        "created": created,
+        "licenses": [{"name": "ODC-BY-1.0", "title": "Open Data Commons Attribution License 1.0"}],
+        "resources": [
+            {
+                "name": name,
+                "path": f"{name}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "description": f"{counts.get(name, 0)} rows.",
+                "schema": schema,
+            }
+            for name, schema in schemas(with_text).items()
+        ],
+    }

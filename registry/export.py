@@ -1,0 +1,304 @@
+"""The research export: consenting participants only, de-identified, streamed, logged.
+
+One generator writes every file (CSV tables and datapackage.json) through an "opener", so
+the web download (a zip streamed as it is written) and `registry export --out DIR` produce
+the same files. Rows are read with server-side cursors in chunks, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import zipfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from registry.codebook import datapackage, schemas
+from registry.extensions import db
+from registry.models import (
+    Condition,
+    Doctor,
+    DoctorRating,
+    Experience,
+    ExperienceSideEffect,
+    ExperienceStopReason,
+    ExportLog,
+    Treatment,
+    User,
+)
+from reports.csvout import neutralize
+
+CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: filters on conditions, treatments and the report period (YYYY-MM)."""
+
+    conditions: tuple[str, ...] = ()
+    treatments: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    with_text: bool = False
+
+    def filters(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v not in ((), None, False) and k != "with_text"}
+
+
+@dataclass
+class ExportResult:
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Pseudonymizer:
+    """Keyed hashes: stable within a deployment (same key), useless outside it."""
+
+    def __init__(self, key: str):
+        self._key = key.encode()
+
+    def __call__(self, kind: str, value: int) -> str:
+        digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return f"{kind[0]}{digest[:20]}"
+
+
+def _month(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m")
+
+
+def _month_start(month: str) -> datetime:
+    year, mon = (int(part) for part in month.split("-"))
+    return datetime(year, mon, 1, tzinfo=timezone.utc)
+
+
+def _month_after(month: str) -> datetime:
+    year, mon = (int(part) for part in month.split("-"))
+    return datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def _consenting():
+    return User.research_consent_at.is_not(None)
+
+
+def _experience_filters(req: ExportRequest) -> list:
+    clauses = [_consenting()]
+    if req.conditions:
+        clauses.append(Condition.slug.in_(req.conditions))
+    if req.treatments:
+        clauses.append(Treatment.slug.in_(req.treatments))
+    if req.since:
+        clauses.append(Experience.created_at >= _month_start(req.since))
+    if req.until:
+        clauses.append(Experience.created_at < _month_after(req.until))
+    return clauses
+
+
+def _experience_base(columns):
+    return (
+        select(*columns)
+        .join(User, User.id == Experience.user_id)
+        .join(Condition, Condition.id == Experience.condition_id)
+        .join(Treatment, Treatment.id == Experience.treatment_id)
+    )
+
+
+def _stream(query):
+    """Rows of a query through a server-side cursor, CHUNK at a time."""
+    return db.session.execute(query.execution_options(yield_per=CHUNK))
+
+
+def experience_rows(req: ExportRequest, pseudo: Pseudonymizer):
+    columns = [
+        Experience.id, Experience.user_id, Condition.slug, Treatment.slug, Experience.role, Experience.age_band,
+        Experience.sex, Experience.years_since_diagnosis, User.country, Experience.started, Experience.stopped,
+        Experience.dose_amount, Experience.dose_unit, Experience.dose_frequency, Experience.effectiveness,
+        Experience.side_effect_severity, Experience.adherence, Experience.burden, Experience.cost_per_month,
+        Experience.insurance_coverage, Experience.satisfaction, Experience.would_recommend, Experience.created_at,
+        Experience.updated_at, Experience.tips,
+    ]  # fmt: skip
+    query = _experience_base(columns).where(*_experience_filters(req)).order_by(Experience.id)
+    for row in _stream(query):
+        out = [pseudo("experience", row[0]), pseudo("participant", row[1]), *row[2:22], _month(row[22]), _month(row[23])]
+        if req.with_text:
+            out.append(row[24])
+        yield out
+
+
+def _long_rows(req: ExportRequest, pseudo: Pseudonymizer, model, column):
+    query = (
+        _experience_base([Experience.id, column])
+        .join(model, model.experience_id == Experience.id)
+        .where(*_experience_filters(req))
+        .order_by(Experience.id, column)
+    )
+    for experience_id, value in _stream(query):
+        yield [pseudo("experience", experience_id), value]
+
+
+def rating_rows(req: ExportRequest, pseudo: Pseudonymizer):
+    if req.treatments:  # ratings are per doctor, not per treatment: a treatment filter leaves none
+        return
+    rated_condition = aliased(Condition)
+    columns = [
+        DoctorRating.id, DoctorRating.user_id, DoctorRating.doctor_id, rated_condition.slug, DoctorRating.last_visit,
+        DoctorRating.overall, DoctorRating.explained_clearly, DoctorRating.listened_carefully,
+        DoctorRating.showed_respect, DoctorRating.spent_enough_time, DoctorRating.got_appointment,
+        DoctorRating.knowledge, DoctorRating.would_recommend, DoctorRating.updated_at, DoctorRating.comment,
+    ]  # fmt: skip
+    query = (
+        select(*columns)
+        .join(User, User.id == DoctorRating.user_id)
+        .join(rated_condition, rated_condition.id == DoctorRating.condition_id)
+        .where(_consenting())
+        .order_by(DoctorRating.id)
+    )
+    if req.conditions:
+        query = query.where(rated_condition.slug.in_(req.conditions))
+    if req.since:
+        query = query.where(DoctorRating.updated_at >= _month_start(req.since))
+    if req.until:
+        query = query.where(DoctorRating.updated_at < _month_after(req.until))
+    for row in _stream(query):
+        out = [pseudo("rating", row[0]), pseudo("participant", row[1]), *row[2:13], _month(row[13])]
+        if req.with_text:
+            out.append(row[14])
+        yield out
+
+
+def catalog_rows(model):
+    if model is Condition:
+        query = select(Condition.slug, Condition.name, Condition.icd10).order_by(Condition.slug)
+    elif model is Treatment:
+        query = select(Treatment.slug, Treatment.name, Treatment.kind, Treatment.drugbank_id, Treatment.mesh_id)
+        query = query.order_by(Treatment.slug)
+    else:
+        query = select(Doctor.id, Doctor.name, Doctor.specialty, Doctor.city, Doctor.country).order_by(Doctor.id)
+    yield from (list(row) for row in _stream(query))
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return neutralize(value)
+
+
+def write_export(opener, req: ExportRequest, key: str):
+    """Write every file through opener(name); yield after each chunk of rows; return row counts."""
+    pseudo = Pseudonymizer(key)
+    tables = {
+        "experiences": experience_rows(req, pseudo),
+        "experience_side_effects": _long_rows(req, pseudo, ExperienceSideEffect, ExperienceSideEffect.term),
+        "experience_stop_reasons": _long_rows(req, pseudo, ExperienceStopReason, ExperienceStopReason.reason),
+        "doctor_ratings": rating_rows(req, pseudo),
+        "conditions": catalog_rows(Condition),
+        "treatments": catalog_rows(Treatment),
+        "doctors": catalog_rows(Doctor),
+    }
+    table_schemas = schemas(req.with_text)
+    counts = {}
+    for name, rows in tables.items():
+        with opener(f"{name}.csv") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(f["name"] for f in table_schemas[name]["fields"])
+            n = 0
+            for row in rows:
+                writer.writerow([_cell(v) for v in row])
+                n += 1
+                if n % CHUNK == 0:
+                    yield n
+            counts[name] = n
+        yield n
+    descriptor = datapackage(req.with_text, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                             req.filters(), counts)  # fmt: skip
+    with opener("datapackage.json") as handle:
+        json.dump(descriptor, handle, indent=2)
+    return counts
+
+
+def export_to_directory(out: Path, req: ExportRequest, key: str, progress=None) -> dict[str, int]:
+    """Write the export's files into a directory; return row counts."""
+    out.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def opener(name):
+        with open(out / name, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+
+    generator = write_export(opener, req, key)
+    while True:
+        try:
+            n = next(generator)
+        except StopIteration as done:
+            return done.value
+        if progress is not None:
+            progress(n)
+
+
+class _Sink(io.RawIOBase):
+    """A write-only byte stream that the zip is written into and drained from (not seekable)."""
+
+    def __init__(self):
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+def stream_zip(req: ExportRequest, key: str, on_done=None):
+    """The export as zip bytes, produced while the rows are read; on_done(counts) at the end."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+
+        @contextmanager
+        def opener(name):
+            with archive.open(name, "w", force_zip64=True) as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
+                yield text
+                text.flush()
+                text.detach()
+
+        generator = write_export(opener, req, key)
+        while True:
+            try:
+                next(generator)
+            except StopIteration as done:
+                counts = done.value
+                break
+            chunk = sink.drain()
+            if chunk:
+                yield chunk
+    yield sink.drain()
+    if on_done is not None:
+        on_done(counts)
+
+
+def start_log(user: User | None, via: str, req: ExportRequest) -> ExportLog:
+    """Record an export as it starts (the caller commits)."""
+    log = ExportLog(user_id=user.id if user else None, via=via, filters=req.filters(), with_text=req.with_text)
+    db.session.add(log)
+    return log
+
+
+def finish_log(log_id: int, counts: dict[str, int]) -> None:
+    """Record the row counts of a finished export."""
+    log = db.session.get(ExportLog, log_id)
+    log.row_counts = counts
+    log.finished_at = datetime.now(timezone.utc)
+    db.session.commit()

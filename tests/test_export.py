@@ -1,0 +1,161 @@
+"""The research export (registry.export, registry.codebook, registry.views.research, `registry export`)."""
+
+import csv
+import io
+import re
+import zipfile
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import ExportLog, User
+
+
+@pytest.fixture
+def community(make, runner, app):
+    for name in ["Sumatriptan", "Topiramate", "Propranolol"]:
+        make.treatment(name)
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol"])
+    make.condition("Epilepsy", "G40", treatments=["topiramate"])
+    result = runner.invoke(args=["seed-demo", "--experiences", "400", "--seed", "5", "--doctor-ratings", "120"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def tipster(make, app):
+    """A consenting participant whose tip is a spreadsheet formula."""
+    user_id = make.user(email="tipster@example.org", pseudonym="tipster-pseudonym", birth_year=1970)
+    with app.app_context():
+        from registry import auth
+
+        auth.set_consent(db.session.get(User, user_id), True)
+        db.session.commit()
+    make.experience(user_id=user_id, tips='=HYPERLINK("http://x","y")', side_effects=["nausea"])
+    return user_id
+
+
+def export_dir(runner, tmp_path, *args):
+    out = tmp_path / "export"
+    result = runner.invoke(args=["export", "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def read(out, name):
+    with open(out / f"{name}.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_export_is_a_valid_frictionless_package(runner, community, tmp_path):
+    from frictionless import validate
+
+    out = export_dir(runner, tmp_path, "--with-text")
+    report = validate(str(out / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+    assert len(read(out, "doctor_ratings")) > 0
+
+
+def test_counts_equal_the_registrys_own_for_consenting_participants(runner, community, app, tmp_path):
+    from registry.models import Condition, Experience, Treatment
+
+    out = export_dir(runner, tmp_path)
+    exported = Counter((r["condition"], r["treatment"]) for r in read(out, "experiences"))
+    with app.app_context():
+        rows = db.session.execute(
+            select(Condition.slug, Treatment.slug)
+            .join(Experience, Experience.condition_id == Condition.id)
+            .join(Treatment, Treatment.id == Experience.treatment_id)
+            .join(User, User.id == Experience.user_id)
+            .where(User.research_consent_at.is_not(None))
+        ).all()
+        everyone = db.session.scalar(select(db.func.count(Experience.id)))
+    assert exported == Counter(tuple(r) for r in rows)
+    assert 0 < sum(exported.values()) < everyone  # the non-consenting are left out
+
+
+def test_no_identifier_or_exact_date_and_formulas_neutralized(runner, community, tipster, app, tmp_path):
+    out = export_dir(runner, tmp_path, "--with-text")
+    with app.app_context():
+        users = db.session.scalars(select(User)).all()
+        emails = {u.email for u in users}
+        pseudonyms = {u.pseudonym for u in users}
+        ids = {str(u.id) for u in users}
+    text = {path.name: path.read_text(encoding="utf-8") for path in out.iterdir()}
+    for name, content in text.items():
+        assert not any(email in content for email in emails), name
+        assert not any(p in content for p in pseudonyms), name
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", content) or name == "datapackage.json", name
+    participant_ids = {r["participant_id"] for r in read(out, "experiences")}
+    assert not participant_ids & ids
+    tips = [r["tips"] for r in read(out, "experiences") if r["tips"].startswith("'=")]
+    assert tips == ['\'=HYPERLINK("http://x","y")']
+
+
+def test_withdrawn_participant_vanishes_from_the_next_export(runner, community, tipster, app, tmp_path):
+    from registry import auth
+
+    first = read(export_dir(runner, tmp_path / "a"), "experiences")
+    with app.app_context():
+        auth.set_consent(db.session.get(User, tipster), False)
+        db.session.commit()
+    second = read(export_dir(runner, tmp_path / "b"), "experiences")
+    assert len(second) == len(first) - 1
+    # Pseudonymous ids are stable between exports.
+    assert {r["participant_id"] for r in second} < {r["participant_id"] for r in first}
+
+
+def test_filters_and_free_text_on_request(runner, community, tmp_path):
+    out = export_dir(runner, tmp_path, "--condition", "epilepsy", "--since", "2020-01", "--until", "2030-12")
+    rows = read(out, "experiences")
+    assert rows and {r["condition"] for r in rows} == {"epilepsy"}
+    assert all(r["reported"] >= "2020-01" for r in rows)
+    assert "tips" not in rows[0]
+    bad = runner.invoke(args=["export", "--out", str(tmp_path / "x"), "--condition", "nope"])
+    assert bad.exit_code == 2 and "no condition nope" in bad.output
+
+
+def test_web_download_streams_a_zip_and_logs_it(client, auth, community, app):
+    auth.login(email="researcher@example.org", role="researcher")
+    response = client.post("/research/export", data={"conditions": ["migraine"], "with_text": "y"})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert set(archive.namelist()) == {"experiences.csv", "experience_side_effects.csv", "experience_stop_reasons.csv",
+                                       "doctor_ratings.csv", "conditions.csv", "treatments.csv", "doctors.csv",
+                                       "datapackage.json"}  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(archive.read("experiences.csv").decode())))
+    assert {r["condition"] for r in rows} == {"migraine"}
+    with app.app_context():
+        log = db.session.scalar(select(ExportLog))
+        assert log.via == "web" and log.filters == {"conditions": ["migraine"]} and log.with_text
+        assert log.row_counts["experiences"] == len(rows) and log.finished_at is not None
+
+
+@pytest.mark.parametrize("role", [None, "patient", "moderator"])
+def test_only_researchers_may_export(client, auth, community, role):
+    if role:
+        auth.login(email=f"{role}@example.org", role=role)
+    response = client.post("/research/export", data={})
+    assert response.status_code == (302 if role is None else 403)
+    assert "Download the export" not in client.get("/research").text
+
+
+def test_export_log_is_for_admins_only(client, auth):
+    auth.login(email="r@example.org", role="researcher")
+    assert client.get("/research/exports").status_code == 403
+    auth.logout()
+    auth.login(email="admin@example.org", role="admin")
+    assert client.get("/research/exports").status_code == 200
+
+
+def test_bad_export_filters_get_a_message(client, auth, community):
+    auth.login(email="researcher@example.org", role="researcher")
+    response = client.post("/research/export", data={"since": "2025-05", "until": "2024-01", "conditions": ["nope"]})
+    assert response.status_code == 400
+    assert "cannot be before the first month" in response.text and "not a valid choice" in response.text.lower()
+
+
+def test_codebook_page_lists_every_field_and_code(client):
+    page = client.get("/research/codebook").text
+    assert "experiences.csv" in page and "cant_tell = Can&#39;t tell" in page and "definitely_yes" in page
