@@ -1,0 +1,85 @@
+"""Benchmark the research export: rows per second and peak memory.
+
+Usage:
+    python benchmarks/export.py                          # seeds 1,000,000 experiences on SQLite first
+    python benchmarks/export.py --experiences 100000
+    python benchmarks/export.py --database sqlite:////path/to/registry.sqlite   # an existing, seeded registry
+
+Runs `registry export` in a fresh process (its peak RSS is the export's alone) and, as the
+baseline in the same run, the naive approach the streamed export replaces: pandas.read_sql of
+the whole experiences table, then DataFrame.to_csv.
+Targets (issue "Research export"): >= 100,000 rows/s and peak memory < 300 MB on SQLite at 1,000,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+MEASURE = """
+import resource, sys, time
+from pathlib import Path
+from registry import create_app
+from registry import export
+app = create_app()
+with app.app_context():
+    start = time.perf_counter()
+    counts = export.export_to_directory(Path(sys.argv[1]), export.ExportRequest(), app.config["EXPORT_KEY"])
+    seconds = time.perf_counter() - start
+rows = sum(counts.values())
+print(counts["experiences"], rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+BASELINE = """
+import resource, sys, time
+import pandas as pd
+from registry import create_app
+from registry.extensions import db
+app = create_app()
+with app.app_context():
+    start = time.perf_counter()
+    frame = pd.read_sql("SELECT e.* FROM experience e JOIN user u ON u.id = e.user_id "
+                        "WHERE u.research_consent_at IS NOT NULL", db.engine)
+    frame.to_csv(sys.argv[1] + "/experiences.csv", index=False)
+    seconds = time.perf_counter() - start
+print(len(frame), len(frame), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def run(code: str, url: str, out: str) -> tuple[int, int, float, float]:
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
+    os.makedirs(out, exist_ok=True)
+    done = subprocess.run([sys.executable, "-c", code, out], env=env, capture_output=True, text=True, check=True)
+    experiences, rows, seconds, peak = done.stdout.split()
+    return int(experiences), int(rows), float(seconds), float(peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--experiences", type=int, default=1_000_000)
+    parser.add_argument("--database", help="An existing registry database URL (skips seeding).")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite:///{tmp}/bench.sqlite"
+        env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
+        subprocess.run([sys.executable, "-m", "registry.cli", "init"], env=env, check=True, capture_output=True)
+        if not args.database:
+            print(f"seeding {args.experiences:,} experiences...", file=sys.stderr)
+            subprocess.run([sys.executable, "-m", "registry.cli", "seed-demo", "--experiences", str(args.experiences),
+                            "--seed", "1"], env=env, check=True, capture_output=True)  # fmt: skip
+        results = [
+            ("streamed export, every file (registry export)", run(MEASURE, url, f"{tmp}/stream")),
+            ("baseline: pandas read_sql + to_csv, experiences only", run(BASELINE, url, f"{tmp}/naive")),
+        ]
+    print(f"\n{'method':<54} {'experiences':>11} {'all rows':>10} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
+    for name, (experiences, rows, seconds, peak) in results:
+        print(f"{name:<54} {experiences:>11,} {rows:>10,} {seconds:>8.1f} {rows / seconds:>9,.0f} {peak:>8,.0f}")
+    print("\ntargets: >= 100,000 rows/s and peak < 300 MB at 1,000,000 experiences on SQLite")
+
+
+if __name__ == "__main__":
+    main()
