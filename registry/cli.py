@@ -248,6 +248,7 @@ def demo_command(host: str, port: int):
         click.echo(f"  {role:<10} {email:<26} password: {password}")
     click.echo("")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.config["DEMO"] = True  # every page says that the community is synthetic
     # Flask ignores app.run() inside a CLI command; serve with Werkzeug directly.
     run_simple(host, port, app, threaded=True)
 

@@ -423,11 +423,14 @@ CITIES = [
 ]  # fmt: skip
 FIRST_NAMES = "Ana Ben Chloe David Elena Farid Grace Hiro Ines Jamal Kara Liam Maya Noah Olga Priya Quinn Rosa Sam Tomas Uma Victor Wen Yara Zoe".split()
 LAST_NAMES = "Adams Becker Chen Diaz Evans Fischer Garcia Hughes Ito Jensen Khan Lopez Moreau Nakamura Okafor Patel Quinn Rossi Silva Tanaka Ueda Varga Weber Xu Young Zimmer".split()
-COMMENT_TEMPLATES = [
+POSITIVE_COMMENTS = [
     "Took the time to explain my options.", "Listened to me and adjusted the plan.", "Hard to get an appointment, but worth it.",
-    "Felt rushed at every visit.", "Knows this condition inside out.", "Kind, clear and honest.",
-    "Never read my notes before the visit.", "Answered my messages quickly.", "Helped me find a treatment that works.",
-    "Dismissed my symptoms at first.",
+    "Knows this condition inside out.", "Kind, clear and honest.", "Answered my messages quickly.",
+    "Helped me find a treatment that works.",
+]  # fmt: skip
+NEGATIVE_COMMENTS = [
+    "Felt rushed at every visit.", "Never read my notes before the visit.", "Dismissed my symptoms at first.",
+    "Good on paper, but did not listen.",
 ]  # fmt: skip
 
 
@@ -504,7 +507,12 @@ def _rating_rows(rng, d: DemoDoctors, batch: dict, n: int, end_month: int) -> li
             "got_appointment": frequency[items[4]] if rng.random() < 0.8 else None,
             "knowledge": int(np.clip(round(3.8 + 0.6 * q + rng.normal(0, 0.8)), 1, 5)),
             "would_recommend": recommend,
-            "comment": COMMENT_TEMPLATES[int(rng.integers(0, len(COMMENT_TEMPLATES)))] if rng.random() < 0.2 else None,
+            "comment": _comment(rng, overall) if rng.random() < 0.2 else None,
             "created_at": users[i]["created_at"], "updated_at": users[i]["created_at"],
         })  # fmt: skip
     return rows
+
+
+def _comment(rng, overall: int) -> str:
+    pool = POSITIVE_COMMENTS if overall >= 8 else NEGATIVE_COMMENTS
+    return pool[int(rng.integers(0, len(pool)))]

@@ -89,7 +89,9 @@ def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     for email, _, password, _ in DEMO_ACCOUNTS:
         assert email in result.output and password in result.output
     assert counts(app)[0] >= 40
+    assert app.config["DEMO"]
     client = app.test_client()
+    assert "the community and its reports are synthetic" in client.get("/").text
     login = client.post("/login", data={"email": DEMO_ACCOUNTS[0][0], "password": DEMO_ACCOUNTS[0][2]})
     assert login.status_code == 302
 
