@@ -20,6 +20,16 @@ def _query_text(name: str = "q") -> str:
     return (request.args.get(name) or "").strip()[:120]
 
 
+def _added(entry, created: bool, existing_message: str, target: str):
+    """Commit an addition (or a match with what exists), say which, and show the entry."""
+    db.session.commit()
+    if created:
+        flash(f"Added {entry.name} to the catalog. Thank you.", "success")
+    else:
+        flash(existing_message, "info")
+    return redirect(target)
+
+
 @bp.get("/search")
 def search():
     """Conditions and treatments matching a name, brand, synonym or ICD-10-CM code."""
@@ -45,15 +55,9 @@ def new_condition():
         entry, created = catalog.add_condition(
             form.name.data, form.icd10.data, form.synonym_list(), user=current_user
         )
-        db.session.commit()
-        flash(
-            f"Added {entry.name} to the catalog. Thank you."
-            if created
-            else f"{entry.name} is already in the catalog; here it is.",
-            "success" if created else "info",
-        )
-        return redirect(url_for("reports.condition", slug=entry.slug))
-    return render_template("catalog/new_condition.html", form=form)
+        return _added(entry, created, f"{entry.name} is already in the catalog; here it is.",
+                      url_for("reports.condition", slug=entry.slug))  # fmt: skip
+    return render_template("catalog/new_entry.html", form=form, kind="condition")
 
 
 @bp.get("/treatments")
@@ -81,15 +85,9 @@ def new_treatment():
     form = TreatmentForm(name=request.args.get("name", ""))
     if form.validate_on_submit():
         entry, created = catalog.add_treatment(form.name.data, form.kind.data, user=current_user)
-        db.session.commit()
-        flash(
-            f"Added {entry.name} to the catalog. Thank you."
-            if created
-            else f"{form.name.data.strip()} is already in the catalog as {entry.name}.",
-            "success" if created else "info",
-        )
-        return redirect(url_for("catalog.treatment", slug=entry.slug))
-    return render_template("catalog/new_treatment.html", form=form)
+        return _added(entry, created, f"{form.name.data.strip()} is already in the catalog as {entry.name}.",
+                      url_for("catalog.treatment", slug=entry.slug))  # fmt: skip
+    return render_template("catalog/new_entry.html", form=form, kind="treatment")
 
 
 @bp.get("/doctors")
@@ -126,15 +124,9 @@ def new_doctor():
         entry, created = catalog.add_doctor(
             form.name.data, form.specialty.data, form.city.data, form.country.data, user=current_user
         )
-        db.session.commit()
-        flash(
-            f"Added {entry.name} to the catalog. Thank you."
-            if created
-            else f"{entry.name} in {entry.city} is already in the catalog; here they are.",
-            "success" if created else "info",
-        )
-        return redirect(url_for("catalog.doctor", doctor_id=entry.id))
-    return render_template("catalog/new_doctor.html", form=form)
+        return _added(entry, created, f"{entry.name} in {entry.city} is already in the catalog; here they are.",
+                      url_for("catalog.doctor", doctor_id=entry.id))  # fmt: skip
+    return render_template("catalog/new_entry.html", form=form, kind="doctor")
 
 
 @bp.errorhandler(ValueError)
