@@ -48,3 +48,12 @@ def test_pages_load_nothing_from_other_hosts(client):
     assert "http://" not in page and "https://" not in page
     with client.get("/static/style.css") as css:
         assert css.status_code == 200
+
+
+def test_every_page_carries_the_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
