@@ -20,7 +20,7 @@ class ExportForm(FlaskForm):
                         render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM.")
     until = StringField("Reported until", validators=[Optional(), month_validator("last")],
                         render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM (inclusive).")
-    with_text = BooleanField("Include free text (tips and comments that moderators have not hidden)")
+    with_text = BooleanField("Include free text (tips, comments and participants' own side-effect terms)")
     # fmt: skip
 
     def __init__(self, *args, conditions=(), treatments=(), **kwargs):

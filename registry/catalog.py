@@ -348,16 +348,12 @@ def count_for(condition: Condition, treatment: Treatment | None = None) -> int:
 
 
 def treatments_for(condition: Condition) -> list[Treatment]:
-    """The condition's treatments, listed in the catalog or reported, most reported first."""
-    counts = dict(
-        db.session.execute(
-            select(Experience.treatment_id, func.count())
-            .where(Experience.condition_id == condition.id)
-            .group_by(Experience.treatment_id)
-        ).all()
+    """The condition's treatments, listed in the catalog or reported, by name (no hint of counts)."""
+    reported = set(
+        db.session.scalars(select(Experience.treatment_id).where(Experience.condition_id == condition.id).distinct())
     )
     treatments = {t.id: t for t in condition.treatments}
-    missing = set(counts) - set(treatments)
+    missing = reported - set(treatments)
     if missing:
         treatments.update({t.id: t for t in db.session.scalars(select(Treatment).where(Treatment.id.in_(missing)))})
-    return sorted(treatments.values(), key=lambda t: (-counts.get(t.id, 0), t.name))
+    return sorted(treatments.values(), key=lambda t: t.name)

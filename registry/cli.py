@@ -184,7 +184,7 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
 @click.option("--treatment", "treatments", multiple=True, metavar="SLUG", help="Only this treatment (repeatable).")
 @click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
 @click.option("--until", type=click.DateTime(["%Y-%m"]), help="Only reports up to this month (YYYY-MM).")
-@click.option("--with-text", is_flag=True, help="Include tips and comments that moderators have not hidden.")
+@click.option("--with-text", is_flag=True, help="Include tips, comments and participants' own side-effect terms.")
 @with_appcontext
 def export_command(out: Path, conditions, treatments, since, until, with_text: bool):
     """Write the de-identified research export (consenting participants only) into --out.

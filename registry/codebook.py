@@ -41,7 +41,7 @@ def _integer(name: str, description: str, low: int, high: int, required: bool = 
 
 MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
 TEXT_NOTE = (
-    " Free text, included only when the export asked for it, never text hidden by moderators."
+    " Free text as participants entered it, included only when the export asked for it."
     " A cell starting with =, +, -, @, tab or carriage return is prefixed with a single quote so that"
     " spreadsheets do not run it as a formula."
 )
@@ -114,7 +114,9 @@ def schemas(with_text: bool) -> dict[str, dict]:
         "experience_side_effects": {
             "fields": [
                 _string("experience_id", "Experience (see experiences.csv).", True),
-                _string("term", "Side-effect term, normalized to lower case.", True),
+                _string("term", "Side-effect term, normalized to lower case: one of the starter terms ("
+                        + ", ".join(scales.SIDE_EFFECT_STARTER_TERMS) + "), or a participant's own term when the "
+                        "export asked for free text, else 'other'.", True),
             ],
             "primaryKey": ["experience_id", "term"],
             "foreignKeys": [_fk("experience_id", "experiences", "experience_id")],

@@ -33,9 +33,11 @@ from registry.models import (
     Treatment,
     User,
 )
+from registry.scales import SIDE_EFFECT_STARTER_TERMS
 from reports.csvout import neutralize
 
 CHUNK = 5_000
+OTHER_TERM = "other"
 
 
 @dataclass(frozen=True)
@@ -133,14 +135,23 @@ def experience_rows(req: ExportRequest, pseudo: Pseudonymizer):
                *((neutralize(row[24]),) if text else ()))  # fmt: skip
 
 
-def _long_rows(req: ExportRequest, pseudo: Pseudonymizer, model, column):
+def _long_rows(req: ExportRequest, pseudo: Pseudonymizer, model, column, allowed=None):
+    """experience_id, value pairs; values outside `allowed` become "other" (once per experience)."""
     query = (
         _experience_base([Experience.id, column])
         .join(model, model.experience_id == Experience.id)
         .where(*_experience_filters(req))
         .order_by(Experience.id, column)
     )
+    current, seen = None, set()
     for experience_id, value in _stream(query):
+        if allowed is not None and value not in allowed:
+            value = OTHER_TERM
+        if experience_id != current:
+            current, seen = experience_id, set()
+        if value in seen:
+            continue
+        seen.add(value)
         yield (pseudo("experience", experience_id), neutralize(value))
 
 
@@ -200,7 +211,11 @@ def write_export(opener, req: ExportRequest, key: str):
     pseudo = Pseudonymizer(key)
     tables = {
         "experiences": experience_rows(req, pseudo),
-        "experience_side_effects": _long_rows(req, pseudo, ExperienceSideEffect, ExperienceSideEffect.term),
+        # Free-text side effects can identify: without free text, only starter terms are named.
+        "experience_side_effects": _long_rows(
+            req, pseudo, ExperienceSideEffect, ExperienceSideEffect.term,
+            None if req.with_text else set(SIDE_EFFECT_STARTER_TERMS),
+        ),  # fmt: skip
         "experience_stop_reasons": _long_rows(req, pseudo, ExperienceStopReason, ExperienceStopReason.reason),
         "doctor_ratings": rating_rows(req, pseudo),
         "conditions": catalog_rows(Condition),

@@ -61,6 +61,35 @@ def totals(session, condition_id: int, filters: Filters = Filters(), treatment_i
     return dict(rows.all())
 
 
+def cells(session, condition_id: int, filters: Filters, treatment_ids=None) -> dict[int, list[int]]:
+    """Per treatment, the counts of its cross-table over the filtered dimensions (unfiltered)."""
+    dims = [getattr(Experience, name) for name in filters.active()]
+    if not dims:
+        return {}
+    rows = session.execute(
+        select(Experience.treatment_id, func.count())
+        .where(*_filter_clauses(condition_id, Filters(), treatment_ids))
+        .group_by(Experience.treatment_id, *dims)
+    ).all()
+    result: dict[int, list[int]] = {}
+    for treatment_id, n in rows:
+        result.setdefault(treatment_id, []).append(n)
+    return result
+
+
+def view_counts(session, condition_id: int, filters: Filters, treatment_ids=None):
+    """(n under the filters, n in the whole unit, cross-table cells) per treatment.
+
+    Under filters every treatment with reports in the unit is listed (with 0 when none match),
+    so a list of suppressed names cannot reveal who is in a small filtered group.
+    """
+    n_all = totals(session, condition_id, treatment_ids=treatment_ids)
+    if not filters:
+        return n_all, n_all, {}
+    n_view = {tid: 0 for tid in n_all} | totals(session, condition_id, filters, treatment_ids)
+    return n_view, n_all, cells(session, condition_id, filters, treatment_ids)
+
+
 def distributions(session, condition_id: int, filters: Filters, names, treatment_ids=None) -> pd.DataFrame:
     """Counts per (treatment_id, field, code) for the given scale fields, in one query."""
     where = _filter_clauses(condition_id, filters, treatment_ids)
@@ -167,8 +196,10 @@ class UnitReport:
 
     @property
     def rank_key(self):
+        if self.suppressed:  # by name only: an order by size would hint at the hidden counts
+            return (True, 0.0, 0, self.name)
         low = self.improved["low"] if self.improved else -1.0
-        return (self.suppressed, -low, -self.n, self.name)
+        return (False, -low, -self.n, self.name)
 
     def summary_json(self) -> dict:
         """The condition-list shape of DOMAIN.md."""
@@ -236,28 +267,33 @@ class ConditionReport:
 
 def condition_report(session, condition: Condition, filters: Filters, min_n: int) -> ConditionReport:
     """Treatments of a condition ranked by the lower Wilson bound of "improved", with suppression."""
-    n_filtered = totals(session, condition.id, filters)
-    n_all = totals(session, condition.id) if filters else n_filtered
+    n_filtered, n_all, unit_cells = view_counts(session, condition.id, filters)
     ids = list(n_filtered)
     frame = distributions(session, condition.id, filters, SUMMARY_FIELDS) if ids else _empty()
     treatments = {t.id: t for t in session.scalars(select(Treatment).where(Treatment.id.in_(ids)))}
-    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters))
+    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells)
     units = [_unit(treatments[tid], n, tid in hidden, frame, tid, SUMMARY_FIELDS) for tid, n in n_filtered.items()]
     units.sort(key=lambda u: u.rank_key)
     # The page's totals count shown treatments only, so no hidden count can be had by subtraction.
     shown = [tid for tid in n_filtered if tid not in hidden]
     total = sum(n_filtered[tid] for tid in shown)
-    side_effects = condition_side_effects(session, condition.id, filters, total, shown) if shown else []
+    side_effects = condition_side_effects(session, condition.id, filters, total, shown, min_n) if shown else []
     return ConditionReport(condition, filters, min_n, total, not shown, units, side_effects)
 
 
-def condition_side_effects(session, condition_id: int, filters: Filters, total: int, treatment_ids) -> list[dict]:
-    """The most reported side effects among the shown treatments: term, count, share of reporters."""
+def condition_side_effects(
+    session, condition_id: int, filters: Filters, total: int, treatment_ids, min_n: int
+) -> list[dict]:
+    """The most reported side effects among the shown treatments: term, count, share of reporters.
+
+    A term reported fewer than min_n times is left out: free-text terms can identify.
+    """
     rows = session.execute(
         select(ExperienceSideEffect.term, func.count())
         .join(Experience, ExperienceSideEffect.experience_id == Experience.id)
         .where(*_filter_clauses(condition_id, filters, treatment_ids))
         .group_by(ExperienceSideEffect.term)
+        .having(func.count() >= min_n)
         .order_by(func.count().desc(), ExperienceSideEffect.term)
         .limit(TOP_TERMS)
     ).all()
@@ -277,9 +313,8 @@ def treatments_report(
     """Full reports for several treatments of a condition (the compare page), same scales."""
     ids = [t.id for t in chosen]
     # Suppression is decided over all the condition's treatments, as on the condition page.
-    n_filtered = totals(session, condition.id, filters)
-    n_all = totals(session, condition.id) if filters else n_filtered
-    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters)) | (set(ids) - set(n_filtered))
+    n_filtered, n_all, unit_cells = view_counts(session, condition.id, filters)
+    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells) | (set(ids) - set(n_filtered))
     names = tuple(SCALE_FIELDS)
     frame = distributions(session, condition.id, filters, names, ids) if set(ids) - hidden else _empty()
     side = term_counts(session, ExperienceSideEffect, ExperienceSideEffect.term, condition.id, filters, ids)
@@ -290,7 +325,8 @@ def treatments_report(
         n = n_filtered.get(treatment.id, 0)
         unit = _unit(treatment, n, treatment.id in hidden, frame, treatment.id, names)
         if not unit.suppressed:
-            terms = side[side["treatment_id"] == treatment.id].sort_values(["n", "code"], ascending=[False, True])
+            terms = side[(side["treatment_id"] == treatment.id) & (side["n"] >= min_n)]  # as on the condition page
+            terms = terms.sort_values(["n", "code"], ascending=[False, True])
             unit.side_effects = [
                 {"term": term, "n": int(count), "share": round(count / n, 4)}
                 for term, count in zip(terms["code"][:TOP_TERMS], terms["n"][:TOP_TERMS])

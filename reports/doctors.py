@@ -41,7 +41,9 @@ class DoctorScore:
 
     @property
     def rank_key(self):
-        return (self.suppressed, -(self.top_box["low"] if self.top_box else -1.0), -self.n)
+        if self.suppressed:  # no order by size among the hidden
+            return (True, 0.0, 0, self.doctor_id)
+        return (False, -(self.top_box["low"] if self.top_box else -1.0), -self.n, self.doctor_id)
 
     def as_json(self) -> dict:
         if self.suppressed:
@@ -165,7 +167,7 @@ def doctor_report(session, doctor: Doctor, min_n: int) -> DoctorReport:
         if not score.suppressed:
             score.distributions = _distributions(session, [*where, DoctorRating.condition_id == r.condition_id])
         by_condition.append((names[int(r.condition_id)], labels[int(r.condition_id)], score))
-    by_condition.sort(key=lambda item: (item[2].suppressed, -item[2].n, item[1]))
+    by_condition.sort(key=lambda item: (item[2].suppressed, -item[2].n if not item[2].suppressed else 0, item[1]))
     return DoctorReport(doctor, overall, by_condition)
 
 

@@ -13,7 +13,7 @@ from registry.extensions import db
 from registry.database import UTCDateTime, now_utc
 
 # Bump when the consent text in templates/account/_consent_text.html changes.
-CONSENT_VERSION = "2026-11-1"
+CONSENT_VERSION = "2026-11-2"
 
 
 class User(UserMixin, db.Model):

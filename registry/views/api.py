@@ -11,6 +11,7 @@ from registry.models import Condition, Doctor, Treatment
 from reports import aggregate
 from reports import doctors as doctor_reports
 from reports.filters import FilterError, parse_filters
+from reports.suppression import public_count
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
@@ -35,6 +36,12 @@ def _limit() -> int:
     return int(raw)
 
 
+def _count(n: int) -> dict:
+    """A condition's number of reports, or its suppression when it is a small group."""
+    shown = public_count(n, current_app.config["REPORT_MIN_N"])
+    return {"n": shown, "suppressed": shown is None}
+
+
 @bp.get("/conditions")
 def conditions():
     """Conditions with their number of reports; with ?q=, matches including ICD-10-CM entries."""
@@ -46,14 +53,14 @@ def conditions():
         return jsonify(
             q=q,
             conditions=[
-                {"slug": h.slug, "name": h.name, "icd10": h.icd10, "matched": h.matched,
-                 "in_catalog": h.in_catalog, "n": counts.get(ids.get(h.slug), 0) if h.slug else 0}
+                {"slug": h.slug, "name": h.name, "icd10": h.icd10, "matched": h.matched, "in_catalog": h.in_catalog,
+                 **_count(counts.get(ids.get(h.slug), 0) if h.slug else 0)}
                 for h in hits
             ],
         )  # fmt: skip
     rows = db.session.scalars(select(Condition).order_by(Condition.name))
     return jsonify(
-        conditions=[{"slug": c.slug, "name": c.name, "icd10": c.icd10, "n": counts.get(c.id, 0)} for c in rows]
+        conditions=[{"slug": c.slug, "name": c.name, "icd10": c.icd10, **_count(counts.get(c.id, 0))} for c in rows]
     )
 
 
