@@ -20,6 +20,7 @@ from wtforms.validators import (
 
 from forms import blank_first, country_choices
 from registry.auth import MIN_PASSWORD_LENGTH, email_taken, pseudonym_taken
+from registry.text import name_key
 from registry.scales import SEX
 
 
@@ -57,6 +58,8 @@ class RegisterForm(FlaskForm):
     def validate_pseudonym(self, field):
         if "@" in field.data:
             raise ValidationError("Don't use an email address as your public name.")
+        if len(name_key(field.data)) < 3:
+            raise ValidationError("Use at least 3 letters or digits.")
         if pseudonym_taken(field.data):
             raise ValidationError("This public name is taken; choose another.")
 

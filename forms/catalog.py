@@ -8,13 +8,25 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from forms import blank_first, country_choices
 from registry import vocab
+from registry.catalog import doctor_key
 from registry.scales import TREATMENT_KIND
 from registry.text import name_key
 
 
-def _has_letters(form, field):
-    if not name_key(field.data or ""):
-        raise ValidationError("Enter a name with letters or digits.")
+def _key(max_length: int, key=name_key):
+    """The name must have letters or digits, and its matching key must fit its column."""
+
+    def check(form, field):
+        value = key(field.data or "")
+        if not value:
+            raise ValidationError("Enter a name with letters or digits.")
+        if len(value) > max_length:  # accents and ligatures expand when folded
+            raise ValidationError(f"Shorten this to at most {max_length} plain letters.")
+
+    return check
+
+
+_has_letters = _key(200)
 
 
 class ConditionForm(FlaskForm):
@@ -52,11 +64,12 @@ class TreatmentForm(FlaskForm):
 
 
 class DoctorForm(FlaskForm):
-    name = StringField("Doctor's name", validators=[DataRequired(), Length(min=2, max=200), _has_letters])
+    name = StringField("Doctor's name", validators=[DataRequired(), Length(min=2, max=200), _key(200, doctor_key)],
+                       description="Without the title, for example Maria Rossi.")  # fmt: skip
     specialty = StringField(
         "Specialty", validators=[DataRequired(), Length(min=2, max=120)], description="For example neurology."
     )
-    city = StringField("City", validators=[DataRequired(), Length(min=1, max=120), _has_letters])
+    city = StringField("City", validators=[DataRequired(), Length(min=1, max=120), _key(120)])
     country = SelectField("Country", validators=[DataRequired(message="Choose a country.")])
 
     def __init__(self, *args, **kwargs):

@@ -15,7 +15,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import DecimalField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from forms import blank_first, choices, month_validator, scale_radio
@@ -63,6 +71,12 @@ class TermsField(Field):
                 raise ValidationError(f"Keep each side effect under {MAX_TERM_LENGTH} characters.")
 
 
+def _finite(form, field):
+    # "NaN", "sNaN" and "Infinity" parse as decimals; stop before NumberRange compares them.
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Enter a number, for example 50 or 0.5.")
+
+
 class ExperienceForm(FlaskForm):
     """What one treatment did for one condition. Catalog choices come from the view."""
 
@@ -87,7 +101,9 @@ class ExperienceForm(FlaskForm):
         description="Leave empty if you still use it.",
     )
     dose_amount = DecimalField(
-        "Dose", places=None, validators=[Optional(), NumberRange(min=0.0001, max=1_000_000, message="Enter a dose above 0.")]
+        "Dose",
+        places=None,
+        validators=[Optional(), _finite, NumberRange(min=0.0001, max=1_000_000, message="Enter a dose above 0.")],
     )
     dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"), validators=[Optional()])
     dose_frequency = SelectField(

@@ -20,6 +20,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(TEMPLATES),
     )
+    from registry.views import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "registry.sqlite"),
@@ -50,6 +53,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     app.after_request(_security_headers)
+    from registry.views import reject_nul_bytes
+
+    app.before_request(reject_nul_bytes)
 
     from registry.cli import register_commands
 

@@ -46,7 +46,8 @@ def test_treatments_offers_drugs_not_yet_in_the_catalog(client, catalog_rows):
 @pytest.mark.parametrize(
     "url",
     ["/api/v1/treatments", "/api/v1/treatments?q=", "/api/v1/treatments?q=" + "x" * 121,
-     "/api/v1/treatments?q=a&limit=0", "/api/v1/conditions?q=a&limit=abc"],
+     "/api/v1/treatments?q=a&limit=0", "/api/v1/conditions?q=a&limit=abc", "/api/v1/treatments?q=suma&limit=%C2%B2",
+     "/api/v1/doctors?limit=%C2%B2", "/api/v1/treatments?q=a%00b"],
 )  # fmt: skip
 def test_bad_parameters_get_a_4xx_json_message(client, url):
     response = client.get(url)

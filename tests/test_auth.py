@@ -34,6 +34,7 @@ def test_register_creates_a_hashed_account_and_logs_in(client, app):
         ({"email": "not-an-email"}, "email", "Invalid email address"),
         ({"pseudonym": "ana@example.org"}, "pseudonym", "letters, digits"),
         ({"pseudonym": ""}, "pseudonym", "This field is required."),
+        ({"pseudonym": "___"}, "pseudonym", "at least 3 letters or digits"),
     ],
 )
 def test_register_rejects_bad_input_keeps_answers_and_saves_nothing(client, app, change, field, message):

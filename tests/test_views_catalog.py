@@ -111,3 +111,27 @@ def test_conditions_are_paginated(client, make):
     first = client.get("/conditions").text
     assert "Page 1 of 2" in first and "Condition 49" in first and "Condition 50" not in first
     assert "Condition 54" in client.get("/conditions?page=2").text
+
+
+@pytest.mark.parametrize(
+    "url, status",
+    [("/doctors/99999999999999999999", 404), ("/api/v1/doctors/99999999999999999999", 404),
+     ("/conditions?page=99999999999999999999", 200), ("/treatments?page=-3", 200), ("/doctors?page=abc", 200),
+     ("/search?q=mig%00raine", 400), ("/conditions/mig%00raine", 400)],
+)  # fmt: skip
+def test_hostile_numbers_and_nul_bytes_get_clear_answers(client, rows, url, status):
+    response = client.get(url)
+    assert response.status_code == status
+    if status == 400:
+        assert "NUL characters" in response.text
+
+
+@pytest.mark.parametrize(
+    "url, data, message",
+    [("/conditions/new", {"name": "\u3391" * 100}, "at most 200 plain letters"),
+     ("/doctors/new", {"name": "Dr.", "specialty": "x y", "city": "Oslo", "country": "NO"}, "letters or digits")],
+)  # fmt: skip
+def test_names_whose_keys_do_not_fit_or_are_empty_are_refused(client, auth, app, url, data, message):
+    auth.login()
+    response = client.post(url, data=data)
+    assert response.status_code == 200 and message in response.text

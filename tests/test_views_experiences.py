@@ -104,6 +104,8 @@ INVALID = [
     ({"treatment": "yoga"}, "dose_amount", "applies to drugs only"),
     ({"side_effects": ["x" * 81]}, "side_effects", "under 80 characters"),
     ({"would_recommend": "maybe"}, "would_recommend", "Not a valid choice."),
+    ({"dose_amount": "sNaN"}, "dose_amount", "Enter a number"),
+    ({"dose_amount": "Infinity"}, "dose_amount", "Enter a number"),
 ]
 
 
@@ -213,3 +215,18 @@ def test_condition_and_treatment_pages_count_and_link_to_the_form(client, auth, 
     assert "Share your experience with Sumatriptan for Migraine" in page
     assert "/experiences/new?condition=migraine&amp;treatment=sumatriptan" in page
     assert "Share your experience with Sumatriptan for Migraine" in client.get("/treatments/sumatriptan").text
+
+
+def test_the_posted_form_decides_not_the_query_string(client, auth, app, catalog_rows):
+    auth.login()
+    response = client.post("/experiences/new?condition=zzz&treatment=yoga", data=VALID)
+    assert response.status_code == 302
+    with app.app_context():
+        e = db.session.scalar(select(Experience))
+        assert (e.condition.slug, e.treatment.slug) == ("migraine", "sumatriptan")
+
+
+@pytest.mark.parametrize("url", ["/experiences/99999999999999999999/edit", "/experiences?page=99999999999999999999"])
+def test_huge_numbers_are_not_errors(client, auth, catalog_rows, url):
+    auth.login()
+    assert client.get(url).status_code in (200, 404)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
@@ -31,7 +33,7 @@ def _q() -> str | None:
 
 def _limit() -> int:
     raw = request.args.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= 100:
         abort(400, "limit must be a whole number from 1 to 100.")
     return int(raw)
 

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from forms.auth import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 from registry import auth
@@ -31,8 +32,13 @@ def register():
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        user = auth.create_user(form.email.data, form.password.data, form.pseudonym.data)
-        db.session.commit()
+        try:
+            user = auth.create_user(form.email.data, form.password.data, form.pseudonym.data)
+            db.session.commit()
+        except (ValueError, IntegrityError):  # the same email or name registered a moment ago
+            db.session.rollback()
+            form.email.errors.append("An account with this email or public name was just created. Log in instead?")
+            return render_template("auth/register.html", form=form)
         session.clear()
         login_user(user)
         flash(f"Welcome, {user.pseudonym}. Your account is ready.", "success")

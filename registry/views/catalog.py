@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from forms.catalog import ConditionForm, DoctorForm, TreatmentForm
 from registry import catalog, ratings
-from registry.pagination import Page
 from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
+from registry.pagination import Page
+from registry.views import page_arg
 from reports import doctors as doctor_reports
 
 bp = Blueprint("catalog", __name__)
@@ -42,7 +52,7 @@ def search():
 @bp.get("/conditions")
 def conditions():
     """All conditions, alphabetically, paginated."""
-    page = db.paginate(select(Condition).order_by(Condition.name), per_page=50, error_out=False)
+    page = db.paginate(select(Condition).order_by(Condition.name), page=page_arg(), per_page=50, error_out=False)
     return render_template("catalog/conditions.html", page=page, counts=catalog.report_counts())
 
 
@@ -67,7 +77,7 @@ def treatments():
     kind = request.args.get("kind", "")
     if kind:
         query = query.where(Treatment.kind == kind)
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
     return render_template("catalog/treatments.html", page=page, kind=kind)
 
 
@@ -101,7 +111,7 @@ def doctors():
         db.session, catalog.search_doctors(filters["q"], filters["specialty"], filters["city"], filters["country"]),
         current_app.config["REPORT_MIN_N"], condition,
     )  # fmt: skip
-    page = Page(ranked, request.args.get("page", 1, type=int), per_page=25)
+    page = Page(ranked, page_arg(), per_page=25)
     conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
     return render_template("catalog/doctors.html", page=page, filters=filters, conditions=conditions)
 
@@ -111,7 +121,7 @@ def doctor(doctor_id: int):
     """One doctor's CAHPS-style scores, overall and per condition, and recent comments."""
     entry = db.get_or_404(Doctor, doctor_id)
     report = doctor_reports.doctor_report(db.session, entry, current_app.config["REPORT_MIN_N"])
-    comments = ratings.recent_comments(entry, page=request.args.get("page", 1, type=int))
+    comments = ratings.recent_comments(entry, page=page_arg())
     return render_template("catalog/doctor.html", doctor=entry, report=report, comments=comments)
 
 

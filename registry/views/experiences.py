@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from forms.experience import ExperienceForm
 from registry import experiences, ratings, scales
 from registry.extensions import db
+from registry.views import page_arg
 
 bp = Blueprint("experiences", __name__, url_prefix="/experiences")
 
@@ -34,7 +35,7 @@ def _own_or_404(experience_id: int):
 @login_required
 def mine():
     """The participant's experiences, newest changes first."""
-    page = experiences.list_own(current_user, page=request.args.get("page", 1, type=int))
+    page = experiences.list_own(current_user, page=page_arg())
     return render_template(
         "experiences/mine.html", page=page, scales=scales, my_ratings=ratings.list_own(current_user)
     )
@@ -44,9 +45,9 @@ def mine():
 @login_required
 def new():
     """Share an experience; a second one for the same pair opens the first for editing."""
-    condition, treatment = experiences.by_slugs(
-        request.values.get("condition"), request.values.get("treatment")
-    )
+    # The posted form decides on POST; the query string only preselects on GET.
+    source = request.form if request.method == "POST" else request.args
+    condition, treatment = experiences.by_slugs(source.get("condition"), source.get("treatment"))
     if condition is not None and treatment is not None:
         existing = experiences.find_own(current_user, condition, treatment)
         if existing is not None:

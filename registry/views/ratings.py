@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -21,7 +23,8 @@ def _form(**kwargs) -> DoctorRatingForm:
 
 
 def _doctor(raw) -> Doctor | None:
-    return db.session.get(Doctor, int(raw)) if str(raw or "").isdigit() else None
+    raw = str(raw or "")
+    return db.session.get(Doctor, int(raw)) if re.fullmatch(r"[0-9]{1,18}", raw) else None
 
 
 def _condition(slug) -> Condition | None:
@@ -43,10 +46,12 @@ def _render(form, doctor, rating=None):
 @login_required
 def new():
     """Rate a doctor for a condition; a second rating of the same pair opens the first."""
-    doctor = _doctor(request.values.get("doctor"))
+    # The posted form decides on POST; the query string only preselects on GET.
+    source = request.form if request.method == "POST" else request.args
+    doctor = _doctor(source.get("doctor") or request.args.get("doctor"))
     if doctor is None:
         abort(404, "Choose a doctor to rate from the doctors' list.")
-    condition = _condition(request.values.get("condition"))
+    condition = _condition(source.get("condition"))
     if condition is not None:
         existing = ratings.find_own(current_user, doctor, condition)
         if existing is not None:

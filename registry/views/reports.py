@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
 from registry import catalog, reporting, scales
 from registry.extensions import db
 from registry.models import Condition, Treatment
+from registry.views import page_arg
 from reports import aggregate, charts
 from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
@@ -83,7 +92,7 @@ def treatment(slug: str, treatment_slug: str):
     filters = _filters()
     unit = aggregate.treatment_report(db.session, entry, chosen, filters, _min_n(), reporting.now_month())
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit)
-    tips = reporting.latest_tips(entry, chosen, page=request.args.get("page", 1, type=int))
+    tips = reporting.latest_tips(entry, chosen, page=page_arg())
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
         tips=tips, file_stem=f"{entry.slug}-{chosen.slug}",

@@ -13,6 +13,7 @@ from registry import codebook, export
 from registry.auth import role_required
 from registry.extensions import db
 from registry.models import Condition, ExportLog, Treatment
+from registry.views import page_arg
 
 bp = Blueprint("research", __name__, url_prefix="/research")
 
@@ -68,5 +69,5 @@ def download():
 @role_required("admin")
 def log():
     """Every export: who, when, filters and row counts (administrators only)."""
-    page = db.paginate(select(ExportLog).order_by(ExportLog.id.desc()), per_page=50, error_out=False)
+    page = db.paginate(select(ExportLog).order_by(ExportLog.id.desc()), page=page_arg(), per_page=50, error_out=False)
     return render_template("research/log.html", page=page)
