@@ -45,8 +45,14 @@ def init_database() -> dict[str, int]:
     from registry import MIGRATIONS
     from registry.catalog import load_starter_catalog
 
+    from registry import aggregates
+    from registry.extensions import db
+
     upgrade(directory=str(MIGRATIONS))
-    return load_starter_catalog()
+    added = load_starter_catalog()
+    if aggregates.rebuild_if_missing(db.session):  # a registry upgraded from before the aggregates
+        db.session.commit()
+    return added
 
 
 @click.command("init")
@@ -253,6 +259,38 @@ def demo_command(host: str, port: int):
     run_simple(host, port, app, threaded=True)
 
 
+@click.group("aggregates")
+def aggregates_group():
+    """Rebuild or check the report aggregates kept current by every write."""
+
+
+@aggregates_group.command("rebuild")
+@with_appcontext
+def aggregates_rebuild():
+    """Recompute every report aggregate from the raw experiences."""
+    from registry import aggregates
+    from registry.extensions import db
+
+    counts = aggregates.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"Rebuilt {counts['report_cell']:,} report cells and {counts['report_term']:,} term counts.")
+
+
+@aggregates_group.command("check")
+@with_appcontext
+def aggregates_check():
+    """Compare the maintained aggregates with a fresh computation; exit 1 on any difference."""
+    from registry import aggregates
+    from registry.extensions import db
+
+    problems = aggregates.check(db.session)
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        raise click.ClickException(f"the aggregates differ from the raw rows ({len(problems)} shown)")
+    click.echo("The aggregates match the raw rows.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the registry's commands to app.cli."""
     app.cli.add_command(init_command)
@@ -260,6 +298,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(aggregates_group)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Popularity is skewed (a few conditions hold most reports), every treatment has its own true
 effect and side-effect profile for each condition, and answers are correlated the way patients'
 answers are (a treatment that works well gets high satisfaction and is recommended). Rows are
-generated with numpy in batches and inserted with SQLAlchemy Core executemany, one transaction
+generated with numpy in batches and inserted in bulk (COPY on PostgreSQL, prepared executemany on
+SQLite; see registry.database.bulk_insert), one transaction
 per batch, so memory stays flat however many experiences are asked for.
 """
 
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
-from registry import scales
+from registry import aggregates, scales
+from registry.database import bulk_insert
 from registry.extensions import db
 from registry.models import (
     CONSENT_VERSION,
@@ -193,18 +195,14 @@ def seed_demo(
         chunk = min(batch_size, remaining)
         rows = _generate_batch(rng, community, chunk, user_id, experience_id, end_month, password_hash)
         connection = session.connection()
-        connection.execute(insert(User), rows["users"])
-        connection.execute(insert(ConsentEvent), rows["consent_events"])
-        connection.execute(insert(Diagnosis), rows["diagnoses"])
-        connection.execute(insert(Experience), rows["experiences"])
-        if rows["side_effects"]:
-            connection.execute(insert(ExperienceSideEffect), rows["side_effects"])
-        if rows["stop_reasons"]:
-            connection.execute(insert(ExperienceStopReason), rows["stop_reasons"])
+        for model, name in ((User, "users"), (ConsentEvent, "consent_events"), (Diagnosis, "diagnoses"),
+                            (Experience, "experiences"), (ExperienceSideEffect, "side_effects"),
+                            (ExperienceStopReason, "stop_reasons")):  # fmt: skip
+            bulk_insert(connection, model.__table__, rows[name])
+        aggregates.record(connection, rows["experiences"], rows["side_effects"], rows["stop_reasons"])
         if doctors is not None:
             ratings = _rating_rows(rng, doctors, rows, round(doctor_ratings * chunk / n_experiences), end_month)
-            if ratings:
-                connection.execute(insert(DoctorRating), ratings)
+            bulk_insert(connection, DoctorRating.__table__, ratings)
             added["doctor_ratings"] += len(ratings)
         session.commit()
         made = len(rows["experiences"])
@@ -465,7 +463,7 @@ def _add_doctors(rng, c: Community, session, n_ratings: int) -> DemoDoctors:
                      "specialty": specialty, "city": CITIES[city][0], "city_key": CITIES[city][0].lower(),
                      "country": CITIES[city][1], "created_at": _month_start(24_000)})  # fmt: skip
         doctor_specialty.append(specialty)
-    session.connection().execute(insert(Doctor), rows)
+    bulk_insert(session.connection(), Doctor.__table__, rows)
     session.commit()
     doctor_specialty = np.array(doctor_specialty)
     by_condition = {cid: np.flatnonzero(doctor_specialty == spec) for cid, spec in specialty_of.items()}

@@ -6,7 +6,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from registry import scales
+from registry import aggregates, scales
+from registry.database import now_utc
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -85,7 +86,12 @@ def save(
     diagnosed: int | None = None,
     experience: Experience | None = None,
 ) -> Experience:
-    """Create or update an experience from cleaned form values (the caller commits)."""
+    """Create or update an experience from cleaned form values (the caller commits).
+
+    The report aggregates change in the same transaction: the old answers out, the new in.
+    """
+    if experience is not None:
+        aggregates.record_experience(db.session, experience, sign=-1)
     if experience is None:
         experience = Experience(user_id=user.id, condition_id=condition.id, treatment_id=treatment.id)
         db.session.add(experience)
@@ -100,7 +106,9 @@ def save(
     experience.years_since_diagnosis = scales.years_since_diagnosis(diagnosed, report_year)
     experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
     experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
+    experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
     db.session.flush()
+    aggregates.record_experience(db.session, experience, sign=1)
     return experience
 
 
@@ -118,7 +126,8 @@ def _set_diagnosis(user: User, condition: Condition, year: int | None) -> None:
 
 
 def delete(experience: Experience) -> None:
-    """Remove an experience with its side effects and stop reasons (the caller commits)."""
+    """Remove an experience with its side effects and stop reasons from the registry and every count."""
+    aggregates.record_experience(db.session, experience, sign=-1)
     db.session.delete(experience)
 
 

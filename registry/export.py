@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from registry.codebook import datapackage, schemas
+from registry.database import year_month
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -72,9 +73,7 @@ class Pseudonymizer:
 
 def _year_month(column):
     """YYYY-MM of a UTC timestamp column, computed by the database (cheaper than per-row Python)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.substr(column, 1, 7)  # SQLite stores UTC as "YYYY-MM-DD HH:MM:SS"
+    return year_month(column, db.session.get_bind().dialect.name)
 
 
 def _month_start(month: str) -> datetime:

@@ -13,12 +13,6 @@ from registry.models import Condition, Diagnosis, Experience, Treatment, User
 from reports.filters import Filters
 
 
-def now_month() -> int:
-    """This month as year * 12 + month, the unit of durations."""
-    today = date.today()
-    return today.year * 12 + today.month
-
-
 def like_me(user: User, condition: Condition) -> Filters:
     """Filters describing the participant (or the person they care for) for this condition."""
     year = date.today().year

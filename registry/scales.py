@@ -276,6 +276,26 @@ WOULD_RECOMMEND = _scale(
     "WebMD, Healthgrades",
 )
 
+DURATION = _scale(
+    "duration",
+    [
+        ("lt_1m", "Less than a month"),
+        ("1_6m", "1-6 months"),
+        ("6_12m", "6-12 months"),
+        ("1_2y", "1-2 years"),
+        ("2_5y", "2-5 years"),
+        ("5y_plus", "5 years or more"),
+    ],
+    "Time on treatment as reported: start to stop, or start to the report's last update if still using.",
+)
+DURATION_EDGES = (1, 6, 12, 24, 60)  # months: the lower edge of every band after the first
+
+
+def duration_band(months: int) -> str:
+    """The DURATION code of a number of months on treatment."""
+    return DURATION.codes[sum(months >= edge for edge in DURATION_EDGES)]
+
+
 SATISFACTION_MIN, SATISFACTION_MAX = 1, 10
 TIPS_MAX_LENGTH = 2000
 

@@ -10,141 +10,41 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Integer, String, case, cast, func, literal, select, union_all
+from sqlalchemy import select
 
 from registry import scales
-from registry.models import Condition, Experience, ExperienceSideEffect, ExperienceStopReason, Treatment
+from registry.models import COUNTED, Condition, Treatment
 from reports.filters import Filters
+from reports.sources import CellSource
 from reports.stats import share_dict
 from reports.suppression import suppressed_units
 
-# Fields whose every code is counted, in scale order.
-SCALE_FIELDS: dict[str, tuple[str, ...]] = {
-    "effectiveness": scales.EFFECTIVENESS.codes,
-    "side_effect_severity": scales.SIDE_EFFECT_SEVERITY.codes,
-    "adherence": scales.ADHERENCE.codes,
-    "burden": scales.BURDEN.codes,
-    "cost_per_month": scales.COST_PER_MONTH.codes,
-    "insurance_coverage": scales.INSURANCE_COVERAGE.codes,
-    "would_recommend": scales.WOULD_RECOMMEND.codes,
-    "satisfaction": tuple(str(n) for n in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1)),
-}
+# Fields whose every code is counted, in scale order (the aggregates' own list).
+SCALE_FIELDS = {f: codes for f, codes in COUNTED.items() if f not in ("duration", "stop_reasons")}
 SUMMARY_FIELDS = ("effectiveness", "side_effect_severity", "insurance_coverage", "satisfaction")
-
-DURATION_BANDS = (
-    ("lt_1m", "Less than a month"),
-    ("1_6m", "1-6 months"),
-    ("6_12m", "6-12 months"),
-    ("1_2y", "1-2 years"),
-    ("2_5y", "2-5 years"),
-    ("5y_plus", "5 years or more"),
-)
 TOP_TERMS = 10
 
 
-def _filter_clauses(condition_id: int, filters: Filters, treatment_ids=None) -> list:
-    clauses = [Experience.condition_id == condition_id]
-    if treatment_ids is not None:
-        clauses.append(Experience.treatment_id.in_(list(treatment_ids)))
-    for name, codes in filters.active().items():
-        clauses.append(getattr(Experience, name).in_(codes))
-    return clauses
+def _source(session, source):
+    return source if source is not None else CellSource(session)
 
 
-def totals(session, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, int]:
-    """Number of experiences per treatment id under the filters."""
-    rows = session.execute(
-        select(Experience.treatment_id, func.count())
-        .where(*_filter_clauses(condition_id, filters, treatment_ids))
-        .group_by(Experience.treatment_id)
-    )
-    return dict(rows.all())
-
-
-def cells(session, condition_id: int, filters: Filters, treatment_ids=None) -> dict[int, list[int]]:
-    """Per treatment, the counts of its cross-table over the filtered dimensions (unfiltered)."""
-    dims = [getattr(Experience, name) for name in filters.active()]
-    if not dims:
-        return {}
-    rows = session.execute(
-        select(Experience.treatment_id, func.count())
-        .where(*_filter_clauses(condition_id, Filters(), treatment_ids))
-        .group_by(Experience.treatment_id, *dims)
-    ).all()
-    result: dict[int, list[int]] = {}
-    for treatment_id, n in rows:
-        result.setdefault(treatment_id, []).append(n)
-    return result
-
-
-def view_counts(session, condition_id: int, filters: Filters, treatment_ids=None):
+def view_counts(source, condition_id: int, filters: Filters, treatment_ids=None):
     """(n under the filters, n in the whole unit, cross-table cells) per treatment.
 
     Under filters every treatment with reports in the unit is listed (with 0 when none match),
     so a list of suppressed names cannot reveal who is in a small filtered group.
     """
-    n_all = totals(session, condition_id, treatment_ids=treatment_ids)
+    n_all = source.totals(condition_id, treatment_ids=treatment_ids)
     if not filters:
         return n_all, n_all, {}
-    n_view = {tid: 0 for tid in n_all} | totals(session, condition_id, filters, treatment_ids)
-    return n_view, n_all, cells(session, condition_id, filters, treatment_ids)
+    n_view = {tid: 0 for tid in n_all} | source.totals(condition_id, filters, treatment_ids)
+    return n_view, n_all, source.cells(condition_id, filters, treatment_ids)
 
 
-def distributions(session, condition_id: int, filters: Filters, names, treatment_ids=None) -> pd.DataFrame:
-    """Counts per (treatment_id, field, code) for the given scale fields, in one query."""
-    where = _filter_clauses(condition_id, filters, treatment_ids)
-    parts = []
-    for name in names:
-        column = getattr(Experience, name)
-        parts.append(
-            select(
-                Experience.treatment_id.label("treatment_id"),
-                literal(name).label("field"),
-                cast(column, String).label("code"),
-                func.count().label("n"),
-            )
-            .where(*where, column.is_not(None))
-            .group_by(Experience.treatment_id, column)
-        )
-    rows = session.execute(union_all(*parts)).all()
-    return pd.DataFrame(rows, columns=["treatment_id", "field", "code", "n"])
-
-
-def _months(column):
-    year = cast(func.substr(column, 1, 4), Integer)
-    month = cast(func.substr(column, 6, 2), Integer)
-    return year * 12 + month
-
-
-def durations(session, condition_id: int, filters: Filters, now_month: int, treatment_ids=None) -> pd.DataFrame:
-    """Counts per (treatment_id, duration band); still-using reports count up to now_month."""
-    end = case((Experience.stopped.is_(None), literal(now_month)), else_=_months(Experience.stopped))
-    months = end - _months(Experience.started)
-    band = case(
-        (months < 1, "lt_1m"),
-        (months < 6, "1_6m"),
-        (months < 12, "6_12m"),
-        (months < 24, "1_2y"),
-        (months < 60, "2_5y"),
-        else_="5y_plus",
-    )
-    rows = session.execute(
-        select(Experience.treatment_id, band.label("code"), func.count())
-        .where(*_filter_clauses(condition_id, filters, treatment_ids))
-        .group_by(Experience.treatment_id, band)
-    ).all()
-    return pd.DataFrame(rows, columns=["treatment_id", "code", "n"])
-
-
-def term_counts(session, model, column, condition_id: int, filters: Filters, treatment_ids=None) -> pd.DataFrame:
-    """Counts per (treatment_id, term) of a multi-valued field (side effects, stop reasons)."""
-    rows = session.execute(
-        select(Experience.treatment_id, column, func.count())
-        .join(model, model.experience_id == Experience.id)
-        .where(*_filter_clauses(condition_id, filters, treatment_ids))
-        .group_by(Experience.treatment_id, column)
-    ).all()
-    return pd.DataFrame(rows, columns=["treatment_id", "code", "n"])
+def totals(session, condition_id: int, filters: Filters = Filters(), treatment_ids=None, source=None):
+    """Number of experiences per treatment id under the filters."""
+    return _source(session, source).totals(condition_id, filters, treatment_ids)
 
 
 # --- shaping -----------------------------------------------------------------------------
@@ -153,9 +53,7 @@ def term_counts(session, model, column, condition_id: int, filters: Filters, tre
 def distribution(frame: pd.DataFrame, treatment_id: int, name: str, codes=None) -> dict[str, int]:
     """Code -> count for one treatment and field, every code of the scale present."""
     codes = codes if codes is not None else SCALE_FIELDS[name]
-    rows = frame[(frame["treatment_id"] == treatment_id) & (frame["field"] == name)] if "field" in frame else (
-        frame[frame["treatment_id"] == treatment_id]
-    )  # fmt: skip
+    rows = frame[(frame["treatment_id"] == treatment_id) & (frame["field"] == name)]
     found = dict(zip(rows["code"], rows["n"].astype(int)))
     return {code: int(found.get(code, 0)) for code in codes}
 
@@ -265,11 +163,12 @@ class ConditionReport:
         return [t for t in self.treatments if not t.suppressed]
 
 
-def condition_report(session, condition: Condition, filters: Filters, min_n: int) -> ConditionReport:
+def condition_report(session, condition: Condition, filters: Filters, min_n: int, source=None) -> ConditionReport:
     """Treatments of a condition ranked by the lower Wilson bound of "improved", with suppression."""
-    n_filtered, n_all, unit_cells = view_counts(session, condition.id, filters)
+    source = _source(session, source)
+    n_filtered, n_all, unit_cells = view_counts(source, condition.id, filters)
     ids = list(n_filtered)
-    frame = distributions(session, condition.id, filters, SUMMARY_FIELDS) if ids else _empty()
+    frame = source.counts(condition.id, filters, SUMMARY_FIELDS) if ids else _empty()
     treatments = {t.id: t for t in session.scalars(select(Treatment).where(Treatment.id.in_(ids)))}
     hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells)
     units = [_unit(treatments[tid], n, tid in hidden, frame, tid, SUMMARY_FIELDS) for tid, n in n_filtered.items()]
@@ -277,49 +176,42 @@ def condition_report(session, condition: Condition, filters: Filters, min_n: int
     # The page's totals count shown treatments only, so no hidden count can be had by subtraction.
     shown = [tid for tid in n_filtered if tid not in hidden]
     total = sum(n_filtered[tid] for tid in shown)
-    side_effects = condition_side_effects(session, condition.id, filters, total, shown, min_n) if shown else []
+    side_effects = condition_side_effects(source, condition.id, filters, total, shown, min_n) if shown else []
     return ConditionReport(condition, filters, min_n, total, not shown, units, side_effects)
 
 
-def condition_side_effects(
-    session, condition_id: int, filters: Filters, total: int, treatment_ids, min_n: int
-) -> list[dict]:
+def condition_side_effects(source, condition_id: int, filters: Filters, total: int, treatment_ids, min_n: int) -> list[dict]:
     """The most reported side effects among the shown treatments: term, count, share of reporters.
 
     A term reported fewer than min_n times is left out: free-text terms can identify.
     """
-    rows = session.execute(
-        select(ExperienceSideEffect.term, func.count())
-        .join(Experience, ExperienceSideEffect.experience_id == Experience.id)
-        .where(*_filter_clauses(condition_id, filters, treatment_ids))
-        .group_by(ExperienceSideEffect.term)
-        .having(func.count() >= min_n)
-        .order_by(func.count().desc(), ExperienceSideEffect.term)
-        .limit(TOP_TERMS)
-    ).all()
-    return [{"term": term, "n": int(n), "share": round(n / total, 4)} for term, n in rows]
+    frame = source.terms(condition_id, filters, treatment_ids)
+    counts = frame.groupby("code")["n"].sum() if not frame.empty else pd.Series(dtype=int)
+    counts = counts[counts >= min_n]
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
+    return [{"term": term, "n": int(n), "share": round(n / total, 4)} for term, n in ranked]
 
 
 def treatment_report(
-    session, condition: Condition, treatment: Treatment, filters: Filters, min_n: int, now_month: int
+    session, condition: Condition, treatment: Treatment, filters: Filters, min_n: int, source=None
 ) -> UnitReport:
     """Every distribution of one treatment for one condition, or its suppression."""
-    return treatments_report(session, condition, [treatment], filters, min_n, now_month)[0]
+    return treatments_report(session, condition, [treatment], filters, min_n, source)[0]
 
 
 def treatments_report(
-    session, condition: Condition, chosen: list[Treatment], filters: Filters, min_n: int, now_month: int
+    session, condition: Condition, chosen: list[Treatment], filters: Filters, min_n: int, source=None
 ) -> list[UnitReport]:
     """Full reports for several treatments of a condition (the compare page), same scales."""
+    source = _source(session, source)
     ids = [t.id for t in chosen]
     # Suppression is decided over all the condition's treatments, as on the condition page.
-    n_filtered, n_all, unit_cells = view_counts(session, condition.id, filters)
+    n_filtered, n_all, unit_cells = view_counts(source, condition.id, filters)
     hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells) | (set(ids) - set(n_filtered))
     names = tuple(SCALE_FIELDS)
-    frame = distributions(session, condition.id, filters, names, ids) if set(ids) - hidden else _empty()
-    side = term_counts(session, ExperienceSideEffect, ExperienceSideEffect.term, condition.id, filters, ids)
-    stops = term_counts(session, ExperienceStopReason, ExperienceStopReason.reason, condition.id, filters, ids)
-    spans = durations(session, condition.id, filters, now_month, ids)
+    visible = [tid for tid in ids if tid not in hidden]
+    frame = source.counts(condition.id, filters, (*names, "stop_reasons", "duration"), visible) if visible else _empty()
+    side = source.terms(condition.id, filters, visible) if visible else _empty()
     reports = []
     for treatment in chosen:
         n = n_filtered.get(treatment.id, 0)
@@ -331,8 +223,8 @@ def treatments_report(
                 {"term": term, "n": int(count), "share": round(count / n, 4)}
                 for term, count in zip(terms["code"][:TOP_TERMS], terms["n"][:TOP_TERMS])
             ]
-            unit.stop_reasons = distribution(stops, treatment.id, "stop_reasons", scales.STOP_REASON.codes)
-            unit.duration = distribution(spans, treatment.id, "duration", [code for code, _ in DURATION_BANDS])
+            unit.stop_reasons = distribution(frame, treatment.id, "stop_reasons", scales.STOP_REASON.codes)
+            unit.duration = distribution(frame, treatment.id, "duration", scales.DURATION.codes)
         reports.append(unit)
     return reports
 

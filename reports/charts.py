@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from registry import scales
-from reports.aggregate import DURATION_BANDS, ConditionReport, UnitReport
+from reports.aggregate import ConditionReport, UnitReport
 
 COLORS = ["#0b5cad", "#c2571a", "#2e8540", "#7b3fa0"]
 FIELD_TITLES = {
@@ -167,7 +167,7 @@ def treatment_charts(unit: UnitReport) -> list[Chart]:
         title, scale = FIELD_TITLES[name]
         charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options)))
     charts.append(distribution_chart("satisfaction", "Satisfaction (1-10)", unit.distributions["satisfaction"], {}))
-    charts.append(distribution_chart("duration", "Time on treatment", unit.duration, dict(DURATION_BANDS)))
+    charts.append(distribution_chart("duration", "Time on treatment", unit.duration, dict(scales.DURATION.options)))
     return charts
 
 

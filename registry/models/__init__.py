@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per area."""
 
+from registry.models.aggregate import COUNT_COLUMNS, COUNTED, DIMENSIONS, report_cell, report_term
 from registry.models.catalog import (
     Condition,
     ConditionSynonym,
@@ -19,6 +20,11 @@ from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
 from registry.models.user import CONSENT_VERSION, ConsentEvent, User
 
 __all__ = [
+    "COUNTED",
+    "COUNT_COLUMNS",
+    "DIMENSIONS",
+    "report_cell",
+    "report_term",
     "COMMUNICATION_ITEMS",
     "DoctorRating",
     "CONSENT_VERSION",

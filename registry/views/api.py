@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from registry import catalog, reporting
+from registry import catalog
 from registry.extensions import csrf, db
 from registry.models import Condition, Doctor, Treatment
 from reports import aggregate
@@ -122,7 +122,7 @@ def condition_treatment(slug: str, treatment_slug: str):
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
     unit = aggregate.treatment_report(
-        db.session, condition, treatment, filters, current_app.config["REPORT_MIN_N"], reporting.now_month()
+        db.session, condition, treatment, filters, current_app.config["REPORT_MIN_N"]
     )
     return jsonify(**_head(condition, filters), treatment=unit.detail_json())
 

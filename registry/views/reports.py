@@ -90,7 +90,7 @@ def treatment(slug: str, treatment_slug: str):
     """Every distribution of one treatment for one condition, and the latest tips."""
     entry, chosen = _condition(slug), _treatment(treatment_slug)
     filters = _filters()
-    unit = aggregate.treatment_report(db.session, entry, chosen, filters, _min_n(), reporting.now_month())
+    unit = aggregate.treatment_report(db.session, entry, chosen, filters, _min_n())
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit)
     tips = reporting.latest_tips(entry, chosen, page=page_arg())
     return _csv_or_page(
@@ -120,7 +120,7 @@ def compare(slug: str):
     units, chart_list = [], []
     if problem is None and len(chosen) >= 2:
         chosen.sort(key=lambda t: wanted.index(t.slug))
-        units = aggregate.treatments_report(db.session, entry, chosen, filters, _min_n(), reporting.now_month())
+        units = aggregate.treatments_report(db.session, entry, chosen, filters, _min_n())
         chart_list = charts.compare_charts(units)
     if problem and request.args.get("format") == "csv":
         abort(400, problem)

@@ -1,0 +1,63 @@
+"""Report aggregates kept current as experiences are written (see registry/aggregates.py).
+
+report_cell holds, per condition, treatment and "patients like me" cell (role, age band, sex,
+years since diagnosis; "" when not given), the number of experiences and one count column per
+code of every reported scale. report_term holds the side-effect terms the same way. Reports
+read these small tables instead of the raw rows, so a page costs as much as the cells it shows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+from registry import scales
+from registry.extensions import db
+
+DIMENSIONS = ("role", "age_band", "sex", "years_since_diagnosis")
+
+# Field -> codes counted per cell, in scale order: the one list every aggregate reads.
+COUNTED: dict[str, tuple[str, ...]] = {
+    "effectiveness": scales.EFFECTIVENESS.codes,
+    "side_effect_severity": scales.SIDE_EFFECT_SEVERITY.codes,
+    "adherence": scales.ADHERENCE.codes,
+    "burden": scales.BURDEN.codes,
+    "cost_per_month": scales.COST_PER_MONTH.codes,
+    "insurance_coverage": scales.INSURANCE_COVERAGE.codes,
+    "would_recommend": scales.WOULD_RECOMMEND.codes,
+    "satisfaction": tuple(str(n) for n in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1)),
+    "duration": scales.DURATION.codes,
+    "stop_reasons": scales.STOP_REASON.codes,
+}
+
+
+def count_column(field: str, code: str) -> str:
+    """The report_cell column that counts one code of one field."""
+    return f"{field}__{code}"
+
+
+COUNT_COLUMNS = [count_column(f, c) for f, codes in COUNTED.items() for c in codes]
+
+
+def _key_columns():
+    return [
+        Column("condition_id", ForeignKey("condition.id", ondelete="CASCADE"), primary_key=True),
+        Column("treatment_id", ForeignKey("treatment.id", ondelete="CASCADE"), primary_key=True),
+        *(Column(d, String(14), primary_key=True) for d in DIMENSIONS),
+    ]
+
+
+report_cell = Table(
+    "report_cell",
+    db.metadata,
+    *_key_columns(),
+    Column("n", Integer, nullable=False, default=0),
+    *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+)
+
+report_term = Table(
+    "report_term",
+    db.metadata,
+    *_key_columns(),
+    Column("term", String(80), primary_key=True),
+    Column("n", Integer, nullable=False, default=0),
+)

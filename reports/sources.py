@@ -1,0 +1,170 @@
+"""Where report counts come from: the maintained aggregates (fast) or the raw rows (the baseline).
+
+Both answer the same five questions with the same shapes, so every report is computed by the
+same code from either, and a test can demand that they agree. Pages use CellSource; RawSource
+is what a registry without maintained aggregates would do, kept as the benchmarks' baseline.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import String, case, cast, func, literal, select, union_all
+
+from registry import scales
+from registry.database import month_number, year_month
+from registry.models import (
+    COUNTED,
+    Experience,
+    ExperienceSideEffect,
+    ExperienceStopReason,
+    report_cell,
+    report_term,
+)
+from registry.models.aggregate import count_column
+from reports.filters import Filters
+
+COLUMNS = ["treatment_id", "field", "code", "n"]
+
+
+class CellSource:
+    """Counts from report_cell and report_term, kept current by every write."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def _where(self, table, condition_id: int, filters: Filters, treatment_ids=None) -> list:
+        clauses = [table.c.condition_id == condition_id]
+        if treatment_ids is not None:
+            clauses.append(table.c.treatment_id.in_(list(treatment_ids)))
+        for name, codes in filters.active().items():
+            clauses.append(table.c[name].in_(codes))
+        return clauses
+
+    def totals(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, int]:
+        """Number of experiences per treatment id under the filters."""
+        total = func.sum(report_cell.c.n)
+        rows = self.session.execute(
+            select(report_cell.c.treatment_id, total)
+            .where(*self._where(report_cell, condition_id, filters, treatment_ids))
+            .group_by(report_cell.c.treatment_id)
+            .having(total > 0)
+        )
+        return {tid: int(n) for tid, n in rows}
+
+    def cells(self, condition_id: int, filters: Filters, treatment_ids=None) -> dict[int, list[int]]:
+        """Per treatment, the counts of its cross-table over the filtered dimensions (unfiltered)."""
+        dims = [report_cell.c[name] for name in filters.active()]
+        if not dims:
+            return {}
+        total = func.sum(report_cell.c.n)
+        rows = self.session.execute(
+            select(report_cell.c.treatment_id, total)
+            .where(*self._where(report_cell, condition_id, Filters(), treatment_ids))
+            .group_by(report_cell.c.treatment_id, *dims)
+            .having(total > 0)
+        ).all()
+        result: dict[int, list[int]] = {}
+        for treatment_id, n in rows:
+            result.setdefault(treatment_id, []).append(int(n))
+        return result
+
+    def counts(self, condition_id: int, filters: Filters, fields, treatment_ids=None) -> pd.DataFrame:
+        """Counts per (treatment_id, field, code), every code of each field, in one query."""
+        names = [(f, c) for f in fields for c in COUNTED[f]]
+        rows = self.session.execute(
+            select(report_cell.c.treatment_id, *(func.sum(report_cell.c[count_column(f, c)]) for f, c in names))
+            .where(*self._where(report_cell, condition_id, filters, treatment_ids))
+            .group_by(report_cell.c.treatment_id)
+        ).all()
+        records = [(row[0], f, c, int(n or 0)) for row in rows for (f, c), n in zip(names, row[1:])]
+        return pd.DataFrame(records, columns=COLUMNS)
+
+    def terms(self, condition_id: int, filters: Filters, treatment_ids=None) -> pd.DataFrame:
+        """Side-effect term counts per (treatment_id, term)."""
+        total = func.sum(report_term.c.n)
+        rows = self.session.execute(
+            select(report_term.c.treatment_id, report_term.c.term, total)
+            .where(*self._where(report_term, condition_id, filters, treatment_ids))
+            .group_by(report_term.c.treatment_id, report_term.c.term)
+            .having(total > 0)
+        ).all()
+        return pd.DataFrame([(t, term, int(n)) for t, term, n in rows], columns=["treatment_id", "code", "n"])
+
+
+class RawSource:
+    """The same counts grouped from the raw experience rows on every request (the baseline)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def _where(self, condition_id: int, filters: Filters, treatment_ids=None) -> list:
+        clauses = [Experience.condition_id == condition_id]
+        if treatment_ids is not None:
+            clauses.append(Experience.treatment_id.in_(list(treatment_ids)))
+        for name, codes in filters.active().items():
+            clauses.append(getattr(Experience, name).in_(codes))
+        return clauses
+
+    def totals(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, int]:
+        rows = self.session.execute(
+            select(Experience.treatment_id, func.count())
+            .where(*self._where(condition_id, filters, treatment_ids))
+            .group_by(Experience.treatment_id)
+        )
+        return dict(rows.all())
+
+    def cells(self, condition_id: int, filters: Filters, treatment_ids=None) -> dict[int, list[int]]:
+        dims = [getattr(Experience, name) for name in filters.active()]
+        if not dims:
+            return {}
+        rows = self.session.execute(
+            select(Experience.treatment_id, func.count())
+            .where(*self._where(condition_id, Filters(), treatment_ids))
+            .group_by(Experience.treatment_id, *dims)
+        ).all()
+        result: dict[int, list[int]] = {}
+        for treatment_id, n in rows:
+            result.setdefault(treatment_id, []).append(n)
+        return result
+
+    def _duration_band(self):
+        dialect = self.session.get_bind().dialect.name
+        end = case(
+            (Experience.stopped.is_(None), month_number(year_month(Experience.updated_at, dialect))),
+            else_=month_number(Experience.stopped),
+        )
+        months = end - month_number(Experience.started)
+        return case(
+            *((months < edge, code) for edge, code in zip(scales.DURATION_EDGES, scales.DURATION.codes)),
+            else_=scales.DURATION.codes[-1],
+        )
+
+    def counts(self, condition_id: int, filters: Filters, fields, treatment_ids=None) -> pd.DataFrame:
+        where = self._where(condition_id, filters, treatment_ids)
+        parts = []
+        for name in fields:
+            if name == "stop_reasons":
+                parts.append(
+                    select(Experience.treatment_id, literal(name), ExperienceStopReason.reason, func.count())
+                    .join(ExperienceStopReason, ExperienceStopReason.experience_id == Experience.id)
+                    .where(*where)
+                    .group_by(Experience.treatment_id, ExperienceStopReason.reason)
+                )
+                continue
+            column = self._duration_band() if name == "duration" else getattr(Experience, name)
+            parts.append(
+                select(Experience.treatment_id, literal(name), cast(column, String), func.count())
+                .where(*where, column.is_not(None))
+                .group_by(Experience.treatment_id, column)
+            )
+        rows = self.session.execute(union_all(*parts)).all() if parts else []
+        return pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)
+
+    def terms(self, condition_id: int, filters: Filters, treatment_ids=None) -> pd.DataFrame:
+        rows = self.session.execute(
+            select(Experience.treatment_id, ExperienceSideEffect.term, func.count())
+            .join(ExperienceSideEffect, ExperienceSideEffect.experience_id == Experience.id)
+            .where(*self._where(condition_id, filters, treatment_ids))
+            .group_by(Experience.treatment_id, ExperienceSideEffect.term)
+        ).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=["treatment_id", "code", "n"])

@@ -1,0 +1,98 @@
+"""Maintained report aggregates (registry.aggregates) and `registry aggregates rebuild|check`."""
+
+import multiprocessing
+
+import pytest
+from sqlalchemy import select, update
+
+from registry import aggregates
+from registry.extensions import db
+from registry.models import report_cell
+
+TREATMENTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+ANSWERS = {"condition": "migraine", "role": "patient", "started": "2023-01", "effectiveness": "major",
+           "side_effect_severity": "mild", "satisfaction": "8", "would_recommend": "yes"}  # fmt: skip
+
+
+@pytest.fixture
+def catalog_rows(make):
+    for name in TREATMENTS:
+        make.treatment(name.capitalize(), kind="other")
+    make.condition("Migraine", "G43", treatments=TREATMENTS)
+
+
+def check_clean(app):
+    with app.app_context():
+        assert aggregates.check(db.session) == []
+
+
+def test_every_kind_of_write_keeps_the_aggregates_exact(client, auth, app, catalog_rows):
+    auth.login(birth_year=1980, sex="female")
+    client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha", "side_effects": ["nausea", "odd taste"],
+                                          "stopped": "2024-01", "stop_reasons": ["cost", "side_effects"]})  # fmt: skip
+    check_clean(app)
+    client.post("/experiences/new", data={**ANSWERS, "treatment": "beta"})
+    check_clean(app)
+    # Edit: every answer, the treatment and the side effects change.
+    client.post("/experiences/1/edit", data={**ANSWERS, "treatment": "gamma", "role": "caregiver",
+                                             "effectiveness": "worse", "satisfaction": "2", "side_effects": ["rash"]})  # fmt: skip
+    check_clean(app)
+    client.post("/experiences/2/delete")
+    check_clean(app)
+    with app.app_context():
+        cells = db.session.execute(select(report_cell.c.treatment_id, report_cell.c.n)).all()
+        assert sorted(n for _, n in cells) == [0, 0, 1]  # alpha and beta left; gamma has the edited one
+
+
+def test_check_finds_a_difference_and_rebuild_mends_it(runner, client, auth, app, catalog_rows):
+    auth.login()
+    client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha"})
+    assert runner.invoke(args=["aggregates", "check"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(update(report_cell).values(n=report_cell.c.n + 1))
+        db.session.commit()
+    broken = runner.invoke(args=["aggregates", "check"])
+    assert broken.exit_code == 1 and "differ" in broken.output
+    rebuilt = runner.invoke(args=["aggregates", "rebuild"])
+    assert rebuilt.exit_code == 0 and "Rebuilt 1 report cells" in rebuilt.output
+    assert runner.invoke(args=["aggregates", "check"]).exit_code == 0
+
+
+def test_seed_demo_keeps_the_aggregates_exact(runner, app, catalog_rows):
+    runner.invoke(args=["seed-demo", "--experiences", "1500", "--seed", "4", "--batch-size", "1000"])
+    check_clean(app)
+
+
+def _submit(url: str, worker: int) -> None:
+    """A worker process: its own app and connection pool, one participant, many writes."""
+    from registry import auth, create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "EXPORT_KEY": "x", "WTF_CSRF_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": url})  # fmt: skip
+    with app.app_context():
+        auth.create_user(f"worker{worker}@example.org", "correct horse battery", f"worker{worker}")
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": f"worker{worker}@example.org", "password": "correct horse battery"})
+    for i, slug in enumerate(TREATMENTS):
+        response = client.post("/experiences/new", data={**ANSWERS, "treatment": slug, "satisfaction": str(1 + i)})
+        assert response.status_code == 302, response.text
+    mine = client.get("/experiences").text
+    ids = sorted({int(part.split('"')[0]) for part in mine.split('id="experience-')[1:]})
+    client.post(f"/experiences/{ids[0]}/edit", data={**ANSWERS, "treatment": TREATMENTS[0], "effectiveness": "none"})
+    client.post(f"/experiences/{ids[1]}/delete")
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_concurrent_submissions_from_several_processes(app, catalog_rows, database_url):
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_submit, args=(database_url, w)) for w in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    with app.app_context():
+        assert db.session.scalar(select(db.func.sum(report_cell.c.n))) == 4 * (len(TREATMENTS) - 1)
+    check_clean(app)

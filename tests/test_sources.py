@@ -1,0 +1,36 @@
+"""The maintained aggregates and the raw rows give identical reports (reports.sources)."""
+
+import pytest
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import Condition, Treatment
+from reports import aggregate
+from reports.filters import Filters
+from reports.sources import CellSource, RawSource
+
+
+@pytest.fixture
+def seeded(make, runner):
+    for name in ["Sumatriptan", "Topiramate", "Propranolol", "Erenumab", "Yoga"]:
+        make.treatment(name, kind="other")
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol", "erenumab", "yoga"])
+    assert runner.invoke(args=["seed-demo", "--experiences", "2500", "--seed", "9"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(), Filters(sex=("female",)), Filters(role=("patient", "caregiver")),
+     Filters(age_band=("45_64", "65_plus"), years_since_diagnosis=("10_plus",))],
+)  # fmt: skip
+def test_cells_and_raw_rows_give_the_same_reports(seeded, ctx, filters):
+    condition = db.session.scalar(select(Condition))
+    cells, raw = CellSource(db.session), RawSource(db.session)
+    assert aggregate.condition_report(db.session, condition, filters, 5, cells) == aggregate.condition_report(
+        db.session, condition, filters, 5, raw
+    )
+    chosen = db.session.scalars(select(Treatment).order_by(Treatment.id)).all()
+    assert aggregate.treatments_report(db.session, condition, chosen, filters, 5, cells) == (
+        aggregate.treatments_report(db.session, condition, chosen, filters, 5, raw)
+    )
+    assert cells.totals(condition.id, filters) == raw.totals(condition.id, filters)
