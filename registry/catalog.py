@@ -17,6 +17,7 @@ from registry.models import (
     Experience,
     Treatment,
     TreatmentSynonym,
+    report_cell,
 )
 from registry.text import clean, name_key, slugify
 
@@ -319,11 +320,12 @@ def load_starter_catalog(path: Path = STARTER_CATALOG) -> dict[str, int]:
 
 
 def report_counts() -> dict[int, int]:
-    """Number of experiences per condition id."""
+    """Number of experiences per condition id (from the maintained aggregates)."""
+    total = func.sum(report_cell.c.n)
     rows = db.session.execute(
-        select(Experience.condition_id, func.count()).group_by(Experience.condition_id)
+        select(report_cell.c.condition_id, total).group_by(report_cell.c.condition_id).having(total > 0)
     )
-    return dict(rows.all())
+    return {condition_id: int(n) for condition_id, n in rows}
 
 
 def report_total() -> int:
@@ -337,14 +339,6 @@ def popular_conditions(limit: int = 12) -> list[tuple[Condition, int]]:
     conditions = db.session.scalars(select(Condition).order_by(Condition.name)).all()
     ranked = sorted(conditions, key=lambda c: -counts.get(c.id, 0))
     return [(c, counts.get(c.id, 0)) for c in ranked[:limit]]
-
-
-def count_for(condition: Condition, treatment: Treatment | None = None) -> int:
-    """Number of experiences reported for a condition (and treatment)."""
-    query = select(func.count()).select_from(Experience).where(Experience.condition_id == condition.id)
-    if treatment is not None:
-        query = query.where(Experience.treatment_id == treatment.id)
-    return db.session.scalar(query) or 0
 
 
 def treatments_for(condition: Condition) -> list[Treatment]:

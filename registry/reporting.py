@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import current_app
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -11,6 +13,14 @@ from registry import scales
 from registry.extensions import db
 from registry.models import Condition, Diagnosis, Experience, Treatment, User
 from reports.filters import Filters
+
+
+def report_source():
+    """Where the pages' counts come from: the maintained aggregates, or raw rows (benchmark baseline)."""
+    from reports.sources import CellSource, RawSource
+
+    kind = current_app.config.get("REPORT_SOURCE", "cells")
+    return RawSource(db.session) if kind == "raw" else CellSource(db.session)
 
 
 def like_me(user: User, condition: Condition) -> Filters:

@@ -50,12 +50,19 @@ def totals(session, condition_id: int, filters: Filters = Filters(), treatment_i
 # --- shaping -----------------------------------------------------------------------------
 
 
-def distribution(frame: pd.DataFrame, treatment_id: int, name: str, codes=None) -> dict[str, int]:
+def index_counts(frame: pd.DataFrame) -> dict[tuple[int, str], dict[str, int]]:
+    """(treatment_id, field) -> {code: n}, built once from a counts frame."""
+    index: dict[tuple[int, str], dict[str, int]] = {}
+    for treatment_id, field, code, n in frame.itertuples(index=False):
+        index.setdefault((treatment_id, field), {})[code] = int(n)
+    return index
+
+
+def distribution(index: dict, treatment_id: int, name: str, codes=None) -> dict[str, int]:
     """Code -> count for one treatment and field, every code of the scale present."""
     codes = codes if codes is not None else SCALE_FIELDS[name]
-    rows = frame[(frame["treatment_id"] == treatment_id) & (frame["field"] == name)]
-    found = dict(zip(rows["code"], rows["n"].astype(int)))
-    return {code: int(found.get(code, 0)) for code in codes}
+    found = index.get((treatment_id, name), {})
+    return {code: found.get(code, 0) for code in codes}
 
 
 def improved(effectiveness: dict[str, int]) -> tuple[int, int]:
@@ -168,7 +175,7 @@ def condition_report(session, condition: Condition, filters: Filters, min_n: int
     source = _source(session, source)
     n_filtered, n_all, unit_cells = view_counts(source, condition.id, filters)
     ids = list(n_filtered)
-    frame = source.counts(condition.id, filters, SUMMARY_FIELDS) if ids else _empty()
+    frame = index_counts(source.counts(condition.id, filters, SUMMARY_FIELDS)) if ids else {}
     treatments = {t.id: t for t in session.scalars(select(Treatment).where(Treatment.id.in_(ids)))}
     hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells)
     units = [_unit(treatments[tid], n, tid in hidden, frame, tid, SUMMARY_FIELDS) for tid, n in n_filtered.items()]
@@ -210,7 +217,8 @@ def treatments_report(
     hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells) | (set(ids) - set(n_filtered))
     names = tuple(SCALE_FIELDS)
     visible = [tid for tid in ids if tid not in hidden]
-    frame = source.counts(condition.id, filters, (*names, "stop_reasons", "duration"), visible) if visible else _empty()
+    fields = (*names, "stop_reasons", "duration")
+    frame = index_counts(source.counts(condition.id, filters, fields, visible)) if visible else {}
     side = source.terms(condition.id, filters, visible) if visible else _empty()
     reports = []
     for treatment in chosen:

@@ -41,19 +41,28 @@ class Chart:
         return self.figure.to_json()
 
 
-def _layout(fig: go.Figure, height: int = 320, **kwargs) -> go.Figure:
+def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **layout) -> go.Figure:
+    """A figure from plain trace and layout dicts (validated once, ten times faster than updates)."""
     # "none": no 10 kB default template in every page; readable on a phone.
-    fig.update_layout(
-        template="none",
-        height=height,
-        margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        font={"family": "system-ui, sans-serif", "size": 13},
-        showlegend=kwargs.pop("showlegend", False),
-        **kwargs,
+    return go.Figure(
+        {
+            "data": traces,
+            "layout": {
+                "template": "none",
+                "height": height,
+                "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
+                "font": {"family": "system-ui, sans-serif", "size": 13},
+                "showlegend": layout.pop("showlegend", False),
+                "xaxis": {"automargin": True, **(xaxis or {})},
+                "yaxis": {"automargin": True, **(yaxis or {})},
+                **layout,
+            },
+        }
     )
-    fig.update_yaxes(automargin=True)
-    fig.update_xaxes(automargin=True)
-    return fig
+
+
+def _title(text: str) -> dict:
+    return {"title": {"text": text}}
 
 
 def pct(x: float | None) -> str:
@@ -81,19 +90,14 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
     share = [u.improved["share"] if u.improved else 0 for u in shown][::-1]
     low = [u.improved["low"] if u.improved else 0 for u in shown][::-1]
     high = [u.improved["high"] if u.improved else 0 for u in shown][::-1]
-    fig = go.Figure(
-        go.Bar(
-            x=share,
-            y=names,
-            orientation="h",
-            marker_color=COLORS[0],
-            error_x={"type": "data", "symmetric": False,
-                     "array": [h - s for h, s in zip(high, share)], "arrayminus": [s - lo for s, lo in zip(share, low)]},
-            customdata=[[u.n] for u in shown][::-1],
-            hovertemplate="%{y}: %{x:.0%} improved (n=%{customdata[0]})<extra></extra>",
-        )  # fmt: skip
-    )
-    _layout(fig, height=max(220, 28 * len(shown) + 60), xaxis={"tickformat": ".0%", "range": [0, 1]})
+    fig = _figure(
+        [{"type": "bar", "x": share, "y": names, "orientation": "h", "marker": {"color": COLORS[0]},
+          "error_x": {"type": "data", "symmetric": False, "array": [h - s for h, s in zip(high, share)],
+                      "arrayminus": [s - lo for s, lo in zip(share, low)]},
+          "customdata": [[u.n] for u in shown][::-1],
+          "hovertemplate": "%{y}: %{x:.0%} improved (n=%{customdata[0]})<extra></extra>"}],
+        height=max(220, 28 * len(shown) + 60), xaxis={"tickformat": ".0%", "range": [0, 1]},
+    )  # fmt: skip
     return Chart("ranking", "Share who improved (moderate or major), with 95% interval", fig, table,
                  "Ranked by the lower end of the interval, so a few glowing reports do not outrank many good ones.")  # fmt: skip
 
@@ -105,19 +109,14 @@ def popularity_chart(report: ConditionReport) -> Chart:
         {"Treatment": [u.name for u in shown], "Reports": [u.n for u in shown],
          "Improved": [pct(u.improved["share"]) for u in shown]}
     )  # fmt: skip
-    fig = go.Figure(
-        go.Scatter(
-            x=[u.n for u in shown],
-            y=[u.improved["share"] for u in shown],
-            mode="markers+text",
-            text=[u.name for u in shown],
-            textposition="top center",
-            marker={"size": 10, "color": COLORS[1]},
-            hovertemplate="%{text}: %{y:.0%} improved, %{x} reports<extra></extra>",
-        )
-    )
-    _layout(fig, height=380, xaxis={"type": "log", "title": "Number of reports (log scale)"},
-            yaxis={"tickformat": ".0%", "range": [0, 1], "title": "Improved"})  # fmt: skip
+    fig = _figure(
+        [{"type": "scatter", "x": [u.n for u in shown], "y": [u.improved["share"] for u in shown],
+          "mode": "markers+text", "text": [u.name for u in shown], "textposition": "top center",
+          "marker": {"size": 10, "color": COLORS[1]},
+          "hovertemplate": "%{text}: %{y:.0%} improved, %{x} reports<extra></extra>"}],
+        height=380, xaxis={"type": "log", **_title("Number of reports (log scale)")},
+        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved")},
+    )  # fmt: skip
     return Chart("popularity", "Effectiveness against popularity", fig, table,
                  "The most popular treatments are not always the most effective.")  # fmt: skip
 
@@ -128,11 +127,11 @@ def terms_chart(chart_id: str, title: str, terms: list[dict]) -> Chart:
         {"Side effect": [t["term"] for t in terms], "Reports": [t["n"] for t in terms],
          "Share of reporters": [pct(t["share"]) for t in terms]}
     )  # fmt: skip
-    fig = go.Figure(
-        go.Bar(x=[t["share"] for t in terms][::-1], y=[t["term"] for t in terms][::-1], orientation="h",
-               marker_color=COLORS[2], hovertemplate="%{y}: %{x:.0%}<extra></extra>")
+    fig = _figure(
+        [{"type": "bar", "x": [t["share"] for t in terms][::-1], "y": [t["term"] for t in terms][::-1],
+          "orientation": "h", "marker": {"color": COLORS[2]}, "hovertemplate": "%{y}: %{x:.0%}<extra></extra>"}],
+        height=max(200, 26 * len(terms) + 60), xaxis={"tickformat": ".0%"},
     )  # fmt: skip
-    _layout(fig, height=max(200, 26 * len(terms) + 60), xaxis={"tickformat": ".0%"})
     return Chart(chart_id, title, fig, table)
 
 
@@ -146,11 +145,11 @@ def distribution_chart(chart_id: str, title: str, counts: dict[str, int], labels
         {"Answer": [labels.get(c, c) for c in counts], "Reports": list(counts.values()),
          "Share": [pct(n / total) for n in counts.values()]}
     )  # fmt: skip
-    fig = go.Figure(
-        go.Bar(x=[labels.get(c, c) for c in counts], y=list(counts.values()), marker_color=COLORS[0],
-               hovertemplate="%{x}: %{y} reports<extra></extra>")
+    fig = _figure(
+        [{"type": "bar", "x": [labels.get(c, c) for c in counts], "y": list(counts.values()),
+          "marker": {"color": COLORS[0]}, "hovertemplate": "%{x}: %{y} reports<extra></extra>"}],
+        height=280, yaxis=_title("Reports"),
     )  # fmt: skip
-    _layout(fig, height=280, yaxis={"title": "Reports"})
     return Chart(chart_id, title, fig, table)
 
 
@@ -193,32 +192,32 @@ def _compare_improved(units: list[UnitReport]) -> Chart:
          "95% interval": [f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in units],
          "Mean satisfaction (1-10)": [u.satisfaction_mean for u in units]}
     )  # fmt: skip
-    fig = go.Figure()
+    traces = []
     for i, u in enumerate(units):
         if not u.improved:
             continue
         s, lo, hi = u.improved["share"], u.improved["low"], u.improved["high"]
-        fig.add_trace(
-            go.Bar(x=[f"{u.name} (n={u.n})"], y=[s], marker_color=COLORS[i % 4], name=u.name,
-                   error_y={"type": "data", "symmetric": False, "array": [hi - s], "arrayminus": [s - lo]},
-                   hovertemplate=f"{u.name}: %{{y:.0%}} improved<extra></extra>")
+        traces.append(
+            {"type": "bar", "x": [f"{u.name} (n={u.n})"], "y": [s], "marker": {"color": COLORS[i % 4]}, "name": u.name,
+             "error_y": {"type": "data", "symmetric": False, "array": [hi - s], "arrayminus": [s - lo]},
+             "hovertemplate": f"{u.name}: %{{y:.0%}} improved<extra></extra>"}
         )  # fmt: skip
-    _layout(fig, height=300, yaxis={"tickformat": ".0%", "range": [0, 1]})
+    fig = _figure(traces, height=300, yaxis={"tickformat": ".0%", "range": [0, 1]})
     return Chart("improved", "Share who improved, with 95% interval", fig, table)
 
 
 def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str]) -> Chart:
     codes = list(pairs[0][1]) if pairs else []
     data = {"Answer": [labels.get(c, c) for c in codes]}
-    fig = go.Figure()
+    traces = []
     for i, (unit, counts) in enumerate(pairs):
         total = sum(counts.values()) or 1
         shares = [counts[c] / total for c in codes]
         data[f"{unit.name} (n={unit.n})"] = [f"{pct(s)} ({counts[c]})" for s, c in zip(shares, codes)]
-        fig.add_trace(
-            go.Bar(x=[labels.get(c, c) for c in codes], y=shares, name=f"{unit.name} (n={unit.n})",
-                   marker_color=COLORS[i % 4], hovertemplate=f"{unit.name}: %{{y:.0%}}<extra></extra>")
+        traces.append(
+            {"type": "bar", "x": [labels.get(c, c) for c in codes], "y": shares, "name": f"{unit.name} (n={unit.n})",
+             "marker": {"color": COLORS[i % 4]}, "hovertemplate": f"{unit.name}: %{{y:.0%}}<extra></extra>"}
         )  # fmt: skip
-    _layout(fig, height=300, showlegend=True, barmode="group", yaxis={"tickformat": ".0%", "range": [0, 1]},
-            legend={"orientation": "h", "y": -0.25})  # fmt: skip
+    fig = _figure(traces, height=300, showlegend=True, barmode="group", yaxis={"tickformat": ".0%", "range": [0, 1]},
+                  legend={"orientation": "h", "y": -0.25})  # fmt: skip
     return Chart(name, title, fig, pd.DataFrame(data))

@@ -148,3 +148,10 @@ def test_tips_are_newest_first_by_pseudonym_and_never_filtered(client, community
     assert "member" in page  # the author's pseudonym
     second = client.get("/conditions/migraine/treatments/sumatriptan?page=2").text
     assert "Tip number 0" in second
+
+
+def test_raw_rows_baseline_gives_the_same_pages(client, app, community):
+    urls = ["/api/v1/conditions/migraine/treatments", "/api/v1/conditions/migraine/treatments/sumatriptan?role=patient"]
+    fast = [client.get(url).get_json() for url in urls]
+    app.config["REPORT_SOURCE"] = "raw"
+    assert [client.get(url).get_json() for url in urls] == fast

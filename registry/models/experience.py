@@ -34,7 +34,8 @@ class Experience(db.Model):
     __tablename__ = "experience"
     __table_args__ = (
         UniqueConstraint("user_id", "condition_id", "treatment_id"),
-        Index("ix_experience_condition_treatment", "condition_id", "treatment_id"),
+        # Serves the report pages' newest tips (ORDER BY updated_at within a pair) and pair lookups.
+        Index("ix_experience_pair_updated", "condition_id", "treatment_id", "updated_at"),
         Index("ix_experience_user_updated", "user_id", "updated_at"),
     )
 

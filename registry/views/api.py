@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from registry import catalog
+from registry import catalog, reporting
 from registry.extensions import csrf, db
 from registry.models import Condition, Doctor, Treatment
 from reports import aggregate
@@ -105,7 +105,9 @@ def _head(condition: Condition, filters) -> dict:
 def condition_treatments(slug: str):
     """A condition's treatments ranked by the lower bound of "improved", as on its page."""
     condition, filters = _condition(slug), _filters()
-    report = aggregate.condition_report(db.session, condition, filters, current_app.config["REPORT_MIN_N"])
+    report = aggregate.condition_report(
+        db.session, condition, filters, current_app.config["REPORT_MIN_N"], reporting.report_source()
+    )
     return jsonify(
         **_head(condition, filters),
         n=None if report.suppressed else report.n,
@@ -122,7 +124,7 @@ def condition_treatment(slug: str, treatment_slug: str):
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
     unit = aggregate.treatment_report(
-        db.session, condition, treatment, filters, current_app.config["REPORT_MIN_N"]
+        db.session, condition, treatment, filters, current_app.config["REPORT_MIN_N"], reporting.report_source()
     )
     return jsonify(**_head(condition, filters), treatment=unit.detail_json())
 

@@ -72,7 +72,7 @@ def condition(slug: str):
     """Treatments for a condition ranked by the lower bound of "improved", with charts."""
     entry = _condition(slug)
     filters = _filters()
-    report = aggregate.condition_report(db.session, entry, filters, _min_n())
+    report = aggregate.condition_report(db.session, entry, filters, _min_n(), reporting.report_source())
     chart_list = [] if report.suppressed else [
         charts.ranking_chart(report),
         charts.popularity_chart(report),
@@ -90,7 +90,7 @@ def treatment(slug: str, treatment_slug: str):
     """Every distribution of one treatment for one condition, and the latest tips."""
     entry, chosen = _condition(slug), _treatment(treatment_slug)
     filters = _filters()
-    unit = aggregate.treatment_report(db.session, entry, chosen, filters, _min_n())
+    unit = aggregate.treatment_report(db.session, entry, chosen, filters, _min_n(), reporting.report_source())
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit)
     tips = reporting.latest_tips(entry, chosen, page=page_arg())
     return _csv_or_page(
@@ -105,7 +105,7 @@ def compare(slug: str):
     entry = _condition(slug)
     filters = _filters()
     wanted = list(dict.fromkeys(request.args.getlist("t")))
-    candidates = aggregate.totals(db.session, entry.id)
+    candidates = aggregate.totals(db.session, entry.id, source=reporting.report_source())
     options = db.session.scalars(
         select(Treatment).where(Treatment.id.in_(list(candidates))).order_by(Treatment.name)
     ).all()
@@ -120,7 +120,7 @@ def compare(slug: str):
     units, chart_list = [], []
     if problem is None and len(chosen) >= 2:
         chosen.sort(key=lambda t: wanted.index(t.slug))
-        units = aggregate.treatments_report(db.session, entry, chosen, filters, _min_n())
+        units = aggregate.treatments_report(db.session, entry, chosen, filters, _min_n(), reporting.report_source())
         chart_list = charts.compare_charts(units)
     if problem and request.args.get("format") == "csv":
         abort(400, problem)
