@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        # Report caches are keyed by each condition's data version, so a stale entry is never read.
+        CACHE_TYPE="SimpleCache",
+        CACHE_DEFAULT_TIMEOUT=3600,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -44,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalize_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config.get("REDIS_URL"):  # shared by every worker and server
+        app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
+        app.config["CACHE_TYPE"] = "RedisCache"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
     if not app.config.get("EXPORT_KEY"):
@@ -109,11 +115,12 @@ def _init_extensions(app: Flask) -> None:
 
     from registry import models  # noqa: F401  (registers the tables)
     from registry.auth import load_user
-    from registry.extensions import csrf, db, login_manager, migrate
+    from registry.extensions import cache, csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."

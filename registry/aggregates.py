@@ -26,6 +26,7 @@ from registry.models import (
     ExperienceStopReason,
     report_cell,
     report_term,
+    report_version,
 )
 from registry.models.aggregate import count_column
 
@@ -111,6 +112,14 @@ def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) ->
     _upsert(connection, report_cell, KEY, cell_rows, ["n", *COUNT_COLUMNS])
     term_rows = [{**dict(zip(KEY, key[:-1])), "term": key[-1], "n": sign * n} for key, n in sorted(terms.items())]
     _upsert(connection, report_term, (*KEY, "term"), term_rows, ["n"])
+    conditions = sorted({key[0] for key in cells})
+    _upsert(connection, report_version, ("condition_id",), [{"condition_id": c, "version": 1} for c in conditions],
+            ["version"])  # fmt: skip
+
+
+def version(session, condition_id: int) -> int:
+    """The condition's data version: it changes with every write to its reports."""
+    return session.scalar(select(report_version.c.version).where(report_version.c.condition_id == condition_id)) or 0
 
 
 def experience_row(experience: Experience) -> dict:
@@ -188,6 +197,8 @@ def rebuild(session) -> dict[str, int]:
     """Recompute every aggregate from the raw rows (the caller commits); return row counts."""
     session.execute(delete(report_cell))
     session.execute(delete(report_term))
+    # A rebuild changes every condition's numbers: bump all versions (old cache entries die).
+    session.execute(report_version.update().values(version=report_version.c.version + 1))
     cells = _fresh_cells(session)
     session.execute(report_cell.insert().from_select([c.name for c in cells.selected_columns], cells))
     terms = _fresh_terms()

@@ -9,8 +9,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from registry import scales
-from registry.extensions import db
+from registry import aggregates, scales
+from registry.extensions import cache, db
 from registry.models import Condition, Diagnosis, Experience, Treatment, User
 from reports.filters import Filters
 
@@ -21,6 +21,21 @@ def report_source():
 
     kind = current_app.config.get("REPORT_SOURCE", "cells")
     return RawSource(db.session) if kind == "raw" else CellSource(db.session)
+
+
+def cached_report(condition: Condition, kind: str, parts: tuple, compute):
+    """A report computed once per condition data version (and source, filters, minimum size).
+
+    Writes bump the version in their own transaction, so an entry is never read once stale;
+    with REGISTRY_REDIS_URL every worker and server shares the entries.
+    """
+    key = "|".join(map(str, ("report", kind, condition.id, aggregates.version(db.session, condition.id),
+                                current_app.config.get("REPORT_SOURCE", "cells"), *parts)))  # fmt: skip
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value)
+    return value
 
 
 def like_me(user: User, condition: Condition) -> Filters:

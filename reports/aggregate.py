@@ -157,7 +157,7 @@ def _unit(treatment: Treatment, n: int, hidden: bool, frame, tid: int, names) ->
 
 @dataclass
 class ConditionReport:
-    condition: Condition
+    condition_id: int
     filters: Filters
     min_n: int
     n: int
@@ -184,7 +184,7 @@ def condition_report(session, condition: Condition, filters: Filters, min_n: int
     shown = [tid for tid in n_filtered if tid not in hidden]
     total = sum(n_filtered[tid] for tid in shown)
     side_effects = condition_side_effects(source, condition.id, filters, total, shown, min_n) if shown else []
-    return ConditionReport(condition, filters, min_n, total, not shown, units, side_effects)
+    return ConditionReport(condition.id, filters, min_n, total, not shown, units, side_effects)
 
 
 def condition_side_effects(source, condition_id: int, filters: Filters, total: int, treatment_ids, min_n: int) -> list[dict]:

@@ -155,3 +155,38 @@ def test_raw_rows_baseline_gives_the_same_pages(client, app, community):
     fast = [client.get(url).get_json() for url in urls]
     app.config["REPORT_SOURCE"] = "raw"
     assert [client.get(url).get_json() for url in urls] == fast
+
+
+def test_cached_reports_change_with_every_write(client, community, make):
+    before = client.get("/api/v1/conditions/migraine/treatments/sumatriptan").get_json()["treatment"]["n"]
+    make.experience(treatment="sumatriptan")
+    after = client.get("/api/v1/conditions/migraine/treatments/sumatriptan").get_json()["treatment"]["n"]
+    assert after == before + 1
+
+
+def test_reports_are_shared_through_redis_when_configured(community, app, database_url):
+    import os
+
+    import redis
+
+    from registry import create_app
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    config = {"TESTING": True, "SECRET_KEY": "x", "EXPORT_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url,
+              "REDIS_URL": "redis://127.0.0.1:6379/15"}  # fmt: skip
+    first, second = create_app(config), create_app(config)  # two workers
+    assert first.config["CACHE_TYPE"] == "RedisCache"
+    with first.app_context():
+        from registry.extensions import cache
+
+        cache.clear()
+    body = first.test_client().get("/api/v1/conditions/migraine/treatments").get_json()
+    with second.app_context():
+        keys = redis.Redis.from_url("redis://127.0.0.1:6379/15").keys("*report|condition*")
+        assert keys  # the entry the first worker computed is there for the second
+    assert second.test_client().get("/api/v1/conditions/migraine/treatments").get_json() == body

@@ -1,6 +1,13 @@
 """Typed SQLAlchemy models, one module per area."""
 
-from registry.models.aggregate import COUNT_COLUMNS, COUNTED, DIMENSIONS, report_cell, report_term
+from registry.models.aggregate import (
+    COUNT_COLUMNS,
+    COUNTED,
+    DIMENSIONS,
+    report_cell,
+    report_term,
+    report_version,
+)
 from registry.models.catalog import (
     Condition,
     ConditionSynonym,
@@ -25,6 +32,7 @@ __all__ = [
     "DIMENSIONS",
     "report_cell",
     "report_term",
+    "report_version",
     "COMMUNICATION_ITEMS",
     "DoctorRating",
     "CONSENT_VERSION",

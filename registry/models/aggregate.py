@@ -61,3 +61,11 @@ report_term = Table(
     Column("term", String(80), primary_key=True),
     Column("n", Integer, nullable=False, default=0),
 )
+
+# Bumped in the same transaction as every write to a condition's aggregates: cache keys carry it.
+report_version = Table(
+    "report_version",
+    db.metadata,
+    Column("condition_id", ForeignKey("condition.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False, default=0),
+)

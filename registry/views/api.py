@@ -105,9 +105,9 @@ def _head(condition: Condition, filters) -> dict:
 def condition_treatments(slug: str):
     """A condition's treatments ranked by the lower bound of "improved", as on its page."""
     condition, filters = _condition(slug), _filters()
-    report = aggregate.condition_report(
-        db.session, condition, filters, current_app.config["REPORT_MIN_N"], reporting.report_source()
-    )
+    min_n = current_app.config["REPORT_MIN_N"]
+    report = reporting.cached_report(condition, "condition", (filters, min_n), lambda: aggregate.condition_report(
+        db.session, condition, filters, min_n, reporting.report_source()))  # fmt: skip
     return jsonify(
         **_head(condition, filters),
         n=None if report.suppressed else report.n,
@@ -123,9 +123,9 @@ def condition_treatment(slug: str, treatment_slug: str):
     treatment = db.first_or_404(
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
-    unit = aggregate.treatment_report(
-        db.session, condition, treatment, filters, current_app.config["REPORT_MIN_N"], reporting.report_source()
-    )
+    min_n = current_app.config["REPORT_MIN_N"]
+    unit = reporting.cached_report(condition, "treatment", (treatment.id, filters, min_n), lambda: aggregate.treatment_report(
+        db.session, condition, treatment, filters, min_n, reporting.report_source()))  # fmt: skip
     return jsonify(**_head(condition, filters), treatment=unit.detail_json())
 
 

@@ -72,7 +72,8 @@ def condition(slug: str):
     """Treatments for a condition ranked by the lower bound of "improved", with charts."""
     entry = _condition(slug)
     filters = _filters()
-    report = aggregate.condition_report(db.session, entry, filters, _min_n(), reporting.report_source())
+    report = reporting.cached_report(entry, "condition", (filters, _min_n()), lambda: aggregate.condition_report(
+        db.session, entry, filters, _min_n(), reporting.report_source()))  # fmt: skip
     chart_list = [] if report.suppressed else [
         charts.ranking_chart(report),
         charts.popularity_chart(report),
@@ -90,7 +91,8 @@ def treatment(slug: str, treatment_slug: str):
     """Every distribution of one treatment for one condition, and the latest tips."""
     entry, chosen = _condition(slug), _treatment(treatment_slug)
     filters = _filters()
-    unit = aggregate.treatment_report(db.session, entry, chosen, filters, _min_n(), reporting.report_source())
+    unit = reporting.cached_report(entry, "treatment", (chosen.id, filters, _min_n()), lambda: aggregate.treatment_report(
+        db.session, entry, chosen, filters, _min_n(), reporting.report_source()))  # fmt: skip
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit)
     tips = reporting.latest_tips(entry, chosen, page=page_arg())
     return _csv_or_page(
@@ -120,7 +122,9 @@ def compare(slug: str):
     units, chart_list = [], []
     if problem is None and len(chosen) >= 2:
         chosen.sort(key=lambda t: wanted.index(t.slug))
-        units = aggregate.treatments_report(db.session, entry, chosen, filters, _min_n(), reporting.report_source())
+        ids = tuple(t.id for t in chosen)
+        units = reporting.cached_report(entry, "compare", (ids, filters, _min_n()), lambda: aggregate.treatments_report(
+            db.session, entry, chosen, filters, _min_n(), reporting.report_source()))  # fmt: skip
         chart_list = charts.compare_charts(units)
     if problem and request.args.get("format") == "csv":
         abort(400, problem)

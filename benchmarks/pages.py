@@ -1,0 +1,219 @@
+"""Benchmark report pages, the JSON API and form submissions, against the raw-rows baseline.
+
+Usage:
+    python benchmarks/pages.py --sizes 100000 1000000          # seeds fresh SQLite registries
+    python benchmarks/pages.py --database URL                   # an existing, seeded registry
+    python benchmarks/pages.py --sizes 100000 --gunicorn        # plus sustained submissions, 4 workers
+
+For each registry it times, server side (Flask test client, in process), the condition page of
+the largest and of a median condition, a treatment page, compare (3 treatments), a filtered
+("people like me") condition page and the JSON API: first from the maintained aggregates, then,
+in the same run, from the raw rows (REPORT_SOURCE=raw), the naive baseline. Then the median
+latency of submitting the experience form, and with --gunicorn the sustained submissions per
+second through gunicorn with 4 workers on 127.0.0.1 (bounded in time), followed by
+`registry aggregates check`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+TARGETS_MS = {"condition": 100, "treatment": 100, "compare": 150, "filtered": 150, "api": 50}
+
+
+def registry(url: str, *args: str) -> str:
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
+    return subprocess.run([sys.executable, "-m", "registry.cli", *args], env=env, check=True,
+                          capture_output=True, text=True).stdout  # fmt: skip
+
+
+def timed(client, url: str, repeat: int) -> list[float]:
+    client.get(url)  # warm caches and imports
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return times
+
+
+def page_urls(client) -> dict[str, str]:
+    conditions = [c for c in client.get("/api/v1/conditions").get_json()["conditions"] if c["n"]]
+    conditions.sort(key=lambda c: -c["n"])
+    urls = {}
+    for label, condition in (("largest", conditions[0]), ("median", conditions[len(conditions) // 2])):
+        slug = condition["slug"]
+        shown = [t["slug"] for t in client.get(f"/api/v1/conditions/{slug}/treatments").get_json()["treatments"]
+                 if not t["suppressed"]]  # fmt: skip
+        urls[f"condition ({label})"] = f"/conditions/{slug}"
+        if shown:
+            urls[f"treatment ({label})"] = f"/conditions/{slug}/treatments/{shown[0]}"
+        if len(shown) >= 3:
+            urls[f"compare 3 ({label})"] = f"/conditions/{slug}/compare?" + "&".join(f"t={t}" for t in shown[:3])
+        urls[f"filtered ({label})"] = f"/conditions/{slug}?sex=female&age_band=45_64"
+        urls[f"api ({label})"] = f"/api/v1/conditions/{slug}/treatments"
+    return urls
+
+
+def submissions(app, n: int) -> list[float]:
+    """Median latency of posting the experience form as new participants."""
+    from registry import auth
+    from registry.extensions import db
+
+    client = app.test_client()
+    with app.app_context():
+        from sqlalchemy import select
+
+        from registry.models import Condition
+
+        condition = db.session.scalar(select(Condition).order_by(Condition.id))
+        slugs = [t.slug for t in condition.treatments]
+        user = auth.create_user(f"bench{time.time_ns()}@example.org", "benchmark password", f"b{time.time_ns() % 10**9}")
+        db.session.commit()
+        email = user.email
+    client.post("/login", data={"email": email, "password": "benchmark password"})
+    times = []
+    for slug in slugs[:n]:
+        data = {"condition": condition.slug, "treatment": slug, "role": "patient", "started": "2024-01",
+                "effectiveness": "moderate", "side_effect_severity": "mild", "satisfaction": "7",
+                "would_recommend": "yes", "side_effects": ["nausea"]}  # fmt: skip
+        start = time.perf_counter()
+        response = client.post("/experiences/new", data=data)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 302, response.text[:500]
+    return times
+
+
+def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int = 8765) -> tuple[float, int]:
+    """Sustained submissions per second through gunicorn (4 workers) on 127.0.0.1."""
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark",
+           "REGISTRY_WTF_CSRF_ENABLED": "false"}  # fmt: skip
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
+                               "registry:create_app()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/about", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        from registry import auth, create_app
+        from registry.extensions import db
+
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "EXPORT_KEY": "benchmark"})
+        with app.app_context():
+            from sqlalchemy import select
+
+            from registry.models import Condition, Treatment
+
+            condition = db.session.scalar(select(Condition).order_by(Condition.id))
+            treatments = db.session.scalars(select(Treatment.slug).order_by(Treatment.id)).all()
+            users = []
+            for i in range(threads):
+                email = f"load{time.time_ns()}-{i}@example.org"
+                auth.create_user(email, "benchmark password", f"l{time.time_ns() % 10**9}-{i}")
+                users.append(email)
+            db.session.commit()
+        done, errors, stop = [0], [0], time.perf_counter() + seconds
+
+        def worker(email: str) -> None:
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+            body = urllib.parse.urlencode({"email": email, "password": "benchmark password"}).encode()
+            opener.open(base + "/login", body, timeout=10)
+            for slug in treatments:
+                if time.perf_counter() > stop:
+                    return
+                data = urllib.parse.urlencode({"condition": condition.slug, "treatment": slug, "role": "patient",
+                                               "started": "2024-01", "effectiveness": "moderate",
+                                               "side_effect_severity": "mild", "satisfaction": "7",
+                                               "would_recommend": "yes"}).encode()  # fmt: skip
+                try:
+                    opener.open(base + "/experiences/new", data, timeout=10)
+                    done[0] += 1
+                except OSError:
+                    errors[0] += 1
+
+        start = time.perf_counter()
+        workers = [threading.Thread(target=worker, args=(email,)) for email in users]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        return done[0] / (time.perf_counter() - start), errors[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn: bool) -> list[tuple]:
+    from registry import create_app
+
+    rows = []
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "EXPORT_KEY": "benchmark",
+                      "WTF_CSRF_ENABLED": False})  # fmt: skip
+    client = app.test_client()
+    urls = page_urls(client)
+    for label, path in urls.items():
+        app.config["REPORT_SOURCE"] = "cells"
+        fast = timed(client, path, repeat)
+        app.config["REPORT_SOURCE"] = "raw"
+        slow = timed(client, path, baseline_repeat)
+        app.config["REPORT_SOURCE"] = "cells"
+        rows.append((label, n_label, fast, statistics.median(slow)))
+    times = submissions(app, 10)
+    rows.append(("submit experience form", n_label, times, None))
+    if with_gunicorn:
+        rate, errors = gunicorn_load(url)
+        check = subprocess.run([sys.executable, "-m", "registry.cli", "aggregates", "check"], capture_output=True,
+                               text=True, env={**os.environ, "REGISTRY_DATABASE_URL": url,
+                                               "REGISTRY_SECRET_KEY": "benchmark"})  # fmt: skip
+        rows.append((f"sustained submissions/s, gunicorn -w 4 ({errors} errors); check: "
+                     f"{'clean' if check.returncode == 0 else 'DIFFERENCES'}", n_label, [1000 / rate], None))  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--database", help="An existing registry database URL instead of seeding.")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--baseline-repeat", type=int, default=3)
+    parser.add_argument("--gunicorn", action="store_true", help="Also measure sustained submissions under gunicorn.")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = [(args.database, "given")] if args.database else [
+            (f"sqlite:///{tmp}/bench{n}.sqlite", f"{n:,}") for n in args.sizes]  # fmt: skip
+        for url, label in targets:
+            if not args.database:
+                print(f"seeding {label} experiences on SQLite...", file=sys.stderr)
+                registry(url, "init")
+                registry(url, "seed-demo", "--experiences", label.replace(",", ""), "--seed", "1")
+            rows += run(url, label, args.repeat, args.baseline_repeat, args.gunicorn)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n{'operation':<44} {'N':>10} {'median ms':>9} {'p95 ms':>7} {'per s':>7} {'baseline ms':>11} {'speed-up':>8}")
+    for label, n, times, baseline in rows:
+        median = statistics.median(times)
+        p95 = sorted(times)[max(0, int(round(0.95 * len(times))) - 1)]
+        base = f"{baseline:,.0f}" if baseline else "-"
+        ratio = f"{baseline / median:,.0f}x" if baseline else "-"
+        print(f"{label:<44} {n:>10} {median:>9.1f} {p95:>7.1f} {1000 / median:>7.1f} {base:>11} {ratio:>8}")
+    print(f"\npeak RSS of this process: {peak:,.0f} MB; baseline = the same page computed from the raw rows")
+    print("targets (SQLite, 1,000,000): condition and treatment <= 100 ms, compare and filtered <= 150 ms, API <= 50 ms")
+
+
+if __name__ == "__main__":
+    main()
