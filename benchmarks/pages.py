@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -79,14 +80,14 @@ def submissions(app, n: int) -> list[float]:
         from registry.models import Condition
 
         condition = db.session.scalar(select(Condition).order_by(Condition.id))
-        slugs = [t.slug for t in condition.treatments]
+        condition_slug, slugs = condition.slug, [t.slug for t in condition.treatments]
         user = auth.create_user(f"bench{time.time_ns()}@example.org", "benchmark password", f"b{time.time_ns() % 10**9}")
         db.session.commit()
         email = user.email
     client.post("/login", data={"email": email, "password": "benchmark password"})
     times = []
     for slug in slugs[:n]:
-        data = {"condition": condition.slug, "treatment": slug, "role": "patient", "started": "2024-01",
+        data = {"condition": condition_slug, "treatment": slug, "role": "patient", "started": "2024-01",
                 "effectiveness": "moderate", "side_effect_severity": "mild", "satisfaction": "7",
                 "would_recommend": "yes", "side_effects": ["nausea"]}  # fmt: skip
         start = time.perf_counter()
@@ -119,7 +120,7 @@ def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int =
 
             from registry.models import Condition, Treatment
 
-            condition = db.session.scalar(select(Condition).order_by(Condition.id))
+            condition_slug = db.session.scalar(select(Condition.slug).order_by(Condition.id))
             treatments = db.session.scalars(select(Treatment.slug).order_by(Treatment.id)).all()
             users = []
             for i in range(threads):
@@ -129,20 +130,32 @@ def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int =
             db.session.commit()
         done, errors, stop = [0], [0], time.perf_counter() + seconds
 
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):  # count the submission, not the page after it
+                return None
+
         def worker(email: str) -> None:
-            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect())
             body = urllib.parse.urlencode({"email": email, "password": "benchmark password"}).encode()
-            opener.open(base + "/login", body, timeout=10)
+            try:
+                opener.open(base + "/login", body, timeout=10)
+            except urllib.error.HTTPError as error:  # the 302 after logging in
+                assert error.code == 302, error.code
             for slug in treatments:
                 if time.perf_counter() > stop:
                     return
-                data = urllib.parse.urlencode({"condition": condition.slug, "treatment": slug, "role": "patient",
+                data = urllib.parse.urlencode({"condition": condition_slug, "treatment": slug, "role": "patient",
                                                "started": "2024-01", "effectiveness": "moderate",
                                                "side_effect_severity": "mild", "satisfaction": "7",
                                                "would_recommend": "yes"}).encode()  # fmt: skip
                 try:
                     opener.open(base + "/experiences/new", data, timeout=10)
-                    done[0] += 1
+                    errors[0] += 1  # a 200 is the form again: the submission was refused
+                except urllib.error.HTTPError as error:
+                    if error.code == 302:
+                        done[0] += 1
+                    else:
+                        errors[0] += 1
                 except OSError:
                     errors[0] += 1
 

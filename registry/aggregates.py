@@ -9,6 +9,7 @@ them inside the caller's transaction, so concurrent writers never lose a count.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import timezone
 
@@ -82,22 +83,28 @@ def contributions(rows, side_effects=(), stop_reasons=()):
     return cells, terms
 
 
-def _upsert(connection, table, key_columns, rows: list[dict], count_columns) -> None:
-    if not rows:
-        return
-    dialect = connection.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+@functools.cache
+def _upsert_sql(dialect, table, key_columns: tuple, columns: tuple, count_columns: tuple):
+    """(SQL text, positional parameter order or None) of an additive upsert, compiled once."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     statement = insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=list(key_columns),
         set_={name: table.c[name] + statement.excluded[name] for name in count_columns},
     )
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    return str(compiled), compiled.positiontup
+
+
+def _upsert(connection, table, key_columns, rows: list[dict], count_columns) -> None:
+    if not rows:
+        return
     # One compiled statement, many parameter sets: no per-row SQLAlchemy processing.
-    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
-    if compiled.positiontup is not None:
-        connection.exec_driver_sql(str(compiled), [tuple(row[c] for c in compiled.positiontup) for row in rows])
+    sql, order = _upsert_sql(connection.dialect, table, tuple(key_columns), tuple(rows[0]), tuple(count_columns))
+    if order is not None:
+        connection.exec_driver_sql(sql, [tuple(row[c] for c in order) for row in rows])
     else:
-        connection.exec_driver_sql(str(compiled), rows)
+        connection.exec_driver_sql(sql, rows)
 
 
 def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) -> None:

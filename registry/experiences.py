@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from registry import aggregates, scales
 from registry.database import now_utc
-from registry.extensions import db
+from registry.extensions import cache, db
 from registry.models import (
     Condition,
     Diagnosis,
@@ -26,14 +26,31 @@ SCALAR_FIELDS = (
 )  # fmt: skip
 
 
+def _catalog_lists():
+    """All conditions and treatments for the form's choices, cached until the catalog grows."""
+    stamp = db.session.execute(
+        select(func.count(Condition.id), func.max(Condition.id)).union_all(
+            select(func.count(Treatment.id), func.max(Treatment.id))
+        )
+    ).all()
+    key = f"catalog-lists|{stamp}"
+    lists = cache.get(key)
+    if lists is None:
+        conditions = [tuple(r) for r in db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name))]
+        treatments = [tuple(r) for r in db.session.execute(
+            select(Treatment.slug, Treatment.name, Treatment.kind).order_by(Treatment.name))]  # fmt: skip
+        lists = (conditions, treatments)
+        cache.set(key, lists)
+    return lists
+
+
 def catalog_choices(condition: Condition | None = None):
     """(conditions, treatments, drug slugs) for the form; the condition's treatments come first."""
-    conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
-    rows = db.session.execute(select(Treatment.slug, Treatment.name, Treatment.kind).order_by(Treatment.name)).all()
+    conditions, rows = _catalog_lists()
     common = {t.slug for t in condition.treatments} if condition is not None else set()
     treatments = sorted(((slug, name) for slug, name, _ in rows), key=lambda pair: (pair[0] not in common, pair[1]))
     drugs = frozenset(slug for slug, _, kind in rows if kind == "drug")
-    return [tuple(row) for row in conditions], treatments, drugs
+    return conditions, treatments, drugs
 
 
 def by_slugs(condition_slug: str | None, treatment_slug: str | None):

@@ -230,3 +230,10 @@ def test_the_posted_form_decides_not_the_query_string(client, auth, app, catalog
 def test_huge_numbers_are_not_errors(client, auth, catalog_rows, url):
     auth.login()
     assert client.get(url).status_code in (200, 404)
+
+
+def test_a_treatment_added_to_the_catalog_appears_in_the_form_at_once(client, auth, catalog_rows):
+    auth.login()
+    assert "Tai chi" not in client.get("/experiences/new").text
+    client.post("/treatments/new", data={"name": "Tai chi", "kind": "lifestyle"})
+    assert '<option value="tai-chi">Tai chi</option>' in client.get("/experiences/new").text
