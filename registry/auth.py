@@ -105,6 +105,12 @@ def count_users() -> int:
     return db.session.scalar(select(func.count(User.id))) or 0
 
 
+def owned_or_none(model, user, object_id: int):
+    """The row if user owns it; None otherwise, so that others' rows look exactly like missing ones."""
+    row = db.session.get(model, object_id)
+    return row if row is not None and row.user_id == user.id else None
+
+
 def role_required(*roles: str):
     """Allow the view only to signed-in accounts with one of roles (admins always)."""
 

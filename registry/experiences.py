@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from registry import aggregates, scales
+from registry.auth import owned_or_none
 from registry.database import now_utc
 from registry.extensions import cache, db
 from registry.models import (
@@ -73,10 +74,7 @@ def find_own(user: User, condition: Condition, treatment: Treatment) -> Experien
 
 def own_or_none(user: User, experience_id: int) -> Experience | None:
     """The experience if it belongs to user; None otherwise (others' look the same as missing)."""
-    experience = db.session.get(Experience, experience_id)
-    if experience is None or experience.user_id != user.id:
-        return None
-    return experience
+    return owned_or_none(Experience, user, experience_id)
 
 
 def list_own(user: User, page: int = 1, per_page: int = 25):

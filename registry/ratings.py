@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from registry.auth import owned_or_none
 from registry.extensions import db
 from registry.models import Condition, Doctor, DoctorRating, User
 
@@ -26,8 +27,7 @@ def find_own(user: User, doctor: Doctor, condition: Condition) -> DoctorRating |
 
 def own_or_none(user: User, rating_id: int) -> DoctorRating | None:
     """The rating if it belongs to user; None otherwise (others' look the same as missing)."""
-    rating = db.session.get(DoctorRating, rating_id)
-    return rating if rating is not None and rating.user_id == user.id else None
+    return owned_or_none(DoctorRating, user, rating_id)
 
 
 def list_own(user: User) -> list[DoctorRating]:

@@ -45,7 +45,8 @@ def test_rating_round_trips_through_save_and_edit(client, auth, app, doctor):
     assert client.post(f"/ratings/{rating_id}/edit", data={**VALID, "overall": "3"}).status_code == 302
     with app.app_context():
         assert db.session.get(DoctorRating, rating_id).overall == 3
-    assert "Dr. Ines Moreau" in client.get("/experiences").text  # "my ratings"
+    mine = client.get("/experiences").text.split("<main", 1)[1]  # "my ratings", in the page body
+    assert '<h2 id="ratings">' in mine and 'href="/doctors/1">Dr. Ines Moreau</a>' in mine
 
 
 @pytest.mark.parametrize(
