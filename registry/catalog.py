@@ -344,7 +344,11 @@ def popular_conditions(limit: int = 12) -> list[tuple[Condition, int]]:
 def treatments_for(condition: Condition) -> list[Treatment]:
     """The condition's treatments, listed in the catalog or reported, by name (no hint of counts)."""
     reported = set(
-        db.session.scalars(select(Experience.treatment_id).where(Experience.condition_id == condition.id).distinct())
+        db.session.scalars(
+            select(report_cell.c.treatment_id)
+            .where(report_cell.c.condition_id == condition.id, report_cell.c.n > 0)
+            .distinct()
+        )
     )
     treatments = {t.id: t for t in condition.treatments}
     missing = reported - set(treatments)

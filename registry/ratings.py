@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from registry.auth import owned_or_none
 from registry.extensions import db
+from registry.pagination import Window
 from registry.models import Condition, Doctor, DoctorRating, User
 
 FIELDS = (
@@ -70,4 +71,4 @@ def recent_comments(doctor: Doctor, page: int, per_page: int = 10):
         .where(DoctorRating.doctor_id == doctor.id, DoctorRating.comment.is_not(None))
         .order_by(DoctorRating.updated_at.desc(), DoctorRating.id.desc())
     )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return Window(db.session, query, page, per_page)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from registry import aggregates, scales
 from registry.extensions import cache, db
+from registry.pagination import Window
 from registry.models import Condition, Diagnosis, Experience, Treatment, User
 from reports.filters import Filters
 
@@ -76,4 +77,4 @@ def latest_tips(condition: Condition, treatment: Treatment, page: int, per_page:
         )
         .order_by(Experience.updated_at.desc(), Experience.id.desc())
     )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return Window(db.session, query, page, per_page)
