@@ -5,6 +5,8 @@ import re
 import plotly
 import pytest
 
+from registry.extensions import db
+
 DISCLAIMER = "not medical advice"
 
 
@@ -190,3 +192,6 @@ def test_reports_are_shared_through_redis_when_configured(community, app, databa
         keys = redis.Redis.from_url("redis://127.0.0.1:6379/15").keys("*report|condition*")
         assert keys  # the entry the first worker computed is there for the second
     assert second.test_client().get("/api/v1/conditions/migraine/treatments").get_json() == body
+    for extra in (first, second):  # close their pools (PostgreSQL connections must not be left open)
+        with extra.app_context():
+            db.engine.dispose()
