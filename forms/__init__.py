@@ -28,6 +28,11 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in pairs]
 
 
+def number_choices(low: int, high: int) -> list[SelectChoice]:
+    """Choices for a numeric rating scale from low to high (posted as text, stored as integers)."""
+    return choices((str(n), str(n)) for n in range(low, high + 1))
+
+
 def blank_first(pairs, label: str = "Choose...") -> list[SelectChoice]:
     """Choices with an empty first option, for optional select fields."""
     return [SelectChoice("", label), *choices(pairs)]

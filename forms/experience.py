@@ -26,7 +26,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from forms import blank_first, choices, month_validator, scale_radio
+from forms import blank_first, choices, month_validator, number_choices, scale_radio
 from registry import scales
 from registry.text import clean
 
@@ -121,7 +121,7 @@ class ExperienceForm(FlaskForm):
     )
     satisfaction = RadioField(
         "Overall satisfaction",
-        choices=choices((str(n), str(n)) for n in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1)),
+        choices=number_choices(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX),
         validators=[InputRequired(message="Choose a number from 1 to 10.")],
         description="1 = very dissatisfied, 10 = very satisfied.",
     )

@@ -6,12 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import blank_first, choices, month_validator, scale_radio
+from forms import blank_first, month_validator, number_choices, scale_radio
 from registry import scales
-
-
-def _numbers(low: int, high: int):
-    return choices((str(n), str(n)) for n in range(low, high + 1))
 
 
 class DoctorRatingForm(FlaskForm):
@@ -29,7 +25,7 @@ class DoctorRatingForm(FlaskForm):
     overall = RadioField(
         "Using any number from 0 to 10, where 0 is the worst doctor possible and 10 is the best, "
         "what number would you use to rate this doctor?",
-        choices=_numbers(scales.OVERALL_MIN, scales.OVERALL_MAX),
+        choices=number_choices(scales.OVERALL_MIN, scales.OVERALL_MAX),
         validators=[InputRequired(message="Choose a number from 0 to 10.")],
     )
     explained_clearly = scale_radio(scales.FREQUENCY, "How often did this doctor explain things in a way that was easy to understand?")
@@ -42,7 +38,7 @@ class DoctorRatingForm(FlaskForm):
     )
     knowledge = RadioField(
         "How well did this doctor know your condition? (1 = not at all, 5 = extremely well)",
-        choices=_numbers(scales.KNOWLEDGE_MIN, scales.KNOWLEDGE_MAX),
+        choices=number_choices(scales.KNOWLEDGE_MIN, scales.KNOWLEDGE_MAX),
         validators=[InputRequired(message="Choose a number from 1 to 5.")],
     )
     would_recommend = scale_radio(scales.DOCTOR_RECOMMEND, "Would you recommend this doctor to your family and friends?")

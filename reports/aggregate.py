@@ -53,8 +53,8 @@ def totals(session, condition_id: int, filters: Filters = Filters(), treatment_i
 def index_counts(frame: pd.DataFrame) -> dict[tuple[int, str], dict[str, int]]:
     """(treatment_id, field) -> {code: n}, built once from a counts frame."""
     index: dict[tuple[int, str], dict[str, int]] = {}
-    for treatment_id, field, code, n in frame.itertuples(index=False):
-        index.setdefault((treatment_id, field), {})[code] = int(n)
+    for treatment_id, name, code, n in frame.itertuples(index=False):
+        index.setdefault((treatment_id, name), {})[code] = int(n)
     return index
 
 

@@ -6,7 +6,6 @@ Create Date: 2026-11-25 15:12:58.217933
 
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
