@@ -384,3 +384,29 @@ def years_since_diagnosis(diagnosed_year: int | None, at_year: int) -> str | Non
     if years < 10:
         return "5_10"
     return "10_plus"
+
+
+# --- moderation -----------------------------------------------------------------------
+
+FLAG_REASON = _scale(
+    "flag_reason",
+    [
+        ("misinformation", "Misinformation or dangerous advice"),
+        ("spam", "Spam or advertising"),
+        ("abuse", "Abuse or harassment"),
+        ("identifying", "Identifying information"),
+        ("other", "Something else"),
+    ],
+    "Why a participant flagged a tip, comment or catalog entry for a moderator.",
+)
+
+TEXT_STATE = _scale(
+    "text_state",
+    [
+        ("public", "Public"),
+        ("held", "Held for review"),
+        ("hidden", "Hidden by a moderator"),
+    ],
+    "Whether a tip or comment is shown: held text (an email, phone number or link) and hidden "
+    "text appear nowhere public and are never exported; the structured answers still count.",
+)

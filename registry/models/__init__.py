@@ -23,10 +23,14 @@ from registry.models.experience import (
     ExperienceStopReason,
 )
 from registry.models.export import ExportLog
+from registry.models.moderation import FLAG_TARGETS, AuditEvent, Flag
 from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
 from registry.models.user import CONSENT_VERSION, ConsentEvent, User
 
 __all__ = [
+    "FLAG_TARGETS",
+    "AuditEvent",
+    "Flag",
     "COUNTED",
     "COUNT_COLUMNS",
     "DIMENSIONS",

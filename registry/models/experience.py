@@ -58,6 +58,9 @@ class Experience(db.Model):
     satisfaction: Mapped[int]
     would_recommend: Mapped[str] = mapped_column(String(3))
     tips: Mapped[str | None] = mapped_column(Text)
+    # Moderation of the free text only: scales.TEXT_STATE; the reason is shown to the author.
+    text_state: Mapped[str] = mapped_column(String(8), default="public", server_default="public")
+    text_reason: Mapped[str | None] = mapped_column(String(300))
     # "Patients like me" bands, fixed when the report is written so aggregates stay stable.
     age_band: Mapped[str | None] = mapped_column(String(10))
     sex: Mapped[str | None] = mapped_column(String(12))

@@ -39,6 +39,8 @@ class DoctorRating(db.Model):
     knowledge: Mapped[int]  # 1-5
     would_recommend: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
+    text_state: Mapped[str] = mapped_column(String(8), default="public", server_default="public")
+    text_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
