@@ -1,0 +1,246 @@
+"""Participants' data rights: download everything held about oneself, withdraw consent, delete the account.
+
+A download holds what the participant entered and what the registry derived from it (the
+"patients like me" bands, moderation states); nothing about anyone else, not even who moderated.
+Deletion subtracts every experience from the report aggregates through experiences.delete, in
+the same transaction that removes the rows, so counts, reports and exports lose them at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import zipfile
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+
+from registry import audit, auth, experiences, scales
+from registry.extensions import db
+from registry.models import Condition, Diagnosis, DoctorRating, Experience, Flag, User
+from reports.csvout import neutralize
+
+# field -> scale, for the label printed beside each stored code
+EXPERIENCE_SCALES = {
+    "role": scales.ROLE, "dose_unit": scales.DOSE_UNIT, "dose_frequency": scales.DOSE_FREQUENCY,
+    "effectiveness": scales.EFFECTIVENESS, "side_effect_severity": scales.SIDE_EFFECT_SEVERITY,
+    "adherence": scales.ADHERENCE, "burden": scales.BURDEN, "cost_per_month": scales.COST_PER_MONTH,
+    "insurance_coverage": scales.INSURANCE_COVERAGE, "would_recommend": scales.WOULD_RECOMMEND,
+    "age_band": scales.AGE_BAND, "sex": scales.SEX, "years_since_diagnosis": scales.YEARS_SINCE_DIAGNOSIS,
+    "text_state": scales.TEXT_STATE,
+}  # fmt: skip
+RATING_SCALES = {
+    "explained_clearly": scales.FREQUENCY, "listened_carefully": scales.FREQUENCY,
+    "showed_respect": scales.FREQUENCY, "spent_enough_time": scales.FREQUENCY,
+    "got_appointment": scales.FREQUENCY, "would_recommend": scales.DOCTOR_RECOMMEND,
+    "text_state": scales.TEXT_STATE,
+}  # fmt: skip
+EXPERIENCE_FIELDS = (
+    "role", "started", "stopped", "dose_amount", "dose_unit", "dose_frequency", "effectiveness",
+    "side_effect_severity", "adherence", "burden", "cost_per_month", "insurance_coverage", "satisfaction",
+    "would_recommend", "tips", "text_state", "text_reason", "age_band", "sex", "years_since_diagnosis",
+)  # fmt: skip
+RATING_FIELDS = (
+    "last_visit", "overall", "explained_clearly", "listened_carefully", "showed_respect", "spent_enough_time",
+    "got_appointment", "knowledge", "would_recommend", "comment", "text_state", "text_reason",
+)  # fmt: skip
+# The CSV download: one file per table, in this order.
+CSV_TABLES = (
+    "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",
+    "experience_stop_reasons", "doctor_ratings", "flags",
+)  # fmt: skip
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat() if value is not None else None
+
+
+def _coded(row: dict, obj, fields, scale_of: dict) -> dict:
+    """Copy fields into row; a coded field gets its label beside it as <field>_label."""
+    for name in fields:
+        value = getattr(obj, name)
+        row[name] = value
+        if name in scale_of:
+            row[f"{name}_label"] = scale_of[name].label(value) if value is not None else None
+    return row
+
+
+def collect(user: User) -> dict:
+    """Everything the registry holds about the participant, as JSON-ready data."""
+    account = {
+        "email": user.email, "pseudonym": user.pseudonym, "account_role": user.account_role,
+        "birth_year": user.birth_year, "sex": user.sex, "sex_label": scales.SEX.label(user.sex) if user.sex else None,
+        "country": user.country, "created_at": _when(user.created_at),
+        "research_consent": user.has_research_consent, "research_consent_version": user.research_consent_version,
+        "research_consent_at": _when(user.research_consent_at),
+    }  # fmt: skip
+    consent = [{"action": e.action, "version": e.version, "at": _when(e.at)} for e in user.consent_events]
+    diagnoses = [
+        {"condition": slug, "condition_name": name, "diagnosed_year": year}
+        for slug, name, year in db.session.execute(
+            select(Condition.slug, Condition.name, Diagnosis.diagnosed_year)
+            .join(Condition, Condition.id == Diagnosis.condition_id)
+            .where(Diagnosis.user_id == user.id)
+            .order_by(Diagnosis.id)
+        )
+    ]
+    own_experiences = db.session.scalars(
+        select(Experience)
+        .where(Experience.user_id == user.id)
+        .options(selectinload(Experience.side_effects), selectinload(Experience.stop_reasons),
+                 selectinload(Experience.condition), selectinload(Experience.treatment))  # fmt: skip
+        .order_by(Experience.id)
+    ).all()
+    own_ratings = db.session.scalars(
+        select(DoctorRating)
+        .where(DoctorRating.user_id == user.id)
+        .options(selectinload(DoctorRating.doctor), selectinload(DoctorRating.condition))
+        .order_by(DoctorRating.id)
+    ).all()
+    flags = db.session.scalars(select(Flag).where(Flag.reporter_id == user.id).order_by(Flag.id)).all()
+    return {
+        "generated_at": _when(datetime.now(timezone.utc)),
+        "account": account,
+        "consent_history": consent,
+        "diagnoses": diagnoses,
+        "experiences": [_experience(e) for e in own_experiences],
+        "doctor_ratings": [_rating(r) for r in own_ratings],
+        # What they reported and how it was settled; not who settled it.
+        "flags": [
+            {"id": f.id, "target_kind": f.target_kind, "target_id": f.target_id, "reason": f.reason,
+             "reason_label": scales.FLAG_REASON.label(f.reason), "note": f.note, "created_at": _when(f.created_at),
+             "resolved_at": _when(f.resolved_at), "resolution": f.resolution}
+            for f in flags
+        ],  # fmt: skip
+    }
+
+
+def _experience(e: Experience) -> dict:
+    row = {"id": e.id, "condition": e.condition.slug, "condition_name": e.condition.name,
+           "treatment": e.treatment.slug, "treatment_name": e.treatment.name}  # fmt: skip
+    _coded(row, e, EXPERIENCE_FIELDS, EXPERIENCE_SCALES)
+    row["side_effects"] = [s.term for s in e.side_effects]
+    row["stop_reasons"] = [{"code": r.reason, "label": scales.STOP_REASON.label(r.reason)} for r in e.stop_reasons]
+    row.update(created_at=_when(e.created_at), updated_at=_when(e.updated_at))
+    return row
+
+
+def _rating(r: DoctorRating) -> dict:
+    doctor = r.doctor
+    row = {"id": r.id, "doctor_id": doctor.id, "doctor_name": doctor.name, "doctor_specialty": doctor.specialty,
+           "doctor_city": doctor.city, "doctor_country": doctor.country,
+           "condition": r.condition.slug, "condition_name": r.condition.name}  # fmt: skip
+    _coded(row, r, RATING_FIELDS, RATING_SCALES)
+    row.update(created_at=_when(r.created_at), updated_at=_when(r.updated_at))
+    return row
+
+
+def to_json(data: dict) -> bytes:
+    """The download as one JSON document."""
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def tables(data: dict) -> dict[str, list[dict]]:
+    """The download as flat tables: the lists inside each experience become long tables."""
+    experience_rows, side_effects, stop_reasons = [], [], []
+    for e in data["experiences"]:
+        experience_rows.append({k: v for k, v in e.items() if k not in ("side_effects", "stop_reasons")})
+        side_effects += [{"experience_id": e["id"], "term": term} for term in e["side_effects"]]
+        stop_reasons += [{"experience_id": e["id"], "reason": r["code"], "reason_label": r["label"]}
+                         for r in e["stop_reasons"]]  # fmt: skip
+    return {
+        "account": [data["account"]],
+        "consent_history": data["consent_history"],
+        "diagnoses": data["diagnoses"],
+        "experiences": experience_rows,
+        "experience_side_effects": side_effects,
+        "experience_stop_reasons": stop_reasons,
+        "doctor_ratings": data["doctor_ratings"],
+        "flags": data["flags"],
+    }
+
+
+# Header rows of tables that may be empty, so every file says what it would hold.
+_EMPTY_HEADERS = {
+    "consent_history": ["action", "version", "at"],
+    "diagnoses": ["condition", "condition_name", "diagnosed_year"],
+    "experience_side_effects": ["experience_id", "term"],
+    "experience_stop_reasons": ["experience_id", "reason", "reason_label"],
+    "flags": ["id", "target_kind", "target_id", "reason", "reason_label", "note", "created_at", "resolved_at",
+              "resolution"],  # fmt: skip
+}
+
+
+def _csv(rows: list[dict], header: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if row.get(name) is None else neutralize(row[name]) for name in header])
+    return buffer.getvalue()
+
+
+def to_csv_zip(data: dict) -> bytes:
+    """The download as a zip of one spreadsheet-safe CSV per table."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, rows in tables(data).items():
+            header = list(rows[0]) if rows else _EMPTY_HEADERS.get(name, [])
+            if name == "experiences" and not rows:
+                header = ["id", "condition", "condition_name", "treatment", "treatment_name", *EXPERIENCE_FIELDS]
+            if name == "doctor_ratings" and not rows:
+                header = ["id", "doctor_id", "doctor_name", "condition", *RATING_FIELDS]
+            # utf-8-sig: spreadsheets then read accents and non-Latin names right.
+            archive.writestr(f"{name}.csv", _csv(rows, header).encode("utf-8-sig"))
+    return buffer.getvalue()
+
+
+def download(user: User, fmt: str) -> tuple[bytes, str, str]:
+    """(content, mimetype, file name) of the participant's data in fmt ("json" or "csv"); audited."""
+    data = collect(user)
+    audit.record("account.download", "user", user.id, {"format": fmt}, actor=user)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    if fmt == "json":
+        return to_json(data), "application/json", f"my-registry-data-{stamp}.json"
+    return to_csv_zip(data), "application/zip", f"my-registry-data-{stamp}.zip"
+
+
+def withdraw_consent(user: User) -> bool:
+    """Withdraw research consent (later exports leave the participant out); True when it changed."""
+    changed = auth.set_consent(user, False)
+    if changed:
+        audit.record("consent.withdraw", "user", user.id, actor=user)
+    return changed
+
+
+def delete_account(user: User) -> dict[str, int]:
+    """Remove the participant and everything they entered, and their answers from every count.
+
+    The caller commits: one transaction, so a failure leaves both the rows and the counts intact.
+    """
+    # Lock the account first (PostgreSQL: FOR UPDATE; SQLite: the token write takes the write lock),
+    # so an experience saved concurrently either lands before the list below or fails afterwards,
+    # and never vanishes by ON DELETE CASCADE without leaving the aggregates.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    user.session_token = secrets.token_hex(16)  # also signs out the account's other sessions
+    db.session.flush()
+    own = db.session.scalars(
+        select(Experience)
+        .where(Experience.user_id == user.id)
+        .options(selectinload(Experience.side_effects), selectinload(Experience.stop_reasons))
+        .order_by(Experience.id)
+    ).all()
+    for experience in own:
+        experiences.delete(experience)
+    n_ratings = db.session.execute(delete(DoctorRating).where(DoctorRating.user_id == user.id)).rowcount
+    db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
+    counts = {"experiences": len(own), "ratings": n_ratings}
+    audit.record("account.delete", "user", user.id, counts, actor=user)
+    db.session.flush()
+    db.session.delete(user)  # consent events go with it; flags and audit events keep a null account
+    db.session.flush()
+    return counts
+
