@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from forms import choices
+
 DOWNLOAD_FORMATS = [
     ("json", "JSON: one file with everything, for programs and for keeping"),
     ("csv", "CSV: a zip of one table per kind of data, for spreadsheets"),
@@ -13,7 +15,7 @@ DOWNLOAD_FORMATS = [
 
 
 class DownloadForm(FlaskForm):
-    format = RadioField("Format", choices=DOWNLOAD_FORMATS, default="json", validators=[InputRequired()])
+    format = RadioField("Format", choices=choices(DOWNLOAD_FORMATS), default="json", validators=[InputRequired()])
 
 
 class WithdrawConsentForm(FlaskForm):
