@@ -144,7 +144,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from registry.views import api, assets, auth, catalog, errors, experiences, main, ratings, reports, research
+    from registry.views import account, api, assets, auth, catalog, errors, experiences, main, ratings, reports, research
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -155,4 +155,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(research.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(account.bp)
     errors.register(app)
