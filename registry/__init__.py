@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -33,6 +33,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # None: HTTPS-only cookies unless testing or debugging (see _cookie_security).
+        SESSION_COOKIE_SECURE=None,
+        REMEMBER_COOKIE_SECURE=None,
+        # The number of reverse proxies whose X-Forwarded-* headers are trusted (0: none).
+        PROXY_FIX=0,
+        # Rate limits (Flask-Limiter); memory:// is per process, REGISTRY_REDIS_URL shares them.
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_LOGIN="10 per minute",
+        RATELIMIT_REGISTER="5 per hour",
+        RATELIMIT_SUBMIT="30 per minute",
+        RATELIMIT_API="120 per minute",
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         # Report caches are keyed by each condition's data version, so a stale entry is never read.
         CACHE_TYPE="SimpleCache",
@@ -50,6 +62,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("REDIS_URL"):  # shared by every worker and server
         app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
         app.config["CACHE_TYPE"] = "RedisCache"
+        if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+            app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    _cookie_security(app)
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
     if not app.config.get("EXPORT_KEY"):
@@ -76,13 +96,26 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _security_headers(response):
     """Headers that keep a patient's page view private and the page unframeable."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    # Only over HTTPS: a browser ignores HSTS sent over plain HTTP, and a local demo must stay reachable.
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def _cookie_security(app: Flask) -> None:
+    """Cookies go over HTTPS only, unless a setting says otherwise or the app is tested or debugged."""
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config[key] is None:
+            app.config[key] = not (app.testing or app.debug)
 
 
 def _normalize_db_url(url: str) -> str:
@@ -115,12 +148,13 @@ def _init_extensions(app: Flask) -> None:
 
     from registry import models  # noqa: F401  (registers the tables)
     from registry.auth import load_user
-    from registry.extensions import cache, csrf, db, login_manager, migrate
+    from registry.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     cache.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
@@ -144,7 +178,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from registry.views import account, api, assets, auth, catalog, errors, experiences, main, ratings, reports, research
+    from registry.views import (
+        account, api, assets, auth, catalog, errors, experiences, main, moderation, ratings, reports, research,
+    )
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -156,4 +192,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(assets.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(moderation.bp)
     errors.register(app)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from functools import wraps
+from functools import cache, wraps
 
 from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.extensions import db
 from registry.models import CONSENT_VERSION, ConsentEvent, User
@@ -48,6 +49,21 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
+@cache
+def _no_account_hash() -> str:
+    """Checked when no account has the email, so that an unknown email costs as long as a wrong password."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The account with this email and password, or None; both failures take one password check."""
+    user = find_user(email)
+    if user is None:
+        check_password_hash(_no_account_hash(), password)
+        return None
+    return user if user.check_password(password) else None
+
+
 def create_user(email: str, password: str, pseudonym: str, account_role: str = "patient") -> User:
     """Add a new account to the session (the caller commits)."""
     if account_role not in ACCOUNT_ROLE:
@@ -82,6 +98,15 @@ def change_password(user: User, new_password: str) -> None:
     """Set a new password and rotate the session token so other sessions sign out."""
     user.set_password(new_password)
     user.session_token = secrets.token_hex(16)
+
+
+def set_role(user: User, role: str, actor: User | None = None) -> None:
+    """Change what an account may do, on the audit trail (the caller commits)."""
+    from registry import audit
+
+    if role != user.account_role:
+        audit.record("user.role", "user", user.id, {"from": user.account_role, "to": role}, actor=actor)
+        user.account_role = role
 
 
 def set_consent(user: User, consent: bool) -> bool:

@@ -357,6 +357,8 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
         "years_since_diagnosis": np.where(has_diagnosis[owner], since_band, None).tolist(),
         "created_at": created,
         "updated_at": created,
+        "text_state": ["public"] * m,  # demo tips hold no contact details
+        "text_reason": [None] * m,
     }
     columns["dose_amount"] = [None if x != x else x for x in columns["dose_amount"]]  # NaN -> NULL
     names = list(columns)
@@ -507,6 +509,7 @@ def _rating_rows(rng, d: DemoDoctors, batch: dict, n: int, end_month: int) -> li
             "would_recommend": recommend,
             "comment": _comment(rng, overall) if rng.random() < 0.2 else None,
             "created_at": users[i]["created_at"], "updated_at": users[i]["created_at"],
+            "text_state": "public", "text_reason": None,
         })  # fmt: skip
     return rows
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from registry import aggregates, scales
+from registry import aggregates, audit, moderation, scales
 from registry.auth import owned_or_none
 from registry.database import now_utc
 from registry.extensions import cache, db
@@ -105,8 +105,10 @@ def save(
 
     The report aggregates change in the same transaction: the old answers out, the new in.
     """
+    before = {}
     if experience is not None:
         aggregates.record_experience(db.session, experience, sign=-1)
+        before = _snapshot(experience)
     if experience is None:
         experience = Experience(user_id=user.id, condition_id=condition.id, treatment_id=treatment.id)
         db.session.add(experience)
@@ -122,9 +124,26 @@ def save(
     experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
     experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
     experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
+    moderation.screen_text(experience, before.get("tips"))
     db.session.flush()
     aggregates.record_experience(db.session, experience, sign=1)
+    after = _snapshot(experience)
+    if before:
+        audit.record("experience.update", "experience", experience.id,
+                     {"fields": audit.changed_fields(before, after)}, actor=user)  # fmt: skip
+    else:
+        audit.record("experience.create", "experience", experience.id, {"text_state": experience.text_state},
+                     actor=user)  # fmt: skip
     return experience
+
+
+def _snapshot(experience: Experience) -> dict:
+    """The answers as compared for the audit trail (which fields changed, never their values)."""
+    data = {name: getattr(experience, name) for name in SCALAR_FIELDS}
+    data.update(condition=experience.condition_id, treatment=experience.treatment_id,
+                side_effects=sorted(s.term for s in experience.side_effects),
+                stop_reasons=sorted(r.reason for r in experience.stop_reasons))  # fmt: skip
+    return data
 
 
 def _set_diagnosis(user: User, condition: Condition, year: int | None) -> None:
@@ -143,6 +162,7 @@ def _set_diagnosis(user: User, condition: Condition, year: int | None) -> None:
 def delete(experience: Experience) -> None:
     """Remove an experience with its side effects and stop reasons from the registry and every count."""
     aggregates.record_experience(db.session, experience, sign=-1)
+    audit.record("experience.delete", "experience", experience.id)
     db.session.delete(experience)
 
 

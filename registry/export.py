@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import aliased
 
+from registry import audit
 from registry.codebook import datapackage, schemas
 from registry.database import year_month
 from registry.extensions import db
@@ -112,6 +113,12 @@ def _experience_base(columns):
     )
 
 
+def _public(model):
+    """The row's free text when moderation let it be public; held or hidden text is never exported."""
+    column = model.tips if model is Experience else model.comment
+    return case((model.text_state == "public", column), else_=None)
+
+
 def _stream(query):
     """Rows of a query through a server-side cursor, CHUNK at a time (Core: no ORM row overhead)."""
     return db.session.connection().execute(query.execution_options(yield_per=CHUNK))
@@ -124,7 +131,7 @@ def experience_rows(req: ExportRequest, pseudo: Pseudonymizer):
         Experience.dose_amount, Experience.dose_unit, Experience.dose_frequency, Experience.effectiveness,
         Experience.side_effect_severity, Experience.adherence, Experience.burden, Experience.cost_per_month,
         Experience.insurance_coverage, Experience.satisfaction, Experience.would_recommend,
-        _year_month(Experience.created_at), _year_month(Experience.updated_at), Experience.tips,
+        _year_month(Experience.created_at), _year_month(Experience.updated_at), _public(Experience),
     ]  # fmt: skip
     query = _experience_base(columns).where(*_experience_filters(req)).order_by(Experience.id)
     text = req.with_text
@@ -162,7 +169,7 @@ def rating_rows(req: ExportRequest, pseudo: Pseudonymizer):
         DoctorRating.id, DoctorRating.user_id, DoctorRating.doctor_id, rated_condition.slug, DoctorRating.last_visit,
         DoctorRating.overall, DoctorRating.explained_clearly, DoctorRating.listened_carefully,
         DoctorRating.showed_respect, DoctorRating.spent_enough_time, DoctorRating.got_appointment,
-        DoctorRating.knowledge, DoctorRating.would_recommend, _year_month(DoctorRating.updated_at), DoctorRating.comment,
+        DoctorRating.knowledge, DoctorRating.would_recommend, _year_month(DoctorRating.updated_at), _public(DoctorRating),
     ]  # fmt: skip
     query = (
         select(*columns)
@@ -310,6 +317,9 @@ def start_log(user: User | None, via: str, req: ExportRequest) -> ExportLog:
     """Record an export as it starts (the caller commits)."""
     log = ExportLog(user_id=user.id if user else None, via=via, filters=req.filters(), with_text=req.with_text)
     db.session.add(log)
+    db.session.flush()
+    audit.record("export", "export", log.id, {"via": via, "filters": req.filters(), "with_text": req.with_text},
+                 actor=user)  # fmt: skip
     return log
 
 

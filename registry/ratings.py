@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from registry import audit, moderation
 from registry.auth import owned_or_none
 from registry.extensions import db
 from registry.pagination import Window
@@ -42,15 +43,35 @@ def list_own(user: User) -> list[DoctorRating]:
 
 def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating: DoctorRating | None = None):
     """Create or update a rating from cleaned form values (the caller commits)."""
+    before = {}
     if rating is None:
         rating = DoctorRating(user_id=user.id, doctor_id=doctor.id, condition_id=condition.id)
         db.session.add(rating)
     else:
+        before = _snapshot(rating)
         rating.doctor_id, rating.condition_id = doctor.id, condition.id
     for name in FIELDS:
         setattr(rating, name, values.get(name))
+    moderation.screen_text(rating, before.get("comment"))
     db.session.flush()
+    if before:
+        audit.record("rating.update", "rating", rating.id,
+                     {"fields": audit.changed_fields(before, _snapshot(rating))}, actor=user)  # fmt: skip
+    else:
+        audit.record("rating.create", "rating", rating.id, {"text_state": rating.text_state}, actor=user)
     return rating
+
+
+def delete(rating: DoctorRating) -> None:
+    """Remove a rating (the caller commits)."""
+    audit.record("rating.delete", "rating", rating.id)
+    db.session.delete(rating)
+
+
+def _snapshot(rating: DoctorRating) -> dict:
+    data = {name: getattr(rating, name) for name in FIELDS}
+    data.update(doctor=rating.doctor_id, condition=rating.condition_id)
+    return data
 
 
 def form_data(rating: DoctorRating) -> dict:
@@ -62,13 +83,17 @@ def form_data(rating: DoctorRating) -> dict:
 
 
 def recent_comments(doctor: Doctor, page: int, per_page: int = 10):
-    """Comments on a doctor, newest first, with the author's pseudonym (never filtered)."""
+    """Public comments on a doctor, newest first, with the author's pseudonym (never filtered)."""
     from sqlalchemy.orm import joinedload
 
     query = (
         select(DoctorRating)
         .options(joinedload(DoctorRating.user), joinedload(DoctorRating.condition))
-        .where(DoctorRating.doctor_id == doctor.id, DoctorRating.comment.is_not(None))
+        .where(
+            DoctorRating.doctor_id == doctor.id,
+            DoctorRating.comment.is_not(None),
+            DoctorRating.text_state == "public",
+        )
         .order_by(DoctorRating.updated_at.desc(), DoctorRating.id.desc())
     )
     return Window(db.session, query, page, per_page)

@@ -62,7 +62,7 @@ def like_me(user: User, condition: Condition) -> Filters:
 
 
 def latest_tips(condition: Condition, treatment: Treatment, page: int, per_page: int = 10):
-    """Tips for a treatment and condition, newest first, with the author's pseudonym.
+    """Public tips for a treatment and condition, newest first, with the author's pseudonym.
 
     Never filtered by "people like me": a filtered list of named tips would tell
     the public the age, sex or role of each author.
@@ -74,6 +74,7 @@ def latest_tips(condition: Condition, treatment: Treatment, page: int, per_page:
             Experience.condition_id == condition.id,
             Experience.treatment_id == treatment.id,
             Experience.tips.is_not(None),
+            Experience.text_state == "public",
         )
         .order_by(Experience.updated_at.desc(), Experience.id.desc())
     )

@@ -32,7 +32,7 @@ def tipster(make, app):
 
         auth.set_consent(db.session.get(User, user_id), True)
         db.session.commit()
-    make.experience(user_id=user_id, tips='=HYPERLINK("http://x","y")', side_effects=["nausea"])
+    make.experience(user_id=user_id, tips='=SUM(A1:A9)*2', side_effects=["nausea"])
     return user_id
 
 
@@ -90,7 +90,7 @@ def test_no_identifier_or_exact_date_and_formulas_neutralized(runner, community,
     participant_ids = {r["participant_id"] for r in read(out, "experiences")}
     assert not participant_ids & ids
     tips = [r["tips"] for r in read(out, "experiences") if r["tips"].startswith("'=")]
-    assert tips == ['\'=HYPERLINK("http://x","y")']
+    assert tips == ["'=SUM(A1:A9)*2"]
 
 
 def test_withdrawn_participant_vanishes_from_the_next_export(runner, community, tipster, app, tmp_path):

@@ -28,3 +28,11 @@ def reject_nul_bytes():
         request.method == "POST" and any("\x00" in v for _, v in request.form.items(multi=True))
     ):
         abort(400, "Text may not contain NUL characters.")
+
+
+def flash_text_state(row, noun: str) -> None:
+    """Tell the author at once when their tip or comment waits for a moderator."""
+    from flask import flash
+
+    if row.text_state == "held":
+        flash(f"Your {noun} is not public yet: {row.text_reason} A moderator will look at it soon.", "info")

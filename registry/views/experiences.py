@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 
 from forms.experience import ExperienceForm
 from registry import experiences, ratings, scales
-from registry.extensions import db
-from registry.views import page_arg
+from registry.extensions import db, submit_limit
+from registry.views import flash_text_state, page_arg
 
 bp = Blueprint("experiences", __name__, url_prefix="/experiences")
 
@@ -42,6 +42,7 @@ def mine():
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@submit_limit
 @login_required
 def new():
     """Share an experience; a second one for the same pair opens the first for editing."""
@@ -69,11 +70,13 @@ def new():
             existing = experiences.find_own(current_user, condition, treatment)
             return redirect(url_for("experiences.edit", experience_id=existing.id))
         flash(f"Thank you. Your experience with {treatment.name} for {condition.name} is saved.", "success")
+        flash_text_state(experience, "tip")
         return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
     return _render(form)
 
 
 @bp.route("/<int:experience_id>/edit", methods=["GET", "POST"])
+@submit_limit
 @login_required
 def edit(experience_id: int):
     """Update one's own experience."""
@@ -97,6 +100,7 @@ def edit(experience_id: int):
             )
             db.session.commit()
             flash("Your changes are saved.", "success")
+            flash_text_state(experience, "tip")
             return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
     return _render(form, experience)
 

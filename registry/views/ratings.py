@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from forms.rating import DoctorRatingForm
 from registry import ratings, scales
-from registry.extensions import db
+from registry.extensions import db, submit_limit
 from registry.models import Condition, Doctor
+from registry.views import flash_text_state
 
 bp = Blueprint("ratings", __name__, url_prefix="/ratings")
 
@@ -43,6 +44,7 @@ def _render(form, doctor, rating=None):
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@submit_limit
 @login_required
 def new():
     """Rate a doctor for a condition; a second rating of the same pair opens the first."""
@@ -60,18 +62,20 @@ def new():
     form = _form(doctor=str(doctor.id), condition=request.args.get("condition"))
     if form.validate_on_submit():
         try:
-            ratings.save(current_user, doctor, condition, form.values())
+            rating = ratings.save(current_user, doctor, condition, form.values())
             db.session.commit()
         except IntegrityError:  # the same pair submitted twice at once
             db.session.rollback()
             existing = ratings.find_own(current_user, doctor, condition)
             return redirect(url_for("ratings.edit", rating_id=existing.id))
         flash(f"Thank you. Your rating of {doctor.name} is saved.", "success")
+        flash_text_state(rating, "comment")
         return redirect(url_for("experiences.mine", _anchor="ratings"))
     return _render(form, doctor)
 
 
 @bp.route("/<int:rating_id>/edit", methods=["GET", "POST"])
+@submit_limit
 @login_required
 def edit(rating_id: int):
     """Update one's own rating."""
@@ -86,6 +90,7 @@ def edit(rating_id: int):
             ratings.save(current_user, rating.doctor, condition, form.values(), rating)
             db.session.commit()
             flash("Your changes are saved.", "success")
+            flash_text_state(rating, "comment")
             return redirect(url_for("experiences.mine", _anchor="ratings"))
     return _render(form, rating.doctor, rating)
 
@@ -96,7 +101,7 @@ def delete(rating_id: int):
     """Confirm, then delete one's own rating."""
     rating = _own_or_404(rating_id)
     if request.method == "POST":
-        db.session.delete(rating)
+        ratings.delete(rating)
         db.session.commit()
         flash("Your rating is deleted.", "success")
         return redirect(url_for("experiences.mine", _anchor="ratings"))

@@ -1,0 +1,384 @@
+"""Moderation: flags, holding text with contact details, hiding and restoring, catalog merges.
+
+Only free text is moderated. A hidden or held tip is shown nowhere public and never exported,
+but the structured answers of its experience still count: they are not free text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import joinedload
+
+from registry import aggregates, audit
+from registry.database import now_utc
+from registry.extensions import db
+from registry.models import (
+    Condition,
+    ConditionSynonym,
+    Diagnosis,
+    Doctor,
+    DoctorRating,
+    Experience,
+    Flag,
+    Treatment,
+    TreatmentSynonym,
+    User,
+    condition_treatment,
+)
+from registry.pagination import Window
+from registry.text import name_key
+
+# Enough to catch what people paste (an address, a number to call, a link), not a validator.
+_CONTACT_PATTERNS = {
+    "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+", re.UNICODE),
+    "a link": re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|info|biz|io|co|ly|me)\b(?:/\S*)?"),
+    # 7+ digits with the usual separators; years and doses ("2019", "500 mg") are far shorter.
+    "a phone number": re.compile(r"(?<!\w)\+?\(?\d[\d\s().-]{6,}\d(?!\w)"),
+}
+
+# Which model and column hold each kind of moderated text.
+TEXT_KINDS = {"tip": (Experience, "tips"), "comment": (DoctorRating, "comment")}
+CATALOG_KINDS = {"condition": Condition, "treatment": Treatment, "doctor": Doctor}
+
+
+def contact_details(text: str | None) -> list[str]:
+    """What kinds of contact details the text contains (empty when none)."""
+    if not text:
+        return []
+    found = []
+    for label, pattern in _CONTACT_PATTERNS.items():
+        for match in pattern.finditer(text):
+            if label == "a phone number" and sum(c.isdigit() for c in match.group()) < 7:
+                continue
+            found.append(label)
+            break
+        if label == "an email address":  # an address's domain is not also a link
+            text = pattern.sub(" ", text)
+    return found
+
+
+def screen_text(row, old_text: str | None) -> None:
+    """Set a tip's or comment's state after its author saved it.
+
+    New text with contact details is held for review; text edited after a moderator hid it
+    goes back to the queue; unchanged text keeps its state.
+    """
+    column = "tips" if isinstance(row, Experience) else "comment"
+    text = getattr(row, column)
+    if not text:
+        row.text_state, row.text_reason = "public", None
+        return
+    if text == old_text and row.text_state is not None:
+        return
+    found = contact_details(text)
+    if found:
+        row.text_state = "held"
+        row.text_reason = f"Held for review because it seems to contain {' and '.join(found)}."
+    elif row.text_state == "hidden":
+        row.text_state = "held"
+        row.text_reason = "Edited after a moderator hid it; waiting for review."
+    else:
+        row.text_state, row.text_reason = "public", None
+
+
+# --- flags ----------------------------------------------------------------------------------------
+
+
+def flag_target(kind: str, target_id: int):
+    """The flaggable object, or None (text must be public: others cannot see held or hidden text)."""
+    if kind in TEXT_KINDS:
+        model, column = TEXT_KINDS[kind]
+        row = db.session.get(model, target_id)
+        if row is None or not getattr(row, column) or row.text_state != "public":
+            return None
+        return row
+    if kind in CATALOG_KINDS:
+        return db.session.get(CATALOG_KINDS[kind], target_id)
+    return None
+
+
+def raise_flag(reporter: User, kind: str, target_id: int, reason: str, note: str | None) -> Flag:
+    """Record a participant's flag; a second flag by the same person on the same thing updates the first."""
+    flag = db.session.scalar(
+        select(Flag).where(
+            Flag.reporter_id == reporter.id,
+            Flag.target_kind == kind,
+            Flag.target_id == target_id,
+            Flag.resolved_at.is_(None),
+        )
+    )
+    if flag is None:
+        flag = Flag(reporter_id=reporter.id, target_kind=kind, target_id=target_id)
+        db.session.add(flag)
+    flag.reason, flag.note = reason, note or None
+    db.session.flush()
+    audit.record("flag.raise", kind, target_id, {"flag": flag.id, "reason": reason}, actor=reporter)
+    return flag
+
+
+def open_flag_count() -> int:
+    held = sum(
+        db.session.scalar(select(func.count()).select_from(model).where(model.text_state == "held")) or 0
+        for model, _ in TEXT_KINDS.values()
+    )
+    flags = db.session.scalar(select(func.count(Flag.id)).where(Flag.resolved_at.is_(None))) or 0
+    return held + flags
+
+
+class QueueItem:
+    """One thing awaiting a moderator: a flagged or held text, or a flagged catalog entry."""
+
+    def __init__(self, kind: str, target, flags: list[Flag]):
+        self.kind, self.target, self.flags = kind, target, flags
+
+    @property
+    def text(self) -> str | None:
+        if self.kind in TEXT_KINDS:
+            return getattr(self.target, TEXT_KINDS[self.kind][1])
+        return None
+
+    @property
+    def held(self) -> bool:
+        return self.kind in TEXT_KINDS and self.target.text_state == "held"
+
+
+def queue(limit: int = 100) -> list[QueueItem]:
+    """Held text and open flags, oldest first, grouped by the thing they are about."""
+    items: dict[tuple[str, int], QueueItem] = {}
+    for kind, (model, _) in TEXT_KINDS.items():
+        held = db.session.scalars(
+            select(model).options(joinedload(model.user)).where(model.text_state == "held")
+            .order_by(model.updated_at).limit(limit)
+        )  # fmt: skip
+        for row in held:
+            items[kind, row.id] = QueueItem(kind, row, [])
+    flags = db.session.scalars(
+        select(Flag).options(joinedload(Flag.reporter)).where(Flag.resolved_at.is_(None))
+        .order_by(Flag.created_at, Flag.id).limit(limit * 5)
+    )  # fmt: skip
+    for flag in flags:
+        key = (flag.target_kind, flag.target_id)
+        if key not in items:
+            target = _get(flag.target_kind, flag.target_id)
+            if target is None:  # the text or entry is gone (deleted by its author, merged)
+                _resolve([flag], "gone")
+                continue
+            items[key] = QueueItem(flag.target_kind, target, [])
+        items[key].flags.append(flag)
+    return list(items.values())[:limit]
+
+
+def hidden_text(page: int, per_page: int = 25) -> Window:
+    """Hidden tips, newest first, so that a moderator can restore one."""
+    query = (
+        select(Experience)
+        .options(joinedload(Experience.user))
+        .where(Experience.text_state == "hidden")
+        .order_by(Experience.updated_at.desc(), Experience.id.desc())
+    )
+    return Window(db.session, query, page, per_page)
+
+
+def hidden_comments(limit: int = 50) -> list[DoctorRating]:
+    return db.session.scalars(
+        select(DoctorRating).options(joinedload(DoctorRating.user)).where(DoctorRating.text_state == "hidden")
+        .order_by(DoctorRating.updated_at.desc()).limit(limit)
+    ).all()  # fmt: skip
+
+
+def _get(kind: str, target_id: int):
+    if kind in TEXT_KINDS:
+        return db.session.get(TEXT_KINDS[kind][0], target_id)
+    if kind in CATALOG_KINDS:
+        return db.session.get(CATALOG_KINDS[kind], target_id)
+    return None
+
+
+def _open_flags(kind: str, target_id: int) -> list[Flag]:
+    return db.session.scalars(
+        select(Flag).where(Flag.target_kind == kind, Flag.target_id == target_id, Flag.resolved_at.is_(None))
+    ).all()
+
+
+def _resolve(flags, resolution: str, moderator: User | None = None) -> None:
+    for flag in flags:
+        flag.resolved_at, flag.resolution = now_utc(), resolution
+        flag.resolved_by_id = moderator.id if moderator is not None else None
+
+
+# --- decisions ------------------------------------------------------------------------------------
+
+
+def moderated_text(kind: str, target_id: int):
+    """The tip's experience or the comment's rating, when it has text to moderate."""
+    if kind not in TEXT_KINDS:
+        return None
+    model, column = TEXT_KINDS[kind]
+    row = db.session.get(model, target_id)
+    return row if row is not None and getattr(row, column) else None
+
+
+def set_text_state(moderator: User, kind: str, row, state: str, reason: str | None) -> None:
+    """Hide, keep or restore a text; resolves its open flags and records the decision."""
+    old = row.text_state
+    # The author sees the reason for a hidden text; a kept or restored one needs none.
+    row.text_state, row.text_reason = state, (reason if state == "hidden" else None)
+    resolution = {"hidden": "hidden", "public": "kept" if old != "hidden" else "restored"}[state]
+    _resolve(_open_flags(kind, row.id), resolution, moderator)
+    audit.record(f"moderation.{resolution}", kind, row.id, {"from": old, "to": state, "reason": reason},
+                 actor=moderator)  # fmt: skip
+
+
+def dismiss_flags(moderator: User, kind: str, target_id: int, reason: str | None) -> int:
+    """Close the open flags on a catalog entry (or text) without changing it."""
+    flags = _open_flags(kind, target_id)
+    _resolve(flags, "kept", moderator)
+    audit.record("moderation.kept", kind, target_id, {"flags": len(flags), "reason": reason}, actor=moderator)
+    return len(flags)
+
+
+# --- catalog merges -------------------------------------------------------------------------------
+
+
+def merge_preview(kind: str, source, survivor) -> dict[str, int]:
+    """How many reports would move to the survivor."""
+    if kind == "doctor":
+        return {"ratings": _count(DoctorRating, DoctorRating.doctor_id == source.id)}
+    column = Experience.treatment_id if kind == "treatment" else Experience.condition_id
+    counts = {"experiences": _count(Experience, column == source.id)}
+    if kind == "condition":
+        counts["ratings"] = _count(DoctorRating, DoctorRating.condition_id == source.id)
+    return counts
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def merge(moderator: User, kind: str, source, survivor) -> dict[str, int]:
+    """Move every report of a duplicate catalog entry to the survivor, then remove the duplicate.
+
+    Returns how many reports moved and how many were one participant's second report of a pair.
+
+    A participant who reported both entries for the same pair made one report twice: the newer
+    one is kept and the older removed, so nobody is counted twice. Each moved experience leaves
+    the aggregates under its old key and enters them under the new one in this transaction.
+    """
+    if source.id == survivor.id:
+        raise ValueError("An entry cannot be merged into itself.")
+    result = {}
+    if kind == "doctor":
+        result["ratings"], result["duplicate ratings"] = _move_ratings(DoctorRating.doctor_id, source.id, survivor.id)
+    else:
+        field = "treatment_id" if kind == "treatment" else "condition_id"
+        result["experiences"], result["duplicate experiences"] = _move_experiences(field, source.id, survivor.id)
+        if kind == "condition":
+            result["ratings"], result["duplicate ratings"] = _move_ratings(
+                DoctorRating.condition_id, source.id, survivor.id
+            )
+            _move_diagnoses(source.id, survivor.id)
+        _move_links(kind, source.id, survivor.id)
+        _move_synonyms(kind, source, survivor)
+    _resolve(_open_flags(kind, source.id), "merged", moderator)
+    audit.record("catalog.merge", kind, survivor.id,
+                 {"merged": source.id, "merged_name": source.name, "into": survivor.name, **result},
+                 actor=moderator)  # fmt: skip
+    db.session.delete(source)
+    db.session.flush()
+    return result
+
+
+def _newer(a, b) -> bool:
+    return (a.updated_at, a.id) > (b.updated_at, b.id)
+
+
+def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int, int]:
+    """Re-key experiences (one at a time through the aggregates; merges are rare and small)."""
+    other = "condition_id" if field == "treatment_id" else "treatment_id"
+    rows = db.session.scalars(select(Experience).where(getattr(Experience, field) == source_id)).all()
+    moved = folded = 0
+    for row in rows:
+        twin = db.session.scalar(
+            select(Experience).where(
+                Experience.user_id == row.user_id,
+                getattr(Experience, field) == survivor_id,
+                getattr(Experience, other) == getattr(row, other),
+            )
+        )
+        aggregates.record_experience(db.session, row, sign=-1)
+        if twin is not None:
+            folded += 1
+            keep, drop = (row, twin) if _newer(row, twin) else (twin, row)
+            if drop is twin:
+                aggregates.record_experience(db.session, twin, sign=-1)
+            db.session.delete(drop)
+            db.session.flush()
+            if keep is twin:
+                continue
+        setattr(row, field, survivor_id)
+        db.session.flush()
+        aggregates.record_experience(db.session, row, sign=1)
+        moved += 1
+    return moved, folded
+
+
+def _move_ratings(column, source_id: int, survivor_id: int) -> tuple[int, int]:
+    rows = db.session.scalars(select(DoctorRating).where(column == source_id)).all()
+    moved = folded = 0
+    for row in rows:
+        twin = db.session.scalar(
+            select(DoctorRating).where(
+                DoctorRating.user_id == row.user_id,
+                column == survivor_id,
+                DoctorRating.doctor_id == row.doctor_id if column is DoctorRating.condition_id
+                else DoctorRating.condition_id == row.condition_id,
+            )
+        )  # fmt: skip
+        if twin is not None:
+            folded += 1
+            drop = twin if _newer(row, twin) else row
+            db.session.delete(drop)
+            db.session.flush()
+            if drop is row:
+                continue
+        setattr(row, column.key, survivor_id)
+        moved += 1
+    db.session.flush()
+    return moved, folded
+
+
+def _move_diagnoses(source_id: int, survivor_id: int) -> None:
+    """A participant keeps the survivor's diagnosis year when they gave one for both."""
+    have = select(Diagnosis.user_id).where(Diagnosis.condition_id == survivor_id)
+    db.session.execute(delete(Diagnosis).where(Diagnosis.condition_id == source_id, Diagnosis.user_id.in_(have)))
+    db.session.execute(update(Diagnosis).where(Diagnosis.condition_id == source_id).values(condition_id=survivor_id))
+
+
+def _move_links(kind: str, source_id: int, survivor_id: int) -> None:
+    mine, theirs = ("treatment_id", "condition_id") if kind == "treatment" else ("condition_id", "treatment_id")
+    table = condition_treatment
+    linked = select(table.c[theirs]).where(table.c[mine] == survivor_id)
+    rows = db.session.execute(
+        select(table.c[theirs]).where(table.c[mine] == source_id, table.c[theirs].not_in(linked))
+    ).scalars().all()
+    if rows:
+        db.session.execute(table.insert(), [{mine: survivor_id, theirs: other} for other in rows])
+    db.session.execute(delete(table).where(table.c[mine] == source_id))
+
+
+def _move_synonyms(kind: str, source, survivor) -> None:
+    """The duplicate's name and synonyms now find the survivor."""
+    model, owner = (TreatmentSynonym, "treatment_id") if kind == "treatment" else (ConditionSynonym, "condition_id")
+    known = set(db.session.scalars(select(model.key).where(getattr(model, owner) == survivor.id)))
+    for synonym in db.session.scalars(select(model).where(getattr(model, owner) == source.id)).all():
+        if synonym.key in known:
+            db.session.delete(synonym)
+        else:
+            setattr(synonym, owner, survivor.id)
+            known.add(synonym.key)
+    key = name_key(source.name)
+    if key not in known and key != survivor.name_key:
+        db.session.add(model(**{owner: survivor.id}, name=source.name, key=key))
+    db.session.flush()

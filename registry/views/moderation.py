@@ -1,0 +1,144 @@
+"""Flagging by participants; the moderators' queue, decisions and catalog merges; the admins' audit trail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from forms.moderation import DecisionForm, FlagForm, MergeForm
+from registry import audit, moderation
+from registry.auth import role_required
+from registry.extensions import db
+from registry.models import Doctor
+from registry.text import name_key
+from registry.views import page_arg
+
+bp = Blueprint("moderation", __name__)
+
+NOUNS = {"tip": "tip", "comment": "comment", "condition": "condition", "treatment": "treatment", "doctor": "doctor"}
+
+
+def public_url(kind: str, target) -> str:
+    """Where the flagged thing is shown to the public."""
+    if kind == "tip":
+        return url_for("reports.treatment", slug=target.condition.slug, treatment_slug=target.treatment.slug,
+                       _anchor="tips")  # fmt: skip
+    if kind == "comment":
+        return url_for("catalog.doctor", doctor_id=target.doctor_id, _anchor="comments")
+    if kind == "condition":
+        return url_for("reports.condition", slug=target.slug)
+    if kind == "treatment":
+        return url_for("catalog.treatment", slug=target.slug)
+    return url_for("catalog.doctor", doctor_id=target.id)
+
+
+@bp.route("/flag/<kind>/<int:target_id>", methods=["GET", "POST"])
+@login_required
+def flag(kind: str, target_id: int):
+    """A participant tells the moderators what is wrong with a tip, comment or catalog entry."""
+    target = moderation.flag_target(kind, target_id)
+    if target is None:
+        abort(404)
+    form = FlagForm()
+    if form.validate_on_submit():
+        moderation.raise_flag(current_user, kind, target_id, form.reason.data, (form.note.data or "").strip())
+        db.session.commit()
+        flash(f"Thank you. A moderator will review this {NOUNS[kind]}.", "success")
+        return redirect(public_url(kind, target))
+    return render_template("moderation/flag.html", form=form, kind=kind, noun=NOUNS[kind], target=target,
+                           back=public_url(kind, target))  # fmt: skip
+
+
+@bp.get("/moderation")
+@role_required("moderator")
+def queue():
+    """Held and flagged text and flagged catalog entries, with the decisions at hand."""
+    return render_template(
+        "moderation/queue.html",
+        items=moderation.queue(),
+        hidden=moderation.hidden_text(page_arg()),
+        hidden_comments=moderation.hidden_comments(),
+        form=DecisionForm(),
+        public_url=public_url,
+    )
+
+
+@bp.post("/moderation/<kind>/<int:target_id>")
+@role_required("moderator")
+def decide(kind: str, target_id: int):
+    """Hide, keep or restore one tip or comment."""
+    row = moderation.moderated_text(kind, target_id)
+    if row is None:
+        abort(404)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+        return redirect(url_for(".queue"))
+    state = "hidden" if form.action.data == "hide" else "public"
+    moderation.set_text_state(current_user, kind, row, state, (form.reason.data or "").strip() or None)
+    db.session.commit()
+    done = {"hide": "hidden", "keep": "kept public", "restore": "restored"}[form.action.data]
+    flash(f"The {NOUNS[kind]} is {done}.", "success")
+    return redirect(url_for(".queue"))
+
+
+@bp.post("/moderation/<kind>/<int:target_id>/dismiss")
+@role_required("moderator")
+def dismiss(kind: str, target_id: int):
+    """Close the flags on a catalog entry that needs no change."""
+    if kind not in moderation.CATALOG_KINDS:
+        abort(404)
+    form = DecisionForm()
+    form.validate_on_submit()
+    count = moderation.dismiss_flags(current_user, kind, target_id, (form.reason.data or "").strip() or None)
+    db.session.commit()
+    flash(f"Closed {count} flag{'s' if count != 1 else ''}; the {kind} is unchanged.", "success")
+    return redirect(url_for(".queue"))
+
+
+def _find_entry(kind: str, text: str):
+    model = moderation.CATALOG_KINDS[kind]
+    text = text.strip()
+    if model is Doctor:
+        return db.session.get(Doctor, int(text)) if text.isdigit() and len(text) < 10 else None
+    return db.session.scalar(select(model).where((model.slug == text) | (model.name_key == name_key(text))))
+
+
+@bp.route("/moderation/merge/<kind>/<int:source_id>", methods=["GET", "POST"])
+@role_required("moderator")
+def merge(kind: str, source_id: int):
+    """Merge a duplicate into the entry that stays: preview on the first post, merge on confirming."""
+    if kind not in moderation.CATALOG_KINDS:
+        abort(404)
+    source = db.get_or_404(moderation.CATALOG_KINDS[kind], source_id)
+    form = MergeForm()
+    survivor, preview = None, None
+    if form.validate_on_submit():
+        survivor = _find_entry(kind, form.survivor.data)
+        if survivor is None:
+            form.survivor.errors.append(f"No {kind} with that name in the catalog.")
+        elif survivor.id == source.id:
+            form.survivor.errors.append("Choose another entry: this is the duplicate itself.")
+        elif request.form.get("confirm") == "yes":
+            result = moderation.merge(current_user, kind, source, survivor)
+            db.session.commit()
+            moved = ", ".join(f"{n} {what}" for what, n in result.items() if not what.startswith("duplicate"))
+            folded = sum(n for what, n in result.items() if what.startswith("duplicate"))
+            flash(f"Merged {source.name} into {survivor.name}: moved {moved}; {folded} participants had reported both "
+                  "and now count once.", "success")  # fmt: skip
+            return redirect(url_for(".queue"))
+        else:
+            preview = moderation.merge_preview(kind, source, survivor)
+    return render_template("moderation/merge.html", form=form, kind=kind, source=source, survivor=survivor,
+                           preview=preview, public_url=public_url)  # fmt: skip
+
+
+@bp.get("/admin/audit")
+@role_required("admin")
+def audit_trail():
+    """Every recorded change and export, newest first (admins only)."""
+    kind = (request.args.get("kind") or "").strip()[:20] or None
+    return render_template("moderation/audit.html", events=audit.events(page_arg(), kind=kind), kind=kind)
+

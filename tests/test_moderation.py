@@ -1,0 +1,170 @@
+"""Held text, hiding, flags and catalog merges, checked against the aggregates and the export."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from registry import aggregates, catalog, moderation, ratings
+from registry.extensions import db
+from registry.models import Condition, DoctorRating, Experience, Flag, Treatment, TreatmentSynonym, User
+from reports.aggregate import condition_report
+from reports.filters import Filters
+
+
+@pytest.mark.parametrize("text, found", [
+    ("Write to me at jo.smith@example.org", ["an email address"]),
+    ("Call +44 20 7946 0958 any time", ["a phone number"]),
+    ("Call 555-867-5309", ["a phone number"]),
+    ("see https://cure.example/buy", ["a link"]),
+    ("order at www.pills4u.biz", ["a link"]),
+    ("cheap at pills4u.com now", ["a link"]),
+    ("Took 500 mg twice a day from 2019 to 2021; 3 x 20 mg", []),
+    ("Take it with food. Side effects eased after 2-3 weeks.", []),
+    ("", []),
+])  # fmt: skip
+def test_contact_details(text, found):
+    assert moderation.contact_details(text) == found
+
+
+@pytest.fixture
+def pair(make):
+    make.treatment("Sumatriptan")
+    make.treatment("Rizatriptan")
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "rizatriptan"])
+
+
+def test_text_with_contact_details_is_held_and_edits_are_screened(app, make, pair):
+    held = make.experience(tips="Message me: 555-867-5309, it works")
+    fine = make.experience(tips="Take it early in the attack.")
+    with app.app_context():
+        row = db.session.get(Experience, held)
+        assert row.text_state == "held" and "a phone number" in row.text_reason
+        assert db.session.get(Experience, fine).text_state == "public"
+        # The author removes the number: public again.
+        from registry import experiences
+
+        values = experiences.form_data(row) | {"tips": "Works if taken early.", "satisfaction": 7}
+        experiences.save(row.user, row.condition, row.treatment, values, experience=row)
+        db.session.commit()
+        assert row.text_state == "public" and row.text_reason is None
+
+
+def test_hidden_text_is_not_public_but_its_answers_count(app, make, pair):
+    ids = [make.experience(tips=f"Tip {i}", effectiveness="major") for i in range(6)]
+    moderator = make.user(role="moderator")
+    with app.app_context():
+        row = db.session.get(Experience, ids[0])
+        moderation.set_text_state(db.session.get(User, moderator), "tip", row, "hidden", "Dangerous dosing advice")
+        db.session.commit()
+        from registry.reporting import latest_tips
+
+        condition, treatment = row.condition, row.treatment
+        tips = [e.tips for e in latest_tips(condition, treatment, 1).items]
+        assert "Tip 0" not in tips and len(tips) == 5
+        report = condition_report(db.session, condition, Filters(), 5)
+        assert report.treatments[0].n == 6  # the structured answers still count
+        assert aggregates.check(db.session) == []
+
+
+def test_editing_hidden_text_sends_it_back_for_review(app, make, pair):
+    eid = make.experience(tips="Stop all other medicines")
+    moderator = make.user(role="moderator")
+    with app.app_context():
+        row = db.session.get(Experience, eid)
+        moderation.set_text_state(db.session.get(User, moderator), "tip", row, "hidden", "Dangerous")
+        db.session.commit()
+        from registry import experiences
+
+        values = experiences.form_data(row) | {"tips": "Ask your doctor before stopping anything", "satisfaction": 7}
+        experiences.save(row.user, row.condition, row.treatment, values, experience=row)
+        db.session.commit()
+        assert row.text_state == "held"
+
+
+def test_flags_resolve_with_the_decision(app, make, pair):
+    eid = make.experience(tips="Miracle cure")
+    reporter, moderator = make.user(), make.user(role="moderator")
+    with app.app_context():
+        user = db.session.get(User, reporter)
+        moderation.raise_flag(user, "tip", eid, "misinformation", "No evidence")
+        moderation.raise_flag(user, "tip", eid, "spam", "")  # the same person again: one flag, updated
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(Flag.id))) == 1
+        items = moderation.queue()
+        assert [(i.kind, i.target.id, [f.reason for f in i.flags]) for i in items] == [("tip", eid, ["spam"])]
+        row = db.session.get(Experience, eid)
+        moderation.set_text_state(db.session.get(User, moderator), "tip", row, "public", None)
+        db.session.commit()
+        flag = db.session.scalar(sa.select(Flag))
+        assert flag.resolution == "kept" and flag.resolved_by_id == moderator
+        assert moderation.queue() == []
+        # Held or hidden text cannot be flagged (nobody else can see it).
+        row.text_state = "hidden"
+        assert moderation.flag_target("tip", eid) is None
+
+
+def _counts(app):
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Treatment.slug, sa.func.count(Experience.id)).join(Experience).group_by(Treatment.slug)
+        ).all()
+        return dict(rows)
+
+
+def test_merging_treatments_moves_every_report_once(app, make, pair):
+    with app.app_context():  # a brand entered as its own treatment (before the catalog knew it): the duplicate
+        migraine = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
+        migraine.treatments.append(Treatment(slug="imitrex", name="Imitrex", name_key="imitrex", kind="drug"))
+        db.session.commit()
+    for _ in range(4):
+        make.experience(treatment="sumatriptan", effectiveness="major", side_effects=["nausea"])
+    for _ in range(3):
+        make.experience(treatment="imitrex", effectiveness="none", side_effects=["dizziness"])
+    # One participant reported both: after the merge they count once, with their newer report.
+    both = make.member()
+    make.experience(treatment="sumatriptan", user_id=both, effectiveness="slight")
+    make.experience(treatment="imitrex", user_id=both, effectiveness="major")
+    moderator = make.user(role="moderator")
+    with app.app_context():
+        source = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "imitrex"))
+        survivor = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "sumatriptan"))
+        assert moderation.merge_preview("treatment", source, survivor) == {"experiences": 4}
+        result = moderation.merge(db.session.get(User, moderator), "treatment", source, survivor)
+        db.session.commit()
+        assert result == {"experiences": 4, "duplicate experiences": 1}  # the newer (Imitrex) one moved
+        assert aggregates.check(db.session) == []
+        mine = db.session.scalars(sa.select(Experience).where(Experience.user_id == both)).all()
+        assert [(e.treatment.slug, e.effectiveness) for e in mine] == [("sumatriptan", "major")]
+        # The duplicate's name now finds the survivor.
+        assert db.session.scalar(sa.select(TreatmentSynonym.name).where(TreatmentSynonym.treatment_id == survivor.id)) \
+            == "Imitrex"
+        assert catalog.find_treatment("Imitrex").slug == "sumatriptan"
+        report = condition_report(db.session, survivor.conditions[0], Filters(), 5)
+        assert {t.slug: t.n for t in report.treatments}["sumatriptan"] == 8
+    assert _counts(app) == {"sumatriptan": 8}
+
+
+def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, pair):
+    make.condition("Migraine headache", "G43.9", treatments=["sumatriptan"])
+    a = make.member()
+    make.experience(condition="migraine-headache", user_id=a, diagnosed=2010)
+    make.experience(condition="migraine", user_id=a, treatment="rizatriptan", diagnosed=2012)
+    make.experience(condition="migraine-headache")
+    moderator = make.user(role="moderator")
+    with app.app_context():
+        doctor, _ = catalog.add_doctor("Dr Ada Lovelace", "Neurology", "London", "GB")
+        source = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine-headache"))
+        survivor = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
+        values = dict(last_visit="2024-05", overall=9, explained_clearly="always", listened_carefully="always",
+                      showed_respect="always", spent_enough_time="usually", got_appointment=None, knowledge=5,
+                      would_recommend="definitely_yes", comment=None)  # fmt: skip
+        ratings.save(db.session.get(User, a), doctor, source, values)
+        db.session.commit()
+        moderation.merge(db.session.get(User, moderator), "condition", source, survivor)
+        db.session.commit()
+        assert aggregates.check(db.session) == []
+        assert db.session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.condition_id == survivor.id)) == 3
+        assert db.session.scalar(sa.select(DoctorRating.condition_id)) == survivor.id
+        assert catalog.find_condition("Migraine headache").id == survivor.id
+        assert db.session.get(Condition, source.id) is None
