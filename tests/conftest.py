@@ -26,6 +26,7 @@ def _base_config(url: str) -> dict:
         "EXPORT_KEY": "test-export-key",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,  # tests that check the limits turn them on for their own app
     }
 
 

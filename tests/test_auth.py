@@ -65,6 +65,30 @@ def test_login_failure_does_not_reveal_whether_the_email_exists(client, make):
     assert "Email or password is not right." in unknown_email.text
 
 
+def test_login_checks_a_password_hash_whether_or_not_the_email_exists(client, make, monkeypatch):
+    from registry import auth
+
+    make.user(email="known@example.org")
+    checked = []
+    real_check = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda *a: checked.append(1) or real_check(*a))
+    client.post("/login", data={"email": "nobody@example.org", "password": "wrong password"})
+    assert checked == [1]  # the unknown email costs a hash check, as a wrong password does
+
+
+def test_login_starts_a_fresh_session_and_keeps_next(client, make):
+    make.user(email="a@example.org")
+    with client.session_transaction() as session:
+        session["planted"] = "by another site"  # a session fixed before log-in
+    response = client.post(
+        "/login?next=/account", data={"email": "a@example.org", "password": "correct horse battery"}
+    )
+    assert response.location == "/account"
+    with client.session_transaction() as session:
+        assert "planted" not in session and session["_user_id"]
+    assert "You are logged in." in client.get("/account").text
+
+
 def test_login_and_logout(client, auth):
     auth.login()
     assert client.get("/account").status_code == 200

@@ -82,8 +82,10 @@ def test_users_set_role(runner, make, app):
 def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     served = {}
     monkeypatch.setattr(registry.cli, "run_simple", lambda host, port, app, **kw: served.update(host=host, port=port))
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True  # as in production
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
+    assert not app.config["SESSION_COOKIE_SECURE"] and not app.config["REMEMBER_COOKIE_SECURE"]  # plain http
     assert served["host"] == "127.0.0.1" and served["port"] == 5000
     assert "http://127.0.0.1:5000/" in result.output
     for email, _, password, _ in DEMO_ACCOUNTS:

@@ -1,5 +1,6 @@
 """The application factory: configuration, secret key, database settings (registry/__init__.py)."""
 
+import re
 import stat
 
 from sqlalchemy import text
@@ -57,3 +58,73 @@ def test_every_page_carries_the_security_headers(client):
     assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def _production_app(app, **settings):
+    """An app configured as deployed (not TESTING) on the test database."""
+    keys = ("SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "RATELIMIT_ENABLED")
+    return create_app({**{key: app.config[key] for key in keys}, **settings})
+
+
+def test_csp_forbids_inline_scripts_plugins_and_framing(client):
+    directives = dict(part.strip().split(" ", 1) for part in client.get("/about").headers["Content-Security-Policy"].split(";"))
+    assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    # plotly.js injects style rules; only styles may be inline.
+    assert [name for name, value in directives.items() if "unsafe" in value] == ["style-src"]
+
+
+def test_json_and_error_responses_carry_the_headers_too(client):
+    for response in (client.get("/api/v1/conditions"), client.get("/no/such/page")):
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/about", base_url="http://localhost").headers
+    secure = client.get("/about", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_proxy_fix_trusts_forwarded_proto_only_when_configured(app):
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    plain = _production_app(app)
+    behind_proxy = _production_app(app, PROXY_FIX=1)
+    assert "Strict-Transport-Security" not in plain.test_client().get("/about", headers=forwarded).headers
+    assert "Strict-Transport-Security" in behind_proxy.test_client().get("/about", headers=forwarded).headers
+    for extra in (plain, behind_proxy):
+        with extra.app_context():
+            db.engine.dispose()
+
+
+def test_no_template_has_inline_script_or_event_handler():
+    from registry import TEMPLATES
+
+    inline_script = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+    handler = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
+    javascript_url = re.compile(r"javascript:", re.IGNORECASE)
+    for path in TEMPLATES.rglob("*.html"):
+        text = path.read_text()
+        for pattern in (inline_script, handler, javascript_url):
+            assert not pattern.search(text), f"{path.name}: {pattern.search(text).group(0)}"
+
+
+def test_cookies_are_https_only_in_production_unless_a_setting_says_otherwise(app, make, monkeypatch):
+    make.user(email="ana@example.org")
+    production = _production_app(app)
+    assert production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
+    login = production.test_client().post(
+        "/login", base_url="https://localhost",
+        data={"email": "ana@example.org", "password": "correct horse battery", "remember": "y"},
+    )  # fmt: skip
+    assert login.status_code == 302
+    cookies = {c.split("=", 1)[0]: c for c in login.headers.getlist("Set-Cookie")}
+    for name in ("session", "remember_token"):
+        flags = cookies[name].lower()
+        assert "; secure" in flags and "; httponly" in flags and "samesite=lax" in flags
+    opted_out = _production_app(app, SESSION_COOKIE_SECURE=False)
+    assert not opted_out.config["SESSION_COOKIE_SECURE"] and opted_out.config["REMEMBER_COOKIE_SECURE"]
+    assert not app.config["SESSION_COOKIE_SECURE"]  # tests (and the debug server) speak plain HTTP
+    for extra in (production, opted_out):
+        with extra.app_context():
+            db.engine.dispose()

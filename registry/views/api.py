@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
 from registry import catalog, reporting
-from registry.extensions import csrf, db
+from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
 from reports import aggregate
 from reports import doctors as doctor_reports
@@ -17,6 +17,8 @@ from reports.suppression import public_count
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
+# One budget per address for the whole API, whichever endpoints it calls.
+limiter.shared_limit(limit_setting("RATELIMIT_API"), scope="api")(bp)
 
 MAX_QUERY = 120
 

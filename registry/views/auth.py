@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forms.auth import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 from registry import auth
-from registry.extensions import db
+from registry.extensions import db, limiter, limit_setting
 from registry.models import CONSENT_VERSION
 
 bp = Blueprint("auth", __name__)
@@ -26,6 +26,7 @@ def _safe_next(default: str) -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(limit_setting("RATELIMIT_REGISTER"), methods=["POST"])
 def register():
     """Create an account; the participant lands on their profile to finish it."""
     if current_user.is_authenticated:
@@ -47,14 +48,15 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(limit_setting("RATELIMIT_LOGIN"), methods=["POST"])
 def login():
     """Log in with email and password; failures never say whether the email exists."""
     if current_user.is_authenticated:
         return redirect(_safe_next(url_for("main.index")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = auth.find_user(form.email.data)
-        if user is not None and user.check_password(form.password.data):
+        user = auth.authenticate(form.email.data, form.password.data)
+        if user is not None:
             session.clear()  # a fresh session at log-in: no fixation
             login_user(user, remember=form.remember.data)
             flash("You are logged in.", "success")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import math
+import time
+
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -36,6 +40,19 @@ def handle_http(error: HTTPException):
     return _render(code, message)
 
 
+def handle_rate_limit(error: RateLimitExceeded):
+    from registry.extensions import limiter
+
+    # The limit's own description ("10 per 1 minute") is no message; say how long to wait instead.
+    current = limiter.current_limit
+    wait = min(max(1, math.ceil(current.reset_at - time.time())), current.limit.get_expiry()) if current else 60
+    when = f"{wait} seconds" if wait < 120 else f"{math.ceil(wait / 60)} minutes"
+    body, code = _render(429, f"Too many requests. Please wait {when} and try again.")
+    response = make_response(body, code)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def handle_csrf(error: CSRFError):
     return _render(400, "This form expired or was sent from another site. Please reload the page and try again.")
 
@@ -50,5 +67,6 @@ def handle_unexpected(error: Exception):
 def register(app: Flask) -> None:
     """Install the error handlers on app."""
     app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(RateLimitExceeded, handle_rate_limit)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_unexpected)

@@ -1,0 +1,75 @@
+"""Rate limits (registry.extensions.limiter): on log-in, registration, submissions and the API."""
+
+import pytest
+
+from registry import create_app
+from registry.extensions import db
+
+
+@pytest.fixture
+def limited(app):
+    """The test app's settings with the rate limits on and small (created after `app`, so it holds the limiter)."""
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
+    limited = create_app({
+        **{key: app.config[key] for key in keys}, "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute",
+        "RATELIMIT_REGISTER": "2 per hour", "RATELIMIT_SUBMIT": "2 per minute", "RATELIMIT_API": "4 per minute",
+    })  # fmt: skip
+    yield limited
+    with limited.app_context():
+        db.engine.dispose()
+
+
+def test_login_is_limited_with_a_clear_page_and_retry_after(limited, make):
+    make.user(email="known@example.org")
+    client = limited.test_client()
+    assert client.post("/login", data={"email": "known@example.org", "password": "wrong password"}).status_code == 200
+    for _ in range(2):  # every POST counts, valid or not
+        assert client.post("/login", data={}).status_code == 200
+    blocked = client.post("/login", data={"email": "known@example.org", "password": "correct horse battery"})
+    assert blocked.status_code == 429
+    assert "Too many requests. Please wait" in blocked.text and "try again" in blocked.text and "<nav" in blocked.text
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    assert client.get("/login").status_code == 200  # reading the form is not limited
+
+
+def test_registration_is_limited(limited):
+    client = limited.test_client()
+    for n in range(2):
+        client.post("/register", data={"email": f"x{n}@example.org", "pseudonym": f"member {n}",
+                                       "password": "long enough pw", "confirm": "long enough pw"})  # fmt: skip
+        client.post("/logout")
+    assert client.post("/register", data={"email": "late@example.org"}).status_code == 429
+
+
+def test_experience_and_rating_posts_share_one_budget(limited, make):
+    make.user(email="a@example.org")
+    client = limited.test_client()
+    client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"})
+    assert client.post("/experiences/new", data={}).status_code != 429
+    assert client.post("/ratings/new?doctor=1", data={}).status_code != 429
+    assert client.post("/experiences/new", data={}).status_code == 429
+    assert client.get("/experiences/new").status_code == 200  # the forms themselves still open
+
+
+def test_the_api_answers_429_in_json(limited):
+    client = limited.test_client()
+    for url in ("/api/v1/conditions", "/api/v1/doctors", "/api/v1/doctors/1", "/api/v1/conditions"):
+        assert client.get(url).status_code != 429
+    blocked = client.get("/api/v1/doctors")
+    assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+    assert "wait" in blocked.get_json()["error"]
+
+
+def test_limits_are_off_when_the_setting_says_so(client):
+    for _ in range(12):  # more than the default 10 per minute
+        assert client.post("/login", data={}).status_code == 200
+
+
+def test_limits_are_shared_through_redis_when_configured(app):
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI")
+    shared = create_app({**{key: app.config[key] for key in keys}, "REDIS_URL": "redis://127.0.0.1:6379/0",
+                         "RATELIMIT_ENABLED": False})  # fmt: skip
+    assert shared.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    with shared.app_context():
+        db.engine.dispose()
