@@ -123,7 +123,7 @@ def users_set_role(email: str, role: str):
     user = auth.find_user(email)
     if user is None:
         raise click.ClickException(f"no account with the email {auth.normalize_email(email)}")
-    user.account_role = role
+    auth.set_role(user, role)
     db.session.commit()
     click.echo(f"{user.email} is now {role}.")
 
@@ -255,6 +255,8 @@ def demo_command(host: str, port: int):
     click.echo("")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     app.config["DEMO"] = True  # every page says that the community is synthetic
+    # The demo serves plain HTTP on this machine: HTTPS-only cookies would never come back.
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
     # Flask ignores app.run() inside a CLI command; serve with Werkzeug directly.
     run_simple(host, port, app, threaded=True)
 
