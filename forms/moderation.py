@@ -25,7 +25,7 @@ class DecisionForm(FlaskForm):
 
     action = SelectField("Decision", choices=choices([("hide", "Hide"), ("keep", "Keep public"),
                                                       ("restore", "Restore")]))  # fmt: skip
-    reason = StringField("Reason (shown to the author)", validators=[Optional(), Length(max=300)])
+    reason = StringField("Reason (shown to the author)", validators=[Length(max=300)])  # no Optional: it would skip validate_reason
 
     def validate_reason(self, field):
         if self.action.data == "hide" and not (field.data or "").strip():

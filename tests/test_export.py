@@ -168,3 +168,27 @@ def test_own_side_effect_words_are_exported_only_with_free_text(runner, communit
     assert {r["term"] for r in plain} <= set(__import__("registry.scales").scales.SIDE_EFFECT_STARTER_TERMS) | {"other"}
     with_text = read(export_dir(runner, tmp_path / "text", "--with-text"), "experience_side_effects")
     assert any(r["term"] == "john smith at 12 main street" for r in with_text)
+
+
+def test_held_and_hidden_text_is_never_exported(runner, community, make, app, tmp_path):
+    from registry import auth, moderation
+
+    user_id = make.user(email="held@example.org")
+    with app.app_context():
+        auth.set_consent(db.session.get(User, user_id), True)
+        db.session.commit()
+    make.experience(user_id=user_id, tips="Email me at held@example.org", effectiveness="major")
+    make.experience(user_id=user_id, treatment="topiramate", tips="A dangerous claim")
+    with app.app_context():
+        from registry.models import Experience
+
+        hidden = db.session.scalar(select(Experience).where(Experience.tips == "A dangerous claim"))
+        moderation.set_text_state(db.session.get(User, user_id), "tip", hidden, "hidden", "Unsafe")
+        db.session.commit()
+    out = export_dir(runner, tmp_path, "--with-text")
+    content = (out / "experiences.csv").read_text(encoding="utf-8")
+    assert "held@example.org" not in content and "A dangerous claim" not in content
+    # Their structured answers are still exported: only the words are withheld.
+    rows = [r for r in read(out, "experiences") if r["condition"] == "migraine" and r["effectiveness"] == "major"
+            and r["tips"] == ""]  # fmt: skip
+    assert rows
