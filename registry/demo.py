@@ -517,3 +517,28 @@ def _rating_rows(rng, d: DemoDoctors, batch: dict, n: int, end_month: int) -> li
 def _comment(rng, overall: int) -> str:
     pool = POSITIVE_COMMENTS if overall >= 8 else NEGATIVE_COMMENTS
     return pool[int(rng.integers(0, len(pool)))]
+
+
+def seed_demo_moderation(reporter: User) -> int:
+    """Give the demo's moderator something to do: flagged tips and one tip held for its link.
+
+    Runs once (does nothing when any flag exists); returns the number of queue items added.
+    """
+    from registry import moderation
+    from registry.models import Experience, Flag
+
+    if db.session.scalar(select(func.count(Flag.id))):
+        return 0
+    rows = db.session.scalars(
+        select(Experience).where(Experience.tips.is_not(None), Experience.text_state == "public")
+        .order_by(Experience.id).limit(3)
+    ).all()  # fmt: skip
+    reasons = [("misinformation", "This contradicts what my neurologist told me."), ("spam", None)]
+    for row, (reason, note) in zip(rows, reasons):
+        moderation.raise_flag(reporter, "tip", row.id, reason, note)
+    if len(rows) == 3:
+        old = rows[2].tips
+        rows[2].tips = old + " More at www.example-miracle-cure.biz"
+        moderation.screen_text(rows[2], old)
+    db.session.commit()
+    return len(rows)

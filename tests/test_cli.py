@@ -96,6 +96,11 @@ def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     assert "the community and its reports are synthetic" in client.get("/").text
     login = client.post("/login", data={"email": DEMO_ACCOUNTS[0][0], "password": DEMO_ACCOUNTS[0][2]})
     assert login.status_code == 302
+    # The demo moderator finds flagged and held tips waiting.
+    client.post("/logout")
+    client.post("/login", data={"email": DEMO_ACCOUNTS[2][0], "password": DEMO_ACCOUNTS[2][2]})
+    queue = client.get("/moderation").text
+    assert "Flagged as <strong>misinformation</strong>" in queue and "example-miracle-cure.biz" in queue
 
 
 def test_registry_command_lists_its_commands(monkeypatch, tmp_path):
