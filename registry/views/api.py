@@ -7,7 +7,8 @@ import re
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from registry import catalog, reporting
+from registry import catalog, openapi, reporting
+from registry.openapi import MAX_QUERY
 from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
 from reports import aggregate
@@ -19,8 +20,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
 # One budget per address for the whole API, whichever endpoints it calls.
 limiter.shared_limit(limit_setting("RATELIMIT_API"), scope="api")(bp)
-
-MAX_QUERY = 120
 
 
 def _q() -> str | None:
@@ -167,3 +166,9 @@ def doctor(doctor_id: int):
         overall=report.overall.as_json(),
         conditions=[{"slug": slug, "name": name, **score.as_json()} for slug, name, score in report.by_condition],
     )
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """This API's OpenAPI 3 description."""
+    return jsonify(openapi.spec())

@@ -1,0 +1,191 @@
+"""The OpenAPI 3 description of /api/v1, built from the answer scales so the two cannot drift."""
+
+from __future__ import annotations
+
+from registry import scales
+from registry.models import COMMUNICATION_ITEMS, COUNTED
+from reports.doctors import RATING_FIELDS
+from reports.filters import FILTER_SCALES
+
+MAX_QUERY = 120  # the longest search text the API takes
+
+NAME = {"type": "string"}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+COUNT = {"type": "integer", "minimum": 0}
+MEAN = {"type": "number", "nullable": True}
+
+
+def _object(properties: dict, required=None) -> dict:
+    """A closed object: every key listed, all required unless told otherwise."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        "additionalProperties": False,
+    }
+
+
+def _codes(codes) -> dict:
+    return {"type": "string", "enum": list(codes)}
+
+
+def _distribution(codes) -> dict:
+    """Every code of a scale mapped to its count."""
+    return _object({code: COUNT for code in codes})
+
+
+SHARE = {
+    **_object({name: {"type": "number", "minimum": 0, "maximum": 1} for name in ("share", "low", "high")}),
+    "nullable": True,
+    "description": "A share with its 95% Wilson score interval; null when nobody answered.",
+}
+ERROR = _object({"error": NAME, "status": {"type": "integer"}})
+TERM = _object({"term": NAME, "n": COUNT, "share": {"type": "number", "minimum": 0}})
+SUPPRESSED_UNIT = _object({"slug": NAME, "name": NAME, "suppressed": {"type": "boolean", "enum": [True]}})
+SHOWN = {"type": "boolean", "enum": [False]}
+
+# Field -> codes of the experience distributions (scales in COUNTED, shared with the aggregates).
+SCALE_FIELDS = {name: codes for name, codes in COUNTED.items() if name not in ("duration", "stop_reasons")}
+SUMMARY = {
+    "slug": NAME,
+    "name": NAME,
+    "n": COUNT,
+    "suppressed": SHOWN,
+    "effectiveness": _distribution(scales.EFFECTIVENESS.codes),
+    "improved": SHARE,
+    "satisfaction_mean": MEAN,
+    "side_effect_severity": _distribution(scales.SIDE_EFFECT_SEVERITY.codes),
+    "insurance_coverage": _distribution(scales.INSURANCE_COVERAGE.codes),
+    "severe_side_effects": SHARE,
+    "not_covered": SHARE,
+}
+DETAIL = {
+    **SUMMARY,
+    **{name: _distribution(codes) for name, codes in SCALE_FIELDS.items()},
+    "side_effects": {"type": "array", "items": TERM, "description": "Terms reported at least min_n times."},
+    "stop_reasons": _distribution(scales.STOP_REASON.codes),
+    "duration": _distribution(scales.DURATION.codes),
+}
+DOCTOR_SCORE = {
+    "n": COUNT,
+    "suppressed": SHOWN,
+    "overall_mean": MEAN,
+    "top_box": SHARE,
+    "communication": SHARE,
+    "access": SHARE,
+    "knowledge_mean": MEAN,
+}
+# A doctor's own page adds every item's distribution; the list of doctors does not.
+DOCTOR_DISTRIBUTIONS = {
+    **{name: _distribution(codes) for name, codes in RATING_FIELDS.items()},
+    **{item: _distribution(scales.FREQUENCY.codes) for item in COMMUNICATION_ITEMS},
+}
+SUPPRESSED_SCORE = _object({"suppressed": {"type": "boolean", "enum": [True]}})
+DOCTOR = {"id": {"type": "integer"}, "name": NAME, "specialty": NAME, "city": NAME, "country": NAME}
+HEAD = {
+    "condition": _object({"slug": NAME, "name": NAME, "icd10": NULLABLE_STRING}),
+    "filters": _object({name: {"type": "array", "items": _codes(scale.codes)} for name, scale in FILTER_SCALES.items()}),
+    "min_n": {"type": "integer"},
+}
+
+
+def _param(name: str, schema: dict, description: str, where: str = "query", required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
+            "description": description}  # fmt: skip
+
+
+Q = {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": r"\S"}
+LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "At most this many results.")
+FILTERS = [
+    {**_param(name, {"type": "array", "items": _codes(scale.codes)}, f"Patients like me: {scale.description}"),
+     "style": "form", "explode": True}
+    for name, scale in FILTER_SCALES.items()
+]  # fmt: skip
+CONDITION_SLUG = _param("slug", NAME, "A condition's slug.", "path")
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _get(summary: str, parameters: list, ok: dict, errors=(400,)) -> dict:
+    messages = {400: "A parameter is not valid.", 404: "No such entry.", 429: "Too many requests; see Retry-After."}
+    responses = {"200": ok} | {str(code): _json(ERROR, messages[code]) for code in (*errors, 429)}
+    return {"get": {"summary": summary, "parameters": parameters, "responses": responses}}
+
+
+def _shown_or_suppressed(properties: dict, suppressed: dict) -> dict:
+    return {"oneOf": [_object(properties), suppressed]}
+
+
+def spec() -> dict:
+    """The OpenAPI document served at /api/v1/openapi.json."""
+    condition_hit = _object(
+        {"slug": NULLABLE_STRING, "name": NAME, "icd10": NULLABLE_STRING, "matched": NAME, "in_catalog": {"type": "boolean"},
+         "n": {"type": "integer", "minimum": 0, "nullable": True}, "suppressed": {"type": "boolean"}}
+    )  # fmt: skip
+    condition_row = _object({"slug": NAME, "name": NAME, "icd10": NULLABLE_STRING,
+                             "n": {"type": "integer", "minimum": 0, "nullable": True}, "suppressed": {"type": "boolean"}})  # fmt: skip
+    treatment_hit = _object({"slug": NULLABLE_STRING, "name": NAME, "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
+                             "matched": NAME, "in_catalog": {"type": "boolean"}})  # fmt: skip
+    doctor_row = {"oneOf": [_object({**DOCTOR, **DOCTOR_SCORE}), _object({**DOCTOR, "suppressed": {"type": "boolean", "enum": [True]}})]}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Treatment Experience Registry API",
+            "version": "1",
+            "description": "Read-only, de-identified reports. Codes are those of the registry's answer scales; "
+            "units under the minimum group size (min_n) are reported as suppressed, never with their numbers.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/conditions": _get(
+                "Conditions with their number of reports; with q, matches including ICD-10-CM entries.",
+                [_param("q", Q, "Search text: a name, synonym or ICD-10-CM code."), LIMIT],
+                _json({"oneOf": [_object({"conditions": {"type": "array", "items": condition_row}}),
+                                 _object({"q": NAME, "conditions": {"type": "array", "items": condition_hit}})]},
+                      "The conditions."),
+            ),  # fmt: skip
+            "/treatments": _get(
+                "Treatments matching q; brand names resolve to the generic drug.",
+                [_param("q", Q, "Search text: a name, brand name or synonym.", required=True), LIMIT],
+                _json(_object({"q": NAME, "treatments": {"type": "array", "items": treatment_hit}}), "The matches."),
+            ),
+            "/conditions/{slug}/treatments": _get(
+                "A condition's treatments ranked by the lower Wilson bound of 'improved'.",
+                [CONDITION_SLUG, *FILTERS],
+                _json(_object({**HEAD, "n": {"type": "integer", "minimum": 0, "nullable": True}, "suppressed": {"type": "boolean"},
+                               "treatments": {"type": "array", "items": _shown_or_suppressed(SUMMARY, SUPPRESSED_UNIT)}}),
+                      "The ranked treatments."),
+                errors=(400, 404),
+            ),  # fmt: skip
+            "/conditions/{slug}/treatments/{treatment_slug}": _get(
+                "Every distribution of one treatment for one condition.",
+                [CONDITION_SLUG, _param("treatment_slug", NAME, "A treatment's slug.", "path"), *FILTERS],
+                _json(_object({**HEAD, "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT)}), "The treatment's report."),
+                errors=(400, 404),
+            ),
+            "/doctors": _get(
+                "Doctors filtered by condition, specialty and place, ranked by the top-box lower bound.",
+                [_param("condition", NAME, "A condition's slug: scores for that condition only."),
+                 *(_param(name, NAME, f"Only doctors whose {name} matches.") for name in ("specialty", "city", "country", "q")),
+                 LIMIT],
+                _json(_object({"filters": _object({name: NAME for name in ("condition", "specialty", "city", "country", "q")}),
+                               "min_n": {"type": "integer"}, "doctors": {"type": "array", "items": doctor_row}}),
+                      "The doctors."),
+                errors=(400, 404),
+            ),  # fmt: skip
+            "/doctors/{doctor_id}": _get(
+                "One doctor's scores overall and per condition.",
+                [_param("doctor_id", {"type": "integer"}, "The doctor's id.", "path")],
+                _json(_object({"doctor": _object(DOCTOR), "min_n": {"type": "integer"},
+                               "overall": _shown_or_suppressed({**DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}, SUPPRESSED_SCORE),
+                               "conditions": {"type": "array", "items": {"oneOf": [
+                                   _object({"slug": NAME, "name": NAME, **DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}),
+                                   _object({"slug": NAME, "name": NAME, "suppressed": {"type": "boolean", "enum": [True]}}),
+                               ]}}}),
+                      "The doctor's scores."),
+                errors=(404,),
+            ),  # fmt: skip
+        },
+    }

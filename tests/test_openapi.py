@@ -1,0 +1,81 @@
+"""The OpenAPI description of /api/v1 (registry.openapi), checked against the app by schemathesis."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import checks
+
+from registry import scales
+from registry.extensions import db
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+]
+RATING = {"last_visit": "2025-06", "explained_clearly": "always", "listened_carefully": "usually",
+          "showed_respect": "always", "spent_enough_time": "sometimes", "got_appointment": None, "knowledge": 4,
+          "would_recommend": "probably_yes", "comment": None}  # fmt: skip
+
+
+@pytest.fixture
+def seeded(app, make):
+    """A small registry: one shown and one suppressed treatment, a rated and an unrated doctor."""
+    from registry import ratings
+    from registry.models import Condition, Doctor, User
+
+    make.treatment("Sumatriptan")
+    make.treatment("Propranolol")
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "propranolol"])
+    make.condition("Epilepsy", "G40")
+    for n in range(7):
+        make.experience("migraine", "sumatriptan", side_effects=["nausea"], effectiveness=["major", "none"][n % 2],
+                        role=["patient", "caregiver"][n % 2], birth_year=1960 + n, sex="female")  # fmt: skip
+    make.experience("migraine", "propranolol")
+    members = [make.member() for _ in range(6)]
+    with app.app_context():
+        rated = Doctor(name="Dr. Ines Moreau", name_key="ines moreau", specialty="Neurology", city="Lyon",
+                       city_key="lyon", country="FR")  # fmt: skip
+        db.session.add_all([rated, Doctor(name="Dr. Lone", name_key="lone", specialty="Neurology", city="Oslo",
+                                          city_key="oslo", country="NO")])  # fmt: skip
+        db.session.flush()
+        migraine = db.session.scalar(db.select(Condition).where(Condition.slug == "migraine"))
+        for n, member in enumerate(members):
+            ratings.save(db.session.get(User, member), rated, migraine, {**RATING, "overall": 5 + n})
+        db.session.commit()
+
+
+def test_openapi_json_is_served_and_names_every_api_route(client, app):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    routes = {rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")}  # fmt: skip
+    assert routes - {"/openapi.json"} == set(spec["paths"])
+    effectiveness = spec["paths"]["/conditions/{slug}/treatments"]["get"]["responses"]["200"]
+    assert "major" in str(effectiveness) and list(scales.ROLE.codes) == next(
+        p["schema"]["items"]["enum"] for p in spec["paths"]["/conditions/{slug}/treatments"]["get"]["parameters"]
+        if p["name"] == "role"
+    )  # fmt: skip
+
+
+def test_every_api_answer_conforms_to_the_description(app, seeded):
+    """Generated requests (and the seeded slugs) per operation: no 500, every answer as described."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    known = {"slug": ["migraine", "epilepsy"], "treatment_slug": ["sumatriptan", "propranolol"], "doctor_id": [1, 2]}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 6
+    for operation in operations:
+
+        @given(case=operation.as_strategy(), real=st.fixed_dictionaries({k: st.sampled_from([None, *v]) for k, v in known.items()}))
+        @settings(max_examples=20, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        def check(case, real):
+            for name, value in real.items():
+                if value is not None and case.path_parameters and name in case.path_parameters:
+                    case.path_parameters[name] = value
+            case.call_and_validate(checks=CHECKS)
+
+        check()
