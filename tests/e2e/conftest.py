@@ -268,7 +268,7 @@ class UI:
             return
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_load_state("networkidle")
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.viewport}.png"), full_page=self.viewport == "desktop")
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.viewport}.png"))
 
     def axe(self) -> list[dict]:
         """Run axe-core (the vendored copy) on the page; return its serious and critical violations."""

@@ -121,7 +121,6 @@ def test_caregiver_shares_for_the_person_they_care_for(ui, page, viewport, live_
 
 def test_visitor_searches_a_brand_compares_and_filters(ui, page, viewport):
     ui.goto("/")
-    ui.screenshot("home")
     search = page.get_by_role("search").first
     search.get_by_role("searchbox").fill("Ozempic")
     search.get_by_role("button", name="Search").click()
@@ -134,7 +133,6 @@ def test_visitor_searches_a_brand_compares_and_filters(ui, page, viewport):
     page.get_by_role("link", name="Semaglutide for Type 2 diabetes", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Semaglutide for Type 2 diabetes")
     expect(page.locator(".key-figures")).to_contain_text("26 reports")
-    ui.screenshot("treatment")
     page.get_by_role("link", name="Compare with other treatments for Type 2 diabetes").click()
     page.get_by_role("checkbox", name="Semaglutide").check()
     page.get_by_role("checkbox", name="Metformin").check()
@@ -143,7 +141,6 @@ def test_visitor_searches_a_brand_compares_and_filters(ui, page, viewport):
     figures = page.locator("section.chart")
     expect(figures.first.locator("table")).to_contain_text("Metformin")
     expect(figures.first.locator("table")).to_contain_text("Semaglutide")
-    ui.screenshot("compare")
 
     # "Patients like me": women, by the filter form.
     filters = page.locator("details.filters-box")
