@@ -15,7 +15,8 @@ def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float, float
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return p, max(0.0, centre - half), min(1.0, centre + half)
+    # Clamped around p: at 0 or n successes rounding would otherwise put a bound a hair past the share.
+    return p, max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def share_dict(successes: int, n: int) -> dict | None:

@@ -1,0 +1,284 @@
+"""Property-based tests (hypothesis): hostile input to every form and parameter, and the reports' invariants.
+
+No request may end in a 500, and a refused form (re-rendered or rejected) writes nothing. The
+aggregation functions keep their promises for any counts: shares and intervals within [0, 1],
+distributions adding up to n, and no shown number that belongs to a group under the minimum size.
+"""
+
+import random
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from registry import scales
+from registry.extensions import db
+from reports import aggregate, stats, suppression
+from reports.filters import FILTER_SCALES, Filters
+
+FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+FEW = settings(FAST, max_examples=10)  # forms that hash a password on success
+
+NASTY = st.sampled_from([
+    "", " ", "\x00", "a\x00b", "0", "-1", "1e309", "9" * 400, "NaN", "inf", "-0", "0.5", "2024-13", "0000-00",
+    "9999-12", "2024-1", "<script>alert(1)</script>", "' OR 1=1 --", "%s%n", "../../etc/passwd", "\u202e",
+    "e\u0301", "\U0001d518\U0001d52b", "x" * 5000, "\U0001f642" * 300, "\r\n", "true", "[]", "{}", "null",
+    "2147483648", "9223372036854775808", "-9223372036854775809", "migraine", "sumatriptan", "mg", "major", "1", "10",
+    "patient", "a@b.c", "@" * 60,
+])  # fmt: skip
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)  # lone surrogates cannot be sent
+VALUE = st.one_of(NASTY, TEXT, st.integers().map(str), st.floats().map(str))
+VALUES = st.one_of(VALUE, st.lists(VALUE, max_size=3))
+
+
+def form_data(valid: dict) -> st.SearchStrategy:
+    """The valid answers or nothing, with up to four fields (or unknown ones) replaced by hostile values."""
+    fields = st.sampled_from(sorted(valid) + ["unexpected"])
+    return st.builds(lambda base, changes: {**base, **changes}, st.sampled_from([valid, {}]),
+                     st.dictionaries(fields, VALUES, max_size=4))  # fmt: skip
+
+
+def row_counts(app) -> dict[str, int]:
+    with app.app_context():
+        with db.engine.connect() as conn:
+            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in db.metadata.sorted_tables}
+
+
+def post_checked(app, client, url: str, data: dict):
+    """POST data: never a 500; unless it succeeded (a redirect), nothing was written."""
+    before = row_counts(app)
+    with client.post(url, data=data) as response:
+        assert response.status_code < 500, (url, data)
+        if response.status_code not in (302, 303):
+            assert response.status_code in (200, 400, 404, 413), (url, data, response.status_code)
+            assert row_counts(app) == before, (url, data)
+        return response.status_code
+
+
+EXPERIENCE = {
+    "condition": "migraine", "treatment": "sumatriptan", "role": "caregiver", "diagnosed_year": "2015",
+    "started": "2023-01", "stopped": "2024-06", "dose_amount": "50", "dose_unit": "mg", "dose_frequency": "as_needed",
+    "effectiveness": "major", "side_effect_severity": "moderate", "side_effects": ["nausea", "jaw tightness"],
+    "adherence": "usually", "burden": "a_little", "cost_per_month": "25_100", "insurance_coverage": "partly",
+    "stop_reasons": ["side_effects", "cost"], "satisfaction": "8", "would_recommend": "yes", "tips": "At the first sign.",
+}  # fmt: skip
+RATING = {
+    "doctor": "1", "condition": "migraine", "last_visit": "2025-06", "overall": "9", "explained_clearly": "always",
+    "listened_carefully": "usually", "showed_respect": "always", "spent_enough_time": "sometimes",
+    "got_appointment": "usually", "knowledge": "4", "would_recommend": "probably_yes", "comment": "Clear.",
+}  # fmt: skip
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def world(app, make):
+    """A small catalog with reports, a doctor, and a signed-in participant's client."""
+    from registry.models import Doctor
+
+    make.treatment("Sumatriptan")
+    make.treatment("Yoga", kind="lifestyle")
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "yoga"])
+    for n in range(6):
+        make.experience("migraine", "sumatriptan", role=["patient", "caregiver"][n % 2], sex="female")
+    with app.app_context():
+        db.session.add(Doctor(name="Dr. Ines Moreau", name_key="ines moreau", specialty="Neurology", city="Lyon",
+                              city_key="lyon", country="FR"))  # fmt: skip
+        db.session.commit()
+    make.user(email="me@example.org", password=PASSWORD)
+    client = app.test_client()
+    assert client.post("/login", data={"email": "me@example.org", "password": PASSWORD}).status_code == 302
+    return client
+
+
+# --- forms -------------------------------------------------------------------------------
+
+
+@FEW
+@given(data=form_data({"email": "new@example.org", "pseudonym": "new member", "password": "long enough pw",
+                       "confirm": "long enough pw"}))  # fmt: skip
+def test_register_takes_any_input(app, world, data):
+    post_checked(app, app.test_client(), "/register", data)
+
+
+@FEW
+@given(data=form_data({"email": "me@example.org", "password": PASSWORD, "remember": "y"}))
+def test_login_takes_any_input(app, world, data):
+    post_checked(app, app.test_client(), "/login", data)
+
+
+@FAST
+@given(data=form_data({"birth_year": "1980", "sex": "female", "country": "FR", "research_consent": "y"}))
+def test_profile_takes_any_input(app, world, data):
+    post_checked(app, world, "/account", data)
+
+
+@FEW
+@given(data=form_data({"current": PASSWORD, "password": "another long pw", "confirm": "another long pw"}))
+def test_password_change_takes_any_input(app, world, data):
+    post_checked(app, world, "/account/password", data)
+
+
+@FAST
+@given(data=form_data(EXPERIENCE), edit=st.booleans())
+def test_experience_form_takes_any_input_and_keeps_the_aggregates_right(app, world, data, edit):
+    from registry import aggregates
+
+    post_checked(app, world, "/experiences/1/edit" if edit else "/experiences/new", data)
+    with app.app_context():
+        assert aggregates.check(db.session) == []
+
+
+@FAST
+@given(data=form_data(RATING), query=st.sampled_from(["?doctor=1", "", "?doctor=x", "?doctor=99999999999999999999"]))
+def test_rating_form_takes_any_input(app, world, data, query):
+    post_checked(app, world, "/ratings/new" + query, data)
+
+
+@FAST
+@given(kind=st.sampled_from(["conditions", "treatments", "doctors"]),
+       data=form_data({"name": "Vestibular migraine", "icd10": "G43.8", "synonyms": "VM", "kind": "therapy",
+                       "specialty": "Neurology", "city": "Oslo", "country": "NO"}))  # fmt: skip
+def test_catalog_add_forms_take_any_input(app, world, kind, data):
+    post_checked(app, world, f"/{kind}/new", data)
+
+
+# --- query parameters ----------------------------------------------------------------------
+
+PAGES = [
+    "/search", "/conditions", "/treatments", "/doctors", "/conditions/migraine",
+    "/conditions/migraine/treatments/sumatriptan", "/conditions/migraine/compare", "/treatments/sumatriptan",
+    "/api/v1/conditions", "/api/v1/treatments", "/api/v1/doctors", "/api/v1/conditions/migraine/treatments",
+    "/api/v1/conditions/migraine/treatments/sumatriptan", "/api/v1/doctors/1",
+]
+PARAMS = st.sampled_from(["q", "page", "kind", "role", "age_band", "sex", "years_since_diagnosis", "t", "format",
+                          "chart", "limit", "condition", "specialty", "city", "country", "name"])  # fmt: skip
+
+
+@settings(FAST, max_examples=60)
+@given(path=st.sampled_from(PAGES), query=st.lists(st.tuples(PARAMS, VALUE), max_size=5))
+def test_pages_and_api_take_any_query(app, world, path, query):
+    before = row_counts(app)
+    with world.get(path, query_string=query) as response:
+        assert response.status_code in (200, 400, 404), (path, query, response.status_code)
+        if path.startswith("/api/"):
+            assert response.is_json
+    assert row_counts(app) == before
+
+
+# --- aggregation invariants ----------------------------------------------------------------
+
+
+@settings(FAST, max_examples=200)
+@given(n=st.integers(0, 10**9), data=st.data())
+def test_wilson_bounds_stay_in_0_1_and_around_the_share(n, data):
+    successes = data.draw(st.integers(0, n))
+    interval = stats.wilson(successes, n)
+    if n == 0:
+        assert interval is None and stats.share_dict(successes, n) is None
+        return
+    share, low, high = interval
+    assert 0.0 <= low <= share <= high <= 1.0
+    shown = stats.share_dict(successes, n)
+    assert 0 <= shown["low"] <= shown["share"] <= shown["high"] <= 1
+
+
+COUNTS = st.dictionaries(st.integers(1, 30), st.integers(0, 40), max_size=12)
+
+
+@settings(FAST, max_examples=300)
+@given(n_view=COUNTS, extra=st.lists(st.integers(0, 40), min_size=12, max_size=12), min_n=st.integers(1, 12),
+       filtered=st.booleans(), data=st.data())  # fmt: skip
+def test_suppression_never_shows_a_small_group_nor_lets_one_be_subtracted(n_view, extra, min_n, filtered, data):
+    n_unit = {key: n + (extra[i] if filtered else 0) for i, (key, n) in enumerate(n_view.items())}
+    cells = {key: data.draw(st.lists(st.integers(0, n), max_size=4)) for key, n in n_view.items()} if filtered else {}
+    hidden = suppression.suppressed_units(n_view, n_unit, min_n, filtered, cells)
+    assert hidden <= set(n_view)
+    for key, n in n_view.items():
+        if key in hidden:
+            continue
+        assert n >= min_n  # no small view shown
+        if filtered:  # nor one whose complement or a cross-table cell is small
+            assert n_unit[key] - n >= min_n and not any(0 < c < min_n for c in cells[key])
+    # The shown units' total is public: what is hidden must not be a small group by subtraction.
+    if set(n_view) - hidden:
+        assert not 0 < sum(n_view[key] for key in hidden) < min_n
+
+
+@settings(FAST, max_examples=200)
+@given(n=st.integers(0, 10**6), min_n=st.integers(1, 100))
+def test_public_count_hides_exactly_the_small_groups(n, min_n):
+    shown = suppression.public_count(n, min_n)
+    assert shown == (None if 0 < n < min_n else n)
+
+
+@settings(FAST, max_examples=200)
+@given(counts=st.fixed_dictionaries({code: st.integers(0, 10**6) for code in scales.EFFECTIVENESS.codes}),
+       satisfaction=st.fixed_dictionaries({str(v): st.integers(0, 1000) for v in range(1, 11)}))  # fmt: skip
+def test_distribution_shares_and_means_are_consistent(counts, satisfaction):
+    index = {(1, "effectiveness"): {code: n for code, n in counts.items() if n}}
+    dist = aggregate.distribution(index, 1, "effectiveness", scales.EFFECTIVENESS.codes)
+    assert list(dist) == list(scales.EFFECTIVENESS.codes) and sum(dist.values()) == sum(counts.values())
+    successes, known = aggregate.improved(dist)
+    assert 0 <= successes <= known <= sum(dist.values())
+    assert known == sum(dist.values()) - dist[scales.UNKNOWN_EFFECT_CODE]
+    mean = aggregate.mean_of(satisfaction)
+    assert mean is None if not sum(satisfaction.values()) else 1 <= mean <= 10
+    share = aggregate.share_of(dist, scales.IMPROVED_CODES)
+    assert share is None or 0 <= share["low"] <= share["share"] <= share["high"] <= 1
+
+
+@pytest.fixture
+def community(app, make):
+    """A varied, deterministic community: big and small treatments, every filter dimension mixed."""
+    names = ["Sumatriptan", "Topiramate", "Propranolol", "Yoga"]
+    for name in names:
+        make.treatment(name, kind="lifestyle" if name == "Yoga" else "drug")
+    make.condition("Migraine", "G43", treatments=[name.lower() for name in names])
+    rng = random.Random(8)
+    for treatment, size in zip(names, (23, 9, 4, 1)):
+        for _ in range(size):
+            make.experience(
+                "migraine", treatment.lower(), role=rng.choice(scales.ROLE.codes), sex=rng.choice(scales.SEX.codes),
+                birth_year=rng.randint(1940, 2010), effectiveness=rng.choice(scales.EFFECTIVENESS.codes),
+                side_effect_severity=rng.choice(scales.SIDE_EFFECT_SEVERITY.codes), satisfaction=rng.randint(1, 10),
+                side_effects=rng.sample(["nausea", "fatigue", "dizziness"], rng.randint(0, 2)),
+            )  # fmt: skip
+
+
+FILTERS = st.builds(
+    Filters, **{name: st.lists(st.sampled_from(scale.codes), unique=True, max_size=2).map(tuple)
+                for name, scale in FILTER_SCALES.items()},
+)  # fmt: skip
+
+
+@settings(FAST, max_examples=40)
+@given(filters=FILTERS, min_n=st.integers(1, 12))
+def test_reports_add_up_and_never_show_a_group_under_min_n(app, community, filters, min_n):
+    from registry.models import Condition, Treatment
+
+    with app.app_context():
+        condition = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
+        report = aggregate.condition_report(db.session, condition, filters, min_n)
+        shown = [unit for unit in report.treatments if not unit.suppressed]
+        assert report.n == sum(unit.n for unit in shown) and report.suppressed == (not shown)
+        for unit in report.treatments:
+            body = unit.summary_json()
+            if unit.suppressed:
+                assert set(body) == {"slug", "name", "suppressed"}  # no count, no share
+                continue
+            assert unit.n >= min_n
+            for name in ("effectiveness", "side_effect_severity"):
+                assert sum(body[name].values()) == unit.n
+        assert all(term["n"] >= min_n for term in report.side_effects)
+        hidden = sum(unit.n for unit in report.treatments if unit.suppressed)
+        assert not shown or not 0 < hidden < min_n  # a shown total must not give away a small hidden one
+        treatment = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "sumatriptan"))
+        detail = aggregate.treatment_report(db.session, condition, treatment, filters, min_n).detail_json()
+        if not detail["suppressed"]:
+            for name in (*aggregate.SCALE_FIELDS, "duration"):  # optional answers may be missing
+                assert sum(detail[name].values()) <= detail["n"], name
+            for name in ("effectiveness", "side_effect_severity", "satisfaction"):  # required answers
+                assert sum(detail[name].values()) == detail["n"], name
+            assert all(term["n"] >= min_n for term in detail["side_effects"])
