@@ -15,12 +15,12 @@ import secrets
 import zipfile
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 from registry import audit, auth, experiences, scales
 from registry.extensions import db
-from registry.models import Condition, Diagnosis, DoctorRating, Experience, Flag, User
+from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, User
 from reports.csvout import neutralize
 
 # field -> scale, for the label printed beside each stored code
@@ -240,6 +240,10 @@ def delete_account(user: User) -> dict[str, int]:
     counts = {"experiences": len(own), "ratings": n_ratings}
     audit.record("account.delete", "user", user.id, counts, actor=user)
     db.session.flush()
+    # The trail keeps what happened, not who it was: the pseudonym goes with the account.
+    db.session.execute(
+        update(AuditEvent).where(AuditEvent.actor_id == user.id).values(actor_label="deleted account")
+    )
     db.session.delete(user)  # consent events go with it; flags and audit events keep a null account
     db.session.flush()
     return counts

@@ -125,6 +125,10 @@ def test_delete_account_leaves_every_count_and_export(app, client, runner, commu
         assert [f.reporter_id for f in flags] == [None, others[1]]
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.delete"))
         assert event.object_id == leaver and event.actor_id is None
+        # No event still names the deleted participant.
+        labels = set(db.session.scalars(select(AuditEvent.actor_label)))
+        assert not any(f"(#{leaver})" in label for label in labels)
+        assert "deleted account" in labels
         assert event.changes == {"experiences": 2, "ratings": 1}
     after = condition_counts(client)
     assert after["migraine"] == before["migraine"] - 1 and after["epilepsy"] == before["epilepsy"] - 1
