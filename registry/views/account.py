@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, logout_user
 
 from forms.account import DeleteAccountForm, DownloadForm, WithdrawConsentForm
 from registry import rights
-from registry.extensions import db
+from registry.extensions import db, limit_setting, limiter
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -52,6 +52,7 @@ def withdraw_consent():
 
 
 @bp.route("/delete", methods=["GET", "POST"])
+@limiter.limit(limit_setting("RATELIMIT_LOGIN"), methods=["POST"])  # it asks for the password
 @login_required
 def delete():
     """Confirm with the password, then delete the account and everything in it."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from forms.moderation import DecisionForm, FlagForm, MergeForm
 from registry import audit, moderation
 from registry.auth import role_required
-from registry.extensions import db
+from registry.extensions import db, submit_limit
 from registry.models import Doctor
 from registry.text import name_key
 from registry.views import page_arg
@@ -34,6 +34,7 @@ def public_url(kind: str, target) -> str:
 
 
 @bp.route("/flag/<kind>/<int:target_id>", methods=["GET", "POST"])
+@submit_limit
 @login_required
 def flag(kind: str, target_id: int):
     """A participant tells the moderators what is wrong with a tip, comment or catalog entry."""
