@@ -156,6 +156,54 @@ PARAMS = st.sampled_from(["q", "page", "kind", "role", "age_band", "sex", "years
                           "chart", "limit", "condition", "specialty", "city", "country", "name"])  # fmt: skip
 
 
+@pytest.fixture
+def moderator(app, make, world):
+    """A moderator's client, and a tip to decide on."""
+    make.experience("migraine", "yoga", tips="Stretch before bed.")
+    make.user(email="mod@example.org", password=PASSWORD, role="moderator")
+    client = app.test_client()
+    assert client.post("/login", data={"email": "mod@example.org", "password": PASSWORD}).status_code == 302
+    return client
+
+
+TARGETS = st.sampled_from(["1", "2", "7", "0", "999999", "2147483648", "x"])
+KINDS = st.sampled_from(["tip", "comment", "condition", "treatment", "doctor", "user", "%00", "x" * 300])
+
+
+@FAST
+@given(data=form_data({"reason": "misinformation", "note": "Says to stop insulin."}), kind=KINDS, target=TARGETS)
+def test_flag_form_takes_any_input(app, world, data, kind, target):
+    post_checked(app, world, f"/flag/{kind}/{target}", data)
+
+
+@FAST
+@given(data=form_data({"action": "hide", "reason": "Unsafe advice"}), kind=KINDS, target=TARGETS)
+def test_moderation_decisions_take_any_input(app, moderator, data, kind, target):
+    from registry import aggregates
+
+    post_checked(app, moderator, f"/moderation/{kind}/{target}", data)
+    with app.app_context():
+        assert aggregates.check(db.session) == []  # a hidden tip's answers still count
+
+
+@FAST
+@given(data=form_data({"survivor": "sumatriptan", "confirm": "yes"}), kind=KINDS, target=TARGETS)
+def test_merge_form_takes_any_input_and_keeps_the_aggregates_right(app, moderator, data, kind, target):
+    from registry import aggregates
+
+    post_checked(app, moderator, f"/moderation/merge/{kind}/{target}", data)
+    with app.app_context():
+        assert aggregates.check(db.session) == []
+
+
+@FAST
+@given(data=form_data({"password": "not the password", "confirm": "y"}))
+def test_account_forms_take_any_input(app, world, data):
+    post_checked(app, world, "/account/delete", data)
+    post_checked(app, world, "/account/data/download", data)
+
+
+
 @settings(FAST, max_examples=60)
 @given(path=st.sampled_from(PAGES), query=st.lists(st.tuples(PARAMS, VALUE), max_size=5))
 def test_pages_and_api_take_any_query(app, world, path, query):
