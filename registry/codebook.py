@@ -41,7 +41,8 @@ def _integer(name: str, description: str, low: int, high: int, required: bool = 
 
 MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
 TEXT_NOTE = (
-    " Free text as participants entered it, included only when the export asked for it."
+    " Free text as participants entered it, included only when the export asked for it; empty where a"
+    " moderator hid the text or it is held for review (an email address, phone number or link)."
     " A cell starting with =, +, -, @, tab or carriage return is prefixed with a single quote so that"
     " spreadsheets do not run it as a formula."
 )
