@@ -146,6 +146,18 @@ def record_experience(session, experience: Experience, sign: int) -> None:
     )
 
 
+def rows_where(session, *where) -> tuple[list[dict], list[dict], list[dict]]:
+    """The experiences matching where (with side effects and stop reasons) in the shape record() reads."""
+    rows = [dict(r) for r in session.execute(select(Experience.__table__).where(*where)).mappings()]
+    side_effects = [dict(r) for r in session.execute(
+        select(ExperienceSideEffect.experience_id, ExperienceSideEffect.term).join(Experience).where(*where)
+    ).mappings()]  # fmt: skip
+    stop_reasons = [dict(r) for r in session.execute(
+        select(ExperienceStopReason.experience_id, ExperienceStopReason.reason).join(Experience).where(*where)
+    ).mappings()]  # fmt: skip
+    return rows, side_effects, stop_reasons
+
+
 # --- recomputation from the raw rows ------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from registry import aggregates, audit
 from registry.database import now_utc
@@ -290,63 +290,63 @@ def merge(moderator: User, kind: str, source, survivor) -> dict[str, int]:
     return result
 
 
-def _newer(a, b) -> bool:
-    return (a.updated_at, a.id) > (b.updated_at, b.id)
-
-
 def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int, int]:
-    """Re-key experiences (one at a time through the aggregates; merges are rare and small)."""
+    """Re-key a duplicate's experiences in bulk: out of the aggregates under the old key, in under the new.
+
+    updated_at is kept: a merge is not the author's edit (and "duration as reported" reads it).
+    """
     other = "condition_id" if field == "treatment_id" else "treatment_id"
-    rows = db.session.scalars(select(Experience).where(getattr(Experience, field) == source_id)).all()
-    moved = folded = 0
-    for row in rows:
-        twin = db.session.scalar(
-            select(Experience).where(
-                Experience.user_id == row.user_id,
-                getattr(Experience, field) == survivor_id,
-                getattr(Experience, other) == getattr(row, other),
-            )
-        )
-        aggregates.record_experience(db.session, row, sign=-1)
-        if twin is not None:
-            folded += 1
-            keep, drop = (row, twin) if _newer(row, twin) else (twin, row)
-            if drop is twin:
-                aggregates.record_experience(db.session, twin, sign=-1)
-            db.session.delete(drop)
-            db.session.flush()
-            if keep is twin:
-                continue
-        setattr(row, field, survivor_id)
-        db.session.flush()
-        aggregates.record_experience(db.session, row, sign=1)
-        moved += 1
-    return moved, folded
+    column = getattr(Experience, field)
+    twin = aliased(Experience)
+    pairs = db.session.execute(
+        select(Experience.id, Experience.updated_at, twin.id, twin.updated_at)
+        .join(twin, (twin.user_id == Experience.user_id) & (getattr(twin, other) == getattr(Experience, other)))
+        .where(column == source_id, getattr(twin, field) == survivor_id)
+    ).all()
+    # One participant's two reports of the same pair: the newer stays.
+    drop = {twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
+            for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
+    rows, side_effects, stop_reasons = aggregates.rows_where(db.session, column == source_id)
+    connection = db.session.connection()
+    aggregates.record(connection, rows, side_effects, stop_reasons, sign=-1)
+    dropped_twins = [i for i in drop if i not in {r["id"] for r in rows}]
+    if dropped_twins:
+        aggregates.record(connection, *aggregates.rows_where(db.session, Experience.id.in_(dropped_twins)), sign=-1)
+    db.session.flush()
+    if drop:
+        db.session.execute(delete(Experience).where(Experience.id.in_(sorted(drop))))
+    db.session.execute(
+        update(Experience).where(column == source_id)
+        .values({field: survivor_id, "updated_at": Experience.updated_at})
+    )  # fmt: skip
+    moved = [{**row, field: survivor_id} for row in rows if row["id"] not in drop]
+    kept_ids = {row["id"] for row in moved}
+    aggregates.record(connection, moved, [r for r in side_effects if r["experience_id"] in kept_ids],
+                      [r for r in stop_reasons if r["experience_id"] in kept_ids], sign=1)  # fmt: skip
+    db.session.expire_all()  # the ORM's copies of moved and deleted rows are stale now
+    return len(moved), len(pairs)
 
 
 def _move_ratings(column, source_id: int, survivor_id: int) -> tuple[int, int]:
-    rows = db.session.scalars(select(DoctorRating).where(column == source_id)).all()
-    moved = folded = 0
-    for row in rows:
-        twin = db.session.scalar(
-            select(DoctorRating).where(
-                DoctorRating.user_id == row.user_id,
-                column == survivor_id,
-                DoctorRating.doctor_id == row.doctor_id if column is DoctorRating.condition_id
-                else DoctorRating.condition_id == row.condition_id,
-            )
-        )  # fmt: skip
-        if twin is not None:
-            folded += 1
-            drop = twin if _newer(row, twin) else row
-            db.session.delete(drop)
-            db.session.flush()
-            if drop is row:
-                continue
-        setattr(row, column.key, survivor_id)
-        moved += 1
+    """Re-key a duplicate's ratings in bulk; one participant's two ratings of the same pair keep the newer."""
+    other = DoctorRating.doctor_id if column is DoctorRating.condition_id else DoctorRating.condition_id
+    twin = aliased(DoctorRating)
+    pairs = db.session.execute(
+        select(DoctorRating.id, DoctorRating.updated_at, twin.id, twin.updated_at)
+        .join(twin, (twin.user_id == DoctorRating.user_id) & (getattr(twin, other.key) == other))
+        .where(column == source_id, getattr(twin, column.key) == survivor_id)
+    ).all()
+    drop = {twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
+            for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
     db.session.flush()
-    return moved, folded
+    if drop:
+        db.session.execute(delete(DoctorRating).where(DoctorRating.id.in_(sorted(drop))))
+    moved = db.session.execute(
+        update(DoctorRating).where(column == source_id)
+        .values({column.key: survivor_id, "updated_at": DoctorRating.updated_at})
+    ).rowcount  # fmt: skip
+    db.session.expire_all()
+    return moved, len(pairs)
 
 
 def _move_diagnoses(source_id: int, survivor_id: int) -> None:

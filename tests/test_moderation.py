@@ -125,15 +125,23 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
     both = make.member()
     make.experience(treatment="sumatriptan", user_id=both, effectiveness="slight")
     make.experience(treatment="imitrex", user_id=both, effectiveness="major")
+    old = make.experience(treatment="imitrex", started="2022-01")  # still in use, last updated long ago
     moderator = make.user(role="moderator")
     with app.app_context():
+        from datetime import datetime, timezone
+
+        long_ago = datetime(2023, 5, 1, tzinfo=timezone.utc)
+        db.session.execute(sa.update(Experience).where(Experience.id == old).values(updated_at=long_ago))
+        aggregates.rebuild(db.session)  # its duration as reported: 2022-01 to 2023-05
+        db.session.commit()
         source = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "imitrex"))
         survivor = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "sumatriptan"))
-        assert moderation.merge_preview("treatment", source, survivor) == {"experiences": 4}
+        assert moderation.merge_preview("treatment", source, survivor) == {"experiences": 5}
         result = moderation.merge(db.session.get(User, moderator), "treatment", source, survivor)
         db.session.commit()
-        assert result == {"experiences": 4, "duplicate experiences": 1}  # the newer (Imitrex) one moved
+        assert result == {"experiences": 5, "duplicate experiences": 1}  # the newer (Imitrex) one moved
         assert aggregates.check(db.session) == []
+        assert db.session.get(Experience, old).updated_at == long_ago  # a merge is not the author's edit
         mine = db.session.scalars(sa.select(Experience).where(Experience.user_id == both)).all()
         assert [(e.treatment.slug, e.effectiveness) for e in mine] == [("sumatriptan", "major")]
         # The duplicate's name now finds the survivor.
@@ -141,8 +149,8 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
             == "Imitrex"
         assert catalog.find_treatment("Imitrex").slug == "sumatriptan"
         report = condition_report(db.session, survivor.conditions[0], Filters(), 5)
-        assert {t.slug: t.n for t in report.treatments}["sumatriptan"] == 8
-    assert _counts(app) == {"sumatriptan": 8}
+        assert {t.slug: t.n for t in report.treatments}["sumatriptan"] == 9
+    assert _counts(app) == {"sumatriptan": 9}
 
 
 def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, pair):
@@ -159,12 +167,15 @@ def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, p
         values = dict(last_visit="2024-05", overall=9, explained_clearly="always", listened_carefully="always",
                       showed_respect="always", spent_enough_time="usually", got_appointment=None, knowledge=5,
                       would_recommend="definitely_yes", comment=None)  # fmt: skip
-        ratings.save(db.session.get(User, a), doctor, source, values)
+        ratings.save(db.session.get(User, a), doctor, survivor, values | {"overall": 3})
         db.session.commit()
-        moderation.merge(db.session.get(User, moderator), "condition", source, survivor)
+        ratings.save(db.session.get(User, a), doctor, source, values)  # the newer of a's two ratings
         db.session.commit()
+        result = moderation.merge(db.session.get(User, moderator), "condition", source, survivor)
+        db.session.commit()
+        assert result == {"experiences": 2, "duplicate experiences": 0, "ratings": 1, "duplicate ratings": 1}
         assert aggregates.check(db.session) == []
         assert db.session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.condition_id == survivor.id)) == 3
-        assert db.session.scalar(sa.select(DoctorRating.condition_id)) == survivor.id
+        assert db.session.execute(sa.select(DoctorRating.condition_id, DoctorRating.overall)).all() == [(survivor.id, 9)]
         assert catalog.find_condition("Migraine headache").id == survivor.id
         assert db.session.get(Condition, source.id) is None
