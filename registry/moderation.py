@@ -309,7 +309,8 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
     rows, side_effects, stop_reasons = aggregates.rows_where(db.session, column == source_id)
     connection = db.session.connection()
     aggregates.record(connection, rows, side_effects, stop_reasons, sign=-1)
-    dropped_twins = [i for i in drop if i not in {r["id"] for r in rows}]
+    source_ids = {r["id"] for r in rows}
+    dropped_twins = sorted(drop - source_ids)
     if dropped_twins:
         aggregates.record(connection, *aggregates.rows_where(db.session, Experience.id.in_(dropped_twins)), sign=-1)
     db.session.flush()
