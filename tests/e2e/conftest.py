@@ -268,6 +268,7 @@ class UI:
             return
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_load_state("networkidle")
+        self.page.evaluate("window.scrollTo(0, 0)")  # the top of the page, as a visitor first sees it
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.viewport}.png"))
 
     def axe(self) -> list[dict]:
