@@ -28,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from forms import blank_first, choices, month_validator, number_choices, scale_radio
 from registry import scales
-from registry.text import clean
+from registry.text import clean, contact_details
 
 MAX_TERMS, MAX_TERM_LENGTH = 20, 80
 
@@ -69,6 +69,9 @@ class TermsField(Field):
         for term in self.data or []:
             if len(term) > MAX_TERM_LENGTH:
                 raise ValidationError(f"Keep each side effect under {MAX_TERM_LENGTH} characters.")
+            # Terms are public in reports (above the minimum group size) and cannot be held for review.
+            if contact_details(term):
+                raise ValidationError("A side effect cannot hold an email address, a phone number or a link.")
 
 
 def _finite(form, field):

@@ -268,6 +268,7 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
             "birth_year": int(birth_year[i]) if has_birth[i] else None, "sex": str(sex[i]), "country": None,
             "research_consent_version": CONSENT_VERSION if consent[i] else None,
             "research_consent_at": consent_at, "session_token": f"{uid:032x}", "created_at": joined[i],
+            "text_on_review": False,
         })  # fmt: skip
         if consent[i]:
             consent_events.append({"user_id": uid, "action": "given", "version": CONSENT_VERSION, "at": consent_at})

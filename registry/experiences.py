@@ -29,9 +29,10 @@ SCALAR_FIELDS = (
 
 def _catalog_lists():
     """All conditions and treatments for the form's choices, cached until the catalog grows."""
+    # max(created_at) too: SQLite reuses the highest id after a merge removed that entry.
     stamp = db.session.execute(
-        select(func.count(Condition.id), func.max(Condition.id)).union_all(
-            select(func.count(Treatment.id), func.max(Treatment.id))
+        select(func.count(Condition.id), func.max(Condition.id), func.max(Condition.created_at)).union_all(
+            select(func.count(Treatment.id), func.max(Treatment.id), func.max(Treatment.created_at))
         )
     ).all()
     key = f"catalog-lists|{stamp}"
@@ -162,6 +163,7 @@ def _set_diagnosis(user: User, condition: Condition, year: int | None) -> None:
 def delete(experience: Experience) -> None:
     """Remove an experience with its side effects and stop reasons from the registry and every count."""
     aggregates.record_experience(db.session, experience, sign=-1)
+    moderation.close_flags("tip", [experience.id])
     audit.record("experience.delete", "experience", experience.id)
     db.session.delete(experience)
 

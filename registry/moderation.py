@@ -6,8 +6,6 @@ but the structured answers of its experience still count: they are not free text
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
@@ -28,57 +26,42 @@ from registry.models import (
     condition_treatment,
 )
 from registry.pagination import Window
-from registry.text import name_key
-
-# Enough to catch what people paste (an address, a number to call, a link), not a validator.
-_CONTACT_PATTERNS = {
-    "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+", re.UNICODE),
-    "a link": re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|info|biz|io|co|ly|me)\b(?:/\S*)?"),
-    # 7+ digits with the usual separators; years and doses ("2019", "500 mg") are far shorter.
-    "a phone number": re.compile(r"(?<!\w)\+?\(?\d[\d\s().-]{6,}\d(?!\w)"),
-}
+from registry.text import contact_details, name_key
 
 # Which model and column hold each kind of moderated text.
 TEXT_KINDS = {"tip": (Experience, "tips"), "comment": (DoctorRating, "comment")}
+TEXT_KIND_OF = {"tips": "tip", "comment": "comment"}
 CATALOG_KINDS = {"condition": Condition, "treatment": Treatment, "doctor": Doctor}
-
-
-def contact_details(text: str | None) -> list[str]:
-    """What kinds of contact details the text contains (empty when none)."""
-    if not text:
-        return []
-    found = []
-    for label, pattern in _CONTACT_PATTERNS.items():
-        for match in pattern.finditer(text):
-            if label == "a phone number" and sum(c.isdigit() for c in match.group()) < 7:
-                continue
-            found.append(label)
-            break
-        if label == "an email address":  # an address's domain is not also a link
-            text = pattern.sub(" ", text)
-    return found
 
 
 def screen_text(row, old_text: str | None) -> None:
     """Set a tip's or comment's state after its author saved it.
 
-    New text with contact details is held for review; text edited after a moderator hid it
-    goes back to the queue; unchanged text keeps its state.
+    New text with contact details is held for review, and so is any new text of a participant
+    one of whose texts a moderator hid. Unchanged text keeps its state; a hidden text stays
+    hidden while it is empty, so that emptying it and typing it again does not make it public.
     """
     column = "tips" if isinstance(row, Experience) else "comment"
     text = getattr(row, column)
     if not text:
-        row.text_state, row.text_reason = "public", None
+        if row.text_state != "hidden":
+            row.text_state, row.text_reason = "public", None
+        if row.id is not None:  # the flagged words are gone
+            close_flags(TEXT_KIND_OF[column], [row.id], "gone")
         return
     if text == old_text and row.text_state is not None:
         return
     found = contact_details(text)
+    author = row.user if row.user is not None else db.session.get(User, row.user_id)
     if found:
         row.text_state = "held"
         row.text_reason = f"Held for review because it seems to contain {' and '.join(found)}."
     elif row.text_state == "hidden":
         row.text_state = "held"
         row.text_reason = "Edited after a moderator hid it; waiting for review."
+    elif author is not None and author.text_on_review:
+        row.text_state = "held"
+        row.text_reason = "Waiting for review: a moderator hid an earlier text of yours."
     else:
         row.text_state, row.text_reason = "public", None
 
@@ -162,9 +145,8 @@ def queue(limit: int = 100) -> list[QueueItem]:
         key = (flag.target_kind, flag.target_id)
         if key not in items:
             target = _get(flag.target_kind, flag.target_id)
-            if target is None:  # the text or entry is gone (deleted by its author, merged)
-                _resolve([flag], "gone")
-                continue
+            if target is None or (flag.target_kind in TEXT_KINDS and not getattr(target, TEXT_KINDS[flag.target_kind][1])):
+                continue  # gone since (writes close such flags; this covers rows removed outside the app)
             items[key] = QueueItem(flag.target_kind, target, [])
         items[key].flags.append(flag)
     return list(items.values())[:limit]
@@ -202,6 +184,17 @@ def _open_flags(kind: str, target_id: int) -> list[Flag]:
     ).all()
 
 
+def close_flags(kind: str, target_ids, resolution: str = "gone") -> None:
+    """Close the open flags on things that are deleted or lost their text (the caller commits)."""
+    ids = list(target_ids)
+    for start in range(0, len(ids), 500):
+        db.session.execute(
+            update(Flag)
+            .where(Flag.target_kind == kind, Flag.target_id.in_(ids[start:start + 500]), Flag.resolved_at.is_(None))
+            .values(resolved_at=now_utc(), resolution=resolution)
+        )
+
+
 def _resolve(flags, resolution: str, moderator: User | None = None) -> None:
     for flag in flags:
         flag.resolved_at, flag.resolution = now_utc(), resolution
@@ -225,6 +218,8 @@ def set_text_state(moderator: User, kind: str, row, state: str, reason: str | No
     old = row.text_state
     # The author sees the reason for a hidden text; a kept or restored one needs none.
     row.text_state, row.text_reason = state, (reason if state == "hidden" else None)
+    if state == "hidden":
+        row.user.text_on_review = True  # their next texts wait for a moderator too
     resolution = {"hidden": "hidden", "public": "kept" if old != "hidden" else "restored"}[state]
     _resolve(_open_flags(kind, row.id), resolution, moderator)
     audit.record(f"moderation.{resolution}", kind, row.id, {"from": old, "to": state, "reason": reason},
@@ -233,6 +228,8 @@ def set_text_state(moderator: User, kind: str, row, state: str, reason: str | No
 
 def dismiss_flags(moderator: User, kind: str, target_id: int, reason: str | None) -> int:
     """Close the open flags on a catalog entry (or text) without changing it."""
+    if _get(kind, target_id) is None:
+        raise LookupError(f"no {kind} {target_id}")
     flags = _open_flags(kind, target_id)
     _resolve(flags, "kept", moderator)
     audit.record("moderation.kept", kind, target_id, {"flags": len(flags), "reason": reason}, actor=moderator)
@@ -315,6 +312,7 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
         aggregates.record(connection, *aggregates.rows_where(db.session, Experience.id.in_(dropped_twins)), sign=-1)
     db.session.flush()
     if drop:
+        close_flags("tip", drop)
         db.session.execute(delete(Experience).where(Experience.id.in_(sorted(drop))))
     db.session.execute(
         update(Experience).where(column == source_id)
@@ -341,6 +339,7 @@ def _move_ratings(column, source_id: int, survivor_id: int) -> tuple[int, int]:
             for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
     db.session.flush()
     if drop:
+        close_flags("comment", drop)
         db.session.execute(delete(DoctorRating).where(DoctorRating.id.in_(sorted(drop))))
     moved = db.session.execute(
         update(DoctorRating).where(column == source_id)

@@ -65,6 +65,7 @@ def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating:
 def delete(rating: DoctorRating) -> None:
     """Remove a rating (the caller commits)."""
     audit.record("rating.delete", "rating", rating.id)
+    moderation.close_flags("comment", [rating.id])
     db.session.delete(rating)
 
 

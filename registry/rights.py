@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
-from registry import audit, auth, experiences, scales
+from registry import audit, auth, experiences, ratings, scales
 from registry.extensions import db
 from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, User
 from reports.csvout import neutralize
@@ -235,7 +235,10 @@ def delete_account(user: User) -> dict[str, int]:
     ).all()
     for experience in own:
         experiences.delete(experience)
-    n_ratings = db.session.execute(delete(DoctorRating).where(DoctorRating.user_id == user.id)).rowcount
+    own_ratings = db.session.scalars(select(DoctorRating).where(DoctorRating.user_id == user.id)).all()
+    for rating in own_ratings:  # as one by one: on the audit trail, flags on their comments closed
+        ratings.delete(rating)
+    n_ratings = len(own_ratings)
     db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
     counts = {"experiences": len(own), "ratings": n_ratings}
     audit.record("account.delete", "user", user.id, counts, actor=user)

@@ -1,4 +1,4 @@
-"""Text keys for matching names case-, space- and accent-insensitively."""
+"""Text helpers: keys for matching names case-, space- and accent-insensitively; contact details in free text."""
 
 from __future__ import annotations
 
@@ -32,3 +32,28 @@ def slugify(text: str) -> str:
 def clean(text: str | None) -> str:
     """Trim and collapse inner whitespace of user-entered text (keeps case and accents)."""
     return " ".join((text or "").split())
+
+
+# Enough to catch what people paste (an address, a number to call, a link), not a validator.
+_CONTACT_PATTERNS = {
+    "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+", re.UNICODE),
+    "a link": re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|info|biz|io|co|ly|me)\b(?:/\S*)?"),
+    # 7+ digits with the usual separators; years and doses ("2019", "500 mg") are far shorter.
+    "a phone number": re.compile(r"(?<!\w)\+?\(?\d[\d\s().-]{6,}\d(?!\w)"),
+}
+
+
+def contact_details(text: str | None) -> list[str]:
+    """What kinds of contact details the text contains (empty when none)."""
+    if not text:
+        return []
+    found = []
+    for label, pattern in _CONTACT_PATTERNS.items():
+        for match in pattern.finditer(text):
+            if label == "a phone number" and sum(c.isdigit() for c in match.group()) < 7:
+                continue
+            found.append(label)
+            break
+        if label == "an email address":  # an address's domain is not also a link
+            text = pattern.sub(" ", text)
+    return found

@@ -179,3 +179,48 @@ def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, p
         assert db.session.execute(sa.select(DoctorRating.condition_id, DoctorRating.overall)).all() == [(survivor.id, 9)]
         assert catalog.find_condition("Migraine headache").id == survivor.id
         assert db.session.get(Condition, source.id) is None
+
+
+def test_hidden_text_cannot_come_back_by_emptying_or_recreating(app, make, pair):
+    from registry import experiences
+
+    eid = make.experience(tips="Stop your insulin, cinnamon works")
+    moderator = make.user(role="moderator")
+    with app.app_context():
+        row = db.session.get(Experience, eid)
+        moderation.set_text_state(db.session.get(User, moderator), "tip", row, "hidden", "Dangerous")
+        db.session.commit()
+        author, condition, treatment = row.user, row.condition, row.treatment
+        values = experiences.form_data(row) | {"satisfaction": 7}
+        experiences.save(author, condition, treatment, values | {"tips": None}, experience=row)
+        db.session.commit()
+        assert row.text_state == "hidden"
+        experiences.save(author, condition, treatment, values, experience=row)  # the same words again
+        db.session.commit()
+        assert row.text_state == "held"
+        # Deleting and sharing it again: the author's new text waits for review too.
+        experiences.delete(row)
+        db.session.commit()
+        again = experiences.save(author, condition, treatment, values)
+        db.session.commit()
+        assert again.text_state == "held" and "hid an earlier text" in again.text_reason
+
+
+def test_flags_close_when_their_text_goes(app, make, pair):
+    from registry import experiences
+
+    eid = make.experience(tips="Miracle cure")
+    other = make.experience(tips="Rest in a dark room")
+    reporter = make.user()
+    with app.app_context():
+        user = db.session.get(User, reporter)
+        moderation.raise_flag(user, "tip", eid, "misinformation", None)
+        moderation.raise_flag(user, "tip", other, "spam", None)
+        db.session.commit()
+        experiences.delete(db.session.get(Experience, eid))
+        row = db.session.get(Experience, other)  # its author removes the words
+        experiences.save(row.user, row.condition, row.treatment,
+                         experiences.form_data(row) | {"tips": None, "satisfaction": 7}, experience=row)  # fmt: skip
+        db.session.commit()
+        assert [f.resolution for f in db.session.scalars(sa.select(Flag).order_by(Flag.id))] == ["gone", "gone"]
+        assert moderation.queue() == [] and moderation.open_flag_count() == 0

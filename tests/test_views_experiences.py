@@ -103,6 +103,7 @@ INVALID = [
     ({"stop_reasons": ["bored"]}, "stop_reasons", "not a valid choice"),
     ({"treatment": "yoga"}, "dose_amount", "applies to drugs only"),
     ({"side_effects": ["x" * 81]}, "side_effects", "under 80 characters"),
+    ({"side_effects": ["buy at www.cheap-pills.biz"]}, "side_effects", "cannot hold an email address, a phone number or a link"),
     ({"would_recommend": "maybe"}, "would_recommend", "Not a valid choice."),
     ({"dose_amount": "sNaN"}, "dose_amount", "Enter a number"),
     ({"dose_amount": "Infinity"}, "dose_amount", "Enter a number"),
@@ -237,3 +238,18 @@ def test_a_treatment_added_to_the_catalog_appears_in_the_form_at_once(client, au
     assert "Tai chi" not in client.get("/experiences/new").text
     client.post("/treatments/new", data={"name": "Tai chi", "kind": "lifestyle"})
     assert '<option value="tai-chi">Tai chi</option>' in client.get("/experiences/new").text
+
+
+def test_an_entry_merged_away_while_the_form_was_open_is_asked_again(client, auth, app, catalog_rows):
+    from registry import moderation
+    from registry.models import Treatment, User
+
+    auth.login()
+    client.get("/experiences/new")  # the form's choices are cached now
+    with app.app_context():
+        with_slug = {t.slug: t for t in db.session.scalars(select(Treatment))}
+        moderation.merge(db.session.scalar(select(User)), "treatment", with_slug["sumatriptan"], with_slug["yoga"])
+        db.session.commit()
+    response = client.post("/experiences/new", data=VALID)
+    assert response.status_code == 200 and 'id="treatment-error"' in response.text
+    assert experience_count(app) == 0

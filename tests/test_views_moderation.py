@@ -127,6 +127,15 @@ def test_moderator_merges_a_duplicate_treatment(client, auth, app, make, tip):
     url = f"/moderation/merge/treatment/{dup}"
     missing = client.post(url, data={"survivor": "no such drug"})
     assert "No treatment with that name" in missing.text
+    with app.app_context():
+        from registry import catalog
+
+        doctor, _ = catalog.add_doctor("Dr Ada Lovelace", "Neurology", "London", "GB")
+        db.session.commit()
+        doctor_id = doctor.id
+    odd = client.post(f"/moderation/merge/doctor/{doctor_id}", data={"survivor": "²"})  # a digit int() refuses
+    assert odd.status_code == 200 and "No doctor with that name" in odd.text
+    assert client.post(f"/moderation/doctor/{doctor_id + 1}/dismiss", data={}).status_code == 404
     preview = client.post(url, data={"survivor": "Sumatriptan"})
     assert "2 experiences" in preview.text and "Merge now" in preview.text
     with app.app_context():

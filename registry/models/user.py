@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,6 +36,8 @@ class User(UserMixin, db.Model):
     # Changing it signs out every session that carries the old value.
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Set when a moderator hides one of their texts: their new or edited text waits for review.
+    text_on_review: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ConsentEvent.at"

@@ -24,6 +24,14 @@ def _render(form, experience=None):
     return render_template("experiences/form.html", form=form, experience=experience, scales=scales)
 
 
+def _still_in_catalog(form, condition, treatment) -> bool:
+    """False, with a message beside the field, when an entry left the catalog (merged) since the form was drawn."""
+    for field, entry in ((form.condition, condition), (form.treatment, treatment)):
+        if entry is None:
+            field.errors.append("This is no longer in the catalog (a moderator merged it); choose again.")
+    return condition is not None and treatment is not None
+
+
 def _own_or_404(experience_id: int):
     experience = experiences.own_or_none(current_user, experience_id)
     if experience is None:
@@ -59,7 +67,7 @@ def new():
         form.role.data = form.role.data or "patient"
         if condition is not None:
             form.diagnosed_year.data = experiences.diagnosed_year(current_user, condition)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _still_in_catalog(form, condition, treatment):
         try:
             experience = experiences.save(
                 current_user, condition, treatment, form.values(), form.diagnosed_year.data
@@ -89,12 +97,12 @@ def edit(experience_id: int):
         form = _form(condition)
     if form.validate_on_submit():
         condition, treatment = experiences.by_slugs(form.condition.data, form.treatment.data)
-        clash = experiences.find_own(current_user, condition, treatment)
+        clash = experiences.find_own(current_user, condition, treatment) if condition and treatment else None
         if clash is not None and clash.id != experience.id:
             form.treatment.errors.append(
                 "You already have an experience with this treatment for this condition; edit that one instead."
             )
-        else:
+        elif _still_in_catalog(form, condition, treatment):
             experiences.save(
                 current_user, condition, treatment, form.values(), form.diagnosed_year.data, experience
             )

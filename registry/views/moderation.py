@@ -93,7 +93,10 @@ def dismiss(kind: str, target_id: int):
         abort(404)
     form = DecisionForm()
     form.validate_on_submit()
-    count = moderation.dismiss_flags(current_user, kind, target_id, (form.reason.data or "").strip() or None)
+    try:
+        count = moderation.dismiss_flags(current_user, kind, target_id, (form.reason.data or "").strip() or None)
+    except LookupError:
+        abort(404)
     db.session.commit()
     flash(f"Closed {count} flag{'s' if count != 1 else ''}; the {kind} is unchanged.", "success")
     return redirect(url_for(".queue"))
@@ -103,7 +106,7 @@ def _find_entry(kind: str, text: str):
     model = moderation.CATALOG_KINDS[kind]
     text = text.strip()
     if model is Doctor:
-        return db.session.get(Doctor, int(text)) if text.isdigit() and len(text) < 10 else None
+        return db.session.get(Doctor, int(text)) if text.isascii() and text.isdigit() and len(text) < 10 else None
     return db.session.scalar(select(model).where((model.slug == text) | (model.name_key == name_key(text))))
 
 
@@ -126,9 +129,10 @@ def merge(kind: str, source_id: int):
             result = moderation.merge(current_user, kind, source, survivor)
             db.session.commit()
             moved = ", ".join(f"{n} {what}" for what, n in result.items() if not what.startswith("duplicate"))
-            folded = sum(n for what, n in result.items() if what.startswith("duplicate"))
-            flash(f"Merged {source.name} into {survivor.name}: moved {moved}; {folded} participants had reported both "
-                  "and now count once.", "success")  # fmt: skip
+            folded = "; ".join(f"{n} {what} (a participant's second report of the same pair) removed"
+                               for what, n in result.items() if what.startswith("duplicate") and n)  # fmt: skip
+            flash(f"Merged {source.name} into {survivor.name}: moved {moved}" + (f"; {folded}" if folded else "") + ".",
+                  "success")  # fmt: skip
             return redirect(url_for(".queue"))
         else:
             preview = moderation.merge_preview(kind, source, survivor)
