@@ -99,8 +99,10 @@ def submissions(app, n: int) -> list[float]:
 
 def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int = 8765) -> tuple[float, int]:
     """Sustained submissions per second through gunicorn (4 workers) on 127.0.0.1."""
+    # A load test from one address: rate limits off; plain http, so the cookies cannot be HTTPS-only.
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark",
-           "REGISTRY_WTF_CSRF_ENABLED": "false"}  # fmt: skip
+           "REGISTRY_WTF_CSRF_ENABLED": "false", "REGISTRY_RATELIMIT_ENABLED": "false",
+           "REGISTRY_SESSION_COOKIE_SECURE": "false"}  # fmt: skip
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
                                "registry:create_app()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -176,7 +178,7 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
 
     rows = []
     config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "EXPORT_KEY": "benchmark",
-              "WTF_CSRF_ENABLED": False}  # fmt: skip
+              "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False}  # fmt: skip
     app = create_app({**config, "CACHE_TYPE": "NullCache"})  # every request computes its report
     cached_app = create_app(config)  # the report cache on (a hit after the first request)
     client, cached_client = app.test_client(), cached_app.test_client()
