@@ -227,7 +227,8 @@ def test_the_posted_form_decides_not_the_query_string(client, auth, app, catalog
         assert (e.condition.slug, e.treatment.slug) == ("migraine", "sumatriptan")
 
 
-@pytest.mark.parametrize("url", ["/experiences/99999999999999999999/edit", "/experiences?page=99999999999999999999"])
+@pytest.mark.parametrize("url", ["/experiences/99999999999999999999/edit", "/experiences/2147483648/edit",
+                                 "/experiences?page=99999999999999999999"])
 def test_huge_numbers_are_not_errors(client, auth, catalog_rows, url):
     auth.login()
     assert client.get(url).status_code in (200, 404)

@@ -18,7 +18,7 @@ class BoundedIntConverter(IntegerConverter):
     """<int:...> limited to what a database integer holds: a larger id is a 404, not an overflow."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)  # ids are INTEGER columns (32 bits on PostgreSQL)
         super().__init__(map, *args, **kwargs)
 
 
