@@ -24,6 +24,9 @@ PUBLIC_PAGES = {
 MEMBER_PAGES = {
     "experience-form": "/experiences/new?condition=type-2-diabetes",
     "research": "/research",
+    "my-experiences": "/experiences",
+    "my-data": "/account/data",
+    "delete-account": "/account/delete",
 }
 
 
@@ -52,6 +55,10 @@ def test_axe_finds_no_serious_or_critical_violation(ui, live_server):
         if name == "research":  # the journey pictures the experience form filled in
             ui.screenshot(name)
         found[name] = ui.axe()
+    ui.logout()
+    ui.login("moderator@e2e.example")
+    _open(ui, "/moderation")
+    found["moderation"] = ui.axe()
     assert not {name: v for name, v in found.items() if v}
 
 
