@@ -61,6 +61,7 @@ def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip
     auth.login(email="mod@example.org", role="moderator")
     queue = client.get("/moderation")
     assert TIP in queue.text and "Wrong dose" in queue.text and "Reason (shown to the author)" in queue.text
+    assert 'aria-label="1 waiting"' in queue.text  # the count beside the navigation link
     # Hiding needs a reason the author will read.
     client.post(f"/moderation/tip/{tip}", data={"action": "hide", "reason": ""})
     assert TIP in client.get(PAGE).text

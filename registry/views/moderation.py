@@ -19,6 +19,15 @@ bp = Blueprint("moderation", __name__)
 NOUNS = {"tip": "tip", "comment": "comment", "condition": "condition", "treatment": "treatment", "doctor": "doctor"}
 
 
+@bp.app_context_processor
+def waiting_for_moderators() -> dict:
+    """How many things wait in the queue, for the moderators' navigation link (no query for others)."""
+    def count() -> int:
+        return moderation.open_flag_count()
+
+    return {"moderation_waiting": count}
+
+
 def public_url(kind: str, target) -> str:
     """Where the flagged thing is shown to the public."""
     if kind == "tip":
