@@ -30,7 +30,7 @@ from registry.text import contact_details, name_key
 
 # Which model and column hold each kind of moderated text.
 TEXT_KINDS = {"tip": (Experience, "tips"), "comment": (DoctorRating, "comment")}
-TEXT_KIND_OF = {"tips": "tip", "comment": "comment"}
+TEXT_KIND_OF = {column: kind for kind, (_, column) in TEXT_KINDS.items()}
 CATALOG_KINDS = {"condition": Condition, "treatment": Treatment, "doctor": Doctor}
 
 
@@ -72,14 +72,9 @@ def screen_text(row, old_text: str | None) -> None:
 def flag_target(kind: str, target_id: int):
     """The flaggable object, or None (text must be public: others cannot see held or hidden text)."""
     if kind in TEXT_KINDS:
-        model, column = TEXT_KINDS[kind]
-        row = db.session.get(model, target_id)
-        if row is None or not getattr(row, column) or row.text_state != "public":
-            return None
-        return row
-    if kind in CATALOG_KINDS:
-        return db.session.get(CATALOG_KINDS[kind], target_id)
-    return None
+        row = moderated_text(kind, target_id)
+        return row if row is not None and row.text_state == "public" else None
+    return _get(kind, target_id)
 
 
 def raise_flag(reporter: User, kind: str, target_id: int, reason: str, note: str | None) -> Flag:
@@ -144,8 +139,9 @@ def queue(limit: int = 100) -> list[QueueItem]:
     for flag in flags:
         key = (flag.target_kind, flag.target_id)
         if key not in items:
-            target = _get(flag.target_kind, flag.target_id)
-            if target is None or (flag.target_kind in TEXT_KINDS and not getattr(target, TEXT_KINDS[flag.target_kind][1])):
+            kind, target_id = key
+            target = moderated_text(kind, target_id) if kind in TEXT_KINDS else _get(kind, target_id)
+            if target is None:
                 continue  # gone since (writes close such flags; this covers rows removed outside the app)
             items[key] = QueueItem(flag.target_kind, target, [])
         items[key].flags.append(flag)
@@ -171,11 +167,9 @@ def hidden_comments(limit: int = 50) -> list[DoctorRating]:
 
 
 def _get(kind: str, target_id: int):
-    if kind in TEXT_KINDS:
-        return db.session.get(TEXT_KINDS[kind][0], target_id)
-    if kind in CATALOG_KINDS:
-        return db.session.get(CATALOG_KINDS[kind], target_id)
-    return None
+    """The row a flag of this kind points at, or None."""
+    model = TEXT_KINDS[kind][0] if kind in TEXT_KINDS else CATALOG_KINDS.get(kind)
+    return db.session.get(model, target_id) if model is not None else None
 
 
 def _open_flags(kind: str, target_id: int) -> list[Flag]:
@@ -208,9 +202,8 @@ def moderated_text(kind: str, target_id: int):
     """The tip's experience or the comment's rating, when it has text to moderate."""
     if kind not in TEXT_KINDS:
         return None
-    model, column = TEXT_KINDS[kind]
-    row = db.session.get(model, target_id)
-    return row if row is not None and getattr(row, column) else None
+    row = _get(kind, target_id)
+    return row if row is not None and getattr(row, TEXT_KINDS[kind][1]) else None
 
 
 def set_text_state(moderator: User, kind: str, row, state: str, reason: str | None) -> None:
@@ -237,6 +230,16 @@ def dismiss_flags(moderator: User, kind: str, target_id: int, reason: str | None
 
 
 # --- catalog merges -------------------------------------------------------------------------------
+
+
+def find_entry(kind: str, text: str):
+    """The catalog entry a moderator named: a slug or a name (any case or accents), a doctor by number."""
+    model = CATALOG_KINDS[kind]
+    text = text.strip()
+    if model is Doctor:
+        # isascii: "²".isdigit() is true, but int() refuses it.
+        return db.session.get(Doctor, int(text)) if text.isascii() and text.isdigit() and len(text) < 10 else None
+    return db.session.scalar(select(model).where((model.slug == text) | (model.name_key == name_key(text))))
 
 
 def merge_preview(kind: str, source, survivor) -> dict[str, int]:
@@ -267,14 +270,12 @@ def merge(moderator: User, kind: str, source, survivor) -> dict[str, int]:
         raise ValueError("An entry cannot be merged into itself.")
     result = {}
     if kind == "doctor":
-        result["ratings"], result["duplicate ratings"] = _move_ratings(DoctorRating.doctor_id, source.id, survivor.id)
+        result["ratings"], result["duplicate ratings"] = _move_ratings("doctor_id", source.id, survivor.id)
     else:
         field = "treatment_id" if kind == "treatment" else "condition_id"
         result["experiences"], result["duplicate experiences"] = _move_experiences(field, source.id, survivor.id)
         if kind == "condition":
-            result["ratings"], result["duplicate ratings"] = _move_ratings(
-                DoctorRating.condition_id, source.id, survivor.id
-            )
+            result["ratings"], result["duplicate ratings"] = _move_ratings("condition_id", source.id, survivor.id)
             _move_diagnoses(source.id, survivor.id)
         _move_links(kind, source.id, survivor.id)
         _move_synonyms(kind, source, survivor)
@@ -287,6 +288,22 @@ def merge(moderator: User, kind: str, source, survivor) -> dict[str, int]:
     return result
 
 
+def _twins_to_drop(model, field: str, other: str, source_id: int, survivor_id: int) -> tuple[set[int], int]:
+    """Rows that are one participant's second report of the same pair after the merge, and the pair count.
+
+    Of a participant's report under the duplicate and their report under the survivor, the newer stays.
+    """
+    twin = aliased(model)
+    pairs = db.session.execute(
+        select(model.id, model.updated_at, twin.id, twin.updated_at)
+        .join(twin, (twin.user_id == model.user_id) & (getattr(twin, other) == getattr(model, other)))
+        .where(getattr(model, field) == source_id, getattr(twin, field) == survivor_id)
+    ).all()
+    drop = {twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
+            for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
+    return drop, len(pairs)
+
+
 def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int, int]:
     """Re-key a duplicate's experiences in bulk: out of the aggregates under the old key, in under the new.
 
@@ -294,15 +311,7 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
     """
     other = "condition_id" if field == "treatment_id" else "treatment_id"
     column = getattr(Experience, field)
-    twin = aliased(Experience)
-    pairs = db.session.execute(
-        select(Experience.id, Experience.updated_at, twin.id, twin.updated_at)
-        .join(twin, (twin.user_id == Experience.user_id) & (getattr(twin, other) == getattr(Experience, other)))
-        .where(column == source_id, getattr(twin, field) == survivor_id)
-    ).all()
-    # One participant's two reports of the same pair: the newer stays.
-    drop = {twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
-            for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
+    drop, n_pairs = _twins_to_drop(Experience, field, other, source_id, survivor_id)
     rows, side_effects, stop_reasons = aggregates.rows_where(db.session, column == source_id)
     connection = db.session.connection()
     aggregates.record(connection, rows, side_effects, stop_reasons, sign=-1)
@@ -323,30 +332,23 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
     aggregates.record(connection, moved, [r for r in side_effects if r["experience_id"] in kept_ids],
                       [r for r in stop_reasons if r["experience_id"] in kept_ids], sign=1)  # fmt: skip
     db.session.expire_all()  # the ORM's copies of moved and deleted rows are stale now
-    return len(moved), len(pairs)
+    return len(moved), n_pairs
 
 
-def _move_ratings(column, source_id: int, survivor_id: int) -> tuple[int, int]:
-    """Re-key a duplicate's ratings in bulk; one participant's two ratings of the same pair keep the newer."""
-    other = DoctorRating.doctor_id if column is DoctorRating.condition_id else DoctorRating.condition_id
-    twin = aliased(DoctorRating)
-    pairs = db.session.execute(
-        select(DoctorRating.id, DoctorRating.updated_at, twin.id, twin.updated_at)
-        .join(twin, (twin.user_id == DoctorRating.user_id) & (getattr(twin, other.key) == other))
-        .where(column == source_id, getattr(twin, column.key) == survivor_id)
-    ).all()
-    drop = {twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
-            for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
+def _move_ratings(field: str, source_id: int, survivor_id: int) -> tuple[int, int]:
+    """Re-key a duplicate's ratings in bulk (field: doctor_id or condition_id); updated_at is kept."""
+    other = "doctor_id" if field == "condition_id" else "condition_id"
+    drop, n_pairs = _twins_to_drop(DoctorRating, field, other, source_id, survivor_id)
     db.session.flush()
     if drop:
         close_flags("comment", drop)
         db.session.execute(delete(DoctorRating).where(DoctorRating.id.in_(sorted(drop))))
     moved = db.session.execute(
-        update(DoctorRating).where(column == source_id)
-        .values({column.key: survivor_id, "updated_at": DoctorRating.updated_at})
+        update(DoctorRating).where(getattr(DoctorRating, field) == source_id)
+        .values({field: survivor_id, "updated_at": DoctorRating.updated_at})
     ).rowcount  # fmt: skip
     db.session.expire_all()
-    return moved, len(pairs)
+    return moved, n_pairs
 
 
 def _move_diagnoses(source_id: int, survivor_id: int) -> None:

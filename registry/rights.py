@@ -38,15 +38,10 @@ RATING_SCALES = {
     "got_appointment": scales.FREQUENCY, "would_recommend": scales.DOCTOR_RECOMMEND,
     "text_state": scales.TEXT_STATE,
 }  # fmt: skip
-EXPERIENCE_FIELDS = (
-    "role", "started", "stopped", "dose_amount", "dose_unit", "dose_frequency", "effectiveness",
-    "side_effect_severity", "adherence", "burden", "cost_per_month", "insurance_coverage", "satisfaction",
-    "would_recommend", "tips", "text_state", "text_reason", "age_band", "sex", "years_since_diagnosis",
-)  # fmt: skip
-RATING_FIELDS = (
-    "last_visit", "overall", "explained_clearly", "listened_carefully", "showed_respect", "spent_enough_time",
-    "got_appointment", "knowledge", "would_recommend", "comment", "text_state", "text_reason",
-)  # fmt: skip
+# The answers as the forms save them, then what the registry derived or decided about them.
+EXPERIENCE_FIELDS = (*experiences.SCALAR_FIELDS, "text_state", "text_reason", "age_band", "sex",
+                     "years_since_diagnosis")  # fmt: skip
+RATING_FIELDS = (*ratings.FIELDS, "text_state", "text_reason")
 # The CSV download: one file per table, in this order.
 CSV_TABLES = (
     "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",

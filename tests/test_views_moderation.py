@@ -137,6 +137,17 @@ def test_moderator_merges_a_duplicate_treatment(client, auth, app, make, tip):
     odd = client.post(f"/moderation/merge/doctor/{doctor_id}", data={"survivor": "²"})  # a digit int() refuses
     assert odd.status_code == 200 and "No doctor with that name" in odd.text
     assert client.post(f"/moderation/doctor/{doctor_id + 1}/dismiss", data={}).status_code == 404
+    with app.app_context():
+        from registry import moderation
+        from registry.models import User
+
+        moderation.raise_flag(db.session.scalar(sa.select(User)), "doctor", doctor_id, "other", "Wrong city?")
+        db.session.commit()
+    kept = client.post(f"/moderation/doctor/{doctor_id}/dismiss", data={"action": "keep", "reason": "City is right"},
+                       follow_redirects=True)  # fmt: skip
+    assert "Closed 1 flag; the doctor is unchanged." in kept.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(Flag.resolution).where(Flag.target_kind == "doctor")) == "kept"
     preview = client.post(url, data={"survivor": "Sumatriptan"})
     assert "2 experiences" in preview.text and "Merge now" in preview.text
     with app.app_context():

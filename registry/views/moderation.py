@@ -4,28 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from forms.moderation import DecisionForm, FlagForm, MergeForm
 from registry import audit, moderation
 from registry.auth import role_required
 from registry.extensions import db, submit_limit
-from registry.models import Doctor
-from registry.text import name_key
 from registry.views import page_arg
 
 bp = Blueprint("moderation", __name__)
 
-NOUNS = {"tip": "tip", "comment": "comment", "condition": "condition", "treatment": "treatment", "doctor": "doctor"}
-
-
 @bp.app_context_processor
 def waiting_for_moderators() -> dict:
-    """How many things wait in the queue, for the moderators' navigation link (no query for others)."""
-    def count() -> int:
-        return moderation.open_flag_count()
-
-    return {"moderation_waiting": count}
+    """The queue's size for the moderators' navigation link: a function, so only their pages query it."""
+    return {"moderation_waiting": moderation.open_flag_count}
 
 
 def public_url(kind: str, target) -> str:
@@ -54,9 +45,9 @@ def flag(kind: str, target_id: int):
     if form.validate_on_submit():
         moderation.raise_flag(current_user, kind, target_id, form.reason.data, (form.note.data or "").strip())
         db.session.commit()
-        flash(f"Thank you. A moderator will review this {NOUNS[kind]}.", "success")
+        flash(f"Thank you. A moderator will review this {kind}.", "success")
         return redirect(public_url(kind, target))
-    return render_template("moderation/flag.html", form=form, kind=kind, noun=NOUNS[kind], target=target,
+    return render_template("moderation/flag.html", form=form, kind=kind, noun=kind, target=target,
                            back=public_url(kind, target))  # fmt: skip
 
 
@@ -74,6 +65,16 @@ def queue():
     )
 
 
+def _decision() -> DecisionForm | None:
+    """The posted decision, or None after flashing what is wrong with it (back to the queue)."""
+    form = DecisionForm()
+    if form.validate_on_submit():
+        return form
+    for errors in form.errors.values():
+        flash(" ".join(errors), "error")
+    return None
+
+
 @bp.post("/moderation/<kind>/<int:target_id>")
 @role_required("moderator")
 def decide(kind: str, target_id: int):
@@ -81,16 +82,14 @@ def decide(kind: str, target_id: int):
     row = moderation.moderated_text(kind, target_id)
     if row is None:
         abort(404)
-    form = DecisionForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(errors), "error")
+    form = _decision()
+    if form is None:
         return redirect(url_for(".queue"))
     state = "hidden" if form.action.data == "hide" else "public"
     moderation.set_text_state(current_user, kind, row, state, (form.reason.data or "").strip() or None)
     db.session.commit()
     done = {"hide": "hidden", "keep": "kept public", "restore": "restored"}[form.action.data]
-    flash(f"The {NOUNS[kind]} is {done}.", "success")
+    flash(f"The {kind} is {done}.", "success")
     return redirect(url_for(".queue"))
 
 
@@ -98,25 +97,15 @@ def decide(kind: str, target_id: int):
 @role_required("moderator")
 def dismiss(kind: str, target_id: int):
     """Close the flags on a catalog entry that needs no change."""
-    if kind not in moderation.CATALOG_KINDS:
+    if kind not in moderation.CATALOG_KINDS or moderation.flag_target(kind, target_id) is None:
         abort(404)
-    form = DecisionForm()
-    form.validate_on_submit()
-    try:
-        count = moderation.dismiss_flags(current_user, kind, target_id, (form.reason.data or "").strip() or None)
-    except LookupError:
-        abort(404)
+    form = _decision()
+    if form is None:
+        return redirect(url_for(".queue"))
+    count = moderation.dismiss_flags(current_user, kind, target_id, (form.reason.data or "").strip() or None)
     db.session.commit()
     flash(f"Closed {count} flag{'s' if count != 1 else ''}; the {kind} is unchanged.", "success")
     return redirect(url_for(".queue"))
-
-
-def _find_entry(kind: str, text: str):
-    model = moderation.CATALOG_KINDS[kind]
-    text = text.strip()
-    if model is Doctor:
-        return db.session.get(Doctor, int(text)) if text.isascii() and text.isdigit() and len(text) < 10 else None
-    return db.session.scalar(select(model).where((model.slug == text) | (model.name_key == name_key(text))))
 
 
 @bp.route("/moderation/merge/<kind>/<int:source_id>", methods=["GET", "POST"])
@@ -129,7 +118,7 @@ def merge(kind: str, source_id: int):
     form = MergeForm()
     survivor, preview = None, None
     if form.validate_on_submit():
-        survivor = _find_entry(kind, form.survivor.data)
+        survivor = moderation.find_entry(kind, form.survivor.data)
         if survivor is None:
             form.survivor.errors.append(f"No {kind} with that name in the catalog.")
         elif survivor.id == source.id:
