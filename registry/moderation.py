@@ -34,6 +34,11 @@ TEXT_KIND_OF = {column: kind for kind, (_, column) in TEXT_KINDS.items()}
 CATALOG_KINDS = {"condition": Condition, "treatment": Treatment, "doctor": Doctor}
 
 
+def _in_state(model, state: str):
+    """Rows whose text is held or hidden, worded so that the partial text_state index serves them."""
+    return (model.text_state != "public") & (model.text_state == state)
+
+
 def screen_text(row, old_text: str | None) -> None:
     """Set a tip's or comment's state after its author saved it.
 
@@ -98,7 +103,7 @@ def raise_flag(reporter: User, kind: str, target_id: int, reason: str, note: str
 
 def open_flag_count() -> int:
     held = sum(
-        db.session.scalar(select(func.count()).select_from(model).where(model.text_state == "held")) or 0
+        db.session.scalar(select(func.count()).select_from(model).where(_in_state(model, "held"))) or 0
         for model, _ in TEXT_KINDS.values()
     )
     flags = db.session.scalar(select(func.count(Flag.id)).where(Flag.resolved_at.is_(None))) or 0
@@ -127,7 +132,7 @@ def queue(limit: int = 100) -> list[QueueItem]:
     items: dict[tuple[str, int], QueueItem] = {}
     for kind, (model, _) in TEXT_KINDS.items():
         held = db.session.scalars(
-            select(model).options(joinedload(model.user)).where(model.text_state == "held")
+            select(model).options(joinedload(model.user)).where(_in_state(model, "held"))
             .order_by(model.updated_at).limit(limit)
         )  # fmt: skip
         for row in held:
@@ -153,7 +158,7 @@ def hidden_text(page: int, per_page: int = 25) -> Window:
     query = (
         select(Experience)
         .options(joinedload(Experience.user))
-        .where(Experience.text_state == "hidden")
+        .where(_in_state(Experience, "hidden"))
         .order_by(Experience.updated_at.desc(), Experience.id.desc())
     )
     return Window(db.session, query, page, per_page)
@@ -161,7 +166,7 @@ def hidden_text(page: int, per_page: int = 25) -> Window:
 
 def hidden_comments(limit: int = 50) -> list[DoctorRating]:
     return db.session.scalars(
-        select(DoctorRating).options(joinedload(DoctorRating.user)).where(DoctorRating.text_state == "hidden")
+        select(DoctorRating).options(joinedload(DoctorRating.user)).where(_in_state(DoctorRating, "hidden"))
         .order_by(DoctorRating.updated_at.desc()).limit(limit)
     ).all()  # fmt: skip
 

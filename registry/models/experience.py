@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -37,6 +37,10 @@ class Experience(db.Model):
         # Serves the report pages' newest tips (ORDER BY updated_at within a pair) and pair lookups.
         Index("ix_experience_pair_updated", "condition_id", "treatment_id", "updated_at"),
         Index("ix_experience_user_updated", "user_id", "updated_at"),
+        # The moderators' queue and count on every page they load: held or hidden text among millions.
+        # Partial, so the millions of public rows cost writes nothing; queries repeat the predicate.
+        Index("ix_experience_text_state_updated", "text_state", "updated_at",
+              sqlite_where=text("text_state != 'public'"), postgresql_where=text("text_state != 'public'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

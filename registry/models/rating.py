@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import UTCDateTime, now_utc
@@ -23,6 +23,8 @@ class DoctorRating(db.Model):
         UniqueConstraint("user_id", "doctor_id", "condition_id"),
         Index("ix_doctor_rating_doctor_condition", "doctor_id", "condition_id"),
         Index("ix_doctor_rating_condition", "condition_id"),
+        Index("ix_doctor_rating_text_state_updated", "text_state", "updated_at",
+              sqlite_where=text("text_state != 'public'"), postgresql_where=text("text_state != 'public'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
