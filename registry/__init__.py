@@ -27,6 +27,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "registry.sqlite"),
         REPORT_MIN_N=5,
+        # "perturb": every published count carries keyed noise (reports/disclosure.py); "exact":
+        # true counts, for closed deployments whose every reader is trusted, and arithmetic tests.
+        DISCLOSURE="perturb",
+        DISCLOSURE_SIGMA=2.0,
         PER_PAGE=25,
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True,
@@ -75,6 +79,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("EXPORT_KEY"):
         # Keys the pseudonymous ids of research exports; every app server needs the same one.
         app.config["EXPORT_KEY"] = instance_secret(Path(app.instance_path) / "export_key")
+    if not app.config.get("DISCLOSURE_KEY"):
+        # Seeds the noise of every published number; changing it re-draws all noise (docs/privacy.md).
+        app.config["DISCLOSURE_KEY"] = instance_secret(Path(app.instance_path) / "disclosure_key")
+    app.extensions["disclosure"] = app.jinja_env.globals["disclosure"] = _disclosure_policy(app)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -109,6 +117,18 @@ def _security_headers(response):
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def _disclosure_policy(app: Flask):
+    """The deployment's disclosure-control policy, checked at start (a typo must not publish exact counts)."""
+    from reports.disclosure import Policy
+
+    return Policy(
+        mode=str(app.config["DISCLOSURE"]).strip().lower(),
+        min_n=int(app.config["REPORT_MIN_N"]),
+        sigma=float(app.config["DISCLOSURE_SIGMA"]),
+        key=str(app.config["DISCLOSURE_KEY"]).encode(),
+    )
 
 
 def _cookie_security(app: Flask) -> None:

@@ -32,6 +32,7 @@ from registry.models import (
 from registry.models.aggregate import count_column
 
 KEY = ("condition_id", "treatment_id", *DIMENSIONS)
+CELL_SUMS = ["n", *COUNT_COLUMNS, "key_sum"]  # report_cell's additive columns, in table order
 SCALAR_FIELDS = [f for f in COUNTED if f not in ("duration", "stop_reasons")]
 # field -> stored value -> its count column (satisfaction is stored as an integer)
 COLUMN_OF = {
@@ -70,6 +71,7 @@ def contributions(rows, side_effects=(), stop_reasons=()):
         if cell is None:
             cell = cells[key] = defaultdict(int)
         cell["n"] += 1
+        cell["key_sum"] += row["report_key"]
         for field, columns in scalar_columns:
             value = row[field]
             if value is not None:
@@ -113,10 +115,10 @@ def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) ->
     cell_rows = []
     for key, counts in sorted(cells.items()):  # a fixed order: concurrent writers lock alike
         row = dict(zip(KEY, key))
-        row.update({name: 0 for name in COUNT_COLUMNS})
+        row.update({name: 0 for name in CELL_SUMS})
         row.update({name: sign * value for name, value in counts.items()})
         cell_rows.append(row)
-    _upsert(connection, report_cell, KEY, cell_rows, ["n", *COUNT_COLUMNS])
+    _upsert(connection, report_cell, KEY, cell_rows, CELL_SUMS)
     term_rows = [{**dict(zip(KEY, key[:-1])), "term": key[-1], "n": sign * n} for key, n in sorted(terms.items())]
     _upsert(connection, report_term, (*KEY, "term"), term_rows, ["n"])
     conditions = sorted({key[0] for key in cells})
@@ -195,8 +197,9 @@ def _fresh_cells(session):
     sums += [func.coalesce(func.sum(reasons.c[code]), 0).label(count_column("stop_reasons", code))
              for code in scales.STOP_REASON.codes]  # fmt: skip
     dims = [func.coalesce(getattr(Experience, d), literal("")).label(d) for d in DIMENSIONS]
+    key_sum = func.coalesce(func.sum(Experience.report_key), 0).label("key_sum")
     return (
-        select(Experience.condition_id, Experience.treatment_id, *dims, func.count().label("n"), *sums)
+        select(Experience.condition_id, Experience.treatment_id, *dims, func.count().label("n"), *sums, key_sum)
         .outerjoin(reasons, reasons.c.experience_id == Experience.id)
         .group_by(Experience.condition_id, Experience.treatment_id, *dims)
     )

@@ -17,7 +17,6 @@ from registry.models import (
     Experience,
     Treatment,
     TreatmentSynonym,
-    report_cell,
 )
 from registry.text import clean, name_key, slugify
 
@@ -320,12 +319,10 @@ def load_starter_catalog(path: Path = STARTER_CATALOG) -> dict[str, int]:
 
 
 def report_counts() -> dict[int, int]:
-    """Number of experiences per condition id (from the maintained aggregates)."""
-    total = func.sum(report_cell.c.n)
-    rows = db.session.execute(
-        select(report_cell.c.condition_id, total).group_by(report_cell.c.condition_id).having(total > 0)
-    )
-    return {condition_id: int(n) for condition_id, n in rows}
+    """Public number of reports per condition id: the total its report page shows (absent when none)."""
+    from registry import reporting
+
+    return reporting.condition_counts()
 
 
 def report_total() -> int:
@@ -341,17 +338,14 @@ def popular_conditions(limit: int = 12) -> list[tuple[Condition, int]]:
     return [(c, counts.get(c.id, 0)) for c in ranked[:limit]]
 
 
-def treatments_for(condition: Condition) -> list[Treatment]:
-    """The condition's treatments, listed in the catalog or reported, by name (no hint of counts)."""
-    reported = set(
-        db.session.scalars(
-            select(report_cell.c.treatment_id)
-            .where(report_cell.c.condition_id == condition.id, report_cell.c.n > 0)
-            .distinct()
-        )
-    )
+def treatments_for(condition: Condition, shown_slugs=()) -> list[Treatment]:
+    """The condition's treatments listed in the catalog, plus those its report shows, by name.
+
+    Treatments reported too few times to show are not added: listing them would tell that
+    someone reported them.
+    """
     treatments = {t.id: t for t in condition.treatments}
-    missing = reported - set(treatments)
+    missing = set(shown_slugs) - {t.slug for t in treatments.values()}
     if missing:
-        treatments.update({t.id: t for t in db.session.scalars(select(Treatment).where(Treatment.id.in_(missing)))})
+        treatments.update({t.id: t for t in db.session.scalars(select(Treatment).where(Treatment.slug.in_(missing)))})
     return sorted(treatments.values(), key=lambda t: t.name)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, Integer, MetaData, cast, func
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+# 40 bits: a million keys still sum within a signed 64-bit integer (SQLite's, and BIGINT).
+REPORT_KEY_BITS = 40
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -15,6 +19,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def new_report_key() -> int:
+    """A fresh random key for a report row: disclosure control sums them to recognise a set of reports."""
+    return secrets.randbits(REPORT_KEY_BITS)
 
 
 def now_utc() -> datetime:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from registry import aggregates, scales
-from registry.database import bulk_insert
+from registry.database import REPORT_KEY_BITS, bulk_insert
 from registry.extensions import db
 from registry.models import (
     CONSENT_VERSION,
@@ -360,6 +360,7 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
         "updated_at": created,
         "text_state": ["public"] * m,  # demo tips hold no contact details
         "text_reason": [None] * m,
+        "report_key": rng.integers(0, 2**REPORT_KEY_BITS, m).tolist(),
     }
     columns["dose_amount"] = [None if x != x else x for x in columns["dose_amount"]]  # NaN -> NULL
     names = list(columns)
@@ -511,6 +512,7 @@ def _rating_rows(rng, d: DemoDoctors, batch: dict, n: int, end_month: int) -> li
             "comment": _comment(rng, overall) if rng.random() < 0.2 else None,
             "created_at": users[i]["created_at"], "updated_at": users[i]["created_at"],
             "text_state": "public", "text_reason": None,
+            "report_key": int(rng.integers(0, 2**REPORT_KEY_BITS)),
         })  # fmt: skip
     return rows
 

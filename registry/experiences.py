@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from registry import aggregates, audit, moderation, scales
 from registry.auth import owned_or_none
-from registry.database import now_utc
+from registry.database import new_report_key, now_utc
 from registry.extensions import cache, db
 from registry.models import (
     Condition,
@@ -125,6 +125,7 @@ def save(
     experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
     experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
     experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
+    experience.report_key = new_report_key()  # a changed report is a new member of every view it is in
     moderation.screen_text(experience, before.get("tips"))
     db.session.flush()
     aggregates.record_experience(db.session, experience, sign=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from registry import scales
 from registry.models import COMMUNICATION_ITEMS, COUNTED
 from reports.doctors import RATING_FIELDS
+from reports.disclosure import MODES
 from reports.filters import FILTER_SCALES
 
 MAX_QUERY = 120  # the longest search text the API takes
@@ -82,10 +83,14 @@ DOCTOR_DISTRIBUTIONS = {
 }
 SUPPRESSED_SCORE = _object({"suppressed": {"type": "boolean", "enum": [True]}})
 DOCTOR = {"id": {"type": "integer"}, "name": NAME, "specialty": NAME, "city": NAME, "country": NAME}
+DISCLOSURE = {"type": "string", "enum": list(MODES),
+              "description": "perturb: every count carries keyed noise (the same for the same reports), shares are computed "
+              "from protected counts with intervals widened for it; exact: true counts (trusted deployments)."}  # fmt: skip
 HEAD = {
     "condition": _object({"slug": NAME, "name": NAME, "icd10": NULLABLE_STRING}),
     "filters": _object({name: {"type": "array", "items": _codes(scale.codes)} for name, scale in FILTER_SCALES.items()}),
     "min_n": {"type": "integer"},
+    "disclosure": DISCLOSURE,
 }
 
 
@@ -97,7 +102,8 @@ def _param(name: str, schema: dict, description: str, where: str = "query", requ
 Q = {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": r"\S"}
 LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "At most this many results.")
 FILTERS = [
-    {**_param(name, {"type": "array", "items": _codes(scale.codes)}, f"Patients like me: {scale.description}"),
+    {**_param(name, {"type": "array", "items": _codes(scale.codes)},
+              f"Patients like me: {scale.description}. One value at a time (or every value: no filter)."),
      "style": "form", "explode": True}
     for name, scale in FILTER_SCALES.items()
 ]  # fmt: skip
@@ -135,7 +141,8 @@ def spec() -> dict:
             "title": "Treatment Experience Registry API",
             "version": "1",
             "description": "Read-only, de-identified reports. Codes are those of the registry's answer scales; "
-            "units under the minimum group size (min_n) are reported as suppressed, never with their numbers.",
+            "every number is protected by disclosure control (see `disclosure`), and a unit whose protected count is "
+            "under the minimum group size (min_n) is reported as suppressed, never with its numbers.",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
@@ -171,14 +178,15 @@ def spec() -> dict:
                  *(_param(name, NAME, f"Only doctors whose {name} matches.") for name in ("specialty", "city", "country", "q")),
                  LIMIT],
                 _json(_object({"filters": _object({name: NAME for name in ("condition", "specialty", "city", "country", "q")}),
-                               "min_n": {"type": "integer"}, "doctors": {"type": "array", "items": doctor_row}}),
+                               "min_n": {"type": "integer"}, "disclosure": DISCLOSURE,
+                               "doctors": {"type": "array", "items": doctor_row}}),
                       "The doctors."),
                 errors=(400, 404),
             ),  # fmt: skip
             "/doctors/{doctor_id}": _get(
                 "One doctor's scores overall and per condition.",
                 [_param("doctor_id", {"type": "integer"}, "The doctor's id.", "path")],
-                _json(_object({"doctor": _object(DOCTOR), "min_n": {"type": "integer"},
+                _json(_object({"doctor": _object(DOCTOR), "min_n": {"type": "integer"}, "disclosure": DISCLOSURE,
                                "overall": _shown_or_suppressed({**DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}, SUPPRESSED_SCORE),
                                "conditions": {"type": "array", "items": {"oneOf": [
                                    _object({"slug": NAME, "name": NAME, **DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}),

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from registry import audit, moderation
 from registry.auth import owned_or_none
+from registry.database import new_report_key
 from registry.extensions import db
 from registry.pagination import Window
 from registry.models import Condition, Doctor, DoctorRating, User
@@ -52,6 +53,7 @@ def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating:
         rating.doctor_id, rating.condition_id = doctor.id, condition.id
     for name in FIELDS:
         setattr(rating, name, values.get(name))
+    rating.report_key = new_report_key()  # see experiences.save
     moderation.screen_text(rating, before.get("comment"))
     db.session.flush()
     if before:

@@ -13,7 +13,13 @@ from registry import aggregates, scales
 from registry.extensions import cache, db
 from registry.pagination import Window
 from registry.models import Condition, Diagnosis, Experience, Treatment, User
+from reports import aggregate
 from reports.filters import Filters
+
+
+def policy():
+    """The disclosure-control policy every published number goes through (built by create_app)."""
+    return current_app.extensions["disclosure"]
 
 
 def report_source():
@@ -31,12 +37,37 @@ def cached_report(condition: Condition, kind: str, parts: tuple, compute):
     with REGISTRY_REDIS_URL every worker and server shares the entries.
     """
     key = "|".join(map(str, ("report", kind, condition.id, aggregates.version(db.session, condition.id),
-                                current_app.config.get("REPORT_SOURCE", "cells"), *parts)))  # fmt: skip
+                                current_app.config.get("REPORT_SOURCE", "cells"), policy(), *parts)))  # fmt: skip
     value = cache.get(key)
     if value is None:
         value = compute()
         cache.set(key, value)
     return value
+
+
+def condition_report(condition: Condition, filters: Filters):
+    """A condition's ranked treatments under the filters, protected and cached (page and API alike)."""
+    listed = tuple(condition.treatments)  # hidden ones are named only if the catalog lists them anyway
+    return cached_report(condition, "condition", (filters,), lambda: aggregate.condition_report(
+        db.session, condition, filters, policy(), report_source(), listed))  # fmt: skip
+
+
+def treatment_report(condition: Condition, treatment: Treatment, filters: Filters):
+    """One treatment for a condition under the filters, protected and cached."""
+    return cached_report(condition, "treatment", (treatment.id, filters), lambda: aggregate.treatment_report(
+        db.session, condition, treatment, filters, policy(), report_source()))  # fmt: skip
+
+
+def compare_report(condition: Condition, chosen: list[Treatment], filters: Filters):
+    """Several treatments for a condition side by side, protected and cached."""
+    ids = tuple(t.id for t in chosen)
+    return cached_report(condition, "compare", (ids, filters), lambda: aggregate.treatments_report(
+        db.session, condition, chosen, filters, policy(), report_source()))  # fmt: skip
+
+
+def condition_counts() -> dict[int, int]:
+    """Per condition, its public number of reports (shown treatments' protected counts; absent: none shown)."""
+    return aggregate.public_condition_counts(policy(), report_source())
 
 
 def like_me(user: User, condition: Condition) -> Filters:

@@ -2,7 +2,7 @@
 
 Every function takes a session and returns frames or plain data; nothing here knows about
 requests. The SQL only groups and counts, so a page's cost grows with the number of treatments
-and codes shown, and every output passes through reports.suppression.
+and codes shown, and every published number passes through reports.disclosure.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from registry import scales
 from registry.models import COUNTED, Condition, Treatment
 from reports.filters import Filters
 from reports.sources import CellSource
-from reports.stats import share_dict
-from reports.suppression import suppressed_units
+from reports.disclosure import Policy, mean, share
 
 # Fields whose every code is counted, in scale order (the aggregates' own list).
 SCALE_FIELDS = {f: codes for f, codes in COUNTED.items() if f not in ("duration", "stop_reasons")}
+KNOWN_EFFECT_CODES = tuple(c for c in scales.EFFECTIVENESS.codes if c != scales.UNKNOWN_EFFECT_CODE)
 SUMMARY_FIELDS = ("effectiveness", "side_effect_severity", "insurance_coverage", "satisfaction")
 TOP_TERMS = 10
 
@@ -29,21 +29,8 @@ def _source(session, source):
     return source if source is not None else CellSource(session)
 
 
-def view_counts(source, condition_id: int, filters: Filters, treatment_ids=None):
-    """(n under the filters, n in the whole unit, cross-table cells) per treatment.
-
-    Under filters every treatment with reports in the unit is listed (with 0 when none match),
-    so a list of suppressed names cannot reveal who is in a small filtered group.
-    """
-    n_all = source.totals(condition_id, treatment_ids=treatment_ids)
-    if not filters:
-        return n_all, n_all, {}
-    n_view = {tid: 0 for tid in n_all} | source.totals(condition_id, filters, treatment_ids)
-    return n_view, n_all, source.cells(condition_id, filters, treatment_ids)
-
-
 def totals(session, condition_id: int, filters: Filters = Filters(), treatment_ids=None, source=None):
-    """Number of experiences per treatment id under the filters."""
+    """Number of experiences per treatment id under the filters (never published as such)."""
     return _source(session, source).totals(condition_id, filters, treatment_ids)
 
 
@@ -63,23 +50,6 @@ def distribution(index: dict, treatment_id: int, name: str, codes=None) -> dict[
     codes = codes if codes is not None else SCALE_FIELDS[name]
     found = index.get((treatment_id, name), {})
     return {code: found.get(code, 0) for code in codes}
-
-
-def improved(effectiveness: dict[str, int]) -> tuple[int, int]:
-    """(moderate or major, answers other than can't tell)."""
-    known = sum(n for code, n in effectiveness.items() if code != scales.UNKNOWN_EFFECT_CODE)
-    return sum(effectiveness[c] for c in scales.IMPROVED_CODES), known
-
-
-def mean_of(histogram: dict[str, int]) -> float | None:
-    total = sum(histogram.values())
-    if not total:
-        return None
-    return round(sum(int(code) * n for code, n in histogram.items()) / total, 2)
-
-
-def share_of(dist: dict[str, int], codes) -> dict | None:
-    return share_dict(sum(dist[c] for c in codes), sum(dist.values()))
 
 
 @dataclass
@@ -137,22 +107,39 @@ class UnitReport:
         }
 
 
-def _unit(treatment: Treatment, n: int, hidden: bool, frame, tid: int, names) -> UnitReport:
-    if hidden:
-        return UnitReport(treatment.slug, treatment.name, n, True)
-    dists = {name: distribution(frame, tid, name) for name in names}
-    successes, known = improved(dists["effectiveness"])
+def _unit(policy: Policy, treatment: Treatment, n: int, frame, tid: int, names) -> UnitReport:
+    """A shown unit's protected distributions and shares (n is already protected)."""
+    view = policy.view(frame.keys[tid])
+    dists = {name: view.distribution(name, distribution(frame.index, tid, name)) for name in names}
     return UnitReport(
         slug=treatment.slug,
         name=treatment.name,
         n=n,
         suppressed=False,
         distributions=dists,
-        improved=share_dict(successes, known),
-        satisfaction_mean=mean_of(dists["satisfaction"]),
-        severe=share_of(dists["side_effect_severity"], scales.SEVERE_CODES),
-        not_covered=share_of(dists["insurance_coverage"], scales.NOT_COVERED_CODES),
+        improved=share(policy, dists["effectiveness"], scales.IMPROVED_CODES, KNOWN_EFFECT_CODES),
+        satisfaction_mean=mean(dists["satisfaction"]),
+        severe=share(policy, dists["side_effect_severity"], scales.SEVERE_CODES),
+        not_covered=share(policy, dists["insurance_coverage"], scales.NOT_COVERED_CODES),
     )
+
+
+def _hidden(treatment: Treatment) -> UnitReport:
+    return UnitReport(treatment.slug, treatment.name, 0, True)
+
+
+@dataclass
+class _Frame:
+    """Counts of the shown units, indexed, with each unit's key sum (its view's name)."""
+
+    index: dict
+    keys: dict[int, int]
+
+
+def _protected_sizes(policy: Policy, source, condition_id: int, filters: Filters, treatment_ids=None):
+    """(protected n, key sum) per treatment with reports under the filters."""
+    sizes = source.sizes(condition_id, filters, treatment_ids)
+    return {tid: (policy.view(key).n(n), key) for tid, (n, key) in sizes.items()}
 
 
 @dataclass
@@ -170,73 +157,101 @@ class ConditionReport:
         return [t for t in self.treatments if not t.suppressed]
 
 
-def condition_report(session, condition: Condition, filters: Filters, min_n: int, source=None) -> ConditionReport:
-    """Treatments of a condition ranked by the lower Wilson bound of "improved", with suppression."""
+def condition_report(
+    session, condition: Condition, filters: Filters, policy: Policy, source=None, listed=()
+) -> ConditionReport:
+    """Treatments of a condition ranked by the lower bound of "improved", every number protected.
+
+    A treatment is shown when its own protected count reaches min_n (never hidden because of
+    another). Hidden treatments are listed only when they are in ``listed`` (the catalog's
+    treatments for the condition), so whether an unlisted treatment has one report or none
+    is never told; the total counts shown treatments only.
+    """
     source = _source(session, source)
-    n_filtered, n_all, unit_cells = view_counts(source, condition.id, filters)
-    ids = list(n_filtered)
-    frame = index_counts(source.counts(condition.id, filters, SUMMARY_FIELDS)) if ids else {}
-    treatments = {t.id: t for t in session.scalars(select(Treatment).where(Treatment.id.in_(ids)))}
-    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells)
-    units = [_unit(treatments[tid], n, tid in hidden, frame, tid, SUMMARY_FIELDS) for tid, n in n_filtered.items()]
+    sizes = _protected_sizes(policy, source, condition.id, filters)
+    shown = [tid for tid, (n, _) in sizes.items() if policy.shown(n)]
+    frame = _Frame(index_counts(source.counts(condition.id, filters, SUMMARY_FIELDS, shown)) if shown else {},
+                   {tid: sizes[tid][1] for tid in shown})  # fmt: skip
+    treatments = {t.id: t for t in session.scalars(select(Treatment).where(Treatment.id.in_(shown)))}
+    units = [_unit(policy, treatments[tid], sizes[tid][0], frame, tid, SUMMARY_FIELDS) for tid in shown]
+    units += [_hidden(t) for t in listed if t.id not in treatments]
     units.sort(key=lambda u: u.rank_key)
-    # The page's totals count shown treatments only, so no hidden count can be had by subtraction.
-    shown = [tid for tid in n_filtered if tid not in hidden]
-    total = sum(n_filtered[tid] for tid in shown)
-    side_effects = condition_side_effects(source, condition.id, filters, total, shown, min_n) if shown else []
-    return ConditionReport(condition.id, filters, min_n, total, not shown, units, side_effects)
+    total = sum(sizes[tid][0] for tid in shown)
+    side_effects = condition_side_effects(policy, source, condition.id, filters, total, frame) if shown else []
+    return ConditionReport(condition.id, filters, policy.min_n, total, not shown, units, side_effects)
 
 
-def condition_side_effects(source, condition_id: int, filters: Filters, total: int, treatment_ids, min_n: int) -> list[dict]:
+def _unit_terms(policy: Policy, side: pd.DataFrame, frame: _Frame) -> dict[int, dict[str, int]]:
+    """Per shown treatment, every side-effect term's protected count (thresholded later)."""
+    result: dict[int, dict[str, int]] = {}
+    for tid, code, n in side.itertuples(index=False):
+        if tid in frame.keys:
+            result.setdefault(tid, {})[code] = policy.view(frame.keys[tid]).count(f"side_effects~{code}", n)
+    return result
+
+
+def _top_terms(counts: dict[str, int], base: int, min_n: int) -> list[dict]:
+    kept = [(term, n) for term, n in counts.items() if n >= min_n]
+    ranked = sorted(kept, key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
+    return [{"term": term, "n": n, "share": round(n / base, 4)} for term, n in ranked]
+
+
+def condition_side_effects(policy: Policy, source, condition_id: int, filters: Filters, total: int, frame: _Frame) -> list[dict]:
     """The most reported side effects among the shown treatments: term, count, share of reporters.
 
-    A term reported fewer than min_n times is left out: free-text terms can identify.
+    Sums of each shown treatment's protected term counts; a term under min_n is left out
+    (free-text terms can identify).
     """
-    frame = source.terms(condition_id, filters, treatment_ids)
-    counts = frame.groupby("code")["n"].sum() if not frame.empty else pd.Series(dtype=int)
-    counts = counts[counts >= min_n]
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
-    return [{"term": term, "n": int(n), "share": round(n / total, 4)} for term, n in ranked]
+    per_unit = _unit_terms(policy, source.terms(condition_id, filters, list(frame.keys)), frame)
+    summed: dict[str, int] = {}
+    for counts in per_unit.values():
+        for term, n in counts.items():
+            summed[term] = summed.get(term, 0) + n
+    return _top_terms(summed, total, policy.min_n)
 
 
 def treatment_report(
-    session, condition: Condition, treatment: Treatment, filters: Filters, min_n: int, source=None
+    session, condition: Condition, treatment: Treatment, filters: Filters, policy: Policy, source=None
 ) -> UnitReport:
-    """Every distribution of one treatment for one condition, or its suppression."""
-    return treatments_report(session, condition, [treatment], filters, min_n, source)[0]
+    """Every distribution of one treatment for one condition, or that it has too few reports to show."""
+    return treatments_report(session, condition, [treatment], filters, policy, source)[0]
 
 
 def treatments_report(
-    session, condition: Condition, chosen: list[Treatment], filters: Filters, min_n: int, source=None
+    session, condition: Condition, chosen: list[Treatment], filters: Filters, policy: Policy, source=None
 ) -> list[UnitReport]:
     """Full reports for several treatments of a condition (the compare page), same scales."""
     source = _source(session, source)
     ids = [t.id for t in chosen]
-    # Suppression is decided over all the condition's treatments, as on the condition page.
-    n_filtered, n_all, unit_cells = view_counts(source, condition.id, filters)
-    hidden = suppressed_units(n_filtered, n_all, min_n, bool(filters), unit_cells) | (set(ids) - set(n_filtered))
+    sizes = _protected_sizes(policy, source, condition.id, filters, ids)
+    visible = [tid for tid in ids if tid in sizes and policy.shown(sizes[tid][0])]
     names = tuple(SCALE_FIELDS)
-    visible = [tid for tid in ids if tid not in hidden]
     fields = (*names, "stop_reasons", "duration")
-    frame = index_counts(source.counts(condition.id, filters, fields, visible)) if visible else {}
-    side = source.terms(condition.id, filters, visible) if visible else _empty()
+    frame = _Frame(index_counts(source.counts(condition.id, filters, fields, visible)) if visible else {},
+                   {tid: sizes[tid][1] for tid in visible})  # fmt: skip
+    terms = _unit_terms(policy, source.terms(condition.id, filters, visible), frame) if visible else {}
     reports = []
     for treatment in chosen:
-        n = n_filtered.get(treatment.id, 0)
-        unit = _unit(treatment, n, treatment.id in hidden, frame, treatment.id, names)
-        if not unit.suppressed:
-            terms = side[(side["treatment_id"] == treatment.id) & (side["n"] >= min_n)]  # as on the condition page
-            terms = terms.sort_values(["n", "code"], ascending=[False, True])
-            unit.side_effects = [
-                {"term": term, "n": int(count), "share": round(count / n, 4)}
-                for term, count in zip(terms["code"][:TOP_TERMS], terms["n"][:TOP_TERMS])
-            ]
-            unit.stop_reasons = distribution(frame, treatment.id, "stop_reasons", scales.STOP_REASON.codes)
-            unit.duration = distribution(frame, treatment.id, "duration", scales.DURATION.codes)
+        if treatment.id not in frame.keys:
+            reports.append(_hidden(treatment))
+            continue
+        n = sizes[treatment.id][0]
+        unit = _unit(policy, treatment, n, frame, treatment.id, names)
+        view = policy.view(frame.keys[treatment.id])
+        unit.side_effects = _top_terms(terms.get(treatment.id, {}), n, policy.min_n)
+        unit.stop_reasons = view.distribution(
+            "stop_reasons", distribution(frame.index, treatment.id, "stop_reasons", scales.STOP_REASON.codes))
+        unit.duration = view.distribution(
+            "duration", distribution(frame.index, treatment.id, "duration", scales.DURATION.codes))  # fmt: skip
         reports.append(unit)
     return reports
 
 
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame(columns=["treatment_id", "field", "code", "n"])
-
+def public_condition_counts(policy: Policy, source) -> dict[int, int]:
+    """Per condition, the sum of its shown treatments' protected counts (its report page's total)."""
+    result: dict[int, int] = {}
+    for (cid, _tid), (n, key) in source.unit_sizes().items():
+        protected = policy.view(key).n(n)
+        if policy.shown(protected):
+            result[cid] = result.get(cid, 0) + protected
+    return result

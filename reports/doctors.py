@@ -2,7 +2,8 @@
 
 As in CG-CAHPS, "top box" is a 9 or 10 on the 0-10 overall rating, and the communication
 composite is the share of "always" across the four communication items. Doctors rank by the
-lower bound of the top-box Wilson interval, never by the raw mean.
+lower bound of the top-box Wilson interval, never by the raw mean. Every number is computed from
+counts protected by reports.disclosure, one view per doctor (and per doctor and condition).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from sqlalchemy import case, func, select
 
 from registry import scales
 from registry.models import COMMUNICATION_ITEMS, Doctor, DoctorRating
-from reports.stats import share_dict
-from reports.suppression import suppressed_units
+from reports.disclosure import Policy, mean, share
 
 RATING_FIELDS = {
     "got_appointment": scales.FREQUENCY.codes,
@@ -27,7 +27,7 @@ RATING_FIELDS = {
 
 @dataclass
 class DoctorScore:
-    """One doctor (for one condition, or overall) under suppression."""
+    """One doctor (for one condition, or overall), every number protected."""
 
     doctor_id: int
     n: int
@@ -60,80 +60,65 @@ class DoctorScore:
         }
 
 
-def _always(column):
-    return func.sum(case((column == "always", 1), else_=0))
+# Every counted field of a rating with its codes: the histograms a score is computed from.
+HISTOGRAMS = {**RATING_FIELDS, **{item: scales.FREQUENCY.codes for item in COMMUNICATION_ITEMS}}
+TOP_BOX_CODES = tuple(str(n) for n in range(scales.TOP_BOX_MIN, scales.OVERALL_MAX + 1))
 
 
-def _answered(column):
-    return func.sum(case((column.is_not(None), 1), else_=0))
+def _code_count(name: str, code: str):
+    column = getattr(DoctorRating, name)
+    value = int(code) if name in ("overall", "knowledge") else code
+    return func.sum(case((column == value, 1), else_=0)).label(f"{name}={code}")
 
 
 def score_frame(session, group_by, where=()) -> pd.DataFrame:
-    """Sums per group: n, overall, top box, "always" and answered counts per CAHPS item."""
+    """Per group: n, the sum of the ratings' report keys, and a count per code of every rated field."""
     columns = [
         func.count().label("n"),
-        func.sum(DoctorRating.overall).label("overall_sum"),
-        func.sum(case((DoctorRating.overall >= scales.TOP_BOX_MIN, 1), else_=0)).label("top_box"),
-        func.sum(DoctorRating.knowledge).label("knowledge_sum"),
-        sum((_always(getattr(DoctorRating, item)) for item in COMMUNICATION_ITEMS), start=0).label("comm_always"),
-        sum((_answered(getattr(DoctorRating, item)) for item in COMMUNICATION_ITEMS), start=0).label("comm_answered"),
-        _always(DoctorRating.got_appointment).label("access_always"),
-        _answered(DoctorRating.got_appointment).label("access_answered"),
+        func.sum(DoctorRating.report_key).label("key_sum"),
+        *(_code_count(name, code) for name, codes in HISTOGRAMS.items() for code in codes),
     ]
     rows = session.execute(select(*group_by, *columns).where(*where).group_by(*group_by)).all()
     names = [c.key for c in group_by] + [c.key for c in columns]
     return pd.DataFrame(rows, columns=names)
 
 
-def _score(row, hidden: bool) -> DoctorScore:
-    n = int(row.n)
-    if hidden:
-        return DoctorScore(int(row.doctor_id), n, True)
+def _score(policy: Policy, row: dict, with_distributions: bool = False) -> DoctorScore:
+    """A group's protected scores, or only that it has too few ratings to show."""
+    view = policy.view(int(row["key_sum"] or 0), kind="r")
+    n = view.n(int(row["n"]))
+    if not policy.shown(n):
+        return DoctorScore(int(row["doctor_id"]), 0, True)
+    dists = {name: view.distribution(name, {code: int(row[f"{name}={code}"]) for code in codes})
+             for name, codes in HISTOGRAMS.items()}  # fmt: skip
+    communication = {f"{item}={code}": dists[item][code] for item in COMMUNICATION_ITEMS for code in scales.FREQUENCY.codes}
     return DoctorScore(
-        doctor_id=int(row.doctor_id),
+        doctor_id=int(row["doctor_id"]),
         n=n,
         suppressed=False,
-        overall_mean=round(row.overall_sum / n, 2),
-        top_box=share_dict(int(row.top_box), n),
-        communication=share_dict(int(row.comm_always), int(row.comm_answered)),
-        access=share_dict(int(row.access_always), int(row.access_answered)),
-        knowledge_mean=round(row.knowledge_sum / n, 2),
+        overall_mean=mean(dists["overall"]),
+        top_box=share(policy, dists["overall"], TOP_BOX_CODES),
+        communication=share(policy, communication, tuple(f"{item}=always" for item in COMMUNICATION_ITEMS)),
+        access=share(policy, dists["got_appointment"], ("always",)),
+        knowledge_mean=mean(dists["knowledge"]),
+        distributions=dists if with_distributions else {},
     )
 
 
-def ranked_doctors(session, min_n: int, condition_id: int | None = None, doctor_ids=None) -> list[DoctorScore]:
-    """Doctors with ratings (for a condition), ranked by the lower bound of the top-box share."""
+def ranked_doctors(session, policy: Policy, condition_id: int | None = None, doctor_ids=None) -> list[DoctorScore]:
+    """Doctors with ratings (for a condition), ranked by the lower bound of the top-box share.
+
+    Each doctor is shown or hidden by its own protected count only.
+    """
     where = []
     if condition_id is not None:
         where.append(DoctorRating.condition_id == condition_id)
     if doctor_ids is not None:
         where.append(DoctorRating.doctor_id.in_(list(doctor_ids)))
     frame = score_frame(session, [DoctorRating.doctor_id], where)
-    hidden = hidden_pairs(session, frame["doctor_id"].tolist(), min_n) if condition_id is not None else set()
-    scores = [
-        _score(row, int(row.n) < min_n or (int(row.doctor_id), condition_id) in hidden)
-        for row in frame.itertuples(index=False)
-    ]
+    scores = [_score(policy, row) for row in frame.to_dict("records")]
     scores.sort(key=lambda s: s.rank_key)
     return scores
-
-
-def hidden_pairs(session, doctor_ids, min_n: int) -> set[tuple[int, int]]:
-    """(doctor, condition) groups hidden on the doctors' pages, decided as doctor_report decides."""
-    rows = session.execute(
-        select(DoctorRating.doctor_id, DoctorRating.condition_id, func.count())
-        .where(DoctorRating.doctor_id.in_(list(doctor_ids)))
-        .group_by(DoctorRating.doctor_id, DoctorRating.condition_id)
-    ).all()
-    per_doctor: dict[int, dict[int, int]] = {}
-    for doctor_id, condition_id, n in rows:
-        per_doctor.setdefault(doctor_id, {})[condition_id] = n
-    hidden = set()
-    for doctor_id, counts in per_doctor.items():
-        small_doctor = sum(counts.values()) < min_n
-        for condition_id in counts if small_doctor else suppressed_units(counts, counts, min_n, False):
-            hidden.add((doctor_id, condition_id))
-    return hidden
 
 
 @dataclass
@@ -143,66 +128,49 @@ class DoctorReport:
     by_condition: list[tuple[str, str, DoctorScore]]  # (slug, name, score)
 
 
-def doctor_report(session, doctor: Doctor, min_n: int) -> DoctorReport:
-    """One doctor overall and per condition, with every distribution, suppressed where small."""
+def doctor_report(session, doctor: Doctor, policy: Policy) -> DoctorReport:
+    """One doctor overall and per condition, with every distribution, each group protected alone.
+
+    Hidden conditions are not listed, so a list cannot tell one rating for a condition from none.
+    """
     from registry.models import Condition
 
     where = [DoctorRating.doctor_id == doctor.id]
     overall_frame = score_frame(session, [DoctorRating.doctor_id], where)
     if overall_frame.empty:
         return DoctorReport(doctor, DoctorScore(doctor.id, 0, True), [])
-    row = next(overall_frame.itertuples(index=False))
-    overall = _score(row, int(row.n) < min_n)
-    if not overall.suppressed:
-        overall.distributions = _distributions(session, where)
+    overall = _score(policy, overall_frame.to_dict("records")[0], with_distributions=True)
     per = score_frame(session, [DoctorRating.doctor_id, DoctorRating.condition_id], where)
-    counts = {int(r.condition_id): int(r.n) for r in per.itertuples(index=False)}
-    # The overall n is public, so hidden conditions must not be learnable by subtraction.
-    hidden = suppressed_units(counts, counts, min_n, False) if not overall.suppressed else set(counts)
     names = dict(session.execute(select(Condition.id, Condition.slug)).all())
     labels = dict(session.execute(select(Condition.id, Condition.name)).all())
     by_condition = []
-    for r in per.itertuples(index=False):
-        score = _score(r, int(r.condition_id) in hidden)
+    for row in per.to_dict("records"):
+        score = _score(policy, row, with_distributions=True)
         if not score.suppressed:
-            score.distributions = _distributions(session, [*where, DoctorRating.condition_id == r.condition_id])
-        by_condition.append((names[int(r.condition_id)], labels[int(r.condition_id)], score))
-    by_condition.sort(key=lambda item: (item[2].suppressed, -item[2].n if not item[2].suppressed else 0, item[1]))
+            by_condition.append((names[int(row["condition_id"])], labels[int(row["condition_id"])], score))
+    by_condition.sort(key=lambda item: (-item[2].n, item[1]))
     return DoctorReport(doctor, overall, by_condition)
 
 
-def _distributions(session, where) -> dict[str, dict[str, int]]:
-    result = {}
-    for name, codes in RATING_FIELDS.items():
-        column = getattr(DoctorRating, name)
-        found = dict(session.execute(select(column, func.count()).where(*where, column.is_not(None)).group_by(column)).all())
-        found = {str(k): int(v) for k, v in found.items()}
-        result[name] = {code: found.get(code, 0) for code in codes}
-    for item in COMMUNICATION_ITEMS:
-        column = getattr(DoctorRating, item)
-        found = dict(session.execute(select(column, func.count()).where(*where).group_by(column)).all())
-        result[item] = {code: int(found.get(code, 0)) for code in scales.FREQUENCY.codes}
-    return result
+def find_doctors(session, doctor_query, policy: Policy, condition=None) -> list[tuple[Doctor, DoctorScore | None]]:
+    """Doctors matching a select: those whose scores may be shown first, by top-box lower bound.
 
-
-def find_doctors(session, doctor_query, min_n: int, condition=None) -> list[tuple[Doctor, DoctorScore | None]]:
-    """Doctors matching a select, rated ones first by top-box lower bound, then by name.
-
-    With a condition, only doctors rated for it, scored on that condition's ratings.
+    With a condition, only doctors shown for it. Without, every other match follows by name with
+    no score, whether it has a few ratings or none (the two are never told apart).
     """
     found = {d.id: d for d in session.scalars(doctor_query)}
     if not found:
         return []
-    scores = ranked_doctors(session, min_n, condition.id if condition is not None else None, found)
-    ranked = [(found[s.doctor_id], s) for s in scores]
+    scores = ranked_doctors(session, policy, condition.id if condition is not None else None, found)
+    ranked = [(found[s.doctor_id], s) for s in scores if not s.suppressed]
     if condition is not None:
         return ranked
-    rated = {s.doctor_id for s in scores}
-    return ranked + [(d, None) for d in sorted(found.values(), key=lambda d: d.name) if d.id not in rated]
+    scored = {doctor.id for doctor, _ in ranked}
+    return ranked + [(d, None) for d in sorted(found.values(), key=lambda d: d.name) if d.id not in scored]
 
 
-def top_doctors(session, condition, min_n: int, limit: int = 5) -> list[tuple[Doctor, DoctorScore]]:
+def top_doctors(session, condition, policy: Policy, limit: int = 5) -> list[tuple[Doctor, DoctorScore]]:
     """The best-ranked doctors for a condition whose scores may be shown."""
-    scores = [s for s in ranked_doctors(session, min_n, condition.id) if not s.suppressed][:limit]
+    scores = [s for s in ranked_doctors(session, policy, condition.id) if not s.suppressed][:limit]
     found = {d.id: d for d in session.scalars(select(Doctor).where(Doctor.id.in_([s.doctor_id for s in scores])))}
     return [(found[s.doctor_id], s) for s in scores]

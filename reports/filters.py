@@ -1,4 +1,4 @@
-""""Patients like me" filters: role, age band, sex, years since diagnosis (repeatable)."""
+""""Patients like me" filters: role, age band, sex, years since diagnosis (one value each)."""
 
 from __future__ import annotations
 
@@ -52,5 +52,11 @@ def parse_filters(args) -> Filters:
         if bad:
             raise FilterError(f"{name} must be one of {', '.join(scale.codes)}; got {', '.join(bad)}.")
         # Every code of a dimension selected is the same as none: it filters nothing.
-        values[name] = () if len(codes) == len(scale) else tuple(sorted(codes, key=scale.codes.index))
+        if len(codes) == len(scale):
+            codes = ()
+        # One value per dimension bounds how many published views can contain one person
+        # (16 per treatment), which is what keeps averaging their noise from revealing anyone.
+        if len(codes) > 1:
+            raise FilterError(f"Choose one {name.replace('_', ' ')} at a time; got {', '.join(codes)}.")
+        values[name] = codes
     return Filters(**values)

@@ -1,6 +1,6 @@
 """Where report counts come from: the maintained aggregates (fast) or the raw rows (the baseline).
 
-Both answer the same five questions with the same shapes, so every report is computed by the
+Both answer the same questions with the same shapes, so every report is computed by the
 same code from either, and a test can demand that they agree. Pages use CellSource; RawSource
 is what a registry without maintained aggregates would do, kept as the benchmarks' baseline.
 """
@@ -51,22 +51,26 @@ class CellSource:
         )
         return {tid: int(n) for tid, n in rows}
 
-    def cells(self, condition_id: int, filters: Filters, treatment_ids=None) -> dict[int, list[int]]:
-        """Per treatment, the counts of its cross-table over the filtered dimensions (unfiltered)."""
-        dims = [report_cell.c[name] for name in filters.active()]
-        if not dims:
-            return {}
+    def sizes(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, tuple[int, int]]:
+        """(number of experiences, sum of their report keys) per treatment id under the filters."""
         total = func.sum(report_cell.c.n)
         rows = self.session.execute(
-            select(report_cell.c.treatment_id, total)
-            .where(*self._where(report_cell, condition_id, Filters(), treatment_ids))
-            .group_by(report_cell.c.treatment_id, *dims)
+            select(report_cell.c.treatment_id, total, func.sum(report_cell.c.key_sum))
+            .where(*self._where(report_cell, condition_id, filters, treatment_ids))
+            .group_by(report_cell.c.treatment_id)
             .having(total > 0)
-        ).all()
-        result: dict[int, list[int]] = {}
-        for treatment_id, n in rows:
-            result.setdefault(treatment_id, []).append(int(n))
-        return result
+        )
+        return {tid: (int(n), int(key)) for tid, n, key in rows}
+
+    def unit_sizes(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """(n, key sum) of every (condition, treatment) with reports, unfiltered."""
+        total = func.sum(report_cell.c.n)
+        rows = self.session.execute(
+            select(report_cell.c.condition_id, report_cell.c.treatment_id, total, func.sum(report_cell.c.key_sum))
+            .group_by(report_cell.c.condition_id, report_cell.c.treatment_id)
+            .having(total > 0)
+        )
+        return {(cid, tid): (int(n), int(key)) for cid, tid, n, key in rows}
 
     def counts(self, condition_id: int, filters: Filters, fields, treatment_ids=None) -> pd.DataFrame:
         """Counts per (treatment_id, field, code), every code of each field, in one query."""
@@ -113,19 +117,20 @@ class RawSource:
         )
         return dict(rows.all())
 
-    def cells(self, condition_id: int, filters: Filters, treatment_ids=None) -> dict[int, list[int]]:
-        dims = [getattr(Experience, name) for name in filters.active()]
-        if not dims:
-            return {}
+    def sizes(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, tuple[int, int]]:
         rows = self.session.execute(
-            select(Experience.treatment_id, func.count())
-            .where(*self._where(condition_id, Filters(), treatment_ids))
-            .group_by(Experience.treatment_id, *dims)
-        ).all()
-        result: dict[int, list[int]] = {}
-        for treatment_id, n in rows:
-            result.setdefault(treatment_id, []).append(n)
-        return result
+            select(Experience.treatment_id, func.count(), func.sum(Experience.report_key))
+            .where(*self._where(condition_id, filters, treatment_ids))
+            .group_by(Experience.treatment_id)
+        )
+        return {tid: (int(n), int(key)) for tid, n, key in rows}
+
+    def unit_sizes(self) -> dict[tuple[int, int], tuple[int, int]]:
+        rows = self.session.execute(
+            select(Experience.condition_id, Experience.treatment_id, func.count(), func.sum(Experience.report_key))
+            .group_by(Experience.condition_id, Experience.treatment_id)
+        )
+        return {(cid, tid): (int(n), int(key)) for cid, tid, n, key in rows}
 
     def _duration_band(self):
         dialect = self.session.get_bind().dialect.name

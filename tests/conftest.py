@@ -24,6 +24,9 @@ def _base_config(url: str) -> dict:
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "EXPORT_KEY": "test-export-key",
+        "DISCLOSURE_KEY": "test-disclosure-key",
+        # Arithmetic tests check exact counts; tests of the noise use their own perturbing app.
+        "DISCLOSURE": "exact",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,  # tests that check the limits turn them on for their own app

@@ -5,9 +5,11 @@ import pytest
 from registry.extensions import db
 from registry.models import Condition, Treatment
 from reports import aggregate
+from reports.disclosure import Policy
 from reports.filters import Filters
 from reports.stats import share_dict
 
+EXACT = Policy(mode="exact", min_n=5)
 
 
 @pytest.fixture
@@ -45,8 +47,14 @@ def treatment(slug):
     return db.session.scalar(db.select(Treatment).where(Treatment.slug == slug))
 
 
+def report_of(slug="migraine", filters=Filters(), policy=EXACT):
+    """A condition's report as its page builds it: the catalog's treatments may be listed as hidden."""
+    entry = condition(slug)
+    return aggregate.condition_report(db.session, entry, filters, policy, listed=entry.treatments)
+
+
 def test_condition_report_matches_hand_counts(community, ctx):
-    report = aggregate.condition_report(db.session, condition(), Filters(), 5)
+    report = report_of()
     assert report.n == 14 and not report.suppressed  # the shown treatments' reports
     assert [u.slug for u in report.treatments][:2] == ["sumatriptan", "topiramate"]
     suma = report.treatments[0]
@@ -60,10 +68,11 @@ def test_condition_report_matches_hand_counts(community, ctx):
     assert suma.distributions["insurance_coverage"]["covered"] == 5
     topi = report.treatments[1]
     assert topi.improved == share_dict(4, 8) and topi.satisfaction_mean == 4.0
-    # Propranolol (3) and yoga (2) are hidden; together they reach 5, so nothing else must be.
+    # Propranolol (3) and yoga (2) are hidden, like erenumab (none): all three are the catalog's, listed alike.
     hidden = {u.slug: u for u in report.treatments if u.suppressed}
-    assert set(hidden) == {"propranolol", "yoga"}
+    assert set(hidden) == {"erenumab", "propranolol", "yoga"}
     assert hidden["yoga"].summary_json() == {"slug": "yoga", "name": "Yoga", "suppressed": True}
+    assert hidden["erenumab"].summary_json() == {"slug": "erenumab", "name": "Erenumab", "suppressed": True}
     # Tingling (4 reports) is left out: a term under the minimum could identify its author.
     assert [(t["term"], t["n"]) for t in report.side_effects] == [("brain fog", 8), ("nausea", 5)]
     assert report.side_effects[1]["share"] == round(5 / 14, 4)
@@ -80,39 +89,41 @@ def test_ranking_honours_uncertainty_and_breaks_ties_by_n(make, ctx):
         make.experience("tie-condition", "beta", effectiveness="major" if i < 240 else "none")  # 80%: low 0.75
     for _ in range(5):
         make.experience("tie-condition", "gamma", effectiveness="major")
-    report = aggregate.condition_report(db.session, condition("tie-condition"), Filters(), 5)
+    report = report_of("tie-condition")
     assert [u.slug for u in report.treatments] == ["beta", "alpha", "gamma"]  # alpha/gamma tie: by name
 
 
-def test_complement_rule_hides_a_filtered_view_with_a_small_rest(community, ctx):
-    women = aggregate.condition_report(db.session, condition(), Filters(sex=("female",)), 5)
+def test_a_filtered_view_is_shown_by_its_own_count(community, ctx):
+    women = report_of(filters=Filters(sex=("female",)))
     topi = next(u for u in women.treatments if u.slug == "topiramate")
-    assert topi.suppressed  # 5 women shown would reveal the 3 others by subtraction
-    assert women.suppressed
+    assert not topi.suppressed and topi.n == 5  # no complement rule: noise, not hiding, protects the rest
+    assert women.n == 5
 
 
-def test_complementary_suppression_when_one_small_unit_is_alone(make, ctx):
+def test_one_small_treatment_hides_nothing_else(make, ctx):
     make.treatment("Alpha")
     make.treatment("Beta")
     make.treatment("Gamma")
-    make.condition("Lonely", None)
+    make.condition("Lonely", None, treatments=["alpha", "beta", "gamma"])
     for slug, count in [("alpha", 3), ("beta", 6), ("gamma", 40)]:
         for _ in range(count):
             make.experience("lonely", slug)
-    report = aggregate.condition_report(db.session, condition("lonely"), Filters(), 5)
-    assert {u.slug for u in report.treatments if u.suppressed} == {"alpha", "beta"}
-    # The treatment page decides the same way.
-    (beta,) = aggregate.treatments_report(db.session, condition("lonely"), [treatment("beta")], Filters(), 5)
-    assert beta.suppressed and beta.detail_json() == {"slug": "beta", "name": "Beta", "suppressed": True}
+    report = report_of("lonely")
+    assert {u.slug for u in report.treatments if u.suppressed} == {"alpha"}
+    assert report.n == 46  # the total counts shown treatments only
+    (beta,) = aggregate.treatments_report(db.session, condition("lonely"), [treatment("beta")], Filters(), EXACT)
+    assert not beta.suppressed and beta.n == 6
+    (alpha,) = aggregate.treatments_report(db.session, condition("lonely"), [treatment("alpha")], Filters(), EXACT)
+    assert alpha.detail_json() == {"slug": "alpha", "name": "Alpha", "suppressed": True}
 
 
 def test_empty_condition(community, ctx):
-    report = aggregate.condition_report(db.session, condition("cluster-headache"), Filters(), 5)
+    report = report_of("cluster-headache")
     assert report.n == 0 and report.suppressed and report.treatments == [] and report.side_effects == []
 
 
 def test_treatment_report_has_every_distribution(community, ctx):
-    unit = aggregate.treatment_report(db.session, condition(), treatment("topiramate"), Filters(), 5)
+    unit = aggregate.treatment_report(db.session, condition(), treatment("topiramate"), Filters(), EXACT)
     body = unit.detail_json()
     assert body["n"] == 8 and sum(body["effectiveness"].values()) == 8
     assert set(body["side_effect_severity"]) == {"none", "mild", "moderate", "severe", "very_severe"}
@@ -126,7 +137,7 @@ def test_treatment_report_has_every_distribution(community, ctx):
 
 
 def test_distributions_add_up_to_n(community, ctx):
-    report = aggregate.condition_report(db.session, condition(), Filters(), 5)
+    report = report_of()
     for unit in report.shown:
         # Required answers add up to n; optional ones (insurance) count the answers given.
         for name in ("effectiveness", "side_effect_severity", "satisfaction"):
@@ -134,29 +145,15 @@ def test_distributions_add_up_to_n(community, ctx):
         assert sum(unit.distributions["insurance_coverage"].values()) <= unit.n
 
 
-def test_two_filtered_views_cannot_be_subtracted_to_isolate_one_person(make, ctx):
-    make.treatment("Alpha")
-    make.condition("Differencing", None)
-    for role, count in [("patient", 10), ("caregiver", 1), ("survivor", 10)]:
-        for _ in range(count):
-            make.experience("differencing", "alpha", role=role, effectiveness="worse" if role == "caregiver" else "major")
-    cond = condition("differencing")
-    both = aggregate.condition_report(db.session, cond, Filters(role=("patient", "caregiver")), 5)
-    alone = aggregate.condition_report(db.session, cond, Filters(role=("patient",)), 5)
-    # The role cross-table holds a cell of 1 (the caregiver): every role-filtered view is hidden.
-    assert both.suppressed and alone.suppressed
-    assert not aggregate.condition_report(db.session, cond, Filters(), 5).suppressed
-
-
-def test_suppressed_units_are_listed_by_name_and_kept_under_filters(make, ctx):
-    for name in ["Zinc", "Aspirin", "Yoga", "Sumatriptan"]:
+def test_hidden_treatments_are_listed_only_when_the_catalog_lists_them(make, ctx):
+    for name in ["Zinc", "Aspirin", "Yoga", "Sumatriptan", "Biofeedback"]:
         make.treatment(name, kind="other")
-    make.condition("Listing", None)
+    make.condition("Listing", None, treatments=["zinc", "yoga", "biofeedback"])
     for slug, count in [("sumatriptan", 20), ("aspirin", 1), ("zinc", 4), ("yoga", 3)]:
         for _ in range(count):
             make.experience("listing", slug, sex="other" if slug == "yoga" else "female")
-    report = aggregate.condition_report(db.session, condition("listing"), Filters(), 5)
-    assert [u.slug for u in report.treatments if u.suppressed] == ["aspirin", "yoga", "zinc"]  # by name, not size
-    women = aggregate.condition_report(db.session, condition("listing"), Filters(sex=("other",)), 5)
-    # Under a filter every reported treatment is listed, so none reveals a small matching group.
-    assert {u.slug for u in women.treatments} == {"sumatriptan", "aspirin", "yoga", "zinc"}
+    report = report_of("listing")
+    # By name, not size; biofeedback (no report) and zinc (4) alike; aspirin's one report is not told.
+    assert [u.slug for u in report.treatments if u.suppressed] == ["biofeedback", "yoga", "zinc"]
+    others = report_of("listing", Filters(sex=("other",)))
+    assert {u.slug for u in others.treatments} == {"biofeedback", "yoga", "zinc"} and others.suppressed

@@ -4,12 +4,17 @@ from werkzeug.datastructures import MultiDict
 from reports.filters import FilterError, Filters, parse_filters
 
 
-def test_parse_repeatable_filters_in_scale_order():
-    filters = parse_filters(MultiDict([("sex", "male"), ("sex", "female"), ("role", "caregiver"), ("q", "x")]))
-    assert filters == Filters(role=("caregiver",), sex=("female", "male"))
-    assert filters.as_dict() == {"role": ["caregiver"], "age_band": [], "sex": ["female", "male"],
+def test_parse_one_value_per_dimension():
+    filters = parse_filters(MultiDict([("sex", "female"), ("sex", "female"), ("role", "caregiver"), ("q", "x"), ("age_band", "")]))
+    assert filters == Filters(role=("caregiver",), sex=("female",))
+    assert filters.as_dict() == {"role": ["caregiver"], "age_band": [], "sex": ["female"],
                                  "years_since_diagnosis": []}  # fmt: skip
-    assert filters.query_args() == [("role", "caregiver"), ("sex", "female"), ("sex", "male")]
+    assert filters.query_args() == [("role", "caregiver"), ("sex", "female")]
+
+
+def test_two_values_of_one_dimension_are_refused():
+    with pytest.raises(FilterError, match="one sex at a time"):
+        parse_filters(MultiDict([("sex", "male"), ("sex", "female")]))
 
 
 def test_no_filter_and_all_codes_filter_nothing():

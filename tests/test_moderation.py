@@ -9,7 +9,10 @@ from registry import aggregates, catalog, moderation, ratings
 from registry.extensions import db
 from registry.models import Condition, DoctorRating, Experience, Flag, Treatment, TreatmentSynonym, User
 from reports.aggregate import condition_report
+from reports.disclosure import Policy
 from reports.filters import Filters
+
+EXACT = Policy(mode="exact", min_n=5)
 
 
 @pytest.mark.parametrize("text, found", [
@@ -62,7 +65,7 @@ def test_hidden_text_is_not_public_but_its_answers_count(app, make, pair):
         condition, treatment = row.condition, row.treatment
         tips = [e.tips for e in latest_tips(condition, treatment, 1).items]
         assert "Tip 0" not in tips and len(tips) == 5
-        report = condition_report(db.session, condition, Filters(), 5)
+        report = condition_report(db.session, condition, Filters(), EXACT)
         assert report.treatments[0].n == 6  # the structured answers still count
         assert aggregates.check(db.session) == []
 
@@ -148,7 +151,7 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
         assert db.session.scalar(sa.select(TreatmentSynonym.name).where(TreatmentSynonym.treatment_id == survivor.id)) \
             == "Imitrex"
         assert catalog.find_treatment("Imitrex").slug == "sumatriptan"
-        report = condition_report(db.session, survivor.conditions[0], Filters(), 5)
+        report = condition_report(db.session, survivor.conditions[0], Filters(), EXACT)
         assert {t.slug: t.n for t in report.treatments}["sumatriptan"] == 9
     assert _counts(app) == {"sumatriptan": 9}
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.models import Condition, Treatment
 from reports import aggregate
+from reports.disclosure import Policy
 from reports.filters import Filters
 from reports.sources import CellSource, RawSource
 
@@ -23,14 +24,16 @@ def seeded(make, runner):
     [Filters(), Filters(sex=("female",)), Filters(role=("patient", "caregiver")),
      Filters(age_band=("45_64", "65_plus"), years_since_diagnosis=("10_plus",))],
 )  # fmt: skip
-def test_cells_and_raw_rows_give_the_same_reports(seeded, ctx, filters):
+@pytest.mark.parametrize("policy", [Policy(mode="exact"), Policy(mode="perturb", key=b"sources-test")])
+def test_cells_and_raw_rows_give_the_same_reports(seeded, ctx, filters, policy):
     condition = db.session.scalar(select(Condition))
     cells, raw = CellSource(db.session), RawSource(db.session)
-    assert aggregate.condition_report(db.session, condition, filters, 5, cells) == aggregate.condition_report(
-        db.session, condition, filters, 5, raw
+    assert aggregate.condition_report(db.session, condition, filters, policy, cells) == aggregate.condition_report(
+        db.session, condition, filters, policy, raw
     )
     chosen = db.session.scalars(select(Treatment).order_by(Treatment.id)).all()
-    assert aggregate.treatments_report(db.session, condition, chosen, filters, 5, cells) == (
-        aggregate.treatments_report(db.session, condition, chosen, filters, 5, raw)
+    assert aggregate.treatments_report(db.session, condition, chosen, filters, policy, cells) == (
+        aggregate.treatments_report(db.session, condition, chosen, filters, policy, raw)
     )
+    assert cells.sizes(condition.id, filters) == raw.sizes(condition.id, filters)  # the same keys, the same noise
     assert cells.totals(condition.id, filters) == raw.totals(condition.id, filters)

@@ -8,7 +8,7 @@ read these small tables instead of the raw rows, so a page costs as much as the 
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table
 
 from registry import scales
 from registry.extensions import db
@@ -52,6 +52,9 @@ report_cell = Table(
     *_key_columns(),
     Column("n", Integer, nullable=False, default=0),
     *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+    # The sum of the cell's experiences' report keys: a view's sum names its set of reports,
+    # which is what its disclosure-control noise is drawn from (reports/disclosure.py).
+    Column("key_sum", BigInteger, nullable=False, default=0),
 )
 
 report_term = Table(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
-from registry.database import UTCDateTime, now_utc
+from registry.database import UTCDateTime, new_report_key, now_utc
 from registry.models.catalog import Condition, Treatment
 from registry.models.user import User
 
@@ -71,6 +71,9 @@ class Experience(db.Model):
     years_since_diagnosis: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # Random, new at every save: the published numbers' noise is drawn per set of these keys
+    # (reports/disclosure.py), so a changed answer never shows as an exact difference.
+    report_key: Mapped[int] = mapped_column(BigInteger, default=new_report_key)
 
     user: Mapped[User] = relationship()
     condition: Mapped[Condition] = relationship()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import UTCDateTime, now_utc
+from registry.database import UTCDateTime, new_report_key, now_utc
 from registry.extensions import db
 from registry.models.catalog import Condition, Doctor
 from registry.models.user import User
@@ -45,6 +45,8 @@ class DoctorRating(db.Model):
     text_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # Random, new at every save: see Experience.report_key.
+    report_key: Mapped[int] = mapped_column(BigInteger, default=new_report_key)
 
     user: Mapped[User] = relationship()
     doctor: Mapped[Doctor] = relationship()

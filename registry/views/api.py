@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 
 from registry import catalog, openapi, reporting
 from registry.openapi import MAX_QUERY
 from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
-from reports import aggregate
 from reports import doctors as doctor_reports
 from reports.filters import FilterError, parse_filters
-from reports.suppression import public_count
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
@@ -39,17 +37,16 @@ def _limit() -> int:
     return int(raw)
 
 
-def _count(n: int) -> dict:
-    """A condition's number of reports, or its suppression when it is a small group."""
-    shown = public_count(n, current_app.config["REPORT_MIN_N"])
-    return {"n": shown, "suppressed": shown is None}
+def _count(n: int | None) -> dict:
+    """A condition's public number of reports, or that it has too few to show (none and a few alike)."""
+    return {"n": n or None, "suppressed": not n}
 
 
 @bp.get("/conditions")
 def conditions():
     """Conditions with their number of reports; with ?q=, matches including ICD-10-CM entries."""
     q = _q()
-    counts = catalog.report_counts()
+    counts = catalog.report_counts()  # public totals: what each condition's page shows
     if q is not None:
         hits = catalog.search_conditions(q, limit=_limit())
         ids = dict(db.session.execute(select(Condition.slug, Condition.id)).all())
@@ -57,13 +54,13 @@ def conditions():
             q=q,
             conditions=[
                 {"slug": h.slug, "name": h.name, "icd10": h.icd10, "matched": h.matched, "in_catalog": h.in_catalog,
-                 **_count(counts.get(ids.get(h.slug), 0) if h.slug else 0)}
+                 **_count(counts.get(ids.get(h.slug)) if h.slug else None)}
                 for h in hits
             ],
         )  # fmt: skip
     rows = db.session.scalars(select(Condition).order_by(Condition.name))
     return jsonify(
-        conditions=[{"slug": c.slug, "name": c.name, "icd10": c.icd10, **_count(counts.get(c.id, 0))} for c in rows]
+        conditions=[{"slug": c.slug, "name": c.name, "icd10": c.icd10, **_count(counts.get(c.id))} for c in rows]
     )
 
 
@@ -98,7 +95,8 @@ def _head(condition: Condition, filters) -> dict:
     return {
         "condition": {"slug": condition.slug, "name": condition.name, "icd10": condition.icd10},
         "filters": filters.as_dict(),
-        "min_n": current_app.config["REPORT_MIN_N"],
+        "min_n": reporting.policy().min_n,
+        "disclosure": reporting.policy().mode,
     }
 
 
@@ -106,9 +104,7 @@ def _head(condition: Condition, filters) -> dict:
 def condition_treatments(slug: str):
     """A condition's treatments ranked by the lower bound of "improved", as on its page."""
     condition, filters = _condition(slug), _filters()
-    min_n = current_app.config["REPORT_MIN_N"]
-    report = reporting.cached_report(condition, "condition", (filters, min_n), lambda: aggregate.condition_report(
-        db.session, condition, filters, min_n, reporting.report_source()))  # fmt: skip
+    report = reporting.condition_report(condition, filters)
     return jsonify(
         **_head(condition, filters),
         n=None if report.suppressed else report.n,
@@ -124,9 +120,7 @@ def condition_treatment(slug: str, treatment_slug: str):
     treatment = db.first_or_404(
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
-    min_n = current_app.config["REPORT_MIN_N"]
-    unit = reporting.cached_report(condition, "treatment", (treatment.id, filters, min_n), lambda: aggregate.treatment_report(
-        db.session, condition, treatment, filters, min_n, reporting.report_source()))  # fmt: skip
+    unit = reporting.treatment_report(condition, treatment, filters)
     return jsonify(**_head(condition, filters), treatment=unit.detail_json())
 
 
@@ -142,12 +136,13 @@ def doctors():
     condition = _condition(args["condition"]) if args["condition"] else None
     ranked = doctor_reports.find_doctors(
         db.session, catalog.search_doctors(args["q"], args["specialty"], args["city"], args["country"]),
-        current_app.config["REPORT_MIN_N"], condition,
+        reporting.policy(), condition,
     )  # fmt: skip
     limit = _limit()
     return jsonify(
         filters=args,
-        min_n=current_app.config["REPORT_MIN_N"],
+        min_n=reporting.policy().min_n,
+        disclosure=reporting.policy().mode,
         doctors=[
             {**_doctor_head(doctor), **(score.as_json() if score else {"suppressed": True})}
             for doctor, score in ranked[:limit]
@@ -159,10 +154,11 @@ def doctors():
 def doctor(doctor_id: int):
     """One doctor's scores overall and per condition, as on the doctor's page."""
     entry = db.get_or_404(Doctor, doctor_id, description=f"No doctor {doctor_id}.")
-    report = doctor_reports.doctor_report(db.session, entry, current_app.config["REPORT_MIN_N"])
+    report = doctor_reports.doctor_report(db.session, entry, reporting.policy())
     return jsonify(
         doctor=_doctor_head(entry),
-        min_n=current_app.config["REPORT_MIN_N"],
+        min_n=reporting.policy().min_n,
+        disclosure=reporting.policy().mode,
         overall=report.overall.as_json(),
         conditions=[{"slug": slug, "name": name, **score.as_json()} for slug, name, score in report.by_condition],
     )

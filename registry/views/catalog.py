@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -16,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from forms.catalog import ConditionForm, DoctorForm, TreatmentForm
-from registry import catalog, ratings
+from registry import catalog, ratings, reporting
 from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
@@ -109,7 +108,7 @@ def doctors():
         condition = db.first_or_404(select(Condition).where(Condition.slug == filters["condition"]))
     ranked = doctor_reports.find_doctors(
         db.session, catalog.search_doctors(filters["q"], filters["specialty"], filters["city"], filters["country"]),
-        current_app.config["REPORT_MIN_N"], condition,
+        reporting.policy(), condition,
     )  # fmt: skip
     page = Page(ranked, page_arg(), per_page=25)
     conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
@@ -120,7 +119,7 @@ def doctors():
 def doctor(doctor_id: int):
     """One doctor's CAHPS-style scores, overall and per condition, and recent comments."""
     entry = db.get_or_404(Doctor, doctor_id)
-    report = doctor_reports.doctor_report(db.session, entry, current_app.config["REPORT_MIN_N"])
+    report = doctor_reports.doctor_report(db.session, entry, reporting.policy())
     comments = ratings.recent_comments(entry, page=page_arg())
     return render_template("catalog/doctor.html", doctor=entry, report=report, comments=comments)
 

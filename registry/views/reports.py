@@ -45,10 +45,6 @@ def _treatment(slug: str) -> Treatment:
     return db.first_or_404(select(Treatment).where(Treatment.slug == slug))
 
 
-def _min_n() -> int:
-    return int(current_app.config["REPORT_MIN_N"])
-
-
 def _csv_or_page(chart_list, template: str, **context):
     """Serve one chart's numbers as CSV when asked (?format=csv&chart=ID), else the page."""
     if request.args.get("format") == "csv":
@@ -72,8 +68,7 @@ def condition(slug: str):
     """Treatments for a condition ranked by the lower bound of "improved", with charts."""
     entry = _condition(slug)
     filters = _filters()
-    report = reporting.cached_report(entry, "condition", (filters, _min_n()), lambda: aggregate.condition_report(
-        db.session, entry, filters, _min_n(), reporting.report_source()))  # fmt: skip
+    report = reporting.condition_report(entry, filters)
     chart_list = [] if report.suppressed else [
         charts.ranking_chart(report),
         charts.popularity_chart(report),
@@ -81,7 +76,8 @@ def condition(slug: str):
     ]  # fmt: skip
     return _csv_or_page(
         chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
-        listed=catalog.treatments_for(entry), doctors=doctor_reports.top_doctors(db.session, entry, _min_n()),
+        listed=catalog.treatments_for(entry, [u.slug for u in report.shown]),
+        doctors=doctor_reports.top_doctors(db.session, entry, reporting.policy()),
         file_stem=entry.slug,
     )  # fmt: skip
 
@@ -91,8 +87,7 @@ def treatment(slug: str, treatment_slug: str):
     """Every distribution of one treatment for one condition, and the latest tips."""
     entry, chosen = _condition(slug), _treatment(treatment_slug)
     filters = _filters()
-    unit = reporting.cached_report(entry, "treatment", (chosen.id, filters, _min_n()), lambda: aggregate.treatment_report(
-        db.session, entry, chosen, filters, _min_n(), reporting.report_source()))  # fmt: skip
+    unit = reporting.treatment_report(entry, chosen, filters)
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit)
     tips = reporting.latest_tips(entry, chosen, page=page_arg())
     return _csv_or_page(
@@ -122,9 +117,7 @@ def compare(slug: str):
     units, chart_list = [], []
     if problem is None and len(chosen) >= 2:
         chosen.sort(key=lambda t: wanted.index(t.slug))
-        ids = tuple(t.id for t in chosen)
-        units = reporting.cached_report(entry, "compare", (ids, filters, _min_n()), lambda: aggregate.treatments_report(
-            db.session, entry, chosen, filters, _min_n(), reporting.report_source()))  # fmt: skip
+        units = reporting.compare_report(entry, chosen, filters)
         chart_list = charts.compare_charts(units)
     if problem and request.args.get("format") == "csv":
         abort(400, problem)
