@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # "perturb": every published count carries keyed noise (reports/disclosure.py); "exact":
         # true counts, for closed deployments whose every reader is trusted, and arithmetic tests.
         DISCLOSURE="perturb",
-        DISCLOSURE_SIGMA=2.0,
+        DISCLOSURE_SIGMA=2.5,
         PER_PAGE=25,
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True,

@@ -181,6 +181,9 @@ def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, 
         "description": (
             "Patients' own structured reports of treatments and doctors, from participants who consented "
             "to research use; de-identified (pseudonymous ids, year-month dates, age bands). "
+            "The rows are exact: unlike the public report pages and API, whose every count carries bounded keyed "
+            "noise and whose 95% intervals are Wilson intervals widened in quadrature by the noise's standard "
+            "deviation on the share (docs/privacy.md), an export is given only to researchers under their role. "
             f"Filters: {filters or 'none'}."
         ),
         "created": created,

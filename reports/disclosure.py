@@ -8,8 +8,9 @@ drawn for the whole view rather than per bin.
   reporting unit under some filters) is named by the sum of its reports' keys, which the
   maintained aggregates keep per cell, so any view's name costs one more column in its sum.
 - Each published count of a view (its n, each answer code, each side-effect term) gets Gaussian
-  noise of standard deviation ``sigma``, drawn from a keyed hash of (deployment key, view name,
-  quantity) and rounded; negative results become 0. The same set of people therefore always gets
+  noise of standard deviation ``sigma`` truncated to +-min_n (bounded, like the perturbation
+  tables of the cell key method, so a unit with twice min_n reports is always shown), drawn from
+  a keyed hash of (deployment key, view name, quantity) and rounded; negative results become 0. The same set of people therefore always gets
   the same numbers (the same view twice, two spellings of one filter, page = CSV = JSON), so
   asking again averages nothing away; and two views that differ by one person have wholly
   independent noise in every code, so their difference does not single out that person's answer
@@ -31,11 +32,12 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from reports.stats import Z_95, wilson
 
 MODES = ("perturb", "exact")
-DEFAULT_SIGMA = 2.0
+DEFAULT_SIGMA = 2.5
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Policy:
 
     mode: str = "perturb"
     min_n: int = 5
-    sigma: float = DEFAULT_SIGMA
+    sigma: float = DEFAULT_SIGMA  # before truncation at +-min_n
     key: bytes = b""
 
     def __post_init__(self):
@@ -67,12 +69,15 @@ class Policy:
         return protected_n is not None and protected_n >= self.min_n
 
 
-def _standard_normal(key: bytes, message: str) -> float:
-    """A standard normal value fixed by (key, message): Box-Muller on a keyed BLAKE2b digest."""
-    digest = hashlib.blake2b(message.encode(), key=key[:64], digest_size=16).digest()
-    u1 = ((int.from_bytes(digest[:8], "big") >> 11) + 1) / 2.0**53  # (0, 1]
-    u2 = (int.from_bytes(digest[8:], "big") >> 11) / 2.0**53
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+_NORMAL = NormalDist()
+
+
+def _truncated_normal(key: bytes, message: str, bound: float) -> float:
+    """A standard normal value within +-bound, fixed by (key, message): inverse CDF of a keyed BLAKE2b digest."""
+    digest = hashlib.blake2b(message.encode(), key=key[:64], digest_size=8).digest()
+    u = ((int.from_bytes(digest, "big") >> 11) + 0.5) / 2.0**53  # (0, 1), never an end
+    low = _NORMAL.cdf(-bound)
+    return _NORMAL.inv_cdf(low + u * (1.0 - 2.0 * low))
 
 
 class View:
@@ -86,7 +91,8 @@ class View:
         """A count as it may be published (true in exact mode)."""
         if self.policy.mode == "exact":
             return int(true)
-        noise = self.policy.sigma * _standard_normal(self.policy.key, f"{self.name}|{quantity}")
+        policy = self.policy
+        noise = policy.sigma * _truncated_normal(policy.key, f"{self.name}|{quantity}", policy.min_n / policy.sigma)
         return max(0, round(true + noise))
 
     def n(self, true: int) -> int:

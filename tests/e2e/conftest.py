@@ -118,6 +118,7 @@ def live_server(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
         "SECRET_KEY": "e2e-secret-key",
         "EXPORT_KEY": "e2e-export-key",
+        "DISCLOSURE_KEY": "e2e-disclosure-key",  # perturb, as deployed
         "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
         "REMEMBER_COOKIE_SECURE": False,
         "RATELIMIT_ENABLED": False,  # one browser logs in many times a minute

@@ -152,7 +152,7 @@ def test_visitor_searches_a_brand_compares_and_filters(ui, page, viewport):
     expect(page).to_have_url(re.compile(r"t=semaglutide"))
     expect(page.locator("details.filters-box summary")).to_contain_text("filtered")
     # The women's numbers, each chart with its table.
-    expect(page.get_by_text("Not shown (fewer than")).to_have_count(0)
+    expect(page.get_by_text("Too few reports to show")).to_have_count(0)
     expect(page.locator("section.chart").first.locator("table tbody tr", has_text="Semaglutide")).to_have_count(1)
     for block in page.locator("section.chart").all():
         expect(block.locator("table tbody tr")).not_to_have_count(0)

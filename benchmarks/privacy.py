@@ -1,0 +1,299 @@
+"""Benchmark disclosure control: attacks against it, and what it costs a patient in answers.
+
+Usage:
+    python benchmarks/privacy.py                     # attacks (200 trials each) and utility on a 20,000 demo
+    python benchmarks/privacy.py --trials 50 --experiences 5000
+    python benchmarks/privacy.py --sigma 1.5 2 3     # compare noise levels
+
+Attacks run on a fresh SQLite registry, through the real write path (experiences.save: report
+keys, maintained aggregates) and the real report code (reports.aggregate.treatment_report, what
+pages, CSV and API publish). Each trial gives a target Q an effectiveness answer drawn at random
+from the 6 codes (chance: 1 in 6); the attacker knows every other member's profile and, for
+sybils, their answers, and guesses the code whose averaged difference is largest.
+
+- differencing: 5 women aged 45-64, 5 men aged 65+ and Q, a woman aged 65+ (all patients). The
+  attacker averages dist(A) - dist(B) over every pair of shown one-value-per-filter views with
+  A = B + {Q} (female vs 45_64, 65_plus vs male, and each with role=patient).
+- before/after: 40 members with random profiles, then Q arrives; the attacker averages
+  dist_after(V) - dist_before(V) over every view V containing Q that is shown both times.
+- sybils: Q alone in a unit; four fresh accounts with known answers (and Q's profile, the
+  attacker's best choice) lift it over the threshold; the attacker subtracts them from every
+  shown view containing Q and averages.
+
+Utility, on a demo community (`registry seed-demo`): random views of the 40 largest treatments
+with one to three filters (one value each), exact against protected: share of views with n >= 30
+shown, error of the published "improved" share by n band, and how often the published interval
+contains the exact share. Both parts print their figures with the exact mode as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import itertools
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+CODES = ("worse", "none", "slight", "moderate", "major", "cant_tell")
+DIMENSIONS = ("role", "age_band", "sex", "years_since_diagnosis")
+TARGET_ATTACK, TARGET_SHOWN = 0.50, 0.95
+
+
+class Registry:
+    """A fresh SQLite registry whose reports are read as the pages read them."""
+
+    def __init__(self, folder: Path, mode: str, sigma: float):
+        from registry import create_app
+        from registry.extensions import db
+        from flask_migrate import upgrade
+
+        from registry import MIGRATIONS
+
+        self.app = create_app({
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'privacy.sqlite'}", "SECRET_KEY": "bench",
+            "EXPORT_KEY": "bench", "DISCLOSURE_KEY": f"bench-{random.random()}", "DISCLOSURE": mode,
+            "DISCLOSURE_SIGMA": sigma, "TESTING": True,
+        })  # fmt: skip
+        with self.app.app_context():
+            upgrade(directory=str(MIGRATIONS))
+            from registry import catalog
+
+            condition, _ = catalog.add_condition("Attack condition", None, ())
+            db.session.commit()
+            self.condition_id = condition.id
+        self.units = 0
+        self.users = 0
+
+    def new_unit(self) -> int:
+        """A new treatment for the condition: a fresh reporting unit."""
+        from registry import catalog
+        from registry.extensions import db
+
+        self.units += 1
+        with self.app.app_context():
+            treatment, _ = catalog.add_treatment(f"Attack treatment {self.units}", "other")
+            db.session.commit()
+            return treatment.id
+
+    def add(self, treatment_id: int, profile: dict, effectiveness: str) -> None:
+        """One member's experience through the form's write path."""
+        from registry import experiences
+        from registry.extensions import db
+        from registry.models import Condition, Treatment, User
+
+        self.users += 1
+        n = self.users
+        year = {"18_29": 2000, "30_44": 1985, "45_64": 1970, "65_plus": 1950, "under_18": 2012}
+        with self.app.app_context():
+            user = User(email=f"member{n}@example.org", pseudonym=f"member{n}", pseudonym_key=f"member{n}",
+                        password_hash="!", session_token=f"t{n}", birth_year=year.get(profile.get("age_band")),
+                        sex=profile.get("sex"))  # no password: a fast member, as the tests' factory makes them
+            db.session.add(user)
+            diagnosed = {"lt_1": 2026, "1_5": 2023, "5_10": 2018, "10_plus": 2010}.get(profile.get("years_since_diagnosis"))
+            answers = {"role": profile.get("role", "patient"), "started": "2024-01", "stopped": None,
+                       "effectiveness": effectiveness, "side_effect_severity": "mild", "satisfaction": 7,
+                       "would_recommend": "yes", "side_effects": [], "stop_reasons": []}  # fmt: skip
+            experiences.save(user, db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
+                             answers, diagnosed)  # fmt: skip
+            db.session.commit()
+
+    def read(self, treatment_id: int, view: dict) -> dict | None:
+        """The effectiveness distribution a view publishes, or None when hidden."""
+        from registry import reporting
+        from registry.extensions import db
+        from registry.models import Condition, Treatment
+        from reports import aggregate
+        from reports.filters import Filters
+
+        with self.app.app_context():
+            unit = aggregate.treatment_report(
+                db.session, db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
+                Filters(**{d: (v,) for d, v in view.items()}), reporting.policy(),
+            )  # fmt: skip
+            return None if unit.suppressed else unit.distributions["effectiveness"]
+
+
+def views_containing(profile: dict) -> list[dict]:
+    """Every one-value-per-filter view that contains a member with this profile (16 at most)."""
+    given = [d for d in DIMENSIONS if profile.get(d)]
+    return [{d: profile[d] for d in subset} for k in range(len(given) + 1) for subset in itertools.combinations(given, k)]
+
+
+def contains(view: dict, profile: dict) -> bool:
+    return all(profile.get(d) == v for d, v in view.items())
+
+
+def guess(differences: list[dict], rng: random.Random) -> str:
+    """The code with the largest averaged difference; a random code when nothing was learned."""
+    if not differences:
+        return rng.choice(CODES)
+    total = {c: sum(d[c] for d in differences) for c in CODES}
+    best = max(total.values())
+    return rng.choice([c for c in CODES if total[c] == best])
+
+
+def random_profile(rng: random.Random) -> dict:
+    from registry import scales
+
+    return {"role": rng.choice(scales.ROLE.codes), "age_band": rng.choice(scales.AGE_BAND.codes[1:]),
+            "sex": rng.choice(("female", "male")), "years_since_diagnosis": rng.choice(scales.YEARS_SINCE_DIAGNOSIS.codes)}
+
+
+def differencing(reg: Registry, rng: random.Random) -> bool:
+    unit = reg.new_unit()
+    members = [({"role": "patient", "age_band": "45_64", "sex": "female"}, rng.choice(CODES)) for _ in range(5)]
+    members += [({"role": "patient", "age_band": "65_plus", "sex": "male"}, rng.choice(CODES)) for _ in range(5)]
+    q_profile, q_answer = {"role": "patient", "age_band": "65_plus", "sex": "female"}, rng.choice(CODES)
+    for profile, answer in [*members, (q_profile, q_answer)]:
+        reg.add(unit, profile, answer)
+    everyone = [p for p, _ in members] + [q_profile]
+    values = {d: sorted({p[d] for p in everyone if p.get(d)}) for d in DIMENSIONS}
+    views = [dict(zip(dims, combo)) for k in range(4) for dims in itertools.combinations([d for d in DIMENSIONS if values[d]], k)
+             for combo in itertools.product(*(values[d] for d in dims))]  # fmt: skip
+    members_of = {i: frozenset(j for j, p in enumerate(everyone) if contains(v, p)) for i, v in enumerate(views)}
+    q = len(everyone) - 1
+    read = {i: reg.read(unit, v) for i, v in enumerate(views)}
+    differences = [
+        {c: read[a][c] - read[b][c] for c in CODES}
+        for a, b in itertools.permutations(range(len(views)), 2)
+        if read[a] and read[b] and members_of[a] - members_of[b] == {q} and members_of[b] < members_of[a]
+    ]
+    return guess(differences, rng) == q_answer
+
+
+def before_after(reg: Registry, rng: random.Random, size: int = 40) -> bool:
+    unit = reg.new_unit()
+    for _ in range(size):
+        reg.add(unit, random_profile(rng), rng.choice(CODES))
+    q_profile, q_answer = random_profile(rng), rng.choice(CODES)
+    views = views_containing(q_profile)
+    before = [reg.read(unit, v) for v in views]
+    reg.add(unit, q_profile, q_answer)
+    after = [reg.read(unit, v) for v in views]
+    differences = [{c: a[c] - b[c] for c in CODES} for b, a in zip(before, after) if a and b]
+    return guess(differences, rng) == q_answer
+
+
+def sybils(reg: Registry, rng: random.Random, count: int = 4) -> bool:
+    unit = reg.new_unit()
+    q_profile, q_answer = random_profile(rng), rng.choice(CODES)
+    reg.add(unit, q_profile, q_answer)
+    known = [rng.choice(CODES) for _ in range(count)]
+    for answer in known:
+        reg.add(unit, q_profile, answer)  # same profile as Q: in every view Q is in
+    differences = []
+    for view in views_containing(q_profile):
+        dist = reg.read(unit, view)
+        if dist:
+            differences.append({c: dist[c] - known.count(c) for c in CODES})
+    return guess(differences, rng) == q_answer
+
+
+ATTACKS = {"differencing": differencing, "before/after": before_after, "four sybils": sybils}
+
+
+def attack_table(trials: int, sigmas: list[float], seed: int) -> None:
+    print(f"\nAttacks: share of {trials} trials recovering the target's effectiveness answer "
+          f"(chance {1 / len(CODES):.0%}; target <= {TARGET_ATTACK:.0%})")  # fmt: skip
+    print(f"{'attack':<14}{'exact':>9}" + "".join(f"{'sigma ' + str(s):>12}" for s in sigmas))
+    for name, attack in ATTACKS.items():
+        row = f"{name:<14}"
+        for mode, sigma in [("exact", 2.0), *(("perturb", s) for s in sigmas)]:
+            rng = random.Random(seed)
+            with tempfile.TemporaryDirectory() as folder:
+                reg = Registry(Path(folder), mode, sigma)
+                wins = sum(attack(reg, rng) for _ in range(trials))
+            row += f"{wins / trials:>{9 if mode == 'exact' else 12}.0%}"
+        print(row, flush=True)
+
+
+def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int) -> None:
+    from click.testing import CliRunner  # noqa: F401  (the CLI is invoked through the app's runner)
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from registry import MIGRATIONS, catalog, create_app
+    from registry.extensions import db
+    from registry.models import Condition, Treatment
+    from reports import aggregate
+    from reports.disclosure import Policy
+    from reports.filters import FILTER_SCALES, Filters
+    from reports.sources import CellSource
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/demo.sqlite", "SECRET_KEY": "bench",
+                          "EXPORT_KEY": "bench", "DISCLOSURE_KEY": "bench", "TESTING": True})  # fmt: skip
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS))
+            catalog.load_starter_catalog()
+            db.session.commit()
+        start = time.perf_counter()
+        result = app.test_cli_runner().invoke(args=["seed-demo", "--experiences", str(experiences), "--seed", str(seed)])
+        assert result.exit_code == 0, result.output
+        print(f"\nUtility on a demo community of {experiences:,} experiences (seeded in {time.perf_counter() - start:.0f} s), "
+              f"{samples:,} random views of the 40 largest treatments, 1-3 filters of one value each")  # fmt: skip
+        with app.app_context():
+            units = sorted(CellSource(db.session).unit_sizes().items(), key=lambda item: -item[1][0])[:40]
+            rng = random.Random(seed)
+            views = []
+            for _ in range(samples):
+                (cid, tid), _ = rng.choice(units)
+                dims = rng.sample(list(FILTER_SCALES), rng.randint(1, 3))
+                views.append((cid, tid, Filters(**{d: (rng.choice(FILTER_SCALES[d].codes),) for d in dims})))
+            views += [(cid, tid, Filters()) for (cid, tid), _ in units]
+            conditions = {c.id: c for c in db.session.scalars(select(Condition))}
+            treatments = {t.id: t for t in db.session.scalars(select(Treatment))}
+
+            def published(policy):
+                return [aggregate.treatment_report(db.session, conditions[c], treatments[t], f, policy) for c, t, f in views]
+
+            exact = published(Policy(mode="exact", min_n=1))
+            print(f"{'sigma':>6}{'shown n>=30':>13}{'unfiltered n>=10':>18}{'p95 err n>=50':>15}{'p95 err n>=500':>16}"
+                  f"{'covers exact':>14}")  # fmt: skip
+            for sigma in sigmas:
+                protected = published(Policy(mode="perturb", min_n=5, sigma=sigma, key=b"utility-benchmark"))
+                big = [p for e, p in zip(exact, protected) if e.n >= 30]
+                unfiltered = [p for e, p, v in zip(exact, protected, views) if not v[2] and e.n >= 10]
+                errors = {50: [], 500: []}
+                covered = total = 0
+                for e, p in zip(exact, protected):
+                    if p.suppressed or not e.improved or not p.improved:
+                        continue
+                    total += 1
+                    covered += p.improved["low"] <= e.improved["share"] <= p.improved["high"]
+                    for floor in errors:
+                        if e.n >= floor:
+                            errors[floor].append(abs(p.improved["share"] - e.improved["share"]) * 100)
+
+                def p95(values):
+                    return f"{statistics.quantiles(values, n=20)[-1]:.1f} pts" if len(values) >= 20 else "n/a"
+
+                print(f"{sigma:>6}{sum(not p.suppressed for p in big) / max(len(big), 1):>13.1%}"
+                      f"{sum(not p.suppressed for p in unfiltered) / max(len(unfiltered), 1):>18.1%}"
+                      f"{p95(errors[50]):>15}{p95(errors[500]):>16}{covered / max(total, 1):>14.1%}")  # fmt: skip
+            print(f"(views with n >= 30: {sum(e.n >= 30 for e in exact):,}; n >= 50: {sum(e.n >= 50 for e in exact):,}; "
+                  f"n >= 500: {sum(e.n >= 500 for e in exact):,}; exact mode shows every view at or over min_n by definition)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=200, help="trials per attack (default 200)")
+    parser.add_argument("--experiences", type=int, default=20_000, help="demo community size for utility")
+    parser.add_argument("--samples", type=int, default=3000, help="random filtered views for utility")
+    parser.add_argument("--sigma", type=float, nargs="+", default=[2.0], help="noise levels to compare")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-attacks", action="store_true")
+    parser.add_argument("--skip-utility", action="store_true")
+    args = parser.parse_args()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not args.skip_attacks:
+        attack_table(args.trials, args.sigma, args.seed)
+    if not args.skip_utility:
+        utility_table(args.experiences, args.sigma, args.seed, args.samples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Disclosure control (reports.disclosure): the noise, its consistency, and the attacks it must resist."""
+
+import csv
+import io
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry import create_app, scales
+from registry.extensions import db
+from reports import disclosure
+from reports.disclosure import Policy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import privacy  # noqa: E402  (the attack scenarios the benchmark measures)
+
+POLICY = Policy(mode="perturb", min_n=5, sigma=2.0, key=b"test-key")
+
+
+def _config(url: str) -> dict:
+    return {"TESTING": True, "SECRET_KEY": "test", "EXPORT_KEY": "test", "DISCLOSURE_KEY": "test-disclosure-key",
+            "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, "DISCLOSURE": "perturb"}  # fmt: skip
+
+
+def test_the_same_set_of_reports_always_gets_the_same_numbers():
+    counts = {"none": 3, "major": 40}
+    assert POLICY.view(12345).distribution("effectiveness", counts) == POLICY.view(12345).distribution(
+        "effectiveness", counts
+    )
+    # Another set of reports (another key sum) or another deployment key draws other noise.
+    draws = {tuple(POLICY.view(k).distribution("effectiveness", counts).values()) for k in range(50)}
+    assert len(draws) > 10
+    other = Policy(mode="perturb", key=b"another-key")
+    assert [other.view(k).n(100) for k in range(30)] != [POLICY.view(k).n(100) for k in range(30)]
+
+
+def test_noise_has_the_stated_spread_and_no_bias():
+    values = [POLICY.view(k).count("n", 1000) - 1000 for k in range(4000)]
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    assert abs(mean) < 0.15 and 1.85 < sd < 2.15  # rounding adds 1/12 to the variance
+
+
+def test_empty_views_are_never_shown_and_counts_never_negative():
+    assert POLICY.view(0).n(0) == 0 and not POLICY.shown(0)
+    assert all(POLICY.view(k).count("x", 0) >= 0 for k in range(500))
+    assert all(POLICY.view(k).n(1) >= 0 for k in range(500))
+
+
+def test_exact_mode_publishes_true_counts():
+    exact = Policy(mode="exact", min_n=5)
+    assert exact.view(99).distribution("effectiveness", {"none": 3, "major": 4}) == {"none": 3, "major": 4}
+    assert exact.view(99).n(4) == 4 and not exact.shown(4) and exact.shown(5)
+
+
+def test_a_misspelt_mode_or_a_missing_key_refuses_to_start():
+    with pytest.raises(ValueError, match="perturb, exact"):
+        Policy(mode="perturbed", key=b"k")
+    with pytest.raises(ValueError, match="secret key"):
+        Policy(mode="perturb")
+    with pytest.raises(ValueError):
+        create_app({**_config("sqlite://"), "DISCLOSURE": "off"})
+
+
+def test_intervals_are_widened_to_cover_the_noise():
+    dist = {"yes": 30, "no": 20}
+    plain = disclosure.share(Policy(mode="exact"), dist, ("yes",))
+    widened = disclosure.share(POLICY, dist, ("yes",))
+    assert plain["share"] == widened["share"] == 0.6
+    assert widened["low"] < plain["low"] and widened["high"] > plain["high"]
+    # The widening fades as n grows: noise of a few reports matters little among thousands.
+    big = {"yes": 3000, "no": 2000}
+    assert disclosure.share(POLICY, big, ("yes",))["low"] - disclosure.share(Policy(mode="exact"), big, ("yes",))["low"] > -0.005
+
+
+# --- through the application: pages, CSV and API, perturbed -----------------------------------
+
+
+@pytest.fixture
+def perturbed(app, database_url):
+    """A second app on the same database, publishing protected numbers as a deployment does."""
+    return create_app(_config(database_url)).test_client()
+
+
+@pytest.fixture
+def community(make):
+    for name in ["Sumatriptan", "Topiramate", "Acupuncture"]:
+        make.treatment(name)
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate"])
+    rng = random.Random(3)
+    for treatment, size in [("sumatriptan", 60), ("topiramate", 30)]:
+        for _ in range(size):
+            make.experience(treatment=treatment, effectiveness=rng.choice(privacy.CODES), sex=rng.choice(["female", "male"]),
+                            role="patient", satisfaction=rng.randint(1, 10), side_effects=["nausea"])  # fmt: skip
+
+
+def test_same_view_and_spellings_give_the_same_numbers_on_page_csv_and_json(perturbed, community):
+    api = "/api/v1/conditions/migraine/treatments/sumatriptan"
+    first = perturbed.get(api + "?sex=female&role=patient").get_json()["treatment"]
+    assert first == perturbed.get(api + "?role=patient&sex=female&sex=female").get_json()["treatment"]
+    assert first == perturbed.get(api + "?sex=female&age_band=").get_json()["treatment"]
+    # Everyone is a patient: the role filter names the same people, so the same numbers.
+    assert perturbed.get(api + "?role=patient").get_json()["treatment"] == perturbed.get(api).get_json()["treatment"]
+    page = perturbed.get("/conditions/migraine/treatments/sumatriptan?sex=female").text
+    assert f"<strong>{first['n']}</strong> reports" in page
+    rows = list(csv.reader(io.StringIO(perturbed.get(
+        "/conditions/migraine/treatments/sumatriptan?sex=female&role=patient&format=csv&chart=effectiveness").text)))  # fmt: skip
+    code_of = {label: code for code, label in scales.EFFECTIVENESS.options}
+    assert {code_of[row[0]]: int(row[1]) for row in rows[1:]} == first["effectiveness"]
+
+
+def test_condition_totals_count_only_what_is_shown(perturbed, community):
+    body = perturbed.get("/api/v1/conditions/migraine/treatments").get_json()
+    shown = [t for t in body["treatments"] if not t["suppressed"]]
+    listing = perturbed.get("/api/v1/conditions").get_json()["conditions"]
+    assert next(c["n"] for c in listing if c["slug"] == "migraine") == sum(t["n"] for t in shown)
+    assert body["disclosure"] == "perturb"
+
+
+def test_a_new_small_treatment_changes_nothing_else(perturbed, community, make):
+    before = perturbed.get("/api/v1/conditions/migraine/treatments").get_json()["treatments"]
+    make.experience(treatment="acupuncture", effectiveness="major")
+    after = perturbed.get("/api/v1/conditions/migraine/treatments").get_json()["treatments"]
+    assert before == after  # acupuncture (one report, not in the catalog's list) is not even named
+    assert perturbed.get("/api/v1/conditions/migraine/treatments/acupuncture").get_json()["treatment"] == {
+        "slug": "acupuncture", "name": "Acupuncture", "suppressed": True}  # fmt: skip
+
+
+def test_a_new_report_draws_every_code_again(perturbed, community, make):
+    api = "/api/v1/conditions/migraine/treatments/topiramate"
+    before = perturbed.get(api).get_json()["treatment"]["effectiveness"]
+    make.experience(treatment="topiramate", effectiveness="worse")  # a new set of people
+    after = perturbed.get(api).get_json()["treatment"]["effectiveness"]
+    assert len({code for code in before if after[code] != before[code]}) > 1  # not only the new answer's code
+
+
+def test_an_edit_gives_the_report_a_new_key(community, make, app):
+    from registry import experiences
+    from registry.models import Experience
+
+    experience_id = make.experience(treatment="topiramate", effectiveness="none")
+    with app.app_context():
+        experience = db.session.get(Experience, experience_id)
+        key = experience.report_key
+        answers = {"role": "patient", "started": "2024-01", "stopped": None, "effectiveness": "major",
+                   "side_effect_severity": "mild", "satisfaction": 7, "would_recommend": "yes"}  # fmt: skip
+        experiences.save(experience.user, experience.condition, experience.treatment, answers, experience=experience)
+        db.session.commit()
+        assert db.session.get(Experience, experience_id).report_key != key
+        from registry import aggregates
+
+        assert aggregates.check(db.session) == []  # the key sums moved with it
+
+
+# --- the attacks of benchmarks/privacy.py, on a fixed seed ---------------------------------------
+
+
+@pytest.mark.parametrize("attack", list(privacy.ATTACKS))
+def test_attacks_recover_an_answer_less_often_than_the_bound(tmp_path, attack):
+    trials = 30
+    rng = random.Random(11)
+    registry = privacy.Registry(tmp_path, "perturb", 2.0)
+    wins = sum(privacy.ATTACKS[attack](registry, rng) for _ in range(trials))
+    assert wins / trials <= privacy.TARGET_ATTACK, f"{attack}: {wins} of {trials}"
+    # The same attack on exact counts always succeeds: the scenario is a real one.
+    (tmp_path / "exact").mkdir()
+    exact = privacy.Registry(tmp_path / "exact", "exact", 2.0)
+    assert all(privacy.ATTACKS[attack](exact, random.Random(i)) for i in range(3))
+
+
+def test_a_unit_with_twice_min_n_reports_is_always_shown():
+    for min_n in (3, 5, 10):
+        policy = Policy(mode="perturb", min_n=min_n, sigma=2.5, key=b"k")
+        assert all(policy.shown(policy.view(k).n(2 * min_n)) for k in range(3000))
+        assert all(abs(policy.view(k).count("x", 100) - 100) <= min_n for k in range(3000))  # bounded noise
