@@ -22,6 +22,12 @@ def policy():
     return current_app.extensions["disclosure"]
 
 
+def _policy_id() -> tuple:
+    """What of the policy a cached report depends on (never the secret key: cache keys are not secret)."""
+    p = policy()
+    return p.mode, p.min_n, p.sigma
+
+
 def report_source():
     """Where the pages' counts come from: the maintained aggregates, or raw rows (benchmark baseline)."""
     from reports.sources import CellSource, RawSource
@@ -37,7 +43,7 @@ def cached_report(condition: Condition, kind: str, parts: tuple, compute):
     with REGISTRY_REDIS_URL every worker and server shares the entries.
     """
     key = "|".join(map(str, ("report", kind, condition.id, aggregates.version(db.session, condition.id),
-                                current_app.config.get("REPORT_SOURCE", "cells"), policy(), *parts)))  # fmt: skip
+                                current_app.config.get("REPORT_SOURCE", "cells"), *_policy_id(), *parts)))  # fmt: skip
     value = cache.get(key)
     if value is None:
         value = compute()

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 from reports.stats import Z_95, wilson
@@ -47,7 +47,7 @@ class Policy:
     mode: str = "perturb"
     min_n: int = 5
     sigma: float = DEFAULT_SIGMA  # before truncation at +-min_n
-    key: bytes = b""
+    key: bytes = field(default=b"", repr=False)  # secret: never in a repr, a log or a cache key
 
     def __post_init__(self):
         if self.mode not in MODES:
