@@ -29,11 +29,6 @@ def _source(session, source):
     return source if source is not None else CellSource(session)
 
 
-def totals(session, condition_id: int, filters: Filters = Filters(), treatment_ids=None, source=None):
-    """Number of experiences per treatment id under the filters (never published as such)."""
-    return _source(session, source).totals(condition_id, filters, treatment_ids)
-
-
 # --- shaping -----------------------------------------------------------------------------
 
 

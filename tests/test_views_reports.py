@@ -131,7 +131,7 @@ def test_csv_downloads_are_spreadsheet_safe(client, community, make):
 @pytest.mark.parametrize(
     "query, status, message",
     [("", 200, "Choose two to four"), ("?t=sumatriptan", 400, "Choose two to four treatments"),
-     ("?t=a&t=b&t=c&t=d&t=e", 400, "at most 4"), ("?t=sumatriptan&t=nope", 400, "no reports for this condition")],
+     ("?t=a&t=b&t=c&t=d&t=e", 400, "at most 4"), ("?t=sumatriptan&t=nope", 400, "not among this condition")],
 )  # fmt: skip
 def test_compare_validates_the_choice(client, community, query, status, message):
     response = client.get("/conditions/migraine/compare" + query)

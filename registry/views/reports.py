@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     render_template,
     request,
     url_for,
@@ -20,10 +19,10 @@ from registry import catalog, reporting, scales
 from registry.extensions import db
 from registry.models import Condition, Treatment
 from registry.views import page_arg
-from reports import aggregate, charts
+from reports import charts
 from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
-from reports.filters import FILTER_SCALES, FilterError, parse_filters
+from reports.filters import FILTER_SCALES, FilterError, Filters, parse_filters
 
 bp = Blueprint("reports", __name__)
 
@@ -102,16 +101,15 @@ def compare(slug: str):
     entry = _condition(slug)
     filters = _filters()
     wanted = list(dict.fromkeys(request.args.getlist("t")))
-    candidates = aggregate.totals(db.session, entry.id, source=reporting.report_source())
-    options = db.session.scalars(
-        select(Treatment).where(Treatment.id.in_(list(candidates))).order_by(Treatment.name)
-    ).all()
+    # The catalog's treatments and those shown unfiltered: offering every reported one would tell
+    # that a treatment has a report or two.
+    options = catalog.treatments_for(entry, [u.slug for u in reporting.condition_report(entry, Filters()).shown])
     chosen = [t for t in options if t.slug in wanted]
     problem = None
     if len(wanted) > MAX_COMPARE:
         problem = f"Choose at most {MAX_COMPARE} treatments."
     elif len(chosen) < len(wanted):
-        problem = "Some of the chosen treatments have no reports for this condition."
+        problem = "Some of the chosen treatments are not among this condition's treatments."
     elif len(chosen) < 2:
         problem = "Choose two to four treatments to compare." if wanted else None
     units, chart_list = [], []
