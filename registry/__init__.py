@@ -29,6 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         REPORT_MIN_N=5,
         PER_PAGE=25,
         WTF_CSRF_TIME_LIMIT=None,
+        # Tokens stay strict; Flask-WTF's HTTPS Referer demand gives way to registry.csrf's
+        # same-origin check of Origin/Referer where a browser sends them.
+        WTF_CSRF_SSL_STRICT=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -103,7 +106,9 @@ def _security_headers(response):
     """Headers that keep a patient's page view private and the page unframeable."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: other sites learn nothing of the page a patient came from, and our own
+    # forms still carry Origin and Referer for the same-origin check (registry.csrf).
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Only over HTTPS: a browser ignores HSTS sent over plain HTTP, and a local demo must stay reachable.
     if request.is_secure:
