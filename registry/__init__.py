@@ -8,15 +8,22 @@ from pathlib import Path
 
 from flask import Flask, request
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = PROJECT_ROOT / "templates"
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent
+# An installed wheel carries the templates inside the package (setup.py maps them there);
+# a checkout (editable install, tests) reads the top-level templates/ directly.
+TEMPLATES = PACKAGE / "templates" if (PACKAGE / "templates").is_dir() else PROJECT_ROOT / "templates"
+MIGRATIONS = PACKAGE / "migrations"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the registry application."""
+    # The instance folder (config.py, generated keys, the default SQLite file): named explicitly in
+    # production, since an installed package's default is <venv>/var/registry-instance.
+    instance_path = os.environ.get("REGISTRY_INSTANCE_PATH") if test_config is None else test_config.get("INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,
         template_folder=str(TEMPLATES),
     )
@@ -78,6 +85,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("EXPORT_KEY"):
         # Keys the pseudonymous ids of research exports; every app server needs the same one.
         app.config["EXPORT_KEY"] = instance_secret(Path(app.instance_path) / "export_key")
+    if not app.config.get("DISCLOSURE_KEY"):
+        # Seeds the noise of published report numbers; a new key re-draws every number (docs/deploy.md).
+        app.config["DISCLOSURE_KEY"] = instance_secret(Path(app.instance_path) / "disclosure_key")
 
     _init_extensions(app)
     _register_blueprints(app)

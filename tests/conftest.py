@@ -24,6 +24,7 @@ def _base_config(url: str) -> dict:
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "EXPORT_KEY": "test-export-key",
+        "DISCLOSURE_KEY": "test-disclosure-key",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,  # tests that check the limits turn them on for their own app
@@ -199,3 +200,27 @@ class AuthActions:
 @pytest.fixture
 def auth(client, make):
     return AuthActions(client, make)
+
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What never goes into a build: a copy of the checkout without these builds the wheel from the sources alone.
+_NOT_SOURCES = (".git", ".venv", "venv", "build", "dist", "instance", "*.egg-info", "__pycache__", ".pytest_cache",
+                "node_modules", "export*", "docs")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The project's wheel, built as `pip wheel .` builds it, from a clean copy of the sources."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = tmp_path_factory.mktemp("source") / "registry"
+    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns(*_NOT_SOURCES))
+    out = tmp_path_factory.mktemp("wheel")
+    # No build isolation: setuptools is already installed (a runtime dependency), and no network is needed.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(out), str(source)], check=True)  # fmt: skip
+    (built,) = Path(out).glob("treatment_registry-*.whl")
+    return built
