@@ -55,6 +55,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_REGISTER="5 per hour",
         RATELIMIT_SUBMIT="30 per minute",
         RATELIMIT_API="120 per minute",
+        # Redis down: count in each worker's memory meanwhile instead of failing the request.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # PostgreSQL connections per worker: DB_POOL_SIZE kept open, DB_MAX_OVERFLOW more at a peak
+        # (docs/deploy.md sizes them against max_connections).
+        DB_POOL_SIZE=4,
+        DB_MAX_OVERFLOW=2,
+        DB_POOL_TIMEOUT=10,
+        DB_CONNECT_TIMEOUT=5,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         # Report caches are keyed by each condition's data version, so a stale entry is never read.
         CACHE_TYPE="SimpleCache",
@@ -70,10 +79,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalize_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config.get("REDIS_URL"):  # shared by every worker and server
+        from registry.cache import REDIS_OPTIONS
+
         app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
-        app.config["CACHE_TYPE"] = "RedisCache"
+        app.config["CACHE_TYPE"] = "registry.cache.FailOpenRedisCache"
+        app.config.setdefault("CACHE_OPTIONS", dict(REDIS_OPTIONS))
         if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
             app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+            app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_OPTIONS))
+    _database_engine_options(app)
     _cookie_security(app)
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -131,6 +145,18 @@ def _cookie_security(app: Flask) -> None:
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config[key] is None:
             app.config[key] = not (app.testing or app.debug)
+
+
+def _database_engine_options(app: Flask) -> None:
+    """Pooled connections checked before use (a restarted or failed-over database costs no error);
+    on PostgreSQL, a bounded pool per worker and a bounded wait for a connection."""
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("pool_pre_ping", True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options.setdefault("pool_size", int(app.config["DB_POOL_SIZE"]))
+        options.setdefault("max_overflow", int(app.config["DB_MAX_OVERFLOW"]))
+        options.setdefault("pool_timeout", float(app.config["DB_POOL_TIMEOUT"]))
+        options.setdefault("connect_args", {"connect_timeout": int(app.config["DB_CONNECT_TIMEOUT"])})
 
 
 def _normalize_db_url(url: str) -> str:
@@ -194,7 +220,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.views import (
-        account, api, assets, auth, catalog, errors, experiences, main, moderation, ratings, reports, research,
+        account, api, assets, auth, catalog, errors, experiences, health, main, moderation, ratings, reports, research,
     )
 
     app.register_blueprint(main.bp)
@@ -208,4 +234,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(health.bp)
     errors.register(app)
