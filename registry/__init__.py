@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from registry.views import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)  # keys and maybe the database
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "registry.sqlite"),
         REPORT_MIN_N=5,
