@@ -38,9 +38,7 @@ else:
 
 accesslog = "-"
 errorlog = "-"
-# key=value lines: the time, the client's address as the proxy saw it (X-Forwarded-For, set by the
-# proxy) and the proxy's own; no query strings: they carry report filters, which are health data.
-access_log_format = (
-    'time=%(t)s client=%({x-forwarded-for}i)s peer=%(h)s method=%(m)s path="%(U)s" '
-    "status=%(s)s bytes=%(B)s ms=%(M)s"
-)
+# key=value lines: the time and the client's address (behind the proxy, REGISTRY_PROXY_FIX makes it
+# the address the proxy saw, from X-Forwarded-For; without it, the proxy's own); no query strings:
+# they carry report filters, which are health data.
+access_log_format = 'time=%(t)s client=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s'

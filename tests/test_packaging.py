@@ -36,3 +36,12 @@ def test_wheel_holds_no_tests_or_local_state(wheel):
     names = _names(wheel)
     assert not [n for n in names if n.startswith(("tests/", "instance/", "benchmarks/"))]
     assert not [n for n in names if "__pycache__" in n or n.endswith((".sqlite", "secret_key", "export_key"))]
+
+
+def test_wheel_carries_every_module(wheel):
+    names = _names(wheel)
+    modules = [p.relative_to(ROOT).as_posix() for package in ("registry", "forms", "reports")
+               for p in (ROOT / package).rglob("*.py") if "__pycache__" not in p.parts]  # fmt: skip
+    assert "registry/models/export.py" in modules and "registry/export.py" in modules
+    missing = [m for m in modules if m not in names]
+    assert not missing, f"modules missing from the wheel: {missing}"
