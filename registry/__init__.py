@@ -192,6 +192,8 @@ def _init_extensions(app: Flask) -> None:
     from registry.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    # Runs before Flask-SQLAlchemy's own teardown (last registered, first run).
+    app.teardown_appcontext(_remove_session)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     cache.init_app(app)
@@ -206,6 +208,22 @@ def _init_extensions(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def _remove_session(exc) -> None:
+    """End the request's session; a connection the database dropped meanwhile must not turn the
+    answer already made into a 500 (the pool replaces the connection)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.extensions import db
+
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        from flask import current_app
+
+        current_app.logger.warning("Dropped a broken database connection after a request: %s", error)
+        db.session.registry.clear()
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:

@@ -167,3 +167,35 @@ def test_pool_settings_reach_the_engine_on_postgresql(app, apps):
     with sized.app_context():
         pool = db.engine.pool
         assert (pool.size(), pool._max_overflow, pool._pre_ping) == (3, 1, True)
+
+
+def test_connection_killed_during_a_request_costs_no_500(app, apps, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    served = _app_like(app)
+    apps.append(served)
+    killer = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+
+    @served.get("/killed-after-reading")
+    def killed_after_reading():
+        # The view has read and answered; the database drops the connection before the request ends.
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with killer.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "read"
+
+    @served.get("/killed-mid-request")
+    def killed_mid_request():
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with killer.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return str(db.session.execute(sa.text("SELECT 1")).scalar())
+
+    client = served.test_client()
+    try:
+        assert client.get("/killed-after-reading").status_code == 200
+        mid = client.get("/killed-mid-request")
+        assert mid.status_code == 503 and "briefly unavailable" in mid.text
+        assert client.get("/health").status_code == 200  # the pool replaced the connection
+    finally:
+        killer.dispose()
