@@ -8,22 +8,29 @@ from pathlib import Path
 
 from flask import Flask, request
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = PROJECT_ROOT / "templates"
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent
+# An installed wheel carries the templates inside the package (setup.py maps them there);
+# a checkout (editable install, tests) reads the top-level templates/ directly.
+TEMPLATES = PACKAGE / "templates" if (PACKAGE / "templates").is_dir() else PROJECT_ROOT / "templates"
+MIGRATIONS = PACKAGE / "migrations"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the registry application."""
+    # The instance folder (config.py, generated keys, the default SQLite file): named explicitly in
+    # production, since an installed package's default is <venv>/var/registry-instance.
+    instance_path = os.environ.get("REGISTRY_INSTANCE_PATH") if test_config is None else test_config.get("INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,
         template_folder=str(TEMPLATES),
     )
     from registry.views import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)  # keys and maybe the database
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "registry.sqlite"),
         REPORT_MIN_N=5,
@@ -33,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         DISCLOSURE_SIGMA=2.5,
         PER_PAGE=25,
         WTF_CSRF_TIME_LIMIT=None,
+        # Tokens stay strict; Flask-WTF's HTTPS Referer demand gives way to registry.csrf's
+        # same-origin check of Origin/Referer where a browser sends them.
+        WTF_CSRF_SSL_STRICT=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -49,6 +59,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_REGISTER="5 per hour",
         RATELIMIT_SUBMIT="30 per minute",
         RATELIMIT_API="120 per minute",
+        # Redis down: count in each worker's memory meanwhile instead of failing the request.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # PostgreSQL connections per worker: DB_POOL_SIZE kept open, DB_MAX_OVERFLOW more at a peak
+        # (docs/deploy.md sizes them against max_connections).
+        DB_POOL_SIZE=4,
+        DB_MAX_OVERFLOW=2,
+        DB_POOL_TIMEOUT=10,
+        DB_CONNECT_TIMEOUT=5,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         # Report caches are keyed by each condition's data version, so a stale entry is never read.
         CACHE_TYPE="SimpleCache",
@@ -64,10 +83,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalize_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config.get("REDIS_URL"):  # shared by every worker and server
+        from registry.cache import REDIS_OPTIONS
+
         app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
-        app.config["CACHE_TYPE"] = "RedisCache"
+        app.config["CACHE_TYPE"] = "registry.cache.FailOpenRedisCache"
+        app.config.setdefault("CACHE_OPTIONS", dict(REDIS_OPTIONS))
         if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
             app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+            app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_OPTIONS))
+    _database_engine_options(app)
     _cookie_security(app)
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -111,7 +135,9 @@ def _security_headers(response):
     """Headers that keep a patient's page view private and the page unframeable."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: other sites learn nothing of the page a patient came from, and our own
+    # forms still carry Origin and Referer for the same-origin check (registry.csrf).
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Only over HTTPS: a browser ignores HSTS sent over plain HTTP, and a local demo must stay reachable.
     if request.is_secure:
@@ -136,6 +162,18 @@ def _cookie_security(app: Flask) -> None:
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config[key] is None:
             app.config[key] = not (app.testing or app.debug)
+
+
+def _database_engine_options(app: Flask) -> None:
+    """Pooled connections checked before use (a restarted or failed-over database costs no error);
+    on PostgreSQL, a bounded pool per worker and a bounded wait for a connection."""
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("pool_pre_ping", True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options.setdefault("pool_size", int(app.config["DB_POOL_SIZE"]))
+        options.setdefault("max_overflow", int(app.config["DB_MAX_OVERFLOW"]))
+        options.setdefault("pool_timeout", float(app.config["DB_POOL_TIMEOUT"]))
+        options.setdefault("connect_args", {"connect_timeout": int(app.config["DB_CONNECT_TIMEOUT"])})
 
 
 def _normalize_db_url(url: str) -> str:
@@ -171,6 +209,8 @@ def _init_extensions(app: Flask) -> None:
     from registry.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    # Runs before Flask-SQLAlchemy's own teardown (last registered, first run).
+    app.teardown_appcontext(_remove_session)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     cache.init_app(app)
@@ -187,6 +227,22 @@ def _init_extensions(app: Flask) -> None:
             event.listen(engine, "connect", _sqlite_pragmas)
 
 
+def _remove_session(exc) -> None:
+    """End the request's session; a connection the database dropped meanwhile must not turn the
+    answer already made into a 500 (the pool replaces the connection)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.extensions import db
+
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        from flask import current_app
+
+        current_app.logger.warning("Dropped a broken database connection after a request: %s", error)
+        db.session.registry.clear()
+
+
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """Foreign keys on, WAL for concurrent readers, and a busy timeout instead of errors."""
     cursor = dbapi_connection.cursor()
@@ -199,7 +255,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.views import (
-        account, api, assets, auth, catalog, errors, experiences, main, moderation, ratings, reports, research,
+        account, api, assets, auth, catalog, errors, experiences, health, main, moderation, ratings, reports, research,
     )
 
     app.register_blueprint(main.bp)
@@ -213,4 +269,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(health.bp)
     errors.register(app)

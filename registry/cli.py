@@ -59,7 +59,16 @@ def init_database() -> dict[str, int]:
 @with_appcontext
 def init_command():
     """Create or upgrade the database and load the starter catalog (safe to run again)."""
-    added = init_database()
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        added = init_database()
+    except OperationalError as error:
+        raise click.ClickException(
+            f"Cannot reach the database at {_safe_db_url()}: {error.orig}\n"
+            "Check REGISTRY_DATABASE_URL; on PostgreSQL, create the role and the database first "
+            "(docs/deploy.md, step 1)."
+        ) from None
     click.echo(f"Database ready at {_safe_db_url()}.")
     if any(added.values()):
         click.echo(
@@ -217,6 +226,7 @@ def export_command(out: Path, conditions, treatments, since, until, with_text: b
         since=since.strftime("%Y-%m") if since else None, until=until.strftime("%Y-%m") if until else None,
         with_text=with_text,
     )  # fmt: skip
+    _private_files()
     log = export.start_log(None, f"cli:{getpass.getuser()}", req)
     db.session.commit()
     with tqdm(unit="rows", unit_scale=True, desc="Exporting", disable=None) as bar:
@@ -343,6 +353,7 @@ def backup_command(out: Path, force: bool):
     from registry.extensions import db
 
     database = _sqlite_or_exit(db.engine.url, out.name)
+    _private_files()
     if out.exists() and not force:
         raise click.ClickException(f"{out} exists: choose another file, or add --force to overwrite it")
     if out.resolve() == database:
@@ -411,6 +422,31 @@ def restore_command(file: Path, yes: bool):
     click.echo(f"Restored {database} from {file}. Run `registry aggregates check` to confirm the report counts.")
 
 
+def _private_files() -> None:
+    """Files and folders this command writes are its owner's alone (health data, even de-identified)."""
+    import os
+
+    os.umask(0o077)
+
+
+@click.command("serve", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve_command(gunicorn_args):
+    """Serve the registry with gunicorn and the packaged configuration (registry/gunicorn_conf.py).
+
+    Settings come from the environment (REGISTRY_BIND, REGISTRY_WORKERS, REGISTRY_THREADS,
+    REGISTRY_PROXY_IPS, and the app's own); any further arguments go to gunicorn as they are,
+    e.g. `registry serve --workers 2`. Needs the server extra: pip install "treatment-registry[server]".
+    """
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("gunicorn") is None:
+        raise click.ClickException('gunicorn is not installed: pip install "treatment-registry[server]"')
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:registry.gunicorn_conf", *gunicorn_args]
+    os.execv(sys.executable, argv)
+
+
 def register_commands(app: Flask) -> None:
     """Attach the registry's commands to app.cli."""
     app.cli.add_command(init_command)
@@ -421,6 +457,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(aggregates_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+
+
+cli.add_command(serve_command)  # on the group itself: serving needs no app in this process
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 
+from registry.csrf import SameOriginCSRFProtect
 from registry.database import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-csrf = CSRFProtect()
+csrf = SameOriginCSRFProtect()
 login_manager = LoginManager()
 cache = Cache()
 # Keyed by the client's address; behind a proxy, REGISTRY_PROXY_FIX makes that the real client's.

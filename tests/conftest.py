@@ -202,3 +202,32 @@ class AuthActions:
 @pytest.fixture
 def auth(client, make):
     return AuthActions(client, make)
+
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What never goes into a build: a copy of the checkout without these builds the wheel from the sources alone.
+_LOCAL_STATE = {".git", ".venv", "venv", "build", "dist", "instance", "docs", "node_modules", ".pytest_cache"}
+
+
+def _not_sources(folder: str, names: list[str]) -> set[str]:
+    top = os.path.abspath(folder) == PROJECT
+    return {n for n in names if n == "__pycache__" or n.endswith(".egg-info")
+            or (top and (n in _LOCAL_STATE or n.startswith("export")))}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The project's wheel, built as `pip wheel .` builds it, from a clean copy of the sources."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = tmp_path_factory.mktemp("source") / "registry"
+    shutil.copytree(PROJECT, source, ignore=_not_sources)
+    out = tmp_path_factory.mktemp("wheel")
+    # No build isolation: setuptools is already installed (a runtime dependency), and no network is needed.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(out), str(source)], check=True)  # fmt: skip
+    (built,) = Path(out).glob("treatment_registry-*.whl")
+    return built

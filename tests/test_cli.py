@@ -112,3 +112,48 @@ def test_registry_command_lists_its_commands(monkeypatch, tmp_path):
     assert result.exit_code == 0
     for command in ["init", "users", "demo", "run", "routes", "shell", "db"]:
         assert f"  {command} " in result.output
+
+
+def test_init_on_a_missing_database_says_what_to_do(app):
+    from registry import create_app
+
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "DISCLOSURE_KEY")
+    missing = create_app({**{k: app.config[k] for k in keys},
+                          "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://registry@127.0.0.1:1/registry"})  # fmt: skip
+    result = missing.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Cannot reach the database at postgresql+psycopg://registry@127.0.0.1:1/registry" in result.output
+    assert "create the role and the database first" in result.output
+
+
+@pytest.fixture
+def restore_umask():
+    import os
+
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
+def test_export_files_are_private(runner, tmp_path, restore_umask, make):
+    make.treatment("Sumatriptan")
+    make.condition("Migraine", "G43", treatments=["sumatriptan"])
+    make.experience()
+    out = tmp_path / "export"
+    result = runner.invoke(args=["export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    files = list(out.iterdir())
+    assert files and (out.stat().st_mode & 0o777) == 0o700
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}
+
+
+def test_serve_without_gunicorn_says_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gunicorn" else real(name, *a))
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1 and 'pip install "treatment-registry[server]"' in result.output

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
@@ -18,7 +20,9 @@ MESSAGES = {
     413: "What you sent is too large.",
     429: "Too many requests. Please wait a moment and try again.",
     500: "Something went wrong on our side. Nothing you entered was saved half-way; please try again.",
+    503: "The registry is briefly unavailable.",
 }
+RETRY_AFTER = 30  # seconds: a database restart or failover
 
 
 def wants_json() -> bool:
@@ -64,9 +68,28 @@ def handle_unexpected(error: Exception):
     return _render(500, MESSAGES[500])
 
 
+def handle_database_down(error: Exception):
+    """The database cannot be reached (down, restarting, failing over) or every connection is busy: a 503."""
+    from registry.extensions import db
+
+    current_app.logger.warning("Database unavailable for %s %s: %s", request.method, request.path, error)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool replaces it
+        pass
+    if wants_json():
+        response = make_response(jsonify(error=MESSAGES[503], status=503), 503)
+    else:
+        response = make_response(render_template("errors/unavailable.html", message=MESSAGES[503]), 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on app."""
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_unexpected)
+    for error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(error, handle_database_down)

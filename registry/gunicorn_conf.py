@@ -1,0 +1,44 @@
+"""gunicorn's configuration for one app server, shipped in the package (docs/deploy.md).
+
+    gunicorn -c python:registry.gunicorn_conf        # or: registry serve
+
+Every value comes from the environment (the same env file as the app's settings) and can be
+overridden on gunicorn's command line.
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "registry:create_app()"
+bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:8000")
+# Two workers per core is gunicorn's usual advice for I/O-bound apps; cap it on big machines.
+workers = int(os.environ.get("REGISTRY_WORKERS", min(2 * multiprocessing.cpu_count(), 8)))
+worker_class = "gthread"
+threads = int(os.environ.get("REGISTRY_THREADS", 4))
+# A worker's threads each hold at most one database connection: the pool needs no more than that
+# kept open (REGISTRY_DB_MAX_OVERFLOW adds a few at a peak). docs/deploy.md sizes it per server.
+os.environ.setdefault("REGISTRY_DB_POOL_SIZE", str(threads))
+timeout = 60  # a research export streams; the proxy should not buffer it either
+graceful_timeout = 30
+keepalive = 5
+max_requests = 5000  # recycle workers now and then
+max_requests_jitter = 500
+# The proxy's address: only its X-Forwarded-Proto is believed (HTTPS for cookies, HSTS, CSRF).
+forwarded_allow_ips = os.environ.get("REGISTRY_PROXY_IPS", "127.0.0.1")
+
+# One control socket per instance (gunicorn's default, ~/.gunicorn/gunicorn.ctl, is shared by every
+# gunicorn the user runs): in the instance folder, or none when that folder is not named.
+_instance = os.environ.get("REGISTRY_INSTANCE_PATH")
+if os.environ.get("REGISTRY_CONTROL_SOCKET"):
+    control_socket = os.environ["REGISTRY_CONTROL_SOCKET"]
+elif _instance:
+    control_socket = os.path.join(_instance, "gunicorn.ctl")
+else:
+    control_socket_disable = True
+
+accesslog = "-"
+errorlog = "-"
+# key=value lines: the time and the client's address (behind the proxy, REGISTRY_PROXY_FIX makes it
+# the address the proxy saw, from X-Forwarded-For; without it, the proxy's own); no query strings:
+# they carry report filters, which are health data.
+access_log_format = 'time=%(t)s client=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s'

@@ -1,0 +1,213 @@
+"""docs/deploy.md, followed as written: the wheel in a fresh venv outside the checkout, the guide's
+commands against the local PostgreSQL and Redis, gunicorn with the unit's command line and the
+packaged config, and a log-in over HTTPS as the TLS proxy forwards it.
+
+The blocks the guide marks `<!-- deploy-test: NAME -->` are run as they stand, with only these
+substitutions: the system paths (/opt/registry, /etc/registry, /var/lib/registry,
+/var/backups/registry) become folders under a temporary directory, `sudo` and `sudo -u registry`
+are dropped (the test is its own system user), chown options go, the guide's database URL becomes
+a role and schema made for this test inside the test database, and port 8000 a free port.
+Step 1 (CREATE ROLE/DATABASE as postgres) is replaced by the same statements for that role and
+schema (with read access to the rest, for pg_dump): the test may not create databases beside its own.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "deploy.md"
+SITE_HOST = "registry.example.org"
+CLIENT = "203.0.113.9"
+GUIDE_URL = "postgresql://registry:choose-a-long-password@127.0.0.1:5432/registry"
+SCHEMA = "deploy_guide"
+ADMIN_PASSWORD = "deploy test admin password"
+
+
+def guide_blocks(name: str) -> list[str]:
+    """The code blocks the guide marks for this test under NAME, in order."""
+    text = GUIDE.read_text()
+    blocks = re.findall(rf"<!-- deploy-test: {name} -->\n```[a-z]*\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks, f"docs/deploy.md marks no '{name}' block"
+    return blocks
+
+
+def _fail_or_skip(message: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (required under CI)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def database():
+    """A login role owning a schema in the test database, as step 1 makes a role owning a database."""
+    url = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
+    if not url:
+        _fail_or_skip("REGISTRY_TEST_DATABASE_URL is not set")
+    admin = sa.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    role = f"registry_{admin.database}"[:60]
+    engine = sa.create_engine(admin, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+
+    def drop(conn):
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS {SCHEMA} CASCADE'))
+        conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+
+    try:
+        with engine.connect() as conn:
+            drop(conn)
+            conn.execute(sa.text(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'deploy-test-password'"))
+            conn.execute(sa.text(f'CREATE SCHEMA {SCHEMA} AUTHORIZATION "{role}"'))
+            # pg_dump (the guide's backup) dumps the whole database, which holds the other tests' tables
+            # too: the owner of a real registry database reads all of it.
+            conn.execute(sa.text(f'GRANT pg_read_all_data TO "{role}"'))
+    except sa.exc.OperationalError as error:
+        _fail_or_skip(f"PostgreSQL is unreachable: {error}")
+    options = urllib.parse.quote(f"-csearch_path={SCHEMA}")
+    yield (f"postgresql://{role}:deploy-test-password@{admin.host or '127.0.0.1'}:{admin.port or 5432}/"
+           f"{admin.database}?options={options}")  # fmt: skip
+    with engine.connect() as conn:
+        drop(conn)
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_up():
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        _fail_or_skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(port, method, path, body=None, headers=None):
+    """One request as the TLS proxy forwards it: plain HTTP, the site's Host, X-Forwarded-Proto https."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    sent = {"Host": SITE_HOST, "X-Forwarded-Proto": "https", "X-Forwarded-For": CLIENT, **(headers or {})}
+    conn.request(method, path, body=body, headers=sent)
+    response = conn.getresponse()
+    data = response.read().decode()
+    conn.close()
+    return response, data
+
+
+def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_up):
+    port = free_port()
+    paths = {"/opt/registry": tmp_path / "opt" / "registry", "/etc/registry": tmp_path / "etc" / "registry",
+             "/var/lib/registry": tmp_path / "var" / "lib" / "registry",
+             "/var/backups/registry": tmp_path / "var" / "backups" / "registry"}  # fmt: skip
+    for key in ("/etc/registry", "/var/lib/registry"):  # step 2 (useradd and its folders)
+        paths[key].mkdir(parents=True, mode=0o755)
+    (paths["/var/lib/registry"] / "instance").mkdir(mode=0o700)
+
+    def literal(block: str) -> str:
+        for old, new in paths.items():
+            block = block.replace(old, str(new))
+        for old, new in (("sudo -u registry ", ""), ("sudo ", ""), (" -o root -g registry", ""),
+                         (" -o registry -g registry", ""), (GUIDE_URL, database),
+                         ("127.0.0.1:8000", f"127.0.0.1:{port}")):  # fmt: skip
+            block = block.replace(old, new)
+        return block
+
+    work = tmp_path / "checkout-free"
+    (work / "dist").mkdir(parents=True)
+    shutil.copy(wheel, work / "dist")
+    script = "\n".join(literal(b) for name in ("install", "configure", "init") for b in guide_blocks(name))
+    # start_new_session: no terminal, so the password prompt reads standard input, as from a pipe.
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True,
+                          input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n", start_new_session=True, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Database ready" in done.stdout and "Starter catalog: added" in done.stdout
+    venv = paths["/opt/registry"]
+    where = subprocess.run([venv / "bin" / "python", "-c", "import registry; print(registry.__file__)"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert where.startswith(str(venv)), "the registry must come from the installed wheel, not the checkout"
+    env_file = paths["/etc/registry"] / "registry.env"
+    assert (env_file.stat().st_mode & 0o777) == 0o640
+    settings = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    assert all(len(settings[f"REGISTRY_{k}_KEY"]) == 64 for k in ("SECRET", "EXPORT", "DISCLOSURE"))
+
+    # The unit's command line, with the unit's EnvironmentFile, as systemd starts it.
+    unit = guide_blocks("unit")[0]
+    exec_start = literal(re.search(r"^ExecStart=(.+)$", unit, flags=re.MULTILINE).group(1)).split()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **settings}
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(exec_start, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # fmt: skip
+    try:
+        _check_the_running_registry(port, server, log_path, paths)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    backup = "\n".join(literal(b) for b in guide_blocks("backup"))
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", backup], cwd=work, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = list(paths["/var/backups/registry"].iterdir())
+    assert {f.suffix for f in files} == {".dump", ".env"} and all(f.stat().st_size > 0 for f in files)
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
+
+
+def _check_the_running_registry(port, server, log_path, paths):
+    for _ in range(120):
+        try:
+            response, body = request(port, "GET", "/health")
+            if response.status == 200:
+                break
+        except OSError:
+            pass
+        assert server.poll() is None, log_path.read_text()
+        time.sleep(0.5)
+    else:
+        pytest.fail("gunicorn never answered /health:\n" + log_path.read_text())
+    health = json.loads(body)
+    assert (health["status"], health["database"], health["cache"]) == ("ok", "ok", "ok")
+    assert health["migration_state"] == "current"
+    assert (paths["/var/lib/registry"] / "instance" / "gunicorn.ctl").exists()  # its own control socket
+
+    home, text = request(port, "GET", "/")
+    assert home.status == 200 and "Treatment Experience Registry" in text  # templates from the wheel
+    assert home.getheader("Strict-Transport-Security")  # the proxy's X-Forwarded-Proto is believed
+    assert request(port, "GET", "/static/style.css")[0].status == 200
+
+    # Log in over HTTPS as a browser does behind the proxy: token from the form, Origin set, no Referer.
+    form, text = request(port, "GET", "/login")
+    cookie = form.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text) or re.search(
+        r'name="csrf_token" value="([^"]+)"', text)  # fmt: skip
+    assert token, text
+    body = urllib.parse.urlencode({"csrf_token": token.group(1), "email": "admin@example.org",
+                                   "password": ADMIN_PASSWORD})  # fmt: skip
+    done, text = request(port, "POST", "/login", body, {
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Origin": f"https://{SITE_HOST}"})
+    assert done.status == 302, text
+    session = done.getheader("Set-Cookie")
+    assert "Secure" in session and "HttpOnly" in session
+    account, text = request(port, "GET", "/account", headers={"Cookie": session.split(";", 1)[0]})
+    assert account.status == 200 and "admin@example.org" in text
+
+    time.sleep(0.5)  # the access log is written after each response
+    log = log_path.read_text()
+    assert re.search(rf'time=\[[^]]+\] client={re.escape(CLIENT)} method=POST path="/login" status=302', log), log
