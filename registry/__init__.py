@@ -179,7 +179,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.views import (
-        account, api, assets, auth, catalog, errors, experiences, main, moderation, ratings, reports, research,
+        account, api, assets, auth, catalog, errors, experiences, fhir, main, moderation, ratings, reports, research,
     )
 
     app.register_blueprint(main.bp)
@@ -193,4 +193,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(fhir.bp)
     errors.register(app)

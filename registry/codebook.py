@@ -172,8 +172,14 @@ def schemas(with_text: bool) -> dict[str, dict]:
     }
 
 
-def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, int]) -> dict:
-    """The Frictionless Data Package descriptor of an export."""
+FILE_FORMATS = {
+    "csv": {"format": "csv", "mediatype": "text/csv", "encoding": "utf-8"},
+    "parquet": {"format": "parquet", "mediatype": "application/vnd.apache.parquet"},
+}
+
+
+def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, int], fmt: str = "csv") -> dict:
+    """The Frictionless Data Package descriptor of an export (its files as CSV or as Parquet)."""
     return {
         "profile": "tabular-data-package",
         "name": "treatment-experience-registry-export",
@@ -188,11 +194,9 @@ def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, 
         "resources": [
             {
                 "name": name,
-                "path": f"{name}.csv",
+                "path": f"{name}.{fmt}",
                 "profile": "tabular-data-resource",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
+                **FILE_FORMATS[fmt],
                 "description": f"{counts.get(name, 0)} rows.",
                 "schema": schema,
             }
