@@ -21,11 +21,11 @@ class ExportForm(FlaskForm):
     until = StringField("Reported until", validators=[Optional(), month_validator("last")],
                         render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM (inclusive).")
     with_text = BooleanField("Include free text (tips, comments and participants' own side-effect terms)")
-    format = RadioField("Format", default="csv", choices=[
+    format = RadioField("Format", default="csv", choices=choices([
         ("csv", "CSV files and datapackage.json (zip)"),
         ("parquet", "Parquet files and datapackage.json (zip): typed columns, codes as categoricals"),
         ("fhir", "FHIR R4 QuestionnaireResponses, one per experience (ndjson)"),
-    ], description="The FHIR file holds the treatment experiences (no doctor ratings).")
+    ]), description="The FHIR file holds the treatment experiences (no doctor ratings).")
     # fmt: skip
 
     def __init__(self, *args, conditions=(), treatments=(), **kwargs):

@@ -272,7 +272,7 @@ EXPORT_COLUMNS = [f["name"] for f in EXPERIENCE_FIELDS]
 _CODED = {spec.link_id: spec.code_system for spec in EXPERIENCE_ITEMS if spec.code_system}
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: its answers are cached per instance
 class Catalog:
     """Slug -> (name, code) lookups of the catalog, loaded once per export."""
 
@@ -294,6 +294,17 @@ class Catalog:
             return {"system": ICD10CM, "code": icd10, "display": name}
         return {"system": CATALOG_CONDITION, "code": slug, "display": name}
 
+    @functools.cache
+    def condition_answer(self, slug: str) -> str:
+        """The condition's answer, with the catalog slug as an extension (exact within one catalog)."""
+        return _dumps({"valueCoding": self.condition_coding(slug),
+                       "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+
+    @functools.cache
+    def treatment_answer(self, slug: str) -> str:
+        return _dumps({"valueCoding": self.treatment_coding(slug),
+                       "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+
     def treatment_coding(self, slug: str) -> dict:
         name, drugbank, mesh = self.treatments[slug]
         if drugbank:
@@ -303,48 +314,65 @@ class Catalog:
         return {"system": CATALOG_TREATMENT, "code": slug, "display": name}
 
 
-def _slugged(coding: dict, slug: str) -> dict:
-    return {"valueCoding": coding, "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]}
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@functools.cache
+def _coded_answer(code_system: str, code: str) -> str:
+    """One coded answer, encoded once: most of a response is these (an export writes millions)."""
+    return _dumps({"valueCoding": _coding(code_system, code)})
+
+
+def _answered(link_id: str, answers) -> str:
+    return f'{{"linkId":"{link_id}","answer":[{",".join(answers)}]}}'
+
+
+def response_json(row: dict, side_effects: list[str], stop_reasons: list[str], catalog: Catalog, key_systems) -> str:
+    """One experience row of the research export as a QuestionnaireResponse, JSON-encoded on one line."""
+    participant_sys, experience_sys = key_systems
+    items = []
+    for spec in EXPERIENCE_ITEMS:
+        name = spec.link_id
+        if name == "condition":
+            items.append(_answered(name, [catalog.condition_answer(row["condition"])]))
+        elif name == "treatment":
+            items.append(_answered(name, [catalog.treatment_answer(row["treatment"])]))
+        elif name == "side_effects":
+            if side_effects:
+                starter = SIDE_EFFECT.codes
+                items.append(_answered(name, [_coded_answer("side-effect", t) if t in starter
+                                          else _dumps({"valueString": t}) for t in side_effects]))  # fmt: skip
+        elif name == "stop_reasons":
+            if stop_reasons:
+                items.append(_answered(name, [_coded_answer("stop-reason", r) for r in stop_reasons]))
+        else:
+            value = row.get(name)
+            if value is None or value == "":
+                continue
+            if name in _CODED:
+                items.append(_answered(name, [_coded_answer(_CODED[name], value)]))
+            elif name in ("started", "stopped"):
+                items.append(_answered(name, [_dumps({"valueDate": value})]))
+            elif name == "dose_amount":
+                items.append(_answered(name, [_dumps({"valueDecimal": value})]))
+            elif name == "satisfaction":
+                items.append(_answered(name, [_dumps({"valueInteger": value})]))
+            elif name in ("tips", "country"):
+                items.append(_answered(name, [_dumps({"valueString": value})]))
+    experience, participant = _dumps(row["experience_id"]), _dumps(row["participant_id"])
+    return (
+        f'{{"resourceType":"QuestionnaireResponse","id":{experience},'
+        f'"extension":[{{"url":"{REPORTED_EXTENSION}","valueDateTime":{_dumps(row["reported"])}}}],'
+        f'"identifier":{{"system":"{experience_sys}","value":{experience}}},'
+        f'"questionnaire":"{CANONICAL}/Questionnaire/treatment-experience|{QUESTIONNAIRE_VERSION}",'
+        f'"status":"completed","subject":{{"identifier":{{"system":"{participant_sys}","value":{participant}}}}},'
+        f'"authored":{_dumps(row["updated"])},"item":[{",".join(items)}]}}'
+    )
 
 
 def response(row: dict, side_effects: list[str], stop_reasons: list[str], catalog: Catalog, key_systems) -> dict:
-    """One experience row of the research export as a QuestionnaireResponse."""
-    participant_sys, experience_sys = key_systems
-    answers: dict[str, list[dict]] = {
-        "condition": [_slugged(catalog.condition_coding(row["condition"]), row["condition"])],
-        "treatment": [_slugged(catalog.treatment_coding(row["treatment"]), row["treatment"])],
-    }
-    for name, value in row.items():
-        if value is None or value == "" or name in ("condition", "treatment"):
-            continue
-        if name in _CODED:
-            answers[name] = [{"valueCoding": _coding(_CODED[name], value)}]
-        elif name in ("started", "stopped"):
-            answers[name] = [{"valueDate": value}]
-        elif name == "dose_amount":
-            answers[name] = [{"valueDecimal": value}]
-        elif name == "satisfaction":
-            answers[name] = [{"valueInteger": value}]
-        elif name in ("tips", "country"):
-            answers[name] = [{"valueString": value}]
-    if side_effects:
-        starter = SIDE_EFFECT.codes
-        answers["side_effects"] = [{"valueCoding": _coding("side-effect", t)} if t in starter else {"valueString": t}
-                                   for t in side_effects]  # fmt: skip
-    if stop_reasons:
-        answers["stop_reasons"] = [{"valueCoding": _coding("stop-reason", r)} for r in stop_reasons]
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "id": row["experience_id"],
-        "extension": [{"url": REPORTED_EXTENSION, "valueDateTime": row["reported"]}],
-        "identifier": {"system": experience_sys, "value": row["experience_id"]},
-        "questionnaire": f"{CANONICAL}/Questionnaire/treatment-experience|{QUESTIONNAIRE_VERSION}",
-        "status": "completed",
-        "subject": {"identifier": {"system": participant_sys, "value": row["participant_id"]}},
-        "authored": row["updated"],
-        "item": [{"linkId": spec.link_id, "answer": answers[spec.link_id]}
-                 for spec in EXPERIENCE_ITEMS if spec.link_id in answers],
-    }  # fmt: skip
+    """One experience row of the research export as a QuestionnaireResponse dict."""
+    return json.loads(response_json(row, side_effects, stop_reasons, catalog, key_systems))
 
 
 def _grouped(rows):
@@ -361,7 +389,7 @@ def _grouped(rows):
 
 
 def responses(req, key: str):
-    """Every exported experience as a QuestionnaireResponse dict, streamed in the export's order."""
+    """Every exported experience as a QuestionnaireResponse (one JSON line each), in the export's order."""
     from registry import export
     from registry.extensions import db
 
@@ -381,16 +409,15 @@ def responses(req, key: str):
             effects, next_effects = next_effects[1], next(side_effects, None)
         if next_reasons is not None and next_reasons[0] == experience_id:
             reasons, next_reasons = next_reasons[1], next(stop_reasons, None)
-        yield response(row, effects, reasons, catalog, systems)
+        yield response_json(row, effects, reasons, catalog, systems)
 
 
 def write_ndjson(handle, req, key: str, every: int = 5_000):
     """Write the responses as ndjson (one resource per line); yield the count every `every`; return it."""
     n = 0
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     lines = []
-    for resource in responses(req, key):
-        lines.append(dumps(resource))
+    for line in responses(req, key):
+        lines.append(line)
         n += 1
         if len(lines) == every:
             handle.write("\n".join(lines) + "\n")

@@ -67,23 +67,33 @@ class _Columns:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
-def write_table(sink, rows, table_schema: dict, row_group: int = ROW_GROUP):
-    """Write rows (tuples in the schema's column order) to sink as Parquet; yield the count per row group."""
+def write_table(sink, rows, table_schema: dict, row_group: int = ROW_GROUP, chunk: int = 5_000):
+    """Write rows (tuples in the schema's column order) to sink as Parquet; yield the count per row group.
+
+    Rows become compact Arrow batches every `chunk` rows, so a row group never exists as Python objects.
+    """
     schema = arrow_schema(table_schema)
     encoder = _Columns(schema, table_schema)
     n = 0
     with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
-        batch = []
+        batches, pending, rows_pending = [], [], 0
         for row in rows:
-            batch.append(row)
-            if len(batch) == row_group:
-                writer.write_batch(encoder.batch(batch), row_group_size=row_group)
-                n += len(batch)
-                batch = []
-                yield n
-        if batch or n == 0:
-            writer.write_batch(encoder.batch(batch) if batch else _empty(schema), row_group_size=row_group)
-            n += len(batch)
+            pending.append(row)
+            if len(pending) == chunk:
+                batches.append(encoder.batch(pending))
+                rows_pending += len(pending)
+                pending = []
+                if rows_pending >= row_group:
+                    writer.write_table(pa.Table.from_batches(batches, schema), row_group_size=row_group)
+                    n += rows_pending
+                    batches, rows_pending = [], 0
+                    yield n
+        if pending:
+            batches.append(encoder.batch(pending))
+            rows_pending += len(pending)
+        if batches or n == 0:
+            writer.write_table(pa.Table.from_batches(batches or [_empty(schema)], schema), row_group_size=row_group)
+            n += rows_pending
     yield n
 
 
