@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import flag_modified
 from werkzeug.datastructures import MultiDict
 
 from registry import catalog, experiences, fhir, scales, vocab
@@ -412,6 +413,7 @@ def import_reviews(path: Path, mapping: ReviewMapping, dry_run: bool = False, pr
             experience = experiences.find_own(user, condition, treatment)
             experience.text_state = "held"
             experience.text_reason = f"Imported from {source[:200]}; waiting for review."
+            flag_modified(experience, "updated_at")  # keep it as saved (and counted), not this change's moment
         return outcome
 
     try:

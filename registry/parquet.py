@@ -67,11 +67,13 @@ class _Columns:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
-def write_table(sink, rows, table_schema: dict, row_group: int = ROW_GROUP, chunk: int = 5_000):
+def write_table(sink, rows, table_schema: dict, row_group: int | None = None, chunk: int = 5_000):
     """Write rows (tuples in the schema's column order) to sink as Parquet; yield the count per row group.
 
     Rows become compact Arrow batches every `chunk` rows, so a row group never exists as Python objects.
     """
+    row_group = row_group or ROW_GROUP
+    chunk = min(chunk, row_group)
     schema = arrow_schema(table_schema)
     encoder = _Columns(schema, table_schema)
     n = 0
