@@ -327,38 +327,47 @@ def _answered(link_id: str, answers) -> str:
     return f'{{"linkId":"{link_id}","answer":[{",".join(answers)}]}}'
 
 
+@functools.cache
+def _coded_items() -> dict[str, dict[str, str]]:
+    """field -> code -> the whole encoded item: a coded answer costs one lookup."""
+    return {name: {code: _answered(name, [_coded_answer(system, code)]) for code in CODE_SYSTEMS[system].codes}
+            for name, system in _CODED.items()}  # fmt: skip
+
+
+_VALUE_KEYS = {"started": "valueDate", "stopped": "valueDate", "dose_amount": "valueDecimal",
+               "satisfaction": "valueInteger", "tips": "valueString", "country": "valueString"}  # fmt: skip
+# Each item in questionnaire order, with how its answer is encoded.
+_PLAN = tuple((spec.link_id, "coded" if spec.link_id in _CODED else spec.link_id if spec.link_id in (
+    "condition", "treatment", "side_effects", "stop_reasons") else _VALUE_KEYS.get(spec.link_id))
+    for spec in EXPERIENCE_ITEMS)  # fmt: skip
+
+
 def response_json(row: dict, side_effects: list[str], stop_reasons: list[str], catalog: Catalog, key_systems) -> str:
     """One experience row of the research export as a QuestionnaireResponse, JSON-encoded on one line."""
     participant_sys, experience_sys = key_systems
+    coded = _coded_items()
     items = []
-    for spec in EXPERIENCE_ITEMS:
-        name = spec.link_id
-        if name == "condition":
+    for name, how in _PLAN:
+        if how == "coded":
+            value = row.get(name)
+            if value is not None:
+                items.append(coded[name][value])
+        elif how == "condition":
             items.append(_answered(name, [catalog.condition_answer(row["condition"])]))
-        elif name == "treatment":
+        elif how == "treatment":
             items.append(_answered(name, [catalog.treatment_answer(row["treatment"])]))
-        elif name == "side_effects":
+        elif how == "side_effects":
             if side_effects:
                 starter = SIDE_EFFECT.codes
                 items.append(_answered(name, [_coded_answer("side-effect", t) if t in starter
-                                          else _dumps({"valueString": t}) for t in side_effects]))  # fmt: skip
-        elif name == "stop_reasons":
+                                              else _dumps({"valueString": t}) for t in side_effects]))  # fmt: skip
+        elif how == "stop_reasons":
             if stop_reasons:
                 items.append(_answered(name, [_coded_answer("stop-reason", r) for r in stop_reasons]))
-        else:
+        elif how is not None:
             value = row.get(name)
-            if value is None or value == "":
-                continue
-            if name in _CODED:
-                items.append(_answered(name, [_coded_answer(_CODED[name], value)]))
-            elif name in ("started", "stopped"):
-                items.append(_answered(name, [_dumps({"valueDate": value})]))
-            elif name == "dose_amount":
-                items.append(_answered(name, [_dumps({"valueDecimal": value})]))
-            elif name == "satisfaction":
-                items.append(_answered(name, [_dumps({"valueInteger": value})]))
-            elif name in ("tips", "country"):
-                items.append(_answered(name, [_dumps({"valueString": value})]))
+            if value is not None and value != "":
+                items.append(f'{{"linkId":"{name}","answer":[{{"{how}":{_dumps(value)}}}]}}')
     experience, participant = _dumps(row["experience_id"]), _dumps(row["participant_id"])
     return (
         f'{{"resourceType":"QuestionnaireResponse","id":{experience},'
