@@ -484,6 +484,7 @@ class Parsed:
     bands: dict[str, str | None]
     reported: str | None
     updated: str
+    country: str | None = None
 
 
 def _validate_model(data: dict):
@@ -567,6 +568,7 @@ def parse_response(line: str) -> Parsed:
         if not answers.get(link_id):
             raise ResponseError(f"{link_id}: an answer is required")
     form: dict[str, list[str]] = {}
+    country = None
     bands: dict[str, str | None] = {"age_band": None, "sex": None, "years_since_diagnosis": None}
     repeating = {spec.link_id for spec in EXPERIENCE_ITEMS if spec.repeats}
     for link_id, item_answers in answers.items():
@@ -589,8 +591,11 @@ def parse_response(line: str) -> Parsed:
             form[link_id] = [", ".join(terms)]
         elif link_id in _CODED:
             form[link_id] = [_code(link_id, answer) for answer in item_answers]
-        elif link_id == "country":
-            continue  # a property of the participant, not of the experience
+        elif link_id == "country":  # a property of the participant, not of the experience
+            _, value = _answer_value(item_answers[0])
+            if not re.fullmatch(r"[A-Z]{2}", str(value)):
+                raise ResponseError(f"country must be an ISO 3166-1 alpha-2 code, not {value!r}")
+            country = value
         else:
             _, value = _answer_value(item_answers[0])
             if link_id in ("started", "stopped"):
@@ -611,4 +616,5 @@ def parse_response(line: str) -> Parsed:
         bands=bands,
         reported=reported,
         updated=_month(data["authored"], "authored"),
+        country=country,
     )

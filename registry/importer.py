@@ -43,6 +43,7 @@ class ImportReport:
     counts: Counter = field(default_factory=Counter)
     errors: list[tuple[int, str]] = field(default_factory=list)
     unresolved: Counter = field(default_factory=Counter)  # (kind, name) -> lines
+    suggestions: dict[tuple[str, str], str] = field(default_factory=dict)  # what the vocabulary knows of it
 
     @property
     def summary(self) -> str:
@@ -244,6 +245,8 @@ def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportRepor
                                                                           int(parsed.updated[:4]))  # fmt: skip
         system, value = parsed.subject
         user = imported_participant(f"fhir:{system}", value, f"fhir:{system or 'no system'}")
+        if parsed.country:
+            user.country = parsed.country
         imported = {**bands, "updated_at": _month_start(parsed.updated),
                     "created_at": _month_start(parsed.reported) if parsed.reported else None}  # fmt: skip
         return _save(user, condition, treatment, form.values(), imported)
@@ -395,9 +398,15 @@ def import_reviews(path: Path, mapping: ReviewMapping, dry_run: bool = False, pr
         condition, treatment = resolver.condition(condition_name), resolver.treatment(drug_name)
         missing = []
         if condition is None:
+            if ("condition", condition_name) not in report.unresolved:
+                report.suggestions[("condition", condition_name)] = "; ".join(
+                    f"{code} {description}" for code, description in vocab.search_icd10(condition_name, limit=3))
             report.unresolved[("condition", condition_name)] += 1
             missing.append(f"condition {condition_name!r}")
         if treatment is None:
+            if ("drug", drug_name) not in report.unresolved:
+                report.suggestions[("drug", drug_name)] = "; ".join(
+                    f"{d.name} ({d.drugbank_id or d.mesh_id or 'no id'})" for d in vocab.resolve_drug(drug_name))
             report.unresolved[("drug", drug_name)] += 1
             missing.append(f"drug {drug_name!r}")
         if missing:
@@ -437,6 +446,7 @@ def write_unresolved(report: ImportReport, path: Path) -> None:
 
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["kind", "name", "rows"])
+        # The vocabulary's reading of a name, for whoever adds the catalog entry: a hint, never applied.
+        writer.writerow(["kind", "name", "rows", "vocabulary_suggests"])
         for (kind, name), n in sorted(report.unresolved.items(), key=lambda item: (-item[1], item[0])):
-            writer.writerow([kind, neutralize(name), n])
+            writer.writerow([kind, neutralize(name), n, neutralize(report.suggestions.get((kind, name), ""))])

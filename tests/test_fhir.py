@@ -280,16 +280,28 @@ def test_a_failing_line_leaves_nothing_behind(runner, community, app, tmp_path, 
     kept = {lines[0]["subject"]["identifier"]["value"], lines[2]["subject"]["identifier"]["value"]}
     failed = lines[1]["subject"]["identifier"]["value"]
     # The failed line's participant (when new) was rolled back with its experience and counts.
-    assert users == before[1] + len(kept | {failed}) - (failed not in kept)
+    assert users == before[1] + len(kept)
+    if failed not in kept:
+        import hashlib
+
+        digest = hashlib.blake2b(f"fhir:urn:example:elsewhere|{failed}".encode(), digest_size=15).hexdigest()
+        with app.app_context():
+            assert db.session.scalar(select(User).where(User.pseudonym == f"imported-{digest}")) is None
     assert sum(c["n"] for c in cells[0].values()) == sum(c["n"] for c in before[0][0].values()) + 2
 
 
 def test_imported_text_goes_through_moderation(runner, community, app, tmp_path):
     resource = export_lines(runner, tmp_path)[0]
     resource["subject"]["identifier"]["system"] = "urn:example:clinic"
+    resource["item"] = [i for i in resource["item"] if i["linkId"] not in ("tips", "country")]
     resource["item"].append({"linkId": "tips", "answer": [{"valueString": "Call me on 555 123 4567"}]})
+    resource["item"].append({"linkId": "country", "answer": [{"valueString": "NZ"}]})
     result = runner.invoke(args=["fhir", "import", write_lines(tmp_path / "in.ndjson", [resource])])
     assert result.exit_code == 0, result.output
     with app.app_context():
         held = db.session.scalar(select(Experience).where(Experience.tips == "Call me on 555 123 4567"))
         assert held.text_state == "held" and "phone number" in held.text_reason
+        assert held.user.country == "NZ" and held.user.imported_from == "fhir:urn:example:clinic"
+    resource["item"][-1]["answer"] = [{"valueString": "New Zealand"}]
+    result = runner.invoke(args=["fhir", "import", write_lines(tmp_path / "in.ndjson", [resource])])
+    assert "line 1: country must be an ISO 3166-1 alpha-2 code" in result.output

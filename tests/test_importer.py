@@ -79,8 +79,8 @@ def test_reviews_import_resolved_rows_and_lists_unresolved_names(runner, catalog
     assert "line 10: helpful count 'lots' is not a whole number" in result.output
     with open(sample[0].with_name("reviews.csv.unresolved.csv"), encoding="utf-8") as handle:
         unresolved = list(csv.DictReader(handle))
-    assert unresolved == [{"kind": "drug", "name": "Zzzyxal", "rows": "2"},
-                          {"kind": "condition", "name": "Unknownitis", "rows": "1"}]  # fmt: skip
+    assert [(r["kind"], r["name"], r["rows"]) for r in unresolved] == [("drug", "Zzzyxal", "2"),
+                                                                       ("condition", "Unknownitis", "1")]
     with app.app_context():
         rows = db.session.execute(
             select(Condition.slug, Treatment.slug, Experience).join(Condition, Condition.id == Experience.condition_id)
@@ -108,6 +108,20 @@ def test_reviews_import_resolved_rows_and_lists_unresolved_names(runner, catalog
         from registry import aggregates
 
         assert aggregates.check(db.session) == []
+
+
+def test_unresolved_report_says_what_the_vocabulary_knows(runner, catalog, sample, tmp_path):
+    path, mapping = sample
+    path.write_text("drugName,condition,review,rating,date,usefulCount\n"
+                    "Ozempic,Type 2 diabetes,,9,1-Jan-20,\n"
+                    "metformin,Diabetes insipidus,,6,1-Jan-20,\n", encoding="utf-8")  # fmt: skip
+    result = run(runner, sample, "--report", str(tmp_path / "names.csv"))
+    assert "2 names matched nothing: listed in" in result.output and "0 with errors" not in result.output
+    with open(tmp_path / "names.csv", encoding="utf-8") as handle:
+        rows = {r["name"]: r for r in csv.DictReader(handle)}
+    # Known to the vocabularies but not in this catalog: suggested, not added or guessed.
+    assert "semaglutide" in rows["Ozempic"]["vocabulary_suggests"].lower()
+    assert "E23.2" in rows["Diabetes insipidus"]["vocabulary_suggests"]
 
 
 def test_reviews_import_twice_adds_nothing(runner, catalog, sample, app):
