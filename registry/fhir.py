@@ -20,7 +20,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired
 
 from registry import scales
-from registry.codebook import EXPERIENCE_FIELDS, TIPS_FIELD
+from registry.codebook import EXPERIENCE_FIELDS
 
 FHIR_VERSION = "4.0.1"
 # A name, not a location: the same in every deployment, so responses from one registry import into

@@ -355,7 +355,7 @@ class ReviewResolver:
             code = exact[0] if len(exact) == 1 else None
         if code is None:
             return None
-        # The catalog holds categories (E11) more often than subcategories (E11.65): the category is the same condition family.
+        # The catalog holds categories (E11) more often than subcategories (E11.65): same condition family.
         for candidate in dict.fromkeys([code, code.split(".")[0]]):
             rows = db.session.scalars(select(Condition).where(Condition.icd10 == candidate)).all()
             if len(rows) == 1:
