@@ -305,3 +305,18 @@ def test_imported_text_goes_through_moderation(runner, community, app, tmp_path)
     resource["item"][-1]["answer"] = [{"valueString": "New Zealand"}]
     result = runner.invoke(args=["fhir", "import", write_lines(tmp_path / "in.ndjson", [resource])])
     assert "line 1: country must be an ISO 3166-1 alpha-2 code" in result.output
+
+
+def test_dry_run_checks_every_line_and_writes_nothing(runner, community, app, tmp_path):
+    lines = export_lines(runner, tmp_path)[:4]
+    for resource in lines:
+        resource["subject"]["identifier"]["system"] = "urn:example:dry"
+    path = write_lines(tmp_path / "in.ndjson", [*lines, {"resourceType": "QuestionnaireResponse", "status": "x"}])
+    with app.app_context():
+        before = db.session.scalar(select(func.count(Experience.id))), _cells(db.session, consenting_only=False)
+    result = runner.invoke(args=["fhir", "import", "--dry-run", path])
+    assert "Dry run, nothing written: 4 would add, 1 with errors" in result.output and result.exit_code == 1
+    with app.app_context():
+        after = db.session.scalar(select(func.count(Experience.id))), _cells(db.session, consenting_only=False)
+        assert not db.session.scalar(select(func.count(User.id)).where(User.imported_from.is_not(None)))
+    assert after == before
