@@ -68,8 +68,16 @@ def test_same_datapackage_describes_the_parquet_files(runner, community, tmp_pat
     assert [r["path"] for r in package["resources"]] == [f"{name}.parquet" for name in TABLES]
     assert all(r["format"] == "parquet" and r["mediatype"] == parquet.MEDIATYPE for r in package["resources"])
     for ours, theirs in zip(package["resources"], csv_package["resources"]):
-        assert ours["schema"] == theirs["schema"] and ours["description"] == theirs["description"]
-    assert package["resources"][0]["schema"] == codebook.schemas(True)["experiences"]
+        assert ours["schema"]["fields"] == theirs["schema"]["fields"] and ours["description"] == theirs["description"]
+        assert ours["schema"]["primaryKey"] == theirs["schema"]["primaryKey"]
+    assert package["resources"][0]["schema"]["fields"] == codebook.schemas(True)["experiences"]["fields"]
+
+
+def test_parquet_package_is_a_valid_frictionless_package(runner, community, tmp_path):
+    from frictionless import validate
+
+    report = validate(str(export(runner, tmp_path, "--format", "parquet") / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
 
 
 def test_an_empty_export_still_writes_every_typed_file(runner, app, tmp_path):
