@@ -5,8 +5,8 @@ Usage:
     python benchmarks/export.py --experiences 100000
     python benchmarks/export.py --database sqlite:////path/to/registry.sqlite   # an existing, seeded registry
 
-Runs `registry export` in a fresh process (its peak RSS is the export's alone) and, as the
-baseline in the same run, the naive approach the streamed export replaces: pandas.read_sql of
+Runs `registry export` as CSV and as Parquet, and `registry fhir export` (ndjson), each in a fresh
+process (its peak RSS is the export's alone) and, as the baseline in the same run, the naive approach the streamed export replaces: pandas.read_sql of
 the whole experiences table, then DataFrame.to_csv.
 Targets (issue "Research export"): >= 100,000 rows/s and peak memory < 300 MB on SQLite at 1,000,000.
 """
@@ -27,10 +27,25 @@ from registry import export
 app = create_app()
 with app.app_context():
     start = time.perf_counter()
-    counts = export.export_to_directory(Path(sys.argv[1]), export.ExportRequest(), app.config["EXPORT_KEY"])
+    counts = export.export_to_directory(Path(sys.argv[1]), export.ExportRequest(), app.config["EXPORT_KEY"],
+                                        fmt=sys.argv[2])
     seconds = time.perf_counter() - start
 rows = sum(counts.values())
 print(counts["experiences"], rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+FHIR = """
+import resource, sys, time
+from registry import create_app
+from registry import export, fhir
+app = create_app()
+with app.app_context():
+    start = time.perf_counter()
+    with open(sys.argv[1] + "/experiences.ndjson", "w", encoding="utf-8") as handle:
+        for n in fhir.write_ndjson(handle, export.ExportRequest(), app.config["EXPORT_KEY"]):
+            pass
+    seconds = time.perf_counter() - start
+print(n, n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 BASELINE = """
@@ -49,10 +64,11 @@ print(len(frame), len(frame), seconds, resource.getrusage(resource.RUSAGE_SELF).
 """
 
 
-def run(code: str, url: str, out: str) -> tuple[int, int, float, float]:
+def run(code: str, url: str, out: str, *args: str) -> tuple[int, int, float, float]:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
     os.makedirs(out, exist_ok=True)
-    done = subprocess.run([sys.executable, "-c", code, out], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code, out, *args], env=env, capture_output=True, text=True,
+                          check=True)  # fmt: skip
     experiences, rows, seconds, peak = done.stdout.split()
     return int(experiences), int(rows), float(seconds), float(peak)
 
@@ -71,12 +87,14 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "registry.cli", "seed-demo", "--experiences", str(args.experiences),
                             "--seed", "1"], env=env, check=True, capture_output=True)  # fmt: skip
         results = [
-            ("streamed export, every file (registry export)", run(MEASURE, url, f"{tmp}/stream")),
+            ("CSV, every file (registry export)", run(MEASURE, url, f"{tmp}/stream", "csv")),
+            ("Parquet, every file (registry export --format parquet)", run(MEASURE, url, f"{tmp}/parquet", "parquet")),
+            ("FHIR ndjson, experiences (registry fhir export)", run(FHIR, url, f"{tmp}/fhir")),
             ("baseline: pandas read_sql + to_csv, experiences only", run(BASELINE, url, f"{tmp}/naive")),
         ]
-    print(f"\n{'method':<54} {'experiences':>11} {'all rows':>10} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
+    print(f"\n{'method':<56} {'experiences':>11} {'all rows':>10} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
     for name, (experiences, rows, seconds, peak) in results:
-        print(f"{name:<54} {experiences:>11,} {rows:>10,} {seconds:>8.1f} {rows / seconds:>9,.0f} {peak:>8,.0f}")
+        print(f"{name:<56} {experiences:>11,} {rows:>10,} {seconds:>8.1f} {rows / seconds:>9,.0f} {peak:>8,.0f}")
     print("\ntargets: >= 100,000 rows/s and peak < 300 MB at 1,000,000 experiences on SQLite")
 
 

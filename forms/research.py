@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from forms import choices, month_validator
@@ -21,6 +21,11 @@ class ExportForm(FlaskForm):
     until = StringField("Reported until", validators=[Optional(), month_validator("last")],
                         render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM (inclusive).")
     with_text = BooleanField("Include free text (tips, comments and participants' own side-effect terms)")
+    format = RadioField("Format", default="csv", choices=choices([
+        ("csv", "CSV files and datapackage.json (zip)"),
+        ("parquet", "Parquet files and datapackage.json (zip): typed columns, codes as categoricals"),
+        ("fhir", "FHIR R4 QuestionnaireResponses, one per experience (ndjson)"),
+    ]), description="The FHIR file holds the treatment experiences (no doctor ratings).")
     # fmt: skip
 
     def __init__(self, *args, conditions=(), treatments=(), **kwargs):

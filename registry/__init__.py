@@ -255,7 +255,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.views import (
-        account, api, assets, auth, catalog, errors, experiences, health, main, moderation, ratings, reports, research,
+        account, api, assets, auth, catalog, errors, experiences, fhir, health, main, moderation, ratings, reports, research,
     )
 
     app.register_blueprint(main.bp)
@@ -270,4 +270,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(fhir.bp)
     errors.register(app)

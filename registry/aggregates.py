@@ -45,8 +45,10 @@ def _month_number(text: str) -> int:
     return int(text[:4]) * 12 + int(text[5:7])
 
 
-def _duration(row: dict) -> str:
+def _duration(row: dict) -> str | None:
     """Time on treatment as reported: to the stop month, or to the report's last update."""
+    if not row["started"]:  # an imported review that did not say (counted as missing)
+        return None
     if row["stopped"]:
         end = _month_number(row["stopped"])
     else:
@@ -76,7 +78,9 @@ def contributions(rows, side_effects=(), stop_reasons=()):
             value = row[field]
             if value is not None:
                 cell[columns[value]] += 1
-        cell[duration_column[_duration(row)]] += 1
+        duration = _duration(row)
+        if duration is not None:
+            cell[duration_column[duration]] += 1
         for reason in reasons_of.get(row["id"], ()):
             cell[reason_column[reason]] += 1
     terms = defaultdict(int)
@@ -172,6 +176,7 @@ def _fresh_cells(session):
     )
     months = end - month_number(Experience.started)
     band = case(
+        (Experience.started.is_(None), None),
         *((months < edge, code) for edge, code in zip(scales.DURATION_EDGES, scales.DURATION.codes)),
         else_=scales.DURATION.codes[-1],
     )

@@ -200,12 +200,15 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
 @click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
 @click.option("--until", type=click.DateTime(["%Y-%m"]), help="Only reports up to this month (YYYY-MM).")
 @click.option("--with-text", is_flag=True, help="Include tips, comments and participants' own side-effect terms.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="CSV files, or the same tables as Parquet (typed columns, codes as categoricals).")
 @with_appcontext
-def export_command(out: Path, conditions, treatments, since, until, with_text: bool):
+def export_command(out: Path, conditions, treatments, since, until, with_text: bool, fmt: str):
     """Write the de-identified research export (consenting participants only) into --out.
 
     The files are those of the web download: experiences.csv, the long tables, doctor_ratings.csv,
     the catalog, and datapackage.json (a Frictionless Data Package: the codebook). Logged.
+    With --format parquet, each table is a .parquet file instead, described by the same datapackage.json.
     """
     import getpass
 
@@ -227,7 +230,7 @@ def export_command(out: Path, conditions, treatments, since, until, with_text: b
         with_text=with_text,
     )  # fmt: skip
     _private_files()
-    log = export.start_log(None, f"cli:{getpass.getuser()}", req)
+    log = export.start_log(None, f"cli:{getpass.getuser()}", req, fmt)
     db.session.commit()
     with tqdm(unit="rows", unit_scale=True, desc="Exporting", disable=None) as bar:
         last = {"n": 0}
@@ -236,10 +239,10 @@ def export_command(out: Path, conditions, treatments, since, until, with_text: b
             bar.update(max(n - last["n"], 0) if n >= last["n"] else n)
             last["n"] = n
 
-        counts = export.export_to_directory(out, req, current_app.config["EXPORT_KEY"], progress=progress)
+        counts = export.export_to_directory(out, req, current_app.config["EXPORT_KEY"], progress=progress, fmt=fmt)
     export.finish_log(log.id, counts)
     for name, n in counts.items():
-        click.echo(f"  {name}.csv: {n:,} rows")
+        click.echo(f"  {name}.{fmt}: {n:,} rows")
     click.echo(f"Wrote the export to {out} (datapackage.json describes every file).")
 
 
@@ -457,6 +460,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(aggregates_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from registry import cli_interchange
+
+    cli_interchange.register(app)
 
 
 cli.add_command(serve_command)  # on the group itself: serving needs no app in this process

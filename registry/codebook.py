@@ -172,8 +172,18 @@ def schemas(with_text: bool) -> dict[str, dict]:
     }
 
 
-def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, int]) -> dict:
-    """The Frictionless Data Package descriptor of an export."""
+# Parquet keeps real nulls, but frictionless reads a null double as NaN: "nan" is declared missing so
+# that `frictionless validate` passes on the Parquet export too.
+PARQUET_MISSING = ["", "nan"]
+
+FILE_FORMATS = {
+    "csv": {"format": "csv", "mediatype": "text/csv", "encoding": "utf-8"},
+    "parquet": {"format": "parquet", "mediatype": "application/vnd.apache.parquet"},
+}
+
+
+def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, int], fmt: str = "csv") -> dict:
+    """The Frictionless Data Package descriptor of an export (its files as CSV or as Parquet)."""
     return {
         "profile": "tabular-data-package",
         "name": "treatment-experience-registry-export",
@@ -191,13 +201,11 @@ def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, 
         "resources": [
             {
                 "name": name,
-                "path": f"{name}.csv",
+                "path": f"{name}.{fmt}",
                 "profile": "tabular-data-resource",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
+                **FILE_FORMATS[fmt],
                 "description": f"{counts.get(name, 0)} rows.",
-                "schema": schema,
+                "schema": schema if fmt == "csv" else {**schema, "missingValues": PARQUET_MISSING},
             }
             for name, schema in schemas(with_text).items()
         ],

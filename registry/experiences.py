@@ -101,10 +101,13 @@ def save(
     values: dict,
     diagnosed: int | None = None,
     experience: Experience | None = None,
+    imported: dict | None = None,
 ) -> Experience:
     """Create or update an experience from cleaned form values (the caller commits).
 
     The report aggregates change in the same transaction: the old answers out, the new in.
+    `imported` (registry.importer) carries what an imported report already fixed: its "patients
+    like me" bands (age_band, sex, years_since_diagnosis) and its created_at/updated_at.
     """
     before = {}
     if experience is not None:
@@ -118,14 +121,21 @@ def save(
     for name in SCALAR_FIELDS:
         setattr(experience, name, values.get(name))
     _set_diagnosis(user, condition, diagnosed)
-    report_year = date.today().year
-    experience.age_band = scales.age_band(user.birth_year, report_year)
-    experience.sex = user.sex
-    experience.years_since_diagnosis = scales.years_since_diagnosis(diagnosed, report_year)
+    if imported is None:
+        report_year = date.today().year
+        experience.age_band = scales.age_band(user.birth_year, report_year)
+        experience.sex = user.sex
+        experience.years_since_diagnosis = scales.years_since_diagnosis(diagnosed, report_year)
+    else:
+        for name in ("age_band", "sex", "years_since_diagnosis"):
+            setattr(experience, name, imported.get(name))
     experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
     experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
     experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
     experience.report_key = new_report_key()  # a changed report is a new member of every view it is in
+    if imported is not None:
+        experience.updated_at = imported["updated_at"]
+        experience.created_at = imported.get("created_at") or experience.created_at or imported["updated_at"]
     moderation.screen_text(experience, before.get("tips"))
     db.session.flush()
     aggregates.record_experience(db.session, experience, sign=1)

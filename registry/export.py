@@ -161,6 +161,17 @@ def _long_rows(req: ExportRequest, pseudo: Pseudonymizer, model, column, allowed
         yield (pseudo("experience", experience_id), neutralize(value))
 
 
+def side_effect_rows(req: ExportRequest, pseudo: Pseudonymizer):
+    """experience_id, term; free-text terms can identify: without free text only starter terms are named."""
+    allowed = None if req.with_text else set(SIDE_EFFECT_STARTER_TERMS)
+    return _long_rows(req, pseudo, ExperienceSideEffect, ExperienceSideEffect.term, allowed)
+
+
+def stop_reason_rows(req: ExportRequest, pseudo: Pseudonymizer):
+    """experience_id, reason."""
+    return _long_rows(req, pseudo, ExperienceStopReason, ExperienceStopReason.reason)
+
+
 def rating_rows(req: ExportRequest, pseudo: Pseudonymizer):
     if req.treatments:  # ratings are per doctor, not per treatment: a treatment filter leaves none
         return
@@ -212,17 +223,20 @@ def _batches(rows, size: int):
         yield batch
 
 
-def write_export(opener, req: ExportRequest, key: str):
-    """Write every file through opener(name); yield after each chunk of rows; return row counts."""
+FORMATS = ("csv", "parquet")
+
+
+def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
+    """Write every file through opener(name, binary); yield after each chunk of rows; return row counts.
+
+    fmt "parquet" writes the same tables as Parquet files (registry.parquet), described by the same
+    datapackage.json.
+    """
     pseudo = Pseudonymizer(key)
     tables = {
         "experiences": experience_rows(req, pseudo),
-        # Free-text side effects can identify: without free text, only starter terms are named.
-        "experience_side_effects": _long_rows(
-            req, pseudo, ExperienceSideEffect, ExperienceSideEffect.term,
-            None if req.with_text else set(SIDE_EFFECT_STARTER_TERMS),
-        ),  # fmt: skip
-        "experience_stop_reasons": _long_rows(req, pseudo, ExperienceStopReason, ExperienceStopReason.reason),
+        "experience_side_effects": side_effect_rows(req, pseudo),
+        "experience_stop_reasons": stop_reason_rows(req, pseudo),
         "doctor_ratings": rating_rows(req, pseudo),
         "conditions": catalog_rows(Condition),
         "treatments": catalog_rows(Treatment),
@@ -231,7 +245,15 @@ def write_export(opener, req: ExportRequest, key: str):
     table_schemas = schemas(req.with_text)
     counts = {}
     for name, rows in tables.items():
-        with opener(f"{name}.csv") as handle:
+        if fmt == "parquet":
+            from registry import parquet
+
+            with opener(f"{name}.parquet", True) as handle:
+                for n in parquet.write_table(handle, rows, table_schemas[name]):
+                    yield n
+            counts[name] = n
+            continue
+        with opener(f"{name}.csv", False) as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(f["name"] for f in table_schemas[name]["fields"])
             n = 0
@@ -242,22 +264,22 @@ def write_export(opener, req: ExportRequest, key: str):
             counts[name] = n
         yield n
     descriptor = datapackage(req.with_text, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             req.filters(), counts)  # fmt: skip
-    with opener("datapackage.json") as handle:
+                             req.filters(), counts, fmt)  # fmt: skip
+    with opener("datapackage.json", False) as handle:
         json.dump(descriptor, handle, indent=2)
     return counts
 
 
-def export_to_directory(out: Path, req: ExportRequest, key: str, progress=None) -> dict[str, int]:
+def export_to_directory(out: Path, req: ExportRequest, key: str, progress=None, fmt: str = "csv") -> dict[str, int]:
     """Write the export's files into a directory; return row counts."""
     out.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
-    def opener(name):
-        with open(out / name, "w", encoding="utf-8", newline="") as handle:
+    def opener(name, binary=False):
+        with open(out / name, "wb") if binary else open(out / name, "w", encoding="utf-8", newline="") as handle:
             yield handle
 
-    generator = write_export(opener, req, key)
+    generator = write_export(opener, req, key, fmt)
     while True:
         try:
             n = next(generator)
@@ -285,20 +307,41 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def stream_zip(req: ExportRequest, key: str, on_done=None):
+class _Counted(io.RawIOBase):
+    """A zip member opened for writing, with the tell() that Parquet writers ask for."""
+
+    def __init__(self, raw):
+        self._raw, self._position = raw, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._raw.write(data)
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+
+def stream_zip(req: ExportRequest, key: str, on_done=None, fmt: str = "csv"):
     """The export as zip bytes, produced while the rows are read; on_done(counts) at the end."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
 
         @contextmanager
-        def opener(name):
+        def opener(name, binary=False):
             with archive.open(name, "w", force_zip64=True) as raw:
+                if binary:
+                    yield _Counted(raw)
+                    return
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
                 yield text
                 text.flush()
                 text.detach()
 
-        generator = write_export(opener, req, key)
+        generator = write_export(opener, req, key, fmt)
         while True:
             try:
                 next(generator)
@@ -313,12 +356,13 @@ def stream_zip(req: ExportRequest, key: str, on_done=None):
         on_done(counts)
 
 
-def start_log(user: User | None, via: str, req: ExportRequest) -> ExportLog:
-    """Record an export as it starts (the caller commits)."""
-    log = ExportLog(user_id=user.id if user else None, via=via, filters=req.filters(), with_text=req.with_text)
+def start_log(user: User | None, via: str, req: ExportRequest, fmt: str = "csv") -> ExportLog:
+    """Record an export as it starts (the caller commits); a format other than CSV is logged with the filters."""
+    filters = req.filters() if fmt == "csv" else {**req.filters(), "format": fmt}
+    log = ExportLog(user_id=user.id if user else None, via=via[:20], filters=filters, with_text=req.with_text)
     db.session.add(log)
     db.session.flush()
-    audit.record("export", "export", log.id, {"via": via, "filters": req.filters(), "with_text": req.with_text},
+    audit.record("export", "export", log.id, {"via": via, "filters": filters, "with_text": req.with_text},
                  actor=user)  # fmt: skip
     return log
 

@@ -47,20 +47,22 @@ class Experience(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     condition_id: Mapped[int] = mapped_column(ForeignKey("condition.id", ondelete="RESTRICT"))
     treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id", ondelete="RESTRICT"))
-    role: Mapped[str] = mapped_column(String(12))
-    started: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    # role, started, effectiveness, side_effect_severity and would_recommend are required by the
+    # form but empty in imported legacy reviews, which never gave them (counted as missing).
+    role: Mapped[str | None] = mapped_column(String(12))
+    started: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM
     stopped: Mapped[str | None] = mapped_column(String(7))  # empty = still using
     dose_amount: Mapped[float | None]
     dose_unit: Mapped[str | None] = mapped_column(String(12))
     dose_frequency: Mapped[str | None] = mapped_column(String(20))
-    effectiveness: Mapped[str] = mapped_column(String(12))
-    side_effect_severity: Mapped[str] = mapped_column(String(12))
+    effectiveness: Mapped[str | None] = mapped_column(String(12))
+    side_effect_severity: Mapped[str | None] = mapped_column(String(12))
     adherence: Mapped[str | None] = mapped_column(String(12))
     burden: Mapped[str | None] = mapped_column(String(12))
     cost_per_month: Mapped[str | None] = mapped_column(String(12))
     insurance_coverage: Mapped[str | None] = mapped_column(String(14))
     satisfaction: Mapped[int]
-    would_recommend: Mapped[str] = mapped_column(String(3))
+    would_recommend: Mapped[str | None] = mapped_column(String(3))
     tips: Mapped[str | None] = mapped_column(Text)
     # Moderation of the free text only: scales.TEXT_STATE; the reason is shown to the author.
     text_state: Mapped[str] = mapped_column(String(8), default="public", server_default="public")

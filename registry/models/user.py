@@ -38,6 +38,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     # Set when a moderator hides one of their texts: their new or edited text waits for review.
     text_on_review: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Set for participants created by `registry fhir import` / `registry import reviews`: where their
+    # reports came from. They have no usable password and cannot log in.
+    imported_from: Mapped[str | None] = mapped_column(String(200))
 
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ConsentEvent.at"

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from forms.research import ExportForm
-from registry import codebook, export
+from registry import codebook, export, fhir
 from registry.auth import role_required
 from registry.extensions import db
 from registry.models import Condition, ExportLog, Treatment
@@ -51,16 +51,21 @@ def download():
         until=form.until.data or None,
         with_text=form.with_text.data,
     )
-    log = export.start_log(current_user, "web", req)
+    fmt = form.format.data
+    log = export.start_log(current_user, "web", req, fmt)
     db.session.commit()
     log_id = log.id
-    stream = export.stream_zip(
-        req, current_app.config["EXPORT_KEY"], on_done=lambda counts: export.finish_log(log_id, counts)
-    )
-    name = f"registry-export-{date.today().isoformat()}.zip"
+    key = current_app.config["EXPORT_KEY"]
+    if fmt == "fhir":
+        stream = fhir.stream_ndjson(req, key, on_done=lambda n: export.finish_log(log_id, {"responses": n}))
+        name, mimetype = f"registry-fhir-{date.today().isoformat()}.ndjson", fhir.FHIR_NDJSON
+    else:
+        stream = export.stream_zip(req, key, on_done=lambda counts: export.finish_log(log_id, counts), fmt=fmt)
+        suffix = "-parquet" if fmt == "parquet" else ""
+        name, mimetype = f"registry-export-{date.today().isoformat()}{suffix}.zip", "application/zip"
     return Response(
         stream_with_context(stream),
-        mimetype="application/zip",
+        mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 

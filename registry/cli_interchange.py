@@ -1,0 +1,146 @@
+"""`registry fhir export|import` and `registry import reviews`: interchange with other systems."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+def _known_conditions(slugs) -> None:
+    from sqlalchemy import select
+
+    from registry.extensions import db
+    from registry.models import Condition
+
+    known = set(db.session.scalars(select(Condition.slug).where(Condition.slug.in_(slugs))))
+    unknown = [slug for slug in slugs if slug not in known]
+    if unknown:
+        raise click.BadParameter(f"no condition {', '.join(unknown)}", param_hint="--condition")
+
+
+@click.group("fhir")
+def fhir_group():
+    """Exchange treatment experiences as FHIR R4 QuestionnaireResponses (ndjson).
+
+    The questionnaires and code systems are served at /fhir/Questionnaire/treatment-experience,
+    /fhir/Questionnaire/doctor-rating and /fhir/CodeSystem/<scale>.
+    """
+
+
+@fhir_group.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The ndjson file to write (one QuestionnaireResponse per line).")
+@click.option("--condition", "conditions", multiple=True, metavar="SLUG", help="Only this condition (repeatable).")
+@click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
+@click.option("--with-text", is_flag=True,
+              help="Include tips and participants' own side-effect terms (else own terms read 'other').")
+@with_appcontext
+def fhir_export(out: Path, conditions, since, with_text: bool):
+    """Write every experience of consenting participants as a FHIR QuestionnaireResponse.
+
+    De-identified as the research export is: the same pseudonymous participant ids, year-month
+    dates, age bands. FHIR Bulk Data ndjson, streamed (memory stays flat). Logged as an export.
+    """
+    from tqdm import tqdm
+
+    from registry import export, fhir
+    from registry.extensions import db
+
+    _known_conditions(conditions)
+    req = export.ExportRequest(conditions=tuple(conditions), since=since.strftime("%Y-%m") if since else None,
+                               with_text=with_text)  # fmt: skip
+    log = export.start_log(None, f"cli:{getpass.getuser()}", req, "fhir")
+    db.session.commit()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as handle, tqdm(unit="resources", unit_scale=True, desc="Exporting",
+                                                         disable=None) as bar:  # fmt: skip
+        n = 0
+        for n in fhir.write_ndjson(handle, req, current_app.config["EXPORT_KEY"]):
+            bar.update(n - bar.n)
+    export.finish_log(log.id, {"responses": n})
+    click.echo(f"Wrote {n:,} QuestionnaireResponses to {out}.")
+
+
+@fhir_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every line and say what would be imported; write nothing.")
+@with_appcontext
+def fhir_import(file: Path, dry_run: bool):
+    """Import the treatment-experience QuestionnaireResponses of FILE (ndjson).
+
+    Each response is validated as FHIR (fhir.resources) and by the experience form's own rules,
+    then saved as a form submission is (report counts, moderation holds). Each participant
+    becomes a pseudonymous imported participant without a login and without research consent.
+    Importing the same file again adds nothing. A bad line is reported and skipped; the others
+    are imported. Exit status 1 when any line had an error.
+    """
+    from tqdm import tqdm
+
+    from registry import importer
+
+    with tqdm(unit="lines", unit_scale=True, desc="Importing", disable=None) as bar:
+        report = importer.import_fhir(file, dry_run=dry_run, progress=bar.update)
+    _finish(report, dry_run)
+
+
+def _finish(report, dry_run: bool) -> None:
+    for number, message in report.errors[:200]:
+        click.echo(f"line {number}: {message}", err=True)
+    if len(report.errors) > 200:
+        click.echo(f"... and {len(report.errors) - 200:,} more lines with errors", err=True)
+    click.echo(("Dry run, nothing written: " if dry_run else "Imported: ") + report.summary + ".")
+    if report.errors:
+        click.get_current_context().exit(1)
+
+
+@click.group("import")
+def import_group():
+    """Import existing data into the registry."""
+
+
+@import_group.command("reviews")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="TOML file naming the spreadsheet's columns (see docs/interchange.md).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file listing the drug and condition names that matched nothing "
+                   "(default: FILE's name + .unresolved.csv).")
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would be imported; write nothing.")
+@with_appcontext
+def import_reviews(file: Path, mapping: Path, report_path: Path | None, dry_run: bool):
+    """Import a spreadsheet of reviews (CSV): drug, condition, rating, text, date.
+
+    Names resolve as the search resolves them (brand -> generic drug, ICD-10-CM for conditions);
+    rows whose names match nothing are skipped and their names listed in the report file. The
+    rating becomes `satisfaction` and nothing else: every other answer stays empty (counted as
+    missing). Review text becomes a tip held for moderators. Each review is its own pseudonymous
+    imported participant without a login. Importing the same file again adds nothing.
+    """
+    from tqdm import tqdm
+
+    from registry import importer
+
+    try:
+        rules = importer.ReviewMapping.load(mapping)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--mapping") from None
+    with tqdm(unit="rows", unit_scale=True, desc="Importing", disable=None) as bar:
+        try:
+            report = importer.import_reviews(file, rules, dry_run=dry_run, progress=bar.update)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+    report_path = report_path or file.with_name(file.name + ".unresolved.csv")
+    importer.write_unresolved(report, report_path)
+    if report.unresolved:
+        click.echo(f"{len(report.unresolved):,} names matched nothing: listed in {report_path}.")
+    _finish(report, dry_run)
+
+
+def register(app) -> None:
+    """Attach the interchange commands to app.cli."""
+    app.cli.add_command(fhir_group)
+    app.cli.add_command(import_group)

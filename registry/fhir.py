@@ -1,0 +1,620 @@
+"""FHIR R4: the forms as Questionnaires, the scales as CodeSystems, experiences as QuestionnaireResponses.
+
+Everything here is built from registry.scales (codes, labels, help) and the forms (field names,
+labels, which answers are required), so a scale or question changed there changes the FHIR
+resources too. The export streams the rows of the research export (registry.export: the same
+consenting participants, pseudonyms and year-month dates) as FHIR Bulk Data ndjson;
+`parse_response` turns one QuestionnaireResponse back into the form's fields for registry.importer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from wtforms.fields.core import UnboundField
+from wtforms.validators import DataRequired, InputRequired
+
+from registry import scales
+from registry.codebook import EXPERIENCE_FIELDS
+
+FHIR_VERSION = "4.0.1"
+# A name, not a location: the same in every deployment, so responses from one registry import into
+# another. The .example domain (RFC 2606) can never belong to anyone.
+CANONICAL = "https://treatment-registry.example/fhir"
+QUESTIONNAIRE_VERSION = "1"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+DRUGBANK = "https://go.drugbank.com/drugs"
+MESH = "http://www.nlm.nih.gov/research/umls/mesh"
+CATALOG_CONDITION = f"{CANONICAL}/sid/condition"
+CATALOG_TREATMENT = f"{CANONICAL}/sid/treatment"
+CATALOG_DOCTOR = f"{CANONICAL}/sid/doctor"
+SLUG_EXTENSION = f"{CANONICAL}/StructureDefinition/catalog-slug"
+REPORTED_EXTENSION = f"{CANONICAL}/StructureDefinition/first-reported"
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+FHIR_JSON = "application/fhir+json"
+FHIR_NDJSON = "application/fhir+ndjson"
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+SIDE_EFFECT = scales.Scale(
+    "side_effect",
+    tuple((term, term[:1].upper() + term[1:]) for term in scales.SIDE_EFFECT_STARTER_TERMS),
+    "Common side-effect terms offered on the form; participants may add their own words.",
+    "PatientsLikeMe, Druglib",
+)
+
+# CodeSystem id -> scale: every coded answer of both questionnaires.
+CODE_SYSTEMS: dict[str, scales.Scale] = {
+    "role": scales.ROLE,
+    "age-band": scales.AGE_BAND,
+    "sex": scales.SEX,
+    "years-since-diagnosis": scales.YEARS_SINCE_DIAGNOSIS,
+    "dose-unit": scales.DOSE_UNIT,
+    "dose-frequency": scales.DOSE_FREQUENCY,
+    "effectiveness": scales.EFFECTIVENESS,
+    "side-effect-severity": scales.SIDE_EFFECT_SEVERITY,
+    "side-effect": SIDE_EFFECT,
+    "adherence": scales.ADHERENCE,
+    "burden": scales.BURDEN,
+    "cost-per-month": scales.COST_PER_MONTH,
+    "insurance-coverage": scales.INSURANCE_COVERAGE,
+    "stop-reason": scales.STOP_REASON,
+    "would-recommend": scales.WOULD_RECOMMEND,
+    "frequency": scales.FREQUENCY,
+    "doctor-would-recommend": scales.DOCTOR_RECOMMEND,
+}
+
+
+def system_url(code_system: str) -> str:
+    return f"{CANONICAL}/CodeSystem/{code_system}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question: linkId (the form field's name), FHIR item type, its CodeSystem id, constraints."""
+
+    link_id: str
+    type: str
+    code_system: str | None = None
+    repeats: bool = False
+    low: int | None = None
+    high: int | None = None
+    max_length: int | None = None
+    read_only: bool = False
+    text: str | None = None  # only for items that are not fields of the form
+    enable_when: tuple = ()
+
+
+EXPERIENCE_ITEMS = (
+    Item("condition", "choice"),
+    Item("treatment", "choice"),
+    Item("role", "choice", "role"),
+    Item("diagnosed_year", "integer", low=1900),
+    Item("started", "date"),
+    Item("stopped", "date"),
+    Item("dose_amount", "decimal"),
+    Item("dose_unit", "choice", "dose-unit"),
+    Item("dose_frequency", "choice", "dose-frequency"),
+    Item("effectiveness", "choice", "effectiveness"),
+    Item("side_effect_severity", "choice", "side-effect-severity"),
+    Item("side_effects", "open-choice", "side-effect", repeats=True),
+    Item("adherence", "choice", "adherence"),
+    Item("burden", "choice", "burden"),
+    Item("cost_per_month", "choice", "cost-per-month"),
+    Item("insurance_coverage", "choice", "insurance-coverage"),
+    Item("stop_reasons", "choice", "stop-reason", repeats=True, enable_when=(("stopped", "exists", True),)),
+    Item("satisfaction", "integer", low=scales.SATISFACTION_MIN, high=scales.SATISFACTION_MAX),
+    Item("would_recommend", "choice", "would-recommend"),
+    Item("tips", "text", max_length=scales.TIPS_MAX_LENGTH),
+    # Not asked on the form: the de-identified "patients like me" bands fixed when the report was
+    # written (from the profile), as in the research export.
+    Item("age_band", "choice", "age-band", read_only=True, text="Age band when the report was written"),
+    Item("sex", "choice", "sex", read_only=True, text="Sex of the person the report is about"),
+    Item("years_since_diagnosis", "choice", "years-since-diagnosis", read_only=True,
+         text="Years since diagnosis when the report was written"),
+    Item("country", "string", read_only=True, max_length=2, text="Country of the participant (ISO 3166-1 alpha-2)"),
+)  # fmt: skip
+
+RATING_ITEMS = (
+    Item("doctor", "reference"),
+    Item("condition", "choice"),
+    Item("last_visit", "date"),
+    Item("overall", "integer", low=scales.OVERALL_MIN, high=scales.OVERALL_MAX),
+    Item("explained_clearly", "choice", "frequency"),
+    Item("listened_carefully", "choice", "frequency"),
+    Item("showed_respect", "choice", "frequency"),
+    Item("spent_enough_time", "choice", "frequency"),
+    Item("got_appointment", "choice", "frequency"),
+    Item("knowledge", "integer", low=scales.KNOWLEDGE_MIN, high=scales.KNOWLEDGE_MAX),
+    Item("would_recommend", "choice", "doctor-would-recommend"),
+    Item("comment", "text", max_length=scales.COMMENT_MAX_LENGTH),
+)
+
+
+def _form_fields(form_class) -> dict[str, UnboundField]:
+    return {name: value for name, value in vars(form_class).items() if isinstance(value, UnboundField)}
+
+
+def _questionnaires():
+    from forms.experience import ExperienceForm
+    from forms.rating import DoctorRatingForm
+
+    return {
+        "treatment-experience": ("TreatmentExperience", "A treatment experience", EXPERIENCE_ITEMS, ExperienceForm,
+                                 "One participant's experience with one treatment for one condition, on the "
+                                 "registry's scales (patient-reported)."),
+        "doctor-rating": ("DoctorRating", "A doctor rating", RATING_ITEMS, DoctorRatingForm,
+                          "One participant's rating of one doctor for one condition, on CG-CAHPS items."),
+    }  # fmt: skip
+
+
+QUESTIONNAIRE_NAMES = ("treatment-experience", "doctor-rating")
+
+
+def _coding(code_system: str, code: str) -> dict:
+    return {"system": system_url(code_system), "code": code, "display": CODE_SYSTEMS[code_system].label(code)}
+
+
+def _item(spec: Item, unbound: UnboundField | None) -> dict:
+    validators = (unbound.kwargs.get("validators") or []) if unbound is not None else []
+    label = spec.text or (unbound.args[0] if unbound is not None and unbound.args else spec.link_id)
+    item = {"linkId": spec.link_id, "text": label, "type": spec.type}
+    if any(isinstance(v, DataRequired | InputRequired) for v in validators):
+        item["required"] = True
+    if spec.repeats:
+        item["repeats"] = True
+    if spec.read_only:
+        item["readOnly"] = True
+    if spec.max_length:
+        item["maxLength"] = spec.max_length
+    extensions = []
+    if spec.low is not None:
+        extensions.append({"url": MIN_VALUE, "valueInteger": spec.low})
+    if spec.high is not None:
+        extensions.append({"url": MAX_VALUE, "valueInteger": spec.high})
+    if extensions:
+        item["extension"] = extensions
+    if spec.enable_when:
+        item["enableWhen"] = [{"question": q, "operator": op, "answerBoolean": v} for q, op, v in spec.enable_when]
+    if spec.code_system:
+        item["answerOption"] = [{"valueCoding": _coding(spec.code_system, code)}
+                                for code in CODE_SYSTEMS[spec.code_system].codes]  # fmt: skip
+    if spec.link_id == "condition":
+        item["code"] = [{"system": "http://loinc.org", "code": "29308-4", "display": "Diagnosis"}]
+    return item
+
+
+@functools.cache
+def _questionnaire(name: str) -> str:
+    title_name, title, items, form_class, description = _questionnaires()[name]
+    fields = _form_fields(form_class)
+    resource = {
+        "resourceType": "Questionnaire",
+        "id": name,
+        "url": f"{CANONICAL}/Questionnaire/{name}",
+        "version": QUESTIONNAIRE_VERSION,
+        "name": title_name,
+        "title": title,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "publisher": "Treatment Experience Registry",
+        "description": description + " Conditions are coded with ICD-10-CM where known, drugs with DrugBank "
+        "(else MeSH) ids where known, anything else with the registry's catalog slug; every other coded answer "
+        "uses the registry's CodeSystems.",
+        "item": [_item(spec, fields.get(spec.link_id)) for spec in items],
+    }
+    return json.dumps(resource)
+
+
+def questionnaire(name: str) -> dict:
+    """The Questionnaire resource of one form ("treatment-experience" or "doctor-rating")."""
+    return json.loads(_questionnaire(name))
+
+
+def code_system(name: str) -> dict:
+    """The CodeSystem resource of one scale (ids in CODE_SYSTEMS)."""
+    scale = CODE_SYSTEMS[name]
+    concepts = []
+    for code, label in scale.options:
+        concept = {"code": code, "display": label}
+        if scale.help.get(code):
+            concept["definition"] = scale.help[code]
+        concepts.append(concept)
+    description = scale.description or label_of(name)
+    if scale.source:
+        description += f" Source: {scale.source}."
+    return {
+        "resourceType": "CodeSystem",
+        "id": name,
+        "url": system_url(name),
+        "version": QUESTIONNAIRE_VERSION,
+        "name": "".join(part.capitalize() for part in name.split("-")),
+        "title": label_of(name),
+        "status": "active",
+        "publisher": "Treatment Experience Registry",
+        "description": description,
+        "caseSensitive": True,
+        "content": "complete",
+        "count": len(concepts),
+        "concept": concepts,
+    }
+
+
+def label_of(name: str) -> str:
+    return name.replace("-", " ").capitalize()
+
+
+# --- identities ---------------------------------------------------------------------------------
+
+
+def deployment_id(key: str) -> str:
+    """A short id of this deployment, derived from its export key (reveals nothing about the key)."""
+    digest = hashlib.blake2b(b"fhir-deployment", key=hashlib.sha256(key.encode()).digest(), digest_size=6)
+    return digest.hexdigest()
+
+
+def participant_system(key: str) -> str:
+    return f"{CANONICAL}/sid/participant/{deployment_id(key)}"
+
+
+def experience_system(key: str) -> str:
+    return f"{CANONICAL}/sid/experience/{deployment_id(key)}"
+
+
+# --- export -------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [f["name"] for f in EXPERIENCE_FIELDS]
+_CODED = {spec.link_id: spec.code_system for spec in EXPERIENCE_ITEMS if spec.code_system}
+
+
+@dataclass(eq=False)  # hashed by identity: its answers are cached per instance
+class Catalog:
+    """Slug -> (name, code) lookups of the catalog, loaded once per export."""
+
+    conditions: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    treatments: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session) -> Catalog:
+        from registry.models import Condition, Treatment
+
+        conditions = {s: (n, i) for s, n, i in session.execute(select(Condition.slug, Condition.name, Condition.icd10))}
+        treatments = {s: (n, d, m) for s, n, d, m in session.execute(
+            select(Treatment.slug, Treatment.name, Treatment.drugbank_id, Treatment.mesh_id))}  # fmt: skip
+        return cls(conditions, treatments)
+
+    def condition_coding(self, slug: str) -> dict:
+        name, icd10 = self.conditions[slug]
+        if icd10:
+            return {"system": ICD10CM, "code": icd10, "display": name}
+        return {"system": CATALOG_CONDITION, "code": slug, "display": name}
+
+    @functools.cache
+    def condition_answer(self, slug: str) -> str:
+        """The condition's answer, with the catalog slug as an extension (exact within one catalog)."""
+        return _dumps({"valueCoding": self.condition_coding(slug),
+                       "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+
+    @functools.cache
+    def treatment_answer(self, slug: str) -> str:
+        return _dumps({"valueCoding": self.treatment_coding(slug),
+                       "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+
+    def treatment_coding(self, slug: str) -> dict:
+        name, drugbank, mesh = self.treatments[slug]
+        if drugbank:
+            return {"system": DRUGBANK, "code": drugbank, "display": name}
+        if mesh:
+            return {"system": MESH, "code": mesh, "display": name}
+        return {"system": CATALOG_TREATMENT, "code": slug, "display": name}
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@functools.cache
+def _coded_answer(code_system: str, code: str) -> str:
+    """One coded answer, encoded once: most of a response is these (an export writes millions)."""
+    return _dumps({"valueCoding": _coding(code_system, code)})
+
+
+def _answered(link_id: str, answers) -> str:
+    return f'{{"linkId":"{link_id}","answer":[{",".join(answers)}]}}'
+
+
+@functools.cache
+def _coded_items() -> dict[str, dict[str, str]]:
+    """field -> code -> the whole encoded item: a coded answer costs one lookup."""
+    return {name: {code: _answered(name, [_coded_answer(system, code)]) for code in CODE_SYSTEMS[system].codes}
+            for name, system in _CODED.items()}  # fmt: skip
+
+
+_VALUE_KEYS = {"started": "valueDate", "stopped": "valueDate", "dose_amount": "valueDecimal",
+               "satisfaction": "valueInteger", "tips": "valueString", "country": "valueString"}  # fmt: skip
+# Each item in questionnaire order, with how its answer is encoded.
+_PLAN = tuple((spec.link_id, "coded" if spec.link_id in _CODED else spec.link_id if spec.link_id in (
+    "condition", "treatment", "side_effects", "stop_reasons") else _VALUE_KEYS.get(spec.link_id))
+    for spec in EXPERIENCE_ITEMS)  # fmt: skip
+
+
+def response_json(row: dict, side_effects: list[str], stop_reasons: list[str], catalog: Catalog, key_systems) -> str:
+    """One experience row of the research export as a QuestionnaireResponse, JSON-encoded on one line."""
+    participant_sys, experience_sys = key_systems
+    coded = _coded_items()
+    items = []
+    for name, how in _PLAN:
+        if how == "coded":
+            value = row.get(name)
+            if value is not None:
+                items.append(coded[name][value])
+        elif how == "condition":
+            items.append(_answered(name, [catalog.condition_answer(row["condition"])]))
+        elif how == "treatment":
+            items.append(_answered(name, [catalog.treatment_answer(row["treatment"])]))
+        elif how == "side_effects":
+            if side_effects:
+                starter = SIDE_EFFECT.codes
+                items.append(_answered(name, [_coded_answer("side-effect", t) if t in starter
+                                              else _dumps({"valueString": t}) for t in side_effects]))  # fmt: skip
+        elif how == "stop_reasons":
+            if stop_reasons:
+                items.append(_answered(name, [_coded_answer("stop-reason", r) for r in stop_reasons]))
+        elif how is not None:
+            value = row.get(name)
+            if value is not None and value != "":
+                items.append(f'{{"linkId":"{name}","answer":[{{"{how}":{_dumps(value)}}}]}}')
+    experience, participant = _dumps(row["experience_id"]), _dumps(row["participant_id"])
+    return (
+        f'{{"resourceType":"QuestionnaireResponse","id":{experience},'
+        f'"extension":[{{"url":"{REPORTED_EXTENSION}","valueDateTime":{_dumps(row["reported"])}}}],'
+        f'"identifier":{{"system":"{experience_sys}","value":{experience}}},'
+        f'"questionnaire":"{CANONICAL}/Questionnaire/treatment-experience|{QUESTIONNAIRE_VERSION}",'
+        f'"status":"completed","subject":{{"identifier":{{"system":"{participant_sys}","value":{participant}}}}},'
+        f'"authored":{_dumps(row["updated"])},"item":[{",".join(items)}]}}'
+    )
+
+
+def response(row: dict, side_effects: list[str], stop_reasons: list[str], catalog: Catalog, key_systems) -> dict:
+    """One experience row of the research export as a QuestionnaireResponse dict."""
+    return json.loads(response_json(row, side_effects, stop_reasons, catalog, key_systems))
+
+
+def _grouped(rows):
+    """(experience pseudonym, [values]) runs of a long table ordered like the experiences."""
+    current, values = None, []
+    for experience_id, value in rows:
+        if experience_id != current:
+            if current is not None:
+                yield current, values
+            current, values = experience_id, []
+        values.append(value)
+    if current is not None:
+        yield current, values
+
+
+def responses(req, key: str):
+    """Every exported experience as a QuestionnaireResponse (one JSON line each), in the export's order."""
+    from registry import export
+    from registry.extensions import db
+
+    pseudo = export.Pseudonymizer(key)
+    catalog = Catalog.load(db.session)
+    columns = EXPORT_COLUMNS + (["tips"] if req.with_text else [])
+    systems = (participant_system(key), experience_system(key))
+    # Three cursors in the same experience order: merge the long tables in without holding them.
+    side_effects = _grouped(export.side_effect_rows(req, pseudo))
+    stop_reasons = _grouped(export.stop_reason_rows(req, pseudo))
+    next_effects, next_reasons = next(side_effects, None), next(stop_reasons, None)
+    for values in export.experience_rows(req, pseudo):
+        row = dict(zip(columns, values))
+        experience_id = row["experience_id"]
+        effects = reasons = []
+        if next_effects is not None and next_effects[0] == experience_id:
+            effects, next_effects = next_effects[1], next(side_effects, None)
+        if next_reasons is not None and next_reasons[0] == experience_id:
+            reasons, next_reasons = next_reasons[1], next(stop_reasons, None)
+        yield response_json(row, effects, reasons, catalog, systems)
+
+
+def write_ndjson(handle, req, key: str, every: int = 5_000):
+    """Write the responses as ndjson (one resource per line); yield the count every `every`; return it."""
+    n = 0
+    lines = []
+    for line in responses(req, key):
+        lines.append(line)
+        n += 1
+        if len(lines) == every:
+            handle.write("\n".join(lines) + "\n")
+            lines = []
+            yield n
+    if lines:
+        handle.write("\n".join(lines) + "\n")
+    yield n
+    return n
+
+
+class _Lines:
+    """A text sink whose written lines are drained as bytes while the export runs."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def drain(self) -> bytes:
+        data, self.parts = "".join(self.parts).encode("utf-8"), []
+        return data
+
+
+def stream_ndjson(req, key: str, on_done=None):
+    """The responses as ndjson bytes, produced while the rows are read; on_done(count) at the end."""
+    sink = _Lines()
+    generator = write_ndjson(sink, req, key)
+    n = 0
+    for n in generator:
+        chunk = sink.drain()
+        if chunk:
+            yield chunk
+    if on_done is not None:
+        on_done(n)
+
+
+# --- import: one response back into the form's fields ------------------------------------------
+
+
+class ResponseError(ValueError):
+    """A line that is not a QuestionnaireResponse of the treatment-experience questionnaire."""
+
+
+@dataclass
+class Parsed:
+    """What one QuestionnaireResponse says, as the experience form's posted fields plus context."""
+
+    subject: tuple[str, str]  # (system, value)
+    identifier: tuple[str, str] | None
+    condition: dict  # the answer's coding, with "slug" when the catalog-slug extension was present
+    treatment: dict
+    form: dict[str, list[str]]  # form field -> posted values
+    bands: dict[str, str | None]
+    reported: str | None
+    updated: str
+    country: str | None = None
+
+
+def _validate_model(data: dict):
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+    from pydantic import ValidationError
+
+    try:
+        return QuestionnaireResponse.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
+        raise ResponseError(f"not a valid FHIR QuestionnaireResponse ({problems})") from None
+
+
+def _answer_value(answer: dict):
+    for key, value in answer.items():
+        if key.startswith("value"):
+            return key[5:], value
+    return None, None
+
+
+def _month(value, what: str) -> str:
+    text = str(value or "")[:7]
+    if not MONTH.match(text):
+        raise ResponseError(f"{what} must be a date with at least year and month, not {value!r}")
+    return text
+
+
+def _code(link_id: str, answer: dict) -> str:
+    kind, value = _answer_value(answer)
+    if kind != "Coding":
+        raise ResponseError(f"{link_id}: expected a Coding answer")
+    system = system_url(_CODED[link_id])
+    if value.get("system") != system:
+        raise ResponseError(f"{link_id}: code system must be {system}, not {value.get('system')!r}")
+    return value.get("code") or ""
+
+
+def _catalog_coding(link_id: str, answers: list[dict]) -> dict:
+    if len(answers) != 1:
+        raise ResponseError(f"{link_id}: expected one answer")
+    kind, value = _answer_value(answers[0])
+    if kind != "Coding" or not value.get("code") and not value.get("display"):
+        raise ResponseError(f"{link_id}: expected a Coding answer with a code or display")
+    coding = dict(value)
+    for extension in answers[0].get("extension") or ():
+        if extension.get("url") == SLUG_EXTENSION and extension.get("valueCode"):
+            coding["slug"] = extension["valueCode"]
+    return coding
+
+
+def parse_response(line: str) -> Parsed:
+    """Validate one ndjson line and read it as the experience form's fields; ResponseError when it cannot be."""
+    try:
+        data = json.loads(line)
+    except ValueError as error:
+        raise ResponseError(f"not JSON ({error.msg})") from None
+    if not isinstance(data, dict) or data.get("resourceType") != "QuestionnaireResponse":
+        kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
+        raise ResponseError(f"expected a QuestionnaireResponse, found {kind!r}")
+    _validate_model(data)
+    questionnaire_url = (data.get("questionnaire") or "").split("|")[0]
+    if questionnaire_url != f"{CANONICAL}/Questionnaire/treatment-experience":
+        raise ResponseError(f"answers {questionnaire_url or 'no questionnaire'!r}, not the treatment-experience "
+                            "questionnaire")  # fmt: skip
+    if data.get("status") not in ("completed", "amended"):
+        raise ResponseError(f"status {data.get('status')!r}: only completed or amended responses are imported")
+    subject = ((data.get("subject") or {}).get("identifier")) or {}
+    if not subject.get("value"):
+        raise ResponseError("subject: a pseudonymous participant identifier (subject.identifier) is required")
+    identifier = data.get("identifier") or None
+    answers: dict[str, list[dict]] = {}
+    for item in data.get("item") or ():
+        if item.get("item"):
+            raise ResponseError(f"item {item.get('linkId')!r}: nested items are not part of this questionnaire")
+        answers[item["linkId"]] = item.get("answer") or []
+    known = {spec.link_id for spec in EXPERIENCE_ITEMS}
+    unknown = sorted(set(answers) - known)
+    if unknown:
+        raise ResponseError(f"unknown item {', '.join(unknown)} (not in the treatment-experience questionnaire)")
+    for link_id in ("condition", "treatment"):
+        if not answers.get(link_id):
+            raise ResponseError(f"{link_id}: an answer is required")
+    form: dict[str, list[str]] = {}
+    country = None
+    bands: dict[str, str | None] = {"age_band": None, "sex": None, "years_since_diagnosis": None}
+    repeating = {spec.link_id for spec in EXPERIENCE_ITEMS if spec.repeats}
+    for link_id, item_answers in answers.items():
+        if link_id in ("condition", "treatment") or not item_answers:
+            continue
+        if len(item_answers) > 1 and link_id not in repeating:
+            raise ResponseError(f"{link_id}: one answer expected, found {len(item_answers)}")
+        if link_id in bands:
+            code = _code(link_id, item_answers[0])
+            if code not in CODE_SYSTEMS[_CODED[link_id]]:
+                raise ResponseError(f"{link_id}: unknown code {code!r}")
+            bands[link_id] = code
+        elif link_id == "side_effects":
+            terms = []
+            for answer in item_answers:
+                kind, value = _answer_value(answer)
+                terms.append(value.get("code") if kind == "Coding" else str(value))
+            if any("," in t for t in terms):
+                raise ResponseError("side_effects: a term cannot contain a comma")
+            form[link_id] = [", ".join(terms)]
+        elif link_id in _CODED:
+            form[link_id] = [_code(link_id, answer) for answer in item_answers]
+        elif link_id == "country":  # a property of the participant, not of the experience
+            _, value = _answer_value(item_answers[0])
+            if not re.fullmatch(r"[A-Z]{2}", str(value)):
+                raise ResponseError(f"country must be an ISO 3166-1 alpha-2 code, not {value!r}")
+            country = value
+        else:
+            _, value = _answer_value(item_answers[0])
+            if link_id in ("started", "stopped"):
+                value = _month(value, link_id)
+            form[link_id] = ["" if value is None else str(value)]
+    reported = None
+    for extension in data.get("extension") or ():
+        if extension.get("url") == REPORTED_EXTENSION:
+            reported = _month(extension.get("valueDateTime"), "the first-reported extension")
+    if not data.get("authored"):
+        raise ResponseError("authored: the month the experience was last changed is required")
+    return Parsed(
+        subject=(subject.get("system") or "", subject["value"]),
+        identifier=(identifier.get("system") or "", identifier.get("value")) if identifier else None,
+        condition=_catalog_coding("condition", answers["condition"]),
+        treatment=_catalog_coding("treatment", answers["treatment"]),
+        form=form,
+        bands=bands,
+        reported=reported,
+        updated=_month(data["authored"], "authored"),
+        country=country,
+    )
