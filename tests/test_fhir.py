@@ -154,7 +154,7 @@ def _cells(session, consenting_only: bool):
     if consenting_only:
         consenting = select(User.id).where(User.research_consent_at.is_not(None))
         cells, terms = aggregates.contributions(*aggregates.rows_where(session, Experience.user_id.in_(consenting)))
-        cell_counts = {(conditions[k[0]], treatments[k[1]], *k[2:]): {c: v for c, v in n.items() if v}
+        cell_counts = {(conditions[k[0]], treatments[k[1]], *k[2:]): {c: v for c, v in n.items() if v and c != "key_sum"}
                        for k, n in cells.items()}  # fmt: skip
         term_counts = {(conditions[k[0]], treatments[k[1]], *k[2:]): n for k, n in terms.items()}
         return cell_counts, term_counts
