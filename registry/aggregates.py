@@ -10,6 +10,7 @@ them inside the caller's transaction, so concurrent writers never lose a count.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import defaultdict
 from datetime import timezone
 
@@ -102,7 +103,8 @@ def _upsert(connection, table, key_columns, rows: list[dict], count_columns) -> 
     # One compiled statement, many parameter sets: no per-row SQLAlchemy processing.
     sql, order = _upsert_sql(connection.dialect, table, tuple(key_columns), tuple(rows[0]), tuple(count_columns))
     if order is not None:
-        connection.exec_driver_sql(sql, [tuple(row[c] for c in order) for row in rows])
+        row_tuple = operator.itemgetter(*order)  # C-speed tuples: a bulk seed upserts ~100k wide rows
+        connection.exec_driver_sql(sql, [row_tuple(row) for row in rows])
     else:
         connection.exec_driver_sql(sql, rows)
 
