@@ -115,8 +115,8 @@ def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) ->
     cell_rows = []
     for key, counts in sorted(cells.items()):  # a fixed order: concurrent writers lock alike
         row = dict(zip(KEY, key))
-        row.update({name: 0 for name in COUNT_COLUMNS})
-        row.update({name: sign * value for name, value in counts.items()})
+        row.update(dict.fromkeys(COUNT_COLUMNS, 0))
+        row.update(counts if sign == 1 else {name: sign * value for name, value in counts.items()})
         cell_rows.append(row)
     _upsert(connection, report_cell, KEY, cell_rows, ["n", *COUNT_COLUMNS])
     term_rows = [{**dict(zip(KEY, key[:-1])), "term": key[-1], "n": sign * n} for key, n in sorted(terms.items())]

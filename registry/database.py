@@ -70,10 +70,12 @@ def _column_list(values, timestamp: bool, postgresql: bool) -> list:
     """One column's values as a plain list the driver takes (numpy arrays included)."""
     if hasattr(values, "dtype"):  # a numpy array
         if values.dtype.kind == "M":
-            # Timestamps (UTC) formatted in C: the text SQLite stores, or text COPY parses.
+            # Timestamps (UTC): each distinct one formatted once, as SQLite stores it or COPY parses it.
             suffix = "+00:00" if postgresql else ""
-            text = np.datetime_as_string(values.astype("datetime64[us]"), unit="us").tolist()
-            return [None if t == "NaT" else t.replace("T", " ") + suffix for t in text]
+            distinct, index = np.unique(values, return_inverse=True)
+            text = np.datetime_as_string(distinct.astype("datetime64[us]"), unit="us").tolist()
+            formatted = [None if t == "NaT" else t.replace("T", " ") + suffix for t in text]
+            return np.array(formatted, dtype=object)[index].tolist()
         values = values.tolist()
     if timestamp and not postgresql:
         return [_sqlite_datetime(v) for v in values]

@@ -55,6 +55,10 @@ GROWTH = 0.30  # members joining grow 30% a year (so the last year has ~10x the 
 MAX_CONDITION_SHARE = 0.12
 REPORT_KEY_BOUND = 2**40
 
+# Codes as object arrays: indexing them gives Python strings, which the drivers take as they are.
+ROLES = np.array(["patient", "survivor", "caregiver"], dtype=object)
+SEXES = np.array(["female", "male", "other", "undisclosed"], dtype=object)
+YES_NO = np.array(["no", "yes"], dtype=object)
 EFFECT = {code: i for i, code in enumerate(scales.EFFECTIVENESS.codes)}  # worse=0 ... major=4, cant_tell=5
 COST = {code: i for i, code in enumerate(scales.COST_PER_MONTH.codes)}
 COVERAGE = {code: i for i, code in enumerate(scales.INSURANCE_COVERAGE.codes)}
@@ -327,8 +331,8 @@ def _members(rng, c: Community, n: int, first_user: int, end_month: int) -> Memb
     k = len(reports)
     condition = rng.choice(len(c.condition_ids), size=k, p=c.condition_p)
     u = rng.random(k)
-    role = np.where(u < c.caregiver[condition], "caregiver",
-                    np.where(u < c.caregiver[condition] + c.survivor[condition], "survivor", "patient"))  # fmt: skip
+    # u below the caregiver share: caregiver (2); below caregiver + survivor shares: survivor (1).
+    role = ROLES[(u < c.caregiver[condition] + c.survivor[condition]).astype(int) + (u < c.caregiver[condition])]
     start = end_month - YEARS * 12 + 1
     joined = _month_growth(rng, np.maximum(start, c.since_month[condition] + 3), np.full(k, end_month))
     # A caregiver of a child reports the child's age; other reports describe an adult.
@@ -337,8 +341,7 @@ def _members(rng, c: Community, n: int, first_user: int, end_month: int) -> Memb
     age = np.clip(age, np.where(child, 2, 18), np.where(child, 17, 95)).astype(int)
     birth_year = joined // 12 - age
     u = rng.random((k, 2))
-    sex = np.where(u[:, 0] < 0.015, "undisclosed", np.where(u[:, 0] < 0.025, "other",
-                   np.where(u[:, 1] < c.female[condition], "female", "male")))  # fmt: skip
+    sex = SEXES[np.select([u[:, 0] < 0.015, u[:, 0] < 0.025, u[:, 1] < c.female[condition]], [3, 2, 0], 1)]
     # Years since diagnosis at joining: a skewed spread around the condition's typical value,
     # never before birth (or age 2 for an adult-onset report) nor before the condition existed.
     years = rng.gamma(1.3, c.years[condition] / 1.3)
@@ -395,7 +398,7 @@ def _answers(rng, c: Community, r: Reports) -> None:
     r.adherence = np.minimum(rng.poisson(0.2 + 0.25 * r.severity + 0.2 * r.burden), 3)
     level = EFFECT_LEVEL[r.effect]
     r.satisfaction = np.clip(np.rint(3.2 + 1.6 * level - 0.6 * r.severity + rng.normal(0, 1.1, k)), 1, 10).astype(int)
-    r.recommend = np.where(rng.random(k) < 1 / (1 + np.exp(-(r.satisfaction - 5.5))), "yes", "no")
+    r.recommend = YES_NO[(rng.random(k) < 1 / (1 + np.exp(-(r.satisfaction - 5.5)))).astype(int)]
 
 
 def _stopping(rng, c: Community, m: Members, r: Reports) -> None:
@@ -493,10 +496,9 @@ def _doses(rng, c: Community, r: Reports) -> tuple[list, list, list]:
 
 
 def _month_text(months: np.ndarray) -> np.ndarray:
-    """Month numbers (year * 12 + month - 1) as YYYY-MM strings."""
-    years = (months // 12).astype(str)
-    mm = np.char.zfill((months % 12 + 1).astype(str), 2)
-    return np.char.add(np.char.add(years, "-"), mm).astype(object)
+    """Month numbers (year * 12 + month - 1) as YYYY-MM strings (each distinct month formatted once)."""
+    distinct, index = np.unique(months, return_inverse=True)
+    return np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in distinct.tolist()], dtype=object)[index]
 
 
 def _timestamps(months: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -633,8 +635,10 @@ def _rows(columns: dict) -> list[dict]:
     for v in columns.values():
         if isinstance(v, np.ndarray) and v.dtype.kind == "M":
             if id(v) not in converted:  # created_at and updated_at are one array: convert once
-                naive = v.astype("datetime64[us]").tolist()
-                converted[id(v)] = [None if d is None else d.replace(tzinfo=timezone.utc) for d in naive]
+                distinct, index = np.unique(v, return_inverse=True)  # a few thousand days: convert those
+                aware = [None if d is None else d.replace(tzinfo=timezone.utc)
+                         for d in distinct.astype("datetime64[us]").tolist()]  # fmt: skip
+                converted[id(v)] = np.array(aware, dtype=object)[index].tolist()
             v = converted[id(v)]
         elif isinstance(v, np.ndarray):
             v = v.tolist()
