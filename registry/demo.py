@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from registry import aggregates, scales
+from registry.catalog import STARTER_CATALOG
 from registry.database import bulk_insert, insert_columns
 from registry.extensions import db
 from registry.models import (
@@ -104,7 +105,7 @@ def load_profiles() -> dict:
 @functools.cache
 def _catalog_order() -> dict[str, dict[str, int]]:
     """Condition slug -> treatment slug -> its position in the starter catalog's list."""
-    catalog = json.loads((PROFILES_PATH.parent / "catalog.json").read_text(encoding="utf-8"))
+    catalog = json.loads(STARTER_CATALOG.read_text(encoding="utf-8"))
     return {c["slug"]: {t: i for i, t in enumerate(c["treatments"])} for c in catalog["conditions"]}
 
 
@@ -190,7 +191,7 @@ class Community:
 
     def _people(self, profiles: dict, by_condition: dict) -> None:
         """Per condition: share of reports, ages, sexes, roles, years since diagnosis."""
-        p = [condition_profile(profiles, slug, icd10) for slug, icd10, _ in (by_condition[int(c)] for c in self.condition_ids)]
+        p = [condition_profile(profiles, *by_condition[int(c)][:2]) for c in self.condition_ids]
         w = profiles["weighting"]
         weight = np.array([(x["prevalence"] ** w["prevalence_power"] * x["seek"]) ** w["concentration"] for x in p])
         self.condition_p = capped_shares(weight)
@@ -414,7 +415,8 @@ def _stopping(rng, c: Community, m: Members, r: Reports) -> None:
     worked = (e == EFFECT["moderate"]) | (e == EFFECT["major"])
     r.reasons = {
         "side_effects": ongoing & (((s >= 2) & (draw[:, 0] < 0.75)) | ((s == 1) & (draw[:, 0] < 0.15))),
-        "not_effective": ongoing & (((e <= EFFECT["none"]) & (draw[:, 1] < 0.85)) | ((e == EFFECT["slight"]) & (draw[:, 1] < 0.5))
+        "not_effective": ongoing & (((e <= EFFECT["none"]) & (draw[:, 1] < 0.85))
+                                    | ((e == EFFECT["slight"]) & (draw[:, 1] < 0.5))
                                     | ((e == EFFECT["cant_tell"]) & (draw[:, 1] < 0.3))),
         "improved": ongoing & worked & (draw[:, 2] < np.where(m.role[r.owner] == "survivor", 0.75, 0.45)),
         "cost": ongoing & (r.cost >= COST["100_500"]) & (r.cost != COST["unknown"]) & (draw[:, 3] < 0.3),
@@ -466,7 +468,8 @@ def _side_effects(rng, c: Community, r: Reports) -> None:
     top = np.argsort(-keys, axis=1)[:, :4]
     available = np.isfinite(np.take_along_axis(keys, top, axis=1))
     wanted = (np.arange(4) < count[rows, None]) & available
-    r.terms = (np.repeat(rows, 4).reshape(-1, 4)[wanted], c.term_index[r.unit[rows]][np.arange(len(rows))[:, None], top][wanted])
+    term = np.take_along_axis(c.term_index[r.unit[rows]], top, axis=1)
+    r.terms = (np.repeat(rows, 4).reshape(-1, 4)[wanted], term[wanted])
 
 
 def _tips(rng, k: int) -> list:
@@ -515,7 +518,7 @@ def _band(values: np.ndarray, edges: list[int], codes: tuple[str, ...]) -> np.nd
     return np.array(codes, dtype=object)[np.digitize(values, edges)]
 
 
-def _user_columns(m: Members, end_month: int, password_hash: str) -> dict:
+def _user_columns(m: Members, password_hash: str) -> dict:
     ids = m.ids.tolist()
     joined = _timestamps(m.joined, m.joined_day)
     return {
@@ -543,7 +546,9 @@ def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, rep
     report_year = r.month // 12
     created = _timestamps(r.month, r.day)
     amount, unit, frequency = r.dose
-    diagnosed_year = m.diagnosed[owner] // 12
+    # Bands as the form computes them (registry.scales.age_band, years_since_diagnosis), in the report year.
+    age_band = _band(report_year - m.birth_year[owner], [18, 30, 45, 65], scales.AGE_BAND.codes)
+    since_band = _band(report_year - m.diagnosed[owner] // 12, [1, 5, 10], scales.YEARS_SINCE_DIAGNOSIS.codes)
     return {
         "id": np.arange(first_id, first_id + k),
         "user_id": m.ids[owner],
@@ -565,11 +570,9 @@ def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, rep
         "satisfaction": r.satisfaction,
         "would_recommend": r.recommend,
         "tips": r.tips,
-        "age_band": np.where(m.has_birth_year[owner], _band(report_year - m.birth_year[owner], [18, 30, 45, 65],
-                                                            scales.AGE_BAND.codes), None),  # fmt: skip
+        "age_band": np.where(m.has_birth_year[owner], age_band, None),
         "sex": m.sex[owner],
-        "years_since_diagnosis": np.where(m.has_diagnosis[owner], _band(report_year - diagnosed_year, [1, 5, 10],
-                                                                        scales.YEARS_SINCE_DIAGNOSIS.codes), None),  # fmt: skip
+        "years_since_diagnosis": np.where(m.has_diagnosis[owner], since_band, None),
         "created_at": created,
         "updated_at": created,
         "text_state": ["public"] * k,  # demo tips hold no contact details
@@ -608,7 +611,7 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
         reason_ids.append(ids[has])
         reason_codes.append(np.full(int(has.sum()), reason, dtype=object))
     tables = {
-        User: _user_columns(m, end_month, password_hash),
+        User: _user_columns(m, password_hash),
         ConsentEvent: {
             "user_id": m.ids[consented], "action": ["given"] * len(consented),
             "version": [CONSENT_VERSION] * len(consented),

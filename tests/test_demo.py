@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from registry import demo
+from registry import demo, scales
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -131,12 +131,17 @@ def test_time_runs_one_way_for_every_row(app, community):
     diagnosed = {(u, c): y for u, c, y in db.session.execute(select(Diagnosis.user_id, Diagnosis.condition_id,
                                                                     Diagnosis.diagnosed_year))}  # fmt: skip
     joined = dict(db.session.execute(select(User.id, User.created_at)).all())
+    born = dict(db.session.execute(select(User.id, User.birth_year)).all())
     rows = db.session.execute(select(Experience.user_id, Experience.condition_id, Experience.started,
-                                     Experience.stopped, Experience.created_at)).all()  # fmt: skip
-    for user_id, condition_id, started, stopped, created in rows:
+                                     Experience.stopped, Experience.years_since_diagnosis, Experience.age_band,
+                                     Experience.created_at)).all()  # fmt: skip
+    for user_id, condition_id, started, stopped, since, age, created in rows:
         report = created.strftime("%Y-%m")
         year = diagnosed.get((user_id, condition_id))
         assert year is None or year <= int(started[:4]), (user_id, year, started)
+        # The bands are the ones the form would store for this member in the report's year.
+        assert since == scales.years_since_diagnosis(year, created.year)
+        assert age == scales.age_band(born[user_id], created.year)
         assert started <= (stopped or report) <= report
         assert created >= joined[user_id]
     ratings = db.session.execute(select(DoctorRating.user_id, DoctorRating.last_visit, DoctorRating.created_at)).all()
@@ -144,7 +149,7 @@ def test_time_runs_one_way_for_every_row(app, community):
     for user_id, last_visit, created in ratings:
         assert last_visit <= created.strftime("%Y-%m") and created >= joined[user_id]
     # Reports spread over the years, and the community grows.
-    per_year = Counter(created.year for *_, created in rows)
+    per_year = Counter(row.created_at.year for row in rows)
     assert len(per_year) >= 10 and per_year[2025] > 2 * per_year[2019] > 0
     # Most members were diagnosed years before they report, some recently.
     bands = Counter(db.session.scalars(select(Experience.years_since_diagnosis)))
