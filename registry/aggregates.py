@@ -10,6 +10,7 @@ them inside the caller's transaction, so concurrent writers never lose a count.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import defaultdict
 from datetime import timezone
 
@@ -108,7 +109,8 @@ def _upsert(connection, table, key_columns, rows: list[dict], count_columns) -> 
     # One compiled statement, many parameter sets: no per-row SQLAlchemy processing.
     sql, order = _upsert_sql(connection.dialect, table, tuple(key_columns), tuple(rows[0]), tuple(count_columns))
     if order is not None:
-        connection.exec_driver_sql(sql, [tuple(row[c] for c in order) for row in rows])
+        row_tuple = operator.itemgetter(*order)  # C-speed tuples: a bulk seed upserts ~100k wide rows
+        connection.exec_driver_sql(sql, [row_tuple(row) for row in rows])
     else:
         connection.exec_driver_sql(sql, rows)
 
@@ -119,8 +121,8 @@ def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) ->
     cell_rows = []
     for key, counts in sorted(cells.items()):  # a fixed order: concurrent writers lock alike
         row = dict(zip(KEY, key))
-        row.update({name: 0 for name in CELL_SUMS})
-        row.update({name: sign * value for name, value in counts.items()})
+        row.update(dict.fromkeys(CELL_SUMS, 0))
+        row.update(counts if sign == 1 else {name: sign * value for name, value in counts.items()})
         cell_rows.append(row)
     _upsert(connection, report_cell, KEY, cell_rows, CELL_SUMS)
     term_rows = [{**dict(zip(KEY, key[:-1])), "term": key[-1], "n": sign * n} for key, n in sorted(terms.items())]

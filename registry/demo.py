@@ -1,25 +1,35 @@
-"""A deterministic, realistic demo community, inserted in bulk.
+"""A deterministic demo community a clinician would believe, inserted in bulk.
 
-Popularity is skewed (a few conditions hold most reports), every treatment has its own true
-effect and side-effect profile for each condition, and answers are correlated the way patients'
-answers are (a treatment that works well gets high satisfaction and is recommended). Rows are
-generated with numpy in batches and inserted in bulk (COPY on PostgreSQL, prepared executemany on
-SQLite; see registry.database.bulk_insert), one transaction
-per batch, so memory stays flat however many experiences are asked for.
+The shapes come from registry/data/demo_profiles.json (each figure with its source): conditions
+weighted by prevalence and by how often people seek a community for them; treatments weighted
+by how much they are used; side effects, severities, "made it worse" rates and effectiveness per
+treatment class; ages, sexes, roles and years since diagnosis per condition. Time runs one way
+for every row (diagnosis <= started <= stopped <= report; last visit <= rating), reports grow
+year on year, and reasons for stopping follow from the answers.
+
+A batch is made in named steps (members, their treatments, answers, stopping, timeline, side
+effects, tips) as numpy arrays, turned into columns per table in one place each, and inserted
+in bulk (COPY on PostgreSQL, one prepared executemany on SQLite) with the report aggregates
+kept current, one transaction per batch, so memory stays flat however many are asked for.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from registry import aggregates, scales
-from registry.database import REPORT_KEY_BITS, bulk_insert
+from registry.catalog import STARTER_CATALOG
+from registry.database import REPORT_KEY_BITS, bulk_insert, insert_columns
 from registry.extensions import db
 from registry.models import (
     CONSENT_VERSION,
@@ -36,10 +46,23 @@ from registry.models import (
     condition_treatment,
 )
 
-ROLE_SHARES = {"patient": 0.80, "caregiver": 0.15, "survivor": 0.05}
+PROFILES_PATH = Path(__file__).parent / "data" / "demo_profiles.json"
 CONSENT_SHARE = 0.80
 TIPS_SHARE = 0.25
-YEARS = 10
+DIAGNOSIS_SHARE = 0.85
+BIRTH_YEAR_SHARE = 0.90
+YEARS = 10  # the community's age: report dates spread over the last ten years
+GROWTH = 0.30  # members joining grow 30% a year (so the last year has ~10x the first year's)
+MAX_CONDITION_SHARE = 0.12
+REPORT_KEY_BOUND = 2**REPORT_KEY_BITS
+
+# Codes as object arrays: indexing them gives Python strings, which the drivers take as they are.
+ROLES = np.array(["patient", "survivor", "caregiver"], dtype=object)
+SEXES = np.array(["female", "male", "other", "undisclosed"], dtype=object)
+YES_NO = np.array(["no", "yes"], dtype=object)
+EFFECT = {code: i for i, code in enumerate(scales.EFFECTIVENESS.codes)}  # worse=0 ... major=4, cant_tell=5
+COST = {code: i for i, code in enumerate(scales.COST_PER_MONTH.codes)}
+COVERAGE = {code: i for i, code in enumerate(scales.INSURANCE_COVERAGE.codes)}
 
 TIP_OPENERS = [
     "Give it time:", "My advice:", "What helped me:", "From my experience,", "Honestly,",
@@ -68,18 +91,292 @@ TIP_CLOSERS = [
 ]  # fmt: skip
 
 
-@dataclass
-class Unit:
-    """One condition-treatment pair's true profile."""
 
-    condition_index: int
-    treatment_id: int
-    is_drug: bool
-    effect_p: np.ndarray  # probabilities over EFFECTIVENESS codes
-    severity_p: np.ndarray  # probabilities over SIDE_EFFECT_SEVERITY codes
-    side_effect_terms: np.ndarray  # indices into SIDE_EFFECT_STARTER_TERMS
-    coverage_p: np.ndarray
-    cost_p: np.ndarray
+
+# --- the fixed shape: profiles, conditions, treatments ------------------------------------
+
+
+@functools.cache
+def load_profiles() -> dict:
+    """The curated shapes of the demo (registry/data/demo_profiles.json)."""
+    return json.loads(PROFILES_PATH.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _catalog_order() -> dict[str, dict[str, int]]:
+    """Condition slug -> treatment slug -> its position in the starter catalog's list."""
+    catalog = json.loads(STARTER_CATALOG.read_text(encoding="utf-8"))
+    return {c["slug"]: {t: i for i, t in enumerate(c["treatments"])} for c in catalog["conditions"]}
+
+
+def condition_profile(profiles: dict, slug: str, icd10: str | None) -> dict:
+    """A condition's people and prevalence: defaults, then its ICD-10 chapter's, then its own."""
+    profile = dict(profiles["condition_defaults"])
+    chapter = profiles["icd10_chapter_defaults"].get((icd10 or " ")[0].upper())
+    if chapter:
+        profile.update({k: v for k, v in chapter.items() if k in profile})
+    profile.update(profiles["conditions"].get(slug, {}))
+    return profile
+
+
+def capped_shares(weights: np.ndarray, cap: float = MAX_CONDITION_SHARE) -> np.ndarray:
+    """Normalize weights to shares, none above cap (the excess goes to the others in proportion)."""
+    shares = weights / weights.sum()
+    if len(shares) * cap < 1:
+        return shares  # too few conditions to respect the cap: keep the shape
+    for _ in range(len(shares)):
+        over = shares > cap
+        if not over.any():
+            break
+        excess = (shares[over] - cap).sum()
+        shares[over] = cap
+        free = ~over & (shares < cap)
+        shares[free] += excess * shares[free] / shares[free].sum()
+    return shares
+
+
+def treatment_class(profiles: dict, condition_slug: str, treatment_slug: str, kind: str) -> tuple[str, dict]:
+    """(name, profile) of a treatment's class for a condition: side effects, effect, cost."""
+    named = {c["name"]: c for c in profiles["classes"]}
+    pair = profiles["pair_classes"].get(condition_slug, {}).get(treatment_slug)
+    if pair:
+        return pair, named[pair]
+    for cls in profiles["classes"]:
+        if re.search(cls["match"], treatment_slug):
+            return cls["name"], cls
+    for name, cls in profiles["slug_classes"].items():
+        if name != "source" and re.search(cls["match"], treatment_slug):
+            return name, cls
+    kinds = profiles["kind_classes"]
+    return kind, kinds.get(kind, kinds["other"])
+
+
+def effect_probabilities(improved: float, worse: float, cant_tell: float) -> np.ndarray:
+    """Probabilities over EFFECTIVENESS codes from the share improved and the share made worse."""
+    improved = float(np.clip(improved, 0.05, 0.92))
+    worse = float(np.clip(worse, 0.005, 0.3))
+    rest = max(1.0 - improved - worse, 0.02)
+    major = improved * (0.25 + 0.4 * improved)  # a strong treatment has more "major" among improved
+    p = np.array([worse, 0.4 * rest, 0.6 * rest, improved - major, major])
+    return np.append(p / p.sum() * (1 - cant_tell), cant_tell)
+
+
+class Community:
+    """The fixed part of the demo: conditions with their people, treatments with their profiles."""
+
+    def __init__(self, rng, session, profiles: dict | None = None):
+        profiles = profiles or load_profiles()
+        rows = session.execute(
+            select(Condition.id, Condition.slug, Condition.icd10, Treatment.id, Treatment.slug, Treatment.kind)
+            .join(condition_treatment, condition_treatment.c.condition_id == Condition.id)
+            .join(Treatment, Treatment.id == condition_treatment.c.treatment_id)
+            .order_by(Condition.id, Treatment.id)
+        ).all()
+        if not rows:
+            raise RuntimeError("the catalog is empty: run `registry init` first")
+        by_condition: dict[int, list] = {}
+        for condition_id, condition_slug, icd10, treatment_id, treatment_slug, kind in rows:
+            by_condition.setdefault(condition_id, [condition_slug, icd10, []])[2].append(
+                (treatment_id, treatment_slug, kind)
+            )
+        # The starter catalog lists each condition's treatments from most to least used.
+        order = _catalog_order()
+        for slug, _, treatments in by_condition.values():
+            position = order.get(slug, {})
+            treatments.sort(key=lambda t: (position.get(t[1], len(position)), t[0]))
+        self.condition_ids = np.array(sorted(by_condition))
+        self.condition_slugs = [by_condition[int(c)][0] for c in self.condition_ids]
+        self._people(profiles, by_condition)
+        self._units(rng, profiles, by_condition)
+
+    def _people(self, profiles: dict, by_condition: dict) -> None:
+        """Per condition: share of reports, ages, sexes, roles, years since diagnosis."""
+        p = [condition_profile(profiles, *by_condition[int(c)][:2]) for c in self.condition_ids]
+        w = profiles["weighting"]
+        weight = np.array([(x["prevalence"] ** w["prevalence_power"] * x["seek"]) ** w["concentration"] for x in p])
+        self.condition_p = capped_shares(weight)
+        self.age_mean = np.array([x["age"][0] for x in p], dtype=float)
+        self.age_sd = np.array([x["age"][1] for x in p], dtype=float)
+        self.female = np.array([x["female"] for x in p])
+        self.caregiver = np.array([x["caregiver"] for x in p])
+        self.survivor = np.array([x["survivor"] for x in p])
+        self.years = np.array([x["years"] for x in p], dtype=float)
+        self.since_month = np.array([x.get("since", 0) * 12 for x in p])
+        self.response = np.array([x["response"] for x in p])
+        countries = {k: v for k, v in profiles["countries"].items() if k != "source"}
+        self.countries = np.array(list(countries), dtype=object)
+        self.country_p = np.array(list(countries.values())) / sum(countries.values())
+
+    def _units(self, rng, profiles: dict, by_condition: dict) -> None:
+        """One unit per condition-treatment pair: popularity, effect, side effects, cost."""
+        severity_presets = profiles["severity"]
+        costs = profiles["costs"]
+        approved = profiles["approved"]
+        first_line = profiles["first_line"]
+        kind_weight = profiles["kind_weight"]
+        doses = profiles["doses"]
+        vocabulary: dict[str, int] = {}
+        units = []  # (condition index, treatment id, slug, kind, class name, class profile)
+        for ci, condition_id in enumerate(self.condition_ids):
+            slug, _, treatments = by_condition[int(condition_id)]
+            for treatment_id, treatment_slug, kind in treatments:
+                name, cls = treatment_class(profiles, slug, treatment_slug, kind)
+                for term in cls["terms"]:
+                    vocabulary.setdefault(term, len(vocabulary))
+                units.append((ci, treatment_id, treatment_slug, kind, name, cls))
+        self.terms = np.array(list(vocabulary), dtype=object)
+        n = len(units)
+        self.unit_condition = np.array([u[0] for u in units])
+        self.unit_treatment = np.array([u[1] for u in units])
+        self.unit_class = np.array([u[4] for u in units], dtype=object)
+        self.unit_one_off = np.array([u[3] == "procedure" for u in units])
+        self.unit_approved = np.array([approved.get(u[2], 0) * 12 for u in units])
+        self.unit_popularity = np.empty(n)
+        self.unit_index: list[np.ndarray] = []  # per condition: its unit indices, in catalog order
+        effect, severity, cost, coverage = [], [], [], []
+        width = max(len(u[5]["terms"]) for u in units)
+        self.term_logw = np.full((n, width), -np.inf)  # per unit: log weights of its class's terms
+        self.term_index = np.zeros((n, width), dtype=int)  # ... and their indices into self.terms
+        self.dose = [doses.get(u[2]) for u in units]
+        self.unit_has_dose = np.array([d is not None for d in self.dose])
+        for i, (ci, _, treatment_slug, kind, _, cls) in enumerate(units):
+            jitter = rng.normal(0, 0.06)  # treatments of one class differ a little, per condition
+            cant_tell = rng.uniform(0.03, 0.10)
+            effect.append(effect_probabilities(cls["improved"] + self.response[ci] + jitter, cls["worse"], cant_tell))
+            severity.append(np.array(severity_presets[cls["severity"]], dtype=float))
+            cost.append(np.array(costs[cls["cost"]]["cost"], dtype=float))
+            coverage.append(np.array(costs[cls["cost"]]["coverage"], dtype=float))
+            for j, (term, w) in enumerate(cls["terms"].items()):
+                self.term_logw[i, j], self.term_index[i, j] = np.log(w), vocabulary[term]
+        for ci, condition_id in enumerate(self.condition_ids):
+            indices = np.flatnonzero(self.unit_condition == ci)
+            slug = self.condition_slugs[ci]
+            boost = first_line.get(slug, {})
+            # Catalog order is roughly order of use; kind and guideline boosts shape the rest.
+            rank = np.arange(len(indices))
+            w = (rank + 1.0) ** -0.9
+            w *= [kind_weight.get(units[i][3], 0.3) * boost.get(units[i][2], 1.0) for i in indices]
+            self.unit_popularity[indices] = w / w.sum()
+            self.unit_index.append(indices)
+
+        def cum(rows):
+            p = np.array(rows)
+            return np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+
+        self.effect_cum, self.severity_cum = cum(effect), cum(severity)
+        self.cost_cum, self.coverage_cum = cum(cost), cum(coverage)
+
+
+# --- one batch, step by step ------------------------------------------------------------------
+
+
+@dataclass
+class Members:
+    """New members of one batch, one entry per member."""
+
+    ids: np.ndarray
+    condition: np.ndarray  # condition index
+    reports: np.ndarray  # how many treatments they report
+    role: np.ndarray
+    joined: np.ndarray  # month number (year * 12 + month - 1)
+    joined_day: np.ndarray
+    birth_year: np.ndarray
+    has_birth_year: np.ndarray
+    sex: np.ndarray
+    country: np.ndarray
+    diagnosed: np.ndarray  # month number of the diagnosis
+    has_diagnosis: np.ndarray
+    consent: np.ndarray
+
+
+@dataclass
+class Reports:
+    """The batch's experiences, one entry per experience."""
+
+    owner: np.ndarray  # index into Members
+    unit: np.ndarray  # index into Community units
+    effect: np.ndarray = None
+    severity: np.ndarray = None
+    adherence: np.ndarray = None
+    burden: np.ndarray = None
+    cost: np.ndarray = None
+    coverage: np.ndarray = None
+    satisfaction: np.ndarray = None
+    recommend: np.ndarray = None
+    stopped_flag: np.ndarray = None
+    reasons: dict = None  # stop reason -> boolean mask
+    month: np.ndarray = None  # report month
+    day: np.ndarray = None
+    started: np.ndarray = None
+    stopped: np.ndarray = None
+    terms: tuple = None  # (experience index array, term index array)
+    tips: list = None
+    dose: tuple = None  # (amounts, units, frequencies)
+
+
+def _month_growth(rng, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """A month in [low, high] per row, more likely late: the community grows GROWTH a year."""
+    g = np.log1p(GROWTH) / 12
+    span = (high - low + 1).astype(float)
+    u = rng.random(len(low))
+    t = np.log1p(u * np.expm1(g * span)) / g
+    return np.minimum(low + t.astype(int), high)
+
+
+def _members(rng, c: Community, n: int, first_user: int, end_month: int) -> Members:
+    """Who joins: condition, role, age, sex, country, diagnosis date and consent."""
+    reports = np.minimum(1 + rng.poisson(1.1, size=n), 4)
+    reports = reports[np.cumsum(reports) <= n]
+    if reports.sum() < n:
+        reports = np.append(reports, n - reports.sum())
+    k = len(reports)
+    condition = rng.choice(len(c.condition_ids), size=k, p=c.condition_p)
+    u = rng.random(k)
+    # u below the caregiver share: caregiver (2); below caregiver + survivor shares: survivor (1).
+    role = ROLES[(u < c.caregiver[condition] + c.survivor[condition]).astype(int) + (u < c.caregiver[condition])]
+    start = end_month - YEARS * 12 + 1
+    joined = _month_growth(rng, np.maximum(start, c.since_month[condition] + 3), np.full(k, end_month))
+    # A caregiver of a child reports the child's age; other reports describe an adult.
+    child = (role == "caregiver") & (c.age_mean[condition] < 45)
+    age = np.where(child, rng.normal(10, 4, k), rng.normal(c.age_mean[condition], c.age_sd[condition]))
+    age = np.clip(age, np.where(child, 2, 18), np.where(child, 17, 95)).astype(int)
+    birth_year = joined // 12 - age
+    u = rng.random((k, 2))
+    sex = SEXES[np.select([u[:, 0] < 0.015, u[:, 0] < 0.025, u[:, 1] < c.female[condition]], [3, 2, 0], 1)]
+    # Years since diagnosis at joining: a skewed spread around the condition's typical value,
+    # never before birth (or age 2 for an adult-onset report) nor before the condition existed.
+    years = rng.gamma(1.3, c.years[condition] / 1.3)
+    diagnosed = joined - (years * 12).astype(int)
+    earliest = np.maximum(birth_year * 12 + np.where(child, 0, 24), c.since_month[condition])
+    diagnosed = np.clip(diagnosed, np.minimum(earliest, joined), joined)
+    return Members(
+        ids=np.arange(first_user, first_user + k), condition=condition, reports=reports, role=role,
+        joined=joined, joined_day=rng.integers(1, 29, k), birth_year=birth_year,
+        has_birth_year=rng.random(k) < BIRTH_YEAR_SHARE, sex=sex,
+        country=rng.choice(c.countries, size=k, p=c.country_p),
+        diagnosed=diagnosed, has_diagnosis=rng.random(k) < DIAGNOSIS_SHARE, consent=rng.random(k) < CONSENT_SHARE,
+    )  # fmt: skip
+
+
+def _treatments(rng, c: Community, m: Members) -> Reports:
+    """Which treatments each member reports: distinct, by popularity, only ones that existed."""
+    width = int(m.reports.max())
+    unit = np.full((len(m.ids), width), -1)
+    for ci in np.unique(m.condition):
+        members = np.flatnonzero(m.condition == ci)
+        units = c.unit_index[ci]
+        # Gumbel top-k: sampling without replacement for all members of a condition at once.
+        keys = np.log(c.unit_popularity[units]) + rng.gumbel(size=(len(members), len(units)))
+        keys[c.unit_approved[units][None, :] > m.joined[members][:, None]] = -np.inf
+        order = np.argsort(-keys, axis=1)[:, :width]
+        chosen = units[order]
+        chosen[np.take_along_axis(keys, order, axis=1) == -np.inf] = -1
+        unit[members, : chosen.shape[1]] = chosen
+    unit = np.where(np.arange(width) < m.reports[:, None], unit, -1)
+    owner = np.repeat(np.arange(len(m.ids)), width)
+    unit = unit.ravel()
+    keep = unit >= 0
+    return Reports(owner=owner[keep], unit=unit[keep])
 
 
 def _cdf_pick(rng, cumulative: np.ndarray) -> np.ndarray:
@@ -88,84 +385,269 @@ def _cdf_pick(rng, cumulative: np.ndarray) -> np.ndarray:
     return np.minimum((u > cumulative).sum(axis=1), cumulative.shape[1] - 1)
 
 
-def _ordered_probs(rng, levels: int, location: float, spread: float = 1.0) -> np.ndarray:
-    """Probabilities over ordered categories from a latent normal (ordered probit)."""
-    cuts = np.arange(1, levels) - levels / 2
-    from math import erf, sqrt
-
-    cdf = np.array([0.5 * (1 + erf((c - location) / (spread * sqrt(2)))) for c in cuts])
-    return np.diff(np.concatenate([[0.0], cdf, [1.0]]))
+EFFECT_LEVEL = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 1.0])  # cant_tell sits with "slight"
 
 
-class Community:
-    """The fixed part of the demo: conditions, their treatments and true profiles."""
+def _answers(rng, c: Community, r: Reports) -> None:
+    """Effectiveness, side-effect severity and the answers that follow from them."""
+    k = len(r.unit)
+    r.effect = _cdf_pick(rng, c.effect_cum[r.unit])
+    r.severity = _cdf_pick(rng, c.severity_cum[r.unit])
+    r.cost = _cdf_pick(rng, c.cost_cum[r.unit])
+    r.coverage = _cdf_pick(rng, c.coverage_cum[r.unit])
+    r.burden = np.clip(np.rint(0.55 * r.severity + rng.normal(0.2, 0.7, k)), 0, 3).astype(int)
+    r.adherence = np.minimum(rng.poisson(0.2 + 0.25 * r.severity + 0.2 * r.burden), 3)
+    level = EFFECT_LEVEL[r.effect]
+    r.satisfaction = np.clip(np.rint(3.2 + 1.6 * level - 0.6 * r.severity + rng.normal(0, 1.1, k)), 1, 10).astype(int)
+    r.recommend = YES_NO[(rng.random(k) < 1 / (1 + np.exp(-(r.satisfaction - 5.5)))).astype(int)]
 
-    def __init__(self, rng, session):
-        rows = session.execute(
-            select(Condition.id, condition_treatment.c.treatment_id, Treatment.kind)
-            .join(condition_treatment, condition_treatment.c.condition_id == Condition.id)
-            .join(Treatment, Treatment.id == condition_treatment.c.treatment_id)
-            .order_by(Condition.id, condition_treatment.c.treatment_id)
-        ).all()
-        if not rows:
-            raise RuntimeError("the catalog is empty: run `registry init` first")
-        by_condition: dict[int, list[tuple[int, str]]] = {}
-        for condition_id, treatment_id, kind in rows:
-            by_condition.setdefault(condition_id, []).append((treatment_id, kind))
-        self.condition_ids = np.array(sorted(by_condition))
-        # Zipf-like in catalog order (common conditions first): the busiest condition holds about
-        # half of all reports, a long tail holds few.
-        order = np.arange(len(self.condition_ids))
-        weights = 1.0 / np.arange(1, len(order) + 1) ** 1.5
-        self.condition_p = np.empty(len(order))
-        self.condition_p[order] = weights / weights.sum()
-        self.mean_age = rng.uniform(28, 68, len(order))
-        self.female_share = rng.uniform(0.3, 0.8, len(order))
-        self.units: list[Unit] = []
-        self.unit_index: list[np.ndarray] = []  # per condition: its unit indices
-        self.unit_p: list[np.ndarray] = []  # per condition: treatment popularity
-        effect_codes = len(scales.EFFECTIVENESS) - 1  # cant_tell is drawn separately
-        for ci, condition_id in enumerate(self.condition_ids):
-            treatments = by_condition[int(condition_id)]
-            popularity = 1.0 / np.arange(1, len(treatments) + 1) ** 1.0
-            popularity = popularity[rng.permutation(len(treatments))]
-            indices = []
-            for treatment_id, kind in treatments:
-                location = rng.normal(0.3, 0.6)  # the treatment's true effect for this condition
-                effect = _ordered_probs(rng, effect_codes, location, spread=1.3)
-                cant_tell = rng.uniform(0.03, 0.12)
-                effect_p = np.append(effect * (1 - cant_tell), cant_tell)
-                severity_p = _ordered_probs(rng, len(scales.SIDE_EFFECT_SEVERITY), rng.normal(-0.8, 0.8))
-                terms = rng.choice(len(scales.SIDE_EFFECT_STARTER_TERMS), size=rng.integers(3, 7), replace=False)
-                coverage_p = rng.dirichlet(np.array([6, 2, 1.5, 0.6, 0.5, 0.8]))
-                cost_p = rng.dirichlet(np.array([2, 3, 3, 1.5, 0.5, 0.3, 1]))
-                indices.append(len(self.units))
-                self.units.append(
-                    Unit(ci, treatment_id, kind == "drug", effect_p, severity_p, terms, coverage_p, cost_p)
-                )
-            self.unit_index.append(np.array(indices))
-            self.unit_p.append(popularity / popularity.sum())
-        self.effect_cum = np.cumsum(np.array([u.effect_p for u in self.units]), axis=1)
-        self.severity_cum = np.cumsum(np.array([u.severity_p for u in self.units]), axis=1)
-        self.coverage_cum = np.cumsum(np.array([u.coverage_p for u in self.units]), axis=1)
-        self.cost_cum = np.cumsum(np.array([u.cost_p for u in self.units]), axis=1)
-        self.unit_treatment = np.array([u.treatment_id for u in self.units])
-        self.unit_condition = np.array([u.condition_index for u in self.units])
-        self.unit_is_drug = np.array([u.is_drug for u in self.units])
-        self.unit_terms = np.array([u.side_effect_terms[:3] for u in self.units])
+
+def _stopping(rng, c: Community, m: Members, r: Reports) -> None:
+    """Who stopped and why; each reason agrees with the answers given."""
+    k = len(r.unit)
+    e, s = r.effect, r.severity
+    logit = (-1.3 + 1.4 * (e <= EFFECT["none"]) + 0.6 * (e == EFFECT["slight"]) - 0.5 * (e == EFFECT["major"])
+             + 0.55 * s + 0.5 * (r.cost >= COST["500_1000"]) + 2.2 * (m.role[r.owner] == "survivor"))  # fmt: skip
+    one_off = c.unit_one_off[r.unit]  # a procedure is done once: it "stops" the month it starts
+    r.stopped_flag = one_off | (rng.random(k) < 1 / (1 + np.exp(-logit)))
+    ongoing = r.stopped_flag & ~one_off
+    draw = rng.random((k, 6))
+    worked = (e == EFFECT["moderate"]) | (e == EFFECT["major"])
+    r.reasons = {
+        "side_effects": ongoing & (((s >= 2) & (draw[:, 0] < 0.75)) | ((s == 1) & (draw[:, 0] < 0.15))),
+        "not_effective": ongoing & (((e <= EFFECT["none"]) & (draw[:, 1] < 0.85))
+                                    | ((e == EFFECT["slight"]) & (draw[:, 1] < 0.5))
+                                    | ((e == EFFECT["cant_tell"]) & (draw[:, 1] < 0.3))),
+        "improved": ongoing & worked & (draw[:, 2] < np.where(m.role[r.owner] == "survivor", 0.75, 0.45)),
+        "cost": ongoing & (r.cost >= COST["100_500"]) & (r.cost != COST["unknown"]) & (draw[:, 3] < 0.3),
+        "not_covered": ongoing & ((r.coverage == COVERAGE["not_covered"]) | (r.coverage == COVERAGE["denied"]))
+        & (draw[:, 4] < 0.4),
+    }  # fmt: skip
+    none_yet = ongoing & ~np.logical_or.reduce(list(r.reasons.values()))
+    fallback = np.array(["doctor_advice", "inconvenient", "other"])[np.searchsorted([0.45, 0.75], draw[:, 5])]
+    for reason in ("doctor_advice", "inconvenient", "other"):
+        r.reasons[reason] = none_yet & (fallback == reason)
+
+
+def _timeline(rng, c: Community, m: Members, r: Reports, end_month: int) -> None:
+    """Report month, started and stopped: diagnosis <= started <= stopped <= report."""
+    k = len(r.unit)
+    joined = m.joined[r.owner]
+    # Most reports are written on joining; some members add one later.
+    lag = np.where(rng.random(k) < 0.3, rng.geometric(1 / 8, k), 0)
+    r.month = np.where(joined + lag <= end_month, joined + lag, joined)
+    r.day = np.where(r.month == joined, m.joined_day[r.owner], 1) + rng.integers(0, 28, k)
+    r.day = np.minimum(r.day, 28)
+    # How long it was taken follows why it stopped: side effects end it fast, improvement late.
+    duration = rng.geometric(1 / 9, k)
+    for reason, mean in (("not_covered", 5), ("cost", 6), ("improved", 11), ("not_effective", 4), ("side_effects", 2)):
+        has = r.reasons[reason]
+        duration[has] = rng.geometric(1 / mean, int(has.sum()))
+    one_off = c.unit_one_off[r.unit]
+    duration[one_off] = 0
+    since_stop = np.where(r.stopped_flag, rng.geometric(1 / 14, k) - 1, 0)
+    ongoing_for = rng.geometric(1 / 20, k) - 1
+    gap = np.where(r.stopped_flag, duration + since_stop, ongoing_for)
+    earliest = np.maximum(m.diagnosed[r.owner], c.unit_approved[r.unit])
+    r.started = np.clip(r.month - gap, np.minimum(earliest, r.month), r.month)
+    r.stopped = np.where(r.stopped_flag, np.minimum(r.started + duration, r.month), -1)
+
+
+def _side_effects(rng, c: Community, r: Reports) -> None:
+    """Side-effect terms from the treatment's class: none without side effects, more when worse."""
+    k = len(r.unit)
+    extra = rng.random((k, 2))
+    count = np.select(
+        [r.severity == 0, r.severity == 1, r.severity == 2],
+        [0, 1 + (extra[:, 0] < 0.35), 1 + (extra[:, 0] < 0.6) + (extra[:, 1] < 0.3)],
+        2 + (extra[:, 0] < 0.6) + (extra[:, 1] < 0.4),
+    )
+    rows = np.flatnonzero(count > 0)
+    # Gumbel top-k over each class's own few terms: distinct terms, likelier ones first.
+    keys = c.term_logw[r.unit[rows]] + rng.gumbel(size=(len(rows), c.term_logw.shape[1]))
+    top = np.argsort(-keys, axis=1)[:, :4]
+    available = np.isfinite(np.take_along_axis(keys, top, axis=1))
+    wanted = (np.arange(4) < count[rows, None]) & available
+    term = np.take_along_axis(c.term_index[r.unit[rows]], top, axis=1)
+    r.terms = (np.repeat(rows, 4).reshape(-1, 4)[wanted], term[wanted])
+
+
+def _tips(rng, k: int) -> list:
+    """A coping tip on about a quarter of the reports."""
+    has_tip = rng.random(k) < TIPS_SHARE
+    parts = rng.integers(0, [len(TIP_OPENERS), len(TIP_MIDDLES), len(TIP_CLOSERS)], size=(k, 3))
+    return [
+        f"{TIP_OPENERS[a]} {TIP_MIDDLES[b]}. {TIP_CLOSERS[z]}" if keep else None
+        for (a, b, z), keep in zip(parts.tolist(), has_tip.tolist())
+    ]
+
+
+def _doses(rng, c: Community, r: Reports) -> tuple[list, list, list]:
+    """Dose amount, unit and frequency for drugs with a typical dose on file (most reports give it)."""
+    k = len(r.unit)
+    give = c.unit_has_dose[r.unit] & (rng.random(k) < 0.7)
+    pick = rng.random(k)
+    amount, unit, frequency = [None] * k, [None] * k, [None] * k
+    for i in np.flatnonzero(give).tolist():
+        dose_unit, amounts, how_often = c.dose[int(r.unit[i])]
+        amount[i] = float(amounts[int(pick[i] * len(amounts))])
+        unit[i], frequency[i] = dose_unit, how_often
+    return amount, unit, frequency
+
+
+# --- rows: each table's columns built in one place -------------------------------------------
+
+
+def _month_text(months: np.ndarray) -> np.ndarray:
+    """Month numbers (year * 12 + month - 1) as YYYY-MM strings (each distinct month formatted once)."""
+    distinct, index = np.unique(months, return_inverse=True)
+    return np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in distinct.tolist()], dtype=object)[index]
+
+
+def _timestamps(months: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Noon UTC on the given day of each month, as datetime64."""
+    first = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    return (first + (days - 1).astype("timedelta64[D]")).astype("datetime64[s]") + np.timedelta64(12, "h")
+
+
+def _codes(scale, index: np.ndarray) -> np.ndarray:
+    return np.array(scale.codes, dtype=object)[index]
+
+
+def _band(values: np.ndarray, edges: list[int], codes: tuple[str, ...]) -> np.ndarray:
+    return np.array(codes, dtype=object)[np.digitize(values, edges)]
+
+
+def _user_columns(m: Members, password_hash: str) -> dict:
+    ids = m.ids.tolist()
+    joined = _timestamps(m.joined, m.joined_day)
+    return {
+        "id": ids,
+        # Zero-padded, so the unique indexes grow at their right edge (text order = id order).
+        "email": [f"member{i:08d}@demo.invalid" for i in ids],
+        "pseudonym": [f"member-{i:08d}" for i in ids],
+        "pseudonym_key": [f"member {i:08d}" for i in ids],
+        "password_hash": [password_hash] * len(ids),
+        "account_role": ["patient"] * len(ids),
+        "birth_year": np.where(m.has_birth_year, m.birth_year, None),
+        "sex": m.sex,
+        "country": np.where(m.country == "", None, m.country),
+        "research_consent_version": np.where(m.consent, CONSENT_VERSION, None),
+        "research_consent_at": np.where(m.consent, joined, np.datetime64("NaT")),
+        "session_token": [f"{i:032x}" for i in ids],
+        "created_at": joined,
+        "text_on_review": [False] * len(ids),
+    }
+
+
+def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, report_key: np.ndarray) -> dict:
+    k = len(r.unit)
+    owner = r.owner
+    report_year = r.month // 12
+    created = _timestamps(r.month, r.day)
+    amount, unit, frequency = r.dose
+    # Bands as the form computes them (registry.scales.age_band, years_since_diagnosis), in the report year.
+    age_band = _band(report_year - m.birth_year[owner], [18, 30, 45, 65], scales.AGE_BAND.codes)
+    since_band = _band(report_year - m.diagnosed[owner] // 12, [1, 5, 10], scales.YEARS_SINCE_DIAGNOSIS.codes)
+    return {
+        "id": np.arange(first_id, first_id + k),
+        "user_id": m.ids[owner],
+        "condition_id": c.condition_ids[c.unit_condition[r.unit]],
+        "treatment_id": c.unit_treatment[r.unit],
+        "report_key": report_key,  # disclosure control's random key per report (reports/disclosure.py)
+        "role": m.role[owner],
+        "started": _month_text(r.started),
+        "stopped": np.where(r.stopped_flag, _month_text(np.maximum(r.stopped, 0)), None),
+        "dose_amount": amount,
+        "dose_unit": unit,
+        "dose_frequency": frequency,
+        "effectiveness": _codes(scales.EFFECTIVENESS, r.effect),
+        "side_effect_severity": _codes(scales.SIDE_EFFECT_SEVERITY, r.severity),
+        "adherence": _codes(scales.ADHERENCE, r.adherence),
+        "burden": _codes(scales.BURDEN, r.burden),
+        "cost_per_month": _codes(scales.COST_PER_MONTH, r.cost),
+        "insurance_coverage": _codes(scales.INSURANCE_COVERAGE, r.coverage),
+        "satisfaction": r.satisfaction,
+        "would_recommend": r.recommend,
+        "tips": r.tips,
+        "age_band": np.where(m.has_birth_year[owner], age_band, None),
+        "sex": m.sex[owner],
+        "years_since_diagnosis": np.where(m.has_diagnosis[owner], since_band, None),
+        "created_at": created,
+        "updated_at": created,
+        "text_state": ["public"] * k,  # demo tips hold no contact details
+        "text_reason": [None] * k,
+    }
+
+
+@dataclass
+class Batch:
+    """One batch's rows as columns per table, plus what doctor ratings need."""
+
+    tables: dict  # model -> {column: values}
+    members: Members
+    condition_ids: np.ndarray  # per member: the condition's id
+
+
+def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience: int, end_month: int,
+                    password_hash: str) -> Batch:  # fmt: skip
+    """About n experiences by new members, in named steps; every draw comes from rng, in order."""
+    m = _members(rng, c, n, first_user, end_month)
+    r = _treatments(rng, c, m)
+    _answers(rng, c, r)
+    _stopping(rng, c, m, r)
+    _timeline(rng, c, m, r, end_month)
+    _side_effects(rng, c, r)
+    r.tips = _tips(rng, len(r.unit))
+    r.dose = _doses(rng, c, r)
+    report_key = rng.integers(0, REPORT_KEY_BOUND, len(r.unit))
+    experiences = _experience_columns(c, m, r, first_experience, report_key)
+    ids = experiences["id"]
+    consented = np.flatnonzero(m.consent)
+    with_diagnosis = np.flatnonzero(m.has_diagnosis)
+    term_rows, term_index = r.terms
+    reason_ids, reason_codes = [], []
+    for reason, has in r.reasons.items():
+        reason_ids.append(ids[has])
+        reason_codes.append(np.full(int(has.sum()), reason, dtype=object))
+    tables = {
+        User: _user_columns(m, password_hash),
+        ConsentEvent: {
+            "user_id": m.ids[consented], "action": ["given"] * len(consented),
+            "version": [CONSENT_VERSION] * len(consented),
+            "at": _timestamps(m.joined[consented], m.joined_day[consented]),
+        },
+        Diagnosis: {
+            "user_id": m.ids[with_diagnosis], "condition_id": c.condition_ids[m.condition[with_diagnosis]],
+            "diagnosed_year": m.diagnosed[with_diagnosis] // 12,
+        },
+        Experience: experiences,
+        ExperienceSideEffect: {"experience_id": ids[term_rows], "term": c.terms[term_index]},
+        ExperienceStopReason: {"experience_id": np.concatenate(reason_ids), "reason": np.concatenate(reason_codes)},
+    }  # fmt: skip
+    return Batch(tables=tables, members=m, condition_ids=c.condition_ids[m.condition])
 
 
 def _next_id(session, model) -> int:
     return (session.scalar(select(func.max(model.id))) or 0) + 1
 
 
-def _month_str(months: np.ndarray) -> list[str]:
-    """Month numbers (year * 12 + month - 1) as YYYY-MM strings."""
-    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months.tolist()]
-
-
-def _band(values: np.ndarray, edges: list[int], codes: tuple[str, ...]) -> np.ndarray:
-    return np.array(codes, dtype=object)[np.digitize(values, edges)]
+def _rows(columns: dict) -> list[dict]:
+    """Columns as row dicts (what aggregates.record reads), timestamps as aware datetimes."""
+    values, converted = [], {}
+    for v in columns.values():
+        if isinstance(v, np.ndarray) and v.dtype.kind == "M":
+            if id(v) not in converted:  # created_at and updated_at are one array: convert once
+                distinct, index = np.unique(v, return_inverse=True)  # a few thousand days: convert those
+                aware = [None if d is None else d.replace(tzinfo=timezone.utc)
+                         for d in distinct.astype("datetime64[us]").tolist()]  # fmt: skip
+                converted[id(v)] = np.array(aware, dtype=object)[index].tolist()
+            v = converted[id(v)]
+        elif isinstance(v, np.ndarray):
+            v = v.tolist()
+        values.append(v)
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*values)]
 
 
 def seed_demo(
@@ -188,35 +670,51 @@ def seed_demo(
     user_id = _next_id(session, User)
     experience_id = _next_id(session, Experience)
     added = {"users": 0, "experiences": 0, "side_effects": 0, "stop_reasons": 0, "doctors": 0, "doctor_ratings": 0}
+    cache = _grow_sqlite_cache(session)
     doctors = _add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
     added["doctors"] = len(doctors.ids) if doctors else 0
     remaining = n_experiences
     while remaining > 0:
         chunk = min(batch_size, remaining)
-        rows = _generate_batch(rng, community, chunk, user_id, experience_id, end_month, password_hash)
+        batch = _generate_batch(rng, community, chunk, user_id, experience_id, end_month, password_hash)
         connection = session.connection()
-        for model, name in ((User, "users"), (ConsentEvent, "consent_events"), (Diagnosis, "diagnoses"),
-                            (Experience, "experiences"), (ExperienceSideEffect, "side_effects"),
-                            (ExperienceStopReason, "stop_reasons")):  # fmt: skip
-            bulk_insert(connection, model.__table__, rows[name])
-        aggregates.record(connection, rows["experiences"], rows["side_effects"], rows["stop_reasons"])
+        for model, columns in batch.tables.items():
+            insert_columns(connection, model.__table__, columns)
+        t = batch.tables
+        aggregates.record(connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]),
+                          _rows(t[ExperienceStopReason]))  # fmt: skip
         if doctors is not None:
-            ratings = _rating_rows(rng, doctors, rows, round(doctor_ratings * chunk / n_experiences), end_month)
-            bulk_insert(connection, DoctorRating.__table__, ratings)
-            added["doctor_ratings"] += len(ratings)
+            ratings = _rating_columns(rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month)
+            insert_columns(connection, DoctorRating.__table__, ratings)
+            added["doctor_ratings"] += len(ratings["user_id"])
         session.commit()
-        made = len(rows["experiences"])
-        user_id += len(rows["users"])
+        made = len(t[Experience]["id"])
+        user_id += len(batch.members.ids)
         experience_id += made
         remaining -= made
-        added["users"] += len(rows["users"])
+        added["users"] += len(batch.members.ids)
         added["experiences"] += made
-        added["side_effects"] += len(rows["side_effects"])
-        added["stop_reasons"] += len(rows["stop_reasons"])
+        added["side_effects"] += len(t[ExperienceSideEffect]["term"])
+        added["stop_reasons"] += len(t[ExperienceStopReason]["reason"])
         if progress is not None:
             progress(made)
     _sync_sequences(session)
+    if cache is not None:
+        session.execute(text(f"PRAGMA cache_size={int(cache)}"))
     return added
+
+
+def _grow_sqlite_cache(session) -> int | None:
+    """On SQLite, give this connection a 64 MB page cache while seeding; return the old size.
+
+    With a million rows the indexes outgrow SQLite's 2 MB default, and every scattered index
+    insert would read its page back from the OS.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    old = session.execute(text("PRAGMA cache_size")).scalar()
+    session.execute(text("PRAGMA cache_size=-65536"))
+    return old
 
 
 def _sync_sequences(session) -> None:
@@ -231,173 +729,6 @@ def _sync_sequences(session) -> None:
             )
         )
     session.commit()
-
-
-def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience: int, end_month: int, password_hash):
-    """Rows for about n experiences by new members, as lists of dicts per table."""
-    # Members: each reports 1-4 treatments for one condition.
-    per_user = np.minimum(1 + rng.poisson(1.2, size=n), 4)
-    per_user = per_user[np.cumsum(per_user) <= n]
-    if per_user.sum() < n:
-        per_user = np.append(per_user, n - per_user.sum())
-    n_users = len(per_user)
-    user_ids = np.arange(first_user, first_user + n_users)
-    condition = rng.choice(len(c.condition_ids), size=n_users, p=c.condition_p)
-    role = rng.choice(list(ROLE_SHARES), size=n_users, p=list(ROLE_SHARES.values()))
-    age_now = np.clip(rng.normal(c.mean_age[condition], 12), 8, 92).astype(int)
-    birth_year = end_month // 12 - age_now
-    sex = np.where(
-        rng.random(n_users) < c.female_share[condition],
-        "female",
-        np.where(rng.random(n_users) < 0.96, "male", np.where(rng.random(n_users) < 0.5, "other", "undisclosed")),
-    )
-    has_birth = rng.random(n_users) < 0.9
-    diagnosed_year = end_month // 12 - np.minimum(rng.exponential(6, n_users).astype(int), np.maximum(age_now - 1, 0))
-    has_diagnosis = rng.random(n_users) < 0.85
-    consent = rng.random(n_users) < CONSENT_SHARE
-    joined_month = end_month - rng.integers(0, YEARS * 12, n_users)
-    joined = [_month_start(m) + timedelta(days=int(d)) for m, d in zip(joined_month.tolist(), rng.integers(0, 28, n_users).tolist())]
-
-    users, consent_events, diagnoses = [], [], []
-    for i in range(n_users):
-        uid = int(user_ids[i])
-        consent_at = joined[i] if consent[i] else None
-        users.append({
-            "id": uid, "email": f"member{uid}@demo.invalid", "pseudonym": f"member-{uid}",
-            "pseudonym_key": f"member {uid}", "password_hash": password_hash, "account_role": "patient",
-            "birth_year": int(birth_year[i]) if has_birth[i] else None, "sex": str(sex[i]), "country": None,
-            "research_consent_version": CONSENT_VERSION if consent[i] else None,
-            "research_consent_at": consent_at, "session_token": f"{uid:032x}", "created_at": joined[i],
-            "text_on_review": False,
-        })  # fmt: skip
-        if consent[i]:
-            consent_events.append({"user_id": uid, "action": "given", "version": CONSENT_VERSION, "at": consent_at})
-        if has_diagnosis[i]:
-            diagnoses.append(
-                {"user_id": uid, "condition_id": int(c.condition_ids[condition[i]]), "diagnosed_year": int(diagnosed_year[i])}
-            )
-
-    # Experiences: distinct treatments per member, drawn by popularity within the condition
-    # (Gumbel top-k: sampling without replacement for all members of a condition at once).
-    unit = np.full((n_users, int(per_user.max())), -1)
-    for ci in np.unique(condition):
-        members = np.flatnonzero(condition == ci)
-        units = c.unit_index[ci]
-        keys = np.log(c.unit_p[ci]) + rng.gumbel(size=(len(members), len(units)))
-        ranked = units[np.argsort(-keys, axis=1)][:, : unit.shape[1]]
-        unit[members, : ranked.shape[1]] = ranked
-    wanted = np.arange(unit.shape[1]) < per_user[:, None]
-    unit = np.where(wanted, unit, -1)
-    owner = np.repeat(np.arange(n_users), unit.shape[1])
-    unit = unit.ravel()
-    keep = unit >= 0
-    owner, unit = owner[keep], unit[keep]
-    m = len(unit)
-
-    effect = _cdf_pick(rng, c.effect_cum[unit])
-    severity = _cdf_pick(rng, c.severity_cum[unit])
-    coverage = _cdf_pick(rng, c.coverage_cum[unit])
-    cost = _cdf_pick(rng, c.cost_cum[unit])
-    effect_level = np.where(effect == 5, 1.5, effect)  # cant_tell sits in the middle
-    satisfaction = np.clip(np.rint(2.5 + 1.5 * effect_level - 0.7 * severity + rng.normal(0, 1.2, m)), 1, 10).astype(int)
-    recommend = np.where(rng.random(m) < 1 / (1 + np.exp(-(satisfaction - 5.5))), "yes", "no")
-    adherence = np.minimum(np.clip(rng.poisson(0.4 + 0.3 * severity), 0, 3), 3)
-    burden = np.clip(np.rint(severity * 0.6 + rng.normal(0.3, 0.8, m)), 0, 3).astype(int)
-    started = joined_month[owner] - rng.integers(0, 36, m)
-    started = np.maximum(started, end_month - YEARS * 12)
-    duration = rng.geometric(1 / 14, m)
-    stopped_flag = (rng.random(m) < 0.55) & (started + duration <= end_month)
-    stopped = np.where(stopped_flag, started + duration, -1)
-    created_month = np.minimum(np.where(stopped_flag, stopped, started + np.minimum(duration, 6)), end_month)
-    report_year = created_month // 12
-    ages = report_year - birth_year[owner]
-    age_band = _band(ages, [18, 30, 45, 65], scales.AGE_BAND.codes)
-    since = report_year - diagnosed_year[owner]
-    since_band = _band(since, [1, 5, 10], scales.YEARS_SINCE_DIAGNOSIS.codes)
-    has_tip = rng.random(m) < TIPS_SHARE
-    tip_parts = rng.integers(0, [len(TIP_OPENERS), len(TIP_MIDDLES), len(TIP_CLOSERS)], size=(m, 3))
-    has_dose = c.unit_is_drug[unit] & (rng.random(m) < 0.6)
-    dose = rng.choice([0.5, 1, 2.5, 5, 10, 20, 25, 40, 50, 100, 200, 500], size=m)
-    frequency = rng.choice(scales.DOSE_FREQUENCY.codes[:5], size=m, p=[0.15, 0.5, 0.25, 0.05, 0.05])
-    day = rng.integers(0, 28, m)
-
-    def codes(scale_codes, index):
-        return np.array(scale_codes, dtype=object)[index].tolist()
-
-    ids = np.arange(first_experience, first_experience + m)
-    created = [
-        _month_start(month) + timedelta(days=d) for month, d in zip(created_month.tolist(), day.tolist())
-    ]
-    tips = [
-        f"{TIP_OPENERS[a]} {TIP_MIDDLES[b]}. {TIP_CLOSERS[z]}" if keep_tip else None
-        for (a, b, z), keep_tip in zip(tip_parts.tolist(), has_tip.tolist())
-    ]
-    stopped_s = _month_str(np.maximum(stopped, 0))
-    columns = {
-        "id": ids.tolist(),
-        "user_id": user_ids[owner].tolist(),
-        "condition_id": c.condition_ids[c.unit_condition[unit]].tolist(),
-        "treatment_id": c.unit_treatment[unit].tolist(),
-        "role": role[owner].tolist(),
-        "started": _month_str(started),
-        "stopped": [s if flag else None for s, flag in zip(stopped_s, stopped_flag.tolist())],
-        "dose_amount": np.where(has_dose, dose, np.nan).tolist(),
-        "dose_unit": np.where(has_dose, "mg", None).tolist(),
-        "dose_frequency": np.where(has_dose, frequency, None).tolist(),
-        "effectiveness": codes(scales.EFFECTIVENESS.codes, effect),
-        "side_effect_severity": codes(scales.SIDE_EFFECT_SEVERITY.codes, severity),
-        "adherence": codes(scales.ADHERENCE.codes, adherence),
-        "burden": codes(scales.BURDEN.codes, burden),
-        "cost_per_month": codes(scales.COST_PER_MONTH.codes, cost),
-        "insurance_coverage": codes(scales.INSURANCE_COVERAGE.codes, coverage),
-        "satisfaction": satisfaction.tolist(),
-        "would_recommend": recommend.tolist(),
-        "tips": tips,
-        "age_band": np.where(has_birth[owner], age_band, None).tolist(),
-        "sex": sex[owner].tolist(),
-        "years_since_diagnosis": np.where(has_diagnosis[owner], since_band, None).tolist(),
-        "created_at": created,
-        "updated_at": created,
-        "text_state": ["public"] * m,  # demo tips hold no contact details
-        "text_reason": [None] * m,
-        "report_key": rng.integers(0, 2**REPORT_KEY_BITS, m).tolist(),
-    }
-    columns["dose_amount"] = [None if x != x else x for x in columns["dose_amount"]]  # NaN -> NULL
-    names = list(columns)
-    experiences = [dict(zip(names, values)) for values in zip(*columns.values())]
-
-    # Side effects: up to three of the unit's typical terms, more for worse severity.
-    terms = np.array(scales.SIDE_EFFECT_STARTER_TERMS, dtype=object)
-    side_effects = []
-    draw = rng.random((m, 3))
-    for k in range(3):
-        has = (severity > k) & (draw[:, k] < 0.7)
-        term = terms[c.unit_terms[unit[has], k]]
-        side_effects.extend({"experience_id": e, "term": t} for e, t in zip(ids[has].tolist(), term.tolist()))
-
-    # Reasons stopped follow from the answers: side effects, no effect, cost, improvement.
-    draw = rng.random((m, 4))
-    reasons = {
-        "side_effects": stopped_flag & (severity >= 2) & (draw[:, 0] < 0.7),
-        "not_effective": stopped_flag & (effect <= 2) & (draw[:, 1] < 0.7),
-        "cost": stopped_flag & (cost >= 4) & (draw[:, 2] < 0.5),
-        "improved": stopped_flag & (effect == 4) & (draw[:, 3] < 0.4),
-    }
-    none_yet = stopped_flag & ~np.logical_or.reduce(list(reasons.values()))
-    fallback = np.array(["doctor_advice", "inconvenient", "other", "not_covered"])[(draw[:, 3] * 4).astype(int)]
-    stop_reasons = [{"experience_id": e, "reason": r} for e, r in zip(ids[none_yet].tolist(), fallback[none_yet].tolist())]
-    for reason, has in reasons.items():
-        stop_reasons.extend({"experience_id": e, "reason": reason} for e in ids[has].tolist())
-    return {
-        "member_condition": c.condition_ids[condition],
-        "member_joined": joined_month,
-        "users": users,
-        "consent_events": consent_events,
-        "diagnoses": diagnoses,
-        "experiences": experiences,
-        "side_effects": side_effects,
-        "stop_reasons": stop_reasons,
-    }
 
 
 def _month_start(month_number: int) -> datetime:
@@ -441,7 +772,9 @@ class DemoDoctors:
     ids: np.ndarray
     quality: np.ndarray
     communication: np.ndarray
-    by_condition: dict[int, np.ndarray]  # condition id -> indices of doctors who treat it
+    # (condition id, member country) -> indices of doctors of that specialty practising there;
+    # (condition id, "") -> all doctors of that specialty (members who gave no country)
+    pools: dict
 
 
 def _specialty(name: str) -> str:
@@ -450,76 +783,97 @@ def _specialty(name: str) -> str:
 
 
 def _add_doctors(rng, c: Community, session, n_ratings: int) -> DemoDoctors:
-    """Demo doctors in several cities, each with a true quality and communication style."""
+    """Demo doctors in the members' countries, every specialty in each, with a true quality."""
     names = dict(session.execute(select(Condition.id, Condition.name)).all())
     specialty_of = {int(cid): _specialty(names[int(cid)]) for cid in c.condition_ids}
     specialties = sorted(set(specialty_of.values()))
-    n_doctors = max(2 * len(specialties), n_ratings // 40)
+    countries = sorted({country for _, country in CITIES})
+    # Every (name, city) once; the first doctors cover each specialty in each country.
+    combos = rng.permutation(len(FIRST_NAMES) * len(LAST_NAMES) * len(CITIES))
+    n_doctors = min(max(len(specialties) * len(countries), n_ratings // 40), len(combos))
+    city_of = combos % len(CITIES)
+    picked, used = [], np.zeros(len(combos), dtype=bool)
+    for k, (specialty, country) in enumerate((s, co) for co in countries for s in specialties):
+        at = int(np.flatnonzero(~used & (np.array([CITIES[i][1] for i in city_of]) == country))[0])
+        used[at] = True
+        picked.append((int(combos[at]), specialty))
+    rest = np.flatnonzero(~used)[: n_doctors - len(picked)]
+    picked += [(int(combos[i]), specialties[k % len(specialties)]) for k, i in enumerate(rest.tolist())]
     first_id = _next_id(session, Doctor)
-    combos = rng.permutation(len(FIRST_NAMES) * len(LAST_NAMES) * len(CITIES))[:n_doctors]
-    rows, doctor_specialty = [], []
-    for k, combo in enumerate(combos.tolist()):
-        first, rest = divmod(combo, len(LAST_NAMES) * len(CITIES))
-        last, city = divmod(rest, len(CITIES))
-        specialty = specialties[k % len(specialties)]
-        name = f"Dr. {FIRST_NAMES[first]} {LAST_NAMES[last]}"
-        rows.append({"id": first_id + k, "name": name, "name_key": f"{FIRST_NAMES[first]} {LAST_NAMES[last]}".lower(),
-                     "specialty": specialty, "city": CITIES[city][0], "city_key": CITIES[city][0].lower(),
-                     "country": CITIES[city][1], "created_at": _month_start(24_000)})  # fmt: skip
-        doctor_specialty.append(specialty)
-    bulk_insert(session.connection(), Doctor.__table__, rows)
+    rows = {"id": [], "name": [], "name_key": [], "specialty": [], "city": [], "city_key": [], "country": [],
+            "created_at": []}  # fmt: skip
+    for k, (combo, specialty) in enumerate(picked):
+        person, city = divmod(combo, len(CITIES))
+        first, last = divmod(person, len(LAST_NAMES))
+        full = f"{FIRST_NAMES[first]} {LAST_NAMES[last]}"
+        for column, value in (("id", first_id + k), ("name", f"Dr. {full}"), ("name_key", full.lower()),
+                              ("specialty", specialty), ("city", CITIES[city][0]), ("city_key", CITIES[city][0].lower()),
+                              ("country", CITIES[city][1]), ("created_at", _month_start(24_000))):  # fmt: skip
+            rows[column].append(value)
+    insert_columns(session.connection(), Doctor.__table__, rows)
     session.commit()
-    doctor_specialty = np.array(doctor_specialty)
-    by_condition = {cid: np.flatnonzero(doctor_specialty == spec) for cid, spec in specialty_of.items()}
-    return DemoDoctors(
-        ids=np.arange(first_id, first_id + n_doctors),
-        quality=rng.normal(0, 1, n_doctors),
-        communication=rng.normal(0, 1, n_doctors),
-        by_condition=by_condition,
-    )
+    specialty_arr, country_arr = np.array(rows["specialty"]), np.array(rows["country"])
+    pools = {}
+    for cid, spec in specialty_of.items():
+        pools[(cid, "")] = np.flatnonzero(specialty_arr == spec)
+        for country in countries:
+            pools[(cid, country)] = np.flatnonzero((specialty_arr == spec) & (country_arr == country))
+    n = len(picked)
+    return DemoDoctors(np.arange(first_id, first_id + n), rng.normal(0, 1, n), rng.normal(0, 1, n), pools)
 
 
-def _rating_rows(rng, d: DemoDoctors, batch: dict, n: int, end_month: int) -> list[dict]:
-    """About n ratings of demo doctors by the batch's members, for the member's condition."""
-    users = batch["users"]
-    if n <= 0 or not users:
-        return []
-    who = rng.integers(0, len(users), n)
-    seen, rows = set(), []
-    # Doctors' popularity is skewed too: a few are rated often.
-    for i, u in zip(who.tolist(), rng.random(n).tolist()):
-        condition_id = int(batch["member_condition"][i])
-        pool = d.by_condition[condition_id]
-        doctor = int(pool[min(int(len(pool) * u**2), len(pool) - 1)])
-        key = (users[i]["id"], doctor, condition_id)
+def _rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) -> dict:
+    """About n ratings of demo doctors by the batch's members: a doctor of their condition's
+    specialty in their own country, rated after the last visit and after joining."""
+    m = batch.members
+    columns = {name: [] for name in (
+        "user_id", "doctor_id", "condition_id", "last_visit", "overall", "explained_clearly", "listened_carefully",
+        "showed_respect", "spent_enough_time", "got_appointment", "knowledge", "would_recommend", "comment",
+        "created_at", "updated_at", "text_state", "text_reason", "report_key")}  # fmt: skip
+    if n <= 0 or not len(m.ids):
+        return columns
+    who = rng.integers(0, len(m.ids), n)
+    skew, noise = rng.random(n), rng.normal(0, 1, (n, 9))
+    rated_month = _month_growth(rng, m.joined[who], np.full(n, end_month))
+    visit_lag = rng.geometric(1 / 3, n) - 1
+    day = np.where(rated_month == m.joined[who], m.joined_day[who], 1) + rng.integers(0, 28, n)
+    created = _timestamps(rated_month, np.minimum(day, 28)).astype("datetime64[us]").tolist()
+    has_appointment, has_comment, comment_pick = rng.random(n) < 0.8, rng.random(n) < 0.2, rng.random(n)
+    report_key = rng.integers(0, REPORT_KEY_BOUND, n)  # one per rating row
+    frequency = scales.FREQUENCY.codes
+    seen = set()
+    for i in range(n):
+        member = int(who[i])
+        condition_id = int(batch.condition_ids[member])
+        pool = d.pools[(condition_id, m.country[member])]
+        if not len(pool):
+            continue
+        # Doctors' popularity is skewed too: a few are rated often.
+        doctor = int(pool[min(int(len(pool) * skew[i] ** 2), len(pool) - 1)])
+        key = (member, doctor)
         if key in seen:
             continue
         seen.add(key)
-        q, comm = d.quality[doctor], d.communication[doctor]
-        overall = int(np.clip(round(7.4 + 1.3 * q + rng.normal(0, 1.3)), 0, 10))
-        items = np.digitize(1.0 + 0.9 * comm + 0.3 * q + rng.normal(0, 1, 5), [-0.6, 0.2, 0.9])
-        frequency = scales.FREQUENCY.codes
-        recommend = scales.DOCTOR_RECOMMEND.codes[int(np.digitize(overall + rng.normal(0, 1), [4.5, 6.5, 8.5]))]
-        visit = int(batch["member_joined"][i] + rng.integers(0, 24))
-        rows.append({
-            "user_id": users[i]["id"], "doctor_id": int(d.ids[doctor]), "condition_id": condition_id,
-            "last_visit": f"{min(visit, end_month) // 12:04d}-{min(visit, end_month) % 12 + 1:02d}",
-            "overall": overall, "explained_clearly": frequency[items[0]], "listened_carefully": frequency[items[1]],
-            "showed_respect": frequency[items[2]], "spent_enough_time": frequency[items[3]],
-            "got_appointment": frequency[items[4]] if rng.random() < 0.8 else None,
-            "knowledge": int(np.clip(round(3.8 + 0.6 * q + rng.normal(0, 0.8)), 1, 5)),
-            "would_recommend": recommend,
-            "comment": _comment(rng, overall) if rng.random() < 0.2 else None,
-            "created_at": users[i]["created_at"], "updated_at": users[i]["created_at"],
-            "text_state": "public", "text_reason": None,
-            "report_key": int(rng.integers(0, 2**REPORT_KEY_BITS)),
-        })  # fmt: skip
-    return rows
-
-
-def _comment(rng, overall: int) -> str:
-    pool = POSITIVE_COMMENTS if overall >= 8 else NEGATIVE_COMMENTS
-    return pool[int(rng.integers(0, len(pool)))]
+        q, comm, z = d.quality[doctor], d.communication[doctor], noise[i]
+        overall = int(np.clip(round(7.4 + 1.3 * q + 1.3 * z[0]), 0, 10))
+        items = np.digitize(1.0 + 0.9 * comm + 0.3 * q + z[1:6], [-0.6, 0.2, 0.9])
+        visit = max(int(rated_month[i] - visit_lag[i]), 0)
+        pool_comments = POSITIVE_COMMENTS if overall >= 8 else NEGATIVE_COMMENTS
+        at = created[i].replace(tzinfo=timezone.utc)
+        for column, value in (
+            ("user_id", int(m.ids[member])), ("doctor_id", int(d.ids[doctor])), ("condition_id", condition_id),
+            ("report_key", int(report_key[i])),
+            ("last_visit", f"{visit // 12:04d}-{visit % 12 + 1:02d}"), ("overall", overall),
+            ("explained_clearly", frequency[items[0]]), ("listened_carefully", frequency[items[1]]),
+            ("showed_respect", frequency[items[2]]), ("spent_enough_time", frequency[items[3]]),
+            ("got_appointment", frequency[items[4]] if has_appointment[i] else None),
+            ("knowledge", int(np.clip(round(3.8 + 0.6 * q + 0.8 * z[6]), 1, 5))),
+            ("would_recommend", scales.DOCTOR_RECOMMEND.codes[int(np.digitize(overall + z[7], [4.5, 6.5, 8.5]))]),
+            ("comment", pool_comments[int(comment_pick[i] * len(pool_comments))] if has_comment[i] else None),
+            ("created_at", at), ("updated_at", at), ("text_state", "public"), ("text_reason", None),
+        ):  # fmt: skip
+            columns[column].append(value)
+    return columns
 
 
 def seed_demo_moderation(reporter: User) -> int:

@@ -6,6 +6,7 @@ added or renamed here changes the form, the report and the codebook together.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -293,7 +294,7 @@ DURATION_EDGES = (1, 6, 12, 24, 60)  # months: the lower edge of every band afte
 
 def duration_band(months: int) -> str:
     """The DURATION code of a number of months on treatment."""
-    return DURATION.codes[sum(months >= edge for edge in DURATION_EDGES)]
+    return DURATION.codes[bisect.bisect_right(DURATION_EDGES, months)]  # edges at or below months
 
 
 SATISFACTION_MIN, SATISFACTION_MAX = 1, 10

@@ -1,10 +1,24 @@
 """The demo community (registry.demo) and `registry seed-demo`."""
 
+from collections import Counter, defaultdict
+
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from registry import demo, scales
 from registry.extensions import db
-from registry.models import Experience, ExperienceSideEffect, ExperienceStopReason, User
+from registry.models import (
+    Condition,
+    Diagnosis,
+    Doctor,
+    DoctorRating,
+    Experience,
+    ExperienceSideEffect,
+    ExperienceStopReason,
+    Treatment,
+    User,
+)
 from registry.scales import EFFECTIVENESS, ROLE
 
 
@@ -16,6 +30,26 @@ def small_catalog(make):
     make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol", "erenumab", "yoga"])
     make.condition("Type 2 diabetes", "E11", treatments=["metformin", "semaglutide", "yoga"])
     make.condition("Hypertension", "I10", treatments=["propranolol", "yoga"])
+
+
+@pytest.fixture
+def community(app, make):
+    """The starter catalog plus a cancer, seeded with 12,000 experiences and 2,000 doctor ratings."""
+    from registry.catalog import load_starter_catalog
+
+    with app.app_context():
+        load_starter_catalog()
+        db.session.commit()
+    make.treatment("Tamoxifen")
+    make.treatment("Mastectomy", kind="procedure")
+    make.condition("Breast cancer", "C50.911", treatments=["tamoxifen", "mastectomy"])
+    with app.app_context():
+        demo.seed_demo(12_000, seed=5, until=demo.date(2026, 10, 1), doctor_ratings=2_000)
+        yield
+
+
+def month(text: str) -> int:
+    return int(text[:4]) * 12 + int(text[5:7]) - 1
 
 
 def snapshot(app):
@@ -37,11 +71,9 @@ def test_seed_demo_is_deterministic_and_valid(runner, app, small_catalog):
         experiences = db.session.scalars(select(Experience)).all()
         assert {e.effectiveness for e in experiences} <= set(EFFECTIVENESS.codes)
         assert {e.role for e in experiences} <= set(ROLE.codes)
-        assert all(e.stopped is None or e.stopped >= e.started for e in experiences)
-        assert all("2016-10" <= e.started <= "2026-10" for e in experiences)
+        assert all(e.stopped is None or e.started <= e.stopped <= "2026-10" for e in experiences)
+        assert all(e.created_at.strftime("%Y-%m") <= "2026-10" for e in experiences)
         assert all(1 <= e.satisfaction <= 10 for e in experiences)
-        roles = [e.role for e in experiences]
-        assert 0.08 < roles.count("caregiver") / len(roles) < 0.25
         consenting = db.session.scalar(select(func.count(User.id)).where(User.research_consent_at.is_not(None)))
         members = db.session.scalar(select(func.count(User.id)))
         assert 0.7 < consenting / members < 0.9
@@ -62,19 +94,161 @@ def test_seed_demo_is_deterministic_and_valid(runner, app, small_catalog):
     assert strip_ids(again) == strip_ids(first)
 
 
-def test_treatments_differ_and_popularity_is_skewed(runner, app, small_catalog):
+def test_first_line_treatments_lead_and_treatments_differ(runner, app, small_catalog):
     runner.invoke(args=["seed-demo", "--experiences", "6000", "--seed", "3"])
     with app.app_context():
-        per_condition = db.session.execute(
-            select(Experience.condition_id, func.count()).group_by(Experience.condition_id)
-        ).all()
-        counts = sorted((n for _, n in per_condition), reverse=True)
-        assert counts[0] > 2 * counts[-1]
+        counts = dict(db.session.execute(
+            select(Treatment.slug, func.count()).join(Experience.treatment).join(Experience.condition)
+            .where(Condition.slug == "type-2-diabetes").group_by(Treatment.slug)
+        ).all())  # fmt: skip
+        assert counts["metformin"] > counts["semaglutide"] > counts["yoga"]
         improved = db.session.execute(
             select(Experience.treatment_id, func.avg(Experience.satisfaction)).group_by(Experience.treatment_id)
         ).all()
         means = [float(m) for _, m in improved]
         assert max(means) - min(means) > 0.5
+
+
+def test_no_condition_holds_more_than_its_cap_and_common_ones_lead(app, community):
+    per_condition = Counter(dict(db.session.execute(
+        select(Condition.slug, func.count()).join(Experience.condition).group_by(Condition.slug)
+    ).all()))  # fmt: skip
+    total = sum(per_condition.values())
+    assert total == 12_000
+    assert max(per_condition.values()) / total <= 0.12 + 0.01  # sampling noise around the 12% cap
+    leaders = {slug for slug, _ in per_condition.most_common(8)}
+    assert {"major-depressive-disorder", "migraine", "hypertension", "type-2-diabetes"} <= leaders
+    assert len(per_condition) > 90  # the long tail is there too
+
+
+def test_capped_shares_moves_the_excess_to_the_others():
+    shares = demo.capped_shares(np.array([100.0, 5, 4, 3, 2] + [1] * 25), cap=0.12)
+    assert shares.max() <= 0.12 + 1e-12 and abs(shares.sum() - 1) < 1e-12
+    assert shares[1] > shares[2] > shares[3]  # the order below the cap is kept
+
+
+def test_time_runs_one_way_for_every_row(app, community):
+    diagnosed = {(u, c): y for u, c, y in db.session.execute(select(Diagnosis.user_id, Diagnosis.condition_id,
+                                                                    Diagnosis.diagnosed_year))}  # fmt: skip
+    joined = dict(db.session.execute(select(User.id, User.created_at)).all())
+    born = dict(db.session.execute(select(User.id, User.birth_year)).all())
+    rows = db.session.execute(select(Experience.user_id, Experience.condition_id, Experience.started,
+                                     Experience.stopped, Experience.years_since_diagnosis, Experience.age_band,
+                                     Experience.created_at)).all()  # fmt: skip
+    for user_id, condition_id, started, stopped, since, age, created in rows:
+        report = created.strftime("%Y-%m")
+        year = diagnosed.get((user_id, condition_id))
+        assert year is None or year <= int(started[:4]), (user_id, year, started)
+        # The bands are the ones the form would store for this member in the report's year.
+        assert since == scales.years_since_diagnosis(year, created.year)
+        assert age == scales.age_band(born[user_id], created.year)
+        assert started <= (stopped or report) <= report
+        assert created >= joined[user_id]
+    ratings = db.session.execute(select(DoctorRating.user_id, DoctorRating.last_visit, DoctorRating.created_at)).all()
+    assert len(ratings) > 1_500
+    for user_id, last_visit, created in ratings:
+        assert last_visit <= created.strftime("%Y-%m") and created >= joined[user_id]
+    # Reports spread over the years, and the community grows.
+    per_year = Counter(row.created_at.year for row in rows)
+    assert len(per_year) >= 10 and per_year[2025] > 2 * per_year[2019] > 0
+    # Most members were diagnosed years before they report, some recently.
+    bands = Counter(db.session.scalars(select(Experience.years_since_diagnosis)))
+    assert bands["lt_1"] < bands["1_5"] and bands["lt_1"] < 0.2 * sum(bands.values())
+
+
+def test_stop_reasons_agree_with_answers(app, community):
+    reasons = defaultdict(set)
+    for experience_id, reason in db.session.execute(select(ExperienceStopReason.experience_id, ExperienceStopReason.reason)):
+        reasons[experience_id].add(reason)
+    terms = Counter(db.session.scalars(select(ExperienceSideEffect.experience_id)))
+    rows = db.session.execute(select(Experience.id, Experience.stopped, Experience.effectiveness,
+                                     Experience.side_effect_severity, Experience.cost_per_month,
+                                     Experience.insurance_coverage)).all()  # fmt: skip
+    seen = Counter()
+    for experience_id, stopped, effect, severity, cost, coverage in rows:
+        why = reasons[experience_id]
+        seen.update(why)
+        assert not why or stopped is not None
+        if "improved" in why:
+            assert effect in ("moderate", "major")
+        if "not_effective" in why:
+            assert effect in ("worse", "none", "slight", "cant_tell")
+        if "side_effects" in why:
+            assert severity != "none"
+        if "cost" in why:
+            assert cost not in ("zero", "lt_25", "unknown")
+        if "not_covered" in why:
+            assert coverage in ("not_covered", "denied")
+        # Side effects listed exactly when there were any.
+        assert (terms[experience_id] > 0) == (severity != "none")
+    assert {"improved", "not_effective", "side_effects", "cost", "not_covered"} <= set(seen)
+
+
+def test_side_effects_come_from_the_treatment_class(app, community):
+    profiles = demo.load_profiles()
+    by_pair = defaultdict(Counter)
+    kinds = dict(db.session.execute(select(Treatment.slug, Treatment.kind)).all())
+    query = (
+        select(Condition.slug, Treatment.slug, ExperienceSideEffect.term)
+        .join(Experience, Experience.id == ExperienceSideEffect.experience_id)
+        .join(Experience.condition).join(Experience.treatment)
+    )  # fmt: skip
+    for condition, treatment, term in db.session.execute(query):
+        by_pair[(condition, treatment)][term] += 1
+    for (condition, treatment), terms in by_pair.items():
+        _, cls = demo.treatment_class(profiles, condition, treatment, kinds[treatment])
+        assert set(terms) <= set(cls["terms"]), (condition, treatment)
+    metformin = by_pair[("type-2-diabetes", "metformin")]
+    assert {"diarrhea", "nausea"} & {t for t, _ in metformin.most_common(2)}
+    assert "injection site reaction" not in metformin and "brain fog" not in metformin
+    sertraline = by_pair[("major-depressive-disorder", "sertraline")]
+    assert {"nausea", "low libido"} & {t for t, _ in sertraline.most_common(3)}
+    assert "cough" in by_pair[("hypertension", "lisinopril")]
+    severe = db.session.execute(
+        select(Treatment.slug, func.avg((Experience.side_effect_severity.in_(["severe", "very_severe"])).cast(db.Integer)))
+        .join(Experience.treatment).group_by(Treatment.slug).having(func.count() >= 30)
+    ).all()  # fmt: skip
+    assert max(share for _, share in severe) < 0.4  # believable: no treatment mostly severe
+
+
+def test_people_follow_the_condition(app, community):
+    def roles(slug):
+        return Counter(db.session.scalars(select(Experience.role).join(Experience.condition).where(Condition.slug == slug)))
+
+    alzheimers, adhd, migraine, cancer = (roles(s) for s in ("alzheimers-disease", "attention-deficit-hyperactivity-disorder",
+                                                              "migraine", "breast-cancer"))  # fmt: skip
+    assert alzheimers["caregiver"] > alzheimers["patient"]
+    assert adhd["caregiver"] > 0.25 * sum(adhd.values())
+    assert migraine["caregiver"] < 0.05 * sum(migraine.values())
+    assert cancer["survivor"] > 0.2 * sum(cancer.values())
+    # A parent reports the child's age band.
+    child_bands = Counter(db.session.scalars(
+        select(Experience.age_band).join(Experience.condition)
+        .where(Condition.slug == "attention-deficit-hyperactivity-disorder", Experience.role == "caregiver")
+    ))  # fmt: skip
+    assert child_bands["under_18"] > 0.8 * sum(n for band, n in child_bands.items() if band)
+    sexes = Counter(db.session.scalars(select(Experience.sex).join(Experience.condition)
+                                       .where(Condition.slug == "erectile-dysfunction")))  # fmt: skip
+    assert sexes["female"] == 0 and sexes["male"] > 0
+    # Members rate doctors in their own country.
+    mismatched = db.session.scalar(
+        select(func.count()).select_from(DoctorRating).join(User, User.id == DoctorRating.user_id)
+        .join(Doctor, Doctor.id == DoctorRating.doctor_id)
+        .where(User.country.is_not(None), User.country != Doctor.country)
+    )  # fmt: skip
+    assert mismatched == 0
+    assert db.session.scalar(select(func.count(func.distinct(User.country)))) >= 6
+
+
+def test_every_profile_source_is_named():
+    profiles = demo.load_profiles()
+    sources = profiles["sources"]
+    blocks = [*profiles["conditions"].values(), *profiles["classes"], profiles["first_line"], profiles["approved"],
+              profiles["countries"], profiles["kind_weight"], profiles["doses"], profiles["pair_classes"],
+              profiles["kind_classes"], profiles["slug_classes"], profiles["weighting"]]  # fmt: skip
+    assert all(block["source"] in sources for block in blocks)
+    named = {c["name"] for c in profiles["classes"]}
+    assert {cls for pairs in profiles["pair_classes"].values() if isinstance(pairs, dict) for cls in pairs.values()} <= named
 
 
 def test_seed_demo_added_members_cannot_log_in(runner, app, client, small_catalog):
