@@ -237,7 +237,8 @@ class Community:
         width = max(len(u[5]["terms"]) for u in units)
         self.term_logw = np.full((n, width), -np.inf)  # per unit: log weights of its class's terms
         self.term_index = np.zeros((n, width), dtype=int)  # ... and their indices into self.terms
-        self.dose = [doses.get(u[2]) for u in units]
+        # The form takes a dose for drugs only: a supplement with a typical dose on file gets none.
+        self.dose = [doses.get(u[2]) if u[3] == "drug" else None for u in units]
         self.unit_has_dose = np.array([d is not None for d in self.dose])
         for i, (ci, _, treatment_slug, kind, _, cls) in enumerate(units):
             jitter = rng.normal(0, 0.06)  # treatments of one class differ a little, per condition

@@ -337,9 +337,9 @@ def _coded_items() -> dict[str, dict[str, str]]:
 _VALUE_KEYS = {"started": "valueDate", "stopped": "valueDate", "dose_amount": "valueDecimal",
                "satisfaction": "valueInteger", "tips": "valueString", "country": "valueString"}  # fmt: skip
 # Each item in questionnaire order, with how its answer is encoded.
-_PLAN = tuple((spec.link_id, "coded" if spec.link_id in _CODED else spec.link_id if spec.link_id in (
-    "condition", "treatment", "side_effects", "stop_reasons") else _VALUE_KEYS.get(spec.link_id))
-    for spec in EXPERIENCE_ITEMS)  # fmt: skip
+_LISTS = ("condition", "treatment", "side_effects", "stop_reasons")  # answers built from more than the row
+_PLAN = tuple((spec.link_id, spec.link_id if spec.link_id in _LISTS else "coded" if spec.link_id in _CODED
+               else _VALUE_KEYS.get(spec.link_id)) for spec in EXPERIENCE_ITEMS)  # fmt: skip
 
 
 def response_json(row: dict, side_effects: list[str], stop_reasons: list[str], catalog: Catalog, key_systems) -> str:
