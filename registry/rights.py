@@ -211,10 +211,12 @@ def withdraw_consent(user: User) -> bool:
     return changed
 
 
-def delete_account(user: User) -> dict[str, int]:
+def delete_account(user: User, by_operator: bool = False) -> dict[str, int]:
     """Remove the participant and everything they entered, and their answers from every count.
 
-    The caller commits: one transaction, so a failure leaves both the rows and the counts intact.
+    The same path for a participant's own deletion and an operator's (`registry users delete`,
+    by_operator: the trail names the operator). The caller commits: one transaction, so a failure
+    leaves both the rows and the counts intact.
     """
     # Lock the account first (PostgreSQL: FOR UPDATE; SQLite: the token write takes the write lock),
     # so an experience saved concurrently either lands before the list below or fails afterwards,
@@ -236,7 +238,8 @@ def delete_account(user: User) -> dict[str, int]:
     n_ratings = len(own_ratings)
     db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
     counts = {"experiences": len(own), "ratings": n_ratings}
-    audit.record("account.delete", "user", user.id, counts, actor=user)
+    audit.record("account.delete", "user", user.id, {**counts, "by_operator": True} if by_operator else counts,
+                 actor=None if by_operator else user)  # fmt: skip
     db.session.flush()
     # The trail keeps what happened, not who it was: the pseudonym goes with the account.
     db.session.execute(
