@@ -10,6 +10,7 @@ anyone whether an address has an account.
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 from flask import current_app, render_template, url_for
 from flask_mailman import EmailMultiAlternatives
@@ -31,8 +32,7 @@ def link(endpoint: str, **values) -> str:
 
 
 def message(to: str, subject: str, template: str, **context) -> EmailMultiAlternatives:
-    """The mail, with its text and HTML bodies rendered from templates/mail/."""
-    context.setdefault("site", current_app.config.get("BASE_URL") or url_for("main.index", _external=True))
+    """The mail, with its text and HTML bodies rendered from templates/mail/ (needs an app context only)."""
     msg = EmailMultiAlternatives(
         subject=subject,
         body=render_template(f"mail/{template}.txt", **context),
@@ -43,22 +43,38 @@ def message(to: str, subject: str, template: str, **context) -> EmailMultiAltern
     return msg
 
 
-def send(to: str, subject: str, template: str, **context) -> None:
-    """Render and send one mail (on a thread unless MAIL_ASYNC is off); failures are logged, not raised."""
+def send(to: str | None, subject: str, template: str, **context) -> None:
+    """Render and send one mail (on a thread unless MAIL_ASYNC is off); failures are logged, not raised.
+
+    Links are built here, in the request; rendering and sending happen on the thread, so a request
+    that sends a mail costs about as long as one that sends none.
+    """
     if not available():
         return
-    msg = message(to, subject, template, **context)
+    context.setdefault("site", current_app.config.get("BASE_URL") or url_for("main.index", _external=True))
+    if "user" in context:  # plain values: the thread must not load rows through the request's session
+        context["user"] = SimpleNamespace(pseudonym=context["user"].pseudonym, email=context["user"].email)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    job = (app, to, subject, template, context)
     if app.config["MAIL_ASYNC"]:
-        threading.Thread(target=_deliver, args=(app, msg), daemon=True).start()
+        threading.Thread(target=_deliver, args=job, daemon=True).start()
     else:
-        _deliver(app, msg)
+        _deliver(*job)
 
 
-def _deliver(app, msg: EmailMultiAlternatives) -> None:
+def decoy(subject: str, template: str, **context) -> None:
+    """Do the work of send() without sending: for an address with no account, so both cost the same time."""
+    send(None, subject, template, **context)
+
+
+def _deliver(app, to: str | None, subject: str, template: str, context: dict) -> None:
     with app.app_context():
         try:
+            msg = message(to or "nobody@invalid", subject, template, **context)
+            if to is None:  # a decoy: build the whole mail, send nothing
+                msg.message().as_bytes()
+                return
             msg.connection = mail.get_connection(backend=app.config["MAIL_BACKEND"])
             msg.send()
         except Exception:  # noqa: BLE001 - a mail that cannot go out must not break the page
-            app.logger.exception("Could not send the mail %r", msg.subject)
+            app.logger.exception("Could not send the mail %r", subject)

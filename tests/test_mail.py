@@ -174,3 +174,30 @@ def test_the_mail_backend_follows_the_settings(app, config, backend):
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+def test_reset_requests_are_limited_per_address_and_per_account(app, smtp, make):
+    port, inbox = smtp
+    make.user(email="ana@example.org")
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
+    limited = create_app({**{k: app.config[k] for k in keys}, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port,
+                          "RATELIMIT_ENABLED": True, "RATELIMIT_RESET": "2 per hour"})  # fmt: skip
+    try:
+        client = limited.test_client()
+        for n in range(2):  # from ever new addresses, for one account
+            answer = client.post("/password/forgot", data={"email": "ana@example.org"},
+                                 environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})  # fmt: skip
+            assert answer.status_code == 302
+        blocked = client.post("/password/forgot", data={"email": "ana@example.org"},
+                              environ_base={"REMOTE_ADDR": "203.0.113.9"})  # fmt: skip
+        assert blocked.status_code == 429
+        # an unknown address is limited alike, so the limit tells nothing either
+        for n in range(2):
+            client.post("/password/forgot", data={"email": "nobody@example.org"},
+                        environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})  # fmt: skip
+        assert client.post("/password/forgot", data={"email": "nobody@example.org"},
+                           environ_base={"REMOTE_ADDR": "198.51.100.9"}).status_code == 429  # fmt: skip
+        assert len(inbox.wait(2)) == 2
+    finally:
+        with limited.app_context():
+            db.engine.dispose()

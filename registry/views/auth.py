@@ -163,10 +163,14 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = auth.find_user(form.email.data)
-        if user is not None and user.is_active:
-            # The mail goes out on a thread after the answer: both cases answer as fast.
-            mail.send(user.email, "Set a new password", "reset", user=user,
-                      url=mail.link("auth.reset_password", token=auth.reset_token(user)))  # fmt: skip
+        # The same work either way (the mail is built and sent on a thread): the answer time tells nothing.
+        known = user is not None and user.is_active
+        target = user if known else auth.stand_in(form.email.data)
+        url = mail.link("auth.reset_password", token=auth.reset_token(target))
+        if known:
+            mail.send(user.email, "Set a new password", "reset", user=user, url=url)
+        else:
+            mail.decoy("Set a new password", "reset", user=target, url=url)
         flash(f"If an account uses {auth.normalize_email(form.email.data)}, we sent it a link to set a new password. "
               "The link works once, for one hour. No mail? Look in the spam folder, or check the address.", "info")  # fmt: skip
         return redirect(url_for("auth.login"))
