@@ -40,7 +40,8 @@ def test_reset_mail_is_sent_and_followed_and_ends_every_session(mail_app, make, 
     assert message["To"] == "ana@example.org" and message["From"] == "registry@registry.example"
     assert message["Subject"] == "Set a new password"
     path = link_in(message)
-    assert "member1" in client.get(path).text  # whose account, by public name
+    form = client.get(path)
+    assert "member1" in form.text and form.headers["Cache-Control"] == "no-store"  # whose account; not cached
     done = client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"})
     assert done.status_code == 302 and done.location.endswith("/account")
     assert client.get("/account").status_code == 200  # logged in with the new password

@@ -22,6 +22,8 @@ bp = Blueprint("auth", __name__)
 # Set at log-in: a browser that logged in to an account before skips that account's failed-log-in delay,
 # so guessing from elsewhere cannot shut its owner out.
 DEVICE_COOKIE = "registry_device"
+# A page whose address holds a secret (a reset link) stays out of caches.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _posted_email_key() -> str:
@@ -183,7 +185,7 @@ def reset_password(token: str):
     """Set a new password from a mailed link; every log-in of the account ends, then this browser logs in."""
     user = auth.user_for_reset(token)
     if user is None:
-        return render_template("auth/reset.html", form=None), 400
+        return render_template("auth/reset.html", form=None), 400, NO_STORE
     form = ResetPasswordForm()
     if form.validate_on_submit():
         auth.change_password(user, form.password.data, keep_current=False)
@@ -194,7 +196,7 @@ def reset_password(token: str):
         _log_in(user, remember=False)
         flash("Your new password is set. Every other device was logged out.", "success")
         return _with_device_cookie(redirect(url_for("auth.profile")), user)
-    return render_template("auth/reset.html", form=form, user=user)
+    return render_template("auth/reset.html", form=form, user=user), NO_STORE
 
 
 @bp.get("/account/confirm/<token>")
