@@ -47,6 +47,15 @@ def _with_device_cookie(response, user):
     return response
 
 
+def _count_failure(email: str) -> None:
+    """Count a wrong password for the email; two at once for a new email both count as one, not a 500."""
+    auth.record_failure(email)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
 def _wait_message(seconds: int) -> str:
     return (f"Too many wrong passwords for this email. Wait {seconds} second{'s' if seconds != 1 else ''} and try "
             "again, or set a new password through \"Forgot your password?\".")  # fmt: skip
@@ -111,10 +120,9 @@ def login():
             flash("You are logged in.", "success")
             return _with_device_cookie(redirect(_safe_next(url_for("main.index"))), user)
         else:
-            auth.record_failure(email)
-            db.session.commit()
+            _count_failure(email)
             form.password.errors.append("Email or password is not right.")
-    return render_template("auth/login.html", form=form, mail_available=mail.available())
+    return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")
@@ -141,8 +149,7 @@ def change_password():
             form.current.errors.append(_wait_message(wait))
             return render_template("auth/password.html", form=form), 429
         if not current_user.check_password(form.current.data):
-            auth.record_failure(current_user.email)
-            db.session.commit()
+            _count_failure(current_user.email)
             form.current.errors.append("This is not your current password.")
         else:
             auth.change_password(current_user, form.password.data)
@@ -251,8 +258,7 @@ def change_email():
             form.current.errors.append(_wait_message(wait))
             return render_template("auth/email.html", form=form), 429
         if not current_user.check_password(form.current.data):
-            auth.record_failure(current_user.email)
-            db.session.commit()
+            _count_failure(current_user.email)
             form.current.errors.append("This is not your password.")
         else:
             current_user.pending_email = auth.normalize_email(form.email.data)
