@@ -183,3 +183,13 @@ def test_a_cross_site_post_without_the_csrf_token_deletes_nothing(make, database
         with csrf_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_download_lists_the_devices_logged_in(client, auth):
+    import json
+
+    auth.login()
+    data = json.loads(client.post("/account/data/download", data={"format": "json"}).data)
+    assert [d["device"] for d in data["devices"]] == ["a script"]  # the test client's user agent (Werkzeug)
+    assert data["account"]["email_confirmed_at"] is None
+    assert set(data["devices"][0]) == {"device", "kept_logged_in", "logged_in_at", "last_seen_at"}  # no address
