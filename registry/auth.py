@@ -37,9 +37,13 @@ def _session_row(key: str) -> UserSession | None:
     return db.session.scalar(select(UserSession).where(UserSession.key_hash == _hash(key)))
 
 
+def _remember_for() -> timedelta:
+    value = current_app.config["REMEMBER_COOKIE_DURATION"]  # a timedelta, or seconds from the environment
+    return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
+
+
 def _expired(row: UserSession, now: datetime) -> bool:
-    idle = current_app.config["REMEMBER_COOKIE_DURATION"] if row.remember else SESSION_IDLE
-    return now - row.last_seen_at > idle
+    return now - row.last_seen_at > (_remember_for() if row.remember else SESSION_IDLE)
 
 
 def load_user(key: str) -> User | None:
@@ -80,6 +84,13 @@ _SYSTEMS = ((r"Android", "Android"), (r"iPhone|iPad|iPod", "iOS"), (r"Windows", 
 def start_session(user: User, user_agent: str | None, remember: bool) -> str:
     """Record a new log-in of user on a device and return its key (for the cookies; only its hash is stored)."""
     key = secrets.token_urlsafe(32)
+    now = now_utc()
+    # The account's expired log-ins go now, so the table holds live ones only.
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id,
+        ((UserSession.remember.is_(False)) & (UserSession.last_seen_at < now - SESSION_IDLE))
+        | (UserSession.last_seen_at < now - _remember_for()),
+    ))  # fmt: skip
     db.session.add(UserSession(user_id=user.id, key_hash=_hash(key), device=device_family(user_agent)[:60],
                                remember=remember))  # fmt: skip
     user.login_key = key

@@ -393,3 +393,21 @@ def test_a_private_download_is_not_stored(client, auth):
 
 def test_public_pages_for_visitors_may_be_cached(client):
     assert "no-store" not in client.get("/").headers.get("Cache-Control", "")
+
+
+def test_an_idle_log_in_expires_and_is_cleared_at_the_next_log_in(app, make):
+    from registry.models import UserSession
+
+    make.user(email="patient@example.org")
+    idle, kept = app.test_client(), app.test_client()
+    login(idle)
+    login(kept, remember="y")
+    with app.app_context():  # both unused for 13 hours: the plain one is over, the remembered one lasts 30 days
+        for row in db.session.scalars(select(UserSession)):
+            row.last_seen_at = row.last_seen_at - timedelta(hours=13)
+        db.session.commit()
+    assert idle.get("/account").status_code == 302
+    assert kept.get("/account").status_code == 200
+    login(app.test_client())
+    with app.app_context():
+        assert db.session.scalar(select(func.count(UserSession.id))) == 2  # the expired row is gone, a new one came
