@@ -7,9 +7,10 @@ import functools
 import re
 from datetime import date
 
-from wtforms import RadioField, SelectChoice
+from wtforms import HiddenField, RadioField, SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
+from registry.database import parse_id
 from registry.scales import Scale
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -58,3 +59,11 @@ def scale_radio(scale: Scale, label: str, required: bool = True) -> RadioField:
     """Radio buttons for a scale's codes, with its description as help."""
     validators = [InputRequired(message="Choose one answer.")] if required else [Optional()]
     return RadioField(label, choices=choices(scale.choices), validators=validators, description=scale.description)
+
+
+class IdField(HiddenField):
+    """A row's id carried by a form: a whole number a database INTEGER holds (registry.database.parse_id)."""
+
+    def pre_validate(self, form):
+        if self.data and parse_id(self.data) is None:
+            raise ValidationError("This is not a valid choice; go back and choose again.")

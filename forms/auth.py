@@ -82,6 +82,39 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+                       description="The address you log in with.")  # fmt: skip
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_MESSAGE)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters. Every device logged in to your account will be logged out.",
+    )
+    confirm = PasswordField(
+        "Repeat new password", validators=[InputRequired(), EqualTo("password", "The passwords differ.")]
+    )
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(
+        "New email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        description="We send a link to it; your address changes when you follow the link.",
+    )  # fmt: skip
+    current = PasswordField("Your password", validators=[InputRequired(), Length(max=200)],
+                            description="To make sure that it is you.")  # fmt: skip
+
+    def validate_email(self, field):
+        if email_taken(field.data):
+            raise ValidationError("Another account uses this address.")
+
+
+class ButtonForm(FlaskForm):
+    """A button only (resend the link, log out everywhere, end one device): the CSRF token is the form."""
+
+
 class ProfileForm(FlaskForm):
     birth_year = IntegerField(
         "Birth year",

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import blank_first, month_validator, number_choices, scale_radio
+from forms import IdField, blank_first, month_validator, number_choices, scale_radio
 from registry import scales
 
 
 class DoctorRatingForm(FlaskForm):
     """A rating of one doctor for one condition. Condition choices come from the view."""
 
-    doctor = HiddenField("Doctor", validators=[DataRequired(message="Choose the doctor to rate.")])
+    doctor = IdField("Doctor", validators=[DataRequired(message="Choose the doctor to rate.")])
     condition = SelectField("For which condition did you see this doctor?",
                             validators=[DataRequired(message="Choose the condition.")])  # fmt: skip
     last_visit = StringField(

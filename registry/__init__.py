@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, request
@@ -47,6 +48,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # A remembered log-in lasts 30 days without use; each use of the cookie rotates its key.
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
         # None: HTTPS-only cookies unless testing or debugging (see _cookie_security).
         SESSION_COOKIE_SECURE=None,
         REMEMBER_COOKIE_SECURE=None,
@@ -68,6 +71,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         DB_MAX_OVERFLOW=2,
         DB_POOL_TIMEOUT=10,
         DB_CONNECT_TIMEOUT=5,
+        RATELIMIT_RESET="5 per hour",
+        # Mail (Flask-Mailman): REGISTRY_MAIL_SERVER etc.; without a server, see _mail_settings.
+        MAIL_SERVER=None,
+        MAIL_PORT=25,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_USERNAME=None,
+        MAIL_PASSWORD=None,
+        MAIL_SENDER="registry@localhost",
+        MAIL_TIMEOUT=10,
+        # Send after answering (a thread), so a slow mail server neither delays nor reveals anything.
+        MAIL_ASYNC=True,
+        # Where links in mails point, e.g. https://registry.example.org; None: the request's host.
+        BASE_URL=None,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         # Report caches are keyed by each condition's data version, so a stale entry is never read.
         CACHE_TYPE="SimpleCache",
@@ -93,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_OPTIONS))
     _database_engine_options(app)
     _cookie_security(app)
+    _mail_settings(app)
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -139,6 +157,10 @@ def _security_headers(response):
     # forms still carry Origin and Referer for the same-origin check (registry.csrf).
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    # A signed-in page must not stay in a shared computer's cache or a proxy (downloads included).
+    if _signed_in():
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Cookie")
     # Only over HTTPS: a browser ignores HSTS sent over plain HTTP, and a local demo must stay reachable.
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
@@ -155,6 +177,14 @@ def _disclosure_policy(app: Flask):
         sigma=float(app.config["DISCLOSURE_SIGMA"]),
         key=str(app.config["DISCLOSURE_KEY"]).encode(),
     )
+
+
+def _signed_in() -> bool:
+    """Whether this request was answered for a signed-in account (without loading one just to ask)."""
+    from flask import g
+
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
 
 
 def _cookie_security(app: Flask) -> None:
@@ -174,6 +204,22 @@ def _database_engine_options(app: Flask) -> None:
         options.setdefault("max_overflow", int(app.config["DB_MAX_OVERFLOW"]))
         options.setdefault("pool_timeout", float(app.config["DB_POOL_TIMEOUT"]))
         options.setdefault("connect_args", {"connect_timeout": int(app.config["DB_CONNECT_TIMEOUT"])})
+
+
+def _mail_settings(app: Flask) -> None:
+    """SMTP when a server is set; the console when tested or debugged; otherwise no mail.
+
+    Without mail, password reset and address confirmation are off (their pages say so) and the
+    rest of the registry works; `registry demo` switches the console on.
+    """
+    if not app.config.get("MAIL_BACKEND"):
+        if app.config.get("MAIL_SERVER"):
+            app.config["MAIL_BACKEND"] = "smtp"
+        elif app.testing or app.debug:
+            app.config["MAIL_BACKEND"] = "console"
+        else:
+            app.config["MAIL_BACKEND"] = None
+    app.config["MAIL_DEFAULT_SENDER"] = app.config["MAIL_SENDER"]
 
 
 def _normalize_db_url(url: str) -> str:
@@ -206,7 +252,10 @@ def _init_extensions(app: Flask) -> None:
 
     from registry import models  # noqa: F401  (registers the tables)
     from registry.auth import load_user
-    from registry.extensions import cache, csrf, db, limiter, login_manager, migrate
+    from flask_login import user_loaded_from_cookie
+
+    from registry.auth import rotate_remembered
+    from registry.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     # Runs before Flask-SQLAlchemy's own teardown (last registered, first run).
@@ -220,6 +269,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    user_loaded_from_cookie.connect(rotate_remembered, app)
+    mail.init_app(app)
 
     with app.app_context():
         engine = db.engine

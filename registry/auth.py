@@ -1,17 +1,21 @@
-"""Account domain: loading users for Flask-Login, registering, roles and consent."""
+"""Account domain: log-ins as server-side sessions, registering, roles, consent, failed log-ins, signed links."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
+from datetime import datetime, timedelta
 from functools import cache, wraps
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.extensions import db
-from registry.models import CONSENT_VERSION, ConsentEvent, User
+from registry.models import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
 from registry.database import now_utc
 from registry.scales import ACCOUNT_ROLE
 from registry.text import clean, name_key
@@ -19,15 +23,121 @@ from registry.text import clean, name_key
 MIN_PASSWORD_LENGTH = 10
 
 
-def load_user(user_id: str) -> User | None:
-    """Flask-Login loader: the session holds "id:token"; a stale token signs the session out."""
-    ident, _, token = user_id.partition(":")
-    if not ident.isdigit():
+# A session not marked "keep me logged in" dies after this long without a request; a remembered
+# one after REMEMBER_COOKIE_DURATION. last_seen is written at most this often (one write, not one per page).
+SESSION_IDLE = timedelta(hours=12)
+LAST_SEEN_EVERY = timedelta(minutes=5)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _session_row(key: str) -> UserSession | None:
+    return db.session.scalar(select(UserSession).where(UserSession.key_hash == _hash(key)))
+
+
+def _remember_for() -> timedelta:
+    value = current_app.config["REMEMBER_COOKIE_DURATION"]  # a timedelta, or seconds from the environment
+    return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
+
+
+def _expired(row: UserSession, now: datetime) -> bool:
+    return now - row.last_seen_at > (_remember_for() if row.remember else SESSION_IDLE)
+
+
+def load_user(key: str) -> User | None:
+    """Flask-Login loader: the cookie holds a log-in's key; a deleted, expired or disabled log-in is anonymous."""
+    if not key or len(key) > 100:
         return None
-    user = db.session.get(User, int(ident))
-    if user is None or not secrets.compare_digest(user.session_token, token):
+    row = _session_row(key)
+    if row is None:
         return None
+    now = now_utc()
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active or _expired(row, now):
+        return None
+    if now - row.last_seen_at > LAST_SEEN_EVERY:
+        # Its own short transaction: the request's session may be half-way through its own writes later.
+        with db.engine.begin() as conn:
+            conn.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+    user.login_key = key
     return user
+
+
+def device_family(user_agent: str | None) -> str:
+    """ "Firefox on Linux": the browser and system family of a user agent, nothing finer."""
+    ua = user_agent or ""
+    browser = next((name for pattern, name in _BROWSERS if re.search(pattern, ua)), "Unknown browser")
+    system = next((name for pattern, name in _SYSTEMS if re.search(pattern, ua)), None)
+    return f"{browser} on {system}" if system else browser
+
+
+# Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
+_BROWSERS = ((r"Edg(e|A|iOS)?/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/|FxiOS/", "Firefox"),
+             (r"SamsungBrowser/", "Samsung Internet"), (r"Chrome/|CriOS/|Chromium/", "Chrome"),
+             (r"Safari/", "Safari"), (r"^curl/", "curl"), (r"python-requests|Werkzeug", "a script"))  # fmt: skip
+_SYSTEMS = ((r"Android", "Android"), (r"iPhone|iPad|iPod", "iOS"), (r"Windows", "Windows"),
+            (r"Mac OS X|Macintosh", "macOS"), (r"CrOS", "ChromeOS"), (r"Linux", "Linux"))  # fmt: skip
+
+
+def start_session(user: User, user_agent: str | None, remember: bool) -> str:
+    """Record a new log-in of user on a device and return its key (for the cookies; only its hash is stored)."""
+    key = secrets.token_urlsafe(32)
+    now = now_utc()
+    # The account's expired log-ins go now, so the table holds live ones only.
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id,
+        ((UserSession.remember.is_(False)) & (UserSession.last_seen_at < now - SESSION_IDLE))
+        | (UserSession.last_seen_at < now - _remember_for()),
+    ))  # fmt: skip
+    db.session.add(UserSession(user_id=user.id, key_hash=_hash(key), device=device_family(user_agent)[:60],
+                               remember=remember))  # fmt: skip
+    user.login_key = key
+    return key
+
+
+def rotate_session(user: User) -> str:
+    """Give the current log-in a new key (a remember-me cookie that was used is never valid again)."""
+    key = secrets.token_urlsafe(32)
+    with db.engine.begin() as conn:
+        conn.execute(update(UserSession).where(UserSession.key_hash == _hash(user.login_key or ""))
+                     .values(key_hash=_hash(key), last_seen_at=now_utc()))  # fmt: skip
+    user.login_key = key
+    return key
+
+
+def rotate_remembered(sender, user: User) -> None:
+    """Flask-Login signal: a remember-me cookie restored a log-in; give it a new key and a new cookie."""
+    from flask import session
+
+    session["_user_id"] = rotate_session(user)
+    session["_remember"] = "set"  # Flask-Login writes the new remember cookie after the request
+
+
+def end_session(user: User) -> None:
+    """End the log-in this request came through (the caller commits)."""
+    if user.login_key:
+        db.session.execute(delete(UserSession).where(UserSession.key_hash == _hash(user.login_key)))
+
+
+def end_sessions(user: User, keep_current: bool = False, session_id: int | None = None) -> int:
+    """End the account's log-ins (all, all but the current one, or one by id); return how many (caller commits)."""
+    query = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_current and user.login_key:
+        query = query.where(UserSession.key_hash != _hash(user.login_key))
+    if session_id is not None:
+        query = query.where(UserSession.id == session_id)
+    return db.session.execute(query).rowcount
+
+
+def sessions_of(user: User) -> list[tuple[UserSession, bool]]:
+    """The account's log-ins, last seen first, each with whether it is the one asking."""
+    current = _hash(user.login_key) if user.login_key else None
+    rows = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)
+                              .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())).all()  # fmt: skip
+    now = now_utc()
+    return [(row, row.key_hash == current) for row in rows if not _expired(row, now)]
 
 
 def normalize_email(email: str) -> str:
@@ -64,7 +174,8 @@ def authenticate(email: str, password: str) -> User | None:
     return user if user.check_password(password) else None
 
 
-def create_user(email: str, password: str, pseudonym: str, account_role: str = "patient") -> User:
+def create_user(email: str, password: str, pseudonym: str, account_role: str = "patient",
+                confirmed: bool = False) -> User:
     """Add a new account to the session (the caller commits)."""
     if account_role not in ACCOUNT_ROLE:
         raise ValueError(f"unknown role {account_role!r}; choose one of {', '.join(ACCOUNT_ROLE)}")
@@ -80,6 +191,7 @@ def create_user(email: str, password: str, pseudonym: str, account_role: str = "
         pseudonym_key=name_key(pseudonym),
         account_role=account_role,
         session_token=secrets.token_hex(16),
+        email_confirmed_at=now_utc() if confirmed else None,
     )
     user.set_password(password)
     db.session.add(user)
@@ -94,10 +206,156 @@ def unique_pseudonym(email: str) -> str:
             return candidate
 
 
-def change_password(user: User, new_password: str) -> None:
-    """Set a new password and rotate the session token so other sessions sign out."""
+def change_password(user: User, new_password: str, keep_current: bool = True) -> None:
+    """Set a new password and end the account's other log-ins (all of them unless keep_current).
+
+    Every password-reset link dies with the old password (they carry a digest of its hash).
+    """
     user.set_password(new_password)
     user.session_token = secrets.token_hex(16)
+    end_sessions(user, keep_current=keep_current)
+    clear_failures(user.email)
+
+
+def set_disabled(user: User, disabled: bool) -> bool:
+    """Disable an account (no log-in, every session ended, nothing deleted) or enable it; True if it changed."""
+    if disabled == (user.disabled_at is not None):
+        return False
+    user.disabled_at = now_utc() if disabled else None
+    if disabled:
+        end_sessions(user)
+    return True
+
+
+# --- failed log-ins: a growing delay per email, not a lock-out ------------------------------
+
+FREE_FAILURES = 5  # then 1, 2, 4 ... seconds between attempts, at most MAX_DELAY
+MAX_DELAY = 900
+FAILURES_FORGOTTEN = timedelta(hours=24)
+
+
+def _email_key(email: str) -> str:
+    return _hash(normalize_email(email))
+
+
+def delay_for(failures: int) -> int:
+    """Seconds to wait after this many failures in a row."""
+    return 0 if failures < FREE_FAILURES else min(2 ** (failures - FREE_FAILURES), MAX_DELAY)
+
+
+def login_wait(email: str) -> int:
+    """Seconds before the next password check for this email may run (0: now)."""
+    row = db.session.get(LoginFailure, _email_key(email))
+    if row is None:
+        return 0
+    left = delay_for(row.failures) - (now_utc() - row.last_failed_at).total_seconds()
+    return max(0, int(left + 0.999))
+
+
+def record_failure(email: str) -> None:
+    """Count a failed password check for this email (known or not, alike); the caller commits."""
+    now = now_utc()
+    row = db.session.get(LoginFailure, _email_key(email))
+    if row is None or now - row.last_failed_at > FAILURES_FORGOTTEN:
+        if row is None:
+            row = LoginFailure(email_key=_email_key(email), failures=0)
+            db.session.add(row)
+        row.failures = 0
+    row.failures += 1
+    row.last_failed_at = now
+    # Keep the table small: forget old counters now and then.
+    if secrets.randbelow(100) == 0:
+        db.session.execute(delete(LoginFailure).where(LoginFailure.last_failed_at < now - FAILURES_FORGOTTEN))
+
+
+def clear_failures(email: str) -> None:
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email_key == _email_key(email)))
+
+
+# --- signed links: password reset, address confirmation, known device ---------------------
+
+RESET_MAX_AGE = 3600
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+DEVICE_MAX_AGE = 365 * 24 * 3600
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"registry-{purpose}")
+
+
+def _password_digest(user: User) -> str:
+    # In the reset link: a new password (or this link used once) changes the hash, and the link dies.
+    return _hash(user.password_hash)[:16]
+
+
+def stand_in(email: str) -> User:
+    """An unsaved account for an address that has none, so a reset request for it does the same work."""
+    return User(id=0, email=normalize_email(email), pseudonym="member", password_hash=_no_account_hash())
+
+
+def reset_token(user: User) -> str:
+    return _serializer("reset").dumps({"u": user.id, "p": _password_digest(user)})
+
+
+def user_for_reset(token: str) -> User | None:
+    """The account a reset link is for, or None when it is forged, older than an hour, used or outdated."""
+    try:
+        data = _serializer("reset").loads(token, max_age=RESET_MAX_AGE)
+        user = db.session.get(User, int(data["u"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if user is None or not user.is_active or not secrets.compare_digest(_password_digest(user), str(data.get("p"))):
+        return None
+    return user
+
+
+def confirm_token(user: User, email: str) -> str:
+    return _serializer("confirm").dumps({"u": user.id, "e": email})
+
+
+def confirm_email(token: str) -> tuple[User, str | None] | None:
+    """Follow a confirmation link: (user, old address when it changed), or None for a bad or stale link.
+
+    The caller commits. Raises ValueError when another account took the new address meanwhile.
+    """
+    try:
+        data = _serializer("confirm").loads(token, max_age=CONFIRM_MAX_AGE)
+        user = db.session.get(User, int(data["u"]))
+        email = str(data["e"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if user is None:
+        return None
+    if email == user.email:
+        if user.email_confirmed_at is None:
+            user.email_confirmed_at = now_utc()
+        return user, None
+    if email != user.pending_email:
+        return None
+    if email_taken(email):
+        raise ValueError("Another account uses this address now.")
+    old = user.email
+    from registry import audit
+
+    audit.record("user.email", "user", user.id, {"confirmed": True}, actor=user)
+    user.email, user.pending_email, user.email_confirmed_at = email, None, now_utc()
+    return user, old
+
+
+def device_token(user: User) -> str:
+    return _serializer("device").dumps(user.id)
+
+
+def known_device(token: str | None, email: str) -> bool:
+    """True when this browser logged in to the account with this email before (it skips the delay)."""
+    if not token:
+        return False
+    try:
+        user_id = _serializer("device").loads(token, max_age=DEVICE_MAX_AGE)
+    except BadSignature:
+        return False
+    user = find_user(email)
+    return user is not None and user.id == user_id
 
 
 def set_role(user: User, role: str, actor: User | None = None) -> None:

@@ -25,6 +25,19 @@ NAMING_CONVENTION = {
 def new_report_key() -> int:
     """A fresh random key for a report row: disclosure control sums them to recognise a set of reports."""
     return secrets.randbits(REPORT_KEY_BITS)
+# Ids are INTEGER columns: 32 bits on PostgreSQL. Every id from a URL, query string or form is checked
+# against this before it reaches a query (a larger one would make PostgreSQL fail, not just miss).
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw) -> int | None:
+    """An id from request text ("42"), or None when it is not a whole number from 1 to MAX_ID."""
+    text = str(raw if raw is not None else "").strip()
+    # isascii: "²".isdigit() is true, but int() refuses it; 10 digits at most before int() is called.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def now_utc() -> datetime:

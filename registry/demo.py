@@ -29,7 +29,7 @@ from werkzeug.security import generate_password_hash
 
 from registry import aggregates, scales
 from registry.catalog import STARTER_CATALOG
-from registry.database import REPORT_KEY_BITS, bulk_insert, insert_columns
+from registry.database import REPORT_KEY_BITS, insert_columns
 from registry.extensions import db
 from registry.models import (
     CONSENT_VERSION,

@@ -5,6 +5,7 @@ from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
@@ -16,6 +17,7 @@ migrate = Migrate()
 csrf = SameOriginCSRFProtect()
 login_manager = LoginManager()
 cache = Cache()
+mail = Mail()
 # Keyed by the client's address; behind a proxy, REGISTRY_PROXY_FIX makes that the real client's.
 limiter = Limiter(key_func=get_remote_address)
 

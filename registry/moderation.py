@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from registry import aggregates, audit
-from registry.database import now_utc
+from registry.database import now_utc, parse_id
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -242,8 +242,8 @@ def find_entry(kind: str, text: str):
     model = CATALOG_KINDS[kind]
     text = text.strip()
     if model is Doctor:
-        # isascii: "²".isdigit() is true, but int() refuses it.
-        return db.session.get(Doctor, int(text)) if text.isascii() and text.isdigit() and len(text) < 10 else None
+        doctor_id = parse_id(text)
+        return db.session.get(Doctor, doctor_id) if doctor_id is not None else None
     return db.session.scalar(select(model).where((model.slug == text) | (model.name_key == name_key(text))))
 
 

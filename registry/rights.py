@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import audit, auth, experiences, ratings, scales
 from registry.extensions import db
-from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, User
+from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, User, UserSession
 from reports.csvout import neutralize
 
 # field -> scale, for the label printed beside each stored code
@@ -45,7 +45,7 @@ RATING_FIELDS = (*ratings.FIELDS, "text_state", "text_reason")
 # The CSV download: one file per table, in this order.
 CSV_TABLES = (
     "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",
-    "experience_stop_reasons", "doctor_ratings", "flags",
+    "experience_stop_reasons", "doctor_ratings", "flags", "devices",
 )  # fmt: skip
 
 
@@ -71,6 +71,7 @@ def collect(user: User) -> dict:
         "country": user.country, "created_at": _when(user.created_at),
         "research_consent": user.has_research_consent, "research_consent_version": user.research_consent_version,
         "research_consent_at": _when(user.research_consent_at),
+        "email_confirmed_at": _when(user.email_confirmed_at), "pending_email": user.pending_email,
     }  # fmt: skip
     consent = [{"action": e.action, "version": e.version, "at": _when(e.at)} for e in user.consent_events]
     diagnoses = [
@@ -96,6 +97,7 @@ def collect(user: User) -> dict:
         .order_by(DoctorRating.id)
     ).all()
     flags = db.session.scalars(select(Flag).where(Flag.reporter_id == user.id).order_by(Flag.id)).all()
+    devices = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)).all()
     return {
         "generated_at": _when(datetime.now(timezone.utc)),
         "account": account,
@@ -110,6 +112,9 @@ def collect(user: User) -> dict:
              "resolved_at": _when(f.resolved_at), "resolution": f.resolution}
             for f in flags
         ],  # fmt: skip
+        # The log-ins the account has now: what the account page lists (no address is kept).
+        "devices": [{"device": d.device, "kept_logged_in": d.remember, "logged_in_at": _when(d.created_at),
+                     "last_seen_at": _when(d.last_seen_at)} for d in devices],  # fmt: skip
     }
 
 
@@ -155,6 +160,7 @@ def tables(data: dict) -> dict[str, list[dict]]:
         "experience_stop_reasons": stop_reasons,
         "doctor_ratings": data["doctor_ratings"],
         "flags": data["flags"],
+        "devices": data["devices"],
     }
 
 
@@ -166,6 +172,7 @@ _EMPTY_HEADERS = {
     "experience_stop_reasons": ["experience_id", "reason", "reason_label"],
     "flags": ["id", "target_kind", "target_id", "reason", "reason_label", "note", "created_at", "resolved_at",
               "resolution"],  # fmt: skip
+    "devices": ["device", "kept_logged_in", "logged_in_at", "last_seen_at"],
 }
 
 
@@ -211,10 +218,12 @@ def withdraw_consent(user: User) -> bool:
     return changed
 
 
-def delete_account(user: User) -> dict[str, int]:
+def delete_account(user: User, by_operator: bool = False) -> dict[str, int]:
     """Remove the participant and everything they entered, and their answers from every count.
 
-    The caller commits: one transaction, so a failure leaves both the rows and the counts intact.
+    The same path for a participant's own deletion and an operator's (`registry users delete`,
+    by_operator: the trail names the operator). The caller commits: one transaction, so a failure
+    leaves both the rows and the counts intact.
     """
     # Lock the account first (PostgreSQL: FOR UPDATE; SQLite: the token write takes the write lock),
     # so an experience saved concurrently either lands before the list below or fails afterwards,
@@ -236,7 +245,8 @@ def delete_account(user: User) -> dict[str, int]:
     n_ratings = len(own_ratings)
     db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
     counts = {"experiences": len(own), "ratings": n_ratings}
-    audit.record("account.delete", "user", user.id, counts, actor=user)
+    audit.record("account.delete", "user", user.id, {**counts, "by_operator": True} if by_operator else counts,
+                 actor=None if by_operator else user)  # fmt: skip
     db.session.flush()
     # The trail keeps what happened, not who it was: the pseudonym goes with the account.
     db.session.execute(

@@ -34,10 +34,38 @@ def clean(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+# Top-level domains that spam uses, without two-letter ones that are also English words ("helped.so I").
+_TLDS = (
+    "com|org|net|info|biz|io|co|ly|me|app|dev|xyz|top|site|online|shop|store|club|live|link|click|today|tv|cc|"
+    "ru|cn|de|uk|fr|nl|pl|eu|es|ch|ca|au|su|tk|ml|ga|cf|gq|pw|ws|gg|sh|ai|gl|icu|vip|pro|health|care|pharmacy|"
+    "rx|buy|sale|deals|win|bid|loan|online|website|space|fun|ltd|name|mobi|asia|example|test"
+)
+# Characters that look like Latin letters or dots, as people use them to slip a link past a filter.
+_LOOKALIKES = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ѕ": "s", "ј": "j",
+    "ԁ": "d", "һ": "h", "ӏ": "l", "ο": "o", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "τ": "t",
+    "\u3002": ".", "\u2024": ".", "\u00b7": ".", "\u2219": ".",
+})  # fmt: skip
+_MASKED_DOT = re.compile(r"(?i)\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|\s+dot\s+(?=[a-z]{2,}\b)")
+
+
+def unmask(text: str) -> str:
+    """The text as a link filter should read it: full-width and look-alike letters folded, "[.]" and " dot " as dots."""
+    text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+    text = re.sub(r"(?i)\bhxxp", "http", text)
+    return _MASKED_DOT.sub(".", text)
+
+
 # Enough to catch what people paste (an address, a number to call, a link), not a validator.
 _CONTACT_PATTERNS = {
     "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+", re.UNICODE),
-    "a link": re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|info|biz|io|co|ly|me)\b(?:/\S*)?"),
+    "a link": re.compile(
+        r"(?i)\b(?:https?|ftp|javascript|vbscript|file)\s*:|\bdata:[a-z]+/"  # a scheme
+        r"|(?<![\w:/])//[\w-]+(?:\.[\w-]+)*"  # //host (scheme-relative)
+        r"|\bwww\.\S+"
+        rf"|(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})\b(?![\w-])"  # name.tld
+        r"|\b[a-z0-9-]+\.[a-z]{2,}/[\w/?=&%.-]"  # any name.tld/path
+    ),
     # 7+ digits with the usual separators; years and doses ("2019", "500 mg") are far shorter.
     "a phone number": re.compile(r"(?<!\w)\+?\(?\d[\d\s().-]{6,}\d(?!\w)"),
 }
@@ -47,6 +75,7 @@ def contact_details(text: str | None) -> list[str]:
     """What kinds of contact details the text contains (empty when none)."""
     if not text:
         return []
+    text = unmask(text)
     found = []
     for label, pattern in _CONTACT_PATTERNS.items():
         for match in pattern.finditer(text):

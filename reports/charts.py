@@ -41,12 +41,38 @@ class Chart:
         return self.figure.to_json()
 
 
+def plain(text):
+    """Text plotly draws as text: it reads a subset of HTML (<a href>, <b>, <img>...) in every label."""
+    if not isinstance(text, str):
+        return text
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Every key of a trace that plotly draws as text, and so the one place names, terms and labels pass.
+_TEXT_KEYS = ("x", "y", "text", "name", "hovertext")
+
+
+def _plain_trace(trace: dict) -> dict:
+    out = dict(trace)
+    for key in _TEXT_KEYS:
+        if isinstance(out.get(key), list):
+            out[key] = [plain(v) for v in out[key]]
+        elif key in out:
+            out[key] = plain(out[key])
+    if "hovertemplate" in out:  # our own template's one tag survives; names inside it become text
+        out["hovertemplate"] = plain(out["hovertemplate"]).replace("&lt;extra&gt;&lt;/extra&gt;", "<extra></extra>")
+    return out
+
+
 def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **layout) -> go.Figure:
-    """A figure from plain trace and layout dicts (validated once, ten times faster than updates)."""
+    """A figure from plain trace and layout dicts (validated once, ten times faster than updates).
+
+    Every trace's text goes through plain() here, so no name, term or label can become markup.
+    """
     # "none": no 10 kB default template in every page; readable on a phone.
     return go.Figure(
         {
-            "data": traces,
+            "data": [_plain_trace(trace) for trace in traces],
             "layout": {
                 "template": "none",
                 "height": height,

@@ -231,3 +231,65 @@ def wheel(tmp_path_factory):
                     "-w", str(out), str(source)], check=True)  # fmt: skip
     (built,) = Path(out).glob("treatment_registry-*.whl")
     return built
+# --- mail: a real SMTP server on 127.0.0.1 ------------------------------------------------------
+
+
+class Inbox:
+    """What the test SMTP server received, parsed."""
+
+    def __init__(self):
+        self.messages = []
+        self._lock = __import__("threading").Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        import email
+        from email import policy
+
+        with self._lock:
+            self.messages.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def wait(self, count: int = 1, timeout: float = 10.0) -> list:
+        """The first count messages, waiting for them (mail goes out on a thread after the answer)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.messages) >= count, f"expected {count} mails, got {len(self.messages)}"
+        return self.messages[:count]
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on a free port of 127.0.0.1; yields (port, inbox)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(app, smtp):
+    """The test app's database, mailing through the SMTP server above; links from a public base URL."""
+    port, _ = smtp
+    mailing = create_app({**_base_config(app.config["SQLALCHEMY_DATABASE_URI"]), "MAIL_SERVER": "127.0.0.1",
+                          "MAIL_PORT": port, "MAIL_SENDER": "registry@registry.example",
+                          "BASE_URL": "https://registry.example"})  # fmt: skip
+    yield mailing
+    with mailing.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def inbox(smtp):
+    return smtp[1]

@@ -157,3 +157,82 @@ def test_serve_without_gunicorn_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gunicorn" else real(name, *a))
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 1 and 'pip install "treatment-registry[server]"' in result.output
+
+
+def test_users_list_shows_accounts_and_is_audited(runner, make, app):
+    from registry.models import AuditEvent
+
+    make.user(email="a@example.org")
+    make.user(email="m@example.org", role="moderator")
+    result = runner.invoke(args=["users", "list"])
+    assert result.exit_code == 0, result.output
+    assert "a@example.org" in result.output and "m@example.org" in result.output and "2 accounts." in result.output
+    only = runner.invoke(args=["users", "list", "--role", "moderator"])
+    assert "a@example.org" not in only.output and "1 account." in only.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(AuditEvent.action == "user.list")) == 2
+
+
+def test_users_set_password_ends_every_session_and_is_audited(runner, make, app):
+    from registry.models import AuditEvent
+
+    make.user(email="a@example.org")
+    browser = app.test_client()
+    browser.post("/login", data={"email": "a@example.org", "password": "correct horse battery"})
+    short = runner.invoke(args=["users", "set-password", "a@example.org", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 10" in short.output
+    result = runner.invoke(args=["users", "set-password", "A@example.org", "--password-stdin"],
+                           input="a new long password\n")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert browser.get("/account").status_code == 302
+    assert app.test_client().post("/login", data={"email": "a@example.org", "password": "a new long password"}
+                                  ).status_code == 302  # fmt: skip
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.password"))
+        assert event.actor_label.startswith("cli:") and event.changes == {"by_operator": True}
+
+
+def test_users_disable_keeps_the_data_and_enable_undoes_it(runner, make, app):
+    from registry.models import AuditEvent, Experience
+
+    make.condition("Migraine", "G43")
+    make.treatment("Sumatriptan")
+    user_id = make.user(email="a@example.org")
+    make.experience(user_id=user_id)
+    assert runner.invoke(args=["users", "disable", "a@example.org"]).exit_code == 0
+    assert "disabled already" in runner.invoke(args=["users", "disable", "a@example.org"]).output
+    assert "disabled" in runner.invoke(args=["users", "list", "--disabled"]).output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Experience.id))) == 1
+    assert runner.invoke(args=["users", "enable", "a@example.org"]).exit_code == 0
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("user.%able"))).all()
+        assert actions == ["user.disable", "user.enable"]
+
+
+def test_users_delete_goes_through_the_data_rights_path(runner, make, app):
+    from registry import aggregates
+    from registry.models import AuditEvent, Experience
+
+    make.condition("Migraine", "G43")
+    make.treatment("Sumatriptan")
+    user_id = make.user(email="a@example.org")
+    make.experience(user_id=user_id)
+    make.experience()  # someone else's stays
+    kept = runner.invoke(args=["users", "delete", "a@example.org"], input="n\n")
+    assert kept.exit_code == 1 and "1 experiences" in kept.output
+    result = runner.invoke(args=["users", "delete", "a@example.org", "--yes"])
+    assert result.exit_code == 0 and "Deleted a@example.org with 1 experiences" in result.output
+    with app.app_context():
+        assert db.session.get(User, user_id) is None
+        assert db.session.scalar(select(func.count(Experience.id))) == 1
+        assert aggregates.check(db.session) == []  # the report counts lost the answers in the same transaction
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.delete"))
+        assert event.actor_label.startswith("cli:") and event.changes["by_operator"] is True
+    assert runner.invoke(args=["users", "delete", "a@example.org", "--yes"]).exit_code == 1  # no account now
+
+
+def test_users_created_by_the_operator_come_confirmed(runner, app):
+    runner.invoke(args=["users", "create", "c@example.org", "--password-stdin"], input="a long password\n")
+    with app.app_context():
+        assert db.session.scalar(select(User)).email_confirmed_at is not None

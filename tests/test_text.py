@@ -1,4 +1,6 @@
-from registry.text import clean, fold, name_key, slugify
+import pytest
+
+from registry.text import clean, contact_details, fold, name_key, slugify
 
 
 def test_name_key_ignores_case_spacing_accents_and_apostrophes():
@@ -14,3 +16,34 @@ def test_slugify_and_clean():
     assert slugify("Type 2 Diabetes (adult)") == "type-2-diabetes-adult"
     assert slugify("!!!") == "item"
     assert clean("  two   words ") == "two words"
+
+
+@pytest.mark.parametrize("text", [
+    '<a href="//evil.example/">free pills</a>',  # scheme-relative
+    "see //evil.example/pills",
+    "order at pills4u.shop",  # scheme-less, any spam TLD
+    "cheap-meds.ru has it",
+    "pills.example/buy",  # any name.tld with a path
+    "buy at evil[.]com",  # masked dots
+    "evil(dot)com",
+    "evil dot com",
+    "ｅｖｉｌ．ｃｏｍ",  # full-width
+    "evil。com",  # ideographic full stop
+    "evil.сom",  # Cyrillic "с"
+    "hxxps://evil.example",
+    "javascript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD4=",
+])  # fmt: skip
+def test_the_link_check_catches_disguised_links(text):
+    assert "a link" in contact_details(text)
+
+
+@pytest.mark.parametrize("text", [
+    "It helped.so I kept going",  # a missing space is not a domain
+    "e.g. with food, i.e. at night",
+    "Dr. Smith said 2.5mg/day and/or 1/2 dose",
+    "The data: fewer headaches.",
+    "Side effects eased after 2-3 weeks.",
+])  # fmt: skip
+def test_the_link_check_leaves_ordinary_text_alone(text):
+    assert contact_details(text) == []

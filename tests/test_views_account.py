@@ -166,10 +166,13 @@ def test_a_cross_site_post_without_the_csrf_token_deletes_nothing(make, database
                            "SQLALCHEMY_DATABASE_URI": database_url})  # fmt: skip
     try:
         with csrf_app.app_context():
-            token = db.session.get(User, user_id).session_token
+            from registry import auth
+
+            key = auth.start_session(db.session.get(User, user_id), "Firefox/130", remember=False)
+            db.session.commit()
         client = csrf_app.test_client()
         with client.session_transaction() as session:  # signed in, as a victim's browser would be
-            session["_user_id"], session["_fresh"] = f"{user_id}:{token}", True
+            session["_user_id"], session["_fresh"] = key, True
         assert client.get("/account/data").status_code == 200
         for url in ("/account/delete", "/account/data/withdraw-consent", "/account/data/download"):
             response = client.post(url, data={"password": PASSWORD, "confirm": "y", "format": "json"})
@@ -180,3 +183,13 @@ def test_a_cross_site_post_without_the_csrf_token_deletes_nothing(make, database
         with csrf_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_download_lists_the_devices_logged_in(client, auth):
+    import json
+
+    auth.login()
+    data = json.loads(client.post("/account/data/download", data={"format": "json"}).data)
+    assert [d["device"] for d in data["devices"]] == ["a script"]  # the test client's user agent (Werkzeug)
+    assert data["account"]["email_confirmed_at"] is None
+    assert set(data["devices"][0]) == {"device", "kept_logged_in", "logged_in_at", "last_seen_at"}  # no address

@@ -112,3 +112,19 @@ def test_doctor_page_find_a_doctor_and_api(client, auth, app, doctor):
     assert client.get("/api/v1/doctors/1").get_json()["overall"]["overall_mean"] == 8.5
     assert client.get("/api/v1/doctors/99").status_code == 404
     assert "Dr. Ines Moreau" in client.get("/conditions/migraine").text  # doctors rated for this condition
+
+
+@pytest.mark.parametrize("raw", ["2147483648", "2147483647", "99999999999999999999", "0", "-1", "1e3", "²", "0x1", "1.0"])
+def test_an_id_in_the_query_string_or_form_never_overflows(client, auth, doctor, raw):
+    """On PostgreSQL an id over 2**31-1 used to reach the query and fail (500); now every id is bounded."""
+    auth.login()
+    assert client.get(f"/ratings/new?doctor={raw}").status_code == 404
+    assert client.post(f"/ratings/new?doctor={raw}", data={**VALID, "doctor": raw}).status_code == 404
+    assert client.post("/ratings/new?doctor=1", data={**VALID, "doctor": raw}).status_code == 404  # the form decides
+
+
+def test_parse_id_is_the_one_bound():
+    from registry.database import MAX_ID, parse_id
+
+    assert [parse_id(v) for v in ("1", " 42 ", str(MAX_ID), str(MAX_ID + 1), "", None, "007", "-3")] == [
+        1, 42, MAX_ID, None, None, None, 7, None]

@@ -25,7 +25,7 @@ from registry.models.experience import (
 from registry.models.export import ExportLog
 from registry.models.moderation import FLAG_TARGETS, AuditEvent, Flag
 from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
-from registry.models.user import CONSENT_VERSION, ConsentEvent, User
+from registry.models.user import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
 
 __all__ = [
     "FLAG_TARGETS",
@@ -52,5 +52,7 @@ __all__ = [
     "Treatment",
     "TreatmentSynonym",
     "User",
+    "UserSession",
+    "LoginFailure",
     "condition_treatment",
 ]

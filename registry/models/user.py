@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -41,6 +41,12 @@ class User(UserMixin, db.Model):
     # Set for participants created by `registry fhir import` / `registry import reviews`: where their
     # reports came from. They have no usable password and cannot log in.
     imported_from: Mapped[str | None] = mapped_column(String(200))
+    # None until the participant follows the link mailed to the address (nothing waits on it).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A new address waiting for its confirmation link; the account keeps the old one meanwhile.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    # Set by an operator (`registry users disable`): no log-in, no session; nothing is deleted.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ConsentEvent.at"
@@ -55,9 +61,21 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def get_id(self) -> str:
-        # Flask-Login keeps this in the session; a new token invalidates old sessions.
-        return f"{self.id}:{self.session_token}"
+    # The key of the log-in this object was loaded through (set by registry.auth); never stored.
+    login_key = None  # a str once set; a plain attribute, not a column
+
+    def get_id(self) -> str | None:
+        # Flask-Login keeps this in the session and the remember cookie: it names one UserSession row,
+        # so deleting that row (log-out, "log out everywhere", a password change) kills both cookies.
+        return self.login_key
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def has_research_consent(self) -> bool:
@@ -82,3 +100,34 @@ class ConsentEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ConsentEvent {self.user_id} {self.action} {self.version}>"
+
+
+class UserSession(db.Model):
+    """One log-in on one device: what the session and remember-me cookies point to (by a hash of their key)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "Firefox on Linux": the user agent's family only; no address is stored.
+    device: Mapped[str] = mapped_column(String(60))
+    remember: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} of {self.user_id} {self.device!r}>"
+
+
+class LoginFailure(db.Model):
+    """Failed log-ins per email (known or not, so the counter reveals no account), for a growing delay."""
+
+    __tablename__ = "login_failure"
+
+    email_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the normalized email
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+
+    def __repr__(self) -> str:
+        return f"<LoginFailure {self.email_key[:8]} {self.failures}>"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
+from registry.database import MAX_ID
+
 MAX_PAGE = 100_000
 
 
@@ -18,7 +20,7 @@ class BoundedIntConverter(IntegerConverter):
     """<int:...> limited to what a database integer holds: a larger id is a 404, not an overflow."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)  # ids are INTEGER columns (32 bits on PostgreSQL)
+        kwargs.setdefault("max", MAX_ID)  # the same bound as registry.database.parse_id for query strings
         super().__init__(map, *args, **kwargs)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from forms.rating import DoctorRatingForm
 from registry import ratings, scales
 from registry.extensions import db, submit_limit
+from registry.database import parse_id
 from registry.models import Condition, Doctor
 from registry.views import flash_text_state
 
@@ -24,8 +23,8 @@ def _form(**kwargs) -> DoctorRatingForm:
 
 
 def _doctor(raw) -> Doctor | None:
-    raw = str(raw or "")
-    return db.session.get(Doctor, int(raw)) if re.fullmatch(r"[0-9]{1,18}", raw) else None
+    doctor_id = parse_id(raw)
+    return db.session.get(Doctor, doctor_id) if doctor_id is not None else None
 
 
 def _condition(slug) -> Condition | None:

@@ -125,6 +125,7 @@ def live_server(tmp_path_factory):
         "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
         "REMEMBER_COOKIE_SECURE": False,
         "RATELIMIT_ENABLED": False,  # one browser logs in many times a minute
+        "MAIL_BACKEND": "locmem",  # mail is on (reset, confirmation pages), kept in memory
     })  # fmt: skip
     with app.app_context():
         from registry.cli import init_database
@@ -253,7 +254,7 @@ class UI:
 
     def logout(self) -> None:
         """Log out with the header's button."""
-        self.page.get_by_role("button", name="Log out").click()
+        self.page.get_by_role("button", name="Log out", exact=True).click()
         self.page.get_by_text("You are logged out.").wait_for()
 
     def register(self, email: str, pseudonym: str) -> None:

@@ -19,6 +19,7 @@ PUBLIC_PAGES = {
     "compare": "/conditions/type-2-diabetes/compare?t=semaglutide&t=metformin",
     "doctor": None,  # the seeded doctor's page
     "search": "/search?q=Ozempic",
+    "forgot-password": "/password/forgot",
     "not-found": None,  # a 404
 }
 MEMBER_PAGES = {
@@ -27,6 +28,8 @@ MEMBER_PAGES = {
     "my-experiences": "/experiences",
     "my-data": "/account/data",
     "delete-account": "/account/delete",
+    "my-account": "/account",  # with the devices table and "log out everywhere"
+    "change-email": "/account/email",
 }
 
 

@@ -1,0 +1,204 @@
+"""Mail through a real SMTP server on 127.0.0.1 (registry.mail): reset, confirmation, address change."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from registry import create_app
+from registry.extensions import db
+from registry.models import AuditEvent, User
+
+PASSWORD = "correct horse battery"
+LINK = re.compile(r"https://registry\.example(/\S+)")
+
+
+def link_in(message) -> str:
+    """The path of the link in the mail's text body (the HTML body carries the same one)."""
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    path = LINK.search(text).group(1)
+    assert f"https://registry.example{path}" in html
+    return path
+
+
+def login(client, email, password=PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+def test_reset_mail_is_sent_and_followed_and_ends_every_session(mail_app, make, inbox):
+    make.user(email="ana@example.org")
+    other_device = mail_app.test_client()
+    assert login(other_device, "ana@example.org").status_code == 302
+    client = mail_app.test_client()
+    assert "Forgot your password?" in client.get("/login").text
+    answer = client.post("/password/forgot", data={"email": "Ana@Example.org"})
+    assert answer.status_code == 302
+    [message] = inbox.wait(1)
+    assert message["To"] == "ana@example.org" and message["From"] == "registry@registry.example"
+    assert message["Subject"] == "Set a new password"
+    path = link_in(message)
+    form = client.get(path)
+    assert "member1" in form.text and form.headers["Cache-Control"] == "no-store"  # whose account; not cached
+    done = client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"})
+    assert done.status_code == 302 and done.location.endswith("/account")
+    assert client.get("/account").status_code == 200  # logged in with the new password
+    assert other_device.get("/account").status_code == 302  # the other device is logged out
+    assert login(mail_app.test_client(), "ana@example.org", "a brand new password").status_code == 302
+    # single use: the same link is dead once used
+    again = mail_app.test_client().get(path)
+    assert again.status_code == 400 and "not valid any more" in again.text
+    with mail_app.app_context():
+        assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "user.password"))
+
+
+def test_the_answer_is_the_same_for_unknown_addresses(mail_app, make, inbox):
+    make.user(email="ana@example.org")
+    client = mail_app.test_client()
+    known = client.post("/password/forgot", data={"email": "ana@example.org"}, follow_redirects=True)
+    unknown = client.post("/password/forgot", data={"email": "nobody@example.org"}, follow_redirects=True)
+    strip = lambda page: page.text.replace("ana@example.org", "X").replace("nobody@example.org", "X")  # noqa: E731
+    assert strip(known) == strip(unknown) and known.status_code == unknown.status_code == 200
+    inbox.wait(1)
+    assert [m["To"] for m in inbox.messages] == ["ana@example.org"]  # nothing went to the unknown address
+
+
+def test_a_reset_link_expires_after_an_hour_and_dies_with_a_password_change(mail_app, make, inbox, monkeypatch):
+    user_id = make.user(email="ana@example.org")
+    client = mail_app.test_client()
+    client.post("/password/forgot", data={"email": "ana@example.org"})
+    path = link_in(inbox.wait(1)[0])
+    assert client.get(path).status_code == 200
+    from registry import auth
+
+    monkeypatch.setattr(auth, "RESET_MAX_AGE", -1)  # as if an hour had passed
+    assert client.get(path).status_code == 400
+    monkeypatch.undo()
+    with mail_app.app_context():  # the password changes another way: the link dies
+        auth.change_password(db.session.get(User, user_id), "changed elsewhere 123")
+        db.session.commit()
+    response = client.post(path, data={"password": "a brand new password", "confirm": "a brand new password"})
+    assert response.status_code == 400
+    assert login(mail_app.test_client(), "ana@example.org", "a brand new password").status_code == 200  # not set
+
+
+def test_a_forged_or_altered_link_is_refused(mail_app, make, inbox):
+    make.user(email="ana@example.org")
+    client = mail_app.test_client()
+    client.post("/password/forgot", data={"email": "ana@example.org"})
+    path = link_in(inbox.wait(1)[0])
+    assert client.get(path[:-3] + "abc").status_code == 400
+    assert client.get("/password/reset/not-a-token").status_code == 400
+
+
+def test_registration_mails_a_confirmation_link(mail_app, inbox):
+    client = mail_app.test_client()
+    client.post("/register", data={"email": "new@example.org", "pseudonym": "newcomer", "password": "long enough pw",
+                                   "confirm": "long enough pw"})  # fmt: skip
+    page = client.get("/account")
+    assert "not confirmed yet" in page.text and "Send the link again" in page.text
+    [message] = inbox.wait(1)
+    assert message["To"] == "new@example.org" and message["Subject"] == "Confirm your email address"
+    client.get(link_in(message))
+    assert "Your address is confirmed." in client.get("/account").text
+    with mail_app.app_context():
+        assert db.session.scalar(select(User)).email_confirmed_at is not None
+    client.post("/account/confirm/resend")  # nothing left to confirm: no mail
+    assert len(inbox.messages) == 1
+
+
+def test_an_email_change_waits_for_the_new_address_and_tells_the_old(mail_app, make, inbox):
+    make.user(email="old@example.org")
+    client = mail_app.test_client()
+    login(client, "old@example.org")
+    wrong = client.post("/account/email", data={"email": "new@example.org", "current": "not my password"})
+    assert "This is not your password." in wrong.text
+    client.post("/account/email", data={"email": "New@Example.org", "current": PASSWORD})
+    [confirm] = inbox.wait(1)
+    assert confirm["To"] == "new@example.org"
+    assert "waits for you" in client.get("/account").text
+    assert login(mail_app.test_client(), "old@example.org").status_code == 302  # the old address still logs in
+    client.get(link_in(confirm))
+    [_, notice] = inbox.wait(2)
+    assert notice["To"] == "old@example.org" and "new@example.org" in notice.get_body(("plain",)).get_content()
+    assert login(mail_app.test_client(), "new@example.org").status_code == 302
+    assert login(mail_app.test_client(), "old@example.org").status_code == 200  # refused
+
+
+def test_an_email_change_to_a_taken_address_is_refused(mail_app, make, inbox):
+    make.user(email="taken@example.org")
+    make.user(email="me@example.org")
+    client = mail_app.test_client()
+    login(client, "me@example.org")
+    response = client.post("/account/email", data={"email": "taken@example.org", "current": PASSWORD})
+    assert "Another account uses this address." in response.text
+    assert inbox.messages == []
+
+
+def test_links_come_from_the_request_host_without_a_base_url(app, smtp, make):
+    port, inbox = smtp
+    make.user(email="ana@example.org")
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "RATELIMIT_ENABLED")
+    mailing = create_app({**{k: app.config[k] for k in keys}, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port,
+                          "MAIL_ASYNC": False})  # fmt: skip
+    try:
+        mailing.test_client().post("/password/forgot", data={"email": "ana@example.org"},
+                                   base_url="https://public.example")  # fmt: skip
+        [message] = inbox.wait(1)
+        assert "https://public.example/password/reset/" in message.get_body(("plain",)).get_content()
+    finally:
+        with mailing.app_context():
+            db.engine.dispose()
+
+
+def test_without_a_mail_server_production_turns_reset_off_and_says_so(app, make):
+    make.user(email="ana@example.org")
+    keys = ("SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "RATELIMIT_ENABLED")
+    production = create_app({k: app.config[k] for k in keys})  # neither testing nor debugging, no MAIL_SERVER
+    try:
+        assert production.config["MAIL_BACKEND"] is None
+        page = production.test_client().get("/password/forgot")
+        assert page.status_code == 503 and "cannot send mail" in page.text
+    finally:
+        with production.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("config, backend", [({"TESTING": True}, "console"), ({"MAIL_SERVER": "mx"}, "smtp")])
+def test_the_mail_backend_follows_the_settings(app, config, backend):
+    keys = ("SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI")
+    other = create_app({**{k: app.config[k] for k in keys}, **config})
+    try:
+        assert other.config["MAIL_BACKEND"] == backend
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_reset_requests_are_limited_per_address_and_per_account(app, smtp, make):
+    port, inbox = smtp
+    make.user(email="ana@example.org")
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
+    limited = create_app({**{k: app.config[k] for k in keys}, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port,
+                          "RATELIMIT_ENABLED": True, "RATELIMIT_RESET": "2 per hour"})  # fmt: skip
+    try:
+        client = limited.test_client()
+        for n in range(2):  # from ever new addresses, for one account
+            answer = client.post("/password/forgot", data={"email": "ana@example.org"},
+                                 environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})  # fmt: skip
+            assert answer.status_code == 302
+        blocked = client.post("/password/forgot", data={"email": "ana@example.org"},
+                              environ_base={"REMOTE_ADDR": "203.0.113.9"})  # fmt: skip
+        assert blocked.status_code == 429
+        # an unknown address is limited alike, so the limit tells nothing either
+        for n in range(2):
+            client.post("/password/forgot", data={"email": "nobody@example.org"},
+                        environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})  # fmt: skip
+        assert client.post("/password/forgot", data={"email": "nobody@example.org"},
+                           environ_base={"REMOTE_ADDR": "198.51.100.9"}).status_code == 429  # fmt: skip
+        assert len(inbox.wait(2)) == 2
+    finally:
+        with limited.app_context():
+            db.engine.dispose()
