@@ -42,7 +42,7 @@ def postgres_instructions(url: str | URL, file: str = "registry.dump") -> str:
     return (
         "This registry uses PostgreSQL: back it up and restore it with PostgreSQL's own tools,\n"
         "which take a consistent snapshot while the app runs (set PGPASSWORD or use ~/.pgpass):\n"
-        f"  pg_dump --format=custom --file={file} '{libpq}'\n"
+        f"  (umask 077; pg_dump --format=custom --file={file} '{libpq}')    # a private file: health data\n"
         f"  pg_restore --clean --if-exists --no-owner --dbname='{libpq}' {file}\n"
         "Then run `registry init` (migrations up, if the dump is older) and `registry aggregates check`."
     )

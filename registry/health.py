@@ -15,18 +15,20 @@ from registry.extensions import cache, db
 
 
 @lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
 def migration_heads() -> frozenset[str]:
     """The revisions this code's migrations end at."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    return frozenset(_scripts().get_heads())
 
 
-@lru_cache(maxsize=1)
 def known_revisions() -> frozenset[str]:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return frozenset(script.revision for script in ScriptDirectory.from_config(config).walk_revisions())
+    """Every revision this code knows (a database at none of them was migrated by a newer release)."""
+    return frozenset(script.revision for script in _scripts().walk_revisions())
 
 
 def version() -> str:

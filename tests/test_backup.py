@@ -191,4 +191,5 @@ def test_postgresql_is_pointed_to_pg_dump(app, runner):
         assert runner.invoke(args=["restore", "--yes", "registry.dump"]).exit_code == 2
         text = result.output
     assert "pg_dump --format=custom --file=" in text and "pg_restore --clean --if-exists" in text
+    assert "(umask 077; pg_dump" in text  # the dump is written private
     assert "postgresql://" in text and "+psycopg" not in text and "s3cret" not in text
