@@ -45,7 +45,7 @@ TARGET_ATTACK, TARGET_SHOWN = 0.50, 0.95
 class Registry:
     """A fresh SQLite registry whose reports are read as the pages read them."""
 
-    def __init__(self, folder: Path, mode: str, sigma: float):
+    def __init__(self, folder: Path, mode: str, sigma: float, key: str | None = None, seed: int | None = None):
         from registry import create_app
         from registry.extensions import db
         from flask_migrate import upgrade
@@ -54,7 +54,7 @@ class Registry:
 
         self.app = create_app({
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'privacy.sqlite'}", "SECRET_KEY": "bench",
-            "EXPORT_KEY": "bench", "DISCLOSURE_KEY": f"bench-{random.random()}", "DISCLOSURE": mode,
+            "EXPORT_KEY": "bench", "DISCLOSURE_KEY": key or f"bench-{random.random()}", "DISCLOSURE": mode,
             "DISCLOSURE_SIGMA": sigma, "TESTING": True,
         })  # fmt: skip
         with self.app.app_context():
@@ -66,6 +66,8 @@ class Registry:
             self.condition_id = condition.id
         self.units = 0
         self.users = 0
+        # A seed makes the reports' random keys, and so the noise, repeatable (tests on a fixed seed).
+        self.report_keys = random.Random(seed) if seed is not None else None
 
     def new_unit(self) -> int:
         """A new treatment for the condition: a fresh reporting unit."""
@@ -96,8 +98,15 @@ class Registry:
             answers = {"role": profile.get("role", "patient"), "started": "2024-01", "stopped": None,
                        "effectiveness": effectiveness, "side_effect_severity": "mild", "satisfaction": 7,
                        "would_recommend": "yes", "side_effects": [], "stop_reasons": []}  # fmt: skip
-            experiences.save(user, db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
-                             answers, diagnosed)  # fmt: skip
+            saved = experiences.save(user, db.session.get(Condition, self.condition_id),
+                                     db.session.get(Treatment, treatment_id), answers, diagnosed)  # fmt: skip
+            if self.report_keys is not None:  # swap in a repeatable key: out of the aggregates, then in again
+                from registry import aggregates
+                from registry.database import REPORT_KEY_BITS
+
+                aggregates.record_experience(db.session, saved, sign=-1)
+                saved.report_key = self.report_keys.getrandbits(REPORT_KEY_BITS)
+                aggregates.record_experience(db.session, saved, sign=1)
             db.session.commit()
 
     def read(self, treatment_id: int, view: dict) -> dict | None:
