@@ -112,6 +112,8 @@ def test_every_exported_response_validates_and_is_de_identified(runner, communit
     content = (tmp_path / "out.ndjson").read_text(encoding="utf-8")
     assert not any(u.email in content or f'"{u.pseudonym}"' in content for u in users)
     assert not re.search(r"\d{4}-\d{2}-\d{2}", content)
+    answered = {i["linkId"] for r in lines for i in r["item"]}
+    assert {"side_effects", "stop_reasons", "tips", "effectiveness", "satisfaction", "started"} <= answered
     # Conditions coded with ICD-10-CM, drugs with DrugBank where known.
     items = {i["linkId"]: i["answer"] for i in lines[0]["item"]}
     assert items["condition"][0]["valueCoding"]["system"] == fhir.ICD10CM
