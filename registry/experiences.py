@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from registry import aggregates, audit, moderation, scales
 from registry.auth import owned_or_none
@@ -136,6 +137,7 @@ def save(
     if imported is not None:
         experience.updated_at = imported["updated_at"]
         experience.created_at = imported.get("created_at") or experience.created_at or imported["updated_at"]
+        flag_modified(experience, "updated_at")  # written as given even when unchanged (else onupdate sets now)
     moderation.screen_text(experience, before.get("tips"))
     db.session.flush()
     aggregates.record_experience(db.session, experience, sign=1)

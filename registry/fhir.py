@@ -272,12 +272,13 @@ EXPORT_COLUMNS = [f["name"] for f in EXPERIENCE_FIELDS]
 _CODED = {spec.link_id: spec.code_system for spec in EXPERIENCE_ITEMS if spec.code_system}
 
 
-@dataclass(eq=False)  # hashed by identity: its answers are cached per instance
+@dataclass
 class Catalog:
     """Slug -> (name, code) lookups of the catalog, loaded once per export."""
 
     conditions: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     treatments: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    answers: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, session) -> Catalog:
@@ -294,16 +295,19 @@ class Catalog:
             return {"system": ICD10CM, "code": icd10, "display": name}
         return {"system": CATALOG_CONDITION, "code": slug, "display": name}
 
-    @functools.cache
     def condition_answer(self, slug: str) -> str:
-        """The condition's answer, with the catalog slug as an extension (exact within one catalog)."""
-        return _dumps({"valueCoding": self.condition_coding(slug),
-                       "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+        """The condition's answer, with the catalog slug as an extension (exact within one catalog); encoded once."""
+        if slug not in self.answers:
+            self.answers[slug] = _dumps({"valueCoding": self.condition_coding(slug),
+                                         "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+        return self.answers[slug]
 
-    @functools.cache
     def treatment_answer(self, slug: str) -> str:
-        return _dumps({"valueCoding": self.treatment_coding(slug),
-                       "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+        key = ("treatment", slug)
+        if key not in self.answers:
+            self.answers[key] = _dumps({"valueCoding": self.treatment_coding(slug),
+                                        "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+        return self.answers[key]
 
     def treatment_coding(self, slug: str) -> dict:
         name, drugbank, mesh = self.treatments[slug]
@@ -331,14 +335,14 @@ def _answered(link_id: str, answers) -> str:
 def _coded_items() -> dict[str, dict[str, str]]:
     """field -> code -> the whole encoded item: a coded answer costs one lookup."""
     return {name: {code: _answered(name, [_coded_answer(system, code)]) for code in CODE_SYSTEMS[system].codes}
-            for name, system in _CODED.items()}  # fmt: skip
+            for name, system in _CODED.items() if name not in _OWN_ENCODING}  # fmt: skip
 
 
 _VALUE_KEYS = {"started": "valueDate", "stopped": "valueDate", "dose_amount": "valueDecimal",
                "satisfaction": "valueInteger", "tips": "valueString", "country": "valueString"}  # fmt: skip
 # Each item in questionnaire order, with how its answer is encoded.
-_LISTS = ("condition", "treatment", "side_effects", "stop_reasons")  # answers built from more than the row
-_PLAN = tuple((spec.link_id, spec.link_id if spec.link_id in _LISTS else "coded" if spec.link_id in _CODED
+_OWN_ENCODING = ("condition", "treatment", "side_effects", "stop_reasons")
+_PLAN = tuple((spec.link_id, spec.link_id if spec.link_id in _OWN_ENCODING else "coded" if spec.link_id in _CODED
                else _VALUE_KEYS.get(spec.link_id)) for spec in EXPERIENCE_ITEMS)  # fmt: skip
 
 

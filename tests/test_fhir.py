@@ -112,6 +112,8 @@ def test_every_exported_response_validates_and_is_de_identified(runner, communit
     content = (tmp_path / "out.ndjson").read_text(encoding="utf-8")
     assert not any(u.email in content or f'"{u.pseudonym}"' in content for u in users)
     assert not re.search(r"\d{4}-\d{2}-\d{2}", content)
+    answered = {i["linkId"] for r in lines for i in r["item"]}
+    assert {"side_effects", "stop_reasons", "tips", "effectiveness", "satisfaction", "started"} <= answered
     # Conditions coded with ICD-10-CM, drugs with DrugBank where known.
     items = {i["linkId"]: i["answer"] for i in lines[0]["item"]}
     assert items["condition"][0]["valueCoding"]["system"] == fhir.ICD10CM
@@ -320,3 +322,25 @@ def test_dry_run_checks_every_line_and_writes_nothing(runner, community, app, tm
         after = db.session.scalar(select(func.count(Experience.id))), _cells(db.session, consenting_only=False)
         assert not db.session.scalar(select(func.count(User.id)).where(User.imported_from.is_not(None)))
     assert after == before
+
+
+def test_a_changed_response_updates_the_experience_in_place(runner, community, app, tmp_path):
+    from registry import aggregates
+
+    resource = export_lines(runner, tmp_path)[0]
+    resource["subject"]["identifier"]["system"] = "urn:example:clinic"
+    path = tmp_path / "in.ndjson"
+    assert runner.invoke(args=["fhir", "import", write_lines(path, [resource])]).exit_code == 0
+    for item in resource["item"]:
+        if item["linkId"] == "effectiveness":
+            old = item["answer"][0]["valueCoding"]["code"]
+            new = "major" if old != "major" else "none"
+            item["answer"] = [{"valueCoding": {"system": fhir.system_url("effectiveness"), "code": new}}]
+    result = runner.invoke(args=["fhir", "import", write_lines(path, [resource])])
+    assert "1 updated, 0 with errors" in result.output
+    with app.app_context():
+        imported = db.session.scalars(select(Experience).join(User, User.id == Experience.user_id)
+                                      .where(User.imported_from == "fhir:urn:example:clinic")).all()  # fmt: skip
+        assert [e.effectiveness for e in imported] == [new]
+        assert imported[0].updated_at.strftime("%Y-%m") == resource["authored"]  # as given, not today
+        assert aggregates.check(db.session) == []
