@@ -49,6 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Report caches are keyed by each condition's data version, so a stale entry is never read.
         CACHE_TYPE="SimpleCache",
         CACHE_DEFAULT_TIMEOUT=3600,
+        # None: load the search vocabularies in the background at start, except under tests.
+        PRELOAD_VOCABULARIES=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -86,7 +88,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     from registry.cli import register_commands
 
     register_commands(app)
+    _preload_vocabularies(app)
     return app
+
+
+def _preload_vocabularies(app: Flask) -> None:
+    """Start loading the vocabularies now, so that the first search is as fast as later ones."""
+    preload = app.config["PRELOAD_VOCABULARIES"]
+    if preload is None:
+        preload = not app.testing
+    if str(preload).lower() not in {"0", "false", "no", "off"}:
+        from registry import vocab
+
+        vocab.start_preload()
 
 
 # Scripts only from this site (no inline script); plotly.js injects its own style rules.
