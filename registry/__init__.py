@@ -51,6 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         CACHE_DEFAULT_TIMEOUT=3600,
         # None: load the search vocabularies in the background at start, except under tests.
         PRELOAD_VOCABULARIES=None,
+        # Responses are compressed by compress_response (Flask-Compress); streamed downloads are not.
+        COMPRESS_REGISTER=False,
+        COMPRESS_STREAMS=False,
+        COMPRESS_ALGORITHM=["br", "gzip"],
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -81,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     app.after_request(_security_headers)
+    app.after_request(_compress)
     from registry.views import reject_nul_bytes
 
     app.before_request(reject_nul_bytes)
@@ -125,6 +130,33 @@ def _security_headers(response):
     return response
 
 
+def _compress(response):
+    """Compress answers, except pages for a signed-in participant.
+
+    Those pages hold a CSRF token and private answers next to text the request chose (a search,
+    a filter), the mix a BREACH attack on compressed HTTPS pages needs; they are small anyway.
+    """
+    from flask import g
+
+    from registry.extensions import compress
+
+    # The user the request already loaded (reading current_user here would touch the session).
+    user = g.get("_login_user")
+    if response.mimetype == "text/html" and user is not None and user.is_authenticated:
+        response.vary.add("Accept-Encoding")
+        return response
+    if response.status_code != 200:  # a 206 range must stay a range of the plain file
+        return response
+    if response.direct_passthrough and response.mimetype in compress.compress_mimetypes_set:
+        # A static file: read it here so its file handle is closed, then let Flask-Compress pack it.
+        body = response.response
+        response.direct_passthrough = False
+        response.set_data(b"".join(body))
+        if hasattr(body, "close"):
+            body.close()
+    return compress.after_request(response)
+
+
 def _cookie_security(app: Flask) -> None:
     """Cookies go over HTTPS only, unless a setting says otherwise or the app is tested or debugged."""
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
@@ -162,12 +194,13 @@ def _init_extensions(app: Flask) -> None:
 
     from registry import models  # noqa: F401  (registers the tables)
     from registry.auth import load_user
-    from registry.extensions import cache, csrf, db, limiter, login_manager, migrate
+    from registry.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     cache.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
