@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import blank_first, month_validator, number_choices, scale_radio
+from forms import MONTH_INPUT, FlaskForm, blank_first, month_validator, number_choices, scale_radio
 from registry import scales
 
 
@@ -19,7 +18,7 @@ class DoctorRatingForm(FlaskForm):
     last_visit = StringField(
         "Last visit",
         validators=[DataRequired(message="Give the month of your last visit."), month_validator("last visit")],
-        render_kw={"type": "month", "placeholder": "YYYY-MM"},
+        render_kw=MONTH_INPUT,
         description="Year and month, for example 2025-09.",
     )
     overall = RadioField(

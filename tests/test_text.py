@@ -14,3 +14,13 @@ def test_slugify_and_clean():
     assert slugify("Type 2 Diabetes (adult)") == "type-2-diabetes-adult"
     assert slugify("!!!") == "item"
     assert clean("  two   words ") == "two words"
+
+
+def test_strip_invisible_removes_overrides_and_hidden_characters():
+    from registry.text import strip_invisible
+
+    assert strip_invisible("\u202eevil\u202c") == "evil"
+    assert strip_invisible("a\u200bb\u2066c\u2069d\ufeff\x07\U000e0041") == "abcd"
+    assert strip_invisible("line one\nline two\ttab") == "line one\nline two\ttab"
+    assert strip_invisible("👩\u200d⚕️ and \u0645\u200c\u06cc") == "👩\u200d⚕️ and \u0645\u200c\u06cc"  # joiners stay
+    assert strip_invisible(None) is None
