@@ -284,3 +284,13 @@ def test_an_entry_merged_away_while_the_form_was_open_is_asked_again(client, aut
     response = client.post("/experiences/new", data=VALID)
     assert response.status_code == 200 and 'id="treatment-error"' in response.text
     assert experience_count(app) == 0
+
+
+def test_the_form_carries_each_conditions_usual_treatments_for_its_script(client, auth, catalog_rows):
+    import html
+    import json
+
+    auth.login()
+    page = client.get("/experiences/new").text
+    usual = json.loads(html.unescape(page.split("data-usual='")[1].split("'")[0]))
+    assert usual == {"cluster-headache": ["sumatriptan"], "migraine": ["sumatriptan", "yoga"]}
