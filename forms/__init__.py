@@ -86,7 +86,8 @@ def month_validator(field_label: str):
     return check
 
 
-def scale_radio(scale: Scale, label: str, required: bool = True) -> RadioField:
-    """Radio buttons for a scale's codes, with its description as help."""
+def scale_radio(scale: Scale, label: str, required: bool = True, description: str | None = None) -> RadioField:
+    """Radio buttons for a scale's codes, with its description as help (or the one given; "" for none)."""
     validators = [InputRequired(message="Choose one answer.")] if required else [Optional()]
-    return RadioField(label, choices=choices(scale.choices), validators=validators, description=scale.description)
+    help_text = scale.description if description is None else description
+    return RadioField(label, choices=choices(scale.choices), validators=validators, description=help_text)

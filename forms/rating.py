@@ -9,6 +9,11 @@ from forms import MONTH_INPUT, FlaskForm, blank_first, month_validator, number_c
 from registry import scales
 
 
+def _how_often(label: str, required: bool = True, description: str = ""):
+    # No help under each question: the page explains the CG-CAHPS wording once.
+    return scale_radio(scales.FREQUENCY, label, required=required, description=description)
+
+
 class DoctorRatingForm(FlaskForm):
     """A rating of one doctor for one condition. Condition choices come from the view."""
 
@@ -27,13 +32,13 @@ class DoctorRatingForm(FlaskForm):
         choices=number_choices(scales.OVERALL_MIN, scales.OVERALL_MAX),
         validators=[InputRequired(message="Choose a number from 0 to 10.")],
     )
-    explained_clearly = scale_radio(scales.FREQUENCY, "How often did this doctor explain things in a way that was easy to understand?")
-    listened_carefully = scale_radio(scales.FREQUENCY, "How often did this doctor listen carefully to you?")
-    showed_respect = scale_radio(scales.FREQUENCY, "How often did this doctor show respect for what you had to say?")
-    spent_enough_time = scale_radio(scales.FREQUENCY, "How often did this doctor spend enough time with you?")
-    got_appointment = scale_radio(
-        scales.FREQUENCY, "When you needed care right away, how often did you get an appointment as soon as you needed?",
-        required=False,
+    explained_clearly = _how_often("How often did this doctor explain things in a way that was easy to understand?")
+    listened_carefully = _how_often("How often did this doctor listen carefully to you?")
+    showed_respect = _how_often("How often did this doctor show respect for what you had to say?")
+    spent_enough_time = _how_often("How often did this doctor spend enough time with you?")
+    got_appointment = _how_often(
+        "When you needed care right away, how often did you get an appointment as soon as you needed?",
+        required=False, description="Optional.",
     )
     knowledge = RadioField(
         "How well did this doctor know your condition? (1 = not at all, 5 = extremely well)",

@@ -84,6 +84,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from registry.text import thousands
+
+    app.add_template_filter(thousands, "num")
     app.after_request(_security_headers)
     app.after_request(_compress)
     from registry.views import reject_nul_bytes

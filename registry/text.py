@@ -74,3 +74,12 @@ def contact_details(text: str | None) -> list[str]:
         if label == "an email address":  # an address's domain is not also a link
             text = pattern.sub(" ", text)
     return found
+
+
+def thousands(value) -> str:
+    """A number with thousands separators (8,242; 1,234.5); None as an empty string; text unchanged."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,}"
