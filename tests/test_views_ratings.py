@@ -112,3 +112,11 @@ def test_doctor_page_find_a_doctor_and_api(client, auth, app, doctor):
     assert client.get("/api/v1/doctors/1").get_json()["overall"]["overall_mean"] == 8.5
     assert client.get("/api/v1/doctors/99").status_code == 404
     assert "Dr. Ines Moreau" in client.get("/conditions/migraine").text  # doctors rated for this condition
+
+
+def test_the_cahps_wording_is_explained_once_per_page(client, auth, doctor):
+    auth.login()
+    form = client.get("/ratings/new?doctor=1").text
+    assert form.count("CG-CAHPS") == 1 and "in the CG-CAHPS wording" not in form
+    page = client.get("/doctors/1").text
+    assert page.count("CG-CAHPS") == 1 and "How to read these scores" in page
