@@ -19,6 +19,8 @@ PUBLIC_PAGES = {
     "compare": "/conditions/type-2-diabetes/compare?t=semaglutide&t=metformin",
     "doctor": None,  # the seeded doctor's page
     "search": "/search?q=Ozempic",
+    "doctors": "/doctors?condition=type-2-diabetes",
+    "treatments": "/treatments",
     "not-found": None,  # a 404
 }
 MEMBER_PAGES = {
