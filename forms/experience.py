@@ -119,7 +119,7 @@ class ExperienceForm(FlaskForm):
         description="For example 50, or 0.5.",
     )
     # No Optional(): it would stop before validate_dose_unit asks for the unit of a given amount.
-    dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"))
+    dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"), default="")
     dose_frequency = SelectField(
         "How often", choices=blank_first(scales.DOSE_FREQUENCY.choices, "How often"), validators=[Optional()]
     )

@@ -294,3 +294,10 @@ def test_the_form_carries_each_conditions_usual_treatments_for_its_script(client
     page = client.get("/experiences/new").text
     usual = json.loads(html.unescape(page.split("data-usual='")[1].split("'")[0]))
     assert usual == {"cluster-headache": ["sumatriptan"], "migraine": ["sumatriptan", "yoga"]}
+
+
+def test_a_form_without_any_dose_field_is_accepted(client, auth, app, catalog_rows):
+    auth.login()
+    answers = {k: v for k, v in VALID.items() if not k.startswith("dose_")}
+    assert client.post("/experiences/new", data=answers).status_code == 302
+    assert experience_count(app) == 1
