@@ -106,29 +106,35 @@ def preload() -> None:
 
 
 _preload_pid: int | None = None
+_preload_thread: threading.Thread | None = None
 
 
 def start_preload() -> None:
-    """Load the vocabularies in a background thread of this process (once per process).
-
-    Keyed by process id: a worker forked from a server that already started (or finished) the
-    load starts its own thread if the data did not come along.
-    """
-    global _preload_pid
+    """Load the vocabularies in a background thread of this process (once per process)."""
+    global _preload_pid, _preload_thread
     if _preload_pid == os.getpid():
         return
     _preload_pid = os.getpid()
-    threading.Thread(target=preload, name="vocab-preload", daemon=True).start()
+    _preload_thread = threading.Thread(target=preload, name="vocab-preload", daemon=True)
+    _preload_thread.start()
+
+
+def _finish_preload_before_fork() -> None:
+    # A server that loads the app before forking workers (gunicorn --preload) hands each worker
+    # the loaded vocabularies, never a half-imported module or a lock held by a thread that the
+    # worker does not have.
+    thread = _preload_thread
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join()
 
 
 def _reset_lock_after_fork() -> None:
-    # A fork while the parent's preload held the lock would leave the child's copy locked forever.
     global _LOAD_LOCK
     _LOAD_LOCK = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_lock_after_fork)
+    os.register_at_fork(before=_finish_preload_before_fork, after_in_child=_reset_lock_after_fork)
 
 
 def normalize_icd10(code: str | None) -> str | None:

@@ -75,6 +75,7 @@ def test_chapter_titles():
 def test_preload_loads_once_in_the_background(monkeypatch):
     started = []
     monkeypatch.setattr(vocab, "_preload_pid", None)
+    monkeypatch.setattr(vocab, "_preload_thread", None)
     monkeypatch.setattr(vocab.threading, "Thread", lambda **kw: started.append(kw) or _NoThread())
     vocab.start_preload()
     vocab.start_preload()  # a second call in the same process starts nothing
@@ -84,3 +85,21 @@ def test_preload_loads_once_in_the_background(monkeypatch):
 class _NoThread:
     def start(self):
         pass
+
+    def is_alive(self):
+        return False
+
+
+def test_a_fork_waits_for_the_preload_so_workers_get_it_whole(monkeypatch):
+    joined = []
+
+    class Running:
+        def is_alive(self):
+            return True
+
+        def join(self):
+            joined.append(True)
+
+    monkeypatch.setattr(vocab, "_preload_thread", Running())
+    vocab._finish_preload_before_fork()
+    assert joined == [True]
