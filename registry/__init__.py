@@ -140,12 +140,15 @@ def _compress(response):
     a filter), the mix a BREACH attack on compressed HTTPS pages needs; they are small anyway.
     """
     from flask import g
+    from werkzeug.local import LocalProxy
 
     from registry.extensions import compress
 
     # The user the request already loaded (reading current_user here would touch the session).
+    # login_user(current_user) stores the proxy itself, which cannot be resolved any more.
     user = g.get("_login_user")
-    if response.mimetype == "text/html" and user is not None and user.is_authenticated:
+    signed_in = type(user) is LocalProxy or (user is not None and user.is_authenticated)
+    if response.mimetype == "text/html" and signed_in:
         response.vary.add("Accept-Encoding")
         return response
     if response.status_code != 200:  # a 206 range must stay a range of the plain file
