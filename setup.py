@@ -10,7 +10,7 @@ setup(
     packages=find_packages(include=["registry*", "forms*", "reports*"]) + ["registry.templates"],
     package_dir={"registry.templates": "templates"},
     package_data={
-        "registry": ["data/*.json", "migrations/*", "migrations/versions/*.py", "static/*"],
+        "registry": ["data/*.json", "migrations/*", "migrations/versions/*.py", "static/*", "static/vendor/*"],
         "registry.templates": ["*.html", "**/*.html", "**/*.txt", "**/*.xml", "**/*.json"],
     },
 )

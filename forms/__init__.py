@@ -7,13 +7,33 @@ import functools
 import re
 from datetime import date
 
-from wtforms import HiddenField, RadioField, SelectChoice
+import flask_wtf
+from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from registry.database import parse_id
 from registry.scales import Scale
+from registry.text import strip_invisible
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# What people type for a month besides 2024-03: 2024-3, 2024/03, 03/2024, 3.2024, 03-2024.
+_YEAR_MONTH = re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")
+_MONTH_YEAR = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{4})$")
+
+# A month as text: every browser shows the same box, with what to type (Chromium's own month
+# input shows "--------- ----", and Firefox and Safari have none).
+MONTH_INPUT = {"inputmode": "numeric", "placeholder": "YYYY-MM", "autocomplete": "off", "maxlength": "7"}
+
+
+class FlaskForm(flask_wtf.FlaskForm):
+    """Flask-WTF's form; every text field drops invisible control characters (registry.text.strip_invisible)."""
+
+    class Meta(flask_wtf.FlaskForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+                options = {**options, "filters": [strip_invisible, *unbound_field.kwargs.get("filters", ())]}
+            return super().bind_field(form, unbound_field, options)
 
 
 @functools.cache
@@ -39,26 +59,39 @@ def blank_first(pairs, label: str = "Choose...") -> list[SelectChoice]:
     return [SelectChoice("", label), *choices(pairs)]
 
 
+def normalize_month(text: str) -> str:
+    """2024-03 from "2024-3", "2024/03", "03/2024" or "3.2024"; other text comes back trimmed."""
+    text = text.strip()
+    if match := _YEAR_MONTH.match(text):
+        year, month = match.groups()
+    elif match := _MONTH_YEAR.match(text):
+        month, year = match.groups()
+    else:
+        return text
+    return f"{year}-{int(month):02d}" if 1 <= int(month) <= 12 else text
+
+
 def month_validator(field_label: str):
     """A validator for a year-month answer (YYYY-MM) that is not in the future."""
 
     def check(form, field):
         if not field.data:
             return
-        match = MONTH.match(field.data.strip())
+        field.data = normalize_month(field.data)
+        match = MONTH.match(field.data)
         if not match or int(match.group(1)) < 1900:
             raise ValidationError(f"Give the {field_label} month as YYYY-MM, for example 2024-03.")
-        field.data = field.data.strip()
         if field.data > date.today().strftime("%Y-%m"):
             raise ValidationError(f"The {field_label} month cannot be in the future.")
 
     return check
 
 
-def scale_radio(scale: Scale, label: str, required: bool = True) -> RadioField:
-    """Radio buttons for a scale's codes, with its description as help."""
+def scale_radio(scale: Scale, label: str, required: bool = True, description: str | None = None) -> RadioField:
+    """Radio buttons for a scale's codes, with its description as help (or the one given; "" for none)."""
     validators = [InputRequired(message="Choose one answer.")] if required else [Optional()]
-    return RadioField(label, choices=choices(scale.choices), validators=validators, description=scale.description)
+    help_text = scale.description if description is None else description
+    return RadioField(label, choices=choices(scale.choices), validators=validators, description=help_text)
 
 
 class IdField(HiddenField):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from forms import choices
+from forms import FlaskForm, choices
 
 DOWNLOAD_FORMATS = [
     ("json", "JSON: one file with everything, for programs and for keeping"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
@@ -18,7 +17,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from forms import blank_first, country_choices
+from forms import FlaskForm, blank_first, country_choices
 from registry.auth import MIN_PASSWORD_LENGTH, email_taken, pseudonym_taken
 from registry.text import name_key
 from registry.scales import SEX

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from forms import blank_first, country_choices
+from forms import FlaskForm, blank_first, country_choices
 from registry import vocab
 from registry.catalog import doctor_key
 from registry.scales import TREATMENT_KIND

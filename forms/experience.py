@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from wtforms import (
     Field,
     IntegerField,
@@ -26,16 +26,19 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from forms import blank_first, choices, month_validator, number_choices, scale_radio
+from forms import MONTH_INPUT, FlaskForm, blank_first, choices, month_validator, number_choices, scale_radio
 from registry import scales
-from registry.text import clean, contact_details
+from registry.text import clean, contact_details, strip_invisible
 
 MAX_TERMS, MAX_TERM_LENGTH = 20, 80
+# No medicine is taken in more than 100,000 of any unit at once (100 g, 100 l...): a larger
+# number is a typing slip, which the participant is asked to check rather than told "above 0".
+DOSE_MIN, DOSE_MAX = Decimal("0.0001"), Decimal("100000")
 
 
 def normalize_term(term: str) -> str:
     """One spelling per side effect: "Nausea " and "nausea" are one term."""
-    return clean(term).lower()
+    return clean(strip_invisible(term)).lower()
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -94,21 +97,29 @@ class ExperienceForm(FlaskForm):
     started = StringField(
         "Started",
         validators=[DataRequired(message="Give the month you started."), month_validator("start")],
-        render_kw={"type": "month", "placeholder": "YYYY-MM"},
+        render_kw=MONTH_INPUT,
         description="Year and month, for example 2024-03.",
     )
     stopped = StringField(
         "Stopped",
         validators=[Optional(), month_validator("stop")],
-        render_kw={"type": "month", "placeholder": "YYYY-MM"},
+        render_kw=MONTH_INPUT,
         description="Leave empty if you still use it.",
     )
     dose_amount = DecimalField(
         "Dose",
         places=None,
-        validators=[Optional(), _finite, NumberRange(min=0.0001, max=1_000_000, message="Enter a dose above 0.")],
+        validators=[
+            Optional(),
+            _finite,
+            NumberRange(min=DOSE_MIN, message="Enter a dose above 0, for example 50 or 0.5."),
+            NumberRange(max=DOSE_MAX, message=f"Enter at most {DOSE_MAX:,} (in the unit chosen); check the number."),
+        ],
+        render_kw={"inputmode": "decimal"},
+        description="For example 50, or 0.5.",
     )
-    dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"), validators=[Optional()])
+    # No Optional(): it would stop before validate_dose_unit asks for the unit of a given amount.
+    dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"), default="")
     dose_frequency = SelectField(
         "How often", choices=blank_first(scales.DOSE_FREQUENCY.choices, "How often"), validators=[Optional()]
     )
@@ -153,12 +164,13 @@ class ExperienceForm(FlaskForm):
             return
         if self.treatment.data and self.treatment.data not in self.drug_slugs:
             raise ValidationError("A dose applies to drugs only; leave it empty for this treatment.")
-        if not self.dose_unit.data:
-            raise ValidationError("Choose the unit of the dose.")
 
     def validate_dose_unit(self, field):
+        # Each message goes beside the field that lacks the answer.
         if field.data and self.dose_amount.data is None and not self.dose_amount.errors:
             raise ValidationError("Give the dose amount, or leave the unit empty.")
+        if not field.data and self.dose_amount.data is not None and not self.dose_amount.errors:
+            raise ValidationError("Choose the unit of the dose.")
 
     def validate_stop_reasons(self, field):
         if field.data and not self.stopped.data:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import IdField, blank_first, month_validator, number_choices, scale_radio
+from forms import MONTH_INPUT, FlaskForm, IdField, blank_first, month_validator, number_choices, scale_radio
 from registry import scales
+
+
+def _how_often(label: str, required: bool = True, description: str = ""):
+    # No help under each question: the page explains the CG-CAHPS wording once.
+    return scale_radio(scales.FREQUENCY, label, required=required, description=description)
 
 
 class DoctorRatingForm(FlaskForm):
@@ -19,7 +23,7 @@ class DoctorRatingForm(FlaskForm):
     last_visit = StringField(
         "Last visit",
         validators=[DataRequired(message="Give the month of your last visit."), month_validator("last visit")],
-        render_kw={"type": "month", "placeholder": "YYYY-MM"},
+        render_kw=MONTH_INPUT,
         description="Year and month, for example 2025-09.",
     )
     overall = RadioField(
@@ -28,13 +32,13 @@ class DoctorRatingForm(FlaskForm):
         choices=number_choices(scales.OVERALL_MIN, scales.OVERALL_MAX),
         validators=[InputRequired(message="Choose a number from 0 to 10.")],
     )
-    explained_clearly = scale_radio(scales.FREQUENCY, "How often did this doctor explain things in a way that was easy to understand?")
-    listened_carefully = scale_radio(scales.FREQUENCY, "How often did this doctor listen carefully to you?")
-    showed_respect = scale_radio(scales.FREQUENCY, "How often did this doctor show respect for what you had to say?")
-    spent_enough_time = scale_radio(scales.FREQUENCY, "How often did this doctor spend enough time with you?")
-    got_appointment = scale_radio(
-        scales.FREQUENCY, "When you needed care right away, how often did you get an appointment as soon as you needed?",
-        required=False,
+    explained_clearly = _how_often("How often did this doctor explain things in a way that was easy to understand?")
+    listened_carefully = _how_often("How often did this doctor listen carefully to you?")
+    showed_respect = _how_often("How often did this doctor show respect for what you had to say?")
+    spent_enough_time = _how_often("How often did this doctor spend enough time with you?")
+    got_appointment = _how_often(
+        "When you needed care right away, how often did you get an appointment as soon as you needed?",
+        required=False, description="Optional.",
     )
     knowledge = RadioField(
         "How well did this doctor know your condition? (1 = not at all, 5 = extremely well)",

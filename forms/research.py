@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from forms import choices, month_validator
+from forms import MONTH_INPUT, FlaskForm, choices, month_validator
 
 
 class ExportForm(FlaskForm):
@@ -17,9 +16,9 @@ class ExportForm(FlaskForm):
     treatments = SelectMultipleField("Treatments", validators=[Optional()],
                                      description="None chosen: every treatment. Doctor ratings are left out when you choose treatments.")
     since = StringField("Reported from", validators=[Optional(), month_validator("first")],
-                        render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM.")
+                        render_kw=MONTH_INPUT, description="Optional, YYYY-MM.")
     until = StringField("Reported until", validators=[Optional(), month_validator("last")],
-                        render_kw={"type": "month", "placeholder": "YYYY-MM"}, description="Optional, YYYY-MM (inclusive).")
+                        render_kw=MONTH_INPUT, description="Optional, YYYY-MM (inclusive).")
     with_text = BooleanField("Include free text (tips, comments and participants' own side-effect terms)")
     format = RadioField("Format", default="csv", choices=choices([
         ("csv", "CSV files and datapackage.json (zip)"),

@@ -89,6 +89,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Report caches are keyed by each condition's data version, so a stale entry is never read.
         CACHE_TYPE="SimpleCache",
         CACHE_DEFAULT_TIMEOUT=3600,
+        # None: load the search vocabularies in the background at start, except under tests.
+        PRELOAD_VOCABULARIES=None,
+        # Responses are compressed by compress_response (Flask-Compress); streamed downloads are not.
+        COMPRESS_REGISTER=False,
+        COMPRESS_STREAMS=False,
+        COMPRESS_ALGORITHM=["br", "gzip"],
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -128,7 +134,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from registry.text import thousands
+
+    app.add_template_filter(thousands, "num")
     app.after_request(_security_headers)
+    app.after_request(_compress)
     from registry.views import reject_nul_bytes
 
     app.before_request(reject_nul_bytes)
@@ -136,7 +146,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     from registry.cli import register_commands
 
     register_commands(app)
+    _preload_vocabularies(app)
     return app
+
+
+def _preload_vocabularies(app: Flask) -> None:
+    """Start loading the vocabularies now, so that the first search is as fast as later ones."""
+    preload = app.config["PRELOAD_VOCABULARIES"]
+    if preload is None:
+        preload = not app.testing
+    if str(preload).lower() not in {"0", "false", "no", "off"}:
+        from registry import vocab
+
+        vocab.start_preload()
 
 
 # Scripts only from this site (no inline script); plotly.js injects its own style rules.
@@ -185,6 +207,36 @@ def _signed_in() -> bool:
 
     user = g.get("_login_user")
     return user is not None and user.is_authenticated
+
+
+def _compress(response):
+    """Compress answers, except pages for a signed-in participant.
+
+    Those pages hold a CSRF token and private answers next to text the request chose (a search,
+    a filter), the mix a BREACH attack on compressed HTTPS pages needs; they are small anyway.
+    """
+    from flask import g
+    from werkzeug.local import LocalProxy
+
+    from registry.extensions import compress
+
+    # The user the request already loaded (reading current_user here would touch the session).
+    # login_user(current_user) stores the proxy itself, which cannot be resolved any more.
+    user = g.get("_login_user")
+    signed_in = type(user) is LocalProxy or (user is not None and user.is_authenticated)
+    if response.mimetype == "text/html" and signed_in:
+        response.vary.add("Accept-Encoding")
+        return response
+    if response.status_code != 200:  # a 206 range must stay a range of the plain file
+        return response
+    if response.direct_passthrough and response.mimetype in compress.compress_mimetypes_set:
+        # A static file: read it here so its file handle is closed, then let Flask-Compress pack it.
+        body = response.response
+        response.direct_passthrough = False
+        response.set_data(b"".join(body))
+        if hasattr(body, "close"):
+            body.close()
+    return compress.after_request(response)
 
 
 def _cookie_security(app: Flask) -> None:
@@ -255,7 +307,7 @@ def _init_extensions(app: Flask) -> None:
     from flask_login import user_loaded_from_cookie
 
     from registry.auth import rotate_remembered
-    from registry.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
+    from registry.extensions import cache, compress, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     # Runs before Flask-SQLAlchemy's own teardown (last registered, first run).
@@ -263,6 +315,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     cache.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -22,6 +22,9 @@ from registry.text import clean, name_key, slugify
 
 STARTER_CATALOG = Path(__file__).resolve().parent / "data" / "catalog.json"
 
+# Entries the vocabularies know but the catalog lacks, offered after the catalog's own hits.
+VOCABULARY_OFFERS = 3
+
 
 @dataclass
 class Hit:
@@ -90,15 +93,19 @@ def search_conditions(q: str, limit: int = 20, vocabulary: bool = True) -> list[
         matched = name if key in name_key(name) or synonym is None else synonym
         if slug not in hits or matched == name:
             hits[slug] = Hit(slug, name, matched, True, icd10=icd10)
-    results = sorted(hits.values(), key=lambda h: (not name_key(h.name).startswith(key), h.name))
-    if vocabulary and len(results) < limit:
+    results = sorted(hits.values(), key=lambda h: (not name_key(h.name).startswith(key), h.name))[:limit]
+    # A drug's name is not a condition: "Ambien" must not offer "... in ambient air" (a code still is).
+    if vocabulary and (vocab.normalize_icd10(q) or not vocab.is_drug_name(q)):
         known = {h.icd10 for h in results} | set(
             db.session.scalars(select(Condition.icd10).where(Condition.icd10.is_not(None)))
         )
-        for icd_code, description in vocab.search_icd10(q, limit=limit - len(results)):
-            if icd_code not in known:
-                results.append(Hit(None, description, icd_code, False, icd10=icd_code))
-    return results[:limit]
+        offers = [
+            Hit(None, description, icd_code, False, icd10=icd_code)
+            for icd_code, description in vocab.search_icd10(q, limit=VOCABULARY_OFFERS + len(known))
+            if icd_code not in known
+        ]
+        results += offers[:VOCABULARY_OFFERS]
+    return results
 
 
 def add_condition(name: str, icd10: str | None = None, synonyms=(), user=None) -> tuple[Condition, bool]:
@@ -174,17 +181,19 @@ def search_treatments(q: str, limit: int = 20, vocabulary: bool = True) -> list[
         if slug not in hits or in_name:
             hits[slug] = Hit(slug, name, matched, True, kind=kind)
     results = sorted(hits.values(), key=lambda h: (not name_key(h.matched).startswith(key), h.name))
+    offers: list[Hit] = []
     if vocabulary:
+        resolved: list[Hit] = []
         for drug in vocab.resolve_drug(q):
             treatment = find_treatment(drug.name, drug)
-            if treatment is not None:
-                if treatment.slug not in hits:
-                    hit = Hit(treatment.slug, treatment.name, drug.matched, True, kind=treatment.kind)
-                    hits[treatment.slug] = hit
-                    results.insert(0, hit)
+            if treatment is None:
+                offers.append(Hit(None, drug.name, drug.matched, False, kind="drug"))
+            elif treatment.slug in hits:  # the drug the name means goes first
+                resolved.append(hits[treatment.slug])
             else:
-                results.insert(0, Hit(None, drug.name, drug.matched, False, kind="drug"))
-    return results[:limit]
+                resolved.append(Hit(treatment.slug, treatment.name, drug.matched, True, kind=treatment.kind))
+        results = resolved + [h for h in results if h not in resolved]
+    return results[:limit] + offers[:VOCABULARY_OFFERS]
 
 
 def add_treatment(name: str, kind: str, synonyms=(), user=None) -> tuple[Treatment, bool]:

@@ -19,6 +19,7 @@ from registry.models import (
     ExperienceStopReason,
     Treatment,
     User,
+    condition_treatment,
 )
 
 SCALAR_FIELDS = (
@@ -42,14 +43,27 @@ def _catalog_lists():
         conditions = [tuple(r) for r in db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name))]
         treatments = [tuple(r) for r in db.session.execute(
             select(Treatment.slug, Treatment.name, Treatment.kind).order_by(Treatment.name))]  # fmt: skip
-        lists = (conditions, treatments)
+        usual: dict[str, list[str]] = {}
+        for condition_slug, treatment_slug in db.session.execute(
+            select(Condition.slug, Treatment.slug)
+            .join(condition_treatment, condition_treatment.c.condition_id == Condition.id)
+            .join(Treatment, Treatment.id == condition_treatment.c.treatment_id)
+            .order_by(Treatment.name)
+        ):
+            usual.setdefault(condition_slug, []).append(treatment_slug)
+        lists = (conditions, treatments, usual)
         cache.set(key, lists)
     return lists
 
 
+def usual_treatments() -> dict[str, list[str]]:
+    """Each condition's usual treatments (the catalog's links), by slug: the form lists them first."""
+    return _catalog_lists()[2]
+
+
 def catalog_choices(condition: Condition | None = None):
     """(conditions, treatments, drug slugs) for the form; the condition's treatments come first."""
-    conditions, rows = _catalog_lists()
+    conditions, rows, _ = _catalog_lists()
     common = {t.slug for t in condition.treatments} if condition is not None else set()
     treatments = sorted(((slug, name) for slug, name, _ in rows), key=lambda pair: (pair[0] not in common, pair[1]))
     drugs = frozenset(slug for slug, _, kind in rows if kind == "drug")

@@ -2,6 +2,7 @@
 
 from flask import current_app
 from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -18,6 +19,7 @@ csrf = SameOriginCSRFProtect()
 login_manager = LoginManager()
 cache = Cache()
 mail = Mail()
+compress = Compress()
 # Keyed by the client's address; behind a proxy, REGISTRY_PROXY_FIX makes that the real client's.
 limiter = Limiter(key_func=get_remote_address)
 

@@ -29,6 +29,23 @@ def slugify(text: str) -> str:
     return name_key(text).replace(" ", "-") or "item"
 
 
+# Characters that change how text is shown without being seen: bidirectional embeddings,
+# overrides and isolates ("evil" shown as "live"), zero-width spaces, the word joiner, the byte
+# order mark, tag characters (hidden ASCII), and control characters other than tab and newlines.
+# Zero-width (non-)joiners stay: emoji sequences and several scripts need them.
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u180e\u200b\u200e\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+def strip_invisible(text: str | None) -> str | None:
+    """Text without bidirectional overrides and other invisible control characters (None stays None)."""
+    if text is None:
+        return None
+    return _INVISIBLE.sub("", text)
+
+
 def clean(text: str | None) -> str:
     """Trim and collapse inner whitespace of user-entered text (keeps case and accents)."""
     return " ".join((text or "").split())
@@ -86,3 +103,12 @@ def contact_details(text: str | None) -> list[str]:
         if label == "an email address":  # an address's domain is not also a link
             text = pattern.sub(" ", text)
     return found
+
+
+def thousands(value) -> str:
+    """A number with thousands separators (8,242; 1,234.5); None as an empty string; text unchanged."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,}"

@@ -1,13 +1,17 @@
 """Outside vocabularies: ICD-10-CM (simple-icd-10-cm) and drug names (drug-named-entity-recognition).
 
-Both packages take about two seconds to import, so they are imported on first use only:
-a page that does not search never pays for them.
+Loading both takes about five seconds, so a worker loads them in a background thread when it
+starts (`start_preload`): the first search answers as fast as later ones. Whatever is not loaded
+yet when it is needed loads there and then, once (a lock keeps two threads from loading twice).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import random
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -57,7 +61,23 @@ class DrugMatch:
         return {name_key(self.name)} | {name_key(s) for s in self.synonyms}
 
 
-@functools.cache
+_LOAD_LOCK = threading.RLock()
+
+
+def _loaded_once(load):
+    """Cache a loader's result; concurrent first callers wait for one load instead of each loading."""
+    cached = functools.cache(load)
+
+    @functools.wraps(load)
+    def wrapper():
+        with _LOAD_LOCK:
+            return cached()
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
+
+@_loaded_once
 def _icd():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the package imports the deprecated pkg_resources
@@ -66,13 +86,55 @@ def _icd():
     return simple_icd_10_cm
 
 
-@functools.cache
-def _find_drugs():
+@_loaded_once
+def _drugs_finder():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from drug_named_entity_recognition import find_drugs
+        from drug_named_entity_recognition import drugs_finder
 
-    return find_drugs
+    return drugs_finder
+
+
+def _find_drugs():
+    return _drugs_finder().find_drugs
+
+
+def preload() -> None:
+    """Load both vocabularies and the ICD-10-CM search index now."""
+    _drugs_finder()
+    _icd_index()
+
+
+_preload_pid: int | None = None
+_preload_thread: threading.Thread | None = None
+
+
+def start_preload() -> None:
+    """Load the vocabularies in a background thread of this process (once per process)."""
+    global _preload_pid, _preload_thread
+    if _preload_pid == os.getpid():
+        return
+    _preload_pid = os.getpid()
+    _preload_thread = threading.Thread(target=preload, name="vocab-preload", daemon=True)
+    _preload_thread.start()
+
+
+def _finish_preload_before_fork() -> None:
+    # A server that loads the app before forking workers (gunicorn --preload) hands each worker
+    # the loaded vocabularies, never a half-imported module or a lock held by a thread that the
+    # worker does not have.
+    thread = _preload_thread
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join()
+
+
+def _reset_lock_after_fork() -> None:
+    global _LOAD_LOCK
+    _LOAD_LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_finish_preload_before_fork, after_in_child=_reset_lock_after_fork)
 
 
 def normalize_icd10(code: str | None) -> str | None:
@@ -93,30 +155,55 @@ def icd10_description(code: str) -> str:
     return _icd().get_description(code)
 
 
-@functools.cache
+@_loaded_once
 def _icd_index() -> list[tuple[str, str, str]]:
-    """(code, description, folded description) for categories and subcategories."""
+    """(code, description, " " + name key of the description) for categories and subcategories."""
     icd = _icd()
     rows = []
     for code in icd.get_all_codes(True):
         if icd.is_category_or_subcategory(code):
             description = icd.get_description(code)
-            rows.append((code, description, fold(description)))
+            rows.append((code, description, " " + name_key(description)))
     return rows
 
 
+def chapter_titles() -> list[str]:
+    """The titles of the ICD-10-CM chapters ("Diseases of the circulatory system", ...)."""
+    icd = _icd()
+    return [icd.get_description(code) for code in icd.get_all_codes(False) if icd.is_chapter(code)]
+
+
 def search_icd10(text: str, limit: int = 10) -> list[tuple[str, str]]:
-    """ICD-10-CM (code, description) pairs for a code or words of a description."""
+    """ICD-10-CM (code, description) pairs for a code or the starts of words of a description.
+
+    Each typed word must start a word of the description: "ambien" does not find "Gambiense"
+    (inside a word), and a whole word still finds its plural ("diabete" -> "diabetes").
+    """
     code = normalize_icd10(text)
     if code:
         return [(code, icd10_description(code))]
-    words = fold(text).split()
+    words = name_key(text).split()
     if not words or len(" ".join(words)) < 3:
         return []
-    hits = [(c, d) for c, d, f in _icd_index() if all(w in f for w in words)]
+    starts = [" " + w for w in words]
+    hits = [(c, d) for c, d, k in _icd_index() if all(s in k for s in starts)]
     # Shorter codes are the broader, more useful entries for a patient.
     hits.sort(key=lambda hit: (len(hit[0]), hit[0]))
     return hits[:limit]
+
+
+def is_drug_name(text: str) -> bool:
+    """Whether the text is exactly a name the drug vocabulary knows (generic, brand or synonym)."""
+    key = fold(text)
+    return bool(key) and key in _drugs_finder().drug_variant_to_canonical or name_key(text) in _EXTRA_BRANDS
+
+
+def drug_names(sample: int | None = None, seed: int = 0) -> list[str]:
+    """Every name the drug vocabulary knows, sorted; or a seeded random sample of them."""
+    names = sorted(_drugs_finder().drug_variant_to_canonical)
+    if sample is not None and sample < len(names):
+        names = sorted(random.Random(seed).sample(names, sample))
+    return names
 
 
 def _strip_formulation(text: str) -> list[str]:
@@ -142,7 +229,8 @@ def resolve_drug(text: str) -> list[DrugMatch]:
     )
     if extra:
         return [DrugMatch(name=extra, matched=text, synonyms=(text,))]
-    words = _strip_formulation(text)
+    # A name the vocabulary knows as typed ("zolpidem tartrate", "zolpi-lich") is looked up whole.
+    words = [text] if is_drug_name(text) else _strip_formulation(text)
     hits = _call_finder(words, fuzzy=False)
     fuzzy = False
     if not hits:
@@ -152,6 +240,8 @@ def resolve_drug(text: str) -> list[DrugMatch]:
         fuzzy = True
     matches: dict[str, DrugMatch] = {}
     for hit in hits:
+        if not hit.get("name"):  # some synonyms point at an entry without data ("glycerinum")
+            continue
         key = name_key(hit["name"])
         if key in matches:
             continue

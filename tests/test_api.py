@@ -64,3 +64,13 @@ def test_bad_parameters_get_a_4xx_json_message(client, url):
 def test_unknown_api_url_is_json_404(client):
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404 and response.get_json()["status"] == 404
+
+
+@pytest.mark.parametrize("q", ["Glycerin", "glycerinum", "Ambien", "zolpi-lich", "E11", "1e308", "%_\\"])
+def test_treatment_and_condition_search_never_fail(client, catalog_rows, q):
+    for path in ("/api/v1/treatments", "/api/v1/conditions"):
+        response = client.get(path, query_string={"q": q})
+        assert response.status_code == 200, (path, q)
+        body = response.get_json()
+        assert all(hit["name"] for hit in body[path.rsplit("/", 1)[1]])
+    assert client.get("/search", query_string={"q": q}).status_code == 200

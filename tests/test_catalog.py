@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from registry import catalog
+from registry import catalog, vocab
 from registry.extensions import db
 from registry.models import Condition, Treatment
 
@@ -80,3 +80,47 @@ def test_load_starter_catalog_is_idempotent_and_valid(ctx):
     conditions = db.session.scalars(select(Condition)).all()
     assert all(vocab.normalize_icd10(c.icd10) == c.icd10 for c in conditions)
     assert all(c.treatments for c in conditions)
+
+
+def test_search_ranks_catalog_hits_first_and_drops_drug_names_from_icd_text(ctx):
+    catalog.add_treatment("Zolpidem", "drug", ["Ambien"])
+    catalog.add_treatment("Zaleplon", "drug")
+    assert catalog.search_conditions("Ambien") == []  # not "ambient air", not "Gambiense"
+    (first, *rest) = catalog.search_treatments("Ambien")
+    assert (first.slug, first.in_catalog) == ("zolpidem", True)
+    assert all(not h.in_catalog for h in rest) or not rest
+
+
+def test_vocabulary_offers_come_after_catalog_hits_and_are_few(ctx):
+    catalog.add_condition("Type 2 diabetes", "E11")
+    hits = catalog.search_conditions("type 2 diabetes")
+    assert hits[0].slug == "type-2-diabetes"
+    offers = [h for h in hits if not h.in_catalog]
+    assert 0 < len(offers) <= catalog.VOCABULARY_OFFERS
+    assert all(h.in_catalog for h in hits[: len(hits) - len(offers)])
+    catalog.add_treatment("Metformin", "drug")
+    treatments = catalog.search_treatments("metfor")
+    assert treatments[0].slug == "metformin"
+    assert len([h for h in catalog.search_treatments("statin") if not h.in_catalog]) <= catalog.VOCABULARY_OFFERS
+
+
+def test_every_icd10_chapter_title_searches_without_error(ctx):
+    for title in vocab.chapter_titles():
+        hits = catalog.search_conditions(title)
+        assert all(h.in_catalog or h.icd10 for h in hits), title
+        hits = catalog.search_conditions(title.split(" (")[0])  # without the code range
+        assert isinstance(hits, list)
+
+
+# The full list (about 107,000 names) runs in benchmarks/vocabulary.py; the suite samples it.
+SAMPLE = 2000
+
+
+def test_a_large_random_sample_of_drug_names_searches_without_error(ctx):
+    catalog.load_starter_catalog()
+    found = 0
+    for name in vocab.drug_names(sample=SAMPLE, seed=14):
+        hits = catalog.search_treatments(name)
+        assert all(h.name and (h.in_catalog or h.slug is None) for h in hits), name
+        found += bool(hits)
+    assert found > SAMPLE // 2  # most names the vocabulary knows are found

@@ -76,6 +76,7 @@ def test_every_api_answer_conforms_to_the_description(app, seeded):
             for name, value in real.items():
                 if value is not None and case.path_parameters and name in case.path_parameters:
                     case.path_parameters[name] = value
-            case.call_and_validate(checks=CHECKS)
+            # The WSGI transport does not undo compression as an HTTP client does.
+            case.call_and_validate(checks=CHECKS, headers={"Accept-Encoding": "identity"})
 
         check()

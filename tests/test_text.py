@@ -47,3 +47,22 @@ def test_the_link_check_catches_disguised_links(text):
 ])  # fmt: skip
 def test_the_link_check_leaves_ordinary_text_alone(text):
     assert contact_details(text) == []
+
+
+def test_strip_invisible_removes_overrides_and_hidden_characters():
+    from registry.text import strip_invisible
+
+    assert strip_invisible("\u202eevil\u202c") == "evil"
+    assert strip_invisible("a\u200bb\u2066c\u2069d\ufeff\x07\U000e0041") == "abcd"
+    assert strip_invisible("line one\nline two\ttab") == "line one\nline two\ttab"
+    assert strip_invisible("👩\u200d⚕️ and \u0645\u200c\u06cc") == "👩\u200d⚕️ and \u0645\u200c\u06cc"  # joiners stay
+    assert strip_invisible(None) is None
+
+
+def test_thousands():
+    from registry.text import thousands
+
+    assert [thousands(8242), thousands(1234.5), thousands(6.53), thousands(12), thousands(None), thousands("x")] == [
+        "8,242", "1,234.5", "6.53", "12", "", "x",
+    ]
+    assert thousands(True) == "True"

@@ -135,3 +135,13 @@ def test_names_whose_keys_do_not_fit_or_are_empty_are_refused(client, auth, app,
     auth.login()
     response = client.post(url, data=data)
     assert response.status_code == 200 and message in response.text
+
+
+def test_search_page_puts_what_the_catalog_has_first(client, rows):
+    page = client.get("/search?q=Imitrex").text  # a drug in the catalog, no condition
+    assert page.index("<h2>Treatments</h2>") < page.index("<h2>Conditions</h2>")
+    assert "Sumatriptan" in page and "ambient" not in page
+    page = client.get("/search?q=migraine").text  # a condition in the catalog
+    assert page.index("<h2>Conditions</h2>") < page.index("<h2>Treatments</h2>")
+    conditions = page.split("<h2>Conditions</h2>")[1].split("<h2>Treatments</h2>")[0]
+    assert 0 < conditions.count("not in the registry yet") <= 3  # ICD-10-CM offers, after the catalog's

@@ -91,8 +91,10 @@ INVALID = [
     ({"started": "2999-01", "stopped": ""}, "started", "cannot be in the future"),
     ({"started": "March 2024"}, "started", "as YYYY-MM"),
     ({"started": "2024-13"}, "started", "as YYYY-MM"),
-    ({"dose_unit": ""}, "dose_amount", "Choose the unit of the dose."),
-    ({"dose_amount": "-5"}, "dose_amount", "Enter a dose above 0."),
+    ({"dose_unit": ""}, "dose_unit", "Choose the unit of the dose."),  # beside the field that lacks it
+    ({"dose_amount": "1e308"}, "dose_amount", "Enter at most 100,000"),
+    ({"dose_amount": "250000"}, "dose_amount", "check the number"),
+    ({"dose_amount": "-5"}, "dose_amount", "Enter a dose above 0"),
     ({"dose_amount": "lots"}, "dose_amount", "Not a valid decimal value."),
     ({"dose_unit": "bucket"}, "dose_unit", "Not a valid choice."),
     ({"tips": "x" * 2001}, "tips", "Keep tips under 2,000 characters."),
@@ -108,6 +110,34 @@ INVALID = [
     ({"dose_amount": "sNaN"}, "dose_amount", "Enter a number"),
     ({"dose_amount": "Infinity"}, "dose_amount", "Enter a number"),
 ]
+
+
+def test_the_error_summary_links_every_failing_field(client, auth, catalog_rows):
+    auth.login()
+    page = client.post("/experiences/new", data={**VALID, "dose_unit": "", "effectiveness": "", "started": "soon"}).text
+    summary = page.split('class="form-errors"')[1].split("</div>")[0]
+    for target in ('href="#dose_unit"', 'href="#effectiveness-0"', 'href="#started"'):
+        assert target in summary
+    assert "Choose the unit of the dose." in summary
+
+
+@pytest.mark.parametrize("typed, stored", [("2024/3", "2024-03"), ("03/2024", "2024-03"), (" 2024-3 ", "2024-03")])
+def test_months_are_read_as_people_type_them(client, auth, app, catalog_rows, typed, stored):
+    auth.login()
+    response = client.post("/experiences/new", data={**VALID, "started": typed})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Experience.started)) == stored
+
+
+def test_invisible_control_characters_are_stripped_from_tips_and_terms(client, auth, app, catalog_rows):
+    auth.login()
+    tips = "Take it \u202eevil\u202c with food\u200b\u2066.\u2069"
+    client.post("/experiences/new", data={**VALID, "tips": tips, "side_effects": ["dizzi\u200bness"]})
+    with app.app_context():
+        experience = db.session.scalar(select(Experience))
+        assert experience.tips == "Take it evil with food."
+        assert [s.term for s in experience.side_effects] == ["dizziness"]
 
 
 @pytest.mark.parametrize("change, field, message", INVALID)
@@ -253,3 +283,20 @@ def test_an_entry_merged_away_while_the_form_was_open_is_asked_again(client, aut
     response = client.post("/experiences/new", data=VALID)
     assert response.status_code == 200 and 'id="treatment-error"' in response.text
     assert experience_count(app) == 0
+
+
+def test_the_form_carries_each_conditions_usual_treatments_for_its_script(client, auth, catalog_rows):
+    import html
+    import json
+
+    auth.login()
+    page = client.get("/experiences/new").text
+    usual = json.loads(html.unescape(page.split("data-usual='")[1].split("'")[0]))
+    assert usual == {"cluster-headache": ["sumatriptan"], "migraine": ["sumatriptan", "yoga"]}
+
+
+def test_a_form_without_any_dose_field_is_accepted(client, auth, app, catalog_rows):
+    auth.login()
+    answers = {k: v for k, v in VALID.items() if not k.startswith("dose_")}
+    assert client.post("/experiences/new", data=answers).status_code == 302
+    assert experience_count(app) == 1

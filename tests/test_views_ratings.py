@@ -128,3 +128,11 @@ def test_parse_id_is_the_one_bound():
 
     assert [parse_id(v) for v in ("1", " 42 ", str(MAX_ID), str(MAX_ID + 1), "", None, "007", "-3")] == [
         1, 42, MAX_ID, None, None, None, 7, None]
+
+
+def test_the_cahps_wording_is_explained_once_per_page(client, auth, doctor):
+    auth.login()
+    form = client.get("/ratings/new?doctor=1").text
+    assert form.count("CG-CAHPS") == 1 and "in the CG-CAHPS wording" not in form
+    page = client.get("/doctors/1").text
+    assert page.count("CG-CAHPS") == 1 and "How to read these scores" in page

@@ -46,3 +46,60 @@ def test_search_icd10_by_code_and_words():
     hits = vocab.search_icd10("narcolepsy")
     assert any(code.startswith("G47.4") for code, _ in hits)
     assert vocab.search_icd10("zz") == []
+
+
+def test_a_synonym_without_data_is_skipped_not_a_key_error():
+    # "Glycerin" fuzzily matches "glycerinum", a synonym whose entry has no name.
+    assert all(match.name for match in vocab.resolve_drug("Glycerin"))
+
+
+def test_icd10_words_must_start_a_word():
+    codes = [code for code, _ in vocab.search_icd10("ambien", limit=50)]
+    assert "B56.0" not in codes  # Gambiense trypanosomiasis: "ambien" only inside a word
+    assert vocab.search_icd10("diabete")  # the start of a word still finds it
+
+
+def test_is_drug_name_and_the_names_it_knows():
+    assert vocab.is_drug_name("Ambien") and vocab.is_drug_name("metformin") and vocab.is_drug_name("Norco")
+    assert not vocab.is_drug_name("migraine")
+    sample = vocab.drug_names(sample=50, seed=1)
+    assert len(sample) == 50 and sample == vocab.drug_names(sample=50, seed=1)
+    assert len(vocab.drug_names()) > 50_000
+
+
+def test_chapter_titles():
+    titles = vocab.chapter_titles()
+    assert len(titles) >= 21 and any("circulatory system" in t for t in titles)
+
+
+def test_preload_loads_once_in_the_background(monkeypatch):
+    started = []
+    monkeypatch.setattr(vocab, "_preload_pid", None)
+    monkeypatch.setattr(vocab, "_preload_thread", None)
+    monkeypatch.setattr(vocab.threading, "Thread", lambda **kw: started.append(kw) or _NoThread())
+    vocab.start_preload()
+    vocab.start_preload()  # a second call in the same process starts nothing
+    assert [kw["target"] for kw in started] == [vocab.preload]
+
+
+class _NoThread:
+    def start(self):
+        pass
+
+    def is_alive(self):
+        return False
+
+
+def test_a_fork_waits_for_the_preload_so_workers_get_it_whole(monkeypatch):
+    joined = []
+
+    class Running:
+        def is_alive(self):
+            return True
+
+        def join(self):
+            joined.append(True)
+
+    monkeypatch.setattr(vocab, "_preload_thread", Running())
+    vocab._finish_preload_before_fork()
+    assert joined == [True]

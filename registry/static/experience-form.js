@@ -10,10 +10,42 @@
   function toggleReasons() { reasons.hidden = !stopped.value; }
   if (stopped && reasons) { stopped.addEventListener("input", toggleReasons); toggleReasons(); }
 
+  var select = document.getElementById("treatment");
+  var condition = document.getElementById("condition");
+
+  // The treatment list follows the chosen condition: its usual treatments first, then the rest.
+  var usual = {};
+  try { usual = JSON.parse(form.getAttribute("data-usual") || "{}"); } catch (e) { usual = {}; }
+  if (select && condition) {
+    var blank = select.querySelector('option[value=""]');
+    var all = Array.prototype.filter.call(select.querySelectorAll("option"), function (o) { return o.value; });
+    all.sort(function (a, b) { return a.textContent.localeCompare(b.textContent); });
+    var regroup = function () {
+      var chosen = select.value;
+      var first = usual[condition.value] || [];
+      var name = condition.selectedIndex > 0 ? condition.options[condition.selectedIndex].textContent : "";
+      select.textContent = "";
+      if (blank) { select.appendChild(blank); }
+      if (first.length) {
+        var top = document.createElement("optgroup");
+        top.label = "Usual for " + name;
+        var rest = document.createElement("optgroup");
+        rest.label = "All other treatments";
+        all.forEach(function (o) { (first.indexOf(o.value) >= 0 ? top : rest).appendChild(o); });
+        select.appendChild(top);
+        select.appendChild(rest);
+      } else {
+        all.forEach(function (o) { select.appendChild(o); });
+      }
+      select.value = chosen;
+    };
+    condition.addEventListener("change", regroup);
+    regroup();
+  }
+
   // Type-ahead: brand names and misspellings find the generic treatment in the list.
   var box = document.getElementById("treatment-search-box");
   var input = document.getElementById("treatment-search");
-  var select = document.getElementById("treatment");
   var status = document.getElementById("treatment-search-status");
   if (!box || !input || !select) { return; }
   box.hidden = false;

@@ -1,30 +1,63 @@
-"""Assets served by the app itself: plotly.js from the installed plotly package, never a CDN."""
+"""Assets served by the app itself, never a CDN: plotly.js's basic bundle (bar, scatter, pie:
+every chart the registry draws), shipped in registry/static/vendor, or the full bundle of the
+installed plotly package when the two disagree on the plotly.js version."""
 
 from __future__ import annotations
 
 import functools
+import gzip
+import re
+from pathlib import Path
 
 import plotly
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, request
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
 
 ONE_YEAR = 365 * 24 * 3600
+VENDOR = Path(__file__).resolve().parent.parent / "static" / "vendor"
+_VERSION = re.compile(rb"plotly\.js (?:\([^)]*\) )?v(\d+\.\d+\.\d+)")
+
+
+def bundle_version(source: bytes) -> str | None:
+    """The plotly.js version a bundle's header names."""
+    found = _VERSION.search(source[:300])
+    return found.group(1).decode() if found else None
 
 
 @functools.cache
-def _plotly_js() -> bytes:
+def _full_bundle() -> bytes:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs().encode("utf-8")
 
 
+@functools.cache
+def plotly_bundle() -> tuple[str, bytes, bytes]:
+    """(name, script, gzipped script): the basic bundle when it is the installed plotly's plotly.js."""
+    wanted = bundle_version(_full_bundle())
+    for path in sorted(VENDOR.glob("plotly-basic-*.min.js")):
+        source = path.read_bytes()
+        if bundle_version(source) == wanted:
+            name, script = "basic", source
+            break
+    else:  # a plotly upgrade without a new basic bundle: correct charts first, size second
+        name, script = "full", _full_bundle()
+    return name, script, gzip.compress(script, 9, mtime=0)
+
+
 @bp.get("/plotly-<version>.min.js")
 def plotly_js(version: str):
-    """plotly.js under a versioned URL, cached for a year (a new plotly gets a new URL)."""
+    """plotly.js under a versioned URL, cached for a year (a new plotly gets a new URL), gzipped once."""
     if version != plotly.__version__:
         abort(404)
-    response = Response(_plotly_js(), mimetype="text/javascript")
+    _, script, packed = plotly_bundle()
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = Response(packed, mimetype="text/javascript")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(script, mimetype="text/javascript")
+    response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
     return response
 

@@ -45,7 +45,10 @@ def search():
     q = _query_text()
     conditions = catalog.search_conditions(q) if q else []
     treatments = catalog.search_treatments(q) if q else []
-    return render_template("catalog/search.html", q=q, conditions=conditions, treatments=treatments)
+    # "Ambien", "statin": the catalog's drugs come before conditions the catalog lacks.
+    treatments_first = any(h.in_catalog for h in treatments) and not any(h.in_catalog for h in conditions)
+    return render_template("catalog/search.html", q=q, conditions=conditions, treatments=treatments,
+                           treatments_first=treatments_first)  # fmt: skip
 
 
 @bp.get("/conditions")

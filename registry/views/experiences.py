@@ -21,7 +21,10 @@ def _form(listed_for=None, **kwargs) -> ExperienceForm:
 
 
 def _render(form, experience=None):
-    return render_template("experiences/form.html", form=form, experience=experience, scales=scales)
+    return render_template(
+        "experiences/form.html", form=form, experience=experience, scales=scales,
+        usual=experiences.usual_treatments(),
+    )  # fmt: skip
 
 
 def _still_in_catalog(form, condition, treatment) -> bool:

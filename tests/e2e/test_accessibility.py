@@ -20,6 +20,8 @@ PUBLIC_PAGES = {
     "doctor": None,  # the seeded doctor's page
     "search": "/search?q=Ozempic",
     "forgot-password": "/password/forgot",
+    "doctors": "/doctors?condition=type-2-diabetes",
+    "treatments": "/treatments",
     "not-found": None,  # a 404
 }
 MEMBER_PAGES = {
