@@ -81,7 +81,10 @@ def test_intervals_are_widened_to_cover_the_noise():
 @pytest.fixture
 def perturbed(app, database_url):
     """A second app on the same database, publishing protected numbers as a deployment does."""
-    return create_app(_config(database_url)).test_client()
+    second = create_app(_config(database_url))
+    yield second.test_client()
+    with second.app_context():  # close its pool: PostgreSQL connections must not be left open
+        db.engine.dispose()
 
 
 @pytest.fixture
