@@ -25,6 +25,8 @@ def likely(share: dict) -> str:
     low, high = math.floor(share["low"] * base + 1e-9), math.ceil(share["high"] * base - 1e-9)
     if low == high:
         return f"likely about {low} in {base}"
+    if low == 0 and high == base:
+        return "too few reports to say how likely"
     if low == 0:
         return f"likely no more than {high} in {base}"
     if high == base:

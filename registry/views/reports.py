@@ -99,7 +99,7 @@ def treatment(slug: str, treatment_slug: str):
     tip_page = None if filters and unit.suppressed else tips.tip_page(entry, chosen, filters, sort, page_arg(), reader)
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
-        tips=tip_page, sort=sort, sorts=tips.SORTS, helped_form=HelpedForm(), file_stem=f"{entry.slug}-{chosen.slug}",
+        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}",
     )  # fmt: skip
 
 
