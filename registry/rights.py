@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import audit, auth, experiences, ratings, scales
 from registry.extensions import db
-from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, User
+from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, TipVote, User
 from reports.csvout import neutralize
 
 # field -> scale, for the label printed beside each stored code
@@ -45,7 +45,7 @@ RATING_FIELDS = (*ratings.FIELDS, "text_state", "text_reason")
 # The CSV download: one file per table, in this order.
 CSV_TABLES = (
     "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",
-    "experience_stop_reasons", "doctor_ratings", "flags",
+    "experience_stop_reasons", "doctor_ratings", "flags", "tips_marked_helpful",
 )  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def collect(user: User) -> dict:
         .order_by(DoctorRating.id)
     ).all()
     flags = db.session.scalars(select(Flag).where(Flag.reporter_id == user.id).order_by(Flag.id)).all()
+    votes = db.session.scalars(select(TipVote).where(TipVote.user_id == user.id).order_by(TipVote.created_at)).all()
     return {
         "generated_at": _when(datetime.now(timezone.utc)),
         "account": account,
@@ -110,6 +111,8 @@ def collect(user: User) -> dict:
              "resolved_at": _when(f.resolved_at), "resolution": f.resolution}
             for f in flags
         ],  # fmt: skip
+        # "This helped me": the tips (by their experience id) the participant marked, never shown to anyone else.
+        "tips_marked_helpful": [{"experience_id": v.experience_id, "created_at": _when(v.created_at)} for v in votes],
     }
 
 
@@ -155,6 +158,7 @@ def tables(data: dict) -> dict[str, list[dict]]:
         "experience_stop_reasons": stop_reasons,
         "doctor_ratings": data["doctor_ratings"],
         "flags": data["flags"],
+        "tips_marked_helpful": data["tips_marked_helpful"],
     }
 
 
@@ -166,6 +170,7 @@ _EMPTY_HEADERS = {
     "experience_stop_reasons": ["experience_id", "reason", "reason_label"],
     "flags": ["id", "target_kind", "target_id", "reason", "reason_label", "note", "created_at", "resolved_at",
               "resolution"],  # fmt: skip
+    "tips_marked_helpful": ["experience_id", "created_at"],
 }
 
 
@@ -235,6 +240,7 @@ def delete_account(user: User) -> dict[str, int]:
         ratings.delete(rating)
     n_ratings = len(own_ratings)
     db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
+    db.session.execute(delete(TipVote).where(TipVote.user_id == user.id))  # not left to the foreign key alone
     counts = {"experiences": len(own), "ratings": n_ratings}
     audit.record("account.delete", "user", user.id, counts, actor=user)
     db.session.flush()
