@@ -49,3 +49,10 @@ def interval(share: dict | None) -> str:
 def count(n: int | None) -> str:
     """A count with thousands separators."""
     return "" if n is None else f"{n:,}"
+
+
+def detail(share: dict | None) -> str:
+    """"39%; 95% interval 14-66%": the numbers behind the words, for the summary's small print."""
+    if not share:
+        return ""
+    return f"{percent(share['share'])}; 95% interval {100 * share['low']:.0f}-{percent(share['high'])}"

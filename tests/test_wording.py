@@ -26,3 +26,8 @@ def test_numbers_in_text():
     assert wording.interval({"share": 0.62, "low": 0.554, "high": 0.681}) == "62% (55-68%)"
     assert wording.interval(None) == "" and wording.percent(None) == ""
     assert wording.count(8242) == "8,242" and wording.count(None) == ""
+
+
+def test_the_summarys_small_print():
+    assert wording.detail({"share": 0.39, "low": 0.14, "high": 0.66}) == "39%; 95% interval 14-66%"
+    assert wording.detail(None) == ""
