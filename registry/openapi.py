@@ -63,6 +63,7 @@ SUMMARY = {
 DETAIL = {
     **SUMMARY,
     **{name: _distribution(codes) for name, codes in SCALE_FIELDS.items()},
+    "recommended": {**SHARE, "description": "The share who would recommend it (would_recommend = yes), with its interval."},
     "side_effects": {"type": "array", "items": TERM, "description": "Terms reported at least min_n times."},
     "stop_reasons": _distribution(scales.STOP_REASON.codes),
     "duration": _distribution(scales.DURATION.codes),
@@ -158,6 +159,23 @@ def spec() -> dict:
                 [_param("q", Q, "Search text: a name, brand name or synonym.", required=True), LIMIT],
                 _json(_object({"q": NAME, "treatments": {"type": "array", "items": treatment_hit}}), "The matches."),
             ),
+            "/treatments/{treatment_slug}": _get(
+                "One treatment for every condition it is shown for (each as its own report), and its side effects overall.",
+                [_param("treatment_slug", NAME, "A treatment's slug.", "path")],
+                _json(_object({
+                    "treatment": _object({"slug": NAME, "name": NAME, "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True}}),
+                    "min_n": {"type": "integer"}, "disclosure": DISCLOSURE,
+                    "n": {"type": "integer", "minimum": 0, "nullable": True,
+                          "description": "Sum of the shown conditions' protected counts; null when none is shown."},
+                    "suppressed": {"type": "boolean"},
+                    "conditions": {"type": "array", "description": "Shown conditions, most reported first, then hidden ones the catalog lists.",
+                                   "items": _object({"condition": _object({"slug": NAME, "name": NAME}),
+                                                     "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT)})},
+                    "side_effects": {"type": "array", "items": TERM,
+                                     "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n."},
+                }), "The treatment's reports."),
+                errors=(404,),
+            ),  # fmt: skip
             "/conditions/{slug}/treatments": _get(
                 "A condition's treatments ranked by the lower Wilson bound of 'improved'.",
                 [CONDITION_SLUG, *FILTERS],

@@ -1,4 +1,4 @@
-"""Glue between requests and reports/: filters, "people like me", tips and the current month."""
+"""Glue between requests and reports/: the disclosure policy, cached reports and "people like me"."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from datetime import date
 
 from flask import current_app
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select
 
 from registry import aggregates, scales
 from registry.extensions import cache, db
-from registry.pagination import Window
-from registry.models import Condition, Diagnosis, Experience, Treatment, User
+from registry.models import Condition, Diagnosis, Experience, Treatment, User, report_version
 from reports import aggregate
 from reports.filters import Filters
 
@@ -71,6 +69,23 @@ def compare_report(condition: Condition, chosen: list[Treatment], filters: Filte
         db.session, condition, chosen, filters, policy(), report_source()))  # fmt: skip
 
 
+def treatment_overview(treatment: Treatment):
+    """A treatment across its conditions (the drug page and its JSON), protected and cached.
+
+    It reads several conditions, so its entry is keyed by the sum of every condition's data
+    version: any write anywhere moves it (versions only grow), so it is never read stale.
+    """
+    versions = db.session.scalar(select(func.coalesce(func.sum(report_version.c.version), 0)))
+    key = "|".join(map(str, ("report", "overview", treatment.id, versions,
+                                current_app.config.get("REPORT_SOURCE", "cells"), *_policy_id())))  # fmt: skip
+    value = cache.get(key)
+    if value is None:
+        listed = tuple(treatment.conditions)  # hidden ones are named only if the catalog lists them anyway
+        value = aggregate.treatment_overview(db.session, treatment, policy(), report_source(), listed)
+        cache.set(key, value)
+    return value
+
+
 def condition_counts() -> dict[int, int]:
     """Per condition, its public number of reports (shown treatments' protected counts; absent: none shown)."""
     return aggregate.public_condition_counts(policy(), report_source())
@@ -96,23 +111,3 @@ def like_me(user: User, condition: Condition) -> Filters:
         sex=(user.sex,) if user.sex and user.sex != "undisclosed" else (),
         years_since_diagnosis=(since,) if since else (),
     )
-
-
-def latest_tips(condition: Condition, treatment: Treatment, page: int, per_page: int = 10):
-    """Public tips for a treatment and condition, newest first, with the author's pseudonym.
-
-    Never filtered by "people like me": a filtered list of named tips would tell
-    the public the age, sex or role of each author.
-    """
-    query = (
-        select(Experience)
-        .options(joinedload(Experience.user))
-        .where(
-            Experience.condition_id == condition.id,
-            Experience.treatment_id == treatment.id,
-            Experience.tips.is_not(None),
-            Experience.text_state == "public",
-        )
-        .order_by(Experience.updated_at.desc(), Experience.id.desc())
-    )
-    return Window(db.session, query, page, per_page)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import audit, auth, experiences, ratings, scales
 from registry.extensions import db
-from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, User, UserSession
+from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, TipVote, User, UserSession
 from reports.csvout import neutralize
 
 # field -> scale, for the label printed beside each stored code
@@ -45,7 +45,7 @@ RATING_FIELDS = (*ratings.FIELDS, "text_state", "text_reason")
 # The CSV download: one file per table, in this order.
 CSV_TABLES = (
     "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",
-    "experience_stop_reasons", "doctor_ratings", "flags", "devices",
+    "experience_stop_reasons", "doctor_ratings", "flags", "devices", "tips_marked_helpful",
 )  # fmt: skip
 
 
@@ -98,6 +98,7 @@ def collect(user: User) -> dict:
     ).all()
     flags = db.session.scalars(select(Flag).where(Flag.reporter_id == user.id).order_by(Flag.id)).all()
     devices = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)).all()
+    votes = db.session.scalars(select(TipVote).where(TipVote.user_id == user.id).order_by(TipVote.created_at)).all()
     return {
         "generated_at": _when(datetime.now(timezone.utc)),
         "account": account,
@@ -115,6 +116,8 @@ def collect(user: User) -> dict:
         # The log-ins the account has now: what the account page lists (no address is kept).
         "devices": [{"device": d.device, "kept_logged_in": d.remember, "logged_in_at": _when(d.created_at),
                      "last_seen_at": _when(d.last_seen_at)} for d in devices],  # fmt: skip
+        # "This helped me": the tips (by their experience id) the participant marked, never shown to anyone else.
+        "tips_marked_helpful": [{"experience_id": v.experience_id, "created_at": _when(v.created_at)} for v in votes],
     }
 
 
@@ -161,6 +164,7 @@ def tables(data: dict) -> dict[str, list[dict]]:
         "doctor_ratings": data["doctor_ratings"],
         "flags": data["flags"],
         "devices": data["devices"],
+        "tips_marked_helpful": data["tips_marked_helpful"],
     }
 
 
@@ -173,6 +177,7 @@ _EMPTY_HEADERS = {
     "flags": ["id", "target_kind", "target_id", "reason", "reason_label", "note", "created_at", "resolved_at",
               "resolution"],  # fmt: skip
     "devices": ["device", "kept_logged_in", "logged_in_at", "last_seen_at"],
+    "tips_marked_helpful": ["experience_id", "created_at"],
 }
 
 
@@ -244,6 +249,7 @@ def delete_account(user: User, by_operator: bool = False) -> dict[str, int]:
         ratings.delete(rating)
     n_ratings = len(own_ratings)
     db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
+    db.session.execute(delete(TipVote).where(TipVote.user_id == user.id))  # not left to the foreign key alone
     counts = {"experiences": len(own), "ratings": n_ratings}
     audit.record("account.delete", "user", user.id, {**counts, "by_operator": True} if by_operator else counts,
                  actor=None if by_operator else user)  # fmt: skip

@@ -60,6 +60,7 @@ class UnitReport:
     satisfaction_mean: float | None = None
     severe: dict | None = None
     not_covered: dict | None = None
+    recommended: dict | None = None  # share answering yes; on full (treatment page) reports only
     side_effects: list[dict] = field(default_factory=list)
     stop_reasons: dict[str, int] = field(default_factory=dict)
     duration: dict[str, int] = field(default_factory=dict)
@@ -96,6 +97,7 @@ class UnitReport:
         return {
             **self.summary_json(),
             **{name: self.distributions[name] for name in SCALE_FIELDS if name in self.distributions},
+            "recommended": self.recommended,
             "side_effects": self.side_effects,
             "stop_reasons": self.stop_reasons,
             "duration": self.duration,
@@ -116,6 +118,7 @@ def _unit(policy: Policy, treatment: Treatment, n: int, frame, tid: int, names) 
         satisfaction_mean=mean(dists["satisfaction"]),
         severe=share(policy, dists["side_effect_severity"], scales.SEVERE_CODES),
         not_covered=share(policy, dists["insurance_coverage"], scales.NOT_COVERED_CODES),
+        recommended=share(policy, dists["would_recommend"], ("yes",)) if "would_recommend" in dists else None,
     )
 
 
@@ -216,7 +219,11 @@ def treatments_report(
     session, condition: Condition, chosen: list[Treatment], filters: Filters, policy: Policy, source=None
 ) -> list[UnitReport]:
     """Full reports for several treatments of a condition (the compare page), same scales."""
-    source = _source(session, source)
+    return _full_reports(session, condition, chosen, filters, policy, _source(session, source))[0]
+
+
+def _full_reports(session, condition, chosen, filters, policy, source) -> tuple[list[UnitReport], dict]:
+    """Full reports, and per shown treatment every side-effect term's protected count (before min_n)."""
     ids = [t.id for t in chosen]
     sizes = _protected_sizes(policy, source, condition.id, filters, ids)
     visible = [tid for tid in ids if tid in sizes and policy.shown(sizes[tid][0])]
@@ -239,7 +246,66 @@ def treatments_report(
         unit.duration = view.distribution(
             "duration", distribution(frame.index, treatment.id, "duration", scales.DURATION.codes))  # fmt: skip
         reports.append(unit)
-    return reports
+    return reports, terms
+
+
+@dataclass
+class ConditionUse:
+    """One condition a treatment is used for, with the treatment's report for it (or that it is hidden)."""
+
+    slug: str
+    name: str
+    unit: UnitReport
+
+    def as_json(self) -> dict:
+        return {"condition": {"slug": self.slug, "name": self.name}, "treatment": self.unit.detail_json()}
+
+
+@dataclass
+class TreatmentOverview:
+    """A treatment across every condition it is shown for: the drug page."""
+
+    treatment_id: int
+    min_n: int
+    n: int
+    uses: list[ConditionUse]
+    side_effects: list[dict]
+
+    @property
+    def shown(self) -> list[ConditionUse]:
+        return [use for use in self.uses if not use.unit.suppressed]
+
+    @property
+    def suppressed(self) -> bool:
+        return not self.shown
+
+
+def treatment_overview(session, treatment: Treatment, policy: Policy, source=None, listed=()) -> TreatmentOverview:
+    """One treatment for every condition, each exactly as its own (unfiltered) treatment page reports it.
+
+    Conditions are shown by the treatment's own protected count for them, most reported first;
+    hidden ones are named only when in ``listed`` (the catalog's conditions for the treatment),
+    so a condition with one report and one with none are never told apart. The side effects are
+    sums of each shown unit's protected term counts, kept when the sum reaches min_n.
+    """
+    source = _source(session, source)
+    sizes = {cid: policy.view(key).n(n) for cid, (n, key) in source.treatment_sizes(treatment.id).items()}
+    shown_ids = [cid for cid, n in sizes.items() if policy.shown(n)]
+    conditions = {c.id: c for c in session.scalars(select(Condition).where(Condition.id.in_(shown_ids)))}
+    uses, summed = [], {}
+    for cid in sorted(shown_ids, key=lambda cid: (-sizes[cid], conditions[cid].name)):
+        (unit,), terms = _full_reports(session, conditions[cid], [treatment], Filters(), policy, source)
+        if unit.suppressed:  # cannot happen (same protected n), but never publish a hidden unit's terms
+            continue
+        uses.append(ConditionUse(conditions[cid].slug, conditions[cid].name, unit))
+        for term, n in terms.get(treatment.id, {}).items():
+            summed[term] = summed.get(term, 0) + n
+    named = {use.slug for use in uses}
+    uses += [ConditionUse(c.slug, c.name, _hidden(treatment)) for c in sorted(listed, key=lambda c: c.name)
+             if c.slug not in named]  # fmt: skip
+    total = sum(use.unit.n for use in uses if not use.unit.suppressed)
+    side_effects = _top_terms(summed, total, policy.min_n) if total else []
+    return TreatmentOverview(treatment.id, policy.min_n, total, uses, side_effects)
 
 
 def public_condition_counts(policy: Policy, source) -> dict[int, int]:

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from registry import scales
 from reports.aggregate import ConditionReport, UnitReport
+from reports.disclosure import Policy, share
 
 COLORS = ["#0b5cad", "#c2571a", "#2e8540", "#7b3fa0"]
 FIELD_TITLES = {
@@ -107,6 +108,7 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
             "Reports": [u.n for u in shown],
             "Improved": [pct(u.improved["share"]) if u.improved else "" for u in shown],
             "95% interval": [f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in shown],
+            "Ranked by (low end)": [pct(u.improved["low"]) if u.improved else "" for u in shown],
             "Mean satisfaction (1-10)": [u.satisfaction_mean for u in shown],
             "Severe side effects": [pct(u.severe["share"]) if u.severe else "" for u in shown],
             "Not covered by insurance": [pct(u.not_covered["share"]) if u.not_covered else "" for u in shown],
@@ -122,10 +124,12 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
                       "arrayminus": [s - lo for s, lo in zip(share, low)]},
           "customdata": [[u.n] for u in shown][::-1],
           "hovertemplate": "%{y}: %{x:.0%} improved (n=%{customdata[0]})<extra></extra>"}],
-        height=max(220, 28 * len(shown) + 60), xaxis={"tickformat": ".0%", "range": [0, 1]},
+        height=max(220, 28 * len(shown) + 80),
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = everyone who could tell)")},
     )  # fmt: skip
     return Chart("ranking", "Share who improved (moderate or major), with 95% interval", fig, table,
-                 "Ranked by the lower end of the interval, so a few glowing reports do not outrank many good ones.")  # fmt: skip
+                 "Ranked by the low end of the interval (the left end of each line), so a few glowing reports do not "
+                 "outrank many good ones.")  # fmt: skip
 
 
 def popularity_chart(report: ConditionReport) -> Chart:
@@ -147,59 +151,92 @@ def popularity_chart(report: ConditionReport) -> Chart:
                  "The most popular treatments are not always the most effective.")  # fmt: skip
 
 
-def terms_chart(chart_id: str, title: str, terms: list[dict]) -> Chart:
-    """Most reported side effects (share of reporters)."""
-    table = pd.DataFrame(
-        {"Side effect": [t["term"] for t in terms], "Reports": [t["n"] for t in terms],
-         "Share of reporters": [pct(t["share"]) for t in terms]}
+def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> pd.DataFrame:
+    """Answer, people, share and its 95% interval: what a chart draws, as a table and CSV."""
+    return pd.DataFrame(
+        {label: [r[0] for r in rows], "People": [r[1] for r in rows],
+         "Share": [pct(r[2]["share"]) if r[2] else "" for r in rows],
+         "95% interval": [f"{pct(r[2]['low'])}-{pct(r[2]['high'])}" if r[2] else "" for r in rows]}
     )  # fmt: skip
-    fig = _figure(
-        [{"type": "bar", "x": [t["share"] for t in terms][::-1], "y": [t["term"] for t in terms][::-1],
-          "orientation": "h", "marker": {"color": COLORS[2]}, "hovertemplate": "%{y}: %{x:.0%}<extra></extra>"}],
-        height=max(200, 26 * len(terms) + 60), xaxis={"tickformat": ".0%"},
+
+
+def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color: str) -> go.Figure:
+    """Horizontal bars of shares with their 95% intervals, the first row on top, 0-100% axis."""
+    rows = [r for r in rows if r[2]][::-1]
+    s = [r[2]["share"] for r in rows]
+    return _figure(
+        [{"type": "bar", "x": s, "y": [r[0] for r in rows], "orientation": "h", "marker": {"color": color},
+          "error_x": {"type": "data", "symmetric": False, "array": [r[2]["high"] - x for r, x in zip(rows, s)],
+                      "arrayminus": [x - r[2]["low"] for r, x in zip(rows, s)], "color": "#444"},
+          "customdata": [[r[1], pct(r[2]["low"]), pct(r[2]["high"])] for r in rows],
+          "hovertemplate": "%{y}: %{x:.0%} (likely %{customdata[1]}-%{customdata[2]}), %{customdata[0]} people<extra></extra>"}],
+        height=max(180, 30 * len(rows) + 80), xaxis={"tickformat": ".0%", "range": [0, 1], **_title(axis_title)},
     )  # fmt: skip
-    return Chart(chart_id, title, fig, table)
+
+
+def _one_of(policy: Policy, count: int, base: int) -> dict | None:
+    """The share of a multiple-choice answer (or side effect) among all base reporters, with its interval."""
+    return share(policy, {"yes": count, "no": max(base - count, 0)}, ("yes",))
+
+
+def term_shares(terms: list[dict], policy: Policy, base: int) -> list[dict]:
+    """Side-effect terms with their share of all base reporters and its 95% interval (the drug page's list)."""
+    return [{**t, "interval": _one_of(policy, t["n"], base)} for t in terms]
+
+
+def terms_chart(chart_id: str, title: str, terms: list[dict], policy: Policy, base: int) -> Chart:
+    """Most reported side effects: share of all reporters, with 95% intervals."""
+    rows = [(t["term"], t["n"], _one_of(policy, t["n"], base)) for t in terms]
+    fig = _share_bars(rows, f"Share of the {base:,} people who reported (100% = all of them)", COLORS[2])
+    return Chart(chart_id, title, fig, _share_table("Side effect", rows),
+                 f"Share of all {base:,} people who reported, with 95% interval; only side effects reported at least "
+                 f"{policy.min_n} times are listed.")  # fmt: skip
 
 
 # --- treatment page ----------------------------------------------------------------------
 
 
-def distribution_chart(chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str]) -> Chart:
-    """One distribution as bars of counts, every code present."""
-    total = sum(counts.values()) or 1
-    table = pd.DataFrame(
-        {"Answer": [labels.get(c, c) for c in counts], "Reports": list(counts.values()),
-         "Share": [pct(n / total) for n in counts.values()]}
-    )  # fmt: skip
-    fig = _figure(
-        [{"type": "bar", "x": [labels.get(c, c) for c in counts], "y": list(counts.values()),
-          "marker": {"color": COLORS[0]}, "hovertemplate": "%{x}: %{y} reports<extra></extra>"}],
-        height=280, yaxis=_title("Reports"),
-    )  # fmt: skip
-    return Chart(chart_id, title, fig, table)
+def distribution_chart(chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy) -> Chart:
+    """One single-answer question: the share giving each answer among those who answered, with intervals."""
+    answered = sum(counts.values())
+    rows = [(labels.get(c, c), n, share(policy, counts, (c,))) for c, n in counts.items()]
+    fig = _share_bars(rows, f"Share of the {answered:,} people who answered (100% = all of them)", COLORS[0])
+    return Chart(chart_id, title, fig, _share_table("Answer", rows),
+                 f"Share of the {answered:,} people who answered this question, with 95% interval.")
 
 
-def treatment_charts(unit: UnitReport) -> list[Chart]:
+def multiple_chart(chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy, base: int) -> Chart:
+    """A question with several answers allowed: each answer's share of all reporters."""
+    rows = [(labels.get(c, c), n, _one_of(policy, n, base)) for c, n in counts.items()]
+    fig = _share_bars(rows, f"Share of all {base:,} people who reported (100% = all of them)", COLORS[0])
+    return Chart(chart_id, title, fig, _share_table("Answer", rows),
+                 f"Share of all {base:,} people who reported, with 95% interval. One person can give several reasons, "
+                 "so the shares add up to more than 100%; people still taking it give none.")  # fmt: skip
+
+
+def treatment_charts(unit: UnitReport, policy: Policy) -> list[Chart]:
     """Every chart of the treatment page."""
     charts = []
     for name in ("effectiveness", "side_effect_severity"):
         title, scale = FIELD_TITLES[name]
-        charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options)))
-    charts.append(terms_chart("side_effects", "Most reported side effects", unit.side_effects))
+        charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options), policy))
+    charts.append(terms_chart("side_effects", "Most reported side effects", unit.side_effects, policy, unit.n))
     title, scale = FIELD_TITLES["stop_reasons"]
-    charts.append(distribution_chart("stop_reasons", title, unit.stop_reasons, dict(scale.options)))
+    charts.append(multiple_chart("stop_reasons", title, unit.stop_reasons, dict(scale.options), policy, unit.n))
     for name in ("adherence", "burden", "cost_per_month", "insurance_coverage", "would_recommend"):
         title, scale = FIELD_TITLES[name]
-        charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options)))
-    charts.append(distribution_chart("satisfaction", "Satisfaction (1-10)", unit.distributions["satisfaction"], {}))
-    charts.append(distribution_chart("duration", "Time on treatment", unit.duration, dict(scales.DURATION.options)))
+        charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options), policy))
+    satisfaction = {c: f"{c} of 10" for c in unit.distributions["satisfaction"]}
+    charts.append(distribution_chart("satisfaction", "Satisfaction (1 = worst, 10 = best)",
+                                     unit.distributions["satisfaction"], satisfaction, policy))  # fmt: skip
+    charts.append(distribution_chart("duration", "Time on treatment", unit.duration, dict(scales.DURATION.options), policy))
     return charts
 
 
 # --- compare page ------------------------------------------------------------------------
 
 
-def compare_charts(units: list[UnitReport]) -> list[Chart]:
+def compare_charts(units: list[UnitReport], policy: Policy) -> list[Chart]:
     """Two to four treatments side by side: same scales, same axes (shares), with n and intervals."""
     shown = [u for u in units if not u.suppressed]
     charts = [_compare_improved(shown)]
@@ -207,7 +244,7 @@ def compare_charts(units: list[UnitReport]) -> list[Chart]:
                  "insurance_coverage", "would_recommend", "satisfaction"):  # fmt: skip
         title, scale = FIELD_TITLES.get(name, ("Satisfaction (1-10)", None))
         labels = dict(scale.options) if scale else {}
-        charts.append(_compare_distribution(name, title, [(u, u.distributions[name]) for u in shown], labels))
+        charts.append(_compare_distribution(name, title, [(u, u.distributions[name]) for u in shown], labels, policy))
     return charts
 
 
@@ -228,22 +265,28 @@ def _compare_improved(units: list[UnitReport]) -> Chart:
              "error_y": {"type": "data", "symmetric": False, "array": [hi - s], "arrayminus": [s - lo]},
              "hovertemplate": f"{u.name}: %{{y:.0%}} improved<extra></extra>"}
         )  # fmt: skip
-    fig = _figure(traces, height=300, yaxis={"tickformat": ".0%", "range": [0, 1]})
+    fig = _figure(traces, height=300, yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")})
     return Chart("improved", "Share who improved, with 95% interval", fig, table)
 
 
-def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str]) -> Chart:
+def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], policy: Policy) -> Chart:
+    """Each treatment's share giving each answer among its own respondents, with 95% intervals."""
     codes = list(pairs[0][1]) if pairs else []
     data = {"Answer": [labels.get(c, c) for c in codes]}
     traces = []
     for i, (unit, counts) in enumerate(pairs):
-        total = sum(counts.values()) or 1
-        shares = [counts[c] / total for c in codes]
-        data[f"{unit.name} (n={unit.n})"] = [f"{pct(s)} ({counts[c]})" for s, c in zip(shares, codes)]
+        shares = [share(policy, counts, (c,)) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in codes]
+        answered = sum(counts.values())
+        label = f"{unit.name} (n={answered:,})"
+        data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {counts[c]} people" for s, c in zip(shares, codes)]
         traces.append(
-            {"type": "bar", "x": [labels.get(c, c) for c in codes], "y": shares, "name": f"{unit.name} (n={unit.n})",
+            {"type": "bar", "x": [labels.get(c, c) for c in codes], "y": [s["share"] for s in shares], "name": label,
+             "error_y": {"type": "data", "symmetric": False, "array": [s["high"] - s["share"] for s in shares],
+                         "arrayminus": [s["share"] - s["low"] for s in shares], "color": "#444"},
              "marker": {"color": COLORS[i % 4]}, "hovertemplate": f"{unit.name}: %{{y:.0%}}<extra></extra>"}
         )  # fmt: skip
-    fig = _figure(traces, height=300, showlegend=True, barmode="group", yaxis={"tickformat": ".0%", "range": [0, 1]},
-                  legend={"orientation": "h", "y": -0.25})  # fmt: skip
-    return Chart(name, title, fig, pd.DataFrame(data))
+    fig = _figure(traces, height=320, showlegend=True, barmode="group",
+                  yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of each treatment's respondents")},
+                  legend={"orientation": "h", "y": -0.3})  # fmt: skip
+    return Chart(name, title, fig, pd.DataFrame(data),
+                 "For each treatment, 100% = the people who answered this question about it; with 95% intervals.")

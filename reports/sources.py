@@ -72,6 +72,17 @@ class CellSource:
         )
         return {(cid, tid): (int(n), int(key)) for cid, tid, n, key in rows}
 
+    def treatment_sizes(self, treatment_id: int) -> dict[int, tuple[int, int]]:
+        """(n, key sum) per condition id of one treatment's reports, unfiltered (the drug page)."""
+        total = func.sum(report_cell.c.n)
+        rows = self.session.execute(
+            select(report_cell.c.condition_id, total, func.sum(report_cell.c.key_sum))
+            .where(report_cell.c.treatment_id == treatment_id)
+            .group_by(report_cell.c.condition_id)
+            .having(total > 0)
+        )
+        return {cid: (int(n), int(key)) for cid, n, key in rows}
+
     def counts(self, condition_id: int, filters: Filters, fields, treatment_ids=None) -> pd.DataFrame:
         """Counts per (treatment_id, field, code), every code of each field, in one query."""
         names = [(f, c) for f in fields for c in COUNTED[f]]
@@ -131,6 +142,14 @@ class RawSource:
             .group_by(Experience.condition_id, Experience.treatment_id)
         )
         return {(cid, tid): (int(n), int(key)) for cid, tid, n, key in rows}
+
+    def treatment_sizes(self, treatment_id: int) -> dict[int, tuple[int, int]]:
+        rows = self.session.execute(
+            select(Experience.condition_id, func.count(), func.sum(Experience.report_key))
+            .where(Experience.treatment_id == treatment_id)
+            .group_by(Experience.condition_id)
+        )
+        return {cid: (int(n), int(key)) for cid, n, key in rows}
 
     def _duration_band(self):
         dialect = self.session.get_bind().dialect.name

@@ -157,3 +157,59 @@ def test_hidden_treatments_are_listed_only_when_the_catalog_lists_them(make, ctx
     assert [u.slug for u in report.treatments if u.suppressed] == ["biofeedback", "yoga", "zinc"]
     others = report_of("listing", Filters(sex=("other",)))
     assert {u.slug for u in others.treatments} == {"biofeedback", "yoga", "zinc"} and others.suppressed
+
+
+NOISY = Policy(key=b"test key for the drug page" * 2, min_n=5)
+
+
+@pytest.fixture
+def drug(make):
+    """Semaglutide for three conditions: two shown, one with 2 reports listed by the catalog, one unlisted with 1."""
+    for name in ["Semaglutide", "Metformin"]:
+        make.treatment(name)
+    make.condition("Type 2 diabetes", "E11", treatments=["semaglutide", "metformin"])
+    make.condition("Obesity", "E66", treatments=["semaglutide"])
+    make.condition("Heart failure", "I50", treatments=["semaglutide"])
+    make.condition("Fatty liver", "K76.0")
+    for i in range(14):
+        make.experience("type-2-diabetes", "semaglutide", effectiveness="major" if i < 9 else "none",
+                        side_effects=["nausea"] + (["constipation"] if i < 3 else []), would_recommend="yes" if i < 10 else "no")
+    for i in range(9):
+        make.experience("obesity", "semaglutide", effectiveness="moderate", side_effects=["nausea"] if i < 4 else [])
+    for _ in range(2):
+        make.experience("heart-failure", "semaglutide")
+    make.experience("fatty-liver", "semaglutide", side_effects=["nausea"])
+    for _ in range(7):
+        make.experience("type-2-diabetes", "metformin")
+    # fmt: skip
+
+
+@pytest.mark.parametrize("policy", [EXACT, NOISY], ids=["exact", "perturb"])
+def test_the_drug_overview_has_each_conditions_own_numbers(drug, ctx, policy):
+    semaglutide = treatment("semaglutide")
+    overview = aggregate.treatment_overview(db.session, semaglutide, policy, listed=semaglutide.conditions)
+    for use in overview.shown:
+        own = aggregate.treatment_report(db.session, condition(use.slug), semaglutide, Filters(), policy)
+        assert use.unit.detail_json() == own.detail_json()  # the same protected values as its own page
+    if policy is EXACT:
+        assert [(u.slug, u.unit.n) for u in overview.shown] == [("type-2-diabetes", 14), ("obesity", 9)]
+        assert overview.n == 23 and overview.shown[0].unit.recommended["share"] == round(10 / 14, 4)
+
+
+def test_the_drug_overview_names_a_hidden_condition_only_when_the_catalog_lists_it(drug, ctx):
+    semaglutide = treatment("semaglutide")
+    overview = aggregate.treatment_overview(db.session, semaglutide, EXACT, listed=semaglutide.conditions)
+    hidden = [u.slug for u in overview.uses if u.unit.suppressed]
+    assert hidden == ["heart-failure"]  # 2 reports, listed; fatty liver's 1 report is never told
+    assert all(set(u.unit.detail_json()) == {"slug", "name", "suppressed"} for u in overview.uses if u.unit.suppressed)
+    assert aggregate.treatment_overview(db.session, treatment("metformin"), EXACT).uses[0].slug == "type-2-diabetes"
+
+
+def test_the_drug_overviews_side_effects_sum_the_shown_conditions_protected_counts(drug, ctx):
+    semaglutide = treatment("semaglutide")
+    exact = aggregate.treatment_overview(db.session, semaglutide, EXACT, listed=semaglutide.conditions)
+    # nausea: 14 + 4 from the shown conditions (the hidden ones' reports never count); constipation 3 < min_n
+    assert exact.side_effects == [{"term": "nausea", "n": 18, "share": round(18 / 23, 4)}]
+    noisy = aggregate.treatment_overview(db.session, semaglutide, NOISY, listed=semaglutide.conditions)
+    assert noisy.shown and all(t["n"] >= NOISY.min_n for t in noisy.side_effects)
+    assert noisy.n == sum(u.unit.n for u in noisy.shown)

@@ -3,7 +3,11 @@
 import json
 
 from reports.aggregate import UnitReport
-from reports.charts import compare_charts, distribution_chart, treatment_charts
+from reports.charts import compare_charts, distribution_chart, multiple_chart, ranking_chart, treatment_charts
+from reports.disclosure import Policy
+
+EXACT = Policy(mode="exact")
+NOISY = Policy(key=b"k" * 32)
 
 
 def unit(name, n, major):
@@ -21,19 +25,48 @@ def unit(name, n, major):
                       stop_reasons={"cost": 1}, duration={"lt_1m": n})  # fmt: skip
 
 
-def test_distribution_chart_table_and_figure_agree():
-    chart = distribution_chart("effectiveness", "How well it worked", {"none": 3, "major": 1}, {"none": "None", "major": "Major"})
-    assert chart.table.to_dict("list") == {"Answer": ["None", "Major"], "Reports": [3, 1], "Share": ["75%", "25%"]}
+def test_distribution_chart_shows_shares_with_intervals_and_says_what_100_percent_is():
+    chart = distribution_chart("effectiveness", "How well it worked", {"none": 30, "major": 10}, {"none": "None", "major": "Major"}, EXACT)
+    table = chart.table.to_dict("list")
+    assert table["Answer"] == ["None", "Major"] and table["People"] == [30, 10] and table["Share"] == ["75%", "25%"]
+    assert table["95% interval"][1] == "14%-40%"  # Wilson, 10 of 40
     figure = json.loads(chart.figure_json())
-    assert figure["data"][0]["y"] == [3, 1]
+    assert figure["data"][0]["x"] == [0.25, 0.75] and figure["data"][0]["y"] == ["Major", "None"]  # first answer on top
+    assert figure["data"][0]["error_x"]["arrayminus"][0] > 0
+    assert figure["layout"]["xaxis"]["range"] == [0, 1]
+    assert "100% = all of them" in figure["layout"]["xaxis"]["title"]["text"] and "40 people" in chart.summary
     assert len(json.dumps(figure["layout"]["template"])) < 1000  # not the 10 kB default template
 
 
+def test_noise_widens_the_intervals_of_a_distribution():
+    counts = {"none": 30, "major": 10}
+    exact = distribution_chart("e", "E", counts, {}, EXACT).table["95% interval"][1]
+    noisy = distribution_chart("e", "E", counts, {}, NOISY).table["95% interval"][1]
+    width = lambda text: int(text.split("-")[1].rstrip("%")) - int(text.split("-")[0].rstrip("%"))  # noqa: E731
+    assert width(noisy) > width(exact)
+
+
+def test_reasons_are_shares_of_everyone_who_reported():
+    chart = multiple_chart("stop_reasons", "Why people stopped", {"cost": 5, "other": 0}, {"cost": "Cost"}, EXACT, base=50)
+    assert chart.table["Share"].tolist() == ["10%", "0%"]
+    assert "all 50 people who reported" in chart.summary and "more than 100%" in chart.summary
+
+
+def test_ranking_states_its_order_and_shows_the_bound():
+    from reports.aggregate import ConditionReport
+    from reports.filters import Filters
+
+    report = ConditionReport(1, Filters(), 5, 30, False, [unit("Alpha", 10, 6), unit("Beta", 20, 5)], [])
+    chart = ranking_chart(report)
+    assert chart.table["Ranked by (low end)"].tolist() == ["10%", "10%"]
+    assert "low end of the interval" in chart.summary
+
+
 def test_treatment_and_compare_charts_cover_every_scale():
-    assert [c.id for c in treatment_charts(unit("Alpha", 10, 6))] == [
+    assert [c.id for c in treatment_charts(unit("Alpha", 10, 6), EXACT)] == [
         "effectiveness", "side_effect_severity", "side_effects", "stop_reasons", "adherence", "burden",
         "cost_per_month", "insurance_coverage", "would_recommend", "satisfaction", "duration"]  # fmt: skip
-    charts = compare_charts([unit("Alpha", 10, 6), unit("Beta", 20, 5)])
+    charts = compare_charts([unit("Alpha", 10, 6), unit("Beta", 20, 5)], EXACT)
     effectiveness = next(c for c in charts if c.id == "effectiveness")
     assert list(effectiveness.table.columns) == ["Answer", "Alpha (n=10)", "Beta (n=20)"]
     assert json.loads(effectiveness.figure_json())["layout"]["yaxis"]["range"] == [0, 1]  # same axes for all

@@ -107,7 +107,7 @@ def test_same_view_and_spellings_give_the_same_numbers_on_page_csv_and_json(pert
     # Everyone is a patient: the role filter names the same people, so the same numbers.
     assert perturbed.get(api + "?role=patient").get_json()["treatment"] == perturbed.get(api).get_json()["treatment"]
     page = perturbed.get("/conditions/migraine/treatments/sumatriptan?sex=female").text
-    assert f"<strong>{first['n']}</strong> reports" in page
+    assert f"<strong>{first['n']}</strong> people reported" in page  # the summary
     rows = list(csv.reader(io.StringIO(perturbed.get(
         "/conditions/migraine/treatments/sumatriptan?sex=female&role=patient&format=csv&chart=effectiveness").text)))  # fmt: skip
     code_of = {label: code for code, label in scales.EFFECTIVENESS.options}

@@ -60,10 +60,10 @@ def test_hidden_text_is_not_public_but_its_answers_count(app, make, pair):
         row = db.session.get(Experience, ids[0])
         moderation.set_text_state(db.session.get(User, moderator), "tip", row, "hidden", "Dangerous dosing advice")
         db.session.commit()
-        from registry.reporting import latest_tips
+        from registry.tips import tip_page
 
         condition, treatment = row.condition, row.treatment
-        tips = [e.tips for e in latest_tips(condition, treatment, 1).items]
+        tips = [e.tips for e in tip_page(condition, treatment, Filters(), "newest", 1).items]
         assert "Tip 0" not in tips and len(tips) == 5
         report = condition_report(db.session, condition, Filters(), EXACT)
         assert report.treatments[0].n == 6  # the structured answers still count

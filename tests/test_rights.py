@@ -229,3 +229,19 @@ def test_csv_zip_has_one_spreadsheet_safe_table_per_kind(app, community, make):
     assert sorted(empty.namelist()) == sorted(archive.namelist())
     header = empty.read("experiences.csv").decode("utf-8-sig").splitlines()
     assert len(header) == 1 and "effectiveness" in header[0]
+
+
+def test_tip_votes_are_in_the_download_and_leave_with_the_account(app, make, community):
+    from registry import rights, tips
+    from registry.models import TipVote
+
+    other_tip = make.experience(treatment="sumatriptan", tips="Rest in a dark room")
+    with app.app_context():
+        tips.vote(user(community["leaver"]), db.session.get(Experience, other_tip), True)
+        db.session.commit()
+        data = rights.collect(user(community["leaver"]))
+        assert [v["experience_id"] for v in data["tips_marked_helpful"]] == [other_tip]
+        assert "tips_marked_helpful.csv" in zipfile.ZipFile(io.BytesIO(rights.to_csv_zip(data))).namelist()
+        rights.delete_account(user(community["leaver"]))
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(TipVote)) == 0

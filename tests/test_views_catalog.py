@@ -145,3 +145,74 @@ def test_search_page_puts_what_the_catalog_has_first(client, rows):
     assert page.index("<h2>Conditions</h2>") < page.index("<h2>Treatments</h2>")
     conditions = page.split("<h2>Conditions</h2>")[1].split("<h2>Treatments</h2>")[0]
     assert 0 < conditions.count("not in the registry yet") <= 3  # ICD-10-CM offers, after the catalog's
+
+
+@pytest.fixture
+def drug(make):
+    """Semaglutide reported for diabetes (14) and obesity (9); heart failure (2) listed but hidden; fatty liver (1) not listed."""
+    for name in ["Semaglutide"]:
+        make.treatment(name)
+    make.condition("Type 2 diabetes", "E11", treatments=["semaglutide"])
+    make.condition("Obesity", "E66", treatments=["semaglutide"])
+    make.condition("Heart failure", "I50", treatments=["semaglutide"])
+    make.condition("Fatty liver", "K76.0")
+    for i in range(14):
+        make.experience("type-2-diabetes", "semaglutide", effectiveness="major" if i < 9 else "none", side_effects=["nausea"])
+    for i in range(9):
+        make.experience("obesity", "semaglutide", effectiveness="moderate", side_effects=["nausea"] if i < 4 else [])
+    for _ in range(2):
+        make.experience("heart-failure", "semaglutide")
+    make.experience("fatty-liver", "semaglutide")
+    # fmt: skip
+
+
+def _perturb(app):
+    from reports.disclosure import Policy
+
+    app.extensions["disclosure"] = Policy(key=b"drug page test key" * 3)
+
+
+@pytest.mark.parametrize("mode", ["exact", "perturb"])
+def test_drug_page_and_api_give_each_conditions_own_treatment_numbers(client, app, drug, mode):
+    if mode == "perturb":
+        _perturb(app)
+    api = client.get("/api/v1/treatments/semaglutide").get_json()
+    shown = [c for c in api["conditions"] if not c["treatment"]["suppressed"]]
+    assert [c["condition"]["slug"] for c in shown] == ["type-2-diabetes", "obesity"]
+    for use in shown:
+        own = client.get(f"/api/v1/conditions/{use['condition']['slug']}/treatments/semaglutide").get_json()["treatment"]
+        assert use["treatment"] == own  # same protected values, to the last count and interval
+    assert api["n"] == sum(c["treatment"]["n"] for c in shown) and api["disclosure"] == mode
+    page = client.get("/treatments/semaglutide").text
+    for use in shown:
+        n = use["treatment"]["n"]
+        assert f"<strong>{n}</strong> people reported" in page
+        assert f'href="/conditions/{use["condition"]["slug"]}/treatments/semaglutide"' in page
+        assert f'href="/conditions/{use["condition"]["slug"]}"' in page
+    if mode == "exact":
+        assert "About 6 in 10 improved" in page and "likely between 3 and 9 in 10" in page  # 9 of 14: 64% (39%-84%)
+        assert api["side_effects"] == [{"term": "nausea", "n": 18, "share": round(18 / 23, 4)}]
+        assert "Nausea" in page and "78% (" in page
+
+
+def test_drug_page_names_hidden_conditions_only_when_the_catalog_lists_them(client, drug):
+    api = client.get("/api/v1/treatments/semaglutide").get_json()
+    assert [c["condition"]["slug"] for c in api["conditions"] if c["treatment"]["suppressed"]] == ["heart-failure"]
+    page = client.get("/treatments/semaglutide").text
+    assert "Too few reports to show yet for" in page and "Heart failure" in page and "Fatty liver" not in page
+
+
+def test_drug_page_with_nothing_to_show(client, make):
+    make.treatment("Orlistat")
+    page = client.get("/treatments/orlistat")
+    assert page.status_code == 200 and "Too few reports to show" in page.text
+    api = client.get("/api/v1/treatments/orlistat").get_json()
+    assert api["suppressed"] is True and api["n"] is None and api["conditions"] == [] and api["side_effects"] == []
+    assert client.get("/api/v1/treatments/nope").status_code == 404
+    assert client.get("/api/v1/treatments?q=orlistat").get_json()["treatments"][0]["slug"] == "orlistat"  # search unchanged
+
+
+def test_drug_page_follows_new_reports(client, make, drug):
+    before = client.get("/api/v1/treatments/semaglutide").get_json()["n"]
+    make.experience("obesity", "semaglutide")
+    assert client.get("/api/v1/treatments/semaglutide").get_json()["n"] == before + 1  # the cache never serves stale

@@ -65,7 +65,7 @@ def test_condition_page_and_api_give_identical_numbers(client, community):
     assert sumatriptan["effectiveness"]["major"] == 9 and set(sumatriptan["effectiveness"]) == {
         "worse", "none", "slight", "moderate", "major", "cant_tell"}  # fmt: skip
     csv = client.get("/conditions/migraine?format=csv&chart=ranking").text
-    assert "Sumatriptan,12,75%,47%-91%,8.0" in csv
+    assert "Sumatriptan,12,75%,47%-91%,47%,8.0" in csv  # the bound it is ranked by, beside the interval
     page = client.get("/conditions/migraine").text
     assert "75% (47-91%)" in page
 
@@ -124,7 +124,7 @@ def test_csv_downloads_are_spreadsheet_safe(client, community, make):
     response = client.get("/conditions/migraine/treatments/sumatriptan?format=csv&chart=side_effects")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     lines = response.text.splitlines()
-    assert lines[0] == "Side effect,Reports,Share of reporters"
+    assert lines[0] == "Side effect,People,Share,95% interval"
     assert any(line.startswith("'=cmd") for line in lines), lines
 
 
@@ -142,7 +142,7 @@ def test_compare_puts_treatments_on_the_same_scales(client, community):
     csv = client.get("/conditions/migraine/compare?t=sumatriptan&t=topiramate&format=csv&chart=effectiveness").text
     header = csv.splitlines()[0]
     assert header == "Answer,Sumatriptan (n=12),Topiramate (n=10)"
-    assert "Major,75% (9),0% (0)" in csv
+    assert "Major,75% (47%-91%); 9 people,0% (0%-28%); 0 people" in csv
 
 
 def test_people_like_me_prefills_from_the_profile(client, auth, community, make):
@@ -151,12 +151,26 @@ def test_people_like_me_prefills_from_the_profile(client, auth, community, make)
     assert "People like me" in page and "sex=female" in page and "age_band=45_64" in page
 
 
-def test_tips_are_newest_first_by_pseudonym_and_never_filtered(client, community):
-    page = client.get("/conditions/migraine/treatments/sumatriptan?sex=male").text
+def test_tips_are_newest_first_with_the_authors_pseudonym(client, community):
+    page = client.get("/conditions/migraine/treatments/sumatriptan").text
     assert page.count("<blockquote>") == 10 and 'rel="next"' in page  # newest ten, then a next page
     assert "member" in page  # the author's pseudonym
     second = client.get("/conditions/migraine/treatments/sumatriptan?page=2").text
     assert "Tip number 0" in second
+
+
+def test_filtered_tips_are_those_of_people_like_me_without_names_or_dates(client, community):
+    page = client.get("/conditions/migraine/treatments/sumatriptan?sex=male").text
+    tips = re.findall(r"<blockquote>(.*?)</blockquote>", page)
+    assert len(tips) == 5 and "Tip number 6" in tips and "Tip number 0" not in tips  # the men's public tips only
+    tip_list = page[page.index('id="tips"'):page.index('id="how-to-read"')]
+    assert "member" not in tip_list  # no pseudonym: the filter would tell each author's sex
+    assert not re.search(r"(January|February|March|April|May|June|July|August|September|October|November|December) 20", tip_list)
+
+
+def test_filtered_tips_are_not_given_when_the_filtered_report_is_hidden(client, community):
+    page = client.get("/conditions/migraine/treatments/propranolol?sex=female").text  # 3 reports: hidden
+    assert "Too few reports to show" in page and "<blockquote>" not in page
 
 
 def test_raw_rows_baseline_gives_the_same_pages(client, app, community):

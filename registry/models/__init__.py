@@ -21,6 +21,7 @@ from registry.models.experience import (
     Experience,
     ExperienceSideEffect,
     ExperienceStopReason,
+    TipVote,
 )
 from registry.models.export import ExportLog
 from registry.models.moderation import FLAG_TARGETS, AuditEvent, Flag
@@ -48,6 +49,7 @@ __all__ = [
     "Experience",
     "ExportLog",
     "ExperienceSideEffect",
+    "TipVote",
     "ExperienceStopReason",
     "Treatment",
     "TreatmentSynonym",

@@ -117,3 +117,19 @@ class ExperienceStopReason(db.Model):
 
     def __repr__(self) -> str:
         return f"<ExperienceStopReason {self.experience_id} {self.reason}>"
+
+
+class TipVote(db.Model):
+    """A participant's "this helped me" on a tip (held by its experience): one per tip and participant.
+
+    Only the count is ever published (through disclosure control); who voted is never shown.
+    """
+
+    __tablename__ = "tip_vote"
+
+    experience_id: Mapped[int] = mapped_column(ForeignKey("experience.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    def __repr__(self) -> str:
+        return f"<TipVote {self.experience_id} user={self.user_id}>"

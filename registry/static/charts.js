@@ -1,4 +1,6 @@
 // Draws every figure on the page from its data-figure attribute (no inline script needed).
+// A figure inside a closed <details> is drawn when the reader opens it (plotly cannot size a hidden
+// figure, and the closed sections cost nothing until then); a link to a closed section opens it.
 (function () {
   "use strict";
   var NARROW = 520;  // px: below this, long category names would leave the bars no room
@@ -23,14 +25,36 @@
     });
   }
 
-  function draw() {
+  var CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+  function visible(el) {
+    for (var d = el.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
+      if (!d.open) { return false; }
+    }
+    return true;
+  }
+  function draw(root) {
     if (!window.Plotly) { return; }
-    document.querySelectorAll("[data-figure]").forEach(function (el) {
+    root.querySelectorAll("[data-figure]").forEach(function (el) {
+      if (el.hasAttribute("data-drawn") || !visible(el)) { return; }
       var figure = JSON.parse(el.getAttribute("data-figure"));
       figure.layout = figure.layout || {};
       fitToWidth(el, figure);
-      window.Plotly.newPlot(el, figure.data, figure.layout, { responsive: true, displaylogo: false, displayModeBar: false });
+      el.setAttribute("data-drawn", "");
+      window.Plotly.newPlot(el, figure.data, figure.layout, CONFIG);
     });
   }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
+  function openTarget() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    for (var d = target.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) { d.open = true; }
+  }
+  function start() {
+    openTarget();
+    draw(document);
+    // "toggle" does not bubble: listen in the capture phase for every <details> on the page.
+    document.addEventListener("toggle", function (event) { if (event.target.open) { draw(event.target); } }, true);
+    window.addEventListener("hashchange", openTarget);
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -80,6 +80,24 @@ def treatments():
     )
 
 
+@bp.get("/treatments/<treatment_slug>")
+def treatment(treatment_slug: str):
+    """One treatment for every condition it is shown for, and its side effects overall, as on its page."""
+    entry = db.first_or_404(
+        select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
+    )
+    overview = reporting.treatment_overview(entry)
+    return jsonify(
+        treatment={"slug": entry.slug, "name": entry.name, "kind": entry.kind},
+        min_n=reporting.policy().min_n,
+        disclosure=reporting.policy().mode,
+        n=overview.n or None,
+        suppressed=overview.suppressed,
+        conditions=[use.as_json() for use in overview.uses],
+        side_effects=overview.side_effects,
+    )
+
+
 def _condition(slug: str) -> Condition:
     return db.first_or_404(select(Condition).where(Condition.slug == slug), description=f"No condition {slug!r}.")
 

@@ -20,6 +20,7 @@ from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
 from registry.views import page_arg
+from reports import charts
 from reports import doctors as doctor_reports
 
 bp = Blueprint("catalog", __name__)
@@ -85,9 +86,11 @@ def treatments():
 
 @bp.get("/treatments/<slug>")
 def treatment(slug: str):
-    """One treatment: its names and the conditions it is used for."""
+    """The drug page: a treatment's summary for every condition it is shown for, and its side effects overall."""
     entry = db.first_or_404(select(Treatment).where(Treatment.slug == slug))
-    return render_template("catalog/treatment.html", treatment=entry)
+    overview = reporting.treatment_overview(entry)
+    side_effects = charts.term_shares(overview.side_effects, reporting.policy(), overview.n)
+    return render_template("catalog/treatment.html", treatment=entry, overview=overview, side_effects=side_effects)
 
 
 @bp.route("/treatments/new", methods=["GET", "POST"])

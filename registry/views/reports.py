@@ -8,18 +8,22 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
+    redirect,
     render_template,
     request,
     url_for,
 )
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from registry import catalog, reporting, scales
-from registry.extensions import db
+from forms.tips import HelpedForm
+from registry import catalog, reporting, scales, tips
+from registry.extensions import db, submit_limit
 from registry.models import Condition, Treatment
 from registry.views import page_arg
-from reports import charts
+from reports import charts, wording
 from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, FilterError, Filters, parse_filters
@@ -71,7 +75,8 @@ def condition(slug: str):
     chart_list = [] if report.suppressed else [
         charts.ranking_chart(report),
         charts.popularity_chart(report),
-        charts.terms_chart("side_effects", f"Most reported side effects for {entry.name}", report.side_effects),
+        charts.terms_chart("side_effects", f"Most reported side effects for {entry.name}", report.side_effects,
+                           reporting.policy(), report.n),
     ]  # fmt: skip
     return _csv_or_page(
         chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
@@ -83,16 +88,45 @@ def condition(slug: str):
 
 @bp.get("/conditions/<slug>/treatments/<treatment_slug>")
 def treatment(slug: str, treatment_slug: str):
-    """Every distribution of one treatment for one condition, and the latest tips."""
+    """One treatment for one condition: the summary first, every distribution, and the tips."""
     entry, chosen = _condition(slug), _treatment(treatment_slug)
     filters = _filters()
     unit = reporting.treatment_report(entry, chosen, filters)
-    chart_list = [] if unit.suppressed else charts.treatment_charts(unit)
-    tips = reporting.latest_tips(entry, chosen, page=page_arg())
+    chart_list = [] if unit.suppressed else charts.treatment_charts(unit, reporting.policy())
+    sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
+    reader = current_user if current_user.is_authenticated else None
+    # Under filters, tips only when the filtered report is itself shown (tips.py says why).
+    tip_page = None if filters and unit.suppressed else tips.tip_page(entry, chosen, filters, sort, page_arg(), reader)
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
-        tips=tips, file_stem=f"{entry.slug}-{chosen.slug}",
+        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}",
     )  # fmt: skip
+
+
+@bp.post("/tips/<int:tip_id>/helped")
+@submit_limit
+@login_required
+def tip_helped(tip_id: int):
+    """ "This helped me" on a tip (helped=1), or taking it back (helped=0); one per participant and tip."""
+    tip = tips.votable(tip_id)
+    if tip is None:
+        abort(404)
+    form = HelpedForm()
+    if not form.validate_on_submit():
+        abort(400, "This button has expired or is not valid; reload the page and try again.")
+    page = url_for("reports.treatment", slug=tip.condition.slug, treatment_slug=tip.treatment.slug)
+    back = form.next.data if (form.next.data or "").startswith(page) else page  # never off to another site
+    if tip.user_id == current_user.id:
+        flash("This is your own tip: others can tell whether it helped them.", "info")
+        return redirect(f"{back}#tip-{tip.id}")
+    helped_me = form.helped.data == "1"
+    try:
+        tips.vote(current_user, tip, helped_me)
+        db.session.commit()
+    except IntegrityError:  # the same click twice at once: the other request recorded it
+        db.session.rollback()
+    flash("Thank you: marked as helpful." if helped_me else "Taken back.", "success")
+    return redirect(f"{back}#tip-{tip.id}")
 
 
 @bp.get("/conditions/<slug>/compare")
@@ -116,7 +150,7 @@ def compare(slug: str):
     if problem is None and len(chosen) >= 2:
         chosen.sort(key=lambda t: wanted.index(t.slug))
         units = reporting.compare_report(entry, chosen, filters)
-        chart_list = charts.compare_charts(units)
+        chart_list = charts.compare_charts(units, reporting.policy())
     if problem and request.args.get("format") == "csv":
         abort(400, problem)
     response = _csv_or_page(
@@ -135,3 +169,9 @@ def filter_url(endpoint: str, filters, **values) -> str:
 @bp.app_context_processor
 def _report_helpers():
     return {"scales": scales, "filter_url": filter_url}
+
+
+@bp.record_once
+def _words(state):
+    # A global, not a context variable, so that imported macros (reports/_summary.html) see it too.
+    state.app.jinja_env.globals["words"] = wording

@@ -16,6 +16,7 @@ PUBLIC_PAGES = {
     "home": "/",
     "condition": "/conditions/type-2-diabetes",
     "treatment": "/conditions/type-2-diabetes/treatments/semaglutide",
+    "drug": "/treatments/semaglutide",
     "compare": "/conditions/type-2-diabetes/compare?t=semaglutide&t=metformin",
     "doctor": None,  # the seeded doctor's page
     "search": "/search?q=Ozempic",
@@ -38,6 +39,8 @@ MEMBER_PAGES = {
 def _open(ui, path: str) -> None:
     response = ui.page.goto(ui.server(path))
     assert response is not None
+    # Open every closed section (charts, tables of numbers), so that axe checks what is inside too.
+    ui.page.evaluate("document.querySelectorAll('details:not([open])').forEach(d => { d.open = true; })")
     if ui.page.locator("[data-figure]").count():  # let plotly draw: axe checks the drawn charts too
         expect(ui.page.locator("[data-figure] .main-svg").first).to_be_attached()
 
@@ -51,7 +54,7 @@ def test_axe_finds_no_serious_or_critical_violation(ui, live_server):
         _open(ui, path)
         if name in ("treatment", "compare"):  # picture the charts, not only the page's top
             ui.page.locator("section.chart").first.scroll_into_view_if_needed()
-        if name in ("home", "condition", "treatment", "compare", "doctor"):
+        if name in ("home", "condition", "treatment", "compare", "doctor"):  # "drug": test_reports.py
             ui.screenshot(name)
         found[name] = ui.axe()
     ui.login("researcher@e2e.example")

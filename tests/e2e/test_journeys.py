@@ -42,7 +42,7 @@ def test_patient_registers_consents_shares_edits_and_deletes(ui, page, viewport)
 
     # From a condition to sharing one's own experience with one of its treatments.
     ui.goto("/conditions/hypertension")
-    expect(ranking_row(page, "Hydrochlorothiazide").locator("td.num").first).to_have_text("6")
+    expect(ranking_row(page, "Hydrochlorothiazide").locator("td.num").first).to_have_text("6")  # exact mode (conftest)
     page.get_by_role("link", name="Share your experience with a treatment for Hypertension").click()
     expect(page.get_by_label("Condition", exact=True)).to_have_value("hypertension")
     page.get_by_label("Treatment", exact=True).select_option(label="Hydrochlorothiazide")
@@ -81,7 +81,7 @@ def test_patient_registers_consents_shares_edits_and_deletes(ui, page, viewport)
     page.get_by_role("button", name="Delete it").click()
     expect(page.get_by_text("Your experience is deleted.")).to_be_visible()
     ui.goto("/conditions/hypertension")
-    expect(ranking_row(page, "Hydrochlorothiazide").locator("td.num").first).to_have_text("6")
+    expect(ranking_row(page, "Hydrochlorothiazide").locator("td.num").first).to_have_text("6")  # exact mode (conftest)
 
 
 def test_caregiver_shares_for_the_person_they_care_for(ui, page, viewport, live_server):
@@ -129,10 +129,11 @@ def test_visitor_searches_a_brand_compares_and_filters(ui, page, viewport):
     expect(page.get_by_role("heading", level=1)).to_have_text("Semaglutide")
     expect(page.locator("main p.muted").first).to_contain_text("Ozempic")
 
-    # Semaglutide for type 2 diabetes, then compared with another treatment for it.
-    page.get_by_role("link", name="Semaglutide for Type 2 diabetes", exact=True).click()
+    # The drug page: its summary per condition; then Semaglutide for type 2 diabetes, compared with another treatment.
+    expect(page.get_by_role("heading", name="For Type 2 diabetes")).to_be_visible()
+    page.get_by_role("link", name="Full report and tips: Semaglutide for Type 2 diabetes", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Semaglutide for Type 2 diabetes")
-    expect(page.locator(".key-figures")).to_contain_text("26 reports")
+    expect(page.locator("section.summary")).to_contain_text(re.compile(r"\d+ people reported"))  # protected: about 26
     page.get_by_role("link", name="Compare with other treatments for Type 2 diabetes").click()
     page.get_by_role("checkbox", name="Semaglutide").check()
     page.get_by_role("checkbox", name="Metformin").check()
