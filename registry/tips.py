@@ -1,9 +1,9 @@
-"""Tips from patients: listed newest or most helpful first, filtered for "people like me", and voted on.
+"""Tips from patients: listed newest or most helpful first, and voted on.
 
-Privacy: a filtered list of named tips would tell each author's age, sex or role, so a filtered
-list never carries the author's pseudonym (nor the month), and is given only when the treatment's
-report under the same filters is itself shown. "Helped N people" is a protected count
-(reports.disclosure), shown only when it reaches min_n; who voted is never shown.
+Privacy: the pages list tips unfiltered. A filtered list would tell each author's age, sex or role:
+even without names, the same text appears with its author's pseudonym in the unfiltered list.
+(`tip_page` takes filters for callers that show no pseudonym anywhere.) "Helped N people" is a
+protected count (reports.disclosure), shown only when it reaches min_n; who voted is never shown.
 """
 
 from __future__ import annotations

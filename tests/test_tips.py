@@ -134,10 +134,13 @@ def test_a_real_form_post_carries_the_csrf_token(make, database_url, pair):
     try:
         user_id = make.user(email="voter@example.org")
         with csrf_app.app_context():
-            token = db.session.get(User, user_id).session_token
+            from registry import auth
+
+            key = auth.start_session(db.session.get(User, user_id), "Firefox/130", remember=False)
+            db.session.commit()
         client = csrf_app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"], session["_fresh"] = f"{user_id}:{token}", True
+        with client.session_transaction() as session:  # signed in, as a browser would be
+            session["_user_id"], session["_fresh"] = key, True
         assert client.post(f"/tips/{pair[0]}/helped", data={"helped": "1"}).status_code == 400  # a cross-site post
         assert _votes(csrf_app) == 0
         page = client.get(PAGE).text

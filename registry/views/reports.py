@@ -95,8 +95,9 @@ def treatment(slug: str, treatment_slug: str):
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, reporting.policy())
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
-    # Under filters, tips only when the filtered report is itself shown (tips.py says why).
-    tip_page = None if filters and unit.suppressed else tips.tip_page(entry, chosen, filters, sort, page_arg(), reader)
+    # Tips are never filtered: each carries its author's pseudonym elsewhere, so a filtered list, even
+    # without names, would tell each author's age, sex or role by its text (tips.py says more).
+    tip_page = tips.tip_page(entry, chosen, Filters(), sort, page_arg(), reader)
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
         tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}",
