@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf
+
+from forms import FlaskForm
 
 
 class HelpedForm(FlaskForm):

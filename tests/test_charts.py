@@ -95,6 +95,9 @@ def _strings(value):
             yield from _strings(item)
 
 
+POLICY = Policy(mode="exact", min_n=5)
+
+
 def _hostile_charts():
     from registry import scales
     from reports.aggregate import ConditionReport
@@ -109,10 +112,10 @@ def _hostile_charts():
     labels = {code: HOSTILE[i % len(HOSTILE)] for i, code in enumerate(scales.EFFECTIVENESS.codes)}
     yield ranking_chart(report)
     yield popularity_chart(report)
-    yield terms_chart("side_effects", "Side effects", report.side_effects)
-    yield distribution_chart("effectiveness", "How well it worked", {c: 1 for c in labels}, labels)
-    yield from treatment_charts(units[0])
-    yield from compare_charts(units[:4])
+    yield terms_chart("side_effects", "Side effects", report.side_effects, POLICY, 100)
+    yield distribution_chart("effectiveness", "How well it worked", {c: 1 for c in labels}, labels, POLICY)
+    yield from treatment_charts(units[0], POLICY)
+    yield from compare_charts(units[:4], POLICY)
 
 
 def test_no_name_term_or_label_reaches_plotly_as_markup():
