@@ -43,6 +43,8 @@ def hostile(live_server) -> dict:
 
 
 def _check_charts_have_no_markup(page):
+    # Charts in closed sections are drawn when opened: open every one.
+    page.evaluate("document.querySelectorAll('details').forEach(function (d) { d.open = true; })")
     page.wait_for_selector(".figure svg.main-svg")
     svg = page.locator(".figure svg")
     assert svg.count() > 0
@@ -60,6 +62,7 @@ def test_hostile_names_and_terms_are_drawn_as_text(ui, page, hostile):
     assert '<a href="https://evil.example/">Miracle</a>' in texts  # the name, drawn as typed
     ui.goto(f"/conditions/{condition}/treatments/{treatments[0]}")
     texts = _check_charts_have_no_markup(page)
-    assert "<b>bold</b> rash" in texts and '<a href="//evil.example/">free pills</a>' in texts
+    if page.viewport_size["width"] >= 520:  # a phone shortens long bar labels (charts.js): the table has them whole
+        assert "<b>bold</b> rash" in texts and '<a href="//evil.example/">free pills</a>' in texts
     ui.goto(f"/conditions/{condition}/compare?t={treatments[0]}&t={treatments[1]}")
     _check_charts_have_no_markup(page)

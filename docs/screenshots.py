@@ -1,0 +1,63 @@
+"""Take the README's screenshots from a running demo registry (`registry demo`), phone and desktop.
+
+Usage:
+    registry demo &                                  # the demo community on http://127.0.0.1:5000
+    python docs/screenshots.py [--base http://127.0.0.1:5000] [--out docs/screenshots]
+
+Uses Playwright with Debian's Chromium (/usr/bin/chromium), as the browser tests do. The experience
+form is shown signed in as the demo patient.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+SIZES = {"phone": (390, 844), "desktop": (1366, 900)}
+PAGES = {
+    "home": "/",
+    "condition": "/conditions/type-2-diabetes",
+    "treatment": "/conditions/type-2-diabetes/treatments/metformin",
+    "drug": "/treatments/metformin",
+    "compare": "/conditions/type-2-diabetes/compare?t=metformin&t=semaglutide&t=empagliflozin",
+    "doctor": "/doctors?condition=type-2-diabetes",
+    "research": "/research",
+    "experience-form": "/experiences/new?condition=type-2-diabetes",
+}
+SIGNED_IN = {"experience-form"}
+RESEARCHER = {"research"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", default="http://127.0.0.1:5000")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "screenshots"))
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-background-networking"])  # fmt: skip
+        for size, (width, height) in SIZES.items():
+            for who, names in ((None, set(PAGES) - SIGNED_IN - RESEARCHER), ("patient", SIGNED_IN), ("researcher", RESEARCHER)):
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                if who:
+                    page.goto(args.base + "/login")
+                    page.get_by_label("Email").fill(f"{who}@demo.example")
+                    page.get_by_label("Password", exact=True).fill(f"demo-{who}-password")
+                    page.get_by_role("button", name="Log in").click()
+                    page.wait_for_load_state()
+                for name in sorted(names):
+                    page.goto(args.base + PAGES[name])
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(out / f"{name}-{size}.png"))
+                    print(f"{name}-{size}.png")
+                context.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
