@@ -203,7 +203,8 @@ def _check_the_running_registry(port, server, log_path, paths):
     done, text = request(port, "POST", "/login", body, {
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Origin": f"https://{SITE_HOST}"})
     assert done.status == 302, text
-    session = done.getheader("Set-Cookie")
+    # Several cookies may be set (the session, the remember-me one cleared): send the session's.
+    session = next(c for c in done.headers.get_all("Set-Cookie") if c.startswith("session="))
     assert "Secure" in session and "HttpOnly" in session
     account, text = request(port, "GET", "/account", headers={"Cookie": session.split(";", 1)[0]})
     assert account.status == 200 and "admin@example.org" in text
