@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import flag_modified
 
 from registry import aggregates, audit
 from registry.database import now_utc, parse_id
@@ -216,6 +217,9 @@ def set_text_state(moderator: User, kind: str, row, state: str, reason: str | No
     old = row.text_state
     # The author sees the reason for a hidden text; a kept or restored one needs none.
     row.text_state, row.text_reason = state, (reason if state == "hidden" else None)
+    # Not the author's edit: updated_at stays (the aggregates' duration bands and the tips' order read
+    # it). Setting it explicitly keeps the column's onupdate from stamping "now".
+    flag_modified(row, "updated_at")
     if state == "hidden":
         row.user.text_on_review = True  # their next texts wait for a moderator too
     resolution = {"hidden": "hidden", "public": "kept" if old != "hidden" else "restored"}[state]

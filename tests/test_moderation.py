@@ -70,6 +70,25 @@ def test_hidden_text_is_not_public_but_its_answers_count(app, make, pair):
         assert aggregates.check(db.session) == []
 
 
+def test_a_moderation_decision_keeps_the_reports_update_time(app, make, pair):
+    """Not the author's edit: updated_at stays, so the aggregates' duration bands stay right in a later month."""
+    from datetime import datetime, timezone
+
+    eid = make.experience(tips="Tip", stopped=None)
+    moderator = make.user(role="moderator")
+    long_ago = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    with app.app_context():
+        row = db.session.get(Experience, eid)
+        aggregates.record_experience(db.session, row, sign=-1)
+        row.updated_at = long_ago  # reported long ago, still in use
+        aggregates.record_experience(db.session, row, sign=1)
+        db.session.commit()
+        moderation.set_text_state(db.session.get(User, moderator), "tip", db.session.get(Experience, eid), "hidden", "x")
+        db.session.commit()
+        assert db.session.get(Experience, eid).updated_at == long_ago
+        assert aggregates.check(db.session) == []
+
+
 def test_editing_hidden_text_sends_it_back_for_review(app, make, pair):
     eid = make.experience(tips="Stop all other medicines")
     moderator = make.user(role="moderator")
