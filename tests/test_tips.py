@@ -77,10 +77,7 @@ def test_no_vote_on_a_missing_or_hidden_tip(client, app, auth, pair):
     assert _votes(app) == 0
 
 
-def test_ones_own_tip_cannot_be_voted_for(client, app, make, pair):
-    from conftest import AuthActions
-
-    auth = AuthActions(client, make)
+def test_ones_own_tip_cannot_be_voted_for(client, app, make, auth, pair):
     author = auth.login(email="author@example.org")
     own = make.experience(user_id=author, tips="What I learned")
     response = client.post(f"/tips/{own}/helped", data={"helped": "1"}, follow_redirects=True)
