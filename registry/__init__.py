@@ -150,12 +150,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _preload_vocabularies(app: Flask) -> None:
-    """Start loading the vocabularies now, so that the first search is as fast as later ones."""
+def _preload_vocabularies(app: Flask, serving: bool | None = None) -> None:
+    """Start loading the vocabularies now, so that the first search is as fast as later ones.
+
+    Only where the app serves: a `registry` command (seed-demo, export, ...) has no search to speed
+    up and would pay ~500 MB and a core for it; `registry demo` starts the load itself.
+    """
+    import click
+
+    if serving is None:
+        serving = click.get_current_context(silent=True) is None  # gunicorn workers: no click context
     preload = app.config["PRELOAD_VOCABULARIES"]
     if preload is None:
         preload = not app.testing
-    if str(preload).lower() not in {"0", "false", "no", "off"}:
+    if serving and str(preload).lower() not in {"0", "false", "no", "off"}:
         from registry import vocab
 
         vocab.start_preload()

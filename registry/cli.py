@@ -402,6 +402,9 @@ def demo_command(host: str, port: int):
         click.echo("Mails (password reset, address confirmation) are printed here.")
     # The demo serves plain HTTP on this machine: HTTPS-only cookies would never come back.
     app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
+    from registry import _preload_vocabularies
+
+    _preload_vocabularies(app, serving=True)  # the first search as fast as later ones
     # Flask ignores app.run() inside a CLI command; serve with Werkzeug directly.
     run_simple(host, port, app, threaded=True)
 

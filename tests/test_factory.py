@@ -144,3 +144,20 @@ def test_signed_in_pages_are_not_compressed(client, auth):
     response = client.get("/search?q=migraine", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200 and "Content-Encoding" not in response.headers
     assert "Accept-Encoding" in response.headers["Vary"]
+
+
+def test_vocabularies_preload_only_where_the_app_serves(monkeypatch):
+    """A gunicorn worker preloads them; a `registry` command (seed-demo, export) does not pay for it."""
+    import click
+
+    from registry import create_app, vocab
+
+    started = []
+    monkeypatch.setattr(vocab, "start_preload", lambda: started.append(True))
+    config = {"SECRET_KEY": "x", "EXPORT_KEY": "x", "DISCLOSURE_KEY": "x", "PRELOAD_VOCABULARIES": True,
+              "SQLALCHEMY_DATABASE_URI": "sqlite://"}  # fmt: skip
+    with click.Context(click.Command("seed-demo")):
+        create_app(config)
+    assert started == []
+    create_app(config)  # no command running: a server's worker
+    assert started == [True]
