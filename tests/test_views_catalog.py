@@ -178,7 +178,9 @@ def test_drug_page_and_api_give_each_conditions_own_treatment_numbers(client, ap
         _perturb(app)
     api = client.get("/api/v1/treatments/semaglutide").get_json()
     shown = [c for c in api["conditions"] if not c["treatment"]["suppressed"]]
-    assert [c["condition"]["slug"] for c in shown] == ["type-2-diabetes", "obesity"]
+    if mode == "exact":  # protected counts of small groups may cross min_n either way (random report keys)
+        assert [c["condition"]["slug"] for c in shown] == ["type-2-diabetes", "obesity"]
+    assert "type-2-diabetes" in [c["condition"]["slug"] for c in shown]  # 14 reports: always shown (2 x min_n)
     for use in shown:
         own = client.get(f"/api/v1/conditions/{use['condition']['slug']}/treatments/semaglutide").get_json()["treatment"]
         assert use["treatment"] == own  # same protected values, to the last count and interval
