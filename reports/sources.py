@@ -40,17 +40,6 @@ class CellSource:
             clauses.append(table.c[name].in_(codes))
         return clauses
 
-    def totals(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, int]:
-        """Number of experiences per treatment id under the filters."""
-        total = func.sum(report_cell.c.n)
-        rows = self.session.execute(
-            select(report_cell.c.treatment_id, total)
-            .where(*self._where(report_cell, condition_id, filters, treatment_ids))
-            .group_by(report_cell.c.treatment_id)
-            .having(total > 0)
-        )
-        return {tid: int(n) for tid, n in rows}
-
     def sizes(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, tuple[int, int]]:
         """(number of experiences, sum of their report keys) per treatment id under the filters."""
         total = func.sum(report_cell.c.n)
@@ -119,14 +108,6 @@ class RawSource:
         for name, codes in filters.active().items():
             clauses.append(getattr(Experience, name).in_(codes))
         return clauses
-
-    def totals(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, int]:
-        rows = self.session.execute(
-            select(Experience.treatment_id, func.count())
-            .where(*self._where(condition_id, filters, treatment_ids))
-            .group_by(Experience.treatment_id)
-        )
-        return dict(rows.all())
 
     def sizes(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, tuple[int, int]]:
         rows = self.session.execute(
