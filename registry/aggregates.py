@@ -5,6 +5,10 @@ the shape of the experience table go in, per-cell sums come out, and an atomic u
 (INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n, in SQLite and PostgreSQL alike) adds
 them inside the caller's transaction, so concurrent writers never lose a count.
 `rebuild` recomputes everything from the raw rows; `check` compares the two.
+
+report_slice (months on treatment, dose, year of report) is filled by the same pass: each
+experience adds its counts to its cell and to one slice per axis. Its recomputation runs the
+same Python code over the raw rows in batches, so the two can never format a bucket apart.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from registry.models import (
     ExperienceSideEffect,
     ExperienceStopReason,
     report_cell,
+    report_slice,
     report_term,
     report_version,
 )
-from registry.models.aggregate import count_column
+from registry.models.aggregate import SLICE_MONTHS_CAP, count_column
 
 KEY = ("condition_id", "treatment_id", *DIMENSIONS)
+SLICE_KEY = ("condition_id", "treatment_id", "axis", "bucket")
 CELL_SUMS = ["n", *COUNT_COLUMNS, "key_sum"]  # report_cell's additive columns, in table order
 SCALAR_FIELDS = [f for f in COUNTED if f not in ("duration", "stop_reasons")]
 # field -> stored value -> its count column (satisfaction is stored as an integer)
@@ -40,14 +46,15 @@ COLUMN_OF = {
     field: {(int(code) if field == "satisfaction" else code): count_column(field, code) for code in codes}
     for field, codes in COUNTED.items()
 }
+SCALAR_COLUMNS = [(field, COLUMN_OF[field]) for field in SCALAR_FIELDS]
 
 
 def _month_number(text: str) -> int:
     return int(text[:4]) * 12 + int(text[5:7])
 
 
-def _duration(row: dict) -> str | None:
-    """Time on treatment as reported: to the stop month, or to the report's last update."""
+def months_on(row: dict) -> int | None:
+    """Months on treatment as reported: to the stop month, or to the report's last update."""
     if not row["started"]:  # an imported review that did not say (counted as missing)
         return None
     if row["stopped"]:
@@ -55,39 +62,78 @@ def _duration(row: dict) -> str | None:
     else:
         updated = row["updated_at"].astimezone(timezone.utc)
         end = updated.year * 12 + updated.month
-    return scales.duration_band(end - _month_number(row["started"]))
+    return end - _month_number(row["started"])
 
 
-def contributions(rows, side_effects=(), stop_reasons=()):
-    """Per-cell count increments and per-cell term counts for experience rows (dicts by column)."""
+def _duration(row: dict) -> str | None:
+    months = months_on(row)
+    return None if months is None else scales.duration_band(months)
+
+
+def dose_bucket(row: dict) -> str:
+    """The dose as reported, "unit|amount|frequency" ("" without an amount and unit)."""
+    if row["dose_amount"] is None or not row["dose_unit"]:
+        return ""
+    return f"{row['dose_unit']}|{row['dose_amount']:g}|{row['dose_frequency'] or ''}"
+
+
+def slice_buckets(row: dict) -> list[tuple[str, str]]:
+    """The (axis, bucket) of every report_slice an experience row counts in."""
+    buckets = []
+    months = months_on(row)
+    if months is not None:
+        months = min(max(months, 0), SLICE_MONTHS_CAP)
+        buckets.append(("stopped" if row["stopped"] else "using", str(months)))
+    buckets.append(("dose", dose_bucket(row)))
+    buckets.append(("year", str(row["updated_at"].astimezone(timezone.utc).year)))
+    return buckets
+
+
+def contributions(rows, side_effects=(), stop_reasons=(), slices=None):
+    """Per-cell count increments and per-cell term counts for experience rows (dicts by column).
+
+    With a dict as ``slices``, also fills it with per-slice increments (keyed as SLICE_KEY).
+    """
     reasons_of = defaultdict(list)
     for r in stop_reasons:
         reasons_of[r["experience_id"]].append(r["reason"])
     key_of, cells = {}, {}
-    scalar_columns = [(field, COLUMN_OF[field]) for field in SCALAR_FIELDS]
-    duration_column, reason_column = COLUMN_OF["duration"], COLUMN_OF["stop_reasons"]
     for row in rows:
         key = (row["condition_id"], row["treatment_id"], row["role"] or "", row["age_band"] or "",
                row["sex"] or "", row["years_since_diagnosis"] or "")  # fmt: skip
         key_of[row["id"]] = key
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = defaultdict(int)
-        cell["n"] += 1
-        cell["key_sum"] += row["report_key"]
-        for field, columns in scalar_columns:
-            value = row[field]
-            if value is not None:
-                cell[columns[value]] += 1
-        duration = _duration(row)
-        if duration is not None:
-            cell[duration_column[duration]] += 1
-        for reason in reasons_of.get(row["id"], ()):
-            cell[reason_column[reason]] += 1
+        delta = _delta(row, reasons_of.get(row["id"], ()))
+        _add(cells, key, delta)
+        if slices is not None:
+            for axis, bucket in slice_buckets(row):
+                _add(slices, (key[0], key[1], axis, bucket), delta)
     terms = defaultdict(int)
     for r in side_effects:
         terms[(*key_of[r["experience_id"]], r["term"])] += 1
     return cells, terms
+
+
+def _add(sums: dict, key: tuple, delta: dict[str, int]) -> None:
+    target = sums.get(key)
+    if target is None:
+        target = sums[key] = defaultdict(int)
+    for name, value in delta.items():
+        target[name] += value
+
+
+def _delta(row: dict, reasons) -> dict[str, int]:
+    """One experience's increments of the additive columns (n, count columns, key sum)."""
+    delta = {"n": 1, "key_sum": row["report_key"]}
+    for field, columns in SCALAR_COLUMNS:
+        value = row[field]
+        if value is not None:
+            delta[columns[value]] = 1
+    duration = _duration(row)
+    if duration is not None:
+        delta[COLUMN_OF["duration"][duration]] = 1
+    for reason in reasons:
+        delta[COLUMN_OF["stop_reasons"][reason]] = 1
+    return delta
 
 
 @functools.cache
@@ -115,16 +161,23 @@ def _upsert(connection, table, key_columns, rows: list[dict], count_columns) -> 
         connection.exec_driver_sql(sql, rows)
 
 
-def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) -> None:
-    """Add (sign=1) or subtract (sign=-1) the experiences' counts, in the caller's transaction."""
-    cells, terms = contributions(rows, side_effects, stop_reasons)
-    cell_rows = []
-    for key, counts in sorted(cells.items()):  # a fixed order: concurrent writers lock alike
-        row = dict(zip(KEY, key))
+def _sum_rows(key_names, sums: dict, sign: int) -> list[dict]:
+    """Upsert rows of additive sums, in a fixed order (concurrent writers lock alike)."""
+    rows = []
+    for key, counts in sorted(sums.items()):
+        row = dict(zip(key_names, key))
         row.update(dict.fromkeys(CELL_SUMS, 0))
         row.update(counts if sign == 1 else {name: sign * value for name, value in counts.items()})
-        cell_rows.append(row)
-    _upsert(connection, report_cell, KEY, cell_rows, CELL_SUMS)
+        rows.append(row)
+    return rows
+
+
+def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) -> None:
+    """Add (sign=1) or subtract (sign=-1) the experiences' counts, in the caller's transaction."""
+    slices = {}
+    cells, terms = contributions(rows, side_effects, stop_reasons, slices)
+    _upsert(connection, report_cell, KEY, _sum_rows(KEY, cells, sign), CELL_SUMS)
+    _upsert(connection, report_slice, SLICE_KEY, _sum_rows(SLICE_KEY, slices, sign), CELL_SUMS)
     term_rows = [{**dict(zip(KEY, key[:-1])), "term": key[-1], "n": sign * n} for key, n in sorted(terms.items())]
     _upsert(connection, report_term, (*KEY, "term"), term_rows, ["n"])
     conditions = sorted({key[0] for key in cells})
@@ -222,6 +275,23 @@ def _fresh_terms():
     )  # fmt: skip
 
 
+def _fresh_slices(session, batch: int = 20_000) -> dict[tuple, dict[str, int]]:
+    """report_slice's sums computed from the raw rows, in id order and batches (bounded memory)."""
+    slices, last = {}, 0
+    while True:
+        rows = [dict(r) for r in session.execute(
+            select(Experience.__table__).where(Experience.id > last).order_by(Experience.id).limit(batch)
+        ).mappings()]  # fmt: skip
+        if not rows:
+            return slices
+        last = rows[-1]["id"]
+        reasons = session.execute(
+            select(ExperienceStopReason.experience_id, ExperienceStopReason.reason)
+            .where(ExperienceStopReason.experience_id.between(rows[0]["id"], last))
+        ).mappings()
+        contributions(rows, (), reasons, slices)
+
+
 def rebuild(session) -> dict[str, int]:
     """Recompute every aggregate from the raw rows (the caller commits); return row counts."""
     session.execute(delete(report_cell))
@@ -232,22 +302,27 @@ def rebuild(session) -> dict[str, int]:
     session.execute(report_cell.insert().from_select([c.name for c in cells.selected_columns], cells))
     terms = _fresh_terms()
     session.execute(report_term.insert().from_select([c.name for c in terms.selected_columns], terms))
+    session.execute(delete(report_slice))
+    _upsert(session.connection(), report_slice, SLICE_KEY, _sum_rows(SLICE_KEY, _fresh_slices(session), 1), CELL_SUMS)
     return {
         "report_cell": session.scalar(select(func.count()).select_from(report_cell)),
         "report_term": session.scalar(select(func.count()).select_from(report_term)),
+        "report_slice": session.scalar(select(func.count()).select_from(report_slice)),
     }
 
 
 def check(session, limit: int = 20) -> list[str]:
     """Differences between the maintained aggregates and a fresh computation (empty when equal)."""
     problems = []
+    slices = [(*key, *(sums.get(name, 0) for name in CELL_SUMS)) for key, sums in _fresh_slices(session).items()]
     for name, table, fresh, key in (
-        ("report_cell", report_cell, _fresh_cells(session), KEY),
-        ("report_term", report_term, _fresh_terms(), (*KEY, "term")),
+        ("report_cell", report_cell, session.execute(_fresh_cells(session)).all(), KEY),
+        ("report_term", report_term, session.execute(_fresh_terms()).all(), (*KEY, "term")),
+        ("report_slice", report_slice, slices, SLICE_KEY),
     ):
         kept = {tuple(r[:len(key)]): tuple(r[len(key):]) for r in session.execute(select(*table.c)).all()}
         kept = {k: v for k, v in kept.items() if any(v)}  # a cell whose reports all left is all zero
-        computed = {tuple(r[:len(key)]): tuple(int(x) for x in r[len(key):]) for r in session.execute(fresh).all()}
+        computed = {tuple(r[:len(key)]): tuple(int(x) for x in r[len(key):]) for r in fresh}
         for k in sorted(set(kept) | set(computed), key=str):
             if kept.get(k) != computed.get(k):
                 problems.append(f"{name} {dict(zip(key, k))}: kept {kept.get(k)}, computed {computed.get(k)}")
@@ -260,7 +335,8 @@ def rebuild_if_missing(session) -> bool:
     """Build the aggregates of a registry that has experiences but none yet (an upgrade)."""
     has_experiences = session.scalar(select(Experience.id).limit(1)) is not None
     has_cells = session.scalar(select(report_cell.c.condition_id).limit(1)) is not None
-    if has_experiences and not has_cells:
+    has_slices = session.scalar(select(report_slice.c.condition_id).limit(1)) is not None
+    if has_experiences and not (has_cells and has_slices):
         rebuild(session)
         return True
     return False

@@ -423,7 +423,8 @@ def aggregates_rebuild():
 
     counts = aggregates.rebuild(db.session)
     db.session.commit()
-    click.echo(f"Rebuilt {counts['report_cell']:,} report cells and {counts['report_term']:,} term counts.")
+    click.echo(f"Rebuilt {counts['report_cell']:,} report cells, {counts['report_term']:,} term counts "
+               f"and {counts['report_slice']:,} time, dose and year slices.")  # fmt: skip
 
 
 @aggregates_group.command("check")

@@ -18,12 +18,19 @@ from registry.models import (
     ExperienceSideEffect,
     ExperienceStopReason,
     report_cell,
+    report_slice,
     report_term,
 )
-from registry.models.aggregate import count_column
+from registry.models.aggregate import COUNT_COLUMNS, count_column
 from reports.filters import Filters
 
 COLUMNS = ["treatment_id", "field", "code", "n"]
+# report_slice rows as frames: one row per (condition, treatment, axis, bucket), wide counts.
+SLICE_COLUMNS = ["condition_id", "treatment_id", "axis", "bucket", "n", "key_sum", *COUNT_COLUMNS]
+
+
+def _slice_frame(records) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=SLICE_COLUMNS)
 
 
 class CellSource:
@@ -93,6 +100,17 @@ class CellSource:
             .having(total > 0)
         ).all()
         return pd.DataFrame([(t, term, int(n)) for t, term, n in rows], columns=["treatment_id", "code", "n"])
+
+
+    def slices(self, axes, condition_id: int | None = None, treatment_ids=None) -> pd.DataFrame:
+        """Unfiltered counts by months on treatment, dose or year (SLICE_COLUMNS), for the axes asked."""
+        clauses = [report_slice.c.axis.in_(list(axes)), report_slice.c.n > 0]
+        if condition_id is not None:
+            clauses.append(report_slice.c.condition_id == condition_id)
+        if treatment_ids is not None:
+            clauses.append(report_slice.c.treatment_id.in_(list(treatment_ids)))
+        rows = self.session.execute(select(*(report_slice.c[c] for c in SLICE_COLUMNS)).where(*clauses)).all()
+        return _slice_frame([tuple(r) for r in rows])
 
 
 class RawSource:
@@ -173,3 +191,19 @@ class RawSource:
             .group_by(Experience.treatment_id, ExperienceSideEffect.term)
         ).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=["treatment_id", "code", "n"])
+
+    def slices(self, axes, condition_id: int | None = None, treatment_ids=None) -> pd.DataFrame:
+        from registry import aggregates
+
+        where = []
+        if condition_id is not None:
+            where.append(Experience.condition_id == condition_id)
+        if treatment_ids is not None:
+            where.append(Experience.treatment_id.in_(list(treatment_ids)))
+        rows, _, reasons = aggregates.rows_where(self.session, *where)
+        sums = {}
+        aggregates.contributions(rows, (), reasons, sums)
+        return _slice_frame([
+            (*key, *(counts.get(c, 0) for c in SLICE_COLUMNS[4:]))
+            for key, counts in sorted(sums.items()) if key[2] in axes and counts["n"] > 0
+        ])  # fmt: skip

@@ -7,7 +7,8 @@ from sqlalchemy import select, update
 
 from registry import aggregates
 from registry.extensions import db
-from registry.models import report_cell
+from registry.models import Experience, report_cell, report_slice
+from registry.models.aggregate import SLICE_MONTHS_CAP
 
 TREATMENTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
 ANSWERS = {"condition": "migraine", "role": "patient", "started": "2023-01", "effectiveness": "major",
@@ -96,3 +97,46 @@ def test_concurrent_submissions_from_several_processes(app, catalog_rows, databa
     with app.app_context():
         assert db.session.scalar(select(db.func.sum(report_cell.c.n))) == 4 * (len(TREATMENTS) - 1)
     check_clean(app)
+
+
+def test_an_experience_counts_in_one_slice_per_axis(client, auth, app, make):
+    make.treatment("Sumatriptan", kind="drug")
+    make.condition("Migraine", "G43", treatments=["sumatriptan"])
+    auth.login()
+    response = client.post("/experiences/new", data={**ANSWERS, "treatment": "sumatriptan", "started": "2023-01",
+                                                     "stopped": "2023-07", "stop_reasons": ["cost"],
+                                                     "dose_amount": "50", "dose_unit": "mg",
+                                                     "dose_frequency": "twice_daily"})  # fmt: skip
+    assert response.status_code == 302
+    with app.app_context():
+        rows = db.session.execute(
+            select(report_slice.c.axis, report_slice.c.bucket, report_slice.c.n,
+                   report_slice.c.stop_reasons__cost, report_slice.c.effectiveness__major)
+        ).all()  # fmt: skip
+        year = str(db.session.scalar(select(Experience.updated_at)).year)
+    assert sorted(rows) == sorted([("stopped", "6", 1, 1, 1), ("dose", "mg|50|twice_daily", 1, 1, 1),
+                                   ("year", year, 1, 1, 1)])  # fmt: skip
+
+
+def test_a_report_still_in_use_is_counted_to_its_last_update(client, auth, app, catalog_rows):
+    auth.login()
+    assert client.post("/experiences/new", data={**ANSWERS, "treatment": "beta", "started": "2020-01"}).status_code == 302
+    with app.app_context():
+        axes = dict(db.session.execute(select(report_slice.c.axis, report_slice.c.bucket)).all())
+        updated = db.session.scalar(select(Experience.updated_at))
+    months = updated.year * 12 + updated.month - (2020 * 12 + 1)
+    assert axes["using"] == str(min(months, SLICE_MONTHS_CAP)) and axes["dose"] == ""
+
+
+def test_check_finds_a_slice_difference_and_rebuild_mends_it(runner, client, auth, app, catalog_rows):
+    auth.login()
+    client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha", "stopped": "2023-05"})
+    assert runner.invoke(args=["aggregates", "check"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(update(report_slice).where(report_slice.c.axis == "stopped").values(bucket="7"))
+        db.session.commit()
+    broken = runner.invoke(args=["aggregates", "check"])
+    assert broken.exit_code == 1 and "report_slice" in broken.output
+    rebuilt = runner.invoke(args=["aggregates", "rebuild"])
+    assert rebuilt.exit_code == 0 and "3 time, dose and year slices" in rebuilt.output
+    assert runner.invoke(args=["aggregates", "check"]).exit_code == 0

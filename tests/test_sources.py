@@ -36,3 +36,14 @@ def test_cells_and_raw_rows_give_the_same_reports(seeded, ctx, filters, policy):
         aggregate.treatments_report(db.session, condition, chosen, filters, policy, raw)
     )
     assert cells.sizes(condition.id, filters) == raw.sizes(condition.id, filters)  # the same keys, the same noise
+
+
+def test_cells_and_raw_rows_give_the_same_slices(seeded, ctx):
+    condition = db.session.scalar(select(Condition))
+    axes = ("using", "stopped", "dose", "year")
+    cells = CellSource(db.session).slices(axes, condition.id)
+    raw = RawSource(db.session).slices(axes, condition.id)
+    order = ["treatment_id", "axis", "bucket"]
+    cells, raw = cells.sort_values(order).reset_index(drop=True), raw.sort_values(order).reset_index(drop=True)
+    assert len(cells) > 20 and set(cells["axis"]) == set(axes)
+    assert cells.astype(str).equals(raw.astype(str))

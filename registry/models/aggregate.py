@@ -4,6 +4,11 @@ report_cell holds, per condition, treatment and "patients like me" cell (role, a
 years since diagnosis; "" when not given), the number of experiences and one count column per
 code of every reported scale. report_term holds the side-effect terms the same way. Reports
 read these small tables instead of the raw rows, so a page costs as much as the cells it shows.
+
+report_slice holds the same counts per condition and treatment along one more axis and no
+"patients like me" cell: months on treatment (still using, or stopped), the dose as reported,
+and the year of the report. The time, dose and trend reports read it; they are never filtered,
+which keeps the number of views of a person's report small (see docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -63,6 +68,23 @@ report_term = Table(
     *_key_columns(),
     Column("term", String(80), primary_key=True),
     Column("n", Integer, nullable=False, default=0),
+)
+
+# report_slice axes: months on treatment for reports still using it (censored) and for reports
+# that stopped (an event), the dose as reported ("unit|amount|frequency"), the year of the report.
+SLICE_AXES = ("using", "stopped", "dose", "year")
+SLICE_MONTHS_CAP = 60  # months on treatment are counted 0..59, and 60 for "60 or more"
+
+report_slice = Table(
+    "report_slice",
+    db.metadata,
+    Column("condition_id", ForeignKey("condition.id", ondelete="CASCADE"), primary_key=True),
+    Column("treatment_id", ForeignKey("treatment.id", ondelete="CASCADE"), primary_key=True),
+    Column("axis", String(8), primary_key=True),
+    Column("bucket", String(40), primary_key=True),
+    Column("n", Integer, nullable=False, default=0),
+    *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+    Column("key_sum", BigInteger, nullable=False, default=0),
 )
 
 # Bumped in the same transaction as every write to a condition's aggregates: cache keys carry it.
