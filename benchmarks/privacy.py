@@ -114,12 +114,12 @@ class Registry:
         from registry import reporting
         from registry.extensions import db
         from registry.models import Condition, Treatment
+        from registry.report_sources import CellSource
         from reports import aggregate
         from reports.filters import Filters
 
         with self.app.app_context():
-            unit = aggregate.treatment_report(
-                db.session, db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
+            unit = aggregate.treatment_report(CellSource(db.session), db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
                 Filters(**{d: (v,) for d, v in view.items()}), reporting.policy(),
             )  # fmt: skip
             return None if unit.suppressed else unit.distributions["effectiveness"]
@@ -145,7 +145,7 @@ def guess(differences: list[dict], rng: random.Random) -> str:
 
 
 def random_profile(rng: random.Random) -> dict:
-    from registry import scales
+    import scales
 
     return {"role": rng.choice(scales.ROLE.codes), "age_band": rng.choice(scales.AGE_BAND.codes[1:]),
             "sex": rng.choice(("female", "male")), "years_since_diagnosis": rng.choice(scales.YEARS_SINCE_DIAGNOSIS.codes)}
@@ -230,7 +230,7 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
     from reports import aggregate
     from reports.disclosure import Policy
     from reports.filters import FILTER_SCALES, Filters
-    from reports.sources import CellSource
+    from registry.report_sources import CellSource
 
     with tempfile.TemporaryDirectory() as folder:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/demo.sqlite", "SECRET_KEY": "bench",
@@ -257,7 +257,7 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
             treatments = {t.id: t for t in db.session.scalars(select(Treatment))}
 
             def published(policy):
-                return [aggregate.treatment_report(db.session, conditions[c], treatments[t], f, policy) for c, t, f in views]
+                return [aggregate.treatment_report(CellSource(db.session), conditions[c], treatments[t], f, policy) for c, t, f in views]
 
             exact = published(Policy(mode="exact", min_n=1))
             print(f"{'sigma':>6}{'shown n>=30':>13}{'unfiltered n>=10':>18}{'p95 err n>=50':>15}{'p95 err n>=500':>16}"

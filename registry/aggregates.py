@@ -21,11 +21,10 @@ from datetime import timezone
 from sqlalchemy import case, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from registry import scales
+import scales
 from registry.database import month_number, year_month
 from registry.models import (
     COUNT_COLUMNS,
-    COUNTED,
     DIMENSIONS,
     Experience,
     ExperienceSideEffect,
@@ -40,13 +39,12 @@ from registry.models.aggregate import SLICE_MONTHS_CAP, count_column
 KEY = ("condition_id", "treatment_id", *DIMENSIONS)
 SLICE_KEY = ("condition_id", "treatment_id", "axis", "bucket")
 CELL_SUMS = ["n", *COUNT_COLUMNS, "key_sum"]  # report_cell's additive columns, in table order
-SCALAR_FIELDS = [f for f in COUNTED if f not in ("duration", "stop_reasons")]
 # field -> stored value -> its count column (satisfaction is stored as an integer)
 COLUMN_OF = {
     field: {(int(code) if field == "satisfaction" else code): count_column(field, code) for code in codes}
-    for field, codes in COUNTED.items()
+    for field, codes in scales.COUNTED_CODES.items()
 }
-SCALAR_COLUMNS = [(field, COLUMN_OF[field]) for field in SCALAR_FIELDS]
+ANSWER_COLUMNS = [(field, COLUMN_OF[field]) for field in scales.EXPERIENCE_CODES]
 
 
 def _month_number(text: str) -> int:
@@ -124,7 +122,7 @@ def _add(sums: dict, key: tuple, delta: dict[str, int]) -> None:
 def _delta(row: dict, reasons) -> dict[str, int]:
     """One experience's increments of the additive columns (n, count columns, key sum)."""
     delta = {"n": 1, "key_sum": row["report_key"]}
-    for field, columns in SCALAR_COLUMNS:
+    for field, columns in ANSWER_COLUMNS:
         value = row[field]
         if value is not None:
             delta[columns[value]] = 1
@@ -247,9 +245,9 @@ def _fresh_cells(session):
         .subquery()
     )
     sums = []
-    for field in SCALAR_FIELDS:
+    for field, codes in scales.EXPERIENCE_CODES.items():
         column = getattr(Experience, field)
-        for code in COUNTED[field]:
+        for code in codes:
             value = int(code) if field == "satisfaction" else code
             sums.append(func.sum(case((column == value, 1), else_=0)).label(count_column(field, code)))
     sums += [func.sum(case((band == code, 1), else_=0)).label(count_column("duration", code))

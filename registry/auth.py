@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from registry.extensions import db
 from registry.models import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
 from registry.database import now_utc
-from registry.scales import ACCOUNT_ROLE
+from scales import ACCOUNT_ROLE
 from registry.text import clean, name_key
 
 MIN_PASSWORD_LENGTH = 10

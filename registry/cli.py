@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from registry.scales import ACCOUNT_ROLE
+from scales import ACCOUNT_ROLE
 
 DEMO_HOST, DEMO_PORT = "127.0.0.1", 5000
 DEMO_EXPERIENCES = 20_000
@@ -402,7 +402,7 @@ def demo_command(host: str, port: int):
         click.echo("Mails (password reset, address confirmation) are printed here.")
     # The demo serves plain HTTP on this machine: HTTPS-only cookies would never come back.
     app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
-    from registry import _preload_vocabularies
+    from registry.app import _preload_vocabularies
 
     _preload_vocabularies(app, serving=True)  # the first search as fast as later ones
     # Flask ignores app.run() inside a CLI command; serve with Werkzeug directly.

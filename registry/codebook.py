@@ -1,11 +1,11 @@
-"""The research export's codebook: one Frictionless Table Schema per file, built from registry.scales.
+"""The research export's codebook: one Frictionless Table Schema per file, built from scales.
 
 The same descriptor becomes datapackage.json in every export and the human-readable codebook page.
 """
 
 from __future__ import annotations
 
-from registry import scales
+import scales
 
 MISSING = [""]
 

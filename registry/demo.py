@@ -27,7 +27,9 @@ import numpy as np
 from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
-from registry import aggregates, scales
+import scales
+
+from registry import aggregates
 from registry.catalog import STARTER_CATALOG
 from registry.database import REPORT_KEY_BITS, insert_columns
 from registry.extensions import db
@@ -547,7 +549,7 @@ def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, rep
     report_year = r.month // 12
     created = _timestamps(r.month, r.day)
     amount, unit, frequency = r.dose
-    # Bands as the form computes them (registry.scales.age_band, years_since_diagnosis), in the report year.
+    # Bands as the form computes them (scales.age_band, years_since_diagnosis), in the report year.
     age_band = _band(report_year - m.birth_year[owner], [18, 30, 45, 65], scales.AGE_BAND.codes)
     since_band = _band(report_year - m.diagnosed[owner] // 12, [1, 5, 10], scales.YEARS_SINCE_DIAGNOSIS.codes)
     return {

@@ -7,7 +7,9 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 
-from registry import aggregates, audit, moderation, scales
+import scales
+
+from registry import aggregates, audit, moderation
 from registry.auth import owned_or_none
 from registry.database import new_report_key, now_utc
 from registry.extensions import cache, db

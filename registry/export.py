@@ -35,7 +35,7 @@ from registry.models import (
     Treatment,
     User,
 )
-from registry.scales import SIDE_EFFECT_STARTER_TERMS
+from scales import SIDE_EFFECT_STARTER_TERMS
 from reports.csvout import neutralize
 
 CHUNK = 5_000

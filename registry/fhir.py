@@ -1,6 +1,6 @@
 """FHIR R4: the forms as Questionnaires, the scales as CodeSystems, experiences as QuestionnaireResponses.
 
-Everything here is built from registry.scales (codes, labels, help) and the forms (field names,
+Everything here is built from scales (codes, labels, help) and the forms (field names,
 labels, which answers are required), so a scale or question changed there changes the FHIR
 resources too. The export streams the rows of the research export (registry.export: the same
 consenting participants, pseudonyms and year-month dates) as FHIR Bulk Data ndjson;
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired
 
-from registry import scales
+import scales
 from registry.codebook import EXPERIENCE_FIELDS
 
 FHIR_VERSION = "4.0.1"
@@ -141,8 +141,8 @@ def _form_fields(form_class) -> dict[str, UnboundField]:
 
 
 def _questionnaires():
-    from forms.experience import ExperienceForm
-    from forms.rating import DoctorRatingForm
+    from registry.forms.experience import ExperienceForm
+    from registry.forms.rating import DoctorRatingForm
 
     return {
         "treatment-experience": ("TreatmentExperience", "A treatment experience", EXPERIENCE_ITEMS, ExperienceForm,

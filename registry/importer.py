@@ -23,7 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import flag_modified
 from werkzeug.datastructures import MultiDict
 
-from registry import catalog, experiences, fhir, scales, vocab
+import scales
+
+from registry import catalog, experiences, fhir, vocab
 from registry.extensions import db
 from registry.models import Condition, Experience, Treatment, User
 from registry.text import clean, name_key
@@ -220,7 +222,7 @@ def _form_errors(form) -> str:
 
 def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportReport:
     """Import the treatment-experience QuestionnaireResponses of an ndjson file (one per line)."""
-    from forms.experience import ExperienceForm
+    from registry.forms.experience import ExperienceForm
 
     resolver = CatalogResolver()
 

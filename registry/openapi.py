@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from registry import scales
-from registry.models import COMMUNICATION_ITEMS, COUNTED
-from reports.doctors import RATING_FIELDS
+import scales
 from reports.disclosure import MODES
 from reports.filters import FILTER_SCALES
 
@@ -45,8 +43,6 @@ TERM = _object({"term": NAME, "n": COUNT, "share": {"type": "number", "minimum":
 SUPPRESSED_UNIT = _object({"slug": NAME, "name": NAME, "suppressed": {"type": "boolean", "enum": [True]}})
 SHOWN = {"type": "boolean", "enum": [False]}
 
-# Field -> codes of the experience distributions (scales in COUNTED, shared with the aggregates).
-SCALE_FIELDS = {name: codes for name, codes in COUNTED.items() if name not in ("duration", "stop_reasons")}
 SUMMARY = {
     "slug": NAME,
     "name": NAME,
@@ -62,7 +58,7 @@ SUMMARY = {
 }
 DETAIL = {
     **SUMMARY,
-    **{name: _distribution(codes) for name, codes in SCALE_FIELDS.items()},
+    **{name: _distribution(codes) for name, codes in scales.EXPERIENCE_CODES.items()},
     "recommended": {**SHARE, "description": "The share who would recommend it (would_recommend = yes), with its interval."},
     "side_effects": {"type": "array", "items": TERM, "description": "Terms reported at least min_n times."},
     "stop_reasons": _distribution(scales.STOP_REASON.codes),
@@ -79,8 +75,8 @@ DOCTOR_SCORE = {
 }
 # A doctor's own page adds every item's distribution; the list of doctors does not.
 DOCTOR_DISTRIBUTIONS = {
-    **{name: _distribution(codes) for name, codes in RATING_FIELDS.items()},
-    **{item: _distribution(scales.FREQUENCY.codes) for item in COMMUNICATION_ITEMS},
+    **{name: _distribution(codes) for name, codes in scales.RATING_CODES.items()},
+    **{item: _distribution(scales.FREQUENCY.codes) for item in scales.COMMUNICATION_ITEMS},
 }
 SUPPRESSED_SCORE = _object({"suppressed": {"type": "boolean", "enum": [True]}})
 DOCTOR = {"id": {"type": "integer"}, "name": NAME, "specialty": NAME, "city": NAME, "country": NAME}

@@ -1,6 +1,6 @@
 """The research export as Parquet: the same tables, typed from the codebook, written in row groups.
 
-Column types come from the Table Schemas of registry.codebook (so from registry.scales): a coded
+Column types come from the Table Schemas of registry.codebook (so from scales): a coded
 column is a dictionary (categorical) column whose dictionary is the scale's codes in scale order,
 integers are integers, the dose a double, text is text. Each table is written ROW_GROUP rows at a
 time while the export's row generators stream, so memory stays flat however many rows there are.

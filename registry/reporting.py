@@ -1,17 +1,22 @@
-"""Glue between requests and reports/: the disclosure policy, cached reports and "people like me"."""
+"""The cached report service: the disclosure policy, protected reports cached per data version, "people like me".
+
+The views ask here for every published report; the pure computations are in reports/, the
+reading of tables in registry.report_sources.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
 from flask import current_app
-
 from sqlalchemy import func, select
 
-from registry import aggregates, scales
+import scales
+from registry import aggregates
 from registry.extensions import cache, db
-from registry.models import Condition, Diagnosis, Experience, Treatment, User, report_version
-from reports import aggregate
+from registry.models import Condition, Diagnosis, Doctor, Experience, Treatment, User, report_version
+from registry.report_sources import CellSource, RatingSource, RawSource
+from reports import aggregate, doctors
 from reports.filters import Filters
 
 
@@ -26,12 +31,23 @@ def _policy_id() -> tuple:
     return p.mode, p.min_n, p.sigma
 
 
-def report_source():
-    """Where the pages' counts come from: the maintained aggregates, or raw rows (benchmark baseline)."""
-    from reports.sources import CellSource, RawSource
+def _source_kind() -> str:
+    return current_app.config.get("REPORT_SOURCE", "cells")
 
-    kind = current_app.config.get("REPORT_SOURCE", "cells")
-    return RawSource(db.session) if kind == "raw" else CellSource(db.session)
+
+def report_source():
+    """Where the pages' counts come from: the maintained report tables, or raw rows (benchmark baseline)."""
+    return RawSource(db.session) if _source_kind() == "raw" else CellSource(db.session)
+
+
+def _cached(kind: str, scope: tuple, parts: tuple, compute):
+    """compute() once per key: the kind, its data version scope, the source, the policy and the parts."""
+    key = "|".join(map(str, ("report", kind, *scope, _source_kind(), *_policy_id(), *parts)))
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value)
+    return value
 
 
 def cached_report(condition: Condition, kind: str, parts: tuple, compute):
@@ -40,33 +56,35 @@ def cached_report(condition: Condition, kind: str, parts: tuple, compute):
     Writes bump the version in their own transaction, so an entry is never read once stale;
     with REGISTRY_REDIS_URL every worker and server shares the entries.
     """
-    key = "|".join(map(str, ("report", kind, condition.id, aggregates.version(db.session, condition.id),
-                                current_app.config.get("REPORT_SOURCE", "cells"), *_policy_id(), *parts)))  # fmt: skip
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value)
-    return value
+    return _cached(kind, (condition.id, aggregates.version(db.session, condition.id)), parts, compute)
 
 
 def condition_report(condition: Condition, filters: Filters):
     """A condition's ranked treatments under the filters, protected and cached (page and API alike)."""
     listed = tuple(condition.treatments)  # hidden ones are named only if the catalog lists them anyway
-    return cached_report(condition, "condition", (filters,), lambda: aggregate.condition_report(
-        db.session, condition, filters, policy(), report_source(), listed))  # fmt: skip
+
+    def compute():
+        return aggregate.condition_report(report_source(), condition, filters, policy(), listed)
+
+    return cached_report(condition, "condition", (filters,), compute)
 
 
 def treatment_report(condition: Condition, treatment: Treatment, filters: Filters):
     """One treatment for a condition under the filters, protected and cached."""
-    return cached_report(condition, "treatment", (treatment.id, filters), lambda: aggregate.treatment_report(
-        db.session, condition, treatment, filters, policy(), report_source()))  # fmt: skip
+
+    def compute():
+        return aggregate.treatment_report(report_source(), condition, treatment, filters, policy())
+
+    return cached_report(condition, "treatment", (treatment.id, filters), compute)
 
 
 def compare_report(condition: Condition, chosen: list[Treatment], filters: Filters):
     """Several treatments for a condition side by side, protected and cached."""
-    ids = tuple(t.id for t in chosen)
-    return cached_report(condition, "compare", (ids, filters), lambda: aggregate.treatments_report(
-        db.session, condition, chosen, filters, policy(), report_source()))  # fmt: skip
+
+    def compute():
+        return aggregate.treatments_report(report_source(), condition, chosen, filters, policy())
+
+    return cached_report(condition, "compare", (tuple(t.id for t in chosen), filters), compute)
 
 
 def treatment_overview(treatment: Treatment):
@@ -76,19 +94,33 @@ def treatment_overview(treatment: Treatment):
     version: any write anywhere moves it (versions only grow), so it is never read stale.
     """
     versions = db.session.scalar(select(func.coalesce(func.sum(report_version.c.version), 0)))
-    key = "|".join(map(str, ("report", "overview", treatment.id, versions,
-                                current_app.config.get("REPORT_SOURCE", "cells"), *_policy_id())))  # fmt: skip
-    value = cache.get(key)
-    if value is None:
-        listed = tuple(treatment.conditions)  # hidden ones are named only if the catalog lists them anyway
-        value = aggregate.treatment_overview(db.session, treatment, policy(), report_source(), listed)
-        cache.set(key, value)
-    return value
+    listed = tuple(treatment.conditions)  # hidden ones are named only if the catalog lists them anyway
+
+    def compute():
+        return aggregate.treatment_overview(report_source(), treatment, policy(), listed)
+
+    return _cached("overview", (treatment.id, versions), (), compute)
 
 
 def condition_counts() -> dict[int, int]:
     """Per condition, its public number of reports (shown treatments' protected counts; absent: none shown)."""
     return aggregate.public_condition_counts(policy(), report_source())
+
+
+def doctor_report(doctor: Doctor):
+    """One doctor overall and per condition, protected."""
+    return doctors.doctor_report(RatingSource(db.session), doctor, policy())
+
+
+def find_doctors(query, condition: Condition | None = None):
+    """The doctors a catalog search selects, those that may be scored first (see reports.doctors)."""
+    ratings = RatingSource(db.session)
+    return doctors.find_doctors(ratings, ratings.doctors(query), policy(), condition)
+
+
+def top_doctors(condition: Condition, limit: int = 5):
+    """The best-ranked doctors for a condition whose scores may be shown."""
+    return doctors.top_doctors(RatingSource(db.session), condition, policy(), limit)
 
 
 def like_me(user: User, condition: Condition) -> Filters:

@@ -18,7 +18,9 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
-from registry import audit, auth, experiences, ratings, scales
+import scales
+
+from registry import audit, auth, experiences, ratings
 from registry.extensions import db
 from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, TipVote, User, UserSession
 from reports.csvout import neutralize

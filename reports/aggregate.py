@@ -1,32 +1,34 @@
-"""Aggregation: counts per treatment and code from the database, then pandas on the small frame.
+"""Treatment outcome reports: counts per treatment and code from a source, shaped and protected.
 
-Every function takes a session and returns frames or plain data; nothing here knows about
-requests. The SQL only groups and counts, so a page's cost grows with the number of treatments
-and codes shown, and every published number passes through reports.disclosure.
+Pure: every function takes a source of counts (registry.report_sources reads them from the
+report tables or the raw rows) and plain values, and returns dataclasses and plain data. A page's
+cost grows with the number of treatments and codes shown, and every published number passes
+through reports.disclosure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import Protocol
+
 import pandas as pd
-from sqlalchemy import select
 
-from registry import scales
-from registry.models import COUNTED, Condition, Treatment
-from reports.filters import Filters
-from reports.sources import CellSource
+import scales
 from reports.disclosure import Policy, mean, share
+from reports.filters import Filters
 
-# Fields whose every code is counted, in scale order (the aggregates' own list).
-SCALE_FIELDS = {f: codes for f, codes in COUNTED.items() if f not in ("duration", "stop_reasons")}
 KNOWN_EFFECT_CODES = tuple(c for c in scales.EFFECTIVENESS.codes if c != scales.UNKNOWN_EFFECT_CODE)
 SUMMARY_FIELDS = ("effectiveness", "side_effect_severity", "insurance_coverage", "satisfaction")
 TOP_TERMS = 10
 
 
-def _source(session, source):
-    return source if source is not None else CellSource(session)
+class Entry(Protocol):
+    """A catalog entry as reports read it (a condition or treatment row, or any object alike)."""
+
+    id: int
+    slug: str
+    name: str
 
 
 # --- shaping -----------------------------------------------------------------------------
@@ -42,7 +44,7 @@ def index_counts(frame: pd.DataFrame) -> dict[tuple[int, str], dict[str, int]]:
 
 def distribution(index: dict, treatment_id: int, name: str, codes=None) -> dict[str, int]:
     """Code -> count for one treatment and field, every code of the scale present."""
-    codes = codes if codes is not None else SCALE_FIELDS[name]
+    codes = codes if codes is not None else scales.EXPERIENCE_CODES[name]
     found = index.get((treatment_id, name), {})
     return {code: found.get(code, 0) for code in codes}
 
@@ -96,7 +98,7 @@ class UnitReport:
             return {"slug": self.slug, "name": self.name, "suppressed": True}
         return {
             **self.summary_json(),
-            **{name: self.distributions[name] for name in SCALE_FIELDS if name in self.distributions},
+            **{name: self.distributions[name] for name in scales.EXPERIENCE_CODES if name in self.distributions},
             "recommended": self.recommended,
             "side_effects": self.side_effects,
             "stop_reasons": self.stop_reasons,
@@ -104,7 +106,7 @@ class UnitReport:
         }
 
 
-def _unit(policy: Policy, treatment: Treatment, n: int, frame, tid: int, names) -> UnitReport:
+def _unit(policy: Policy, treatment: Entry, n: int, frame, tid: int, names) -> UnitReport:
     """A shown unit's protected distributions and shares (n is already protected)."""
     view = policy.view(frame.keys[tid])
     dists = {name: view.distribution(name, distribution(frame.index, tid, name)) for name in names}
@@ -122,7 +124,7 @@ def _unit(policy: Policy, treatment: Treatment, n: int, frame, tid: int, names) 
     )
 
 
-def _hidden(treatment: Treatment) -> UnitReport:
+def _hidden(treatment: Entry) -> UnitReport:
     return UnitReport(treatment.slug, treatment.name, 0, True)
 
 
@@ -155,9 +157,7 @@ class ConditionReport:
         return [t for t in self.treatments if not t.suppressed]
 
 
-def condition_report(
-    session, condition: Condition, filters: Filters, policy: Policy, source=None, listed=()
-) -> ConditionReport:
+def condition_report(source, condition: Entry, filters: Filters, policy: Policy, listed=()) -> ConditionReport:
     """Treatments of a condition ranked by the lower bound of "improved", every number protected.
 
     A treatment is shown when its own protected count reaches min_n (never hidden because of
@@ -165,12 +165,11 @@ def condition_report(
     treatments for the condition), so whether an unlisted treatment has one report or none
     is never told; the total counts shown treatments only.
     """
-    source = _source(session, source)
     sizes = _protected_sizes(policy, source, condition.id, filters)
     shown = [tid for tid, (n, _) in sizes.items() if policy.shown(n)]
     frame = _Frame(index_counts(source.counts(condition.id, filters, SUMMARY_FIELDS, shown)) if shown else {},
                    {tid: sizes[tid][1] for tid in shown})  # fmt: skip
-    treatments = {t.id: t for t in session.scalars(select(Treatment).where(Treatment.id.in_(shown)))}
+    treatments = source.treatments(shown)
     units = [_unit(policy, treatments[tid], sizes[tid][0], frame, tid, SUMMARY_FIELDS) for tid in shown]
     units += [_hidden(t) for t in listed if t.id not in treatments]
     units.sort(key=lambda u: u.rank_key)
@@ -208,26 +207,22 @@ def condition_side_effects(policy: Policy, source, condition_id: int, filters: F
     return _top_terms(summed, total, policy.min_n)
 
 
-def treatment_report(
-    session, condition: Condition, treatment: Treatment, filters: Filters, policy: Policy, source=None
-) -> UnitReport:
+def treatment_report(source, condition: Entry, treatment: Entry, filters: Filters, policy: Policy) -> UnitReport:
     """Every distribution of one treatment for one condition, or that it has too few reports to show."""
-    return treatments_report(session, condition, [treatment], filters, policy, source)[0]
+    return treatments_report(source, condition, [treatment], filters, policy)[0]
 
 
-def treatments_report(
-    session, condition: Condition, chosen: list[Treatment], filters: Filters, policy: Policy, source=None
-) -> list[UnitReport]:
+def treatments_report(source, condition: Entry, chosen: list, filters: Filters, policy: Policy) -> list[UnitReport]:
     """Full reports for several treatments of a condition (the compare page), same scales."""
-    return _full_reports(session, condition, chosen, filters, policy, _source(session, source))[0]
+    return _full_reports(source, condition, chosen, filters, policy)[0]
 
 
-def _full_reports(session, condition, chosen, filters, policy, source) -> tuple[list[UnitReport], dict]:
+def _full_reports(source, condition, chosen, filters, policy) -> tuple[list[UnitReport], dict]:
     """Full reports, and per shown treatment every side-effect term's protected count (before min_n)."""
     ids = [t.id for t in chosen]
     sizes = _protected_sizes(policy, source, condition.id, filters, ids)
     visible = [tid for tid in ids if tid in sizes and policy.shown(sizes[tid][0])]
-    names = tuple(SCALE_FIELDS)
+    names = tuple(scales.EXPERIENCE_CODES)
     fields = (*names, "stop_reasons", "duration")
     frame = _Frame(index_counts(source.counts(condition.id, filters, fields, visible)) if visible else {},
                    {tid: sizes[tid][1] for tid in visible})  # fmt: skip
@@ -280,7 +275,7 @@ class TreatmentOverview:
         return not self.shown
 
 
-def treatment_overview(session, treatment: Treatment, policy: Policy, source=None, listed=()) -> TreatmentOverview:
+def treatment_overview(source, treatment: Entry, policy: Policy, listed=()) -> TreatmentOverview:
     """One treatment for every condition, each exactly as its own (unfiltered) treatment page reports it.
 
     Conditions are shown by the treatment's own protected count for them, most reported first;
@@ -288,13 +283,12 @@ def treatment_overview(session, treatment: Treatment, policy: Policy, source=Non
     so a condition with one report and one with none are never told apart. The side effects are
     sums of each shown unit's protected term counts, kept when the sum reaches min_n.
     """
-    source = _source(session, source)
     sizes = {cid: policy.view(key).n(n) for cid, (n, key) in source.treatment_sizes(treatment.id).items()}
     shown_ids = [cid for cid, n in sizes.items() if policy.shown(n)]
-    conditions = {c.id: c for c in session.scalars(select(Condition).where(Condition.id.in_(shown_ids)))}
+    conditions = source.conditions(shown_ids)
     uses, summed = [], {}
     for cid in sorted(shown_ids, key=lambda cid: (-sizes[cid], conditions[cid].name)):
-        (unit,), terms = _full_reports(session, conditions[cid], [treatment], Filters(), policy, source)
+        (unit,), terms = _full_reports(source, conditions[cid], [treatment], Filters(), policy)
         if unit.suppressed:  # cannot happen (same protected n), but never publish a hidden unit's terms
             continue
         uses.append(ConditionUse(conditions[cid].slug, conditions[cid].name, unit))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from registry import scales
+import scales
 from reports.aggregate import ConditionReport, UnitReport
 from reports.disclosure import Policy, share
 

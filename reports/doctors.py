@@ -4,25 +4,17 @@ As in CG-CAHPS, "top box" is a 9 or 10 on the 0-10 overall rating, and the commu
 composite is the share of "always" across the four communication items. Doctors rank by the
 lower bound of the top-box Wilson interval, never by the raw mean. Every number is computed from
 counts protected by reports.disclosure, one view per doctor (and per doctor and condition).
+
+Pure: the counts come from a ratings source (registry.report_sources.RatingSource) as frames.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-from sqlalchemy import case, func, select
-
-from registry import scales
-from registry.models import COMMUNICATION_ITEMS, Doctor, DoctorRating
+import scales
+from scales import COMMUNICATION_ITEMS
 from reports.disclosure import Policy, mean, share
-
-RATING_FIELDS = {
-    "got_appointment": scales.FREQUENCY.codes,
-    "would_recommend": scales.DOCTOR_RECOMMEND.codes,
-    "knowledge": tuple(str(n) for n in range(scales.KNOWLEDGE_MIN, scales.KNOWLEDGE_MAX + 1)),
-    "overall": tuple(str(n) for n in range(scales.OVERALL_MIN, scales.OVERALL_MAX + 1)),
-}
 
 
 @dataclass
@@ -60,27 +52,8 @@ class DoctorScore:
         }
 
 
-# Every counted field of a rating with its codes: the histograms a score is computed from.
-HISTOGRAMS = {**RATING_FIELDS, **{item: scales.FREQUENCY.codes for item in COMMUNICATION_ITEMS}}
+HISTOGRAMS = scales.RATING_COUNTED_CODES
 TOP_BOX_CODES = tuple(str(n) for n in range(scales.TOP_BOX_MIN, scales.OVERALL_MAX + 1))
-
-
-def _code_count(name: str, code: str):
-    column = getattr(DoctorRating, name)
-    value = int(code) if name in ("overall", "knowledge") else code
-    return func.sum(case((column == value, 1), else_=0)).label(f"{name}={code}")
-
-
-def score_frame(session, group_by, where=()) -> pd.DataFrame:
-    """Per group: n, the sum of the ratings' report keys, and a count per code of every rated field."""
-    columns = [
-        func.count().label("n"),
-        func.sum(DoctorRating.report_key).label("key_sum"),
-        *(_code_count(name, code) for name, codes in HISTOGRAMS.items() for code in codes),
-    ]
-    rows = session.execute(select(*group_by, *columns).where(*where).group_by(*group_by)).all()
-    names = [c.key for c in group_by] + [c.key for c in columns]
-    return pd.DataFrame(rows, columns=names)
 
 
 def _score(policy: Policy, row: dict, with_distributions: bool = False) -> DoctorScore:
@@ -105,17 +78,12 @@ def _score(policy: Policy, row: dict, with_distributions: bool = False) -> Docto
     )
 
 
-def ranked_doctors(session, policy: Policy, condition_id: int | None = None, doctor_ids=None) -> list[DoctorScore]:
+def ranked_doctors(ratings, policy: Policy, condition_id: int | None = None, doctor_ids=None) -> list[DoctorScore]:
     """Doctors with ratings (for a condition), ranked by the lower bound of the top-box share.
 
     Each doctor is shown or hidden by its own protected count only.
     """
-    where = []
-    if condition_id is not None:
-        where.append(DoctorRating.condition_id == condition_id)
-    if doctor_ids is not None:
-        where.append(DoctorRating.doctor_id.in_(list(doctor_ids)))
-    frame = score_frame(session, [DoctorRating.doctor_id], where)
+    frame = ratings.scores(condition_id=condition_id, doctor_ids=doctor_ids)
     scores = [_score(policy, row) for row in frame.to_dict("records")]
     scores.sort(key=lambda s: s.rank_key)
     return scores
@@ -123,45 +91,41 @@ def ranked_doctors(session, policy: Policy, condition_id: int | None = None, doc
 
 @dataclass
 class DoctorReport:
-    doctor: Doctor
+    doctor: object  # the catalog's doctor entry
     overall: DoctorScore
     by_condition: list[tuple[str, str, DoctorScore]]  # (slug, name, score)
 
 
-def doctor_report(session, doctor: Doctor, policy: Policy) -> DoctorReport:
+def doctor_report(ratings, doctor, policy: Policy) -> DoctorReport:
     """One doctor overall and per condition, with every distribution, each group protected alone.
 
     Hidden conditions are not listed, so a list cannot tell one rating for a condition from none.
     """
-    from registry.models import Condition
-
-    where = [DoctorRating.doctor_id == doctor.id]
-    overall_frame = score_frame(session, [DoctorRating.doctor_id], where)
+    overall_frame = ratings.scores(doctor_ids=[doctor.id])
     if overall_frame.empty:
         return DoctorReport(doctor, DoctorScore(doctor.id, 0, True), [])
     overall = _score(policy, overall_frame.to_dict("records")[0], with_distributions=True)
-    per = score_frame(session, [DoctorRating.doctor_id, DoctorRating.condition_id], where)
-    names = dict(session.execute(select(Condition.id, Condition.slug)).all())
-    labels = dict(session.execute(select(Condition.id, Condition.name)).all())
+    per = ratings.scores(by_condition=True, doctor_ids=[doctor.id])
+    names = ratings.condition_names()
     by_condition = []
     for row in per.to_dict("records"):
         score = _score(policy, row, with_distributions=True)
         if not score.suppressed:
-            by_condition.append((names[int(row["condition_id"])], labels[int(row["condition_id"])], score))
+            by_condition.append((*names[int(row["condition_id"])], score))
     by_condition.sort(key=lambda item: (-item[2].n, item[1]))
     return DoctorReport(doctor, overall, by_condition)
 
 
-def find_doctors(session, doctor_query, policy: Policy, condition=None) -> list[tuple[Doctor, DoctorScore | None]]:
-    """Doctors matching a select: those whose scores may be shown first, by top-box lower bound.
+def find_doctors(ratings, doctors, policy: Policy, condition=None) -> list[tuple]:
+    """Doctors found by a search: those whose scores may be shown first, by top-box lower bound.
 
     With a condition, only doctors shown for it. Without, every other match follows by name with
     no score, whether it has a few ratings or none (the two are never told apart).
     """
-    found = {d.id: d for d in session.scalars(doctor_query)}
+    found = {d.id: d for d in doctors}
     if not found:
         return []
-    scores = ranked_doctors(session, policy, condition.id if condition is not None else None, found)
+    scores = ranked_doctors(ratings, policy, condition.id if condition is not None else None, found)
     ranked = [(found[s.doctor_id], s) for s in scores if not s.suppressed]
     if condition is not None:
         return ranked
@@ -169,8 +133,8 @@ def find_doctors(session, doctor_query, policy: Policy, condition=None) -> list[
     return ranked + [(d, None) for d in sorted(found.values(), key=lambda d: d.name) if d.id not in scored]
 
 
-def top_doctors(session, condition, policy: Policy, limit: int = 5) -> list[tuple[Doctor, DoctorScore]]:
+def top_doctors(ratings, condition, policy: Policy, limit: int = 5) -> list[tuple]:
     """The best-ranked doctors for a condition whose scores may be shown."""
-    scores = [s for s in ranked_doctors(session, policy, condition.id) if not s.suppressed][:limit]
-    found = {d.id: d for d in session.scalars(select(Doctor).where(Doctor.id.in_([s.doctor_id for s in scores])))}
+    scores = [s for s in ranked_doctors(ratings, policy, condition.id) if not s.suppressed][:limit]
+    found = {d.id: d for d in ratings.doctors([s.doctor_id for s in scores])}
     return [(found[s.doctor_id], s) for s in scores]

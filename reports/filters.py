@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from registry.scales import AGE_BAND, ROLE, SEX, YEARS_SINCE_DIAGNOSIS, Scale
+from scales import AGE_BAND, ROLE, SEX, YEARS_SINCE_DIAGNOSIS, Scale
 
 FILTER_SCALES: dict[str, Scale] = {
     "role": ROLE,

@@ -99,7 +99,7 @@ POLICY = Policy(mode="exact", min_n=5)
 
 
 def _hostile_charts():
-    from registry import scales
+    import scales
     from reports.aggregate import ConditionReport
     from reports.charts import popularity_chart, ranking_chart, terms_chart
 

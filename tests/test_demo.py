@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from registry import demo, scales
+import scales
+
+from registry import demo
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -19,7 +21,7 @@ from registry.models import (
     Treatment,
     User,
 )
-from registry.scales import EFFECTIVENESS, ROLE
+from scales import EFFECTIVENESS, ROLE
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from registry import create_app, scales
+import scales
+
+from registry import create_app
 from registry.extensions import db
 from reports import disclosure
 from reports.disclosure import Policy

@@ -2,6 +2,7 @@
 
 import pytest
 
+from registry.report_sources import RatingSource
 from registry.extensions import db
 from registry.models import Doctor, DoctorRating
 from reports import doctors
@@ -45,7 +46,7 @@ def test_top_box_composite_and_access_match_hand_counts(clinic, make, app):
     for overall, its, acc in zip(overalls, items, access):
         rate(make, app, 1, overall=overall, items=its, access=acc, knowledge=5 if overall >= 9 else 3)
     with app.app_context():
-        report = doctors.doctor_report(db.session, db.session.get(Doctor, 1), EXACT)
+        report = doctors.doctor_report(RatingSource(db.session), db.session.get(Doctor, 1), EXACT)
     o = report.overall
     assert (o.n, o.overall_mean, o.knowledge_mean) == (5, 8.6, round((5 * 3 + 3 * 2) / 5, 2))
     assert o.top_box == share_dict(3, 5)
@@ -62,11 +63,11 @@ def test_three_perfect_ratings_never_outrank_two_hundred_averaging_nine(clinic, 
     for i in range(200):
         rate(make, app, 1, overall=9 if i % 2 else (10 if i % 4 else 8))
     with app.app_context():
-        ranked = doctors.ranked_doctors(db.session, EXACT)
+        ranked = doctors.ranked_doctors(RatingSource(db.session), EXACT)
     assert [s.doctor_id for s in ranked] == [1, 2] and ranked[1].suppressed
     # Even when shown (min_n 3), the lower bound keeps the 3 perfect ones below.
     with app.app_context():
-        assert [s.doctor_id for s in doctors.ranked_doctors(db.session, Policy(mode="exact", min_n=3))] == [1, 2]
+        assert [s.doctor_id for s in doctors.ranked_doctors(RatingSource(db.session), Policy(mode="exact", min_n=3))] == [1, 2]
 
 
 def test_a_small_condition_group_hides_only_itself(clinic, make, app):
@@ -75,11 +76,11 @@ def test_a_small_condition_group_hides_only_itself(clinic, make, app):
     for _ in range(2):
         rate(make, app, 1, condition="epilepsy")
     with app.app_context():
-        report = doctors.doctor_report(db.session, db.session.get(Doctor, 1), EXACT)
+        report = doctors.doctor_report(RatingSource(db.session), db.session.get(Doctor, 1), EXACT)
         assert report.overall.n == 10 and not report.overall.suppressed
         # Epilepsy (2) is not listed at all: a list cannot tell a few ratings from none.
         assert [(slug, s.n) for slug, _, s in report.by_condition] == [("migraine", 8)]
-        listed = doctors.ranked_doctors(db.session, EXACT, condition_id=1)
+        listed = doctors.ranked_doctors(RatingSource(db.session), EXACT, condition_id=1)
         assert not listed[0].suppressed and listed[0].n == 8
 
 
@@ -88,8 +89,8 @@ def test_doctor_scores_are_protected_the_same_way_every_time(clinic, make, app):
         rate(make, app, 1, overall=overall)
     policy = Policy(mode="perturb", min_n=5, key=b"doctor-test")
     with app.app_context():
-        first = doctors.doctor_report(db.session, db.session.get(Doctor, 1), policy)
-        again = doctors.doctor_report(db.session, db.session.get(Doctor, 1), policy)
+        first = doctors.doctor_report(RatingSource(db.session), db.session.get(Doctor, 1), policy)
+        again = doctors.doctor_report(RatingSource(db.session), db.session.get(Doctor, 1), policy)
     assert first.overall == again.overall
     if not first.overall.suppressed:
         assert all(n >= 0 for n in first.overall.distributions["overall"].values())
@@ -98,5 +99,5 @@ def test_doctor_scores_are_protected_the_same_way_every_time(clinic, make, app):
 
 def test_doctor_without_ratings(clinic, app):
     with app.app_context():
-        report = doctors.doctor_report(db.session, db.session.get(Doctor, 3), EXACT)
+        report = doctors.doctor_report(RatingSource(db.session), db.session.get(Doctor, 3), EXACT)
     assert report.overall.n == 0 and report.overall.suppressed and report.by_condition == []

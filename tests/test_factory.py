@@ -5,7 +5,8 @@ import stat
 
 from sqlalchemy import text
 
-from registry import instance_secret, _normalize_db_url, create_app
+from registry import create_app
+from registry.app import _normalize_db_url, instance_secret
 from registry.extensions import db
 
 

@@ -9,7 +9,9 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlalchemy import func, select
 
-from registry import fhir, scales
+import scales
+
+from registry import fhir
 from registry.extensions import db
 from registry.models import Condition, Experience, Treatment, User, report_cell, report_term
 
@@ -47,8 +49,8 @@ def consenting_experiences(app) -> int:
 
 @pytest.mark.parametrize("name", fhir.QUESTIONNAIRE_NAMES)
 def test_questionnaires_validate_and_ask_every_form_field(client, name):
-    from forms.experience import ExperienceForm
-    from forms.rating import DoctorRatingForm
+    from registry.forms.experience import ExperienceForm
+    from registry.forms.rating import DoctorRatingForm
 
     response = client.get(f"/fhir/Questionnaire/{name}")
     assert response.status_code == 200 and response.mimetype == "application/fhir+json"

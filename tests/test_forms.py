@@ -5,12 +5,12 @@ import pkgutil
 import flask_wtf
 import pytest
 
-import forms
+from registry import forms
 
 
 def _form_classes():
     for module in pkgutil.iter_modules(forms.__path__):
-        loaded = importlib.import_module(f"forms.{module.name}")
+        loaded = importlib.import_module(f"registry.forms.{module.name}")
         for _, cls in inspect.getmembers(loaded, inspect.isclass):
             if issubclass(cls, flask_wtf.FlaskForm) and cls.__module__ == loaded.__name__:
                 yield cls
@@ -26,8 +26,8 @@ def test_every_form_strips_invisible_characters():
 def test_text_fields_are_filtered_and_passwords_are_not(app):
     from werkzeug.datastructures import MultiDict
 
-    from forms.auth import LoginForm
-    from forms.moderation import FlagForm
+    from registry.forms.auth import LoginForm
+    from registry.forms.moderation import FlagForm
 
     with app.test_request_context(method="POST"):
         login = LoginForm(formdata=MultiDict({"email": "a\u200b@example.org", "password": "pa\u200bss"}), meta={"csrf": False})

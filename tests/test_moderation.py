@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from registry.report_sources import CellSource
 from registry import aggregates, catalog, moderation, ratings
 from registry.extensions import db
 from registry.models import Condition, DoctorRating, Experience, Flag, Treatment, TreatmentSynonym, User
@@ -65,7 +66,7 @@ def test_hidden_text_is_not_public_but_its_answers_count(app, make, pair):
         condition, treatment = row.condition, row.treatment
         tips = [e.tips for e in tip_page(condition, treatment, Filters(), "newest", 1).items]
         assert "Tip 0" not in tips and len(tips) == 5
-        report = condition_report(db.session, condition, Filters(), EXACT)
+        report = condition_report(CellSource(db.session), condition, Filters(), EXACT)
         assert report.treatments[0].n == 6  # the structured answers still count
         assert aggregates.check(db.session) == []
 
@@ -170,7 +171,7 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
         assert db.session.scalar(sa.select(TreatmentSynonym.name).where(TreatmentSynonym.treatment_id == survivor.id)) \
             == "Imitrex"
         assert catalog.find_treatment("Imitrex").slug == "sumatriptan"
-        report = condition_report(db.session, survivor.conditions[0], Filters(), EXACT)
+        report = condition_report(CellSource(db.session), survivor.conditions[0], Filters(), EXACT)
         assert {t.slug: t.n for t in report.treatments}["sumatriptan"] == 9
     assert _counts(app) == {"sumatriptan": 9}
 

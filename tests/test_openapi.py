@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 
-from registry import scales
+import scales
 from registry.extensions import db
 
 CHECKS = [

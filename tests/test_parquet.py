@@ -9,7 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from registry import codebook, parquet, scales
+import scales
+
+from registry import codebook, parquet
 
 TABLES = ["experiences", "experience_side_effects", "experience_stop_reasons", "doctor_ratings", "conditions",
           "treatments", "doctors"]  # fmt: skip

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry import scales
+import scales
+from registry.report_sources import CellSource
 from registry.extensions import db
 from reports import aggregate, disclosure, stats
 from reports.filters import FILTER_SCALES, Filters
@@ -324,7 +325,7 @@ def test_reports_add_up_and_never_show_a_group_under_min_n(app, community, filte
     policy = disclosure.Policy(mode=mode, min_n=min_n, key=b"property-test-key")
     with app.app_context():
         condition = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
-        report = aggregate.condition_report(db.session, condition, filters, policy, listed=condition.treatments)
+        report = aggregate.condition_report(CellSource(db.session), condition, filters, policy, listed=condition.treatments)
         shown = [unit for unit in report.treatments if not unit.suppressed]
         assert report.n == sum(unit.n for unit in shown) and report.suppressed == (not shown)
         for unit in report.treatments:
@@ -338,12 +339,12 @@ def test_reports_add_up_and_never_show_a_group_under_min_n(app, community, filte
                     assert sum(body[name].values()) == unit.n
         assert all(term["n"] >= min_n for term in report.side_effects)
         treatment = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "sumatriptan"))
-        detail = aggregate.treatment_report(db.session, condition, treatment, filters, policy).detail_json()
+        detail = aggregate.treatment_report(CellSource(db.session), condition, treatment, filters, policy).detail_json()
         if not detail["suppressed"]:
             if mode == "exact":
-                for name in (*aggregate.SCALE_FIELDS, "duration"):  # optional answers may be missing
+                for name in (*scales.EXPERIENCE_CODES, "duration"):  # optional answers may be missing
                     assert sum(detail[name].values()) <= detail["n"], name
                 for name in ("effectiveness", "side_effect_severity", "satisfaction"):  # required answers
                     assert sum(detail[name].values()) == detail["n"], name
             assert all(term["n"] >= min_n for term in detail["side_effects"])
-            assert all(n >= 0 for name in aggregate.SCALE_FIELDS for n in detail[name].values())
+            assert all(n >= 0 for name in scales.EXPERIENCE_CODES for n in detail[name].values())

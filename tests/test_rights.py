@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from registry import scales
+import scales
 from registry.extensions import db
 from registry.models import (
     AuditEvent,

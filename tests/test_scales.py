@@ -1,6 +1,6 @@
 import pytest
 
-from registry import scales
+import scales
 
 
 def test_scales_match_the_domain_codes():

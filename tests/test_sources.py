@@ -1,4 +1,4 @@
-"""The maintained aggregates and the raw rows give identical reports (reports.sources)."""
+"""The maintained aggregates and the raw rows give identical reports (registry.report_sources)."""
 
 import pytest
 from sqlalchemy import select
@@ -8,7 +8,7 @@ from registry.models import Condition, Treatment
 from reports import aggregate
 from reports.disclosure import Policy
 from reports.filters import Filters
-from reports.sources import CellSource, RawSource
+from registry.report_sources import CellSource, RawSource
 
 
 @pytest.fixture
@@ -28,12 +28,12 @@ def seeded(make, runner):
 def test_cells_and_raw_rows_give_the_same_reports(seeded, ctx, filters, policy):
     condition = db.session.scalar(select(Condition))
     cells, raw = CellSource(db.session), RawSource(db.session)
-    assert aggregate.condition_report(db.session, condition, filters, policy, cells) == aggregate.condition_report(
-        db.session, condition, filters, policy, raw
+    assert aggregate.condition_report(cells, condition, filters, policy) == aggregate.condition_report(
+        raw, condition, filters, policy
     )
     chosen = db.session.scalars(select(Treatment).order_by(Treatment.id)).all()
-    assert aggregate.treatments_report(db.session, condition, chosen, filters, policy, cells) == (
-        aggregate.treatments_report(db.session, condition, chosen, filters, policy, raw)
+    assert aggregate.treatments_report(cells, condition, chosen, filters, policy) == (
+        aggregate.treatments_report(raw, condition, chosen, filters, policy)
     )
     assert cells.sizes(condition.id, filters) == raw.sizes(condition.id, filters)  # the same keys, the same noise
 

@@ -2,7 +2,6 @@
 
 from registry.models.aggregate import (
     COUNT_COLUMNS,
-    COUNTED,
     DIMENSIONS,
     SLICE_AXES,
     report_cell,
@@ -34,7 +33,6 @@ __all__ = [
     "FLAG_TARGETS",
     "AuditEvent",
     "Flag",
-    "COUNTED",
     "COUNT_COLUMNS",
     "DIMENSIONS",
     "SLICE_AXES",

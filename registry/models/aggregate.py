@@ -15,32 +15,18 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table
 
-from registry import scales
+import scales
 from registry.extensions import db
 
 DIMENSIONS = ("role", "age_band", "sex", "years_since_diagnosis")
-
-# Field -> codes counted per cell, in scale order: the one list every aggregate reads.
-COUNTED: dict[str, tuple[str, ...]] = {
-    "effectiveness": scales.EFFECTIVENESS.codes,
-    "side_effect_severity": scales.SIDE_EFFECT_SEVERITY.codes,
-    "adherence": scales.ADHERENCE.codes,
-    "burden": scales.BURDEN.codes,
-    "cost_per_month": scales.COST_PER_MONTH.codes,
-    "insurance_coverage": scales.INSURANCE_COVERAGE.codes,
-    "would_recommend": scales.WOULD_RECOMMEND.codes,
-    "satisfaction": tuple(str(n) for n in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1)),
-    "duration": scales.DURATION.codes,
-    "stop_reasons": scales.STOP_REASON.codes,
-}
-
 
 def count_column(field: str, code: str) -> str:
     """The report_cell column that counts one code of one field."""
     return f"{field}__{code}"
 
 
-COUNT_COLUMNS = [count_column(f, c) for f, codes in COUNTED.items() for c in codes]
+# One count column per code of every field the report tables count (scales.COUNTED_CODES).
+COUNT_COLUMNS = [count_column(f, c) for f, codes in scales.COUNTED_CODES.items() for c in codes]
 
 
 def _key_columns():

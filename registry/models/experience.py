@@ -29,7 +29,7 @@ class Diagnosis(db.Model):
 
 
 class Experience(db.Model):
-    """What one treatment did for one participant's condition, on the scales of registry.scales."""
+    """What one treatment did for one participant's condition, on the scales of scales."""
 
     __tablename__ = "experience"
     __table_args__ = (

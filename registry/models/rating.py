@@ -12,7 +12,7 @@ from registry.extensions import db
 from registry.models.catalog import Condition, Doctor
 from registry.models.user import User
 
-COMMUNICATION_ITEMS = ("explained_clearly", "listened_carefully", "showed_respect", "spent_enough_time")
+from scales import COMMUNICATION_ITEMS  # noqa: F401  (re-exported by registry.models)
 
 
 class DoctorRating(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from forms.account import DeleteAccountForm, DownloadForm, WithdrawConsentForm
+from registry.forms.account import DeleteAccountForm, DownloadForm, WithdrawConsentForm
 from registry import rights
 from registry.extensions import db, limit_setting, limiter
 

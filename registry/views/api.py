@@ -11,7 +11,6 @@ from registry import catalog, openapi, reporting
 from registry.openapi import MAX_QUERY
 from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
-from reports import doctors as doctor_reports
 from reports.filters import FilterError, parse_filters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -152,10 +151,8 @@ def doctors():
     """Doctors filtered by condition, specialty and place, ranked by the top-box lower bound."""
     args = {name: (request.args.get(name) or "").strip()[:MAX_QUERY] for name in ("condition", "specialty", "city", "country", "q")}
     condition = _condition(args["condition"]) if args["condition"] else None
-    ranked = doctor_reports.find_doctors(
-        db.session, catalog.search_doctors(args["q"], args["specialty"], args["city"], args["country"]),
-        reporting.policy(), condition,
-    )  # fmt: skip
+    found = catalog.search_doctors(args["q"], args["specialty"], args["city"], args["country"])
+    ranked = reporting.find_doctors(found, condition)
     limit = _limit()
     return jsonify(
         filters=args,
@@ -172,7 +169,7 @@ def doctors():
 def doctor(doctor_id: int):
     """One doctor's scores overall and per condition, as on the doctor's page."""
     entry = db.get_or_404(Doctor, doctor_id, description=f"No doctor {doctor_id}.")
-    report = doctor_reports.doctor_report(db.session, entry, reporting.policy())
+    report = reporting.doctor_report(entry)
     return jsonify(
         doctor=_doctor_head(entry),
         min_n=reporting.policy().min_n,

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from forms.auth import (
+from registry.forms.auth import (
     ButtonForm, ChangeEmailForm, ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, RegisterForm,
     ResetPasswordForm,
 )  # fmt: skip

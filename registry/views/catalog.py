@@ -14,14 +14,13 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from forms.catalog import ConditionForm, DoctorForm, TreatmentForm
+from registry.forms.catalog import ConditionForm, DoctorForm, TreatmentForm
 from registry import catalog, ratings, reporting
 from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
 from registry.views import page_arg
 from reports import charts
-from reports import doctors as doctor_reports
 
 bp = Blueprint("catalog", __name__)
 
@@ -112,10 +111,8 @@ def doctors():
     condition = None
     if filters["condition"]:
         condition = db.first_or_404(select(Condition).where(Condition.slug == filters["condition"]))
-    ranked = doctor_reports.find_doctors(
-        db.session, catalog.search_doctors(filters["q"], filters["specialty"], filters["city"], filters["country"]),
-        reporting.policy(), condition,
-    )  # fmt: skip
+    found = catalog.search_doctors(filters["q"], filters["specialty"], filters["city"], filters["country"])
+    ranked = reporting.find_doctors(found, condition)
     page = Page(ranked, page_arg(), per_page=25)
     conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
     return render_template("catalog/doctors.html", page=page, filters=filters, conditions=conditions)
@@ -125,7 +122,7 @@ def doctors():
 def doctor(doctor_id: int):
     """One doctor's CAHPS-style scores, overall and per condition, and recent comments."""
     entry = db.get_or_404(Doctor, doctor_id)
-    report = doctor_reports.doctor_report(db.session, entry, reporting.policy())
+    report = reporting.doctor_report(entry)
     comments = ratings.recent_comments(entry, page=page_arg())
     return render_template("catalog/doctor.html", doctor=entry, report=report, comments=comments)
 

@@ -6,8 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from forms.experience import ExperienceForm
-from registry import experiences, ratings, scales
+from registry.forms.experience import ExperienceForm
+import scales
+from registry import experiences, ratings
 from registry.extensions import db, submit_limit
 from registry.views import flash_text_state, page_arg
 

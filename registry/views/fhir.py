@@ -36,7 +36,7 @@ def questionnaire(name: str):
 
 @bp.get("/CodeSystem/<name>")
 def code_system(name: str):
-    """The CodeSystem of one answer scale, built from registry.scales."""
+    """The CodeSystem of one answer scale, built from scales."""
     if name not in fhir.CODE_SYSTEMS:
         return _not_found("CodeSystem", name, fhir.CODE_SYSTEMS)
     return _fhir(fhir.code_system(name))

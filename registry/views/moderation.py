@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from forms.moderation import DecisionForm, FlagForm, MergeForm
+from registry.forms.moderation import DecisionForm, FlagForm, MergeForm
 from registry import audit, moderation
 from registry.auth import role_required
 from registry.extensions import db, submit_limit

@@ -7,8 +7,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from forms.rating import DoctorRatingForm
-from registry import ratings, scales
+from registry.forms.rating import DoctorRatingForm
+import scales
+from registry import ratings
 from registry.extensions import db, submit_limit
 from registry.database import parse_id
 from registry.models import Condition, Doctor

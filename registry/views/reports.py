@@ -18,13 +18,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from forms.tips import HelpedForm
-from registry import catalog, reporting, scales, tips
+from registry.forms.tips import HelpedForm
+import scales
+from registry import catalog, reporting, tips
 from registry.extensions import db, submit_limit
 from registry.models import Condition, Treatment
 from registry.views import page_arg
 from reports import charts, wording
-from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, FilterError, Filters, parse_filters
 
@@ -81,7 +81,7 @@ def condition(slug: str):
     return _csv_or_page(
         chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
         listed=catalog.treatments_for(entry, [u.slug for u in report.shown]),
-        doctors=doctor_reports.top_doctors(db.session, entry, reporting.policy()),
+        doctors=reporting.top_doctors(entry),
         file_stem=entry.slug,
     )  # fmt: skip
 

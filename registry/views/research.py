@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, render_template, stream_with
 from flask_login import current_user
 from sqlalchemy import select
 
-from forms.research import ExportForm
+from registry.forms.research import ExportForm
 from registry import codebook, export, fhir
 from registry.auth import role_required
 from registry.extensions import db

@@ -151,7 +151,8 @@ def live_server(tmp_path_factory):
 
 def seed_community() -> dict:
     """A small, fixed community: enough reports for charts, tips, a rated doctor and staff accounts."""
-    from registry import auth, catalog, experiences, ratings, scales
+    import scales
+    from registry import auth, catalog, experiences, ratings
     from registry.extensions import db
     from registry.models import User
 

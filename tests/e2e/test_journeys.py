@@ -13,7 +13,7 @@ import zipfile
 import pandas as pd
 from playwright.sync_api import expect
 
-from registry.scales import FLAG_REASON
+from scales import FLAG_REASON
 
 
 def ranking_row(page, treatment: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import HiddenField
 from wtforms.validators import AnyOf
 
-from forms import FlaskForm
+from registry.forms import FlaskForm
 
 
 class HelpedForm(FlaskForm):

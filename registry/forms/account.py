@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, PasswordField, RadioField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from forms import FlaskForm, choices
+from registry.forms import FlaskForm, choices
 
 DOWNLOAD_FORMATS = [
     ("json", "JSON: one file with everything, for programs and for keeping"),

@@ -1,4 +1,4 @@
-"""WTForms (Flask-WTF) form classes, one module per area. Choices come from registry.scales."""
+"""WTForms (Flask-WTF) form classes, one module per area. Choices come from scales."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, String
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from registry.database import parse_id
-from registry.scales import Scale
+from scales import Scale
 from registry.text import strip_invisible
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

@@ -17,10 +17,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from forms import FlaskForm, blank_first, country_choices
+from registry.forms import FlaskForm, blank_first, country_choices
 from registry.auth import MIN_PASSWORD_LENGTH, email_taken, pseudonym_taken
 from registry.text import name_key
-from registry.scales import SEX
+from scales import SEX
 
 
 PASSWORD_MESSAGE = f"Use at least {MIN_PASSWORD_LENGTH} characters (at most 200)."

@@ -5,8 +5,8 @@ from __future__ import annotations
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import MONTH_INPUT, FlaskForm, IdField, blank_first, month_validator, number_choices, scale_radio
-from registry import scales
+from registry.forms import MONTH_INPUT, FlaskForm, IdField, blank_first, month_validator, number_choices, scale_radio
+import scales
 
 
 def _how_often(label: str, required: bool = True, description: str = ""):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from forms import FlaskForm, blank_first, country_choices
+from registry.forms import FlaskForm, blank_first, country_choices
 from registry import vocab
 from registry.catalog import doctor_key
-from registry.scales import TREATMENT_KIND
+from scales import TREATMENT_KIND
 from registry.text import name_key
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from forms import FlaskForm, choices
-from registry.scales import FLAG_REASON
+from registry.forms import FlaskForm, choices
+from scales import FLAG_REASON
 
 
 class FlagForm(FlaskForm):

@@ -411,3 +411,38 @@ TEXT_STATE = _scale(
     "Whether a tip or comment is shown: held text (an email, phone number or link) and hidden "
     "text appear nowhere public and are never exported; the structured answers still count.",
 )
+
+
+# --- field lists: field -> codes in scale order, the one definition every layer reads ------------
+
+# The experience answers on a scale (the report distributions, the API's and codebook's shapes).
+EXPERIENCE_CODES: dict[str, tuple[str, ...]] = {
+    "effectiveness": EFFECTIVENESS.codes,
+    "side_effect_severity": SIDE_EFFECT_SEVERITY.codes,
+    "adherence": ADHERENCE.codes,
+    "burden": BURDEN.codes,
+    "cost_per_month": COST_PER_MONTH.codes,
+    "insurance_coverage": INSURANCE_COVERAGE.codes,
+    "would_recommend": WOULD_RECOMMEND.codes,
+    "satisfaction": tuple(str(n) for n in range(SATISFACTION_MIN, SATISFACTION_MAX + 1)),
+}
+# Everything the report tables count per experience: the answers, the duration band, the stop reasons.
+COUNTED_CODES: dict[str, tuple[str, ...]] = {
+    **EXPERIENCE_CODES,
+    "duration": DURATION.codes,
+    "stop_reasons": STOP_REASON.codes,
+}
+# CAHPS-style communication items of a doctor rating, each answered on FREQUENCY.
+COMMUNICATION_ITEMS = ("explained_clearly", "listened_carefully", "showed_respect", "spent_enough_time")
+# The other counted answers of a doctor rating.
+RATING_CODES: dict[str, tuple[str, ...]] = {
+    "got_appointment": FREQUENCY.codes,
+    "would_recommend": DOCTOR_RECOMMEND.codes,
+    "knowledge": tuple(str(n) for n in range(KNOWLEDGE_MIN, KNOWLEDGE_MAX + 1)),
+    "overall": tuple(str(n) for n in range(OVERALL_MIN, OVERALL_MAX + 1)),
+}
+# Every counted field of a doctor rating with its codes: the histograms a doctor's score is computed from.
+RATING_COUNTED_CODES: dict[str, tuple[str, ...]] = {
+    **RATING_CODES,
+    **{item: FREQUENCY.codes for item in COMMUNICATION_ITEMS},
+}

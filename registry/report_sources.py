@@ -1,8 +1,10 @@
-"""Where report counts come from: the maintained aggregates (fast) or the raw rows (the baseline).
+"""The read side of reports: tables in, frames and plain values out, for the pure code in reports/.
 
-Both answer the same questions with the same shapes, so every report is computed by the
-same code from either, and a test can demand that they agree. Pages use CellSource; RawSource
-is what a registry without maintained aggregates would do, kept as the benchmarks' baseline.
+Experience counts come from the maintained report tables (CellSource, fast) or the raw rows
+(RawSource, the baseline). Both answer the same questions with the same shapes, so every report
+is computed by the same code from either, and a test can demand that they agree. Pages use
+CellSource; RawSource is what a registry without maintained report tables would do, kept as the
+benchmarks' baseline. Doctor ratings are read by RatingSource.
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import String, case, cast, func, literal, select, union_all
 
-from registry import scales
+import scales
 from registry.database import month_number, year_month
 from registry.models import (
-    COUNTED,
+    Condition,
+    Doctor,
+    DoctorRating,
     Experience,
     ExperienceSideEffect,
     ExperienceStopReason,
     report_cell,
     report_slice,
     report_term,
+    Treatment,
 )
 from registry.models.aggregate import COUNT_COLUMNS, count_column
 from reports.filters import Filters
@@ -33,11 +38,21 @@ def _slice_frame(records) -> pd.DataFrame:
     return pd.DataFrame(records, columns=SLICE_COLUMNS)
 
 
-class CellSource:
-    """Counts from report_cell and report_term, kept current by every write."""
+class _Catalog:
+    """The catalog entries a report names, by id."""
 
     def __init__(self, session):
         self.session = session
+
+    def treatments(self, ids) -> dict[int, Treatment]:
+        return {t.id: t for t in self.session.scalars(select(Treatment).where(Treatment.id.in_(list(ids))))}
+
+    def conditions(self, ids) -> dict[int, Condition]:
+        return {c.id: c for c in self.session.scalars(select(Condition).where(Condition.id.in_(list(ids))))}
+
+
+class CellSource(_Catalog):
+    """Counts from report_cell and report_term, kept current by every write."""
 
     def _where(self, table, condition_id: int, filters: Filters, treatment_ids=None) -> list:
         clauses = [table.c.condition_id == condition_id]
@@ -81,7 +96,7 @@ class CellSource:
 
     def counts(self, condition_id: int, filters: Filters, fields, treatment_ids=None) -> pd.DataFrame:
         """Counts per (treatment_id, field, code), every code of each field, in one query."""
-        names = [(f, c) for f in fields for c in COUNTED[f]]
+        names = [(f, c) for f in fields for c in scales.COUNTED_CODES[f]]
         rows = self.session.execute(
             select(report_cell.c.treatment_id, *(func.sum(report_cell.c[count_column(f, c)]) for f, c in names))
             .where(*self._where(report_cell, condition_id, filters, treatment_ids))
@@ -113,11 +128,8 @@ class CellSource:
         return _slice_frame([tuple(r) for r in rows])
 
 
-class RawSource:
+class RawSource(_Catalog):
     """The same counts grouped from the raw experience rows on every request (the baseline)."""
-
-    def __init__(self, session):
-        self.session = session
 
     def _where(self, condition_id: int, filters: Filters, treatment_ids=None) -> list:
         clauses = [Experience.condition_id == condition_id]
@@ -207,3 +219,43 @@ class RawSource:
             (*key, *(counts.get(c, 0) for c in SLICE_COLUMNS[4:]))
             for key, counts in sorted(sums.items()) if key[2] in axes and counts["n"] > 0
         ])  # fmt: skip
+
+
+def _code_count(name: str, code: str):
+    column = getattr(DoctorRating, name)
+    value = int(code) if name in ("overall", "knowledge") else code
+    return func.sum(case((column == value, 1), else_=0)).label(f"{name}={code}")
+
+
+class RatingSource:
+    """Doctor ratings as frames: per group, n, the ratings' key sum and a count per code."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def scores(self, by_condition: bool = False, condition_id: int | None = None, doctor_ids=None) -> pd.DataFrame:
+        """One row per doctor (and condition): n, key_sum and "field=code" counts of scales.RATING_COUNTED_CODES."""
+        group_by = [DoctorRating.doctor_id, *([DoctorRating.condition_id] if by_condition else [])]
+        where = []
+        if condition_id is not None:
+            where.append(DoctorRating.condition_id == condition_id)
+        if doctor_ids is not None:
+            where.append(DoctorRating.doctor_id.in_(list(doctor_ids)))
+        columns = [
+            func.count().label("n"),
+            func.sum(DoctorRating.report_key).label("key_sum"),
+            *(_code_count(name, code) for name, codes in scales.RATING_COUNTED_CODES.items() for code in codes),
+        ]
+        rows = self.session.execute(select(*group_by, *columns).where(*where).group_by(*group_by)).all()
+        return pd.DataFrame(rows, columns=[c.key for c in group_by] + [c.key for c in columns])
+
+    def condition_names(self) -> dict[int, tuple[str, str]]:
+        """Condition id -> (slug, name)."""
+        return {cid: (slug, name) for cid, slug, name in self.session.execute(
+            select(Condition.id, Condition.slug, Condition.name))}
+
+    def doctors(self, query) -> list[Doctor]:
+        """The doctors a select (or a list of ids) names."""
+        if isinstance(query, (list, tuple, set)):
+            query = select(Doctor).where(Doctor.id.in_(list(query)))
+        return list(self.session.scalars(query))

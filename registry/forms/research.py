@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from forms import MONTH_INPUT, FlaskForm, choices, month_validator
+from registry.forms import MONTH_INPUT, FlaskForm, choices, month_validator
 
 
 class ExportForm(FlaskForm):
