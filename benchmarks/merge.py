@@ -33,7 +33,7 @@ def main() -> None:
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/merge.sqlite"
     os.environ.update(REGISTRY_DATABASE_URL=url, REGISTRY_SECRET_KEY="benchmark", REGISTRY_RATELIMIT_ENABLED="false")
 
-    from registry import aggregates, create_app, moderation
+    from registry import create_app, moderation, report_upkeep
     from registry.cli import init_database
     from registry.demo import seed_demo
     from registry.extensions import db
@@ -66,7 +66,7 @@ def main() -> None:
         db.session.execute(delete(Experience).where(Experience.treatment_id == source.id, has_twin))
         db.session.execute(update(Experience).where(Experience.treatment_id == source.id)
                            .values(treatment_id=survivor.id, updated_at=Experience.updated_at))  # fmt: skip
-        aggregates.rebuild(db.session)
+        report_upkeep.rebuild(db.session)
         baseline = time.perf_counter() - start
         db.session.rollback()
 
@@ -74,7 +74,7 @@ def main() -> None:
         result = moderation.merge(moderator, "treatment", source, survivor)
         db.session.commit()
         seconds = time.perf_counter() - start
-        problems = aggregates.check(db.session)
+        problems = report_upkeep.check(db.session)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"merge of {moving:,} experiences ({result['duplicate experiences']:,} participants had reported both) "
           f"among {args.experiences:,}: {seconds:.2f} s = {moving / seconds:,.0f} experiences/s; "

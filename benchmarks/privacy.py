@@ -6,7 +6,7 @@ Usage:
     python benchmarks/privacy.py --sigma 1.5 2 3     # compare noise levels
 
 Attacks run on a fresh SQLite registry, through the real write path (experiences.save: report
-keys, maintained aggregates) and the real report code (reports.aggregate.treatment_report, what
+keys, maintained aggregates) and the real report code (reports.outcomes.treatment_report, what
 pages, CSV and API publish). Each trial gives a target Q an effectiveness answer drawn at random
 from the 6 codes (chance: 1 in 6); the attacker knows every other member's profile and, for
 sybils, their answers, and guesses the code whose averaged difference is largest.
@@ -101,26 +101,26 @@ class Registry:
             saved = experiences.save(user, db.session.get(Condition, self.condition_id),
                                      db.session.get(Treatment, treatment_id), answers, diagnosed)  # fmt: skip
             if self.report_keys is not None:  # swap in a repeatable key: out of the aggregates, then in again
-                from registry import aggregates
+                from registry import report_upkeep
                 from registry.database import REPORT_KEY_BITS
 
-                aggregates.record_experience(db.session, saved, sign=-1)
+                report_upkeep.record_experience(db.session, saved, sign=-1)
                 saved.report_key = self.report_keys.getrandbits(REPORT_KEY_BITS)
-                aggregates.record_experience(db.session, saved, sign=1)
+                report_upkeep.record_experience(db.session, saved, sign=1)
             db.session.commit()
 
     def read(self, treatment_id: int, view: dict) -> dict | None:
         """The effectiveness distribution a view publishes, or None when hidden."""
-        from registry import reporting
+        from registry import cached_reports
         from registry.extensions import db
         from registry.models import Condition, Treatment
         from registry.report_sources import CellSource
-        from reports import aggregate
+        from reports import outcomes
         from reports.filters import Filters
 
         with self.app.app_context():
-            unit = aggregate.treatment_report(CellSource(db.session), db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
-                Filters(**{d: (v,) for d, v in view.items()}), reporting.policy(),
+            unit = outcomes.treatment_report(CellSource(db.session), db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
+                Filters(**{d: (v,) for d, v in view.items()}), cached_reports.policy(),
             )  # fmt: skip
             return None if unit.suppressed else unit.distributions["effectiveness"]
 
@@ -227,7 +227,7 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
     from registry import MIGRATIONS, catalog, create_app
     from registry.extensions import db
     from registry.models import Condition, Treatment
-    from reports import aggregate
+    from reports import outcomes
     from reports.disclosure import Policy
     from reports.filters import FILTER_SCALES, Filters
     from registry.report_sources import CellSource
@@ -257,7 +257,7 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
             treatments = {t.id: t for t in db.session.scalars(select(Treatment))}
 
             def published(policy):
-                return [aggregate.treatment_report(CellSource(db.session), conditions[c], treatments[t], f, policy) for c, t, f in views]
+                return [outcomes.treatment_report(CellSource(db.session), conditions[c], treatments[t], f, policy) for c, t, f in views]
 
             exact = published(Policy(mode="exact", min_n=1))
             print(f"{'sigma':>6}{'shown n>=30':>13}{'unfiltered n>=10':>18}{'p95 err n>=50':>15}{'p95 err n>=500':>16}"

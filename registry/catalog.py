@@ -329,9 +329,9 @@ def load_starter_catalog(path: Path = STARTER_CATALOG) -> dict[str, int]:
 
 def report_counts() -> dict[int, int]:
     """Public number of reports per condition id: the total its report page shows (absent when none)."""
-    from registry import reporting
+    from registry import cached_reports
 
-    return reporting.condition_counts()
+    return cached_reports.condition_counts()
 
 
 def report_total() -> int:

@@ -45,12 +45,12 @@ def init_database() -> dict[str, int]:
     from registry import MIGRATIONS
     from registry.catalog import load_starter_catalog
 
-    from registry import aggregates
+    from registry import report_upkeep
     from registry.extensions import db
 
     upgrade(directory=str(MIGRATIONS))
     added = load_starter_catalog()
-    if aggregates.rebuild_if_missing(db.session):  # a registry upgraded from before the aggregates
+    if report_upkeep.rebuild_if_missing(db.session):  # a registry upgraded from before the aggregates
         db.session.commit()
     return added
 
@@ -418,10 +418,10 @@ def aggregates_group():
 @with_appcontext
 def aggregates_rebuild():
     """Recompute every report aggregate from the raw experiences."""
-    from registry import aggregates
+    from registry import report_upkeep
     from registry.extensions import db
 
-    counts = aggregates.rebuild(db.session)
+    counts = report_upkeep.rebuild(db.session)
     db.session.commit()
     click.echo(f"Rebuilt {counts['report_cell']:,} report cells, {counts['report_term']:,} term counts "
                f"and {counts['report_slice']:,} time, dose and year slices.")  # fmt: skip
@@ -431,10 +431,10 @@ def aggregates_rebuild():
 @with_appcontext
 def aggregates_check():
     """Compare the maintained aggregates with a fresh computation; exit 1 on any difference."""
-    from registry import aggregates
+    from registry import report_upkeep
     from registry.extensions import db
 
-    problems = aggregates.check(db.session)
+    problems = report_upkeep.check(db.session)
     if problems:
         for line in problems:
             click.echo(line, err=True)
@@ -526,7 +526,7 @@ def restore_command(file: Path, yes: bool):
     from flask_migrate import upgrade
     from tqdm import tqdm
 
-    from registry import MIGRATIONS, aggregates, backup
+    from registry import MIGRATIONS, backup, report_upkeep
     from registry.extensions import db
 
     database = _sqlite_or_exit(db.engine.url, file.name)
@@ -551,7 +551,7 @@ def restore_command(file: Path, yes: bool):
     if older:
         click.echo(f"The backup is at migration {revision}; migrating it up to this code's.")
         upgrade(directory=str(MIGRATIONS))
-    aggregates.rebuild_if_missing(db.session)
+    report_upkeep.rebuild_if_missing(db.session)
     backup.invalidate_report_caches(db.session, versions_before)
     db.session.commit()
     click.echo(f"Restored {database} from {file}. Run `registry aggregates check` to confirm the report counts.")

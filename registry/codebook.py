@@ -47,7 +47,7 @@ TEXT_NOTE = (
     " spreadsheets do not run it as a formula."
 )
 
-EXPERIENCE_FIELDS = [
+EXPERIENCE_SCHEMA_FIELDS = [
     _string("experience_id", "Pseudonymous id of the experience (keyed hash; stable within this registry).", True),
     _string("participant_id", "Pseudonymous id of the participant (keyed hash; useless outside this registry).", True),
     _string("condition", "Condition slug; see conditions.csv.", True),
@@ -77,7 +77,7 @@ EXPERIENCE_FIELDS = [
 ]  # fmt: skip
 TIPS_FIELD = _string("tips", "Tips for others." + TEXT_NOTE)
 
-RATING_FIELDS = [
+RATING_SCHEMA_FIELDS = [
     _string("rating_id", "Pseudonymous id of the rating.", True),
     _string("participant_id", "Pseudonymous id of the participant (as in experiences.csv).", True),
     {"name": "doctor_id", "type": "integer", "description": "Doctor id; see doctors.csv.",
@@ -107,7 +107,7 @@ def schemas(with_text: bool) -> dict[str, dict]:
     """Table Schema per resource name, in file order."""
     return {
         "experiences": {
-            "fields": EXPERIENCE_FIELDS + ([TIPS_FIELD] if with_text else []),
+            "fields": EXPERIENCE_SCHEMA_FIELDS + ([TIPS_FIELD] if with_text else []),
             "primaryKey": ["experience_id"],
             "foreignKeys": [_fk("condition", "conditions", "slug"), _fk("treatment", "treatments", "slug")],
             "missingValues": MISSING,
@@ -133,7 +133,7 @@ def schemas(with_text: bool) -> dict[str, dict]:
             "missingValues": MISSING,
         },
         "doctor_ratings": {
-            "fields": RATING_FIELDS + ([COMMENT_FIELD] if with_text else []),
+            "fields": RATING_SCHEMA_FIELDS + ([COMMENT_FIELD] if with_text else []),
             "primaryKey": ["rating_id"],
             "foreignKeys": [_fk("doctor_id", "doctors", "doctor_id"), _fk("condition", "conditions", "slug")],
             "missingValues": MISSING,

@@ -29,7 +29,7 @@ from werkzeug.security import generate_password_hash
 
 import scales
 
-from registry import aggregates
+from registry import report_upkeep
 from registry.catalog import STARTER_CATALOG
 from registry.database import REPORT_KEY_BITS, insert_columns
 from registry.extensions import db
@@ -636,7 +636,7 @@ def _next_id(session, model) -> int:
 
 
 def _rows(columns: dict) -> list[dict]:
-    """Columns as row dicts (what aggregates.record reads), timestamps as aware datetimes."""
+    """Columns as row dicts (what report_upkeep.record reads), timestamps as aware datetimes."""
     values, converted = [], {}
     for v in columns.values():
         if isinstance(v, np.ndarray) and v.dtype.kind == "M":
@@ -684,7 +684,7 @@ def seed_demo(
         for model, columns in batch.tables.items():
             insert_columns(connection, model.__table__, columns)
         t = batch.tables
-        aggregates.record(connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]),
+        report_upkeep.record(connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]),
                           _rows(t[ExperienceStopReason]))  # fmt: skip
         if doctors is not None:
             ratings = _rating_columns(rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month)

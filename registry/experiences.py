@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 import scales
 
-from registry import aggregates, audit, moderation
+from registry import audit, moderation, report_upkeep
 from registry.auth import owned_or_none
 from registry.database import new_report_key, now_utc
 from registry.extensions import cache, db
@@ -24,7 +24,8 @@ from registry.models import (
     condition_treatment,
 )
 
-SCALAR_FIELDS = (
+# The answers the experience form saves on an experience row, in form order.
+FORM_FIELDS = (
     "role", "started", "stopped", "dose_amount", "dose_unit", "dose_frequency", "effectiveness",
     "side_effect_severity", "adherence", "burden", "cost_per_month", "insurance_coverage",
     "satisfaction", "would_recommend", "tips",
@@ -128,14 +129,14 @@ def save(
     """
     before = {}
     if experience is not None:
-        aggregates.record_experience(db.session, experience, sign=-1)
+        report_upkeep.record_experience(db.session, experience, sign=-1)
         before = _snapshot(experience)
     if experience is None:
         experience = Experience(user_id=user.id, condition_id=condition.id, treatment_id=treatment.id)
         db.session.add(experience)
     else:
         experience.condition_id, experience.treatment_id = condition.id, treatment.id
-    for name in SCALAR_FIELDS:
+    for name in FORM_FIELDS:
         setattr(experience, name, values.get(name))
     _set_diagnosis(user, condition, diagnosed)
     if imported is None:
@@ -156,7 +157,7 @@ def save(
         flag_modified(experience, "updated_at")  # written as given even when unchanged (else onupdate sets now)
     moderation.screen_text(experience, before.get("tips"))
     db.session.flush()
-    aggregates.record_experience(db.session, experience, sign=1)
+    report_upkeep.record_experience(db.session, experience, sign=1)
     after = _snapshot(experience)
     if before:
         audit.record("experience.update", "experience", experience.id,
@@ -169,7 +170,7 @@ def save(
 
 def _snapshot(experience: Experience) -> dict:
     """The answers as compared for the audit trail (which fields changed, never their values)."""
-    data = {name: getattr(experience, name) for name in SCALAR_FIELDS}
+    data = {name: getattr(experience, name) for name in FORM_FIELDS}
     data.update(condition=experience.condition_id, treatment=experience.treatment_id,
                 side_effects=sorted(s.term for s in experience.side_effects),
                 stop_reasons=sorted(r.reason for r in experience.stop_reasons))  # fmt: skip
@@ -191,7 +192,7 @@ def _set_diagnosis(user: User, condition: Condition, year: int | None) -> None:
 
 def delete(experience: Experience) -> None:
     """Remove an experience with its side effects and stop reasons from the registry and every count."""
-    aggregates.record_experience(db.session, experience, sign=-1)
+    report_upkeep.record_experience(db.session, experience, sign=-1)
     moderation.close_flags("tip", [experience.id])
     audit.record("experience.delete", "experience", experience.id)
     db.session.delete(experience)
@@ -199,7 +200,7 @@ def delete(experience: Experience) -> None:
 
 def form_data(experience: Experience) -> dict:
     """The experience's answers as the form's initial data."""
-    data = {name: getattr(experience, name) for name in SCALAR_FIELDS}
+    data = {name: getattr(experience, name) for name in FORM_FIELDS}
     data["condition"] = experience.condition.slug
     data["treatment"] = experience.treatment.slug
     data["satisfaction"] = str(experience.satisfaction)

@@ -20,7 +20,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired
 
 import scales
-from registry.codebook import EXPERIENCE_FIELDS
+from registry.codebook import EXPERIENCE_SCHEMA_FIELDS
 
 FHIR_VERSION = "4.0.1"
 # A name, not a location: the same in every deployment, so responses from one registry import into
@@ -268,7 +268,7 @@ def experience_system(key: str) -> str:
 
 # --- export -------------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = [f["name"] for f in EXPERIENCE_FIELDS]
+EXPORT_COLUMNS = [f["name"] for f in EXPERIENCE_SCHEMA_FIELDS]
 _CODED = {spec.link_id: spec.code_system for spec in EXPERIENCE_ITEMS if spec.code_system}
 
 

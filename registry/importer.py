@@ -79,7 +79,7 @@ def imported_participant(source: str, external_id: str, label: str) -> User:
 
 
 def _fingerprint(experience: Experience) -> tuple:
-    answers = tuple(getattr(experience, name) for name in experiences.SCALAR_FIELDS)
+    answers = tuple(getattr(experience, name) for name in experiences.FORM_FIELDS)
     return (answers, tuple(sorted(s.term for s in experience.side_effects)),
             tuple(sorted(r.reason for r in experience.stop_reasons)), experience.age_band, experience.sex,
             experience.years_since_diagnosis, _ym(experience.created_at), _ym(experience.updated_at))  # fmt: skip
@@ -94,7 +94,7 @@ def _save(user, condition, treatment, values: dict, imported: dict) -> str:
     existing = experiences.find_own(user, condition, treatment)
     if existing is not None:
         before = _fingerprint(existing)
-        answers = tuple(values.get(name) for name in experiences.SCALAR_FIELDS)
+        answers = tuple(values.get(name) for name in experiences.FORM_FIELDS)
         after = (answers, tuple(sorted(set(values.get("side_effects", [])))),
                  tuple(sorted(set(values.get("stop_reasons", [])))), imported.get("age_band"), imported.get("sex"),
                  imported.get("years_since_diagnosis"), _ym(imported.get("created_at") or existing.created_at),

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
-from registry import aggregates, audit
+from registry import audit, report_upkeep
 from registry.database import now_utc, parse_id
 from registry.extensions import db
 from registry.models import (
@@ -321,13 +321,13 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
     other = "condition_id" if field == "treatment_id" else "treatment_id"
     column = getattr(Experience, field)
     drop, n_pairs = _twins_to_drop(Experience, field, other, source_id, survivor_id)
-    rows, side_effects, stop_reasons = aggregates.rows_where(db.session, column == source_id)
+    rows, side_effects, stop_reasons = report_upkeep.rows_where(db.session, column == source_id)
     connection = db.session.connection()
-    aggregates.record(connection, rows, side_effects, stop_reasons, sign=-1)
+    report_upkeep.record(connection, rows, side_effects, stop_reasons, sign=-1)
     source_ids = {r["id"] for r in rows}
     dropped_twins = sorted(drop - source_ids)
     if dropped_twins:
-        aggregates.record(connection, *aggregates.rows_where(db.session, Experience.id.in_(dropped_twins)), sign=-1)
+        report_upkeep.record(connection, *report_upkeep.rows_where(db.session, Experience.id.in_(dropped_twins)), sign=-1)
     db.session.flush()
     if drop:
         close_flags("tip", drop)
@@ -338,7 +338,7 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
     )  # fmt: skip
     moved = [{**row, field: survivor_id} for row in rows if row["id"] not in drop]
     kept_ids = {row["id"] for row in moved}
-    aggregates.record(connection, moved, [r for r in side_effects if r["experience_id"] in kept_ids],
+    report_upkeep.record(connection, moved, [r for r in side_effects if r["experience_id"] in kept_ids],
                       [r for r in stop_reasons if r["experience_id"] in kept_ids], sign=1)  # fmt: skip
     db.session.expire_all()  # the ORM's copies of moved and deleted rows are stale now
     return len(moved), n_pairs

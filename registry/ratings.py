@@ -11,7 +11,8 @@ from registry.extensions import db
 from registry.pagination import Window
 from registry.models import Condition, Doctor, DoctorRating, User
 
-FIELDS = (
+# The answers the rating form saves on a rating row, in form order.
+FORM_FIELDS = (
     "last_visit", "overall", "explained_clearly", "listened_carefully", "showed_respect",
     "spent_enough_time", "got_appointment", "knowledge", "would_recommend", "comment",
 )  # fmt: skip
@@ -51,7 +52,7 @@ def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating:
     else:
         before = _snapshot(rating)
         rating.doctor_id, rating.condition_id = doctor.id, condition.id
-    for name in FIELDS:
+    for name in FORM_FIELDS:
         setattr(rating, name, values.get(name))
     rating.report_key = new_report_key()  # see experiences.save
     moderation.screen_text(rating, before.get("comment"))
@@ -72,14 +73,14 @@ def delete(rating: DoctorRating) -> None:
 
 
 def _snapshot(rating: DoctorRating) -> dict:
-    data = {name: getattr(rating, name) for name in FIELDS}
+    data = {name: getattr(rating, name) for name in FORM_FIELDS}
     data.update(doctor=rating.doctor_id, condition=rating.condition_id)
     return data
 
 
 def form_data(rating: DoctorRating) -> dict:
     """The rating's answers as the form's initial data."""
-    data = {name: getattr(rating, name) for name in FIELDS}
+    data = {name: getattr(rating, name) for name in FORM_FIELDS}
     data.update(doctor=str(rating.doctor_id), condition=rating.condition.slug,
                 overall=str(rating.overall), knowledge=str(rating.knowledge))  # fmt: skip
     return data

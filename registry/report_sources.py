@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import String, case, cast, func, literal, select, union_all
 
 import scales
+from registry import report_upkeep
 from registry.database import month_number, year_month
 from registry.models import (
     Condition,
@@ -26,7 +27,7 @@ from registry.models import (
     report_term,
     Treatment,
 )
-from registry.models.aggregate import COUNT_COLUMNS, count_column
+from registry.models.report_tables import COUNT_COLUMNS, count_column
 from reports.filters import Filters
 
 COLUMNS = ["treatment_id", "field", "code", "n"]
@@ -205,16 +206,14 @@ class RawSource(_Catalog):
         return pd.DataFrame([tuple(r) for r in rows], columns=["treatment_id", "code", "n"])
 
     def slices(self, axes, condition_id: int | None = None, treatment_ids=None) -> pd.DataFrame:
-        from registry import aggregates
-
         where = []
         if condition_id is not None:
             where.append(Experience.condition_id == condition_id)
         if treatment_ids is not None:
             where.append(Experience.treatment_id.in_(list(treatment_ids)))
-        rows, _, reasons = aggregates.rows_where(self.session, *where)
+        rows, _, reasons = report_upkeep.rows_where(self.session, *where)
         sums = {}
-        aggregates.contributions(rows, (), reasons, sums)
+        report_upkeep.contributions(rows, (), reasons, sums)
         return _slice_frame([
             (*key, *(counts.get(c, 0) for c in SLICE_COLUMNS[4:]))
             for key, counts in sorted(sums.items()) if key[2] in axes and counts["n"] > 0

@@ -41,9 +41,9 @@ RATING_SCALES = {
     "text_state": scales.TEXT_STATE,
 }  # fmt: skip
 # The answers as the forms save them, then what the registry derived or decided about them.
-EXPERIENCE_FIELDS = (*experiences.SCALAR_FIELDS, "text_state", "text_reason", "age_band", "sex",
+EXPERIENCE_EXPORT_COLUMNS = (*experiences.FORM_FIELDS, "text_state", "text_reason", "age_band", "sex",
                      "years_since_diagnosis")  # fmt: skip
-RATING_FIELDS = (*ratings.FIELDS, "text_state", "text_reason")
+RATING_EXPORT_COLUMNS = (*ratings.FORM_FIELDS, "text_state", "text_reason")
 # The CSV download: one file per table, in this order.
 CSV_TABLES = (
     "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",
@@ -126,7 +126,7 @@ def collect(user: User) -> dict:
 def _experience(e: Experience) -> dict:
     row = {"id": e.id, "condition": e.condition.slug, "condition_name": e.condition.name,
            "treatment": e.treatment.slug, "treatment_name": e.treatment.name}  # fmt: skip
-    _coded(row, e, EXPERIENCE_FIELDS, EXPERIENCE_SCALES)
+    _coded(row, e, EXPERIENCE_EXPORT_COLUMNS, EXPERIENCE_SCALES)
     row["side_effects"] = [s.term for s in e.side_effects]
     row["stop_reasons"] = [{"code": r.reason, "label": scales.STOP_REASON.label(r.reason)} for r in e.stop_reasons]
     row.update(created_at=_when(e.created_at), updated_at=_when(e.updated_at))
@@ -138,7 +138,7 @@ def _rating(r: DoctorRating) -> dict:
     row = {"id": r.id, "doctor_id": doctor.id, "doctor_name": doctor.name, "doctor_specialty": doctor.specialty,
            "doctor_city": doctor.city, "doctor_country": doctor.country,
            "condition": r.condition.slug, "condition_name": r.condition.name}  # fmt: skip
-    _coded(row, r, RATING_FIELDS, RATING_SCALES)
+    _coded(row, r, RATING_EXPORT_COLUMNS, RATING_SCALES)
     row.update(created_at=_when(r.created_at), updated_at=_when(r.updated_at))
     return row
 
@@ -199,9 +199,9 @@ def to_csv_zip(data: dict) -> bytes:
         for name, rows in tables(data).items():
             header = list(rows[0]) if rows else _EMPTY_HEADERS.get(name, [])
             if name == "experiences" and not rows:
-                header = ["id", "condition", "condition_name", "treatment", "treatment_name", *EXPERIENCE_FIELDS]
+                header = ["id", "condition", "condition_name", "treatment", "treatment_name", *EXPERIENCE_EXPORT_COLUMNS]
             if name == "doctor_ratings" and not rows:
-                header = ["id", "doctor_id", "doctor_name", "condition", *RATING_FIELDS]
+                header = ["id", "doctor_id", "doctor_name", "condition", *RATING_EXPORT_COLUMNS]
             # utf-8-sig: spreadsheets then read accents and non-Latin names right.
             archive.writestr(f"{name}.csv", _csv(rows, header).encode("utf-8-sig"))
     return buffer.getvalue()

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 import scales
-from reports.aggregate import ConditionReport, UnitReport
+from reports.outcomes import ConditionReport, UnitReport
 from reports.disclosure import Policy, share
 
 COLORS = ["#0b5cad", "#c2571a", "#2e8540", "#7b3fa0"]

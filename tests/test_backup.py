@@ -60,7 +60,7 @@ def versions(app) -> dict[int, int]:
 
 
 def test_restore_brings_back_every_row(app, runner, rows, tmp_path):
-    from registry import aggregates, experiences, rights
+    from registry import experiences, report_upkeep, rights
 
     before, versions_before = snapshot(app), versions(app)
     assert len(before["experience"]) == 8 and len(before["report_cell"]) > 0 and len(before["consent_event"]) == 1
@@ -90,7 +90,7 @@ def test_restore_brings_back_every_row(app, runner, rows, tmp_path):
     assert result.exit_code == 0, result.output
     assert snapshot(app) == before
     with app.app_context():
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
         assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email == "new@example.org")) == 0
     # Data versions move past every version the replaced data had, so no stale report is served.
     assert all(versions(app)[c] > max(versions_before.values()) + 1 for c in versions_before)

@@ -2,7 +2,7 @@
 
 import json
 
-from reports.aggregate import UnitReport
+from reports.outcomes import UnitReport
 from reports.charts import compare_charts, distribution_chart, multiple_chart, ranking_chart, treatment_charts
 from reports.disclosure import Policy
 
@@ -53,7 +53,7 @@ def test_reasons_are_shares_of_everyone_who_reported():
 
 
 def test_ranking_states_its_order_and_shows_the_bound():
-    from reports.aggregate import ConditionReport
+    from reports.outcomes import ConditionReport
     from reports.filters import Filters
 
     report = ConditionReport(1, Filters(), 5, 30, False, [unit("Alpha", 10, 6), unit("Beta", 20, 5)], [])
@@ -100,7 +100,7 @@ POLICY = Policy(mode="exact", min_n=5)
 
 def _hostile_charts():
     import scales
-    from reports.aggregate import ConditionReport
+    from reports.outcomes import ConditionReport
     from reports.charts import popularity_chart, ranking_chart, terms_chart
 
     units = [unit(name, 10 + i, 6) for i, name in enumerate(HOSTILE)]

@@ -211,7 +211,7 @@ def test_users_disable_keeps_the_data_and_enable_undoes_it(runner, make, app):
 
 
 def test_users_delete_goes_through_the_data_rights_path(runner, make, app):
-    from registry import aggregates
+    from registry import report_upkeep
     from registry.models import AuditEvent, Experience
 
     make.condition("Migraine", "G43")
@@ -226,7 +226,7 @@ def test_users_delete_goes_through_the_data_rights_path(runner, make, app):
     with app.app_context():
         assert db.session.get(User, user_id) is None
         assert db.session.scalar(select(func.count(Experience.id))) == 1
-        assert aggregates.check(db.session) == []  # the report counts lost the answers in the same transaction
+        assert report_upkeep.check(db.session) == []  # the report counts lost the answers in the same transaction
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.delete"))
         assert event.actor_label.startswith("cli:") and event.changes["by_operator"] is True
     assert runner.invoke(args=["users", "delete", "a@example.org", "--yes"]).exit_code == 1  # no account now

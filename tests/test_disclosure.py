@@ -157,9 +157,9 @@ def test_an_edit_gives_the_report_a_new_key(community, make, app):
         experiences.save(experience.user, experience.condition, experience.treatment, answers, experience=experience)
         db.session.commit()
         assert db.session.get(Experience, experience_id).report_key != key
-        from registry import aggregates
+        from registry import report_upkeep
 
-        assert aggregates.check(db.session) == []  # the key sums moved with it
+        assert report_upkeep.check(db.session) == []  # the key sums moved with it
 
 
 # --- the attacks of benchmarks/privacy.py, on a fixed seed ---------------------------------------

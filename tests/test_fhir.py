@@ -151,13 +151,13 @@ def test_researchers_download_the_fhir_file(client, auth, community, app):
 
 def _cells(session, consenting_only: bool):
     """Aggregate count columns keyed by slugs (ids differ between registries); consenting rows only if asked."""
-    from registry import aggregates
+    from registry import report_upkeep
 
     conditions = dict(session.execute(select(Condition.id, Condition.slug)).all())
     treatments = dict(session.execute(select(Treatment.id, Treatment.slug)).all())
     if consenting_only:
         consenting = select(User.id).where(User.research_consent_at.is_not(None))
-        cells, terms = aggregates.contributions(*aggregates.rows_where(session, Experience.user_id.in_(consenting)))
+        cells, terms = report_upkeep.contributions(*report_upkeep.rows_where(session, Experience.user_id.in_(consenting)))
         cell_counts = {(conditions[k[0]], treatments[k[1]], *k[2:]): {c: v for c, v in n.items() if v and c != "key_sum"}
                        for k, n in cells.items()}  # fmt: skip
         term_counts = {(conditions[k[0]], treatments[k[1]], *k[2:]): n for k, n in terms.items()}
@@ -205,9 +205,9 @@ def test_round_trip_keeps_every_aggregate(runner, app, empty_registry, tmp_path)
     assert f"{len(lines):,} added, 0 with errors" in result.output
     with empty_registry.app_context():
         imported = _cells(db.session, consenting_only=False)
-        from registry import aggregates
+        from registry import report_upkeep
 
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
     assert imported[0] == expected[0] and imported[1] == expected[1]
     assert sum(c["n"] for c in imported[0].values()) == len(lines)
 
@@ -327,7 +327,7 @@ def test_dry_run_checks_every_line_and_writes_nothing(runner, community, app, tm
 
 
 def test_a_changed_response_updates_the_experience_in_place(runner, community, app, tmp_path):
-    from registry import aggregates
+    from registry import report_upkeep
 
     resource = export_lines(runner, tmp_path)[0]
     resource["subject"]["identifier"]["system"] = "urn:example:clinic"
@@ -345,4 +345,4 @@ def test_a_changed_response_updates_the_experience_in_place(runner, community, a
                                       .where(User.imported_from == "fhir:urn:example:clinic")).all()  # fmt: skip
         assert [e.effectiveness for e in imported] == [new]
         assert imported[0].updated_at.strftime("%Y-%m") == resource["authored"]  # as given, not today
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []

@@ -105,9 +105,9 @@ def test_reviews_import_resolved_rows_and_lists_unresolved_names(runner, catalog
                                           report_cell.c["effectiveness__none"], report_cell.c["duration__lt_1m"])).all()
         assert sum(c[0] for c in cells) == 3 and sum(c[1] for c in cells) == 1
         assert sum(c[2] + c[3] for c in cells) == 0
-        from registry import aggregates
+        from registry import report_upkeep
 
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
 
 
 def test_unresolved_report_says_what_the_vocabulary_knows(runner, catalog, sample, tmp_path):

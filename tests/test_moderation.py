@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from registry.report_sources import CellSource
-from registry import aggregates, catalog, moderation, ratings
+from registry import catalog, moderation, ratings, report_upkeep
 from registry.extensions import db
 from registry.models import Condition, DoctorRating, Experience, Flag, Treatment, TreatmentSynonym, User
-from reports.aggregate import condition_report
+from reports.outcomes import condition_report
 from reports.disclosure import Policy
 from reports.filters import Filters
 
@@ -68,7 +68,7 @@ def test_hidden_text_is_not_public_but_its_answers_count(app, make, pair):
         assert "Tip 0" not in tips and len(tips) == 5
         report = condition_report(CellSource(db.session), condition, Filters(), EXACT)
         assert report.treatments[0].n == 6  # the structured answers still count
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
 
 
 def test_a_moderation_decision_keeps_the_reports_update_time(app, make, pair):
@@ -80,14 +80,14 @@ def test_a_moderation_decision_keeps_the_reports_update_time(app, make, pair):
     long_ago = datetime(2024, 3, 1, tzinfo=timezone.utc)
     with app.app_context():
         row = db.session.get(Experience, eid)
-        aggregates.record_experience(db.session, row, sign=-1)
+        report_upkeep.record_experience(db.session, row, sign=-1)
         row.updated_at = long_ago  # reported long ago, still in use
-        aggregates.record_experience(db.session, row, sign=1)
+        report_upkeep.record_experience(db.session, row, sign=1)
         db.session.commit()
         moderation.set_text_state(db.session.get(User, moderator), "tip", db.session.get(Experience, eid), "hidden", "x")
         db.session.commit()
         assert db.session.get(Experience, eid).updated_at == long_ago
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
 
 
 def test_editing_hidden_text_sends_it_back_for_review(app, make, pair):
@@ -155,7 +155,7 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
 
         long_ago = datetime(2023, 5, 1, tzinfo=timezone.utc)
         db.session.execute(sa.update(Experience).where(Experience.id == old).values(updated_at=long_ago))
-        aggregates.rebuild(db.session)  # its duration as reported: 2022-01 to 2023-05
+        report_upkeep.rebuild(db.session)  # its duration as reported: 2022-01 to 2023-05
         db.session.commit()
         source = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "imitrex"))
         survivor = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "sumatriptan"))
@@ -163,7 +163,7 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
         result = moderation.merge(db.session.get(User, moderator), "treatment", source, survivor)
         db.session.commit()
         assert result == {"experiences": 5, "duplicate experiences": 1}  # the newer (Imitrex) one moved
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
         assert db.session.get(Experience, old).updated_at == long_ago  # a merge is not the author's edit
         mine = db.session.scalars(sa.select(Experience).where(Experience.user_id == both)).all()
         assert [(e.treatment.slug, e.effectiveness) for e in mine] == [("sumatriptan", "major")]
@@ -197,7 +197,7 @@ def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, p
         result = moderation.merge(db.session.get(User, moderator), "condition", source, survivor)
         db.session.commit()
         assert result == {"experiences": 2, "duplicate experiences": 0, "ratings": 1, "duplicate ratings": 1}
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
         assert db.session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.condition_id == survivor.id)) == 3
         assert db.session.execute(sa.select(DoctorRating.condition_id, DoctorRating.overall)).all() == [(survivor.id, 9)]
         assert catalog.find_condition("Migraine headache").id == survivor.id

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import scales
 from registry.report_sources import CellSource
 from registry.extensions import db
-from reports import aggregate, disclosure, stats
+from reports import disclosure, outcomes, stats
 from reports.filters import FILTER_SCALES, Filters
 
 FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,
@@ -136,11 +136,11 @@ def test_password_change_takes_any_input(app, world, data):
 @FAST
 @given(data=form_data(EXPERIENCE), edit=st.booleans())
 def test_experience_form_takes_any_input_and_keeps_the_aggregates_right(app, world, data, edit):
-    from registry import aggregates
+    from registry import report_upkeep
 
     post_checked(app, world, "/experiences/1/edit" if edit else "/experiences/new", data)
     with app.app_context():
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
 
 
 @FAST
@@ -192,21 +192,21 @@ def test_flag_form_takes_any_input(app, world, data, kind, target):
 @FAST
 @given(data=form_data({"action": "hide", "reason": "Unsafe advice"}), kind=KINDS, target=TARGETS)
 def test_moderation_decisions_take_any_input(app, moderator, data, kind, target):
-    from registry import aggregates
+    from registry import report_upkeep
 
     post_checked(app, moderator, f"/moderation/{kind}/{target}", data)
     with app.app_context():
-        assert aggregates.check(db.session) == []  # a hidden tip's answers still count
+        assert report_upkeep.check(db.session) == []  # a hidden tip's answers still count
 
 
 @FAST
 @given(data=form_data({"survivor": "sumatriptan", "confirm": "yes"}), kind=KINDS, target=TARGETS)
 def test_merge_form_takes_any_input_and_keeps_the_aggregates_right(app, moderator, data, kind, target):
-    from registry import aggregates
+    from registry import report_upkeep
 
     post_checked(app, moderator, f"/moderation/merge/{kind}/{target}", data)
     with app.app_context():
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
 
 
 @FAST
@@ -280,9 +280,9 @@ def test_widened_interval_contains_the_plain_one(successes, others, sigma):
        satisfaction=st.fixed_dictionaries({str(v): st.integers(0, 1000) for v in range(1, 11)}))  # fmt: skip
 def test_distribution_shares_and_means_are_consistent(counts, satisfaction):
     index = {(1, "effectiveness"): {code: n for code, n in counts.items() if n}}
-    dist = aggregate.distribution(index, 1, "effectiveness", scales.EFFECTIVENESS.codes)
+    dist = outcomes.distribution(index, 1, "effectiveness", scales.EFFECTIVENESS.codes)
     assert list(dist) == list(scales.EFFECTIVENESS.codes) and sum(dist.values()) == sum(counts.values())
-    improved = disclosure.share(EXACT, dist, scales.IMPROVED_CODES, aggregate.KNOWN_EFFECT_CODES)
+    improved = disclosure.share(EXACT, dist, scales.IMPROVED_CODES, outcomes.KNOWN_EFFECT_CODES)
     known = sum(dist.values()) - dist[scales.UNKNOWN_EFFECT_CODE]
     assert (improved is None) == (known == 0)
     if improved:
@@ -325,7 +325,7 @@ def test_reports_add_up_and_never_show_a_group_under_min_n(app, community, filte
     policy = disclosure.Policy(mode=mode, min_n=min_n, key=b"property-test-key")
     with app.app_context():
         condition = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
-        report = aggregate.condition_report(CellSource(db.session), condition, filters, policy, listed=condition.treatments)
+        report = outcomes.condition_report(CellSource(db.session), condition, filters, policy, listed=condition.treatments)
         shown = [unit for unit in report.treatments if not unit.suppressed]
         assert report.n == sum(unit.n for unit in shown) and report.suppressed == (not shown)
         for unit in report.treatments:
@@ -339,7 +339,7 @@ def test_reports_add_up_and_never_show_a_group_under_min_n(app, community, filte
                     assert sum(body[name].values()) == unit.n
         assert all(term["n"] >= min_n for term in report.side_effects)
         treatment = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "sumatriptan"))
-        detail = aggregate.treatment_report(CellSource(db.session), condition, treatment, filters, policy).detail_json()
+        detail = outcomes.treatment_report(CellSource(db.session), condition, treatment, filters, policy).detail_json()
         if not detail["suppressed"]:
             if mode == "exact":
                 for name in (*scales.EXPERIENCE_CODES, "duration"):  # optional answers may be missing

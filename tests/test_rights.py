@@ -101,7 +101,7 @@ def pseudonym(app, user_id):
 
 
 def test_delete_account_leaves_every_count_and_export(app, client, runner, community, tmp_path):
-    from registry import aggregates, rights
+    from registry import report_upkeep, rights
 
     leaver, others = community["leaver"], community["others"]
     before = condition_counts(client)  # also fills the report cache, which must not serve stale counts
@@ -112,7 +112,7 @@ def test_delete_account_leaves_every_count_and_export(app, client, runner, commu
         counts = rights.delete_account(user(leaver))
         db.session.commit()
         assert counts == {"experiences": 2, "ratings": 1}
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
         for model in (Experience, DoctorRating, Diagnosis, ConsentEvent):
             assert db.session.scalar(select(func.count()).select_from(model).where(model.user_id == leaver)) == 0
         assert db.session.get(User, leaver) is None
@@ -142,7 +142,7 @@ def test_delete_account_leaves_every_count_and_export(app, client, runner, commu
 
 
 def test_a_failed_deletion_changes_nothing(app, community, monkeypatch):
-    from registry import aggregates, rights
+    from registry import report_upkeep, rights
 
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -153,7 +153,7 @@ def test_a_failed_deletion_changes_nothing(app, community, monkeypatch):
             rights.delete_account(user(community["leaver"]))
         db.session.rollback()
         assert db.session.scalar(select(func.count(Experience.id)).where(Experience.user_id == community["leaver"])) == 2
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
 
 
 def test_withdrawing_consent_removes_the_participant_from_the_next_export(app, runner, community, tmp_path):

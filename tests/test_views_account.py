@@ -127,7 +127,7 @@ def test_wrong_password_deletes_nothing(client, auth, make, app, others):
 
 
 def test_delete_account_removes_it_from_every_count_and_logs_out(client, auth, make, app, others):
-    from registry import aggregates
+    from registry import report_upkeep
 
     user_id = auth.login()
     make.experience(user_id=user_id)
@@ -136,7 +136,7 @@ def test_delete_account_removes_it_from_every_count_and_logs_out(client, auth, m
     assert response.request.path == "/" and "Your account is deleted, with 1 experiences" in response.text
     assert count(app, User, User.id == user_id) == 0 and count(app, Experience) == 5
     with app.app_context():
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
     assert client.get("/api/v1/conditions").json["conditions"][0]["n"] == 5
     assert "/login" in client.get("/account").location  # logged out
     assert client.post("/login", data={"email": "patient@example.org", "password": PASSWORD}).status_code == 200

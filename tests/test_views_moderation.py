@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from registry import aggregates
+from registry import report_upkeep
 from registry.extensions import db
 from registry.models import AuditEvent, Experience, Flag, Treatment
 
@@ -76,7 +76,7 @@ def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip
         assert event.changes == {"from": "public", "to": "hidden", "reason": "Unsafe advice"}
         author = row.user.email
         # The hidden tip's structured answers still count.
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
     # The author sees why on their own page.
     auth.logout()
     with app.app_context():
@@ -156,7 +156,7 @@ def test_moderator_merges_a_duplicate_treatment(client, auth, app, make, tip):
     assert "Merged Imitrex into Sumatriptan" in done.text
     with app.app_context():
         assert db.session.get(Treatment, dup) is None
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
     assert client.get("/conditions/migraine/treatments/imitrex").status_code == 404
 
 

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models, one module per area."""
 
-from registry.models.aggregate import (
+from registry.models.report_tables import (
     COUNT_COLUMNS,
     DIMENSIONS,
     SLICE_AXES,

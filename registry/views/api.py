@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 
-from registry import catalog, openapi, reporting
+from registry import cached_reports, catalog, openapi
 from registry.openapi import MAX_QUERY
 from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
@@ -85,11 +85,11 @@ def treatment(treatment_slug: str):
     entry = db.first_or_404(
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
-    overview = reporting.treatment_overview(entry)
+    overview = cached_reports.treatment_overview(entry)
     return jsonify(
         treatment={"slug": entry.slug, "name": entry.name, "kind": entry.kind},
-        min_n=reporting.policy().min_n,
-        disclosure=reporting.policy().mode,
+        min_n=cached_reports.policy().min_n,
+        disclosure=cached_reports.policy().mode,
         n=overview.n or None,
         suppressed=overview.suppressed,
         conditions=[use.as_json() for use in overview.uses],
@@ -112,8 +112,8 @@ def _head(condition: Condition, filters) -> dict:
     return {
         "condition": {"slug": condition.slug, "name": condition.name, "icd10": condition.icd10},
         "filters": filters.as_dict(),
-        "min_n": reporting.policy().min_n,
-        "disclosure": reporting.policy().mode,
+        "min_n": cached_reports.policy().min_n,
+        "disclosure": cached_reports.policy().mode,
     }
 
 
@@ -121,7 +121,7 @@ def _head(condition: Condition, filters) -> dict:
 def condition_treatments(slug: str):
     """A condition's treatments ranked by the lower bound of "improved", as on its page."""
     condition, filters = _condition(slug), _filters()
-    report = reporting.condition_report(condition, filters)
+    report = cached_reports.condition_report(condition, filters)
     return jsonify(
         **_head(condition, filters),
         n=None if report.suppressed else report.n,
@@ -137,7 +137,7 @@ def condition_treatment(slug: str, treatment_slug: str):
     treatment = db.first_or_404(
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
-    unit = reporting.treatment_report(condition, treatment, filters)
+    unit = cached_reports.treatment_report(condition, treatment, filters)
     return jsonify(**_head(condition, filters), treatment=unit.detail_json())
 
 
@@ -152,12 +152,12 @@ def doctors():
     args = {name: (request.args.get(name) or "").strip()[:MAX_QUERY] for name in ("condition", "specialty", "city", "country", "q")}
     condition = _condition(args["condition"]) if args["condition"] else None
     found = catalog.search_doctors(args["q"], args["specialty"], args["city"], args["country"])
-    ranked = reporting.find_doctors(found, condition)
+    ranked = cached_reports.find_doctors(found, condition)
     limit = _limit()
     return jsonify(
         filters=args,
-        min_n=reporting.policy().min_n,
-        disclosure=reporting.policy().mode,
+        min_n=cached_reports.policy().min_n,
+        disclosure=cached_reports.policy().mode,
         doctors=[
             {**_doctor_head(doctor), **(score.as_json() if score else {"suppressed": True})}
             for doctor, score in ranked[:limit]
@@ -169,11 +169,11 @@ def doctors():
 def doctor(doctor_id: int):
     """One doctor's scores overall and per condition, as on the doctor's page."""
     entry = db.get_or_404(Doctor, doctor_id, description=f"No doctor {doctor_id}.")
-    report = reporting.doctor_report(entry)
+    report = cached_reports.doctor_report(entry)
     return jsonify(
         doctor=_doctor_head(entry),
-        min_n=reporting.policy().min_n,
-        disclosure=reporting.policy().mode,
+        min_n=cached_reports.policy().min_n,
+        disclosure=cached_reports.policy().mode,
         overall=report.overall.as_json(),
         conditions=[{"slug": slug, "name": name, **score.as_json()} for slug, name, score in report.by_condition],
     )

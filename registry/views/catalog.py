@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from registry.forms.catalog import ConditionForm, DoctorForm, TreatmentForm
-from registry import catalog, ratings, reporting
+from registry import cached_reports, catalog, ratings
 from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
@@ -87,8 +87,8 @@ def treatments():
 def treatment(slug: str):
     """The drug page: a treatment's summary for every condition it is shown for, and its side effects overall."""
     entry = db.first_or_404(select(Treatment).where(Treatment.slug == slug))
-    overview = reporting.treatment_overview(entry)
-    side_effects = charts.term_shares(overview.side_effects, reporting.policy(), overview.n)
+    overview = cached_reports.treatment_overview(entry)
+    side_effects = charts.term_shares(overview.side_effects, cached_reports.policy(), overview.n)
     return render_template("catalog/treatment.html", treatment=entry, overview=overview, side_effects=side_effects)
 
 
@@ -112,7 +112,7 @@ def doctors():
     if filters["condition"]:
         condition = db.first_or_404(select(Condition).where(Condition.slug == filters["condition"]))
     found = catalog.search_doctors(filters["q"], filters["specialty"], filters["city"], filters["country"])
-    ranked = reporting.find_doctors(found, condition)
+    ranked = cached_reports.find_doctors(found, condition)
     page = Page(ranked, page_arg(), per_page=25)
     conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
     return render_template("catalog/doctors.html", page=page, filters=filters, conditions=conditions)
@@ -122,7 +122,7 @@ def doctors():
 def doctor(doctor_id: int):
     """One doctor's CAHPS-style scores, overall and per condition, and recent comments."""
     entry = db.get_or_404(Doctor, doctor_id)
-    report = reporting.doctor_report(entry)
+    report = cached_reports.doctor_report(entry)
     comments = ratings.recent_comments(entry, page=page_arg())
     return render_template("catalog/doctor.html", doctor=entry, report=report, comments=comments)
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from registry.forms.tips import HelpedForm
 import scales
-from registry import catalog, reporting, tips
+from registry import cached_reports, catalog, tips
 from registry.extensions import db, submit_limit
 from registry.models import Condition, Treatment
 from registry.views import page_arg
@@ -62,7 +62,7 @@ def _csv_or_page(chart_list, template: str, **context):
         )
     like_me = None
     if current_user.is_authenticated and "condition" in context:
-        like_me = reporting.like_me(current_user, context["condition"]).query_args()
+        like_me = cached_reports.like_me(current_user, context["condition"]).query_args()
     return render_template(template, charts=chart_list, filter_scales=FILTER_SCALES, like_me=like_me, **context)
 
 
@@ -71,17 +71,17 @@ def condition(slug: str):
     """Treatments for a condition ranked by the lower bound of "improved", with charts."""
     entry = _condition(slug)
     filters = _filters()
-    report = reporting.condition_report(entry, filters)
+    report = cached_reports.condition_report(entry, filters)
     chart_list = [] if report.suppressed else [
         charts.ranking_chart(report),
         charts.popularity_chart(report),
         charts.terms_chart("side_effects", f"Most reported side effects for {entry.name}", report.side_effects,
-                           reporting.policy(), report.n),
+                           cached_reports.policy(), report.n),
     ]  # fmt: skip
     return _csv_or_page(
         chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
         listed=catalog.treatments_for(entry, [u.slug for u in report.shown]),
-        doctors=reporting.top_doctors(entry),
+        doctors=cached_reports.top_doctors(entry),
         file_stem=entry.slug,
     )  # fmt: skip
 
@@ -91,8 +91,8 @@ def treatment(slug: str, treatment_slug: str):
     """One treatment for one condition: the summary first, every distribution, and the tips."""
     entry, chosen = _condition(slug), _treatment(treatment_slug)
     filters = _filters()
-    unit = reporting.treatment_report(entry, chosen, filters)
-    chart_list = [] if unit.suppressed else charts.treatment_charts(unit, reporting.policy())
+    unit = cached_reports.treatment_report(entry, chosen, filters)
+    chart_list = [] if unit.suppressed else charts.treatment_charts(unit, cached_reports.policy())
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
     # Tips are never filtered: each carries its author's pseudonym elsewhere, so a filtered list, even
@@ -138,7 +138,7 @@ def compare(slug: str):
     wanted = list(dict.fromkeys(request.args.getlist("t")))
     # The catalog's treatments and those shown unfiltered: offering every reported one would tell
     # that a treatment has a report or two.
-    options = catalog.treatments_for(entry, [u.slug for u in reporting.condition_report(entry, Filters()).shown])
+    options = catalog.treatments_for(entry, [u.slug for u in cached_reports.condition_report(entry, Filters()).shown])
     chosen = [t for t in options if t.slug in wanted]
     problem = None
     if len(wanted) > MAX_COMPARE:
@@ -150,8 +150,8 @@ def compare(slug: str):
     units, chart_list = [], []
     if problem is None and len(chosen) >= 2:
         chosen.sort(key=lambda t: wanted.index(t.slug))
-        units = reporting.compare_report(entry, chosen, filters)
-        chart_list = charts.compare_charts(units, reporting.policy())
+        units = cached_reports.compare_report(entry, chosen, filters)
+        chart_list = charts.compare_charts(units, cached_reports.policy())
     if problem and request.args.get("format") == "csv":
         abort(400, problem)
     response = _csv_or_page(

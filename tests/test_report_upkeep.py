@@ -1,14 +1,14 @@
-"""Maintained report aggregates (registry.aggregates) and `registry aggregates rebuild|check`."""
+"""Maintained report aggregates (registry.report_upkeep) and `registry aggregates rebuild|check`."""
 
 import multiprocessing
 
 import pytest
 from sqlalchemy import select, update
 
-from registry import aggregates
+from registry import report_upkeep
 from registry.extensions import db
 from registry.models import Experience, report_cell, report_slice
-from registry.models.aggregate import SLICE_MONTHS_CAP
+from registry.models.report_tables import SLICE_MONTHS_CAP
 
 TREATMENTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
 ANSWERS = {"condition": "migraine", "role": "patient", "started": "2023-01", "effectiveness": "major",
@@ -24,7 +24,7 @@ def catalog_rows(make):
 
 def check_clean(app):
     with app.app_context():
-        assert aggregates.check(db.session) == []
+        assert report_upkeep.check(db.session) == []
 
 
 def test_every_kind_of_write_keeps_the_aggregates_exact(client, auth, app, catalog_rows):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Condition, Treatment
-from reports import aggregate
+from reports import outcomes
 from reports.disclosure import Policy
 from reports.filters import Filters
 from registry.report_sources import CellSource, RawSource
@@ -28,12 +28,12 @@ def seeded(make, runner):
 def test_cells_and_raw_rows_give_the_same_reports(seeded, ctx, filters, policy):
     condition = db.session.scalar(select(Condition))
     cells, raw = CellSource(db.session), RawSource(db.session)
-    assert aggregate.condition_report(cells, condition, filters, policy) == aggregate.condition_report(
+    assert outcomes.condition_report(cells, condition, filters, policy) == outcomes.condition_report(
         raw, condition, filters, policy
     )
     chosen = db.session.scalars(select(Treatment).order_by(Treatment.id)).all()
-    assert aggregate.treatments_report(cells, condition, chosen, filters, policy) == (
-        aggregate.treatments_report(raw, condition, chosen, filters, policy)
+    assert outcomes.treatments_report(cells, condition, chosen, filters, policy) == (
+        outcomes.treatments_report(raw, condition, chosen, filters, policy)
     )
     assert cells.sizes(condition.id, filters) == raw.sizes(condition.id, filters)  # the same keys, the same noise
 

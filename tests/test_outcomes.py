@@ -1,11 +1,11 @@
-"""Aggregates against counts computed by hand (reports.aggregate)."""
+"""Aggregates against counts computed by hand (reports.outcomes)."""
 
 import pytest
 
 from registry.report_sources import CellSource
 from registry.extensions import db
 from registry.models import Condition, Treatment
-from reports import aggregate
+from reports import outcomes
 from reports.disclosure import Policy
 from reports.filters import Filters
 from reports.stats import share_dict
@@ -51,7 +51,7 @@ def treatment(slug):
 def report_of(slug="migraine", filters=Filters(), policy=EXACT):
     """A condition's report as its page builds it: the catalog's treatments may be listed as hidden."""
     entry = condition(slug)
-    return aggregate.condition_report(CellSource(db.session), entry, filters, policy, listed=entry.treatments)
+    return outcomes.condition_report(CellSource(db.session), entry, filters, policy, listed=entry.treatments)
 
 
 def test_condition_report_matches_hand_counts(community, ctx):
@@ -112,9 +112,9 @@ def test_one_small_treatment_hides_nothing_else(make, ctx):
     report = report_of("lonely")
     assert {u.slug for u in report.treatments if u.suppressed} == {"alpha"}
     assert report.n == 46  # the total counts shown treatments only
-    (beta,) = aggregate.treatments_report(CellSource(db.session), condition("lonely"), [treatment("beta")], Filters(), EXACT)
+    (beta,) = outcomes.treatments_report(CellSource(db.session), condition("lonely"), [treatment("beta")], Filters(), EXACT)
     assert not beta.suppressed and beta.n == 6
-    (alpha,) = aggregate.treatments_report(CellSource(db.session), condition("lonely"), [treatment("alpha")], Filters(), EXACT)
+    (alpha,) = outcomes.treatments_report(CellSource(db.session), condition("lonely"), [treatment("alpha")], Filters(), EXACT)
     assert alpha.detail_json() == {"slug": "alpha", "name": "Alpha", "suppressed": True}
 
 
@@ -124,7 +124,7 @@ def test_empty_condition(community, ctx):
 
 
 def test_treatment_report_has_every_distribution(community, ctx):
-    unit = aggregate.treatment_report(CellSource(db.session), condition(), treatment("topiramate"), Filters(), EXACT)
+    unit = outcomes.treatment_report(CellSource(db.session), condition(), treatment("topiramate"), Filters(), EXACT)
     body = unit.detail_json()
     assert body["n"] == 8 and sum(body["effectiveness"].values()) == 8
     assert set(body["side_effect_severity"]) == {"none", "mild", "moderate", "severe", "very_severe"}
@@ -188,9 +188,9 @@ def drug(make):
 @pytest.mark.parametrize("policy", [EXACT, NOISY], ids=["exact", "perturb"])
 def test_the_drug_overview_has_each_conditions_own_numbers(drug, ctx, policy):
     semaglutide = treatment("semaglutide")
-    overview = aggregate.treatment_overview(CellSource(db.session), semaglutide, policy, listed=semaglutide.conditions)
+    overview = outcomes.treatment_overview(CellSource(db.session), semaglutide, policy, listed=semaglutide.conditions)
     for use in overview.shown:
-        own = aggregate.treatment_report(CellSource(db.session), condition(use.slug), semaglutide, Filters(), policy)
+        own = outcomes.treatment_report(CellSource(db.session), condition(use.slug), semaglutide, Filters(), policy)
         assert use.unit.detail_json() == own.detail_json()  # the same protected values as its own page
     if policy is EXACT:
         assert [(u.slug, u.unit.n) for u in overview.shown] == [("type-2-diabetes", 14), ("obesity", 9)]
@@ -199,18 +199,18 @@ def test_the_drug_overview_has_each_conditions_own_numbers(drug, ctx, policy):
 
 def test_the_drug_overview_names_a_hidden_condition_only_when_the_catalog_lists_it(drug, ctx):
     semaglutide = treatment("semaglutide")
-    overview = aggregate.treatment_overview(CellSource(db.session), semaglutide, EXACT, listed=semaglutide.conditions)
+    overview = outcomes.treatment_overview(CellSource(db.session), semaglutide, EXACT, listed=semaglutide.conditions)
     hidden = [u.slug for u in overview.uses if u.unit.suppressed]
     assert hidden == ["heart-failure"]  # 2 reports, listed; fatty liver's 1 report is never told
     assert all(set(u.unit.detail_json()) == {"slug", "name", "suppressed"} for u in overview.uses if u.unit.suppressed)
-    assert aggregate.treatment_overview(CellSource(db.session), treatment("metformin"), EXACT).uses[0].slug == "type-2-diabetes"
+    assert outcomes.treatment_overview(CellSource(db.session), treatment("metformin"), EXACT).uses[0].slug == "type-2-diabetes"
 
 
 def test_the_drug_overviews_side_effects_sum_the_shown_conditions_protected_counts(drug, ctx):
     semaglutide = treatment("semaglutide")
-    exact = aggregate.treatment_overview(CellSource(db.session), semaglutide, EXACT, listed=semaglutide.conditions)
+    exact = outcomes.treatment_overview(CellSource(db.session), semaglutide, EXACT, listed=semaglutide.conditions)
     # nausea: 14 + 4 from the shown conditions (the hidden ones' reports never count); constipation 3 < min_n
     assert exact.side_effects == [{"term": "nausea", "n": 18, "share": round(18 / 23, 4)}]
-    noisy = aggregate.treatment_overview(CellSource(db.session), semaglutide, NOISY, listed=semaglutide.conditions)
+    noisy = outcomes.treatment_overview(CellSource(db.session), semaglutide, NOISY, listed=semaglutide.conditions)
     assert noisy.shown and all(t["n"] >= NOISY.min_n for t in noisy.side_effects)
     assert noisy.n == sum(u.unit.n for u in noisy.shown)

@@ -1,4 +1,4 @@
-"""Report aggregates kept current as experiences are written (see registry/aggregates.py).
+"""The report tables (the storage of counts kept current on every write by registry/report_upkeep.py).
 
 report_cell holds, per condition, treatment and "patients like me" cell (role, age band, sex,
 years since diagnosis; "" when not given), the number of experiences and one count column per

@@ -34,7 +34,7 @@ from registry.models import (
     report_term,
     report_version,
 )
-from registry.models.aggregate import SLICE_MONTHS_CAP, count_column
+from registry.models.report_tables import SLICE_MONTHS_CAP, count_column
 
 KEY = ("condition_id", "treatment_id", *DIMENSIONS)
 SLICE_KEY = ("condition_id", "treatment_id", "axis", "bucket")

@@ -12,11 +12,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 import scales
-from registry import aggregates
+from registry import report_upkeep
 from registry.extensions import cache, db
 from registry.models import Condition, Diagnosis, Doctor, Experience, Treatment, User, report_version
 from registry.report_sources import CellSource, RatingSource, RawSource
-from reports import aggregate, doctors
+from reports import doctors, outcomes
 from reports.filters import Filters
 
 
@@ -56,7 +56,7 @@ def cached_report(condition: Condition, kind: str, parts: tuple, compute):
     Writes bump the version in their own transaction, so an entry is never read once stale;
     with REGISTRY_REDIS_URL every worker and server shares the entries.
     """
-    return _cached(kind, (condition.id, aggregates.version(db.session, condition.id)), parts, compute)
+    return _cached(kind, (condition.id, report_upkeep.version(db.session, condition.id)), parts, compute)
 
 
 def condition_report(condition: Condition, filters: Filters):
@@ -64,7 +64,7 @@ def condition_report(condition: Condition, filters: Filters):
     listed = tuple(condition.treatments)  # hidden ones are named only if the catalog lists them anyway
 
     def compute():
-        return aggregate.condition_report(report_source(), condition, filters, policy(), listed)
+        return outcomes.condition_report(report_source(), condition, filters, policy(), listed)
 
     return cached_report(condition, "condition", (filters,), compute)
 
@@ -73,7 +73,7 @@ def treatment_report(condition: Condition, treatment: Treatment, filters: Filter
     """One treatment for a condition under the filters, protected and cached."""
 
     def compute():
-        return aggregate.treatment_report(report_source(), condition, treatment, filters, policy())
+        return outcomes.treatment_report(report_source(), condition, treatment, filters, policy())
 
     return cached_report(condition, "treatment", (treatment.id, filters), compute)
 
@@ -82,7 +82,7 @@ def compare_report(condition: Condition, chosen: list[Treatment], filters: Filte
     """Several treatments for a condition side by side, protected and cached."""
 
     def compute():
-        return aggregate.treatments_report(report_source(), condition, chosen, filters, policy())
+        return outcomes.treatments_report(report_source(), condition, chosen, filters, policy())
 
     return cached_report(condition, "compare", (tuple(t.id for t in chosen), filters), compute)
 
@@ -97,14 +97,14 @@ def treatment_overview(treatment: Treatment):
     listed = tuple(treatment.conditions)  # hidden ones are named only if the catalog lists them anyway
 
     def compute():
-        return aggregate.treatment_overview(report_source(), treatment, policy(), listed)
+        return outcomes.treatment_overview(report_source(), treatment, policy(), listed)
 
     return _cached("overview", (treatment.id, versions), (), compute)
 
 
 def condition_counts() -> dict[int, int]:
     """Per condition, its public number of reports (shown treatments' protected counts; absent: none shown)."""
-    return aggregate.public_condition_counts(policy(), report_source())
+    return outcomes.public_condition_counts(policy(), report_source())
 
 
 def doctor_report(doctor: Doctor):
