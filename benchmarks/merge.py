@@ -63,9 +63,10 @@ def main() -> None:
         twin = aliased(Experience)
         has_twin = exists().where(twin.user_id == Experience.user_id, twin.condition_id == Experience.condition_id,
                                   twin.treatment_id == survivor.id)  # fmt: skip
-        db.session.execute(delete(Experience).where(Experience.treatment_id == source.id, has_twin))
-        db.session.execute(update(Experience).where(Experience.treatment_id == source.id)
-                           .values(treatment_id=survivor.id, updated_at=Experience.updated_at))  # fmt: skip
+        with report_upkeep.bulk_write():  # counts rebuilt below
+            db.session.execute(delete(Experience).where(Experience.treatment_id == source.id, has_twin))
+            db.session.execute(update(Experience).where(Experience.treatment_id == source.id)
+                               .values(treatment_id=survivor.id, updated_at=Experience.updated_at))  # fmt: skip
         report_upkeep.rebuild(db.session)
         baseline = time.perf_counter() - start
         db.session.rollback()

@@ -100,13 +100,10 @@ class Registry:
                        "would_recommend": "yes", "side_effects": [], "stop_reasons": []}  # fmt: skip
             saved = experiences.save(user, db.session.get(Condition, self.condition_id),
                                      db.session.get(Treatment, treatment_id), answers, diagnosed)  # fmt: skip
-            if self.report_keys is not None:  # swap in a repeatable key: out of the aggregates, then in again
-                from registry import report_upkeep
+            if self.report_keys is not None:  # swap in a repeatable key (the flush moves the counts)
                 from registry.database import REPORT_KEY_BITS
 
-                report_upkeep.record_experience(db.session, saved, sign=-1)
                 saved.report_key = self.report_keys.getrandbits(REPORT_KEY_BITS)
-                report_upkeep.record_experience(db.session, saved, sign=1)
             db.session.commit()
 
     def read(self, treatment_id: int, view: dict) -> dict | None:

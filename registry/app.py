@@ -305,7 +305,7 @@ def instance_secret(path: Path) -> str:
 def _init_extensions(app: Flask) -> None:
     from sqlalchemy import event
 
-    from registry import models  # noqa: F401  (registers the tables)
+    from registry import models, report_upkeep  # noqa: F401  (registers the tables)
     from registry.auth import load_user
     from flask_login import user_loaded_from_cookie
 
@@ -313,6 +313,7 @@ def _init_extensions(app: Flask) -> None:
     from registry.extensions import cache, compress, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
+    report_upkeep.install()  # the report tables follow every write of an experience
     # Runs before Flask-SQLAlchemy's own teardown (last registered, first run).
     app.teardown_appcontext(_remove_session)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)

@@ -681,11 +681,13 @@ def seed_demo(
         chunk = min(batch_size, remaining)
         batch = _generate_batch(rng, community, chunk, user_id, experience_id, end_month, password_hash)
         connection = session.connection()
-        for model, columns in batch.tables.items():
-            insert_columns(connection, model.__table__, columns)
         t = batch.tables
-        report_upkeep.record(connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]),
-                          _rows(t[ExperienceStopReason]))  # fmt: skip
+        with report_upkeep.bulk_write():  # rows in bulk, their counts recorded in the same pass
+            for model, columns in t.items():
+                insert_columns(connection, model.__table__, columns)
+            report_upkeep.record(
+                connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]), _rows(t[ExperienceStopReason])
+            )
         if doctors is not None:
             ratings = _rating_columns(rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month)
             insert_columns(connection, DoctorRating.__table__, ratings)

@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 import scales
 
-from registry import audit, moderation, report_upkeep
+from registry import audit, moderation
 from registry.auth import owned_or_none
 from registry.database import new_report_key, now_utc
 from registry.extensions import cache, db
@@ -123,41 +123,41 @@ def save(
 ) -> Experience:
     """Create or update an experience from cleaned form values (the caller commits).
 
-    The report aggregates change in the same transaction: the old answers out, the new in.
+    The report tables change in the same transaction, old answers out and new in, by the flush
+    (registry.report_upkeep).
     `imported` (registry.importer) carries what an imported report already fixed: its "patients
     like me" bands (age_band, sex, years_since_diagnosis) and its created_at/updated_at.
     """
-    before = {}
-    if experience is not None:
-        report_upkeep.record_experience(db.session, experience, sign=-1)
-        before = _snapshot(experience)
-    if experience is None:
-        experience = Experience(user_id=user.id, condition_id=condition.id, treatment_id=treatment.id)
-        db.session.add(experience)
-    else:
-        experience.condition_id, experience.treatment_id = condition.id, treatment.id
-    for name in FORM_FIELDS:
-        setattr(experience, name, values.get(name))
-    _set_diagnosis(user, condition, diagnosed)
-    if imported is None:
-        report_year = date.today().year
-        experience.age_band = scales.age_band(user.birth_year, report_year)
-        experience.sex = user.sex
-        experience.years_since_diagnosis = scales.years_since_diagnosis(diagnosed, report_year)
-    else:
-        for name in ("age_band", "sex", "years_since_diagnosis"):
-            setattr(experience, name, imported.get(name))
-    experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
-    experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
-    experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
-    experience.report_key = new_report_key()  # a changed report is a new member of every view it is in
-    if imported is not None:
-        experience.updated_at = imported["updated_at"]
-        experience.created_at = imported.get("created_at") or experience.created_at or imported["updated_at"]
-        flag_modified(experience, "updated_at")  # written as given even when unchanged (else onupdate sets now)
-    moderation.screen_text(experience, before.get("tips"))
+    with db.session.no_autoflush:  # one flush below: the report tables see the finished row only
+        before = {}
+        if experience is not None:
+            before = _snapshot(experience)
+        if experience is None:
+            experience = Experience(user_id=user.id, condition_id=condition.id, treatment_id=treatment.id)
+            db.session.add(experience)
+        else:
+            experience.condition_id, experience.treatment_id = condition.id, treatment.id
+        for name in FORM_FIELDS:
+            setattr(experience, name, values.get(name))
+        _set_diagnosis(user, condition, diagnosed)
+        if imported is None:
+            report_year = date.today().year
+            experience.age_band = scales.age_band(user.birth_year, report_year)
+            experience.sex = user.sex
+            experience.years_since_diagnosis = scales.years_since_diagnosis(diagnosed, report_year)
+        else:
+            for name in ("age_band", "sex", "years_since_diagnosis"):
+                setattr(experience, name, imported.get(name))
+        experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
+        experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
+        experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
+        experience.report_key = new_report_key()  # a changed report is a new member of every view it is in
+        if imported is not None:
+            experience.updated_at = imported["updated_at"]
+            experience.created_at = imported.get("created_at") or experience.created_at or imported["updated_at"]
+            flag_modified(experience, "updated_at")  # written as given even when unchanged (else onupdate sets now)
+        moderation.screen_text(experience, before.get("tips"))
     db.session.flush()
-    report_upkeep.record_experience(db.session, experience, sign=1)
     after = _snapshot(experience)
     if before:
         audit.record("experience.update", "experience", experience.id,
@@ -192,7 +192,6 @@ def _set_diagnosis(user: User, condition: Condition, year: int | None) -> None:
 
 def delete(experience: Experience) -> None:
     """Remove an experience with its side effects and stop reasons from the registry and every count."""
-    report_upkeep.record_experience(db.session, experience, sign=-1)
     moderation.close_flags("tip", [experience.id])
     audit.record("experience.delete", "experience", experience.id)
     db.session.delete(experience)

@@ -321,27 +321,17 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
     other = "condition_id" if field == "treatment_id" else "treatment_id"
     column = getattr(Experience, field)
     drop, n_pairs = _twins_to_drop(Experience, field, other, source_id, survivor_id)
-    rows, side_effects, stop_reasons = report_upkeep.rows_where(db.session, column == source_id)
-    connection = db.session.connection()
-    report_upkeep.record(connection, rows, side_effects, stop_reasons, sign=-1)
-    source_ids = {r["id"] for r in rows}
-    dropped_twins = sorted(drop - source_ids)
-    if dropped_twins:
-        report_upkeep.record(connection, *report_upkeep.rows_where(db.session, Experience.id.in_(dropped_twins)), sign=-1)
-    db.session.flush()
     if drop:
         close_flags("tip", drop)
-        db.session.execute(delete(Experience).where(Experience.id.in_(sorted(drop))))
-    db.session.execute(
-        update(Experience).where(column == source_id)
-        .values({field: survivor_id, "updated_at": Experience.updated_at})
-    )  # fmt: skip
-    moved = [{**row, field: survivor_id} for row in rows if row["id"] not in drop]
-    kept_ids = {row["id"] for row in moved}
-    report_upkeep.record(connection, moved, [r for r in side_effects if r["experience_id"] in kept_ids],
-                      [r for r in stop_reasons if r["experience_id"] in kept_ids], sign=1)  # fmt: skip
+    source_ids = set(db.session.scalars(select(Experience.id).where(column == source_id)))
+    with report_upkeep.rewriting(db.session, source_ids | drop):
+        if drop:
+            db.session.execute(delete(Experience).where(Experience.id.in_(sorted(drop))))
+        db.session.execute(
+            update(Experience).where(column == source_id).values({field: survivor_id, "updated_at": Experience.updated_at})
+        )
     db.session.expire_all()  # the ORM's copies of moved and deleted rows are stale now
-    return len(moved), n_pairs
+    return len(source_ids - drop), n_pairs
 
 
 def _move_ratings(field: str, source_id: int, survivor_id: int) -> tuple[int, int]:

@@ -1,4 +1,12 @@
-"""Keeping report aggregates current: every write adds or subtracts its experiences' counts.
+"""Report upkeep: the report tables follow every write of an experience, through one path.
+
+Every ORM flush that writes an experience, its side effects or stop reasons passes through the
+session events installed here (install(), called by create_app): before the flush, the touched
+experiences' counts as stored leave the report tables; after it, their counts as now stored
+enter them, in the same transaction. So a new write path cannot forget the counts. Bulk Core
+statements go through rewriting() (counts out before, in after) or bulk_write() (the caller
+records or rebuilds itself); any other INSERT, UPDATE or DELETE of the experience tables raises
+UpkeepSkipped.
 
 One code path serves a single form submission and a bulk insert of 25,000 demo rows: rows in
 the shape of the experience table go in, per-cell sums come out, and an atomic upsert
@@ -13,13 +21,17 @@ same Python code over the raw rows in batches, so the two can never format a buc
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import operator
 from collections import defaultdict
 from datetime import timezone
 
-from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy import Delete, Insert, Update, case, delete, event, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 import scales
 from registry.database import month_number, year_month
@@ -188,23 +200,6 @@ def version(session, condition_id: int) -> int:
     return session.scalar(select(report_version.c.version).where(report_version.c.condition_id == condition_id)) or 0
 
 
-def experience_row(experience: Experience) -> dict:
-    """An ORM experience as the row dict record() reads."""
-    row = {c.name: getattr(experience, c.name) for c in Experience.__table__.columns}
-    return row
-
-
-def record_experience(session, experience: Experience, sign: int) -> None:
-    """Add or subtract one experience (with its side effects and stop reasons)."""
-    record(
-        session.connection(),
-        [experience_row(experience)],
-        [{"experience_id": experience.id, "term": s.term} for s in experience.side_effects],
-        [{"experience_id": experience.id, "reason": r.reason} for r in experience.stop_reasons],
-        sign,
-    )
-
-
 def rows_where(session, *where) -> tuple[list[dict], list[dict], list[dict]]:
     """The experiences matching where (with side effects and stop reasons) in the shape record() reads."""
     rows = [dict(r) for r in session.execute(select(Experience.__table__).where(*where)).mappings()]
@@ -215,6 +210,101 @@ def rows_where(session, *where) -> tuple[list[dict], list[dict], list[dict]]:
         select(ExperienceStopReason.experience_id, ExperienceStopReason.reason).join(Experience).where(*where)
     ).mappings()]  # fmt: skip
     return rows, side_effects, stop_reasons
+
+
+# --- the one path: session events and guarded bulk writes -----------------------------------------
+
+TABLES = frozenset({Experience.__tablename__, ExperienceSideEffect.__tablename__, ExperienceStopReason.__tablename__})
+_in_upkeep = contextvars.ContextVar("report_upkeep", default=False)
+
+
+class UpkeepSkipped(RuntimeError):
+    """An INSERT, UPDATE or DELETE of the experience tables that the report tables would not follow."""
+
+
+def _record_ids(session, ids, sign: int) -> None:
+    if ids:
+        record(session.connection(), *rows_where(session, Experience.id.in_(sorted(ids))), sign=sign)
+
+
+def _touched(session) -> tuple[set[int], list[Experience]]:
+    """The stored experiences this flush writes (by id), and the new ones (ids come with the flush)."""
+    stored, new = set(), []
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Experience):
+            if obj.id is None:
+                new.append(obj)
+            else:
+                stored.add(obj.id)
+        elif isinstance(obj, (ExperienceSideEffect, ExperienceStopReason)) and obj.experience_id is not None:
+            stored.add(obj.experience_id)  # a child appended to a new experience comes with its parent
+    return stored, new
+
+
+def _before_flush(session, flush_context, instances) -> None:
+    stored, new = _touched(session)
+    if not (stored or new):
+        return
+    _record_ids(session, stored, sign=-1)  # the counts as stored leave
+    session.info["report_upkeep"] = (stored, new, _in_upkeep.set(True))
+
+
+def _after_flush(session, flush_context) -> None:
+    pending = session.info.get("report_upkeep")
+    if pending is not None:
+        stored, new, _ = pending
+        _record_ids(session, stored | {e.id for e in new if e.id is not None}, sign=1)  # the counts as now stored enter
+
+
+def _end_flush(session, *args) -> None:
+    pending = session.info.pop("report_upkeep", None)
+    if pending is not None:
+        _in_upkeep.reset(pending[2])
+
+
+def _guard(connection, clause, multiparams, params, execution_options) -> None:
+    if isinstance(clause, (Insert, Update, Delete)) and clause.table.name in TABLES and not _in_upkeep.get():
+        raise UpkeepSkipped(
+            f"{clause.__visit_name__} of {clause.table.name} outside report upkeep: write through the ORM, "
+            "or use report_upkeep.rewriting() or bulk_write()"
+        )
+
+
+def install() -> None:
+    """Make every session keep the report tables current, and refuse writes that would not (idempotent)."""
+    for target, name, listener in (
+        (Session, "before_flush", _before_flush),
+        (Session, "after_flush", _after_flush),
+        (Session, "after_flush_postexec", _end_flush),
+        (Session, "after_soft_rollback", _end_flush),
+        (Engine, "before_execute", _guard),
+    ):
+        if not event.contains(target, name, listener):
+            event.listen(target, name, listener)
+
+
+@contextlib.contextmanager
+def bulk_write():
+    """Core writes of the experience tables whose counts the caller records (record()) or rebuilds itself."""
+    token = _in_upkeep.set(True)
+    try:
+        yield
+    finally:
+        _in_upkeep.reset(token)
+
+
+@contextlib.contextmanager
+def rewriting(session, ids):
+    """Core statements that change or delete the experiences with these ids: their counts follow.
+
+    Their stored counts leave before the block, and the counts of those still stored enter after it.
+    """
+    session.flush()
+    ids = sorted(ids)
+    _record_ids(session, ids, sign=-1)
+    with bulk_write():
+        yield
+    _record_ids(session, ids, sign=1)
 
 
 # --- recomputation from the raw rows ------------------------------------------------------------

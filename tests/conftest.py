@@ -78,8 +78,11 @@ def app(database_url):
                 names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
                 conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
             else:
-                for table in reversed(db.metadata.sorted_tables):
-                    conn.execute(table.delete())
+                from registry import report_upkeep
+
+                with report_upkeep.bulk_write():  # emptied whole, counts and all
+                    for table in reversed(db.metadata.sorted_tables):
+                        conn.execute(table.delete())
         db.engine.dispose()
 
 

@@ -77,7 +77,8 @@ def test_restore_brings_back_every_row(app, runner, rows, tmp_path):
     with app.app_context():  # what happens after a backup: deletions, edits, new rows
         experiences.delete(db.session.scalar(sa.select(Experience).order_by(Experience.id.desc())))
         rights.delete_account(db.session.scalar(sa.select(User).order_by(User.id)))
-        db.session.execute(sa.update(Experience).values(tips="changed"))
+        with report_upkeep.bulk_write():  # tips are not counted
+            db.session.execute(sa.update(Experience).values(tips="changed"))
         db.session.commit()
     runner.invoke(args=["users", "create", "new@example.org", "--password-stdin"], input="a new password\n")
     assert snapshot(app) != before

@@ -140,3 +140,48 @@ def test_check_finds_a_slice_difference_and_rebuild_mends_it(runner, client, aut
     rebuilt = runner.invoke(args=["aggregates", "rebuild"])
     assert rebuilt.exit_code == 0 and "3 time, dose and year slices" in rebuilt.output
     assert runner.invoke(args=["aggregates", "check"]).exit_code == 0
+
+
+def test_a_write_path_that_never_names_the_counts_still_keeps_them(app, make, catalog_rows):
+    """Plain ORM writes, with no call to report_upkeep anywhere, keep the report tables exact (the flush does it)."""
+    from registry.models import ExperienceSideEffect, ExperienceStopReason, Treatment
+
+    eid = make.experience(condition="migraine", treatment="alpha", side_effects=["nausea"])
+    with app.app_context():
+        beta, gamma = (db.session.scalar(select(Treatment.id).where(Treatment.slug == s)) for s in ("beta", "gamma"))
+        row = db.session.get(Experience, eid)
+        steps = [
+            lambda: setattr(row, "effectiveness", "worse"),
+            lambda: setattr(row, "treatment_id", beta),
+            lambda: row.side_effects.append(ExperienceSideEffect(term="rash")),
+            lambda: setattr(row, "side_effects", []),
+            lambda: (setattr(row, "stopped", "2024-06"), row.stop_reasons.append(ExperienceStopReason(reason="cost"))),
+            lambda: db.session.add(Experience(user_id=row.user_id, condition_id=row.condition_id, treatment_id=gamma,
+                                              role="caregiver", started="2020-01", satisfaction=3, effectiveness="major")),
+            lambda: db.session.delete(row),
+        ]  # fmt: skip
+        for step in steps:
+            step()
+            db.session.commit()
+            assert report_upkeep.check(db.session) == []
+        assert db.session.scalar(select(report_cell.c.n).where(report_cell.c.role == "caregiver")) == 1
+
+
+def test_a_bulk_statement_outside_upkeep_is_refused(app, make, catalog_rows):
+    """A new bulk write path cannot forget the counts: the statement is refused; rewriting() keeps them."""
+    from sqlalchemy import delete
+
+    first, second = make.experience(treatment="alpha"), make.experience(treatment="beta")
+    with app.app_context():
+        with pytest.raises(report_upkeep.UpkeepSkipped):
+            db.session.execute(update(Experience).values(effectiveness="worse"))
+        db.session.rollback()
+        with pytest.raises(report_upkeep.UpkeepSkipped):
+            db.session.execute(delete(Experience).where(Experience.id == first))
+        db.session.rollback()
+        with report_upkeep.rewriting(db.session, [first, second]):
+            db.session.execute(update(Experience).values(effectiveness="worse"))
+            db.session.execute(delete(Experience).where(Experience.id == first))
+        db.session.commit()
+        assert report_upkeep.check(db.session) == []
+        assert db.session.scalar(select(report_cell.c.effectiveness__worse).where(report_cell.c.n > 0)) == 1
