@@ -33,7 +33,7 @@ def main() -> None:
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/merge.sqlite"
     os.environ.update(REGISTRY_DATABASE_URL=url, REGISTRY_SECRET_KEY="benchmark", REGISTRY_RATELIMIT_ENABLED="false")
 
-    from registry import create_app, moderation, report_upkeep
+    from registry import catalog_merge, create_app, report_upkeep
     from registry.cli import init_database
     from registry.demo import seed_demo
     from registry.extensions import db
@@ -72,7 +72,7 @@ def main() -> None:
         db.session.rollback()
 
         start = time.perf_counter()
-        result = moderation.merge(moderator, "treatment", source, survivor)
+        result = catalog_merge.merge(moderator, "treatment", source, survivor)
         db.session.commit()
         seconds = time.perf_counter() - start
         problems = report_upkeep.check(db.session)

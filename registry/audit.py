@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import getpass
 
-from flask import has_request_context
-from flask_login import current_user
 from sqlalchemy import select
 
 from registry.extensions import db
@@ -17,18 +15,28 @@ from registry.models import AuditEvent, User
 from registry.pagination import Window
 
 
+def _no_request() -> tuple[bool, User | None]:
+    return False, None
+
+
+# (inside a web request?, its signed-in account or None): the web layer installs its own (registry.web).
+_request_actor = _no_request
+
+
+def use_request_actor(lookup) -> None:
+    """Name who acts when a caller names nobody: lookup() -> (in a request, signed-in account or None)."""
+    global _request_actor
+    _request_actor = lookup
+
+
 def actor_label(user: User | None) -> str:
     if user is not None:
         return f"{user.pseudonym} (#{user.id})"[:60]
-    return "system" if has_request_context() else f"cli:{getpass.getuser()}"[:60]
+    return "system" if _request_actor()[0] else f"cli:{getpass.getuser()}"[:60]
 
 
 def _current_actor(actor: User | None) -> User | None:
-    if actor is not None:
-        return actor
-    if has_request_context() and current_user.is_authenticated:
-        return current_user._get_current_object()
-    return None
+    return actor if actor is not None else _request_actor()[1]
 
 
 def record(action: str, kind: str, object_id: int | None, changes: dict | None = None,

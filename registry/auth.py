@@ -6,10 +6,9 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
-from functools import cache, wraps
+from functools import cache
 
-from flask import abort, current_app
-from flask_login import current_user, login_required
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -46,8 +45,8 @@ def _expired(row: UserSession, now: datetime) -> bool:
     return now - row.last_seen_at > (_remember_for() if row.remember else SESSION_IDLE)
 
 
-def load_user(key: str) -> User | None:
-    """Flask-Login loader: the cookie holds a log-in's key; a deleted, expired or disabled log-in is anonymous."""
+def active_login(key: str) -> User | None:
+    """The account a log-in key belongs to; a deleted, expired or disabled log-in is nobody's."""
     if not key or len(key) > 100:
         return None
     row = _session_row(key)
@@ -105,14 +104,6 @@ def rotate_session(user: User) -> str:
                      .values(key_hash=_hash(key), last_seen_at=now_utc()))  # fmt: skip
     user.login_key = key
     return key
-
-
-def rotate_remembered(sender, user: User) -> None:
-    """Flask-Login signal: a remember-me cookie restored a log-in; give it a new key and a new cookie."""
-    from flask import session
-
-    session["_user_id"] = rotate_session(user)
-    session["_remember"] = "set"  # Flask-Login writes the new remember cookie after the request
 
 
 def end_session(user: User) -> None:
@@ -393,18 +384,3 @@ def owned_or_none(model, user, object_id: int):
     row = db.session.get(model, object_id)
     return row if row is not None and row.user_id == user.id else None
 
-
-def role_required(*roles: str):
-    """Allow the view only to signed-in accounts with one of roles (admins always)."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not current_user.has_role(*roles):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator

@@ -886,7 +886,7 @@ def seed_demo_moderation(reporter: User) -> int:
 
     Runs once (does nothing when any flag exists); returns the number of queue items added.
     """
-    from registry import moderation
+    from registry import moderation, screening
     from registry.models import Experience, Flag
 
     if db.session.scalar(select(func.count(Flag.id))):
@@ -901,6 +901,6 @@ def seed_demo_moderation(reporter: User) -> int:
     if len(rows) == 3:
         old = rows[2].tips
         rows[2].tips = old + " More at www.example-miracle-cure.biz"
-        moderation.screen_text(rows[2], old)
+        screening.screen_text(rows[2], old)
     db.session.commit()
     return len(rows)

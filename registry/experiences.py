@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 import scales
 
-from registry import audit, moderation
+from registry import audit, moderation, screening
 from registry.auth import owned_or_none
 from registry.database import new_report_key, now_utc
 from registry.extensions import cache, db
@@ -156,7 +156,7 @@ def save(
             experience.updated_at = imported["updated_at"]
             experience.created_at = imported.get("created_at") or experience.created_at or imported["updated_at"]
             flag_modified(experience, "updated_at")  # written as given even when unchanged (else onupdate sets now)
-        moderation.screen_text(experience, before.get("tips"))
+        screening.screen_text(experience, before.get("tips"))
     db.session.flush()
     after = _snapshot(experience)
     if before:

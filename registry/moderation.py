@@ -1,75 +1,31 @@
-"""Moderation: flags, holding text with contact details, hiding and restoring, catalog merges.
+"""Moderation: flags, the moderators' queue, and their decisions (hide, keep, restore).
 
 Only free text is moderated. A hidden or held tip is shown nowhere public and never exported,
-but the structured answers of its experience still count: they are not free text.
+but the structured answers of its experience still count: they are not free text. Text is
+screened as it is saved by registry.screening; duplicate catalog entries are merged by
+registry.catalog_merge.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
-from registry import audit, report_upkeep
-from registry.database import now_utc, parse_id
+from registry import audit
+from registry.database import now_utc
 from registry.extensions import db
-from registry.models import (
-    Condition,
-    ConditionSynonym,
-    Diagnosis,
-    Doctor,
-    DoctorRating,
-    Experience,
-    Flag,
-    Treatment,
-    TreatmentSynonym,
-    User,
-    condition_treatment,
-)
+from registry.models import Condition, Doctor, DoctorRating, Experience, Flag, Treatment, User
 from registry.pagination import Window
-from registry.text import contact_details, name_key
 
 # Which model and column hold each kind of moderated text.
 TEXT_KINDS = {"tip": (Experience, "tips"), "comment": (DoctorRating, "comment")}
-TEXT_KIND_OF = {column: kind for kind, (_, column) in TEXT_KINDS.items()}
 CATALOG_KINDS = {"condition": Condition, "treatment": Treatment, "doctor": Doctor}
 
 
 def _in_state(model, state: str):
     """Rows whose text is held or hidden, worded so that the partial text_state index serves them."""
     return (model.text_state != "public") & (model.text_state == state)
-
-
-def screen_text(row, old_text: str | None) -> None:
-    """Set a tip's or comment's state after its author saved it.
-
-    New text with contact details is held for review, and so is any new text of a participant
-    one of whose texts a moderator hid. Unchanged text keeps its state; a hidden text stays
-    hidden while it is empty, so that emptying it and typing it again does not make it public.
-    """
-    column = "tips" if isinstance(row, Experience) else "comment"
-    text = getattr(row, column)
-    if not text:
-        if row.text_state != "hidden":
-            row.text_state, row.text_reason = "public", None
-        if row.id is not None:  # the flagged words are gone
-            close_flags(TEXT_KIND_OF[column], [row.id], "gone")
-        return
-    if text == old_text and row.text_state is not None:
-        return
-    found = contact_details(text)
-    author = row.user if row.user is not None else db.session.get(User, row.user_id)
-    if found:
-        row.text_state = "held"
-        row.text_reason = f"Held for review because it seems to contain {' and '.join(found)}."
-    elif row.text_state == "hidden":
-        row.text_state = "held"
-        row.text_reason = "Edited after a moderator hid it; waiting for review."
-    elif author is not None and author.text_on_review:
-        row.text_state = "held"
-        row.text_reason = "Waiting for review: a moderator hid an earlier text of yours."
-    else:
-        row.text_state, row.text_reason = "public", None
 
 
 # --- flags ----------------------------------------------------------------------------------------
@@ -178,7 +134,7 @@ def _get(kind: str, target_id: int):
     return db.session.get(model, target_id) if model is not None else None
 
 
-def _open_flags(kind: str, target_id: int) -> list[Flag]:
+def open_flags(kind: str, target_id: int) -> list[Flag]:
     return db.session.scalars(
         select(Flag).where(Flag.target_kind == kind, Flag.target_id == target_id, Flag.resolved_at.is_(None))
     ).all()
@@ -195,7 +151,7 @@ def close_flags(kind: str, target_ids, resolution: str = "gone") -> None:
         )
 
 
-def _resolve(flags, resolution: str, moderator: User | None = None) -> None:
+def resolve_flags(flags, resolution: str, moderator: User | None = None) -> None:
     for flag in flags:
         flag.resolved_at, flag.resolution = now_utc(), resolution
         flag.resolved_by_id = moderator.id if moderator is not None else None
@@ -223,7 +179,7 @@ def set_text_state(moderator: User, kind: str, row, state: str, reason: str | No
     if state == "hidden":
         row.user.text_on_review = True  # their next texts wait for a moderator too
     resolution = {"hidden": "hidden", "public": "kept" if old != "hidden" else "restored"}[state]
-    _resolve(_open_flags(kind, row.id), resolution, moderator)
+    resolve_flags(open_flags(kind, row.id), resolution, moderator)
     audit.record(f"moderation.{resolution}", kind, row.id, {"from": old, "to": state, "reason": reason},
                  actor=moderator)  # fmt: skip
 
@@ -232,154 +188,7 @@ def dismiss_flags(moderator: User, kind: str, target_id: int, reason: str | None
     """Close the open flags on a catalog entry (or text) without changing it."""
     if _get(kind, target_id) is None:
         raise LookupError(f"no {kind} {target_id}")
-    flags = _open_flags(kind, target_id)
-    _resolve(flags, "kept", moderator)
+    flags = open_flags(kind, target_id)
+    resolve_flags(flags, "kept", moderator)
     audit.record("moderation.kept", kind, target_id, {"flags": len(flags), "reason": reason}, actor=moderator)
     return len(flags)
-
-
-# --- catalog merges -------------------------------------------------------------------------------
-
-
-def find_entry(kind: str, text: str):
-    """The catalog entry a moderator named: a slug or a name (any case or accents), a doctor by number."""
-    model = CATALOG_KINDS[kind]
-    text = text.strip()
-    if model is Doctor:
-        doctor_id = parse_id(text)
-        return db.session.get(Doctor, doctor_id) if doctor_id is not None else None
-    return db.session.scalar(select(model).where((model.slug == text) | (model.name_key == name_key(text))))
-
-
-def merge_preview(kind: str, source, survivor) -> dict[str, int]:
-    """How many reports would move to the survivor."""
-    if kind == "doctor":
-        return {"ratings": _count(DoctorRating, DoctorRating.doctor_id == source.id)}
-    column = Experience.treatment_id if kind == "treatment" else Experience.condition_id
-    counts = {"experiences": _count(Experience, column == source.id)}
-    if kind == "condition":
-        counts["ratings"] = _count(DoctorRating, DoctorRating.condition_id == source.id)
-    return counts
-
-
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-def merge(moderator: User, kind: str, source, survivor) -> dict[str, int]:
-    """Move every report of a duplicate catalog entry to the survivor, then remove the duplicate.
-
-    Returns how many reports moved and how many were one participant's second report of a pair.
-
-    A participant who reported both entries for the same pair made one report twice: the newer
-    one is kept and the older removed, so nobody is counted twice. Each moved experience leaves
-    the aggregates under its old key and enters them under the new one in this transaction.
-    """
-    if source.id == survivor.id:
-        raise ValueError("An entry cannot be merged into itself.")
-    result = {}
-    if kind == "doctor":
-        result["ratings"], result["duplicate ratings"] = _move_ratings("doctor_id", source.id, survivor.id)
-    else:
-        field = "treatment_id" if kind == "treatment" else "condition_id"
-        result["experiences"], result["duplicate experiences"] = _move_experiences(field, source.id, survivor.id)
-        if kind == "condition":
-            result["ratings"], result["duplicate ratings"] = _move_ratings("condition_id", source.id, survivor.id)
-            _move_diagnoses(source.id, survivor.id)
-        _move_links(kind, source.id, survivor.id)
-        _move_synonyms(kind, source, survivor)
-    _resolve(_open_flags(kind, source.id), "merged", moderator)
-    audit.record("catalog.merge", kind, survivor.id,
-                 {"merged": source.id, "merged_name": source.name, "into": survivor.name, **result},
-                 actor=moderator)  # fmt: skip
-    db.session.delete(source)
-    db.session.flush()
-    return result
-
-
-def _twins_to_drop(model, field: str, other: str, source_id: int, survivor_id: int) -> tuple[set[int], int]:
-    """Rows that are one participant's second report of the same pair after the merge, and the pair count.
-
-    Of a participant's report under the duplicate and their report under the survivor, the newer stays.
-    """
-    twin = aliased(model)
-    pairs = db.session.execute(
-        select(model.id, model.updated_at, twin.id, twin.updated_at)
-        .join(twin, (twin.user_id == model.user_id) & (getattr(twin, other) == getattr(model, other)))
-        .where(getattr(model, field) == source_id, getattr(twin, field) == survivor_id)
-    ).all()
-    drop = {twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
-            for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
-    return drop, len(pairs)
-
-
-def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int, int]:
-    """Re-key a duplicate's experiences in bulk: out of the aggregates under the old key, in under the new.
-
-    updated_at is kept: a merge is not the author's edit (and "duration as reported" reads it).
-    """
-    other = "condition_id" if field == "treatment_id" else "treatment_id"
-    column = getattr(Experience, field)
-    drop, n_pairs = _twins_to_drop(Experience, field, other, source_id, survivor_id)
-    if drop:
-        close_flags("tip", drop)
-    source_ids = set(db.session.scalars(select(Experience.id).where(column == source_id)))
-    with report_upkeep.rewriting(db.session, source_ids | drop):
-        if drop:
-            db.session.execute(delete(Experience).where(Experience.id.in_(sorted(drop))))
-        db.session.execute(
-            update(Experience).where(column == source_id).values({field: survivor_id, "updated_at": Experience.updated_at})
-        )
-    db.session.expire_all()  # the ORM's copies of moved and deleted rows are stale now
-    return len(source_ids - drop), n_pairs
-
-
-def _move_ratings(field: str, source_id: int, survivor_id: int) -> tuple[int, int]:
-    """Re-key a duplicate's ratings in bulk (field: doctor_id or condition_id); updated_at is kept."""
-    other = "doctor_id" if field == "condition_id" else "condition_id"
-    drop, n_pairs = _twins_to_drop(DoctorRating, field, other, source_id, survivor_id)
-    db.session.flush()
-    if drop:
-        close_flags("comment", drop)
-        db.session.execute(delete(DoctorRating).where(DoctorRating.id.in_(sorted(drop))))
-    moved = db.session.execute(
-        update(DoctorRating).where(getattr(DoctorRating, field) == source_id)
-        .values({field: survivor_id, "updated_at": DoctorRating.updated_at})
-    ).rowcount  # fmt: skip
-    db.session.expire_all()
-    return moved, n_pairs
-
-
-def _move_diagnoses(source_id: int, survivor_id: int) -> None:
-    """A participant keeps the survivor's diagnosis year when they gave one for both."""
-    have = select(Diagnosis.user_id).where(Diagnosis.condition_id == survivor_id)
-    db.session.execute(delete(Diagnosis).where(Diagnosis.condition_id == source_id, Diagnosis.user_id.in_(have)))
-    db.session.execute(update(Diagnosis).where(Diagnosis.condition_id == source_id).values(condition_id=survivor_id))
-
-
-def _move_links(kind: str, source_id: int, survivor_id: int) -> None:
-    mine, theirs = ("treatment_id", "condition_id") if kind == "treatment" else ("condition_id", "treatment_id")
-    table = condition_treatment
-    linked = select(table.c[theirs]).where(table.c[mine] == survivor_id)
-    rows = db.session.execute(
-        select(table.c[theirs]).where(table.c[mine] == source_id, table.c[theirs].not_in(linked))
-    ).scalars().all()
-    if rows:
-        db.session.execute(table.insert(), [{mine: survivor_id, theirs: other} for other in rows])
-    db.session.execute(delete(table).where(table.c[mine] == source_id))
-
-
-def _move_synonyms(kind: str, source, survivor) -> None:
-    """The duplicate's name and synonyms now find the survivor."""
-    model, owner = (TreatmentSynonym, "treatment_id") if kind == "treatment" else (ConditionSynonym, "condition_id")
-    known = set(db.session.scalars(select(model.key).where(getattr(model, owner) == survivor.id)))
-    for synonym in db.session.scalars(select(model).where(getattr(model, owner) == source.id)).all():
-        if synonym.key in known:
-            db.session.delete(synonym)
-        else:
-            setattr(synonym, owner, survivor.id)
-            known.add(synonym.key)
-    key = name_key(source.name)
-    if key not in known and key != survivor.name_key:
-        db.session.add(model(**{owner: survivor.id}, name=source.name, key=key))
-    db.session.flush()

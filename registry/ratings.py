@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from registry import audit, moderation
+from registry import audit, moderation, screening
 from registry.auth import owned_or_none
 from registry.database import new_report_key
 from registry.extensions import db
@@ -55,7 +55,7 @@ def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating:
     for name in FORM_FIELDS:
         setattr(rating, name, values.get(name))
     rating.report_key = new_report_key()  # see experiences.save
-    moderation.screen_text(rating, before.get("comment"))
+    screening.screen_text(rating, before.get("comment"))
     db.session.flush()
     if before:
         audit.record("rating.update", "rating", rating.id,

@@ -52,7 +52,7 @@ def database_url(request, tmp_path_factory) -> str:
     """A migrated, empty database of each configured kind."""
     from flask_migrate import upgrade
 
-    from registry.app import _normalize_db_url
+    from registry.settings import _normalize_db_url
 
     if request.param == "sqlite":
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")

@@ -6,7 +6,7 @@ import stat
 from sqlalchemy import text
 
 from registry import create_app
-from registry.app import _normalize_db_url, instance_secret
+from registry.settings import _normalize_db_url, instance_secret
 from registry.extensions import db
 
 

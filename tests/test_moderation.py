@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.report_sources import CellSource
-from registry import catalog, moderation, ratings, report_upkeep
+from registry import catalog, catalog_merge, moderation, ratings, report_upkeep, screening
 from registry.extensions import db
 from registry.models import Condition, DoctorRating, Experience, Flag, Treatment, TreatmentSynonym, User
 from reports.outcomes import condition_report
@@ -28,7 +28,7 @@ EXACT = Policy(mode="exact", min_n=5)
     ("", []),
 ])  # fmt: skip
 def test_contact_details(text, found):
-    assert moderation.contact_details(text) == found
+    assert screening.contact_details(text) == found
 
 
 @pytest.fixture
@@ -158,8 +158,8 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
         db.session.commit()
         source = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "imitrex"))
         survivor = db.session.scalar(sa.select(Treatment).where(Treatment.slug == "sumatriptan"))
-        assert moderation.merge_preview("treatment", source, survivor) == {"experiences": 5}
-        result = moderation.merge(db.session.get(User, moderator), "treatment", source, survivor)
+        assert catalog_merge.merge_preview("treatment", source, survivor) == {"experiences": 5}
+        result = catalog_merge.merge(db.session.get(User, moderator), "treatment", source, survivor)
         db.session.commit()
         assert result == {"experiences": 5, "duplicate experiences": 1}  # the newer (Imitrex) one moved
         assert report_upkeep.check(db.session) == []
@@ -193,7 +193,7 @@ def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, p
         db.session.commit()
         ratings.save(db.session.get(User, a), doctor, source, values)  # the newer of a's two ratings
         db.session.commit()
-        result = moderation.merge(db.session.get(User, moderator), "condition", source, survivor)
+        result = catalog_merge.merge(db.session.get(User, moderator), "condition", source, survivor)
         db.session.commit()
         assert result == {"experiences": 2, "duplicate experiences": 0, "ratings": 1, "duplicate ratings": 1}
         assert report_upkeep.check(db.session) == []

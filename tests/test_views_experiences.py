@@ -271,14 +271,14 @@ def test_a_treatment_added_to_the_catalog_appears_in_the_form_at_once(client, au
 
 
 def test_an_entry_merged_away_while_the_form_was_open_is_asked_again(client, auth, app, catalog_rows):
-    from registry import moderation
+    from registry import catalog_merge
     from registry.models import Treatment, User
 
     auth.login()
     client.get("/experiences/new")  # the form's choices are cached now
     with app.app_context():
         with_slug = {t.slug: t for t in db.session.scalars(select(Treatment))}
-        moderation.merge(db.session.scalar(select(User)), "treatment", with_slug["sumatriptan"], with_slug["yoga"])
+        catalog_merge.merge(db.session.scalar(select(User)), "treatment", with_slug["sumatriptan"], with_slug["yoga"])
         db.session.commit()
     response = client.post("/experiences/new", data=VALID)
     assert response.status_code == 200 and 'id="treatment-error"' in response.text

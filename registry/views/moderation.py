@@ -6,8 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from registry.forms.moderation import DecisionForm, FlagForm, MergeForm
-from registry import audit, moderation
-from registry.auth import role_required
+from registry import audit, catalog_merge, moderation
+from registry.web import role_required
 from registry.extensions import db, submit_limit
 from registry.views import page_arg
 
@@ -118,22 +118,18 @@ def merge(kind: str, source_id: int):
     form = MergeForm()
     survivor, preview = None, None
     if form.validate_on_submit():
-        survivor = moderation.find_entry(kind, form.survivor.data)
+        survivor = catalog_merge.find_entry(kind, form.survivor.data)
         if survivor is None:
             form.survivor.errors.append(f"No {kind} with that name in the catalog.")
         elif survivor.id == source.id:
             form.survivor.errors.append("Choose another entry: this is the duplicate itself.")
         elif request.form.get("confirm") == "yes":
-            result = moderation.merge(current_user, kind, source, survivor)
+            result = catalog_merge.merge(current_user, kind, source, survivor)
             db.session.commit()
-            moved = ", ".join(f"{n} {what}" for what, n in result.items() if not what.startswith("duplicate"))
-            folded = "; ".join(f"{n} {what} (a participant's second report of the same pair) removed"
-                               for what, n in result.items() if what.startswith("duplicate") and n)  # fmt: skip
-            flash(f"Merged {source.name} into {survivor.name}: moved {moved}" + (f"; {folded}" if folded else "") + ".",
-                  "success")  # fmt: skip
+            flash(result.summary(source.name, survivor.name), "success")
             return redirect(url_for(".queue"))
         else:
-            preview = moderation.merge_preview(kind, source, survivor)
+            preview = catalog_merge.merge_preview(kind, source, survivor)
     return render_template("moderation/merge.html", form=form, kind=kind, source=source, survivor=survivor,
                            preview=preview, public_url=public_url)  # fmt: skip
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from registry.forms.research import ExportForm
 from registry import codebook, export, fhir
-from registry.auth import role_required
+from registry.web import role_required
 from registry.extensions import db
 from registry.models import Condition, ExportLog, Treatment
 from registry.views import page_arg
