@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("registry", "reports", "forms")
+PACKAGES = ("registry", "reports", "scales")
 
 
 def modules():

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 import scales
-from registry import report_upkeep
+from registry import catalog, report_upkeep
 from registry.extensions import cache, db
 from registry.models import Condition, Diagnosis, Doctor, Experience, Treatment, User, report_version
 from registry.report_sources import CellSource, RatingSource, RawSource
@@ -100,6 +100,28 @@ def treatment_overview(treatment: Treatment):
         return outcomes.treatment_overview(report_source(), treatment, policy(), listed)
 
     return _cached("overview", (treatment.id, versions), (), compute)
+
+
+MAX_COMPARE = 4
+
+
+def compare_choice(condition: Condition, wanted: list[str]) -> tuple[list[Treatment], list[Treatment], str | None]:
+    """The compare page's offer and choice: (options, chosen in the order asked, the problem or None).
+
+    Offered: the catalog's treatments for the condition and those shown unfiltered (offering every
+    reported one would tell that a treatment has a report or two). Chosen only when 2 to MAX_COMPARE
+    offered ones are asked for.
+    """
+    options = catalog.treatments_for(condition, [u.slug for u in condition_report(condition, Filters()).shown])
+    chosen = sorted((t for t in options if t.slug in wanted), key=lambda t: wanted.index(t.slug))
+    problem = None
+    if len(wanted) > MAX_COMPARE:
+        problem = f"Choose at most {MAX_COMPARE} treatments."
+    elif len(chosen) < len(wanted):
+        problem = "Some of the chosen treatments are not among this condition's treatments."
+    elif len(chosen) < 2:
+        problem = "Choose two to four treatments to compare." if wanted else None
+    return options, (chosen if problem is None and len(chosen) >= 2 else []), problem
 
 
 def condition_counts() -> dict[int, int]:

@@ -347,6 +347,11 @@ def popular_conditions(limit: int = 12) -> list[tuple[Condition, int]]:
     return [(c, counts.get(c.id, 0)) for c in ranked[:limit]]
 
 
+def condition_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every condition, by name: the choices of a condition field."""
+    return [tuple(row) for row in db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name))]
+
+
 def treatments_for(condition: Condition, shown_slugs=()) -> list[Treatment]:
     """The condition's treatments listed in the catalog, plus those its report shows, by name.
 

@@ -605,6 +605,11 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
     r.dose = _doses(rng, c, r)
     report_key = rng.integers(0, REPORT_KEY_BOUND, len(r.unit))
     experiences = _experience_columns(c, m, r, first_experience, report_key)
+    return Batch(tables=_tables(c, m, r, experiences, password_hash), members=m, condition_ids=c.condition_ids[m.condition])
+
+
+def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_hash: str) -> dict:
+    """The batch's rows as columns per table: members, consent, diagnoses, experiences and their long tables."""
     ids = experiences["id"]
     consented = np.flatnonzero(m.consent)
     with_diagnosis = np.flatnonzero(m.has_diagnosis)
@@ -628,7 +633,7 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
         ExperienceSideEffect: {"experience_id": ids[term_rows], "term": c.terms[term_index]},
         ExperienceStopReason: {"experience_id": np.concatenate(reason_ids), "reason": np.concatenate(reason_codes)},
     }  # fmt: skip
-    return Batch(tables=tables, members=m, condition_ids=c.condition_ids[m.condition])
+    return tables
 
 
 def _next_id(session, model) -> int:

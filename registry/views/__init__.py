@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import flash, request
+from flask import abort, flash, request
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import Condition, Treatment
+from reports.filters import FilterError, Filters, parse_filters
 
 MAX_PAGE = 100_000
 
@@ -11,6 +16,27 @@ def page_arg() -> int:
     """The ?page= number, clamped to 1..MAX_PAGE (so no huge offset ever reaches the database)."""
     page = request.args.get("page", 1, type=int)
     return min(max(page or 1, 1), MAX_PAGE)
+
+
+def filters_arg() -> Filters:
+    """The "patients like me" filters of the query string; a bad code is a 400 with its message."""
+    try:
+        return parse_filters(request.args)
+    except FilterError as error:
+        abort(400, str(error))
+
+
+def condition_or_404(slug: str, described: bool = False) -> Condition:
+    """The condition with this slug, or a 404 (described: its message names the slug, as the API's do)."""
+    return db.first_or_404(
+        select(Condition).where(Condition.slug == slug), description=f"No condition {slug!r}." if described else None
+    )
+
+
+def treatment_or_404(slug: str, described: bool = False) -> Treatment:
+    return db.first_or_404(
+        select(Treatment).where(Treatment.slug == slug), description=f"No treatment {slug!r}." if described else None
+    )
 
 
 def flash_text_state(row, noun: str) -> None:

@@ -11,7 +11,7 @@ from registry import cached_reports, catalog, openapi
 from registry.openapi import MAX_QUERY
 from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
-from reports.filters import FilterError, parse_filters
+from registry.views import condition_or_404, filters_arg, treatment_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
@@ -97,17 +97,6 @@ def treatment(treatment_slug: str):
     )
 
 
-def _condition(slug: str) -> Condition:
-    return db.first_or_404(select(Condition).where(Condition.slug == slug), description=f"No condition {slug!r}.")
-
-
-def _filters():
-    try:
-        return parse_filters(request.args)
-    except FilterError as error:
-        abort(400, str(error))
-
-
 def _head(condition: Condition, filters) -> dict:
     return {
         "condition": {"slug": condition.slug, "name": condition.name, "icd10": condition.icd10},
@@ -120,7 +109,7 @@ def _head(condition: Condition, filters) -> dict:
 @bp.get("/conditions/<slug>/treatments")
 def condition_treatments(slug: str):
     """A condition's treatments ranked by the lower bound of "improved", as on its page."""
-    condition, filters = _condition(slug), _filters()
+    condition, filters = condition_or_404(slug, described=True), filters_arg()
     report = cached_reports.condition_report(condition, filters)
     return jsonify(
         **_head(condition, filters),
@@ -133,10 +122,8 @@ def condition_treatments(slug: str):
 @bp.get("/conditions/<slug>/treatments/<treatment_slug>")
 def condition_treatment(slug: str, treatment_slug: str):
     """Every distribution of one treatment for one condition, as on its page."""
-    condition, filters = _condition(slug), _filters()
-    treatment = db.first_or_404(
-        select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
-    )
+    condition, filters = condition_or_404(slug, described=True), filters_arg()
+    treatment = treatment_or_404(treatment_slug, described=True)
     unit = cached_reports.treatment_report(condition, treatment, filters)
     return jsonify(**_head(condition, filters), treatment=unit.detail_json())
 
@@ -150,7 +137,7 @@ def _doctor_head(doctor: Doctor) -> dict:
 def doctors():
     """Doctors filtered by condition, specialty and place, ranked by the top-box lower bound."""
     args = {name: (request.args.get(name) or "").strip()[:MAX_QUERY] for name in ("condition", "specialty", "city", "country", "q")}
-    condition = _condition(args["condition"]) if args["condition"] else None
+    condition = condition_or_404(args["condition"], described=True) if args["condition"] else None
     found = catalog.search_doctors(args["q"], args["specialty"], args["city"], args["country"])
     ranked = cached_reports.find_doctors(found, condition)
     limit = _limit()

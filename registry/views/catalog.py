@@ -19,7 +19,7 @@ from registry import cached_reports, catalog, ratings
 from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
-from registry.views import page_arg
+from registry.views import condition_or_404, page_arg
 from reports import charts
 
 bp = Blueprint("catalog", __name__)
@@ -110,11 +110,11 @@ def doctors():
     filters = {name: _query_text(name) for name in ("q", "specialty", "city", "country", "condition")}
     condition = None
     if filters["condition"]:
-        condition = db.first_or_404(select(Condition).where(Condition.slug == filters["condition"]))
+        condition = condition_or_404(filters["condition"])
     found = catalog.search_doctors(filters["q"], filters["specialty"], filters["city"], filters["country"])
     ranked = cached_reports.find_doctors(found, condition)
     page = Page(ranked, page_arg(), per_page=25)
-    conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
+    conditions = catalog.condition_choices()
     return render_template("catalog/doctors.html", page=page, filters=filters, conditions=conditions)
 
 

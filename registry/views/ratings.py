@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from registry.forms.rating import DoctorRatingForm
 import scales
-from registry import ratings
+from registry import catalog, ratings
 from registry.extensions import db, submit_limit
 from registry.database import parse_id
 from registry.models import Condition, Doctor
@@ -19,8 +19,7 @@ bp = Blueprint("ratings", __name__, url_prefix="/ratings")
 
 
 def _form(**kwargs) -> DoctorRatingForm:
-    conditions = db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name)).all()
-    return DoctorRatingForm(conditions=[tuple(c) for c in conditions], **kwargs)
+    return DoctorRatingForm(conditions=catalog.condition_choices(), **kwargs)
 
 
 def _doctor(raw) -> Doctor | None:

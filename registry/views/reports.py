@@ -15,37 +15,19 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from registry.forms.tips import HelpedForm
 import scales
 from registry import cached_reports, catalog, tips
 from registry.extensions import db, submit_limit
-from registry.models import Condition, Treatment
-from registry.views import page_arg
+from registry.views import condition_or_404, filters_arg, page_arg, treatment_or_404
 from reports import charts, wording
 from reports.csvout import frame_to_csv
-from reports.filters import FILTER_SCALES, FilterError, Filters, parse_filters
+from reports.filters import FILTER_SCALES, Filters
 
 bp = Blueprint("reports", __name__)
 
-MAX_COMPARE = 4
-
-
-def _filters():
-    try:
-        return parse_filters(request.args)
-    except FilterError as error:
-        abort(400, str(error))
-
-
-def _condition(slug: str) -> Condition:
-    return db.first_or_404(select(Condition).where(Condition.slug == slug))
-
-
-def _treatment(slug: str) -> Treatment:
-    return db.first_or_404(select(Treatment).where(Treatment.slug == slug))
 
 
 def _csv_or_page(chart_list, template: str, **context):
@@ -69,8 +51,8 @@ def _csv_or_page(chart_list, template: str, **context):
 @bp.get("/conditions/<slug>")
 def condition(slug: str):
     """Treatments for a condition ranked by the lower bound of "improved", with charts."""
-    entry = _condition(slug)
-    filters = _filters()
+    entry = condition_or_404(slug)
+    filters = filters_arg()
     report = cached_reports.condition_report(entry, filters)
     chart_list = [] if report.suppressed else [
         charts.ranking_chart(report),
@@ -89,8 +71,8 @@ def condition(slug: str):
 @bp.get("/conditions/<slug>/treatments/<treatment_slug>")
 def treatment(slug: str, treatment_slug: str):
     """One treatment for one condition: the summary first, every distribution, and the tips."""
-    entry, chosen = _condition(slug), _treatment(treatment_slug)
-    filters = _filters()
+    entry, chosen = condition_or_404(slug), treatment_or_404(treatment_slug)
+    filters = filters_arg()
     unit = cached_reports.treatment_report(entry, chosen, filters)
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, cached_reports.policy())
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
@@ -133,23 +115,12 @@ def tip_helped(tip_id: int):
 @bp.get("/conditions/<slug>/compare")
 def compare(slug: str):
     """Two to four treatments side by side on the same scales."""
-    entry = _condition(slug)
-    filters = _filters()
+    entry = condition_or_404(slug)
+    filters = filters_arg()
     wanted = list(dict.fromkeys(request.args.getlist("t")))
-    # The catalog's treatments and those shown unfiltered: offering every reported one would tell
-    # that a treatment has a report or two.
-    options = catalog.treatments_for(entry, [u.slug for u in cached_reports.condition_report(entry, Filters()).shown])
-    chosen = [t for t in options if t.slug in wanted]
-    problem = None
-    if len(wanted) > MAX_COMPARE:
-        problem = f"Choose at most {MAX_COMPARE} treatments."
-    elif len(chosen) < len(wanted):
-        problem = "Some of the chosen treatments are not among this condition's treatments."
-    elif len(chosen) < 2:
-        problem = "Choose two to four treatments to compare." if wanted else None
+    options, chosen, problem = cached_reports.compare_choice(entry, wanted)
     units, chart_list = [], []
-    if problem is None and len(chosen) >= 2:
-        chosen.sort(key=lambda t: wanted.index(t.slug))
+    if chosen:
         units = cached_reports.compare_report(entry, chosen, filters)
         chart_list = charts.compare_charts(units, cached_reports.policy())
     if problem and request.args.get("format") == "csv":
