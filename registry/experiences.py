@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -166,6 +167,18 @@ def save(
         audit.record("experience.create", "experience", experience.id, {"text_state": experience.text_state},
                      actor=user)  # fmt: skip
     return experience
+
+
+def create_once(user: User, condition: Condition, treatment: Treatment, values: dict, diagnosed: int | None = None):
+    """One report per participant and pair: (the new experience, True), committed, or, when the same
+    pair was saved a moment ago (a double submission), (that one, False)."""
+    try:
+        experience = save(user, condition, treatment, values, diagnosed)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return find_own(user, condition, treatment), False
+    return experience, True
 
 
 def _snapshot(experience: Experience) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import select
 
 from registry import audit, moderation, screening
@@ -63,6 +64,18 @@ def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating:
     else:
         audit.record("rating.create", "rating", rating.id, {"text_state": rating.text_state}, actor=user)
     return rating
+
+
+def create_once(user: User, doctor: Doctor, condition: Condition, values: dict):
+    """One rating per participant, doctor and condition: (the new rating, True), committed, or, when the
+    same pair was saved a moment ago (a double submission), (that one, False)."""
+    try:
+        rating = save(user, doctor, condition, values)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return find_own(user, doctor, condition), False
+    return rating, True
 
 
 def delete(rating: DoctorRating) -> None:

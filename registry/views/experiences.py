@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 
 from registry.forms.experience import ExperienceForm
 import scales
@@ -72,15 +71,11 @@ def new():
         if condition is not None:
             form.diagnosed_year.data = experiences.diagnosed_year(current_user, condition)
     if form.validate_on_submit() and _still_in_catalog(form, condition, treatment):
-        try:
-            experience = experiences.save(
-                current_user, condition, treatment, form.values(), form.diagnosed_year.data
-            )
-            db.session.commit()
-        except IntegrityError:  # the same pair submitted twice at once
-            db.session.rollback()
-            existing = experiences.find_own(current_user, condition, treatment)
-            return redirect(url_for("experiences.edit", experience_id=existing.id))
+        experience, created = experiences.create_once(
+            current_user, condition, treatment, form.values(), form.diagnosed_year.data
+        )
+        if not created:  # the same pair submitted twice at once
+            return redirect(url_for("experiences.edit", experience_id=experience.id))
         flash(f"Thank you. Your experience with {treatment.name} for {condition.name} is saved.", "success")
         flash_text_state(experience, "tip")
         return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from registry.forms.rating import DoctorRatingForm
 import scales
@@ -60,13 +59,9 @@ def new():
             return redirect(url_for("ratings.edit", rating_id=existing.id))
     form = _form(doctor=str(doctor.id), condition=request.args.get("condition"))
     if form.validate_on_submit():
-        try:
-            rating = ratings.save(current_user, doctor, condition, form.values())
-            db.session.commit()
-        except IntegrityError:  # the same pair submitted twice at once
-            db.session.rollback()
-            existing = ratings.find_own(current_user, doctor, condition)
-            return redirect(url_for("ratings.edit", rating_id=existing.id))
+        rating, created = ratings.create_once(current_user, doctor, condition, form.values())
+        if not created:  # the same pair submitted twice at once
+            return redirect(url_for("ratings.edit", rating_id=rating.id))
         flash(f"Thank you. Your rating of {doctor.name} is saved.", "success")
         flash_text_state(rating, "comment")
         return redirect(url_for("experiences.mine", _anchor="ratings"))
