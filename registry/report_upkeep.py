@@ -15,7 +15,8 @@ them inside the caller's transaction, so concurrent writers never lose a count.
 `rebuild` recomputes everything from the raw rows; `check` compares the two.
 
 report_slice (months on treatment, dose, year of report) is filled by the same pass: each
-experience adds its counts to its cell and to one slice per axis. Its recomputation runs the
+experience adds its counts to its cell and to one slice per axis (only the columns those reports
+read: stop reasons by months, outcomes by dose and year). Its recomputation runs the
 same Python code over the raw rows in batches, so the two can never format a bucket apart.
 """
 
@@ -57,6 +58,10 @@ COLUMN_OF = {
     for field, codes in scales.COUNTED_CODES.items()
 }
 ANSWER_COLUMNS = [(field, COLUMN_OF[field]) for field in scales.EXPERIENCE_CODES]
+DURATION_COLUMN, REASON_COLUMN = COLUMN_OF["duration"], COLUMN_OF["stop_reasons"]
+# What report_slice counts besides n and the key sum (the other columns stay 0): the stop reasons
+# along months on treatment, the outcomes along dose and year.
+SLICE_OUTCOMES = ("effectiveness", "side_effect_severity", "satisfaction", "would_recommend")
 
 
 def _month_number(text: str) -> int:
@@ -75,28 +80,11 @@ def months_on(row: dict) -> int | None:
     return end - _month_number(row["started"])
 
 
-def _duration(row: dict) -> str | None:
-    months = months_on(row)
-    return None if months is None else scales.duration_band(months)
-
-
 def dose_bucket(row: dict) -> str:
     """The dose as reported, "unit|amount|frequency" ("" without an amount and unit)."""
     if row["dose_amount"] is None or not row["dose_unit"]:
         return ""
     return f"{row['dose_unit']}|{row['dose_amount']:g}|{row['dose_frequency'] or ''}"
-
-
-def slice_buckets(row: dict) -> list[tuple[str, str]]:
-    """The (axis, bucket) of every report_slice an experience row counts in."""
-    buckets = []
-    months = months_on(row)
-    if months is not None:
-        months = min(max(months, 0), SLICE_MONTHS_CAP)
-        buckets.append(("stopped" if row["stopped"] else "using", str(months)))
-    buckets.append(("dose", dose_bucket(row)))
-    buckets.append(("year", str(row["updated_at"].astimezone(timezone.utc).year)))
-    return buckets
 
 
 def contributions(rows, side_effects=(), stop_reasons=(), slices=None):
@@ -112,38 +100,37 @@ def contributions(rows, side_effects=(), stop_reasons=(), slices=None):
         key = (row["condition_id"], row["treatment_id"], row["role"] or "", row["age_band"] or "",
                row["sex"] or "", row["years_since_diagnosis"] or "")  # fmt: skip
         key_of[row["id"]] = key
-        delta = _delta(row, reasons_of.get(row["id"], ()))
-        _add(cells, key, delta)
+        report_key = row["report_key"]
+        outcomes = ["n"]
+        others = []
+        for field, columns in ANSWER_COLUMNS:
+            value = row[field]
+            if value is not None:
+                (outcomes if field in SLICE_OUTCOMES else others).append(columns[value])
+        reasons = [REASON_COLUMN[reason] for reason in reasons_of.get(row["id"], ())]
+        months = months_on(row)
+        duration = [] if months is None else [DURATION_COLUMN[scales.duration_band(months)]]
+        _add(cells, key, (*outcomes, *others, *duration, *reasons), report_key)
         if slices is not None:
-            for axis, bucket in slice_buckets(row):
-                _add(slices, (key[0], key[1], axis, bucket), delta)
+            cid, tid = key[0], key[1]
+            if months is not None:
+                axis = "stopped" if row["stopped"] else "using"
+                _add(slices, (cid, tid, axis, str(min(max(months, 0), SLICE_MONTHS_CAP))), ("n", *reasons), report_key)
+            _add(slices, (cid, tid, "dose", dose_bucket(row)), outcomes, report_key)
+            _add(slices, (cid, tid, "year", str(row["updated_at"].astimezone(timezone.utc).year)), outcomes, report_key)
     terms = defaultdict(int)
     for r in side_effects:
         terms[(*key_of[r["experience_id"]], r["term"])] += 1
     return cells, terms
 
 
-def _add(sums: dict, key: tuple, delta: dict[str, int]) -> None:
+def _add(sums: dict, key: tuple, counted, report_key: int) -> None:
     target = sums.get(key)
     if target is None:
         target = sums[key] = defaultdict(int)
-    for name, value in delta.items():
-        target[name] += value
-
-
-def _delta(row: dict, reasons) -> dict[str, int]:
-    """One experience's increments of the additive columns (n, count columns, key sum)."""
-    delta = {"n": 1, "key_sum": row["report_key"]}
-    for field, columns in ANSWER_COLUMNS:
-        value = row[field]
-        if value is not None:
-            delta[columns[value]] = 1
-    duration = _duration(row)
-    if duration is not None:
-        delta[COLUMN_OF["duration"][duration]] = 1
-    for reason in reasons:
-        delta[COLUMN_OF["stop_reasons"][reason]] = 1
-    return delta
+    target["key_sum"] += report_key
+    for name in counted:
+        target[name] += 1
 
 
 @functools.cache
