@@ -14,7 +14,6 @@ from sqlalchemy import String, case, cast, func, literal, select, union_all
 
 import scales
 from registry import report_upkeep
-from registry.database import month_number, year_month
 from registry.models import (
     Condition,
     Doctor,
@@ -163,18 +162,6 @@ class RawSource(_Catalog):
         )
         return {cid: (int(n), int(key)) for cid, n, key in rows}
 
-    def _duration_band(self):
-        dialect = self.session.get_bind().dialect.name
-        end = case(
-            (Experience.stopped.is_(None), month_number(year_month(Experience.updated_at, dialect))),
-            else_=month_number(Experience.stopped),
-        )
-        months = end - month_number(Experience.started)
-        return case(
-            *((months < edge, code) for edge, code in zip(scales.DURATION_EDGES, scales.DURATION.codes)),
-            else_=scales.DURATION.codes[-1],
-        )
-
     def counts(self, condition_id: int, filters: Filters, fields, treatment_ids=None) -> pd.DataFrame:
         where = self._where(condition_id, filters, treatment_ids)
         parts = []
@@ -187,7 +174,7 @@ class RawSource(_Catalog):
                     .group_by(Experience.treatment_id, ExperienceStopReason.reason)
                 )
                 continue
-            column = self._duration_band() if name == "duration" else getattr(Experience, name)
+            column = report_upkeep.duration_band_sql(self.session.get_bind().dialect.name) if name == "duration" else getattr(Experience, name)
             parts.append(
                 select(Experience.treatment_id, literal(name), cast(column, String), func.count())
                 .where(*where, column.is_not(None))

@@ -297,19 +297,23 @@ def rewriting(session, ids):
 # --- recomputation from the raw rows ------------------------------------------------------------
 
 
-def _fresh_cells(session):
-    """A select computing report_cell's rows from the raw experience rows."""
-    dialect = session.get_bind().dialect.name
+def duration_band_sql(dialect: str):
+    """An experience's duration band in SQL, as months_on and scales.duration_band compute it (NULL without a start)."""
     end = case(
         (Experience.stopped.is_(None), month_number(year_month(Experience.updated_at, dialect))),
         else_=month_number(Experience.stopped),
     )
     months = end - month_number(Experience.started)
-    band = case(
+    return case(
         (Experience.started.is_(None), None),
         *((months < edge, code) for edge, code in zip(scales.DURATION_EDGES, scales.DURATION.codes)),
         else_=scales.DURATION.codes[-1],
     )
+
+
+def _fresh_cells(session):
+    """A select computing report_cell's rows from the raw experience rows."""
+    band = duration_band_sql(session.get_bind().dialect.name)
     reasons = (
         select(
             ExperienceStopReason.experience_id.label("experience_id"),
