@@ -59,6 +59,13 @@ def cached_report(condition: Condition, kind: str, parts: tuple, compute):
     return _cached(kind, (condition.id, report_upkeep.version(db.session, condition.id)), parts, compute)
 
 
+def cached_across_conditions(treatment: Treatment, kind: str, parts: tuple, compute):
+    """A treatment's report over several conditions, computed once per sum of every condition's data
+    version: any write anywhere moves it (versions only grow), so it is never read stale."""
+    versions = db.session.scalar(select(func.coalesce(func.sum(report_version.c.version), 0)))
+    return _cached(kind, (treatment.id, versions), parts, compute)
+
+
 def condition_report(condition: Condition, filters: Filters):
     """A condition's ranked treatments under the filters, protected and cached (page and API alike)."""
     listed = tuple(condition.treatments)  # hidden ones are named only if the catalog lists them anyway
@@ -88,18 +95,13 @@ def compare_report(condition: Condition, chosen: list[Treatment], filters: Filte
 
 
 def treatment_overview(treatment: Treatment):
-    """A treatment across its conditions (the drug page and its JSON), protected and cached.
-
-    It reads several conditions, so its entry is keyed by the sum of every condition's data
-    version: any write anywhere moves it (versions only grow), so it is never read stale.
-    """
-    versions = db.session.scalar(select(func.coalesce(func.sum(report_version.c.version), 0)))
+    """A treatment across its conditions (the drug page and its JSON), protected and cached."""
     listed = tuple(treatment.conditions)  # hidden ones are named only if the catalog lists them anyway
 
     def compute():
         return outcomes.treatment_overview(report_source(), treatment, policy(), listed)
 
-    return _cached("overview", (treatment.id, versions), (), compute)
+    return cached_across_conditions(treatment, "overview", (), compute)
 
 
 MAX_COMPARE = 4
