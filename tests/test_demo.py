@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 import scales
 
-from registry import demo, report_upkeep
+from registry import demo, demo_community, report_upkeep
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -124,7 +124,7 @@ def test_no_condition_holds_more_than_its_cap_and_common_ones_lead(app, communit
 
 
 def test_capped_shares_moves_the_excess_to_the_others():
-    shares = demo.capped_shares(np.array([100.0, 5, 4, 3, 2] + [1] * 25), cap=0.12)
+    shares = demo_community.capped_shares(np.array([100.0, 5, 4, 3, 2] + [1] * 25), cap=0.12)
     assert shares.max() <= 0.12 + 1e-12 and abs(shares.sum() - 1) < 1e-12
     assert shares[1] > shares[2] > shares[3]  # the order below the cap is kept
 
@@ -187,7 +187,7 @@ def test_stop_reasons_agree_with_answers(app, community):
 
 
 def test_side_effects_come_from_the_treatment_class(app, community):
-    profiles = demo.load_profiles()
+    profiles = demo_community.load_profiles()
     by_pair = defaultdict(Counter)
     kinds = dict(db.session.execute(select(Treatment.slug, Treatment.kind)).all())
     query = (
@@ -198,7 +198,7 @@ def test_side_effects_come_from_the_treatment_class(app, community):
     for condition, treatment, term in db.session.execute(query):
         by_pair[(condition, treatment)][term] += 1
     for (condition, treatment), terms in by_pair.items():
-        _, cls = demo.treatment_class(profiles, condition, treatment, kinds[treatment])
+        _, cls = demo_community.treatment_class(profiles, condition, treatment, kinds[treatment])
         assert set(terms) <= set(cls["terms"]), (condition, treatment)
     metformin = by_pair[("type-2-diabetes", "metformin")]
     assert {"diarrhea", "nausea"} & {t for t, _ in metformin.most_common(2)}
@@ -243,7 +243,7 @@ def test_people_follow_the_condition(app, community):
 
 
 def test_every_profile_source_is_named():
-    profiles = demo.load_profiles()
+    profiles = demo_community.load_profiles()
     sources = profiles["sources"]
     blocks = [*profiles["conditions"].values(), *profiles["classes"], profiles["first_line"], profiles["approved"],
               profiles["countries"], profiles["kind_weight"], profiles["doses"], profiles["pair_classes"],
