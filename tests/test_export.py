@@ -165,7 +165,7 @@ def test_own_side_effect_words_are_exported_only_with_free_text(runner, communit
     make.experience(user_id=tipster, treatment="topiramate", side_effects=["john smith at 12 main street", "nausea"])
     plain = read(export_dir(runner, tmp_path / "plain"), "experience_side_effects")
     assert not any("john smith" in r["term"] for r in plain)
-    assert {r["term"] for r in plain} <= set(__import__("scales").scales.SIDE_EFFECT_STARTER_TERMS) | {"other"}
+    assert {r["term"] for r in plain} <= set(__import__("scales").SIDE_EFFECT_STARTER_TERMS) | {"other"}
     with_text = read(export_dir(runner, tmp_path / "text", "--with-text"), "experience_side_effects")
     assert any(r["term"] == "john smith at 12 main street" for r in with_text)
 
