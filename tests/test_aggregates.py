@@ -3,7 +3,7 @@
 import multiprocessing
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from registry import aggregates
 from registry.extensions import db
@@ -59,7 +59,11 @@ def test_check_finds_a_difference_and_rebuild_mends_it(runner, client, auth, app
 
 
 def test_seed_demo_keeps_the_aggregates_exact(runner, app, catalog_rows):
-    runner.invoke(args=["seed-demo", "--experiences", "1500", "--seed", "4", "--batch-size", "1000"])
+    seeded = runner.invoke(args=["seed-demo", "--experiences", "1500", "--seed", "4", "--batch-size", "1000"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "Added 1,500 experiences" in seeded.output
+    with app.app_context():  # the cells count every seeded report, not an empty table
+        assert db.session.scalar(select(func.sum(report_cell.c.n))) == 1500
     check_clean(app)
 
 

@@ -1,10 +1,31 @@
 """The experience form, "my experiences", editing and deleting (registry.views.experiences)."""
 
+from html.parser import HTMLParser
+
 import pytest
 from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Diagnosis, Experience, ExperienceSideEffect, ExperienceStopReason
+
+class _Inputs(HTMLParser):
+    """The input elements of a page, as dicts of their attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "input":
+            self.inputs.append(dict(attrs))
+
+
+def checked_values(page: str, name: str) -> list[str]:
+    """The values of the checked inputs named `name` (radio buttons and check boxes)."""
+    parser = _Inputs()
+    parser.feed(page)
+    return [i.get("value") for i in parser.inputs if i.get("name") == name and "checked" in i]
+
 
 VALID = {
     "condition": "migraine",
@@ -69,7 +90,10 @@ def test_every_field_round_trips_through_save_and_edit(client, auth, app, catalo
         assert db.session.scalar(select(Diagnosis.diagnosed_year)) == 2015
         experience_id = e.id
     edit_page = client.get(f"/experiences/{experience_id}/edit").text
-    assert 'value="caregiver"' in edit_page.split("checked")[0] or 'checked id="role-1"' in edit_page
+    # Each radio group shows the saved answer, and only it, as checked.
+    for name in ["role", "effectiveness", "side_effect_severity", "adherence", "burden", "would_recommend"]:
+        assert checked_values(edit_page, name) == [VALID[name]], name
+    assert sorted(checked_values(edit_page, "stop_reasons")) == ["cost", "side_effects"]
     assert 'value="2023-01"' in edit_page and 'value="jaw tightness, tingling"' in edit_page
     assert 'value="2015"' in edit_page
     # Saving the edit page unchanged changes nothing.
