@@ -35,8 +35,8 @@ def test_login_is_limited_with_a_clear_page_and_retry_after(limited, make):
 def test_registration_is_limited(limited):
     client = limited.test_client()
     for n in range(2):
-        client.post("/register", data={"email": f"x{n}@example.org", "pseudonym": f"member {n}",
-                                       "password": "long enough pw", "confirm": "long enough pw"})  # fmt: skip
+        assert client.post("/register", data={"email": f"x{n}@example.org", "pseudonym": f"member {n}",
+                                       "password": "long enough pw", "confirm": "long enough pw"}).status_code == 302  # fmt: skip
         client.post("/logout")
     assert client.post("/register", data={"email": "late@example.org"}).status_code == 429
 
@@ -44,7 +44,7 @@ def test_registration_is_limited(limited):
 def test_experience_and_rating_posts_share_one_budget(limited, make):
     make.user(email="a@example.org")
     client = limited.test_client()
-    client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"})
+    assert client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"}).status_code == 302
     assert client.post("/experiences/new", data={}).status_code != 429
     assert client.post("/ratings/new?doctor=1", data={}).status_code != 429
     assert client.post("/experiences/new", data={}).status_code == 429
