@@ -218,7 +218,8 @@ def auth(client, make):
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What never goes into a build: a copy of the checkout without these builds the wheel from the sources alone.
-_LOCAL_STATE = {".git", ".venv", "venv", "build", "dist", "instance", "docs", "node_modules", ".pytest_cache"}
+_LOCAL_STATE = {".git", ".venv", "venv", "build", "dist", "instance", "docs", "node_modules", ".pytest_cache",
+                ".hypothesis"}
 
 
 def _not_sources(folder: str, names: list[str]) -> set[str]:
