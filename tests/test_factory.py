@@ -3,6 +3,7 @@
 import re
 import stat
 
+import pytest
 from sqlalchemy import text
 
 from registry import instance_secret, _normalize_db_url, create_app
@@ -37,7 +38,7 @@ def test_secret_key_is_generated_once_owner_only(tmp_path):
 def test_sqlite_connections_enforce_foreign_keys_and_use_wal(app):
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
-            return
+            pytest.skip("SQLite pragmas: PostgreSQL enforces foreign keys and has no journal mode to set")
         with db.engine.connect() as conn:
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
