@@ -286,10 +286,11 @@ def _side_effects(rng, c: Community, r: Reports) -> None:
     # Gumbel top-k over each class's own few terms: distinct terms, likelier ones first.
     keys = c.term_logw[r.unit[rows]] + rng.gumbel(size=(len(rows), c.term_logw.shape[1]))
     top = np.argsort(-keys, axis=1)[:, :4]
+    width = top.shape[1]  # fewer than 4 when no class has 4 terms (a catalog of "other" treatments)
     available = np.isfinite(np.take_along_axis(keys, top, axis=1))
-    wanted = (np.arange(4) < count[rows, None]) & available
+    wanted = (np.arange(width) < count[rows, None]) & available
     term = np.take_along_axis(c.term_index[r.unit[rows]], top, axis=1)
-    r.terms = (np.repeat(rows, 4).reshape(-1, 4)[wanted], term[wanted])
+    r.terms = (np.repeat(rows, width).reshape(-1, width)[wanted], term[wanted])
 
 
 def _tips(rng, k: int) -> list:

@@ -254,7 +254,9 @@ def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
             counts[name] = n
             continue
         with opener(f"{name}.csv", False) as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            # CRLF rows (RFC 4180): the csv module quotes a cell only for the line terminator's characters, so
+            # with "\n" a lone carriage return in a tip went out unquoted and split the row for every reader.
+            writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerow(f["name"] for f in table_schemas[name]["fields"])
             n = 0
             for batch in _batches(rows, CHUNK):

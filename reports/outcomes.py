@@ -75,7 +75,7 @@ class UnitReport:
         return (False, -low, -self.n, self.name)
 
     def summary_json(self) -> dict:
-        """The condition-list shape of DOMAIN.md."""
+        """The condition-list shape of the JSON API (docs/domain.md)."""
         if self.suppressed:
             return {"slug": self.slug, "name": self.name, "suppressed": True}
         return {

@@ -1,6 +1,7 @@
 """Fixtures: the app on every configured database, its client, CLI runner, and row factories.
 
 Every test runs on SQLite; when REGISTRY_TEST_DATABASE_URL is set, it runs on PostgreSQL too.
+Hypothesis runs the "dev" profile, or "ci" (many more examples) when CI=true; see below.
 The schema is built once per database through the migrations, as `registry init` builds it,
 and every test starts from empty tables.
 """
@@ -11,11 +12,22 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from registry import MIGRATIONS, create_app
 from registry.extensions import db
 
 PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
+
+# Hypothesis profiles. "dev" (the default) runs few examples, random ones, and replays a failure it found
+# from its local example database (.hypothesis/). "ci" (CI=true) runs many more random examples, keeps no
+# database, and prints the failing example with the @reproduce_failure(...) line that replays it exactly.
+# HYPOTHESIS_PROFILE=ci runs CI's amount locally. Tests scale their example counts from max_examples
+# (tests/test_properties.py's examples()).
+settings.register_profile("dev", max_examples=25, deadline=None)
+settings.register_profile("ci", max_examples=200, deadline=None, database=None, print_blob=True,
+                          derandomize=False)  # fmt: skip
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
@@ -209,7 +221,8 @@ def auth(client, make):
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What never goes into a build: a copy of the checkout without these builds the wheel from the sources alone.
-_LOCAL_STATE = {".git", ".venv", "venv", "build", "dist", "instance", "docs", "node_modules", ".pytest_cache"}
+_LOCAL_STATE = {".git", ".venv", "venv", "build", "dist", "instance", "docs", "node_modules", ".pytest_cache",
+                ".hypothesis"}
 
 
 def _not_sources(folder: str, names: list[str]) -> set[str]:

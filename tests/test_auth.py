@@ -75,7 +75,7 @@ def test_login_checks_a_password_hash_whether_or_not_the_email_exists(client, ma
     checked = []
     real_check = auth.check_password_hash
     monkeypatch.setattr(auth, "check_password_hash", lambda *a: checked.append(1) or real_check(*a))
-    client.post("/login", data={"email": "nobody@example.org", "password": "wrong password"})
+    assert client.post("/login", data={"email": "nobody@example.org", "password": "wrong password"}).status_code == 200  # refused, the form again
     assert checked == [1]  # the unknown email costs a hash check, as a wrong password does
 
 
@@ -112,7 +112,7 @@ def test_login_ignores_an_offsite_next(client, make):
 def test_change_password_signs_out_other_sessions(app, auth, client):
     auth.login()
     other = app.test_client()
-    other.post("/login", data={"email": "patient@example.org", "password": "correct horse battery"})
+    assert other.post("/login", data={"email": "patient@example.org", "password": "correct horse battery"}).status_code == 302
     assert other.get("/account").status_code == 200
     response = client.post(
         "/account/password",
@@ -144,7 +144,7 @@ def test_profile_saves_optional_fields_and_consent(auth, client, app):
         assert (user.birth_year, user.sex, user.country) == (1980, "female", "DE")
         assert user.has_research_consent and user.research_consent_version
         assert user.research_consent_at.tzinfo is not None
-    client.post("/account", data={"birth_year": "1980", "sex": "female", "country": "DE"})  # unticked: withdraw
+    assert client.post("/account", data={"birth_year": "1980", "sex": "female", "country": "DE"}).status_code == 302  # unticked: withdraw
     with app.app_context():
         user = db.session.get(User, user_id)
         assert not user.has_research_consent
@@ -256,8 +256,8 @@ def test_the_account_page_lists_devices_without_addresses_and_ends_one(app, make
 
     make.user(email="patient@example.org")
     phone, laptop = app.test_client(), app.test_client()
-    phone.post("/login", data={"email": "patient@example.org", "password": PASSWORD}, headers={
-        "User-Agent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/130.0 Mobile Safari/537.36"})
+    assert phone.post("/login", data={"email": "patient@example.org", "password": PASSWORD}, headers={
+        "User-Agent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/130.0 Mobile Safari/537.36"}).status_code == 302
     login(laptop)
     page = laptop.get("/account").text
     assert "Firefox on Linux" in page and "Chrome on Android" in page and "this device" in page
@@ -265,7 +265,7 @@ def test_the_account_page_lists_devices_without_addresses_and_ends_one(app, make
     with app.app_context():
         phone_row = db.session.scalar(select(UserSession).where(UserSession.device == "Chrome on Android"))
         assert not hasattr(phone_row, "ip") and not hasattr(phone_row, "address")
-    laptop.post(f"/account/sessions/{phone_row.id}/end")
+    assert laptop.post(f"/account/sessions/{phone_row.id}/end").status_code == 302
     assert phone.get("/account").status_code == 302
     assert laptop.get("/account").status_code == 200
 
@@ -280,7 +280,7 @@ def test_one_cannot_end_another_accounts_session(app, make):
     login(theirs, email="other@example.org")
     with app.app_context():
         their_row = db.session.scalar(select(UserSession).join(User).where(User.email == "other@example.org"))
-    mine.post(f"/account/sessions/{their_row.id}/end")
+    assert mine.post(f"/account/sessions/{their_row.id}/end").status_code == 302
     assert theirs.get("/account").status_code == 200
 
 
@@ -346,7 +346,7 @@ def test_the_delay_grows_and_is_the_same_for_unknown_emails(app, make):
             db.session.execute(sa.update(LoginFailure).values(last_failed_at=account.now_utc() - timedelta(hours=1)))
             db.session.commit()
         for email in ("patient@example.org", "nobody@example.org"):
-            client.post("/login", data={"email": email, "password": f"guess {n}"})
+            assert client.post("/login", data={"email": email, "password": f"guess {n}"}).status_code == 200  # refused, no delay yet
     known = login(client, "patient@example.org")
     unknown = login(client, "nobody@example.org")
     assert known.status_code == unknown.status_code == 429

@@ -98,7 +98,7 @@ def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     assert login.status_code == 302
     # The demo moderator finds flagged and held tips waiting.
     client.post("/logout")
-    client.post("/login", data={"email": DEMO_ACCOUNTS[2][0], "password": DEMO_ACCOUNTS[2][2]})
+    assert client.post("/login", data={"email": DEMO_ACCOUNTS[2][0], "password": DEMO_ACCOUNTS[2][2]}).status_code == 302
     queue = client.get("/moderation").text
     assert "Flagged as <strong>misinformation</strong>" in queue and "example-miracle-cure.biz" in queue
 
@@ -178,7 +178,7 @@ def test_users_set_password_ends_every_session_and_is_audited(runner, make, app)
 
     make.user(email="a@example.org")
     browser = app.test_client()
-    browser.post("/login", data={"email": "a@example.org", "password": "correct horse battery"})
+    assert browser.post("/login", data={"email": "a@example.org", "password": "correct horse battery"}).status_code == 302
     short = runner.invoke(args=["users", "set-password", "a@example.org", "--password-stdin"], input="short\n")
     assert short.exit_code == 1 and "at least 10" in short.output
     result = runner.invoke(args=["users", "set-password", "A@example.org", "--password-stdin"],

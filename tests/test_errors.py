@@ -13,16 +13,30 @@ def test_405_and_api_errors_are_json_under_api(client):
     assert client.post("/api/v1/conditions").get_json()["status"] == 405
 
 
-def test_unexpected_errors_render_500_and_roll_back(app, client):
+def test_unexpected_errors_render_500_and_roll_back(app, client, auth):
+    """A request that wrote half its rows and then failed leaves none of them, signed in or not."""
+    from sqlalchemy import func, select
+
+    from registry import catalog
+    from registry.extensions import db
+    from registry.models import Treatment
+
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
-    @app.get("/boom")
+    @app.post("/boom")
     def boom():
+        catalog.add_treatment("Half written", "drug", ())
+        db.session.flush()  # the row is in the transaction
         raise RuntimeError("boom")
 
-    response = client.get("/boom")
-    assert response.status_code == 500 and "Something went wrong" in response.text
-    assert "RuntimeError" not in response.text
+    for signed_in in (False, True):
+        if signed_in:
+            auth.login()  # the page of a signed-in member reads (and may touch) their session rows
+        response = client.post("/boom")
+        assert response.status_code == 500 and "Something went wrong" in response.text
+        assert "RuntimeError" not in response.text
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Treatment)) == 0
 
 
 def test_every_status_has_a_message():

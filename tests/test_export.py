@@ -7,7 +7,7 @@ import zipfile
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from registry.extensions import db
 from registry.models import ExportLog, User
@@ -192,3 +192,78 @@ def test_held_and_hidden_text_is_never_exported(runner, community, make, app, tm
     rows = [r for r in read(out, "experiences") if r["condition"] == "migraine" and r["effectiveness"] == "major"
             and r["tips"] == ""]  # fmt: skip
     assert rows
+
+
+# What a spreadsheet runs as a formula when a cell starts with it (reports.csvout.FORMULA_STARTS).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Every free-text and name column of the export (table, column) and the text planted in it after the start.
+PLANTED = {
+    ("experiences", "tips"): "SUM(A1:A9) tip", ("experience_side_effects", "term"): "1+1 term",
+    ("doctor_ratings", "comment"): "2+2 comment", ("conditions", "name"): 'HYPERLINK("x") condition',
+    ("conditions", "icd10"): "G43", ("treatments", "name"): "cmd|' /C calc'!A0", ("treatments", "drugbank_id"): "DB01",
+    ("treatments", "mesh_id"): "D01", ("doctors", "name"): "Dr. Formula", ("doctors", "specialty"): "Neurology",
+    ("doctors", "city"): "Lyon", ("doctors", "country"): "X",
+}  # fmt: skip
+GENERATED = {"experience_id", "participant_id", "rating_id", "condition", "treatment", "slug"}  # keyed hashes, slugs
+
+
+@pytest.fixture
+def formulas(make, app):
+    """A catalog and six consenting participants' reports whose every text starts with a formula character."""
+    from registry import auth, experiences, ratings
+    from registry.models import Condition, Doctor, DoctorRating, Experience, Treatment
+
+    with app.app_context():
+        for i, start in enumerate(FORMULA_STARTS):
+            text = {key: start + rest for key, rest in PLANTED.items()}
+            condition = Condition(slug=f"formula-{i}", name=text["conditions", "name"], name_key=f"c{i}",
+                                  icd10=text["conditions", "icd10"])  # fmt: skip
+            treatment = Treatment(slug=f"formula-{i}", name=text["treatments", "name"], name_key=f"t{i}", kind="drug",
+                                  drugbank_id=text["treatments", "drugbank_id"], mesh_id=text["treatments", "mesh_id"])  # fmt: skip
+            doctor = Doctor(name=text["doctors", "name"], name_key=f"d{i}", specialty=text["doctors", "specialty"],
+                            city=text["doctors", "city"], city_key=f"l{i}", country=text["doctors", "country"])  # fmt: skip
+            condition.treatments.append(treatment)
+            db.session.add_all([condition, treatment, doctor])
+            user = auth.create_user(f"formula{i}@example.org", "correct horse battery", f"formula{i}")
+            auth.set_consent(user, True)
+            db.session.flush()
+            answers = {"role": "patient", "started": "2024-01", "stopped": None, "effectiveness": "moderate",
+                       "side_effect_severity": "mild", "satisfaction": 7, "would_recommend": "yes",
+                       "tips": text["experiences", "tips"], "side_effects": [text["experience_side_effects", "term"]],
+                       "stop_reasons": []}  # fmt: skip
+            experiences.save(user, condition, treatment, answers, None)
+            ratings.save(user, doctor, condition, {"last_visit": "2025-06", "overall": 9, "explained_clearly": "always",
+                         "listened_carefully": "always", "showed_respect": "always", "spent_enough_time": "always",
+                         "got_appointment": "always", "knowledge": 4, "would_recommend": "definitely_yes",
+                         "comment": text["doctor_ratings", "comment"]})  # fmt: skip
+        db.session.flush()
+        for model in (Experience, DoctorRating):  # moderation may hold odd text for review: publish it
+            db.session.execute(update(model).values(text_state="public"))
+        db.session.commit()
+
+
+def exported_tables(runner, tmp_path, fmt):
+    """Each exported table's rows as dicts, from the CSV files or the Parquet files."""
+    from registry.codebook import schemas
+
+    out = export_dir(runner, tmp_path / fmt, "--with-text", "--format", fmt)
+    if fmt == "csv":
+        return {name: read(out, name) for name in schemas(True)}
+    import pyarrow.parquet as pq
+
+    return {name: pq.read_table(out / f"{name}.parquet").to_pylist() for name in schemas(True)}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_every_free_text_and_name_column_is_neutralized(runner, formulas, tmp_path, fmt):
+    """A text cell starting with = + - @ tab or CR comes out whole, behind a single quote, in every such column."""
+    from registry.codebook import schemas
+
+    free = {(name, f["name"]) for name, schema in schemas(True).items() for f in schema["fields"]
+            if f["type"] == "string" and not {"enum", "pattern"} & set(f.get("constraints", {}))
+            and f["name"] not in GENERATED}  # fmt: skip
+    assert free == set(PLANTED)  # a new free-text column is planted here too
+    tables = exported_tables(runner, tmp_path, fmt)
+    for (name, column), rest in PLANTED.items():
+        values = sorted(row[column] for row in tables[name] if row[column])
+        assert values == sorted("'" + start + rest for start in FORMULA_STARTS), (fmt, name, column)

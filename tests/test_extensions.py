@@ -35,8 +35,8 @@ def test_login_is_limited_with_a_clear_page_and_retry_after(limited, make):
 def test_registration_is_limited(limited):
     client = limited.test_client()
     for n in range(2):
-        client.post("/register", data={"email": f"x{n}@example.org", "pseudonym": f"member {n}",
-                                       "password": "long enough pw", "confirm": "long enough pw"})  # fmt: skip
+        assert client.post("/register", data={"email": f"x{n}@example.org", "pseudonym": f"member {n}",
+                                       "password": "long enough pw", "confirm": "long enough pw"}).status_code == 302  # fmt: skip
         client.post("/logout")
     assert client.post("/register", data={"email": "late@example.org"}).status_code == 429
 
@@ -44,7 +44,7 @@ def test_registration_is_limited(limited):
 def test_experience_and_rating_posts_share_one_budget(limited, make):
     make.user(email="a@example.org")
     client = limited.test_client()
-    client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"})
+    assert client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"}).status_code == 302
     assert client.post("/experiences/new", data={}).status_code != 429
     assert client.post("/ratings/new?doctor=1", data={}).status_code != 429
     assert client.post("/experiences/new", data={}).status_code == 429
@@ -66,10 +66,37 @@ def test_limits_are_off_when_the_setting_says_so(client):
 
 
 def test_limits_are_shared_through_redis_when_configured(app):
-    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI")
-    shared = create_app({**{key: app.config[key] for key in keys}, "REDIS_URL": "redis://127.0.0.1:6379/0",
-                         "RATELIMIT_ENABLED": False})  # fmt: skip
-    assert shared.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    """Two workers on one Redis count one budget, and the count lives in Redis (gone from there, gone)."""
+    import os
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    store = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        store.ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at 127.0.0.1:6379 is unreachable under CI: {error}")
+        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
+    prefix = f"test-limits-{uuid.uuid4().hex}"  # other test runs may share this Redis
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
+    config = {**{key: app.config[key] for key in keys}, "REDIS_URL": url, "RATELIMIT_ENABLED": True,
+              "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_KEY_PREFIX": prefix}  # fmt: skip
+    first, second = create_app(config), create_app(config)  # two workers
+    assert second.config["RATELIMIT_STORAGE_URI"] == url
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
-    with shared.app_context():
-        db.engine.dispose()
+    try:
+        for worker in (first, first, second):
+            assert worker.test_client().post("/login", data={}).status_code == 200
+        assert second.test_client().post("/login", data={}).status_code == 429  # the fourth, on either worker
+        stored = store.keys(f"*{prefix}*")
+        assert stored  # the count is in Redis...
+        store.delete(*stored)
+        assert first.test_client().post("/login", data={}).status_code == 200  # ...and read from there
+    finally:
+        store.delete(*store.keys(f"*{prefix}*") or [prefix])
+        for worker in (first, second):
+            with worker.app_context():
+                db.engine.dispose()

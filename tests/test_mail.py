@@ -68,7 +68,7 @@ def test_the_answer_is_the_same_for_unknown_addresses(mail_app, make, inbox):
 def test_a_reset_link_expires_after_an_hour_and_dies_with_a_password_change(mail_app, make, inbox, monkeypatch):
     user_id = make.user(email="ana@example.org")
     client = mail_app.test_client()
-    client.post("/password/forgot", data={"email": "ana@example.org"})
+    assert client.post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
     path = link_in(inbox.wait(1)[0])
     assert client.get(path).status_code == 200
     from registry import auth
@@ -87,7 +87,7 @@ def test_a_reset_link_expires_after_an_hour_and_dies_with_a_password_change(mail
 def test_a_forged_or_altered_link_is_refused(mail_app, make, inbox):
     make.user(email="ana@example.org")
     client = mail_app.test_client()
-    client.post("/password/forgot", data={"email": "ana@example.org"})
+    assert client.post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
     path = link_in(inbox.wait(1)[0])
     assert client.get(path[:-3] + "abc").status_code == 400
     assert client.get("/password/reset/not-a-token").status_code == 400
@@ -95,8 +95,8 @@ def test_a_forged_or_altered_link_is_refused(mail_app, make, inbox):
 
 def test_registration_mails_a_confirmation_link(mail_app, inbox):
     client = mail_app.test_client()
-    client.post("/register", data={"email": "new@example.org", "pseudonym": "newcomer", "password": "long enough pw",
-                                   "confirm": "long enough pw"})  # fmt: skip
+    assert client.post("/register", data={"email": "new@example.org", "pseudonym": "newcomer", "password": "long enough pw",
+                                   "confirm": "long enough pw"}).status_code == 302  # fmt: skip
     page = client.get("/account")
     assert "not confirmed yet" in page.text and "Send the link again" in page.text
     [message] = inbox.wait(1)
@@ -105,7 +105,7 @@ def test_registration_mails_a_confirmation_link(mail_app, inbox):
     assert "Your address is confirmed." in client.get("/account").text
     with mail_app.app_context():
         assert db.session.scalar(select(User)).email_confirmed_at is not None
-    client.post("/account/confirm/resend")  # nothing left to confirm: no mail
+    assert client.post("/account/confirm/resend").status_code == 302  # nothing left to confirm: no mail
     assert len(inbox.messages) == 1
 
 
@@ -115,7 +115,7 @@ def test_an_email_change_waits_for_the_new_address_and_tells_the_old(mail_app, m
     login(client, "old@example.org")
     wrong = client.post("/account/email", data={"email": "new@example.org", "current": "not my password"})
     assert "This is not your password." in wrong.text
-    client.post("/account/email", data={"email": "New@Example.org", "current": PASSWORD})
+    assert client.post("/account/email", data={"email": "New@Example.org", "current": PASSWORD}).status_code == 302
     [confirm] = inbox.wait(1)
     assert confirm["To"] == "new@example.org"
     assert "waits for you" in client.get("/account").text
@@ -144,8 +144,8 @@ def test_links_come_from_the_request_host_without_a_base_url(app, smtp, make):
     mailing = create_app({**{k: app.config[k] for k in keys}, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port,
                           "MAIL_ASYNC": False})  # fmt: skip
     try:
-        mailing.test_client().post("/password/forgot", data={"email": "ana@example.org"},
-                                   base_url="https://public.example")  # fmt: skip
+        assert mailing.test_client().post("/password/forgot", data={"email": "ana@example.org"},
+                                   base_url="https://public.example").status_code == 302  # fmt: skip
         [message] = inbox.wait(1)
         assert "https://public.example/password/reset/" in message.get_body(("plain",)).get_content()
     finally:
@@ -194,8 +194,8 @@ def test_reset_requests_are_limited_per_address_and_per_account(app, smtp, make)
         assert blocked.status_code == 429
         # an unknown address is limited alike, so the limit tells nothing either
         for n in range(2):
-            client.post("/password/forgot", data={"email": "nobody@example.org"},
-                        environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})  # fmt: skip
+            assert client.post("/password/forgot", data={"email": "nobody@example.org"},
+                        environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code == 302  # fmt: skip
         assert client.post("/password/forgot", data={"email": "nobody@example.org"},
                            environ_base={"REMOTE_ADDR": "198.51.100.9"}).status_code == 429  # fmt: skip
         assert len(inbox.wait(2)) == 2

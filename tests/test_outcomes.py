@@ -1,5 +1,7 @@
 """Aggregates against counts computed by hand (reports.outcomes)."""
 
+from datetime import datetime, timezone
+
 import pytest
 
 from registry.report_sources import CellSource
@@ -11,10 +13,13 @@ from reports.filters import Filters
 from reports.stats import share_dict
 
 EXACT = Policy(mode="exact", min_n=5)
+# The community's reports are all made on this day: an ongoing treatment's duration runs to its report's date.
+REPORTED = datetime(2026, 5, 15, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def community(make):
+def community(make, monkeypatch):
+    monkeypatch.setattr("registry.experiences.now_utc", lambda: REPORTED)  # the report date save() stamps
     for name in ["Sumatriptan", "Topiramate", "Propranolol", "Erenumab"]:
         make.treatment(name)
     make.treatment("Yoga", kind="lifestyle")
@@ -131,7 +136,7 @@ def test_treatment_report_has_every_distribution(community, ctx):
     assert body["satisfaction"] == {str(k): (8 if k == 4 else 0) for k in range(1, 11)}
     assert body["stop_reasons"]["side_effects"] == 2 and sum(body["stop_reasons"].values()) == 2
     assert body["side_effects"] == [{"term": "brain fog", "n": 8, "share": 1.0}]  # tingling (4) is too few
-    # Two stopped after 2 months; six still using since 2024-01, reported now (more than 2 years).
+    # Two stopped after 2 months; six still using since 2024-01, reported 2026-05 (28 months: 2 to 5 years).
     assert body["duration"] == {"lt_1m": 0, "1_6m": 2, "6_12m": 0, "1_2y": 0, "2_5y": 6, "5y_plus": 0}
     for name in ["adherence", "burden", "cost_per_month", "insurance_coverage", "would_recommend"]:
         assert name in body

@@ -3,7 +3,7 @@
 import multiprocessing
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from registry import report_upkeep
 from registry.extensions import db
@@ -29,16 +29,16 @@ def check_clean(app):
 
 def test_every_kind_of_write_keeps_the_aggregates_exact(client, auth, app, catalog_rows):
     auth.login(birth_year=1980, sex="female")
-    client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha", "side_effects": ["nausea", "odd taste"],
-                                          "stopped": "2024-01", "stop_reasons": ["cost", "side_effects"]})  # fmt: skip
+    assert client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha", "side_effects": ["nausea", "odd taste"],
+                                          "stopped": "2024-01", "stop_reasons": ["cost", "side_effects"]}).status_code == 302  # fmt: skip
     check_clean(app)
-    client.post("/experiences/new", data={**ANSWERS, "treatment": "beta"})
+    assert client.post("/experiences/new", data={**ANSWERS, "treatment": "beta"}).status_code == 302
     check_clean(app)
     # Edit: every answer, the treatment and the side effects change.
-    client.post("/experiences/1/edit", data={**ANSWERS, "treatment": "gamma", "role": "caregiver",
-                                             "effectiveness": "worse", "satisfaction": "2", "side_effects": ["rash"]})  # fmt: skip
+    assert client.post("/experiences/1/edit", data={**ANSWERS, "treatment": "gamma", "role": "caregiver",
+                                             "effectiveness": "worse", "satisfaction": "2", "side_effects": ["rash"]}).status_code == 302  # fmt: skip
     check_clean(app)
-    client.post("/experiences/2/delete")
+    assert client.post("/experiences/2/delete").status_code == 302
     check_clean(app)
     with app.app_context():
         cells = db.session.execute(select(report_cell.c.treatment_id, report_cell.c.n)).all()
@@ -47,7 +47,7 @@ def test_every_kind_of_write_keeps_the_aggregates_exact(client, auth, app, catal
 
 def test_check_finds_a_difference_and_rebuild_mends_it(runner, client, auth, app, catalog_rows):
     auth.login()
-    client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha"})
+    assert client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha"}).status_code == 302
     assert runner.invoke(args=["aggregates", "check"]).exit_code == 0
     with app.app_context():
         db.session.execute(update(report_cell).values(n=report_cell.c.n + 1))
@@ -60,7 +60,11 @@ def test_check_finds_a_difference_and_rebuild_mends_it(runner, client, auth, app
 
 
 def test_seed_demo_keeps_the_aggregates_exact(runner, app, catalog_rows):
-    runner.invoke(args=["seed-demo", "--experiences", "1500", "--seed", "4", "--batch-size", "1000"])
+    seeded = runner.invoke(args=["seed-demo", "--experiences", "1500", "--seed", "4", "--batch-size", "1000"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "Added 1,500 experiences" in seeded.output
+    with app.app_context():  # the cells count every seeded report, not an empty table
+        assert db.session.scalar(select(func.sum(report_cell.c.n))) == 1500
     check_clean(app)
 
 
@@ -74,14 +78,14 @@ def _submit(url: str, worker: int) -> None:
         auth.create_user(f"worker{worker}@example.org", "correct horse battery", f"worker{worker}")
         db.session.commit()
     client = app.test_client()
-    client.post("/login", data={"email": f"worker{worker}@example.org", "password": "correct horse battery"})
+    assert client.post("/login", data={"email": f"worker{worker}@example.org", "password": "correct horse battery"}).status_code == 302
     for i, slug in enumerate(TREATMENTS):
         response = client.post("/experiences/new", data={**ANSWERS, "treatment": slug, "satisfaction": str(1 + i)})
         assert response.status_code == 302, response.text
     mine = client.get("/experiences").text
     ids = sorted({int(part.split('"')[0]) for part in mine.split('id="experience-')[1:]})
-    client.post(f"/experiences/{ids[0]}/edit", data={**ANSWERS, "treatment": TREATMENTS[0], "effectiveness": "none"})
-    client.post(f"/experiences/{ids[1]}/delete")
+    assert client.post(f"/experiences/{ids[0]}/edit", data={**ANSWERS, "treatment": TREATMENTS[0], "effectiveness": "none"}).status_code == 302
+    assert client.post(f"/experiences/{ids[1]}/delete").status_code == 302
     with app.app_context():
         db.engine.dispose()
 

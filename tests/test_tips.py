@@ -56,7 +56,7 @@ def test_a_vote_counts_once_can_be_taken_back_and_is_audited(client, app, auth, 
     assert _audit(app, "tip.helped") == [(pair[0], voter)]  # one event: the second click changed nothing
     page = client.get(PAGE).text
     assert "You said this helped you (undo)" in page and 'aria-pressed="true"' in page
-    client.post(f"/tips/{pair[0]}/helped", data={"helped": "0"})
+    assert client.post(f"/tips/{pair[0]}/helped", data={"helped": "0"}).status_code == 302
     assert _votes(app, pair[0]) == 0 and _audit(app, "tip.unhelped") == [(pair[0], voter)]
 
 

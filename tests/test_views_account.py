@@ -97,9 +97,9 @@ def test_withdraw_consent_in_one_click(client, auth, app, runner, tmp_path, othe
         everyone = db.session.scalars(select(User.id)).all()
     for member in everyone:
         give_consent(app, member)
-    client.post("/experiences/new", data={
+    assert client.post("/experiences/new", data={
         "condition": "migraine", "treatment": "sumatriptan", "role": "patient", "started": "2024-01",
-        "effectiveness": "moderate", "side_effect_severity": "none", "satisfaction": "7", "would_recommend": "yes"})
+        "effectiveness": "moderate", "side_effect_severity": "none", "satisfaction": "7", "would_recommend": "yes"}).status_code == 302
     assert count(app, Experience, Experience.user_id == user_id) == 1
     mine = Pseudonymizer(app.config["EXPORT_KEY"])("participant", user_id)
     assert mine in exported_participants(runner, tmp_path / "before")

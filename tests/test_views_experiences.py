@@ -1,10 +1,31 @@
 """The experience form, "my experiences", editing and deleting (registry.views.experiences)."""
 
+from html.parser import HTMLParser
+
 import pytest
 from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Diagnosis, Experience, ExperienceSideEffect, ExperienceStopReason
+
+class _Inputs(HTMLParser):
+    """The input elements of a page, as dicts of their attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "input":
+            self.inputs.append(dict(attrs))
+
+
+def checked_values(page: str, name: str) -> list[str]:
+    """The values of the checked inputs named `name` (radio buttons and check boxes)."""
+    parser = _Inputs()
+    parser.feed(page)
+    return [i.get("value") for i in parser.inputs if i.get("name") == name and "checked" in i]
+
 
 VALID = {
     "condition": "migraine",
@@ -69,7 +90,10 @@ def test_every_field_round_trips_through_save_and_edit(client, auth, app, catalo
         assert db.session.scalar(select(Diagnosis.diagnosed_year)) == 2015
         experience_id = e.id
     edit_page = client.get(f"/experiences/{experience_id}/edit").text
-    assert 'value="caregiver"' in edit_page.split("checked")[0] or 'checked id="role-1"' in edit_page
+    # Each radio group shows the saved answer, and only it, as checked.
+    for name in ["role", "effectiveness", "side_effect_severity", "adherence", "burden", "would_recommend"]:
+        assert checked_values(edit_page, name) == [VALID[name]], name
+    assert sorted(checked_values(edit_page, "stop_reasons")) == ["cost", "side_effects"]
     assert 'value="2023-01"' in edit_page and 'value="jaw tightness, tingling"' in edit_page
     assert 'value="2015"' in edit_page
     # Saving the edit page unchanged changes nothing.
@@ -133,7 +157,7 @@ def test_months_are_read_as_people_type_them(client, auth, app, catalog_rows, ty
 def test_invisible_control_characters_are_stripped_from_tips_and_terms(client, auth, app, catalog_rows):
     auth.login()
     tips = "Take it \u202eevil\u202c with food\u200b\u2066.\u2069"
-    client.post("/experiences/new", data={**VALID, "tips": tips, "side_effects": ["dizzi\u200bness"]})
+    assert client.post("/experiences/new", data={**VALID, "tips": tips, "side_effects": ["dizzi\u200bness"]}).status_code == 302
     with app.app_context():
         experience = db.session.scalar(select(Experience))
         assert experience.tips == "Take it evil with food."
@@ -157,7 +181,7 @@ def test_invalid_input_gets_its_message_keeps_answers_and_stores_nothing(
 
 def test_second_submission_for_the_same_pair_opens_the_first(client, auth, app, catalog_rows):
     auth.login()
-    client.post("/experiences/new", data=VALID)
+    assert client.post("/experiences/new", data=VALID).status_code == 302
     with app.app_context():
         first_id = db.session.scalar(select(Experience.id))
     again = client.get("/experiences/new?condition=migraine&treatment=sumatriptan")
@@ -169,8 +193,8 @@ def test_second_submission_for_the_same_pair_opens_the_first(client, auth, app, 
 
 def test_editing_into_an_existing_pair_is_refused(client, auth, app, catalog_rows):
     auth.login()
-    client.post("/experiences/new", data=VALID)
-    client.post("/experiences/new", data={**VALID, "condition": "cluster-headache"})
+    assert client.post("/experiences/new", data=VALID).status_code == 302
+    assert client.post("/experiences/new", data={**VALID, "condition": "cluster-headache"}).status_code == 302
     with app.app_context():
         second = db.session.scalar(select(Experience.id).order_by(Experience.id.desc()))
     response = client.post(f"/experiences/{second}/edit", data=VALID)
@@ -181,7 +205,7 @@ def test_unique_constraint_guards_the_database(auth, app, catalog_rows, client):
     from sqlalchemy.exc import IntegrityError
 
     auth.login()
-    client.post("/experiences/new", data=VALID)
+    assert client.post("/experiences/new", data=VALID).status_code == 302
     with app.app_context():
         e = db.session.scalar(select(Experience))
         db.session.add(Experience(**{c: getattr(e, c) for c in ("user_id", "condition_id", "treatment_id", "role",
@@ -194,7 +218,7 @@ def test_unique_constraint_guards_the_database(auth, app, catalog_rows, client):
 def test_my_experiences_lists_and_deletes_with_confirmation(client, auth, app, catalog_rows):
     auth.login()
     assert "not shared any experience yet" in client.get("/experiences").text
-    client.post("/experiences/new", data=VALID)
+    assert client.post("/experiences/new", data=VALID).status_code == 302
     page = client.get("/experiences").text
     assert "Sumatriptan" in page and "Migraine" in page and "<time" in page
     with app.app_context():
@@ -216,7 +240,7 @@ OWNER_URLS = [("get", "/experiences/{id}/edit"), ("post", "/experiences/{id}/edi
 @pytest.mark.parametrize("method, url", OWNER_URLS)
 def test_nobody_else_can_view_edit_or_delete(client, auth, app, catalog_rows, method, url):
     auth.login(email="owner@example.org")
-    client.post("/experiences/new", data=VALID)
+    assert client.post("/experiences/new", data=VALID).status_code == 302
     with app.app_context():
         experience_id = db.session.scalar(select(Experience.id))
     auth.logout()
@@ -239,7 +263,7 @@ def test_experience_pages_require_login(client, url):
 
 def test_condition_and_treatment_pages_count_and_link_to_the_form(client, auth, catalog_rows):
     auth.login()
-    client.post("/experiences/new", data=VALID)
+    assert client.post("/experiences/new", data=VALID).status_code == 302
     page = client.get("/conditions/migraine").text
     assert "Too few reports to show" in page  # one report is counted, but too few to show
     assert "Share your experience with Sumatriptan for Migraine" in page
@@ -266,7 +290,7 @@ def test_huge_numbers_are_not_errors(client, auth, catalog_rows, url):
 def test_a_treatment_added_to_the_catalog_appears_in_the_form_at_once(client, auth, catalog_rows):
     auth.login()
     assert "Tai chi" not in client.get("/experiences/new").text
-    client.post("/treatments/new", data={"name": "Tai chi", "kind": "lifestyle"})
+    assert client.post("/treatments/new", data={"name": "Tai chi", "kind": "lifestyle"}).status_code == 302
     assert '<option value="tai-chi">Tai chi</option>' in client.get("/experiences/new").text
 
 

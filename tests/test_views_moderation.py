@@ -63,7 +63,7 @@ def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip
     assert TIP in queue.text and "Wrong dose" in queue.text and "Reason (shown to the author)" in queue.text
     assert 'aria-label="1 waiting"' in queue.text  # the count beside the navigation link
     # Hiding needs a reason the author will read.
-    client.post(f"/moderation/tip/{tip}", data={"action": "hide", "reason": ""})
+    assert client.post(f"/moderation/tip/{tip}", data={"action": "hide", "reason": ""}).status_code == 302
     assert TIP in client.get(PAGE).text
     done = client.post(f"/moderation/tip/{tip}", data={"action": "hide", "reason": "Unsafe advice"}, follow_redirects=True)
     assert "The tip is hidden." in done.text
@@ -85,13 +85,13 @@ def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip
         user = accounts.find_user(author)
         user.set_password("correct horse battery")
         db.session.commit()
-    client.post("/login", data={"email": author, "password": "correct horse battery"})
+    assert client.post("/login", data={"email": author, "password": "correct horse battery"}).status_code == 302
     mine = client.get("/experiences")
     assert "Your tip is hidden by a moderator." in mine.text and "Unsafe advice" in mine.text
     auth.logout()
     auth.login(email="mod@example.org")
     assert "Unsafe advice" in client.get("/moderation").text  # listed under hidden tips
-    client.post(f"/moderation/tip/{tip}", data={"action": "restore", "reason": ""})
+    assert client.post(f"/moderation/tip/{tip}", data={"action": "restore", "reason": ""}).status_code == 302
     assert TIP in client.get(PAGE).text
 
 
@@ -110,7 +110,7 @@ def test_held_tip_waits_for_a_moderator(client, auth, app, tip):
     assert "pharma-deals" in queue.text and "held" in queue.text
     with app.app_context():
         held = db.session.scalar(sa.select(Experience.id).where(Experience.text_state == "held"))
-    client.post(f"/moderation/tip/{held}", data={"action": "keep", "reason": ""})
+    assert client.post(f"/moderation/tip/{held}", data={"action": "keep", "reason": ""}).status_code == 302
     assert "pharma-deals" in client.get(riza).text
 
 

@@ -69,7 +69,7 @@ def test_invalid_ratings_get_their_message_and_save_nothing(client, auth, app, d
 def test_unknown_doctor_is_404_and_second_rating_opens_the_first(client, auth, app, doctor):
     auth.login()
     assert client.get("/ratings/new?doctor=99").status_code == 404
-    client.post("/ratings/new?doctor=1", data=VALID)
+    assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
     again = client.get("/ratings/new?doctor=1&condition=migraine")
     assert again.status_code == 302 and "/edit" in again.location
     assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
@@ -80,7 +80,7 @@ def test_unknown_doctor_is_404_and_second_rating_opens_the_first(client, auth, a
                                          ("get", "/ratings/{id}/delete"), ("post", "/ratings/{id}/delete")])  # fmt: skip
 def test_nobody_else_can_edit_or_delete_a_rating(client, auth, app, doctor, method, url):
     auth.login(email="owner@example.org")
-    client.post("/ratings/new?doctor=1", data=VALID)
+    assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
     auth.logout()
     auth.login(email="intruder@example.org")
     response = getattr(client, method)(url.format(id=1), data={**VALID, "overall": "0"})
@@ -91,16 +91,16 @@ def test_nobody_else_can_edit_or_delete_a_rating(client, auth, app, doctor, meth
 
 def test_delete_own_rating(client, auth, app, doctor):
     auth.login()
-    client.post("/ratings/new?doctor=1", data=VALID)
+    assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
     assert "cannot be undone" in client.get("/ratings/1/delete").text
-    client.post("/ratings/1/delete")
+    assert client.post("/ratings/1/delete").status_code == 302
     assert rating_count(app) == 0
 
 
 def test_doctor_page_find_a_doctor_and_api(client, auth, app, doctor):
     for i in range(6):
         auth.login(email=f"p{i}@example.org")
-        client.post("/ratings/new?doctor=1", data={**VALID, "overall": "10" if i < 3 else "7"})
+        assert client.post("/ratings/new?doctor=1", data={**VALID, "overall": "10" if i < 3 else "7"}).status_code == 302
         auth.logout()
     page = client.get("/doctors/1").text
     assert "Rated 9 or 10" in page and "Explained every option." in page and "not medical advice" in page

@@ -97,6 +97,54 @@ def test_small_units_are_suppressed_everywhere(client, community):
     assert "Propranolol" not in csv.text
 
 
+@pytest.fixture
+def threshold(make, app):
+    """Treatments with min_n - 1 reports (Quaxil), exactly min_n (Brevant) and none (Zoltrin)."""
+    min_n = app.config["REPORT_MIN_N"]
+    slugs = [make.treatment(name, kind="other") for name in ["Quaxil", "Brevant", "Zoltrin"]]
+    assert slugs == ["quaxil", "brevant", "zoltrin"]
+    make.condition("Threshold", "G43", treatments=["quaxil", "brevant", "zoltrin"])
+    for slug, count in (("quaxil", min_n - 1), ("brevant", min_n)):
+        for _ in range(count):
+            make.experience("threshold", slug, side_effects=["nausea"])
+    return min_n
+
+
+def _as_zoltrin(text: str) -> str:
+    """A page or answer about Quaxil, worded as if it were about Zoltrin."""
+    return text.replace("Quaxil", "Zoltrin").replace("quaxil", "zoltrin")
+
+
+CHARTS = ["effectiveness", "side_effect_severity", "side_effects", "satisfaction", "duration", "stop_reasons"]
+
+
+def test_min_n_minus_one_is_hidden_everywhere_as_nothing_is_and_min_n_is_shown(client, threshold):
+    min_n, base = threshold, "/conditions/threshold/treatments/"
+    # min_n - 1 reports: the page, the API and every CSV are those of a treatment nobody reported on.
+    assert _as_zoltrin(client.get(base + "quaxil").text) == client.get(base + "zoltrin").text
+    assert "Too few reports to show" in client.get(base + "quaxil").text
+    assert _as_zoltrin(client.get(f"/api/v1{base}quaxil").text) == client.get(f"/api/v1{base}zoltrin").text
+    for chart in CHARTS:
+        hidden = client.get(f"{base}quaxil?format=csv&chart={chart}")
+        nothing = client.get(f"{base}zoltrin?format=csv&chart={chart}")
+        assert hidden.status_code == nothing.status_code == 404, chart
+    listing = {t["slug"]: t for t in client.get("/api/v1/conditions/threshold/treatments").get_json()["treatments"]}
+    assert listing["quaxil"] == {"slug": "quaxil", "name": "Quaxil", "suppressed": True}
+    assert listing["zoltrin"] == {"slug": "zoltrin", "name": "Zoltrin", "suppressed": True}
+    ranking = client.get("/conditions/threshold?format=csv&chart=ranking").text
+    assert "Quaxil" not in ranking and "Zoltrin" not in ranking
+    page = client.get("/conditions/threshold").text
+    for name in ("Quaxil", "Zoltrin"):
+        row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*>{name}</a>(?:(?!</tr>).)*</tr>", page, re.S)
+        assert row and "too few reports to show" in row.group(0), name
+    # Exactly min_n: shown, with its count, everywhere.
+    assert listing["brevant"]["suppressed"] is False and listing["brevant"]["n"] == min_n
+    assert f"<strong>{min_n}</strong> people reported" in client.get(base + "brevant").text
+    assert client.get(f"/api/v1{base}brevant").get_json()["treatment"]["n"] == min_n
+    assert f"nausea,{min_n},100%" in client.get(f"{base}brevant?format=csv&chart=side_effects").text
+    assert f"Brevant,{min_n}," in ranking
+
+
 @pytest.mark.parametrize("url", ["/conditions/migraine?sex=robot", "/conditions/migraine/treatments/sumatriptan?age_band=old",
                                  "/api/v1/conditions/migraine/treatments?role=doctor"])  # fmt: skip
 def test_bad_filter_codes_get_400_with_a_message(client, community, url):

@@ -1,4 +1,4 @@
-"""The treatment-experience form: every field of DOMAIN.md under its DOMAIN.md name."""
+"""The treatment-experience form: every field of docs/domain.md "A treatment experience" under its name there."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ class ExperienceForm(FlaskForm):
             raise ValidationError("Reasons for stopping need a stop month; add it or untick the reasons.")
 
     def values(self) -> dict:
-        """The cleaned answers, keyed by DOMAIN.md field name."""
+        """The cleaned answers, keyed by field name (docs/domain.md)."""
         return {
             "role": self.role.data,
             "started": self.started.data,

@@ -1,4 +1,4 @@
-"""The doctor-rating form: every field of DOMAIN.md "A doctor rating", on CG-CAHPS codes."""
+"""The doctor-rating form: every field of docs/domain.md "A doctor rating", on CG-CAHPS codes."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class DoctorRatingForm(FlaskForm):
         self.condition.choices = blank_first(conditions, "Choose a condition")
 
     def values(self) -> dict:
-        """The cleaned answers, keyed by DOMAIN.md field name."""
+        """The cleaned answers, keyed by field name (docs/domain.md)."""
         return {
             "last_visit": self.last_visit.data,
             "overall": int(self.overall.data),

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from registry.extensions import db
 from registry.database import UTCDateTime, now_utc
 
-# Bump when the consent text in templates/account/_consent_text.html changes.
+# Bump when the consent text in templates/auth/_consent_text.html changes.
 CONSENT_VERSION = "2026-11-2"
 
 

@@ -1,4 +1,4 @@
-"""Home page and the app's own assets."""
+"""The home page and the about page (the app's assets are served by registry.views.assets)."""
 
 from __future__ import annotations
 
