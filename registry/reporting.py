@@ -146,13 +146,14 @@ def treatment_time_curves(treatment: Treatment) -> dict:
 
 
 def drug_time(treatment: Treatment, overview) -> tuple[list, object]:
-    """The drug page's (condition name, curve) of every shown condition with a curve, and their chart (or None)."""
+    """The drug page's (condition use, curve) of every shown condition with a curve, and their chart (or None)."""
     from reports import time_charts
 
     curves = treatment_time_curves(treatment)
     ids = {c.slug: c.id for c in db.session.scalars(select(Condition).where(Condition.slug.in_([u.slug for u in overview.shown])))}
-    uses = [(use.name, curves[ids[use.slug]]) for use in overview.shown
+    uses = [(use, curves[ids[use.slug]]) for use in overview.shown
             if ids[use.slug] in curves and not curves[ids[use.slug]].suppressed]  # fmt: skip
     if not uses:
         return [], None
-    return uses, time_charts.survival_chart(uses, title="Still on it, by months since starting, for each condition")
+    return uses, time_charts.survival_chart([(use.name, curve) for use, curve in uses],
+                                            title="Still on it, by months since starting, for each condition")

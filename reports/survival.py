@@ -145,9 +145,6 @@ class Curve:
     reasons: dict[str, dict] = field(default_factory=dict)  # period -> {"stops": n, "reasons": {code: share dict}}
     open_band: dict = field(default_factory=dict)  # 24 months or more: {"stopped", "still_using"}
 
-    def share_at(self, months: int) -> float | None:
-        return next((p.share for p in self.points if p.months == months), None)
-
     def as_json(self) -> dict:
         """The API's shape (registry/openapi.py TIME_CURVE)."""
         if self.suppressed:
@@ -224,7 +221,7 @@ def _fit(bands: Bands):
 
 def curve(policy: Policy, bands: Bands) -> Curve:
     """The share still on it at 1, 3, 6, 12 and 24 months with a 95% band, the median and stop reasons by time."""
-    if not policy.shown(bands.n) or bands.n < 2 * policy.min_n or not sum(bands.stopped) + sum(bands.using):
+    if bands.n < 2 * policy.min_n or not sum(bands.stopped) + sum(bands.using):  # stricter than a unit's min_n
         return Curve(bands.n, True)
     table = _life_table(bands.stopped, bands.using, policy.noise_sd)
     at_risk = float(sum(bands.stopped) + sum(bands.using))

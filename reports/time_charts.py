@@ -19,7 +19,8 @@ def median_words(curve: Curve) -> str:
     if median.get("months") is None:
         last = next((p for p in reversed(curve.points) if p.share is not None), None)
         if median.get("low") is not None:
-            return f"More than half were still on it at {last.months} months (half may have stopped by {median['low']})."
+            return (f"More than half were still on it at {last.months} months "
+                    f"(though half may have stopped by {median['low']} months).")
         return f"More than half were still on it at {last.months} months." if last else ""
     low, high = median.get("low"), median.get("high")
     likely = f"likely between {low} and {high} months" if high is not None else f"likely at least {low} months"
@@ -43,8 +44,9 @@ def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", t
              "fill": "tonexty", "fillcolor": FILLS[i % 4], "hoverinfo": "skip", "showlegend": False, "legendgroup": label},
             {"type": "scatter", "x": x, "y": [1.0, *(p.share for p in points)], "mode": "lines+markers", "name": label,
              "legendgroup": label, "line": {"color": COLORS[i % 4], "width": 3}, "marker": {"size": 8},
-             "customdata": [["", ""], *([pct(p.low), pct(p.high)] for p in points)],
-             "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{x}} months<extra></extra>"},
+             "customdata": [["100%", "100%"], *([pct(p.low), pct(p.high)] for p in points)],
+             "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{x}} months "
+                              "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>"},
         ]  # fmt: skip
         for p in c.points:
             rows.append({"Treatment": name, "Months": p.months,

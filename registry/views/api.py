@@ -87,7 +87,7 @@ def treatment(treatment_slug: str):
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
     overview = reporting.treatment_overview(entry)
-    time_uses = {name: curve for name, curve in reporting.drug_time(entry, overview)[0]}
+    time_uses = {use.slug: curve for use, curve in reporting.drug_time(entry, overview)[0]}
     return jsonify(
         treatment={"slug": entry.slug, "name": entry.name, "kind": entry.kind},
         min_n=reporting.policy().min_n,
@@ -96,8 +96,8 @@ def treatment(treatment_slug: str):
         suppressed=overview.suppressed,
         conditions=[use.as_json() for use in overview.uses],
         side_effects=overview.side_effects,
-        time_on_treatment=[{"condition": {"slug": use.slug, "name": use.name}, **time_uses[use.name].as_json()}
-                           for use in overview.shown if use.name in time_uses],
+        time_on_treatment=[{"condition": {"slug": use.slug, "name": use.name}, **time_uses[use.slug].as_json()}
+                           for use in overview.shown if use.slug in time_uses],
     )  # fmt: skip
 
 
