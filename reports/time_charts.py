@@ -61,7 +61,7 @@ def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", t
         table = table.drop(columns="Treatment")
     several = len(shown) > 1
     fig = _figure(traces, height=340 if several else 300, showlegend=several,
-                  xaxis={"tickvals": [0, *MILESTONES], "range": [0, 24.5], "fixedrange": True, **_title("Months since starting")},
+                  xaxis={"tickvals": list(MILESTONES), "range": [0, 24.5], "fixedrange": True, **_title("Months since starting")},
                   yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title("Still on it")},
                   legend={"orientation": "h", "y": -0.3}, hovermode="closest")  # fmt: skip
     summary = ("The share still taking it after each number of months since starting, with its 95% band (shaded). People "
