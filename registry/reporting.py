@@ -156,4 +156,5 @@ def drug_time(treatment: Treatment, overview) -> tuple[list, object]:
     if not uses:
         return [], None
     return uses, time_charts.survival_chart([(use.name, curve) for use, curve in uses],
-                                            title="Still on it, by months since starting, for each condition")
+                                            title="Still on it, by months since starting, for each condition",
+                                            note="Everyone who gave a start month.")

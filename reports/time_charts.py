@@ -14,22 +14,30 @@ UNFILTERED = "Everyone who gave a start month, whatever the filters above."
 
 
 def median_words(curve: Curve) -> str:
-    """"Half had stopped by 6 months (likely between 3 and 12)", or that more than half were still on it at 24."""
+    """"Half had stopped by 6 months (likely between 3 and 12 months)", or that more than half were still on it at 24."""
     median = curve.median or {}
+    last = next((p.months for p in reversed(curve.points) if p.share is not None), None)
+    if last is None:
+        return ""
     if median.get("months") is None:
-        last = next((p for p in reversed(curve.points) if p.share is not None), None)
-        if median.get("low") is not None:
-            return (f"More than half were still on it at {last.months} months "
-                    f"(though half may have stopped by {median['low']} months).")
-        return f"More than half were still on it at {last.months} months." if last else ""
+        low = median.get("low")
+        if low is None:
+            return f"More than half were still on it at {last} months."
+        if low == last:
+            return f"More than half were still on it at {last} months, though possibly only just."
+        return f"More than half were still on it at {last} months; half may have stopped as early as {low} months."
     low, high = median.get("low"), median.get("high")
-    likely = f"likely between {low} and {high} months" if high is not None else f"likely at least {low} months"
     if low == high:
-        likely = f"likely about {low} months"
+        likely = f"likely at {low} months"
+    elif high is None:
+        likely = f"likely at {low} months or later"
+    else:
+        likely = f"likely between {low} and {high} months"
     return f"Half had stopped by {median['months']} months ({likely})."
 
 
-def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None) -> Chart:
+def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None,
+                   note: str = UNFILTERED) -> Chart:
     """The share still on it after 1, 3, 6, 12 and 24 months, with 95% bands; several curves share one axis."""
     shown = [(name, c) for name, c in series if not c.suppressed]
     traces, rows = [], []
@@ -65,7 +73,7 @@ def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", t
                   yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title("Still on it")},
                   legend={"orientation": "h", "y": -0.3}, hovermode="closest")  # fmt: skip
     summary = ("The share still taking it after each number of months since starting, with its 95% band (shaded). People "
-               "still taking it count until their report, not as stopped. " + UNFILTERED)  # fmt: skip
+               "still taking it count until their report, not as stopped. " + note).strip()  # fmt: skip
     return Chart(chart_id, title or "Still on it, by months since starting", fig, table, summary)
 
 
