@@ -81,24 +81,29 @@ class Bands:
 
 def true_bands(frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, TrueBands]:
     """Per value of ``by``, the true band counts of report_slice rows of the axes "using" and "stopped"."""
-    reason_columns = [c for c in frame.columns if c.startswith(REASON_PREFIX)]
-    result = {}
-    for unit, rows in frame[frame["axis"].isin(("using", "stopped"))].groupby(by):
-        stopped, using = [0] * len(BANDS), [0] * len(BANDS)
-        reasons = {c[len(REASON_PREFIX):]: [0, 0] for c in reason_columns}
-        for row in rows.itertuples(index=False):
-            band, n = band_of(int(row.bucket)), int(row.n)
-            if row.axis == "stopped":
-                stopped[band] += n
-                period = 0 if BANDS[band][0] < EARLY_MONTHS else 1
-                for column in reason_columns:
-                    reasons[column[len(REASON_PREFIX):]][period] += int(getattr(row, column))
-            else:
-                using[band] += n
-        key_sum = sum(int(k) for k in rows["key_sum"])  # Python ints: a sum of 40-bit keys
-        result[int(unit)] = TrueBands(sum(stopped) + sum(using), key_sum, tuple(stopped), tuple(using),
-                                      {code: tuple(v) for code, v in reasons.items()})  # fmt: skip
-    return result
+    codes = [c[len(REASON_PREFIX):] for c in frame.columns if c.startswith(REASON_PREFIX)]
+    columns = [by, "axis", "bucket", "n", "key_sum", *(REASON_PREFIX + code for code in codes)]
+    units: dict[int, dict] = {}
+    # Plain tuples of the few columns read: a wide frame's groupby and named rows cost more than the sums.
+    for unit, axis, bucket, n, key, *reasons in frame[columns].itertuples(index=False, name=None):
+        if axis not in ("using", "stopped"):
+            continue
+        sums = units.get(unit)
+        if sums is None:
+            sums = units[unit] = {"key": 0, "stopped": [0] * len(BANDS), "using": [0] * len(BANDS),
+                                  "reasons": [[0, 0] for _ in codes]}  # fmt: skip
+        band = band_of(int(bucket))
+        sums[axis][band] += int(n)
+        sums["key"] += int(key)  # Python ints: a sum of 40-bit keys
+        if axis == "stopped":
+            period = 0 if BANDS[band][0] < EARLY_MONTHS else 1
+            for counts, k in zip(sums["reasons"], reasons):
+                counts[period] += int(k)
+    return {
+        int(unit): TrueBands(sum(s["stopped"]) + sum(s["using"]), s["key"], tuple(s["stopped"]), tuple(s["using"]),
+                             {code: tuple(c) for code, c in zip(codes, s["reasons"])})
+        for unit, s in units.items()
+    }  # fmt: skip
 
 
 def protect(policy: Policy, true: TrueBands) -> Bands:

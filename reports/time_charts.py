@@ -45,11 +45,10 @@ def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", t
         points = [p for p in c.points if p.share is not None]
         x = [0, *(p.months for p in points)]
         label = f"{name} (n={c.n:,})"
-        traces += [
-            {"type": "scatter", "x": x, "y": [1.0, *(p.high for p in points)], "mode": "lines", "line": {"width": 0},
-             "hoverinfo": "skip", "showlegend": False, "legendgroup": label},
-            {"type": "scatter", "x": x, "y": [1.0, *(p.low for p in points)], "mode": "lines", "line": {"width": 0},
-             "fill": "tonexty", "fillcolor": FILLS[i % 4], "hoverinfo": "skip", "showlegend": False, "legendgroup": label},
+        traces += [  # the band as one closed shape (along the upper edge, back along the lower), then the curve
+            {"type": "scatter", "x": x + x[::-1], "y": [1.0, *(p.high for p in points)] + [*(p.low for p in points[::-1]), 1.0],
+             "mode": "lines", "line": {"width": 0}, "fill": "toself", "fillcolor": FILLS[i % 4], "hoverinfo": "skip",
+             "showlegend": False, "legendgroup": label},
             {"type": "scatter", "x": x, "y": [1.0, *(p.share for p in points)], "mode": "lines+markers", "name": label,
              "legendgroup": label, "line": {"color": COLORS[i % 4], "width": 3}, "marker": {"size": 8},
              "customdata": [["100%", "100%"], *([pct(p.low), pct(p.high)] for p in points)],
