@@ -24,7 +24,7 @@ def test_the_curve_reads_on_a_phone_in_words_chart_and_table(ui, page):
     ui.goto(TREATMENT)
     section = page.locator("details#staying-on-it")
     expect(section).not_to_have_attribute("open", "")
-    section.locator("> summary").click()
+    page.get_by_role("link", name="Staying on it", exact=True).click()  # the page index opens the section
     expect(section.locator(".lead")).to_contain_text("half")  # the median, in words
     milestones = section.locator("ul.milestones li")
     expect(milestones).to_have_count(5)
