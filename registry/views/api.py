@@ -87,6 +87,7 @@ def treatment(treatment_slug: str):
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
     overview = reporting.treatment_overview(entry)
+    time_uses = {use.slug: curve for use, curve in reporting.drug_time(entry, overview)[0]}
     return jsonify(
         treatment={"slug": entry.slug, "name": entry.name, "kind": entry.kind},
         min_n=reporting.policy().min_n,
@@ -95,7 +96,9 @@ def treatment(treatment_slug: str):
         suppressed=overview.suppressed,
         conditions=[use.as_json() for use in overview.uses],
         side_effects=overview.side_effects,
-    )
+        time_on_treatment=[{"condition": {"slug": use.slug, "name": use.name}, **time_uses[use.slug].as_json()}
+                           for use in overview.shown if use.slug in time_uses],
+    )  # fmt: skip
 
 
 def _condition(slug: str) -> Condition:
@@ -139,7 +142,9 @@ def condition_treatment(slug: str, treatment_slug: str):
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
     unit = reporting.treatment_report(condition, treatment, filters)
-    return jsonify(**_head(condition, filters), treatment=unit.detail_json())
+    staying = None if unit.suppressed else reporting.time_curves(condition, [treatment])[treatment.id]  # never filtered
+    return jsonify(**_head(condition, filters), treatment=unit.detail_json(),
+                   time_on_treatment=staying.as_json() if staying else {"suppressed": True})  # fmt: skip
 
 
 def _doctor_head(doctor: Doctor) -> dict:

@@ -23,7 +23,7 @@ from registry import catalog, reporting, scales, tips
 from registry.extensions import db, submit_limit
 from registry.models import Condition, Treatment
 from registry.views import page_arg
-from reports import charts, wording
+from reports import charts, time_charts, wording
 from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, FilterError, Filters, parse_filters
@@ -93,6 +93,8 @@ def treatment(slug: str, treatment_slug: str):
     filters = _filters()
     unit = reporting.treatment_report(entry, chosen, filters)
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, reporting.policy())
+    staying = None if unit.suppressed else reporting.time_curves(entry, [chosen])[chosen.id]  # never filtered
+    chart_list += time_charts.time_charts(chosen.name, staying) if staying else []
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
     # Tips are never filtered: each carries its author's pseudonym elsewhere, so a filtered list, even
@@ -100,7 +102,7 @@ def treatment(slug: str, treatment_slug: str):
     tip_page = tips.tip_page(entry, chosen, Filters(), sort, page_arg(), reader)
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
-        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}",
+        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}", staying=staying,
     )  # fmt: skip
 
 
@@ -152,6 +154,8 @@ def compare(slug: str):
         chosen.sort(key=lambda t: wanted.index(t.slug))
         units = reporting.compare_report(entry, chosen, filters)
         chart_list = charts.compare_charts(units, reporting.policy())
+        curves = reporting.time_curves(entry, chosen)  # never filtered; shown units only
+        chart_list += time_charts.compare_charts([(u.name, curves[t.id]) for u, t in zip(units, chosen) if not u.suppressed])
     if problem and request.args.get("format") == "csv":
         abort(400, problem)
     response = _csv_or_page(
@@ -176,3 +180,4 @@ def _report_helpers():
 def _words(state):
     # A global, not a context variable, so that imported macros (reports/_summary.html) see it too.
     state.app.jinja_env.globals["words"] = wording
+    state.app.jinja_env.globals["time_words"] = time_charts
