@@ -24,6 +24,12 @@ PAGES = {
     "research": "/research",
     "experience-form": "/experiences/new?condition=type-2-diabetes",
 }
+# Charts pictured on their own (page, the element to picture): time on treatment (issue 19).
+CHARTS = {
+    "staying": (PAGES["treatment"], "#staying-on-it"),
+    "staying-compare": (PAGES["compare"], "section.chart:has(#chart-staying-title)"),
+    "staying-drug": (PAGES["drug"], "#staying-on-it"),
+}
 SIGNED_IN = {"experience-form"}
 RESEARCHER = {"research"}
 
@@ -56,6 +62,17 @@ def main() -> None:
                     page.screenshot(path=str(out / f"{name}-{size}.png"))
                     print(f"{name}-{size}.png")
                 context.close()
+            context = browser.new_context(viewport={"width": width, "height": height})
+            page = context.new_page()
+            for name, (path, selector) in CHARTS.items():
+                page.goto(args.base + path)
+                element = page.locator(selector).first
+                element.evaluate("e => { if (e.tagName === 'DETAILS') e.open = true; }")  # a closed section: open it
+                element.locator(".main-svg").first.wait_for()
+                page.wait_for_load_state("networkidle")
+                element.screenshot(path=str(out / f"{name}-{size}.png"))
+                print(f"{name}-{size}.png")
+            context.close()
         browser.close()
 
 

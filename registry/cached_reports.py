@@ -167,3 +167,47 @@ def like_me(user: User, condition: Condition) -> Filters:
         sex=(user.sex,) if user.sex and user.sex != "undisclosed" else (),
         years_since_diagnosis=(since,) if since else (),
     )
+
+
+# --- time on treatment (reports/survival.py): never filtered, one protected view per unit ---------------
+
+
+def time_curves(condition: Condition, treatments) -> dict:
+    """Treatment id -> its time-on-treatment curve for the condition (suppressed when too few), cached."""
+    from reports import survival
+
+    ids = tuple(sorted(t.id for t in treatments))
+
+    def compute():
+        frame = report_source().slices(("using", "stopped"), condition.id, ids)
+        return survival.unit_curves(policy(), frame)
+
+    curves = cached_report(condition, "time", (ids,), compute)
+    return {tid: curves.get(tid) or survival.Curve(0, True) for tid in ids}
+
+
+def treatment_time_curves(treatment: Treatment) -> dict:
+    """Condition id -> the treatment's curve for it (the drug page), cached like treatment_overview."""
+    from reports import survival
+
+
+    def compute():
+        frame = report_source().slices(("using", "stopped"), None, [treatment.id])
+        return survival.unit_curves(policy(), frame, by="condition_id")
+
+    return cached_across_conditions(treatment, "time-overview", (), compute)
+
+
+def drug_time(treatment: Treatment, overview) -> tuple[list, object]:
+    """The drug page's (condition use, curve) of every shown condition with a curve, and their chart (or None)."""
+    from reports import time_charts
+
+    curves = treatment_time_curves(treatment)
+    ids = {c.slug: c.id for c in db.session.scalars(select(Condition).where(Condition.slug.in_([u.slug for u in overview.shown])))}
+    uses = [(use, curves[ids[use.slug]]) for use in overview.shown
+            if ids[use.slug] in curves and not curves[ids[use.slug]].suppressed]  # fmt: skip
+    if not uses:
+        return [], None
+    return uses, time_charts.survival_chart([(use.name, curve) for use, curve in uses],
+                                            title="Still on it, by months since starting, for each condition",
+                                            note="Everyone who gave a start month.")

@@ -42,3 +42,11 @@ errorlog = "-"
 # the address the proxy saw, from X-Forwarded-For; without it, the proxy's own); no query strings:
 # they carry report filters, which are health data.
 access_log_format = 'time=%(t)s client=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s'
+
+
+def post_worker_init(worker):
+    """Import lifelines (about 2 s) in the background, so that the worker's first page with a curve of
+    time on treatment (reports/survival.py imports it on first use) does not wait for it."""
+    import threading
+
+    threading.Thread(target=__import__, args=("lifelines",), name="lifelines-import", daemon=True).start()

@@ -64,6 +64,29 @@ DETAIL = {
     "stop_reasons": _distribution(scales.STOP_REASON.codes),
     "duration": _distribution(scales.DURATION.codes),
 }
+NULLABLE_SHARE = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
+NULLABLE_MONTHS = {"type": "integer", "nullable": True}
+TIME_BAND = _object({"months": {"type": "integer", "enum": [1, 3, 6, 12, 24]}, "share": NULLABLE_SHARE, "low": NULLABLE_SHARE,
+                     "high": NULLABLE_SHARE, "at_risk": {"type": "number", "minimum": 0}, "stopped": COUNT, "still_using": COUNT})  # fmt: skip
+TIME_SHOWN = {
+    "n": COUNT,
+    "suppressed": SHOWN,
+    "bands": {"type": "array", "items": TIME_BAND, "description": "The share still on it at the end of each band (months "
+              "since starting) with its 95% band; at_risk, stopped and still_using are the band's protected counts."},
+    "open_band": _object({"stopped": COUNT, "still_using": COUNT}),
+    "median": {**_object({"months": NULLABLE_MONTHS, "low": NULLABLE_MONTHS, "high": NULLABLE_MONTHS}),
+               "description": "The first milestone by which half had stopped (null: not by 24 months), with its 95% "
+               "interval read off the band."},
+    "stop_reasons": {**_object({p: _object({"stops": COUNT, "reasons": _object({c: SHARE for c in scales.STOP_REASON.codes})})
+                                for p in ("early", "late")}, required=[]),
+                     "description": "Per period (early: stopped in the first 3 months; late: after), shown when it holds "
+                     "at least min_n protected stops; each reason's share of those stops."},
+}  # fmt: skip
+TIME_CURVE = {
+    "oneOf": [_object(TIME_SHOWN), _object({"suppressed": {"type": "boolean", "enum": [True]}})],
+    "description": "Time on treatment, never filtered: a life-table (Kaplan-Meier) curve of protected band counts, "
+    "suppressed unless its protected n reaches twice min_n (and the unit is shown).",
+}
 DOCTOR_SCORE = {
     "n": COUNT,
     "suppressed": SHOWN,
@@ -169,6 +192,8 @@ def spec() -> dict:
                                                      "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT)})},
                     "side_effects": {"type": "array", "items": TERM,
                                      "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n."},
+                    "time_on_treatment": {"type": "array", "description": "Per shown condition with a curve, its time on treatment.",
+                                          "items": _object({"condition": _object({"slug": NAME, "name": NAME}), **TIME_SHOWN})},
                 }), "The treatment's reports."),
                 errors=(404,),
             ),  # fmt: skip
@@ -183,7 +208,8 @@ def spec() -> dict:
             "/conditions/{slug}/treatments/{treatment_slug}": _get(
                 "Every distribution of one treatment for one condition.",
                 [CONDITION_SLUG, _param("treatment_slug", NAME, "A treatment's slug.", "path"), *FILTERS],
-                _json(_object({**HEAD, "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT)}), "The treatment's report."),
+                _json(_object({**HEAD, "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT), "time_on_treatment": TIME_CURVE}),
+                      "The treatment's report."),
                 errors=(400, 404),
             ),
             "/doctors": _get(

@@ -86,6 +86,7 @@ def treatment(treatment_slug: str):
         select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
     )
     overview = cached_reports.treatment_overview(entry)
+    time_uses = {use.slug: curve for use, curve in cached_reports.drug_time(entry, overview)[0]}
     return jsonify(
         treatment={"slug": entry.slug, "name": entry.name, "kind": entry.kind},
         min_n=cached_reports.policy().min_n,
@@ -94,7 +95,9 @@ def treatment(treatment_slug: str):
         suppressed=overview.suppressed,
         conditions=[use.as_json() for use in overview.uses],
         side_effects=overview.side_effects,
-    )
+        time_on_treatment=[{"condition": {"slug": use.slug, "name": use.name}, **time_uses[use.slug].as_json()}
+                           for use in overview.shown if use.slug in time_uses],
+    )  # fmt: skip
 
 
 def _head(condition: Condition, filters) -> dict:
@@ -125,7 +128,9 @@ def condition_treatment(slug: str, treatment_slug: str):
     condition, filters = condition_or_404(slug, described=True), filters_arg()
     treatment = treatment_or_404(treatment_slug, described=True)
     unit = cached_reports.treatment_report(condition, treatment, filters)
-    return jsonify(**_head(condition, filters), treatment=unit.detail_json())
+    staying = None if unit.suppressed else cached_reports.time_curves(condition, [treatment])[treatment.id]  # never filtered
+    return jsonify(**_head(condition, filters), treatment=unit.detail_json(),
+                   time_on_treatment=staying.as_json() if staying else {"suppressed": True})  # fmt: skip
 
 
 def _doctor_head(doctor: Doctor) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
@@ -21,6 +22,7 @@ from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
 from registry.views import condition_or_404, page_arg
 from reports import charts
+from reports.csvout import frame_to_csv
 
 bp = Blueprint("catalog", __name__)
 
@@ -89,7 +91,15 @@ def treatment(slug: str):
     entry = db.first_or_404(select(Treatment).where(Treatment.slug == slug))
     overview = cached_reports.treatment_overview(entry)
     side_effects = charts.term_shares(overview.side_effects, cached_reports.policy(), overview.n)
-    return render_template("catalog/treatment.html", treatment=entry, overview=overview, side_effects=side_effects)
+    time_uses, time_chart = cached_reports.drug_time(entry, overview)  # staying on it, a curve per shown condition
+    if request.args.get("format") == "csv":
+        if time_chart is None or request.args.get("chart") != time_chart.id:
+            abort(404, "No such chart on this page.")
+        return Response(frame_to_csv(time_chart.table), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{entry.slug}-{time_chart.id}.csv"'})  # fmt: skip
+    return render_template("catalog/treatment.html", treatment=entry, overview=overview, side_effects=side_effects,
+                           time_uses=time_uses, time_chart=time_chart,
+                           time_csv=url_for("catalog.treatment", slug=slug, format="csv", chart="staying"))  # fmt: skip
 
 
 @bp.route("/treatments/new", methods=["GET", "POST"])

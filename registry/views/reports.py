@@ -22,7 +22,7 @@ import scales
 from registry import cached_reports, catalog, tips
 from registry.extensions import db, submit_limit
 from registry.views import condition_or_404, filters_arg, page_arg, treatment_or_404
-from reports import charts, wording
+from reports import charts, time_charts, wording
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, Filters
 
@@ -75,6 +75,8 @@ def treatment(slug: str, treatment_slug: str):
     filters = filters_arg()
     unit = cached_reports.treatment_report(entry, chosen, filters)
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, cached_reports.policy())
+    staying = None if unit.suppressed else cached_reports.time_curves(entry, [chosen])[chosen.id]  # never filtered
+    chart_list += time_charts.time_charts(chosen.name, staying) if staying else []
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
     # Tips are never filtered: each carries its author's pseudonym elsewhere, so a filtered list, even
@@ -82,7 +84,7 @@ def treatment(slug: str, treatment_slug: str):
     tip_page = tips.tip_page(entry, chosen, Filters(), sort, page_arg(), reader)
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
-        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}",
+        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}", staying=staying,
     )  # fmt: skip
 
 
@@ -123,6 +125,8 @@ def compare(slug: str):
     if chosen:
         units = cached_reports.compare_report(entry, chosen, filters)
         chart_list = charts.compare_charts(units, cached_reports.policy())
+        curves = cached_reports.time_curves(entry, chosen)  # never filtered; shown units only
+        chart_list += time_charts.compare_charts([(u.name, curves[t.id]) for u, t in zip(units, chosen) if not u.suppressed])
     if problem and request.args.get("format") == "csv":
         abort(400, problem)
     response = _csv_or_page(
@@ -147,3 +151,4 @@ def _report_helpers():
 def _words(state):
     # A global, not a context variable, so that imported macros (reports/_summary.html) see it too.
     state.app.jinja_env.globals["words"] = wording
+    state.app.jinja_env.globals["time_words"] = time_charts

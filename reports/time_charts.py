@@ -1,0 +1,128 @@
+"""Charts of time on treatment: the share still on it by months (one or several curves on one axis)
+and why people stopped early or late. Curves in, plotly figures and their tables out (reports.survival)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import scales
+from reports.charts import COLORS, Chart, _figure, _title, pct
+from reports.survival import EARLY_MONTHS, MILESTONES, Curve
+
+FILLS = ["rgba(11,92,173,0.18)", "rgba(194,87,26,0.18)", "rgba(46,133,64,0.18)", "rgba(123,63,160,0.18)"]
+UNFILTERED = "Everyone who gave a start month, whatever the filters above."
+
+
+def median_words(curve: Curve) -> str:
+    """"Half had stopped by 6 months (likely between 3 and 12 months)", or that more than half were still on it at 24."""
+    median = curve.median or {}
+    last = next((p.months for p in reversed(curve.points) if p.share is not None), None)
+    if last is None:
+        return ""
+    if median.get("months") is None:
+        low = median.get("low")
+        if low is None:
+            return f"More than half were still on it at {last} months."
+        if low == last:
+            return f"More than half were still on it at {last} months, though possibly only just."
+        return f"More than half were still on it at {last} months; half may have stopped as early as {low} months."
+    low, high = median.get("low"), median.get("high")
+    if low == high:
+        likely = f"likely at {low} months"
+    elif high is None:
+        likely = f"likely at {low} months or later"
+    else:
+        likely = f"likely between {low} and {high} months"
+    return f"Half had stopped by {median['months']} months ({likely})."
+
+
+def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None,
+                   note: str = UNFILTERED) -> Chart:
+    """The share still on it after 1, 3, 6, 12 and 24 months, with 95% bands; several curves share one axis."""
+    shown = [(name, c) for name, c in series if not c.suppressed]
+    traces, rows = [], []
+    for i, (name, c) in enumerate(shown):
+        points = [p for p in c.points if p.share is not None]
+        x = [0, *(p.months for p in points)]
+        label = f"{name} (n={c.n:,})"
+        traces += [  # the band as one closed shape (along the upper edge, back along the lower), then the curve
+            {"type": "scatter", "x": x + x[::-1], "y": [1.0, *(p.high for p in points)] + [*(p.low for p in points[::-1]), 1.0],
+             "mode": "lines", "line": {"width": 0}, "fill": "toself", "fillcolor": FILLS[i % 4], "hoverinfo": "skip",
+             "showlegend": False, "legendgroup": label},
+            {"type": "scatter", "x": x, "y": [1.0, *(p.share for p in points)], "mode": "lines+markers", "name": label,
+             "legendgroup": label, "line": {"color": COLORS[i % 4], "width": 3}, "marker": {"size": 8},
+             "customdata": [["100%", "100%"], *([pct(p.low), pct(p.high)] for p in points)],
+             "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{x}} months "
+                              "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>"},
+        ]  # fmt: skip
+        for p in c.points:
+            rows.append({"Treatment": name, "Months": p.months,
+                         "Still on it": pct(p.share), "95% interval": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
+                         "At risk in the band before": f"{p.at_risk:,.1f}", "Stopped in that band": p.stopped,
+                         "Still using, reported in that band": p.still_using})  # fmt: skip
+        rows.append({"Treatment": name, "Months": "24 or more", "Still on it": "", "95% interval": "", "At risk in the band before": "",
+                     "Stopped in that band": c.open_band.get("stopped"), "Still using, reported in that band": c.open_band.get("still_using")})  # fmt: skip
+    table = pd.DataFrame(rows, columns=["Treatment", "Months", "Still on it", "95% interval", "At risk in the band before",
+                                        "Stopped in that band", "Still using, reported in that band"])  # fmt: skip
+    if len(shown) == 1:
+        table = table.drop(columns="Treatment")
+    several = len(shown) > 1
+    fig = _figure(traces, height=340 if several else 300, showlegend=several,
+                  xaxis={"tickvals": list(MILESTONES), "range": [0, 24.5], "fixedrange": True, **_title("Months since starting")},
+                  yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title("Still on it")},
+                  legend={"orientation": "h", "y": -0.3}, hovermode="closest")  # fmt: skip
+    summary = ("The share still taking it after each number of months since starting, with its 95% band (shaded). People "
+               "still taking it count until their report, not as stopped. " + note).strip()  # fmt: skip
+    return Chart(chart_id, title or "Still on it, by months since starting", fig, table, summary)
+
+
+def stop_times_chart(curve: Curve) -> Chart | None:
+    """Why people stopped: each reason's share of early stops (under 3 months) against late ones."""
+    periods = [(k, v) for k, v in curve.reasons.items()]
+    if curve.suppressed or not periods:
+        return None
+    labels = dict(scales.STOP_REASON.options)
+    names = {"early": f"In the first {EARLY_MONTHS} months", "late": f"After {EARLY_MONTHS} months or more"}
+    data = {"Reason": [labels.get(c, c) for c in scales.STOP_REASON.codes]}
+    traces = []
+    for i, (period, block) in enumerate(periods):
+        shares = [block["reasons"].get(c) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in scales.STOP_REASON.codes]
+        label = f"{names[period]} (n={block['stops']:,})"
+        data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])})" for s in shares]
+        y = [labels.get(c, c) for c in scales.STOP_REASON.codes][::-1]
+        s = shares[::-1]
+        traces.append(
+            {"type": "bar", "orientation": "h", "y": y, "x": [v["share"] for v in s], "name": label,
+             "marker": {"color": COLORS[i % 4]},
+             "error_x": {"type": "data", "symmetric": False, "array": [v["high"] - v["share"] for v in s],
+                         "arrayminus": [v["share"] - v["low"] for v in s], "color": "#444"},
+             "hovertemplate": f"{names[period]}: %{{y}} %{{x:.0%}}<extra></extra>"}
+        )  # fmt: skip
+    fig = _figure(traces, height=420, showlegend=True, barmode="group",
+                  xaxis={"tickformat": ".0%", "range": [0, 1], "fixedrange": True, **_title("Share of the people who stopped then")},
+                  yaxis={"fixedrange": True}, legend={"orientation": "h", "y": -0.2})  # fmt: skip
+    return Chart("stop_times", "Why people stopped, early and late", fig, pd.DataFrame(data),
+                 f"Among those who stopped in the first {EARLY_MONTHS} months, and those who stopped later: the share giving "
+                 "each reason (several may apply), with 95% intervals. " + UNFILTERED)  # fmt: skip
+
+
+def time_charts(name: str, curve: Curve) -> list[Chart]:
+    """The treatment page's charts of time on treatment."""
+    if curve.suppressed:
+        return []
+    charts = [survival_chart([(name, curve)])]
+    stops = stop_times_chart(curve)
+    return charts + ([stops] if stops else [])
+
+
+def compare_charts(series: list[tuple[str, Curve]]) -> list[Chart]:
+    """The compare page's curves on one axis, with each one's median in words ([] when none is shown)."""
+    shown = [(name, c) for name, c in series if not c.suppressed]
+    if not shown:
+        return []
+    chart = survival_chart(shown)
+    chart.summary += " " + " ".join(f"{name}: {median_words(c)}" for name, c in shown)
+    hidden = [name for name, c in series if c.suppressed]
+    if hidden:
+        chart.summary += f" Too few reports with a start month to draw: {', '.join(hidden)}."
+    return [chart]
