@@ -111,3 +111,24 @@ def like_me(user: User, condition: Condition) -> Filters:
         sex=(user.sex,) if user.sex and user.sex != "undisclosed" else (),
         years_since_diagnosis=(since,) if since else (),
     )
+
+
+# --- dose bands and years of report (issue 19): unfiltered slices, cached per condition data version ---
+
+
+def dose_report(condition: Condition, treatment: Treatment):
+    """A drug's outcomes by dose band for a condition (reports/dose.py), protected and cached; None if not a drug."""
+    from reports import dose
+
+    if treatment.kind != "drug":
+        return None
+    return cached_report(condition, "dose", (treatment.id,), lambda: dose.dose_report(
+        policy(), report_source().slices(("dose",), condition.id, [treatment.id])))  # fmt: skip
+
+
+def trend_report(condition: Condition, treatment: Treatment):
+    """A treatment's outcomes by year of report for a condition (reports/trends.py), protected and cached."""
+    from reports import trends
+
+    return cached_report(condition, "years", (treatment.id,), lambda: trends.trend_report(
+        policy(), report_source().slices(("year",), condition.id, [treatment.id])))  # fmt: skip

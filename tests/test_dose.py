@@ -35,7 +35,7 @@ def test_common_units_and_daily_doses():
     assert common_dose("mcg|500|once_daily") == (Measure("mg", "a day"), 0.5)
     assert common_dose("g|1|three_times_daily") == (Measure("mg", "a day"), 3000)
     assert common_dose("mg|2.5|weekly") == (Measure("mg", "a week"), 2.5)
-    assert common_dose("puffs|2|as_needed") == (Measure("puffs", "a dose, as needed"), 2)
+    assert common_dose("puffs|2|as_needed") == (Measure("puffs", "a dose (as needed)"), 2)
     assert common_dose("units|20|once_daily")[0].label == "units a day"
     for apart in ("other|5|once_daily", "mg|40|other", "mg|40|", "", "mg|x|once_daily"):
         assert common_dose(apart) is None

@@ -23,7 +23,7 @@ from registry import catalog, reporting, scales, tips
 from registry.extensions import db, submit_limit
 from registry.models import Condition, Treatment
 from registry.views import page_arg
-from reports import charts, wording
+from reports import charts, slice_charts, wording
 from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, FilterError, Filters, parse_filters
@@ -93,6 +93,8 @@ def treatment(slug: str, treatment_slug: str):
     filters = _filters()
     unit = reporting.treatment_report(entry, chosen, filters)
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, reporting.policy())
+    dose, years = reporting.dose_report(entry, chosen), reporting.trend_report(entry, chosen)  # unfiltered (issue 19)
+    chart_list += slice_charts.section_charts(dose, years)
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
     # Tips are never filtered: each carries its author's pseudonym elsewhere, so a filtered list, even
@@ -100,7 +102,7 @@ def treatment(slug: str, treatment_slug: str):
     tip_page = tips.tip_page(entry, chosen, Filters(), sort, page_arg(), reader)
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
-        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}",
+        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}", dose=dose, years=years,
     )  # fmt: skip
 
 
