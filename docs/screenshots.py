@@ -24,6 +24,11 @@ PAGES = {
     "research": "/research",
     "experience-form": "/experiences/new?condition=type-2-diabetes",
 }
+# Sections of a page: opened, then pictured alone (name -> page, the section's id).
+SECTIONS = {
+    "dose": ("/conditions/type-2-diabetes/treatments/metformin", "dose"),
+    "years": ("/conditions/type-2-diabetes/treatments/metformin", "years"),
+}
 SIGNED_IN = {"experience-form"}
 RESEARCHER = {"research"}
 
@@ -56,6 +61,16 @@ def main() -> None:
                     page.screenshot(path=str(out / f"{name}-{size}.png"))
                     print(f"{name}-{size}.png")
                 context.close()
+            context = browser.new_context(viewport={"width": width, "height": height})
+            page = context.new_page()
+            for name, (path, section_id) in SECTIONS.items():
+                page.goto(args.base + path)
+                section = page.locator(f"#{section_id}")
+                section.locator("> summary").click()
+                page.wait_for_load_state("networkidle")
+                section.screenshot(path=str(out / f"{name}-{size}.png"))
+                print(f"{name}-{size}.png")
+            context.close()
         browser.close()
 
 
