@@ -41,13 +41,18 @@ def _bars(slices: list[Outcomes], name: str, attribute: str, color: str) -> dict
     shown = [s for s in slices if getattr(s, attribute)]
     values = [getattr(s, attribute) for s in shown]
     return {
-        "type": "bar", "name": name, "x": [f"{s.label} (n={s.n:,})" for s in shown], "y": [v["share"] for v in values],
+        "type": "bar", "name": name, "x": [s.label for s in shown], "y": [v["share"] for v in values],
         "marker": {"color": color},
         "error_y": {"type": "data", "symmetric": False, "array": [v["high"] - v["share"] for v in values],
                     "arrayminus": [v["share"] - v["low"] for v in values], "color": "#444"},
         "customdata": [[pct(v["low"]), pct(v["high"])] for v in values],
         "hovertemplate": f"{name}: %{{y:.0%}} (likely %{{customdata[0]}}-%{{customdata[1]}})<extra></extra>",
     }  # fmt: skip
+
+
+def _tick(band: Outcomes) -> str:
+    """A band's axis label on up to three short lines (our own words and numbers only: layout text is not escaped)."""
+    return band.label.replace(" to under ", " to<br>under ") + f"<br>n={band.n:,}"
 
 
 def dose_chart(report: DoseReport) -> Chart:
@@ -58,12 +63,14 @@ def dose_chart(report: DoseReport) -> Chart:
         data["Reports"].append(n if n is not None else HIDDEN)
         for column in list(data)[2:]:
             data[column].append("")
+    shown = report.shown
     figure = _figure(
         [_bars(report.bands, "Improved", "improved", COLORS[0]),
          _bars(report.bands, "Severe side effects", "severe", COLORS[1])],
-        height=340, showlegend=True, barmode="group", legend={"orientation": "h", "y": -0.25},
-        xaxis=_title(f"Dose, {report.measure}"),
-        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of each band's reports")},
+        height=360, showlegend=True, barmode="group", legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        xaxis={"tickmode": "array", "tickvals": [b.label for b in shown], "ticktext": [_tick(b) for b in shown],
+               "tickangle": 0, **_title(f"Dose, {report.measure}")},
+        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of the band's reports")},
     )  # fmt: skip
     return Chart("dose", f"By dose ({report.measure})", figure, pd.DataFrame(data),
                  "Improved: share with a moderate or major improvement among those who could tell. Severe side "
