@@ -152,3 +152,17 @@ def test_mean_interval_by_hand():
     noisy = mean_interval(Policy(mode="perturb", min_n=5, sigma=2.5, key=b"k"), hist)
     assert noisy["low"] < result["low"] and noisy["high"] > result["high"]
     assert mean_interval(EXACT, dict.fromkeys(hist, 0)) is None
+
+
+def test_the_computation_modules_stay_pure():
+    """reports/dose.py, trends.py and slices.py import no web framework, database layer or models."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "reports"
+    for name in ("dose.py", "trends.py", "slices.py"):
+        tree = ast.parse((root / name).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {m for m in imported if m and m.split(".")[0] in ("flask", "sqlalchemy")}, name
+        assert not {m for m in imported if m and m.startswith("registry.models")}, name
