@@ -116,19 +116,26 @@ def like_me(user: User, condition: Condition) -> Filters:
 # --- dose bands and years of report (issue 19): unfiltered slices, cached per condition data version ---
 
 
-def dose_report(condition: Condition, treatment: Treatment):
-    """A drug's outcomes by dose band for a condition (reports/dose.py), protected and cached; None if not a drug."""
-    from reports import dose
+def slice_reports(condition: Condition, treatment: Treatment):
+    """(outcomes by dose band, or None when not a drug; outcomes by year of report), protected and cached.
 
-    if treatment.kind != "drug":
-        return None
-    return cached_report(condition, "dose", (treatment.id,), lambda: dose.dose_report(
-        policy(), report_source().slices(("dose",), condition.id, [treatment.id])))  # fmt: skip
+    One read of the treatment's dose and year slices for the condition (reports/dose.py, reports/trends.py).
+    """
+    from reports import dose, trends
+
+    def compute():
+        frame = report_source().slices(("dose", "year"), condition.id, [treatment.id])
+        return (dose.dose_report(policy(), frame) if treatment.kind == "drug" else None,
+                trends.trend_report(policy(), frame))  # fmt: skip
+
+    return cached_report(condition, "slices", (treatment.id,), compute)
+
+
+def dose_report(condition: Condition, treatment: Treatment):
+    """A drug's outcomes by dose band for a condition; None when the treatment is not a drug."""
+    return slice_reports(condition, treatment)[0]
 
 
 def trend_report(condition: Condition, treatment: Treatment):
-    """A treatment's outcomes by year of report for a condition (reports/trends.py), protected and cached."""
-    from reports import trends
-
-    return cached_report(condition, "years", (treatment.id,), lambda: trends.trend_report(
-        policy(), report_source().slices(("year",), condition.id, [treatment.id])))  # fmt: skip
+    """A treatment's outcomes by year of report for a condition."""
+    return slice_reports(condition, treatment)[1]

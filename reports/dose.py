@@ -139,8 +139,8 @@ def band_label(edges: list[float], i: int, measure: Measure) -> str:
 
 
 def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS) -> DoseReport:
-    """Outcomes by dose band from a drug's "dose" slices (one condition, or several summed)."""
-    buckets = by_bucket(frame)
+    """Outcomes by dose band from a drug's "dose" slices (one condition, or several summed; other axes ignored)."""
+    buckets = by_bucket(frame, "dose")
     total = {}
     for sums in buckets.values():
         add(total, sums)

@@ -92,26 +92,23 @@ def _by_year(report: TrendReport, name: str, attribute: str, centre: str, color:
 
 
 def trend_charts(report: TrendReport) -> list[Chart]:
-    """The improved share and mean satisfaction per year of report, with 95% intervals."""
+    """One chart of two panels: the improved share and mean satisfaction per year of report, with 95% intervals."""
     rows = _rows(report.years, "Year")
-    improved_table = pd.DataFrame({k: v for k, v in rows.items() if "atisfaction" not in k})
-    satisfaction_table = pd.DataFrame({k: rows[k] for k in ("Year", "Reports", "Mean satisfaction (1-10)", "Satisfaction, 95% interval")})
-    years = {"type": "category", **_title("Year of the report")}
-    improved = _figure(
-        [_by_year(report, "Improved", "improved", "share", COLORS[0], {"hover": ":.0%"})],
-        height=300, xaxis=years, yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved")},
-    )  # fmt: skip
-    satisfaction = _figure(
-        [_by_year(report, "Mean satisfaction", "satisfaction", "mean", COLORS[2], {"hover": ":.1f"})],
-        height=300, xaxis=years, yaxis={"range": [1, 10], **_title("Mean satisfaction (1-10)")},
+    table = pd.DataFrame({k: v for k, v in rows.items() if not k.startswith("Severe")})
+    years = {"type": "category", "automargin": True}
+    figure = _figure(
+        [{**_by_year(report, "Improved", "improved", "share", COLORS[0], {"hover": ":.0%"}), "xaxis": "x", "yaxis": "y"},
+         {**_by_year(report, "Mean satisfaction", "satisfaction", "mean", COLORS[2], {"hover": ":.1f"}),
+          "xaxis": "x2", "yaxis": "y2"}],
+        height=480, xaxis={**years, "anchor": "y"},
+        yaxis={"tickformat": ".0%", "range": [0, 1], "domain": [0.58, 1], **_title("Improved")},
+        xaxis2={**years, "anchor": "y2", "matches": "x", **_title("Year of the report")},
+        yaxis2={"range": [1, 10], "domain": [0, 0.42], "automargin": True, **_title("Satisfaction (1-10)")},
     )  # fmt: skip
     hidden = "; years with too few reports are left blank." if any(not y.shown for y in report.years) else "."
-    return [
-        Chart("years_improved", "Improved, by year of report", improved, improved_table,
-              f"Share with a moderate or major improvement among those who could tell, with 95% interval{hidden}"),
-        Chart("years_satisfaction", "Satisfaction, by year of report", satisfaction, satisfaction_table,
-              f"Mean satisfaction (1 = worst, 10 = best), with 95% interval{hidden}"),
-    ]  # fmt: skip
+    return [Chart("years", "Improved and satisfaction, by year of report", figure, table,
+                  "Top: share with a moderate or major improvement among those who could tell. Bottom: mean "
+                  f"satisfaction (1 = worst, 10 = best). Each with its 95% interval{hidden}")]  # fmt: skip
 
 
 def section_charts(dose: DoseReport | None, years: TrendReport | None) -> list[Chart]:

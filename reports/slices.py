@@ -106,11 +106,22 @@ def add(total: dict, sums: dict) -> dict:
     return total
 
 
-def by_bucket(frame) -> dict[str, dict]:
-    """Bucket -> summed counts of a slice frame (several conditions' rows of one bucket add up)."""
+def by_bucket(frame, axis: str) -> dict[str, dict]:
+    """Bucket -> summed counts of one axis's rows of a slice frame (several conditions' rows of a bucket add up)."""
     result: dict[str, dict] = {}
     if frame is None or len(frame) == 0:
         return result
-    for record in frame[["bucket", *SUMMED]].to_dict("records"):
-        add(result.setdefault(str(record["bucket"]), {}), record)
+    # Plain lists, not DataFrame records: a unit's slices are a few dozen rows, and pandas' per-row cost dominates.
+    axes, buckets = frame["axis"].tolist(), frame["bucket"].tolist()
+    columns = [frame[name].tolist() for name in SUMMED]
+    for i, (row_axis, bucket) in enumerate(zip(axes, buckets)):
+        if row_axis != axis:
+            continue
+        bucket, row = str(bucket), [int(column[i]) for column in columns]
+        total = result.get(bucket)
+        if total is None:
+            result[bucket] = dict(zip(SUMMED, row))
+        else:
+            for name, value in zip(SUMMED, row):
+                total[name] += value
     return result

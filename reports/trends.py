@@ -71,8 +71,8 @@ def movement(years: list[Outcomes], name: str, low: str, high: str) -> Movement 
 
 
 def trend_report(policy: Policy, frame) -> TrendReport:
-    """Outcomes per year of report from a treatment's "year" slices."""
-    buckets = {b: s for b, s in by_bucket(frame).items() if b.isdigit()}
+    """Outcomes per year of report from a treatment's "year" slices (other axes ignored)."""
+    buckets = {b: s for b, s in by_bucket(frame, "year").items() if b.isdigit()}
     total = {}
     for sums in buckets.values():
         add(total, sums)

@@ -12,8 +12,21 @@ from reports.slices import SUMMED, mean_interval
 EXACT = Policy(mode="exact", min_n=5)
 
 
-def slice_frame(reports) -> pd.DataFrame:
-    """A "dose" slice frame from reports (bucket, effectiveness, side-effect severity, satisfaction, key)."""
+def slice_frame(reports, axis: str | None = None) -> pd.DataFrame:
+    """A slice frame from reports (bucket, effectiveness, side-effect severity, satisfaction, key).
+
+    The axis is "year" for four-digit buckets, else "dose"; each report also counts once in the
+    other axis (bucket "other-axis"), as report_slice counts every experience on every axis.
+    """
+    frames = []
+    for name in ("dose", "year"):
+        mine = [r for r in reports if (axis or ("year" if r[0].isdigit() else "dose")) == name]
+        others = [("other-axis", *r[1:]) for r in reports if r not in mine]
+        frames.append(_axis_frame(name, mine + others))
+    return pd.concat(frames, ignore_index=True) if any(len(f) for f in frames) else frames[0]
+
+
+def _axis_frame(axis: str, reports) -> pd.DataFrame:
     rows: dict[str, dict] = {}
     for bucket, effect, severity, satisfaction, key in reports:
         row = rows.setdefault(bucket, dict.fromkeys(SUMMED, 0))
@@ -22,7 +35,7 @@ def slice_frame(reports) -> pd.DataFrame:
         row[f"effectiveness__{effect}"] += 1
         row[f"side_effect_severity__{severity}"] += 1
         row[f"satisfaction__{satisfaction}"] += 1
-    return pd.DataFrame([{"bucket": b, **r} for b, r in rows.items()])
+    return pd.DataFrame([{"axis": axis, "bucket": b, **r} for b, r in rows.items()], columns=["axis", "bucket", *SUMMED])
 
 
 def many(bucket, answers, start_key=1):

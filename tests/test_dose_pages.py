@@ -71,7 +71,8 @@ def test_years_on_the_page_and_in_json(client, community):
     assert year["year"] == int(THIS_YEAR) and year["n"] == 14
     assert year["improved"]["share"] == pytest.approx(9 / 14, abs=1e-4)  # 3 + 5 + 1 improved of 14
     assert years["improved_moved"] is None
-    assert "years_satisfaction" in client.get(PAGE + "?format=csv&chart=years_satisfaction").headers["Content-Disposition"]
+    csv = client.get(PAGE + "?format=csv&chart=years")
+    assert "years.csv" in csv.headers["Content-Disposition"] and f"{THIS_YEAR},14,64%" in csv.text
 
 
 def test_a_filtered_page_shows_the_unfiltered_sections_and_says_so(client, community):
