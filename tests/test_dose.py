@@ -179,3 +179,26 @@ def test_the_computation_modules_stay_pure():
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not {m for m in imported if m and m.split(".")[0] in ("flask", "sqlalchemy")}, name
         assert not {m for m in imported if m and m.startswith("registry.models")}, name
+
+
+def test_the_charts_are_valid_plotly_figures_with_their_tables():
+    """The dose and year figures skip plotly's validation when built: validate them here, and their text."""
+    import plotly.graph_objects as go
+
+    from reports import slice_charts
+    from reports.trends import trend_report
+
+    reports = (many("mg|10|once_daily", [("major", "none", 8)] * 6, 1) + many("mg|20|once_daily", [("none", "severe", 3)] * 6, 50)
+               + many("mg|30|once_daily", [("none", "severe", 3)] * 2, 90))  # fmt: skip
+    dose = dose_report(EXACT, slice_frame(reports))
+    years = trend_report(EXACT, slice_frame([("2024", *r[1:]) for r in reports] + many("2022", [("major", "none", 9)] * 5, 200)))
+    charts = slice_charts.section_charts(dose, years)
+    assert [c.id for c in charts] == ["dose", "years"]
+    for chart in charts:
+        go.Figure(chart.figure.to_plotly_json())  # raises on anything plotly would refuse
+    dose_table, years_table = charts[0].table, charts[1].table
+    assert dose_table.iloc[:, 0].tolist() == ["under 20", "20 or more", "Without a dose", "In other units or schedules"]
+    assert dose_table["Reports"].tolist() == [6, 8, "Too few reports to show", "Too few reports to show"]
+    assert years_table["Year"].tolist() == ["2022", "2023", "2024"]
+    assert years_table["Reports"].tolist()[1] == "Too few reports to show"
+    assert None in charts[1].figure.data[0].y  # the hidden year is a gap in the line
