@@ -23,7 +23,7 @@ from registry import catalog, reporting, scales, tips
 from registry.extensions import db, submit_limit
 from registry.models import Condition, Treatment
 from registry.views import page_arg
-from reports import charts, time_charts, wording
+from reports import charts, slice_charts, time_charts, wording
 from reports import doctors as doctor_reports
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, FilterError, Filters, parse_filters
@@ -95,6 +95,9 @@ def treatment(slug: str, treatment_slug: str):
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, reporting.policy())
     staying = None if unit.suppressed else reporting.time_curves(entry, [chosen])[chosen.id]  # never filtered
     chart_list += time_charts.time_charts(chosen.name, staying) if staying else []
+    # Unfiltered, by dose band and by year (issue 19); only beside a unit the page shows.
+    dose, years = (None, None) if unit.suppressed else reporting.slice_reports(entry, chosen)
+    chart_list += slice_charts.section_charts(dose, years)
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
     # Tips are never filtered: each carries its author's pseudonym elsewhere, so a filtered list, even
@@ -103,6 +106,7 @@ def treatment(slug: str, treatment_slug: str):
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
         tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}", staying=staying,
+        dose=dose, years=years,
     )  # fmt: skip
 
 
