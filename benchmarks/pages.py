@@ -61,6 +61,11 @@ def page_urls(client) -> dict[str, str]:
         urls[f"condition ({label})"] = f"/conditions/{slug}"
         if shown:
             urls[f"treatment ({label})"] = f"/conditions/{slug}/treatments/{shown[0]}"
+        drug = next((t for t in shown if client.get(f"/api/v1/conditions/{slug}/treatments/{t}/dose").status_code == 200), None)
+        if drug:  # a drug's page has the "By dose" section too (issue 19)
+            urls[f"treatment, a drug ({label})"] = f"/conditions/{slug}/treatments/{drug}"
+            urls[f"api dose ({label})"] = f"/api/v1/conditions/{slug}/treatments/{drug}/dose"
+            urls[f"api years ({label})"] = f"/api/v1/conditions/{slug}/treatments/{drug}/years"
         if len(shown) >= 3:
             urls[f"compare 3 ({label})"] = f"/conditions/{slug}/compare?" + "&".join(f"t={t}" for t in shown[:3])
         urls[f"filtered ({label})"] = f"/conditions/{slug}?sex=female&age_band=45_64"

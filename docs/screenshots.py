@@ -24,11 +24,13 @@ PAGES = {
     "research": "/research",
     "experience-form": "/experiences/new?condition=type-2-diabetes",
 }
-# Charts pictured on their own (page, the element to picture): time on treatment (issue 19).
+# Charts pictured on their own (page, the element to picture; a closed section is opened): issue 19.
 CHARTS = {
     "staying": (PAGES["treatment"], "#staying-on-it"),
     "staying-compare": (PAGES["compare"], "section.chart:has(#chart-staying-title)"),
     "staying-drug": (PAGES["drug"], "#staying-on-it"),
+    "dose": (PAGES["treatment"], "#dose"),
+    "years": (PAGES["treatment"], "#years"),
 }
 SIGNED_IN = {"experience-form"}
 RESEARCHER = {"research"}

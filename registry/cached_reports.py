@@ -211,3 +211,31 @@ def drug_time(treatment: Treatment, overview) -> tuple[list, object]:
     return uses, time_charts.survival_chart([(use.name, curve) for use, curve in uses],
                                             title="Still on it, by months since starting, for each condition",
                                             note="Everyone who gave a start month.")
+
+
+# --- dose bands and years of report (issue 19): unfiltered slices, cached per condition data version ---
+
+
+def slice_reports(condition: Condition, treatment: Treatment):
+    """(outcomes by dose band, or None when not a drug; outcomes by year of report), protected and cached.
+
+    One read of the treatment's dose and year slices for the condition (reports/dose.py, reports/trends.py).
+    """
+    from reports import dose, trends
+
+    def compute():
+        frame = report_source().slices(("dose", "year"), condition.id, [treatment.id])
+        return (dose.dose_report(policy(), frame) if treatment.kind == "drug" else None,
+                trends.trend_report(policy(), frame))  # fmt: skip
+
+    return cached_report(condition, "slices", (treatment.id,), compute)
+
+
+def dose_report(condition: Condition, treatment: Treatment):
+    """A drug's outcomes by dose band for a condition; None when the treatment is not a drug."""
+    return slice_reports(condition, treatment)[0]
+
+
+def trend_report(condition: Condition, treatment: Treatment):
+    """A treatment's outcomes by year of report for a condition."""
+    return slice_reports(condition, treatment)[1]

@@ -304,15 +304,28 @@ def _tips(rng, k: int) -> list:
 
 
 def _doses(rng, c: Community, r: Reports) -> tuple[list, list, list]:
-    """Dose amount, unit and frequency for drugs with a typical dose on file (most reports give it)."""
+    """Dose amount, unit and frequency for drugs with a typical dose on file (most reports give it).
+
+    A mild dose-response: people who improved more, or had worse side effects, tend to report a
+    higher strength (the strength is drawn after the answers, so the draws of the community stay
+    as they were). A few split a once-daily dose in two (25 mg twice a day for 50 mg a day) and a
+    few give a schedule the bands cannot use ("other").
+    """
     k = len(r.unit)
     give = c.unit_has_dose[r.unit] & (rng.random(k) < 0.7)
     pick = rng.random(k)
+    second = (pick * 1000) % 1  # a second uniform from the same draw: no extra draws, same community
+    lean = 0.06 * (EFFECT_LEVEL[r.effect] - 1.0) + 0.05 * (r.severity - 1.0)
+    place = np.clip(pick + lean, 0.0, 0.999999)
     amount, unit, frequency = [None] * k, [None] * k, [None] * k
     for i in np.flatnonzero(give).tolist():
         dose_unit, amounts, how_often = c.dose[int(r.unit[i])]
-        amount[i] = float(amounts[int(pick[i] * len(amounts))])
+        amount[i] = float(amounts[int(place[i] * len(amounts))])
         unit[i], frequency[i] = dose_unit, how_often
+        if how_often == "once_daily" and second[i] < 0.08:
+            amount[i], frequency[i] = amount[i] / 2, "twice_daily"
+        elif second[i] > 0.98:
+            frequency[i] = "other"
     return amount, unit, frequency
 
 

@@ -212,6 +212,7 @@ def spec() -> dict:
                       "The treatment's report."),
                 errors=(400, 404),
             ),
+            **slice_paths(),
             "/doctors": _get(
                 "Doctors filtered by condition, specialty and place, ranked by the top-box lower bound.",
                 [_param("condition", NAME, "A condition's slug: scores for that condition only."),
@@ -237,3 +238,65 @@ def spec() -> dict:
             ),  # fmt: skip
         },
     }
+
+
+# --- dose bands and years of report (issue 19) ----------------------------------------------
+
+MEAN_INTERVAL = {
+    **_object({name: {"type": "number"} for name in ("mean", "low", "high")}),
+    "nullable": True,
+    "description": "A mean with its 95% interval (normal approximation, widened for the noise); null when nobody answered.",
+}
+
+
+def _slice(extra: dict) -> dict:
+    """One slice (a dose band, a year): its outcomes, or only that it is suppressed; both with extra keys."""
+    return {"oneOf": [
+        _object({"label": NAME, **extra, "suppressed": SHOWN, "n": COUNT, "improved": SHARE, "severe_side_effects": SHARE,
+                 "satisfaction": MEAN_INTERVAL}),
+        _object({"label": NAME, **extra, "suppressed": {"type": "boolean", "enum": [True]}}),
+    ]}  # fmt: skip
+
+
+EDGE = {"type": "number", "nullable": True}
+SLICE_HEAD = {
+    "condition": _object({"slug": NAME, "name": NAME, "icd10": NULLABLE_STRING}),
+    "treatment": _object({"slug": NAME, "name": NAME, "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True}}),
+    "min_n": {"type": "integer"},
+    "disclosure": DISCLOSURE,
+}
+DOSE = {"oneOf": [
+    _object({
+        "suppressed": SHOWN,
+        "measure": {**NULLABLE_STRING, "description": "The common unit, e.g. 'mg a day'; null when no dose is reported often enough."},
+        "bands": {"type": "array", "items": _slice({"from": EDGE, "below": EDGE}),
+                  "description": "Dose bands, lowest first; edges are doses reported by at least min_n people. 'from': a band's "
+                  "lower edge (null for the lowest band, which holds every lower dose); 'below': the next band's edge."},
+        "without_dose": {"type": "integer", "minimum": 0, "nullable": True, "description": "Protected count; null when under min_n."},
+        "other_units": {"type": "integer", "minimum": 0, "nullable": True,
+                        "description": "Reports in other units or schedules (protected count; null when under min_n)."},
+    }),
+    _object({"suppressed": {"type": "boolean", "enum": [True]}}),
+]}  # fmt: skip
+MOVED = {**_object({"from": NAME, "to": NAME, "direction": _codes(("up", "down", "steady"))}), "nullable": True,
+         "description": "First and last shown years; up or down only when their 95% intervals do not overlap."}  # fmt: skip
+YEARS = {"oneOf": [
+    _object({"suppressed": SHOWN,
+             "years": {"type": "array", "description": "Every year from the first to the last shown one.",
+                       "items": _slice({"year": {"type": "integer"}})},
+             "improved_moved": MOVED, "satisfaction_moved": MOVED}),
+    _object({"suppressed": {"type": "boolean", "enum": [True]}}),
+]}  # fmt: skip
+
+
+def slice_paths() -> dict:
+    """The dose and years endpoints: never filtered, every number protected."""
+    parameters = [CONDITION_SLUG, _param("treatment_slug", NAME, "A treatment's slug.", "path")]
+    return {
+        "/conditions/{slug}/treatments/{treatment_slug}/dose": _get(
+            "A drug's improved share, severe side effects and satisfaction by dose band (every report; not filtered).",
+            parameters, _json(_object({**SLICE_HEAD, "dose": DOSE}), "The dose bands."), errors=(404,)),
+        "/conditions/{slug}/treatments/{treatment_slug}/years": _get(
+            "A treatment's improved share and satisfaction by year of report (every report; not filtered).",
+            parameters, _json(_object({**SLICE_HEAD, "years": YEARS}), "The years."), errors=(404,)),
+    }  # fmt: skip

@@ -8,7 +8,7 @@ treatment"):
   [3, 6), [6, 12), [12, 24) and 24 or more. Per band, the number who stopped in it (an event) and
   the number still using it whose report falls in it (censored at the report's last update, not
   counted as stopped) are each a protected count of ONE view per unit, named by the key sum of the
-  unit's reports with a start month (kind "t"); stop reasons before and after 3 months likewise.
+  unit's reports with a start month (the experiences' kind, "e"); stop reasons before and after 3 months likewise.
 - A unit's curve is shown when the view's protected n reaches twice min_n: the noise is bounded by
   min_n, so a drawn curve always rests on at least min_n real people.
 - The curve is the actuarial life table (the Kaplan-Meier estimator on grouped data): those still
@@ -39,7 +39,9 @@ BAND_NAMES = ("0_1", "1_3", "3_6", "6_12", "12_24", "24+")
 MILESTONES = (1, 3, 6, 12, 24)  # the curve is read at the end of each closed band
 EARLY_MONTHS = 3  # stops before this many months are "early" (side effects), later ones "late"
 PERIODS = ("early", "late")
-KIND = "t"  # the disclosure view kind: "t" for time, drawn apart from a unit's "e" view
+# The experiences' view kind: when every report of a unit gave a start month, the time view is the
+# unit's own view (same key sum), so its n is the page's n, never a second draw to average.
+KIND = "e"
 OPEN_END = 60.0  # where the open band's people are placed: after every milestone
 REASON_PREFIX = "stop_reasons__"
 

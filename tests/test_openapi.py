@@ -33,7 +33,8 @@ def seeded(app, make):
     make.condition("Epilepsy", "G40")
     for n in range(7):
         make.experience("migraine", "sumatriptan", side_effects=["nausea"], effectiveness=["major", "none"][n % 2],
-                        role=["patient", "caregiver"][n % 2], birth_year=1960 + n, sex="female")  # fmt: skip
+                        role=["patient", "caregiver"][n % 2], birth_year=1960 + n, sex="female",
+                        dose_amount=[50, 100][n % 2], dose_unit="mg", dose_frequency="as_needed")  # fmt: skip
     make.experience("migraine", "propranolol")
     members = [make.member() for _ in range(6)]
     with app.app_context():
@@ -66,7 +67,7 @@ def test_every_api_answer_conforms_to_the_description(app, seeded):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     known = {"slug": ["migraine", "epilepsy"], "treatment_slug": ["sumatriptan", "propranolol"], "doctor_id": [1, 2]}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 9
     for operation in operations:
 
         @given(case=operation.as_strategy(), real=st.fixed_dictionaries({k: st.sampled_from([None, *v]) for k, v in known.items()}))

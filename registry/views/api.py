@@ -133,6 +133,31 @@ def condition_treatment(slug: str, treatment_slug: str):
                    time_on_treatment=staying.as_json() if staying else {"suppressed": True})  # fmt: skip
 
 
+def _slice_head(condition: Condition, treatment: Treatment) -> dict:
+    return {"condition": {"slug": condition.slug, "name": condition.name, "icd10": condition.icd10},
+            "treatment": {"slug": treatment.slug, "name": treatment.name, "kind": treatment.kind},
+            "min_n": cached_reports.policy().min_n, "disclosure": cached_reports.policy().mode}  # fmt: skip
+
+
+@bp.get("/conditions/<slug>/treatments/<treatment_slug>/dose")
+def condition_treatment_dose(slug: str, treatment_slug: str):
+    """A drug's outcomes by dose band for a condition (every report, never filtered), as on its page."""
+    condition = condition_or_404(slug, described=True)
+    treatment = treatment_or_404(treatment_slug, described=True)
+    report = cached_reports.dose_report(condition, treatment)
+    if report is None:
+        abort(404, "Dose bands are reported for drugs only.")
+    return jsonify(**_slice_head(condition, treatment), dose=report.as_json())
+
+
+@bp.get("/conditions/<slug>/treatments/<treatment_slug>/years")
+def condition_treatment_years(slug: str, treatment_slug: str):
+    """A treatment's improved share and satisfaction by year of report (every report, never filtered)."""
+    condition = condition_or_404(slug, described=True)
+    treatment = treatment_or_404(treatment_slug, described=True)
+    return jsonify(**_slice_head(condition, treatment), years=cached_reports.trend_report(condition, treatment).as_json())
+
+
 def _doctor_head(doctor: Doctor) -> dict:
     return {"id": doctor.id, "name": doctor.name, "specialty": doctor.specialty, "city": doctor.city,
             "country": doctor.country}  # fmt: skip

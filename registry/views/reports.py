@@ -22,7 +22,7 @@ import scales
 from registry import cached_reports, catalog, tips
 from registry.extensions import db, submit_limit
 from registry.views import condition_or_404, filters_arg, page_arg, treatment_or_404
-from reports import charts, time_charts, wording
+from reports import charts, slice_charts, time_charts, wording
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, Filters
 
@@ -77,6 +77,9 @@ def treatment(slug: str, treatment_slug: str):
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, cached_reports.policy())
     staying = None if unit.suppressed else cached_reports.time_curves(entry, [chosen])[chosen.id]  # never filtered
     chart_list += time_charts.time_charts(chosen.name, staying) if staying else []
+    # Unfiltered, by dose band and by year (issue 19); only beside a unit the page shows.
+    dose, years = (None, None) if unit.suppressed else cached_reports.slice_reports(entry, chosen)
+    chart_list += slice_charts.section_charts(dose, years)
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
     # Tips are never filtered: each carries its author's pseudonym elsewhere, so a filtered list, even
@@ -85,6 +88,7 @@ def treatment(slug: str, treatment_slug: str):
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
         tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}", staying=staying,
+        dose=dose, years=years,
     )  # fmt: skip
 
 

@@ -172,7 +172,7 @@ def seed_community() -> dict:
     for condition_slug, treatments in COMMUNITY.items():
         for treatment_slug, count in treatments.items():
             condition, treatment = experiences.by_slugs(condition_slug, treatment_slug)
-            for user in rng.sample(members, count):
+            for i, user in enumerate(rng.sample(members, count)):
                 started = f"{rng.randint(2016, 2023)}-{rng.randint(1, 12):02d}"
                 stopped = rng.choice([None, None, f"2024-{rng.randint(1, 9):02d}"])
                 answers = {
@@ -187,6 +187,8 @@ def seed_community() -> dict:
                     "satisfaction": rng.randint(2, 10), "would_recommend": rng.choice(["yes", "yes", "no"]),
                     "tips": rng.choice(TIPS) if rng.random() < 0.3 else None,
                 }  # fmt: skip
+                if treatment_slug == "metformin":  # doses for the "By dose" section (no draws: the rest stays as it was)
+                    answers.update(dose_amount=[500, 1000][i % 2], dose_unit="mg", dose_frequency="twice_daily")
                 experiences.save(user, condition, treatment, answers, rng.randint(2000, 2022))
     doctor, _ = catalog.add_doctor(*DOCTOR)
     diabetes, _ = experiences.by_slugs("type-2-diabetes", None)

@@ -1,0 +1,184 @@
+"""Outcomes by dose band for a drug: improved, severe side effects and satisfaction, per band.
+
+Method (docs/privacy.md, "Dose bands"; the about page's "how to read"):
+
+1. **Common units.** Each reported dose ("unit|amount|frequency", as report_slice keeps it) is put
+   in a *measure*: mass units in mg (mcg / 1000, g x 1000), other units as they are (ml, units,
+   puffs, drops, patches); a daily schedule becomes a daily dose (amount x 1, 2 or 3 for once,
+   twice or three times a day: 50 mg twice a day = 100 mg a day), weekly and monthly schedules
+   stay a dose a week or a month, and "as needed" is a dose each time. The unit "other", the
+   schedule "other" and a dose without a schedule cannot be put on a scale.
+2. **Strengths.** Reports of one measure and amount (50 mg twice a day and 100 mg once a day
+   alike) form a strength; each strength's set of reports gets its protected count.
+3. **The drug's common measure** is the measure whose strengths reaching min_n (by protected
+   count) hold the most reports; reports in any other measure, or in none, are "in other units
+   or schedules", counted apart, and reports without a dose are counted apart too.
+4. **Band edges** are published, so they are only strengths reaching min_n: at most MAX_BANDS
+   bands, each starting at such a strength (the lowest band also holds anything below it),
+   the edges chosen so the largest band is as small as possible. A strength reported by fewer
+   people never becomes an edge; its reports fall in the band around it.
+5. **Each band is its own view** (its set of reports, named by the sum of its buckets' key sums)
+   with protected n, shares and means; a band under min_n says "too few reports to show",
+   whatever it holds. The two counts apart are protected counts, hidden the same way.
+
+Pure: slice frames and plain values in, dataclasses out (no Flask, no database).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass, field
+
+from reports.disclosure import Policy
+from reports.slices import Outcomes, add, by_bucket, outcomes, protected_count
+
+MAX_BANDS = 4
+TO_MG = {"mg": 1.0, "mcg": 0.001, "g": 1000.0}
+PER_DAY = {"once_daily": 1, "twice_daily": 2, "three_times_daily": 3}
+PERIOD = {**dict.fromkeys(PER_DAY, "a day"), "weekly": "a week", "monthly": "a month", "as_needed": "a dose (as needed)"}
+COUNTABLE_UNITS = ("ml", "units", "puffs", "drops", "patches")
+
+
+@dataclass(frozen=True, order=True)
+class Measure:
+    """A common unit: "mg" and "a day" read "mg a day"."""
+
+    unit: str
+    period: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.unit} {self.period}"
+
+
+def common_dose(bucket: str) -> tuple[Measure, float] | None:
+    """(measure, amount in it) of a reported dose "unit|amount|frequency"; None when it has no common scale."""
+    parts = bucket.split("|")
+    if len(parts) != 3:
+        return None
+    unit, amount_text, frequency = parts
+    try:
+        amount = float(amount_text)
+    except ValueError:
+        return None
+    if amount <= 0 or frequency not in PERIOD:
+        return None
+    if unit in TO_MG:
+        amount, unit = amount * TO_MG[unit], "mg"
+    elif unit not in COUNTABLE_UNITS:
+        return None
+    amount *= PER_DAY.get(frequency, 1)
+    return Measure(unit, PERIOD[frequency]), round(amount, 6)
+
+
+def amount_text(amount: float) -> str:
+    """50, 2.5, 0.25, 1,000: as a reader writes it."""
+    return f"{amount:,.6g}" if amount >= 1000 else f"{amount:.6g}"
+
+
+@dataclass
+class DoseReport:
+    """A drug's outcomes by dose band, with what was counted apart."""
+
+    min_n: int
+    suppressed: bool  # the treatment itself has too few reports to show
+    measure: str | None = None  # "mg a day"; None when no strength is reported often enough
+    edges: list[float] = field(default_factory=list)  # each band's lower edge (the first band also holds less)
+    bands: list[Outcomes] = field(default_factory=list)
+    without_dose: int | None = None  # protected counts, None when under min_n (or none)
+    other_units: int | None = None
+
+    @property
+    def shown(self) -> list[Outcomes]:
+        return [b for b in self.bands if b.shown]
+
+    def as_json(self) -> dict:
+        if self.suppressed:
+            return {"suppressed": True}
+        return {
+            "suppressed": False,
+            "measure": self.measure,
+            "bands": [
+                {**band.as_json(), "from": edge if i else None, "below": self.edges[i + 1] if i + 1 < len(self.edges) else None}
+                for i, (edge, band) in enumerate(zip(self.edges, self.bands))
+            ],
+            "without_dose": self.without_dose,
+            "other_units": self.other_units,
+        }
+
+
+def choose_edges(strengths: list[tuple[float, int]], max_bands: int = MAX_BANDS) -> list[float]:
+    """Band lower edges from (amount, protected n) of strengths reaching min_n, sorted by amount.
+
+    Every strength's own band when there are at most max_bands; otherwise max_bands - 1 inner
+    edges among them, the largest band as small as possible (ties: the first such choice).
+    """
+    amounts = [a for a, _ in strengths]
+    if len(strengths) <= max_bands:
+        return amounts
+    weights = [n for _, n in strengths]
+    best, best_cost = None, None
+    for inner in itertools.combinations(range(1, len(strengths)), max_bands - 1):
+        cuts = (0, *inner, len(strengths))
+        cost = max(sum(weights[a:b]) for a, b in itertools.pairwise(cuts))
+        if best_cost is None or cost < best_cost:
+            best, best_cost = inner, cost
+    return [amounts[0], *(amounts[i] for i in best)]
+
+
+def band_label(edges: list[float], i: int, measure: Measure) -> str:
+    """ "under 100", "100 to under 150", "150 or more" (the measure is the axis title)."""
+    if len(edges) == 1:
+        return f"any dose in {measure.label}"
+    if i == 0:
+        return f"under {amount_text(edges[1])}"
+    if i == len(edges) - 1:
+        return f"{amount_text(edges[i])} or more"
+    return f"{amount_text(edges[i])} to under {amount_text(edges[i + 1])}"
+
+
+def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS) -> DoseReport:
+    """Outcomes by dose band from a drug's "dose" slices (one condition, or several summed; other axes ignored)."""
+    buckets = by_bucket(frame, "dose")
+    total = {}
+    for sums in buckets.values():
+        add(total, sums)
+    if protected_count(policy, total) is None:  # the same set and numbers as the treatment's own page
+        return DoseReport(policy.min_n, True)
+    without = buckets.pop("", None)
+    placed: dict[Measure, dict[float, dict]] = {}
+    other: dict = {}
+    for bucket, sums in buckets.items():
+        dose = common_dose(bucket)
+        if dose is None:
+            add(other, sums)
+        else:
+            add(placed.setdefault(dose[0], {}).setdefault(dose[1], {}), sums)
+    frequent: dict[Measure, list[tuple[float, int]]] = {}
+    for measure, strengths in placed.items():
+        for amount, sums in sorted(strengths.items()):
+            n = protected_count(policy, sums)
+            if n is not None:
+                frequent.setdefault(measure, []).append((amount, n))
+    report = DoseReport(policy.min_n, False, without_dose=protected_count(policy, without))
+    if not frequent:
+        for strengths in placed.values():
+            for sums in strengths.values():
+                add(other, sums)
+        report.other_units = protected_count(policy, other)
+        return report
+    measure = min(frequent, key=lambda m: (-sum(n for _, n in frequent[m]), m))
+    for other_measure, strengths in placed.items():
+        if other_measure != measure:
+            for sums in strengths.values():
+                add(other, sums)
+    edges = choose_edges(frequent[measure], max_bands)
+    members: list[dict] = [{} for _ in edges]
+    for amount, sums in placed[measure].items():
+        add(members[max(0, bisect.bisect_right(edges, amount) - 1)], sums)
+    report.measure = measure.label
+    report.edges = edges
+    report.bands = [outcomes(policy, band_label(edges, i, measure), sums) for i, sums in enumerate(members)]
+    report.other_units = protected_count(policy, other)
+    return report
