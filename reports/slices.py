@@ -16,7 +16,7 @@ import scales
 from reports.disclosure import Policy, View, mean, share
 from reports.stats import Z_95
 
-# What "improved" and "severe side effects" mean on every page (reports/aggregate.py reads the same scales).
+# What "improved" and "severe side effects" mean on every page (reports/outcomes.py reads the same scales).
 KNOWN_EFFECT_CODES = tuple(c for c in scales.EFFECTIVENESS.codes if c != scales.UNKNOWN_EFFECT_CODE)
 SATISFACTION_CODES = tuple(str(n) for n in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1))
 FIELDS = {
