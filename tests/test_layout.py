@@ -72,3 +72,17 @@ def test_registry_package_imports_without_flask():
     code = "import sys, registry, registry.text\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'flask'))\n"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+
+def test_the_readme_layout_names_every_module_and_no_missing_one():
+    """README's Layout section names every module of registry/ and reports/, and no file that is gone."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", block))
+    modules = {p.name for package in ("registry", "reports") for p in (ROOT / package).glob("*.py")}
+    assert sorted(modules - named - {"__init__.py"}) == []
+    files = {p.name for p in ROOT.rglob("*.py") if ".venv" not in p.parts}
+    assert sorted(named - files - {"config.py"}) == []  # config.py: the instance's own settings file
