@@ -93,7 +93,8 @@ def treatment(slug: str, treatment_slug: str):
     filters = _filters()
     unit = reporting.treatment_report(entry, chosen, filters)
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, reporting.policy())
-    dose, years = reporting.slice_reports(entry, chosen)  # unfiltered: by dose band and by year (issue 19)
+    # By dose band and by year (issue 19): unfiltered, on a page whose unit is shown under its filters.
+    dose, years = (None, None) if unit.suppressed else reporting.slice_reports(entry, chosen)
     chart_list += slice_charts.section_charts(dose, years)
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
