@@ -192,3 +192,48 @@ def mark_reminded(user: User, now: datetime | None = None) -> None:
 def update_count() -> int:
     """How many follow-ups were recorded (for operators and tests)."""
     return db.session.scalar(select(func.count()).select_from(ExperienceUpdate).where(ExperienceUpdate.kind == "update"))
+
+
+# --- research export: the history as its own long table -------------------------------------
+
+
+def _history_base(columns):
+    """History points joined to their experience, participant, condition and treatment (export filters)."""
+    return (
+        select(*columns).select_from(ExperienceUpdate)
+        .join(Experience, Experience.id == ExperienceUpdate.experience_id)
+        .join(User, User.id == Experience.user_id)
+        .join(Condition, Condition.id == Experience.condition_id)
+        .join(Treatment, Treatment.id == Experience.treatment_id)
+    )  # fmt: skip
+
+
+def export_rows(req, pseudo):
+    """experience_updates.csv: one row per kept history point, with months since the start.
+
+    The same consenting participants and filters as experiences.csv, the same pseudonymous ids;
+    only codes, months and numbers (no free text), so nothing here can start a formula.
+    """
+    from registry.export import _experience_filters, _stream, _year_month
+
+    columns = [ExperienceUpdate.id, Experience.id, Experience.user_id, ExperienceUpdate.kind,
+               _year_month(ExperienceUpdate.recorded_at), Experience.started, ExperienceUpdate.stopped,
+               ExperienceUpdate.effectiveness, ExperienceUpdate.side_effect_severity, ExperienceUpdate.satisfaction,
+               ExperienceUpdate.would_recommend]  # fmt: skip
+    query = (_history_base(columns).where(*_experience_filters(req)).order_by(Experience.id, ExperienceUpdate.recorded_at, ExperienceUpdate.id))  # fmt: skip
+    for uid, eid, user_id, kind, recorded, started, *answers in _stream(query):
+        start = followup_reports.month_index(started)
+        since = followup_reports.month_index(recorded) - start if start is not None else None
+        yield (pseudo("update", uid), pseudo("experience", eid), pseudo("participant", user_id), kind, recorded,
+               since, *answers)  # fmt: skip
+
+
+def export_stop_reason_rows(req, pseudo):
+    """experience_update_stop_reasons.csv: update_id, reason (long format, as experience_stop_reasons.csv)."""
+    from registry.export import _experience_filters, _stream
+
+    query = (_history_base([ExperienceUpdate.id, ExperienceUpdate.stop_reasons]).where(*_experience_filters(req), ExperienceUpdate.stop_reasons.is_not(None))
+             .order_by(Experience.id, ExperienceUpdate.recorded_at, ExperienceUpdate.id))  # fmt: skip
+    for uid, reasons in _stream(query):
+        for reason in sorted(set(reasons.split())):
+            yield (pseudo("update", uid), reason)
