@@ -17,7 +17,7 @@ class FollowupForm(FlaskForm):
 
     still_using = RadioField("Are you still using it?", choices=choices(STILL_USING),
                              validators=[InputRequired(message="Choose one answer.")])  # fmt: skip
-    stopped = StringField("When did you stop?", validators=[Optional(), month_validator("stop")], render_kw=MONTH_INPUT,
+    stopped = StringField("When did you stop?", validators=[month_validator("stop")], render_kw=MONTH_INPUT,
                           description="Year and month, for example 2024-03.")  # fmt: skip
     stop_reasons = MultiCheckboxField("Why did you stop?", choices=choices(scales.STOP_REASON.choices),
                                       validators=[Optional()])  # fmt: skip

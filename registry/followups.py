@@ -30,7 +30,7 @@ def _point(experience: Experience, kind: str) -> ExperienceUpdate:
     """The experience's current answers as one history point, dated when they were saved."""
     return ExperienceUpdate(
         experience_id=experience.id, kind=kind, recorded_at=experience.updated_at, report_key=experience.report_key,
-        stopped=experience.stopped, stop_reasons=" ".join(r.reason for r in experience.stop_reasons) or None,
+        stopped=experience.stopped, stop_reasons=" ".join(sorted(r.reason for r in experience.stop_reasons)) or None,
         effectiveness=experience.effectiveness, side_effect_severity=experience.side_effect_severity,
         satisfaction=experience.satisfaction, would_recommend=experience.would_recommend,
     )  # fmt: skip
