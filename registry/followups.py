@@ -237,3 +237,58 @@ def export_stop_reason_rows(req, pseudo):
     for uid, reasons in _stream(query):
         for reason in sorted(set(reasons.split())):
             yield (pseudo("update", uid), reason)
+
+
+# --- data rights: what a participant downloads about follow-ups, and what goes with the account ------
+
+
+def rights_data(user: User) -> dict:
+    """The participant's follow-up history, followed conditions and reminder setting (their data download)."""
+    from registry.models import ConditionFollow
+
+    def when(value):
+        return value.isoformat(timespec="seconds") if value else None
+
+    points = db.session.scalars(
+        select(ExperienceUpdate).join(Experience, Experience.id == ExperienceUpdate.experience_id)
+        .where(Experience.user_id == user.id).order_by(ExperienceUpdate.experience_id, ExperienceUpdate.recorded_at)
+    ).all()  # fmt: skip
+    follows = db.session.execute(
+        select(Condition.slug, Condition.name, ConditionFollow.created_at, ConditionFollow.seen_at)
+        .join(Condition, Condition.id == ConditionFollow.condition_id).where(ConditionFollow.user_id == user.id)
+        .order_by(Condition.name)
+    ).all()  # fmt: skip
+    reminder = db.session.get(FollowupReminder, user.id)
+    return {
+        "experience_updates": [
+            {"experience_id": p.experience_id, "kind": p.kind, "recorded_at": when(p.recorded_at), "stopped": p.stopped,
+             "stop_reasons": " ".join(p.stop_reason_codes) or None, "effectiveness": p.effectiveness,
+             "side_effect_severity": p.side_effect_severity, "satisfaction": p.satisfaction,
+             "would_recommend": p.would_recommend} for p in points],
+        "followed_conditions": [{"condition": slug, "condition_name": name, "followed_at": when(created),
+                                 "last_visit": when(seen)} for slug, name, created, seen in follows],
+        "reminder_mail": {"opted_in": bool(reminder and reminder.enabled),
+                          "last_sent_at": when(reminder.last_sent_at) if reminder else None},
+    }  # fmt: skip
+
+
+RIGHTS_HEADERS = {
+    "experience_updates": ["experience_id", "kind", "recorded_at", "stopped", "stop_reasons", "effectiveness",
+                           "side_effect_severity", "satisfaction", "would_recommend"],
+    "followed_conditions": ["condition", "condition_name", "followed_at", "last_visit"],
+}  # fmt: skip
+
+
+def forget(user: User) -> None:
+    """Delete the participant's follow-up history, follows and reminder setting (account deletion; caller commits).
+
+    Not left to the foreign keys alone, as tip votes are not.
+    """
+    from sqlalchemy import delete
+
+    from registry.models import ConditionFollow
+
+    own = select(Experience.id).where(Experience.user_id == user.id)
+    db.session.execute(delete(ExperienceUpdate).where(ExperienceUpdate.experience_id.in_(own)))
+    db.session.execute(delete(ConditionFollow).where(ConditionFollow.user_id == user.id))
+    db.session.execute(delete(FollowupReminder).where(FollowupReminder.user_id == user.id))

@@ -211,3 +211,80 @@ def test_the_treatment_page_shows_after_n_months_from_updates(client, app, make,
     assert ">5<" in row6 and "100%" in row6
     for months in (3, 12):
         assert "too few answers to show" in page.split(f'id="after-{months}"')[1].split("</tr>")[0]
+
+
+# --- research export and data rights -------------------------------------------------------------
+
+
+def _consenting_with_updates(app, make):
+    from registry import auth, followups
+    from registry.models import User
+
+    user_id = make.user(email="consents@example.org")
+    other = make.user(email="declines@example.org")
+    eid = make.experience(user_id=user_id, started=months_ago(8), stop_reasons=())
+    backdate(app, eid, 120)
+    declined = make.experience(user_id=other, started=months_ago(8))
+    with app.app_context():
+        auth.set_consent(db.session.get(User, user_id), True)
+        for uid, xid in ((user_id, eid), (other, declined)):
+            followups.add_update(db.session.get(User, uid), db.session.get(Experience, xid), {
+                "stopped": months_ago(1), "stop_reasons": ["cost", "not_effective"], "effectiveness": "none",
+                "side_effect_severity": "mild", "satisfaction": 2, "would_recommend": "no"})  # fmt: skip
+        db.session.commit()
+    return user_id, eid
+
+
+def test_the_export_holds_the_history_as_a_long_table_with_months_since_start(app, make, pair, runner, tmp_path):
+    import csv
+
+    from frictionless import validate
+
+    _consenting_with_updates(app, make)
+    out = tmp_path / "export"
+    assert runner.invoke(args=["export", "--out", str(out)]).exit_code == 0
+    def rows(name):
+        return list(csv.DictReader((out / name).read_text(encoding="utf-8").splitlines()))
+
+    (experience,) = rows("experiences.csv")
+    updates = rows("experience_updates.csv")
+    assert [u["kind"] for u in updates] == ["original", "update"]  # the declining participant's are left out
+    assert {u["experience_id"] for u in updates} == {experience["experience_id"]}
+    assert {u["participant_id"] for u in updates} == {experience["participant_id"]}
+    original, latest = updates
+    then = datetime.now(timezone.utc) - timedelta(days=120)
+    expected = (then.year * 12 + then.month) - (date.today().year * 12 + date.today().month - 8)
+    assert original["months_since_start"] == str(expected) and latest["months_since_start"] == "8"
+    assert (latest["stopped"], latest["effectiveness"], latest["satisfaction"]) == (months_ago(1), "none", "2")
+    assert "@" not in (out / "experience_updates.csv").read_text() and "consents" not in (out / "experience_updates.csv").read_text()
+    reasons = rows("experience_update_stop_reasons.csv")
+    assert sorted(r["reason"] for r in reasons) == ["cost", "not_effective"]
+    assert {r["update_id"] for r in reasons} == {latest["update_id"]}
+    report = validate(str(out / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "message"])
+
+
+def test_the_history_is_in_the_data_download_and_leaves_with_the_account(app, make, pair, client, auth):
+    from registry import following, rights
+    from registry.models import ConditionFollow, FollowupReminder, User
+
+    user_id, eid = _consenting_with_updates(app, make)
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        from registry.models import Condition
+
+        following.follow(user, db.session.scalar(select(Condition)))
+        from registry import followups
+
+        followups.set_reminder(user, True)
+        db.session.commit()
+        data = rights.collect(user)
+        assert [p["kind"] for p in data["experience_updates"]] == ["original", "update"]
+        assert data["followed_conditions"][0]["condition"] == "migraine" and data["reminder_mail"]["opted_in"]
+        assert "experience_updates.csv" in __import__("zipfile").ZipFile(__import__("io").BytesIO(
+            rights.to_csv_zip(data))).namelist()
+        rights.delete_account(user)
+        db.session.commit()
+        assert db.session.scalar(select(ExperienceUpdate).where(ExperienceUpdate.experience_id == eid)) is None
+        assert db.session.scalar(select(ConditionFollow)) is None and db.session.get(FollowupReminder, user_id) is None
+        assert aggregates.check(db.session) == []
