@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, select
 
 from registry import experiences
 from registry.database import now_utc
@@ -187,11 +187,6 @@ def reminder_recipients(now: datetime | None = None) -> list[tuple[User, list[Ex
 def mark_reminded(user: User, now: datetime | None = None) -> None:
     """Record that a reminder went out (the caller commits)."""
     db.session.get(FollowupReminder, user.id).last_sent_at = now or now_utc()
-
-
-def update_count() -> int:
-    """How many follow-ups were recorded (for operators and tests)."""
-    return db.session.scalar(select(func.count()).select_from(ExperienceUpdate).where(ExperienceUpdate.kind == "update"))
 
 
 # --- research export: the history as its own long table -------------------------------------

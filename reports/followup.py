@@ -146,7 +146,7 @@ class NewReports:
 def new_reports(policy: Policy, true_n: int, key_sum: int) -> NewReports:
     """The protected count of a set of new reports, named by their key sum under a kind of its own."""
     n = policy.view(key_sum, kind=NEW_REPORTS_KIND).n(true_n)
-    return NewReports(n, policy.shown(n)) if policy.shown(n) else NewReports(0, False)
+    return NewReports(n, True) if policy.shown(n) else NewReports(0, False)  # hidden: never a number
 
 
 @dataclass
