@@ -56,14 +56,6 @@ class HorizonReport:
     severe: dict | None = None
     satisfaction_mean: float | None = None
 
-    def as_json(self) -> dict:
-        if self.suppressed:
-            return {"months": self.months, "suppressed": True}
-        return {"months": self.months, "tolerance": self.tolerance, "n": self.n, "suppressed": False,
-                "effectiveness": self.effectiveness, "improved": self.improved,
-                "still_using": self.still_using_share, "severe_side_effects": self.severe,
-                "satisfaction_mean": self.satisfaction_mean}  # fmt: skip
-
 
 def nearest_points(points: pd.DataFrame, months: int) -> pd.DataFrame:
     """Per experience, its history point nearest to started + months, within tolerance(months).

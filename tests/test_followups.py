@@ -177,7 +177,7 @@ def test_a_horizon_under_min_n_is_hidden_and_one_at_min_n_is_shown():
     exact = Policy(mode="exact", min_n=5)
     assert fr.horizon_report(frame(rows[:4]), 6, exact).suppressed
     shown = fr.horizon_report(frame(rows), 6, exact)
-    assert not shown.suppressed and shown.n == 5 and shown.as_json()["improved"]["share"] == 1.0
+    assert not shown.suppressed and shown.n == 5 and shown.improved["share"] == 1.0
 
 
 def test_the_horizon_view_has_a_kind_of_its_own():
