@@ -128,3 +128,17 @@ def visit(user: User) -> list[ConditionNews]:
         row.seen_at, row.seen_ranking = now, item.ranking
         items.append(item)
     return items
+
+
+def move_follows(source_id: int, survivor_id: int) -> None:
+    """A merge of duplicate conditions (registry.moderation): followers of the duplicate follow the survivor.
+
+    Who followed both keeps the survivor's row (and its last visit).
+    """
+    from sqlalchemy import delete, update
+
+    have = select(ConditionFollow.user_id).where(ConditionFollow.condition_id == survivor_id)
+    db.session.execute(delete(ConditionFollow).where(ConditionFollow.condition_id == source_id,
+                                                     ConditionFollow.user_id.in_(have)))  # fmt: skip
+    db.session.execute(update(ConditionFollow).where(ConditionFollow.condition_id == source_id)
+                       .values(condition_id=survivor_id))  # fmt: skip

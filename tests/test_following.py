@@ -133,3 +133,24 @@ def test_ranking_moves_compare_published_rankings():
         ("d", "entered", 1, 0), ("a", "down", 2, 1), ("b", "left", None, 0)]  # c kept its place
     assert moves[-1].name == "B"
     assert fr.ranking_moves(["a", "b"], [("a", "A"), ("b", "B")]) == []
+
+
+def test_followers_of_a_merged_duplicate_follow_the_survivor(app, make, community):
+    from registry import following, moderation
+    from registry.models import Condition, User
+
+    make.condition("Migraine headache", "G43.9")
+    both, only_duplicate = make.user(email="both@example.org"), make.user(email="dup@example.org")
+    moderator = make.user(email="mod@example.org", role="moderator")
+    with app.app_context():
+        survivor = db.session.scalar(select(Condition).where(Condition.slug == "migraine"))
+        duplicate = db.session.scalar(select(Condition).where(Condition.slug == "migraine-headache"))
+        for user_id, conditions in ((both, (survivor, duplicate)), (only_duplicate, (duplicate,))):
+            for condition in conditions:
+                following.follow(db.session.get(User, user_id), condition)
+        db.session.commit()
+        moderation.merge(db.session.get(User, moderator), "condition", duplicate, survivor)
+        db.session.commit()
+        rows = db.session.execute(select(ConditionFollow.user_id, ConditionFollow.condition_id)
+                                  .order_by(ConditionFollow.user_id)).all()  # fmt: skip
+        assert rows == [(both, survivor.id), (only_duplicate, survivor.id)]
