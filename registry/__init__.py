@@ -383,4 +383,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(fhir.bp)
+    from registry.views import followups, following  # follow-ups of experiences; followed conditions
+
+    app.register_blueprint(followups.bp)
+    app.register_blueprint(following.bp)
     errors.register(app)

@@ -286,6 +286,9 @@ def merge(moderator: User, kind: str, source, survivor) -> dict[str, int]:
         if kind == "condition":
             result["ratings"], result["duplicate ratings"] = _move_ratings("condition_id", source.id, survivor.id)
             _move_diagnoses(source.id, survivor.id)
+            from registry import following  # followers of the duplicate follow the survivor
+
+            following.move_follows(source.id, survivor.id)
         _move_links(kind, source.id, survivor.id)
         _move_synonyms(kind, source, survivor)
     _resolve(_open_flags(kind, source.id), "merged", moderator)

@@ -11,7 +11,8 @@ import pytest
 
 from registry import codebook, parquet, scales
 
-TABLES = ["experiences", "experience_side_effects", "experience_stop_reasons", "doctor_ratings", "conditions",
+TABLES = ["experiences", "experience_side_effects", "experience_stop_reasons", "experience_updates",
+          "experience_update_stop_reasons", "doctor_ratings", "conditions",
           "treatments", "doctors"]  # fmt: skip
 
 
