@@ -12,7 +12,7 @@ from registry import MIGRATIONS, TEMPLATES
 # Each module's blueprint `bp`, registered in this order (errors registers handlers instead).
 BLUEPRINTS = (
     "main", "auth", "catalog", "experiences", "reports", "ratings", "research", "assets", "api", "account",
-    "moderation", "health", "fhir",
+    "moderation", "health", "fhir", "followups", "following",
 )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from registry import audit, report_upkeep
+from registry import audit, following, report_upkeep
 from registry.database import parse_id
 from registry.extensions import db
 from registry.models import (
@@ -85,6 +85,7 @@ def merge(moderator: User, kind: str, source, survivor) -> MergeResult:
         if kind == "condition":
             result["ratings"], result["duplicate ratings"] = _move_ratings("condition_id", source.id, survivor.id)
             _move_diagnoses(source.id, survivor.id)
+            following.move_follows(source.id, survivor.id)  # followers of the duplicate follow the survivor
         _move_links(kind, source.id, survivor.id)
         _move_synonyms(kind, source, survivor)
     resolve_flags(open_flags(kind, source.id), "merged", moderator)

@@ -595,6 +595,9 @@ def register_commands(app: Flask) -> None:
     from registry import cli_interchange
 
     cli_interchange.register(app)
+    from registry import reminders  # follow-ups: `registry remind-updates`
+
+    reminders.register(app)
 
 
 cli.add_command(serve_command)  # on the group itself: serving needs no app in this process

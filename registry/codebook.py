@@ -98,6 +98,47 @@ RATING_SCHEMA_FIELDS = [
 ]  # fmt: skip
 COMMENT_FIELD = _string("comment", "Comment on the doctor." + TEXT_NOTE)
 
+# Follow-ups (registry.followups): each experience's kept history, one row per dated point.
+UPDATE_KIND = scales.Scale("update_kind", (
+    ("original", "the answers as they were before the first follow-up"),
+    ("edit", "the answers as changed through the full form since the previous point"),
+    ("update", "a follow-up"),
+))
+UPDATE_FIELDS = [
+    _string("update_id", "Pseudonymous id of the history point (keyed hash).", True),
+    _string("experience_id", "Experience (see experiences.csv, which holds its current answers).", True),
+    _string("participant_id", "Pseudonymous id of the participant (as in experiences.csv).", True),
+    _enum("kind", UPDATE_KIND, "Where this point comes from.", True),
+    _string("recorded", "Year-month the answers were given.", True, MONTH_PATTERN),
+    {"name": "months_since_start", "type": "integer",
+     "description": "Months from the experience's start month (started in experiences.csv) to recorded; "
+                    "empty when the experience has no start month."},
+    _string("stopped", "Year-month the treatment stopped, as answered then; empty = still using then.",
+            pattern=MONTH_PATTERN),
+    _enum("effectiveness", scales.EFFECTIVENESS, "How well the treatment worked, as answered then."),
+    _enum("side_effect_severity", scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst, as answered then."),
+    _integer("satisfaction", "Overall satisfaction then, 1 (very dissatisfied) to 10 (very satisfied).",
+             scales.SATISFACTION_MIN, scales.SATISFACTION_MAX),
+    _enum("would_recommend", scales.WOULD_RECOMMEND, "Would recommend it, as answered then."),
+]  # fmt: skip
+FOLLOWUP_SCHEMAS = {
+    "experience_updates": {
+        "fields": UPDATE_FIELDS,
+        "primaryKey": ["update_id"],
+        "foreignKeys": [{"fields": "experience_id", "reference": {"resource": "experiences", "fields": "experience_id"}}],
+        "missingValues": MISSING,
+    },
+    "experience_update_stop_reasons": {
+        "fields": [
+            _string("update_id", "History point (see experience_updates.csv).", True),
+            _enum("reason", scales.STOP_REASON, "Why the treatment was stopped, as answered then.", True),
+        ],
+        "primaryKey": ["update_id", "reason"],
+        "foreignKeys": [{"fields": "update_id", "reference": {"resource": "experience_updates", "fields": "update_id"}}],
+        "missingValues": MISSING,
+    },
+}
+
 
 def _fk(field: str, resource: str, key: str) -> dict:
     return {"fields": field, "reference": {"resource": resource, "fields": key}}
@@ -132,6 +173,7 @@ def schemas(with_text: bool) -> dict[str, dict]:
             "foreignKeys": [_fk("experience_id", "experiences", "experience_id")],
             "missingValues": MISSING,
         },
+        **FOLLOWUP_SCHEMAS,
         "doctor_ratings": {
             "fields": RATING_SCHEMA_FIELDS + ([COMMENT_FIELD] if with_text else []),
             "primaryKey": ["rating_id"],

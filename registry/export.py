@@ -226,6 +226,12 @@ def _batches(rows, size: int):
 FORMATS = ("csv", "parquet")
 
 
+def _followups():
+    from registry import followups  # imported here: it reads this module's query helpers
+
+    return followups
+
+
 def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
     """Write every file through opener(name, binary); yield after each chunk of rows; return row counts.
 
@@ -237,6 +243,9 @@ def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
         "experiences": experience_rows(req, pseudo),
         "experience_side_effects": side_effect_rows(req, pseudo),
         "experience_stop_reasons": stop_reason_rows(req, pseudo),
+        # Follow-ups: each experience's kept history, a long table (registry.followups).
+        "experience_updates": _followups().export_rows(req, pseudo),
+        "experience_update_stop_reasons": _followups().export_stop_reason_rows(req, pseudo),
         "doctor_ratings": rating_rows(req, pseudo),
         "conditions": catalog_rows(Condition),
         "treatments": catalog_rows(Treatment),

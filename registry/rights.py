@@ -19,8 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 import scales
-
-from registry import audit, auth, experiences, ratings
+from registry import audit, auth, experiences, followups, ratings
 from registry.extensions import db
 from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, TipVote, User, UserSession
 from reports.csvout import neutralize
@@ -48,6 +47,7 @@ RATING_EXPORT_COLUMNS = (*ratings.FORM_FIELDS, "text_state", "text_reason")
 CSV_TABLES = (
     "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",
     "experience_stop_reasons", "doctor_ratings", "flags", "devices", "tips_marked_helpful",
+    "experience_updates", "followed_conditions", "reminder_mail",  # follow-ups (registry.followups)
 )  # fmt: skip
 
 
@@ -120,6 +120,8 @@ def collect(user: User) -> dict:
                      "last_seen_at": _when(d.last_seen_at)} for d in devices],  # fmt: skip
         # "This helped me": the tips (by their experience id) the participant marked, never shown to anyone else.
         "tips_marked_helpful": [{"experience_id": v.experience_id, "created_at": _when(v.created_at)} for v in votes],
+        # Follow-ups: the kept history of their experiences, the conditions they follow, the reminder opt-in.
+        **followups.rights_data(user),
     }
 
 
@@ -167,6 +169,9 @@ def tables(data: dict) -> dict[str, list[dict]]:
         "flags": data["flags"],
         "devices": data["devices"],
         "tips_marked_helpful": data["tips_marked_helpful"],
+        "experience_updates": data["experience_updates"],
+        "followed_conditions": data["followed_conditions"],
+        "reminder_mail": [data["reminder_mail"]],
     }
 
 
@@ -180,6 +185,7 @@ _EMPTY_HEADERS = {
               "resolution"],  # fmt: skip
     "devices": ["device", "kept_logged_in", "logged_in_at", "last_seen_at"],
     "tips_marked_helpful": ["experience_id", "created_at"],
+    **followups.RIGHTS_HEADERS,
 }
 
 
@@ -244,6 +250,7 @@ def delete_account(user: User, by_operator: bool = False) -> dict[str, int]:
         .options(selectinload(Experience.side_effects), selectinload(Experience.stop_reasons))
         .order_by(Experience.id)
     ).all()
+    followups.forget(user)  # follow-up history, follows and reminder setting
     for experience in own:
         experiences.delete(experience)
     own_ratings = db.session.scalars(select(DoctorRating).where(DoctorRating.user_id == user.id)).all()

@@ -98,3 +98,8 @@ def test_a_new_report_moves_the_bands_at_once(client, community, make):
     before = client.get(API + "/dose").get_json()["dose"]["bands"][0]["n"]
     make.experience("depression", "sertraline", effectiveness="none", dose_amount=25, dose_unit="mg", dose_frequency="once_daily")
     assert client.get(API + "/dose").get_json()["dose"]["bands"][0]["n"] == before + 1  # the cache follows writes
+
+
+def test_a_page_too_small_under_its_filters_shows_no_section(client, community):
+    page = client.get(PAGE + "?sex=male&age_band=18_29").text  # no man of that age: the unit is hidden
+    assert "Too few reports to show" in page and 'id="dose"' not in page and 'id="years"' not in page

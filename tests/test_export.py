@@ -122,7 +122,7 @@ def test_web_download_streams_a_zip_and_logs_it(client, auth, community, app):
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert set(archive.namelist()) == {"experiences.csv", "experience_side_effects.csv", "experience_stop_reasons.csv",
-                                       "doctor_ratings.csv", "conditions.csv", "treatments.csv", "doctors.csv",
+                                       "experience_updates.csv", "experience_update_stop_reasons.csv", "doctor_ratings.csv", "conditions.csv", "treatments.csv", "doctors.csv",
                                        "datapackage.json"}  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(archive.read("experiences.csv").decode())))
     assert {r["condition"] for r in rows} == {"migraine"}

@@ -13,7 +13,8 @@ import scales
 
 from registry import codebook, parquet
 
-TABLES = ["experiences", "experience_side_effects", "experience_stop_reasons", "doctor_ratings", "conditions",
+TABLES = ["experiences", "experience_side_effects", "experience_stop_reasons", "experience_updates",
+          "experience_update_stop_reasons", "doctor_ratings", "conditions",
           "treatments", "doctors"]  # fmt: skip
 
 

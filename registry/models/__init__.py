@@ -25,6 +25,7 @@ from registry.models.experience import (
     TipVote,
 )
 from registry.models.export import ExportLog
+from registry.models.followup import ConditionFollow, ExperienceUpdate, FollowupReminder
 from registry.models.moderation import FLAG_TARGETS, AuditEvent, Flag
 from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
 from registry.models.user import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
@@ -59,4 +60,7 @@ __all__ = [
     "UserSession",
     "LoginFailure",
     "condition_treatment",
+    "ConditionFollow",
+    "ExperienceUpdate",
+    "FollowupReminder",
 ]

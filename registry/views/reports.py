@@ -77,7 +77,7 @@ def treatment(slug: str, treatment_slug: str):
     chart_list = [] if unit.suppressed else charts.treatment_charts(unit, cached_reports.policy())
     staying = None if unit.suppressed else cached_reports.time_curves(entry, [chosen])[chosen.id]  # never filtered
     chart_list += time_charts.time_charts(chosen.name, staying) if staying else []
-    # Unfiltered, by dose band and by year (issue 19); only beside a unit the page shows.
+    # By dose band and by year (issue 19): unfiltered, on a page whose unit is shown under its filters.
     dose, years = (None, None) if unit.suppressed else cached_reports.slice_reports(entry, chosen)
     chart_list += slice_charts.section_charts(dose, years)
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"

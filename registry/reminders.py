@@ -1,0 +1,117 @@
+"""The opt-in reminder mail: "how is it working now?" for experiences still in use and not updated in three months.
+
+`registry remind-updates` (meant for cron, e.g. daily) mails each participant who opted in on their
+account page, at most once per three months; each mail carries a signed one-click unsubscribe link
+that needs no log-in (itsdangerous, like the password-reset link) and a List-Unsubscribe header.
+Mails are sent here, one after the other on one connection (a command has no request to hurry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from registry import followups, mail
+from registry.extensions import db
+from registry.extensions import mail as mailman
+from registry.models import User
+
+SUBJECT = "How is your treatment working now?"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="registry-reminder-unsubscribe")
+
+
+def unsubscribe_token(user: User) -> str:
+    """The signed token of a participant's unsubscribe link (it never expires: stopping mail stays possible)."""
+    return _serializer().dumps({"u": user.id})
+
+
+def user_for_unsubscribe(token: str) -> User | None:
+    """The account an unsubscribe link is for, or None when it is forged or altered."""
+    try:
+        return db.session.get(User, int(_serializer().loads(token)["u"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Outcome:
+    participants: int = 0
+    experiences: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def _reminder(user: User, due: list) -> "mail.EmailMultiAlternatives":
+    stop = mail.link("followups.unsubscribe", token=unsubscribe_token(user))
+    items = [{"treatment": e.treatment.name, "condition": e.condition.name, "updated": e.updated_at.strftime("%B %Y"),
+              "url": mail.link("followups.update", experience_id=e.id)} for e in due]  # fmt: skip
+    site = current_app.config.get("BASE_URL")
+    msg = mail.message(user.email, SUBJECT, "followup_reminder", user=user, items=items, unsubscribe=stop,
+                       mine=mail.link("experiences.mine"), site=site)  # fmt: skip
+    msg.extra_headers["List-Unsubscribe"] = f"<{stop}>"
+    return msg
+
+
+def send_reminders(dry_run: bool = False) -> Outcome:
+    """Mail every participant due a reminder (needs an app context and a request context for links)."""
+    outcome = Outcome()
+    recipients = followups.reminder_recipients()
+    outcome.participants = len(recipients)
+    outcome.experiences = sum(len(due) for _, due in recipients)
+    if dry_run or not recipients:
+        return outcome
+    with mailman.get_connection(backend=current_app.config["MAIL_BACKEND"]) as connection:
+        for user, due in recipients:
+            try:
+                msg = _reminder(user, due)
+                msg.connection = connection
+                msg.send()
+            except Exception:  # noqa: BLE001 - one bad address must not stop the others
+                current_app.logger.exception("Could not send the reminder to participant %s", user.id)
+                outcome.failed += 1
+                continue
+            followups.mark_reminded(user)
+            db.session.commit()  # per mail: a crash halfway never mails anyone twice
+            outcome.sent += 1
+    return outcome
+
+
+@click.command("remind-updates")
+@click.option("--dry-run", is_flag=True, help="Count who would get a reminder; send nothing and change nothing.")
+@with_appcontext
+def remind_updates_command(dry_run: bool):
+    """Mail opted-in participants whose experiences need an update (meant for cron, e.g. daily).
+
+    A participant gets a reminder when they ticked "mail me a reminder" on their account page,
+    their address is confirmed, they still use a treatment whose experience was not updated for
+    three months, and they were not reminded in the last three months. Each mail lists those
+    experiences with a link to a short update form, and a one-click unsubscribe link.
+
+    Needs a mail server (REGISTRY_MAIL_SERVER) and REGISTRY_BASE_URL (links in the mail point there).
+    Exits 2 when either is missing (except with --dry-run).
+    """
+    base = current_app.config.get("BASE_URL")
+    if not dry_run and not mail.available():
+        raise click.ClickException("No mail server is configured (REGISTRY_MAIL_SERVER); nothing was sent.")
+    if not dry_run and not base:
+        click.echo("Error: set REGISTRY_BASE_URL: the links in the mail must point to this registry.", err=True)
+        raise SystemExit(2)
+    with current_app.test_request_context(base_url=base or "http://localhost/"):
+        outcome = send_reminders(dry_run)
+    verb = "would mail" if dry_run else "mailed"
+    click.echo(f"{verb} {outcome.participants if dry_run else outcome.sent} participant(s) about "
+               f"{outcome.experiences} experience(s) due for an update.")  # fmt: skip
+    if outcome.failed:
+        click.echo(f"{outcome.failed} mail(s) could not be sent (see the log); they will be tried on the next run.", err=True)
+        raise SystemExit(1)
+
+
+def register(app) -> None:
+    app.cli.add_command(remind_updates_command)

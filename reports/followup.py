@@ -1,0 +1,170 @@
+"""Follow-ups in reports: "after N months on it" from each experience's dated history, and "what's new".
+
+Pure: frames and plain values in, dataclasses out (the registry side reads the database).
+Every published number passes through reports.disclosure, each kind of view with a kind of its own,
+so that its noise never coincides with another view's over the same reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+import scales
+from reports.disclosure import Policy, mean, share
+
+HORIZONS = (3, 6, 12)  # months on a treatment that the treatment page reads
+POINT_COLUMNS = ["experience_id", "started", "month", "report_key", "stopped", "effectiveness",
+                 "side_effect_severity", "satisfaction", "would_recommend"]  # fmt: skip
+KNOWN_EFFECT_CODES = tuple(c for c in scales.EFFECTIVENESS.codes if c != scales.UNKNOWN_EFFECT_CODE)
+STILL_USING_CODES = ("yes", "no")
+SATISFACTION_CODES = tuple(str(v) for v in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1))
+
+
+def tolerance(months: int) -> int:
+    """How far (in months) a history point may lie from the horizon: a quarter of it, at least one."""
+    return max(1, math.ceil(months / 4))
+
+
+def month_index(month: str | None) -> int | None:
+    """Months since year 0 of a YYYY-MM answer (None for none)."""
+    if not month:
+        return None
+    year, mon = month.split("-")
+    return int(year) * 12 + int(mon) - 1
+
+
+def view_kind(months: int) -> str:
+    """The disclosure kind of an "after N months" view (its own noise, never an experience view's)."""
+    return f"after{months}m"
+
+
+@dataclass
+class HorizonReport:
+    """What people reported about N months after they started, or that too few did to show."""
+
+    months: int
+    tolerance: int
+    n: int
+    suppressed: bool
+    effectiveness: dict[str, int] = field(default_factory=dict)
+    still_using: dict[str, int] = field(default_factory=dict)
+    improved: dict | None = None
+    still_using_share: dict | None = None
+    severe: dict | None = None
+    satisfaction_mean: float | None = None
+
+
+def nearest_points(points: pd.DataFrame, months: int) -> pd.DataFrame:
+    """Per experience, its history point nearest to started + months, within tolerance(months).
+
+    A tie goes to the later point (the newer answer). Points without a start month are left out.
+    """
+    if points.empty:
+        return points.iloc[0:0]
+    frame = points[points["started"].notna()].copy()
+    if frame.empty:
+        return frame
+    since = frame["month"].map(month_index) - frame["started"].map(month_index)
+    frame["since"] = since
+    frame["distance"] = (since - months).abs()
+    frame = frame[frame["distance"] <= tolerance(months)]
+    frame = frame.sort_values(["experience_id", "distance", "since"], ascending=[True, True, False])
+    return frame.drop_duplicates("experience_id", keep="first")
+
+
+def _still_using(row, months: int) -> str:
+    stopped = month_index(row.stopped) if isinstance(row.stopped, str) else None
+    if stopped is None:
+        return "yes"
+    return "yes" if stopped - month_index(row.started) >= months else "no"
+
+
+def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> HorizonReport:
+    """The protected numbers of the experiences' answers nearest to `months` after their start.
+
+    The view is named by the sum of the chosen points' report keys (each the experience's key as
+    saved with those answers), under a kind of its own per horizon.
+    """
+    chosen = nearest_points(points, months)
+    true_n = len(chosen)
+    key_sum = sum(int(k) for k in chosen["report_key"]) if true_n else 0
+    view = policy.view(key_sum, kind=view_kind(months))
+    n = view.n(true_n)
+    if not policy.shown(n):
+        return HorizonReport(months, tolerance(months), 0, True)
+
+    def counts(column: str, codes) -> dict[str, int]:
+        found = chosen[column].dropna().astype(str).value_counts().to_dict()
+        return {code: int(found.get(code, 0)) for code in codes}
+
+    effect = view.distribution("effectiveness", counts("effectiveness", scales.EFFECTIVENESS.codes))
+    severity = view.distribution("side_effect_severity", counts("side_effect_severity", scales.SIDE_EFFECT_SEVERITY.codes))
+    using_true = {code: 0 for code in STILL_USING_CODES}
+    for row in chosen.itertuples(index=False):
+        using_true[_still_using(row, months)] += 1
+    using = view.distribution("still_using", using_true)
+    satisfaction = chosen["satisfaction"].dropna().astype(int).astype(str).value_counts().to_dict()
+    satisfaction = view.distribution("satisfaction", {c: int(satisfaction.get(c, 0)) for c in SATISFACTION_CODES})
+    return HorizonReport(
+        months=months, tolerance=tolerance(months), n=n, suppressed=False, effectiveness=effect, still_using=using,
+        improved=share(policy, effect, scales.IMPROVED_CODES, KNOWN_EFFECT_CODES),
+        still_using_share=share(policy, using, ("yes",)),
+        severe=share(policy, severity, scales.SEVERE_CODES),
+        satisfaction_mean=mean(satisfaction),
+    )  # fmt: skip
+
+
+def horizons_report(points: pd.DataFrame, policy: Policy, horizons=HORIZONS) -> list[HorizonReport]:
+    """One HorizonReport per horizon (3, 6 and 12 months by default)."""
+    return [horizon_report(points, months, policy) for months in horizons]
+
+
+# --- what's new for a followed condition ------------------------------------------------------
+
+NEW_REPORTS_KIND = "new"
+
+
+@dataclass
+class NewReports:
+    """The number of reports added since a moment, protected; hidden under min_n (a few, or none)."""
+
+    n: int
+    shown: bool
+
+
+def new_reports(policy: Policy, true_n: int, key_sum: int) -> NewReports:
+    """The protected count of a set of new reports, named by their key sum under a kind of its own."""
+    n = policy.view(key_sum, kind=NEW_REPORTS_KIND).n(true_n)
+    return NewReports(n, True) if policy.shown(n) else NewReports(0, False)  # hidden: never a number
+
+
+@dataclass
+class RankingMove:
+    """One treatment's change between two published rankings: entered, up, down or left."""
+
+    slug: str
+    name: str
+    change: str  # "entered" | "up" | "down" | "left"
+    place: int | None  # its place now (1 = first); None when it left
+    places: int = 0  # how many places it moved
+
+
+def ranking_moves(before: list[str], now: list[tuple[str, str]], names: dict[str, str] | None = None) -> list[RankingMove]:
+    """Moves between the published ranking seen before (slugs) and now ((slug, name) in order).
+
+    Only published rankings are compared (each already protected), never the counts behind them.
+    """
+    names = {**(names or {}), **dict(now)}
+    old = {slug: i for i, slug in enumerate(before)}
+    moves = []
+    for i, (slug, name) in enumerate(now):
+        if slug not in old:
+            moves.append(RankingMove(slug, name, "entered", i + 1))
+        elif old[slug] != i:
+            moves.append(RankingMove(slug, name, "up" if i < old[slug] else "down", i + 1, abs(old[slug] - i)))
+    current = {slug for slug, _ in now}
+    moves += [RankingMove(slug, names.get(slug, slug), "left", None) for slug in before if slug not in current]
+    return moves
