@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("registry", "reports", "scales")
+PACKAGES = ("registry", "reports", "scales", "forms")  # forms: where it was before registry/forms
 
 
 def modules():
