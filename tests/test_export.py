@@ -204,7 +204,7 @@ PLANTED = {
     ("treatments", "mesh_id"): "D01", ("doctors", "name"): "Dr. Formula", ("doctors", "specialty"): "Neurology",
     ("doctors", "city"): "Lyon", ("doctors", "country"): "X",
 }  # fmt: skip
-GENERATED = {"experience_id", "participant_id", "rating_id", "condition", "treatment", "slug"}  # keyed hashes, slugs
+GENERATED = {"experience_id", "participant_id", "rating_id", "update_id", "condition", "treatment", "slug"}  # keyed hashes, slugs
 
 
 @pytest.fixture
