@@ -70,16 +70,26 @@ def main() -> None:
     controller.start()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-        base = {"TESTING": True, "SECRET_KEY": "bench", "EXPORT_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
-                "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port}
+        base = {
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "EXPORT_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": port,
+        }
         app = create_app(base)
         with app.app_context():
             upgrade(directory=str(MIGRATIONS))
             auth.create_user("known@example.org", "correct horse battery", "known")
             db.session.commit()
         print(f"{'answer time, ms (' + str(args.requests) + ' requests each)':<52} {'median':>9} {'p90':>9}")
-        for label, config in (("mail on a thread (the registry)", {}), ("mail inside the request (baseline)",
-                                                                      {"MAIL_ASYNC": False})):
+        for label, config in (
+            ("mail on a thread (the registry)", {}),
+            ("mail inside the request (baseline)", {"MAIL_ASYNC": False}),
+        ):
             bench = create_app({**base, **config})
             client = bench.test_client()
             n = args.requests if not config else max(20, args.requests // 10)

@@ -67,8 +67,7 @@ print(len(frame), len(frame), seconds, resource.getrusage(resource.RUSAGE_SELF).
 def run(code: str, url: str, out: str, *args: str) -> tuple[int, int, float, float]:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
     os.makedirs(out, exist_ok=True)
-    done = subprocess.run([sys.executable, "-c", code, out, *args], env=env, capture_output=True, text=True,
-                          check=True)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, out, *args], env=env, capture_output=True, text=True, check=True)
     experiences, rows, seconds, peak = done.stdout.split()
     return int(experiences), int(rows), float(seconds), float(peak)
 
@@ -84,8 +83,21 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "registry.cli", "init"], env=env, check=True, capture_output=True)
         if not args.database:
             print(f"seeding {args.experiences:,} experiences...", file=sys.stderr)
-            subprocess.run([sys.executable, "-m", "registry.cli", "seed-demo", "--experiences", str(args.experiences),
-                            "--seed", "1"], env=env, check=True, capture_output=True)  # fmt: skip
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "registry.cli",
+                    "seed-demo",
+                    "--experiences",
+                    str(args.experiences),
+                    "--seed",
+                    "1",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
         results = [
             ("CSV, every file (registry export)", run(MEASURE, url, f"{tmp}/stream", "csv")),
             ("Parquet, every file (registry export --format parquet)", run(MEASURE, url, f"{tmp}/parquet", "parquet")),

@@ -43,13 +43,20 @@ def _get(url: str) -> float:
 def _run(preload: bool, wait: float, db_url: str) -> tuple[float, float, float]:
     port = _free_port()
     env = os.environ | {
-        "REGISTRY_DATABASE_URL": db_url, "REGISTRY_SECRET_KEY": "benchmark", "REGISTRY_RATELIMIT_ENABLED": "false",
-        "REGISTRY_PRELOAD_VOCABULARIES": "true" if preload else "false", "REGISTRY_SESSION_COOKIE_SECURE": "false",
-    }  # fmt: skip
+        "REGISTRY_DATABASE_URL": db_url,
+        "REGISTRY_SECRET_KEY": "benchmark",
+        "REGISTRY_RATELIMIT_ENABLED": "false",
+        "REGISTRY_PRELOAD_VOCABULARIES": "true" if preload else "false",
+        "REGISTRY_SESSION_COOKIE_SECURE": "false",
+    }
     registry = str(Path(sys.executable).with_name("registry"))
     started = time.perf_counter()
-    server = subprocess.Popen([registry, "run", "--port", str(port), "--no-reload"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [registry, "run", "--port", str(port), "--no-reload"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         while True:
@@ -72,14 +79,21 @@ def _run(preload: bool, wait: float, db_url: str) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--wait", type=float, default=0.0, help="seconds between the server answering and the first search")
+    parser.add_argument(
+        "--wait", type=float, default=0.0, help="seconds between the server answering and the first search"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="fresh servers per mode (the median is printed)")
     args = parser.parse_args()
     db_url = f"sqlite:///{tempfile.mkdtemp()}/first-search.sqlite"
-    env = os.environ | {"REGISTRY_DATABASE_URL": db_url, "REGISTRY_SECRET_KEY": "benchmark",
-                        "REGISTRY_PRELOAD_VOCABULARIES": "false"}  # fmt: skip
+    env = os.environ | {
+        "REGISTRY_DATABASE_URL": db_url,
+        "REGISTRY_SECRET_KEY": "benchmark",
+        "REGISTRY_PRELOAD_VOCABULARIES": "false",
+    }
     subprocess.run([str(Path(sys.executable).with_name("registry")), "init"], env=env, check=True, capture_output=True)
-    print(f"{'mode':12} {'server up s':>12} {'first search s':>15} {'later searches s':>17}   (median of {args.repeat})")
+    print(
+        f"{'mode':12} {'server up s':>12} {'first search s':>15} {'later searches s':>17}   (median of {args.repeat})"
+    )
     for preload in (False, True):
         runs = [_run(preload, args.wait, db_url) for _ in range(args.repeat)]
         ready, first, later = (statistics.median(r[i] for r in runs) for i in range(3))

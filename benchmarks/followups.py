@@ -24,8 +24,9 @@ import time
 
 def registry(url: str, *args: str) -> str:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
-    return subprocess.run([sys.executable, "-m", "registry.cli", *args], env=env, check=True,
-                          capture_output=True, text=True).stdout  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "registry.cli", *args], env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def figures(label: str, times: list[float]) -> None:
@@ -53,23 +54,42 @@ def main() -> None:
     from registry.extensions import db
     from registry.models import Condition, ConditionFollow, Experience, Treatment, User
     from registry.report_sources import CellSource
-    from reports import outcomes
     from reports import followup as followup_reports
+    from reports import outcomes
     from reports.filters import Filters
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "DISCLOSURE_KEY": "benchmark",
-                      "CACHE_TYPE": "NullCache"})  # fmt: skip
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "DISCLOSURE_KEY": "benchmark",
+            "CACHE_TYPE": "NullCache",
+        }
+    )
     with app.app_context():
         cid, tid, n = db.session.execute(
-            select(Experience.condition_id, Experience.treatment_id, func.count()).where(Experience.started.is_not(None))
-            .group_by(Experience.condition_id, Experience.treatment_id).order_by(func.count().desc()).limit(1)
-        ).one()  # fmt: skip
+            select(Experience.condition_id, Experience.treatment_id, func.count())
+            .where(Experience.started.is_not(None))
+            .group_by(Experience.condition_id, Experience.treatment_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
         condition, treatment = db.session.get(Condition, cid), db.session.get(Treatment, tid)
         print(f"pair: {treatment.name} for {condition.name}, {n} experiences")
-        rows = db.session.scalars(select(Experience).where(Experience.condition_id == cid, Experience.treatment_id == tid)
-                                  .order_by(Experience.id).limit(args.updates)).all()  # fmt: skip
-        answers = {"stopped": None, "stop_reasons": [], "effectiveness": "moderate", "side_effect_severity": "mild",
-                   "satisfaction": 7, "would_recommend": "yes"}  # fmt: skip
+        rows = db.session.scalars(
+            select(Experience)
+            .where(Experience.condition_id == cid, Experience.treatment_id == tid)
+            .order_by(Experience.id)
+            .limit(args.updates)
+        ).all()
+        answers = {
+            "stopped": None,
+            "stop_reasons": [],
+            "effectiveness": "moderate",
+            "side_effect_severity": "mild",
+            "satisfaction": 7,
+            "would_recommend": "yes",
+        }
         update_times = []
         with app.test_request_context():
             for experience in rows:

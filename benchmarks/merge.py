@@ -51,9 +51,12 @@ def main() -> None:
             select(Experience.condition_id).group_by(Experience.condition_id).order_by(func.count().desc()).limit(1)
         )
         top = db.session.execute(
-            select(Experience.treatment_id, func.count()).where(Experience.condition_id == condition_id)
-            .group_by(Experience.treatment_id).order_by(func.count().desc()).limit(2)
-        ).all()  # fmt: skip
+            select(Experience.treatment_id, func.count())
+            .where(Experience.condition_id == condition_id)
+            .group_by(Experience.treatment_id)
+            .order_by(func.count().desc())
+            .limit(2)
+        ).all()
         survivor, source = (db.session.get(Treatment, t) for t, _ in top)
         moving = db.session.scalar(select(func.count(Experience.id)).where(Experience.treatment_id == source.id))
         moderator = db.session.scalar(select(User).limit(1))
@@ -61,12 +64,18 @@ def main() -> None:
         # Baseline: drop the source's reports that have a twin, re-key the rest, rebuild every aggregate; undo.
         start = time.perf_counter()
         twin = aliased(Experience)
-        has_twin = exists().where(twin.user_id == Experience.user_id, twin.condition_id == Experience.condition_id,
-                                  twin.treatment_id == survivor.id)  # fmt: skip
+        has_twin = exists().where(
+            twin.user_id == Experience.user_id,
+            twin.condition_id == Experience.condition_id,
+            twin.treatment_id == survivor.id,
+        )
         with report_upkeep.bulk_write():  # counts rebuilt below
             db.session.execute(delete(Experience).where(Experience.treatment_id == source.id, has_twin))
-            db.session.execute(update(Experience).where(Experience.treatment_id == source.id)
-                               .values(treatment_id=survivor.id, updated_at=Experience.updated_at))  # fmt: skip
+            db.session.execute(
+                update(Experience)
+                .where(Experience.treatment_id == source.id)
+                .values(treatment_id=survivor.id, updated_at=Experience.updated_at)
+            )
         report_upkeep.rebuild(db.session)
         baseline = time.perf_counter() - start
         db.session.rollback()
@@ -77,10 +86,12 @@ def main() -> None:
         seconds = time.perf_counter() - start
         problems = report_upkeep.check(db.session)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"merge of {moving:,} experiences ({result['duplicate experiences']:,} participants had reported both) "
-          f"among {args.experiences:,}: {seconds:.2f} s = {moving / seconds:,.0f} experiences/s; "
-          f"baseline (re-key + aggregates rebuild) {baseline:.2f} s; speed-up {baseline / seconds:.1f}x; "
-          f"peak RSS {peak:.0f} MB; aggregates check: {'clean' if not problems else problems[:3]}")  # fmt: skip
+    print(
+        f"merge of {moving:,} experiences ({result['duplicate experiences']:,} participants had reported both) "
+        f"among {args.experiences:,}: {seconds:.2f} s = {moving / seconds:,.0f} experiences/s; "
+        f"baseline (re-key + aggregates rebuild) {baseline:.2f} s; speed-up {baseline / seconds:.1f}x; "
+        f"peak RSS {peak:.0f} MB; aggregates check: {'clean' if not problems else problems[:3]}"
+    )
 
 
 if __name__ == "__main__":

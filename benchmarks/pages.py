@@ -35,8 +35,9 @@ TARGETS_MS = {"condition": 100, "treatment": 100, "compare": 150, "filtered": 15
 
 def registry(url: str, *args: str) -> str:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
-    return subprocess.run([sys.executable, "-m", "registry.cli", *args], env=env, check=True,
-                          capture_output=True, text=True).stdout  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "registry.cli", *args], env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def timed(client, url: str, repeat: int) -> list[float]:
@@ -56,12 +57,17 @@ def page_urls(client) -> dict[str, str]:
     urls = {}
     for label, condition in (("largest", conditions[0]), ("median", conditions[len(conditions) // 2])):
         slug = condition["slug"]
-        shown = [t["slug"] for t in client.get(f"/api/v1/conditions/{slug}/treatments").get_json()["treatments"]
-                 if not t["suppressed"]]  # fmt: skip
+        shown = [
+            t["slug"]
+            for t in client.get(f"/api/v1/conditions/{slug}/treatments").get_json()["treatments"]
+            if not t["suppressed"]
+        ]
         urls[f"condition ({label})"] = f"/conditions/{slug}"
         if shown:
             urls[f"treatment ({label})"] = f"/conditions/{slug}/treatments/{shown[0]}"
-        drug = next((t for t in shown if client.get(f"/api/v1/conditions/{slug}/treatments/{t}/dose").status_code == 200), None)
+        drug = next(
+            (t for t in shown if client.get(f"/api/v1/conditions/{slug}/treatments/{t}/dose").status_code == 200), None
+        )
         if drug:  # a drug's page has the "By dose" section too (issue 19)
             urls[f"treatment, a drug ({label})"] = f"/conditions/{slug}/treatments/{drug}"
             urls[f"api dose ({label})"] = f"/api/v1/conditions/{slug}/treatments/{drug}/dose"
@@ -86,15 +92,25 @@ def submissions(app, n: int) -> list[float]:
 
         condition = db.session.scalar(select(Condition).order_by(Condition.id))
         condition_slug, slugs = condition.slug, [t.slug for t in condition.treatments]
-        user = auth.create_user(f"bench{time.time_ns()}@example.org", "benchmark password", f"b{time.time_ns() % 10**9}")
+        user = auth.create_user(
+            f"bench{time.time_ns()}@example.org", "benchmark password", f"b{time.time_ns() % 10**9}"
+        )
         db.session.commit()
         email = user.email
     client.post("/login", data={"email": email, "password": "benchmark password"})
     times = []
     for slug in slugs[:n]:
-        data = {"condition": condition_slug, "treatment": slug, "role": "patient", "started": "2024-01",
-                "effectiveness": "moderate", "side_effect_severity": "mild", "satisfaction": "7",
-                "would_recommend": "yes", "side_effects": ["nausea"]}  # fmt: skip
+        data = {
+            "condition": condition_slug,
+            "treatment": slug,
+            "role": "patient",
+            "started": "2024-01",
+            "effectiveness": "moderate",
+            "side_effect_severity": "mild",
+            "satisfaction": "7",
+            "would_recommend": "yes",
+            "side_effects": ["nausea"],
+        }
         start = time.perf_counter()
         response = client.post("/experiences/new", data=data)
         times.append((time.perf_counter() - start) * 1000)
@@ -105,11 +121,20 @@ def submissions(app, n: int) -> list[float]:
 def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int = 8765) -> tuple[float, int]:
     """Sustained submissions per second through gunicorn (4 workers) on 127.0.0.1."""
     # A load test from one address: rate limits off; plain http, so the cookies cannot be HTTPS-only.
-    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark",
-           "REGISTRY_WTF_CSRF_ENABLED": "false", "REGISTRY_RATELIMIT_ENABLED": "false",
-           "REGISTRY_SESSION_COOKIE_SECURE": "false"}  # fmt: skip
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
-                               "registry:create_app()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {
+        **os.environ,
+        "REGISTRY_DATABASE_URL": url,
+        "REGISTRY_SECRET_KEY": "benchmark",
+        "REGISTRY_WTF_CSRF_ENABLED": "false",
+        "REGISTRY_RATELIMIT_ENABLED": "false",
+        "REGISTRY_SESSION_COOKIE_SECURE": "false",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "registry:create_app()"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -151,10 +176,18 @@ def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int =
             for slug in treatments:
                 if time.perf_counter() > stop:
                     return
-                data = urllib.parse.urlencode({"condition": condition_slug, "treatment": slug, "role": "patient",
-                                               "started": "2024-01", "effectiveness": "moderate",
-                                               "side_effect_severity": "mild", "satisfaction": "7",
-                                               "would_recommend": "yes"}).encode()  # fmt: skip
+                data = urllib.parse.urlencode(
+                    {
+                        "condition": condition_slug,
+                        "treatment": slug,
+                        "role": "patient",
+                        "started": "2024-01",
+                        "effectiveness": "moderate",
+                        "side_effect_severity": "mild",
+                        "satisfaction": "7",
+                        "would_recommend": "yes",
+                    }
+                ).encode()
                 try:
                     opener.open(base + "/experiences/new", data, timeout=10)
                     errors[0] += 1  # a 200 is the form again: the submission was refused
@@ -182,8 +215,14 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
     from registry import create_app
 
     rows = []
-    config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "EXPORT_KEY": "benchmark",
-              "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False}  # fmt: skip
+    config = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "benchmark",
+        "EXPORT_KEY": "benchmark",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+    }
     app = create_app({**config, "CACHE_TYPE": "NullCache"})  # every request computes its report
     cached_app = create_app(config)  # the report cache on (a hit after the first request)
     client, cached_client = app.test_client(), cached_app.test_client()
@@ -200,11 +239,22 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
     rows.append(("submit experience form", n_label, times, None, None))
     if with_gunicorn:
         rate, errors = gunicorn_load(url)
-        check = subprocess.run([sys.executable, "-m", "registry.cli", "aggregates", "check"], capture_output=True,
-                               text=True, env={**os.environ, "REGISTRY_DATABASE_URL": url,
-                                               "REGISTRY_SECRET_KEY": "benchmark"})  # fmt: skip
-        rows.append((f"sustained submissions/s, gunicorn -w 4 ({errors} errors); check: "
-                     f"{'clean' if check.returncode == 0 else 'DIFFERENCES'}", n_label, [1000 / rate], None, None))  # fmt: skip
+        check = subprocess.run(
+            [sys.executable, "-m", "registry.cli", "aggregates", "check"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"},
+        )
+        rows.append(
+            (
+                f"sustained submissions/s, gunicorn -w 4 ({errors} errors); check: "
+                f"{'clean' if check.returncode == 0 else 'DIFFERENCES'}",
+                n_label,
+                [1000 / rate],
+                None,
+                None,
+            )
+        )
     return rows
 
 
@@ -218,8 +268,11 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        targets = [(args.database, "given")] if args.database else [
-            (f"sqlite:///{tmp}/bench{n}.sqlite", f"{n:,}") for n in args.sizes]  # fmt: skip
+        targets = (
+            [(args.database, "given")]
+            if args.database
+            else [(f"sqlite:///{tmp}/bench{n}.sqlite", f"{n:,}") for n in args.sizes]
+        )
         for url, label in targets:
             if not args.database:
                 print(f"seeding {label} experiences on SQLite...", file=sys.stderr)
@@ -227,8 +280,10 @@ def main() -> None:
                 registry(url, "seed-demo", "--experiences", label.replace(",", ""), "--seed", "1")
             rows += run(url, label, args.repeat, args.baseline_repeat, args.gunicorn)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n{'operation':<44} {'N':>10} {'median ms':>9} {'p95 ms':>7} {'per s':>7} {'baseline ms':>11} "
-          f"{'speed-up':>8} {'cached ms':>9}")  # fmt: skip
+    print(
+        f"\n{'operation':<44} {'N':>10} {'median ms':>9} {'p95 ms':>7} {'per s':>7} {'baseline ms':>11} "
+        f"{'speed-up':>8} {'cached ms':>9}"
+    )
     for label, n, times, baseline, hit in rows:
         median = statistics.median(times)
         p95 = sorted(times)[max(0, int(round(0.95 * len(times))) - 1)]
@@ -238,7 +293,9 @@ def main() -> None:
         print(f"{label:<44} {n:>10} {median:>9.1f} {p95:>7.1f} {1000 / median:>7.1f} {base:>11} {ratio:>8} {cached:>9}")
     print(f"\npeak RSS of this process: {peak:,.0f} MB. median/p95: computed from the maintained aggregates with the")
     print("report cache off; baseline: the same page computed from the raw rows; cached: with the report cache on.")
-    print("targets (SQLite, 1,000,000): condition and treatment <= 100 ms, compare and filtered <= 150 ms, API <= 50 ms")
+    print(
+        "targets (SQLite, 1,000,000): condition and treatment <= 100 ms, compare and filtered <= 150 ms, API <= 50 ms"
+    )
 
 
 if __name__ == "__main__":

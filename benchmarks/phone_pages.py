@@ -22,16 +22,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 PUBLIC = [
-    "/", "/about", "/search?q=Ozempic", "/conditions", "/treatments", "/treatments/metformin", "/doctors",
-    "/doctors?condition=type-2-diabetes", "/doctors/{doctor}", "/conditions/type-2-diabetes",
+    "/",
+    "/about",
+    "/search?q=Ozempic",
+    "/conditions",
+    "/treatments",
+    "/treatments/metformin",
+    "/doctors",
+    "/doctors?condition=type-2-diabetes",
+    "/doctors/{doctor}",
+    "/conditions/type-2-diabetes",
     "/conditions/type-2-diabetes/treatments/semaglutide",
-    "/conditions/type-2-diabetes/compare?t=semaglutide&t=metformin&t=tirzepatide", "/login", "/register",
-]  # fmt: skip
+    "/conditions/type-2-diabetes/compare?t=semaglutide&t=metformin&t=tirzepatide",
+    "/login",
+    "/register",
+]
 MEMBER = [
-    "/experiences/new?condition=type-2-diabetes", "/experiences", "/account", "/account/password", "/account/data",
-    "/account/delete", "/ratings/new?doctor={doctor}", "/conditions/new", "/treatments/new", "/doctors/new",
+    "/experiences/new?condition=type-2-diabetes",
+    "/experiences",
+    "/account",
+    "/account/password",
+    "/account/data",
+    "/account/delete",
+    "/ratings/new?doctor={doctor}",
+    "/conditions/new",
+    "/treatments/new",
+    "/doctors/new",
     "/moderation",
-]  # fmt: skip
+]
 RESEARCHER = ["/research", "/research/codebook"]
 TREATMENT = "/conditions/type-2-diabetes/treatments/semaglutide"
 
@@ -40,18 +58,23 @@ def serve():
     """The browser tests' registry on a free port; returns (url, doctor id)."""
     import tempfile
 
+    import conftest  # tests/e2e/conftest.py
     from werkzeug.serving import make_server
 
-    import conftest  # tests/e2e/conftest.py
     from registry import create_app
     from registry.cli import init_database
     from registry.extensions import db
 
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tempfile.mkdtemp()}/phone.sqlite", "SECRET_KEY": "phone",
-        "EXPORT_KEY": "phone", "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
-        "RATELIMIT_ENABLED": False,
-    })  # fmt: skip
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tempfile.mkdtemp()}/phone.sqlite",
+            "SECRET_KEY": "phone",
+            "EXPORT_KEY": "phone",
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with app.app_context():
         init_database()
         ids = conftest.seed_community()
@@ -106,15 +129,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", type=int, nargs="+", default=[360, 390])
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     import conftest
+    from playwright.sync_api import sync_playwright
 
     url, doctor = serve()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         rows = measure(browser, url, [x.format(doctor=doctor) for x in PUBLIC], args.widths)
-        rows |= measure(browser, url, [x.format(doctor=doctor) for x in MEMBER], args.widths, conftest.ACCOUNTS["moderator"])
+        rows |= measure(
+            browser, url, [x.format(doctor=doctor) for x in MEMBER], args.widths, conftest.ACCOUNTS["moderator"]
+        )
         rows |= measure(browser, url, RESEARCHER, args.widths, conftest.ACCOUNTS["researcher"])
         transferred, requests = first_visit_bytes(browser, url)
         browser.close()

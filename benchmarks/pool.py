@@ -37,14 +37,17 @@ def free_port() -> int:
 
 def connections(admin) -> int:
     with admin.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
-                            {"n": APP_NAME}).scalar()  # fmt: skip
+        return conn.execute(
+            sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"), {"n": APP_NAME}
+        ).scalar()
 
 
 def kill(admin) -> int:
     with admin.connect() as conn:
-        return conn.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                    "WHERE application_name = :n"), {"n": APP_NAME}).scalar()  # fmt: skip
+        return conn.execute(
+            sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :n"),
+            {"n": APP_NAME},
+        ).scalar()
 
 
 def load(port: int, seconds: float, clients: int, statuses: Counter, stop_at: list[float]) -> None:
@@ -84,13 +87,23 @@ def main() -> None:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         conn.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
     options = urllib.parse.quote(f"-csearch_path={SCHEMA}")
-    app_url = (url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://")
-               + f"?options={options}&application_name={APP_NAME}")  # fmt: skip
+    app_url = (
+        url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://")
+        + f"?options={options}&application_name={APP_NAME}"
+    )
     port = free_port()
-    env = {**os.environ, "REGISTRY_DATABASE_URL": app_url, "REGISTRY_BIND": f"127.0.0.1:{port}",
-           "REGISTRY_WORKERS": str(args.workers), "REGISTRY_THREADS": str(args.threads),
-           "REGISTRY_RATELIMIT_ENABLED": "false", "REGISTRY_SECRET_KEY": "bench", "REGISTRY_EXPORT_KEY": "bench",
-           "REGISTRY_DISCLOSURE_KEY": "bench", "REGISTRY_CONTROL_SOCKET": f"/tmp/{APP_NAME}-{port}.ctl"}  # fmt: skip
+    env = {
+        **os.environ,
+        "REGISTRY_DATABASE_URL": app_url,
+        "REGISTRY_BIND": f"127.0.0.1:{port}",
+        "REGISTRY_WORKERS": str(args.workers),
+        "REGISTRY_THREADS": str(args.threads),
+        "REGISTRY_RATELIMIT_ENABLED": "false",
+        "REGISTRY_SECRET_KEY": "bench",
+        "REGISTRY_EXPORT_KEY": "bench",
+        "REGISTRY_DISCLOSURE_KEY": "bench",
+        "REGISTRY_CONTROL_SOCKET": f"/tmp/{APP_NAME}-{port}.ctl",
+    }
     registry = [sys.executable, "-m", "registry.cli"]
     subprocess.run([*registry, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
     log = open(os.environ.get("POOL_BENCH_LOG", os.devnull), "w")  # the server's log, to look into errors
@@ -114,17 +127,36 @@ def main() -> None:
                 time.sleep(0.1)
             elapsed = time.monotonic() - started
             total = sum(statuses.values())
-            rows.append((phase, args.workers, args.threads, args.clients, peak,
-                         args.workers * (args.threads + 2), f"{total / elapsed:.0f}", killed,
-                         ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items(), key=str))))  # fmt: skip
+            rows.append(
+                (
+                    phase,
+                    args.workers,
+                    args.threads,
+                    args.clients,
+                    peak,
+                    args.workers * (args.threads + 2),
+                    f"{total / elapsed:.0f}",
+                    killed,
+                    ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items(), key=str)),
+                )
+            )
     finally:
         server.terminate()
         server.wait(timeout=60)
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         admin.dispose()
-    header = ("phase", "workers", "threads", "clients", "peak connections", "bound w x (t + 2)", "requests/s",
-              "connections killed", "statuses")  # fmt: skip
+    header = (
+        "phase",
+        "workers",
+        "threads",
+        "clients",
+        "peak connections",
+        "bound w x (t + 2)",
+        "requests/s",
+        "connections killed",
+        "statuses",
+    )
     print(" | ".join(header))
     for row in rows:
         print(" | ".join(map(str, row)))

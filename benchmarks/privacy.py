@@ -29,8 +29,8 @@ contains the exact share. Both parts print their figures with the exact mode as 
 from __future__ import annotations
 
 import argparse
-import logging
 import itertools
+import logging
 import random
 import statistics
 import tempfile
@@ -46,17 +46,22 @@ class Registry:
     """A fresh SQLite registry whose reports are read as the pages read them."""
 
     def __init__(self, folder: Path, mode: str, sigma: float, key: str | None = None, seed: int | None = None):
-        from registry import create_app
-        from registry.extensions import db
         from flask_migrate import upgrade
 
-        from registry import MIGRATIONS
+        from registry import MIGRATIONS, create_app
+        from registry.extensions import db
 
-        self.app = create_app({
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'privacy.sqlite'}", "SECRET_KEY": "bench",
-            "EXPORT_KEY": "bench", "DISCLOSURE_KEY": key or f"bench-{random.random()}", "DISCLOSURE": mode,
-            "DISCLOSURE_SIGMA": sigma, "TESTING": True,
-        })  # fmt: skip
+        self.app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'privacy.sqlite'}",
+                "SECRET_KEY": "bench",
+                "EXPORT_KEY": "bench",
+                "DISCLOSURE_KEY": key or f"bench-{random.random()}",
+                "DISCLOSURE": mode,
+                "DISCLOSURE_SIGMA": sigma,
+                "TESTING": True,
+            }
+        )
         with self.app.app_context():
             upgrade(directory=str(MIGRATIONS))
             from registry import catalog
@@ -90,16 +95,37 @@ class Registry:
         n = self.users
         year = {"18_29": 2000, "30_44": 1985, "45_64": 1970, "65_plus": 1950, "under_18": 2012}
         with self.app.app_context():
-            user = User(email=f"member{n}@example.org", pseudonym=f"member{n}", pseudonym_key=f"member{n}",
-                        password_hash="!", session_token=f"t{n}", birth_year=year.get(profile.get("age_band")),
-                        sex=profile.get("sex"))  # no password: a fast member, as the tests' factory makes them
+            user = User(
+                email=f"member{n}@example.org",
+                pseudonym=f"member{n}",
+                pseudonym_key=f"member{n}",
+                password_hash="!",
+                session_token=f"t{n}",
+                birth_year=year.get(profile.get("age_band")),
+                sex=profile.get("sex"),
+            )  # no password: a fast member, as the tests' factory makes them
             db.session.add(user)
-            diagnosed = {"lt_1": 2026, "1_5": 2023, "5_10": 2018, "10_plus": 2010}.get(profile.get("years_since_diagnosis"))
-            answers = {"role": profile.get("role", "patient"), "started": "2024-01", "stopped": None,
-                       "effectiveness": effectiveness, "side_effect_severity": "mild", "satisfaction": 7,
-                       "would_recommend": "yes", "side_effects": [], "stop_reasons": []}  # fmt: skip
-            saved = experiences.save(user, db.session.get(Condition, self.condition_id),
-                                     db.session.get(Treatment, treatment_id), answers, diagnosed)  # fmt: skip
+            diagnosed = {"lt_1": 2026, "1_5": 2023, "5_10": 2018, "10_plus": 2010}.get(
+                profile.get("years_since_diagnosis")
+            )
+            answers = {
+                "role": profile.get("role", "patient"),
+                "started": "2024-01",
+                "stopped": None,
+                "effectiveness": effectiveness,
+                "side_effect_severity": "mild",
+                "satisfaction": 7,
+                "would_recommend": "yes",
+                "side_effects": [],
+                "stop_reasons": [],
+            }
+            saved = experiences.save(
+                user,
+                db.session.get(Condition, self.condition_id),
+                db.session.get(Treatment, treatment_id),
+                answers,
+                diagnosed,
+            )
             if self.report_keys is not None:  # swap in a repeatable key (the flush moves the counts)
                 from registry.database import REPORT_KEY_BITS
 
@@ -116,16 +142,22 @@ class Registry:
         from reports.filters import Filters
 
         with self.app.app_context():
-            unit = outcomes.treatment_report(CellSource(db.session), db.session.get(Condition, self.condition_id), db.session.get(Treatment, treatment_id),
-                Filters(**{d: (v,) for d, v in view.items()}), cached_reports.policy(),
-            )  # fmt: skip
+            unit = outcomes.treatment_report(
+                CellSource(db.session),
+                db.session.get(Condition, self.condition_id),
+                db.session.get(Treatment, treatment_id),
+                Filters(**{d: (v,) for d, v in view.items()}),
+                cached_reports.policy(),
+            )
             return None if unit.suppressed else unit.distributions["effectiveness"]
 
 
 def views_containing(profile: dict) -> list[dict]:
     """Every one-value-per-filter view that contains a member with this profile (16 at most)."""
     given = [d for d in DIMENSIONS if profile.get(d)]
-    return [{d: profile[d] for d in subset} for k in range(len(given) + 1) for subset in itertools.combinations(given, k)]
+    return [
+        {d: profile[d] for d in subset} for k in range(len(given) + 1) for subset in itertools.combinations(given, k)
+    ]
 
 
 def contains(view: dict, profile: dict) -> bool:
@@ -144,8 +176,12 @@ def guess(differences: list[dict], rng: random.Random) -> str:
 def random_profile(rng: random.Random) -> dict:
     import scales
 
-    return {"role": rng.choice(scales.ROLE.codes), "age_band": rng.choice(scales.AGE_BAND.codes[1:]),
-            "sex": rng.choice(("female", "male")), "years_since_diagnosis": rng.choice(scales.YEARS_SINCE_DIAGNOSIS.codes)}
+    return {
+        "role": rng.choice(scales.ROLE.codes),
+        "age_band": rng.choice(scales.AGE_BAND.codes[1:]),
+        "sex": rng.choice(("female", "male")),
+        "years_since_diagnosis": rng.choice(scales.YEARS_SINCE_DIAGNOSIS.codes),
+    }
 
 
 def differencing(reg: Registry, rng: random.Random) -> bool:
@@ -157,8 +193,12 @@ def differencing(reg: Registry, rng: random.Random) -> bool:
         reg.add(unit, profile, answer)
     everyone = [p for p, _ in members] + [q_profile]
     values = {d: sorted({p[d] for p in everyone if p.get(d)}) for d in DIMENSIONS}
-    views = [dict(zip(dims, combo)) for k in range(4) for dims in itertools.combinations([d for d in DIMENSIONS if values[d]], k)
-             for combo in itertools.product(*(values[d] for d in dims))]  # fmt: skip
+    views = [
+        dict(zip(dims, combo))
+        for k in range(4)
+        for dims in itertools.combinations([d for d in DIMENSIONS if values[d]], k)
+        for combo in itertools.product(*(values[d] for d in dims))
+    ]
     members_of = {i: frozenset(j for j, p in enumerate(everyone) if contains(v, p)) for i, v in enumerate(views)}
     q = len(everyone) - 1
     read = {i: reg.read(unit, v) for i, v in enumerate(views)}
@@ -202,8 +242,10 @@ ATTACKS = {"differencing": differencing, "before/after": before_after, "four syb
 
 
 def attack_table(trials: int, sigmas: list[float], seed: int) -> None:
-    print(f"\nAttacks: share of {trials} trials recovering the target's effectiveness answer "
-          f"(chance {1 / len(CODES):.0%}; target <= {TARGET_ATTACK:.0%})")  # fmt: skip
+    print(
+        f"\nAttacks: share of {trials} trials recovering the target's effectiveness answer "
+        f"(chance {1 / len(CODES):.0%}; target <= {TARGET_ATTACK:.0%})"
+    )
     print(f"{'attack':<14}{'exact':>9}" + "".join(f"{'sigma ' + str(s):>12}" for s in sigmas))
     for name, attack in ATTACKS.items():
         row = f"{name:<14}"
@@ -224,23 +266,34 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
     from registry import MIGRATIONS, catalog, create_app
     from registry.extensions import db
     from registry.models import Condition, Treatment
+    from registry.report_sources import CellSource
     from reports import outcomes
     from reports.disclosure import Policy
     from reports.filters import FILTER_SCALES, Filters
-    from registry.report_sources import CellSource
 
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/demo.sqlite", "SECRET_KEY": "bench",
-                          "EXPORT_KEY": "bench", "DISCLOSURE_KEY": "bench", "TESTING": True})  # fmt: skip
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/demo.sqlite",
+                "SECRET_KEY": "bench",
+                "EXPORT_KEY": "bench",
+                "DISCLOSURE_KEY": "bench",
+                "TESTING": True,
+            }
+        )
         with app.app_context():
             upgrade(directory=str(MIGRATIONS))
             catalog.load_starter_catalog()
             db.session.commit()
         start = time.perf_counter()
-        result = app.test_cli_runner().invoke(args=["seed-demo", "--experiences", str(experiences), "--seed", str(seed)])
+        result = app.test_cli_runner().invoke(
+            args=["seed-demo", "--experiences", str(experiences), "--seed", str(seed)]
+        )
         assert result.exit_code == 0, result.output
-        print(f"\nUtility on a demo community of {experiences:,} experiences (seeded in {time.perf_counter() - start:.0f} s), "
-              f"{samples:,} random views of the 40 largest treatments, 1-3 filters of one value each")  # fmt: skip
+        print(
+            f"\nUtility on a demo community of {experiences:,} experiences (seeded in {time.perf_counter() - start:.0f} s), "
+            f"{samples:,} random views of the 40 largest treatments, 1-3 filters of one value each"
+        )
         with app.app_context():
             units = sorted(CellSource(db.session).unit_sizes().items(), key=lambda item: -item[1][0])[:40]
             rng = random.Random(seed)
@@ -254,11 +307,16 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
             treatments = {t.id: t for t in db.session.scalars(select(Treatment))}
 
             def published(policy):
-                return [outcomes.treatment_report(CellSource(db.session), conditions[c], treatments[t], f, policy) for c, t, f in views]
+                return [
+                    outcomes.treatment_report(CellSource(db.session), conditions[c], treatments[t], f, policy)
+                    for c, t, f in views
+                ]
 
             exact = published(Policy(mode="exact", min_n=1))
-            print(f"{'sigma':>6}{'shown n>=30':>13}{'unfiltered n>=10':>18}{'p95 err n>=50':>15}{'p95 err n>=500':>16}"
-                  f"{'covers exact':>14}")  # fmt: skip
+            print(
+                f"{'sigma':>6}{'shown n>=30':>13}{'unfiltered n>=10':>18}{'p95 err n>=50':>15}{'p95 err n>=500':>16}"
+                f"{'covers exact':>14}"
+            )
             for sigma in sigmas:
                 protected = published(Policy(mode="perturb", min_n=5, sigma=sigma, key=b"utility-benchmark"))
                 big = [p for e, p in zip(exact, protected) if e.n >= 30]
@@ -277,11 +335,15 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
                 def p95(values):
                     return f"{statistics.quantiles(values, n=20)[-1]:.1f} pts" if len(values) >= 20 else "n/a"
 
-                print(f"{sigma:>6}{sum(not p.suppressed for p in big) / max(len(big), 1):>13.1%}"
-                      f"{sum(not p.suppressed for p in unfiltered) / max(len(unfiltered), 1):>18.1%}"
-                      f"{p95(errors[50]):>15}{p95(errors[500]):>16}{covered / max(total, 1):>14.1%}")  # fmt: skip
-            print(f"(views with n >= 30: {sum(e.n >= 30 for e in exact):,}; n >= 50: {sum(e.n >= 50 for e in exact):,}; "
-                  f"n >= 500: {sum(e.n >= 500 for e in exact):,}; exact mode shows every view at or over min_n by definition)")
+                print(
+                    f"{sigma:>6}{sum(not p.suppressed for p in big) / max(len(big), 1):>13.1%}"
+                    f"{sum(not p.suppressed for p in unfiltered) / max(len(unfiltered), 1):>18.1%}"
+                    f"{p95(errors[50]):>15}{p95(errors[500]):>16}{covered / max(total, 1):>14.1%}"
+                )
+            print(
+                f"(views with n >= 30: {sum(e.n >= 30 for e in exact):,}; n >= 50: {sum(e.n >= 50 for e in exact):,}; "
+                f"n >= 500: {sum(e.n >= 500 for e in exact):,}; exact mode shows every view at or over min_n by definition)"
+            )
 
 
 def main() -> None:

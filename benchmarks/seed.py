@@ -103,6 +103,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
+
             def url_for(tag: str) -> str:
                 if backend == "sqlite":
                     return f"sqlite:///{tmp}/{tag}.sqlite"
@@ -117,8 +118,11 @@ def main() -> None:
                 rate, peak, cpu = seed_run(url_for(f"seed{n}"), n)
                 method = "seed-demo, COPY" if backend == "postgresql" else "seed-demo, executemany"
                 rows.append((backend, method, n, rate, peak, cpu))
-                print(f"  {backend} N={n:,}: {rate:,.0f}/s, {peak:,.0f} MB, {cpu:,.0f} CPU s "
-                      f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)  # fmt: skip
+                print(
+                    f"  {backend} N={n:,}: {rate:,.0f}/s, {peak:,.0f} MB, {cpu:,.0f} CPU s "
+                    f"({time.perf_counter() - started:.0f} s)",
+                    file=sys.stderr,
+                )
     load = os.getloadavg()[0]
     print(f"\n{'database':<11} {'method':<38} {'N':>10} {'exp/s':>9} {'vs baseline':>11} {'peak MB':>8} {'CPU s':>7}")
     baselines = {r[0]: r[3] for r in rows if r[1].startswith("ORM")}
@@ -127,8 +131,10 @@ def main() -> None:
         peak_s = f"{peak:,.0f}" if peak is not None else "-"
         cpu_s = f"{cpu:,.0f}" if cpu is not None else "-"
         print(f"{backend:<11} {method:<38} {n:>10,} {rate:>9,.0f} {ratio:>11} {peak_s:>8} {cpu_s:>7}")
-    print(f"\ntargets: >= {TARGET_PER_S:,} experiences/s and peak < {TARGET_MB} MB at N = 1,000,000 on SQLite, "
-          f"and no slower than before on PostgreSQL; load average at the end {load:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"\ntargets: >= {TARGET_PER_S:,} experiences/s and peak < {TARGET_MB} MB at N = 1,000,000 on SQLite, "
+        f"and no slower than before on PostgreSQL; load average at the end {load:.1f} on {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,15 @@ def main() -> None:
 
     policy = Policy(mode="perturb", min_n=5, sigma=2.5, key=b"benchmark")
     rng = random.Random(1)
-    units = [survival.Bands(0, tuple(rng.randint(0, 400) for _ in range(6)), tuple(rng.randint(0, 400) for _ in range(6)),
-                            {"early": {"cost": 3}, "late": {"cost": 9}}) for _ in range(args.units)]  # fmt: skip
+    units = [
+        survival.Bands(
+            0,
+            tuple(rng.randint(0, 400) for _ in range(6)),
+            tuple(rng.randint(0, 400) for _ in range(6)),
+            {"early": {"cost": 3}, "late": {"cost": 9}},
+        )
+        for _ in range(args.units)
+    ]
     units = [survival.Bands(sum(u.stopped) + sum(u.using), u.stopped, u.using, u.reasons) for u in units]
     survival.curve(policy, units[0])  # warm
     survival._life_table.cache_clear()
@@ -59,8 +66,11 @@ def main() -> None:
     again = timed(lambda u: survival.curve(policy, u))
     baseline = timed(lambda u: survival.life_table_log(u.stopped, u.using))
     print(f"import lifelines: {imported:.0f} ms (once per process)")
-    for label, times in (("curve, fresh (lifelines fit)", fresh), ("curve, same counts again (memoised)", again),
-                         ("baseline: hand-written life table", baseline)):  # fmt: skip
+    for label, times in (
+        ("curve, fresh (lifelines fit)", fresh),
+        ("curve, same counts again (memoised)", again),
+        ("baseline: hand-written life table", baseline),
+    ):
         p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
         print(f"{label:<40} median {statistics.median(times):7.2f} ms  p95 {p95:7.2f} ms  ({len(times)} units)")
     if args.database:
@@ -73,8 +83,15 @@ def pages(url: str, repeat: int) -> None:
     from registry import cached_reports, create_app
     from reports import survival
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "CACHE_TYPE": "NullCache",
-                      "RATELIMIT_ENABLED": False, "PRELOAD_VOCABULARIES": False})  # fmt: skip
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "CACHE_TYPE": "NullCache",
+            "RATELIMIT_ENABLED": False,
+            "PRELOAD_VOCABULARIES": False,
+        }
+    )
     client = app.test_client()
     real = cached_reports.time_curves
 

@@ -46,10 +46,15 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-background-networking"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-background-networking"]
+        )
         for size, (width, height) in SIZES.items():
-            for who, names in ((None, set(PAGES) - SIGNED_IN - RESEARCHER), ("patient", SIGNED_IN), ("researcher", RESEARCHER)):
+            for who, names in (
+                (None, set(PAGES) - SIGNED_IN - RESEARCHER),
+                ("patient", SIGNED_IN),
+                ("researcher", RESEARCHER),
+            ):
                 context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
                 if who:

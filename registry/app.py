@@ -11,9 +11,22 @@ from registry import MIGRATIONS, TEMPLATES
 
 # Each module's blueprint `bp`, registered in this order (errors registers handlers instead).
 BLUEPRINTS = (
-    "main", "auth", "catalog", "experiences", "reports", "ratings", "research", "assets", "api", "account",
-    "moderation", "health", "fhir", "followups", "following",
-)  # fmt: skip
+    "main",
+    "auth",
+    "catalog",
+    "experiences",
+    "reports",
+    "ratings",
+    "research",
+    "assets",
+    "api",
+    "account",
+    "moderation",
+    "health",
+    "fhir",
+    "followups",
+    "following",
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -38,7 +51,9 @@ def _new_app(test_config: dict | None) -> Flask:
     The instance folder is named explicitly in production, since an installed package's default is
     <venv>/var/registry-instance.
     """
-    instance_path = os.environ.get("REGISTRY_INSTANCE_PATH") if test_config is None else test_config.get("INSTANCE_PATH")
+    instance_path = (
+        os.environ.get("REGISTRY_INSTANCE_PATH") if test_config is None else test_config.get("INSTANCE_PATH")
+    )
     app = Flask(
         "registry",
         instance_path=os.path.abspath(instance_path) if instance_path else None,

@@ -39,8 +39,9 @@ def _current_actor(actor: User | None) -> User | None:
     return actor if actor is not None else _request_actor()[1]
 
 
-def record(action: str, kind: str, object_id: int | None, changes: dict | None = None,
-           actor: User | None = None) -> AuditEvent:  # fmt: skip
+def record(
+    action: str, kind: str, object_id: int | None, changes: dict | None = None, actor: User | None = None
+) -> AuditEvent:
     """Add an audit event to the session (the caller commits, so a rolled-back change leaves none)."""
     actor = _current_actor(actor)
     event = AuditEvent(

@@ -13,11 +13,11 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from registry.database import now_utc
 from registry.extensions import db
 from registry.models import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
-from registry.database import now_utc
-from scales import ACCOUNT_ROLE
 from registry.text import clean, name_key
+from scales import ACCOUNT_ROLE
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -73,11 +73,24 @@ def device_family(user_agent: str | None) -> str:
 
 
 # Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
-_BROWSERS = ((r"Edg(e|A|iOS)?/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/|FxiOS/", "Firefox"),
-             (r"SamsungBrowser/", "Samsung Internet"), (r"Chrome/|CriOS/|Chromium/", "Chrome"),
-             (r"Safari/", "Safari"), (r"^curl/", "curl"), (r"python-requests|Werkzeug", "a script"))  # fmt: skip
-_SYSTEMS = ((r"Android", "Android"), (r"iPhone|iPad|iPod", "iOS"), (r"Windows", "Windows"),
-            (r"Mac OS X|Macintosh", "macOS"), (r"CrOS", "ChromeOS"), (r"Linux", "Linux"))  # fmt: skip
+_BROWSERS = (
+    (r"Edg(e|A|iOS)?/", "Edge"),
+    (r"OPR/|Opera", "Opera"),
+    (r"Firefox/|FxiOS/", "Firefox"),
+    (r"SamsungBrowser/", "Samsung Internet"),
+    (r"Chrome/|CriOS/|Chromium/", "Chrome"),
+    (r"Safari/", "Safari"),
+    (r"^curl/", "curl"),
+    (r"python-requests|Werkzeug", "a script"),
+)
+_SYSTEMS = (
+    (r"Android", "Android"),
+    (r"iPhone|iPad|iPod", "iOS"),
+    (r"Windows", "Windows"),
+    (r"Mac OS X|Macintosh", "macOS"),
+    (r"CrOS", "ChromeOS"),
+    (r"Linux", "Linux"),
+)
 
 
 def start_session(user: User, user_agent: str | None, remember: bool) -> str:
@@ -85,13 +98,16 @@ def start_session(user: User, user_agent: str | None, remember: bool) -> str:
     key = secrets.token_urlsafe(32)
     now = now_utc()
     # The account's expired log-ins go now, so the table holds live ones only.
-    db.session.execute(delete(UserSession).where(
-        UserSession.user_id == user.id,
-        ((UserSession.remember.is_(False)) & (UserSession.last_seen_at < now - SESSION_IDLE))
-        | (UserSession.last_seen_at < now - _remember_for()),
-    ))  # fmt: skip
-    db.session.add(UserSession(user_id=user.id, key_hash=_hash(key), device=device_family(user_agent)[:60],
-                               remember=remember))  # fmt: skip
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            ((UserSession.remember.is_(False)) & (UserSession.last_seen_at < now - SESSION_IDLE))
+            | (UserSession.last_seen_at < now - _remember_for()),
+        )
+    )
+    db.session.add(
+        UserSession(user_id=user.id, key_hash=_hash(key), device=device_family(user_agent)[:60], remember=remember)
+    )
     user.login_key = key
     return key
 
@@ -100,8 +116,11 @@ def rotate_session(user: User) -> str:
     """Give the current log-in a new key (a remember-me cookie that was used is never valid again)."""
     key = secrets.token_urlsafe(32)
     with db.engine.begin() as conn:
-        conn.execute(update(UserSession).where(UserSession.key_hash == _hash(user.login_key or ""))
-                     .values(key_hash=_hash(key), last_seen_at=now_utc()))  # fmt: skip
+        conn.execute(
+            update(UserSession)
+            .where(UserSession.key_hash == _hash(user.login_key or ""))
+            .values(key_hash=_hash(key), last_seen_at=now_utc())
+        )
     user.login_key = key
     return key
 
@@ -125,8 +144,11 @@ def end_sessions(user: User, keep_current: bool = False, session_id: int | None 
 def sessions_of(user: User) -> list[tuple[UserSession, bool]]:
     """The account's log-ins, last seen first, each with whether it is the one asking."""
     current = _hash(user.login_key) if user.login_key else None
-    rows = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)
-                              .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())).all()  # fmt: skip
+    rows = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ).all()
     now = now_utc()
     return [(row, row.key_hash == current) for row in rows if not _expired(row, now)]
 
@@ -165,8 +187,9 @@ def authenticate(email: str, password: str) -> User | None:
     return user if user.check_password(password) else None
 
 
-def create_user(email: str, password: str, pseudonym: str, account_role: str = "patient",
-                confirmed: bool = False) -> User:
+def create_user(
+    email: str, password: str, pseudonym: str, account_role: str = "patient", confirmed: bool = False
+) -> User:
     """Add a new account to the session (the caller commits)."""
     if account_role not in ACCOUNT_ROLE:
         raise ValueError(f"unknown role {account_role!r}; choose one of {', '.join(ACCOUNT_ROLE)}")
@@ -383,4 +406,3 @@ def owned_or_none(model, user, object_id: int):
     """The row if user owns it; None otherwise, so that others' rows look exactly like missing ones."""
     row = db.session.get(model, object_id)
     return row if row is not None and row.user_id == user.id else None
-

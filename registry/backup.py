@@ -177,7 +177,9 @@ def invalidate_report_caches(session, versions_before: int) -> None:
     jump = versions_before + 1
     session.execute(text("UPDATE report_version SET version = version + :jump"), {"jump": jump})
     session.execute(
-        text("INSERT INTO report_version (condition_id, version) SELECT id, :jump FROM condition "
-             "WHERE id NOT IN (SELECT condition_id FROM report_version)"),  # fmt: skip
+        text(
+            "INSERT INTO report_version (condition_id, version) SELECT id, :jump FROM condition "
+            "WHERE id NOT IN (SELECT condition_id FROM report_version)"
+        ),
         {"jump": jump},
     )

@@ -190,7 +190,6 @@ def treatment_time_curves(treatment: Treatment) -> dict:
     """Condition id -> the treatment's curve for it (the drug page), cached like treatment_overview."""
     from reports import survival
 
-
     def compute():
         frame = report_source().slices(("using", "stopped"), None, [treatment.id])
         return survival.unit_curves(policy(), frame, by="condition_id")
@@ -203,14 +202,22 @@ def drug_time(treatment: Treatment, overview) -> tuple[list, object]:
     from reports import time_charts
 
     curves = treatment_time_curves(treatment)
-    ids = {c.slug: c.id for c in db.session.scalars(select(Condition).where(Condition.slug.in_([u.slug for u in overview.shown])))}
-    uses = [(use, curves[ids[use.slug]]) for use in overview.shown
-            if ids[use.slug] in curves and not curves[ids[use.slug]].suppressed]  # fmt: skip
+    ids = {
+        c.slug: c.id
+        for c in db.session.scalars(select(Condition).where(Condition.slug.in_([u.slug for u in overview.shown])))
+    }
+    uses = [
+        (use, curves[ids[use.slug]])
+        for use in overview.shown
+        if ids[use.slug] in curves and not curves[ids[use.slug]].suppressed
+    ]
     if not uses:
         return [], None
-    return uses, time_charts.survival_chart([(use.name, curve) for use, curve in uses],
-                                            title="Still on it, by months since starting, for each condition",
-                                            note="Everyone who gave a start month.")
+    return uses, time_charts.survival_chart(
+        [(use.name, curve) for use, curve in uses],
+        title="Still on it, by months since starting, for each condition",
+        note="Everyone who gave a start month.",
+    )
 
 
 # --- dose bands and years of report (issue 19): unfiltered slices, cached per condition data version ---
@@ -225,8 +232,10 @@ def slice_reports(condition: Condition, treatment: Treatment):
 
     def compute():
         frame = report_source().slices(("dose", "year"), condition.id, [treatment.id])
-        return (dose.dose_report(policy(), frame) if treatment.kind == "drug" else None,
-                trends.trend_report(policy(), frame))  # fmt: skip
+        return (
+            dose.dose_report(policy(), frame) if treatment.kind == "drug" else None,
+            trends.trend_report(policy(), frame),
+        )
 
     return cached_report(condition, "slices", (treatment.id,), compute)
 

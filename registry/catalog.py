@@ -63,9 +63,7 @@ def find_condition(name: str) -> Condition | None:
         return None
     found = db.session.scalar(select(Condition).where(Condition.name_key == key))
     if found is None:
-        found = db.session.scalar(
-            select(Condition).join(ConditionSynonym).where(ConditionSynonym.key == key).limit(1)
-        )
+        found = db.session.scalar(select(Condition).join(ConditionSynonym).where(ConditionSynonym.key == key).limit(1))
     return found
 
 
@@ -284,9 +282,7 @@ def load_starter_catalog(path: Path = STARTER_CATALOG) -> dict[str, int]:
     """Add what is missing from the starter catalog; return counts of what was added."""
     data = json.loads(path.read_text(encoding="utf-8"))
     added = {"conditions": 0, "treatments": 0, "links": 0}
-    treatments: dict[str, Treatment] = {
-        t.slug: t for t in db.session.scalars(select(Treatment))
-    }
+    treatments: dict[str, Treatment] = {t.slug: t for t in db.session.scalars(select(Treatment))}
     for item in data["treatments"]:
         treatment = treatments.get(item["slug"]) or find_treatment(item["name"])
         if treatment is None:

@@ -89,9 +89,13 @@ def merge(moderator: User, kind: str, source, survivor) -> MergeResult:
         _move_links(kind, source.id, survivor.id)
         _move_synonyms(kind, source, survivor)
     resolve_flags(open_flags(kind, source.id), "merged", moderator)
-    audit.record("catalog.merge", kind, survivor.id,
-                 {"merged": source.id, "merged_name": source.name, "into": survivor.name, **result},
-                 actor=moderator)  # fmt: skip
+    audit.record(
+        "catalog.merge",
+        kind,
+        survivor.id,
+        {"merged": source.id, "merged_name": source.name, "into": survivor.name, **result},
+        actor=moderator,
+    )
     db.session.delete(source)
     db.session.flush()
     return result
@@ -108,8 +112,10 @@ def _twins_to_drop(model, field: str, other: str, source_id: int, survivor_id: i
         .join(twin, (twin.user_id == model.user_id) & (getattr(twin, other) == getattr(model, other)))
         .where(getattr(model, field) == source_id, getattr(twin, field) == survivor_id)
     ).all()
-    drop = {twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
-            for row_id, updated, twin_id, twin_updated in pairs}  # fmt: skip
+    drop = {
+        twin_id if (updated, row_id) > (twin_updated, twin_id) else row_id
+        for row_id, updated, twin_id, twin_updated in pairs
+    }
     return drop, len(pairs)
 
 
@@ -128,7 +134,9 @@ def _move_experiences(field: str, source_id: int, survivor_id: int) -> tuple[int
         if drop:
             db.session.execute(delete(Experience).where(Experience.id.in_(sorted(drop))))
         db.session.execute(
-            update(Experience).where(column == source_id).values({field: survivor_id, "updated_at": Experience.updated_at})
+            update(Experience)
+            .where(column == source_id)
+            .values({field: survivor_id, "updated_at": Experience.updated_at})
         )
     db.session.expire_all()  # the ORM's copies of moved and deleted rows are stale now
     return len(source_ids - drop), n_pairs
@@ -143,9 +151,10 @@ def _move_ratings(field: str, source_id: int, survivor_id: int) -> tuple[int, in
         close_flags("comment", drop)
         db.session.execute(delete(DoctorRating).where(DoctorRating.id.in_(sorted(drop))))
     moved = db.session.execute(
-        update(DoctorRating).where(getattr(DoctorRating, field) == source_id)
+        update(DoctorRating)
+        .where(getattr(DoctorRating, field) == source_id)
         .values({field: survivor_id, "updated_at": DoctorRating.updated_at})
-    ).rowcount  # fmt: skip
+    ).rowcount
     db.session.expire_all()
     return moved, n_pairs
 
@@ -161,9 +170,11 @@ def _move_links(kind: str, source_id: int, survivor_id: int) -> None:
     mine, theirs = ("treatment_id", "condition_id") if kind == "treatment" else ("condition_id", "treatment_id")
     table = condition_treatment
     linked = select(table.c[theirs]).where(table.c[mine] == survivor_id)
-    rows = db.session.execute(
-        select(table.c[theirs]).where(table.c[mine] == source_id, table.c[theirs].not_in(linked))
-    ).scalars().all()
+    rows = (
+        db.session.execute(select(table.c[theirs]).where(table.c[mine] == source_id, table.c[theirs].not_in(linked)))
+        .scalars()
+        .all()
+    )
     if rows:
         db.session.execute(table.insert(), [{mine: survivor_id, theirs: other} for other in rows])
     db.session.execute(delete(table).where(table.c[mine] == source_id))

@@ -42,10 +42,8 @@ def init_database() -> dict[str, int]:
     """Create or upgrade the schema through migrations and load the starter catalog."""
     from flask_migrate import upgrade
 
-    from registry import MIGRATIONS
+    from registry import MIGRATIONS, report_upkeep
     from registry.catalog import load_starter_catalog
-
-    from registry import report_upkeep
     from registry.extensions import db
 
     upgrade(directory=str(MIGRATIONS))
@@ -164,8 +162,11 @@ def users_list(role: str | None, disabled: bool):
     from registry.models import User, UserSession
 
     sessions = select(UserSession.user_id, func.count().label("n")).group_by(UserSession.user_id).subquery()
-    query = (select(User, func.coalesce(sessions.c.n, 0)).outerjoin(sessions, sessions.c.user_id == User.id)
-             .order_by(User.id))  # fmt: skip
+    query = (
+        select(User, func.coalesce(sessions.c.n, 0))
+        .outerjoin(sessions, sessions.c.user_id == User.id)
+        .order_by(User.id)
+    )
     if role:
         query = query.where(User.account_role == role)
     if disabled:
@@ -175,8 +176,10 @@ def users_list(role: str | None, disabled: bool):
     db.session.commit()
     click.echo(f"{'id':>6}  {'email':<36} {'role':<10} {'confirmed':<9} {'state':<8} {'created':<10} devices")
     for user, devices in rows:
-        click.echo(f"{user.id:>6}  {user.email:<36} {user.account_role:<10} {'yes' if user.email_confirmed else 'no':<9} "
-                   f"{'disabled' if user.disabled_at else 'active':<8} {user.created_at:%Y-%m-%d} {devices:>7}")  # fmt: skip
+        click.echo(
+            f"{user.id:>6}  {user.email:<36} {user.account_role:<10} {'yes' if user.email_confirmed else 'no':<9} "
+            f"{'disabled' if user.disabled_at else 'active':<8} {user.created_at:%Y-%m-%d} {devices:>7}"
+        )
     click.echo(f"{len(rows):,} account{'s' if len(rows) != 1 else ''}.")
 
 
@@ -213,8 +216,10 @@ def users_disable(email: str):
         return
     audit.record("user.disable", "user", user.id)
     db.session.commit()
-    click.echo(f"{user.email} is disabled: it cannot log in, and every device was logged out. "
-               "Its experiences and ratings still count; `registry users enable` undoes this.")  # fmt: skip
+    click.echo(
+        f"{user.email} is disabled: it cannot log in, and every device was logged out. "
+        "Its experiences and ratings still count; `registry users enable` undoes this."
+    )
 
 
 @users_group.command("enable")
@@ -253,13 +258,17 @@ def users_delete(email: str, yes: bool):
     n_exp = db.session.scalar(select(func.count()).where(Experience.user_id == user.id))
     n_rat = db.session.scalar(select(func.count()).where(DoctorRating.user_id == user.id))
     if not yes:
-        click.confirm(f"Delete {user.email} ({user.pseudonym}) with {n_exp} experiences and {n_rat} doctor ratings, "
-                      "for good?", abort=True)  # fmt: skip
+        click.confirm(
+            f"Delete {user.email} ({user.pseudonym}) with {n_exp} experiences and {n_rat} doctor ratings, for good?",
+            abort=True,
+        )
     address = user.email
     counts = rights.delete_account(user, by_operator=True)
     db.session.commit()
-    click.echo(f"Deleted {address} with {counts['experiences']} experiences and {counts['ratings']} doctor ratings; "
-               "they no longer count anywhere.")  # fmt: skip
+    click.echo(
+        f"Deleted {address} with {counts['experiences']} experiences and {counts['ratings']} doctor ratings; "
+        "they no longer count anywhere."
+    )
 
 
 def ensure_demo_accounts() -> list[tuple[str, str, str]]:
@@ -277,15 +286,36 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
 
 
 @click.command("seed-demo")
-@click.option("--experiences", "n_experiences", type=click.IntRange(1, 50_000_000), required=True,
-              help="How many treatment experiences to add.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same community.")
-@click.option("--until", type=click.DateTime(["%Y-%m"]), default=None,
-              help="Last month of the ten years of reports (YYYY-MM; default this month).")
-@click.option("--doctor-ratings", type=click.IntRange(0, 10_000_000), default=0, show_default=True,
-              help="About how many ratings of demo doctors the same members give.")
-@click.option("--batch-size", type=click.IntRange(1_000, 200_000), default=25_000, show_default=True,
-              help="Experiences per transaction.")
+@click.option(
+    "--experiences",
+    "n_experiences",
+    type=click.IntRange(1, 50_000_000),
+    required=True,
+    help="How many treatment experiences to add.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same community."
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m"]),
+    default=None,
+    help="Last month of the ten years of reports (YYYY-MM; default this month).",
+)
+@click.option(
+    "--doctor-ratings",
+    type=click.IntRange(0, 10_000_000),
+    default=0,
+    show_default=True,
+    help="About how many ratings of demo doctors the same members give.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1_000, 200_000),
+    default=25_000,
+    show_default=True,
+    help="Experiences per transaction.",
+)
 @with_appcontext
 def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doctor_ratings: int):
     """Add a realistic demo community of members and their treatment experiences.
@@ -303,8 +333,14 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
     started = time.perf_counter()
     with tqdm(total=n_experiences, unit="exp", unit_scale=True, desc="Seeding", disable=None) as bar:
         try:
-            added = seed_demo(n_experiences, seed, until=until.date() if until else None,
-                              batch_size=batch_size, progress=bar.update, doctor_ratings=doctor_ratings)
+            added = seed_demo(
+                n_experiences,
+                seed,
+                until=until.date() if until else None,
+                batch_size=batch_size,
+                progress=bar.update,
+                doctor_ratings=doctor_ratings,
+            )
         except RuntimeError as error:
             raise click.ClickException(str(error)) from None
     seconds = time.perf_counter() - started
@@ -314,19 +350,29 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
         f"({added['side_effects']:,} side effects, {added['stop_reasons']:,} stop reasons, "
         f"{added['doctor_ratings']:,} ratings of {added['doctors']:,} doctors) "
         f"in {seconds:.1f} s: {added['experiences'] / seconds:,.0f} experiences/s, peak memory {peak_mb:,.0f} MB."
-    )  # fmt: skip
+    )
 
 
 @click.command("export")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory to write the CSV files and datapackage.json into.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the CSV files and datapackage.json into.",
+)
 @click.option("--condition", "conditions", multiple=True, metavar="SLUG", help="Only this condition (repeatable).")
 @click.option("--treatment", "treatments", multiple=True, metavar="SLUG", help="Only this treatment (repeatable).")
 @click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
 @click.option("--until", type=click.DateTime(["%Y-%m"]), help="Only reports up to this month (YYYY-MM).")
 @click.option("--with-text", is_flag=True, help="Include tips, comments and participants' own side-effect terms.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
-              help="CSV files, or the same tables as Parquet (typed columns, codes as categoricals).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="CSV files, or the same tables as Parquet (typed columns, codes as categoricals).",
+)
 @with_appcontext
 def export_command(out: Path, conditions, treatments, since, until, with_text: bool, fmt: str):
     """Write the de-identified research export (consenting participants only) into --out.
@@ -350,10 +396,12 @@ def export_command(out: Path, conditions, treatments, since, until, with_text: b
         if unknown:
             raise click.BadParameter(f"no {label} {', '.join(unknown)}", param_hint=f"--{label}")
     req = export.ExportRequest(
-        conditions=tuple(conditions), treatments=tuple(treatments),
-        since=since.strftime("%Y-%m") if since else None, until=until.strftime("%Y-%m") if until else None,
+        conditions=tuple(conditions),
+        treatments=tuple(treatments),
+        since=since.strftime("%Y-%m") if since else None,
+        until=until.strftime("%Y-%m") if until else None,
         with_text=with_text,
-    )  # fmt: skip
+    )
     _private_files()
     log = export.start_log(None, f"cli:{getpass.getuser()}", req, fmt)
     db.session.commit()
@@ -423,8 +471,10 @@ def aggregates_rebuild():
 
     counts = report_upkeep.rebuild(db.session)
     db.session.commit()
-    click.echo(f"Rebuilt {counts['report_cell']:,} report cells, {counts['report_term']:,} term counts "
-               f"and {counts['report_slice']:,} time, dose and year slices.")  # fmt: skip
+    click.echo(
+        f"Rebuilt {counts['report_cell']:,} report cells, {counts['report_term']:,} term counts "
+        f"and {counts['report_slice']:,} time, dose and year slices."
+    )
 
 
 @aggregates_group.command("check")
@@ -467,8 +517,12 @@ def _sqlite_or_exit(url, file_name: str) -> Path:
 
 
 @click.command("backup")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The backup file to write (one SQLite file).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The backup file to write (one SQLite file).",
+)
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 @with_appcontext
 def backup_command(out: Path, force: bool):
@@ -537,8 +591,11 @@ def restore_command(file: Path, yes: bool):
     if file.resolve() == database:
         raise click.ClickException("FILE is the database itself: nothing to restore")
     if not yes:
-        click.confirm(f"Replace the database {database} with the backup {file}? "
-                      "Everything written since the backup will be lost.", abort=True)  # fmt: skip
+        click.confirm(
+            f"Replace the database {database} with the backup {file}? "
+            "Everything written since the backup will be lost.",
+            abort=True,
+        )
     versions_before = backup.max_report_version(database)
     db.session.remove()
     db.engine.dispose()  # no pooled connection of ours holds the old database open

@@ -32,12 +32,19 @@ def fhir_group():
 
 
 @fhir_group.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The ndjson file to write (one QuestionnaireResponse per line).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The ndjson file to write (one QuestionnaireResponse per line).",
+)
 @click.option("--condition", "conditions", multiple=True, metavar="SLUG", help="Only this condition (repeatable).")
 @click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
-@click.option("--with-text", is_flag=True,
-              help="Include tips and participants' own side-effect terms (else own terms read 'other').")
+@click.option(
+    "--with-text",
+    is_flag=True,
+    help="Include tips and participants' own side-effect terms (else own terms read 'other').",
+)
 @with_appcontext
 def fhir_export(out: Path, conditions, since, with_text: bool):
     """Write every experience of consenting participants as a FHIR QuestionnaireResponse.
@@ -51,13 +58,16 @@ def fhir_export(out: Path, conditions, since, with_text: bool):
     from registry.extensions import db
 
     _known_conditions(conditions)
-    req = export.ExportRequest(conditions=tuple(conditions), since=since.strftime("%Y-%m") if since else None,
-                               with_text=with_text)  # fmt: skip
+    req = export.ExportRequest(
+        conditions=tuple(conditions), since=since.strftime("%Y-%m") if since else None, with_text=with_text
+    )
     log = export.start_log(None, f"cli:{getpass.getuser()}", req, "fhir")
     db.session.commit()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding="utf-8") as handle, tqdm(unit="resources", unit_scale=True, desc="Exporting",
-                                                         disable=None) as bar:  # fmt: skip
+    with (
+        open(out, "w", encoding="utf-8") as handle,
+        tqdm(unit="resources", unit_scale=True, desc="Exporting", disable=None) as bar,
+    ):
         n = 0
         for n in fhir.write_ndjson(handle, req, current_app.config["EXPORT_KEY"]):
             bar.update(n - bar.n)
@@ -104,11 +114,18 @@ def import_group():
 
 @import_group.command("reviews")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="TOML file naming the spreadsheet's columns (see docs/interchange.md).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV file listing the drug and condition names that matched nothing "
-                   "(default: FILE's name + .unresolved.csv).")
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="TOML file naming the spreadsheet's columns (see docs/interchange.md).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file listing the drug and condition names that matched nothing (default: FILE's name + .unresolved.csv).",
+)
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would be imported; write nothing.")
 @with_appcontext
 def import_reviews(file: Path, mapping: Path, report_path: Path | None, dry_run: bool):

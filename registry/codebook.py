@@ -59,8 +59,12 @@ EXPERIENCE_SCHEMA_FIELDS = [
     _string("country", "ISO 3166-1 alpha-2 country of the participant, when given.", pattern="[A-Z]{2}"),
     _string("started", "Year-month the treatment started (YYYY-MM).", True, MONTH_PATTERN),
     _string("stopped", "Year-month the treatment stopped (YYYY-MM); empty = still using.", pattern=MONTH_PATTERN),
-    {"name": "dose_amount", "type": "number", "description": "Dose amount (drugs only).",
-     "constraints": {"minimum": 0}},
+    {
+        "name": "dose_amount",
+        "type": "number",
+        "description": "Dose amount (drugs only).",
+        "constraints": {"minimum": 0},
+    },
     _enum("dose_unit", scales.DOSE_UNIT, "Dose unit."),
     _enum("dose_frequency", scales.DOSE_FREQUENCY, "How often the dose was taken."),
     _enum("effectiveness", scales.EFFECTIVENESS, "How well the treatment worked.", True),
@@ -69,63 +73,97 @@ EXPERIENCE_SCHEMA_FIELDS = [
     _enum("burden", scales.BURDEN, "How hard the treatment was to take."),
     _enum("cost_per_month", scales.COST_PER_MONTH, "Out-of-pocket cost per month."),
     _enum("insurance_coverage", scales.INSURANCE_COVERAGE, "Insurance coverage."),
-    _integer("satisfaction", "Overall satisfaction, 1 (very dissatisfied) to 10 (very satisfied).",
-             scales.SATISFACTION_MIN, scales.SATISFACTION_MAX, True),
+    _integer(
+        "satisfaction",
+        "Overall satisfaction, 1 (very dissatisfied) to 10 (very satisfied).",
+        scales.SATISFACTION_MIN,
+        scales.SATISFACTION_MAX,
+        True,
+    ),
     _enum("would_recommend", scales.WOULD_RECOMMEND, "Would recommend it to someone with the same condition.", True),
     _string("reported", "Year-month the experience was first recorded.", True, MONTH_PATTERN),
     _string("updated", "Year-month the experience was last changed.", True, MONTH_PATTERN),
-]  # fmt: skip
+]
 TIPS_FIELD = _string("tips", "Tips for others." + TEXT_NOTE)
 
 RATING_SCHEMA_FIELDS = [
     _string("rating_id", "Pseudonymous id of the rating.", True),
     _string("participant_id", "Pseudonymous id of the participant (as in experiences.csv).", True),
-    {"name": "doctor_id", "type": "integer", "description": "Doctor id; see doctors.csv.",
-     "constraints": {"required": True}},
+    {
+        "name": "doctor_id",
+        "type": "integer",
+        "description": "Doctor id; see doctors.csv.",
+        "constraints": {"required": True},
+    },
     _string("condition", "Condition the doctor was seen for; see conditions.csv.", True),
     _string("last_visit", "Year-month of the last visit.", True, MONTH_PATTERN),
-    _integer("overall", "CG-CAHPS rating of the provider, 0 (worst) to 10 (best); 9-10 is 'top box'.",
-             scales.OVERALL_MIN, scales.OVERALL_MAX, True),
+    _integer(
+        "overall",
+        "CG-CAHPS rating of the provider, 0 (worst) to 10 (best); 9-10 is 'top box'.",
+        scales.OVERALL_MIN,
+        scales.OVERALL_MAX,
+        True,
+    ),
     _enum("explained_clearly", scales.FREQUENCY, "Explained things in a way that was easy to understand.", True),
     _enum("listened_carefully", scales.FREQUENCY, "Listened carefully.", True),
     _enum("showed_respect", scales.FREQUENCY, "Showed respect for what the patient had to say.", True),
     _enum("spent_enough_time", scales.FREQUENCY, "Spent enough time.", True),
     _enum("got_appointment", scales.FREQUENCY, "Got an appointment as soon as needed (CG-CAHPS access)."),
-    _integer("knowledge", "Knew the condition well, 1 (not at all) to 5 (extremely well).",
-             scales.KNOWLEDGE_MIN, scales.KNOWLEDGE_MAX, True),
+    _integer(
+        "knowledge",
+        "Knew the condition well, 1 (not at all) to 5 (extremely well).",
+        scales.KNOWLEDGE_MIN,
+        scales.KNOWLEDGE_MAX,
+        True,
+    ),
     _enum("would_recommend", scales.DOCTOR_RECOMMEND, "Would recommend the doctor to family and friends.", True),
     _string("rated", "Year-month the rating was last changed.", True, MONTH_PATTERN),
-]  # fmt: skip
+]
 COMMENT_FIELD = _string("comment", "Comment on the doctor." + TEXT_NOTE)
 
 # Follow-ups (registry.followups): each experience's kept history, one row per dated point.
-UPDATE_KIND = scales.Scale("update_kind", (
-    ("original", "the answers as they were before the first follow-up"),
-    ("edit", "the answers as changed through the full form since the previous point"),
-    ("update", "a follow-up"),
-))
+UPDATE_KIND = scales.Scale(
+    "update_kind",
+    (
+        ("original", "the answers as they were before the first follow-up"),
+        ("edit", "the answers as changed through the full form since the previous point"),
+        ("update", "a follow-up"),
+    ),
+)
 UPDATE_FIELDS = [
     _string("update_id", "Pseudonymous id of the history point (keyed hash).", True),
     _string("experience_id", "Experience (see experiences.csv, which holds its current answers).", True),
     _string("participant_id", "Pseudonymous id of the participant (as in experiences.csv).", True),
     _enum("kind", UPDATE_KIND, "Where this point comes from.", True),
     _string("recorded", "Year-month the answers were given.", True, MONTH_PATTERN),
-    {"name": "months_since_start", "type": "integer",
-     "description": "Months from the experience's start month (started in experiences.csv) to recorded; "
-                    "empty when the experience has no start month."},
-    _string("stopped", "Year-month the treatment stopped, as answered then; empty = still using then.",
-            pattern=MONTH_PATTERN),
+    {
+        "name": "months_since_start",
+        "type": "integer",
+        "description": "Months from the experience's start month (started in experiences.csv) to recorded; "
+        "empty when the experience has no start month.",
+    },
+    _string(
+        "stopped",
+        "Year-month the treatment stopped, as answered then; empty = still using then.",
+        pattern=MONTH_PATTERN,
+    ),
     _enum("effectiveness", scales.EFFECTIVENESS, "How well the treatment worked, as answered then."),
     _enum("side_effect_severity", scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst, as answered then."),
-    _integer("satisfaction", "Overall satisfaction then, 1 (very dissatisfied) to 10 (very satisfied).",
-             scales.SATISFACTION_MIN, scales.SATISFACTION_MAX),
+    _integer(
+        "satisfaction",
+        "Overall satisfaction then, 1 (very dissatisfied) to 10 (very satisfied).",
+        scales.SATISFACTION_MIN,
+        scales.SATISFACTION_MAX,
+    ),
     _enum("would_recommend", scales.WOULD_RECOMMEND, "Would recommend it, as answered then."),
-]  # fmt: skip
+]
 FOLLOWUP_SCHEMAS = {
     "experience_updates": {
         "fields": UPDATE_FIELDS,
         "primaryKey": ["update_id"],
-        "foreignKeys": [{"fields": "experience_id", "reference": {"resource": "experiences", "fields": "experience_id"}}],
+        "foreignKeys": [
+            {"fields": "experience_id", "reference": {"resource": "experiences", "fields": "experience_id"}}
+        ],
         "missingValues": MISSING,
     },
     "experience_update_stop_reasons": {
@@ -134,7 +172,9 @@ FOLLOWUP_SCHEMAS = {
             _enum("reason", scales.STOP_REASON, "Why the treatment was stopped, as answered then.", True),
         ],
         "primaryKey": ["update_id", "reason"],
-        "foreignKeys": [{"fields": "update_id", "reference": {"resource": "experience_updates", "fields": "update_id"}}],
+        "foreignKeys": [
+            {"fields": "update_id", "reference": {"resource": "experience_updates", "fields": "update_id"}}
+        ],
         "missingValues": MISSING,
     },
 }
@@ -156,9 +196,14 @@ def schemas(with_text: bool) -> dict[str, dict]:
         "experience_side_effects": {
             "fields": [
                 _string("experience_id", "Experience (see experiences.csv).", True),
-                _string("term", "Side-effect term, normalized to lower case: one of the starter terms ("
-                        + ", ".join(scales.SIDE_EFFECT_STARTER_TERMS) + "), or a participant's own term when the "
-                        "export asked for free text, else 'other'.", True),
+                _string(
+                    "term",
+                    "Side-effect term, normalized to lower case: one of the starter terms ("
+                    + ", ".join(scales.SIDE_EFFECT_STARTER_TERMS)
+                    + "), or a participant's own term when the "
+                    "export asked for free text, else 'other'.",
+                    True,
+                ),
             ],
             "primaryKey": ["experience_id", "term"],
             "foreignKeys": [_fk("experience_id", "experiences", "experience_id")],
@@ -202,7 +247,12 @@ def schemas(with_text: bool) -> dict[str, dict]:
         },
         "doctors": {
             "fields": [
-                {"name": "doctor_id", "type": "integer", "description": "Doctor id.", "constraints": {"required": True}},
+                {
+                    "name": "doctor_id",
+                    "type": "integer",
+                    "description": "Doctor id.",
+                    "constraints": {"required": True},
+                },
                 _string("name", "Doctor's name (professionals in public practice).", True),
                 _string("specialty", "Specialty.", True),
                 _string("city", "City.", True),

@@ -25,6 +25,8 @@ NAMING_CONVENTION = {
 def new_report_key() -> int:
     """A fresh random key for a report row: disclosure control sums them to recognise a set of reports."""
     return secrets.randbits(REPORT_KEY_BITS)
+
+
 # Ids are INTEGER columns: 32 bits on PostgreSQL. Every id from a URL, query string or form is checked
 # against this before it reaches a query (a larger one would make PostgreSQL fail, not just miss).
 MAX_ID = 2**31 - 1
@@ -114,9 +116,7 @@ def insert_columns(connection, table, columns: dict) -> None:
     if not names:
         return
     postgresql = connection.dialect.name == "postgresql"
-    values = [
-        _column_list(columns[c], isinstance(table.c[c].type, UTCDateTime), postgresql) for c in names
-    ]
+    values = [_column_list(columns[c], isinstance(table.c[c].type, UTCDateTime), postgresql) for c in names]
     if not values[0]:
         return
     if postgresql:

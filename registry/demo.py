@@ -24,7 +24,6 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 import scales
-
 from registry import report_upkeep
 from registry.database import REPORT_KEY_BITS, insert_columns
 from registry.demo_community import Community
@@ -59,32 +58,61 @@ COST = {code: i for i, code in enumerate(scales.COST_PER_MONTH.codes)}
 COVERAGE = {code: i for i, code in enumerate(scales.INSURANCE_COVERAGE.codes)}
 
 TIP_OPENERS = [
-    "Give it time:", "My advice:", "What helped me:", "From my experience,", "Honestly,",
-    "Tip from a long-time user:", "Worth knowing:", "If you are just starting,", "Speaking as a caregiver,",
-    "After a rough start,", "Two things I learned:", "Please note:", "Small thing, but", "For what it's worth,",
-    "Looking back,", "Be patient:", "Practical tip:", "I wish someone had told me:", "Something that worked:",
+    "Give it time:",
+    "My advice:",
+    "What helped me:",
+    "From my experience,",
+    "Honestly,",
+    "Tip from a long-time user:",
+    "Worth knowing:",
+    "If you are just starting,",
+    "Speaking as a caregiver,",
+    "After a rough start,",
+    "Two things I learned:",
+    "Please note:",
+    "Small thing, but",
+    "For what it's worth,",
+    "Looking back,",
+    "Be patient:",
+    "Practical tip:",
+    "I wish someone had told me:",
+    "Something that worked:",
     "My doctor suggested this and",
-]  # fmt: skip
+]
 TIP_MIDDLES = [
-    "the first weeks were the hardest", "taking it at the same time every day made a difference",
-    "taking it with food stopped the nausea", "keeping a symptom diary helped me see the change",
-    "it took about two months before I noticed anything", "lowering the dose for a while helped with side effects",
-    "drinking more water helped", "asking the pharmacist about interactions was worth it",
-    "a reminder app kept me on track", "taking it in the evening helped me sleep",
-    "combining it with regular walks worked better than either alone", "the generic worked just as well for me",
-    "checking my insurance's formulary first saved a lot of money", "the side effects faded after a few weeks",
-    "it helped the worst days but not every day", "splitting the dose made it easier to tolerate",
-    "I had to try two others before this one", "it works best when I keep a regular routine",
-    "the patient assistance program covered most of the cost", "my energy came back slowly",
-]  # fmt: skip
+    "the first weeks were the hardest",
+    "taking it at the same time every day made a difference",
+    "taking it with food stopped the nausea",
+    "keeping a symptom diary helped me see the change",
+    "it took about two months before I noticed anything",
+    "lowering the dose for a while helped with side effects",
+    "drinking more water helped",
+    "asking the pharmacist about interactions was worth it",
+    "a reminder app kept me on track",
+    "taking it in the evening helped me sleep",
+    "combining it with regular walks worked better than either alone",
+    "the generic worked just as well for me",
+    "checking my insurance's formulary first saved a lot of money",
+    "the side effects faded after a few weeks",
+    "it helped the worst days but not every day",
+    "splitting the dose made it easier to tolerate",
+    "I had to try two others before this one",
+    "it works best when I keep a regular routine",
+    "the patient assistance program covered most of the cost",
+    "my energy came back slowly",
+]
 TIP_CLOSERS = [
-    "Talk to your doctor before changing anything.", "Everyone is different, though.", "Hang in there.",
-    "Hope this helps someone.", "Keep notes to show your doctor.", "Don't give up too early.",
-    "It's not a miracle, but it helps.", "Ask about the side effects up front.",
-    "Tell your doctor how it really goes.", "Good luck!",
-]  # fmt: skip
-
-
+    "Talk to your doctor before changing anything.",
+    "Everyone is different, though.",
+    "Hang in there.",
+    "Hope this helps someone.",
+    "Keep notes to show your doctor.",
+    "Don't give up too early.",
+    "It's not a miracle, but it helps.",
+    "Ask about the side effects up front.",
+    "Tell your doctor how it really goes.",
+    "Good luck!",
+]
 
 
 # --- a batch: members, their reports ------------------------------------------------------
@@ -170,12 +198,20 @@ def _members(rng, c: Community, n: int, first_user: int, end_month: int) -> Memb
     earliest = np.maximum(birth_year * 12 + np.where(child, 0, 24), c.since_month[condition])
     diagnosed = np.clip(diagnosed, np.minimum(earliest, joined), joined)
     return Members(
-        ids=np.arange(first_user, first_user + k), condition=condition, reports=reports, role=role,
-        joined=joined, joined_day=rng.integers(1, 29, k), birth_year=birth_year,
-        has_birth_year=rng.random(k) < BIRTH_YEAR_SHARE, sex=sex,
+        ids=np.arange(first_user, first_user + k),
+        condition=condition,
+        reports=reports,
+        role=role,
+        joined=joined,
+        joined_day=rng.integers(1, 29, k),
+        birth_year=birth_year,
+        has_birth_year=rng.random(k) < BIRTH_YEAR_SHARE,
+        sex=sex,
         country=rng.choice(c.countries, size=k, p=c.country_p),
-        diagnosed=diagnosed, has_diagnosis=rng.random(k) < DIAGNOSIS_SHARE, consent=rng.random(k) < CONSENT_SHARE,
-    )  # fmt: skip
+        diagnosed=diagnosed,
+        has_diagnosis=rng.random(k) < DIAGNOSIS_SHARE,
+        consent=rng.random(k) < CONSENT_SHARE,
+    )
 
 
 def _treatments(rng, c: Community, m: Members) -> Reports:
@@ -226,8 +262,15 @@ def _stopping(rng, c: Community, m: Members, r: Reports) -> None:
     """Who stopped and why; each reason agrees with the answers given."""
     k = len(r.unit)
     e, s = r.effect, r.severity
-    logit = (-1.3 + 1.4 * (e <= EFFECT["none"]) + 0.6 * (e == EFFECT["slight"]) - 0.5 * (e == EFFECT["major"])
-             + 0.55 * s + 0.5 * (r.cost >= COST["500_1000"]) + 2.2 * (m.role[r.owner] == "survivor"))  # fmt: skip
+    logit = (
+        -1.3
+        + 1.4 * (e <= EFFECT["none"])
+        + 0.6 * (e == EFFECT["slight"])
+        - 0.5 * (e == EFFECT["major"])
+        + 0.55 * s
+        + 0.5 * (r.cost >= COST["500_1000"])
+        + 2.2 * (m.role[r.owner] == "survivor")
+    )
     one_off = c.unit_one_off[r.unit]  # a procedure is done once: it "stops" the month it starts
     r.stopped_flag = one_off | (rng.random(k) < 1 / (1 + np.exp(-logit)))
     ongoing = r.stopped_flag & ~one_off
@@ -235,14 +278,18 @@ def _stopping(rng, c: Community, m: Members, r: Reports) -> None:
     worked = (e == EFFECT["moderate"]) | (e == EFFECT["major"])
     r.reasons = {
         "side_effects": ongoing & (((s >= 2) & (draw[:, 0] < 0.75)) | ((s == 1) & (draw[:, 0] < 0.15))),
-        "not_effective": ongoing & (((e <= EFFECT["none"]) & (draw[:, 1] < 0.85))
-                                    | ((e == EFFECT["slight"]) & (draw[:, 1] < 0.5))
-                                    | ((e == EFFECT["cant_tell"]) & (draw[:, 1] < 0.3))),
+        "not_effective": ongoing
+        & (
+            ((e <= EFFECT["none"]) & (draw[:, 1] < 0.85))
+            | ((e == EFFECT["slight"]) & (draw[:, 1] < 0.5))
+            | ((e == EFFECT["cant_tell"]) & (draw[:, 1] < 0.3))
+        ),
         "improved": ongoing & worked & (draw[:, 2] < np.where(m.role[r.owner] == "survivor", 0.75, 0.45)),
         "cost": ongoing & (r.cost >= COST["100_500"]) & (r.cost != COST["unknown"]) & (draw[:, 3] < 0.3),
-        "not_covered": ongoing & ((r.coverage == COVERAGE["not_covered"]) | (r.coverage == COVERAGE["denied"]))
+        "not_covered": ongoing
+        & ((r.coverage == COVERAGE["not_covered"]) | (r.coverage == COVERAGE["denied"]))
         & (draw[:, 4] < 0.4),
-    }  # fmt: skip
+    }
     none_yet = ongoing & ~np.logical_or.reduce(list(r.reasons.values()))
     fallback = np.array(["doctor_advice", "inconvenient", "other"])[np.searchsorted([0.45, 0.75], draw[:, 5])]
     for reason in ("doctor_advice", "inconvenient", "other"):
@@ -423,8 +470,9 @@ class Batch:
     condition_ids: np.ndarray  # per member: the condition's id
 
 
-def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience: int, end_month: int,
-                    password_hash: str) -> Batch:  # fmt: skip
+def _generate_batch(
+    rng, c: Community, n: int, first_user: int, first_experience: int, end_month: int, password_hash: str
+) -> Batch:
     """About n experiences by new members, in named steps; every draw comes from rng, in order."""
     m = _members(rng, c, n, first_user, end_month)
     r = _treatments(rng, c, m)
@@ -436,7 +484,9 @@ def _generate_batch(rng, c: Community, n: int, first_user: int, first_experience
     r.dose = _doses(rng, c, r)
     report_key = rng.integers(0, REPORT_KEY_BOUND, len(r.unit))
     experiences = _experience_columns(c, m, r, first_experience, report_key)
-    return Batch(tables=_tables(c, m, r, experiences, password_hash), members=m, condition_ids=c.condition_ids[m.condition])
+    return Batch(
+        tables=_tables(c, m, r, experiences, password_hash), members=m, condition_ids=c.condition_ids[m.condition]
+    )
 
 
 def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_hash: str) -> dict:
@@ -452,18 +502,20 @@ def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_ha
     tables = {
         User: _user_columns(m, password_hash),
         ConsentEvent: {
-            "user_id": m.ids[consented], "action": ["given"] * len(consented),
+            "user_id": m.ids[consented],
+            "action": ["given"] * len(consented),
             "version": [CONSENT_VERSION] * len(consented),
             "at": _timestamps(m.joined[consented], m.joined_day[consented]),
         },
         Diagnosis: {
-            "user_id": m.ids[with_diagnosis], "condition_id": c.condition_ids[m.condition[with_diagnosis]],
+            "user_id": m.ids[with_diagnosis],
+            "condition_id": c.condition_ids[m.condition[with_diagnosis]],
             "diagnosed_year": m.diagnosed[with_diagnosis] // 12,
         },
         Experience: experiences,
         ExperienceSideEffect: {"experience_id": ids[term_rows], "term": c.terms[term_index]},
         ExperienceStopReason: {"experience_id": np.concatenate(reason_ids), "reason": np.concatenate(reason_codes)},
-    }  # fmt: skip
+    }
     return tables
 
 
@@ -478,8 +530,10 @@ def _rows(columns: dict) -> list[dict]:
         if isinstance(v, np.ndarray) and v.dtype.kind == "M":
             if id(v) not in converted:  # created_at and updated_at are one array: convert once
                 distinct, index = np.unique(v, return_inverse=True)  # a few thousand days: convert those
-                aware = [None if d is None else d.replace(tzinfo=timezone.utc)
-                         for d in distinct.astype("datetime64[us]").tolist()]  # fmt: skip
+                aware = [
+                    None if d is None else d.replace(tzinfo=timezone.utc)
+                    for d in distinct.astype("datetime64[us]").tolist()
+                ]
                 converted[id(v)] = np.array(aware, dtype=object)[index].tolist()
             v = converted[id(v)]
         elif isinstance(v, np.ndarray):
@@ -566,7 +620,7 @@ def _sync_sequences(session) -> None:
         session.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                f"COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)"
+                f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
             )
         )
     session.commit()
@@ -591,21 +645,40 @@ SPECIALTIES = [
     (("endometriosis", "menopaus"), "Gynecology"),
 ]
 CITIES = [
-    ("Boston", "US"), ("Chicago", "US"), ("Houston", "US"), ("Seattle", "US"), ("Atlanta", "US"), ("Denver", "US"),
-    ("Toronto", "CA"), ("Vancouver", "CA"), ("London", "GB"), ("Manchester", "GB"), ("Dublin", "IE"),
-    ("Sydney", "AU"), ("Melbourne", "AU"), ("Auckland", "NZ"), ("Berlin", "DE"), ("Lyon", "FR"),
-]  # fmt: skip
+    ("Boston", "US"),
+    ("Chicago", "US"),
+    ("Houston", "US"),
+    ("Seattle", "US"),
+    ("Atlanta", "US"),
+    ("Denver", "US"),
+    ("Toronto", "CA"),
+    ("Vancouver", "CA"),
+    ("London", "GB"),
+    ("Manchester", "GB"),
+    ("Dublin", "IE"),
+    ("Sydney", "AU"),
+    ("Melbourne", "AU"),
+    ("Auckland", "NZ"),
+    ("Berlin", "DE"),
+    ("Lyon", "FR"),
+]
 FIRST_NAMES = "Ana Ben Chloe David Elena Farid Grace Hiro Ines Jamal Kara Liam Maya Noah Olga Priya Quinn Rosa Sam Tomas Uma Victor Wen Yara Zoe".split()
 LAST_NAMES = "Adams Becker Chen Diaz Evans Fischer Garcia Hughes Ito Jensen Khan Lopez Moreau Nakamura Okafor Patel Quinn Rossi Silva Tanaka Ueda Varga Weber Xu Young Zimmer".split()
 POSITIVE_COMMENTS = [
-    "Took the time to explain my options.", "Listened to me and adjusted the plan.", "Hard to get an appointment, but worth it.",
-    "Knows this condition inside out.", "Kind, clear and honest.", "Answered my messages quickly.",
+    "Took the time to explain my options.",
+    "Listened to me and adjusted the plan.",
+    "Hard to get an appointment, but worth it.",
+    "Knows this condition inside out.",
+    "Kind, clear and honest.",
+    "Answered my messages quickly.",
     "Helped me find a treatment that works.",
-]  # fmt: skip
+]
 NEGATIVE_COMMENTS = [
-    "Felt rushed at every visit.", "Never read my notes before the visit.", "Dismissed my symptoms at first.",
+    "Felt rushed at every visit.",
+    "Never read my notes before the visit.",
+    "Dismissed my symptoms at first.",
     "Good on paper, but did not listen.",
-]  # fmt: skip
+]
 
 
 @dataclass
@@ -641,15 +714,30 @@ def _add_doctors(rng, c: Community, session, n_ratings: int) -> DemoDoctors:
     rest = np.flatnonzero(~used)[: n_doctors - len(picked)]
     picked += [(int(combos[i]), specialties[k % len(specialties)]) for k, i in enumerate(rest.tolist())]
     first_id = _next_id(session, Doctor)
-    rows = {"id": [], "name": [], "name_key": [], "specialty": [], "city": [], "city_key": [], "country": [],
-            "created_at": []}  # fmt: skip
+    rows = {
+        "id": [],
+        "name": [],
+        "name_key": [],
+        "specialty": [],
+        "city": [],
+        "city_key": [],
+        "country": [],
+        "created_at": [],
+    }
     for k, (combo, specialty) in enumerate(picked):
         person, city = divmod(combo, len(CITIES))
         first, last = divmod(person, len(LAST_NAMES))
         full = f"{FIRST_NAMES[first]} {LAST_NAMES[last]}"
-        for column, value in (("id", first_id + k), ("name", f"Dr. {full}"), ("name_key", full.lower()),
-                              ("specialty", specialty), ("city", CITIES[city][0]), ("city_key", CITIES[city][0].lower()),
-                              ("country", CITIES[city][1]), ("created_at", _month_start(24_000))):  # fmt: skip
+        for column, value in (
+            ("id", first_id + k),
+            ("name", f"Dr. {full}"),
+            ("name_key", full.lower()),
+            ("specialty", specialty),
+            ("city", CITIES[city][0]),
+            ("city_key", CITIES[city][0].lower()),
+            ("country", CITIES[city][1]),
+            ("created_at", _month_start(24_000)),
+        ):
             rows[column].append(value)
     insert_columns(session.connection(), Doctor.__table__, rows)
     session.commit()
@@ -667,10 +755,29 @@ def _rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) -
     """About n ratings of demo doctors by the batch's members: a doctor of their condition's
     specialty in their own country, rated after the last visit and after joining."""
     m = batch.members
-    columns = {name: [] for name in (
-        "user_id", "doctor_id", "condition_id", "last_visit", "overall", "explained_clearly", "listened_carefully",
-        "showed_respect", "spent_enough_time", "got_appointment", "knowledge", "would_recommend", "comment",
-        "created_at", "updated_at", "text_state", "text_reason", "report_key")}  # fmt: skip
+    columns = {
+        name: []
+        for name in (
+            "user_id",
+            "doctor_id",
+            "condition_id",
+            "last_visit",
+            "overall",
+            "explained_clearly",
+            "listened_carefully",
+            "showed_respect",
+            "spent_enough_time",
+            "got_appointment",
+            "knowledge",
+            "would_recommend",
+            "comment",
+            "created_at",
+            "updated_at",
+            "text_state",
+            "text_reason",
+            "report_key",
+        )
+    }
     if n <= 0 or not len(m.ids):
         return columns
     who = rng.integers(0, len(m.ids), n)
@@ -702,17 +809,25 @@ def _rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) -
         pool_comments = POSITIVE_COMMENTS if overall >= 8 else NEGATIVE_COMMENTS
         at = created[i].replace(tzinfo=timezone.utc)
         for column, value in (
-            ("user_id", int(m.ids[member])), ("doctor_id", int(d.ids[doctor])), ("condition_id", condition_id),
+            ("user_id", int(m.ids[member])),
+            ("doctor_id", int(d.ids[doctor])),
+            ("condition_id", condition_id),
             ("report_key", int(report_key[i])),
-            ("last_visit", f"{visit // 12:04d}-{visit % 12 + 1:02d}"), ("overall", overall),
-            ("explained_clearly", frequency[items[0]]), ("listened_carefully", frequency[items[1]]),
-            ("showed_respect", frequency[items[2]]), ("spent_enough_time", frequency[items[3]]),
+            ("last_visit", f"{visit // 12:04d}-{visit % 12 + 1:02d}"),
+            ("overall", overall),
+            ("explained_clearly", frequency[items[0]]),
+            ("listened_carefully", frequency[items[1]]),
+            ("showed_respect", frequency[items[2]]),
+            ("spent_enough_time", frequency[items[3]]),
             ("got_appointment", frequency[items[4]] if has_appointment[i] else None),
             ("knowledge", int(np.clip(round(3.8 + 0.6 * q + 0.8 * z[6]), 1, 5))),
             ("would_recommend", scales.DOCTOR_RECOMMEND.codes[int(np.digitize(overall + z[7], [4.5, 6.5, 8.5]))]),
             ("comment", pool_comments[int(comment_pick[i] * len(pool_comments))] if has_comment[i] else None),
-            ("created_at", at), ("updated_at", at), ("text_state", "public"), ("text_reason", None),
-        ):  # fmt: skip
+            ("created_at", at),
+            ("updated_at", at),
+            ("text_state", "public"),
+            ("text_reason", None),
+        ):
             columns[column].append(value)
     return columns
 
@@ -728,9 +843,11 @@ def seed_demo_moderation(reporter: User) -> int:
     if db.session.scalar(select(func.count(Flag.id))):
         return 0
     rows = db.session.scalars(
-        select(Experience).where(Experience.tips.is_not(None), Experience.text_state == "public")
-        .order_by(Experience.id).limit(3)
-    ).all()  # fmt: skip
+        select(Experience)
+        .where(Experience.tips.is_not(None), Experience.text_state == "public")
+        .order_by(Experience.id)
+        .limit(3)
+    ).all()
     reasons = [("misinformation", "This contradicts what my neurologist told me."), ("spam", None)]
     for row, (reason, note) in zip(rows, reasons):
         moderation.raise_flag(reporter, "tip", row.id, reason, note)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 
 import scales
-
 from registry import audit, moderation, screening
 from registry.auth import owned_or_none
 from registry.database import new_report_key, now_utc
@@ -27,10 +26,22 @@ from registry.models import (
 
 # The answers the experience form saves on an experience row, in form order.
 FORM_FIELDS = (
-    "role", "started", "stopped", "dose_amount", "dose_unit", "dose_frequency", "effectiveness",
-    "side_effect_severity", "adherence", "burden", "cost_per_month", "insurance_coverage",
-    "satisfaction", "would_recommend", "tips",
-)  # fmt: skip
+    "role",
+    "started",
+    "stopped",
+    "dose_amount",
+    "dose_unit",
+    "dose_frequency",
+    "effectiveness",
+    "side_effect_severity",
+    "adherence",
+    "burden",
+    "cost_per_month",
+    "insurance_coverage",
+    "satisfaction",
+    "would_recommend",
+    "tips",
+)
 
 
 def _catalog_lists():
@@ -44,9 +55,13 @@ def _catalog_lists():
     key = f"catalog-lists|{stamp}"
     lists = cache.get(key)
     if lists is None:
-        conditions = [tuple(r) for r in db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name))]
-        treatments = [tuple(r) for r in db.session.execute(
-            select(Treatment.slug, Treatment.name, Treatment.kind).order_by(Treatment.name))]  # fmt: skip
+        conditions = [
+            tuple(r) for r in db.session.execute(select(Condition.slug, Condition.name).order_by(Condition.name))
+        ]
+        treatments = [
+            tuple(r)
+            for r in db.session.execute(select(Treatment.slug, Treatment.name, Treatment.kind).order_by(Treatment.name))
+        ]
         usual: dict[str, list[str]] = {}
         for condition_slug, treatment_slug in db.session.execute(
             select(Condition.slug, Treatment.slug)
@@ -150,7 +165,9 @@ def save(
             for name in ("age_band", "sex", "years_since_diagnosis"):
                 setattr(experience, name, imported.get(name))
         experience.side_effects = [ExperienceSideEffect(term=t) for t in dict.fromkeys(values.get("side_effects", []))]
-        experience.stop_reasons = [ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))]
+        experience.stop_reasons = [
+            ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))
+        ]
         experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
         experience.report_key = new_report_key()  # a changed report is a new member of every view it is in
         if imported is not None:
@@ -161,11 +178,17 @@ def save(
     db.session.flush()
     after = _snapshot(experience)
     if before:
-        audit.record("experience.update", "experience", experience.id,
-                     {"fields": audit.changed_fields(before, after)}, actor=user)  # fmt: skip
+        audit.record(
+            "experience.update",
+            "experience",
+            experience.id,
+            {"fields": audit.changed_fields(before, after)},
+            actor=user,
+        )
     else:
-        audit.record("experience.create", "experience", experience.id, {"text_state": experience.text_state},
-                     actor=user)  # fmt: skip
+        audit.record(
+            "experience.create", "experience", experience.id, {"text_state": experience.text_state}, actor=user
+        )
     return experience
 
 
@@ -184,9 +207,12 @@ def create_once(user: User, condition: Condition, treatment: Treatment, values: 
 def _snapshot(experience: Experience) -> dict:
     """The answers as compared for the audit trail (which fields changed, never their values)."""
     data = {name: getattr(experience, name) for name in FORM_FIELDS}
-    data.update(condition=experience.condition_id, treatment=experience.treatment_id,
-                side_effects=sorted(s.term for s in experience.side_effects),
-                stop_reasons=sorted(r.reason for r in experience.stop_reasons))  # fmt: skip
+    data.update(
+        condition=experience.condition_id,
+        treatment=experience.treatment_id,
+        side_effects=sorted(s.term for s in experience.side_effects),
+        stop_reasons=sorted(r.reason for r in experience.stop_reasons),
+    )
     return data
 
 
@@ -219,4 +245,3 @@ def form_data(experience: Experience) -> dict:
     data["side_effects"] = [s.term for s in experience.side_effects]
     data["stop_reasons"] = [r.reason for r in experience.stop_reasons]
     return data
-

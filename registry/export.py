@@ -35,8 +35,8 @@ from registry.models import (
     Treatment,
     User,
 )
-from scales import SIDE_EFFECT_STARTER_TERMS
 from reports.csvout import neutralize
+from scales import SIDE_EFFECT_STARTER_TERMS
 
 CHUNK = 5_000
 OTHER_TERM = "other"
@@ -126,19 +126,42 @@ def _stream(query):
 
 def experience_rows(req: ExportRequest, pseudo: Pseudonymizer):
     columns = [
-        Experience.id, Experience.user_id, Condition.slug, Treatment.slug, Experience.role, Experience.age_band,
-        Experience.sex, Experience.years_since_diagnosis, User.country, Experience.started, Experience.stopped,
-        Experience.dose_amount, Experience.dose_unit, Experience.dose_frequency, Experience.effectiveness,
-        Experience.side_effect_severity, Experience.adherence, Experience.burden, Experience.cost_per_month,
-        Experience.insurance_coverage, Experience.satisfaction, Experience.would_recommend,
-        _year_month(Experience.created_at), _year_month(Experience.updated_at), _public(Experience),
-    ]  # fmt: skip
+        Experience.id,
+        Experience.user_id,
+        Condition.slug,
+        Treatment.slug,
+        Experience.role,
+        Experience.age_band,
+        Experience.sex,
+        Experience.years_since_diagnosis,
+        User.country,
+        Experience.started,
+        Experience.stopped,
+        Experience.dose_amount,
+        Experience.dose_unit,
+        Experience.dose_frequency,
+        Experience.effectiveness,
+        Experience.side_effect_severity,
+        Experience.adherence,
+        Experience.burden,
+        Experience.cost_per_month,
+        Experience.insurance_coverage,
+        Experience.satisfaction,
+        Experience.would_recommend,
+        _year_month(Experience.created_at),
+        _year_month(Experience.updated_at),
+        _public(Experience),
+    ]
     query = _experience_base(columns).where(*_experience_filters(req)).order_by(Experience.id)
     text = req.with_text
     for row in _stream(query):
         # Only free text can start with a formula character: codes, slugs and numbers cannot.
-        yield (pseudo("experience", row[0]), pseudo("participant", row[1]), *row[2:24],
-               *((neutralize(row[24]),) if text else ()))  # fmt: skip
+        yield (
+            pseudo("experience", row[0]),
+            pseudo("participant", row[1]),
+            *row[2:24],
+            *((neutralize(row[24]),) if text else ()),
+        )
 
 
 def _long_rows(req: ExportRequest, pseudo: Pseudonymizer, model, column, allowed=None):
@@ -177,11 +200,22 @@ def rating_rows(req: ExportRequest, pseudo: Pseudonymizer):
         return
     rated_condition = aliased(Condition)
     columns = [
-        DoctorRating.id, DoctorRating.user_id, DoctorRating.doctor_id, rated_condition.slug, DoctorRating.last_visit,
-        DoctorRating.overall, DoctorRating.explained_clearly, DoctorRating.listened_carefully,
-        DoctorRating.showed_respect, DoctorRating.spent_enough_time, DoctorRating.got_appointment,
-        DoctorRating.knowledge, DoctorRating.would_recommend, _year_month(DoctorRating.updated_at), _public(DoctorRating),
-    ]  # fmt: skip
+        DoctorRating.id,
+        DoctorRating.user_id,
+        DoctorRating.doctor_id,
+        rated_condition.slug,
+        DoctorRating.last_visit,
+        DoctorRating.overall,
+        DoctorRating.explained_clearly,
+        DoctorRating.listened_carefully,
+        DoctorRating.showed_respect,
+        DoctorRating.spent_enough_time,
+        DoctorRating.got_appointment,
+        DoctorRating.knowledge,
+        DoctorRating.would_recommend,
+        _year_month(DoctorRating.updated_at),
+        _public(DoctorRating),
+    ]
     query = (
         select(*columns)
         .join(User, User.id == DoctorRating.user_id)
@@ -197,8 +231,12 @@ def rating_rows(req: ExportRequest, pseudo: Pseudonymizer):
         query = query.where(DoctorRating.updated_at < _month_after(req.until))
     text = req.with_text
     for row in _stream(query):
-        yield (pseudo("rating", row[0]), pseudo("participant", row[1]), *row[2:14],
-               *((neutralize(row[14]),) if text else ()))  # fmt: skip
+        yield (
+            pseudo("rating", row[0]),
+            pseudo("participant", row[1]),
+            *row[2:14],
+            *((neutralize(row[14]),) if text else ()),
+        )
 
 
 def catalog_rows(model):
@@ -274,8 +312,9 @@ def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
                 yield n
             counts[name] = n
         yield n
-    descriptor = datapackage(req.with_text, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             req.filters(), counts, fmt)  # fmt: skip
+    descriptor = datapackage(
+        req.with_text, datetime.now(timezone.utc).isoformat(timespec="seconds"), req.filters(), counts, fmt
+    )
     with opener("datapackage.json", False) as handle:
         json.dump(descriptor, handle, indent=2)
     return counts
@@ -373,8 +412,7 @@ def start_log(user: User | None, via: str, req: ExportRequest, fmt: str = "csv")
     log = ExportLog(user_id=user.id if user else None, via=via[:20], filters=filters, with_text=req.with_text)
     db.session.add(log)
     db.session.flush()
-    audit.record("export", "export", log.id, {"via": via, "filters": filters, "with_text": req.with_text},
-                 actor=user)  # fmt: skip
+    audit.record("export", "export", log.id, {"via": via, "filters": filters, "with_text": req.with_text}, actor=user)
     return log
 
 

@@ -115,10 +115,15 @@ EXPERIENCE_ITEMS = (
     # written (from the profile), as in the research export.
     Item("age_band", "choice", "age-band", read_only=True, text="Age band when the report was written"),
     Item("sex", "choice", "sex", read_only=True, text="Sex of the person the report is about"),
-    Item("years_since_diagnosis", "choice", "years-since-diagnosis", read_only=True,
-         text="Years since diagnosis when the report was written"),
+    Item(
+        "years_since_diagnosis",
+        "choice",
+        "years-since-diagnosis",
+        read_only=True,
+        text="Years since diagnosis when the report was written",
+    ),
     Item("country", "string", read_only=True, max_length=2, text="Country of the participant (ISO 3166-1 alpha-2)"),
-)  # fmt: skip
+)
 
 RATING_ITEMS = (
     Item("doctor", "reference"),
@@ -145,12 +150,22 @@ def _questionnaires():
     from registry.forms.rating import DoctorRatingForm
 
     return {
-        "treatment-experience": ("TreatmentExperience", "A treatment experience", EXPERIENCE_ITEMS, ExperienceForm,
-                                 "One participant's experience with one treatment for one condition, on the "
-                                 "registry's scales (patient-reported)."),
-        "doctor-rating": ("DoctorRating", "A doctor rating", RATING_ITEMS, DoctorRatingForm,
-                          "One participant's rating of one doctor for one condition, on CG-CAHPS items."),
-    }  # fmt: skip
+        "treatment-experience": (
+            "TreatmentExperience",
+            "A treatment experience",
+            EXPERIENCE_ITEMS,
+            ExperienceForm,
+            "One participant's experience with one treatment for one condition, on the "
+            "registry's scales (patient-reported).",
+        ),
+        "doctor-rating": (
+            "DoctorRating",
+            "A doctor rating",
+            RATING_ITEMS,
+            DoctorRatingForm,
+            "One participant's rating of one doctor for one condition, on CG-CAHPS items.",
+        ),
+    }
 
 
 QUESTIONNAIRE_NAMES = ("treatment-experience", "doctor-rating")
@@ -182,8 +197,9 @@ def _item(spec: Item, unbound: UnboundField | None) -> dict:
     if spec.enable_when:
         item["enableWhen"] = [{"question": q, "operator": op, "answerBoolean": v} for q, op, v in spec.enable_when]
     if spec.code_system:
-        item["answerOption"] = [{"valueCoding": _coding(spec.code_system, code)}
-                                for code in CODE_SYSTEMS[spec.code_system].codes]  # fmt: skip
+        item["answerOption"] = [
+            {"valueCoding": _coding(spec.code_system, code)} for code in CODE_SYSTEMS[spec.code_system].codes
+        ]
     if spec.link_id == "condition":
         item["code"] = [{"system": "http://loinc.org", "code": "29308-4", "display": "Diagnosis"}]
     return item
@@ -285,8 +301,12 @@ class Catalog:
         from registry.models import Condition, Treatment
 
         conditions = {s: (n, i) for s, n, i in session.execute(select(Condition.slug, Condition.name, Condition.icd10))}
-        treatments = {s: (n, d, m) for s, n, d, m in session.execute(
-            select(Treatment.slug, Treatment.name, Treatment.drugbank_id, Treatment.mesh_id))}  # fmt: skip
+        treatments = {
+            s: (n, d, m)
+            for s, n, d, m in session.execute(
+                select(Treatment.slug, Treatment.name, Treatment.drugbank_id, Treatment.mesh_id)
+            )
+        }
         return cls(conditions, treatments)
 
     def condition_coding(self, slug: str) -> dict:
@@ -298,15 +318,17 @@ class Catalog:
     def condition_answer(self, slug: str) -> str:
         """The condition's answer, with the catalog slug as an extension (exact within one catalog); encoded once."""
         if slug not in self.answers:
-            self.answers[slug] = _dumps({"valueCoding": self.condition_coding(slug),
-                                         "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+            self.answers[slug] = _dumps(
+                {"valueCoding": self.condition_coding(slug), "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]}
+            )
         return self.answers[slug]
 
     def treatment_answer(self, slug: str) -> str:
         key = ("treatment", slug)
         if key not in self.answers:
-            self.answers[key] = _dumps({"valueCoding": self.treatment_coding(slug),
-                                        "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]})  # fmt: skip
+            self.answers[key] = _dumps(
+                {"valueCoding": self.treatment_coding(slug), "extension": [{"url": SLUG_EXTENSION, "valueCode": slug}]}
+            )
         return self.answers[key]
 
     def treatment_coding(self, slug: str) -> dict:
@@ -334,16 +356,34 @@ def _answered(link_id: str, answers) -> str:
 @functools.cache
 def _coded_items() -> dict[str, dict[str, str]]:
     """field -> code -> the whole encoded item: a coded answer costs one lookup."""
-    return {name: {code: _answered(name, [_coded_answer(system, code)]) for code in CODE_SYSTEMS[system].codes}
-            for name, system in _CODED.items() if name not in _OWN_ENCODING}  # fmt: skip
+    return {
+        name: {code: _answered(name, [_coded_answer(system, code)]) for code in CODE_SYSTEMS[system].codes}
+        for name, system in _CODED.items()
+        if name not in _OWN_ENCODING
+    }
 
 
-_VALUE_KEYS = {"started": "valueDate", "stopped": "valueDate", "dose_amount": "valueDecimal",
-               "satisfaction": "valueInteger", "tips": "valueString", "country": "valueString"}  # fmt: skip
+_VALUE_KEYS = {
+    "started": "valueDate",
+    "stopped": "valueDate",
+    "dose_amount": "valueDecimal",
+    "satisfaction": "valueInteger",
+    "tips": "valueString",
+    "country": "valueString",
+}
 # Each item in questionnaire order, with how its answer is encoded.
 _OWN_ENCODING = ("condition", "treatment", "side_effects", "stop_reasons")
-_PLAN = tuple((spec.link_id, spec.link_id if spec.link_id in _OWN_ENCODING else "coded" if spec.link_id in _CODED
-               else _VALUE_KEYS.get(spec.link_id)) for spec in EXPERIENCE_ITEMS)  # fmt: skip
+_PLAN = tuple(
+    (
+        spec.link_id,
+        spec.link_id
+        if spec.link_id in _OWN_ENCODING
+        else "coded"
+        if spec.link_id in _CODED
+        else _VALUE_KEYS.get(spec.link_id),
+    )
+    for spec in EXPERIENCE_ITEMS
+)
 
 
 def response_json(row: dict, side_effects: list[str], stop_reasons: list[str], catalog: Catalog, key_systems) -> str:
@@ -363,8 +403,15 @@ def response_json(row: dict, side_effects: list[str], stop_reasons: list[str], c
         elif how == "side_effects":
             if side_effects:
                 starter = SIDE_EFFECT.codes
-                items.append(_answered(name, [_coded_answer("side-effect", t) if t in starter
-                                              else _dumps({"valueString": t}) for t in side_effects]))  # fmt: skip
+                items.append(
+                    _answered(
+                        name,
+                        [
+                            _coded_answer("side-effect", t) if t in starter else _dumps({"valueString": t})
+                            for t in side_effects
+                        ],
+                    )
+                )
         elif how == "stop_reasons":
             if stop_reasons:
                 items.append(_answered(name, [_coded_answer("stop-reason", r) for r in stop_reasons]))
@@ -551,8 +598,9 @@ def parse_response(line: str) -> Parsed:
     _validate_model(data)
     questionnaire_url = (data.get("questionnaire") or "").split("|")[0]
     if questionnaire_url != f"{CANONICAL}/Questionnaire/treatment-experience":
-        raise ResponseError(f"answers {questionnaire_url or 'no questionnaire'!r}, not the treatment-experience "
-                            "questionnaire")  # fmt: skip
+        raise ResponseError(
+            f"answers {questionnaire_url or 'no questionnaire'!r}, not the treatment-experience questionnaire"
+        )
     if data.get("status") not in ("completed", "amended"):
         raise ResponseError(f"status {data.get('status')!r}: only completed or amended responses are imported")
     subject = ((data.get("subject") or {}).get("identifier")) or {}

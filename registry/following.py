@@ -43,7 +43,9 @@ def follow(user: User, condition: Condition) -> bool:
     """Follow a condition (the caller commits); False when already followed or at the limit."""
     if follow_of(user, condition) is not None:
         return True
-    count = db.session.scalar(select(func.count()).select_from(ConditionFollow).where(ConditionFollow.user_id == user.id))
+    count = db.session.scalar(
+        select(func.count()).select_from(ConditionFollow).where(ConditionFollow.user_id == user.id)
+    )
     if count >= MAX_FOLLOWS:
         return False
     ranking = [slug for slug, _ in _published_ranking(condition)]
@@ -61,9 +63,11 @@ def unfollow(user: User, condition: Condition) -> None:
 def followed(user: User) -> list[tuple[ConditionFollow, Condition]]:
     """The participant's followed conditions, by name."""
     return db.session.execute(
-        select(ConditionFollow, Condition).join(Condition, Condition.id == ConditionFollow.condition_id)
-        .where(ConditionFollow.user_id == user.id).order_by(Condition.name)
-    ).all()  # fmt: skip
+        select(ConditionFollow, Condition)
+        .join(Condition, Condition.id == ConditionFollow.condition_id)
+        .where(ConditionFollow.user_id == user.id)
+        .order_by(Condition.name)
+    ).all()
 
 
 @dataclass
@@ -85,33 +89,50 @@ class ConditionNews:
 
 def _new_reports(condition: Condition, since: datetime) -> followup_reports.NewReports:
     n, key_sum = db.session.execute(
-        select(func.count(Experience.id), func.coalesce(func.sum(Experience.report_key), 0))
-        .where(Experience.condition_id == condition.id, Experience.created_at > since)
-    ).one()  # fmt: skip
+        select(func.count(Experience.id), func.coalesce(func.sum(Experience.report_key), 0)).where(
+            Experience.condition_id == condition.id, Experience.created_at > since
+        )
+    ).one()
     return followup_reports.new_reports(cached_reports.policy(), int(n), int(key_sum))
 
 
 def _new_tips(condition: Condition, since: datetime):
-    where = (Experience.condition_id == condition.id, Experience.tips.is_not(None), Experience.tips != "",
-             Experience.text_state == "public", Experience.updated_at > since)  # fmt: skip
+    where = (
+        Experience.condition_id == condition.id,
+        Experience.tips.is_not(None),
+        Experience.tips != "",
+        Experience.text_state == "public",
+        Experience.updated_at > since,
+    )
     count = db.session.scalar(select(func.count(Experience.id)).where(*where))
     listed = db.session.scalars(
-        select(Experience).where(*where).options(joinedload(Experience.treatment), joinedload(Experience.user))
-        .order_by(Experience.updated_at.desc(), Experience.id.desc()).limit(NEW_TIPS_LISTED)
-    ).all()  # fmt: skip
+        select(Experience)
+        .where(*where)
+        .options(joinedload(Experience.treatment), joinedload(Experience.user))
+        .order_by(Experience.updated_at.desc(), Experience.id.desc())
+        .limit(NEW_TIPS_LISTED)
+    ).all()
     return count, listed
 
 
 def news_for(row: ConditionFollow, condition: Condition) -> ConditionNews:
     """What changed for one followed condition since the follow row's last visit."""
     now_ranking = _published_ranking(condition)
-    names = dict(db.session.execute(select(Treatment.slug, Treatment.name).where(Treatment.slug.in_(row.seen_ranking or []))).all())
+    names = dict(
+        db.session.execute(
+            select(Treatment.slug, Treatment.name).where(Treatment.slug.in_(row.seen_ranking or []))
+        ).all()
+    )
     count, tips = _new_tips(condition, row.seen_at)
     return ConditionNews(
-        condition=condition, since=row.seen_at, new_reports=_new_reports(condition, row.seen_at),
+        condition=condition,
+        since=row.seen_at,
+        new_reports=_new_reports(condition, row.seen_at),
         moves=followup_reports.ranking_moves(list(row.seen_ranking or []), now_ranking, names),
-        new_tips=count, tips=tips, ranking=[slug for slug, _ in now_ranking],
-    )  # fmt: skip
+        new_tips=count,
+        tips=tips,
+        ranking=[slug for slug, _ in now_ranking],
+    )
 
 
 def news(user: User) -> list[ConditionNews]:
@@ -138,7 +159,9 @@ def move_follows(source_id: int, survivor_id: int) -> None:
     from sqlalchemy import delete, update
 
     have = select(ConditionFollow.user_id).where(ConditionFollow.condition_id == survivor_id)
-    db.session.execute(delete(ConditionFollow).where(ConditionFollow.condition_id == source_id,
-                                                     ConditionFollow.user_id.in_(have)))  # fmt: skip
-    db.session.execute(update(ConditionFollow).where(ConditionFollow.condition_id == source_id)
-                       .values(condition_id=survivor_id))  # fmt: skip
+    db.session.execute(
+        delete(ConditionFollow).where(ConditionFollow.condition_id == source_id, ConditionFollow.user_id.in_(have))
+    )
+    db.session.execute(
+        update(ConditionFollow).where(ConditionFollow.condition_id == source_id).values(condition_id=survivor_id)
+    )

@@ -29,19 +29,28 @@ FOLLOWUP_FIELDS = ("stopped", "effectiveness", "side_effect_severity", "satisfac
 def _point(experience: Experience, kind: str) -> ExperienceUpdate:
     """The experience's current answers as one history point, dated when they were saved."""
     return ExperienceUpdate(
-        experience_id=experience.id, kind=kind, recorded_at=experience.updated_at, report_key=experience.report_key,
-        stopped=experience.stopped, stop_reasons=" ".join(sorted(r.reason for r in experience.stop_reasons)) or None,
-        effectiveness=experience.effectiveness, side_effect_severity=experience.side_effect_severity,
-        satisfaction=experience.satisfaction, would_recommend=experience.would_recommend,
-    )  # fmt: skip
+        experience_id=experience.id,
+        kind=kind,
+        recorded_at=experience.updated_at,
+        report_key=experience.report_key,
+        stopped=experience.stopped,
+        stop_reasons=" ".join(sorted(r.reason for r in experience.stop_reasons)) or None,
+        effectiveness=experience.effectiveness,
+        side_effect_severity=experience.side_effect_severity,
+        satisfaction=experience.satisfaction,
+        would_recommend=experience.would_recommend,
+    )
 
 
 def history(experience: Experience) -> list[ExperienceUpdate]:
     """The experience's kept history, oldest first (empty before its first follow-up)."""
-    return list(db.session.scalars(
-        select(ExperienceUpdate).where(ExperienceUpdate.experience_id == experience.id)
-        .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
-    ))  # fmt: skip
+    return list(
+        db.session.scalars(
+            select(ExperienceUpdate)
+            .where(ExperienceUpdate.experience_id == experience.id)
+            .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
+        )
+    )
 
 
 def _keep_current(experience: Experience) -> None:
@@ -51,9 +60,11 @@ def _keep_current(experience: Experience) -> None:
     point is kept too, so the history is complete.
     """
     last = db.session.scalar(
-        select(ExperienceUpdate).where(ExperienceUpdate.experience_id == experience.id)
-        .order_by(ExperienceUpdate.recorded_at.desc(), ExperienceUpdate.id.desc()).limit(1)
-    )  # fmt: skip
+        select(ExperienceUpdate)
+        .where(ExperienceUpdate.experience_id == experience.id)
+        .order_by(ExperienceUpdate.recorded_at.desc(), ExperienceUpdate.id.desc())
+        .limit(1)
+    )
     if last is None:
         db.session.add(_point(experience, "original"))
     elif last.report_key != experience.report_key:
@@ -110,21 +121,41 @@ def points_frame(condition: Condition, treatment: Treatment, filters: Filters) -
     The current answers are a point of their own (dated when saved); a kept row with the same
     report key is the same point and counts once.
     """
-    where = [Experience.condition_id == condition.id, Experience.treatment_id == treatment.id,
-             Experience.started.is_not(None)]  # fmt: skip
+    where = [
+        Experience.condition_id == condition.id,
+        Experience.treatment_id == treatment.id,
+        Experience.started.is_not(None),
+    ]
     for name, codes in filters.active().items():
         where.append(getattr(Experience, name).in_(codes))
     current = db.session.execute(
-        select(Experience.id, Experience.started, Experience.updated_at, Experience.report_key, Experience.stopped,
-               Experience.effectiveness, Experience.side_effect_severity, Experience.satisfaction,
-               Experience.would_recommend).where(*where)
-    ).all()  # fmt: skip
+        select(
+            Experience.id,
+            Experience.started,
+            Experience.updated_at,
+            Experience.report_key,
+            Experience.stopped,
+            Experience.effectiveness,
+            Experience.side_effect_severity,
+            Experience.satisfaction,
+            Experience.would_recommend,
+        ).where(*where)
+    ).all()
     kept = db.session.execute(
-        select(ExperienceUpdate.experience_id, Experience.started, ExperienceUpdate.recorded_at,
-               ExperienceUpdate.report_key, ExperienceUpdate.stopped, ExperienceUpdate.effectiveness,
-               ExperienceUpdate.side_effect_severity, ExperienceUpdate.satisfaction, ExperienceUpdate.would_recommend)
-        .join(Experience, Experience.id == ExperienceUpdate.experience_id).where(*where)
-    ).all()  # fmt: skip
+        select(
+            ExperienceUpdate.experience_id,
+            Experience.started,
+            ExperienceUpdate.recorded_at,
+            ExperienceUpdate.report_key,
+            ExperienceUpdate.stopped,
+            ExperienceUpdate.effectiveness,
+            ExperienceUpdate.side_effect_severity,
+            ExperienceUpdate.satisfaction,
+            ExperienceUpdate.would_recommend,
+        )
+        .join(Experience, Experience.id == ExperienceUpdate.experience_id)
+        .where(*where)
+    ).all()
     rows, seen = [], set()
     for row in [*current, *kept]:
         if (row[0], row[3]) in seen:
@@ -138,8 +169,12 @@ def after_months(condition: Condition, treatment: Treatment, filters: Filters):
     """The treatment page's "after N months on it" rows, protected and cached with the page's reports."""
     from registry import cached_reports
 
-    return cached_reports.cached_report(condition, "after-months", (treatment.id, filters), lambda: (
-        followup_reports.horizons_report(points_frame(condition, treatment, filters), cached_reports.policy())))
+    return cached_reports.cached_report(
+        condition,
+        "after-months",
+        (treatment.id, filters),
+        lambda: followup_reports.horizons_report(points_frame(condition, treatment, filters), cached_reports.policy()),
+    )
 
 
 # --- reminder mail settings -------------------------------------------------------------------
@@ -169,12 +204,18 @@ def reminder_recipients(now: datetime | None = None) -> list[tuple[User, list[Ex
     now = now or now_utc()
     due = exists().where(Experience.user_id == User.id, _due_clause(now))
     users = db.session.scalars(
-        select(User).join(FollowupReminder, FollowupReminder.user_id == User.id)
-        .where(FollowupReminder.enabled, User.disabled_at.is_(None), User.imported_from.is_(None),
-               User.email_confirmed_at.is_not(None),
-               (FollowupReminder.last_sent_at.is_(None)) | (FollowupReminder.last_sent_at < now - DUE_AFTER), due)
+        select(User)
+        .join(FollowupReminder, FollowupReminder.user_id == User.id)
+        .where(
+            FollowupReminder.enabled,
+            User.disabled_at.is_(None),
+            User.imported_from.is_(None),
+            User.email_confirmed_at.is_not(None),
+            (FollowupReminder.last_sent_at.is_(None)) | (FollowupReminder.last_sent_at < now - DUE_AFTER),
+            due,
+        )
         .order_by(User.id)
-    ).all()  # fmt: skip
+    ).all()
     result = []
     for user in users:
         rows = db.session.scalars(
@@ -195,12 +236,13 @@ def mark_reminded(user: User, now: datetime | None = None) -> None:
 def _history_base(columns):
     """History points joined to their experience, participant, condition and treatment (export filters)."""
     return (
-        select(*columns).select_from(ExperienceUpdate)
+        select(*columns)
+        .select_from(ExperienceUpdate)
         .join(Experience, Experience.id == ExperienceUpdate.experience_id)
         .join(User, User.id == Experience.user_id)
         .join(Condition, Condition.id == Experience.condition_id)
         .join(Treatment, Treatment.id == Experience.treatment_id)
-    )  # fmt: skip
+    )
 
 
 def export_rows(req, pseudo):
@@ -211,24 +253,47 @@ def export_rows(req, pseudo):
     """
     from registry.export import _experience_filters, _stream, _year_month
 
-    columns = [ExperienceUpdate.id, Experience.id, Experience.user_id, ExperienceUpdate.kind,
-               _year_month(ExperienceUpdate.recorded_at), Experience.started, ExperienceUpdate.stopped,
-               ExperienceUpdate.effectiveness, ExperienceUpdate.side_effect_severity, ExperienceUpdate.satisfaction,
-               ExperienceUpdate.would_recommend]  # fmt: skip
-    query = (_history_base(columns).where(*_experience_filters(req)).order_by(Experience.id, ExperienceUpdate.recorded_at, ExperienceUpdate.id))  # fmt: skip
+    columns = [
+        ExperienceUpdate.id,
+        Experience.id,
+        Experience.user_id,
+        ExperienceUpdate.kind,
+        _year_month(ExperienceUpdate.recorded_at),
+        Experience.started,
+        ExperienceUpdate.stopped,
+        ExperienceUpdate.effectiveness,
+        ExperienceUpdate.side_effect_severity,
+        ExperienceUpdate.satisfaction,
+        ExperienceUpdate.would_recommend,
+    ]
+    query = (
+        _history_base(columns)
+        .where(*_experience_filters(req))
+        .order_by(Experience.id, ExperienceUpdate.recorded_at, ExperienceUpdate.id)
+    )
     for uid, eid, user_id, kind, recorded, started, *answers in _stream(query):
         start = followup_reports.month_index(started)
         since = followup_reports.month_index(recorded) - start if start is not None else None
-        yield (pseudo("update", uid), pseudo("experience", eid), pseudo("participant", user_id), kind, recorded,
-               since, *answers)  # fmt: skip
+        yield (
+            pseudo("update", uid),
+            pseudo("experience", eid),
+            pseudo("participant", user_id),
+            kind,
+            recorded,
+            since,
+            *answers,
+        )
 
 
 def export_stop_reason_rows(req, pseudo):
     """experience_update_stop_reasons.csv: update_id, reason (long format, as experience_stop_reasons.csv)."""
     from registry.export import _experience_filters, _stream
 
-    query = (_history_base([ExperienceUpdate.id, ExperienceUpdate.stop_reasons]).where(*_experience_filters(req), ExperienceUpdate.stop_reasons.is_not(None))
-             .order_by(Experience.id, ExperienceUpdate.recorded_at, ExperienceUpdate.id))  # fmt: skip
+    query = (
+        _history_base([ExperienceUpdate.id, ExperienceUpdate.stop_reasons])
+        .where(*_experience_filters(req), ExperienceUpdate.stop_reasons.is_not(None))
+        .order_by(Experience.id, ExperienceUpdate.recorded_at, ExperienceUpdate.id)
+    )
     for uid, reasons in _stream(query):
         for reason in sorted(set(reasons.split())):
             yield (pseudo("update", uid), reason)
@@ -245,33 +310,58 @@ def rights_data(user: User) -> dict:
         return value.isoformat(timespec="seconds") if value else None
 
     points = db.session.scalars(
-        select(ExperienceUpdate).join(Experience, Experience.id == ExperienceUpdate.experience_id)
-        .where(Experience.user_id == user.id).order_by(ExperienceUpdate.experience_id, ExperienceUpdate.recorded_at)
-    ).all()  # fmt: skip
+        select(ExperienceUpdate)
+        .join(Experience, Experience.id == ExperienceUpdate.experience_id)
+        .where(Experience.user_id == user.id)
+        .order_by(ExperienceUpdate.experience_id, ExperienceUpdate.recorded_at)
+    ).all()
     follows = db.session.execute(
         select(Condition.slug, Condition.name, ConditionFollow.created_at, ConditionFollow.seen_at)
-        .join(Condition, Condition.id == ConditionFollow.condition_id).where(ConditionFollow.user_id == user.id)
+        .join(Condition, Condition.id == ConditionFollow.condition_id)
+        .where(ConditionFollow.user_id == user.id)
         .order_by(Condition.name)
-    ).all()  # fmt: skip
+    ).all()
     reminder = db.session.get(FollowupReminder, user.id)
     return {
         "experience_updates": [
-            {"experience_id": p.experience_id, "kind": p.kind, "recorded_at": when(p.recorded_at), "stopped": p.stopped,
-             "stop_reasons": " ".join(p.stop_reason_codes) or None, "effectiveness": p.effectiveness,
-             "side_effect_severity": p.side_effect_severity, "satisfaction": p.satisfaction,
-             "would_recommend": p.would_recommend} for p in points],
-        "followed_conditions": [{"condition": slug, "condition_name": name, "followed_at": when(created),
-                                 "last_visit": when(seen)} for slug, name, created, seen in follows],
-        "reminder_mail": {"opted_in": bool(reminder and reminder.enabled),
-                          "last_sent_at": when(reminder.last_sent_at) if reminder else None},
-    }  # fmt: skip
+            {
+                "experience_id": p.experience_id,
+                "kind": p.kind,
+                "recorded_at": when(p.recorded_at),
+                "stopped": p.stopped,
+                "stop_reasons": " ".join(p.stop_reason_codes) or None,
+                "effectiveness": p.effectiveness,
+                "side_effect_severity": p.side_effect_severity,
+                "satisfaction": p.satisfaction,
+                "would_recommend": p.would_recommend,
+            }
+            for p in points
+        ],
+        "followed_conditions": [
+            {"condition": slug, "condition_name": name, "followed_at": when(created), "last_visit": when(seen)}
+            for slug, name, created, seen in follows
+        ],
+        "reminder_mail": {
+            "opted_in": bool(reminder and reminder.enabled),
+            "last_sent_at": when(reminder.last_sent_at) if reminder else None,
+        },
+    }
 
 
 RIGHTS_HEADERS = {
-    "experience_updates": ["experience_id", "kind", "recorded_at", "stopped", "stop_reasons", "effectiveness",
-                           "side_effect_severity", "satisfaction", "would_recommend"],
+    "experience_updates": [
+        "experience_id",
+        "kind",
+        "recorded_at",
+        "stopped",
+        "stop_reasons",
+        "effectiveness",
+        "side_effect_severity",
+        "satisfaction",
+        "would_recommend",
+    ],
     "followed_conditions": ["condition", "condition_name", "followed_at", "last_visit"],
-}  # fmt: skip
+}
 
 
 def forget(user: User) -> None:

@@ -54,8 +54,13 @@ def check() -> tuple[dict, bool]:
     A database ahead of this code (a newer release migrated it, as in a rolling upgrade) still
     serves: migrations only add.
     """
-    report = {"status": "ok", "version": version(), "database": "ok", "migration": None,
-              "migration_head": ",".join(sorted(migration_heads()))}  # fmt: skip
+    report = {
+        "status": "ok",
+        "version": version(),
+        "database": "ok",
+        "migration": None,
+        "migration_head": ",".join(sorted(migration_heads())),
+    }
     healthy = True
     try:
         revisions = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))

@@ -24,7 +24,6 @@ from sqlalchemy.orm.attributes import flag_modified
 from werkzeug.datastructures import MultiDict
 
 import scales
-
 from registry import catalog, experiences, fhir, vocab
 from registry.extensions import db
 from registry.models import Condition, Experience, Treatment, User
@@ -80,9 +79,16 @@ def imported_participant(source: str, external_id: str, label: str) -> User:
 
 def _fingerprint(experience: Experience) -> tuple:
     answers = tuple(getattr(experience, name) for name in experiences.FORM_FIELDS)
-    return (answers, tuple(sorted(s.term for s in experience.side_effects)),
-            tuple(sorted(r.reason for r in experience.stop_reasons)), experience.age_band, experience.sex,
-            experience.years_since_diagnosis, _ym(experience.created_at), _ym(experience.updated_at))  # fmt: skip
+    return (
+        answers,
+        tuple(sorted(s.term for s in experience.side_effects)),
+        tuple(sorted(r.reason for r in experience.stop_reasons)),
+        experience.age_band,
+        experience.sex,
+        experience.years_since_diagnosis,
+        _ym(experience.created_at),
+        _ym(experience.updated_at),
+    )
 
 
 def _ym(moment: datetime | None) -> str | None:
@@ -95,10 +101,16 @@ def _save(user, condition, treatment, values: dict, imported: dict) -> str:
     if existing is not None:
         before = _fingerprint(existing)
         answers = tuple(values.get(name) for name in experiences.FORM_FIELDS)
-        after = (answers, tuple(sorted(set(values.get("side_effects", [])))),
-                 tuple(sorted(set(values.get("stop_reasons", [])))), imported.get("age_band"), imported.get("sex"),
-                 imported.get("years_since_diagnosis"), _ym(imported.get("created_at") or existing.created_at),
-                 _ym(imported["updated_at"]))  # fmt: skip
+        after = (
+            answers,
+            tuple(sorted(set(values.get("side_effects", [])))),
+            tuple(sorted(set(values.get("stop_reasons", [])))),
+            imported.get("age_band"),
+            imported.get("sex"),
+            imported.get("years_since_diagnosis"),
+            _ym(imported.get("created_at") or existing.created_at),
+            _ym(imported["updated_at"]),
+        )
         if before == after:
             return "unchanged"
     experiences.save(user, condition, treatment, values, None, existing, imported=imported)
@@ -168,8 +180,10 @@ class CatalogResolver:
     def _get(self, model, key, kind: str, coding: dict):
         found = self._cache[key]
         if found is None:
-            raise LineError(f"{kind} {coding.get('display') or ''} ({coding.get('system')}|{coding.get('code')}) "
-                            "is not in this registry's catalog")  # fmt: skip
+            raise LineError(
+                f"{kind} {coding.get('display') or ''} ({coding.get('system')}|{coding.get('code')}) "
+                "is not in this registry's catalog"
+            )
         return db.session.get(model, found)
 
     def _by(self, model, column, value):
@@ -200,8 +214,11 @@ class CatalogResolver:
 
     def _find_treatment(self, coding: dict) -> int | None:
         system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
-        columns = {fhir.DRUGBANK: Treatment.drugbank_id, fhir.MESH: Treatment.mesh_id,
-                   fhir.CATALOG_TREATMENT: Treatment.slug}  # fmt: skip
+        columns = {
+            fhir.DRUGBANK: Treatment.drugbank_id,
+            fhir.MESH: Treatment.mesh_id,
+            fhir.CATALOG_TREATMENT: Treatment.slug,
+        }
         rows = self._by(Treatment, Treatment.slug, coding.get("slug"))
         if rows and (system not in (fhir.DRUGBANK, fhir.MESH) or getattr(rows[0], columns[system].key) == code):
             return rows[0].id
@@ -235,22 +252,28 @@ def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportRepor
         posted.setlist("condition", [condition.slug])
         posted.setlist("treatment", [treatment.slug])
         form = ExperienceForm(
-            formdata=posted, meta={"csrf": False}, conditions=[(condition.slug, condition.name)],
+            formdata=posted,
+            meta={"csrf": False},
+            conditions=[(condition.slug, condition.name)],
             treatments=[(treatment.slug, treatment.name)],
             drug_slugs=frozenset([treatment.slug]) if treatment.kind == "drug" else frozenset(),
-        )  # fmt: skip
+        )
         if not form.validate():
             raise LineError(_form_errors(form))
         bands = dict(parsed.bands)
         if bands["years_since_diagnosis"] is None and form.diagnosed_year.data:
-            bands["years_since_diagnosis"] = scales.years_since_diagnosis(form.diagnosed_year.data,
-                                                                          int(parsed.updated[:4]))  # fmt: skip
+            bands["years_since_diagnosis"] = scales.years_since_diagnosis(
+                form.diagnosed_year.data, int(parsed.updated[:4])
+            )
         system, value = parsed.subject
         user = imported_participant(f"fhir:{system}", value, f"fhir:{system or 'no system'}")
         if parsed.country:
             user.country = parsed.country
-        imported = {**bands, "updated_at": _month_start(parsed.updated),
-                    "created_at": _month_start(parsed.reported) if parsed.reported else None}  # fmt: skip
+        imported = {
+            **bands,
+            "updated_at": _month_start(parsed.updated),
+            "created_at": _month_start(parsed.reported) if parsed.reported else None,
+        }
         return _save(user, condition, treatment, form.values(), imported)
 
     with open(path, encoding="utf-8") as handle_file:
@@ -402,13 +425,15 @@ def import_reviews(path: Path, mapping: ReviewMapping, dry_run: bool = False, pr
         if condition is None:
             if ("condition", condition_name) not in report.unresolved:
                 report.suggestions[("condition", condition_name)] = "; ".join(
-                    f"{code} {description}" for code, description in vocab.search_icd10(condition_name, limit=3))
+                    f"{code} {description}" for code, description in vocab.search_icd10(condition_name, limit=3)
+                )
             report.unresolved[("condition", condition_name)] += 1
             missing.append(f"condition {condition_name!r}")
         if treatment is None:
             if ("drug", drug_name) not in report.unresolved:
                 report.suggestions[("drug", drug_name)] = "; ".join(
-                    f"{d.name} ({d.drugbank_id or d.mesh_id or 'no id'})" for d in vocab.resolve_drug(drug_name))
+                    f"{d.name} ({d.drugbank_id or d.mesh_id or 'no id'})" for d in vocab.resolve_drug(drug_name)
+                )
             report.unresolved[("drug", drug_name)] += 1
             missing.append(f"drug {drug_name!r}")
         if missing:
@@ -435,8 +460,10 @@ def import_reviews(path: Path, mapping: ReviewMapping, dry_run: bool = False, pr
         reader = csv.DictReader(handle_file, delimiter=mapping.delimiter)
         absent = [c for c in columns.values() if c not in (reader.fieldnames or [])]
         if absent:
-            raise ValueError(f"{path} has no column {', '.join(repr(c) for c in absent)} "
-                             f"(its columns: {', '.join(reader.fieldnames or [])})")  # fmt: skip
+            raise ValueError(
+                f"{path} has no column {', '.join(repr(c) for c in absent)} "
+                f"(its columns: {', '.join(reader.fieldnames or [])})"
+            )
         # Line numbers as a spreadsheet shows them: the header is line 1.
         rows = ((reader.line_num, row) for row in reader)
         return _run(rows, handle, report, dry_run, progress)

@@ -89,15 +89,21 @@ def queue(limit: int = 100) -> list[QueueItem]:
     items: dict[tuple[str, int], QueueItem] = {}
     for kind, (model, _) in TEXT_KINDS.items():
         held = db.session.scalars(
-            select(model).options(joinedload(model.user)).where(_in_state(model, "held"))
-            .order_by(model.updated_at).limit(limit)
-        )  # fmt: skip
+            select(model)
+            .options(joinedload(model.user))
+            .where(_in_state(model, "held"))
+            .order_by(model.updated_at)
+            .limit(limit)
+        )
         for row in held:
             items[kind, row.id] = QueueItem(kind, row, [])
     flags = db.session.scalars(
-        select(Flag).options(joinedload(Flag.reporter)).where(Flag.resolved_at.is_(None))
-        .order_by(Flag.created_at, Flag.id).limit(limit * 5)
-    )  # fmt: skip
+        select(Flag)
+        .options(joinedload(Flag.reporter))
+        .where(Flag.resolved_at.is_(None))
+        .order_by(Flag.created_at, Flag.id)
+        .limit(limit * 5)
+    )
     for flag in flags:
         key = (flag.target_kind, flag.target_id)
         if key not in items:
@@ -123,9 +129,12 @@ def hidden_text(page: int, per_page: int = 25) -> Window:
 
 def hidden_comments(limit: int = 50) -> list[DoctorRating]:
     return db.session.scalars(
-        select(DoctorRating).options(joinedload(DoctorRating.user)).where(_in_state(DoctorRating, "hidden"))
-        .order_by(DoctorRating.updated_at.desc()).limit(limit)
-    ).all()  # fmt: skip
+        select(DoctorRating)
+        .options(joinedload(DoctorRating.user))
+        .where(_in_state(DoctorRating, "hidden"))
+        .order_by(DoctorRating.updated_at.desc())
+        .limit(limit)
+    ).all()
 
 
 def _get(kind: str, target_id: int):
@@ -146,7 +155,7 @@ def close_flags(kind: str, target_ids, resolution: str = "gone") -> None:
     for start in range(0, len(ids), 500):
         db.session.execute(
             update(Flag)
-            .where(Flag.target_kind == kind, Flag.target_id.in_(ids[start:start + 500]), Flag.resolved_at.is_(None))
+            .where(Flag.target_kind == kind, Flag.target_id.in_(ids[start : start + 500]), Flag.resolved_at.is_(None))
             .values(resolved_at=now_utc(), resolution=resolution)
         )
 
@@ -180,8 +189,9 @@ def set_text_state(moderator: User, kind: str, row, state: str, reason: str | No
         row.user.text_on_review = True  # their next texts wait for a moderator too
     resolution = {"hidden": "hidden", "public": "kept" if old != "hidden" else "restored"}[state]
     resolve_flags(open_flags(kind, row.id), resolution, moderator)
-    audit.record(f"moderation.{resolution}", kind, row.id, {"from": old, "to": state, "reason": reason},
-                 actor=moderator)  # fmt: skip
+    audit.record(
+        f"moderation.{resolution}", kind, row.id, {"from": old, "to": state, "reason": reason}, actor=moderator
+    )
 
 
 def dismiss_flags(moderator: User, kind: str, target_id: int, reason: str | None) -> int:

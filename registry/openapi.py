@@ -59,29 +59,54 @@ SUMMARY = {
 DETAIL = {
     **SUMMARY,
     **{name: _distribution(codes) for name, codes in scales.EXPERIENCE_CODES.items()},
-    "recommended": {**SHARE, "description": "The share who would recommend it (would_recommend = yes), with its interval."},
+    "recommended": {
+        **SHARE,
+        "description": "The share who would recommend it (would_recommend = yes), with its interval.",
+    },
     "side_effects": {"type": "array", "items": TERM, "description": "Terms reported at least min_n times."},
     "stop_reasons": _distribution(scales.STOP_REASON.codes),
     "duration": _distribution(scales.DURATION.codes),
 }
 NULLABLE_SHARE = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
 NULLABLE_MONTHS = {"type": "integer", "nullable": True}
-TIME_BAND = _object({"months": {"type": "integer", "enum": [1, 3, 6, 12, 24]}, "share": NULLABLE_SHARE, "low": NULLABLE_SHARE,
-                     "high": NULLABLE_SHARE, "at_risk": {"type": "number", "minimum": 0}, "stopped": COUNT, "still_using": COUNT})  # fmt: skip
+TIME_BAND = _object(
+    {
+        "months": {"type": "integer", "enum": [1, 3, 6, 12, 24]},
+        "share": NULLABLE_SHARE,
+        "low": NULLABLE_SHARE,
+        "high": NULLABLE_SHARE,
+        "at_risk": {"type": "number", "minimum": 0},
+        "stopped": COUNT,
+        "still_using": COUNT,
+    }
+)
 TIME_SHOWN = {
     "n": COUNT,
     "suppressed": SHOWN,
-    "bands": {"type": "array", "items": TIME_BAND, "description": "The share still on it at the end of each band (months "
-              "since starting) with its 95% band; at_risk, stopped and still_using are the band's protected counts."},
+    "bands": {
+        "type": "array",
+        "items": TIME_BAND,
+        "description": "The share still on it at the end of each band (months "
+        "since starting) with its 95% band; at_risk, stopped and still_using are the band's protected counts.",
+    },
     "open_band": _object({"stopped": COUNT, "still_using": COUNT}),
-    "median": {**_object({"months": NULLABLE_MONTHS, "low": NULLABLE_MONTHS, "high": NULLABLE_MONTHS}),
-               "description": "The first milestone by which half had stopped (null: not by 24 months), with its 95% "
-               "interval read off the band."},
-    "stop_reasons": {**_object({p: _object({"stops": COUNT, "reasons": _object({c: SHARE for c in scales.STOP_REASON.codes})})
-                                for p in ("early", "late")}, required=[]),
-                     "description": "Per period (early: stopped in the first 3 months; late: after), shown when it holds "
-                     "at least min_n protected stops; each reason's share of those stops."},
-}  # fmt: skip
+    "median": {
+        **_object({"months": NULLABLE_MONTHS, "low": NULLABLE_MONTHS, "high": NULLABLE_MONTHS}),
+        "description": "The first milestone by which half had stopped (null: not by 24 months), with its 95% "
+        "interval read off the band.",
+    },
+    "stop_reasons": {
+        **_object(
+            {
+                p: _object({"stops": COUNT, "reasons": _object({c: SHARE for c in scales.STOP_REASON.codes})})
+                for p in ("early", "late")
+            },
+            required=[],
+        ),
+        "description": "Per period (early: stopped in the first 3 months; late: after), shown when it holds "
+        "at least min_n protected stops; each reason's share of those stops.",
+    },
+}
 TIME_CURVE = {
     "oneOf": [_object(TIME_SHOWN), _object({"suppressed": {"type": "boolean", "enum": [True]}})],
     "description": "Time on treatment, never filtered: a life-table (Kaplan-Meier) curve of protected band counts, "
@@ -103,30 +128,46 @@ DOCTOR_DISTRIBUTIONS = {
 }
 SUPPRESSED_SCORE = _object({"suppressed": {"type": "boolean", "enum": [True]}})
 DOCTOR = {"id": {"type": "integer"}, "name": NAME, "specialty": NAME, "city": NAME, "country": NAME}
-DISCLOSURE = {"type": "string", "enum": list(MODES),
-              "description": "perturb: every count carries keyed noise (the same for the same reports), shares are computed "
-              "from protected counts with intervals widened for it; exact: true counts (trusted deployments)."}  # fmt: skip
+DISCLOSURE = {
+    "type": "string",
+    "enum": list(MODES),
+    "description": "perturb: every count carries keyed noise (the same for the same reports), shares are computed "
+    "from protected counts with intervals widened for it; exact: true counts (trusted deployments).",
+}
 HEAD = {
     "condition": _object({"slug": NAME, "name": NAME, "icd10": NULLABLE_STRING}),
-    "filters": _object({name: {"type": "array", "items": _codes(scale.codes)} for name, scale in FILTER_SCALES.items()}),
+    "filters": _object(
+        {name: {"type": "array", "items": _codes(scale.codes)} for name, scale in FILTER_SCALES.items()}
+    ),
     "min_n": {"type": "integer"},
     "disclosure": DISCLOSURE,
 }
 
 
 def _param(name: str, schema: dict, description: str, where: str = "query", required: bool = False) -> dict:
-    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
-            "description": description}  # fmt: skip
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "schema": schema,
+        "description": description,
+    }
 
 
 Q = {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": r"\S"}
 LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "At most this many results.")
 FILTERS = [
-    {**_param(name, {"type": "array", "items": _codes(scale.codes)},
-              f"Patients like me: {scale.description}. One value at a time (or every value: no filter)."),
-     "style": "form", "explode": True}
+    {
+        **_param(
+            name,
+            {"type": "array", "items": _codes(scale.codes)},
+            f"Patients like me: {scale.description}. One value at a time (or every value: no filter).",
+        ),
+        "style": "form",
+        "explode": True,
+    }
     for name, scale in FILTER_SCALES.items()
-]  # fmt: skip
+]
 CONDITION_SLUG = _param("slug", NAME, "A condition's slug.", "path")
 
 
@@ -147,14 +188,40 @@ def _shown_or_suppressed(properties: dict, suppressed: dict) -> dict:
 def spec() -> dict:
     """The OpenAPI document served at /api/v1/openapi.json."""
     condition_hit = _object(
-        {"slug": NULLABLE_STRING, "name": NAME, "icd10": NULLABLE_STRING, "matched": NAME, "in_catalog": {"type": "boolean"},
-         "n": {"type": "integer", "minimum": 0, "nullable": True}, "suppressed": {"type": "boolean"}}
-    )  # fmt: skip
-    condition_row = _object({"slug": NAME, "name": NAME, "icd10": NULLABLE_STRING,
-                             "n": {"type": "integer", "minimum": 0, "nullable": True}, "suppressed": {"type": "boolean"}})  # fmt: skip
-    treatment_hit = _object({"slug": NULLABLE_STRING, "name": NAME, "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
-                             "matched": NAME, "in_catalog": {"type": "boolean"}})  # fmt: skip
-    doctor_row = {"oneOf": [_object({**DOCTOR, **DOCTOR_SCORE}), _object({**DOCTOR, "suppressed": {"type": "boolean", "enum": [True]}})]}
+        {
+            "slug": NULLABLE_STRING,
+            "name": NAME,
+            "icd10": NULLABLE_STRING,
+            "matched": NAME,
+            "in_catalog": {"type": "boolean"},
+            "n": {"type": "integer", "minimum": 0, "nullable": True},
+            "suppressed": {"type": "boolean"},
+        }
+    )
+    condition_row = _object(
+        {
+            "slug": NAME,
+            "name": NAME,
+            "icd10": NULLABLE_STRING,
+            "n": {"type": "integer", "minimum": 0, "nullable": True},
+            "suppressed": {"type": "boolean"},
+        }
+    )
+    treatment_hit = _object(
+        {
+            "slug": NULLABLE_STRING,
+            "name": NAME,
+            "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
+            "matched": NAME,
+            "in_catalog": {"type": "boolean"},
+        }
+    )
+    doctor_row = {
+        "oneOf": [
+            _object({**DOCTOR, **DOCTOR_SCORE}),
+            _object({**DOCTOR, "suppressed": {"type": "boolean", "enum": [True]}}),
+        ]
+    }
     return {
         "openapi": "3.0.3",
         "info": {
@@ -169,10 +236,16 @@ def spec() -> dict:
             "/conditions": _get(
                 "Conditions with their number of reports; with q, matches including ICD-10-CM entries.",
                 [_param("q", Q, "Search text: a name, synonym or ICD-10-CM code."), LIMIT],
-                _json({"oneOf": [_object({"conditions": {"type": "array", "items": condition_row}}),
-                                 _object({"q": NAME, "conditions": {"type": "array", "items": condition_hit}})]},
-                      "The conditions."),
-            ),  # fmt: skip
+                _json(
+                    {
+                        "oneOf": [
+                            _object({"conditions": {"type": "array", "items": condition_row}}),
+                            _object({"q": NAME, "conditions": {"type": "array", "items": condition_hit}}),
+                        ]
+                    },
+                    "The conditions.",
+                ),
+            ),
             "/treatments": _get(
                 "Treatments matching q; brand names resolve to the generic drug.",
                 [_param("q", Q, "Search text: a name, brand name or synonym.", required=True), LIMIT],
@@ -181,61 +254,139 @@ def spec() -> dict:
             "/treatments/{treatment_slug}": _get(
                 "One treatment for every condition it is shown for (each as its own report), and its side effects overall.",
                 [_param("treatment_slug", NAME, "A treatment's slug.", "path")],
-                _json(_object({
-                    "treatment": _object({"slug": NAME, "name": NAME, "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True}}),
-                    "min_n": {"type": "integer"}, "disclosure": DISCLOSURE,
-                    "n": {"type": "integer", "minimum": 0, "nullable": True,
-                          "description": "Sum of the shown conditions' protected counts; null when none is shown."},
-                    "suppressed": {"type": "boolean"},
-                    "conditions": {"type": "array", "description": "Shown conditions, most reported first, then hidden ones the catalog lists.",
-                                   "items": _object({"condition": _object({"slug": NAME, "name": NAME}),
-                                                     "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT)})},
-                    "side_effects": {"type": "array", "items": TERM,
-                                     "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n."},
-                    "time_on_treatment": {"type": "array", "description": "Per shown condition with a curve, its time on treatment.",
-                                          "items": _object({"condition": _object({"slug": NAME, "name": NAME}), **TIME_SHOWN})},
-                }), "The treatment's reports."),
+                _json(
+                    _object(
+                        {
+                            "treatment": _object(
+                                {
+                                    "slug": NAME,
+                                    "name": NAME,
+                                    "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
+                                }
+                            ),
+                            "min_n": {"type": "integer"},
+                            "disclosure": DISCLOSURE,
+                            "n": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "nullable": True,
+                                "description": "Sum of the shown conditions' protected counts; null when none is shown.",
+                            },
+                            "suppressed": {"type": "boolean"},
+                            "conditions": {
+                                "type": "array",
+                                "description": "Shown conditions, most reported first, then hidden ones the catalog lists.",
+                                "items": _object(
+                                    {
+                                        "condition": _object({"slug": NAME, "name": NAME}),
+                                        "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
+                                    }
+                                ),
+                            },
+                            "side_effects": {
+                                "type": "array",
+                                "items": TERM,
+                                "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n.",
+                            },
+                            "time_on_treatment": {
+                                "type": "array",
+                                "description": "Per shown condition with a curve, its time on treatment.",
+                                "items": _object({"condition": _object({"slug": NAME, "name": NAME}), **TIME_SHOWN}),
+                            },
+                        }
+                    ),
+                    "The treatment's reports.",
+                ),
                 errors=(404,),
-            ),  # fmt: skip
+            ),
             "/conditions/{slug}/treatments": _get(
                 "A condition's treatments ranked by the lower Wilson bound of 'improved'.",
                 [CONDITION_SLUG, *FILTERS],
-                _json(_object({**HEAD, "n": {"type": "integer", "minimum": 0, "nullable": True}, "suppressed": {"type": "boolean"},
-                               "treatments": {"type": "array", "items": _shown_or_suppressed(SUMMARY, SUPPRESSED_UNIT)}}),
-                      "The ranked treatments."),
+                _json(
+                    _object(
+                        {
+                            **HEAD,
+                            "n": {"type": "integer", "minimum": 0, "nullable": True},
+                            "suppressed": {"type": "boolean"},
+                            "treatments": {"type": "array", "items": _shown_or_suppressed(SUMMARY, SUPPRESSED_UNIT)},
+                        }
+                    ),
+                    "The ranked treatments.",
+                ),
                 errors=(400, 404),
-            ),  # fmt: skip
+            ),
             "/conditions/{slug}/treatments/{treatment_slug}": _get(
                 "Every distribution of one treatment for one condition.",
                 [CONDITION_SLUG, _param("treatment_slug", NAME, "A treatment's slug.", "path"), *FILTERS],
-                _json(_object({**HEAD, "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT), "time_on_treatment": TIME_CURVE}),
-                      "The treatment's report."),
+                _json(
+                    _object(
+                        {
+                            **HEAD,
+                            "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
+                            "time_on_treatment": TIME_CURVE,
+                        }
+                    ),
+                    "The treatment's report.",
+                ),
                 errors=(400, 404),
             ),
             **slice_paths(),
             "/doctors": _get(
                 "Doctors filtered by condition, specialty and place, ranked by the top-box lower bound.",
-                [_param("condition", NAME, "A condition's slug: scores for that condition only."),
-                 *(_param(name, NAME, f"Only doctors whose {name} matches.") for name in ("specialty", "city", "country", "q")),
-                 LIMIT],
-                _json(_object({"filters": _object({name: NAME for name in ("condition", "specialty", "city", "country", "q")}),
-                               "min_n": {"type": "integer"}, "disclosure": DISCLOSURE,
-                               "doctors": {"type": "array", "items": doctor_row}}),
-                      "The doctors."),
+                [
+                    _param("condition", NAME, "A condition's slug: scores for that condition only."),
+                    *(
+                        _param(name, NAME, f"Only doctors whose {name} matches.")
+                        for name in ("specialty", "city", "country", "q")
+                    ),
+                    LIMIT,
+                ],
+                _json(
+                    _object(
+                        {
+                            "filters": _object(
+                                {name: NAME for name in ("condition", "specialty", "city", "country", "q")}
+                            ),
+                            "min_n": {"type": "integer"},
+                            "disclosure": DISCLOSURE,
+                            "doctors": {"type": "array", "items": doctor_row},
+                        }
+                    ),
+                    "The doctors.",
+                ),
                 errors=(400, 404),
-            ),  # fmt: skip
+            ),
             "/doctors/{doctor_id}": _get(
                 "One doctor's scores overall and per condition.",
                 [_param("doctor_id", {"type": "integer"}, "The doctor's id.", "path")],
-                _json(_object({"doctor": _object(DOCTOR), "min_n": {"type": "integer"}, "disclosure": DISCLOSURE,
-                               "overall": _shown_or_suppressed({**DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}, SUPPRESSED_SCORE),
-                               "conditions": {"type": "array", "items": {"oneOf": [
-                                   _object({"slug": NAME, "name": NAME, **DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}),
-                                   _object({"slug": NAME, "name": NAME, "suppressed": {"type": "boolean", "enum": [True]}}),
-                               ]}}}),
-                      "The doctor's scores."),
+                _json(
+                    _object(
+                        {
+                            "doctor": _object(DOCTOR),
+                            "min_n": {"type": "integer"},
+                            "disclosure": DISCLOSURE,
+                            "overall": _shown_or_suppressed({**DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}, SUPPRESSED_SCORE),
+                            "conditions": {
+                                "type": "array",
+                                "items": {
+                                    "oneOf": [
+                                        _object({"slug": NAME, "name": NAME, **DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}),
+                                        _object(
+                                            {
+                                                "slug": NAME,
+                                                "name": NAME,
+                                                "suppressed": {"type": "boolean", "enum": [True]},
+                                            }
+                                        ),
+                                    ]
+                                },
+                            },
+                        }
+                    ),
+                    "The doctor's scores.",
+                ),
                 errors=(404,),
-            ),  # fmt: skip
+            ),
         },
     }
 
@@ -251,42 +402,87 @@ MEAN_INTERVAL = {
 
 def _slice(extra: dict) -> dict:
     """One slice (a dose band, a year): its outcomes, or only that it is suppressed; both with extra keys."""
-    return {"oneOf": [
-        _object({"label": NAME, **extra, "suppressed": SHOWN, "n": COUNT, "improved": SHARE, "severe_side_effects": SHARE,
-                 "satisfaction": MEAN_INTERVAL}),
-        _object({"label": NAME, **extra, "suppressed": {"type": "boolean", "enum": [True]}}),
-    ]}  # fmt: skip
+    return {
+        "oneOf": [
+            _object(
+                {
+                    "label": NAME,
+                    **extra,
+                    "suppressed": SHOWN,
+                    "n": COUNT,
+                    "improved": SHARE,
+                    "severe_side_effects": SHARE,
+                    "satisfaction": MEAN_INTERVAL,
+                }
+            ),
+            _object({"label": NAME, **extra, "suppressed": {"type": "boolean", "enum": [True]}}),
+        ]
+    }
 
 
 EDGE = {"type": "number", "nullable": True}
 SLICE_HEAD = {
     "condition": _object({"slug": NAME, "name": NAME, "icd10": NULLABLE_STRING}),
-    "treatment": _object({"slug": NAME, "name": NAME, "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True}}),
+    "treatment": _object(
+        {"slug": NAME, "name": NAME, "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True}}
+    ),
     "min_n": {"type": "integer"},
     "disclosure": DISCLOSURE,
 }
-DOSE = {"oneOf": [
-    _object({
-        "suppressed": SHOWN,
-        "measure": {**NULLABLE_STRING, "description": "The common unit, e.g. 'mg a day'; null when no dose is reported often enough."},
-        "bands": {"type": "array", "items": _slice({"from": EDGE, "below": EDGE}),
-                  "description": "Dose bands, lowest first; edges are doses reported by at least min_n people. 'from': a band's "
-                  "lower edge (null for the lowest band, which holds every lower dose); 'below': the next band's edge."},
-        "without_dose": {"type": "integer", "minimum": 0, "nullable": True, "description": "Protected count; null when under min_n."},
-        "other_units": {"type": "integer", "minimum": 0, "nullable": True,
-                        "description": "Reports in other units or schedules (protected count; null when under min_n)."},
-    }),
-    _object({"suppressed": {"type": "boolean", "enum": [True]}}),
-]}  # fmt: skip
-MOVED = {**_object({"from": NAME, "to": NAME, "direction": _codes(("up", "down", "steady"))}), "nullable": True,
-         "description": "First and last shown years; up or down only when their 95% intervals do not overlap."}  # fmt: skip
-YEARS = {"oneOf": [
-    _object({"suppressed": SHOWN,
-             "years": {"type": "array", "description": "Every year from the first to the last shown one.",
-                       "items": _slice({"year": {"type": "integer"}})},
-             "improved_moved": MOVED, "satisfaction_moved": MOVED}),
-    _object({"suppressed": {"type": "boolean", "enum": [True]}}),
-]}  # fmt: skip
+DOSE = {
+    "oneOf": [
+        _object(
+            {
+                "suppressed": SHOWN,
+                "measure": {
+                    **NULLABLE_STRING,
+                    "description": "The common unit, e.g. 'mg a day'; null when no dose is reported often enough.",
+                },
+                "bands": {
+                    "type": "array",
+                    "items": _slice({"from": EDGE, "below": EDGE}),
+                    "description": "Dose bands, lowest first; edges are doses reported by at least min_n people. 'from': a band's "
+                    "lower edge (null for the lowest band, which holds every lower dose); 'below': the next band's edge.",
+                },
+                "without_dose": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "nullable": True,
+                    "description": "Protected count; null when under min_n.",
+                },
+                "other_units": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "nullable": True,
+                    "description": "Reports in other units or schedules (protected count; null when under min_n).",
+                },
+            }
+        ),
+        _object({"suppressed": {"type": "boolean", "enum": [True]}}),
+    ]
+}
+MOVED = {
+    **_object({"from": NAME, "to": NAME, "direction": _codes(("up", "down", "steady"))}),
+    "nullable": True,
+    "description": "First and last shown years; up or down only when their 95% intervals do not overlap.",
+}
+YEARS = {
+    "oneOf": [
+        _object(
+            {
+                "suppressed": SHOWN,
+                "years": {
+                    "type": "array",
+                    "description": "Every year from the first to the last shown one.",
+                    "items": _slice({"year": {"type": "integer"}}),
+                },
+                "improved_moved": MOVED,
+                "satisfaction_moved": MOVED,
+            }
+        ),
+        _object({"suppressed": {"type": "boolean", "enum": [True]}}),
+    ]
+}
 
 
 def slice_paths() -> dict:
@@ -295,8 +491,14 @@ def slice_paths() -> dict:
     return {
         "/conditions/{slug}/treatments/{treatment_slug}/dose": _get(
             "A drug's improved share, severe side effects and satisfaction by dose band (every report; not filtered).",
-            parameters, _json(_object({**SLICE_HEAD, "dose": DOSE}), "The dose bands."), errors=(404,)),
+            parameters,
+            _json(_object({**SLICE_HEAD, "dose": DOSE}), "The dose bands."),
+            errors=(404,),
+        ),
         "/conditions/{slug}/treatments/{treatment_slug}/years": _get(
             "A treatment's improved share and satisfaction by year of report (every report; not filtered).",
-            parameters, _json(_object({**SLICE_HEAD, "years": YEARS}), "The years."), errors=(404,)),
-    }  # fmt: skip
+            parameters,
+            _json(_object({**SLICE_HEAD, "years": YEARS}), "The years."),
+            errors=(404,),
+        ),
+    }

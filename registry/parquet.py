@@ -31,8 +31,14 @@ def arrow_schema(table_schema: dict) -> pa.Schema:
     fields = []
     for spec in table_schema["fields"]:
         required = bool(spec.get("constraints", {}).get("required"))
-        fields.append(pa.field(spec["name"], _arrow_type(spec), nullable=not required,
-                               metadata={"description": spec.get("description", "")}))  # fmt: skip
+        fields.append(
+            pa.field(
+                spec["name"],
+                _arrow_type(spec),
+                nullable=not required,
+                metadata={"description": spec.get("description", "")},
+            )
+        )
     return pa.schema(fields)
 
 

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from registry import audit, moderation, screening
 from registry.auth import owned_or_none
 from registry.database import new_report_key
 from registry.extensions import db
-from registry.pagination import Window
 from registry.models import Condition, Doctor, DoctorRating, User
+from registry.pagination import Window
 
 # The answers the rating form saves on a rating row, in form order.
 FORM_FIELDS = (
-    "last_visit", "overall", "explained_clearly", "listened_carefully", "showed_respect",
-    "spent_enough_time", "got_appointment", "knowledge", "would_recommend", "comment",
-)  # fmt: skip
+    "last_visit",
+    "overall",
+    "explained_clearly",
+    "listened_carefully",
+    "showed_respect",
+    "spent_enough_time",
+    "got_appointment",
+    "knowledge",
+    "would_recommend",
+    "comment",
+)
 
 
 def find_own(user: User, doctor: Doctor, condition: Condition) -> DoctorRating | None:
@@ -59,8 +67,13 @@ def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating:
     screening.screen_text(rating, before.get("comment"))
     db.session.flush()
     if before:
-        audit.record("rating.update", "rating", rating.id,
-                     {"fields": audit.changed_fields(before, _snapshot(rating))}, actor=user)  # fmt: skip
+        audit.record(
+            "rating.update",
+            "rating",
+            rating.id,
+            {"fields": audit.changed_fields(before, _snapshot(rating))},
+            actor=user,
+        )
     else:
         audit.record("rating.create", "rating", rating.id, {"text_state": rating.text_state}, actor=user)
     return rating
@@ -94,8 +107,12 @@ def _snapshot(rating: DoctorRating) -> dict:
 def form_data(rating: DoctorRating) -> dict:
     """The rating's answers as the form's initial data."""
     data = {name: getattr(rating, name) for name in FORM_FIELDS}
-    data.update(doctor=str(rating.doctor_id), condition=rating.condition.slug,
-                overall=str(rating.overall), knowledge=str(rating.knowledge))  # fmt: skip
+    data.update(
+        doctor=str(rating.doctor_id),
+        condition=rating.condition.slug,
+        overall=str(rating.overall),
+        knowledge=str(rating.knowledge),
+    )
     return data
 
 

@@ -50,11 +50,26 @@ class Outcome:
 
 def _reminder(user: User, due: list) -> "mail.EmailMultiAlternatives":
     stop = mail.link("followups.unsubscribe", token=unsubscribe_token(user))
-    items = [{"treatment": e.treatment.name, "condition": e.condition.name, "updated": e.updated_at.strftime("%B %Y"),
-              "url": mail.link("followups.update", experience_id=e.id)} for e in due]  # fmt: skip
+    items = [
+        {
+            "treatment": e.treatment.name,
+            "condition": e.condition.name,
+            "updated": e.updated_at.strftime("%B %Y"),
+            "url": mail.link("followups.update", experience_id=e.id),
+        }
+        for e in due
+    ]
     site = current_app.config.get("BASE_URL")
-    msg = mail.message(user.email, SUBJECT, "followup_reminder", user=user, items=items, unsubscribe=stop,
-                       mine=mail.link("experiences.mine"), site=site)  # fmt: skip
+    msg = mail.message(
+        user.email,
+        SUBJECT,
+        "followup_reminder",
+        user=user,
+        items=items,
+        unsubscribe=stop,
+        mine=mail.link("experiences.mine"),
+        site=site,
+    )
     msg.extra_headers["List-Unsubscribe"] = f"<{stop}>"
     return msg
 
@@ -106,10 +121,14 @@ def remind_updates_command(dry_run: bool):
     with current_app.test_request_context(base_url=base or "http://localhost/"):
         outcome = send_reminders(dry_run)
     verb = "would mail" if dry_run else "mailed"
-    click.echo(f"{verb} {outcome.participants if dry_run else outcome.sent} participant(s) about "
-               f"{outcome.experiences} experience(s) due for an update.")  # fmt: skip
+    click.echo(
+        f"{verb} {outcome.participants if dry_run else outcome.sent} participant(s) about "
+        f"{outcome.experiences} experience(s) due for an update."
+    )
     if outcome.failed:
-        click.echo(f"{outcome.failed} mail(s) could not be sent (see the log); they will be tried on the next run.", err=True)
+        click.echo(
+            f"{outcome.failed} mail(s) could not be sent (see the log); they will be tried on the next run.", err=True
+        )
         raise SystemExit(1)
 
 

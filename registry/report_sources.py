@@ -21,10 +21,10 @@ from registry.models import (
     Experience,
     ExperienceSideEffect,
     ExperienceStopReason,
+    Treatment,
     report_cell,
     report_slice,
     report_term,
-    Treatment,
 )
 from registry.models.report_tables import COUNT_COLUMNS, count_column
 from reports.filters import Filters
@@ -116,7 +116,6 @@ class CellSource(_Catalog):
         ).all()
         return pd.DataFrame([(t, term, int(n)) for t, term, n in rows], columns=["treatment_id", "code", "n"])
 
-
     def slices(self, axes, condition_id: int | None = None, treatment_ids=None) -> pd.DataFrame:
         """Unfiltered counts by months on treatment, dose or year (SLICE_COLUMNS), for the axes asked."""
         clauses = [report_slice.c.axis.in_(list(axes)), report_slice.c.n > 0]
@@ -149,8 +148,9 @@ class RawSource(_Catalog):
 
     def unit_sizes(self) -> dict[tuple[int, int], tuple[int, int]]:
         rows = self.session.execute(
-            select(Experience.condition_id, Experience.treatment_id, func.count(), func.sum(Experience.report_key))
-            .group_by(Experience.condition_id, Experience.treatment_id)
+            select(
+                Experience.condition_id, Experience.treatment_id, func.count(), func.sum(Experience.report_key)
+            ).group_by(Experience.condition_id, Experience.treatment_id)
         )
         return {(cid, tid): (int(n), int(key)) for cid, tid, n, key in rows}
 
@@ -174,7 +174,11 @@ class RawSource(_Catalog):
                     .group_by(Experience.treatment_id, ExperienceStopReason.reason)
                 )
                 continue
-            column = report_upkeep.duration_band_sql(self.session.get_bind().dialect.name) if name == "duration" else getattr(Experience, name)
+            column = (
+                report_upkeep.duration_band_sql(self.session.get_bind().dialect.name)
+                if name == "duration"
+                else getattr(Experience, name)
+            )
             parts.append(
                 select(Experience.treatment_id, literal(name), cast(column, String), func.count())
                 .where(*where, column.is_not(None))
@@ -201,10 +205,13 @@ class RawSource(_Catalog):
         rows, _, reasons = report_upkeep.rows_where(self.session, *where)
         sums = {}
         report_upkeep.contributions(rows, (), reasons, sums)
-        return _slice_frame([
-            (*key, *(counts.get(c, 0) for c in SLICE_COLUMNS[4:]))
-            for key, counts in sorted(sums.items()) if key[2] in axes and counts["n"] > 0
-        ])  # fmt: skip
+        return _slice_frame(
+            [
+                (*key, *(counts.get(c, 0) for c in SLICE_COLUMNS[4:]))
+                for key, counts in sorted(sums.items())
+                if key[2] in axes and counts["n"] > 0
+            ]
+        )
 
 
 def _code_count(name: str, code: str):
@@ -237,8 +244,10 @@ class RatingSource:
 
     def condition_names(self) -> dict[int, tuple[str, str]]:
         """Condition id -> (slug, name)."""
-        return {cid: (slug, name) for cid, slug, name in self.session.execute(
-            select(Condition.id, Condition.slug, Condition.name))}
+        return {
+            cid: (slug, name)
+            for cid, slug, name in self.session.execute(select(Condition.id, Condition.slug, Condition.name))
+        }
 
     def doctors(self, query) -> list[Doctor]:
         """The doctors a select (or a list of ids) names."""

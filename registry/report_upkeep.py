@@ -97,8 +97,14 @@ def contributions(rows, side_effects=(), stop_reasons=(), slices=None):
         reasons_of[r["experience_id"]].append(r["reason"])
     key_of, cells = {}, {}
     for row in rows:
-        key = (row["condition_id"], row["treatment_id"], row["role"] or "", row["age_band"] or "",
-               row["sex"] or "", row["years_since_diagnosis"] or "")  # fmt: skip
+        key = (
+            row["condition_id"],
+            row["treatment_id"],
+            row["role"] or "",
+            row["age_band"] or "",
+            row["sex"] or "",
+            row["years_since_diagnosis"] or "",
+        )
         key_of[row["id"]] = key
         report_key = row["report_key"]
         outcomes = ["n"]
@@ -178,8 +184,13 @@ def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) ->
     term_rows = [{**dict(zip(KEY, key[:-1])), "term": key[-1], "n": sign * n} for key, n in sorted(terms.items())]
     _upsert(connection, report_term, (*KEY, "term"), term_rows, ["n"])
     conditions = sorted({key[0] for key in cells})
-    _upsert(connection, report_version, ("condition_id",), [{"condition_id": c, "version": 1} for c in conditions],
-            ["version"])  # fmt: skip
+    _upsert(
+        connection,
+        report_version,
+        ("condition_id",),
+        [{"condition_id": c, "version": 1} for c in conditions],
+        ["version"],
+    )
 
 
 def version(session, condition_id: int) -> int:
@@ -190,12 +201,18 @@ def version(session, condition_id: int) -> int:
 def rows_where(session, *where) -> tuple[list[dict], list[dict], list[dict]]:
     """The experiences matching where (with side effects and stop reasons) in the shape record() reads."""
     rows = [dict(r) for r in session.execute(select(Experience.__table__).where(*where)).mappings()]
-    side_effects = [dict(r) for r in session.execute(
-        select(ExperienceSideEffect.experience_id, ExperienceSideEffect.term).join(Experience).where(*where)
-    ).mappings()]  # fmt: skip
-    stop_reasons = [dict(r) for r in session.execute(
-        select(ExperienceStopReason.experience_id, ExperienceStopReason.reason).join(Experience).where(*where)
-    ).mappings()]  # fmt: skip
+    side_effects = [
+        dict(r)
+        for r in session.execute(
+            select(ExperienceSideEffect.experience_id, ExperienceSideEffect.term).join(Experience).where(*where)
+        ).mappings()
+    ]
+    stop_reasons = [
+        dict(r)
+        for r in session.execute(
+            select(ExperienceStopReason.experience_id, ExperienceStopReason.reason).join(Experience).where(*where)
+        ).mappings()
+    ]
     return rows, side_effects, stop_reasons
 
 
@@ -331,10 +348,14 @@ def _fresh_cells(session):
         for code in codes:
             value = int(code) if field == "satisfaction" else code
             sums.append(func.sum(case((column == value, 1), else_=0)).label(count_column(field, code)))
-    sums += [func.sum(case((band == code, 1), else_=0)).label(count_column("duration", code))
-             for code in scales.DURATION.codes]  # fmt: skip
-    sums += [func.coalesce(func.sum(reasons.c[code]), 0).label(count_column("stop_reasons", code))
-             for code in scales.STOP_REASON.codes]  # fmt: skip
+    sums += [
+        func.sum(case((band == code, 1), else_=0)).label(count_column("duration", code))
+        for code in scales.DURATION.codes
+    ]
+    sums += [
+        func.coalesce(func.sum(reasons.c[code]), 0).label(count_column("stop_reasons", code))
+        for code in scales.STOP_REASON.codes
+    ]
     dims = [func.coalesce(getattr(Experience, d), literal("")).label(d) for d in DIMENSIONS]
     key_sum = func.coalesce(func.sum(Experience.report_key), 0).label("key_sum")
     return (
@@ -347,26 +368,31 @@ def _fresh_cells(session):
 def _fresh_terms():
     dims = [func.coalesce(getattr(Experience, d), literal("")).label(d) for d in DIMENSIONS]
     return (
-        select(Experience.condition_id, Experience.treatment_id, *dims, ExperienceSideEffect.term,
-               func.count().label("n"))
+        select(
+            Experience.condition_id, Experience.treatment_id, *dims, ExperienceSideEffect.term, func.count().label("n")
+        )
         .join(ExperienceSideEffect, ExperienceSideEffect.experience_id == Experience.id)
         .group_by(Experience.condition_id, Experience.treatment_id, *dims, ExperienceSideEffect.term)
-    )  # fmt: skip
+    )
 
 
 def _fresh_slices(session, batch: int = 20_000) -> dict[tuple, dict[str, int]]:
     """report_slice's sums computed from the raw rows, in id order and batches (bounded memory)."""
     slices, last = {}, 0
     while True:
-        rows = [dict(r) for r in session.execute(
-            select(Experience.__table__).where(Experience.id > last).order_by(Experience.id).limit(batch)
-        ).mappings()]  # fmt: skip
+        rows = [
+            dict(r)
+            for r in session.execute(
+                select(Experience.__table__).where(Experience.id > last).order_by(Experience.id).limit(batch)
+            ).mappings()
+        ]
         if not rows:
             return slices
         last = rows[-1]["id"]
         reasons = session.execute(
-            select(ExperienceStopReason.experience_id, ExperienceStopReason.reason)
-            .where(ExperienceStopReason.experience_id.between(rows[0]["id"], last))
+            select(ExperienceStopReason.experience_id, ExperienceStopReason.reason).where(
+                ExperienceStopReason.experience_id.between(rows[0]["id"], last)
+            )
         ).mappings()
         contributions(rows, (), reasons, slices)
 
@@ -399,9 +425,9 @@ def check(session, limit: int = 20) -> list[str]:
         ("report_term", report_term, session.execute(_fresh_terms()).all(), (*KEY, "term")),
         ("report_slice", report_slice, slices, SLICE_KEY),
     ):
-        kept = {tuple(r[:len(key)]): tuple(r[len(key):]) for r in session.execute(select(*table.c)).all()}
+        kept = {tuple(r[: len(key)]): tuple(r[len(key) :]) for r in session.execute(select(*table.c)).all()}
         kept = {k: v for k, v in kept.items() if any(v)}  # a cell whose reports all left is all zero
-        computed = {tuple(r[:len(key)]): tuple(int(x) for x in r[len(key):]) for r in fresh}
+        computed = {tuple(r[: len(key)]): tuple(int(x) for x in r[len(key) :]) for r in fresh}
         for k in sorted(set(kept) | set(computed), key=str):
             if kept.get(k) != computed.get(k):
                 problems.append(f"{name} {dict(zip(key, k))}: kept {kept.get(k)}, computed {computed.get(k)}")

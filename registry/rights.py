@@ -26,29 +26,56 @@ from reports.csvout import neutralize
 
 # field -> scale, for the label printed beside each stored code
 EXPERIENCE_SCALES = {
-    "role": scales.ROLE, "dose_unit": scales.DOSE_UNIT, "dose_frequency": scales.DOSE_FREQUENCY,
-    "effectiveness": scales.EFFECTIVENESS, "side_effect_severity": scales.SIDE_EFFECT_SEVERITY,
-    "adherence": scales.ADHERENCE, "burden": scales.BURDEN, "cost_per_month": scales.COST_PER_MONTH,
-    "insurance_coverage": scales.INSURANCE_COVERAGE, "would_recommend": scales.WOULD_RECOMMEND,
-    "age_band": scales.AGE_BAND, "sex": scales.SEX, "years_since_diagnosis": scales.YEARS_SINCE_DIAGNOSIS,
+    "role": scales.ROLE,
+    "dose_unit": scales.DOSE_UNIT,
+    "dose_frequency": scales.DOSE_FREQUENCY,
+    "effectiveness": scales.EFFECTIVENESS,
+    "side_effect_severity": scales.SIDE_EFFECT_SEVERITY,
+    "adherence": scales.ADHERENCE,
+    "burden": scales.BURDEN,
+    "cost_per_month": scales.COST_PER_MONTH,
+    "insurance_coverage": scales.INSURANCE_COVERAGE,
+    "would_recommend": scales.WOULD_RECOMMEND,
+    "age_band": scales.AGE_BAND,
+    "sex": scales.SEX,
+    "years_since_diagnosis": scales.YEARS_SINCE_DIAGNOSIS,
     "text_state": scales.TEXT_STATE,
-}  # fmt: skip
+}
 RATING_SCALES = {
-    "explained_clearly": scales.FREQUENCY, "listened_carefully": scales.FREQUENCY,
-    "showed_respect": scales.FREQUENCY, "spent_enough_time": scales.FREQUENCY,
-    "got_appointment": scales.FREQUENCY, "would_recommend": scales.DOCTOR_RECOMMEND,
+    "explained_clearly": scales.FREQUENCY,
+    "listened_carefully": scales.FREQUENCY,
+    "showed_respect": scales.FREQUENCY,
+    "spent_enough_time": scales.FREQUENCY,
+    "got_appointment": scales.FREQUENCY,
+    "would_recommend": scales.DOCTOR_RECOMMEND,
     "text_state": scales.TEXT_STATE,
-}  # fmt: skip
+}
 # The answers as the forms save them, then what the registry derived or decided about them.
-EXPERIENCE_EXPORT_COLUMNS = (*experiences.FORM_FIELDS, "text_state", "text_reason", "age_band", "sex",
-                     "years_since_diagnosis")  # fmt: skip
+EXPERIENCE_EXPORT_COLUMNS = (
+    *experiences.FORM_FIELDS,
+    "text_state",
+    "text_reason",
+    "age_band",
+    "sex",
+    "years_since_diagnosis",
+)
 RATING_EXPORT_COLUMNS = (*ratings.FORM_FIELDS, "text_state", "text_reason")
 # The CSV download: one file per table, in this order.
 CSV_TABLES = (
-    "account", "consent_history", "diagnoses", "experiences", "experience_side_effects",
-    "experience_stop_reasons", "doctor_ratings", "flags", "devices", "tips_marked_helpful",
-    "experience_updates", "followed_conditions", "reminder_mail",  # follow-ups (registry.followups)
-)  # fmt: skip
+    "account",
+    "consent_history",
+    "diagnoses",
+    "experiences",
+    "experience_side_effects",
+    "experience_stop_reasons",
+    "doctor_ratings",
+    "flags",
+    "devices",
+    "tips_marked_helpful",
+    "experience_updates",
+    "followed_conditions",
+    "reminder_mail",  # follow-ups (registry.followups)
+)
 
 
 def _when(value: datetime | None) -> str | None:
@@ -68,13 +95,20 @@ def _coded(row: dict, obj, fields, scale_of: dict) -> dict:
 def collect(user: User) -> dict:
     """Everything the registry holds about the participant, as JSON-ready data."""
     account = {
-        "email": user.email, "pseudonym": user.pseudonym, "account_role": user.account_role,
-        "birth_year": user.birth_year, "sex": user.sex, "sex_label": scales.SEX.label(user.sex) if user.sex else None,
-        "country": user.country, "created_at": _when(user.created_at),
-        "research_consent": user.has_research_consent, "research_consent_version": user.research_consent_version,
+        "email": user.email,
+        "pseudonym": user.pseudonym,
+        "account_role": user.account_role,
+        "birth_year": user.birth_year,
+        "sex": user.sex,
+        "sex_label": scales.SEX.label(user.sex) if user.sex else None,
+        "country": user.country,
+        "created_at": _when(user.created_at),
+        "research_consent": user.has_research_consent,
+        "research_consent_version": user.research_consent_version,
         "research_consent_at": _when(user.research_consent_at),
-        "email_confirmed_at": _when(user.email_confirmed_at), "pending_email": user.pending_email,
-    }  # fmt: skip
+        "email_confirmed_at": _when(user.email_confirmed_at),
+        "pending_email": user.pending_email,
+    }
     consent = [{"action": e.action, "version": e.version, "at": _when(e.at)} for e in user.consent_events]
     diagnoses = [
         {"condition": slug, "condition_name": name, "diagnosed_year": year}
@@ -88,8 +122,12 @@ def collect(user: User) -> dict:
     own_experiences = db.session.scalars(
         select(Experience)
         .where(Experience.user_id == user.id)
-        .options(selectinload(Experience.side_effects), selectinload(Experience.stop_reasons),
-                 selectinload(Experience.condition), selectinload(Experience.treatment))  # fmt: skip
+        .options(
+            selectinload(Experience.side_effects),
+            selectinload(Experience.stop_reasons),
+            selectinload(Experience.condition),
+            selectinload(Experience.treatment),
+        )
         .order_by(Experience.id)
     ).all()
     own_ratings = db.session.scalars(
@@ -99,7 +137,9 @@ def collect(user: User) -> dict:
         .order_by(DoctorRating.id)
     ).all()
     flags = db.session.scalars(select(Flag).where(Flag.reporter_id == user.id).order_by(Flag.id)).all()
-    devices = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)).all()
+    devices = db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)
+    ).all()
     votes = db.session.scalars(select(TipVote).where(TipVote.user_id == user.id).order_by(TipVote.created_at)).all()
     return {
         "generated_at": _when(datetime.now(timezone.utc)),
@@ -110,14 +150,29 @@ def collect(user: User) -> dict:
         "doctor_ratings": [_rating(r) for r in own_ratings],
         # What they reported and how it was settled; not who settled it.
         "flags": [
-            {"id": f.id, "target_kind": f.target_kind, "target_id": f.target_id, "reason": f.reason,
-             "reason_label": scales.FLAG_REASON.label(f.reason), "note": f.note, "created_at": _when(f.created_at),
-             "resolved_at": _when(f.resolved_at), "resolution": f.resolution}
+            {
+                "id": f.id,
+                "target_kind": f.target_kind,
+                "target_id": f.target_id,
+                "reason": f.reason,
+                "reason_label": scales.FLAG_REASON.label(f.reason),
+                "note": f.note,
+                "created_at": _when(f.created_at),
+                "resolved_at": _when(f.resolved_at),
+                "resolution": f.resolution,
+            }
             for f in flags
-        ],  # fmt: skip
+        ],
         # The log-ins the account has now: what the account page lists (no address is kept).
-        "devices": [{"device": d.device, "kept_logged_in": d.remember, "logged_in_at": _when(d.created_at),
-                     "last_seen_at": _when(d.last_seen_at)} for d in devices],  # fmt: skip
+        "devices": [
+            {
+                "device": d.device,
+                "kept_logged_in": d.remember,
+                "logged_in_at": _when(d.created_at),
+                "last_seen_at": _when(d.last_seen_at),
+            }
+            for d in devices
+        ],
         # "This helped me": the tips (by their experience id) the participant marked, never shown to anyone else.
         "tips_marked_helpful": [{"experience_id": v.experience_id, "created_at": _when(v.created_at)} for v in votes],
         # Follow-ups: the kept history of their experiences, the conditions they follow, the reminder opt-in.
@@ -126,8 +181,13 @@ def collect(user: User) -> dict:
 
 
 def _experience(e: Experience) -> dict:
-    row = {"id": e.id, "condition": e.condition.slug, "condition_name": e.condition.name,
-           "treatment": e.treatment.slug, "treatment_name": e.treatment.name}  # fmt: skip
+    row = {
+        "id": e.id,
+        "condition": e.condition.slug,
+        "condition_name": e.condition.name,
+        "treatment": e.treatment.slug,
+        "treatment_name": e.treatment.name,
+    }
     _coded(row, e, EXPERIENCE_EXPORT_COLUMNS, EXPERIENCE_SCALES)
     row["side_effects"] = [s.term for s in e.side_effects]
     row["stop_reasons"] = [{"code": r.reason, "label": scales.STOP_REASON.label(r.reason)} for r in e.stop_reasons]
@@ -137,9 +197,16 @@ def _experience(e: Experience) -> dict:
 
 def _rating(r: DoctorRating) -> dict:
     doctor = r.doctor
-    row = {"id": r.id, "doctor_id": doctor.id, "doctor_name": doctor.name, "doctor_specialty": doctor.specialty,
-           "doctor_city": doctor.city, "doctor_country": doctor.country,
-           "condition": r.condition.slug, "condition_name": r.condition.name}  # fmt: skip
+    row = {
+        "id": r.id,
+        "doctor_id": doctor.id,
+        "doctor_name": doctor.name,
+        "doctor_specialty": doctor.specialty,
+        "doctor_city": doctor.city,
+        "doctor_country": doctor.country,
+        "condition": r.condition.slug,
+        "condition_name": r.condition.name,
+    }
     _coded(row, r, RATING_EXPORT_COLUMNS, RATING_SCALES)
     row.update(created_at=_when(r.created_at), updated_at=_when(r.updated_at))
     return row
@@ -156,8 +223,9 @@ def tables(data: dict) -> dict[str, list[dict]]:
     for e in data["experiences"]:
         experience_rows.append({k: v for k, v in e.items() if k not in ("side_effects", "stop_reasons")})
         side_effects += [{"experience_id": e["id"], "term": term} for term in e["side_effects"]]
-        stop_reasons += [{"experience_id": e["id"], "reason": r["code"], "reason_label": r["label"]}
-                         for r in e["stop_reasons"]]  # fmt: skip
+        stop_reasons += [
+            {"experience_id": e["id"], "reason": r["code"], "reason_label": r["label"]} for r in e["stop_reasons"]
+        ]
     return {
         "account": [data["account"]],
         "consent_history": data["consent_history"],
@@ -181,8 +249,17 @@ _EMPTY_HEADERS = {
     "diagnoses": ["condition", "condition_name", "diagnosed_year"],
     "experience_side_effects": ["experience_id", "term"],
     "experience_stop_reasons": ["experience_id", "reason", "reason_label"],
-    "flags": ["id", "target_kind", "target_id", "reason", "reason_label", "note", "created_at", "resolved_at",
-              "resolution"],  # fmt: skip
+    "flags": [
+        "id",
+        "target_kind",
+        "target_id",
+        "reason",
+        "reason_label",
+        "note",
+        "created_at",
+        "resolved_at",
+        "resolution",
+    ],
     "devices": ["device", "kept_logged_in", "logged_in_at", "last_seen_at"],
     "tips_marked_helpful": ["experience_id", "created_at"],
     **followups.RIGHTS_HEADERS,
@@ -205,7 +282,14 @@ def to_csv_zip(data: dict) -> bytes:
         for name, rows in tables(data).items():
             header = list(rows[0]) if rows else _EMPTY_HEADERS.get(name, [])
             if name == "experiences" and not rows:
-                header = ["id", "condition", "condition_name", "treatment", "treatment_name", *EXPERIENCE_EXPORT_COLUMNS]
+                header = [
+                    "id",
+                    "condition",
+                    "condition_name",
+                    "treatment",
+                    "treatment_name",
+                    *EXPERIENCE_EXPORT_COLUMNS,
+                ]
             if name == "doctor_ratings" and not rows:
                 header = ["id", "doctor_id", "doctor_name", "condition", *RATING_EXPORT_COLUMNS]
             # utf-8-sig: spreadsheets then read accents and non-Latin names right.
@@ -260,14 +344,16 @@ def delete_account(user: User, by_operator: bool = False) -> dict[str, int]:
     db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
     db.session.execute(delete(TipVote).where(TipVote.user_id == user.id))  # not left to the foreign key alone
     counts = {"experiences": len(own), "ratings": n_ratings}
-    audit.record("account.delete", "user", user.id, {**counts, "by_operator": True} if by_operator else counts,
-                 actor=None if by_operator else user)  # fmt: skip
+    audit.record(
+        "account.delete",
+        "user",
+        user.id,
+        {**counts, "by_operator": True} if by_operator else counts,
+        actor=None if by_operator else user,
+    )
     db.session.flush()
     # The trail keeps what happened, not who it was: the pseudonym goes with the account.
-    db.session.execute(
-        update(AuditEvent).where(AuditEvent.actor_id == user.id).values(actor_label="deleted account")
-    )
+    db.session.execute(update(AuditEvent).where(AuditEvent.actor_id == user.id).values(actor_label="deleted account"))
     db.session.delete(user)  # consent events go with it; flags and audit events keep a null account
     db.session.flush()
     return counts
-

@@ -58,11 +58,34 @@ _TLDS = (
     "rx|buy|sale|deals|win|bid|loan|online|website|space|fun|ltd|name|mobi|asia|example|test"
 )
 # Characters that look like Latin letters or dots, as people use them to slip a link past a filter.
-_LOOKALIKES = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ѕ": "s", "ј": "j",
-    "ԁ": "d", "һ": "h", "ӏ": "l", "ο": "o", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "τ": "t",
-    "\u3002": ".", "\u2024": ".", "\u00b7": ".", "\u2219": ".",
-})  # fmt: skip
+_LOOKALIKES = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "х": "x",
+        "у": "y",
+        "і": "i",
+        "ѕ": "s",
+        "ј": "j",
+        "ԁ": "d",
+        "һ": "h",
+        "ӏ": "l",
+        "ο": "o",
+        "α": "a",
+        "ε": "e",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "τ": "t",
+        "\u3002": ".",
+        "\u2024": ".",
+        "\u00b7": ".",
+        "\u2219": ".",
+    }
+)
 _MASKED_DOT = re.compile(r"(?i)\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|\s+dot\s+(?=[a-z]{2,}\b)")
 
 

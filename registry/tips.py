@@ -56,7 +56,9 @@ def _vote_counts(query) -> dict[int, int]:
     """True vote counts of the tips a query selects that have any vote."""
     ids = query.with_only_columns(Experience.id).scalar_subquery()
     rows = db.session.execute(
-        select(TipVote.experience_id, func.count()).where(TipVote.experience_id.in_(ids)).group_by(TipVote.experience_id)
+        select(TipVote.experience_id, func.count())
+        .where(TipVote.experience_id.in_(ids))
+        .group_by(TipVote.experience_id)
     )
     return dict(rows.all())
 
@@ -73,8 +75,15 @@ class TipPage(Window):
         self.voted = voted
 
 
-def tip_page(condition: Condition, treatment: Treatment, filters: Filters, sort: str, page: int,
-             reader: User | None = None, per_page: int = PER_PAGE) -> TipPage:  # fmt: skip
+def tip_page(
+    condition: Condition,
+    treatment: Treatment,
+    filters: Filters,
+    sort: str,
+    page: int,
+    reader: User | None = None,
+    per_page: int = PER_PAGE,
+) -> TipPage:
     """One page of public tips, newest first or most helpful first (shown helped counts, then newest)."""
     query = _public_tips(condition, treatment, filters).options(joinedload(Experience.user))
     newest = (Experience.updated_at.desc(), Experience.id.desc())
@@ -86,13 +95,22 @@ def tip_page(condition: Condition, treatment: Treatment, filters: Filters, sort:
         start = (page - 1) * per_page
         head_ids = ranked[start : start + per_page]
         by_id = {e.id: e for e in db.session.scalars(query.where(Experience.id.in_(head_ids))).unique()}
-        head = sorted((by_id[i] for i in head_ids if i in by_id),
-                      key=lambda e: (-shown[e.id], -e.updated_at.timestamp(), -e.id))  # fmt: skip
+        head = sorted(
+            (by_id[i] for i in head_ids if i in by_id), key=lambda e: (-shown[e.id], -e.updated_at.timestamp(), -e.id)
+        )
         wanted = per_page - len(head)
-        rest = db.session.scalars(
-            query.where(Experience.id.not_in(ranked)).order_by(*newest)
-            .limit(wanted + 1).offset(max(0, start - len(ranked)))
-        ).unique().all() if wanted else db.session.scalars(query.where(Experience.id.not_in(ranked)).limit(1)).unique().all()  # fmt: skip
+        rest = (
+            db.session.scalars(
+                query.where(Experience.id.not_in(ranked))
+                .order_by(*newest)
+                .limit(wanted + 1)
+                .offset(max(0, start - len(ranked)))
+            )
+            .unique()
+            .all()
+            if wanted
+            else db.session.scalars(query.where(Experience.id.not_in(ranked)).limit(1)).unique().all()
+        )
         items = head + rest[:wanted]
         has_next = start + per_page < len(ranked) or len(rest) > wanted
     else:
@@ -100,8 +118,13 @@ def tip_page(condition: Condition, treatment: Treatment, filters: Filters, sort:
         items, has_next = window.items, window.has_next
     voted = set()
     if reader is not None and items:
-        voted = set(db.session.scalars(select(TipVote.experience_id).where(
-            TipVote.user_id == reader.id, TipVote.experience_id.in_([e.id for e in items]))))  # fmt: skip
+        voted = set(
+            db.session.scalars(
+                select(TipVote.experience_id).where(
+                    TipVote.user_id == reader.id, TipVote.experience_id.in_([e.id for e in items])
+                )
+            )
+        )
     return TipPage(items, page, per_page, has_next, {e.id: shown.get(e.id) for e in items}, voted)
 
 

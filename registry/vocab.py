@@ -19,12 +19,54 @@ from registry.text import fold, name_key
 
 # Words patients add to a brand name that say how it is made, not what it is.
 _FORMULATION_WORDS = {
-    "cr", "er", "xr", "xl", "sr", "la", "dr", "ir", "odt", "hfa", "cd", "xt", "ec", "mr",
-    "pen", "pens", "patch", "patches", "tablet", "tablets", "tab", "tabs", "capsule",
-    "capsules", "cap", "caps", "injection", "injections", "inhaler", "diskus", "respimat",
-    "ellipta", "autoinjector", "solution", "cream", "gel", "ointment", "spray", "nasal",
-    "oral", "extended", "delayed", "release", "prefilled", "syringe", "vial", "generic",
-}  # fmt: skip
+    "cr",
+    "er",
+    "xr",
+    "xl",
+    "sr",
+    "la",
+    "dr",
+    "ir",
+    "odt",
+    "hfa",
+    "cd",
+    "xt",
+    "ec",
+    "mr",
+    "pen",
+    "pens",
+    "patch",
+    "patches",
+    "tablet",
+    "tablets",
+    "tab",
+    "tabs",
+    "capsule",
+    "capsules",
+    "cap",
+    "caps",
+    "injection",
+    "injections",
+    "inhaler",
+    "diskus",
+    "respimat",
+    "ellipta",
+    "autoinjector",
+    "solution",
+    "cream",
+    "gel",
+    "ointment",
+    "spray",
+    "nasal",
+    "oral",
+    "extended",
+    "delayed",
+    "release",
+    "prefilled",
+    "syringe",
+    "vial",
+    "generic",
+}
 _DOSE_TOKEN = re.compile(r"^\d+([.,]\d+)?(mg|mcg|g|ml|iu|units?|%)?$")
 
 # Combination brands the drug vocabulary does not know, as a pharmacist would resolve them.
@@ -224,9 +266,7 @@ def resolve_drug(text: str) -> list[DrugMatch]:
     text = " ".join((text or "").split())
     if len(text) < 3 or len(text) > 120:
         return []
-    extra = _EXTRA_BRANDS.get(name_key(text)) or _EXTRA_BRANDS.get(
-        name_key(" ".join(_strip_formulation(text)))
-    )
+    extra = _EXTRA_BRANDS.get(name_key(text)) or _EXTRA_BRANDS.get(name_key(" ".join(_strip_formulation(text))))
     if extra:
         return [DrugMatch(name=extra, matched=text, synonyms=(text,))]
     # A name the vocabulary knows as typed ("zolpidem tartrate", "zolpi-lich") is looked up whole.
@@ -234,9 +274,7 @@ def resolve_drug(text: str) -> list[DrugMatch]:
     hits = _call_finder(words, fuzzy=False)
     fuzzy = False
     if not hits:
-        hits = [
-            h for h in _call_finder(words, fuzzy=True) if h.get("match_similarity", 0) >= MIN_FUZZY_SIMILARITY
-        ]
+        hits = [h for h in _call_finder(words, fuzzy=True) if h.get("match_similarity", 0) >= MIN_FUZZY_SIMILARITY]
         fuzzy = True
     matches: dict[str, DrugMatch] = {}
     for hit in hits:

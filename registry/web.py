@@ -92,8 +92,10 @@ class BoundedIntConverter(IntegerConverter):
 
 def reject_nul_bytes():
     """Refuse text with NUL characters before it reaches a database that cannot store them."""
-    if "\x00" in request.path or any("\x00" in v for v in request.args.values()) or (
-        request.method == "POST" and any("\x00" in v for _, v in request.form.items(multi=True))
+    if (
+        "\x00" in request.path
+        or any("\x00" in v for v in request.args.values())
+        or (request.method == "POST" and any("\x00" in v for _, v in request.form.items(multi=True)))
     ):
         abort(400, "Text may not contain NUL characters.")
 

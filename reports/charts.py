@@ -12,8 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 import scales
-from reports.outcomes import ConditionReport, UnitReport
 from reports.disclosure import Policy, share
+from reports.outcomes import ConditionReport, UnitReport
 
 COLORS = ["#0b5cad", "#c2571a", "#2e8540", "#7b3fa0"]
 FIELD_TITLES = {
@@ -107,7 +107,9 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
             "Treatment": [u.name for u in shown],
             "Reports": [u.n for u in shown],
             "Improved": [pct(u.improved["share"]) if u.improved else "" for u in shown],
-            "95% interval": [f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in shown],
+            "95% interval": [
+                f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in shown
+            ],
             "Ranked by (low end)": [pct(u.improved["low"]) if u.improved else "" for u in shown],
             "Mean satisfaction (1-10)": [u.satisfaction_mean for u in shown],
             "Severe side effects": [pct(u.severe["share"]) if u.severe else "" for u in shown],
@@ -119,45 +121,82 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
     low = [u.improved["low"] if u.improved else 0 for u in shown][::-1]
     high = [u.improved["high"] if u.improved else 0 for u in shown][::-1]
     fig = _figure(
-        [{"type": "bar", "x": share, "y": names, "orientation": "h", "marker": {"color": COLORS[0]},
-          "error_x": {"type": "data", "symmetric": False, "array": [h - s for h, s in zip(high, share)],
-                      "arrayminus": [s - lo for s, lo in zip(share, low)]},
-          "customdata": [[u.n] for u in shown][::-1],
-          "hovertemplate": "%{y}: %{x:.0%} improved (n=%{customdata[0]})<extra></extra>"}],
+        [
+            {
+                "type": "bar",
+                "x": share,
+                "y": names,
+                "orientation": "h",
+                "marker": {"color": COLORS[0]},
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [h - s for h, s in zip(high, share)],
+                    "arrayminus": [s - lo for s, lo in zip(share, low)],
+                },
+                "customdata": [[u.n] for u in shown][::-1],
+                "hovertemplate": "%{y}: %{x:.0%} improved (n=%{customdata[0]})<extra></extra>",
+            }
+        ],
         height=max(220, 28 * len(shown) + 80),
         xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = everyone who could tell)")},
-    )  # fmt: skip
-    return Chart("ranking", "Share who improved (moderate or major), with 95% interval", fig, table,
-                 "Ranked by the low end of the interval (the left end of each line), so a few glowing reports do not "
-                 "outrank many good ones.")  # fmt: skip
+    )
+    return Chart(
+        "ranking",
+        "Share who improved (moderate or major), with 95% interval",
+        fig,
+        table,
+        "Ranked by the low end of the interval (the left end of each line), so a few glowing reports do not "
+        "outrank many good ones.",
+    )
 
 
 def popularity_chart(report: ConditionReport) -> Chart:
     """CureTogether's view: effectiveness against popularity."""
     shown = [u for u in report.shown if u.improved]
     table = pd.DataFrame(
-        {"Treatment": [u.name for u in shown], "Reports": [u.n for u in shown],
-         "Improved": [pct(u.improved["share"]) for u in shown]}
-    )  # fmt: skip
+        {
+            "Treatment": [u.name for u in shown],
+            "Reports": [u.n for u in shown],
+            "Improved": [pct(u.improved["share"]) for u in shown],
+        }
+    )
     fig = _figure(
-        [{"type": "scatter", "x": [u.n for u in shown], "y": [u.improved["share"] for u in shown],
-          "mode": "markers+text", "text": [u.name for u in shown], "textposition": "top center",
-          "marker": {"size": 10, "color": COLORS[1]},
-          "hovertemplate": "%{text}: %{y:.0%} improved, %{x} reports<extra></extra>"}],
-        height=380, xaxis={"type": "log", **_title("Number of reports (log scale)")},
+        [
+            {
+                "type": "scatter",
+                "x": [u.n for u in shown],
+                "y": [u.improved["share"] for u in shown],
+                "mode": "markers+text",
+                "text": [u.name for u in shown],
+                "textposition": "top center",
+                "marker": {"size": 10, "color": COLORS[1]},
+                "hovertemplate": "%{text}: %{y:.0%} improved, %{x} reports<extra></extra>",
+            }
+        ],
+        height=380,
+        xaxis={"type": "log", **_title("Number of reports (log scale)")},
         yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved")},
-    )  # fmt: skip
-    return Chart("popularity", "Effectiveness against popularity", fig, table,
-                 "The most popular treatments are not always the most effective.")  # fmt: skip
+    )
+    return Chart(
+        "popularity",
+        "Effectiveness against popularity",
+        fig,
+        table,
+        "The most popular treatments are not always the most effective.",
+    )
 
 
 def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> pd.DataFrame:
     """Answer, people, share and its 95% interval: what a chart draws, as a table and CSV."""
     return pd.DataFrame(
-        {label: [r[0] for r in rows], "People": [r[1] for r in rows],
-         "Share": [pct(r[2]["share"]) if r[2] else "" for r in rows],
-         "95% interval": [f"{pct(r[2]['low'])}-{pct(r[2]['high'])}" if r[2] else "" for r in rows]}
-    )  # fmt: skip
+        {
+            label: [r[0] for r in rows],
+            "People": [r[1] for r in rows],
+            "Share": [pct(r[2]["share"]) if r[2] else "" for r in rows],
+            "95% interval": [f"{pct(r[2]['low'])}-{pct(r[2]['high'])}" if r[2] else "" for r in rows],
+        }
+    )
 
 
 def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color: str) -> go.Figure:
@@ -165,13 +204,27 @@ def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color
     rows = [r for r in rows if r[2]][::-1]
     s = [r[2]["share"] for r in rows]
     return _figure(
-        [{"type": "bar", "x": s, "y": [r[0] for r in rows], "orientation": "h", "marker": {"color": color},
-          "error_x": {"type": "data", "symmetric": False, "array": [r[2]["high"] - x for r, x in zip(rows, s)],
-                      "arrayminus": [x - r[2]["low"] for r, x in zip(rows, s)], "color": "#444"},
-          "customdata": [[r[1], pct(r[2]["low"]), pct(r[2]["high"])] for r in rows],
-          "hovertemplate": "%{y}: %{x:.0%} (likely %{customdata[1]}-%{customdata[2]}), %{customdata[0]} people<extra></extra>"}],
-        height=max(180, 30 * len(rows) + 80), xaxis={"tickformat": ".0%", "range": [0, 1], **_title(axis_title)},
-    )  # fmt: skip
+        [
+            {
+                "type": "bar",
+                "x": s,
+                "y": [r[0] for r in rows],
+                "orientation": "h",
+                "marker": {"color": color},
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r[2]["high"] - x for r, x in zip(rows, s)],
+                    "arrayminus": [x - r[2]["low"] for r, x in zip(rows, s)],
+                    "color": "#444",
+                },
+                "customdata": [[r[1], pct(r[2]["low"]), pct(r[2]["high"])] for r in rows],
+                "hovertemplate": "%{y}: %{x:.0%} (likely %{customdata[1]}-%{customdata[2]}), %{customdata[0]} people<extra></extra>",
+            }
+        ],
+        height=max(180, 30 * len(rows) + 80),
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title(axis_title)},
+    )
 
 
 def _one_of(policy: Policy, count: int, base: int) -> dict | None:
@@ -188,30 +241,49 @@ def terms_chart(chart_id: str, title: str, terms: list[dict], policy: Policy, ba
     """Most reported side effects: share of all reporters, with 95% intervals."""
     rows = [(t["term"], t["n"], _one_of(policy, t["n"], base)) for t in terms]
     fig = _share_bars(rows, f"Share of the {base:,} people who reported (100% = all of them)", COLORS[2])
-    return Chart(chart_id, title, fig, _share_table("Side effect", rows),
-                 f"Share of all {base:,} people who reported, with 95% interval; only side effects reported at least "
-                 f"{policy.min_n} times are listed.")  # fmt: skip
+    return Chart(
+        chart_id,
+        title,
+        fig,
+        _share_table("Side effect", rows),
+        f"Share of all {base:,} people who reported, with 95% interval; only side effects reported at least "
+        f"{policy.min_n} times are listed.",
+    )
 
 
 # --- treatment page ----------------------------------------------------------------------
 
 
-def distribution_chart(chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy) -> Chart:
+def distribution_chart(
+    chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy
+) -> Chart:
     """One single-answer question: the share giving each answer among those who answered, with intervals."""
     answered = sum(counts.values())
     rows = [(labels.get(c, c), n, share(policy, counts, (c,))) for c, n in counts.items()]
     fig = _share_bars(rows, f"Share of the {answered:,} people who answered (100% = all of them)", COLORS[0])
-    return Chart(chart_id, title, fig, _share_table("Answer", rows),
-                 f"Share of the {answered:,} people who answered this question, with 95% interval.")
+    return Chart(
+        chart_id,
+        title,
+        fig,
+        _share_table("Answer", rows),
+        f"Share of the {answered:,} people who answered this question, with 95% interval.",
+    )
 
 
-def multiple_chart(chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy, base: int) -> Chart:
+def multiple_chart(
+    chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy, base: int
+) -> Chart:
     """A question with several answers allowed: each answer's share of all reporters."""
     rows = [(labels.get(c, c), n, _one_of(policy, n, base)) for c, n in counts.items()]
     fig = _share_bars(rows, f"Share of all {base:,} people who reported (100% = all of them)", COLORS[0])
-    return Chart(chart_id, title, fig, _share_table("Answer", rows),
-                 f"Share of all {base:,} people who reported, with 95% interval. One person can give several reasons, "
-                 "so the shares add up to more than 100%; people still taking it give none.")  # fmt: skip
+    return Chart(
+        chart_id,
+        title,
+        fig,
+        _share_table("Answer", rows),
+        f"Share of all {base:,} people who reported, with 95% interval. One person can give several reasons, "
+        "so the shares add up to more than 100%; people still taking it give none.",
+    )
 
 
 def treatment_charts(unit: UnitReport, policy: Policy) -> list[Chart]:
@@ -227,9 +299,18 @@ def treatment_charts(unit: UnitReport, policy: Policy) -> list[Chart]:
         title, scale = FIELD_TITLES[name]
         charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options), policy))
     satisfaction = {c: f"{c} of 10" for c in unit.distributions["satisfaction"]}
-    charts.append(distribution_chart("satisfaction", "Satisfaction (1 = worst, 10 = best)",
-                                     unit.distributions["satisfaction"], satisfaction, policy))  # fmt: skip
-    charts.append(distribution_chart("duration", "Time on treatment", unit.duration, dict(scales.DURATION.options), policy))
+    charts.append(
+        distribution_chart(
+            "satisfaction",
+            "Satisfaction (1 = worst, 10 = best)",
+            unit.distributions["satisfaction"],
+            satisfaction,
+            policy,
+        )
+    )
+    charts.append(
+        distribution_chart("duration", "Time on treatment", unit.duration, dict(scales.DURATION.options), policy)
+    )
     return charts
 
 
@@ -240,8 +321,16 @@ def compare_charts(units: list[UnitReport], policy: Policy) -> list[Chart]:
     """Two to four treatments side by side: same scales, same axes (shares), with n and intervals."""
     shown = [u for u in units if not u.suppressed]
     charts = [_compare_improved(shown)]
-    for name in ("effectiveness", "side_effect_severity", "adherence", "burden", "cost_per_month",
-                 "insurance_coverage", "would_recommend", "satisfaction"):  # fmt: skip
+    for name in (
+        "effectiveness",
+        "side_effect_severity",
+        "adherence",
+        "burden",
+        "cost_per_month",
+        "insurance_coverage",
+        "would_recommend",
+        "satisfaction",
+    ):
         title, scale = FIELD_TITLES.get(name, ("Satisfaction (1-10)", None))
         labels = dict(scale.options) if scale else {}
         charts.append(_compare_distribution(name, title, [(u, u.distributions[name]) for u in shown], labels, policy))
@@ -250,22 +339,37 @@ def compare_charts(units: list[UnitReport], policy: Policy) -> list[Chart]:
 
 def _compare_improved(units: list[UnitReport]) -> Chart:
     table = pd.DataFrame(
-        {"Treatment": [u.name for u in units], "Reports": [u.n for u in units],
-         "Improved": [pct(u.improved["share"]) if u.improved else "" for u in units],
-         "95% interval": [f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in units],
-         "Mean satisfaction (1-10)": [u.satisfaction_mean for u in units]}
-    )  # fmt: skip
+        {
+            "Treatment": [u.name for u in units],
+            "Reports": [u.n for u in units],
+            "Improved": [pct(u.improved["share"]) if u.improved else "" for u in units],
+            "95% interval": [
+                f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in units
+            ],
+            "Mean satisfaction (1-10)": [u.satisfaction_mean for u in units],
+        }
+    )
     traces = []
     for i, u in enumerate(units):
         if not u.improved:
             continue
         s, lo, hi = u.improved["share"], u.improved["low"], u.improved["high"]
         traces.append(
-            {"type": "bar", "x": [f"{u.name} (n={u.n})"], "y": [s], "marker": {"color": COLORS[i % 4]}, "name": u.name,
-             "error_y": {"type": "data", "symmetric": False, "array": [hi - s], "arrayminus": [s - lo]},
-             "hovertemplate": f"{u.name}: %{{y:.0%}} improved<extra></extra>"}
-        )  # fmt: skip
-    fig = _figure(traces, height=300, yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")})
+            {
+                "type": "bar",
+                "x": [f"{u.name} (n={u.n})"],
+                "y": [s],
+                "marker": {"color": COLORS[i % 4]},
+                "name": u.name,
+                "error_y": {"type": "data", "symmetric": False, "array": [hi - s], "arrayminus": [s - lo]},
+                "hovertemplate": f"{u.name}: %{{y:.0%}} improved<extra></extra>",
+            }
+        )
+    fig = _figure(
+        traces,
+        height=300,
+        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")},
+    )
     return Chart("improved", "Share who improved, with 95% interval", fig, table)
 
 
@@ -278,15 +382,38 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
         shares = [share(policy, counts, (c,)) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in codes]
         answered = sum(counts.values())
         label = f"{unit.name} (n={answered:,})"
-        data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {counts[c]} people" for s, c in zip(shares, codes)]
+        data[label] = [
+            f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {counts[c]} people" for s, c in zip(shares, codes)
+        ]
         traces.append(
-            {"type": "bar", "x": [labels.get(c, c) for c in codes], "y": [s["share"] for s in shares], "name": label,
-             "error_y": {"type": "data", "symmetric": False, "array": [s["high"] - s["share"] for s in shares],
-                         "arrayminus": [s["share"] - s["low"] for s in shares], "color": "#444"},
-             "marker": {"color": COLORS[i % 4]}, "hovertemplate": f"{unit.name}: %{{y:.0%}}<extra></extra>"}
-        )  # fmt: skip
-    fig = _figure(traces, height=320, showlegend=True, barmode="group",
-                  yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of each treatment's respondents")},
-                  legend={"orientation": "h", "y": -0.3})  # fmt: skip
-    return Chart(name, title, fig, pd.DataFrame(data),
-                 "For each treatment, 100% = the people who answered this question about it; with 95% intervals.")
+            {
+                "type": "bar",
+                "x": [labels.get(c, c) for c in codes],
+                "y": [s["share"] for s in shares],
+                "name": label,
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [s["high"] - s["share"] for s in shares],
+                    "arrayminus": [s["share"] - s["low"] for s in shares],
+                    "color": "#444",
+                },
+                "marker": {"color": COLORS[i % 4]},
+                "hovertemplate": f"{unit.name}: %{{y:.0%}}<extra></extra>",
+            }
+        )
+    fig = _figure(
+        traces,
+        height=320,
+        showlegend=True,
+        barmode="group",
+        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of each treatment's respondents")},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return Chart(
+        name,
+        title,
+        fig,
+        pd.DataFrame(data),
+        "For each treatment, 100% = the people who answered this question about it; with 95% intervals.",
+    )

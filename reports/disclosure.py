@@ -109,7 +109,9 @@ class View:
         return {term: n for term, n in protected.items() if n >= self.policy.min_n}
 
 
-def share(policy: Policy, dist: dict[str, int], success: tuple[str, ...], base: tuple[str, ...] | None = None) -> dict | None:
+def share(
+    policy: Policy, dist: dict[str, int], success: tuple[str, ...], base: tuple[str, ...] | None = None
+) -> dict | None:
     """A share of protected counts, {"share", "low", "high"}, its interval widened for the noise.
 
     ``success`` codes over ``base`` codes (every code when None). Each protected count carries

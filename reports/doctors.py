@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import scales
-from scales import COMMUNICATION_ITEMS
 from reports.disclosure import Policy, mean, share
+from scales import COMMUNICATION_ITEMS
 
 
 @dataclass
@@ -62,9 +62,13 @@ def _score(policy: Policy, row: dict, with_distributions: bool = False) -> Docto
     n = view.n(int(row["n"]))
     if not policy.shown(n):
         return DoctorScore(int(row["doctor_id"]), 0, True)
-    dists = {name: view.distribution(name, {code: int(row[f"{name}={code}"]) for code in codes})
-             for name, codes in HISTOGRAMS.items()}  # fmt: skip
-    communication = {f"{item}={code}": dists[item][code] for item in COMMUNICATION_ITEMS for code in scales.FREQUENCY.codes}
+    dists = {
+        name: view.distribution(name, {code: int(row[f"{name}={code}"]) for code in codes})
+        for name, codes in HISTOGRAMS.items()
+    }
+    communication = {
+        f"{item}={code}": dists[item][code] for item in COMMUNICATION_ITEMS for code in scales.FREQUENCY.codes
+    }
     return DoctorScore(
         doctor_id=int(row["doctor_id"]),
         n=n,

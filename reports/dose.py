@@ -36,7 +36,12 @@ from reports.slices import Outcomes, add, by_bucket, outcomes, protected_count
 MAX_BANDS = 4
 TO_MG = {"mg": 1.0, "mcg": 0.001, "g": 1000.0}
 PER_DAY = {"once_daily": 1, "twice_daily": 2, "three_times_daily": 3}
-PERIOD = {**dict.fromkeys(PER_DAY, "a day"), "weekly": "a week", "monthly": "a month", "as_needed": "a dose (as needed)"}
+PERIOD = {
+    **dict.fromkeys(PER_DAY, "a day"),
+    "weekly": "a week",
+    "monthly": "a month",
+    "as_needed": "a dose (as needed)",
+}
 COUNTABLE_UNITS = ("ml", "units", "puffs", "drops", "patches")
 
 
@@ -100,7 +105,11 @@ class DoseReport:
             "suppressed": False,
             "measure": self.measure,
             "bands": [
-                {**band.as_json(), "from": edge if i else None, "below": self.edges[i + 1] if i + 1 < len(self.edges) else None}
+                {
+                    **band.as_json(),
+                    "from": edge if i else None,
+                    "below": self.edges[i + 1] if i + 1 < len(self.edges) else None,
+                }
                 for i, (edge, band) in enumerate(zip(self.edges, self.bands))
             ],
             "without_dose": self.without_dose,

@@ -1,4 +1,4 @@
-""""Patients like me" filters: role, age band, sex, years since diagnosis (one value each)."""
+""" "Patients like me" filters: role, age band, sex, years since diagnosis (one value each)."""
 
 from __future__ import annotations
 

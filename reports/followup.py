@@ -16,8 +16,17 @@ import scales
 from reports.disclosure import Policy, mean, share
 
 HORIZONS = (3, 6, 12)  # months on a treatment that the treatment page reads
-POINT_COLUMNS = ["experience_id", "started", "month", "report_key", "stopped", "effectiveness",
-                 "side_effect_severity", "satisfaction", "would_recommend"]  # fmt: skip
+POINT_COLUMNS = [
+    "experience_id",
+    "started",
+    "month",
+    "report_key",
+    "stopped",
+    "effectiveness",
+    "side_effect_severity",
+    "satisfaction",
+    "would_recommend",
+]
 KNOWN_EFFECT_CODES = tuple(c for c in scales.EFFECTIVENESS.codes if c != scales.UNKNOWN_EFFECT_CODE)
 STILL_USING_CODES = ("yes", "no")
 SATISFACTION_CODES = tuple(str(v) for v in range(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX + 1))
@@ -101,7 +110,9 @@ def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> Horizon
         return {code: int(found.get(code, 0)) for code in codes}
 
     effect = view.distribution("effectiveness", counts("effectiveness", scales.EFFECTIVENESS.codes))
-    severity = view.distribution("side_effect_severity", counts("side_effect_severity", scales.SIDE_EFFECT_SEVERITY.codes))
+    severity = view.distribution(
+        "side_effect_severity", counts("side_effect_severity", scales.SIDE_EFFECT_SEVERITY.codes)
+    )
     using_true = {code: 0 for code in STILL_USING_CODES}
     for row in chosen.itertuples(index=False):
         using_true[_still_using(row, months)] += 1
@@ -109,12 +120,17 @@ def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> Horizon
     satisfaction = chosen["satisfaction"].dropna().astype(int).astype(str).value_counts().to_dict()
     satisfaction = view.distribution("satisfaction", {c: int(satisfaction.get(c, 0)) for c in SATISFACTION_CODES})
     return HorizonReport(
-        months=months, tolerance=tolerance(months), n=n, suppressed=False, effectiveness=effect, still_using=using,
+        months=months,
+        tolerance=tolerance(months),
+        n=n,
+        suppressed=False,
+        effectiveness=effect,
+        still_using=using,
         improved=share(policy, effect, scales.IMPROVED_CODES, KNOWN_EFFECT_CODES),
         still_using_share=share(policy, using, ("yes",)),
         severe=share(policy, severity, scales.SEVERE_CODES),
         satisfaction_mean=mean(satisfaction),
-    )  # fmt: skip
+    )
 
 
 def horizons_report(points: pd.DataFrame, policy: Policy, horizons=HORIZONS) -> list[HorizonReport]:
@@ -152,7 +168,9 @@ class RankingMove:
     places: int = 0  # how many places it moved
 
 
-def ranking_moves(before: list[str], now: list[tuple[str, str]], names: dict[str, str] | None = None) -> list[RankingMove]:
+def ranking_moves(
+    before: list[str], now: list[tuple[str, str]], names: dict[str, str] | None = None
+) -> list[RankingMove]:
     """Moves between the published ranking seen before (slugs) and now ((slug, name) in order).
 
     Only published rankings are compared (each already protected), never the counts behind them.

@@ -9,7 +9,6 @@ through reports.disclosure.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import Protocol
 
 import pandas as pd
@@ -167,8 +166,10 @@ def condition_report(source, condition: Entry, filters: Filters, policy: Policy,
     """
     sizes = _protected_sizes(policy, source, condition.id, filters)
     shown = [tid for tid, (n, _) in sizes.items() if policy.shown(n)]
-    frame = _Frame(index_counts(source.counts(condition.id, filters, SUMMARY_FIELDS, shown)) if shown else {},
-                   {tid: sizes[tid][1] for tid in shown})  # fmt: skip
+    frame = _Frame(
+        index_counts(source.counts(condition.id, filters, SUMMARY_FIELDS, shown)) if shown else {},
+        {tid: sizes[tid][1] for tid in shown},
+    )
     treatments = source.treatments(shown)
     units = [_unit(policy, treatments[tid], sizes[tid][0], frame, tid, SUMMARY_FIELDS) for tid in shown]
     units += [_hidden(t) for t in listed if t.id not in treatments]
@@ -193,7 +194,9 @@ def _top_terms(counts: dict[str, int], base: int, min_n: int) -> list[dict]:
     return [{"term": term, "n": n, "share": round(n / base, 4)} for term, n in ranked]
 
 
-def condition_side_effects(policy: Policy, source, condition_id: int, filters: Filters, total: int, frame: _Frame) -> list[dict]:
+def condition_side_effects(
+    policy: Policy, source, condition_id: int, filters: Filters, total: int, frame: _Frame
+) -> list[dict]:
     """The most reported side effects among the shown treatments: term, count, share of reporters.
 
     Sums of each shown treatment's protected term counts; a term under min_n is left out
@@ -224,8 +227,10 @@ def _full_reports(source, condition, chosen, filters, policy) -> tuple[list[Unit
     visible = [tid for tid in ids if tid in sizes and policy.shown(sizes[tid][0])]
     names = tuple(scales.EXPERIENCE_CODES)
     fields = (*names, "stop_reasons", "duration")
-    frame = _Frame(index_counts(source.counts(condition.id, filters, fields, visible)) if visible else {},
-                   {tid: sizes[tid][1] for tid in visible})  # fmt: skip
+    frame = _Frame(
+        index_counts(source.counts(condition.id, filters, fields, visible)) if visible else {},
+        {tid: sizes[tid][1] for tid in visible},
+    )
     terms = _unit_terms(policy, source.terms(condition.id, filters, visible), frame) if visible else {}
     reports = []
     for treatment in chosen:
@@ -237,9 +242,11 @@ def _full_reports(source, condition, chosen, filters, policy) -> tuple[list[Unit
         view = policy.view(frame.keys[treatment.id])
         unit.side_effects = _top_terms(terms.get(treatment.id, {}), n, policy.min_n)
         unit.stop_reasons = view.distribution(
-            "stop_reasons", distribution(frame.index, treatment.id, "stop_reasons", scales.STOP_REASON.codes))
+            "stop_reasons", distribution(frame.index, treatment.id, "stop_reasons", scales.STOP_REASON.codes)
+        )
         unit.duration = view.distribution(
-            "duration", distribution(frame.index, treatment.id, "duration", scales.DURATION.codes))  # fmt: skip
+            "duration", distribution(frame.index, treatment.id, "duration", scales.DURATION.codes)
+        )
         reports.append(unit)
     return reports, terms
 
@@ -295,8 +302,11 @@ def treatment_overview(source, treatment: Entry, policy: Policy, listed=()) -> T
         for term, n in terms.get(treatment.id, {}).items():
             summed[term] = summed.get(term, 0) + n
     named = {use.slug for use in uses}
-    uses += [ConditionUse(c.slug, c.name, _hidden(treatment)) for c in sorted(listed, key=lambda c: c.name)
-             if c.slug not in named]  # fmt: skip
+    uses += [
+        ConditionUse(c.slug, c.name, _hidden(treatment))
+        for c in sorted(listed, key=lambda c: c.name)
+        if c.slug not in named
+    ]
     total = sum(use.unit.n for use in uses if not use.unit.suppressed)
     side_effects = _top_terms(summed, total, policy.min_n) if total else []
     return TreatmentOverview(treatment.id, policy.min_n, total, uses, side_effects)

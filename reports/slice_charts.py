@@ -22,8 +22,12 @@ def _quick_figure(traces: list[dict], xaxis=None, yaxis=None, **layout) -> go.Fi
     Only for the figures below, whose traces and layout this module writes itself and a test draws;
     every trace's text still goes through plain().
     """
-    merged = {**_BASE_LAYOUT, **layout, "xaxis": {"automargin": True, **(xaxis or {})},
-              "yaxis": {"automargin": True, **(yaxis or {})}}  # fmt: skip
+    merged = {
+        **_BASE_LAYOUT,
+        **layout,
+        "xaxis": {"automargin": True, **(xaxis or {})},
+        "yaxis": {"automargin": True, **(yaxis or {})},
+    }
     return go.Figure({"data": [_plain_trace(t) for t in traces], "layout": merged}, _validate=False)
 
 
@@ -56,13 +60,21 @@ def _bars(slices: list[Outcomes], name: str, attribute: str, color: str) -> dict
     shown = [s for s in slices if getattr(s, attribute)]
     values = [getattr(s, attribute) for s in shown]
     return {
-        "type": "bar", "name": name, "x": [s.label for s in shown], "y": [v["share"] for v in values],
+        "type": "bar",
+        "name": name,
+        "x": [s.label for s in shown],
+        "y": [v["share"] for v in values],
         "marker": {"color": color},
-        "error_y": {"type": "data", "symmetric": False, "array": [v["high"] - v["share"] for v in values],
-                    "arrayminus": [v["share"] - v["low"] for v in values], "color": "#444"},
+        "error_y": {
+            "type": "data",
+            "symmetric": False,
+            "array": [v["high"] - v["share"] for v in values],
+            "arrayminus": [v["share"] - v["low"] for v in values],
+            "color": "#444",
+        },
         "customdata": [[pct(v["low"]), pct(v["high"])] for v in values],
         "hovertemplate": f"{name}: %{{y:.0%}} (likely %{{customdata[0]}}-%{{customdata[1]}})<extra></extra>",
-    }  # fmt: skip
+    }
 
 
 def _tick(band: Outcomes) -> str:
@@ -80,30 +92,54 @@ def dose_chart(report: DoseReport) -> Chart:
             data[column].append("")
     shown = report.shown
     figure = _quick_figure(
-        [_bars(report.bands, "Improved", "improved", COLORS[0]),
-         _bars(report.bands, "Severe side effects", "severe", COLORS[1])],
-        height=360, showlegend=True, barmode="group", legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        xaxis={"tickmode": "array", "tickvals": [b.label for b in shown], "ticktext": [_tick(b) for b in shown],
-               "tickangle": 0, **_title(f"Dose, {report.measure}")},
+        [
+            _bars(report.bands, "Improved", "improved", COLORS[0]),
+            _bars(report.bands, "Severe side effects", "severe", COLORS[1]),
+        ],
+        height=360,
+        showlegend=True,
+        barmode="group",
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        xaxis={
+            "tickmode": "array",
+            "tickvals": [b.label for b in shown],
+            "ticktext": [_tick(b) for b in shown],
+            "tickangle": 0,
+            **_title(f"Dose, {report.measure}"),
+        },
         yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of the band's reports")},
-    )  # fmt: skip
-    return Chart("dose", f"By dose ({report.measure})", figure, pd.DataFrame(data),
-                 "Improved: share with a moderate or major improvement among those who could tell. Severe side "
-                 "effects: share with severe or very severe ones. Each with its 95% interval.")  # fmt: skip
+    )
+    return Chart(
+        "dose",
+        f"By dose ({report.measure})",
+        figure,
+        pd.DataFrame(data),
+        "Improved: share with a moderate or major improvement among those who could tell. Severe side "
+        "effects: share with severe or very severe ones. Each with its 95% interval.",
+    )
 
 
 def _by_year(report: TrendReport, name: str, attribute: str, centre: str, color: str, yaxis: dict) -> dict:
     values = [getattr(y, attribute) for y in report.years]
     return {
-        "type": "scatter", "mode": "lines+markers", "name": name, "x": [y.label for y in report.years],
-        "y": [v[centre] if v else None for v in values], "connectgaps": False,
-        "marker": {"color": color, "size": 8}, "line": {"color": color},
-        "error_y": {"type": "data", "symmetric": False, "color": color,
-                    "array": [v["high"] - v[centre] if v else None for v in values],
-                    "arrayminus": [v[centre] - v["low"] if v else None for v in values]},
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": name,
+        "x": [y.label for y in report.years],
+        "y": [v[centre] if v else None for v in values],
+        "connectgaps": False,
+        "marker": {"color": color, "size": 8},
+        "line": {"color": color},
+        "error_y": {
+            "type": "data",
+            "symmetric": False,
+            "color": color,
+            "array": [v["high"] - v[centre] if v else None for v in values],
+            "arrayminus": [v[centre] - v["low"] if v else None for v in values],
+        },
         "customdata": [[y.n or 0] for y in report.years],
         "hovertemplate": "%{x}: %{y" + yaxis["hover"] + "} (n=%{customdata[0]})<extra></extra>",
-    }  # fmt: skip
+    }
 
 
 def trend_charts(report: TrendReport) -> list[Chart]:
@@ -112,18 +148,35 @@ def trend_charts(report: TrendReport) -> list[Chart]:
     table = pd.DataFrame({k: v for k, v in rows.items() if not k.startswith("Severe")})
     years = {"type": "category", "automargin": True}
     figure = _quick_figure(
-        [{**_by_year(report, "Improved", "improved", "share", COLORS[0], {"hover": ":.0%"}), "xaxis": "x", "yaxis": "y"},
-         {**_by_year(report, "Mean satisfaction", "satisfaction", "mean", COLORS[2], {"hover": ":.1f"}),
-          "xaxis": "x2", "yaxis": "y2"}],
-        height=480, xaxis={**years, "anchor": "y"},
+        [
+            {
+                **_by_year(report, "Improved", "improved", "share", COLORS[0], {"hover": ":.0%"}),
+                "xaxis": "x",
+                "yaxis": "y",
+            },
+            {
+                **_by_year(report, "Mean satisfaction", "satisfaction", "mean", COLORS[2], {"hover": ":.1f"}),
+                "xaxis": "x2",
+                "yaxis": "y2",
+            },
+        ],
+        height=480,
+        xaxis={**years, "anchor": "y"},
         yaxis={"tickformat": ".0%", "range": [0, 1], "domain": [0.58, 1], **_title("Improved")},
         xaxis2={**years, "anchor": "y2", "matches": "x", **_title("Year of the report")},
         yaxis2={"range": [1, 10], "domain": [0, 0.42], "automargin": True, **_title("Satisfaction (1-10)")},
-    )  # fmt: skip
+    )
     hidden = "; years with too few reports are left blank." if any(not y.shown for y in report.years) else "."
-    return [Chart("years", "Improved and satisfaction, by year of report", figure, table,
-                  "Top: share with a moderate or major improvement among those who could tell. Bottom: mean "
-                  f"satisfaction (1 = worst, 10 = best). Each with its 95% interval{hidden}")]  # fmt: skip
+    return [
+        Chart(
+            "years",
+            "Improved and satisfaction, by year of report",
+            figure,
+            table,
+            "Top: share with a moderate or major improvement among those who could tell. Bottom: mean "
+            f"satisfaction (1 = worst, 10 = best). Each with its 95% interval{hidden}",
+        )
+    ]
 
 
 def section_charts(dose: DoseReport | None, years: TrendReport | None) -> list[Chart]:

@@ -68,8 +68,14 @@ class Outcomes:
     def as_json(self) -> dict:
         if not self.shown:
             return {"label": self.label, "suppressed": True}
-        return {"label": self.label, "suppressed": False, "n": self.n, "improved": self.improved,
-                "severe_side_effects": self.severe, "satisfaction": self.satisfaction}  # fmt: skip
+        return {
+            "label": self.label,
+            "suppressed": False,
+            "n": self.n,
+            "improved": self.improved,
+            "severe_side_effects": self.severe,
+            "satisfaction": self.satisfaction,
+        }
 
 
 def outcomes(policy: Policy, label: str, sums: dict) -> Outcomes:

@@ -83,7 +83,7 @@ class Bands:
 
 def true_bands(frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, TrueBands]:
     """Per value of ``by``, the true band counts of report_slice rows of the axes "using" and "stopped"."""
-    codes = [c[len(REASON_PREFIX):] for c in frame.columns if c.startswith(REASON_PREFIX)]
+    codes = [c[len(REASON_PREFIX) :] for c in frame.columns if c.startswith(REASON_PREFIX)]
     columns = [by, "axis", "bucket", "n", "key_sum", *(REASON_PREFIX + code for code in codes)]
     units: dict[int, dict] = {}
     # Plain tuples of the few columns read: a wide frame's groupby and named rows cost more than the sums.
@@ -92,8 +92,12 @@ def true_bands(frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, TrueB
             continue
         sums = units.get(unit)
         if sums is None:
-            sums = units[unit] = {"key": 0, "stopped": [0] * len(BANDS), "using": [0] * len(BANDS),
-                                  "reasons": [[0, 0] for _ in codes]}  # fmt: skip
+            sums = units[unit] = {
+                "key": 0,
+                "stopped": [0] * len(BANDS),
+                "using": [0] * len(BANDS),
+                "reasons": [[0, 0] for _ in codes],
+            }
         band = band_of(int(bucket))
         sums[axis][band] += int(n)
         sums["key"] += int(key)  # Python ints: a sum of 40-bit keys
@@ -102,10 +106,15 @@ def true_bands(frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, TrueB
             for counts, k in zip(sums["reasons"], reasons):
                 counts[period] += int(k)
     return {
-        int(unit): TrueBands(sum(s["stopped"]) + sum(s["using"]), s["key"], tuple(s["stopped"]), tuple(s["using"]),
-                             {code: tuple(c) for code, c in zip(codes, s["reasons"])})
+        int(unit): TrueBands(
+            sum(s["stopped"]) + sum(s["using"]),
+            s["key"],
+            tuple(s["stopped"]),
+            tuple(s["using"]),
+            {code: tuple(c) for code, c in zip(codes, s["reasons"])},
+        )
         for unit, s in units.items()
-    }  # fmt: skip
+    }
 
 
 def protect(policy: Policy, true: TrueBands) -> Bands:
@@ -115,10 +124,13 @@ def protect(policy: Policy, true: TrueBands) -> Bands:
         n=view.n(true.n),
         stopped=tuple(view.count(f"stopped@{name}", d) for name, d in zip(BAND_NAMES, true.stopped)),
         using=tuple(view.count(f"using@{name}", c) for name, c in zip(BAND_NAMES, true.using)),
-        reasons={period: {code: view.count(f"stop_reasons={code}@{period}", counts[i])
-                          for code, counts in true.reasons.items()}
-                 for i, period in enumerate(PERIODS)},
-    )  # fmt: skip
+        reasons={
+            period: {
+                code: view.count(f"stop_reasons={code}@{period}", counts[i]) for code, counts in true.reasons.items()
+            }
+            for i, period in enumerate(PERIODS)
+        },
+    )
 
 
 # --- the curve ---------------------------------------------------------------------------
@@ -137,8 +149,15 @@ class Point:
     still_using: int  # protected people still using it whose reports fall in that band
 
     def as_json(self) -> dict:
-        return {"months": self.months, "share": self.share, "low": self.low, "high": self.high,
-                "at_risk": round(self.at_risk, 1), "stopped": self.stopped, "still_using": self.still_using}  # fmt: skip
+        return {
+            "months": self.months,
+            "share": self.share,
+            "low": self.low,
+            "high": self.high,
+            "at_risk": round(self.at_risk, 1),
+            "stopped": self.stopped,
+            "still_using": self.still_using,
+        }
 
 
 @dataclass
@@ -156,8 +175,14 @@ class Curve:
         """The API's shape (registry/openapi.py TIME_CURVE)."""
         if self.suppressed:
             return {"suppressed": True}
-        return {"n": self.n, "suppressed": False, "bands": [p.as_json() for p in self.points],
-                "open_band": self.open_band, "median": self.median, "stop_reasons": self.reasons}  # fmt: skip
+        return {
+            "n": self.n,
+            "suppressed": False,
+            "bands": [p.as_json() for p in self.points],
+            "open_band": self.open_band,
+            "median": self.median,
+            "stop_reasons": self.reasons,
+        }
 
 
 def _weights(bands: Bands) -> pd.DataFrame:
@@ -285,8 +310,10 @@ def _widen(s: float, low: float, high: float, noise_var: float, effective: float
         return (low if not math.isnan(low) else 0.0), (high if not math.isnan(high) else 1.0)
     log_s = math.log(s)
     # lifelines: bounds s ** exp(+-h) with h = z * se(log S) / |log S|; recover se, add the noise, redraw.
-    h = max(abs(math.log(math.log(low) / log_s)) if 0 < low < 1 else 0.0,
-            abs(math.log(math.log(high) / log_s)) if 0 < high < 1 else 0.0)  # fmt: skip
+    h = max(
+        abs(math.log(math.log(low) / log_s)) if 0 < low < 1 else 0.0,
+        abs(math.log(math.log(high) / log_s)) if 0 < high < 1 else 0.0,
+    )
     se = h * abs(log_s) / Z_95
     h = Z_95 * math.sqrt(se * se + noise_var) / abs(log_s)
     return s ** math.exp(h), s ** math.exp(-h)
@@ -297,11 +324,15 @@ def _median(points: list[Point]) -> dict:
 
     None when not reached by 24 months (for "high": the band's upper edge stays above one half).
     """
+
     def first(values) -> int | None:
         return next((p.months for p, v in zip(points, values) if v is not None and v <= 0.5), None)
 
-    return {"months": first(p.share for p in points), "low": first(p.low for p in points),
-            "high": first(p.high for p in points)}  # fmt: skip
+    return {
+        "months": first(p.share for p in points),
+        "low": first(p.low for p in points),
+        "high": first(p.high for p in points),
+    }
 
 
 def _reasons(policy: Policy, bands: Bands) -> dict[str, dict]:
@@ -314,9 +345,11 @@ def _reasons(policy: Policy, bands: Bands) -> dict[str, dict]:
             continue
         result[period] = {
             "stops": stops,
-            "reasons": {code: share(policy, {"yes": k, "no": max(stops - k, 0)}, ("yes",))
-                        for code, k in bands.reasons[period].items()},
-        }  # fmt: skip
+            "reasons": {
+                code: share(policy, {"yes": k, "no": max(stops - k, 0)}, ("yes",))
+                for code, k in bands.reasons[period].items()
+            },
+        }
     return result
 
 

@@ -14,7 +14,7 @@ UNFILTERED = "Everyone who gave a start month, whatever the filters above."
 
 
 def median_words(curve: Curve) -> str:
-    """"Half had stopped by 6 months (likely between 3 and 12 months)", or that more than half were still on it at 24."""
+    """ "Half had stopped by 6 months (likely between 3 and 12 months)", or that more than half were still on it at 24."""
     median = curve.median or {}
     last = next((p.months for p in reversed(curve.points) if p.share is not None), None)
     if last is None:
@@ -36,8 +36,9 @@ def median_words(curve: Curve) -> str:
     return f"Half had stopped by {median['months']} months ({likely})."
 
 
-def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None,
-                   note: str = UNFILTERED) -> Chart:
+def survival_chart(
+    series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None, note: str = UNFILTERED
+) -> Chart:
     """The share still on it after 1, 3, 6, 12 and 24 months, with 95% bands; several curves share one axis."""
     shown = [(name, c) for name, c in series if not c.suppressed]
     traces, rows = [], []
@@ -46,33 +47,83 @@ def survival_chart(series: list[tuple[str, Curve]], chart_id: str = "staying", t
         x = [0, *(p.months for p in points)]
         label = f"{name} (n={c.n:,})"
         traces += [  # the band as one closed shape (along the upper edge, back along the lower), then the curve
-            {"type": "scatter", "x": x + x[::-1], "y": [1.0, *(p.high for p in points)] + [*(p.low for p in points[::-1]), 1.0],
-             "mode": "lines", "line": {"width": 0}, "fill": "toself", "fillcolor": FILLS[i % 4], "hoverinfo": "skip",
-             "showlegend": False, "legendgroup": label},
-            {"type": "scatter", "x": x, "y": [1.0, *(p.share for p in points)], "mode": "lines+markers", "name": label,
-             "legendgroup": label, "line": {"color": COLORS[i % 4], "width": 3}, "marker": {"size": 8},
-             "customdata": [["100%", "100%"], *([pct(p.low), pct(p.high)] for p in points)],
-             "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{x}} months "
-                              "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>"},
-        ]  # fmt: skip
+            {
+                "type": "scatter",
+                "x": x + x[::-1],
+                "y": [1.0, *(p.high for p in points)] + [*(p.low for p in points[::-1]), 1.0],
+                "mode": "lines",
+                "line": {"width": 0},
+                "fill": "toself",
+                "fillcolor": FILLS[i % 4],
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "legendgroup": label,
+            },
+            {
+                "type": "scatter",
+                "x": x,
+                "y": [1.0, *(p.share for p in points)],
+                "mode": "lines+markers",
+                "name": label,
+                "legendgroup": label,
+                "line": {"color": COLORS[i % 4], "width": 3},
+                "marker": {"size": 8},
+                "customdata": [["100%", "100%"], *([pct(p.low), pct(p.high)] for p in points)],
+                "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{x}} months "
+                "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>",
+            },
+        ]
         for p in c.points:
-            rows.append({"Treatment": name, "Months": p.months,
-                         "Still on it": pct(p.share), "95% interval": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
-                         "At risk in the band before": f"{p.at_risk:,.1f}", "Stopped in that band": p.stopped,
-                         "Still using, reported in that band": p.still_using})  # fmt: skip
-        rows.append({"Treatment": name, "Months": "24 or more", "Still on it": "", "95% interval": "", "At risk in the band before": "",
-                     "Stopped in that band": c.open_band.get("stopped"), "Still using, reported in that band": c.open_band.get("still_using")})  # fmt: skip
-    table = pd.DataFrame(rows, columns=["Treatment", "Months", "Still on it", "95% interval", "At risk in the band before",
-                                        "Stopped in that band", "Still using, reported in that band"])  # fmt: skip
+            rows.append(
+                {
+                    "Treatment": name,
+                    "Months": p.months,
+                    "Still on it": pct(p.share),
+                    "95% interval": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
+                    "At risk in the band before": f"{p.at_risk:,.1f}",
+                    "Stopped in that band": p.stopped,
+                    "Still using, reported in that band": p.still_using,
+                }
+            )
+        rows.append(
+            {
+                "Treatment": name,
+                "Months": "24 or more",
+                "Still on it": "",
+                "95% interval": "",
+                "At risk in the band before": "",
+                "Stopped in that band": c.open_band.get("stopped"),
+                "Still using, reported in that band": c.open_band.get("still_using"),
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "Treatment",
+            "Months",
+            "Still on it",
+            "95% interval",
+            "At risk in the band before",
+            "Stopped in that band",
+            "Still using, reported in that band",
+        ],
+    )
     if len(shown) == 1:
         table = table.drop(columns="Treatment")
     several = len(shown) > 1
-    fig = _figure(traces, height=340 if several else 300, showlegend=several,
-                  xaxis={"tickvals": list(MILESTONES), "range": [0, 24.5], "fixedrange": True, **_title("Months since starting")},
-                  yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title("Still on it")},
-                  legend={"orientation": "h", "y": -0.3}, hovermode="closest")  # fmt: skip
-    summary = ("The share still taking it after each number of months since starting, with its 95% band (shaded). People "
-               "still taking it count until their report, not as stopped. " + note).strip()  # fmt: skip
+    fig = _figure(
+        traces,
+        height=340 if several else 300,
+        showlegend=several,
+        xaxis={"tickvals": list(MILESTONES), "range": [0, 24.5], "fixedrange": True, **_title("Months since starting")},
+        yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title("Still on it")},
+        legend={"orientation": "h", "y": -0.3},
+        hovermode="closest",
+    )
+    summary = (
+        "The share still taking it after each number of months since starting, with its 95% band (shaded). People "
+        "still taking it count until their report, not as stopped. " + note
+    ).strip()
     return Chart(chart_id, title or "Still on it, by months since starting", fig, table, summary)
 
 
@@ -92,18 +143,45 @@ def stop_times_chart(curve: Curve) -> Chart | None:
         y = [labels.get(c, c) for c in scales.STOP_REASON.codes][::-1]
         s = shares[::-1]
         traces.append(
-            {"type": "bar", "orientation": "h", "y": y, "x": [v["share"] for v in s], "name": label,
-             "marker": {"color": COLORS[i % 4]},
-             "error_x": {"type": "data", "symmetric": False, "array": [v["high"] - v["share"] for v in s],
-                         "arrayminus": [v["share"] - v["low"] for v in s], "color": "#444"},
-             "hovertemplate": f"{names[period]}: %{{y}} %{{x:.0%}}<extra></extra>"}
-        )  # fmt: skip
-    fig = _figure(traces, height=420, showlegend=True, barmode="group",
-                  xaxis={"tickformat": ".0%", "range": [0, 1], "fixedrange": True, **_title("Share of the people who stopped then")},
-                  yaxis={"fixedrange": True}, legend={"orientation": "h", "y": -0.2})  # fmt: skip
-    return Chart("stop_times", "Why people stopped, early and late", fig, pd.DataFrame(data),
-                 f"Among those who stopped in the first {EARLY_MONTHS} months, and those who stopped later: the share giving "
-                 "each reason (several may apply), with 95% intervals. " + UNFILTERED)  # fmt: skip
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": y,
+                "x": [v["share"] for v in s],
+                "name": label,
+                "marker": {"color": COLORS[i % 4]},
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [v["high"] - v["share"] for v in s],
+                    "arrayminus": [v["share"] - v["low"] for v in s],
+                    "color": "#444",
+                },
+                "hovertemplate": f"{names[period]}: %{{y}} %{{x:.0%}}<extra></extra>",
+            }
+        )
+    fig = _figure(
+        traces,
+        height=420,
+        showlegend=True,
+        barmode="group",
+        xaxis={
+            "tickformat": ".0%",
+            "range": [0, 1],
+            "fixedrange": True,
+            **_title("Share of the people who stopped then"),
+        },
+        yaxis={"fixedrange": True},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return Chart(
+        "stop_times",
+        "Why people stopped, early and late",
+        fig,
+        pd.DataFrame(data),
+        f"Among those who stopped in the first {EARLY_MONTHS} months, and those who stopped later: the share giving "
+        "each reason (several may apply), with 95% intervals. " + UNFILTERED,
+    )
 
 
 def time_charts(name: str, curve: Curve) -> list[Chart]:

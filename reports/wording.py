@@ -14,7 +14,7 @@ def _base(share: float) -> int:
 
 
 def about(share: float) -> str:
-    """"about 6 in 10" (or "about 4 in 100" near the ends)."""
+    """ "about 6 in 10" (or "about 4 in 100" near the ends)."""
     base = _base(share)
     return f"about {round(share * base)} in {base}"
 
@@ -40,7 +40,7 @@ def percent(x: float | None) -> str:
 
 
 def interval(share: dict | None) -> str:
-    """"62% (55-68%)": a share with its 95% interval."""
+    """ "62% (55-68%)": a share with its 95% interval."""
     if not share:
         return ""
     return f"{percent(share['share'])} ({100 * share['low']:.0f}-{percent(share['high'])})"
@@ -52,7 +52,7 @@ def count(n: int | None) -> str:
 
 
 def detail(share: dict | None) -> str:
-    """"39%; 95% interval 14-66%": the numbers behind the words, for the summary's small print."""
+    """ "39%; 95% interval 14-66%": the numbers behind the words, for the summary's small print."""
     if not share:
         return ""
     return f"{percent(share['share'])}; 95% interval {100 * share['low']:.0f}-{percent(share['high'])}"

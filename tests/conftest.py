@@ -25,8 +25,7 @@ PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 # HYPOTHESIS_PROFILE=ci runs CI's amount locally. Tests scale their example counts from max_examples
 # (tests/test_properties.py's examples()).
 settings.register_profile("dev", max_examples=25, deadline=None)
-settings.register_profile("ci", max_examples=200, deadline=None, database=None, print_blob=True,
-                          derandomize=False)  # fmt: skip
+settings.register_profile("ci", max_examples=200, deadline=None, database=None, print_blob=True, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
@@ -156,35 +155,56 @@ class Factory:
             db.session.commit()
             return treatment.slug
 
-
     def member(self, **profile) -> int:
         """A participant added without hashing a password (fast, for aggregate fixtures)."""
         from registry.models import User
 
         with self.app.app_context():
             n = self._next()
-            user = User(email=f"member{n}@example.org", pseudonym=f"member{n}", pseudonym_key=f"member{n}",
-                        password_hash="!", session_token=f"t{n}", **profile)  # fmt: skip
+            user = User(
+                email=f"member{n}@example.org",
+                pseudonym=f"member{n}",
+                pseudonym_key=f"member{n}",
+                password_hash="!",
+                session_token=f"t{n}",
+                **profile,
+            )
             db.session.add(user)
             db.session.commit()
             return user.id
 
-    def experience(self, condition="migraine", treatment="sumatriptan", user_id=None, side_effects=(),
-                   stop_reasons=(), diagnosed=None, **values):
+    def experience(
+        self,
+        condition="migraine",
+        treatment="sumatriptan",
+        user_id=None,
+        side_effects=(),
+        stop_reasons=(),
+        diagnosed=None,
+        **values,
+    ):
         """Add one experience (by a new member unless user_id is given); return its id."""
         from registry import experiences
         from registry.models import User
 
-        answers = {"role": "patient", "started": "2024-01", "stopped": None, "effectiveness": "moderate",
-                   "side_effect_severity": "mild", "satisfaction": 7, "would_recommend": "yes", **values,
-                   "side_effects": list(side_effects), "stop_reasons": list(stop_reasons)}
+        answers = {
+            "role": "patient",
+            "started": "2024-01",
+            "stopped": None,
+            "effectiveness": "moderate",
+            "side_effect_severity": "mild",
+            "satisfaction": 7,
+            "would_recommend": "yes",
+            **values,
+            "side_effects": list(side_effects),
+            "stop_reasons": list(stop_reasons),
+        }
         user_id = user_id or self.member(**{k: answers.pop(k) for k in ("birth_year", "sex") if k in answers})
         with self.app.app_context():
             condition_row, treatment_row = experiences.by_slugs(condition, treatment)
             saved = experiences.save(db.session.get(User, user_id), condition_row, treatment_row, answers, diagnosed)
             db.session.commit()
             return saved.id
-    # fmt: skip
 
 
 @pytest.fixture
@@ -221,14 +241,27 @@ def auth(client, make):
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What never goes into a build: a copy of the checkout without these builds the wheel from the sources alone.
-_LOCAL_STATE = {".git", ".venv", "venv", "build", "dist", "instance", "docs", "node_modules", ".pytest_cache",
-                ".hypothesis"}
+_LOCAL_STATE = {
+    ".git",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "instance",
+    "docs",
+    "node_modules",
+    ".pytest_cache",
+    ".hypothesis",
+}
 
 
 def _not_sources(folder: str, names: list[str]) -> set[str]:
     top = os.path.abspath(folder) == PROJECT
-    return {n for n in names if n == "__pycache__" or n.endswith(".egg-info")
-            or (top and (n in _LOCAL_STATE or n.startswith("export")))}  # fmt: skip
+    return {
+        n
+        for n in names
+        if n == "__pycache__" or n.endswith(".egg-info") or (top and (n in _LOCAL_STATE or n.startswith("export")))
+    }
 
 
 @pytest.fixture(scope="session")
@@ -243,10 +276,14 @@ def wheel(tmp_path_factory):
     shutil.copytree(PROJECT, source, ignore=_not_sources)
     out = tmp_path_factory.mktemp("wheel")
     # No build isolation: setuptools is already installed (a runtime dependency), and no network is needed.
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(out), str(source)], check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
+        check=True,
+    )
     (built,) = Path(out).glob("treatment_registry-*.whl")
     return built
+
+
 # --- mail: a real SMTP server on 127.0.0.1 ------------------------------------------------------
 
 
@@ -297,9 +334,15 @@ def smtp():
 def mail_app(app, smtp):
     """The test app's database, mailing through the SMTP server above; links from a public base URL."""
     port, _ = smtp
-    mailing = create_app({**_base_config(app.config["SQLALCHEMY_DATABASE_URI"]), "MAIL_SERVER": "127.0.0.1",
-                          "MAIL_PORT": port, "MAIL_SENDER": "registry@registry.example",
-                          "BASE_URL": "https://registry.example"})  # fmt: skip
+    mailing = create_app(
+        {
+            **_base_config(app.config["SQLALCHEMY_DATABASE_URI"]),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": port,
+            "MAIL_SENDER": "registry@registry.example",
+            "BASE_URL": "https://registry.example",
+        }
+    )
     yield mailing
     with mailing.app_context():
         db.session.remove()

@@ -41,7 +41,13 @@ def test_conditions_search(client, catalog_rows):
 def test_treatments_ozempic_answers_semaglutide(client, catalog_rows):
     body = client.get("/api/v1/treatments?q=Ozempic").get_json()
     first = body["treatments"][0]
-    assert first == {"slug": "semaglutide", "name": "Semaglutide", "kind": "drug", "matched": "Ozempic", "in_catalog": True}
+    assert first == {
+        "slug": "semaglutide",
+        "name": "Semaglutide",
+        "kind": "drug",
+        "matched": "Ozempic",
+        "in_catalog": True,
+    }
 
 
 def test_treatments_offers_drugs_not_yet_in_the_catalog(client, catalog_rows):
@@ -51,10 +57,17 @@ def test_treatments_offers_drugs_not_yet_in_the_catalog(client, catalog_rows):
 
 @pytest.mark.parametrize(
     "url",
-    ["/api/v1/treatments", "/api/v1/treatments?q=", "/api/v1/treatments?q=" + "x" * 121,
-     "/api/v1/treatments?q=a&limit=0", "/api/v1/conditions?q=a&limit=abc", "/api/v1/treatments?q=suma&limit=%C2%B2",
-     "/api/v1/doctors?limit=%C2%B2", "/api/v1/treatments?q=a%00b"],
-)  # fmt: skip
+    [
+        "/api/v1/treatments",
+        "/api/v1/treatments?q=",
+        "/api/v1/treatments?q=" + "x" * 121,
+        "/api/v1/treatments?q=a&limit=0",
+        "/api/v1/conditions?q=a&limit=abc",
+        "/api/v1/treatments?q=suma&limit=%C2%B2",
+        "/api/v1/doctors?limit=%C2%B2",
+        "/api/v1/treatments?q=a%00b",
+    ],
+)
 def test_bad_parameters_get_a_4xx_json_message(client, url):
     response = client.get(url)
     assert response.status_code == 400

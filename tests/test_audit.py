@@ -11,7 +11,10 @@ from registry.models import AuditEvent, Experience, User
 
 def _events(app):
     with app.app_context():
-        return [(e.action, e.object_kind, e.changes) for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))]
+        return [
+            (e.action, e.object_kind, e.changes)
+            for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))
+        ]
 
 
 def test_experience_changes_name_fields_not_values(app, make):
@@ -50,8 +53,9 @@ def test_role_changes_and_cli_actor(app, make, runner):
 def test_a_rolled_back_change_leaves_no_event(app, make):
     user_id = make.user()
     with app.app_context():
-        audit.record("user.role", "user", user_id, {"from": "patient", "to": "admin"},
-                     actor=db.session.get(User, user_id))  # fmt: skip
+        audit.record(
+            "user.role", "user", user_id, {"from": "patient", "to": "admin"}, actor=db.session.get(User, user_id)
+        )
         db.session.rollback()
     assert _events(app) == []
 

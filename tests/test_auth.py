@@ -75,7 +75,9 @@ def test_login_checks_a_password_hash_whether_or_not_the_email_exists(client, ma
     checked = []
     real_check = auth.check_password_hash
     monkeypatch.setattr(auth, "check_password_hash", lambda *a: checked.append(1) or real_check(*a))
-    assert client.post("/login", data={"email": "nobody@example.org", "password": "wrong password"}).status_code == 200  # refused, the form again
+    assert (
+        client.post("/login", data={"email": "nobody@example.org", "password": "wrong password"}).status_code == 200
+    )  # refused, the form again
     assert checked == [1]  # the unknown email costs a hash check, as a wrong password does
 
 
@@ -83,9 +85,7 @@ def test_login_starts_a_fresh_session_and_keeps_next(client, make):
     make.user(email="a@example.org")
     with client.session_transaction() as session:
         session["planted"] = "by another site"  # a session fixed before log-in
-    response = client.post(
-        "/login?next=/account", data={"email": "a@example.org", "password": "correct horse battery"}
-    )
+    response = client.post("/login?next=/account", data={"email": "a@example.org", "password": "correct horse battery"})
     assert response.location == "/account"
     with client.session_transaction() as session:
         assert "planted" not in session and session["_user_id"]
@@ -112,7 +112,10 @@ def test_login_ignores_an_offsite_next(client, make):
 def test_change_password_signs_out_other_sessions(app, auth, client):
     auth.login()
     other = app.test_client()
-    assert other.post("/login", data={"email": "patient@example.org", "password": "correct horse battery"}).status_code == 302
+    assert (
+        other.post("/login", data={"email": "patient@example.org", "password": "correct horse battery"}).status_code
+        == 302
+    )
     assert other.get("/account").status_code == 200
     response = client.post(
         "/account/password",
@@ -126,7 +129,8 @@ def test_change_password_signs_out_other_sessions(app, auth, client):
 def test_change_password_rejects_a_wrong_current_password(auth, client, app):
     auth.login()
     response = client.post(
-        "/account/password", data={"current": "wrong password", "password": "a new password", "confirm": "a new password"}
+        "/account/password",
+        data={"current": "wrong password", "password": "a new password", "confirm": "a new password"},
     )
     assert "This is not your current password." in response.text
     with app.app_context():
@@ -144,7 +148,9 @@ def test_profile_saves_optional_fields_and_consent(auth, client, app):
         assert (user.birth_year, user.sex, user.country) == (1980, "female", "DE")
         assert user.has_research_consent and user.research_consent_version
         assert user.research_consent_at.tzinfo is not None
-    assert client.post("/account", data={"birth_year": "1980", "sex": "female", "country": "DE"}).status_code == 302  # unticked: withdraw
+    assert (
+        client.post("/account", data={"birth_year": "1980", "sex": "female", "country": "DE"}).status_code == 302
+    )  # unticked: withdraw
     with app.app_context():
         user = db.session.get(User, user_id)
         assert not user.has_research_consent
@@ -199,8 +205,7 @@ FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.
 
 
 def login(client, email="patient@example.org", password=PASSWORD, **data):
-    return client.post("/login", data={"email": email, "password": password, **data},
-                       headers={"User-Agent": FIREFOX})  # fmt: skip
+    return client.post("/login", data={"email": email, "password": password, **data}, headers={"User-Agent": FIREFOX})
 
 
 def copy_cookie(source, target, name):
@@ -256,8 +261,16 @@ def test_the_account_page_lists_devices_without_addresses_and_ends_one(app, make
 
     make.user(email="patient@example.org")
     phone, laptop = app.test_client(), app.test_client()
-    assert phone.post("/login", data={"email": "patient@example.org", "password": PASSWORD}, headers={
-        "User-Agent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/130.0 Mobile Safari/537.36"}).status_code == 302
+    assert (
+        phone.post(
+            "/login",
+            data={"email": "patient@example.org", "password": PASSWORD},
+            headers={
+                "User-Agent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/130.0 Mobile Safari/537.36"
+            },
+        ).status_code
+        == 302
+    )
     login(laptop)
     page = laptop.get("/account").text
     assert "Firefox on Linux" in page and "Chrome on Android" in page and "this device" in page
@@ -284,14 +297,25 @@ def test_one_cannot_end_another_accounts_session(app, make):
     assert theirs.get("/account").status_code == 200
 
 
-@pytest.mark.parametrize("agent, family", [
-    (FIREFOX, "Firefox on Linux"),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
-     "Safari on iOS"),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36 Edg/130.0", "Edge on Windows"),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/537.36 Chrome/130.0 Safari/537.36", "Chrome on macOS"),
-    (None, "Unknown browser"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "agent, family",
+    [
+        (FIREFOX, "Firefox on Linux"),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
+            "Safari on iOS",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36 Edg/130.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/537.36 Chrome/130.0 Safari/537.36",
+            "Chrome on macOS",
+        ),
+        (None, "Unknown browser"),
+    ],
+)
 def test_device_family(agent, family):
     from registry.auth import device_family
 
@@ -323,8 +347,11 @@ def test_failed_log_ins_per_email_bring_a_growing_delay_not_a_lock_out(app, make
     owner.post("/logout")
     for n in range(account.FREE_FAILURES):  # guesses from ever new addresses: no per-address limit helps
         guess = app.test_client()
-        response = guess.post("/login", data={"email": "patient@example.org", "password": f"guess {n}"},
-                              environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})  # fmt: skip
+        response = guess.post(
+            "/login",
+            data={"email": "patient@example.org", "password": f"guess {n}"},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{n}"},
+        )
         assert "Email or password is not right." in response.text
     attacker = app.test_client()
     waiting = login(attacker)  # even the right password is not checked while the email waits
@@ -349,7 +376,9 @@ def test_the_delay_grows_and_is_the_same_for_unknown_emails(app, make, monkeypat
             db.session.execute(sa.update(LoginFailure).values(last_failed_at=account.now_utc() - timedelta(hours=1)))
             db.session.commit()
         for email in ("patient@example.org", "nobody@example.org"):
-            assert client.post("/login", data={"email": email, "password": f"guess {n}"}).status_code == 200  # refused, no delay yet
+            assert (
+                client.post("/login", data={"email": email, "password": f"guess {n}"}).status_code == 200
+            )  # refused, no delay yet
     known = login(client, "patient@example.org")
     unknown = login(client, "nobody@example.org")
     assert known.status_code == unknown.status_code == 429
@@ -361,8 +390,9 @@ def test_password_change_is_limited_per_address_and_per_account(app, make):
     from registry import create_app
 
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
-    limited = create_app({**{k: app.config[k] for k in keys}, "RATELIMIT_ENABLED": True,
-                          "RATELIMIT_LOGIN": "8 per minute"})  # fmt: skip
+    limited = create_app(
+        {**{k: app.config[k] for k in keys}, "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "8 per minute"}
+    )
     try:
         make.user(email="patient@example.org")
         client = limited.test_client()

@@ -26,19 +26,35 @@ def rows(make, app):
     make.treatment("Topiramate")
     make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate"])
     for i in range(8):
-        make.experience(treatment=("sumatriptan", "topiramate")[i % 2], side_effects=["nausea", f"term {i % 3}"],
-                        stop_reasons=["cost"] if i % 2 else [], stopped="2024-06" if i % 2 else None,
-                        tips=f"tip {i}", birth_year=1960 + i)  # fmt: skip
+        make.experience(
+            treatment=("sumatriptan", "topiramate")[i % 2],
+            side_effects=["nausea", f"term {i % 3}"],
+            stop_reasons=["cost"] if i % 2 else [],
+            stopped="2024-06" if i % 2 else None,
+            tips=f"tip {i}",
+            birth_year=1960 + i,
+        )
     with app.app_context():
         first = db.session.scalar(sa.select(User).order_by(User.id))
         auth.set_consent(first, True)
         doctor = Doctor(name="Dr A", name_key="dr a", specialty="Neurology", city="Oslo", city_key="oslo", country="NO")
         db.session.add(doctor)
         db.session.flush()
-        db.session.add(DoctorRating(
-            user_id=first.id, doctor_id=doctor.id, condition_id=db.session.scalar(sa.select(Experience.condition_id)),
-            last_visit="2025-01", overall=9, explained_clearly="always", listened_carefully="always",
-            showed_respect="usually", spent_enough_time="sometimes", knowledge=4, would_recommend="definitely_yes"))  # fmt: skip
+        db.session.add(
+            DoctorRating(
+                user_id=first.id,
+                doctor_id=doctor.id,
+                condition_id=db.session.scalar(sa.select(Experience.condition_id)),
+                last_visit="2025-01",
+                overall=9,
+                explained_clearly="always",
+                listened_carefully="always",
+                showed_respect="usually",
+                spent_enough_time="sometimes",
+                knowledge=4,
+                would_recommend="definitely_yes",
+            )
+        )
         db.session.commit()
 
 
@@ -135,8 +151,12 @@ def test_restore_refuses_what_is_not_a_restorable_backup(app, runner, rows, tmp_
     with connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
     connection.close()
-    for file, message in ((text, "is not a SQLite database"), (other, "is not a registry database"),
-                          (future, "unknown to this code"), (tmp_path / "missing.sqlite", "there is no file")):  # fmt: skip
+    for file, message in (
+        (text, "is not a SQLite database"),
+        (other, "is not a registry database"),
+        (future, "unknown to this code"),
+        (tmp_path / "missing.sqlite", "there is no file"),
+    ):
         result = runner.invoke(args=["restore", "--yes", str(file)])
         assert result.exit_code == 1 and message in result.output, result.output
     assert snapshot(app) == before
@@ -148,19 +168,33 @@ def test_an_older_backup_is_migrated_up(tmp_path):
     from registry import backup
 
     def make_app(name):
-        return create_app({"TESTING": True, "SECRET_KEY": "k", "EXPORT_KEY": "k", "WTF_CSRF_ENABLED": False,
-                           "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}"})  # fmt: skip
+        return create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "k",
+                "EXPORT_KEY": "k",
+                "WTF_CSRF_ENABLED": False,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}",
+            }
+        )
 
     old, new = make_app("old.sqlite"), make_app("new.sqlite")
     try:
         with old.app_context():
             upgrade(directory=str(MIGRATIONS), revision="0005")  # before data versions, moderation and audit
             with db.engine.begin() as connection:
-                connection.execute(sa.text(
-                    "INSERT INTO user (email, pseudonym, pseudonym_key, password_hash, account_role, session_token, "
-                    "created_at) VALUES ('old@example.org', 'old', 'old', '!', 'patient', 't', '2025-01-01')"))
-                connection.execute(sa.text("INSERT INTO condition (slug, name, name_key, created_at) "
-                                           "VALUES ('migraine', 'Migraine', 'migraine', '2025-01-01')"))  # fmt: skip
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO user (email, pseudonym, pseudonym_key, password_hash, account_role, session_token, "
+                        "created_at) VALUES ('old@example.org', 'old', 'old', '!', 'patient', 't', '2025-01-01')"
+                    )
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO condition (slug, name, name_key, created_at) "
+                        "VALUES ('migraine', 'Migraine', 'migraine', '2025-01-01')"
+                    )
+                )
             db.engine.dispose()
         backup.backup(tmp_path / "old.sqlite", tmp_path / "old-backup.sqlite")
         with new.app_context():

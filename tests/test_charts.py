@@ -2,9 +2,9 @@
 
 import json
 
-from reports.outcomes import UnitReport
 from reports.charts import compare_charts, distribution_chart, multiple_chart, ranking_chart, treatment_charts
 from reports.disclosure import Policy
+from reports.outcomes import UnitReport
 
 EXACT = Policy(mode="exact")
 NOISY = Policy(key=b"k" * 32)
@@ -17,16 +17,29 @@ def unit(name, n, major):
         "adherence": {"always": n, "usually": 0, "sometimes": 0, "rarely": 0},
         "burden": {"not_at_all": n, "a_little": 0, "somewhat": 0, "very": 0},
         "cost_per_month": dict.fromkeys(["zero", "lt_25", "25_100", "100_500", "500_1000", "gt_1000", "unknown"], 0),
-        "insurance_coverage": dict.fromkeys(["covered", "partly", "not_covered", "denied", "no_insurance", "unknown"], 0),
+        "insurance_coverage": dict.fromkeys(
+            ["covered", "partly", "not_covered", "denied", "no_insurance", "unknown"], 0
+        ),
         "would_recommend": {"yes": major, "no": n - major},
         "satisfaction": {str(k): (n if k == 8 else 0) for k in range(1, 11)},
     }
-    return UnitReport(name.lower(), name, n, False, dists, {"share": major / n, "low": 0.1, "high": 0.9}, 8.0,
-                      stop_reasons={"cost": 1}, duration={"lt_1m": n})  # fmt: skip
+    return UnitReport(
+        name.lower(),
+        name,
+        n,
+        False,
+        dists,
+        {"share": major / n, "low": 0.1, "high": 0.9},
+        8.0,
+        stop_reasons={"cost": 1},
+        duration={"lt_1m": n},
+    )
 
 
 def test_distribution_chart_shows_shares_with_intervals_and_says_what_100_percent_is():
-    chart = distribution_chart("effectiveness", "How well it worked", {"none": 30, "major": 10}, {"none": "None", "major": "Major"}, EXACT)
+    chart = distribution_chart(
+        "effectiveness", "How well it worked", {"none": 30, "major": 10}, {"none": "None", "major": "Major"}, EXACT
+    )
     table = chart.table.to_dict("list")
     assert table["Answer"] == ["None", "Major"] and table["People"] == [30, 10] and table["Share"] == ["75%", "25%"]
     assert table["95% interval"][1] == "14%-40%"  # Wilson, 10 of 40
@@ -47,14 +60,16 @@ def test_noise_widens_the_intervals_of_a_distribution():
 
 
 def test_reasons_are_shares_of_everyone_who_reported():
-    chart = multiple_chart("stop_reasons", "Why people stopped", {"cost": 5, "other": 0}, {"cost": "Cost"}, EXACT, base=50)
+    chart = multiple_chart(
+        "stop_reasons", "Why people stopped", {"cost": 5, "other": 0}, {"cost": "Cost"}, EXACT, base=50
+    )
     assert chart.table["Share"].tolist() == ["10%", "0%"]
     assert "all 50 people who reported" in chart.summary and "more than 100%" in chart.summary
 
 
 def test_ranking_states_its_order_and_shows_the_bound():
-    from reports.outcomes import ConditionReport
     from reports.filters import Filters
+    from reports.outcomes import ConditionReport
 
     report = ConditionReport(1, Filters(), 5, 30, False, [unit("Alpha", 10, 6), unit("Beta", 20, 5)], [])
     chart = ranking_chart(report)
@@ -64,8 +79,18 @@ def test_ranking_states_its_order_and_shows_the_bound():
 
 def test_treatment_and_compare_charts_cover_every_scale():
     assert [c.id for c in treatment_charts(unit("Alpha", 10, 6), EXACT)] == [
-        "effectiveness", "side_effect_severity", "side_effects", "stop_reasons", "adherence", "burden",
-        "cost_per_month", "insurance_coverage", "would_recommend", "satisfaction", "duration"]  # fmt: skip
+        "effectiveness",
+        "side_effect_severity",
+        "side_effects",
+        "stop_reasons",
+        "adherence",
+        "burden",
+        "cost_per_month",
+        "insurance_coverage",
+        "would_recommend",
+        "satisfaction",
+        "duration",
+    ]
     charts = compare_charts([unit("Alpha", 10, 6), unit("Beta", 20, 5)], EXACT)
     effectiveness = next(c for c in charts if c.id == "effectiveness")
     assert list(effectiveness.table.columns) == ["Answer", "Alpha (n=10)", "Beta (n=20)"]
@@ -100,15 +125,22 @@ POLICY = Policy(mode="exact", min_n=5)
 
 def _hostile_charts():
     import scales
-    from reports.outcomes import ConditionReport
     from reports.charts import popularity_chart, ranking_chart, terms_chart
+    from reports.outcomes import ConditionReport
 
     units = [unit(name, 10 + i, 6) for i, name in enumerate(HOSTILE)]
     for u in units:
         u.severe = u.not_covered = {"share": 0.1, "low": 0.0, "high": 0.3}
         u.side_effects = [{"term": term, "n": 5, "share": 0.5} for term in HOSTILE]
-    report = ConditionReport(condition_id=1, filters=None, min_n=5, n=100, suppressed=False, treatments=units,
-                             side_effects=units[0].side_effects)  # fmt: skip
+    report = ConditionReport(
+        condition_id=1,
+        filters=None,
+        min_n=5,
+        n=100,
+        suppressed=False,
+        treatments=units,
+        side_effects=units[0].side_effects,
+    )
     labels = {code: HOSTILE[i % len(HOSTILE)] for i, code in enumerate(scales.EFFECTIVENESS.codes)}
     yield ranking_chart(report)
     yield popularity_chart(report)

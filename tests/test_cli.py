@@ -98,7 +98,9 @@ def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     assert login.status_code == 302
     # The demo moderator finds flagged and held tips waiting.
     client.post("/logout")
-    assert client.post("/login", data={"email": DEMO_ACCOUNTS[2][0], "password": DEMO_ACCOUNTS[2][2]}).status_code == 302
+    assert (
+        client.post("/login", data={"email": DEMO_ACCOUNTS[2][0], "password": DEMO_ACCOUNTS[2][2]}).status_code == 302
+    )
     queue = client.get("/moderation").text
     assert "Flagged as <strong>misinformation</strong>" in queue and "example-miracle-cure.biz" in queue
 
@@ -118,8 +120,12 @@ def test_init_on_a_missing_database_says_what_to_do(app):
     from registry import create_app
 
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "DISCLOSURE_KEY")
-    missing = create_app({**{k: app.config[k] for k in keys},
-                          "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://registry@127.0.0.1:1/registry"})  # fmt: skip
+    missing = create_app(
+        {
+            **{k: app.config[k] for k in keys},
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://registry@127.0.0.1:1/registry",
+        }
+    )
     result = missing.test_cli_runner().invoke(args=["init"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Cannot reach the database at postgresql+psycopg://registry@127.0.0.1:1/registry" in result.output
@@ -178,15 +184,20 @@ def test_users_set_password_ends_every_session_and_is_audited(runner, make, app)
 
     make.user(email="a@example.org")
     browser = app.test_client()
-    assert browser.post("/login", data={"email": "a@example.org", "password": "correct horse battery"}).status_code == 302
+    assert (
+        browser.post("/login", data={"email": "a@example.org", "password": "correct horse battery"}).status_code == 302
+    )
     short = runner.invoke(args=["users", "set-password", "a@example.org", "--password-stdin"], input="short\n")
     assert short.exit_code == 1 and "at least 10" in short.output
-    result = runner.invoke(args=["users", "set-password", "A@example.org", "--password-stdin"],
-                           input="a new long password\n")  # fmt: skip
+    result = runner.invoke(
+        args=["users", "set-password", "A@example.org", "--password-stdin"], input="a new long password\n"
+    )
     assert result.exit_code == 0, result.output
     assert browser.get("/account").status_code == 302
-    assert app.test_client().post("/login", data={"email": "a@example.org", "password": "a new long password"}
-                                  ).status_code == 302  # fmt: skip
+    assert (
+        app.test_client().post("/login", data={"email": "a@example.org", "password": "a new long password"}).status_code
+        == 302
+    )
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.password"))
         assert event.actor_label.startswith("cli:") and event.changes == {"by_operator": True}

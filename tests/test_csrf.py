@@ -12,9 +12,8 @@ from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.datastructures import MultiDict
-
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from registry import create_app
 from registry.extensions import db
@@ -77,9 +76,17 @@ def post_forms(url_html: str) -> list[dict]:
 def https_app(app):
     """The test database, configured as behind one TLS proxy, CSRF on, cookies HTTPS-only."""
     keys = ("SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI")
-    https_app = create_app({**{k: app.config[k] for k in keys}, "TESTING": True, "RATELIMIT_ENABLED": False,
-                       "WTF_CSRF_ENABLED": True, "PROXY_FIX": 1, "SESSION_COOKIE_SECURE": True,
-                       "REMEMBER_COOKIE_SECURE": True})  # fmt: skip
+    https_app = create_app(
+        {
+            **{k: app.config[k] for k in keys},
+            "TESTING": True,
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": True,
+            "PROXY_FIX": 1,
+            "SESSION_COOKIE_SECURE": True,
+            "REMEMBER_COOKIE_SECURE": True,
+        }
+    )
     yield https_app
     with https_app.app_context():  # its own pool: let the app fixture empty the tables
         db.session.remove()
@@ -125,8 +132,10 @@ def world(make, app):
     make.treatment("Rizatriptan")
     make.condition("Migraine", "G43", treatments=["sumatriptan", "rizatriptan"])
     make.condition("Migraine headache", "G43.9")
-    ids = {role: make.user(email=f"{role}@example.org", password=PASSWORD, role=role)
-           for role in ("patient", "researcher", "moderator")}  # fmt: skip
+    ids = {
+        role: make.user(email=f"{role}@example.org", password=PASSWORD, role=role)
+        for role in ("patient", "researcher", "moderator")
+    }
     ids["experience"] = make.experience(user_id=ids["patient"], tips="Call me on +44 20 7946 0000 for tips.")
     ids["public_tip"] = make.experience(treatment="rizatriptan", tips="Take it early in the attack.")
     with app.app_context():
@@ -137,9 +146,18 @@ def world(make, app):
         db.session.flush()
         condition = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
         user = db.session.get(User, ids["patient"])
-        answers = {"last_visit": "2025-06", "overall": 9, "explained_clearly": "always",
-                   "listened_carefully": "usually", "showed_respect": "always", "spent_enough_time": "sometimes",
-                   "got_appointment": "usually", "knowledge": 4, "would_recommend": "probably_yes", "comment": None}  # fmt: skip
+        answers = {
+            "last_visit": "2025-06",
+            "overall": 9,
+            "explained_clearly": "always",
+            "listened_carefully": "usually",
+            "showed_respect": "always",
+            "spent_enough_time": "sometimes",
+            "got_appointment": "usually",
+            "knowledge": 4,
+            "would_recommend": "probably_yes",
+            "comment": None,
+        }
         ids["rating"] = ratings.save(user, doctor, condition, answers).id
         ids["doctor"] = doctor.id
         ids["merge_source"] = db.session.scalar(sa.select(Condition.id).where(Condition.slug == "migraine-headache"))
@@ -150,16 +168,35 @@ def world(make, app):
 # (who is signed in, the page, fields to fill so the form's own validation passes)
 PAGES = [
     (None, "/login", {"email": "patient@example.org", "password": PASSWORD}),
-    (None, "/register", {"email": "new@example.org", "pseudonym": "newcomer", "password": "long enough pw",
-                         "confirm": "long enough pw"}),
+    (
+        None,
+        "/register",
+        {
+            "email": "new@example.org",
+            "pseudonym": "newcomer",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+        },
+    ),
     ("patient", "/account", {}),
     ("patient", "/account/password", {}),
     ("patient", "/conditions/new", {"name": "Cluster headache", "icd10": "G44.0"}),
     ("patient", "/treatments/new", {"name": "Oxygen therapy"}),
     ("patient", "/doctors/new", {"name": "Dr. New", "specialty": "Neurology", "city": "York", "country": "GB"}),
-    ("patient", "/experiences/new", {"condition": "migraine", "treatment": "rizatriptan", "role": "patient",
-                                     "started": "2024-01", "effectiveness": "moderate",
-                                     "side_effect_severity": "none", "satisfaction": "7", "would_recommend": "yes"}),
+    (
+        "patient",
+        "/experiences/new",
+        {
+            "condition": "migraine",
+            "treatment": "rizatriptan",
+            "role": "patient",
+            "started": "2024-01",
+            "effectiveness": "moderate",
+            "side_effect_severity": "none",
+            "satisfaction": "7",
+            "would_recommend": "yes",
+        },
+    ),
     ("patient", "/experiences/{experience}/edit", {}),
     ("patient", "/experiences/{experience}/delete", {}),
     ("patient", "/ratings/new?doctor={doctor}", {}),
@@ -207,7 +244,9 @@ def test_cross_site_post_changes_nothing(https_app, world, app):
     for origin in ("https://evil.example", "null", f"http://{HOST}", f"{SITE}:8443"):
         response = send(form, "/", origin=origin)
         assert response.status_code == 400 and REFUSED in response.text, origin
-    response = client.post(form["action"], data=MultiDict(form["data"]), headers={"Referer": "https://evil.example/page"})
+    response = client.post(
+        form["action"], data=MultiDict(form["data"]), headers={"Referer": "https://evil.example/page"}
+    )
     assert response.status_code == 400 and REFUSED in response.text
     with app.app_context():
         assert db.session.get(Experience, world["experience"]) is not None

@@ -14,16 +14,26 @@ def test_insert_columns_takes_numpy_columns_and_keeps_timestamps_and_nulls(app):
     at = np.array(["2024-03-05T12:00:00", "NaT", "2024-03-05T12:00:00"], dtype="datetime64[s]")
     with app.app_context():
         connection = db.session.connection()
-        insert_columns(connection, User.__table__, {
-            "id": np.arange(1, 4), "email": [f"m{i}@demo.invalid" for i in range(3)],
-            "pseudonym": [f"m-{i}" for i in range(3)], "pseudonym_key": [f"m {i}" for i in range(3)],
-            "password_hash": ["x"] * 3, "account_role": ["patient"] * 3,
-            "birth_year": np.array([1980, None, 1990], dtype=object),
-            "sex": np.array(["female", "male", "other"], dtype=object), "country": [None, "GB", "US"],
-            "research_consent_version": ["v1", None, "v1"], "research_consent_at": at,
-            "session_token": ["a", "b", "c"], "created_at": np.array(["2024-03-05T12:00:00"] * 3, dtype="datetime64[s]"),
-            "text_on_review": [False] * 3,
-        })  # fmt: skip
+        insert_columns(
+            connection,
+            User.__table__,
+            {
+                "id": np.arange(1, 4),
+                "email": [f"m{i}@demo.invalid" for i in range(3)],
+                "pseudonym": [f"m-{i}" for i in range(3)],
+                "pseudonym_key": [f"m {i}" for i in range(3)],
+                "password_hash": ["x"] * 3,
+                "account_role": ["patient"] * 3,
+                "birth_year": np.array([1980, None, 1990], dtype=object),
+                "sex": np.array(["female", "male", "other"], dtype=object),
+                "country": [None, "GB", "US"],
+                "research_consent_version": ["v1", None, "v1"],
+                "research_consent_at": at,
+                "session_token": ["a", "b", "c"],
+                "created_at": np.array(["2024-03-05T12:00:00"] * 3, dtype="datetime64[s]"),
+                "text_on_review": [False] * 3,
+            },
+        )
         insert_columns(connection, ConsentEvent.__table__, {"user_id": [], "action": [], "version": [], "at": []})
         db.session.commit()
         users = db.session.scalars(select(User).order_by(User.id)).all()

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import func, select
 
 import scales
-
 from registry import demo, demo_community, report_upkeep
 from registry.extensions import db
 from registry.models import (
@@ -57,9 +56,16 @@ def month(text: str) -> int:
 def snapshot(app):
     with app.app_context():
         rows = db.session.execute(
-            select(Experience.user_id, Experience.condition_id, Experience.treatment_id, Experience.effectiveness,
-                   Experience.satisfaction, Experience.started, Experience.tips).order_by(Experience.id)
-        ).all()  # fmt: skip
+            select(
+                Experience.user_id,
+                Experience.condition_id,
+                Experience.treatment_id,
+                Experience.effectiveness,
+                Experience.satisfaction,
+                Experience.started,
+                Experience.tips,
+            ).order_by(Experience.id)
+        ).all()
         return [tuple(r) for r in rows]
 
 
@@ -87,7 +93,13 @@ def test_seed_demo_is_deterministic_and_valid(runner, app, small_catalog):
     # Same seed, same community.
     with app.app_context(), report_upkeep.bulk_write():  # everything but the catalog emptied, counts and all
         for table in reversed(db.metadata.sorted_tables):
-            if table.name not in {"condition", "treatment", "condition_treatment", "condition_synonym", "treatment_synonym"}:
+            if table.name not in {
+                "condition",
+                "treatment",
+                "condition_treatment",
+                "condition_synonym",
+                "treatment_synonym",
+            }:
                 db.session.execute(table.delete())
         db.session.commit()
     runner.invoke(args=["seed-demo", "--experiences", "3000", "--seed", "7", "--until", "2026-10"])
@@ -99,10 +111,15 @@ def test_seed_demo_is_deterministic_and_valid(runner, app, small_catalog):
 def test_first_line_treatments_lead_and_treatments_differ(runner, app, small_catalog):
     runner.invoke(args=["seed-demo", "--experiences", "6000", "--seed", "3"])
     with app.app_context():
-        counts = dict(db.session.execute(
-            select(Treatment.slug, func.count()).join(Experience.treatment).join(Experience.condition)
-            .where(Condition.slug == "type-2-diabetes").group_by(Treatment.slug)
-        ).all())  # fmt: skip
+        counts = dict(
+            db.session.execute(
+                select(Treatment.slug, func.count())
+                .join(Experience.treatment)
+                .join(Experience.condition)
+                .where(Condition.slug == "type-2-diabetes")
+                .group_by(Treatment.slug)
+            ).all()
+        )
         assert counts["metformin"] > counts["semaglutide"] > counts["yoga"]
         improved = db.session.execute(
             select(Experience.treatment_id, func.avg(Experience.satisfaction)).group_by(Experience.treatment_id)
@@ -112,9 +129,13 @@ def test_first_line_treatments_lead_and_treatments_differ(runner, app, small_cat
 
 
 def test_no_condition_holds_more_than_its_cap_and_common_ones_lead(app, community):
-    per_condition = Counter(dict(db.session.execute(
-        select(Condition.slug, func.count()).join(Experience.condition).group_by(Condition.slug)
-    ).all()))  # fmt: skip
+    per_condition = Counter(
+        dict(
+            db.session.execute(
+                select(Condition.slug, func.count()).join(Experience.condition).group_by(Condition.slug)
+            ).all()
+        )
+    )
     total = sum(per_condition.values())
     assert total == 12_000
     assert max(per_condition.values()) / total <= 0.12 + 0.01  # sampling noise around the 12% cap
@@ -130,13 +151,23 @@ def test_capped_shares_moves_the_excess_to_the_others():
 
 
 def test_time_runs_one_way_for_every_row(app, community):
-    diagnosed = {(u, c): y for u, c, y in db.session.execute(select(Diagnosis.user_id, Diagnosis.condition_id,
-                                                                    Diagnosis.diagnosed_year))}  # fmt: skip
+    diagnosed = {
+        (u, c): y
+        for u, c, y in db.session.execute(select(Diagnosis.user_id, Diagnosis.condition_id, Diagnosis.diagnosed_year))
+    }
     joined = dict(db.session.execute(select(User.id, User.created_at)).all())
     born = dict(db.session.execute(select(User.id, User.birth_year)).all())
-    rows = db.session.execute(select(Experience.user_id, Experience.condition_id, Experience.started,
-                                     Experience.stopped, Experience.years_since_diagnosis, Experience.age_band,
-                                     Experience.created_at)).all()  # fmt: skip
+    rows = db.session.execute(
+        select(
+            Experience.user_id,
+            Experience.condition_id,
+            Experience.started,
+            Experience.stopped,
+            Experience.years_since_diagnosis,
+            Experience.age_band,
+            Experience.created_at,
+        )
+    ).all()
     for user_id, condition_id, started, stopped, since, age, created in rows:
         report = created.strftime("%Y-%m")
         year = diagnosed.get((user_id, condition_id))
@@ -160,12 +191,21 @@ def test_time_runs_one_way_for_every_row(app, community):
 
 def test_stop_reasons_agree_with_answers(app, community):
     reasons = defaultdict(set)
-    for experience_id, reason in db.session.execute(select(ExperienceStopReason.experience_id, ExperienceStopReason.reason)):
+    for experience_id, reason in db.session.execute(
+        select(ExperienceStopReason.experience_id, ExperienceStopReason.reason)
+    ):
         reasons[experience_id].add(reason)
     terms = Counter(db.session.scalars(select(ExperienceSideEffect.experience_id)))
-    rows = db.session.execute(select(Experience.id, Experience.stopped, Experience.effectiveness,
-                                     Experience.side_effect_severity, Experience.cost_per_month,
-                                     Experience.insurance_coverage)).all()  # fmt: skip
+    rows = db.session.execute(
+        select(
+            Experience.id,
+            Experience.stopped,
+            Experience.effectiveness,
+            Experience.side_effect_severity,
+            Experience.cost_per_month,
+            Experience.insurance_coverage,
+        )
+    ).all()
     seen = Counter()
     for experience_id, stopped, effect, severity, cost, coverage in rows:
         why = reasons[experience_id]
@@ -193,8 +233,9 @@ def test_side_effects_come_from_the_treatment_class(app, community):
     query = (
         select(Condition.slug, Treatment.slug, ExperienceSideEffect.term)
         .join(Experience, Experience.id == ExperienceSideEffect.experience_id)
-        .join(Experience.condition).join(Experience.treatment)
-    )  # fmt: skip
+        .join(Experience.condition)
+        .join(Experience.treatment)
+    )
     for condition, treatment, term in db.session.execute(query):
         by_pair[(condition, treatment)][term] += 1
     for (condition, treatment), terms in by_pair.items():
@@ -207,37 +248,53 @@ def test_side_effects_come_from_the_treatment_class(app, community):
     assert {"nausea", "low libido"} & {t for t, _ in sertraline.most_common(3)}
     assert "cough" in by_pair[("hypertension", "lisinopril")]
     severe = db.session.execute(
-        select(Treatment.slug, func.avg((Experience.side_effect_severity.in_(["severe", "very_severe"])).cast(db.Integer)))
-        .join(Experience.treatment).group_by(Treatment.slug).having(func.count() >= 30)
-    ).all()  # fmt: skip
+        select(
+            Treatment.slug, func.avg((Experience.side_effect_severity.in_(["severe", "very_severe"])).cast(db.Integer))
+        )
+        .join(Experience.treatment)
+        .group_by(Treatment.slug)
+        .having(func.count() >= 30)
+    ).all()
     assert max(share for _, share in severe) < 0.4  # believable: no treatment mostly severe
 
 
 def test_people_follow_the_condition(app, community):
     def roles(slug):
-        return Counter(db.session.scalars(select(Experience.role).join(Experience.condition).where(Condition.slug == slug)))
+        return Counter(
+            db.session.scalars(select(Experience.role).join(Experience.condition).where(Condition.slug == slug))
+        )
 
-    alzheimers, adhd, migraine, cancer = (roles(s) for s in ("alzheimers-disease", "attention-deficit-hyperactivity-disorder",
-                                                              "migraine", "breast-cancer"))  # fmt: skip
+    alzheimers, adhd, migraine, cancer = (
+        roles(s)
+        for s in ("alzheimers-disease", "attention-deficit-hyperactivity-disorder", "migraine", "breast-cancer")
+    )
     assert alzheimers["caregiver"] > alzheimers["patient"]
     assert adhd["caregiver"] > 0.25 * sum(adhd.values())
     assert migraine["caregiver"] < 0.05 * sum(migraine.values())
     assert cancer["survivor"] > 0.2 * sum(cancer.values())
     # A parent reports the child's age band.
-    child_bands = Counter(db.session.scalars(
-        select(Experience.age_band).join(Experience.condition)
-        .where(Condition.slug == "attention-deficit-hyperactivity-disorder", Experience.role == "caregiver")
-    ))  # fmt: skip
+    child_bands = Counter(
+        db.session.scalars(
+            select(Experience.age_band)
+            .join(Experience.condition)
+            .where(Condition.slug == "attention-deficit-hyperactivity-disorder", Experience.role == "caregiver")
+        )
+    )
     assert child_bands["under_18"] > 0.8 * sum(n for band, n in child_bands.items() if band)
-    sexes = Counter(db.session.scalars(select(Experience.sex).join(Experience.condition)
-                                       .where(Condition.slug == "erectile-dysfunction")))  # fmt: skip
+    sexes = Counter(
+        db.session.scalars(
+            select(Experience.sex).join(Experience.condition).where(Condition.slug == "erectile-dysfunction")
+        )
+    )
     assert sexes["female"] == 0 and sexes["male"] > 0
     # Members rate doctors in their own country.
     mismatched = db.session.scalar(
-        select(func.count()).select_from(DoctorRating).join(User, User.id == DoctorRating.user_id)
+        select(func.count())
+        .select_from(DoctorRating)
+        .join(User, User.id == DoctorRating.user_id)
         .join(Doctor, Doctor.id == DoctorRating.doctor_id)
         .where(User.country.is_not(None), User.country != Doctor.country)
-    )  # fmt: skip
+    )
     assert mismatched == 0
     assert db.session.scalar(select(func.count(func.distinct(User.country)))) >= 6
 
@@ -245,12 +302,24 @@ def test_people_follow_the_condition(app, community):
 def test_every_profile_source_is_named():
     profiles = demo_community.load_profiles()
     sources = profiles["sources"]
-    blocks = [*profiles["conditions"].values(), *profiles["classes"], profiles["first_line"], profiles["approved"],
-              profiles["countries"], profiles["kind_weight"], profiles["doses"], profiles["pair_classes"],
-              profiles["kind_classes"], profiles["slug_classes"], profiles["weighting"]]  # fmt: skip
+    blocks = [
+        *profiles["conditions"].values(),
+        *profiles["classes"],
+        profiles["first_line"],
+        profiles["approved"],
+        profiles["countries"],
+        profiles["kind_weight"],
+        profiles["doses"],
+        profiles["pair_classes"],
+        profiles["kind_classes"],
+        profiles["slug_classes"],
+        profiles["weighting"],
+    ]
     assert all(block["source"] in sources for block in blocks)
     named = {c["name"] for c in profiles["classes"]}
-    assert {cls for pairs in profiles["pair_classes"].values() if isinstance(pairs, dict) for cls in pairs.values()} <= named
+    assert {
+        cls for pairs in profiles["pair_classes"].values() if isinstance(pairs, dict) for cls in pairs.values()
+    } <= named
 
 
 def test_seed_demo_added_members_cannot_log_in(runner, app, client, small_catalog):

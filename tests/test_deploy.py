@@ -63,7 +63,7 @@ def database():
     engine = sa.create_engine(admin, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
 
     def drop(conn):
-        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS {SCHEMA} CASCADE'))
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
 
     try:
@@ -77,8 +77,10 @@ def database():
     except sa.exc.OperationalError as error:
         _fail_or_skip(f"PostgreSQL is unreachable: {error}")
     options = urllib.parse.quote(f"-csearch_path={SCHEMA}")
-    yield (f"postgresql://{role}:deploy-test-password@{admin.host or '127.0.0.1'}:{admin.port or 5432}/"
-           f"{admin.database}?options={options}")  # fmt: skip
+    yield (
+        f"postgresql://{role}:deploy-test-password@{admin.host or '127.0.0.1'}:{admin.port or 5432}/"
+        f"{admin.database}?options={options}"
+    )
     with engine.connect() as conn:
         drop(conn)
     engine.dispose()
@@ -113,9 +115,12 @@ def request(port, method, path, body=None, headers=None):
 
 def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_up):
     port = free_port()
-    paths = {"/opt/registry": tmp_path / "opt" / "registry", "/etc/registry": tmp_path / "etc" / "registry",
-             "/var/lib/registry": tmp_path / "var" / "lib" / "registry",
-             "/var/backups/registry": tmp_path / "var" / "backups" / "registry"}  # fmt: skip
+    paths = {
+        "/opt/registry": tmp_path / "opt" / "registry",
+        "/etc/registry": tmp_path / "etc" / "registry",
+        "/var/lib/registry": tmp_path / "var" / "lib" / "registry",
+        "/var/backups/registry": tmp_path / "var" / "backups" / "registry",
+    }
     for key in ("/etc/registry", "/var/lib/registry"):  # step 2 (useradd and its folders)
         paths[key].mkdir(parents=True, mode=0o755)
     (paths["/var/lib/registry"] / "instance").mkdir(mode=0o700)
@@ -123,9 +128,14 @@ def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_up):
     def literal(block: str) -> str:
         for old, new in paths.items():
             block = block.replace(old, str(new))
-        for old, new in (("sudo -u registry ", ""), ("sudo ", ""), (" -o root -g registry", ""),
-                         (" -o registry -g registry", ""), (GUIDE_URL, database),
-                         ("127.0.0.1:8000", f"127.0.0.1:{port}")):  # fmt: skip
+        for old, new in (
+            ("sudo -u registry ", ""),
+            ("sudo ", ""),
+            (" -o root -g registry", ""),
+            (" -o registry -g registry", ""),
+            (GUIDE_URL, database),
+            ("127.0.0.1:8000", f"127.0.0.1:{port}"),
+        ):
             block = block.replace(old, new)
         return block
 
@@ -134,13 +144,25 @@ def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_up):
     shutil.copy(wheel, work / "dist")
     script = "\n".join(literal(b) for name in ("install", "configure", "init") for b in guide_blocks(name))
     # start_new_session: no terminal, so the password prompt reads standard input, as from a pipe.
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True,
-                          input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n", start_new_session=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n",
+        start_new_session=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Database ready" in done.stdout and "Starter catalog: added" in done.stdout
     venv = paths["/opt/registry"]
-    where = subprocess.run([venv / "bin" / "python", "-c", "import registry; print(registry.__file__)"],
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    where = subprocess.run(
+        [venv / "bin" / "python", "-c", "import registry; print(registry.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(str(venv)), "the registry must come from the installed wheel, not the checkout"
     env_file = paths["/etc/registry"] / "registry.env"
     assert (env_file.stat().st_mode & 0o777) == 0o640
@@ -153,8 +175,9 @@ def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_up):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **settings}
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen(exec_start, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)  # fmt: skip
+        server = subprocess.Popen(
+            exec_start, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _check_the_running_registry(port, server, log_path, paths)
     finally:
@@ -162,8 +185,9 @@ def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_up):
         server.wait(timeout=60)
 
     backup = "\n".join(literal(b) for b in guide_blocks("backup"))
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", backup], cwd=work, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", backup], cwd=work, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     files = list(paths["/var/backups/registry"].iterdir())
     assert {f.suffix for f in files} == {".dump", ".env"} and all(f.stat().st_size > 0 for f in files)
@@ -196,12 +220,19 @@ def _check_the_running_registry(port, server, log_path, paths):
     form, text = request(port, "GET", "/login")
     cookie = form.getheader("Set-Cookie").split(";", 1)[0]
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text) or re.search(
-        r'name="csrf_token" value="([^"]+)"', text)  # fmt: skip
+        r'name="csrf_token" value="([^"]+)"', text
+    )
     assert token, text
-    body = urllib.parse.urlencode({"csrf_token": token.group(1), "email": "admin@example.org",
-                                   "password": ADMIN_PASSWORD})  # fmt: skip
-    done, text = request(port, "POST", "/login", body, {
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Origin": f"https://{SITE_HOST}"})
+    body = urllib.parse.urlencode(
+        {"csrf_token": token.group(1), "email": "admin@example.org", "password": ADMIN_PASSWORD}
+    )
+    done, text = request(
+        port,
+        "POST",
+        "/login",
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Origin": f"https://{SITE_HOST}"},
+    )
     assert done.status == 302, text
     # Several cookies may be set (the session, the remember-me one cleared): send the session's.
     session = next(c for c in done.headers.get_all("Set-Cookie") if c.startswith("session="))

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import scales
-
 from registry import create_app
 from registry.extensions import db
 from reports import disclosure
@@ -22,8 +21,15 @@ POLICY = Policy(mode="perturb", min_n=5, sigma=2.0, key=b"test-key")
 
 
 def _config(url: str) -> dict:
-    return {"TESTING": True, "SECRET_KEY": "test", "EXPORT_KEY": "test", "DISCLOSURE_KEY": "test-disclosure-key",
-            "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, "DISCLOSURE": "perturb"}  # fmt: skip
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "EXPORT_KEY": "test",
+        "DISCLOSURE_KEY": "test-disclosure-key",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "RATELIMIT_ENABLED": False,
+        "DISCLOSURE": "perturb",
+    }
 
 
 def test_the_same_set_of_reports_always_gets_the_same_numbers():
@@ -74,7 +80,10 @@ def test_intervals_are_widened_to_cover_the_noise():
     assert widened["low"] < plain["low"] and widened["high"] > plain["high"]
     # The widening fades as n grows: noise of a few reports matters little among thousands.
     big = {"yes": 3000, "no": 2000}
-    assert disclosure.share(POLICY, big, ("yes",))["low"] - disclosure.share(Policy(mode="exact"), big, ("yes",))["low"] > -0.005
+    assert (
+        disclosure.share(POLICY, big, ("yes",))["low"] - disclosure.share(Policy(mode="exact"), big, ("yes",))["low"]
+        > -0.005
+    )
 
 
 # --- through the application: pages, CSV and API, perturbed -----------------------------------
@@ -100,8 +109,14 @@ def community(make, monkeypatch):
     rng = random.Random(3)
     for treatment, size in [("sumatriptan", 60), ("topiramate", 30)]:
         for _ in range(size):
-            make.experience(treatment=treatment, effectiveness=rng.choice(privacy.CODES), sex=rng.choice(["female", "male"]),
-                            role="patient", satisfaction=rng.randint(1, 10), side_effects=["nausea"])  # fmt: skip
+            make.experience(
+                treatment=treatment,
+                effectiveness=rng.choice(privacy.CODES),
+                sex=rng.choice(["female", "male"]),
+                role="patient",
+                satisfaction=rng.randint(1, 10),
+                side_effects=["nausea"],
+            )
 
 
 def test_same_view_and_spellings_give_the_same_numbers_on_page_csv_and_json(perturbed, community):
@@ -113,8 +128,15 @@ def test_same_view_and_spellings_give_the_same_numbers_on_page_csv_and_json(pert
     assert perturbed.get(api + "?role=patient").get_json()["treatment"] == perturbed.get(api).get_json()["treatment"]
     page = perturbed.get("/conditions/migraine/treatments/sumatriptan?sex=female").text
     assert f"<strong>{first['n']}</strong> people reported" in page  # the summary
-    rows = list(csv.reader(io.StringIO(perturbed.get(
-        "/conditions/migraine/treatments/sumatriptan?sex=female&role=patient&format=csv&chart=effectiveness").text)))  # fmt: skip
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                perturbed.get(
+                    "/conditions/migraine/treatments/sumatriptan?sex=female&role=patient&format=csv&chart=effectiveness"
+                ).text
+            )
+        )
+    )
     code_of = {label: code for code, label in scales.EFFECTIVENESS.options}
     assert {code_of[row[0]]: int(row[1]) for row in rows[1:]} == first["effectiveness"]
 
@@ -133,7 +155,10 @@ def test_a_new_small_treatment_changes_nothing_else(perturbed, community, make):
     after = perturbed.get("/api/v1/conditions/migraine/treatments").get_json()["treatments"]
     assert before == after  # acupuncture (one report, not in the catalog's list) is not even named
     assert perturbed.get("/api/v1/conditions/migraine/treatments/acupuncture").get_json()["treatment"] == {
-        "slug": "acupuncture", "name": "Acupuncture", "suppressed": True}  # fmt: skip
+        "slug": "acupuncture",
+        "name": "Acupuncture",
+        "suppressed": True,
+    }
 
 
 def test_a_new_report_draws_every_code_again(perturbed, community, make):
@@ -152,8 +177,15 @@ def test_an_edit_gives_the_report_a_new_key(community, make, app):
     with app.app_context():
         experience = db.session.get(Experience, experience_id)
         key = experience.report_key
-        answers = {"role": "patient", "started": "2024-01", "stopped": None, "effectiveness": "major",
-                   "side_effect_severity": "mild", "satisfaction": 7, "would_recommend": "yes"}  # fmt: skip
+        answers = {
+            "role": "patient",
+            "started": "2024-01",
+            "stopped": None,
+            "effectiveness": "major",
+            "side_effect_severity": "mild",
+            "satisfaction": 7,
+            "would_recommend": "yes",
+        }
         experiences.save(experience.user, experience.condition, experience.treatment, answers, experience=experience)
         db.session.commit()
         assert db.session.get(Experience, experience_id).report_key != key

@@ -2,9 +2,9 @@
 
 import pytest
 
-from registry.report_sources import RatingSource
 from registry.extensions import db
 from registry.models import Doctor, DoctorRating
+from registry.report_sources import RatingSource
 from reports import doctors
 from reports.disclosure import Policy
 from reports.stats import share_dict
@@ -17,31 +17,62 @@ def clinic(make, app):
     make.condition("Migraine", "G43")
     make.condition("Epilepsy", "G40")
     with app.app_context():
-        db.session.add_all([Doctor(name=n, name_key=n.lower(), specialty="Neurology", city="Oslo", city_key="oslo",
-                                   country="NO") for n in ("Dr A", "Dr B", "Dr C")])  # fmt: skip
+        db.session.add_all(
+            [
+                Doctor(name=n, name_key=n.lower(), specialty="Neurology", city="Oslo", city_key="oslo", country="NO")
+                for n in ("Dr A", "Dr B", "Dr C")
+            ]
+        )
         db.session.commit()
 
 
-def rate(make, app, doctor_id, condition="migraine", overall=9, items=("always",) * 4, access="always", knowledge=4,
-         recommend="definitely_yes", comment=None):
+def rate(
+    make,
+    app,
+    doctor_id,
+    condition="migraine",
+    overall=9,
+    items=("always",) * 4,
+    access="always",
+    knowledge=4,
+    recommend="definitely_yes",
+    comment=None,
+):
     from registry.models import Condition
 
     user_id = make.member()
     with app.app_context():
         condition_id = db.session.scalar(db.select(Condition.id).where(Condition.slug == condition))
-        db.session.add(DoctorRating(
-            user_id=user_id, doctor_id=doctor_id, condition_id=condition_id, last_visit="2025-01", overall=overall,
-            explained_clearly=items[0], listened_carefully=items[1], showed_respect=items[2], spent_enough_time=items[3],
-            got_appointment=access, knowledge=knowledge, would_recommend=recommend, comment=comment))
+        db.session.add(
+            DoctorRating(
+                user_id=user_id,
+                doctor_id=doctor_id,
+                condition_id=condition_id,
+                last_visit="2025-01",
+                overall=overall,
+                explained_clearly=items[0],
+                listened_carefully=items[1],
+                showed_respect=items[2],
+                spent_enough_time=items[3],
+                got_appointment=access,
+                knowledge=knowledge,
+                would_recommend=recommend,
+                comment=comment,
+            )
+        )
         db.session.commit()
-    # fmt: skip
 
 
 def test_top_box_composite_and_access_match_hand_counts(clinic, make, app):
     # Five ratings of doctor 1: overalls 10, 9, 8, 6, 10 -> top box 3/5, mean 8.6.
     overalls = [10, 9, 8, 6, 10]
-    items = [("always",) * 4, ("always", "usually", "always", "never"), ("sometimes",) * 4,
-             ("always", "always", "usually", "usually"), ("always",) * 4]  # fmt: skip
+    items = [
+        ("always",) * 4,
+        ("always", "usually", "always", "never"),
+        ("sometimes",) * 4,
+        ("always", "always", "usually", "usually"),
+        ("always",) * 4,
+    ]
     access = ["always", "usually", None, "always", "never"]
     for overall, its, acc in zip(overalls, items, access):
         rate(make, app, 1, overall=overall, items=its, access=acc, knowledge=5 if overall >= 9 else 3)
@@ -67,7 +98,9 @@ def test_three_perfect_ratings_never_outrank_two_hundred_averaging_nine(clinic, 
     assert [s.doctor_id for s in ranked] == [1, 2] and ranked[1].suppressed
     # Even when shown (min_n 3), the lower bound keeps the 3 perfect ones below.
     with app.app_context():
-        assert [s.doctor_id for s in doctors.ranked_doctors(RatingSource(db.session), Policy(mode="exact", min_n=3))] == [1, 2]
+        assert [
+            s.doctor_id for s in doctors.ranked_doctors(RatingSource(db.session), Policy(mode="exact", min_n=3))
+        ] == [1, 2]
 
 
 def test_a_small_condition_group_hides_only_itself(clinic, make, app):

@@ -42,7 +42,9 @@ def test_answer_tables_list_every_field_on_its_scale_and_source(heading):
     rows = table(heading)
     listed = [name for row in rows for name in names(row[0])]
     assert sorted(listed) == sorted(fields)  # every answer the form takes, once
-    exported = {f["name"]: f for name in (export_table, "experience_stop_reasons") for f in schemas(True)[name]["fields"]}
+    exported = {
+        f["name"]: f for name in (export_table, "experience_stop_reasons") for f in schemas(True)[name]["fields"]
+    }
     exported["stop_reasons"] = exported["reason"]
     for field_cell, scale_cell, source in rows:
         scale = scale_of(scale_cell)

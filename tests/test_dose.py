@@ -35,7 +35,9 @@ def _axis_frame(axis: str, reports) -> pd.DataFrame:
         row[f"effectiveness__{effect}"] += 1
         row[f"side_effect_severity__{severity}"] += 1
         row[f"satisfaction__{satisfaction}"] += 1
-    return pd.DataFrame([{"axis": axis, "bucket": b, **r} for b, r in rows.items()], columns=["axis", "bucket", *SUMMED])
+    return pd.DataFrame(
+        [{"axis": axis, "bucket": b, **r} for b, r in rows.items()], columns=["axis", "bucket", *SUMMED]
+    )
 
 
 def many(bucket, answers, start_key=1):
@@ -59,14 +61,36 @@ def test_bands_by_hand():
     # 5 improved), 150 mg a day (5 reports, 4 improved, 2 severe); one rare 75 mg report falls in the 50 band
     # without becoming an edge; 3 in ml are "other units", 4 without a dose.
     reports = (
-        many("mg|50|once_daily", [("major", "none", 8), ("moderate", "mild", 7), ("slight", "none", 5),
-                                  ("none", "mild", 3), ("none", "none", 4), ("cant_tell", "none", 5)], 1)
+        many(
+            "mg|50|once_daily",
+            [
+                ("major", "none", 8),
+                ("moderate", "mild", 7),
+                ("slight", "none", 5),
+                ("none", "mild", 3),
+                ("none", "none", 4),
+                ("cant_tell", "none", 5),
+            ],
+            1,
+        )
         + many("mg|75|once_daily", [("major", "none", 9)], 100)
-        + many("mg|100|once_daily", [("major", "mild", 9), ("major", "none", 8), ("moderate", "none", 7),
-                                     ("slight", "mild", 5)], 200)
+        + many(
+            "mg|100|once_daily",
+            [("major", "mild", 9), ("major", "none", 8), ("moderate", "none", 7), ("slight", "mild", 5)],
+            200,
+        )
         + many("mg|50|twice_daily", [("moderate", "mild", 7), ("moderate", "none", 6), ("none", "severe", 2)], 300)
-        + many("mg|150|once_daily", [("major", "severe", 6), ("major", "very_severe", 5), ("moderate", "mild", 8),
-                                     ("major", "none", 9), ("worse", "moderate", 1)], 400)
+        + many(
+            "mg|150|once_daily",
+            [
+                ("major", "severe", 6),
+                ("major", "very_severe", 5),
+                ("moderate", "mild", 8),
+                ("major", "none", 9),
+                ("worse", "moderate", 1),
+            ],
+            400,
+        )
         + many("ml|5|once_daily", [("major", "none", 9)] * 3, 500)
         + many("", [("slight", "none", 5)] * 4, 600)
     )
@@ -102,11 +126,15 @@ def test_a_rare_strength_never_becomes_an_edge_and_a_small_band_is_hidden():
     assert [b.n for b in report.bands] == [6, 9]  # the 40 mg reports are in "20 or more"
     assert report.without_dose == 6
 
-    only_small = many("mg|10|once_daily", [("major", "none", 8)] * 5, 1) + many("mg|20|once_daily", [("none", "none", 5)] * 5, 50)
+    only_small = many("mg|10|once_daily", [("major", "none", 8)] * 5, 1) + many(
+        "mg|20|once_daily", [("none", "none", 5)] * 5, 50
+    )
     split = dose_report(Policy(mode="exact", min_n=5), slice_frame(only_small))
     assert [b.n for b in split.bands] == [5, 5]
     # A band whose protected n is under min_n shows nothing, like every view.
-    stricter = dose_report(Policy(mode="exact", min_n=6), slice_frame(only_small + many("mg|10|once_daily", [("major", "none", 8)], 99)))
+    stricter = dose_report(
+        Policy(mode="exact", min_n=6), slice_frame(only_small + many("mg|10|once_daily", [("major", "none", 8)], 99))
+    )
     assert stricter.edges == [10] and stricter.bands[0].n == 11 and stricter.bands[0].label == "any dose in mg a day"
 
 
@@ -117,7 +145,9 @@ def test_a_treatment_with_too_few_reports_shows_no_band():
 
 
 def test_no_frequent_strength_means_no_bands_and_everything_counted_apart():
-    reports = many("mg|10|once_daily", [("major", "none", 8)] * 3, 1) + many("mg|20|once_daily", [("major", "none", 8)] * 3, 10)
+    reports = many("mg|10|once_daily", [("major", "none", 8)] * 3, 1) + many(
+        "mg|20|once_daily", [("major", "none", 8)] * 3, 10
+    )
     report = dose_report(EXACT, slice_frame(reports))
     assert not report.suppressed and report.bands == [] and report.measure is None
     assert report.other_units == 6
@@ -161,7 +191,11 @@ def test_mean_interval_by_hand():
     hist.update({"4": 2, "6": 2})
     result = mean_interval(EXACT, hist)
     # mean 5, sample sd sqrt(4/3), se = sqrt(4/3/4) = 0.577; 1.96 * 0.577 = 1.13
-    assert result["mean"] == 5 and result["low"] == pytest.approx(3.87, abs=0.01) and result["high"] == pytest.approx(6.13, abs=0.01)
+    assert (
+        result["mean"] == 5
+        and result["low"] == pytest.approx(3.87, abs=0.01)
+        and result["high"] == pytest.approx(6.13, abs=0.01)
+    )
     noisy = mean_interval(Policy(mode="perturb", min_n=5, sigma=2.5, key=b"k"), hist)
     assert noisy["low"] < result["low"] and noisy["high"] > result["high"]
     assert mean_interval(EXACT, dict.fromkeys(hist, 0)) is None
@@ -188,10 +222,15 @@ def test_the_charts_are_valid_plotly_figures_with_their_tables():
     from reports import slice_charts
     from reports.trends import trend_report
 
-    reports = (many("mg|10|once_daily", [("major", "none", 8)] * 6, 1) + many("mg|20|once_daily", [("none", "severe", 3)] * 6, 50)
-               + many("mg|30|once_daily", [("none", "severe", 3)] * 2, 90))  # fmt: skip
+    reports = (
+        many("mg|10|once_daily", [("major", "none", 8)] * 6, 1)
+        + many("mg|20|once_daily", [("none", "severe", 3)] * 6, 50)
+        + many("mg|30|once_daily", [("none", "severe", 3)] * 2, 90)
+    )
     dose = dose_report(EXACT, slice_frame(reports))
-    years = trend_report(EXACT, slice_frame([("2024", *r[1:]) for r in reports] + many("2022", [("major", "none", 9)] * 5, 200)))
+    years = trend_report(
+        EXACT, slice_frame([("2024", *r[1:]) for r in reports] + many("2022", [("major", "none", 9)] * 5, 200))
+    )
     charts = slice_charts.section_charts(dose, years)
     assert [c.id for c in charts] == ["dose", "years"]
     for chart in charts:

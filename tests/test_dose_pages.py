@@ -15,21 +15,46 @@ def community(make):
     make.condition("Depression", "F32", treatments=["sertraline", "talk-therapy", "fluoxetine"])
     dose = {"dose_unit": "mg"}
     for i in range(6):  # 50 mg a day: 3 of 6 improved, satisfaction 4 or 8
-        make.experience("depression", "sertraline", effectiveness="major" if i < 3 else "none",
-                        satisfaction=8 if i < 3 else 4, sex="female", dose_amount=50, dose_frequency="once_daily", **dose)
+        make.experience(
+            "depression",
+            "sertraline",
+            effectiveness="major" if i < 3 else "none",
+            satisfaction=8 if i < 3 else 4,
+            sex="female",
+            dose_amount=50,
+            dose_frequency="once_daily",
+            **dose,
+        )
     for i in range(5):  # 50 mg twice a day = 100 mg a day: all improved, one severe side effect
-        make.experience("depression", "sertraline", effectiveness="moderate", satisfaction=7, sex="male",
-                        side_effect_severity="severe" if i == 0 else "mild", dose_amount=50,
-                        dose_frequency="twice_daily", **dose)
-    make.experience("depression", "sertraline", effectiveness="major", satisfaction=9, sex="male",
-                    dose_amount=200, dose_frequency="once_daily", **dose)  # a rare dose: no band edge of its own
+        make.experience(
+            "depression",
+            "sertraline",
+            effectiveness="moderate",
+            satisfaction=7,
+            sex="male",
+            side_effect_severity="severe" if i == 0 else "mild",
+            dose_amount=50,
+            dose_frequency="twice_daily",
+            **dose,
+        )
+    make.experience(
+        "depression",
+        "sertraline",
+        effectiveness="major",
+        satisfaction=9,
+        sex="male",
+        dose_amount=200,
+        dose_frequency="once_daily",
+        **dose,
+    )  # a rare dose: no band edge of its own
     for _ in range(2):
         make.experience("depression", "sertraline", effectiveness="slight", satisfaction=5, sex="male")
     for _ in range(6):
         make.experience("depression", "talk-therapy", effectiveness="moderate")
     for _ in range(3):
-        make.experience("depression", "fluoxetine", effectiveness="moderate", dose_amount=20, dose_frequency="once_daily", **dose)
-    # fmt: skip
+        make.experience(
+            "depression", "fluoxetine", effectiveness="moderate", dose_amount=20, dose_frequency="once_daily", **dose
+        )
 
 
 PAGE = "/conditions/depression/treatments/sertraline"
@@ -45,7 +70,7 @@ def test_the_page_shows_dose_bands_computed_by_hand(client, community):
     assert "<strong>100 or more mg a day</strong>:\n            6 reports." in page
     assert "About 5 in 10 improved" in page and "200" not in page.split('id="dose"')[1].split("</details>")[0]
     assert "Without a dose: too few reports to show." in page  # two reports, said as for none
-    assert 'data-figure=' in page.split('id="dose"')[1]
+    assert "data-figure=" in page.split('id="dose"')[1]
 
 
 def test_the_dose_json_and_csv_agree_with_the_page(client, community):
@@ -89,14 +114,20 @@ def test_no_dose_section_for_a_therapy_or_a_small_drug(client, community):
     assert response.status_code == 404 and "drugs only" in response.get_json()["error"]
     small = client.get("/conditions/depression/treatments/fluoxetine").text  # three reports: nothing of them is shown
     assert 'id="dose"' not in small and 'id="years"' not in small
-    assert client.get("/api/v1/conditions/depression/treatments/fluoxetine/dose").get_json()["dose"] == {"suppressed": True}
-    assert client.get("/api/v1/conditions/depression/treatments/fluoxetine/years").get_json()["years"] == {"suppressed": True}
+    assert client.get("/api/v1/conditions/depression/treatments/fluoxetine/dose").get_json()["dose"] == {
+        "suppressed": True
+    }
+    assert client.get("/api/v1/conditions/depression/treatments/fluoxetine/years").get_json()["years"] == {
+        "suppressed": True
+    }
     assert client.get("/api/v1/conditions/depression/treatments/nothing/dose").status_code == 404
 
 
 def test_a_new_report_moves_the_bands_at_once(client, community, make):
     before = client.get(API + "/dose").get_json()["dose"]["bands"][0]["n"]
-    make.experience("depression", "sertraline", effectiveness="none", dose_amount=25, dose_unit="mg", dose_frequency="once_daily")
+    make.experience(
+        "depression", "sertraline", effectiveness="none", dose_amount=25, dose_unit="mg", dose_frequency="once_daily"
+    )
     assert client.get(API + "/dose").get_json()["dose"]["bands"][0]["n"] == before + 1  # the cache follows writes
 
 

@@ -32,7 +32,7 @@ def tipster(make, app):
 
         auth.set_consent(db.session.get(User, user_id), True)
         db.session.commit()
-    make.experience(user_id=user_id, tips='=SUM(A1:A9)*2', side_effects=["nausea"])
+    make.experience(user_id=user_id, tips="=SUM(A1:A9)*2", side_effects=["nausea"])
     return user_id
 
 
@@ -121,9 +121,18 @@ def test_web_download_streams_a_zip_and_logs_it(client, auth, community, app):
     response = client.post("/research/export", data={"conditions": ["migraine"], "with_text": "y"})
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert set(archive.namelist()) == {"experiences.csv", "experience_side_effects.csv", "experience_stop_reasons.csv",
-                                       "experience_updates.csv", "experience_update_stop_reasons.csv", "doctor_ratings.csv", "conditions.csv", "treatments.csv", "doctors.csv",
-                                       "datapackage.json"}  # fmt: skip
+    assert set(archive.namelist()) == {
+        "experiences.csv",
+        "experience_side_effects.csv",
+        "experience_stop_reasons.csv",
+        "experience_updates.csv",
+        "experience_update_stop_reasons.csv",
+        "doctor_ratings.csv",
+        "conditions.csv",
+        "treatments.csv",
+        "doctors.csv",
+        "datapackage.json",
+    }
     rows = list(csv.DictReader(io.StringIO(archive.read("experiences.csv").decode())))
     assert {r["condition"] for r in rows} == {"migraine"}
     with app.app_context():
@@ -189,8 +198,11 @@ def test_held_and_hidden_text_is_never_exported(runner, community, make, app, tm
     content = (out / "experiences.csv").read_text(encoding="utf-8")
     assert "held@example.org" not in content and "A dangerous claim" not in content
     # Their structured answers are still exported: only the words are withheld.
-    rows = [r for r in read(out, "experiences") if r["condition"] == "migraine" and r["effectiveness"] == "major"
-            and r["tips"] == ""]  # fmt: skip
+    rows = [
+        r
+        for r in read(out, "experiences")
+        if r["condition"] == "migraine" and r["effectiveness"] == "major" and r["tips"] == ""
+    ]
     assert rows
 
 
@@ -198,13 +210,28 @@ def test_held_and_hidden_text_is_never_exported(runner, community, make, app, tm
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Every free-text and name column of the export (table, column) and the text planted in it after the start.
 PLANTED = {
-    ("experiences", "tips"): "SUM(A1:A9) tip", ("experience_side_effects", "term"): "1+1 term",
-    ("doctor_ratings", "comment"): "2+2 comment", ("conditions", "name"): 'HYPERLINK("x") condition',
-    ("conditions", "icd10"): "G43", ("treatments", "name"): "cmd|' /C calc'!A0", ("treatments", "drugbank_id"): "DB01",
-    ("treatments", "mesh_id"): "D01", ("doctors", "name"): "Dr. Formula", ("doctors", "specialty"): "Neurology",
-    ("doctors", "city"): "Lyon", ("doctors", "country"): "X",
-}  # fmt: skip
-GENERATED = {"experience_id", "participant_id", "rating_id", "update_id", "condition", "treatment", "slug"}  # keyed hashes, slugs
+    ("experiences", "tips"): "SUM(A1:A9) tip",
+    ("experience_side_effects", "term"): "1+1 term",
+    ("doctor_ratings", "comment"): "2+2 comment",
+    ("conditions", "name"): 'HYPERLINK("x") condition',
+    ("conditions", "icd10"): "G43",
+    ("treatments", "name"): "cmd|' /C calc'!A0",
+    ("treatments", "drugbank_id"): "DB01",
+    ("treatments", "mesh_id"): "D01",
+    ("doctors", "name"): "Dr. Formula",
+    ("doctors", "specialty"): "Neurology",
+    ("doctors", "city"): "Lyon",
+    ("doctors", "country"): "X",
+}
+GENERATED = {
+    "experience_id",
+    "participant_id",
+    "rating_id",
+    "update_id",
+    "condition",
+    "treatment",
+    "slug",
+}  # keyed hashes, slugs
 
 
 @pytest.fixture
@@ -216,26 +243,63 @@ def formulas(make, app):
     with app.app_context():
         for i, start in enumerate(FORMULA_STARTS):
             text = {key: start + rest for key, rest in PLANTED.items()}
-            condition = Condition(slug=f"formula-{i}", name=text["conditions", "name"], name_key=f"c{i}",
-                                  icd10=text["conditions", "icd10"])  # fmt: skip
-            treatment = Treatment(slug=f"formula-{i}", name=text["treatments", "name"], name_key=f"t{i}", kind="drug",
-                                  drugbank_id=text["treatments", "drugbank_id"], mesh_id=text["treatments", "mesh_id"])  # fmt: skip
-            doctor = Doctor(name=text["doctors", "name"], name_key=f"d{i}", specialty=text["doctors", "specialty"],
-                            city=text["doctors", "city"], city_key=f"l{i}", country=text["doctors", "country"])  # fmt: skip
+            condition = Condition(
+                slug=f"formula-{i}",
+                name=text["conditions", "name"],
+                name_key=f"c{i}",
+                icd10=text["conditions", "icd10"],
+            )
+            treatment = Treatment(
+                slug=f"formula-{i}",
+                name=text["treatments", "name"],
+                name_key=f"t{i}",
+                kind="drug",
+                drugbank_id=text["treatments", "drugbank_id"],
+                mesh_id=text["treatments", "mesh_id"],
+            )
+            doctor = Doctor(
+                name=text["doctors", "name"],
+                name_key=f"d{i}",
+                specialty=text["doctors", "specialty"],
+                city=text["doctors", "city"],
+                city_key=f"l{i}",
+                country=text["doctors", "country"],
+            )
             condition.treatments.append(treatment)
             db.session.add_all([condition, treatment, doctor])
             user = auth.create_user(f"formula{i}@example.org", "correct horse battery", f"formula{i}")
             auth.set_consent(user, True)
             db.session.flush()
-            answers = {"role": "patient", "started": "2024-01", "stopped": None, "effectiveness": "moderate",
-                       "side_effect_severity": "mild", "satisfaction": 7, "would_recommend": "yes",
-                       "tips": text["experiences", "tips"], "side_effects": [text["experience_side_effects", "term"]],
-                       "stop_reasons": []}  # fmt: skip
+            answers = {
+                "role": "patient",
+                "started": "2024-01",
+                "stopped": None,
+                "effectiveness": "moderate",
+                "side_effect_severity": "mild",
+                "satisfaction": 7,
+                "would_recommend": "yes",
+                "tips": text["experiences", "tips"],
+                "side_effects": [text["experience_side_effects", "term"]],
+                "stop_reasons": [],
+            }
             experiences.save(user, condition, treatment, answers, None)
-            ratings.save(user, doctor, condition, {"last_visit": "2025-06", "overall": 9, "explained_clearly": "always",
-                         "listened_carefully": "always", "showed_respect": "always", "spent_enough_time": "always",
-                         "got_appointment": "always", "knowledge": 4, "would_recommend": "definitely_yes",
-                         "comment": text["doctor_ratings", "comment"]})  # fmt: skip
+            ratings.save(
+                user,
+                doctor,
+                condition,
+                {
+                    "last_visit": "2025-06",
+                    "overall": 9,
+                    "explained_clearly": "always",
+                    "listened_carefully": "always",
+                    "showed_respect": "always",
+                    "spent_enough_time": "always",
+                    "got_appointment": "always",
+                    "knowledge": 4,
+                    "would_recommend": "definitely_yes",
+                    "comment": text["doctor_ratings", "comment"],
+                },
+            )
         db.session.flush()
         with report_upkeep.bulk_write():  # text_state is not counted
             for model in (Experience, DoctorRating):  # moderation may hold odd text for review: publish it
@@ -260,9 +324,14 @@ def test_every_free_text_and_name_column_is_neutralized(runner, formulas, tmp_pa
     """A text cell starting with = + - @ tab or CR comes out whole, behind a single quote, in every such column."""
     from registry.codebook import schemas
 
-    free = {(name, f["name"]) for name, schema in schemas(True).items() for f in schema["fields"]
-            if f["type"] == "string" and not {"enum", "pattern"} & set(f.get("constraints", {}))
-            and f["name"] not in GENERATED}  # fmt: skip
+    free = {
+        (name, f["name"])
+        for name, schema in schemas(True).items()
+        for f in schema["fields"]
+        if f["type"] == "string"
+        and not {"enum", "pattern"} & set(f.get("constraints", {}))
+        and f["name"] not in GENERATED
+    }
     assert free == set(PLANTED)  # a new free-text column is planted here too
     tables = exported_tables(runner, tmp_path, fmt)
     for (name, column), rest in PLANTED.items():

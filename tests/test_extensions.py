@@ -10,10 +10,16 @@ from registry.extensions import db
 def limited(app):
     """The test app's settings with the rate limits on and small (created after `app`, so it holds the limiter)."""
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
-    limited = create_app({
-        **{key: app.config[key] for key in keys}, "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute",
-        "RATELIMIT_REGISTER": "2 per hour", "RATELIMIT_SUBMIT": "2 per minute", "RATELIMIT_API": "4 per minute",
-    })  # fmt: skip
+    limited = create_app(
+        {
+            **{key: app.config[key] for key in keys},
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_LOGIN": "3 per minute",
+            "RATELIMIT_REGISTER": "2 per hour",
+            "RATELIMIT_SUBMIT": "2 per minute",
+            "RATELIMIT_API": "4 per minute",
+        }
+    )
     yield limited
     with limited.app_context():
         db.engine.dispose()
@@ -35,8 +41,18 @@ def test_login_is_limited_with_a_clear_page_and_retry_after(limited, make):
 def test_registration_is_limited(limited):
     client = limited.test_client()
     for n in range(2):
-        assert client.post("/register", data={"email": f"x{n}@example.org", "pseudonym": f"member {n}",
-                                       "password": "long enough pw", "confirm": "long enough pw"}).status_code == 302  # fmt: skip
+        assert (
+            client.post(
+                "/register",
+                data={
+                    "email": f"x{n}@example.org",
+                    "pseudonym": f"member {n}",
+                    "password": "long enough pw",
+                    "confirm": "long enough pw",
+                },
+            ).status_code
+            == 302
+        )
         client.post("/logout")
     assert client.post("/register", data={"email": "late@example.org"}).status_code == 429
 
@@ -44,7 +60,9 @@ def test_registration_is_limited(limited):
 def test_experience_and_rating_posts_share_one_budget(limited, make):
     make.user(email="a@example.org")
     client = limited.test_client()
-    assert client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"}).status_code == 302
+    assert (
+        client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"}).status_code == 302
+    )
     assert client.post("/experiences/new", data={}).status_code != 429
     assert client.post("/ratings/new?doctor=1", data={}).status_code != 429
     assert client.post("/experiences/new", data={}).status_code == 429
@@ -82,8 +100,13 @@ def test_limits_are_shared_through_redis_when_configured(app):
         pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
     prefix = f"test-limits-{uuid.uuid4().hex}"  # other test runs may share this Redis
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
-    config = {**{key: app.config[key] for key in keys}, "REDIS_URL": url, "RATELIMIT_ENABLED": True,
-              "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_KEY_PREFIX": prefix}  # fmt: skip
+    config = {
+        **{key: app.config[key] for key in keys},
+        "REDIS_URL": url,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_LOGIN": "3 per minute",
+        "RATELIMIT_KEY_PREFIX": prefix,
+    }
     first, second = create_app(config), create_app(config)  # two workers
     assert second.config["RATELIMIT_STORAGE_URI"] == url
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from registry import create_app
-from registry.settings import _normalize_db_url, instance_secret
 from registry.extensions import db
+from registry.settings import _normalize_db_url, instance_secret
 
 
 def test_config_comes_from_registry_prefixed_environment(monkeypatch, tmp_path):
@@ -69,7 +69,9 @@ def _production_app(app, **settings):
 
 
 def test_csp_forbids_inline_scripts_plugins_and_framing(client):
-    directives = dict(part.strip().split(" ", 1) for part in client.get("/about").headers["Content-Security-Policy"].split(";"))
+    directives = dict(
+        part.strip().split(" ", 1) for part in client.get("/about").headers["Content-Security-Policy"].split(";")
+    )
     assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"
     assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
     # plotly.js injects style rules; only styles may be inline.
@@ -116,9 +118,10 @@ def test_cookies_are_https_only_in_production_unless_a_setting_says_otherwise(ap
     production = _production_app(app)
     assert production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
     login = production.test_client().post(
-        "/login", base_url="https://localhost",
+        "/login",
+        base_url="https://localhost",
         data={"email": "ana@example.org", "password": "correct horse battery", "remember": "y"},
-    )  # fmt: skip
+    )
     assert login.status_code == 302
     cookies = {c.split("=", 1)[0]: c for c in login.headers.getlist("Set-Cookie")}
     for name in ("session", "remember_token"):
@@ -156,8 +159,13 @@ def test_vocabularies_preload_only_where_the_app_serves(monkeypatch):
 
     started = []
     monkeypatch.setattr(vocab, "start_preload", lambda: started.append(True))
-    config = {"SECRET_KEY": "x", "EXPORT_KEY": "x", "DISCLOSURE_KEY": "x", "PRELOAD_VOCABULARIES": True,
-              "SQLALCHEMY_DATABASE_URI": "sqlite://"}  # fmt: skip
+    config = {
+        "SECRET_KEY": "x",
+        "EXPORT_KEY": "x",
+        "DISCLOSURE_KEY": "x",
+        "PRELOAD_VOCABULARIES": True,
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",
+    }
     with click.Context(click.Command("seed-demo")):
         create_app(config)
     assert started == []

@@ -10,7 +10,6 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlalchemy import func, select
 
 import scales
-
 from registry import fhir
 from registry.extensions import db
 from registry.models import Condition, Experience, Treatment, User, report_cell, report_term
@@ -40,8 +39,11 @@ def write_lines(path, resources) -> str:
 
 def consenting_experiences(app) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count(Experience.id)).join(User, User.id == Experience.user_id)
-                                 .where(User.research_consent_at.is_not(None)))  # fmt: skip
+        return db.session.scalar(
+            select(func.count(Experience.id))
+            .join(User, User.id == Experience.user_id)
+            .where(User.research_consent_at.is_not(None))
+        )
 
 
 # --- definitions ------------------------------------------------------------------------------------
@@ -67,7 +69,8 @@ def test_questionnaires_validate_and_ask_every_form_field(client, name):
         assert by_id["tips"]["maxLength"] == scales.TIPS_MAX_LENGTH
     else:
         assert [o["valueCoding"]["code"] for o in by_id["would_recommend"]["answerOption"]] == list(
-            scales.DOCTOR_RECOMMEND)
+            scales.DOCTOR_RECOMMEND
+        )
 
 
 def test_code_systems_are_the_scales(client):
@@ -157,9 +160,13 @@ def _cells(session, consenting_only: bool):
     treatments = dict(session.execute(select(Treatment.id, Treatment.slug)).all())
     if consenting_only:
         consenting = select(User.id).where(User.research_consent_at.is_not(None))
-        cells, terms = report_upkeep.contributions(*report_upkeep.rows_where(session, Experience.user_id.in_(consenting)))
-        cell_counts = {(conditions[k[0]], treatments[k[1]], *k[2:]): {c: v for c, v in n.items() if v and c != "key_sum"}
-                       for k, n in cells.items()}  # fmt: skip
+        cells, terms = report_upkeep.contributions(
+            *report_upkeep.rows_where(session, Experience.user_id.in_(consenting))
+        )
+        cell_counts = {
+            (conditions[k[0]], treatments[k[1]], *k[2:]): {c: v for c, v in n.items() if v and c != "key_sum"}
+            for k, n in cells.items()
+        }
         term_counts = {(conditions[k[0]], treatments[k[1]], *k[2:]): n for k, n in terms.items()}
         return cell_counts, term_counts
     from registry.models import COUNT_COLUMNS
@@ -168,11 +175,29 @@ def _cells(session, consenting_only: bool):
     for row in session.execute(select(report_cell)).mappings():
         counts = {c: row[c] for c in ["n", *COUNT_COLUMNS] if row[c]}  # count columns only
         if counts:
-            cell_counts[(conditions[row["condition_id"]], treatments[row["treatment_id"]], row["role"],
-                         row["age_band"], row["sex"], row["years_since_diagnosis"])] = counts  # fmt: skip
-    term_counts = {(conditions[r["condition_id"]], treatments[r["treatment_id"]], r["role"], r["age_band"], r["sex"],
-                    r["years_since_diagnosis"], r["term"]): r["n"]
-                   for r in session.execute(select(report_term)).mappings() if r["n"]}  # fmt: skip
+            cell_counts[
+                (
+                    conditions[row["condition_id"]],
+                    treatments[row["treatment_id"]],
+                    row["role"],
+                    row["age_band"],
+                    row["sex"],
+                    row["years_since_diagnosis"],
+                )
+            ] = counts
+    term_counts = {
+        (
+            conditions[r["condition_id"]],
+            treatments[r["treatment_id"]],
+            r["role"],
+            r["age_band"],
+            r["sex"],
+            r["years_since_diagnosis"],
+            r["term"],
+        ): r["n"]
+        for r in session.execute(select(report_term)).mappings()
+        if r["n"]
+    }
     return cell_counts, term_counts
 
 
@@ -183,9 +208,15 @@ def empty_registry(tmp_path):
 
     from registry import MIGRATIONS, create_app
 
-    other = create_app({"TESTING": True, "SECRET_KEY": "other", "EXPORT_KEY": "other-export-key",
-                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'other.sqlite'}",
-                        "RATELIMIT_ENABLED": False})  # fmt: skip
+    other = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "other",
+            "EXPORT_KEY": "other-export-key",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'other.sqlite'}",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with other.app_context():
         upgrade(directory=str(MIGRATIONS))
     yield other
@@ -236,15 +267,24 @@ def test_import_is_idempotent_reports_bad_lines_and_creates_participants_without
         if item["linkId"] == "started":
             item["answer"][0]["valueDate"] = "2999-01"
     unknown_condition = json.loads(json.dumps(good[4]))
-    unknown_condition["item"][0]["answer"] = [{"valueCoding": {"system": fhir.ICD10CM, "code": "A00",
-                                                               "display": "Cholera"}}]  # fmt: skip
-    path = write_lines(tmp_path / "in.ndjson", [good[0], "{not json", {"resourceType": "Patient"}, invalid,
-                                               unknown_code, future, unknown_condition, good[1]])  # fmt: skip
+    unknown_condition["item"][0]["answer"] = [
+        {"valueCoding": {"system": fhir.ICD10CM, "code": "A00", "display": "Cholera"}}
+    ]
+    path = write_lines(
+        tmp_path / "in.ndjson",
+        [good[0], "{not json", {"resourceType": "Patient"}, invalid, unknown_code, future, unknown_condition, good[1]],
+    )
     result = other.invoke(args=["fhir", "import", path])
     assert result.exit_code == 1
     assert "2 added, 6 with errors" in result.output
-    for line, words in [(2, "not JSON"), (3, "found 'Patient'"), (4, "not a valid FHIR QuestionnaireResponse"),
-                        (5, "effectiveness"), (6, "cannot be in the future"), (7, "not in this registry's catalog")]:
+    for line, words in [
+        (2, "not JSON"),
+        (3, "found 'Patient'"),
+        (4, "not a valid FHIR QuestionnaireResponse"),
+        (5, "effectiveness"),
+        (6, "cannot be in the future"),
+        (7, "not in this registry's catalog"),
+    ]:
         assert re.search(rf"line {line}: .*{re.escape(words)}", result.output), (line, result.output)
     again = other.invoke(args=["fhir", "import", path])
     assert "2 unchanged, 6 with errors" in again.output
@@ -341,8 +381,11 @@ def test_a_changed_response_updates_the_experience_in_place(runner, community, a
     result = runner.invoke(args=["fhir", "import", write_lines(path, [resource])])
     assert "1 updated, 0 with errors" in result.output
     with app.app_context():
-        imported = db.session.scalars(select(Experience).join(User, User.id == Experience.user_id)
-                                      .where(User.imported_from == "fhir:urn:example:clinic")).all()  # fmt: skip
+        imported = db.session.scalars(
+            select(Experience)
+            .join(User, User.id == Experience.user_id)
+            .where(User.imported_from == "fhir:urn:example:clinic")
+        ).all()
         assert [e.effectiveness for e in imported] == [new]
         assert imported[0].updated_at.strftime("%Y-%m") == resource["authored"]  # as given, not today
         assert report_upkeep.check(db.session) == []

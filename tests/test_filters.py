@@ -5,10 +5,11 @@ from reports.filters import FilterError, Filters, parse_filters
 
 
 def test_parse_one_value_per_dimension():
-    filters = parse_filters(MultiDict([("sex", "female"), ("sex", "female"), ("role", "caregiver"), ("q", "x"), ("age_band", "")]))
+    filters = parse_filters(
+        MultiDict([("sex", "female"), ("sex", "female"), ("role", "caregiver"), ("q", "x"), ("age_band", "")])
+    )
     assert filters == Filters(role=("caregiver",), sex=("female",))
-    assert filters.as_dict() == {"role": ["caregiver"], "age_band": [], "sex": ["female"],
-                                 "years_since_diagnosis": []}  # fmt: skip
+    assert filters.as_dict() == {"role": ["caregiver"], "age_band": [], "sex": ["female"], "years_since_diagnosis": []}
     assert filters.query_args() == [("role", "caregiver"), ("sex", "female")]
 
 

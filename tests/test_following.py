@@ -130,7 +130,10 @@ def test_new_report_counts_under_min_n_are_hidden_and_have_a_kind_of_their_own()
 def test_ranking_moves_compare_published_rankings():
     moves = fr.ranking_moves(["a", "b", "c"], [("d", "D"), ("a", "A"), ("c", "C")], {"b": "B"})
     assert [(m.slug, m.change, m.place, m.places) for m in moves] == [
-        ("d", "entered", 1, 0), ("a", "down", 2, 1), ("b", "left", None, 0)]  # c kept its place
+        ("d", "entered", 1, 0),
+        ("a", "down", 2, 1),
+        ("b", "left", None, 0),
+    ]  # c kept its place
     assert moves[-1].name == "B"
     assert fr.ranking_moves(["a", "b"], [("a", "A"), ("b", "B")]) == []
 
@@ -151,6 +154,7 @@ def test_followers_of_a_merged_duplicate_follow_the_survivor(app, make, communit
         db.session.commit()
         catalog_merge.merge(db.session.get(User, moderator), "condition", duplicate, survivor)
         db.session.commit()
-        rows = db.session.execute(select(ConditionFollow.user_id, ConditionFollow.condition_id)
-                                  .order_by(ConditionFollow.user_id)).all()  # fmt: skip
+        rows = db.session.execute(
+            select(ConditionFollow.user_id, ConditionFollow.condition_id).order_by(ConditionFollow.user_id)
+        ).all()
         assert rows == [(both, survivor.id), (only_duplicate, survivor.id)]

@@ -14,10 +14,22 @@ from registry.models import Experience, ExperienceUpdate
 from reports import followup as fr
 from reports.disclosure import Policy
 
-STOPPED = {"still_using": "no", "stopped": "2024-06", "stop_reasons": ["side_effects", "cost"],
-           "effectiveness": "slight", "side_effect_severity": "severe", "satisfaction": "3", "would_recommend": "no"}
-STILL = {"still_using": "yes", "effectiveness": "major", "side_effect_severity": "none", "satisfaction": "9",
-         "would_recommend": "yes"}  # fmt: skip
+STOPPED = {
+    "still_using": "no",
+    "stopped": "2024-06",
+    "stop_reasons": ["side_effects", "cost"],
+    "effectiveness": "slight",
+    "side_effect_severity": "severe",
+    "satisfaction": "3",
+    "would_recommend": "no",
+}
+STILL = {
+    "still_using": "yes",
+    "effectiveness": "major",
+    "side_effect_severity": "none",
+    "satisfaction": "9",
+    "would_recommend": "yes",
+}
 
 
 @pytest.fixture
@@ -36,12 +48,17 @@ def backdate(app, experience_id: int, days: int) -> None:
     """Make an experience look last saved `days` ago, its aggregates moved with it (they read updated_at)."""
     with app.app_context():
         with report_upkeep.rewriting(db.session, [experience_id]):  # its counts move with it
-            db.session.execute(update(Experience).where(Experience.id == experience_id)
-                               .values(updated_at=datetime.now(timezone.utc) - timedelta(days=days)))  # fmt: skip
+            db.session.execute(
+                update(Experience)
+                .where(Experience.id == experience_id)
+                .values(updated_at=datetime.now(timezone.utc) - timedelta(days=days))
+            )
         db.session.commit()
 
 
-def test_an_update_changes_the_answers_through_the_save_path_and_keeps_the_history(client, auth, app, make, pair, runner):
+def test_an_update_changes_the_answers_through_the_save_path_and_keeps_the_history(
+    client, auth, app, make, pair, runner
+):
     user_id = auth.login()
     eid = make.experience(user_id=user_id, started="2024-01", effectiveness="moderate", satisfaction=7)
     backdate(app, eid, 200)
@@ -54,7 +71,12 @@ def test_an_update_changes_the_answers_through_the_save_path_and_keeps_the_histo
     with app.app_context():
         e = db.session.get(Experience, eid)
         assert (e.stopped, e.effectiveness, e.side_effect_severity, e.satisfaction, e.would_recommend) == (
-            "2024-06", "slight", "severe", 3, "no")
+            "2024-06",
+            "slight",
+            "severe",
+            3,
+            "no",
+        )
         assert sorted(r.reason for r in e.stop_reasons) == ["cost", "side_effects"]
         assert e.report_key != old_key and e.started == "2024-01"  # a new member of every view; start kept
         points = db.session.scalars(select(ExperienceUpdate).order_by(ExperienceUpdate.id)).all()
@@ -62,7 +84,10 @@ def test_an_update_changes_the_answers_through_the_save_path_and_keeps_the_histo
         assert (points[0].effectiveness, points[0].satisfaction, points[0].report_key) == ("moderate", 7, old_key)
         assert points[0].recorded_at < points[1].recorded_at
         assert (points[1].stopped, points[1].stop_reason_codes, points[1].report_key) == (
-            "2024-06", ["cost", "side_effects"], e.report_key)
+            "2024-06",
+            ["cost", "side_effects"],
+            e.report_key,
+        )
         assert report_upkeep.check(db.session) == []
     assert runner.invoke(args=["aggregates", "check"]).exit_code == 0
     client.post(f"/experiences/{eid}/update", data=STILL)
@@ -71,7 +96,10 @@ def test_an_update_changes_the_answers_through_the_save_path_and_keeps_the_histo
     with app.app_context():
         assert db.session.get(Experience, eid).stopped is None
         assert [p.kind for p in db.session.scalars(select(ExperienceUpdate).order_by(ExperienceUpdate.id))] == [
-            "original", "update", "update"]
+            "original",
+            "update",
+            "update",
+        ]
         assert report_upkeep.check(db.session) == []
 
 
@@ -89,20 +117,26 @@ def test_an_edit_between_updates_is_kept_as_a_point(client, auth, app, make, pai
         db.session.commit()
     client.post(f"/experiences/{eid}/update", data=STILL)
     with app.app_context():
-        kinds = [(p.kind, p.satisfaction) for p in db.session.scalars(select(ExperienceUpdate).order_by(ExperienceUpdate.id))]
+        kinds = [
+            (p.kind, p.satisfaction) for p in db.session.scalars(select(ExperienceUpdate).order_by(ExperienceUpdate.id))
+        ]
         assert kinds == [("original", 7), ("update", 9), ("edit", 5), ("update", 9)]
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({**STOPPED, "stopped": ""}, "stopped", "Give the month you stopped"),
-    ({**STOPPED, "stopped": "2023-05"}, "stopped", "cannot be before the start month (2024-01)"),
-    ({**STOPPED, "stopped": "2999-01"}, "stopped", "cannot be in the future"),
-    ({**STILL, "stop_reasons": ["cost"]}, "stop_reasons", "Reasons for stopping go with"),
-    ({**STILL, "satisfaction": "11"}, "satisfaction", "Not a valid choice"),
-    ({**STILL, "effectiveness": ""}, "effectiveness", "Choose one answer"),
-])  # fmt: skip
-def test_bad_input_re_renders_with_the_input_kept_and_a_message_by_the_field(client, auth, app, make, pair, data,
-                                                                             field, message):  # fmt: skip
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({**STOPPED, "stopped": ""}, "stopped", "Give the month you stopped"),
+        ({**STOPPED, "stopped": "2023-05"}, "stopped", "cannot be before the start month (2024-01)"),
+        ({**STOPPED, "stopped": "2999-01"}, "stopped", "cannot be in the future"),
+        ({**STILL, "stop_reasons": ["cost"]}, "stop_reasons", "Reasons for stopping go with"),
+        ({**STILL, "satisfaction": "11"}, "satisfaction", "Not a valid choice"),
+        ({**STILL, "effectiveness": ""}, "effectiveness", "Choose one answer"),
+    ],
+)
+def test_bad_input_re_renders_with_the_input_kept_and_a_message_by_the_field(
+    client, auth, app, make, pair, data, field, message
+):
     user_id = auth.login()
     eid = make.experience(user_id=user_id, started="2024-01")
     response = client.post(f"/experiences/{eid}/update", data=data)
@@ -151,13 +185,15 @@ def frame(rows) -> pd.DataFrame:
 
 
 def test_the_point_nearest_to_the_horizon_is_chosen_within_its_tolerance():
-    points = frame([
-        (1, "2024-01", "2024-03", 11, None, "slight", "none", 5, "yes"),   # 2 months: within 3 +- 1
-        (1, "2024-01", "2024-05", 12, None, "major", "none", 9, "yes"),    # 4 months: as near; the later wins
-        (2, "2024-01", "2024-09", 21, None, "none", "mild", 4, "no"),      # 8 months: too far from 3
-        (3, None, "2024-04", 31, None, "major", "mild", 8, "yes"),         # no start month: never counted
-        (4, "2024-02", "2024-05", 41, "2024-04", "none", "severe", 2, "no"),  # exactly 3; stopped at 2 months
-    ])  # fmt: skip
+    points = frame(
+        [
+            (1, "2024-01", "2024-03", 11, None, "slight", "none", 5, "yes"),  # 2 months: within 3 +- 1
+            (1, "2024-01", "2024-05", 12, None, "major", "none", 9, "yes"),  # 4 months: as near; the later wins
+            (2, "2024-01", "2024-09", 21, None, "none", "mild", 4, "no"),  # 8 months: too far from 3
+            (3, None, "2024-04", 31, None, "major", "mild", 8, "yes"),  # no start month: never counted
+            (4, "2024-02", "2024-05", 41, "2024-04", "none", "severe", 2, "no"),  # exactly 3; stopped at 2 months
+        ]
+    )
     chosen = fr.nearest_points(points, 3)
     assert sorted(zip(chosen["experience_id"], chosen["report_key"])) == [(1, 12), (4, 41)]
     assert fr.tolerance(3) == 1 and fr.tolerance(6) == 2 and fr.tolerance(12) == 3
@@ -198,9 +234,18 @@ def test_the_treatment_page_shows_after_n_months_from_updates(client, app, make,
             from registry.models import User
 
             e = db.session.get(Experience, eid)
-            followups.add_update(db.session.get(User, user_id), e, {
-                "stopped": None, "stop_reasons": [], "effectiveness": "major", "side_effect_severity": "none",
-                "satisfaction": 9, "would_recommend": "yes"})  # fmt: skip
+            followups.add_update(
+                db.session.get(User, user_id),
+                e,
+                {
+                    "stopped": None,
+                    "stop_reasons": [],
+                    "effectiveness": "major",
+                    "side_effect_severity": "none",
+                    "satisfaction": 9,
+                    "would_recommend": "yes",
+                },
+            )
             db.session.commit()
     page = client.get("/conditions/migraine/treatments/sumatriptan").text
     assert "After 3, 6 and 12 months on it" in page
@@ -225,9 +270,18 @@ def _consenting_with_updates(app, make):
     with app.app_context():
         auth.set_consent(db.session.get(User, user_id), True)
         for uid, xid in ((user_id, eid), (other, declined)):
-            followups.add_update(db.session.get(User, uid), db.session.get(Experience, xid), {
-                "stopped": months_ago(1), "stop_reasons": ["cost", "not_effective"], "effectiveness": "none",
-                "side_effect_severity": "mild", "satisfaction": 2, "would_recommend": "no"})  # fmt: skip
+            followups.add_update(
+                db.session.get(User, uid),
+                db.session.get(Experience, xid),
+                {
+                    "stopped": months_ago(1),
+                    "stop_reasons": ["cost", "not_effective"],
+                    "effectiveness": "none",
+                    "side_effect_severity": "mild",
+                    "satisfaction": 2,
+                    "would_recommend": "no",
+                },
+            )
         db.session.commit()
     return user_id, eid
 
@@ -240,6 +294,7 @@ def test_the_export_holds_the_history_as_a_long_table_with_months_since_start(ap
     _consenting_with_updates(app, make)
     out = tmp_path / "export"
     assert runner.invoke(args=["export", "--out", str(out)]).exit_code == 0
+
     def rows(name):
         return list(csv.DictReader((out / name).read_text(encoding="utf-8").splitlines()))
 
@@ -253,7 +308,10 @@ def test_the_export_holds_the_history_as_a_long_table_with_months_since_start(ap
     expected = (then.year * 12 + then.month) - (date.today().year * 12 + date.today().month - 8)
     assert original["months_since_start"] == str(expected) and latest["months_since_start"] == "8"
     assert (latest["stopped"], latest["effectiveness"], latest["satisfaction"]) == (months_ago(1), "none", "2")
-    assert "@" not in (out / "experience_updates.csv").read_text() and "consents" not in (out / "experience_updates.csv").read_text()
+    assert (
+        "@" not in (out / "experience_updates.csv").read_text()
+        and "consents" not in (out / "experience_updates.csv").read_text()
+    )
     reasons = rows("experience_update_stop_reasons.csv")
     assert sorted(r["reason"] for r in reasons) == ["cost", "not_effective"]
     assert {r["update_id"] for r in reasons} == {latest["update_id"]}
@@ -278,8 +336,10 @@ def test_the_history_is_in_the_data_download_and_leaves_with_the_account(app, ma
         data = rights.collect(user)
         assert [p["kind"] for p in data["experience_updates"]] == ["original", "update"]
         assert data["followed_conditions"][0]["condition"] == "migraine" and data["reminder_mail"]["opted_in"]
-        assert "experience_updates.csv" in __import__("zipfile").ZipFile(__import__("io").BytesIO(
-            rights.to_csv_zip(data))).namelist()
+        assert (
+            "experience_updates.csv"
+            in __import__("zipfile").ZipFile(__import__("io").BytesIO(rights.to_csv_zip(data))).namelist()
+        )
         rights.delete_account(user)
         db.session.commit()
         assert db.session.scalar(select(ExperienceUpdate).where(ExperienceUpdate.experience_id == eid)) is None

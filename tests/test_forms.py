@@ -30,7 +30,9 @@ def test_text_fields_are_filtered_and_passwords_are_not(app):
     from registry.forms.moderation import FlagForm
 
     with app.test_request_context(method="POST"):
-        login = LoginForm(formdata=MultiDict({"email": "a\u200b@example.org", "password": "pa\u200bss"}), meta={"csrf": False})
+        login = LoginForm(
+            formdata=MultiDict({"email": "a\u200b@example.org", "password": "pa\u200bss"}), meta={"csrf": False}
+        )
         assert (login.email.data, login.password.data) == ("a@example.org", "pa\u200bss")
         flag = FlagForm(formdata=MultiDict({"note": "\u202eyrrab"}), meta={"csrf": False})
         assert flag.note.data == "yrrab"
@@ -38,8 +40,15 @@ def test_text_fields_are_filtered_and_passwords_are_not(app):
 
 @pytest.mark.parametrize(
     "typed, month",
-    [("2024-03", "2024-03"), ("2024-3", "2024-03"), ("2024/03", "2024-03"), ("3/2024", "2024-03"),
-     ("03.2024", "2024-03"), ("2024-13", "2024-13"), ("March 2024", "March 2024")],
+    [
+        ("2024-03", "2024-03"),
+        ("2024-3", "2024-03"),
+        ("2024/03", "2024-03"),
+        ("3/2024", "2024-03"),
+        ("03.2024", "2024-03"),
+        ("2024-13", "2024-13"),
+        ("March 2024", "March 2024"),
+    ],
 )
 def test_normalize_month(typed, month):
     assert forms.normalize_month(typed) == month

@@ -19,8 +19,15 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
 def _app_like(app, **settings):
-    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "DISCLOSURE_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED",
-            "RATELIMIT_ENABLED")  # fmt: skip
+    keys = (
+        "TESTING",
+        "SECRET_KEY",
+        "EXPORT_KEY",
+        "DISCLOSURE_KEY",
+        "SQLALCHEMY_DATABASE_URI",
+        "WTF_CSRF_ENABLED",
+        "RATELIMIT_ENABLED",
+    )
     return create_app({**{key: app.config[key] for key in keys}, **settings})
 
 
@@ -57,8 +64,9 @@ def test_health_is_503_while_migrations_are_behind(tmp_path):
     from flask_migrate import upgrade
 
     url = "sqlite:///" + str(tmp_path / "old.sqlite")
-    app = create_app({"TESTING": True, "SECRET_KEY": "k", "EXPORT_KEY": "k", "DISCLOSURE_KEY": "k",
-                      "SQLALCHEMY_DATABASE_URI": url})  # fmt: skip
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "k", "EXPORT_KEY": "k", "DISCLOSURE_KEY": "k", "SQLALCHEMY_DATABASE_URI": url}
+    )
     client = app.test_client()
     empty = client.get("/health")  # never migrated
     assert empty.status_code == 503 and empty.get_json()["migration_state"] == "behind"
@@ -99,8 +107,13 @@ def test_redis_down_costs_speed_not_pages(app, apps, community, caplog):
     apps.append(down)
     client = down.test_client()
     with caplog.at_level(logging.WARNING, logger="registry.cache"):
-        for url in ("/conditions/migraine", "/conditions/migraine/treatments/sumatriptan",
-                    "/api/v1/conditions/migraine/treatments", "/experiences/new", "/conditions/migraine"):
+        for url in (
+            "/conditions/migraine",
+            "/conditions/migraine/treatments/sumatriptan",
+            "/api/v1/conditions/migraine/treatments",
+            "/experiences/new",
+            "/conditions/migraine",
+        ):
             response = client.get(url)
             assert response.status_code in (200, 302), (url, response.status_code)
         assert "Sumatriptan" in client.get("/conditions/migraine").text
@@ -139,8 +152,14 @@ def test_killed_database_connections_cost_no_500(app, apps, community, database_
     served = _app_like(app)
     apps.append(served)
     client = served.test_client()
-    urls = ["/", "/conditions/migraine", "/conditions/migraine/treatments/sumatriptan", "/api/v1/conditions",
-            "/health", "/about"]  # fmt: skip
+    urls = [
+        "/",
+        "/conditions/migraine",
+        "/conditions/migraine/treatments/sumatriptan",
+        "/api/v1/conditions",
+        "/health",
+        "/about",
+    ]
     killer = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
     statuses = []
     try:
@@ -148,9 +167,12 @@ def test_killed_database_connections_cost_no_500(app, apps, community, database_
             for url in urls:
                 statuses.append(client.get(url).status_code)
             with killer.connect() as conn:  # a restart or failover: every other connection is gone
-                killed = conn.execute(sa.text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()  # fmt: skip
+                killed = conn.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
             assert killed >= 1, "the app's pooled connections were not killed"
             for url in urls:
                 statuses.append(client.get(url).status_code)
@@ -161,8 +183,12 @@ def test_killed_database_connections_cost_no_500(app, apps, community, database_
 
 def test_pool_settings_reach_the_engine_on_postgresql(app, apps):
     url = PG_URL or "postgresql+psycopg://registry@127.0.0.1:5432/registry"
-    sized = _app_like(app, SQLALCHEMY_DATABASE_URI=url.replace("postgresql://", "postgresql+psycopg://"),
-                      DB_POOL_SIZE=3, DB_MAX_OVERFLOW=1)  # fmt: skip
+    sized = _app_like(
+        app,
+        SQLALCHEMY_DATABASE_URI=url.replace("postgresql://", "postgresql+psycopg://"),
+        DB_POOL_SIZE=3,
+        DB_MAX_OVERFLOW=1,
+    )
     apps.append(sized)
     with sized.app_context():
         pool = db.engine.pool

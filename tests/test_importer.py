@@ -79,17 +79,23 @@ def test_reviews_import_resolved_rows_and_lists_unresolved_names(runner, catalog
     assert "line 10: helpful count 'lots' is not a whole number" in result.output
     with open(sample[0].with_name("reviews.csv.unresolved.csv"), encoding="utf-8") as handle:
         unresolved = list(csv.DictReader(handle))
-    assert [(r["kind"], r["name"], r["rows"]) for r in unresolved] == [("drug", "Zzzyxal", "2"),
-                                                                       ("condition", "Unknownitis", "1")]
+    assert [(r["kind"], r["name"], r["rows"]) for r in unresolved] == [
+        ("drug", "Zzzyxal", "2"),
+        ("condition", "Unknownitis", "1"),
+    ]
     with app.app_context():
         rows = db.session.execute(
-            select(Condition.slug, Treatment.slug, Experience).join(Condition, Condition.id == Experience.condition_id)
+            select(Condition.slug, Treatment.slug, Experience)
+            .join(Condition, Condition.id == Experience.condition_id)
             .join(Treatment, Treatment.id == Experience.treatment_id)
-        ).all()  # fmt: skip
+        ).all()
         found = {(c, t, e.satisfaction) for c, t, e in rows}
         # Brand -> generic (Glucophage, Topamax); condition by name and by ICD-10-CM code.
-        assert found == {("type-2-diabetes", "metformin", 8), ("type-2-diabetes", "metformin", 9),
-                         ("migraine", "topiramate", 7)}  # fmt: skip
+        assert found == {
+            ("type-2-diabetes", "metformin", 8),
+            ("type-2-diabetes", "metformin", 9),
+            ("migraine", "topiramate", 7),
+        }
         for _, _, experience in rows:
             # Only the rating was given: nothing else is invented.
             assert experience.effectiveness is None and experience.side_effect_severity is None
@@ -101,8 +107,14 @@ def test_reviews_import_resolved_rows_and_lists_unresolved_names(runner, catalog
         users = db.session.scalars(select(User).where(User.imported_from.is_not(None))).all()
         assert len(users) == 3 and all(u.imported_from == "reviews:drugs-com-sample" for u in users)
         # The report counts moved with them, as with any submission; missing answers count nowhere.
-        cells = db.session.execute(select(report_cell.c.n, report_cell.c["satisfaction__8"],
-                                          report_cell.c["effectiveness__none"], report_cell.c["duration__lt_1m"])).all()
+        cells = db.session.execute(
+            select(
+                report_cell.c.n,
+                report_cell.c["satisfaction__8"],
+                report_cell.c["effectiveness__none"],
+                report_cell.c["duration__lt_1m"],
+            )
+        ).all()
         assert sum(c[0] for c in cells) == 3 and sum(c[1] for c in cells) == 1
         assert sum(c[2] + c[3] for c in cells) == 0
         from registry import report_upkeep
@@ -112,9 +124,12 @@ def test_reviews_import_resolved_rows_and_lists_unresolved_names(runner, catalog
 
 def test_unresolved_report_says_what_the_vocabulary_knows(runner, catalog, sample, tmp_path):
     path, mapping = sample
-    path.write_text("drugName,condition,review,rating,date,usefulCount\n"
-                    "Ozempic,Type 2 diabetes,,9,1-Jan-20,\n"
-                    "metformin,Diabetes insipidus,,6,1-Jan-20,\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "drugName,condition,review,rating,date,usefulCount\n"
+        "Ozempic,Type 2 diabetes,,9,1-Jan-20,\n"
+        "metformin,Diabetes insipidus,,6,1-Jan-20,\n",
+        encoding="utf-8",
+    )
     result = run(runner, sample, "--report", str(tmp_path / "names.csv"))
     assert "2 names matched nothing: listed in" in result.output and "0 with errors" not in result.output
     with open(tmp_path / "names.csv", encoding="utf-8") as handle:
@@ -152,12 +167,21 @@ def test_five_point_ratings_spread_over_satisfaction(runner, catalog, sample, ap
     assert "line 4: rating '7' is not a whole number from 1 to 5" in result.output
 
 
-@pytest.mark.parametrize(("mapping", "message"), [
-    ('[columns]\ndrug = "drugName"\n', "must name the spreadsheet's condition, rating column"),
-    ('[columns]\ndrug = "drugName"\ncondition = "condition"\nrating = "rating"\nstars = "x"\n', "unknown keys stars"),
-    ('[columns]\ndrug = "drugName"\ncondition = "condition"\nrating = "rating"\n[rating]\nscale = 7\n', "must be 5"),
-    ("[columns\n", "cannot read the mapping"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ('[columns]\ndrug = "drugName"\n', "must name the spreadsheet's condition, rating column"),
+        (
+            '[columns]\ndrug = "drugName"\ncondition = "condition"\nrating = "rating"\nstars = "x"\n',
+            "unknown keys stars",
+        ),
+        (
+            '[columns]\ndrug = "drugName"\ncondition = "condition"\nrating = "rating"\n[rating]\nscale = 7\n',
+            "must be 5",
+        ),
+        ("[columns\n", "cannot read the mapping"),
+    ],
+)
 def test_bad_mapping_is_explained(runner, catalog, sample, mapping, message):
     sample[1].write_text(mapping, encoding="utf-8")
     result = run(runner, sample)

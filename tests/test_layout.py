@@ -74,7 +74,6 @@ def test_registry_package_imports_without_flask():
     assert result.stdout.strip() == "[]"
 
 
-
 def test_the_readme_layout_names_every_module_and_no_missing_one():
     """README's Layout section names every module of registry/ and reports/, and no file that is gone."""
     import re

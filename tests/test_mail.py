@@ -95,8 +95,18 @@ def test_a_forged_or_altered_link_is_refused(mail_app, make, inbox):
 
 def test_registration_mails_a_confirmation_link(mail_app, inbox):
     client = mail_app.test_client()
-    assert client.post("/register", data={"email": "new@example.org", "pseudonym": "newcomer", "password": "long enough pw",
-                                   "confirm": "long enough pw"}).status_code == 302  # fmt: skip
+    assert (
+        client.post(
+            "/register",
+            data={
+                "email": "new@example.org",
+                "pseudonym": "newcomer",
+                "password": "long enough pw",
+                "confirm": "long enough pw",
+            },
+        ).status_code
+        == 302
+    )
     page = client.get("/account")
     assert "not confirmed yet" in page.text and "Send the link again" in page.text
     [message] = inbox.wait(1)
@@ -141,11 +151,16 @@ def test_links_come_from_the_request_host_without_a_base_url(app, smtp, make):
     port, inbox = smtp
     make.user(email="ana@example.org")
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "RATELIMIT_ENABLED")
-    mailing = create_app({**{k: app.config[k] for k in keys}, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port,
-                          "MAIL_ASYNC": False})  # fmt: skip
+    mailing = create_app(
+        {**{k: app.config[k] for k in keys}, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_ASYNC": False}
+    )
     try:
-        assert mailing.test_client().post("/password/forgot", data={"email": "ana@example.org"},
-                                   base_url="https://public.example").status_code == 302  # fmt: skip
+        assert (
+            mailing.test_client()
+            .post("/password/forgot", data={"email": "ana@example.org"}, base_url="https://public.example")
+            .status_code
+            == 302
+        )
         [message] = inbox.wait(1)
         assert "https://public.example/password/reset/" in message.get_body(("plain",)).get_content()
     finally:
@@ -181,23 +196,42 @@ def test_reset_requests_are_limited_per_address_and_per_account(app, smtp, make)
     port, inbox = smtp
     make.user(email="ana@example.org")
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
-    limited = create_app({**{k: app.config[k] for k in keys}, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port,
-                          "RATELIMIT_ENABLED": True, "RATELIMIT_RESET": "2 per hour"})  # fmt: skip
+    limited = create_app(
+        {
+            **{k: app.config[k] for k in keys},
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": port,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_RESET": "2 per hour",
+        }
+    )
     try:
         client = limited.test_client()
         for n in range(2):  # from ever new addresses, for one account
-            answer = client.post("/password/forgot", data={"email": "ana@example.org"},
-                                 environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})  # fmt: skip
+            answer = client.post(
+                "/password/forgot", data={"email": "ana@example.org"}, environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}
+            )
             assert answer.status_code == 302
-        blocked = client.post("/password/forgot", data={"email": "ana@example.org"},
-                              environ_base={"REMOTE_ADDR": "203.0.113.9"})  # fmt: skip
+        blocked = client.post(
+            "/password/forgot", data={"email": "ana@example.org"}, environ_base={"REMOTE_ADDR": "203.0.113.9"}
+        )
         assert blocked.status_code == 429
         # an unknown address is limited alike, so the limit tells nothing either
         for n in range(2):
-            assert client.post("/password/forgot", data={"email": "nobody@example.org"},
-                        environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code == 302  # fmt: skip
-        assert client.post("/password/forgot", data={"email": "nobody@example.org"},
-                           environ_base={"REMOTE_ADDR": "198.51.100.9"}).status_code == 429  # fmt: skip
+            assert (
+                client.post(
+                    "/password/forgot",
+                    data={"email": "nobody@example.org"},
+                    environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+                ).status_code
+                == 302
+            )
+        assert (
+            client.post(
+                "/password/forgot", data={"email": "nobody@example.org"}, environ_base={"REMOTE_ADDR": "198.51.100.9"}
+            ).status_code
+            == 429
+        )
         assert len(inbox.wait(2)) == 2
     finally:
         with limited.app_context():

@@ -5,28 +5,31 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from registry.report_sources import CellSource
 from registry import catalog, catalog_merge, moderation, ratings, report_upkeep, screening
 from registry.extensions import db
 from registry.models import Condition, DoctorRating, Experience, Flag, Treatment, TreatmentSynonym, User
-from reports.outcomes import condition_report
+from registry.report_sources import CellSource
 from reports.disclosure import Policy
 from reports.filters import Filters
+from reports.outcomes import condition_report
 
 EXACT = Policy(mode="exact", min_n=5)
 
 
-@pytest.mark.parametrize("text, found", [
-    ("Write to me at jo.smith@example.org", ["an email address"]),
-    ("Call +44 20 7946 0958 any time", ["a phone number"]),
-    ("Call 555-867-5309", ["a phone number"]),
-    ("see https://cure.example/buy", ["a link"]),
-    ("order at www.pills4u.biz", ["a link"]),
-    ("cheap at pills4u.com now", ["a link"]),
-    ("Took 500 mg twice a day from 2019 to 2021; 3 x 20 mg", []),
-    ("Take it with food. Side effects eased after 2-3 weeks.", []),
-    ("", []),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("Write to me at jo.smith@example.org", ["an email address"]),
+        ("Call +44 20 7946 0958 any time", ["a phone number"]),
+        ("Call 555-867-5309", ["a phone number"]),
+        ("see https://cure.example/buy", ["a link"]),
+        ("order at www.pills4u.biz", ["a link"]),
+        ("cheap at pills4u.com now", ["a link"]),
+        ("Took 500 mg twice a day from 2019 to 2021; 3 x 20 mg", []),
+        ("Take it with food. Side effects eased after 2-3 weeks.", []),
+        ("", []),
+    ],
+)
 def test_contact_details(text, found):
     assert screening.contact_details(text) == found
 
@@ -82,7 +85,9 @@ def test_a_moderation_decision_keeps_the_reports_update_time(app, make, pair):
         row = db.session.get(Experience, eid)
         row.updated_at = long_ago  # reported long ago, still in use (the flush moves its counts)
         db.session.commit()
-        moderation.set_text_state(db.session.get(User, moderator), "tip", db.session.get(Experience, eid), "hidden", "x")
+        moderation.set_text_state(
+            db.session.get(User, moderator), "tip", db.session.get(Experience, eid), "hidden", "x"
+        )
         db.session.commit()
         assert db.session.get(Experience, eid).updated_at == long_ago
         assert report_upkeep.check(db.session) == []
@@ -167,8 +172,10 @@ def test_merging_treatments_moves_every_report_once(app, make, pair):
         mine = db.session.scalars(sa.select(Experience).where(Experience.user_id == both)).all()
         assert [(e.treatment.slug, e.effectiveness) for e in mine] == [("sumatriptan", "major")]
         # The duplicate's name now finds the survivor.
-        assert db.session.scalar(sa.select(TreatmentSynonym.name).where(TreatmentSynonym.treatment_id == survivor.id)) \
+        assert (
+            db.session.scalar(sa.select(TreatmentSynonym.name).where(TreatmentSynonym.treatment_id == survivor.id))
             == "Imitrex"
+        )
         assert catalog.find_treatment("Imitrex").slug == "sumatriptan"
         report = condition_report(CellSource(db.session), survivor.conditions[0], Filters(), EXACT)
         assert {t.slug: t.n for t in report.treatments}["sumatriptan"] == 9
@@ -186,9 +193,18 @@ def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, p
         doctor, _ = catalog.add_doctor("Dr Ada Lovelace", "Neurology", "London", "GB")
         source = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine-headache"))
         survivor = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
-        values = dict(last_visit="2024-05", overall=9, explained_clearly="always", listened_carefully="always",
-                      showed_respect="always", spent_enough_time="usually", got_appointment=None, knowledge=5,
-                      would_recommend="definitely_yes", comment=None)  # fmt: skip
+        values = dict(
+            last_visit="2024-05",
+            overall=9,
+            explained_clearly="always",
+            listened_carefully="always",
+            showed_respect="always",
+            spent_enough_time="usually",
+            got_appointment=None,
+            knowledge=5,
+            would_recommend="definitely_yes",
+            comment=None,
+        )
         ratings.save(db.session.get(User, a), doctor, survivor, values | {"overall": 3})
         db.session.commit()
         ratings.save(db.session.get(User, a), doctor, source, values)  # the newer of a's two ratings
@@ -197,8 +213,13 @@ def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, p
         db.session.commit()
         assert result == {"experiences": 2, "duplicate experiences": 0, "ratings": 1, "duplicate ratings": 1}
         assert report_upkeep.check(db.session) == []
-        assert db.session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.condition_id == survivor.id)) == 3
-        assert db.session.execute(sa.select(DoctorRating.condition_id, DoctorRating.overall)).all() == [(survivor.id, 9)]
+        assert (
+            db.session.scalar(sa.select(sa.func.count(Experience.id)).where(Experience.condition_id == survivor.id))
+            == 3
+        )
+        assert db.session.execute(sa.select(DoctorRating.condition_id, DoctorRating.overall)).all() == [
+            (survivor.id, 9)
+        ]
         assert catalog.find_condition("Migraine headache").id == survivor.id
         assert db.session.get(Condition, source.id) is None
 
@@ -241,8 +262,13 @@ def test_flags_close_when_their_text_goes(app, make, pair):
         db.session.commit()
         experiences.delete(db.session.get(Experience, eid))
         row = db.session.get(Experience, other)  # its author removes the words
-        experiences.save(row.user, row.condition, row.treatment,
-                         experiences.form_data(row) | {"tips": None, "satisfaction": 7}, experience=row)  # fmt: skip
+        experiences.save(
+            row.user,
+            row.condition,
+            row.treatment,
+            experiences.form_data(row) | {"tips": None, "satisfaction": 7},
+            experience=row,
+        )
         db.session.commit()
         assert [f.resolution for f in db.session.scalars(sa.select(Flag).order_by(Flag.id))] == ["gone", "gone"]
         assert moderation.queue() == [] and moderation.open_flag_count() == 0

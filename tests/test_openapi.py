@@ -16,9 +16,17 @@ CHECKS = [
     checks.response_schema_conformance,
     checks.response_headers_conformance,
 ]
-RATING = {"last_visit": "2025-06", "explained_clearly": "always", "listened_carefully": "usually",
-          "showed_respect": "always", "spent_enough_time": "sometimes", "got_appointment": None, "knowledge": 4,
-          "would_recommend": "probably_yes", "comment": None}  # fmt: skip
+RATING = {
+    "last_visit": "2025-06",
+    "explained_clearly": "always",
+    "listened_carefully": "usually",
+    "showed_respect": "always",
+    "spent_enough_time": "sometimes",
+    "got_appointment": None,
+    "knowledge": 4,
+    "would_recommend": "probably_yes",
+    "comment": None,
+}
 
 
 @pytest.fixture
@@ -32,16 +40,37 @@ def seeded(app, make):
     make.condition("Migraine", "G43", treatments=["sumatriptan", "propranolol"])
     make.condition("Epilepsy", "G40")
     for n in range(7):
-        make.experience("migraine", "sumatriptan", side_effects=["nausea"], effectiveness=["major", "none"][n % 2],
-                        role=["patient", "caregiver"][n % 2], birth_year=1960 + n, sex="female",
-                        dose_amount=[50, 100][n % 2], dose_unit="mg", dose_frequency="as_needed")  # fmt: skip
+        make.experience(
+            "migraine",
+            "sumatriptan",
+            side_effects=["nausea"],
+            effectiveness=["major", "none"][n % 2],
+            role=["patient", "caregiver"][n % 2],
+            birth_year=1960 + n,
+            sex="female",
+            dose_amount=[50, 100][n % 2],
+            dose_unit="mg",
+            dose_frequency="as_needed",
+        )
     make.experience("migraine", "propranolol")
     members = [make.member() for _ in range(6)]
     with app.app_context():
-        rated = Doctor(name="Dr. Ines Moreau", name_key="ines moreau", specialty="Neurology", city="Lyon",
-                       city_key="lyon", country="FR")  # fmt: skip
-        db.session.add_all([rated, Doctor(name="Dr. Lone", name_key="lone", specialty="Neurology", city="Oslo",
-                                          city_key="oslo", country="NO")])  # fmt: skip
+        rated = Doctor(
+            name="Dr. Ines Moreau",
+            name_key="ines moreau",
+            specialty="Neurology",
+            city="Lyon",
+            city_key="lyon",
+            country="FR",
+        )
+        db.session.add_all(
+            [
+                rated,
+                Doctor(
+                    name="Dr. Lone", name_key="lone", specialty="Neurology", city="Oslo", city_key="oslo", country="NO"
+                ),
+            ]
+        )
         db.session.flush()
         migraine = db.session.scalar(db.select(Condition).where(Condition.slug == "migraine"))
         for n, member in enumerate(members):
@@ -52,14 +81,18 @@ def seeded(app, make):
 def test_openapi_json_is_served_and_names_every_api_route(client, app):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    routes = {rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
-              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")}  # fmt: skip
+    routes = {
+        rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+    }
     assert routes - {"/openapi.json"} == set(spec["paths"])
     effectiveness = spec["paths"]["/conditions/{slug}/treatments"]["get"]["responses"]["200"]
     assert "major" in str(effectiveness) and list(scales.ROLE.codes) == next(
-        p["schema"]["items"]["enum"] for p in spec["paths"]["/conditions/{slug}/treatments"]["get"]["parameters"]
+        p["schema"]["items"]["enum"]
+        for p in spec["paths"]["/conditions/{slug}/treatments"]["get"]["parameters"]
         if p["name"] == "role"
-    )  # fmt: skip
+    )
 
 
 def test_every_api_answer_conforms_to_the_description(app, seeded):
@@ -70,9 +103,13 @@ def test_every_api_answer_conforms_to_the_description(app, seeded):
     assert len(operations) == 9
     for operation in operations:
 
-        @given(case=operation.as_strategy(), real=st.fixed_dictionaries({k: st.sampled_from([None, *v]) for k, v in known.items()}))
-        @settings(max_examples=20, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @given(
+            case=operation.as_strategy(),
+            real=st.fixed_dictionaries({k: st.sampled_from([None, *v]) for k, v in known.items()}),
+        )
+        @settings(
+            max_examples=20, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def check(case, real):
             for name, value in real.items():
                 if value is not None and case.path_parameters and name in case.path_parameters:

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from registry.report_sources import CellSource
 from registry.extensions import db
 from registry.models import Condition, Treatment
+from registry.report_sources import CellSource
 from reports import outcomes
 from reports.disclosure import Policy
 from reports.filters import Filters
@@ -26,23 +26,39 @@ def community(make, monkeypatch):
     make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol", "yoga", "erenumab"])
     make.condition("Cluster headache", "G44.0")
     # Sumatriptan: 6 reports; improved 4 of the 5 who could tell.
-    for effect, satisfaction, severity in [("major", 9, "mild"), ("major", 9, "mild"), ("major", 8, "severe"),
-                                           ("moderate", 7, "mild"), ("slight", 5, "none"), ("cant_tell", 6, "mild")]:
-        make.experience(treatment="sumatriptan", effectiveness=effect, satisfaction=satisfaction,
-                        side_effect_severity=severity, side_effects=["nausea"] if severity != "none" else [],
-                        insurance_coverage="denied" if satisfaction == 5 else "covered")
+    for effect, satisfaction, severity in [
+        ("major", 9, "mild"),
+        ("major", 9, "mild"),
+        ("major", 8, "severe"),
+        ("moderate", 7, "mild"),
+        ("slight", 5, "none"),
+        ("cant_tell", 6, "mild"),
+    ]:
+        make.experience(
+            treatment="sumatriptan",
+            effectiveness=effect,
+            satisfaction=satisfaction,
+            side_effect_severity=severity,
+            side_effects=["nausea"] if severity != "none" else [],
+            insurance_coverage="denied" if satisfaction == 5 else "covered",
+        )
     # Topiramate: 8 reports, 5 by women; improved 4 of 8.
     for i, effect in enumerate(["moderate"] * 4 + ["none"] * 3 + ["worse"]):
-        make.experience(treatment="topiramate", effectiveness=effect, satisfaction=4,
-                        sex="female" if i < 5 else "male", side_effects=["brain fog", "tingling"][: 1 + i % 2],
-                        started="2024-01", stopped="2024-03" if i < 2 else None,
-                        stop_reasons=["side_effects"] if i < 2 else [])
+        make.experience(
+            treatment="topiramate",
+            effectiveness=effect,
+            satisfaction=4,
+            sex="female" if i < 5 else "male",
+            side_effects=["brain fog", "tingling"][: 1 + i % 2],
+            started="2024-01",
+            stopped="2024-03" if i < 2 else None,
+            stop_reasons=["side_effects"] if i < 2 else [],
+        )
     # Small units: 3 and 2 reports.
     for _ in range(3):
         make.experience(treatment="propranolol", effectiveness="major")
     for _ in range(2):
         make.experience(treatment="yoga", effectiveness="major")
-    # fmt: skip
 
 
 def condition(slug="migraine"):
@@ -65,8 +81,14 @@ def test_condition_report_matches_hand_counts(community, ctx):
     assert [u.slug for u in report.treatments][:2] == ["sumatriptan", "topiramate"]
     suma = report.treatments[0]
     assert suma.n == 6
-    assert suma.distributions["effectiveness"] == {"worse": 0, "none": 0, "slight": 1, "moderate": 1, "major": 3,
-                                                   "cant_tell": 1}  # fmt: skip
+    assert suma.distributions["effectiveness"] == {
+        "worse": 0,
+        "none": 0,
+        "slight": 1,
+        "moderate": 1,
+        "major": 3,
+        "cant_tell": 1,
+    }
     assert suma.improved == share_dict(4, 5)  # cant_tell is left out of the denominator
     assert suma.satisfaction_mean == round(44 / 6, 2)
     assert suma.severe == share_dict(1, 6)
@@ -117,9 +139,13 @@ def test_one_small_treatment_hides_nothing_else(make, ctx):
     report = report_of("lonely")
     assert {u.slug for u in report.treatments if u.suppressed} == {"alpha"}
     assert report.n == 46  # the total counts shown treatments only
-    (beta,) = outcomes.treatments_report(CellSource(db.session), condition("lonely"), [treatment("beta")], Filters(), EXACT)
+    (beta,) = outcomes.treatments_report(
+        CellSource(db.session), condition("lonely"), [treatment("beta")], Filters(), EXACT
+    )
     assert not beta.suppressed and beta.n == 6
-    (alpha,) = outcomes.treatments_report(CellSource(db.session), condition("lonely"), [treatment("alpha")], Filters(), EXACT)
+    (alpha,) = outcomes.treatments_report(
+        CellSource(db.session), condition("lonely"), [treatment("alpha")], Filters(), EXACT
+    )
     assert alpha.detail_json() == {"slug": "alpha", "name": "Alpha", "suppressed": True}
 
 
@@ -178,8 +204,13 @@ def drug(make):
     make.condition("Heart failure", "I50", treatments=["semaglutide"])
     make.condition("Fatty liver", "K76.0")
     for i in range(14):
-        make.experience("type-2-diabetes", "semaglutide", effectiveness="major" if i < 9 else "none",
-                        side_effects=["nausea"] + (["constipation"] if i < 3 else []), would_recommend="yes" if i < 10 else "no")
+        make.experience(
+            "type-2-diabetes",
+            "semaglutide",
+            effectiveness="major" if i < 9 else "none",
+            side_effects=["nausea"] + (["constipation"] if i < 3 else []),
+            would_recommend="yes" if i < 10 else "no",
+        )
     for i in range(9):
         make.experience("obesity", "semaglutide", effectiveness="moderate", side_effects=["nausea"] if i < 4 else [])
     for _ in range(2):
@@ -187,7 +218,6 @@ def drug(make):
     make.experience("fatty-liver", "semaglutide", side_effects=["nausea"])
     for _ in range(7):
         make.experience("type-2-diabetes", "metformin")
-    # fmt: skip
 
 
 @pytest.mark.parametrize("policy", [EXACT, NOISY], ids=["exact", "perturb"])
@@ -208,7 +238,10 @@ def test_the_drug_overview_names_a_hidden_condition_only_when_the_catalog_lists_
     hidden = [u.slug for u in overview.uses if u.unit.suppressed]
     assert hidden == ["heart-failure"]  # 2 reports, listed; fatty liver's 1 report is never told
     assert all(set(u.unit.detail_json()) == {"slug", "name", "suppressed"} for u in overview.uses if u.unit.suppressed)
-    assert outcomes.treatment_overview(CellSource(db.session), treatment("metformin"), EXACT).uses[0].slug == "type-2-diabetes"
+    assert (
+        outcomes.treatment_overview(CellSource(db.session), treatment("metformin"), EXACT).uses[0].slug
+        == "type-2-diabetes"
+    )
 
 
 def test_the_drug_overviews_side_effects_sum_the_shown_conditions_protected_counts(drug, ctx):

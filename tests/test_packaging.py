@@ -24,8 +24,12 @@ def test_wheel_carries_every_template(wheel):
 def test_wheel_carries_static_files_migrations_and_data(wheel):
     names = _names(wheel)
     package = ROOT / "registry"
-    needed = [p for pattern in ("static/*", "data/*.json", "migrations/*.*", "migrations/versions/*.py")
-              for p in package.glob(pattern) if p.is_file()]  # fmt: skip
+    needed = [
+        p
+        for pattern in ("static/*", "data/*.json", "migrations/*.*", "migrations/versions/*.py")
+        for p in package.glob(pattern)
+        if p.is_file()
+    ]
     assert any(p.parent.name == "versions" for p in needed) and any(p.name == "catalog.json" for p in needed)
     missing = [p.relative_to(ROOT).as_posix() for p in needed if p.relative_to(ROOT).as_posix() not in names]
     assert not missing, f"files missing from the wheel: {missing}"
@@ -40,8 +44,12 @@ def test_wheel_holds_no_tests_or_local_state(wheel):
 
 def test_wheel_carries_every_module(wheel):
     names = _names(wheel)
-    modules = [p.relative_to(ROOT).as_posix() for package in ("registry", "reports", "scales")
-               for p in (ROOT / package).rglob("*.py") if "__pycache__" not in p.parts]  # fmt: skip
+    modules = [
+        p.relative_to(ROOT).as_posix()
+        for package in ("registry", "reports", "scales")
+        for p in (ROOT / package).rglob("*.py")
+        if "__pycache__" not in p.parts
+    ]
     assert "registry/models/export.py" in modules and "registry/export.py" in modules
     missing = [m for m in modules if m not in names]
     assert not missing, f"modules missing from the wheel: {missing}"

@@ -10,12 +10,19 @@ import pyarrow.parquet as pq
 import pytest
 
 import scales
-
 from registry import codebook, parquet
 
-TABLES = ["experiences", "experience_side_effects", "experience_stop_reasons", "experience_updates",
-          "experience_update_stop_reasons", "doctor_ratings", "conditions",
-          "treatments", "doctors"]  # fmt: skip
+TABLES = [
+    "experiences",
+    "experience_side_effects",
+    "experience_stop_reasons",
+    "experience_updates",
+    "experience_update_stop_reasons",
+    "doctor_ratings",
+    "conditions",
+    "treatments",
+    "doctors",
+]
 
 
 @pytest.fixture

@@ -14,29 +14,70 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scales
-from registry.report_sources import CellSource
 from registry.extensions import db
+from registry.report_sources import CellSource
 from reports import disclosure, outcomes, stats
 from reports.filters import FILTER_SCALES, Filters
 
 
-
 def examples(share: float) -> settings:
     """share times the profile's example count (tests/conftest.py: 25 in "dev", 200 in "ci"), random examples."""
-    return settings(max_examples=max(1, round(settings().max_examples * share)), deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+    return settings(
+        max_examples=max(1, round(settings().max_examples * share)),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 FAST = examples(1)
 FEW = examples(0.4)  # forms that hash a password on success
 
-NASTY = st.sampled_from([
-    "", " ", "\x00", "a\x00b", "0", "-1", "1e309", "9" * 400, "NaN", "inf", "-0", "0.5", "2024-13", "0000-00",
-    "9999-12", "2024-1", "<script>alert(1)</script>", "' OR 1=1 --", "%s%n", "../../etc/passwd", "\u202e",
-    "e\u0301", "\U0001d518\U0001d52b", "x" * 5000, "\U0001f642" * 300, "\r\n", "true", "[]", "{}", "null",
-    "2147483648", "9223372036854775808", "-9223372036854775809", "migraine", "sumatriptan", "mg", "major", "1", "10",
-    "patient", "a@b.c", "@" * 60,
-])  # fmt: skip
+NASTY = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "a\x00b",
+        "0",
+        "-1",
+        "1e309",
+        "9" * 400,
+        "NaN",
+        "inf",
+        "-0",
+        "0.5",
+        "2024-13",
+        "0000-00",
+        "9999-12",
+        "2024-1",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "%s%n",
+        "../../etc/passwd",
+        "\u202e",
+        "e\u0301",
+        "\U0001d518\U0001d52b",
+        "x" * 5000,
+        "\U0001f642" * 300,
+        "\r\n",
+        "true",
+        "[]",
+        "{}",
+        "null",
+        "2147483648",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "migraine",
+        "sumatriptan",
+        "mg",
+        "major",
+        "1",
+        "10",
+        "patient",
+        "a@b.c",
+        "@" * 60,
+    ]
+)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)  # lone surrogates cannot be sent
 VALUE = st.one_of(NASTY, TEXT, st.integers().map(str), st.floats().map(str))
 VALUES = st.one_of(VALUE, st.lists(VALUE, max_size=3))
@@ -45,8 +86,11 @@ VALUES = st.one_of(VALUE, st.lists(VALUE, max_size=3))
 def form_data(valid: dict) -> st.SearchStrategy:
     """The valid answers or nothing, with up to four fields (or unknown ones) replaced by hostile values."""
     fields = st.sampled_from(sorted(valid) + ["unexpected"])
-    return st.builds(lambda base, changes: {**base, **changes}, st.sampled_from([valid, {}]),
-                     st.dictionaries(fields, VALUES, max_size=4))  # fmt: skip
+    return st.builds(
+        lambda base, changes: {**base, **changes},
+        st.sampled_from([valid, {}]),
+        st.dictionaries(fields, VALUES, max_size=4),
+    )
 
 
 # Written on purpose by a refused log-in or password change: the count of wrong passwords per email.
@@ -56,8 +100,11 @@ COUNTERS = {"login_failure"}
 def row_counts(app) -> dict[str, int]:
     with app.app_context():
         with db.engine.connect() as conn:
-            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                    for t in db.metadata.sorted_tables if t.name not in COUNTERS}  # fmt: skip
+            return {
+                t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                for t in db.metadata.sorted_tables
+                if t.name not in COUNTERS
+            }
 
 
 def forget_failures(app) -> None:
@@ -79,17 +126,41 @@ def post_checked(app, client, url: str, data: dict):
 
 
 EXPERIENCE = {
-    "condition": "migraine", "treatment": "sumatriptan", "role": "caregiver", "diagnosed_year": "2015",
-    "started": "2023-01", "stopped": "2024-06", "dose_amount": "50", "dose_unit": "mg", "dose_frequency": "as_needed",
-    "effectiveness": "major", "side_effect_severity": "moderate", "side_effects": ["nausea", "jaw tightness"],
-    "adherence": "usually", "burden": "a_little", "cost_per_month": "25_100", "insurance_coverage": "partly",
-    "stop_reasons": ["side_effects", "cost"], "satisfaction": "8", "would_recommend": "yes", "tips": "At the first sign.",
-}  # fmt: skip
+    "condition": "migraine",
+    "treatment": "sumatriptan",
+    "role": "caregiver",
+    "diagnosed_year": "2015",
+    "started": "2023-01",
+    "stopped": "2024-06",
+    "dose_amount": "50",
+    "dose_unit": "mg",
+    "dose_frequency": "as_needed",
+    "effectiveness": "major",
+    "side_effect_severity": "moderate",
+    "side_effects": ["nausea", "jaw tightness"],
+    "adherence": "usually",
+    "burden": "a_little",
+    "cost_per_month": "25_100",
+    "insurance_coverage": "partly",
+    "stop_reasons": ["side_effects", "cost"],
+    "satisfaction": "8",
+    "would_recommend": "yes",
+    "tips": "At the first sign.",
+}
 RATING = {
-    "doctor": "1", "condition": "migraine", "last_visit": "2025-06", "overall": "9", "explained_clearly": "always",
-    "listened_carefully": "usually", "showed_respect": "always", "spent_enough_time": "sometimes",
-    "got_appointment": "usually", "knowledge": "4", "would_recommend": "probably_yes", "comment": "Clear.",
-}  # fmt: skip
+    "doctor": "1",
+    "condition": "migraine",
+    "last_visit": "2025-06",
+    "overall": "9",
+    "explained_clearly": "always",
+    "listened_carefully": "usually",
+    "showed_respect": "always",
+    "spent_enough_time": "sometimes",
+    "got_appointment": "usually",
+    "knowledge": "4",
+    "would_recommend": "probably_yes",
+    "comment": "Clear.",
+}
 PASSWORD = "correct horse battery"
 
 
@@ -104,8 +175,16 @@ def world(app, make):
     for n in range(6):
         make.experience("migraine", "sumatriptan", role=["patient", "caregiver"][n % 2], sex="female")
     with app.app_context():
-        db.session.add(Doctor(name="Dr. Ines Moreau", name_key="ines moreau", specialty="Neurology", city="Lyon",
-                              city_key="lyon", country="FR"))  # fmt: skip
+        db.session.add(
+            Doctor(
+                name="Dr. Ines Moreau",
+                name_key="ines moreau",
+                specialty="Neurology",
+                city="Lyon",
+                city_key="lyon",
+                country="FR",
+            )
+        )
         db.session.commit()
     make.user(email="me@example.org", password=PASSWORD)
     client = app.test_client()
@@ -117,8 +196,16 @@ def world(app, make):
 
 
 @FEW
-@given(data=form_data({"email": "new@example.org", "pseudonym": "new member", "password": "long enough pw",
-                       "confirm": "long enough pw"}))  # fmt: skip
+@given(
+    data=form_data(
+        {
+            "email": "new@example.org",
+            "pseudonym": "new member",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+        }
+    )
+)
 def test_register_takes_any_input(app, world, data):
     post_checked(app, app.test_client(), "/register", data)
 
@@ -158,26 +245,65 @@ def test_rating_form_takes_any_input(app, world, data, query):
 
 
 @FAST
-@given(kind=st.sampled_from(["conditions", "treatments", "doctors"]),
-       data=form_data({"name": "Vestibular migraine", "icd10": "G43.8", "synonyms": "VM", "kind": "therapy",
-                       "specialty": "Neurology", "city": "Oslo", "country": "NO"}))  # fmt: skip
+@given(
+    kind=st.sampled_from(["conditions", "treatments", "doctors"]),
+    data=form_data(
+        {
+            "name": "Vestibular migraine",
+            "icd10": "G43.8",
+            "synonyms": "VM",
+            "kind": "therapy",
+            "specialty": "Neurology",
+            "city": "Oslo",
+            "country": "NO",
+        }
+    ),
+)
 def test_catalog_add_forms_take_any_input(app, world, kind, data):
     post_checked(app, world, f"/{kind}/new", data)
 
 
-CATALOG = {"name": "Vestibular migraine", "icd10": "G43.8", "synonyms": "VM", "kind": "therapy",
-           "specialty": "Neurology", "city": "Oslo", "country": "NO"}  # fmt: skip
+CATALOG = {
+    "name": "Vestibular migraine",
+    "icd10": "G43.8",
+    "synonyms": "VM",
+    "kind": "therapy",
+    "specialty": "Neurology",
+    "city": "Oslo",
+    "country": "NO",
+}
 # The valid answers the strategies above start from, and what posting them unchanged writes.
 SUCCESS = [
-    ("anonymous", "/register", {"email": "new@example.org", "pseudonym": "new member", "password": "long enough pw",
-                                "confirm": "long enough pw"}, {"user": 1, "user_session": 1}),
+    (
+        "anonymous",
+        "/register",
+        {
+            "email": "new@example.org",
+            "pseudonym": "new member",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+        },
+        {"user": 1, "user_session": 1},
+    ),
     ("anonymous", "/login", {"email": "me@example.org", "password": PASSWORD, "remember": "y"}, {"user_session": 1}),
-    ("participant", "/account", {"birth_year": "1980", "sex": "female", "country": "FR", "research_consent": "y"},
-     {"consent_event": 1}),
-    ("participant", "/account/password", {"current": PASSWORD, "password": "another long pw",
-                                          "confirm": "another long pw"}, {"audit_event": 1}),
-    ("participant", "/experiences/new", EXPERIENCE, {"experience": 1, "experience_side_effect": 2,
-                                                     "experience_stop_reason": 2, "diagnosis": 1}),
+    (
+        "participant",
+        "/account",
+        {"birth_year": "1980", "sex": "female", "country": "FR", "research_consent": "y"},
+        {"consent_event": 1},
+    ),
+    (
+        "participant",
+        "/account/password",
+        {"current": PASSWORD, "password": "another long pw", "confirm": "another long pw"},
+        {"audit_event": 1},
+    ),
+    (
+        "participant",
+        "/experiences/new",
+        EXPERIENCE,
+        {"experience": 1, "experience_side_effect": 2, "experience_stop_reason": 2, "diagnosis": 1},
+    ),
     ("participant", "/ratings/new?doctor=1", RATING, {"doctor_rating": 1}),
     ("participant", "/conditions/new", CATALOG, {"condition": 1, "condition_synonym": 1}),
     ("participant", "/treatments/new", CATALOG, {"treatment": 1}),
@@ -185,7 +311,7 @@ SUCCESS = [
     ("participant", "/flag/tip/7", {"reason": "misinformation", "note": "Says to stop insulin."}, {"flag": 1}),
     ("moderator", "/moderation/tip/7", {"action": "hide", "reason": "Unsafe advice"}, {"audit_event": 1}),
     ("moderator", "/moderation/merge/treatment/2", {"survivor": "sumatriptan", "confirm": "yes"}, {"treatment": -1}),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("who, url, data, written", SUCCESS, ids=[case[1] for case in SUCCESS])
@@ -205,13 +331,41 @@ def test_the_valid_answers_the_forms_are_tried_from_succeed(app, world, moderato
 # --- query parameters ----------------------------------------------------------------------
 
 PAGES = [
-    "/search", "/conditions", "/treatments", "/doctors", "/conditions/migraine",
-    "/conditions/migraine/treatments/sumatriptan", "/conditions/migraine/compare", "/treatments/sumatriptan",
-    "/api/v1/conditions", "/api/v1/treatments", "/api/v1/doctors", "/api/v1/conditions/migraine/treatments",
-    "/api/v1/conditions/migraine/treatments/sumatriptan", "/api/v1/doctors/1",
+    "/search",
+    "/conditions",
+    "/treatments",
+    "/doctors",
+    "/conditions/migraine",
+    "/conditions/migraine/treatments/sumatriptan",
+    "/conditions/migraine/compare",
+    "/treatments/sumatriptan",
+    "/api/v1/conditions",
+    "/api/v1/treatments",
+    "/api/v1/doctors",
+    "/api/v1/conditions/migraine/treatments",
+    "/api/v1/conditions/migraine/treatments/sumatriptan",
+    "/api/v1/doctors/1",
 ]
-PARAMS = st.sampled_from(["q", "page", "kind", "role", "age_band", "sex", "years_since_diagnosis", "t", "format",
-                          "chart", "limit", "condition", "specialty", "city", "country", "name"])  # fmt: skip
+PARAMS = st.sampled_from(
+    [
+        "q",
+        "page",
+        "kind",
+        "role",
+        "age_band",
+        "sex",
+        "years_since_diagnosis",
+        "t",
+        "format",
+        "chart",
+        "limit",
+        "condition",
+        "specialty",
+        "city",
+        "country",
+        "name",
+    ]
+)
 
 
 @pytest.fixture
@@ -261,7 +415,6 @@ def test_account_forms_take_any_input(app, world, data):
     post_checked(app, world, "/account/data/download", data)
 
 
-
 @examples(2.4)
 @given(path=st.sampled_from(PAGES), query=st.lists(st.tuples(PARAMS, VALUE), max_size=5))
 def test_pages_and_api_take_any_query(app, world, path, query):
@@ -296,10 +449,16 @@ def test_wilson_interval_is_the_reference_one(n, data):
     assert shown == {"share": round(share, 4), "low": round(low, 4), "high": round(high, 4)}
 
 
-@pytest.mark.parametrize("successes, n, low, high", [
-    (81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718),
-    (29, 29, 0.8830, 1.0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "successes, n, low, high",
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+        (29, 29, 0.8830, 1.0),
+    ],
+)
 def test_wilson_interval_matches_published_values(successes, n, low, high):
     """The worked examples of Newcombe (1998), Statistics in Medicine 17:857, table I, method 3, to 4 places."""
     shown = stats.share_dict(successes, n)
@@ -310,8 +469,11 @@ EXACT = disclosure.Policy(mode="exact")
 
 
 @examples(12)
-@given(key=st.integers(0, 2**60), counts=st.dictionaries(st.sampled_from(scales.EFFECTIVENESS.codes), st.integers(0, 10**5)),
-       min_n=st.integers(1, 12))  # fmt: skip
+@given(
+    key=st.integers(0, 2**60),
+    counts=st.dictionaries(st.sampled_from(scales.EFFECTIVENESS.codes), st.integers(0, 10**5)),
+    min_n=st.integers(1, 12),
+)
 def test_protected_counts_are_stable_non_negative_and_shown_by_their_own_count(key, counts, min_n):
     policy = disclosure.Policy(mode="perturb", min_n=min_n, sigma=2.0, key=b"k")
     view = policy.view(key)
@@ -337,8 +499,10 @@ def test_widened_interval_contains_the_plain_one(successes, others, sigma):
 
 
 @examples(8)
-@given(counts=st.fixed_dictionaries({code: st.integers(0, 10**6) for code in scales.EFFECTIVENESS.codes}),
-       satisfaction=st.fixed_dictionaries({str(v): st.integers(0, 1000) for v in range(1, 11)}))  # fmt: skip
+@given(
+    counts=st.fixed_dictionaries({code: st.integers(0, 10**6) for code in scales.EFFECTIVENESS.codes}),
+    satisfaction=st.fixed_dictionaries({str(v): st.integers(0, 1000) for v in range(1, 11)}),
+)
 def test_distribution_shares_and_means_are_consistent(counts, satisfaction):
     index = {(1, "effectiveness"): {code: n for code, n in counts.items() if n}}
     dist = outcomes.distribution(index, 1, "effectiveness", scales.EFFECTIVENESS.codes)
@@ -369,17 +533,25 @@ def community(app, make):
     for treatment, size in zip(names, (23, 9, 4, 1)):
         for _ in range(size):
             make.experience(
-                "migraine", treatment.lower(), role=rng.choice(scales.ROLE.codes), sex=rng.choice(scales.SEX.codes),
-                birth_year=rng.randint(1940, 2010), effectiveness=rng.choice(scales.EFFECTIVENESS.codes),
-                side_effect_severity=rng.choice(scales.SIDE_EFFECT_SEVERITY.codes), satisfaction=rng.randint(1, 10),
+                "migraine",
+                treatment.lower(),
+                role=rng.choice(scales.ROLE.codes),
+                sex=rng.choice(scales.SEX.codes),
+                birth_year=rng.randint(1940, 2010),
+                effectiveness=rng.choice(scales.EFFECTIVENESS.codes),
+                side_effect_severity=rng.choice(scales.SIDE_EFFECT_SEVERITY.codes),
+                satisfaction=rng.randint(1, 10),
                 side_effects=rng.sample(["nausea", "fatigue", "dizziness"], rng.randint(0, 2)),
-            )  # fmt: skip
+            )
 
 
 FILTERS = st.builds(
-    Filters, **{name: st.lists(st.sampled_from(scale.codes), unique=True, max_size=1).map(tuple)
-                for name, scale in FILTER_SCALES.items()},
-)  # fmt: skip
+    Filters,
+    **{
+        name: st.lists(st.sampled_from(scale.codes), unique=True, max_size=1).map(tuple)
+        for name, scale in FILTER_SCALES.items()
+    },
+)
 
 
 @examples(1.6)
@@ -390,7 +562,9 @@ def test_reports_add_up_and_never_show_a_group_under_min_n(app, community, filte
     policy = disclosure.Policy(mode=mode, min_n=min_n, key=b"property-test-key")
     with app.app_context():
         condition = db.session.scalar(sa.select(Condition).where(Condition.slug == "migraine"))
-        report = outcomes.condition_report(CellSource(db.session), condition, filters, policy, listed=condition.treatments)
+        report = outcomes.condition_report(
+            CellSource(db.session), condition, filters, policy, listed=condition.treatments
+        )
         shown = [unit for unit in report.treatments if not unit.suppressed]
         assert report.n == sum(unit.n for unit in shown) and report.suppressed == (not shown)
         for unit in report.treatments:

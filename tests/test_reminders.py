@@ -26,8 +26,9 @@ def pair(make):
 def backdate(app, experience_id: int, days: int) -> None:
     with app.app_context():
         with report_upkeep.rewriting(db.session, [experience_id]):  # its counts move with it
-            db.session.execute(update(Experience).where(Experience.id == experience_id)
-                               .values(updated_at=NOW - timedelta(days=days)))  # fmt: skip
+            db.session.execute(
+                update(Experience).where(Experience.id == experience_id).values(updated_at=NOW - timedelta(days=days))
+            )
         db.session.commit()
 
 
@@ -76,8 +77,9 @@ def test_without_a_mail_server_or_base_url_nothing_is_sent(runner, app, make, pa
     assert dry.exit_code == 0 and "would mail 1 participant(s) about 1 experience(s)" in dry.output
 
 
-def test_only_opted_in_confirmed_participants_with_due_experiences_are_mailed_once_per_period(mail_app, app, make,
-                                                                                             pair, inbox):  # fmt: skip
+def test_only_opted_in_confirmed_participants_with_due_experiences_are_mailed_once_per_period(
+    mail_app, app, make, pair, inbox
+):
     due_id, due_eid = participant(app, make, "due@example.org")
     participant(app, make, "notopted@example.org", opted_in=False)
     participant(app, make, "unconfirmed@example.org", confirmed=False)

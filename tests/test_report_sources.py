@@ -5,10 +5,10 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Condition, Treatment
+from registry.report_sources import CellSource, RawSource
 from reports import outcomes
 from reports.disclosure import Policy
 from reports.filters import Filters
-from registry.report_sources import CellSource, RawSource
 
 
 @pytest.fixture
@@ -21,9 +21,13 @@ def seeded(make, runner):
 
 @pytest.mark.parametrize(
     "filters",
-    [Filters(), Filters(sex=("female",)), Filters(role=("patient", "caregiver")),
-     Filters(age_band=("45_64", "65_plus"), years_since_diagnosis=("10_plus",))],
-)  # fmt: skip
+    [
+        Filters(),
+        Filters(sex=("female",)),
+        Filters(role=("patient", "caregiver")),
+        Filters(age_band=("45_64", "65_plus"), years_since_diagnosis=("10_plus",)),
+    ],
+)
 @pytest.mark.parametrize("policy", [Policy(mode="exact"), Policy(mode="perturb", key=b"sources-test")])
 def test_cells_and_raw_rows_give_the_same_reports(seeded, ctx, filters, policy):
     condition = db.session.scalar(select(Condition))

@@ -11,8 +11,15 @@ from registry.models import Experience, report_cell, report_slice
 from registry.models.report_tables import SLICE_MONTHS_CAP
 
 TREATMENTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
-ANSWERS = {"condition": "migraine", "role": "patient", "started": "2023-01", "effectiveness": "major",
-           "side_effect_severity": "mild", "satisfaction": "8", "would_recommend": "yes"}  # fmt: skip
+ANSWERS = {
+    "condition": "migraine",
+    "role": "patient",
+    "started": "2023-01",
+    "effectiveness": "major",
+    "side_effect_severity": "mild",
+    "satisfaction": "8",
+    "would_recommend": "yes",
+}
 
 
 @pytest.fixture
@@ -29,14 +36,37 @@ def check_clean(app):
 
 def test_every_kind_of_write_keeps_the_aggregates_exact(client, auth, app, catalog_rows):
     auth.login(birth_year=1980, sex="female")
-    assert client.post("/experiences/new", data={**ANSWERS, "treatment": "alpha", "side_effects": ["nausea", "odd taste"],
-                                          "stopped": "2024-01", "stop_reasons": ["cost", "side_effects"]}).status_code == 302  # fmt: skip
+    assert (
+        client.post(
+            "/experiences/new",
+            data={
+                **ANSWERS,
+                "treatment": "alpha",
+                "side_effects": ["nausea", "odd taste"],
+                "stopped": "2024-01",
+                "stop_reasons": ["cost", "side_effects"],
+            },
+        ).status_code
+        == 302
+    )
     check_clean(app)
     assert client.post("/experiences/new", data={**ANSWERS, "treatment": "beta"}).status_code == 302
     check_clean(app)
     # Edit: every answer, the treatment and the side effects change.
-    assert client.post("/experiences/1/edit", data={**ANSWERS, "treatment": "gamma", "role": "caregiver",
-                                             "effectiveness": "worse", "satisfaction": "2", "side_effects": ["rash"]}).status_code == 302  # fmt: skip
+    assert (
+        client.post(
+            "/experiences/1/edit",
+            data={
+                **ANSWERS,
+                "treatment": "gamma",
+                "role": "caregiver",
+                "effectiveness": "worse",
+                "satisfaction": "2",
+                "side_effects": ["rash"],
+            },
+        ).status_code
+        == 302
+    )
     check_clean(app)
     assert client.post("/experiences/2/delete").status_code == 302
     check_clean(app)
@@ -72,19 +102,36 @@ def _submit(url: str, worker: int) -> None:
     """A worker process: its own app and connection pool, one participant, many writes."""
     from registry import auth, create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "EXPORT_KEY": "x", "WTF_CSRF_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": url})  # fmt: skip
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "EXPORT_KEY": "x",
+            "WTF_CSRF_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
     with app.app_context():
         auth.create_user(f"worker{worker}@example.org", "correct horse battery", f"worker{worker}")
         db.session.commit()
     client = app.test_client()
-    assert client.post("/login", data={"email": f"worker{worker}@example.org", "password": "correct horse battery"}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": f"worker{worker}@example.org", "password": "correct horse battery"}
+        ).status_code
+        == 302
+    )
     for i, slug in enumerate(TREATMENTS):
         response = client.post("/experiences/new", data={**ANSWERS, "treatment": slug, "satisfaction": str(1 + i)})
         assert response.status_code == 302, response.text
     mine = client.get("/experiences").text
     ids = sorted({int(part.split('"')[0]) for part in mine.split('id="experience-')[1:]})
-    assert client.post(f"/experiences/{ids[0]}/edit", data={**ANSWERS, "treatment": TREATMENTS[0], "effectiveness": "none"}).status_code == 302
+    assert (
+        client.post(
+            f"/experiences/{ids[0]}/edit", data={**ANSWERS, "treatment": TREATMENTS[0], "effectiveness": "none"}
+        ).status_code
+        == 302
+    )
     assert client.post(f"/experiences/{ids[1]}/delete").status_code == 302
     with app.app_context():
         db.engine.dispose()
@@ -107,25 +154,42 @@ def test_an_experience_counts_in_one_slice_per_axis(client, auth, app, make):
     make.treatment("Sumatriptan", kind="drug")
     make.condition("Migraine", "G43", treatments=["sumatriptan"])
     auth.login()
-    response = client.post("/experiences/new", data={**ANSWERS, "treatment": "sumatriptan", "started": "2023-01",
-                                                     "stopped": "2023-07", "stop_reasons": ["cost"],
-                                                     "dose_amount": "50", "dose_unit": "mg",
-                                                     "dose_frequency": "twice_daily"})  # fmt: skip
+    response = client.post(
+        "/experiences/new",
+        data={
+            **ANSWERS,
+            "treatment": "sumatriptan",
+            "started": "2023-01",
+            "stopped": "2023-07",
+            "stop_reasons": ["cost"],
+            "dose_amount": "50",
+            "dose_unit": "mg",
+            "dose_frequency": "twice_daily",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         rows = db.session.execute(
-            select(report_slice.c.axis, report_slice.c.bucket, report_slice.c.n,
-                   report_slice.c.stop_reasons__cost, report_slice.c.effectiveness__major)
-        ).all()  # fmt: skip
+            select(
+                report_slice.c.axis,
+                report_slice.c.bucket,
+                report_slice.c.n,
+                report_slice.c.stop_reasons__cost,
+                report_slice.c.effectiveness__major,
+            )
+        ).all()
         year = str(db.session.scalar(select(Experience.updated_at)).year)
     # Stop reasons along months on treatment, outcomes along dose and year.
-    assert sorted(rows) == sorted([("stopped", "6", 1, 1, 0), ("dose", "mg|50|twice_daily", 1, 0, 1),
-                                   ("year", year, 1, 0, 1)])  # fmt: skip
+    assert sorted(rows) == sorted(
+        [("stopped", "6", 1, 1, 0), ("dose", "mg|50|twice_daily", 1, 0, 1), ("year", year, 1, 0, 1)]
+    )
 
 
 def test_a_report_still_in_use_is_counted_to_its_last_update(client, auth, app, catalog_rows):
     auth.login()
-    assert client.post("/experiences/new", data={**ANSWERS, "treatment": "beta", "started": "2020-01"}).status_code == 302
+    assert (
+        client.post("/experiences/new", data={**ANSWERS, "treatment": "beta", "started": "2020-01"}).status_code == 302
+    )
     with app.app_context():
         axes = dict(db.session.execute(select(report_slice.c.axis, report_slice.c.bucket)).all())
         updated = db.session.scalar(select(Experience.updated_at))
@@ -161,10 +225,19 @@ def test_a_write_path_that_never_names_the_counts_still_keeps_them(app, make, ca
             lambda: row.side_effects.append(ExperienceSideEffect(term="rash")),
             lambda: setattr(row, "side_effects", []),
             lambda: (setattr(row, "stopped", "2024-06"), row.stop_reasons.append(ExperienceStopReason(reason="cost"))),
-            lambda: db.session.add(Experience(user_id=row.user_id, condition_id=row.condition_id, treatment_id=gamma,
-                                              role="caregiver", started="2020-01", satisfaction=3, effectiveness="major")),
+            lambda: db.session.add(
+                Experience(
+                    user_id=row.user_id,
+                    condition_id=row.condition_id,
+                    treatment_id=gamma,
+                    role="caregiver",
+                    started="2020-01",
+                    satisfaction=3,
+                    effectiveness="major",
+                )
+            ),
             lambda: db.session.delete(row),
-        ]  # fmt: skip
+        ]
         for step in steps:
             step()
             db.session.commit()

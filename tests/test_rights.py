@@ -43,8 +43,15 @@ def community(make, app):
     make.condition("Epilepsy", "G40", treatments=["topiramate"])
     leaver = make.user(email=LEAVER, pseudonym="leaver-name", birth_year=1970, sex="female", country="NO")
     consent(app, leaver)
-    make.experience(user_id=leaver, side_effects=["nausea"], stop_reasons=["cost"], stopped="2024-06",
-                    tips="=HYPERLINK(1) my own tip", diagnosed=2015, effectiveness="major")  # fmt: skip
+    make.experience(
+        user_id=leaver,
+        side_effects=["nausea"],
+        stop_reasons=["cost"],
+        stopped="2024-06",
+        tips="=HYPERLINK(1) my own tip",
+        diagnosed=2015,
+        effectiveness="major",
+    )
     make.experience("epilepsy", "topiramate", user_id=leaver, effectiveness="worse")
     others = []
     for i in range(6):
@@ -59,16 +66,42 @@ def community(make, app):
         db.session.flush()
         migraine = db.session.scalar(select(Experience.condition_id).where(Experience.user_id == leaver).limit(1))
         for user_id, comment in ((leaver, "Listened well"), (others[0], "Other person's comment")):
-            db.session.add(DoctorRating(
-                user_id=user_id, doctor_id=doctor.id, condition_id=migraine, last_visit="2025-01", overall=9,
-                explained_clearly="always", listened_carefully="always", showed_respect="usually",
-                spent_enough_time="sometimes", got_appointment="always", knowledge=4, would_recommend="definitely_yes",
-                comment=comment))  # fmt: skip
+            db.session.add(
+                DoctorRating(
+                    user_id=user_id,
+                    doctor_id=doctor.id,
+                    condition_id=migraine,
+                    last_visit="2025-01",
+                    overall=9,
+                    explained_clearly="always",
+                    listened_carefully="always",
+                    showed_respect="usually",
+                    spent_enough_time="sometimes",
+                    got_appointment="always",
+                    knowledge=4,
+                    would_recommend="definitely_yes",
+                    comment=comment,
+                )
+            )
         tip_of_other = db.session.scalar(select(Experience.id).where(Experience.user_id == others[0]).limit(1))
-        db.session.add(Flag(reporter_id=leaver, target_kind="tip", target_id=tip_of_other, reason="misinformation",
-                            note="This dose is wrong"))  # fmt: skip
-        db.session.add(Flag(reporter_id=others[1], target_kind="tip", target_id=tip_of_other, reason="spam",
-                            note="another reporter's note"))  # fmt: skip
+        db.session.add(
+            Flag(
+                reporter_id=leaver,
+                target_kind="tip",
+                target_id=tip_of_other,
+                reason="misinformation",
+                note="This dose is wrong",
+            )
+        )
+        db.session.add(
+            Flag(
+                reporter_id=others[1],
+                target_kind="tip",
+                target_id=tip_of_other,
+                reason="spam",
+                note="another reporter's note",
+            )
+        )
         db.session.commit()
     return {"leaver": leaver, "others": others}
 
@@ -118,8 +151,12 @@ def test_delete_account_leaves_every_count_and_export(app, client, runner, commu
         assert db.session.get(User, leaver) is None
         assert db.session.scalar(select(func.count(Experience.id))) == others_rows
         assert db.session.scalar(select(func.count(DoctorRating.id))) == 1  # the other participant's
-        assert db.session.scalar(select(func.count(ExperienceSideEffect.term)).where(
-            ExperienceSideEffect.term == "nausea")) == 0  # fmt: skip
+        assert (
+            db.session.scalar(
+                select(func.count(ExperienceSideEffect.term)).where(ExperienceSideEffect.term == "nausea")
+            )
+            == 0
+        )
         # Flags stay for the moderators, without the account; the audit trail says what went, not what it was.
         flags = db.session.scalars(select(Flag).order_by(Flag.id)).all()
         assert [f.reporter_id for f in flags] == [None, others[1]]
@@ -152,7 +189,9 @@ def test_a_failed_deletion_changes_nothing(app, community, monkeypatch):
         with pytest.raises(RuntimeError):
             rights.delete_account(user(community["leaver"]))
         db.session.rollback()
-        assert db.session.scalar(select(func.count(Experience.id)).where(Experience.user_id == community["leaver"])) == 2
+        assert (
+            db.session.scalar(select(func.count(Experience.id)).where(Experience.user_id == community["leaver"])) == 2
+        )
         assert report_upkeep.check(db.session) == []
 
 
@@ -184,12 +223,20 @@ def test_download_holds_the_participants_data_and_nobody_elses(app, community):
     assert json.loads(text) == data
     account = data["account"]
     assert (account["email"], account["pseudonym"], account["birth_year"], account["sex"], account["country"]) == (
-        LEAVER, "leaver-name", 1970, "female", "NO")  # fmt: skip
+        LEAVER,
+        "leaver-name",
+        1970,
+        "female",
+        "NO",
+    )
     assert account["research_consent"] is True and [e["action"] for e in data["consent_history"]] == ["given"]
     assert data["diagnoses"] == [{"condition": "migraine", "condition_name": "Migraine", "diagnosed_year": 2015}]
     migraine, epilepsy = data["experiences"]
     assert (migraine["treatment"], migraine["effectiveness"], migraine["effectiveness_label"]) == (
-        "sumatriptan", "major", "Major")  # fmt: skip
+        "sumatriptan",
+        "major",
+        "Major",
+    )
     assert migraine["side_effects"] == ["nausea"] and migraine["stop_reasons"][0]["code"] == "cost"
     assert migraine["stop_reasons"][0]["label"] and migraine["stopped"] == "2024-06"
     assert migraine["tips"] == "=HYPERLINK(1) my own tip" and migraine["text_state"] == "public"

@@ -14,9 +14,15 @@ def test_scales_match_the_domain_codes():
 
 @pytest.mark.parametrize(
     "birth, year, band",
-    [(2010, 2026, "under_18"), (2008, 2026, "18_29"), (1996, 2026, "30_44"), (1980, 2026, "45_64"),
-     (1961, 2026, "65_plus"), (None, 2026, None)],
-)  # fmt: skip
+    [
+        (2010, 2026, "under_18"),
+        (2008, 2026, "18_29"),
+        (1996, 2026, "30_44"),
+        (1980, 2026, "45_64"),
+        (1961, 2026, "65_plus"),
+        (None, 2026, None),
+    ],
+)
 def test_age_band(birth, year, band):
     assert scales.age_band(birth, year) == band
 

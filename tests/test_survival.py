@@ -58,12 +58,15 @@ def test_people_still_using_it_are_censored_not_counted_as_stopped():
     assert half.points[0].share == round(1 - 5 / 17.5, 4)
 
 
-@pytest.mark.parametrize("stopped,using", [
-    ((2, 1, 0, 1, 0, 0), (2, 0, 2, 0, 0, 2)),
-    ((30, 22, 18, 9, 6, 3), (12, 10, 8, 20, 14, 40)),
-    ((0, 5, 0, 7, 0, 1), (0, 0, 6, 0, 8, 0)),
-    ((40, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "stopped,using",
+    [
+        ((2, 1, 0, 1, 0, 0), (2, 0, 2, 0, 0, 2)),
+        ((30, 22, 18, 9, 6, 3), (12, 10, 8, 20, 14, 40)),
+        ((0, 5, 0, 7, 0, 1), (0, 0, 6, 0, 8, 0)),
+        ((40, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0)),
+    ],
+)
 def test_the_curve_equals_lifelines_on_one_row_per_person(stopped, using):
     curve = survival.curve(EXACT, _bands(stopped, using))
     people = _people(stopped, using)
@@ -114,8 +117,13 @@ def test_one_more_person_does_not_show_up_as_a_step_of_one_person():
         assert sum(1 for d in diff if d) >= 3  # every band moves, not only the new person's
     assert steps == 0
     # In exact mode the same change is the one-person step the noise hides.
-    exact = [a - b for a, b in zip(survival.protect(EXACT, _true(more, using, 1)).stopped,
-                                   survival.protect(EXACT, _true(stopped, using, 1)).stopped)]  # fmt: skip
+    exact = [
+        a - b
+        for a, b in zip(
+            survival.protect(EXACT, _true(more, using, 1)).stopped,
+            survival.protect(EXACT, _true(stopped, using, 1)).stopped,
+        )
+    ]
     assert exact == [0, 1, 0, 0, 0, 0]
 
 
@@ -128,11 +136,26 @@ def test_band_counts_come_from_one_view_the_same_each_time():
 
 
 def test_true_bands_group_report_slice_rows_by_band_and_stop_reasons_by_period():
-    frame = pd.DataFrame([
-        (1, 7, "stopped", "0", 2, 10, 2, 0), (1, 7, "stopped", "2", 1, 20, 0, 1), (1, 7, "stopped", "40", 3, 30, 0, 3),
-        (1, 7, "using", "0", 4, 40, 0, 0), (1, 7, "using", "60", 5, 50, 0, 0), (1, 7, "dose", "mg|5|daily", 9, 99, 0, 0),
-    ], columns=["condition_id", "treatment_id", "axis", "bucket", "n", "key_sum", "stop_reasons__side_effects",
-                "stop_reasons__cost"])  # fmt: skip
+    frame = pd.DataFrame(
+        [
+            (1, 7, "stopped", "0", 2, 10, 2, 0),
+            (1, 7, "stopped", "2", 1, 20, 0, 1),
+            (1, 7, "stopped", "40", 3, 30, 0, 3),
+            (1, 7, "using", "0", 4, 40, 0, 0),
+            (1, 7, "using", "60", 5, 50, 0, 0),
+            (1, 7, "dose", "mg|5|daily", 9, 99, 0, 0),
+        ],
+        columns=[
+            "condition_id",
+            "treatment_id",
+            "axis",
+            "bucket",
+            "n",
+            "key_sum",
+            "stop_reasons__side_effects",
+            "stop_reasons__cost",
+        ],
+    )
     true = survival.true_bands(frame)[7]
     assert true.stopped == (2, 1, 0, 0, 0, 3) and true.using == (4, 0, 0, 0, 0, 5)
     assert true.n == 15 and true.key_sum == 150  # the dose row is another axis: not in the view

@@ -18,33 +18,39 @@ def test_slugify_and_clean():
     assert clean("  two   words ") == "two words"
 
 
-@pytest.mark.parametrize("text", [
-    '<a href="//evil.example/">free pills</a>',  # scheme-relative
-    "see //evil.example/pills",
-    "order at pills4u.shop",  # scheme-less, any spam TLD
-    "cheap-meds.ru has it",
-    "pills.example/buy",  # any name.tld with a path
-    "buy at evil[.]com",  # masked dots
-    "evil(dot)com",
-    "evil dot com",
-    "ｅｖｉｌ．ｃｏｍ",  # full-width
-    "evil。com",  # ideographic full stop
-    "evil.сom",  # Cyrillic "с"
-    "hxxps://evil.example",
-    "javascript:alert(1)",
-    "data:text/html;base64,PHNjcmlwdD4=",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<a href="//evil.example/">free pills</a>',  # scheme-relative
+        "see //evil.example/pills",
+        "order at pills4u.shop",  # scheme-less, any spam TLD
+        "cheap-meds.ru has it",
+        "pills.example/buy",  # any name.tld with a path
+        "buy at evil[.]com",  # masked dots
+        "evil(dot)com",
+        "evil dot com",
+        "ｅｖｉｌ．ｃｏｍ",  # full-width
+        "evil。com",  # ideographic full stop
+        "evil.сom",  # Cyrillic "с"
+        "hxxps://evil.example",
+        "javascript:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+    ],
+)
 def test_the_link_check_catches_disguised_links(text):
     assert "a link" in contact_details(text)
 
 
-@pytest.mark.parametrize("text", [
-    "It helped.so I kept going",  # a missing space is not a domain
-    "e.g. with food, i.e. at night",
-    "Dr. Smith said 2.5mg/day and/or 1/2 dose",
-    "The data: fewer headaches.",
-    "Side effects eased after 2-3 weeks.",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It helped.so I kept going",  # a missing space is not a domain
+        "e.g. with food, i.e. at night",
+        "Dr. Smith said 2.5mg/day and/or 1/2 dose",
+        "The data: fewer headaches.",
+        "Side effects eased after 2-3 weeks.",
+    ],
+)
 def test_the_link_check_leaves_ordinary_text_alone(text):
     assert contact_details(text) == []
 
@@ -63,6 +69,11 @@ def test_thousands():
     from registry.text import thousands
 
     assert [thousands(8242), thousands(1234.5), thousands(6.53), thousands(12), thousands(None), thousands("x")] == [
-        "8,242", "1,234.5", "6.53", "12", "", "x",
+        "8,242",
+        "1,234.5",
+        "6.53",
+        "12",
+        "",
+        "x",
     ]
     assert thousands(True) == "True"

@@ -30,7 +30,9 @@ def _votes(app, tip_id=None) -> int:
 
 def _audit(app, action) -> list:
     with app.app_context():
-        return db.session.execute(select(AuditEvent.object_id, AuditEvent.actor_id).where(AuditEvent.action == action)).all()
+        return db.session.execute(
+            select(AuditEvent.object_id, AuditEvent.actor_id).where(AuditEvent.action == action)
+        ).all()
 
 
 def _vote_by_members(app, make, tip_id, n):
@@ -125,9 +127,16 @@ def test_helpful_order_pages_on(app, make, pair):
 def test_a_real_form_post_carries_the_csrf_token(make, database_url, pair):
     from registry import create_app
 
-    csrf_app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "EXPORT_KEY": "test-export-key",
-                           "SQLALCHEMY_DATABASE_URI": database_url, "DISCLOSURE": "exact",
-                           "DISCLOSURE_KEY": "test-disclosure-key"})  # fmt: skip
+    csrf_app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "EXPORT_KEY": "test-export-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DISCLOSURE": "exact",
+            "DISCLOSURE_KEY": "test-disclosure-key",
+        }
+    )
     try:
         user_id = make.user(email="voter@example.org")
         with csrf_app.app_context():

@@ -35,8 +35,9 @@ def test_years_by_hand():
 
 
 def test_overlapping_intervals_say_steady():
-    reports = (many("2022", [("major", "none", 8), ("none", "none", 4)] * 4, 1)
-               + many("2023", [("major", "none", 8)] * 5 + [("none", "none", 4)] * 3, 100))  # fmt: skip
+    reports = many("2022", [("major", "none", 8), ("none", "none", 4)] * 4, 1) + many(
+        "2023", [("major", "none", 8)] * 5 + [("none", "none", 4)] * 3, 100
+    )
     report = trend_report(EXACT, slice_frame(reports))
     assert report.improved.direction == "steady"
     assert report.satisfaction.direction == "steady"
@@ -47,7 +48,9 @@ def test_one_shown_year_has_no_movement_and_a_small_treatment_nothing():
     assert len(report.shown) == 1 and report.improved is None
     assert trend_report(EXACT, slice_frame(many("2024", [("major", "none", 8)] * 4))).suppressed
     # Several small years, each hidden, under a shown treatment: no year is named.
-    spread = trend_report(EXACT, slice_frame(many("2023", [("major", "none", 8)] * 4, 1) + many("2024", [("major", "none", 8)] * 4, 50)))
+    spread = trend_report(
+        EXACT, slice_frame(many("2023", [("major", "none", 8)] * 4, 1) + many("2024", [("major", "none", 8)] * 4, 50))
+    )
     assert not spread.suppressed and spread.years == []
 
 

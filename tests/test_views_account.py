@@ -40,9 +40,14 @@ def give_consent(app, user_id):
 
 @pytest.mark.parametrize(
     "method, url",
-    [("get", "/account/data"), ("post", "/account/data/download"), ("post", "/account/data/withdraw-consent"),
-     ("get", "/account/delete"), ("post", "/account/delete")],
-)  # fmt: skip
+    [
+        ("get", "/account/data"),
+        ("post", "/account/data/download"),
+        ("post", "/account/data/withdraw-consent"),
+        ("get", "/account/delete"),
+        ("post", "/account/delete"),
+    ],
+)
 def test_every_page_needs_a_login(client, method, url):
     response = getattr(client, method)(url)
     assert response.status_code == 302 and "/login" in response.location
@@ -66,7 +71,10 @@ def test_download_json_and_csv(client, auth, make, app, others):
     assert data["account"]["email"] == "patient@example.org"
     (experience,) = data["experiences"]
     assert (experience["tips"], experience["side_effects"], experience["effectiveness"]) == (
-        "my own tip", ["nausea"], "major")  # fmt: skip
+        "my own tip",
+        ["nausea"],
+        "major",
+    )
     assert "a stranger's tip" not in response.text
     with app.app_context():
         strangers = db.session.scalars(select(User.pseudonym).where(User.id != user_id)).all()
@@ -97,9 +105,22 @@ def test_withdraw_consent_in_one_click(client, auth, app, runner, tmp_path, othe
         everyone = db.session.scalars(select(User.id)).all()
     for member in everyone:
         give_consent(app, member)
-    assert client.post("/experiences/new", data={
-        "condition": "migraine", "treatment": "sumatriptan", "role": "patient", "started": "2024-01",
-        "effectiveness": "moderate", "side_effect_severity": "none", "satisfaction": "7", "would_recommend": "yes"}).status_code == 302
+    assert (
+        client.post(
+            "/experiences/new",
+            data={
+                "condition": "migraine",
+                "treatment": "sumatriptan",
+                "role": "patient",
+                "started": "2024-01",
+                "effectiveness": "moderate",
+                "side_effect_severity": "none",
+                "satisfaction": "7",
+                "would_recommend": "yes",
+            },
+        ).status_code
+        == 302
+    )
     assert count(app, Experience, Experience.user_id == user_id) == 1
     mine = Pseudonymizer(app.config["EXPORT_KEY"])("participant", user_id)
     assert mine in exported_participants(runner, tmp_path / "before")
@@ -147,7 +168,9 @@ def test_nobody_can_delete_someone_elses_account(client, auth, make, app, others
     make.experience(user_id=victim)
     auth.login(email="attacker@example.org")
     # The victim's password does not help: the page checks and deletes the signed-in account only.
-    response = client.post("/account/delete", data={"password": "victim's password!", "confirm": "y", "user_id": victim})
+    response = client.post(
+        "/account/delete", data={"password": "victim's password!", "confirm": "y", "user_id": victim}
+    )
     assert response.status_code == 200 and "This is not your password" in response.text
     assert count(app, User, User.email.in_(["victim@example.org", "attacker@example.org"])) == 2
     # Its own password deletes the attacker, never the victim named in the form.
@@ -162,8 +185,14 @@ def test_a_cross_site_post_without_the_csrf_token_deletes_nothing(make, database
     from registry import create_app
 
     user_id = make.user(email="someone@example.org")
-    csrf_app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "EXPORT_KEY": "test-export-key",
-                           "SQLALCHEMY_DATABASE_URI": database_url})  # fmt: skip
+    csrf_app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "EXPORT_KEY": "test-export-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
     try:
         with csrf_app.app_context():
             from registry import auth

@@ -115,10 +115,16 @@ def test_conditions_are_paginated(client, make):
 
 @pytest.mark.parametrize(
     "url, status",
-    [("/doctors/99999999999999999999", 404), ("/api/v1/doctors/99999999999999999999", 404),
-     ("/conditions?page=99999999999999999999", 200), ("/treatments?page=-3", 200), ("/doctors?page=abc", 200),
-     ("/search?q=mig%00raine", 400), ("/conditions/mig%00raine", 400)],
-)  # fmt: skip
+    [
+        ("/doctors/99999999999999999999", 404),
+        ("/api/v1/doctors/99999999999999999999", 404),
+        ("/conditions?page=99999999999999999999", 200),
+        ("/treatments?page=-3", 200),
+        ("/doctors?page=abc", 200),
+        ("/search?q=mig%00raine", 400),
+        ("/conditions/mig%00raine", 400),
+    ],
+)
 def test_hostile_numbers_and_nul_bytes_get_clear_answers(client, rows, url, status):
     response = client.get(url)
     assert response.status_code == status
@@ -128,9 +134,11 @@ def test_hostile_numbers_and_nul_bytes_get_clear_answers(client, rows, url, stat
 
 @pytest.mark.parametrize(
     "url, data, message",
-    [("/conditions/new", {"name": "\u3391" * 100}, "at most 200 plain letters"),
-     ("/doctors/new", {"name": "Dr.", "specialty": "x y", "city": "Oslo", "country": "NO"}, "letters or digits")],
-)  # fmt: skip
+    [
+        ("/conditions/new", {"name": "\u3391" * 100}, "at most 200 plain letters"),
+        ("/doctors/new", {"name": "Dr.", "specialty": "x y", "city": "Oslo", "country": "NO"}, "letters or digits"),
+    ],
+)
 def test_names_whose_keys_do_not_fit_or_are_empty_are_refused(client, auth, app, url, data, message):
     auth.login()
     response = client.post(url, data=data)
@@ -157,13 +165,14 @@ def drug(make):
     make.condition("Heart failure", "I50", treatments=["semaglutide"])
     make.condition("Fatty liver", "K76.0")
     for i in range(14):
-        make.experience("type-2-diabetes", "semaglutide", effectiveness="major" if i < 9 else "none", side_effects=["nausea"])
+        make.experience(
+            "type-2-diabetes", "semaglutide", effectiveness="major" if i < 9 else "none", side_effects=["nausea"]
+        )
     for i in range(9):
         make.experience("obesity", "semaglutide", effectiveness="moderate", side_effects=["nausea"] if i < 4 else [])
     for _ in range(2):
         make.experience("heart-failure", "semaglutide")
     make.experience("fatty-liver", "semaglutide")
-    # fmt: skip
 
 
 def _perturb(app):
@@ -182,7 +191,9 @@ def test_drug_page_and_api_give_each_conditions_own_treatment_numbers(client, ap
         assert [c["condition"]["slug"] for c in shown] == ["type-2-diabetes", "obesity"]
     assert "type-2-diabetes" in [c["condition"]["slug"] for c in shown]  # 14 reports: always shown (2 x min_n)
     for use in shown:
-        own = client.get(f"/api/v1/conditions/{use['condition']['slug']}/treatments/semaglutide").get_json()["treatment"]
+        own = client.get(f"/api/v1/conditions/{use['condition']['slug']}/treatments/semaglutide").get_json()[
+            "treatment"
+        ]
         assert use["treatment"] == own  # same protected values, to the last count and interval
     assert api["n"] == sum(c["treatment"]["n"] for c in shown) and api["disclosure"] == mode
     page = client.get("/treatments/semaglutide").text
@@ -211,7 +222,9 @@ def test_drug_page_with_nothing_to_show(client, make):
     api = client.get("/api/v1/treatments/orlistat").get_json()
     assert api["suppressed"] is True and api["n"] is None and api["conditions"] == [] and api["side_effects"] == []
     assert client.get("/api/v1/treatments/nope").status_code == 404
-    assert client.get("/api/v1/treatments?q=orlistat").get_json()["treatments"][0]["slug"] == "orlistat"  # search unchanged
+    assert (
+        client.get("/api/v1/treatments?q=orlistat").get_json()["treatments"][0]["slug"] == "orlistat"
+    )  # search unchanged
 
 
 def test_drug_page_follows_new_reports(client, make, drug):

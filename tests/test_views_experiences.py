@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from registry.extensions import db
 from registry.models import Diagnosis, Experience, ExperienceSideEffect, ExperienceStopReason
 
+
 class _Inputs(HTMLParser):
     """The input elements of a page, as dicts of their attributes."""
 
@@ -79,9 +80,21 @@ def test_every_field_round_trips_through_save_and_edit(client, auth, app, catalo
     with app.app_context():
         e = db.session.scalar(select(Experience))
         assert e.user_id == user_id
-        for name in ["role", "started", "stopped", "dose_unit", "dose_frequency", "effectiveness",
-                     "side_effect_severity", "adherence", "burden", "cost_per_month", "insurance_coverage",
-                     "would_recommend", "tips"]:  # fmt: skip
+        for name in [
+            "role",
+            "started",
+            "stopped",
+            "dose_unit",
+            "dose_frequency",
+            "effectiveness",
+            "side_effect_severity",
+            "adherence",
+            "burden",
+            "cost_per_month",
+            "insurance_coverage",
+            "would_recommend",
+            "tips",
+        ]:
             assert getattr(e, name) == VALID[name], name
         assert (e.dose_amount, e.satisfaction) == (50.0, 8)
         assert sorted(s.term for s in e.side_effects) == ["jaw tightness", "nausea", "tingling"]
@@ -129,7 +142,11 @@ INVALID = [
     ({"stop_reasons": ["bored"]}, "stop_reasons", "not a valid choice"),
     ({"treatment": "yoga"}, "dose_amount", "applies to drugs only"),
     ({"side_effects": ["x" * 81]}, "side_effects", "under 80 characters"),
-    ({"side_effects": ["buy at www.cheap-pills.biz"]}, "side_effects", "cannot hold an email address, a phone number or a link"),
+    (
+        {"side_effects": ["buy at www.cheap-pills.biz"]},
+        "side_effects",
+        "cannot hold an email address, a phone number or a link",
+    ),
     ({"would_recommend": "maybe"}, "would_recommend", "Not a valid choice."),
     ({"dose_amount": "sNaN"}, "dose_amount", "Enter a number"),
     ({"dose_amount": "Infinity"}, "dose_amount", "Enter a number"),
@@ -157,7 +174,10 @@ def test_months_are_read_as_people_type_them(client, auth, app, catalog_rows, ty
 def test_invisible_control_characters_are_stripped_from_tips_and_terms(client, auth, app, catalog_rows):
     auth.login()
     tips = "Take it \u202eevil\u202c with food\u200b\u2066.\u2069"
-    assert client.post("/experiences/new", data={**VALID, "tips": tips, "side_effects": ["dizzi\u200bness"]}).status_code == 302
+    assert (
+        client.post("/experiences/new", data={**VALID, "tips": tips, "side_effects": ["dizzi\u200bness"]}).status_code
+        == 302
+    )
     with app.app_context():
         experience = db.session.scalar(select(Experience))
         assert experience.tips == "Take it evil with food."
@@ -208,8 +228,24 @@ def test_unique_constraint_guards_the_database(auth, app, catalog_rows, client):
     assert client.post("/experiences/new", data=VALID).status_code == 302
     with app.app_context():
         e = db.session.scalar(select(Experience))
-        db.session.add(Experience(**{c: getattr(e, c) for c in ("user_id", "condition_id", "treatment_id", "role",
-            "started", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")}))  # fmt: skip
+        db.session.add(
+            Experience(
+                **{
+                    c: getattr(e, c)
+                    for c in (
+                        "user_id",
+                        "condition_id",
+                        "treatment_id",
+                        "role",
+                        "started",
+                        "effectiveness",
+                        "side_effect_severity",
+                        "satisfaction",
+                        "would_recommend",
+                    )
+                }
+            )
+        )
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
@@ -233,8 +269,12 @@ def test_my_experiences_lists_and_deletes_with_confirmation(client, auth, app, c
         assert db.session.scalar(select(func.count()).select_from(ExperienceStopReason)) == 0
 
 
-OWNER_URLS = [("get", "/experiences/{id}/edit"), ("post", "/experiences/{id}/edit"),
-              ("get", "/experiences/{id}/delete"), ("post", "/experiences/{id}/delete")]  # fmt: skip
+OWNER_URLS = [
+    ("get", "/experiences/{id}/edit"),
+    ("post", "/experiences/{id}/edit"),
+    ("get", "/experiences/{id}/delete"),
+    ("post", "/experiences/{id}/delete"),
+]
 
 
 @pytest.mark.parametrize("method, url", OWNER_URLS)
@@ -280,8 +320,14 @@ def test_the_posted_form_decides_not_the_query_string(client, auth, app, catalog
         assert (e.condition.slug, e.treatment.slug) == ("migraine", "sumatriptan")
 
 
-@pytest.mark.parametrize("url", ["/experiences/99999999999999999999/edit", "/experiences/2147483648/edit",
-                                 "/experiences?page=99999999999999999999"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/experiences/99999999999999999999/edit",
+        "/experiences/2147483648/edit",
+        "/experiences?page=99999999999999999999",
+    ],
+)
 def test_huge_numbers_are_not_errors(client, auth, catalog_rows, url):
     auth.login()
     assert client.get(url).status_code in (200, 404)

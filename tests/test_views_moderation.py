@@ -33,12 +33,18 @@ def test_participant_flags_a_tip(client, auth, app, tip):
     # No reason: the form comes back with the note kept and a message beside the field.
     again = client.post(f"/flag/tip/{tip}", data={"note": "dubious"})
     assert again.status_code == 200 and "Choose what is wrong." in again.text and "dubious" in again.text
-    done = client.post(f"/flag/tip/{tip}", data={"reason": "misinformation", "note": "No evidence"},
-                       follow_redirects=True)  # fmt: skip
+    done = client.post(
+        f"/flag/tip/{tip}", data={"reason": "misinformation", "note": "No evidence"}, follow_redirects=True
+    )
     assert "A moderator will review this tip" in done.text
     with app.app_context():
         flag = db.session.scalar(sa.select(Flag))
-        assert (flag.target_kind, flag.target_id, flag.reason, flag.note) == ("tip", tip, "misinformation", "No evidence")
+        assert (flag.target_kind, flag.target_id, flag.reason, flag.note) == (
+            "tip",
+            tip,
+            "misinformation",
+            "No evidence",
+        )
     assert client.get("/flag/tip/999999").status_code == 404
     assert client.get(f"/flag/nonsense/{tip}").status_code == 404
 
@@ -65,7 +71,9 @@ def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip
     # Hiding needs a reason the author will read.
     assert client.post(f"/moderation/tip/{tip}", data={"action": "hide", "reason": ""}).status_code == 302
     assert TIP in client.get(PAGE).text
-    done = client.post(f"/moderation/tip/{tip}", data={"action": "hide", "reason": "Unsafe advice"}, follow_redirects=True)
+    done = client.post(
+        f"/moderation/tip/{tip}", data={"action": "hide", "reason": "Unsafe advice"}, follow_redirects=True
+    )
     assert "The tip is hidden." in done.text
     assert TIP not in client.get(PAGE).text
     with app.app_context():
@@ -97,9 +105,17 @@ def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip
 
 def test_held_tip_waits_for_a_moderator(client, auth, app, tip):
     auth.login()
-    form = {"condition": "migraine", "treatment": "rizatriptan", "role": "patient", "started": "2024-01",
-            "effectiveness": "major", "side_effect_severity": "mild", "satisfaction": "8", "would_recommend": "yes",
-            "tips": "Buy it cheap at www.pharma-deals.biz"}  # fmt: skip
+    form = {
+        "condition": "migraine",
+        "treatment": "rizatriptan",
+        "role": "patient",
+        "started": "2024-01",
+        "effectiveness": "major",
+        "side_effect_severity": "mild",
+        "satisfaction": "8",
+        "would_recommend": "yes",
+        "tips": "Buy it cheap at www.pharma-deals.biz",
+    }
     saved = client.post("/experiences/new", data=form, follow_redirects=True)
     assert "is not public yet" in saved.text and "a link" in saved.text
     riza = "/conditions/migraine/treatments/rizatriptan"
@@ -143,8 +159,11 @@ def test_moderator_merges_a_duplicate_treatment(client, auth, app, make, tip):
 
         moderation.raise_flag(db.session.scalar(sa.select(User)), "doctor", doctor_id, "other", "Wrong city?")
         db.session.commit()
-    kept = client.post(f"/moderation/doctor/{doctor_id}/dismiss", data={"action": "keep", "reason": "City is right"},
-                       follow_redirects=True)  # fmt: skip
+    kept = client.post(
+        f"/moderation/doctor/{doctor_id}/dismiss",
+        data={"action": "keep", "reason": "City is right"},
+        follow_redirects=True,
+    )
     assert "Closed 1 flag; the doctor is unchanged." in kept.text
     with app.app_context():
         assert db.session.scalar(sa.select(Flag.resolution).where(Flag.target_kind == "doctor")) == "kept"

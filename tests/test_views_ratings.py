@@ -7,11 +7,19 @@ from registry.extensions import db
 from registry.models import Doctor, DoctorRating
 
 VALID = {
-    "doctor": "1", "condition": "migraine", "last_visit": "2025-06", "overall": "9",
-    "explained_clearly": "always", "listened_carefully": "usually", "showed_respect": "always",
-    "spent_enough_time": "sometimes", "got_appointment": "usually", "knowledge": "4",
-    "would_recommend": "probably_yes", "comment": "Explained every option.",
-}  # fmt: skip
+    "doctor": "1",
+    "condition": "migraine",
+    "last_visit": "2025-06",
+    "overall": "9",
+    "explained_clearly": "always",
+    "listened_carefully": "usually",
+    "showed_respect": "always",
+    "spent_enough_time": "sometimes",
+    "got_appointment": "usually",
+    "knowledge": "4",
+    "would_recommend": "probably_yes",
+    "comment": "Explained every option.",
+}
 
 
 @pytest.fixture
@@ -19,8 +27,16 @@ def doctor(make, app):
     make.condition("Migraine", "G43")
     make.condition("Epilepsy", "G40")
     with app.app_context():
-        db.session.add(Doctor(name="Dr. Ines Moreau", name_key="ines moreau", specialty="Neurology", city="Lyon",
-                              city_key="lyon", country="FR"))  # fmt: skip
+        db.session.add(
+            Doctor(
+                name="Dr. Ines Moreau",
+                name_key="ines moreau",
+                specialty="Neurology",
+                city="Lyon",
+                city_key="lyon",
+                country="FR",
+            )
+        )
         db.session.commit()
 
 
@@ -35,8 +51,16 @@ def test_rating_round_trips_through_save_and_edit(client, auth, app, doctor):
     assert response.status_code == 302
     with app.app_context():
         r = db.session.scalar(select(DoctorRating))
-        for name in ["last_visit", "explained_clearly", "listened_carefully", "showed_respect", "spent_enough_time",
-                     "got_appointment", "would_recommend", "comment"]:  # fmt: skip
+        for name in [
+            "last_visit",
+            "explained_clearly",
+            "listened_carefully",
+            "showed_respect",
+            "spent_enough_time",
+            "got_appointment",
+            "would_recommend",
+            "comment",
+        ]:
             assert getattr(r, name) == VALID[name]
         assert (r.overall, r.knowledge) == (9, 4)
         rating_id = r.id
@@ -51,12 +75,18 @@ def test_rating_round_trips_through_save_and_edit(client, auth, app, doctor):
 
 @pytest.mark.parametrize(
     "change, field, message",
-    [({"overall": "11"}, "overall", "Not a valid choice"), ({"overall": ""}, "overall", "0 to 10"),
-     ({"knowledge": "0"}, "knowledge", "Not a valid choice"), ({"explained_clearly": "often"}, "explained_clearly", "Not a valid choice"),
-     ({"would_recommend": "yes"}, "would_recommend", "Not a valid choice"), ({"last_visit": "2999-01"}, "last_visit", "future"),
-     ({"last_visit": "June"}, "last_visit", "YYYY-MM"), ({"condition": "nope"}, "condition", "Not a valid choice"),
-     ({"comment": "x" * 2001}, "comment", "under 2,000")],
-)  # fmt: skip
+    [
+        ({"overall": "11"}, "overall", "Not a valid choice"),
+        ({"overall": ""}, "overall", "0 to 10"),
+        ({"knowledge": "0"}, "knowledge", "Not a valid choice"),
+        ({"explained_clearly": "often"}, "explained_clearly", "Not a valid choice"),
+        ({"would_recommend": "yes"}, "would_recommend", "Not a valid choice"),
+        ({"last_visit": "2999-01"}, "last_visit", "future"),
+        ({"last_visit": "June"}, "last_visit", "YYYY-MM"),
+        ({"condition": "nope"}, "condition", "Not a valid choice"),
+        ({"comment": "x" * 2001}, "comment", "under 2,000"),
+    ],
+)
 def test_invalid_ratings_get_their_message_and_save_nothing(client, auth, app, doctor, change, field, message):
     auth.login()
     response = client.post("/ratings/new?doctor=1", data={**VALID, **change})
@@ -76,8 +106,15 @@ def test_unknown_doctor_is_404_and_second_rating_opens_the_first(client, auth, a
     assert rating_count(app) == 1
 
 
-@pytest.mark.parametrize("method, url", [("get", "/ratings/{id}/edit"), ("post", "/ratings/{id}/edit"),
-                                         ("get", "/ratings/{id}/delete"), ("post", "/ratings/{id}/delete")])  # fmt: skip
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", "/ratings/{id}/edit"),
+        ("post", "/ratings/{id}/edit"),
+        ("get", "/ratings/{id}/delete"),
+        ("post", "/ratings/{id}/delete"),
+    ],
+)
 def test_nobody_else_can_edit_or_delete_a_rating(client, auth, app, doctor, method, url):
     auth.login(email="owner@example.org")
     assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
@@ -100,7 +137,9 @@ def test_delete_own_rating(client, auth, app, doctor):
 def test_doctor_page_find_a_doctor_and_api(client, auth, app, doctor):
     for i in range(6):
         auth.login(email=f"p{i}@example.org")
-        assert client.post("/ratings/new?doctor=1", data={**VALID, "overall": "10" if i < 3 else "7"}).status_code == 302
+        assert (
+            client.post("/ratings/new?doctor=1", data={**VALID, "overall": "10" if i < 3 else "7"}).status_code == 302
+        )
         auth.logout()
     page = client.get("/doctors/1").text
     assert "Rated 9 or 10" in page and "Explained every option." in page and "not medical advice" in page
@@ -114,7 +153,9 @@ def test_doctor_page_find_a_doctor_and_api(client, auth, app, doctor):
     assert "Dr. Ines Moreau" in client.get("/conditions/migraine").text  # doctors rated for this condition
 
 
-@pytest.mark.parametrize("raw", ["2147483648", "2147483647", "99999999999999999999", "0", "-1", "1e3", "²", "0x1", "1.0"])
+@pytest.mark.parametrize(
+    "raw", ["2147483648", "2147483647", "99999999999999999999", "0", "-1", "1e3", "²", "0x1", "1.0"]
+)
 def test_an_id_in_the_query_string_or_form_never_overflows(client, auth, doctor, raw):
     """On PostgreSQL an id over 2**31-1 used to reach the query and fail (500); now every id is bounded."""
     auth.login()
@@ -127,7 +168,15 @@ def test_parse_id_is_the_one_bound():
     from registry.database import MAX_ID, parse_id
 
     assert [parse_id(v) for v in ("1", " 42 ", str(MAX_ID), str(MAX_ID + 1), "", None, "007", "-3")] == [
-        1, 42, MAX_ID, None, None, None, 7, None]
+        1,
+        42,
+        MAX_ID,
+        None,
+        None,
+        None,
+        7,
+        None,
+    ]
 
 
 def test_the_cahps_wording_is_explained_once_per_page(client, auth, doctor):

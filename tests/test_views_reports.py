@@ -16,21 +16,34 @@ def community(make):
         make.treatment(name)
     make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol"])
     for i in range(12):
-        make.experience(treatment="sumatriptan", effectiveness="major" if i < 9 else "none", satisfaction=8,
-                        sex="female" if i < 6 else "male", role="caregiver" if i < 6 else "patient",
-                        side_effects=["nausea"], tips=f"Tip number {i}" if i < 11 else "=HYPERLINK(\"http://x\",\"y\")")
+        make.experience(
+            treatment="sumatriptan",
+            effectiveness="major" if i < 9 else "none",
+            satisfaction=8,
+            sex="female" if i < 6 else "male",
+            role="caregiver" if i < 6 else "patient",
+            side_effects=["nausea"],
+            tips=f"Tip number {i}" if i < 11 else '=HYPERLINK("http://x","y")',
+        )
     for i in range(10):
-        make.experience(treatment="topiramate", effectiveness="moderate" if i < 4 else "slight", satisfaction=5,
-                        sex="female" if i < 5 else "male", role="caregiver" if i < 5 else "patient")
+        make.experience(
+            treatment="topiramate",
+            effectiveness="moderate" if i < 4 else "slight",
+            satisfaction=5,
+            sex="female" if i < 5 else "male",
+            role="caregiver" if i < 5 else "patient",
+        )
     for _ in range(2):
         make.experience(treatment="propranolol", effectiveness="major")
     for _ in range(3):
         make.experience(treatment="propranolol", effectiveness="none", sex="female")
-    # fmt: skip
 
 
-PAGES = ["/conditions/migraine", "/conditions/migraine/treatments/sumatriptan",
-         "/conditions/migraine/compare?t=sumatriptan&t=topiramate"]  # fmt: skip
+PAGES = [
+    "/conditions/migraine",
+    "/conditions/migraine/treatments/sumatriptan",
+    "/conditions/migraine/compare?t=sumatriptan&t=topiramate",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -63,7 +76,13 @@ def test_condition_page_and_api_give_identical_numbers(client, community):
     assert sumatriptan["slug"] == "sumatriptan" and sumatriptan["n"] == 12
     assert sumatriptan["improved"] == {"share": 0.75, "low": 0.4677, "high": 0.9111}
     assert sumatriptan["effectiveness"]["major"] == 9 and set(sumatriptan["effectiveness"]) == {
-        "worse", "none", "slight", "moderate", "major", "cant_tell"}  # fmt: skip
+        "worse",
+        "none",
+        "slight",
+        "moderate",
+        "major",
+        "cant_tell",
+    }
     csv = client.get("/conditions/migraine?format=csv&chart=ranking").text
     assert "Sumatriptan,12,75%,47%-91%,47%,8.0" in csv  # the bound it is ranked by, beside the interval
     page = client.get("/conditions/migraine").text
@@ -92,7 +111,10 @@ def test_small_units_are_suppressed_everywhere(client, community):
     page = client.get("/conditions/migraine/treatments/propranolol?sex=female").text
     assert "Too few reports to show" in page and "data-figure" not in page
     assert client.get("/api/v1/conditions/migraine/treatments/propranolol?sex=female").get_json()["treatment"] == {
-        "slug": "propranolol", "name": "Propranolol", "suppressed": True}  # fmt: skip
+        "slug": "propranolol",
+        "name": "Propranolol",
+        "suppressed": True,
+    }
     csv = client.get("/conditions/migraine?sex=female&format=csv&chart=ranking")
     assert "Propranolol" not in csv.text
 
@@ -145,15 +167,23 @@ def test_min_n_minus_one_is_hidden_everywhere_as_nothing_is_and_min_n_is_shown(c
     assert f"Brevant,{min_n}," in ranking
 
 
-@pytest.mark.parametrize("url", ["/conditions/migraine?sex=robot", "/conditions/migraine/treatments/sumatriptan?age_band=old",
-                                 "/api/v1/conditions/migraine/treatments?role=doctor"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/conditions/migraine?sex=robot",
+        "/conditions/migraine/treatments/sumatriptan?age_band=old",
+        "/api/v1/conditions/migraine/treatments?role=doctor",
+    ],
+)
 def test_bad_filter_codes_get_400_with_a_message(client, community, url):
     response = client.get(url)
     assert response.status_code == 400 and "must be one of" in response.text
 
 
-@pytest.mark.parametrize("url", ["/conditions/migraine?sex=male&sex=female",
-                                 "/api/v1/conditions/migraine/treatments?role=patient&role=caregiver"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    ["/conditions/migraine?sex=male&sex=female", "/api/v1/conditions/migraine/treatments?role=patient&role=caregiver"],
+)
 def test_one_value_per_filter_dimension(client, community, url):
     response = client.get(url)
     assert response.status_code == 400 and "at a time" in response.text
@@ -178,9 +208,13 @@ def test_csv_downloads_are_spreadsheet_safe(client, community, make):
 
 @pytest.mark.parametrize(
     "query, status, message",
-    [("", 200, "Choose two to four"), ("?t=sumatriptan", 400, "Choose two to four treatments"),
-     ("?t=a&t=b&t=c&t=d&t=e", 400, "at most 4"), ("?t=sumatriptan&t=nope", 400, "not among this condition")],
-)  # fmt: skip
+    [
+        ("", 200, "Choose two to four"),
+        ("?t=sumatriptan", 400, "Choose two to four treatments"),
+        ("?t=a&t=b&t=c&t=d&t=e", 400, "at most 4"),
+        ("?t=sumatriptan&t=nope", 400, "not among this condition"),
+    ],
+)
 def test_compare_validates_the_choice(client, community, query, status, message):
     response = client.get("/conditions/migraine/compare" + query)
     assert response.status_code == status and message in response.text
@@ -212,7 +246,9 @@ def test_tips_are_never_filtered(client, community, filters):
     # A filtered list would tell each author's sex or role: the same text is listed with its pseudonym.
     everyone = client.get("/conditions/migraine/treatments/sumatriptan").text
     page = client.get("/conditions/migraine/treatments/sumatriptan" + filters).text
-    assert re.findall(r"<blockquote>(.*?)</blockquote>", page) == re.findall(r"<blockquote>(.*?)</blockquote>", everyone)
+    assert re.findall(r"<blockquote>(.*?)</blockquote>", page) == re.findall(
+        r"<blockquote>(.*?)</blockquote>", everyone
+    )
     assert "never filtered" in page
 
 
@@ -243,8 +279,13 @@ def test_reports_are_shared_through_redis_when_configured(community, app, databa
         if os.environ.get("CI") == "true":
             raise
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    config = {"TESTING": True, "SECRET_KEY": "x", "EXPORT_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url,
-              "REDIS_URL": "redis://127.0.0.1:6379/15"}  # fmt: skip
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "x",
+        "EXPORT_KEY": "x",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
     first, second = create_app(config), create_app(config)  # two workers
     assert first.config["CACHE_TYPE"] == "registry.cache.FailOpenRedisCache"  # Redis, failing open
     with first.app_context():

@@ -7,9 +7,18 @@ import schemathesis
 from schemathesis import checks
 
 # (started, stopped) per report; the registry's clock puts a still-using report's end at its last update.
-STOPS = [("2024-01", "2024-01"), ("2024-01", "2024-01"), ("2024-01", "2024-02"), ("2024-01", "2024-02"),
-         ("2024-01", "2024-03"), ("2024-01", "2024-05"),
-         ("2024-01", "2024-08"), ("2024-01", "2024-12"), ("2023-01", "2024-06"), ("2021-01", "2024-01")]
+STOPS = [
+    ("2024-01", "2024-01"),
+    ("2024-01", "2024-01"),
+    ("2024-01", "2024-02"),
+    ("2024-01", "2024-02"),
+    ("2024-01", "2024-03"),
+    ("2024-01", "2024-05"),
+    ("2024-01", "2024-08"),
+    ("2024-01", "2024-12"),
+    ("2023-01", "2024-06"),
+    ("2021-01", "2024-01"),
+]
 USING = ["2024-01", "2023-01", "2022-01", "2021-01", "2020-01", "2019-01"]
 
 
@@ -20,19 +29,31 @@ def community(make):
     make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol"])
     make.condition("Cluster headache", "G44", treatments=["sumatriptan"])
     for started, stopped in STOPS:
-        make.experience(treatment="sumatriptan", started=started, stopped=stopped,
-                        stop_reasons=["side_effects"] if stopped < "2024-04" and started == "2024-01" else ["cost"])
+        make.experience(
+            treatment="sumatriptan",
+            started=started,
+            stopped=stopped,
+            stop_reasons=["side_effects"] if stopped < "2024-04" and started == "2024-01" else ["cost"],
+        )
     for started in USING:
         make.experience(treatment="sumatriptan", started=started)
     for i in range(12):
-        make.experience(treatment="topiramate", started="2024-01", stopped=None if i % 3 else "2024-02",
-                        stop_reasons=[] if i % 3 else ["side_effects"])
+        make.experience(
+            treatment="topiramate",
+            started="2024-01",
+            stopped=None if i % 3 else "2024-02",
+            stop_reasons=[] if i % 3 else ["side_effects"],
+        )
     for i in range(4):
         make.experience(treatment="propranolol", started="2024-01")
     for i in range(11):
-        make.experience(condition="cluster-headache", treatment="sumatriptan", started="2024-01",
-                        stopped="2024-07" if i < 6 else None, stop_reasons=["not_effective"] if i < 6 else [])
-    # fmt: skip
+        make.experience(
+            condition="cluster-headache",
+            treatment="sumatriptan",
+            started="2024-01",
+            stopped="2024-07" if i < 6 else None,
+            stop_reasons=["not_effective"] if i < 6 else [],
+        )
 
 
 def test_the_treatment_page_shows_who_is_still_on_it_and_why_people_stopped(client, community):
@@ -62,8 +83,15 @@ def test_a_unit_too_small_for_a_curve_shows_none(client, community):
 def test_compare_draws_the_curves_on_one_axis(client, community):
     page = client.get("/conditions/migraine/compare?t=sumatriptan&t=topiramate").text
     assert 'id="chart-staying-title"' in page
-    figure = json.loads(page.split('id="chart-staying-title"')[1].split('data-figure="')[1].split('"')[0]
-                        .replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&").replace("&#39;", "'"))
+    figure = json.loads(
+        page.split('id="chart-staying-title"')[1]
+        .split('data-figure="')[1]
+        .split('"')[0]
+        .replace("&#34;", '"')
+        .replace("&quot;", '"')
+        .replace("&amp;", "&")
+        .replace("&#39;", "'")
+    )
     names = [t["name"] for t in figure["data"] if t.get("name")]
     assert names == ["Sumatriptan (n=16)", "Topiramate (n=12)"]
     csv = client.get("/conditions/migraine/compare?t=sumatriptan&t=topiramate&format=csv&chart=staying").text
@@ -98,9 +126,13 @@ def test_the_api_gives_the_curve_as_on_the_pages(client, community):
 def test_the_answers_conform_to_the_openapi_description(app, community):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = {op.path: op for op in (r.ok() for r in schema.get_all_operations())}
-    for path, params in [("/conditions/{slug}/treatments/{treatment_slug}", {"slug": "migraine", "treatment_slug": "sumatriptan"}),
-                         ("/conditions/{slug}/treatments/{treatment_slug}", {"slug": "migraine", "treatment_slug": "propranolol"}),
-                         ("/treatments/{treatment_slug}", {"treatment_slug": "sumatriptan"})]:  # fmt: skip
+    for path, params in [
+        ("/conditions/{slug}/treatments/{treatment_slug}", {"slug": "migraine", "treatment_slug": "sumatriptan"}),
+        ("/conditions/{slug}/treatments/{treatment_slug}", {"slug": "migraine", "treatment_slug": "propranolol"}),
+        ("/treatments/{treatment_slug}", {"treatment_slug": "sumatriptan"}),
+    ]:
         case = operations[path].Case(path_parameters=params)
-        case.call_and_validate(checks=[checks.response_schema_conformance, checks.not_a_server_error],
-                               headers={"Accept-Encoding": "identity"})
+        case.call_and_validate(
+            checks=[checks.response_schema_conformance, checks.not_a_server_error],
+            headers={"Accept-Encoding": "identity"},
+        )

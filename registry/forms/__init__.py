@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import re
 from datetime import date
 
@@ -12,8 +11,8 @@ from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, String
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from registry.database import parse_id
-from scales import Scale
 from registry.text import strip_invisible
+from scales import Scale
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # What people type for a month besides 2024-03: 2024-3, 2024/03, 03/2024, 3.2024, 03-2024.

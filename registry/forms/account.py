@@ -23,9 +23,10 @@ class WithdrawConsentForm(FlaskForm):
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField(
-        "Your password", validators=[InputRequired(), Length(max=200)],
+        "Your password",
+        validators=[InputRequired(), Length(max=200)],
         description="To make sure that it is you.",
-    )  # fmt: skip
+    )
     confirm = BooleanField(
         "I understand that my account, my experiences and my doctor ratings are deleted for good.",
         validators=[DataRequired("Tick the box to confirm.")],

@@ -17,11 +17,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from registry.forms import FlaskForm, blank_first, country_choices
 from registry.auth import MIN_PASSWORD_LENGTH, email_taken, pseudonym_taken
+from registry.forms import FlaskForm, blank_first, country_choices
 from registry.text import name_key
 from scales import SEX
-
 
 PASSWORD_MESSAGE = f"Use at least {MIN_PASSWORD_LENGTH} characters (at most 200)."
 
@@ -82,8 +81,11 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-                       description="The address you log in with.")  # fmt: skip
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        description="The address you log in with.",
+    )
 
 
 class ResetPasswordForm(FlaskForm):
@@ -99,11 +101,13 @@ class ResetPasswordForm(FlaskForm):
 
 class ChangeEmailForm(FlaskForm):
     email = EmailField(
-        "New email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        "New email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
         description="We send a link to it; your address changes when you follow the link.",
-    )  # fmt: skip
-    current = PasswordField("Your password", validators=[InputRequired(), Length(max=200)],
-                            description="To make sure that it is you.")  # fmt: skip
+    )
+    current = PasswordField(
+        "Your password", validators=[InputRequired(), Length(max=200)], description="To make sure that it is you."
+    )
 
     def validate_email(self, field):
         if email_taken(field.data):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from registry.forms import FlaskForm, blank_first, country_choices
 from registry import vocab
 from registry.catalog import doctor_key
-from scales import TREATMENT_KIND
+from registry.forms import FlaskForm, blank_first, country_choices
 from registry.text import name_key
+from scales import TREATMENT_KIND
 
 
 def _key(max_length: int, key=name_key):
@@ -63,8 +63,11 @@ class TreatmentForm(FlaskForm):
 
 
 class DoctorForm(FlaskForm):
-    name = StringField("Doctor's name", validators=[DataRequired(), Length(min=2, max=200), _key(200, doctor_key)],
-                       description="Without the title, for example Maria Rossi.")  # fmt: skip
+    name = StringField(
+        "Doctor's name",
+        validators=[DataRequired(), Length(min=2, max=200), _key(200, doctor_key)],
+        description="Without the title, for example Maria Rossi.",
+    )
     specialty = StringField(
         "Specialty", validators=[DataRequired(), Length(min=2, max=120)], description="For example neurology."
     )

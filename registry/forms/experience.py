@@ -26,8 +26,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from registry.forms import MONTH_INPUT, FlaskForm, blank_first, choices, month_validator, number_choices, scale_radio
 import scales
+from registry.forms import MONTH_INPUT, FlaskForm, blank_first, choices, month_validator, number_choices, scale_radio
 from registry.text import clean, contact_details, strip_invisible
 
 MAX_TERMS, MAX_TERM_LENGTH = 20, 80

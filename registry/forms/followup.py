@@ -5,9 +5,9 @@ from __future__ import annotations
 from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
+import scales
 from registry.forms import MONTH_INPUT, FlaskForm, choices, month_validator, number_choices, scale_radio
 from registry.forms.experience import MultiCheckboxField
-import scales
 
 STILL_USING = (("yes", "Yes, I still use it"), ("no", "No, I stopped"))
 
@@ -15,17 +15,28 @@ STILL_USING = (("yes", "Yes, I still use it"), ("no", "No, I stopped"))
 class FollowupForm(FlaskForm):
     """The answers an update asks again; the experience's start month comes from the view."""
 
-    still_using = RadioField("Are you still using it?", choices=choices(STILL_USING),
-                             validators=[InputRequired(message="Choose one answer.")])  # fmt: skip
-    stopped = StringField("When did you stop?", validators=[month_validator("stop")], render_kw=MONTH_INPUT,
-                          description="Year and month, for example 2024-03.")  # fmt: skip
-    stop_reasons = MultiCheckboxField("Why did you stop?", choices=choices(scales.STOP_REASON.choices),
-                                      validators=[Optional()])  # fmt: skip
+    still_using = RadioField(
+        "Are you still using it?",
+        choices=choices(STILL_USING),
+        validators=[InputRequired(message="Choose one answer.")],
+    )
+    stopped = StringField(
+        "When did you stop?",
+        validators=[month_validator("stop")],
+        render_kw=MONTH_INPUT,
+        description="Year and month, for example 2024-03.",
+    )
+    stop_reasons = MultiCheckboxField(
+        "Why did you stop?", choices=choices(scales.STOP_REASON.choices), validators=[Optional()]
+    )
     effectiveness = scale_radio(scales.EFFECTIVENESS, "How well is it working now?")
     side_effect_severity = scale_radio(scales.SIDE_EFFECT_SEVERITY, "Side effects lately, at their worst")
-    satisfaction = RadioField("Overall satisfaction now", choices=number_choices(scales.SATISFACTION_MIN,
-                              scales.SATISFACTION_MAX), validators=[InputRequired(message="Choose a number from 1 to 10.")],
-                              description="1 = very dissatisfied, 10 = very satisfied.")  # fmt: skip
+    satisfaction = RadioField(
+        "Overall satisfaction now",
+        choices=number_choices(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX),
+        validators=[InputRequired(message="Choose a number from 1 to 10.")],
+        description="1 = very dissatisfied, 10 = very satisfied.",
+    )
     would_recommend = scale_radio(scales.WOULD_RECOMMEND, "Would you recommend it to someone with the same condition?")
 
     def __init__(self, *args, started: str | None = None, **kwargs):
@@ -40,7 +51,7 @@ class FollowupForm(FlaskForm):
 
     def validate_stop_reasons(self, field):
         if field.data and self.still_using.data != "no":
-            raise ValidationError("Reasons for stopping go with \"No, I stopped\"; choose it or untick the reasons.")
+            raise ValidationError('Reasons for stopping go with "No, I stopped"; choose it or untick the reasons.')
 
     def values(self) -> dict:
         """The cleaned answers (registry.followups.add_update reads them)."""
@@ -58,4 +69,6 @@ class FollowupForm(FlaskForm):
 class ReminderForm(FlaskForm):
     """Opt in to (or out of) a reminder mail when an experience still in use goes three months without an update."""
 
-    reminders = BooleanField("Mail me a reminder when an experience I still use has gone three months without an update")
+    reminders = BooleanField(
+        "Mail me a reminder when an experience I still use has gone three months without an update"
+    )

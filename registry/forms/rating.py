@@ -5,8 +5,8 @@ from __future__ import annotations
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from registry.forms import MONTH_INPUT, FlaskForm, IdField, blank_first, month_validator, number_choices, scale_radio
 import scales
+from registry.forms import MONTH_INPUT, FlaskForm, IdField, blank_first, month_validator, number_choices, scale_radio
 
 
 def _how_often(label: str, required: bool = True, description: str = ""):
@@ -18,8 +18,9 @@ class DoctorRatingForm(FlaskForm):
     """A rating of one doctor for one condition. Condition choices come from the view."""
 
     doctor = IdField("Doctor", validators=[DataRequired(message="Choose the doctor to rate.")])
-    condition = SelectField("For which condition did you see this doctor?",
-                            validators=[DataRequired(message="Choose the condition.")])  # fmt: skip
+    condition = SelectField(
+        "For which condition did you see this doctor?", validators=[DataRequired(message="Choose the condition.")]
+    )
     last_visit = StringField(
         "Last visit",
         validators=[DataRequired(message="Give the month of your last visit."), month_validator("last visit")],
@@ -38,19 +39,24 @@ class DoctorRatingForm(FlaskForm):
     spent_enough_time = _how_often("How often did this doctor spend enough time with you?")
     got_appointment = _how_often(
         "When you needed care right away, how often did you get an appointment as soon as you needed?",
-        required=False, description="Optional.",
+        required=False,
+        description="Optional.",
     )
     knowledge = RadioField(
         "How well did this doctor know your condition? (1 = not at all, 5 = extremely well)",
         choices=number_choices(scales.KNOWLEDGE_MIN, scales.KNOWLEDGE_MAX),
         validators=[InputRequired(message="Choose a number from 1 to 5.")],
     )
-    would_recommend = scale_radio(scales.DOCTOR_RECOMMEND, "Would you recommend this doctor to your family and friends?")
+    would_recommend = scale_radio(
+        scales.DOCTOR_RECOMMEND, "Would you recommend this doctor to your family and friends?"
+    )
     comment = TextAreaField(
         "Comment",
         validators=[
             Optional(),
-            Length(max=scales.COMMENT_MAX_LENGTH, message=f"Keep comments under {scales.COMMENT_MAX_LENGTH:,} characters."),
+            Length(
+                max=scales.COMMENT_MAX_LENGTH, message=f"Keep comments under {scales.COMMENT_MAX_LENGTH:,} characters."
+            ),
         ],
         description="Optional. Shown under your public name. No names of other people, emails or links.",
     )

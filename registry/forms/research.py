@@ -11,21 +11,41 @@ from registry.forms import MONTH_INPUT, FlaskForm, choices, month_validator
 class ExportForm(FlaskForm):
     """Filters of a research export. Catalog choices come from the view."""
 
-    conditions = SelectMultipleField("Conditions", validators=[Optional()],
-                                     description="None chosen: every condition. Hold Ctrl or Cmd to choose several.")
-    treatments = SelectMultipleField("Treatments", validators=[Optional()],
-                                     description="None chosen: every treatment. Doctor ratings are left out when you choose treatments.")
-    since = StringField("Reported from", validators=[Optional(), month_validator("first")],
-                        render_kw=MONTH_INPUT, description="Optional, YYYY-MM.")
-    until = StringField("Reported until", validators=[Optional(), month_validator("last")],
-                        render_kw=MONTH_INPUT, description="Optional, YYYY-MM (inclusive).")
+    conditions = SelectMultipleField(
+        "Conditions",
+        validators=[Optional()],
+        description="None chosen: every condition. Hold Ctrl or Cmd to choose several.",
+    )
+    treatments = SelectMultipleField(
+        "Treatments",
+        validators=[Optional()],
+        description="None chosen: every treatment. Doctor ratings are left out when you choose treatments.",
+    )
+    since = StringField(
+        "Reported from",
+        validators=[Optional(), month_validator("first")],
+        render_kw=MONTH_INPUT,
+        description="Optional, YYYY-MM.",
+    )
+    until = StringField(
+        "Reported until",
+        validators=[Optional(), month_validator("last")],
+        render_kw=MONTH_INPUT,
+        description="Optional, YYYY-MM (inclusive).",
+    )
     with_text = BooleanField("Include free text (tips, comments and participants' own side-effect terms)")
-    format = RadioField("Format", default="csv", choices=choices([
-        ("csv", "CSV files and datapackage.json (zip)"),
-        ("parquet", "Parquet files and datapackage.json (zip): typed columns, codes as categoricals"),
-        ("fhir", "FHIR R4 QuestionnaireResponses, one per experience (ndjson)"),
-    ]), description="The FHIR file holds the treatment experiences (no doctor ratings).")
-    # fmt: skip
+    format = RadioField(
+        "Format",
+        default="csv",
+        choices=choices(
+            [
+                ("csv", "CSV files and datapackage.json (zip)"),
+                ("parquet", "Parquet files and datapackage.json (zip): typed columns, codes as categoricals"),
+                ("fhir", "FHIR R4 QuestionnaireResponses, one per experience (ndjson)"),
+            ]
+        ),
+        description="The FHIR file holds the treatment experiences (no doctor ratings).",
+    )
 
     def __init__(self, *args, conditions=(), treatments=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,14 +1,5 @@
 """Typed SQLAlchemy models, one module per area."""
 
-from registry.models.report_tables import (
-    COUNT_COLUMNS,
-    DIMENSIONS,
-    SLICE_AXES,
-    report_cell,
-    report_slice,
-    report_term,
-    report_version,
-)
 from registry.models.catalog import (
     Condition,
     ConditionSynonym,
@@ -28,6 +19,15 @@ from registry.models.export import ExportLog
 from registry.models.followup import ConditionFollow, ExperienceUpdate, FollowupReminder
 from registry.models.moderation import FLAG_TARGETS, AuditEvent, Flag
 from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
+from registry.models.report_tables import (
+    COUNT_COLUMNS,
+    DIMENSIONS,
+    SLICE_AXES,
+    report_cell,
+    report_slice,
+    report_term,
+    report_version,
+)
 from registry.models.user import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
 
 __all__ = [

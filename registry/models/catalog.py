@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.extensions import db
 from registry.database import UTCDateTime, now_utc
+from registry.extensions import db
 
 condition_treatment = Table(
     "condition_treatment",
@@ -31,9 +31,7 @@ class Condition(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
-    synonyms: Mapped[list[ConditionSynonym]] = relationship(
-        back_populates="condition", cascade="all, delete-orphan"
-    )
+    synonyms: Mapped[list[ConditionSynonym]] = relationship(back_populates="condition", cascade="all, delete-orphan")
     treatments: Mapped[list[Treatment]] = relationship(
         secondary=condition_treatment, back_populates="conditions", order_by="Treatment.name"
     )
@@ -74,9 +72,7 @@ class Treatment(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
-    synonyms: Mapped[list[TreatmentSynonym]] = relationship(
-        back_populates="treatment", cascade="all, delete-orphan"
-    )
+    synonyms: Mapped[list[TreatmentSynonym]] = relationship(back_populates="treatment", cascade="all, delete-orphan")
     conditions: Mapped[list[Condition]] = relationship(
         secondary=condition_treatment, back_populates="treatments", order_by="Condition.name"
     )

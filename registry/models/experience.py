@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.extensions import db
 from registry.database import UTCDateTime, new_report_key, now_utc
+from registry.extensions import db
 from registry.models.catalog import Condition, Treatment
 from registry.models.user import User
 
@@ -39,8 +39,13 @@ class Experience(db.Model):
         Index("ix_experience_user_updated", "user_id", "updated_at"),
         # The moderators' queue and count on every page they load: held or hidden text among millions.
         # Partial, so the millions of public rows cost writes nothing; queries repeat the predicate.
-        Index("ix_experience_text_state_updated", "text_state", "updated_at",
-              sqlite_where=text("text_state != 'public'"), postgresql_where=text("text_state != 'public'")),
+        Index(
+            "ix_experience_text_state_updated",
+            "text_state",
+            "updated_at",
+            sqlite_where=text("text_state != 'public'"),
+            postgresql_where=text("text_state != 'public'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,9 +101,7 @@ class ExperienceSideEffect(db.Model):
 
     __tablename__ = "experience_side_effect"
 
-    experience_id: Mapped[int] = mapped_column(
-        ForeignKey("experience.id", ondelete="CASCADE"), primary_key=True
-    )
+    experience_id: Mapped[int] = mapped_column(ForeignKey("experience.id", ondelete="CASCADE"), primary_key=True)
     term: Mapped[str] = mapped_column(String(80), primary_key=True)
 
     def __repr__(self) -> str:
@@ -110,9 +113,7 @@ class ExperienceStopReason(db.Model):
 
     __tablename__ = "experience_stop_reason"
 
-    experience_id: Mapped[int] = mapped_column(
-        ForeignKey("experience.id", ondelete="CASCADE"), primary_key=True
-    )
+    experience_id: Mapped[int] = mapped_column(ForeignKey("experience.id", ondelete="CASCADE"), primary_key=True)
     reason: Mapped[str] = mapped_column(String(20), primary_key=True)
 
     def __repr__(self) -> str:

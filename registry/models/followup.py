@@ -72,8 +72,9 @@ class ConditionFollow(db.Model):
     __tablename__ = "condition_follow"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
-    condition_id: Mapped[int] = mapped_column(ForeignKey("condition.id", ondelete="CASCADE"), primary_key=True,
-                                              index=True)  # fmt: skip
+    condition_id: Mapped[int] = mapped_column(
+        ForeignKey("condition.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     seen_ranking: Mapped[list] = mapped_column(JSON, default=list)

@@ -11,7 +11,6 @@ from registry.database import UTCDateTime, new_report_key, now_utc
 from registry.extensions import db
 from registry.models.catalog import Condition, Doctor
 from registry.models.user import User
-
 from scales import COMMUNICATION_ITEMS  # noqa: F401  (re-exported by registry.models)
 
 
@@ -23,8 +22,13 @@ class DoctorRating(db.Model):
         UniqueConstraint("user_id", "doctor_id", "condition_id"),
         Index("ix_doctor_rating_doctor_condition", "doctor_id", "condition_id"),
         Index("ix_doctor_rating_condition", "condition_id"),
-        Index("ix_doctor_rating_text_state_updated", "text_state", "updated_at",
-              sqlite_where=text("text_state != 'public'"), postgresql_where=text("text_state != 'public'")),
+        Index(
+            "ix_doctor_rating_text_state_updated",
+            "text_state",
+            "updated_at",
+            sqlite_where=text("text_state != 'public'"),
+            postgresql_where=text("text_state != 'public'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

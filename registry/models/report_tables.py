@@ -20,6 +20,7 @@ from registry.extensions import db
 
 DIMENSIONS = ("role", "age_band", "sex", "years_since_diagnosis")
 
+
 def count_column(field: str, code: str) -> str:
     """The report_cell column that counts one code of one field."""
     return f"{field}__{code}"

@@ -10,8 +10,8 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from registry.extensions import db
 from registry.database import UTCDateTime, now_utc
+from registry.extensions import db
 
 # Bump when the consent text in templates/auth/_consent_text.html changes.
 CONSENT_VERSION = "2026-11-2"

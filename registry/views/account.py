@@ -5,16 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from registry.forms.account import DeleteAccountForm, DownloadForm, WithdrawConsentForm
 from registry import rights
 from registry.extensions import db, limit_setting, limiter
+from registry.forms.account import DeleteAccountForm, DownloadForm, WithdrawConsentForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def _render_data(download_form=None):
-    return render_template("account/data.html", download_form=download_form or DownloadForm(),
-                           withdraw_form=WithdrawConsentForm())  # fmt: skip
+    return render_template(
+        "account/data.html", download_form=download_form or DownloadForm(), withdraw_form=WithdrawConsentForm()
+    )
 
 
 @bp.get("/data")
@@ -33,8 +34,11 @@ def download():
         return _render_data(form), 400
     content, mimetype, name = rights.download(current_user, form.format.data)
     db.session.commit()  # the audit event
-    return Response(content, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})  # fmt: skip
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.post("/data/withdraw-consent")
@@ -65,7 +69,10 @@ def delete():
             db.session.commit()
             logout_user()
             session.clear()
-            flash(f"Your account is deleted, with {counts['experiences']} experiences and {counts['ratings']} "
-                  "doctor ratings. They no longer count anywhere.", "success")  # fmt: skip
+            flash(
+                f"Your account is deleted, with {counts['experiences']} experiences and {counts['ratings']} "
+                "doctor ratings. They no longer count anywhere.",
+                "success",
+            )
             return redirect(url_for("main.index"))
     return render_template("account/delete.html", form=form)

@@ -8,9 +8,9 @@ from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 
 from registry import cached_reports, catalog, openapi
-from registry.openapi import MAX_QUERY
 from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
+from registry.openapi import MAX_QUERY
 from registry.views import condition_or_404, filters_arg, treatment_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -52,11 +52,17 @@ def conditions():
         return jsonify(
             q=q,
             conditions=[
-                {"slug": h.slug, "name": h.name, "icd10": h.icd10, "matched": h.matched, "in_catalog": h.in_catalog,
-                 **_count(counts.get(ids.get(h.slug)) if h.slug else None)}
+                {
+                    "slug": h.slug,
+                    "name": h.name,
+                    "icd10": h.icd10,
+                    "matched": h.matched,
+                    "in_catalog": h.in_catalog,
+                    **_count(counts.get(ids.get(h.slug)) if h.slug else None),
+                }
                 for h in hits
             ],
-        )  # fmt: skip
+        )
     rows = db.session.scalars(select(Condition).order_by(Condition.name))
     return jsonify(
         conditions=[{"slug": c.slug, "name": c.name, "icd10": c.icd10, **_count(counts.get(c.id))} for c in rows]
@@ -95,9 +101,12 @@ def treatment(treatment_slug: str):
         suppressed=overview.suppressed,
         conditions=[use.as_json() for use in overview.uses],
         side_effects=overview.side_effects,
-        time_on_treatment=[{"condition": {"slug": use.slug, "name": use.name}, **time_uses[use.slug].as_json()}
-                           for use in overview.shown if use.slug in time_uses],
-    )  # fmt: skip
+        time_on_treatment=[
+            {"condition": {"slug": use.slug, "name": use.name}, **time_uses[use.slug].as_json()}
+            for use in overview.shown
+            if use.slug in time_uses
+        ],
+    )
 
 
 def _head(condition: Condition, filters) -> dict:
@@ -128,15 +137,23 @@ def condition_treatment(slug: str, treatment_slug: str):
     condition, filters = condition_or_404(slug, described=True), filters_arg()
     treatment = treatment_or_404(treatment_slug, described=True)
     unit = cached_reports.treatment_report(condition, treatment, filters)
-    staying = None if unit.suppressed else cached_reports.time_curves(condition, [treatment])[treatment.id]  # never filtered
-    return jsonify(**_head(condition, filters), treatment=unit.detail_json(),
-                   time_on_treatment=staying.as_json() if staying else {"suppressed": True})  # fmt: skip
+    staying = (
+        None if unit.suppressed else cached_reports.time_curves(condition, [treatment])[treatment.id]
+    )  # never filtered
+    return jsonify(
+        **_head(condition, filters),
+        treatment=unit.detail_json(),
+        time_on_treatment=staying.as_json() if staying else {"suppressed": True},
+    )
 
 
 def _slice_head(condition: Condition, treatment: Treatment) -> dict:
-    return {"condition": {"slug": condition.slug, "name": condition.name, "icd10": condition.icd10},
-            "treatment": {"slug": treatment.slug, "name": treatment.name, "kind": treatment.kind},
-            "min_n": cached_reports.policy().min_n, "disclosure": cached_reports.policy().mode}  # fmt: skip
+    return {
+        "condition": {"slug": condition.slug, "name": condition.name, "icd10": condition.icd10},
+        "treatment": {"slug": treatment.slug, "name": treatment.name, "kind": treatment.kind},
+        "min_n": cached_reports.policy().min_n,
+        "disclosure": cached_reports.policy().mode,
+    }
 
 
 @bp.get("/conditions/<slug>/treatments/<treatment_slug>/dose")
@@ -155,18 +172,28 @@ def condition_treatment_years(slug: str, treatment_slug: str):
     """A treatment's improved share and satisfaction by year of report (every report, never filtered)."""
     condition = condition_or_404(slug, described=True)
     treatment = treatment_or_404(treatment_slug, described=True)
-    return jsonify(**_slice_head(condition, treatment), years=cached_reports.trend_report(condition, treatment).as_json())
+    return jsonify(
+        **_slice_head(condition, treatment), years=cached_reports.trend_report(condition, treatment).as_json()
+    )
 
 
 def _doctor_head(doctor: Doctor) -> dict:
-    return {"id": doctor.id, "name": doctor.name, "specialty": doctor.specialty, "city": doctor.city,
-            "country": doctor.country}  # fmt: skip
+    return {
+        "id": doctor.id,
+        "name": doctor.name,
+        "specialty": doctor.specialty,
+        "city": doctor.city,
+        "country": doctor.country,
+    }
 
 
 @bp.get("/doctors")
 def doctors():
     """Doctors filtered by condition, specialty and place, ranked by the top-box lower bound."""
-    args = {name: (request.args.get(name) or "").strip()[:MAX_QUERY] for name in ("condition", "specialty", "city", "country", "q")}
+    args = {
+        name: (request.args.get(name) or "").strip()[:MAX_QUERY]
+        for name in ("condition", "specialty", "city", "country", "q")
+    }
     condition = condition_or_404(args["condition"], described=True) if args["condition"] else None
     found = catalog.search_doctors(args["q"], args["specialty"], args["city"], args["country"])
     ranked = cached_reports.find_doctors(found, condition)
@@ -179,7 +206,7 @@ def doctors():
             {**_doctor_head(doctor), **(score.as_json() if score else {"suppressed": True})}
             for doctor, score in ranked[:limit]
         ],
-    )  # fmt: skip
+    )
 
 
 @bp.get("/doctors/<int:doctor_id>")

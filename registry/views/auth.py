@@ -9,12 +9,18 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from registry.forms.auth import (
-    ButtonForm, ChangeEmailForm, ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, RegisterForm,
-    ResetPasswordForm,
-)  # fmt: skip
 from registry import audit, auth, mail
-from registry.extensions import db, limiter, limit_setting
+from registry.extensions import db, limit_setting, limiter
+from registry.forms.auth import (
+    ButtonForm,
+    ChangeEmailForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from registry.models import CONSENT_VERSION
 
 bp = Blueprint("auth", __name__)
@@ -42,8 +48,14 @@ def _log_in(user, remember: bool):
 
 def _with_device_cookie(response, user):
     config = current_app.config
-    response.set_cookie(DEVICE_COOKIE, auth.device_token(user), max_age=auth.DEVICE_MAX_AGE, httponly=True,
-                        secure=bool(config["SESSION_COOKIE_SECURE"]), samesite="Lax")  # fmt: skip
+    response.set_cookie(
+        DEVICE_COOKIE,
+        auth.device_token(user),
+        max_age=auth.DEVICE_MAX_AGE,
+        httponly=True,
+        secure=bool(config["SESSION_COOKIE_SECURE"]),
+        samesite="Lax",
+    )
     return response
 
 
@@ -57,13 +69,22 @@ def _count_failure(email: str) -> None:
 
 
 def _wait_message(seconds: int) -> str:
-    return (f"Too many wrong passwords for this email. Wait {seconds} second{'s' if seconds != 1 else ''} and try "
-            "again, or set a new password through \"Forgot your password?\".")  # fmt: skip
+    return (
+        f"Too many wrong passwords for this email. Wait {seconds} second{'s' if seconds != 1 else ''} and try "
+        'again, or set a new password through "Forgot your password?".'
+    )
 
 
 def _send_confirmation(user, email: str, change: bool = False) -> None:
-    mail.send(email, "Confirm your email address", "confirm", user=user, email=email, change=change,
-              url=mail.link("auth.confirm_email", token=auth.confirm_token(user, email)))  # fmt: skip
+    mail.send(
+        email,
+        "Confirm your email address",
+        "confirm",
+        user=user,
+        email=email,
+        change=change,
+        url=mail.link("auth.confirm_email", token=auth.confirm_token(user, email)),
+    )
 
 
 def _safe_next(default: str) -> str:
@@ -155,8 +176,13 @@ def change_password():
             auth.change_password(current_user, form.password.data)
             audit.record("user.password", "user", current_user.id)
             db.session.commit()
-            mail.send(current_user.email, "Your password was changed", "password_changed", user=current_user,
-                      url=mail.link("auth.forgot_password"))  # fmt: skip
+            mail.send(
+                current_user.email,
+                "Your password was changed",
+                "password_changed",
+                user=current_user,
+                url=mail.link("auth.forgot_password"),
+            )
             flash("Your password is changed. Other devices have been logged out.", "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/password.html", form=form)
@@ -180,8 +206,11 @@ def forgot_password():
             mail.send(user.email, "Set a new password", "reset", user=user, url=url)
         else:
             mail.decoy("Set a new password", "reset", user=target, url=url)
-        flash(f"If an account uses {auth.normalize_email(form.email.data)}, we sent it a link to set a new password. "
-              "The link works once, for one hour. No mail? Look in the spam folder, or check the address.", "info")  # fmt: skip
+        flash(
+            f"If an account uses {auth.normalize_email(form.email.data)}, we sent it a link to set a new password. "
+            "The link works once, for one hour. No mail? Look in the spam folder, or check the address.",
+            "info",
+        )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
 
@@ -216,7 +245,9 @@ def confirm_email(token: str):
         flash(f"The address could not be changed: {error}", "error")
         return redirect(url_for("auth.profile") if current_user.is_authenticated else url_for("main.index"))
     if result is None:
-        flash("This confirmation link is not valid any more. Log in and ask for a new one on your account page.", "error")
+        flash(
+            "This confirmation link is not valid any more. Log in and ask for a new one on your account page.", "error"
+        )
         return redirect(url_for("auth.profile") if current_user.is_authenticated else url_for("auth.login"))
     user, old_email = result
     db.session.commit()
@@ -265,8 +296,11 @@ def change_email():
             audit.record("user.email", "user", current_user.id, {"requested": True})
             db.session.commit()
             _send_confirmation(current_user, current_user.pending_email, change=True)
-            flash(f"We sent a link to {current_user.pending_email}. Your address changes when you follow it; "
-                  f"until then you log in with {current_user.email}.", "info")  # fmt: skip
+            flash(
+                f"We sent a link to {current_user.pending_email}. Your address changes when you follow it; "
+                f"until then you log in with {current_user.email}.",
+                "info",
+            )
             return redirect(url_for("auth.profile"))
     return render_template("auth/email.html", form=form)
 
@@ -319,6 +353,11 @@ def profile():
                 "info",
             )
         return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, consent_version=CONSENT_VERSION,
-                           sessions=auth.sessions_of(current_user), button=ButtonForm(),
-                           mail_available=mail.available())  # fmt: skip
+    return render_template(
+        "auth/profile.html",
+        form=form,
+        consent_version=CONSENT_VERSION,
+        sessions=auth.sessions_of(current_user),
+        button=ButtonForm(),
+        mail_available=mail.available(),
+    )

@@ -15,9 +15,9 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from registry.forms.catalog import ConditionForm, DoctorForm, TreatmentForm
 from registry import cached_reports, catalog, ratings
 from registry.extensions import db
+from registry.forms.catalog import ConditionForm, DoctorForm, TreatmentForm
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
 from registry.views import condition_or_404, page_arg
@@ -49,8 +49,9 @@ def search():
     treatments = catalog.search_treatments(q) if q else []
     # "Ambien", "statin": the catalog's drugs come before conditions the catalog lacks.
     treatments_first = any(h.in_catalog for h in treatments) and not any(h.in_catalog for h in conditions)
-    return render_template("catalog/search.html", q=q, conditions=conditions, treatments=treatments,
-                           treatments_first=treatments_first)  # fmt: skip
+    return render_template(
+        "catalog/search.html", q=q, conditions=conditions, treatments=treatments, treatments_first=treatments_first
+    )
 
 
 @bp.get("/conditions")
@@ -66,11 +67,13 @@ def new_condition():
     """Add a missing condition, unless it already exists under this or another name."""
     form = ConditionForm(name=request.args.get("name", ""))  # prefilled from a search
     if form.validate_on_submit():
-        entry, created = catalog.add_condition(
-            form.name.data, form.icd10.data, form.synonym_list(), user=current_user
+        entry, created = catalog.add_condition(form.name.data, form.icd10.data, form.synonym_list(), user=current_user)
+        return _added(
+            entry,
+            created,
+            f"{entry.name} is already in the catalog; here it is.",
+            url_for("reports.condition", slug=entry.slug),
         )
-        return _added(entry, created, f"{entry.name} is already in the catalog; here it is.",
-                      url_for("reports.condition", slug=entry.slug))  # fmt: skip
     return render_template("catalog/new_entry.html", form=form, kind="condition")
 
 
@@ -95,11 +98,20 @@ def treatment(slug: str):
     if request.args.get("format") == "csv":
         if time_chart is None or request.args.get("chart") != time_chart.id:
             abort(404, "No such chart on this page.")
-        return Response(frame_to_csv(time_chart.table), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{entry.slug}-{time_chart.id}.csv"'})  # fmt: skip
-    return render_template("catalog/treatment.html", treatment=entry, overview=overview, side_effects=side_effects,
-                           time_uses=time_uses, time_chart=time_chart,
-                           time_csv=url_for("catalog.treatment", slug=slug, format="csv", chart="staying"))  # fmt: skip
+        return Response(
+            frame_to_csv(time_chart.table),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{entry.slug}-{time_chart.id}.csv"'},
+        )
+    return render_template(
+        "catalog/treatment.html",
+        treatment=entry,
+        overview=overview,
+        side_effects=side_effects,
+        time_uses=time_uses,
+        time_chart=time_chart,
+        time_csv=url_for("catalog.treatment", slug=slug, format="csv", chart="staying"),
+    )
 
 
 @bp.route("/treatments/new", methods=["GET", "POST"])
@@ -109,8 +121,12 @@ def new_treatment():
     form = TreatmentForm(name=request.args.get("name", ""))
     if form.validate_on_submit():
         entry, created = catalog.add_treatment(form.name.data, form.kind.data, user=current_user)
-        return _added(entry, created, f"{form.name.data.strip()} is already in the catalog as {entry.name}.",
-                      url_for("catalog.treatment", slug=entry.slug))  # fmt: skip
+        return _added(
+            entry,
+            created,
+            f"{form.name.data.strip()} is already in the catalog as {entry.name}.",
+            url_for("catalog.treatment", slug=entry.slug),
+        )
     return render_template("catalog/new_entry.html", form=form, kind="treatment")
 
 
@@ -146,8 +162,12 @@ def new_doctor():
         entry, created = catalog.add_doctor(
             form.name.data, form.specialty.data, form.city.data, form.country.data, user=current_user
         )
-        return _added(entry, created, f"{entry.name} in {entry.city} is already in the catalog; here they are.",
-                      url_for("catalog.doctor", doctor_id=entry.id))  # fmt: skip
+        return _added(
+            entry,
+            created,
+            f"{entry.name} in {entry.city} is already in the catalog; here they are.",
+            url_for("catalog.doctor", doctor_id=entry.id),
+        )
     return render_template("catalog/new_entry.html", form=form, kind="doctor")
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from registry.forms.experience import ExperienceForm
 import scales
 from registry import experiences, ratings
 from registry.extensions import db, submit_limit
+from registry.forms.experience import ExperienceForm
 from registry.views import flash_text_state, page_arg
 
 bp = Blueprint("experiences", __name__, url_prefix="/experiences")
@@ -22,9 +22,12 @@ def _form(listed_for=None, **kwargs) -> ExperienceForm:
 
 def _render(form, experience=None):
     return render_template(
-        "experiences/form.html", form=form, experience=experience, scales=scales,
+        "experiences/form.html",
+        form=form,
+        experience=experience,
+        scales=scales,
         usual=experiences.usual_treatments(),
-    )  # fmt: skip
+    )
 
 
 def _still_in_catalog(form, condition, treatment) -> bool:
@@ -47,9 +50,7 @@ def _own_or_404(experience_id: int):
 def mine():
     """The participant's experiences, newest changes first."""
     page = experiences.list_own(current_user, page=page_arg())
-    return render_template(
-        "experiences/mine.html", page=page, scales=scales, my_ratings=ratings.list_own(current_user)
-    )
+    return render_template("experiences/mine.html", page=page, scales=scales, my_ratings=ratings.list_own(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -102,9 +103,7 @@ def edit(experience_id: int):
                 "You already have an experience with this treatment for this condition; edit that one instead."
             )
         elif _still_in_catalog(form, condition, treatment):
-            experiences.save(
-                current_user, condition, treatment, form.values(), form.diagnosed_year.data, experience
-            )
+            experiences.save(current_user, condition, treatment, form.values(), form.diagnosed_year.data, experience)
             db.session.commit()
             flash("Your changes are saved.", "success")
             flash_text_state(experience, "tip")

@@ -20,9 +20,10 @@ def _fhir(resource: dict, status: int = 200) -> Response:
 def _not_found(kind: str, name: str, known) -> Response:
     outcome = {
         "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": "not-found",
-                   "diagnostics": f"No {kind} {name!r}. Known: {', '.join(known)}."}],
-    }  # fmt: skip
+        "issue": [
+            {"severity": "error", "code": "not-found", "diagnostics": f"No {kind} {name!r}. Known: {', '.join(known)}."}
+        ],
+    }
     return _fhir(outcome, 404)
 
 

@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from registry.forms.following import FollowForm
 from registry import following
 from registry.extensions import db, submit_limit
+from registry.forms.following import FollowForm
 from registry.models import Condition
 
 bp = Blueprint("following", __name__)

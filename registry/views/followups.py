@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from registry.forms.followup import FollowupForm, ReminderForm
 import scales
 from registry import experiences, followups, mail, reminders
 from registry.extensions import db, submit_limit
+from registry.forms.followup import FollowupForm, ReminderForm
 
 bp = Blueprint("followups", __name__)
 
@@ -31,10 +31,13 @@ def update(experience_id: int):
     if form.validate_on_submit():
         followups.add_update(current_user, experience, form.values())
         db.session.commit()
-        flash(f"Thank you. Your update on {experience.treatment.name} is saved; your earlier answers are kept.", "success")
+        flash(
+            f"Thank you. Your update on {experience.treatment.name} is saved; your earlier answers are kept.", "success"
+        )
         return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
-    return render_template("followups/update.html", form=form, experience=experience,
-                           history=followups.history(experience), scales=scales)  # fmt: skip
+    return render_template(
+        "followups/update.html", form=form, experience=experience, history=followups.history(experience), scales=scales
+    )
 
 
 @bp.post("/account/reminders")
@@ -46,8 +49,10 @@ def reminder_setting():
         abort(400, "This form has expired; reload the page and try again.")
     followups.set_reminder(current_user, bool(form.reminders.data))
     db.session.commit()
-    flash("We will mail you a reminder when an update is due." if form.reminders.data
-          else "No more reminder mails.", "success")  # fmt: skip
+    flash(
+        "We will mail you a reminder when an update is due." if form.reminders.data else "No more reminder mails.",
+        "success",
+    )
     return redirect(url_for("auth.profile", _anchor="reminders"))
 
 
@@ -70,5 +75,9 @@ def _followup_helpers():
     def reminder_form() -> ReminderForm:
         return ReminderForm(formdata=None, reminders=followups.reminder_enabled(current_user))
 
-    return {"followup_due_ids": due_ids, "followup_after_months": followups.after_months,
-            "followup_reminder_form": reminder_form, "followup_mail_available": mail.available}  # fmt: skip
+    return {
+        "followup_due_ids": due_ids,
+        "followup_after_months": followups.after_months,
+        "followup_reminder_form": reminder_form,
+        "followup_mail_available": mail.available,
+    }

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from registry.forms.moderation import DecisionForm, FlagForm, MergeForm
 from registry import audit, catalog_merge, moderation
-from registry.web import role_required
 from registry.extensions import db, submit_limit
+from registry.forms.moderation import DecisionForm, FlagForm, MergeForm
 from registry.views import page_arg
+from registry.web import role_required
 
 bp = Blueprint("moderation", __name__)
+
 
 @bp.app_context_processor
 def waiting_for_moderators() -> dict:
@@ -22,8 +23,9 @@ def waiting_for_moderators() -> dict:
 def public_url(kind: str, target) -> str:
     """Where the flagged thing is shown to the public."""
     if kind == "tip":
-        return url_for("reports.treatment", slug=target.condition.slug, treatment_slug=target.treatment.slug,
-                       _anchor="tips")  # fmt: skip
+        return url_for(
+            "reports.treatment", slug=target.condition.slug, treatment_slug=target.treatment.slug, _anchor="tips"
+        )
     if kind == "comment":
         return url_for("catalog.doctor", doctor_id=target.doctor_id, _anchor="comments")
     if kind == "condition":
@@ -47,8 +49,9 @@ def flag(kind: str, target_id: int):
         db.session.commit()
         flash(f"Thank you. A moderator will review this {kind}.", "success")
         return redirect(public_url(kind, target))
-    return render_template("moderation/flag.html", form=form, kind=kind, noun=kind, target=target,
-                           back=public_url(kind, target))  # fmt: skip
+    return render_template(
+        "moderation/flag.html", form=form, kind=kind, noun=kind, target=target, back=public_url(kind, target)
+    )
 
 
 @bp.get("/moderation")
@@ -130,8 +133,15 @@ def merge(kind: str, source_id: int):
             return redirect(url_for(".queue"))
         else:
             preview = catalog_merge.merge_preview(kind, source, survivor)
-    return render_template("moderation/merge.html", form=form, kind=kind, source=source, survivor=survivor,
-                           preview=preview, public_url=public_url)  # fmt: skip
+    return render_template(
+        "moderation/merge.html",
+        form=form,
+        kind=kind,
+        source=source,
+        survivor=survivor,
+        preview=preview,
+        public_url=public_url,
+    )
 
 
 @bp.get("/admin/audit")
@@ -140,4 +150,3 @@ def audit_trail():
     """Every recorded change and export, newest first (admins only)."""
     kind = (request.args.get("kind") or "").strip()[:20] or None
     return render_template("moderation/audit.html", events=audit.events(page_arg(), kind=kind), kind=kind)
-

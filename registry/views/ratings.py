@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from registry.forms.rating import DoctorRatingForm
 import scales
 from registry import catalog, ratings
-from registry.extensions import db, submit_limit
 from registry.database import parse_id
+from registry.extensions import db, submit_limit
+from registry.forms.rating import DoctorRatingForm
 from registry.models import Condition, Doctor
 from registry.views import flash_text_state
 

@@ -17,17 +17,16 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from registry.forms.tips import HelpedForm
 import scales
 from registry import cached_reports, catalog, tips
 from registry.extensions import db, submit_limit
+from registry.forms.tips import HelpedForm
 from registry.views import condition_or_404, filters_arg, page_arg, treatment_or_404
 from reports import charts, slice_charts, time_charts, wording
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, Filters
 
 bp = Blueprint("reports", __name__)
-
 
 
 def _csv_or_page(chart_list, template: str, **context):
@@ -54,18 +53,31 @@ def condition(slug: str):
     entry = condition_or_404(slug)
     filters = filters_arg()
     report = cached_reports.condition_report(entry, filters)
-    chart_list = [] if report.suppressed else [
-        charts.ranking_chart(report),
-        charts.popularity_chart(report),
-        charts.terms_chart("side_effects", f"Most reported side effects for {entry.name}", report.side_effects,
-                           cached_reports.policy(), report.n),
-    ]  # fmt: skip
+    chart_list = (
+        []
+        if report.suppressed
+        else [
+            charts.ranking_chart(report),
+            charts.popularity_chart(report),
+            charts.terms_chart(
+                "side_effects",
+                f"Most reported side effects for {entry.name}",
+                report.side_effects,
+                cached_reports.policy(),
+                report.n,
+            ),
+        ]
+    )
     return _csv_or_page(
-        chart_list, "reports/condition.html", condition=entry, report=report, filters=filters,
+        chart_list,
+        "reports/condition.html",
+        condition=entry,
+        report=report,
+        filters=filters,
         listed=catalog.treatments_for(entry, [u.slug for u in report.shown]),
         doctors=cached_reports.top_doctors(entry),
         file_stem=entry.slug,
-    )  # fmt: skip
+    )
 
 
 @bp.get("/conditions/<slug>/treatments/<treatment_slug>")
@@ -86,10 +98,20 @@ def treatment(slug: str, treatment_slug: str):
     # without names, would tell each author's age, sex or role by its text (tips.py says more).
     tip_page = tips.tip_page(entry, chosen, Filters(), sort, page_arg(), reader)
     return _csv_or_page(
-        chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
-        tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}", staying=staying,
-        dose=dose, years=years,
-    )  # fmt: skip
+        chart_list,
+        "reports/treatment.html",
+        condition=entry,
+        treatment=chosen,
+        unit=unit,
+        filters=filters,
+        tips=tip_page,
+        sort=sort,
+        sorts=tips.SORTS,
+        file_stem=f"{entry.slug}-{chosen.slug}",
+        staying=staying,
+        dose=dose,
+        years=years,
+    )
 
 
 @bp.post("/tips/<int:tip_id>/helped")
@@ -130,14 +152,26 @@ def compare(slug: str):
         units = cached_reports.compare_report(entry, chosen, filters)
         chart_list = charts.compare_charts(units, cached_reports.policy())
         curves = cached_reports.time_curves(entry, chosen)  # never filtered; shown units only
-        chart_list += time_charts.compare_charts([(u.name, curves[t.id]) for u, t in zip(units, chosen) if not u.suppressed])
+        chart_list += time_charts.compare_charts(
+            [(u.name, curves[t.id]) for u, t in zip(units, chosen) if not u.suppressed]
+        )
     if problem and request.args.get("format") == "csv":
         abort(400, problem)
     response = _csv_or_page(
-        chart_list, "reports/compare.html", condition=entry, filters=filters, units=units, options=options,
-        wanted=wanted, problem=problem, file_stem=f"{entry.slug}-compare", t_pairs=[("t", s) for s in wanted],
-        compare_url=url_for("reports.compare", slug=slug) + "?" + urlencode([("t", s) for s in wanted] + filters.query_args()),
-    )  # fmt: skip
+        chart_list,
+        "reports/compare.html",
+        condition=entry,
+        filters=filters,
+        units=units,
+        options=options,
+        wanted=wanted,
+        problem=problem,
+        file_stem=f"{entry.slug}-compare",
+        t_pairs=[("t", s) for s in wanted],
+        compare_url=url_for("reports.compare", slug=slug)
+        + "?"
+        + urlencode([("t", s) for s in wanted] + filters.query_args()),
+    )
     return (response, 400) if problem else response
 
 

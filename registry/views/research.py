@@ -8,12 +8,12 @@ from flask import Blueprint, Response, current_app, render_template, stream_with
 from flask_login import current_user
 from sqlalchemy import select
 
-from registry.forms.research import ExportForm
 from registry import codebook, export, fhir
-from registry.web import role_required
 from registry.extensions import db
+from registry.forms.research import ExportForm
 from registry.models import Condition, ExportLog, Treatment
 from registry.views import page_arg
+from registry.web import role_required
 
 bp = Blueprint("research", __name__, url_prefix="/research")
 

@@ -114,19 +114,21 @@ def live_server(tmp_path_factory):
     from registry.extensions import db
 
     path = tmp_path_factory.mktemp("e2e") / "registry.sqlite"
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-        "SECRET_KEY": "e2e-secret-key",
-        "EXPORT_KEY": "e2e-export-key",
-        "DISCLOSURE_KEY": "e2e-disclosure-key",
-        # The journeys check that one report counts (6, then 7, then 6 again), which only exact counts
-        # show; protected numbers are tested in tests/test_disclosure.py.
-        "DISCLOSURE": "exact",
-        "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
-        "REMEMBER_COOKIE_SECURE": False,
-        "RATELIMIT_ENABLED": False,  # one browser logs in many times a minute
-        "MAIL_BACKEND": "locmem",  # mail is on (reset, confirmation pages), kept in memory
-    })  # fmt: skip
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": "e2e-secret-key",
+            "EXPORT_KEY": "e2e-export-key",
+            "DISCLOSURE_KEY": "e2e-disclosure-key",
+            # The journeys check that one report counts (6, then 7, then 6 again), which only exact counts
+            # show; protected numbers are tested in tests/test_disclosure.py.
+            "DISCLOSURE": "exact",
+            "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
+            "REMEMBER_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,  # one browser logs in many times a minute
+            "MAIL_BACKEND": "locmem",  # mail is on (reset, confirmation pages), kept in memory
+        }
+    )
     with app.app_context():
         from registry.cli import init_database
 
@@ -161,9 +163,14 @@ def seed_community() -> dict:
     members: list[User] = []
     for n in range(80):
         user = User(
-            email=f"member{n}@e2e.example", pseudonym=f"member{n}", pseudonym_key=f"member{n}", password_hash="!",
-            session_token=f"e2e-token-{n}", birth_year=rng.randint(1945, 2003), sex=rng.choice(["female", "male"]),
-        )  # fmt: skip
+            email=f"member{n}@e2e.example",
+            pseudonym=f"member{n}",
+            pseudonym_key=f"member{n}",
+            password_hash="!",
+            session_token=f"e2e-token-{n}",
+            birth_year=rng.randint(1945, 2003),
+            sex=rng.choice(["female", "male"]),
+        )
         db.session.add(user)
         members.append(user)
     db.session.flush()
@@ -177,29 +184,45 @@ def seed_community() -> dict:
                 stopped = rng.choice([None, None, f"2024-{rng.randint(1, 9):02d}"])
                 answers = {
                     "role": rng.choice(["patient"] * 5 + ["caregiver", "survivor"]),
-                    "started": started, "stopped": stopped,
-                    "effectiveness": rng.choice(good), "side_effect_severity": rng.choice(scales.SIDE_EFFECT_SEVERITY.codes),
+                    "started": started,
+                    "stopped": stopped,
+                    "effectiveness": rng.choice(good),
+                    "side_effect_severity": rng.choice(scales.SIDE_EFFECT_SEVERITY.codes),
                     "side_effects": rng.sample(list(scales.SIDE_EFFECT_STARTER_TERMS), rng.randint(0, 3)),
-                    "adherence": rng.choice(scales.ADHERENCE.codes), "burden": rng.choice(scales.BURDEN.codes),
+                    "adherence": rng.choice(scales.ADHERENCE.codes),
+                    "burden": rng.choice(scales.BURDEN.codes),
                     "cost_per_month": rng.choice(scales.COST_PER_MONTH.codes),
                     "insurance_coverage": rng.choice(scales.INSURANCE_COVERAGE.codes),
                     "stop_reasons": [rng.choice(scales.STOP_REASON.codes)] if stopped else [],
-                    "satisfaction": rng.randint(2, 10), "would_recommend": rng.choice(["yes", "yes", "no"]),
+                    "satisfaction": rng.randint(2, 10),
+                    "would_recommend": rng.choice(["yes", "yes", "no"]),
                     "tips": rng.choice(TIPS) if rng.random() < 0.3 else None,
-                }  # fmt: skip
-                if treatment_slug == "metformin":  # doses for the "By dose" section (no draws: the rest stays as it was)
+                }
+                if (
+                    treatment_slug == "metformin"
+                ):  # doses for the "By dose" section (no draws: the rest stays as it was)
                     answers.update(dose_amount=[500, 1000][i % 2], dose_unit="mg", dose_frequency="twice_daily")
                 experiences.save(user, condition, treatment, answers, rng.randint(2000, 2022))
     doctor, _ = catalog.add_doctor(*DOCTOR)
     diabetes, _ = experiences.by_slugs("type-2-diabetes", None)
     for user in members[:8]:
-        ratings.save(user, doctor, diabetes, {
-            "last_visit": "2024-05", "overall": rng.randint(6, 10), "explained_clearly": "always",
-            "listened_carefully": rng.choice(["usually", "always"]), "showed_respect": "always",
-            "spent_enough_time": rng.choice(["sometimes", "usually", "always"]), "got_appointment": "usually",
-            "knowledge": rng.randint(3, 5), "would_recommend": "definitely_yes",
-            "comment": "Explained every option and listened." if rng.random() < 0.5 else None,
-        })  # fmt: skip
+        ratings.save(
+            user,
+            doctor,
+            diabetes,
+            {
+                "last_visit": "2024-05",
+                "overall": rng.randint(6, 10),
+                "explained_clearly": "always",
+                "listened_carefully": rng.choice(["usually", "always"]),
+                "showed_respect": "always",
+                "spent_enough_time": rng.choice(["sometimes", "usually", "always"]),
+                "got_appointment": "usually",
+                "knowledge": rng.randint(3, 5),
+                "would_recommend": "definitely_yes",
+                "comment": "Explained every option and listened." if rng.random() < 0.5 else None,
+            },
+        )
     for role, email in ACCOUNTS.items():
         auth.create_user(email, PASSWORD, f"e2e-{role}", role if role != "flagger" else "patient")
     db.session.commit()
@@ -284,10 +307,10 @@ class UI:
         self.page.add_script_tag(path=str(AXE))
         result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         return [
-            {"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")
-        ]  # fmt: skip
+            {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
 
 
 @pytest.fixture

@@ -82,7 +82,8 @@ def test_charts_come_with_their_tables(ui, page):
         expect(table.locator("tbody tr").first).to_be_visible()
         expect(chart.get_by_role("img", name=title, exact=False).first).to_be_attached()
         expect(chart.get_by_role("link", name="Download these numbers (CSV)")).to_have_attribute(
-            "href", re.compile(r"/conditions/type-2-diabetes/treatments/semaglutide\?format=csv&chart=\w+"))
+            "href", re.compile(r"/conditions/type-2-diabetes/treatments/semaglutide\?format=csv&chart=\w+")
+        )
 
 
 def test_log_in_by_keyboard_alone(ui, page):
@@ -116,7 +117,9 @@ def test_form_errors_are_announced_and_linked(ui, page):
     expect(alert).to_contain_text("Please correct the answers marked below.")
     treatment = page.get_by_label("Treatment", exact=True)
     expect(treatment).to_have_attribute("aria-invalid", "true")
-    expect(treatment).to_have_accessible_description("Brand names are listed under the generic name (Prozac under fluoxetine). Choose the treatment.")
+    expect(treatment).to_have_accessible_description(
+        "Brand names are listed under the generic name (Prozac under fluoxetine). Choose the treatment."
+    )
     effectiveness = page.get_by_role("group", name="How well did it work?")
     described = effectiveness.get_attribute("aria-describedby") or ""
     assert "effectiveness-error" in described

@@ -6,7 +6,7 @@ import pytest
 
 HOSTILE_TREATMENTS = [
     '<a href="https://evil.example/">Miracle</a>',
-    '<b>Bold</b> <img src=x onerror=alert(1)> cure',
+    "<b>Bold</b> <img src=x onerror=alert(1)> cure",
     '<a href="javascript:alert(1)">Click cure</a>',
 ]
 HOSTILE_TERMS = ['<a href="//evil.example/">free pills</a>', "<b>bold</b> rash", '<img src="x">', "javascript:void(0)"]
@@ -27,14 +27,30 @@ def hostile(live_server) -> dict:
             for t, treatment in enumerate(treatments):
                 condition.treatments.append(treatment)
                 for n in range(6):
-                    user = User(email=f"hostile{t}-{n}@e2e.example", pseudonym=f"hostile{t}-{n}",
-                                pseudonym_key=f"hostile{t} {n}", password_hash="!", session_token=f"hostile{t}-{n}")  # fmt: skip
+                    user = User(
+                        email=f"hostile{t}-{n}@e2e.example",
+                        pseudonym=f"hostile{t}-{n}",
+                        pseudonym_key=f"hostile{t} {n}",
+                        password_hash="!",
+                        session_token=f"hostile{t}-{n}",
+                    )
                     db.session.add(user)
                     db.session.flush()
-                    experiences.save(user, condition, treatment, {
-                        "role": "patient", "started": "2023-01", "effectiveness": ["major", "moderate"][n % 2],
-                        "side_effect_severity": "mild", "side_effects": HOSTILE_TERMS, "satisfaction": 7,
-                        "would_recommend": "yes"}, None)  # fmt: skip
+                    experiences.save(
+                        user,
+                        condition,
+                        treatment,
+                        {
+                            "role": "patient",
+                            "started": "2023-01",
+                            "effectiveness": ["major", "moderate"][n % 2],
+                            "side_effect_severity": "mild",
+                            "side_effects": HOSTILE_TERMS,
+                            "satisfaction": 7,
+                            "would_recommend": "yes",
+                        },
+                        None,
+                    )
             db.session.commit()
         slugs = [t.slug for t in condition.treatments]
         result = {"condition": condition.slug, "treatments": slugs}

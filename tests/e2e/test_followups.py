@@ -22,11 +22,22 @@ def _experience_for(server, email: str) -> int:
     with server.app.app_context():
         user = auth.find_user(email)
         condition, treatment = experiences.by_slugs("asthma", "albuterol")
-        saved = experiences.save(user, condition, treatment, {
-            "role": "patient", "started": "2024-02", "stopped": None, "effectiveness": "moderate",
-            "side_effect_severity": "mild", "satisfaction": 6, "would_recommend": "yes",
-            "side_effects": [], "stop_reasons": [],
-        })  # fmt: skip
+        saved = experiences.save(
+            user,
+            condition,
+            treatment,
+            {
+                "role": "patient",
+                "started": "2024-02",
+                "stopped": None,
+                "effectiveness": "moderate",
+                "side_effect_severity": "mild",
+                "satisfaction": 6,
+                "would_recommend": "yes",
+                "side_effects": [],
+                "stop_reasons": [],
+            },
+        )
         db.session.commit()
         experience_id = saved.id
         db.session.remove()

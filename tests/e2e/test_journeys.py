@@ -183,14 +183,30 @@ def test_moderator_hides_a_flagged_tip(ui, page, viewport, live_server):
         from registry.extensions import db
         from registry.models import User
 
-        author = User(email=f"author-{viewport}@e2e.example", pseudonym=f"author-{viewport}",
-                      pseudonym_key=f"author-{viewport}", password_hash="!", session_token=f"author-{viewport}")  # fmt: skip
+        author = User(
+            email=f"author-{viewport}@e2e.example",
+            pseudonym=f"author-{viewport}",
+            pseudonym_key=f"author-{viewport}",
+            password_hash="!",
+            session_token=f"author-{viewport}",
+        )
         db.session.add(author)
         db.session.flush()
         condition, treatment = experiences.by_slugs("obesity", "orlistat")
-        saved = experiences.save(author, condition, treatment, {
-            "role": "patient", "started": "2023-01", "effectiveness": "slight", "side_effect_severity": "mild",
-            "satisfaction": 5, "would_recommend": "no", "tips": tip})  # fmt: skip
+        saved = experiences.save(
+            author,
+            condition,
+            treatment,
+            {
+                "role": "patient",
+                "started": "2023-01",
+                "effectiveness": "slight",
+                "side_effect_severity": "mild",
+                "satisfaction": 5,
+                "would_recommend": "no",
+                "tips": tip,
+            },
+        )
         db.session.commit()
         experience_id = saved.id
         db.session.remove()

@@ -8,19 +8,38 @@ from playwright.sync_api import expect
 
 PHONE = {"width": 390, "height": 844}
 PUBLIC = [
-    "/", "/about", "/search?q=Ozempic", "/search?q=type+2+diabetes", "/conditions", "/treatments",
-    "/treatments/metformin", "/doctors", "/doctors?condition=type-2-diabetes", "/doctors/{doctor}",
-    "/conditions/type-2-diabetes", "/conditions/type-2-diabetes/treatments/semaglutide",
-    "/conditions/type-2-diabetes/compare?t=semaglutide&t=metformin&t=tirzepatide", "/login", "/register",
-]  # fmt: skip
+    "/",
+    "/about",
+    "/search?q=Ozempic",
+    "/search?q=type+2+diabetes",
+    "/conditions",
+    "/treatments",
+    "/treatments/metformin",
+    "/doctors",
+    "/doctors?condition=type-2-diabetes",
+    "/doctors/{doctor}",
+    "/conditions/type-2-diabetes",
+    "/conditions/type-2-diabetes/treatments/semaglutide",
+    "/conditions/type-2-diabetes/compare?t=semaglutide&t=metformin&t=tirzepatide",
+    "/login",
+    "/register",
+]
 SIGNED_IN = {
     "moderator@e2e.example": [
-        "/experiences/new?condition=type-2-diabetes", "/experiences", "/account", "/account/password",
-        "/account/data", "/account/delete", "/ratings/new?doctor={doctor}", "/conditions/new", "/treatments/new",
-        "/doctors/new", "/moderation",
+        "/experiences/new?condition=type-2-diabetes",
+        "/experiences",
+        "/account",
+        "/account/password",
+        "/account/data",
+        "/account/delete",
+        "/ratings/new?doctor={doctor}",
+        "/conditions/new",
+        "/treatments/new",
+        "/doctors/new",
+        "/moderation",
     ],
     "researcher@e2e.example": ["/research", "/research/codebook"],
-}  # fmt: skip
+}
 LIMIT = 1_500_000  # bytes transferred by a first visit to a treatment page
 
 

@@ -7,17 +7,17 @@ Create Date: 2026-11-30 20:20:00
 Every experience and doctor rating gets a random report key; report_cell keeps the sum of its
 experiences' keys. Existing rows get random keys, and the sums are computed from them.
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-KEY_RANGE = 2 ** 40  # registry.database.REPORT_KEY_BITS
+KEY_RANGE = 2**40  # registry.database.REPORT_KEY_BITS
 
 
 def _random_key() -> str:
@@ -29,10 +29,10 @@ def _random_key() -> str:
 def upgrade():
     for table in ("experience", "doctor_rating"):
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('report_key', sa.BigInteger(), nullable=False, server_default='0'))
+            batch_op.add_column(sa.Column("report_key", sa.BigInteger(), nullable=False, server_default="0"))
         op.execute(f"UPDATE {table} SET report_key = {_random_key()}")
-    with op.batch_alter_table('report_cell', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('key_sum', sa.BigInteger(), nullable=False, server_default='0'))
+    with op.batch_alter_table("report_cell", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("key_sum", sa.BigInteger(), nullable=False, server_default="0"))
     op.execute(
         "UPDATE report_cell SET key_sum = COALESCE((SELECT SUM(e.report_key) FROM experience e"
         " WHERE e.condition_id = report_cell.condition_id AND e.treatment_id = report_cell.treatment_id"
@@ -43,8 +43,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('report_cell', schema=None) as batch_op:
-        batch_op.drop_column('key_sum')
+    with op.batch_alter_table("report_cell", schema=None) as batch_op:
+        batch_op.drop_column("key_sum")
     for table in ("doctor_rating", "experience"):
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('report_key')
+            batch_op.drop_column("report_key")
