@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -183,7 +184,7 @@ def _normalize_db_url(url: str) -> str:
 def instance_secret(path: Path) -> str:
     """Read the instance's secret key, generating an owner-only file on first start."""
     try:
-        return path.read_text().strip()
+        return _written(path)
     except FileNotFoundError:
         pass
     key = secrets.token_hex(32)
@@ -191,7 +192,17 @@ def instance_secret(path: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        return _written(path)
     with os.fdopen(fd, "w") as f:
         f.write(key)
     return key
+
+
+def _written(path: Path, wait: float = 5.0) -> str:
+    """The file's key, waiting while another worker that just created it has not written it yet."""
+    deadline = time.monotonic() + wait
+    while True:
+        key = path.read_text().strip()
+        if key or time.monotonic() > deadline:
+            return key
+        time.sleep(0.02)
