@@ -104,20 +104,22 @@ def due_ids(user: User, now: datetime | None = None) -> set[int]:
 # --- "after N months on it" -------------------------------------------------------------------
 
 
-def points_frame(condition: Condition, treatment: Treatment, filters: Filters) -> pd.DataFrame:
-    """Every history point of the pair's experiences under the filters (reports.followup.POINT_COLUMNS).
+def points_frame(condition: Condition, treatment: Treatment) -> pd.DataFrame:
+    """Every history point of the pair's followed-up experiences (reports.followup.POINT_COLUMNS).
 
-    The current answers are a point of their own (dated when saved); a kept row with the same
-    report key is the same point and counts once.
+    Only experiences with at least one follow-up have a history: the others gave one answer, at
+    their report, which the rest of the page already counts (and reading every experience of a
+    large treatment would cost each page more than the report itself). The current answers are a
+    point of their own (dated when saved); a kept row with the same report key counts once.
+    Never filtered, like the page's other sections on time: fewer views hold each person.
     """
     where = [Experience.condition_id == condition.id, Experience.treatment_id == treatment.id,
              Experience.started.is_not(None)]  # fmt: skip
-    for name, codes in filters.active().items():
-        where.append(getattr(Experience, name).in_(codes))
+    followed_up = select(ExperienceUpdate.experience_id).join(Experience).where(*where)
     current = db.session.execute(
         select(Experience.id, Experience.started, Experience.updated_at, Experience.report_key, Experience.stopped,
                Experience.effectiveness, Experience.side_effect_severity, Experience.satisfaction,
-               Experience.would_recommend).where(*where)
+               Experience.would_recommend).where(*where, Experience.id.in_(followed_up))
     ).all()  # fmt: skip
     kept = db.session.execute(
         select(ExperienceUpdate.experience_id, Experience.started, ExperienceUpdate.recorded_at,
@@ -134,12 +136,12 @@ def points_frame(condition: Condition, treatment: Treatment, filters: Filters) -
     return pd.DataFrame(rows, columns=followup_reports.POINT_COLUMNS)
 
 
-def after_months(condition: Condition, treatment: Treatment, filters: Filters):
+def after_months(condition: Condition, treatment: Treatment):
     """The treatment page's "after N months on it" rows, protected and cached with the page's reports."""
     from registry import reporting
 
-    return reporting.cached_report(condition, "after-months", (treatment.id, filters), lambda: (
-        followup_reports.horizons_report(points_frame(condition, treatment, filters), reporting.policy())))
+    return reporting.cached_report(condition, "after-months", (treatment.id,), lambda: (
+        followup_reports.horizons_report(points_frame(condition, treatment), reporting.policy())))
 
 
 # --- reminder mail settings -------------------------------------------------------------------

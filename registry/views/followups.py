@@ -69,5 +69,5 @@ def _followup_helpers():
     def reminder_form() -> ReminderForm:
         return ReminderForm(formdata=None, reminders=followups.reminder_enabled(current_user))
 
-    return {"followup_due_ids": due_ids, "followup_after_months": followups.after_months,
+    return {"followup_due_ids": due_ids,
             "followup_reminder_form": reminder_form, "followup_mail_available": mail.available}  # fmt: skip

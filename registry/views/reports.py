@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from forms.tips import HelpedForm
-from registry import catalog, reporting, scales, tips
+from registry import catalog, followups, reporting, scales, tips
 from registry.extensions import db, submit_limit
 from registry.models import Condition, Treatment
 from registry.views import page_arg
@@ -97,6 +97,7 @@ def treatment(slug: str, treatment_slug: str):
     chart_list += time_charts.time_charts(chosen.name, staying) if staying else []
     # By dose band and by year (issue 19): unfiltered, on a page whose unit is shown under its filters.
     dose, years = (None, None) if unit.suppressed else reporting.slice_reports(entry, chosen)
+    after_months = None if unit.suppressed else followups.after_months(entry, chosen)  # follow-ups, unfiltered
     chart_list += slice_charts.section_charts(dose, years)
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
@@ -106,7 +107,7 @@ def treatment(slug: str, treatment_slug: str):
     return _csv_or_page(
         chart_list, "reports/treatment.html", condition=entry, treatment=chosen, unit=unit, filters=filters,
         tips=tip_page, sort=sort, sorts=tips.SORTS, file_stem=f"{entry.slug}-{chosen.slug}", staying=staying,
-        dose=dose, years=years,
+        dose=dose, years=years, after_months=after_months,
     )  # fmt: skip
 
 
