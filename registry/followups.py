@@ -18,7 +18,6 @@ from registry.database import now_utc
 from registry.extensions import db
 from registry.models import Condition, Experience, ExperienceUpdate, FollowupReminder, Treatment, User
 from reports import followup as followup_reports
-from reports.filters import Filters
 
 # An experience still in use and not updated for this long is invited for an update.
 DUE_AFTER = timedelta(days=91)  # three months
@@ -115,19 +114,21 @@ def due_ids(user: User, now: datetime | None = None) -> set[int]:
 # --- "after N months on it" -------------------------------------------------------------------
 
 
-def points_frame(condition: Condition, treatment: Treatment, filters: Filters) -> pd.DataFrame:
-    """Every history point of the pair's experiences under the filters (reports.followup.POINT_COLUMNS).
+def points_frame(condition: Condition, treatment: Treatment) -> pd.DataFrame:
+    """Every history point of the pair's followed-up experiences (reports.followup.POINT_COLUMNS).
 
-    The current answers are a point of their own (dated when saved); a kept row with the same
-    report key is the same point and counts once.
+    Only experiences with at least one follow-up have a history: the others gave one answer, at
+    their report, which the rest of the page already counts (and reading every experience of a
+    large treatment would cost each page more than the report itself). The current answers are a
+    point of their own (dated when saved); a kept row with the same report key counts once.
+    Never filtered, like the page's other sections on time: fewer views hold each person.
     """
     where = [
         Experience.condition_id == condition.id,
         Experience.treatment_id == treatment.id,
         Experience.started.is_not(None),
     ]
-    for name, codes in filters.active().items():
-        where.append(getattr(Experience, name).in_(codes))
+    followed_up = select(ExperienceUpdate.experience_id).join(Experience).where(*where)
     current = db.session.execute(
         select(
             Experience.id,
@@ -139,7 +140,7 @@ def points_frame(condition: Condition, treatment: Treatment, filters: Filters) -
             Experience.side_effect_severity,
             Experience.satisfaction,
             Experience.would_recommend,
-        ).where(*where)
+        ).where(*where, Experience.id.in_(followed_up))
     ).all()
     kept = db.session.execute(
         select(
@@ -165,15 +166,15 @@ def points_frame(condition: Condition, treatment: Treatment, filters: Filters) -
     return pd.DataFrame(rows, columns=followup_reports.POINT_COLUMNS)
 
 
-def after_months(condition: Condition, treatment: Treatment, filters: Filters):
+def after_months(condition: Condition, treatment: Treatment):
     """The treatment page's "after N months on it" rows, protected and cached with the page's reports."""
     from registry import cached_reports
 
     return cached_reports.cached_report(
         condition,
         "after-months",
-        (treatment.id, filters),
-        lambda: followup_reports.horizons_report(points_frame(condition, treatment, filters), cached_reports.policy()),
+        (treatment.id,),
+        lambda: followup_reports.horizons_report(points_frame(condition, treatment), cached_reports.policy()),
     )
 
 

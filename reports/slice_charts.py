@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
-import plotly.graph_objects as go
 
-from reports.charts import COLORS, Chart, _figure, _plain_trace, _title, pct
+from reports.charts import COLORS, Chart, _figure, _title, pct
 from reports.dose import DoseReport
 from reports.slices import Outcomes
 from reports.trends import TrendReport
 
 HIDDEN = "Too few reports to show"
-_BASE_LAYOUT = json.loads(_figure([]).to_json())["layout"]  # the house layout of reports/charts.py, as plain data
-
-
-def _quick_figure(traces: list[dict], xaxis=None, yaxis=None, **layout) -> go.Figure:
-    """_figure's figure without plotly's validation (a millisecond per figure on every treatment page).
-
-    Only for the figures below, whose traces and layout this module writes itself and a test draws;
-    every trace's text still goes through plain().
-    """
-    merged = {
-        **_BASE_LAYOUT,
-        **layout,
-        "xaxis": {"automargin": True, **(xaxis or {})},
-        "yaxis": {"automargin": True, **(yaxis or {})},
-    }
-    return go.Figure({"data": [_plain_trace(t) for t in traces], "layout": merged}, _validate=False)
 
 
 def _interval(share: dict | None) -> str:
@@ -91,7 +72,7 @@ def dose_chart(report: DoseReport) -> Chart:
         for column in list(data)[2:]:
             data[column].append("")
     shown = report.shown
-    figure = _quick_figure(
+    figure = _figure(
         [
             _bars(report.bands, "Improved", "improved", COLORS[0]),
             _bars(report.bands, "Severe side effects", "severe", COLORS[1]),
@@ -147,7 +128,7 @@ def trend_charts(report: TrendReport) -> list[Chart]:
     rows = _rows(report.years, "Year")
     table = pd.DataFrame({k: v for k, v in rows.items() if not k.startswith("Severe")})
     years = {"type": "category", "automargin": True}
-    figure = _quick_figure(
+    figure = _figure(
         [
             {
                 **_by_year(report, "Improved", "improved", "share", COLORS[0], {"hover": ":.0%"}),

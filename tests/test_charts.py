@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from reports.charts import compare_charts, distribution_chart, multiple_chart, ranking_chart, treatment_charts
 from reports.disclosure import Policy
 from reports.outcomes import UnitReport
@@ -166,3 +168,17 @@ def test_the_tables_keep_the_names_as_entered():
     """The table beside each chart is escaped by the template, so it holds the names unchanged."""
     ranking = next(_hostile_charts())
     assert sorted(ranking.table["Treatment"]) == sorted(HOSTILE)
+
+
+def test_every_kind_of_figure_is_valid_plotly():
+    """Figures are built without plotly's validation on page views; here each kind is validated."""
+    import plotly.graph_objects as go
+
+    for chart in _hostile_charts():
+        drawn = json.loads(chart.figure_json())
+        validated = json.loads(go.Figure(drawn).to_json())  # raises ValueError on an unknown or ill-typed property
+        assert validated == drawn, chart.id  # and plotly.js gets what validation would have given it
+    broken = json.loads(next(_hostile_charts()).figure_json())
+    broken["layout"]["xaxis"]["tickformatt"] = ".0%"
+    with pytest.raises(ValueError):
+        go.Figure(broken)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -234,7 +236,8 @@ def test_the_charts_are_valid_plotly_figures_with_their_tables():
     charts = slice_charts.section_charts(dose, years)
     assert [c.id for c in charts] == ["dose", "years"]
     for chart in charts:
-        go.Figure(chart.figure.to_plotly_json())  # raises on anything plotly would refuse
+        drawn = json.loads(chart.figure_json())
+        assert json.loads(go.Figure(drawn).to_json()) == drawn  # raises on anything plotly would refuse
     dose_table, years_table = charts[0].table, charts[1].table
     assert dose_table.iloc[:, 0].tolist() == ["under 20", "20 or more", "Without a dose", "In other units or schedules"]
     assert dose_table["Reports"].tolist() == [6, 8, "Too few reports to show", "Too few reports to show"]

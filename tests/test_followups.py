@@ -345,3 +345,13 @@ def test_the_history_is_in_the_data_download_and_leaves_with_the_account(app, ma
         assert db.session.scalar(select(ExperienceUpdate).where(ExperienceUpdate.experience_id == eid)) is None
         assert db.session.scalar(select(ConditionFollow)) is None and db.session.get(FollowupReminder, user_id) is None
         assert report_upkeep.check(db.session) == []
+
+
+def test_after_n_months_counts_only_followed_up_experiences(client, app, make, pair):
+    # Five reports given six months after starting, never updated: the page counts them already;
+    # the follow-up section has no history to read, so every horizon says too few.
+    for _ in range(5):
+        make.experience(user_id=make.member(), started=months_ago(6), effectiveness="major")
+    page = client.get("/conditions/migraine/treatments/sumatriptan").text
+    for months in (3, 6, 12):
+        assert "too few answers to show" in page.split(f'id="after-{months}"')[1].split("</tr>")[0]

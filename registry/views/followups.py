@@ -77,7 +77,6 @@ def _followup_helpers():
 
     return {
         "followup_due_ids": due_ids,
-        "followup_after_months": followups.after_months,
         "followup_reminder_form": reminder_form,
         "followup_mail_available": mail.available,
     }

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 import scales
-from registry import cached_reports, catalog, tips
+from registry import cached_reports, catalog, followups, tips
 from registry.extensions import db, submit_limit
 from registry.forms.tips import HelpedForm
 from registry.views import condition_or_404, filters_arg, page_arg, treatment_or_404
@@ -91,6 +91,7 @@ def treatment(slug: str, treatment_slug: str):
     chart_list += time_charts.time_charts(chosen.name, staying) if staying else []
     # By dose band and by year (issue 19): unfiltered, on a page whose unit is shown under its filters.
     dose, years = (None, None) if unit.suppressed else cached_reports.slice_reports(entry, chosen)
+    after_months = None if unit.suppressed else followups.after_months(entry, chosen)  # follow-ups, unfiltered
     chart_list += slice_charts.section_charts(dose, years)
     sort = request.args.get("sort") if request.args.get("sort") in tips.SORTS else "newest"
     reader = current_user if current_user.is_authenticated else None
@@ -111,6 +112,7 @@ def treatment(slug: str, treatment_slug: str):
         staying=staying,
         dose=dose,
         years=years,
+        after_months=after_months,
     )
 
 
