@@ -99,6 +99,10 @@ def test_limits_are_shared_through_redis_when_configured(app):
             pytest.fail(f"Redis at 127.0.0.1:6379 is unreachable under CI: {error}")
         pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
     prefix = f"test-limits-{uuid.uuid4().hex}"  # other test runs may share this Redis
+    # The limiter is one object per process and keeps the first app's key prefix, so this run's
+    # counts are found by a client address of their own.
+    address = "10." + ".".join(str(b) for b in uuid.uuid4().bytes[:3])
+    env = {"REMOTE_ADDR": address}
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
     config = {
         **{key: app.config[key] for key in keys},
@@ -112,14 +116,14 @@ def test_limits_are_shared_through_redis_when_configured(app):
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     try:
         for worker in (first, first, second):
-            assert worker.test_client().post("/login", data={}).status_code == 200
-        assert second.test_client().post("/login", data={}).status_code == 429  # the fourth, on either worker
-        stored = store.keys(f"*{prefix}*")
+            assert worker.test_client().post("/login", data={}, environ_base=env).status_code == 200
+        assert second.test_client().post("/login", data={}, environ_base=env).status_code == 429  # the fourth
+        stored = store.keys(f"*/{address}/*")
         assert stored  # the count is in Redis...
         store.delete(*stored)
-        assert first.test_client().post("/login", data={}).status_code == 200  # ...and read from there
+        assert first.test_client().post("/login", data={}, environ_base=env).status_code == 200  # ...read from there
     finally:
-        store.delete(*store.keys(f"*{prefix}*") or [prefix])
+        store.delete(*store.keys(f"*/{address}/*") or [prefix])
         for worker in (first, second):
             with worker.app_context():
                 db.engine.dispose()
