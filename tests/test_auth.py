@@ -168,7 +168,8 @@ def test_consent_is_unticked_by_default(auth, client):
     "data, message",
     [
         ({"birth_year": "1850"}, "Enter a year such as 1980."),
-        ({"birth_year": "nineteen"}, "Not a valid integer value."),
+        ({"birth_year": "nineteen"}, "Enter a year such as 1980."),
+        ({"birth_year": "1" * 400}, "Enter a year such as 1980."),
         ({"sex": "robot"}, "Not a valid choice."),
         ({"country": "XX"}, "Not a valid choice."),
     ],

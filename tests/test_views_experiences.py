@@ -126,6 +126,9 @@ INVALID = [
     ({"role": "doctor"}, "role", "Not a valid choice."),
     ({"started": "2024-05", "stopped": "2024-01"}, "stopped", "cannot be before the start month"),
     ({"started": "2999-01", "stopped": ""}, "started", "cannot be in the future"),
+    ({"diagnosed_year": "2999"}, "diagnosed_year", "Enter a year such as 2015."),
+    ({"diagnosed_year": "9" * 400}, "diagnosed_year", "Enter a year such as 2015."),
+    ({"diagnosed_year": "15th"}, "diagnosed_year", "Enter a year such as 2015."),
     ({"started": "March 2024"}, "started", "as YYYY-MM"),
     ({"started": "2024-13"}, "started", "as YYYY-MM"),
     ({"dose_unit": ""}, "dose_unit", "Choose the unit of the dose."),  # beside the field that lacks it

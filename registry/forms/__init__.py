@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 import flask_wtf
-from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, StringField
+from wtforms import HiddenField, IntegerField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from registry.database import parse_id
@@ -99,3 +99,31 @@ class IdField(HiddenField):
     def pre_validate(self, form):
         if self.data and parse_id(self.data) is None:
             raise ValidationError("This is not a valid choice; go back and choose again.")
+
+
+class YearField(IntegerField):
+    """An optional calendar year from 1900 to this year, read as at most four digits.
+
+    IntegerField alone takes any length of digits, and WTForms' NumberRange then fails on a number too
+    large for a float (a 500, not a message); "this year" is read at each request, not when the app starts.
+    """
+
+    FIRST = 1900
+
+    def __init__(self, label=None, validators=None, message: str = "Enter a year such as 1980.", **kwargs):
+        self.message = message
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "maxlength": "4", "autocomplete": "off"})
+        super().__init__(label, [Optional(), *(validators or ())], **kwargs)
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0].strip() if valuelist and valuelist[0] else ""
+        self.data = None
+        if not text:
+            return
+        if not (text.isascii() and text.isdigit() and len(text) <= 4):
+            raise ValueError(self.message)
+        self.data = int(text)
+
+    def post_validate(self, form, validation_stopped):
+        if not validation_stopped and self.data is not None and not self.FIRST <= self.data <= date.today().year:
+            self.errors.append(self.message)

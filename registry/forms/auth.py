@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
     Email,
     EqualTo,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
 )
 
 from registry.auth import MIN_PASSWORD_LENGTH, email_taken, pseudonym_taken
-from registry.forms import FlaskForm, blank_first, country_choices
+from registry.forms import FlaskForm, YearField, blank_first, country_choices
 from registry.text import name_key
 from scales import SEX
 
@@ -119,9 +116,9 @@ class ButtonForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    birth_year = IntegerField(
+    birth_year = YearField(
         "Birth year",
-        validators=[Optional(), NumberRange(min=1900, max=date.today().year, message="Enter a year such as 1980.")],
+        message="Enter a year such as 1980.",
         description="Optional. Used only to compare with people of a similar age, shown as an age band.",
     )
     sex = SelectField("Sex", choices=blank_first(SEX.choices, "Not given"), validators=[Optional()])

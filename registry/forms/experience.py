@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from wtforms import (
     Field,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -27,7 +25,16 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 import scales
-from registry.forms import MONTH_INPUT, FlaskForm, blank_first, choices, month_validator, number_choices, scale_radio
+from registry.forms import (
+    MONTH_INPUT,
+    FlaskForm,
+    YearField,
+    blank_first,
+    choices,
+    month_validator,
+    number_choices,
+    scale_radio,
+)
 from registry.text import clean, contact_details, strip_invisible
 
 MAX_TERMS, MAX_TERM_LENGTH = 20, 80
@@ -89,9 +96,9 @@ class ExperienceForm(FlaskForm):
     condition = SelectField("Condition", validators=[DataRequired(message="Choose the condition.")])
     treatment = SelectField("Treatment", validators=[DataRequired(message="Choose the treatment.")])
     role = scale_radio(scales.ROLE, "Who is this about?")
-    diagnosed_year = IntegerField(
+    diagnosed_year = YearField(
         "Year of diagnosis",
-        validators=[Optional(), NumberRange(min=1900, max=date.today().year, message="Enter a year such as 2015.")],
+        message="Enter a year such as 2015.",
         description="Optional. Lets others compare with people diagnosed as long ago as you.",
     )
     started = StringField(
