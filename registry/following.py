@@ -102,14 +102,14 @@ def _new_tips(condition: Condition, since: datetime):
         Experience.tips.is_not(None),
         Experience.tips != "",
         Experience.text_state == "public",
-        Experience.updated_at > since,
+        Experience.tips_published_at > since,
     )
     count = db.session.scalar(select(func.count(Experience.id)).where(*where))
     listed = db.session.scalars(
         select(Experience)
         .where(*where)
         .options(joinedload(Experience.treatment), joinedload(Experience.user))
-        .order_by(Experience.updated_at.desc(), Experience.id.desc())
+        .order_by(Experience.tips_published_at.desc(), Experience.id.desc())
         .limit(NEW_TIPS_LISTED)
     ).all()
     return count, listed

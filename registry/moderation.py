@@ -185,6 +185,8 @@ def set_text_state(moderator: User, kind: str, row, state: str, reason: str | No
     # Not the author's edit: updated_at stays (the aggregates' duration bands and the tips' order read
     # it). Setting it explicitly keeps the column's onupdate from stamping "now".
     flag_modified(row, "updated_at")
+    if old == "held" and state == "public" and isinstance(row, Experience):
+        row.tips_published_at = now_utc()  # first shown now: news to those who follow the condition
     if state == "hidden":
         row.user.text_on_review = True  # their next texts wait for a moderator too
     resolution = {"hidden": "hidden", "public": "kept" if old != "hidden" else "restored"}[state]

@@ -7,6 +7,7 @@ details, and any new text of a participant one of whose texts a moderator hid, w
 from __future__ import annotations
 
 from registry import moderation
+from registry.database import now_utc
 from registry.extensions import db
 from registry.models import Experience, User
 from registry.text import contact_details
@@ -45,3 +46,5 @@ def screen_text(row, old_text: str | None) -> None:
         row.text_reason = "Waiting for review: a moderator hid an earlier text of yours."
     else:
         row.text_state, row.text_reason = "public", None
+        if isinstance(row, Experience):
+            row.tips_published_at = now_utc()

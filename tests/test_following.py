@@ -158,3 +158,29 @@ def test_followers_of_a_merged_duplicate_follow_the_survivor(app, make, communit
             select(ConditionFollow.user_id, ConditionFollow.condition_id).order_by(ConditionFollow.user_id)
         ).all()
         assert rows == [(both, survivor.id), (only_duplicate, survivor.id)]
+
+
+def test_a_follow_up_is_not_a_new_tip_and_a_released_held_tip_is(client, auth, app, make, community):
+    from registry import followups, moderation
+    from registry.models import Experience, User
+
+    tipped = make.experience(treatment="sumatriptan", tips="Keep a headache diary.")
+    held = make.experience(treatment="topiramate", tips="Mail me at someone@example.org")
+    auth.login()
+    follow(client)
+    client.get("/whats-new")  # the visit that starts the period
+    with app.app_context():
+        experience = db.session.get(Experience, tipped)
+        answers = {"stopped": None, "stop_reasons": [], "effectiveness": "none", "side_effect_severity": "mild"}
+        followups.add_update(experience.user, experience, {**answers, "satisfaction": 3, "would_recommend": "no"})
+        db.session.commit()
+    page = client.get("/whats-new").text
+    assert "No new tips" in page and "Keep a headache diary." not in page  # the tip itself did not change
+    with app.app_context():
+        moderator = db.session.get(User, make.member())
+        row = db.session.get(Experience, held)
+        assert row.text_state == "held"
+        moderation.set_text_state(moderator, "tip", row, "public", None)
+        db.session.commit()
+    page = client.get("/whats-new").text
+    assert "1 new tip" in page and "someone@example.org" in page  # first shown since the last visit

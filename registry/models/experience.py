@@ -37,6 +37,7 @@ class Experience(db.Model):
         # Serves the report pages' newest tips (ORDER BY updated_at within a pair) and pair lookups.
         Index("ix_experience_pair_updated", "condition_id", "treatment_id", "updated_at"),
         Index("ix_experience_user_updated", "user_id", "updated_at"),
+        Index("ix_experience_condition_tips_published", "condition_id", "tips_published_at"),
         # The moderators' queue and count on every page they load: held or hidden text among millions.
         # Partial, so the millions of public rows cost writes nothing; queries repeat the predicate.
         Index(
@@ -72,6 +73,9 @@ class Experience(db.Model):
     # Moderation of the free text only: scales.TEXT_STATE; the reason is shown to the author.
     text_state: Mapped[str] = mapped_column(String(8), default="public", server_default="public")
     text_reason: Mapped[str | None] = mapped_column(String(300))
+    # When the tip's current text became public (its author's save, or a moderator's release of a held
+    # tip): "What's new" counts new tips by it, so a follow-up that leaves the tip alone is not news.
+    tips_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Patients like me" bands, fixed when the report is written so aggregates stay stable.
     age_band: Mapped[str | None] = mapped_column(String(10))
     sex: Mapped[str | None] = mapped_column(String(12))
