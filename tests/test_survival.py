@@ -168,3 +168,24 @@ def test_stop_reasons_by_period_need_min_n_stops():
     assert curve.reasons["early"]["stops"] == 10
     assert curve.reasons["early"]["reasons"]["side_effects"]["share"] == 0.8
     assert "late" not in curve.reasons  # 3 late stops: fewer than min_n, not shown
+
+
+def test_every_time_chart_is_valid_plotly_and_serialised_as_plotly_would():
+    """The page draws figures unvalidated (reports.charts._figure); here each kind of time chart is validated."""
+    import json
+
+    import plotly.graph_objects as go
+
+    from reports import time_charts
+
+    reasons = {"early": {"side_effects": 8, "cost": 1}, "late": {"side_effects": 1, "cost": 6}}
+    curve = survival.curve(EXACT, Bands(40, (6, 4, 3, 2, 1, 0), (4, 4, 4, 4, 4, 4), reasons))
+    charts = [
+        *time_charts.time_charts("Drug <b>A</b>", curve),
+        *time_charts.compare_charts([("A", curve), ("B", curve)]),
+    ]
+    assert len(charts) >= 3
+    for chart in charts:
+        drawn = json.loads(chart.figure_json())
+        assert json.loads(go.Figure(drawn).to_json()) == drawn, chart.id  # raises on anything plotly would refuse
+        assert json.loads(chart.figure.to_json()) == drawn, chart.id
