@@ -156,13 +156,14 @@ def points_frame(condition: Condition, treatment: Treatment) -> pd.DataFrame:
         )
         .join(Experience, Experience.id == ExperienceUpdate.experience_id)
         .where(*where)
+        .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
     ).all()
     rows, seen = [], set()
-    for row in [*current, *kept]:
+    for row in [*kept, *current]:  # oldest first: of two points in one month, the later is the newer answer
         if (row[0], row[3]) in seen:
             continue
         seen.add((row[0], row[3]))
-        rows.append((row[0], row[1], row[2].strftime("%Y-%m"), int(row[3]), *row[4:]))
+        rows.append((row[0], row[1], f"{row[2].year:04d}-{row[2].month:02d}", int(row[3]), *row[4:]))
     return pd.DataFrame(rows, columns=followup_reports.POINT_COLUMNS)
 
 

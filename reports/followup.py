@@ -66,29 +66,47 @@ class HorizonReport:
     satisfaction_mean: float | None = None
 
 
+def _months(texts: pd.Series) -> pd.Series:
+    """month_index of a column of YYYY-MM answers (NaN for none): each distinct month parsed once."""
+    return texts.map({text: month_index(text) for text in texts.dropna().unique()}).astype(float)
+
+
+def _timed(points: pd.DataFrame) -> pd.DataFrame:
+    """The points that have a start month, with months since the start ("since") and to the stop ("ran").
+
+    Computed once per page for every horizon: a Python call per row and horizon cost more than the
+    rest of the page for a large treatment.
+    """
+    if "since" in points.columns:
+        return points
+    frame = points[points["started"].notna()].copy()
+    start = _months(frame["started"])
+    frame["since"] = _months(frame["month"]) - start
+    frame["ran"] = _months(frame["stopped"]) - start  # NaN: still using at that point
+    return frame
+
+
 def nearest_points(points: pd.DataFrame, months: int) -> pd.DataFrame:
     """Per experience, its history point nearest to started + months, within tolerance(months).
 
-    A tie goes to the later point (the newer answer). Points without a start month are left out.
+    A tie goes to the later point (the newer answer; within a month, the one given later in
+    ``points``, which lists each history oldest first). Points without a start month are left out.
     """
-    if points.empty:
-        return points.iloc[0:0]
-    frame = points[points["started"].notna()].copy()
+    frame = _timed(points)
     if frame.empty:
         return frame
-    since = frame["month"].map(month_index) - frame["started"].map(month_index)
-    frame["since"] = since
-    frame["distance"] = (since - months).abs()
+    frame = frame.assign(distance=(frame["since"] - months).abs())
     frame = frame[frame["distance"] <= tolerance(months)]
-    frame = frame.sort_values(["experience_id", "distance", "since"], ascending=[True, True, False])
+    # Reversed, then a stable sort: of two points in the same month, the one given later (newer) wins.
+    frame = frame.iloc[::-1].sort_values(
+        ["experience_id", "distance", "since"], ascending=[True, True, False], kind="stable"
+    )
     return frame.drop_duplicates("experience_id", keep="first")
 
 
-def _still_using(row, months: int) -> str:
-    stopped = month_index(row.stopped) if isinstance(row.stopped, str) else None
-    if stopped is None:
-        return "yes"
-    return "yes" if stopped - month_index(row.started) >= months else "no"
+def _counts(column: pd.Series, codes) -> dict[str, int]:
+    found = column.dropna().astype(str).value_counts().to_dict()
+    return {code: int(found.get(code, 0)) for code in codes}
 
 
 def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> HorizonReport:
@@ -99,26 +117,20 @@ def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> Horizon
     """
     chosen = nearest_points(points, months)
     true_n = len(chosen)
-    key_sum = sum(int(k) for k in chosen["report_key"]) if true_n else 0
+    key_sum = sum(int(k) for k in chosen["report_key"].tolist()) if true_n else 0
     view = policy.view(key_sum, kind=view_kind(months))
     n = view.n(true_n)
     if not policy.shown(n):
         return HorizonReport(months, tolerance(months), 0, True)
-
-    def counts(column: str, codes) -> dict[str, int]:
-        found = chosen[column].dropna().astype(str).value_counts().to_dict()
-        return {code: int(found.get(code, 0)) for code in codes}
-
-    effect = view.distribution("effectiveness", counts("effectiveness", scales.EFFECTIVENESS.codes))
+    effect = view.distribution("effectiveness", _counts(chosen["effectiveness"], scales.EFFECTIVENESS.codes))
     severity = view.distribution(
-        "side_effect_severity", counts("side_effect_severity", scales.SIDE_EFFECT_SEVERITY.codes)
+        "side_effect_severity", _counts(chosen["side_effect_severity"], scales.SIDE_EFFECT_SEVERITY.codes)
     )
-    using_true = {code: 0 for code in STILL_USING_CODES}
-    for row in chosen.itertuples(index=False):
-        using_true[_still_using(row, months)] += 1
-    using = view.distribution("still_using", using_true)
-    satisfaction = chosen["satisfaction"].dropna().astype(int).astype(str).value_counts().to_dict()
-    satisfaction = view.distribution("satisfaction", {c: int(satisfaction.get(c, 0)) for c in SATISFACTION_CODES})
+    # Still using N months in: no stop month at that point, or a stop at least N months after the start.
+    still = chosen["ran"].isna() | (chosen["ran"] >= months)
+    using = view.distribution("still_using", {"yes": int(still.sum()), "no": int((~still).sum())})
+    satisfaction = _counts(chosen["satisfaction"].dropna().astype(int), SATISFACTION_CODES)
+    satisfaction = view.distribution("satisfaction", satisfaction)
     return HorizonReport(
         months=months,
         tolerance=tolerance(months),
@@ -135,7 +147,8 @@ def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> Horizon
 
 def horizons_report(points: pd.DataFrame, policy: Policy, horizons=HORIZONS) -> list[HorizonReport]:
     """One HorizonReport per horizon (3, 6 and 12 months by default)."""
-    return [horizon_report(points, months, policy) for months in horizons]
+    timed = _timed(points)
+    return [horizon_report(timed, months, policy) for months in horizons]
 
 
 # --- what's new for a followed condition ------------------------------------------------------

@@ -205,6 +205,42 @@ def test_the_point_nearest_to_the_horizon_is_chosen_within_its_tolerance():
     assert fr.horizon_report(points, 12, exact).suppressed  # nobody answered near 12 months
 
 
+def test_horizons_equal_a_row_by_row_reading_on_random_histories():
+    """The page's column-at-once reading against the rule read one point at a time, on 300 random histories."""
+    import random
+
+    rng = random.Random(7)
+    rows = []
+    for e in range(300):
+        start = rng.randint(2015 * 12, 2024 * 12)
+        at = start
+        for _ in range(rng.randint(1, 4)):
+            at += rng.randint(0, 8)
+            stop = None if rng.random() < 0.6 else at - rng.randint(0, 3)
+            month = f"{at // 12}-{at % 12 + 1:02d}"
+            stopped = None if stop is None else f"{stop // 12}-{stop % 12 + 1:02d}"
+            started = None if e % 17 == 0 else f"{start // 12}-{start % 12 + 1:02d}"
+            effect = rng.choice(["major", "moderate", "slight", "none", "worse"])
+            rows.append((e, started, month, rng.getrandbits(40), stopped, effect, "mild", rng.randint(1, 10), "yes"))
+    exact = Policy(mode="exact", min_n=1)
+    for months in fr.HORIZONS:
+        best = {}
+        for row in rows:
+            if row[1] is None:
+                continue
+            since = fr.month_index(row[2]) - fr.month_index(row[1])
+            distance = abs(since - months)
+            if distance <= fr.tolerance(months) and (row[0] not in best or (distance, -since) <= best[row[0]][0]):
+                best[row[0]] = ((distance, -since), row)
+        chosen = [row for _, row in best.values()]
+        still = sum(r[4] is None or fr.month_index(r[4]) - fr.month_index(r[1]) >= months for r in chosen)
+        report = fr.horizon_report(frame(rows), months, exact)
+        assert report.n == len(chosen) > 20
+        assert report.still_using == {"yes": still, "no": len(chosen) - still}
+        assert report.effectiveness["major"] == sum(r[5] == "major" for r in chosen)
+        assert report.satisfaction_mean == pytest.approx(sum(r[7] for r in chosen) / len(chosen), abs=0.06)
+
+
 def test_a_horizon_under_min_n_is_hidden_and_one_at_min_n_is_shown():
     rows = [(i, "2024-01", "2024-07", 100 + i, None, "major", "none", 8, "yes") for i in range(5)]
     exact = Policy(mode="exact", min_n=5)
