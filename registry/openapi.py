@@ -5,6 +5,7 @@ from __future__ import annotations
 import scales
 from reports.disclosure import MODES
 from reports.filters import FILTER_SCALES
+from reports.followup import HORIZONS, tolerance
 
 MAX_QUERY = 120  # the longest search text the API takes
 
@@ -391,7 +392,7 @@ def spec() -> dict:
     }
 
 
-# --- dose bands and years of report (issue 19) ----------------------------------------------
+# --- dose bands, years of report and follow-ups (issue 19) ----------------------------------------------
 
 MEAN_INTERVAL = {
     **_object({name: {"type": "number"} for name in ("mean", "low", "high")}),
@@ -484,9 +485,50 @@ YEARS = {
     ]
 }
 
+HORIZON_HEAD = {
+    "months": {"type": "integer", "enum": list(HORIZONS), "description": "Months after starting."},
+    "tolerance": {
+        "type": "integer",
+        "enum": sorted({tolerance(m) for m in HORIZONS}),
+        "description": "How far (months) an answer may lie from it: a quarter of it, at least one.",
+    },
+}
+AFTER_MONTHS = {
+    "oneOf": [
+        _object(
+            {
+                "suppressed": SHOWN,
+                "horizons": {
+                    "type": "array",
+                    "description": "One row per horizon the page shows (3, 6 and 12 months), each from the answer of "
+                    "every followed-up experience nearest to it; hidden when under min_n.",
+                    "items": {
+                        "oneOf": [
+                            _object(
+                                {
+                                    **HORIZON_HEAD,
+                                    "suppressed": SHOWN,
+                                    "n": COUNT,
+                                    "improved": SHARE,
+                                    "still_using": SHARE,
+                                    "severe_side_effects": SHARE,
+                                    "satisfaction_mean": MEAN,
+                                }
+                            ),
+                            _object({**HORIZON_HEAD, "suppressed": {"type": "boolean", "enum": [True]}}),
+                        ]
+                    },
+                },
+            }
+        ),
+        _object({"suppressed": {"type": "boolean", "enum": [True]}}),
+    ],
+    "description": "Suppressed as a whole when the treatment itself is (too few reports for the condition).",
+}
+
 
 def slice_paths() -> dict:
-    """The dose and years endpoints: never filtered, every number protected."""
+    """The dose, years and after-months endpoints: never filtered, every number protected."""
     parameters = [CONDITION_SLUG, _param("treatment_slug", NAME, "A treatment's slug.", "path")]
     return {
         "/conditions/{slug}/treatments/{treatment_slug}/dose": _get(
@@ -499,6 +541,12 @@ def slice_paths() -> dict:
             "A treatment's improved share and satisfaction by year of report (every report; not filtered).",
             parameters,
             _json(_object({**SLICE_HEAD, "years": YEARS}), "The years."),
+            errors=(404,),
+        ),
+        "/conditions/{slug}/treatments/{treatment_slug}/after-months": _get(
+            "What people who sent follow-ups reported about 3, 6 and 12 months after starting (not filtered).",
+            parameters,
+            _json(_object({**SLICE_HEAD, "after_months": AFTER_MONTHS}), "The horizons."),
             errors=(404,),
         ),
     }

@@ -1,5 +1,7 @@
 """The OpenAPI description of /api/v1 (registry.openapi), checked against the app by schemathesis."""
 
+from datetime import date
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +29,16 @@ RATING = {
     "would_recommend": "probably_yes",
     "comment": None,
 }
+FOLLOWUP = {
+    "stopped": None,
+    "stop_reasons": [],
+    "effectiveness": "moderate",
+    "side_effect_severity": "mild",
+    "satisfaction": 7,
+    "would_recommend": "yes",
+}
+_INDEX = date.today().year * 12 + date.today().month - 1 - 6
+SIX_MONTHS_AGO = f"{_INDEX // 12}-{_INDEX % 12 + 1:02d}"
 
 
 @pytest.fixture
@@ -51,10 +63,18 @@ def seeded(app, make):
             dose_amount=[50, 100][n % 2],
             dose_unit="mg",
             dose_frequency="as_needed",
+            started=SIX_MONTHS_AGO,  # so that a follow-up now is an answer at six months
         )
     make.experience("migraine", "propranolol")
     members = [make.member() for _ in range(6)]
     with app.app_context():
+        from registry import followups
+        from registry.models import Experience
+
+        # Five follow-ups of sumatriptan reports (one horizon shown, the others suppressed).
+        for eid in db.session.scalars(db.select(Experience.id).order_by(Experience.id).limit(5)).all():
+            experience = db.session.get(Experience, eid)
+            followups.add_update(experience.user, experience, FOLLOWUP)
         rated = Doctor(
             name="Dr. Ines Moreau",
             name_key="ines moreau",
@@ -99,8 +119,10 @@ def test_every_api_answer_conforms_to_the_description(app, seeded):
     """Generated requests (and the seeded slugs) per operation: no 500, every answer as described."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     known = {"slug": ["migraine", "epilepsy"], "treatment_slug": ["sumatriptan", "propranolol"], "doctor_id": [1, 2]}
+    after = app.test_client().get("/api/v1/conditions/migraine/treatments/sumatriptan/after-months").get_json()
+    assert after["after_months"]["horizons"][1]["n"] == 5  # both kinds of horizon row are checked
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 10
     for operation in operations:
 
         @given(

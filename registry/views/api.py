@@ -7,11 +7,12 @@ import re
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 
-from registry import cached_reports, catalog, openapi
+from registry import cached_reports, catalog, followups, openapi
 from registry.extensions import csrf, db, limit_setting, limiter
 from registry.models import Condition, Doctor, Treatment
 from registry.openapi import MAX_QUERY
 from registry.views import condition_or_404, filters_arg, treatment_or_404
+from reports.filters import Filters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
@@ -175,6 +176,35 @@ def condition_treatment_years(slug: str, treatment_slug: str):
     return jsonify(
         **_slice_head(condition, treatment), years=cached_reports.trend_report(condition, treatment).as_json()
     )
+
+
+def _horizon(h) -> dict:
+    """One "after N months" row as the page shows it: its protected n and shares, or only that it is hidden."""
+    head = {"months": h.months, "tolerance": h.tolerance}
+    if h.suppressed:
+        return {**head, "suppressed": True}
+    return {
+        **head,
+        "suppressed": False,
+        "n": h.n,
+        "improved": h.improved,
+        "still_using": h.still_using_share,
+        "severe_side_effects": h.severe,
+        "satisfaction_mean": h.satisfaction_mean,
+    }
+
+
+@bp.get("/conditions/<slug>/treatments/<treatment_slug>/after-months")
+def condition_treatment_after_months(slug: str, treatment_slug: str):
+    """What followed-up experiences said about 3, 6 and 12 months after starting (never filtered), as on its page."""
+    condition = condition_or_404(slug, described=True)
+    treatment = treatment_or_404(treatment_slug, described=True)
+    # The page shows the section only when the (unfiltered) unit itself is shown.
+    if cached_reports.treatment_report(condition, treatment, Filters()).suppressed:
+        after = {"suppressed": True}
+    else:
+        after = {"suppressed": False, "horizons": [_horizon(h) for h in followups.after_months(condition, treatment)]}
+    return jsonify(**_slice_head(condition, treatment), after_months=after)
 
 
 def _doctor_head(doctor: Doctor) -> dict:
