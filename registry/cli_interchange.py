@@ -27,7 +27,8 @@ def fhir_group():
     """Exchange treatment experiences as FHIR R4 QuestionnaireResponses (ndjson).
 
     The questionnaires and code systems are served at /fhir/Questionnaire/treatment-experience,
-    /fhir/Questionnaire/doctor-rating and /fhir/CodeSystem/<scale>.
+    /fhir/Questionnaire/doctor-rating, /fhir/Questionnaire/treatment-experience-follow-up and
+    /fhir/CodeSystem/<scale>.
     """
 
 
@@ -36,7 +37,7 @@ def fhir_group():
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The ndjson file to write (one QuestionnaireResponse per line).",
+    help="The ndjson file to write (one QuestionnaireResponse per line: the experiences, then their follow-ups).",
 )
 @click.option("--condition", "conditions", multiple=True, metavar="SLUG", help="Only this condition (repeatable).")
 @click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
@@ -49,8 +50,9 @@ def fhir_group():
 def fhir_export(out: Path, conditions, since, with_text: bool):
     """Write every experience of consenting participants as a FHIR QuestionnaireResponse.
 
-    De-identified as the research export is: the same pseudonymous participant ids, year-month
-    dates, age bands. FHIR Bulk Data ndjson, streamed (memory stays flat). Logged as an export.
+    Then each point of their follow-up histories (experience_updates.csv) as a response of the
+    follow-up questionnaire. De-identified as the research export is: the same pseudonymous ids,
+    year-month dates, age bands. FHIR Bulk Data ndjson, streamed (memory stays flat). Logged as an export.
     """
     from tqdm import tqdm
 
@@ -80,7 +82,7 @@ def fhir_export(out: Path, conditions, since, with_text: bool):
 @click.option("--dry-run", is_flag=True, help="Check every line and say what would be imported; write nothing.")
 @with_appcontext
 def fhir_import(file: Path, dry_run: bool):
-    """Import the treatment-experience QuestionnaireResponses of FILE (ndjson).
+    """Import the treatment-experience QuestionnaireResponses of FILE (ndjson); follow-up responses are skipped.
 
     Each response is validated as FHIR (fhir.resources) and by the experience form's own rules,
     then saved as a form submission is (report counts, moderation holds). Each participant

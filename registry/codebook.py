@@ -131,7 +131,12 @@ UPDATE_KIND = scales.Scale(
     ),
 )
 UPDATE_FIELDS = [
-    _string("update_id", "Pseudonymous id of the history point (keyed hash).", True),
+    _string(
+        "update_id",
+        "Pseudonymous id of the history point (keyed hash); in the FHIR export, the id of its response of the "
+        "treatment-experience-follow-up questionnaire, whose items are named as these columns.",
+        True,
+    ),
     _string("experience_id", "Experience (see experiences.csv, which holds its current answers).", True),
     _string("participant_id", "Pseudonymous id of the participant (as in experiences.csv).", True),
     _enum("kind", UPDATE_KIND, "Where this point comes from.", True),

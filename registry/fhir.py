@@ -3,7 +3,8 @@
 Everything here is built from scales (codes, labels, help) and the forms (field names,
 labels, which answers are required), so a scale or question changed there changes the FHIR
 resources too. The export streams the rows of the research export (registry.export: the same
-consenting participants, pseudonyms and year-month dates) as FHIR Bulk Data ndjson;
+consenting participants, pseudonyms and year-month dates) as FHIR Bulk Data ndjson, then each
+experience's follow-up history (registry.followups) as responses of the follow-up questionnaire;
 `parse_response` turns one QuestionnaireResponse back into the form's fields for registry.importer.
 """
 
@@ -20,7 +21,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired
 
 import scales
-from registry.codebook import EXPERIENCE_SCHEMA_FIELDS
+from registry.codebook import EXPERIENCE_SCHEMA_FIELDS, UPDATE_FIELDS, UPDATE_KIND
 
 FHIR_VERSION = "4.0.1"
 # A name, not a location: the same in every deployment, so responses from one registry import into
@@ -35,6 +36,9 @@ CATALOG_TREATMENT = f"{CANONICAL}/sid/treatment"
 CATALOG_DOCTOR = f"{CANONICAL}/sid/doctor"
 SLUG_EXTENSION = f"{CANONICAL}/StructureDefinition/catalog-slug"
 REPORTED_EXTENSION = f"{CANONICAL}/StructureDefinition/first-reported"
+# A follow-up response names its experience's response here: R4's QuestionnaireResponse.partOf may
+# point only to an Observation or Procedure, and basedOn only to a CarePlan or ServiceRequest.
+FOLLOW_UP_OF_EXTENSION = f"{CANONICAL}/StructureDefinition/follow-up-of"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 FHIR_JSON = "application/fhir+json"
@@ -67,6 +71,7 @@ CODE_SYSTEMS: dict[str, scales.Scale] = {
     "would-recommend": scales.WOULD_RECOMMEND,
     "frequency": scales.FREQUENCY,
     "doctor-would-recommend": scales.DOCTOR_RECOMMEND,
+    "update-kind": UPDATE_KIND,
 }
 
 
@@ -141,12 +146,33 @@ RATING_ITEMS = (
 )
 
 
+# One dated point of an experience's history (registry.followups): the answers a follow-up asks again,
+# named as in the experience questionnaire and in experience_updates.csv. The form's "still using?"
+# is not kept: an empty `stopped` means still using then.
+FOLLOWUP_ITEMS = (
+    Item("kind", "choice", "update-kind", read_only=True, text="Where this point comes from"),
+    Item(
+        "months_since_start",
+        "integer",
+        read_only=True,
+        text="Months from the experience's start month to this point (none without a start month)",
+    ),
+    Item("stopped", "date"),
+    Item("stop_reasons", "choice", "stop-reason", repeats=True, enable_when=(("stopped", "exists", True),)),
+    Item("effectiveness", "choice", "effectiveness"),
+    Item("side_effect_severity", "choice", "side-effect-severity"),
+    Item("satisfaction", "integer", low=scales.SATISFACTION_MIN, high=scales.SATISFACTION_MAX),
+    Item("would_recommend", "choice", "would-recommend"),
+)
+
+
 def _form_fields(form_class) -> dict[str, UnboundField]:
     return {name: value for name, value in vars(form_class).items() if isinstance(value, UnboundField)}
 
 
 def _questionnaires():
     from registry.forms.experience import ExperienceForm
+    from registry.forms.followup import FollowupForm
     from registry.forms.rating import DoctorRatingForm
 
     return {
@@ -165,10 +191,21 @@ def _questionnaires():
             DoctorRatingForm,
             "One participant's rating of one doctor for one condition, on CG-CAHPS items.",
         ),
+        FOLLOWUP_QUESTIONNAIRE: (
+            "TreatmentExperienceFollowUp",
+            "A follow-up of a treatment experience",
+            FOLLOWUP_ITEMS,
+            FollowupForm,
+            "One dated point of a treatment experience's history: the answers a follow-up asks again, as they "
+            "were then (patient-reported). `authored` is the month they were given; the extension "
+            f"{FOLLOW_UP_OF_EXTENSION} names the experience's treatment-experience response, whose answers are "
+            "the latest ones.",
+        ),
     }
 
 
-QUESTIONNAIRE_NAMES = ("treatment-experience", "doctor-rating")
+FOLLOWUP_QUESTIONNAIRE = "treatment-experience-follow-up"
+QUESTIONNAIRE_NAMES = ("treatment-experience", "doctor-rating", FOLLOWUP_QUESTIONNAIRE)
 
 
 def _coding(code_system: str, code: str) -> dict:
@@ -219,9 +256,14 @@ def _questionnaire(name: str) -> str:
         "status": "active",
         "subjectType": ["Patient"],
         "publisher": "Treatment Experience Registry",
-        "description": description + " Conditions are coded with ICD-10-CM where known, drugs with DrugBank "
-        "(else MeSH) ids where known, anything else with the registry's catalog slug; every other coded answer "
-        "uses the registry's CodeSystems.",
+        "description": description
+        + (
+            " Conditions are coded with ICD-10-CM where known, drugs with DrugBank "
+            "(else MeSH) ids where known, anything else with the registry's catalog slug; every other coded answer "
+            "uses the registry's CodeSystems."
+            if any(spec.link_id == "condition" for spec in items)
+            else " Every coded answer uses the registry's CodeSystems, as in the treatment-experience questionnaire."
+        ),
         "item": [_item(spec, fields.get(spec.link_id)) for spec in items],
     }
     return json.dumps(resource)
@@ -280,6 +322,11 @@ def participant_system(key: str) -> str:
 
 def experience_system(key: str) -> str:
     return f"{CANONICAL}/sid/experience/{deployment_id(key)}"
+
+
+def update_system(key: str) -> str:
+    """The identifier system of follow-up points (the update_id of experience_updates.csv)."""
+    return f"{CANONICAL}/sid/experience-update/{deployment_id(key)}"
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -470,6 +517,69 @@ def responses(req, key: str):
         if next_reasons is not None and next_reasons[0] == experience_id:
             reasons, next_reasons = next_reasons[1], next(stop_reasons, None)
         yield response_json(row, effects, reasons, catalog, systems)
+    # Then the follow-up history: its points name their experience's response, written above.
+    yield from followup_responses(req, key, pseudo)
+
+
+# --- export: the follow-up history, one response per dated point --------------------------------
+
+FOLLOWUP_COLUMNS = [f["name"] for f in UPDATE_FIELDS]
+_FOLLOWUP_VALUE_KEYS = {"months_since_start": "valueInteger", "stopped": "valueDate", "satisfaction": "valueInteger"}
+
+
+def followup_response_json(row: dict, stop_reasons: list[str], key_systems) -> str:
+    """One row of experience_updates.csv as a QuestionnaireResponse of the follow-up questionnaire, on one line.
+
+    The same pseudonyms as the CSV (update, experience and participant ids) and its year-month
+    dates: `authored` is the month the answers were given, never a day.
+    """
+    participant_sys, experience_sys, update_sys = key_systems
+    items = []
+    for spec in FOLLOWUP_ITEMS:
+        name = spec.link_id
+        if name == "stop_reasons":
+            if stop_reasons:
+                items.append(_answered(name, [_coded_answer("stop-reason", r) for r in stop_reasons]))
+            continue
+        value = row.get(name)
+        if value is None or value == "":
+            continue
+        if spec.code_system:
+            items.append(_answered(name, [_coded_answer(spec.code_system, value)]))
+        else:
+            items.append(_answered(name, [_dumps({_FOLLOWUP_VALUE_KEYS[name]: value})]))
+    experience = row["experience_id"]
+    of = {
+        "reference": f"QuestionnaireResponse/{experience}",  # the experience's response in the same export
+        "type": "QuestionnaireResponse",
+        "identifier": {"system": experience_sys, "value": experience},
+    }
+    update, participant = _dumps(row["update_id"]), _dumps(row["participant_id"])
+    return (
+        f'{{"resourceType":"QuestionnaireResponse","id":{update},'
+        f'"extension":[{{"url":"{FOLLOW_UP_OF_EXTENSION}","valueReference":{_dumps(of)}}}],'
+        f'"identifier":{{"system":"{update_sys}","value":{update}}},'
+        f'"questionnaire":"{CANONICAL}/Questionnaire/{FOLLOWUP_QUESTIONNAIRE}|{QUESTIONNAIRE_VERSION}",'
+        f'"status":"completed","subject":{{"identifier":{{"system":"{participant_sys}","value":{participant}}}}},'
+        f'"authored":{_dumps(row["recorded"])},"item":[{",".join(items)}]}}'
+    )
+
+
+def followup_responses(req, key: str, pseudo=None):
+    """Every exported history point (experience_updates.csv) as a follow-up response, one JSON line each."""
+    from registry import export, followups
+
+    pseudo = pseudo or export.Pseudonymizer(key)
+    systems = (participant_system(key), experience_system(key), update_system(key))
+    # Both cursors in the same order (experience, then date): merge the reasons in without holding them.
+    reasons = _grouped(followups.export_stop_reason_rows(req, pseudo))
+    next_reasons = next(reasons, None)
+    for values in followups.export_rows(req, pseudo):
+        row = dict(zip(FOLLOWUP_COLUMNS, values))
+        stop_reasons = []
+        if next_reasons is not None and next_reasons[0] == row["update_id"]:
+            stop_reasons, next_reasons = next_reasons[1], next(reasons, None)
+        yield followup_response_json(row, stop_reasons, systems)
 
 
 def write_ndjson(handle, req, key: str, every: int = 5_000):
@@ -521,6 +631,13 @@ def stream_ndjson(req, key: str, on_done=None):
 
 class ResponseError(ValueError):
     """A line that is not a QuestionnaireResponse of the treatment-experience questionnaire."""
+
+
+class FollowUpResponse(Exception):
+    """A valid response of the follow-up questionnaire: a point of an experience's history, not an experience.
+
+    Not a ResponseError: an export holds these next to the experiences, and an import skips them.
+    """
 
 
 @dataclass
@@ -597,6 +714,8 @@ def parse_response(line: str) -> Parsed:
         raise ResponseError(f"expected a QuestionnaireResponse, found {kind!r}")
     _validate_model(data)
     questionnaire_url = (data.get("questionnaire") or "").split("|")[0]
+    if questionnaire_url == f"{CANONICAL}/Questionnaire/{FOLLOWUP_QUESTIONNAIRE}":
+        raise FollowUpResponse("a follow-up point of an experience (its history is not imported)")
     if questionnaire_url != f"{CANONICAL}/Questionnaire/treatment-experience":
         raise ResponseError(
             f"answers {questionnaire_url or 'no questionnaire'!r}, not the treatment-experience questionnaire"

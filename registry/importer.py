@@ -48,7 +48,8 @@ class ImportReport:
 
     @property
     def summary(self) -> str:
-        parts = [f"{self.counts[k]:,} {k}" for k in ("added", "updated", "unchanged", "would add") if self.counts[k]]
+        kinds = ("added", "updated", "unchanged", "would add", "skipped")
+        parts = [f"{self.counts[k]:,} {k}" for k in kinds if self.counts[k]]
         parts.append(f"{len(self.errors):,} with errors")
         return ", ".join(parts)
 
@@ -244,7 +245,10 @@ def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportRepor
     resolver = CatalogResolver()
 
     def handle(line: str) -> str:
-        parsed = fhir.parse_response(line)
+        try:
+            parsed = fhir.parse_response(line)
+        except fhir.FollowUpResponse:  # a point of an experience's history (the export writes them too)
+            return "skipped"
         condition = resolver.condition(parsed.condition)
         treatment = resolver.treatment(parsed.treatment)
         # The experience form validates the answers, exactly as for a participant submitting it.

@@ -32,6 +32,11 @@ def export_lines(runner, tmp_path, *args) -> list[dict]:
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
+def answering(lines, name: str = "treatment-experience") -> list[dict]:
+    """The responses of one questionnaire (an export writes the experiences, then their follow-ups)."""
+    return [r for r in lines if r["questionnaire"].split("|")[0] == f"{fhir.CANONICAL}/Questionnaire/{name}"]
+
+
 def write_lines(path, resources) -> str:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in resources), encoding="utf-8")
     return str(path)
@@ -52,6 +57,7 @@ def consenting_experiences(app) -> int:
 @pytest.mark.parametrize("name", fhir.QUESTIONNAIRE_NAMES)
 def test_questionnaires_validate_and_ask_every_form_field(client, name):
     from registry.forms.experience import ExperienceForm
+    from registry.forms.followup import FollowupForm
     from registry.forms.rating import DoctorRatingForm
 
     response = client.get(f"/fhir/Questionnaire/{name}")
@@ -59,18 +65,26 @@ def test_questionnaires_validate_and_ask_every_form_field(client, name):
     resource = response.get_json()
     Questionnaire.model_validate(resource)
     link_ids = [item["linkId"] for item in resource["item"]]
-    form = ExperienceForm if name == "treatment-experience" else DoctorRatingForm
-    assert set(fhir._form_fields(form)) <= set(link_ids)  # one item per form field, named as the field
+    form = {"treatment-experience": ExperienceForm, "doctor-rating": DoctorRatingForm}.get(name, FollowupForm)
+    asked = set(fhir._form_fields(form)) - {"still_using"}  # a follow-up keeps only `stopped` (empty: still using)
+    assert asked <= set(link_ids)  # one item per form field, named as the field
     by_id = {item["linkId"]: item for item in resource["item"]}
     if name == "treatment-experience":
         assert [o["valueCoding"]["code"] for o in by_id["effectiveness"]["answerOption"]] == list(scales.EFFECTIVENESS)
         assert by_id["effectiveness"]["required"] and not by_id["adherence"].get("required")
         assert by_id["side_effects"]["type"] == "open-choice" and by_id["stop_reasons"]["repeats"]
         assert by_id["tips"]["maxLength"] == scales.TIPS_MAX_LENGTH
-    else:
+    elif name == "doctor-rating":
         assert [o["valueCoding"]["code"] for o in by_id["would_recommend"]["answerOption"]] == list(
             scales.DOCTOR_RECOMMEND
         )
+    else:  # the follow-up: the same CodeSystems as the experience questionnaire, and where the point comes from
+        experience = {i["linkId"]: i for i in client.get("/fhir/Questionnaire/treatment-experience").get_json()["item"]}
+        for link_id in ("stopped", "stop_reasons", "effectiveness", "side_effect_severity", "satisfaction"):
+            assert by_id[link_id]["type"] == experience[link_id]["type"]
+            assert by_id[link_id].get("answerOption") == experience[link_id].get("answerOption")
+        assert [o["valueCoding"]["code"] for o in by_id["kind"]["answerOption"]] == ["original", "edit", "update"]
+        assert by_id["kind"]["readOnly"] and by_id["months_since_start"]["type"] == "integer"
 
 
 def test_code_systems_are_the_scales(client):
@@ -96,7 +110,7 @@ def test_unknown_definition_is_a_fhir_404(client):
 
 
 def test_every_exported_response_validates_and_is_de_identified(runner, community, app, tmp_path):
-    lines = export_lines(runner, tmp_path, "--with-text")
+    lines = answering(export_lines(runner, tmp_path, "--with-text"))
     assert len(lines) == consenting_experiences(app) > 0
     for resource in lines:
         QuestionnaireResponse.model_validate(resource)
@@ -128,14 +142,15 @@ def test_every_exported_response_validates_and_is_de_identified(runner, communit
 def test_export_filters_and_log(runner, community, app, tmp_path):
     from registry.models import ExportLog
 
-    lines = export_lines(runner, tmp_path, "--condition", "epilepsy", "--since", "2020-01")
+    every = export_lines(runner, tmp_path, "--condition", "epilepsy", "--since", "2020-01")
+    lines = answering(every)
     conditions = {i["answer"][0]["valueCoding"]["code"] for r in lines for i in r["item"] if i["linkId"] == "condition"}
     assert lines and conditions == {"G40"}
     assert all(r["extension"][0]["valueDateTime"] >= "2020-01" for r in lines)
     assert not any(i["linkId"] == "tips" for r in lines for i in r["item"])
     with app.app_context():
         log = db.session.scalar(select(ExportLog))
-        assert log.filters["format"] == "fhir" and log.row_counts == {"responses": len(lines)}
+        assert log.filters["format"] == "fhir" and log.row_counts == {"responses": len(every)}
     bad = runner.invoke(args=["fhir", "export", "--out", str(tmp_path / "x"), "--condition", "nope"])
     assert bad.exit_code == 2 and "no condition nope" in bad.output
 
@@ -227,13 +242,22 @@ def empty_registry(tmp_path):
 def test_round_trip_keeps_every_aggregate(runner, app, empty_registry, tmp_path):
     assert runner.invoke(args=["init"]).exit_code == 0
     assert runner.invoke(args=["seed-demo", "--experiences", "600", "--seed", "3"]).exit_code == 0
-    lines = export_lines(runner, tmp_path, "--with-text")
+    with app.app_context():  # histories present: three consenting experiences followed up
+        from registry import followups
+
+        consenting = select(Experience).join(User).where(User.research_consent_at.is_not(None)).limit(3)
+        for experience in db.session.scalars(consenting).all():
+            followups.add_update(experience.user, experience, UPDATES[0])
+        db.session.commit()
+    every = export_lines(runner, tmp_path, "--with-text")
+    lines, points = answering(every), answering(every, fhir.FOLLOWUP_QUESTIONNAIRE)
+    assert len(points) >= 6 and len(lines) + len(points) == len(every)
     with app.app_context():
         expected = _cells(db.session, consenting_only=True)
     assert empty_registry.test_cli_runner().invoke(args=["init"]).exit_code == 0
     result = empty_registry.test_cli_runner().invoke(args=["fhir", "import", str(tmp_path / "out.ndjson")])
     assert result.exit_code == 0, result.output
-    assert f"{len(lines):,} added, 0 with errors" in result.output
+    assert f"{len(lines):,} added, {len(points):,} skipped, 0 with errors" in result.output
     with empty_registry.app_context():
         imported = _cells(db.session, consenting_only=False)
         from registry import report_upkeep
@@ -389,3 +413,163 @@ def test_a_changed_response_updates_the_experience_in_place(runner, community, a
         assert [e.effectiveness for e in imported] == [new]
         assert imported[0].updated_at.strftime("%Y-%m") == resource["authored"]  # as given, not today
         assert report_upkeep.check(db.session) == []
+
+
+# --- the follow-up history (issue 19) ------------------------------------------------------------------
+
+UPDATES = [
+    {
+        "stopped": None,
+        "stop_reasons": [],
+        "effectiveness": "major",
+        "side_effect_severity": "none",
+        "satisfaction": 9,
+        "would_recommend": "yes",
+    },
+    {
+        "stopped": "2024-12",
+        "stop_reasons": ["side_effects", "cost"],
+        "effectiveness": "slight",
+        "side_effect_severity": "severe",
+        "satisfaction": 3,
+        "would_recommend": "no",
+    },
+]
+# When each point was recorded: days of the month too, which the export must not tell.
+RECORDED = ["2024-01-17T10:00:00", "2024-07-09T08:30:00", "2025-01-23T19:45:00"]
+
+
+@pytest.fixture
+def history(app, make):
+    """A consenting participant's experience with a history of three points; a declining one's with two."""
+    from datetime import datetime, timezone
+
+    from registry import auth, followups
+    from registry.models import ExperienceUpdate
+
+    make.treatment("Sumatriptan")
+    make.condition("Migraine", "G43", treatments=["sumatriptan"])
+    consents = make.user(email="consents@example.org", pseudonym="consenting-member")
+    declines = make.user(email="declines@example.org")
+    eid = make.experience(user_id=consents, started="2024-01", effectiveness="moderate", satisfaction=6)
+    other = make.experience(user_id=declines, started="2024-01")
+    with app.app_context():
+        auth.set_consent(db.session.get(User, consents), True)
+        for answers in UPDATES:  # original, update, update
+            followups.add_update(db.session.get(User, consents), db.session.get(Experience, eid), answers)
+        followups.add_update(db.session.get(User, declines), db.session.get(Experience, other), UPDATES[0])
+        points = db.session.scalars(
+            select(ExperienceUpdate).where(ExperienceUpdate.experience_id == eid).order_by(ExperienceUpdate.id)
+        ).all()
+        assert [p.kind for p in points] == ["original", "update", "update"]
+        for point, when in zip(points, RECORDED, strict=True):
+            point.recorded_at = datetime.fromisoformat(when).replace(tzinfo=timezone.utc)
+        db.session.commit()
+    return eid
+
+
+def test_a_history_of_three_points_exports_three_follow_up_responses(runner, app, history, tmp_path):
+    import csv
+
+    every = export_lines(runner, tmp_path)
+    (main,) = answering(every)  # the declining participant's experience and history are left out
+    points = answering(every, fhir.FOLLOWUP_QUESTIONNAIRE)
+    assert len(every) == 4 and every[0] is main  # the experiences first, then the points
+    for point in points:
+        QuestionnaireResponse.model_validate(point)
+        assert point["status"] == "completed" and point["subject"] == main["subject"]
+        (of,) = point["extension"]
+        assert of["url"] == fhir.FOLLOW_UP_OF_EXTENSION
+        assert of["valueReference"]["reference"] == f"QuestionnaireResponse/{main['id']}"
+        assert of["valueReference"]["identifier"] == main["identifier"]
+        assert (
+            point["identifier"]["value"] == point["id"] and "/sid/experience-update/" in point["identifier"]["system"]
+        )
+    assert [p["authored"] for p in points] == ["2024-01", "2024-07", "2025-01"]  # months, as in the CSV
+
+    def answers(point):
+        found = {}
+        for item in point["item"]:
+            values = [a.get("valueCoding", {}).get("code", next(iter(a.values()))) for a in item["answer"]]
+            found[item["linkId"]] = values if item["linkId"] == "stop_reasons" else values[0]
+        return found
+
+    original, first, second = (answers(p) for p in points)
+    assert original == {
+        "kind": "original",
+        "months_since_start": 0,
+        "effectiveness": "moderate",
+        "side_effect_severity": "mild",
+        "satisfaction": 6,
+        "would_recommend": "yes",
+    }
+    assert first == {
+        "kind": "update",
+        "months_since_start": 6,
+        "effectiveness": "major",
+        "side_effect_severity": "none",
+        "satisfaction": 9,
+        "would_recommend": "yes",
+    }
+    assert second == {
+        "kind": "update",
+        "months_since_start": 12,
+        "stopped": "2024-12",
+        "stop_reasons": ["cost", "side_effects"],
+        "effectiveness": "slight",
+        "side_effect_severity": "severe",
+        "satisfaction": 3,
+        "would_recommend": "no",
+    }
+    # The coded answers are those of the main questionnaire's CodeSystems.
+    effect = next(i for i in points[2]["item"] if i["linkId"] == "effectiveness")["answer"][0]["valueCoding"]
+    assert effect == {
+        "system": fhir.system_url("effectiveness"),
+        "code": "slight",
+        "display": scales.EFFECTIVENESS.label("slight"),
+    }
+    # The same pseudonyms as experience_updates.csv; nothing more precise than its year-months.
+    out = tmp_path / "csv"
+    assert runner.invoke(args=["export", "--out", str(out)]).exit_code == 0
+    with open(out / "experience_updates.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["update_id"] for r in rows] == [p["id"] for p in points]
+    assert {r["participant_id"] for r in rows} == {main["subject"]["identifier"]["value"]}
+    assert [r["recorded"] for r in rows] == [p["authored"] for p in points]
+    content = (tmp_path / "out.ndjson").read_text(encoding="utf-8")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", content) and "T10:00" not in content
+    assert "@example.org" not in content and "consenting-member" not in content
+    with app.app_context():
+        from registry.models import ExperienceUpdate
+
+        row_ids = {str(i) for i in db.session.scalars(select(ExperienceUpdate.id))} | {str(history)}
+    ids = {p["id"] for p in points} | {p["identifier"]["value"] for p in points} | {main["id"]}
+    assert not ids & row_ids  # keyed hashes, never row ids
+
+
+def test_follow_up_responses_are_skipped_on_import(runner, app, history, empty_registry, tmp_path):
+    every = export_lines(runner, tmp_path)
+    with empty_registry.app_context():
+        from registry import catalog
+
+        catalog.add_treatment("Sumatriptan", "drug")
+        catalog.add_condition("Migraine", "G43")
+        db.session.commit()
+    other = empty_registry.test_cli_runner()
+    result = other.invoke(args=["fhir", "import", str(tmp_path / "out.ndjson")])
+    assert result.exit_code == 0 and "1 added, 3 skipped, 0 with errors" in result.output, result.output
+    dry = other.invoke(args=["fhir", "import", "--dry-run", str(tmp_path / "out.ndjson")])
+    assert "1 unchanged, 3 skipped, 0 with errors" in dry.output
+    with pytest.raises(fhir.FollowUpResponse):
+        fhir.parse_response(json.dumps(every[-1]))
+    with empty_registry.app_context():
+        imported = db.session.scalars(select(Experience)).all()
+        assert [(e.effectiveness, e.stopped) for e in imported] == [("slight", "2024-12")]  # the latest answers
+
+
+def test_the_follow_up_questionnaire_is_served(client):
+    resource = client.get(f"/fhir/Questionnaire/{fhir.FOLLOWUP_QUESTIONNAIRE}").get_json()
+    assert resource["url"] == f"{fhir.CANONICAL}/Questionnaire/{fhir.FOLLOWUP_QUESTIONNAIRE}"
+    kinds = client.get("/fhir/CodeSystem/update-kind").get_json()
+    CodeSystem.model_validate(kinds)
+    assert [c["code"] for c in kinds["concept"]] == ["original", "edit", "update"]
