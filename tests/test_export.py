@@ -150,6 +150,14 @@ def test_only_researchers_may_export(client, auth, community, role):
     assert "Download the export" not in client.get("/research").text
 
 
+def test_the_research_page_links_both_questionnaires_the_fhir_file_answers(client, auth):
+    auth.login(email="researcher@example.org", role="researcher")
+    page = client.get("/research").text
+    for name in ("treatment-experience", "treatment-experience-follow-up"):
+        assert f'href="/fhir/Questionnaire/{name}"' in page
+        assert client.get(f"/fhir/Questionnaire/{name}").get_json()["resourceType"] == "Questionnaire"
+
+
 def test_export_log_is_for_admins_only(client, auth):
     auth.login(email="r@example.org", role="researcher")
     assert client.get("/research/exports").status_code == 403
