@@ -186,8 +186,8 @@ def _shown_or_suppressed(properties: dict, suppressed: dict) -> dict:
     return {"oneOf": [_object(properties), suppressed]}
 
 
-def spec() -> dict:
-    """The OpenAPI document served at /api/v1/openapi.json."""
+def _catalog_paths() -> dict:
+    """Searching and listing conditions and treatments."""
     condition_hit = _object(
         {
             "slug": NULLABLE_STRING,
@@ -217,12 +217,181 @@ def spec() -> dict:
             "in_catalog": {"type": "boolean"},
         }
     )
+    return {
+        "/conditions": _get(
+            "Conditions with their number of reports; with q, matches including ICD-10-CM entries.",
+            [_param("q", Q, "Search text: a name, synonym or ICD-10-CM code."), LIMIT],
+            _json(
+                {
+                    "oneOf": [
+                        _object({"conditions": {"type": "array", "items": condition_row}}),
+                        _object({"q": NAME, "conditions": {"type": "array", "items": condition_hit}}),
+                    ]
+                },
+                "The conditions.",
+            ),
+        ),
+        "/treatments": _get(
+            "Treatments matching q; brand names resolve to the generic drug.",
+            [_param("q", Q, "Search text: a name, brand name or synonym.", required=True), LIMIT],
+            _json(_object({"q": NAME, "treatments": {"type": "array", "items": treatment_hit}}), "The matches."),
+        ),
+    }
+
+
+def _treatment_paths() -> dict:
+    """A treatment's reports: across its conditions, ranked within one, and one treatment for one condition."""
+    return {
+        "/treatments/{treatment_slug}": _get(
+            "One treatment for every condition it is shown for (each as its own report), and its side effects overall.",
+            [_param("treatment_slug", NAME, "A treatment's slug.", "path")],
+            _json(
+                _object(
+                    {
+                        "treatment": _object(
+                            {
+                                "slug": NAME,
+                                "name": NAME,
+                                "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
+                            }
+                        ),
+                        "min_n": {"type": "integer"},
+                        "disclosure": DISCLOSURE,
+                        "n": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "nullable": True,
+                            "description": "Sum of the shown conditions' protected counts; null when none is shown.",
+                        },
+                        "suppressed": {"type": "boolean"},
+                        "conditions": {
+                            "type": "array",
+                            "description": "Shown conditions, most reported first, then hidden ones the catalog lists.",
+                            "items": _object(
+                                {
+                                    "condition": _object({"slug": NAME, "name": NAME}),
+                                    "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
+                                }
+                            ),
+                        },
+                        "side_effects": {
+                            "type": "array",
+                            "items": TERM,
+                            "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n.",
+                        },
+                        "time_on_treatment": {
+                            "type": "array",
+                            "description": "Per shown condition with a curve, its time on treatment.",
+                            "items": _object({"condition": _object({"slug": NAME, "name": NAME}), **TIME_SHOWN}),
+                        },
+                    }
+                ),
+                "The treatment's reports.",
+            ),
+            errors=(404,),
+        ),
+        "/conditions/{slug}/treatments": _get(
+            "A condition's treatments ranked by the lower Wilson bound of 'improved'.",
+            [CONDITION_SLUG, *FILTERS],
+            _json(
+                _object(
+                    {
+                        **HEAD,
+                        "n": {"type": "integer", "minimum": 0, "nullable": True},
+                        "suppressed": {"type": "boolean"},
+                        "treatments": {"type": "array", "items": _shown_or_suppressed(SUMMARY, SUPPRESSED_UNIT)},
+                    }
+                ),
+                "The ranked treatments.",
+            ),
+            errors=(400, 404),
+        ),
+        "/conditions/{slug}/treatments/{treatment_slug}": _get(
+            "Every distribution of one treatment for one condition.",
+            [CONDITION_SLUG, _param("treatment_slug", NAME, "A treatment's slug.", "path"), *FILTERS],
+            _json(
+                _object(
+                    {
+                        **HEAD,
+                        "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
+                        "time_on_treatment": TIME_CURVE,
+                    }
+                ),
+                "The treatment's report.",
+            ),
+            errors=(400, 404),
+        ),
+    }
+
+
+def _doctor_paths() -> dict:
+    """Doctors' scores: the filtered list and one doctor."""
     doctor_row = {
         "oneOf": [
             _object({**DOCTOR, **DOCTOR_SCORE}),
             _object({**DOCTOR, "suppressed": {"type": "boolean", "enum": [True]}}),
         ]
     }
+    return {
+        "/doctors": _get(
+            "Doctors filtered by condition, specialty and place, ranked by the top-box lower bound.",
+            [
+                _param("condition", NAME, "A condition's slug: scores for that condition only."),
+                *(
+                    _param(name, NAME, f"Only doctors whose {name} matches.")
+                    for name in ("specialty", "city", "country", "q")
+                ),
+                LIMIT,
+            ],
+            _json(
+                _object(
+                    {
+                        "filters": _object({name: NAME for name in ("condition", "specialty", "city", "country", "q")}),
+                        "min_n": {"type": "integer"},
+                        "disclosure": DISCLOSURE,
+                        "doctors": {"type": "array", "items": doctor_row},
+                    }
+                ),
+                "The doctors.",
+            ),
+            errors=(400, 404),
+        ),
+        "/doctors/{doctor_id}": _get(
+            "One doctor's scores overall and per condition.",
+            [_param("doctor_id", {"type": "integer"}, "The doctor's id.", "path")],
+            _json(
+                _object(
+                    {
+                        "doctor": _object(DOCTOR),
+                        "min_n": {"type": "integer"},
+                        "disclosure": DISCLOSURE,
+                        "overall": _shown_or_suppressed({**DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}, SUPPRESSED_SCORE),
+                        "conditions": {
+                            "type": "array",
+                            "items": {
+                                "oneOf": [
+                                    _object({"slug": NAME, "name": NAME, **DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}),
+                                    _object(
+                                        {
+                                            "slug": NAME,
+                                            "name": NAME,
+                                            "suppressed": {"type": "boolean", "enum": [True]},
+                                        }
+                                    ),
+                                ]
+                            },
+                        },
+                    }
+                ),
+                "The doctor's scores.",
+            ),
+            errors=(404,),
+        ),
+    }
+
+
+def spec() -> dict:
+    """The OpenAPI document served at /api/v1/openapi.json."""
     return {
         "openapi": "3.0.3",
         "info": {
@@ -233,162 +402,7 @@ def spec() -> dict:
             "under the minimum group size (min_n) is reported as suppressed, never with its numbers.",
         },
         "servers": [{"url": "/api/v1"}],
-        "paths": {
-            "/conditions": _get(
-                "Conditions with their number of reports; with q, matches including ICD-10-CM entries.",
-                [_param("q", Q, "Search text: a name, synonym or ICD-10-CM code."), LIMIT],
-                _json(
-                    {
-                        "oneOf": [
-                            _object({"conditions": {"type": "array", "items": condition_row}}),
-                            _object({"q": NAME, "conditions": {"type": "array", "items": condition_hit}}),
-                        ]
-                    },
-                    "The conditions.",
-                ),
-            ),
-            "/treatments": _get(
-                "Treatments matching q; brand names resolve to the generic drug.",
-                [_param("q", Q, "Search text: a name, brand name or synonym.", required=True), LIMIT],
-                _json(_object({"q": NAME, "treatments": {"type": "array", "items": treatment_hit}}), "The matches."),
-            ),
-            "/treatments/{treatment_slug}": _get(
-                "One treatment for every condition it is shown for (each as its own report), and its side effects overall.",
-                [_param("treatment_slug", NAME, "A treatment's slug.", "path")],
-                _json(
-                    _object(
-                        {
-                            "treatment": _object(
-                                {
-                                    "slug": NAME,
-                                    "name": NAME,
-                                    "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
-                                }
-                            ),
-                            "min_n": {"type": "integer"},
-                            "disclosure": DISCLOSURE,
-                            "n": {
-                                "type": "integer",
-                                "minimum": 0,
-                                "nullable": True,
-                                "description": "Sum of the shown conditions' protected counts; null when none is shown.",
-                            },
-                            "suppressed": {"type": "boolean"},
-                            "conditions": {
-                                "type": "array",
-                                "description": "Shown conditions, most reported first, then hidden ones the catalog lists.",
-                                "items": _object(
-                                    {
-                                        "condition": _object({"slug": NAME, "name": NAME}),
-                                        "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
-                                    }
-                                ),
-                            },
-                            "side_effects": {
-                                "type": "array",
-                                "items": TERM,
-                                "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n.",
-                            },
-                            "time_on_treatment": {
-                                "type": "array",
-                                "description": "Per shown condition with a curve, its time on treatment.",
-                                "items": _object({"condition": _object({"slug": NAME, "name": NAME}), **TIME_SHOWN}),
-                            },
-                        }
-                    ),
-                    "The treatment's reports.",
-                ),
-                errors=(404,),
-            ),
-            "/conditions/{slug}/treatments": _get(
-                "A condition's treatments ranked by the lower Wilson bound of 'improved'.",
-                [CONDITION_SLUG, *FILTERS],
-                _json(
-                    _object(
-                        {
-                            **HEAD,
-                            "n": {"type": "integer", "minimum": 0, "nullable": True},
-                            "suppressed": {"type": "boolean"},
-                            "treatments": {"type": "array", "items": _shown_or_suppressed(SUMMARY, SUPPRESSED_UNIT)},
-                        }
-                    ),
-                    "The ranked treatments.",
-                ),
-                errors=(400, 404),
-            ),
-            "/conditions/{slug}/treatments/{treatment_slug}": _get(
-                "Every distribution of one treatment for one condition.",
-                [CONDITION_SLUG, _param("treatment_slug", NAME, "A treatment's slug.", "path"), *FILTERS],
-                _json(
-                    _object(
-                        {
-                            **HEAD,
-                            "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
-                            "time_on_treatment": TIME_CURVE,
-                        }
-                    ),
-                    "The treatment's report.",
-                ),
-                errors=(400, 404),
-            ),
-            **slice_paths(),
-            "/doctors": _get(
-                "Doctors filtered by condition, specialty and place, ranked by the top-box lower bound.",
-                [
-                    _param("condition", NAME, "A condition's slug: scores for that condition only."),
-                    *(
-                        _param(name, NAME, f"Only doctors whose {name} matches.")
-                        for name in ("specialty", "city", "country", "q")
-                    ),
-                    LIMIT,
-                ],
-                _json(
-                    _object(
-                        {
-                            "filters": _object(
-                                {name: NAME for name in ("condition", "specialty", "city", "country", "q")}
-                            ),
-                            "min_n": {"type": "integer"},
-                            "disclosure": DISCLOSURE,
-                            "doctors": {"type": "array", "items": doctor_row},
-                        }
-                    ),
-                    "The doctors.",
-                ),
-                errors=(400, 404),
-            ),
-            "/doctors/{doctor_id}": _get(
-                "One doctor's scores overall and per condition.",
-                [_param("doctor_id", {"type": "integer"}, "The doctor's id.", "path")],
-                _json(
-                    _object(
-                        {
-                            "doctor": _object(DOCTOR),
-                            "min_n": {"type": "integer"},
-                            "disclosure": DISCLOSURE,
-                            "overall": _shown_or_suppressed({**DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}, SUPPRESSED_SCORE),
-                            "conditions": {
-                                "type": "array",
-                                "items": {
-                                    "oneOf": [
-                                        _object({"slug": NAME, "name": NAME, **DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}),
-                                        _object(
-                                            {
-                                                "slug": NAME,
-                                                "name": NAME,
-                                                "suppressed": {"type": "boolean", "enum": [True]},
-                                            }
-                                        ),
-                                    ]
-                                },
-                            },
-                        }
-                    ),
-                    "The doctor's scores.",
-                ),
-                errors=(404,),
-            ),
-        },
+        "paths": {**_catalog_paths(), **_treatment_paths(), **slice_paths(), **_doctor_paths()},
     }
 
 
