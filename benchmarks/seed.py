@@ -79,7 +79,9 @@ app = create_app()
 with app.app_context():
     rng = np.random.default_rng(1)
     c = Community(rng, db.session)
-    batch = _generate_batch(rng, c, {n}, 10_000_000, 10_000_000, date.today().year * 12, "x")
+    month = date.today().year * 12
+    history = np.random.default_rng([1, 19])
+    batch = _generate_batch(rng, c, {n}, 10_000_000, 10_000_000, month, "x", history, month - 1)
     users, experiences = _rows(batch.tables[User]), _rows(batch.tables[Experience])
     start = time.perf_counter()
     db.session.add_all(User(**r) for r in users)

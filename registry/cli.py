@@ -348,6 +348,7 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
     click.echo(
         f"Added {added['experiences']:,} experiences by {added['users']:,} members "
         f"({added['side_effects']:,} side effects, {added['stop_reasons']:,} stop reasons, "
+        f"{added['experience_updates']:,} follow-up history points, "
         f"{added['doctor_ratings']:,} ratings of {added['doctors']:,} doctors) "
         f"in {seconds:.1f} s: {added['experiences'] / seconds:,.0f} experiences/s, peak memory {peak_mb:,.0f} MB."
     )
@@ -434,9 +435,10 @@ def demo_command(host: str, port: int):
         seed_demo(DEMO_EXPERIENCES, seed=1, doctor_ratings=DEMO_RATINGS)
     accounts = ensure_demo_accounts()
     from registry import auth
-    from registry.demo import seed_demo_moderation
+    from registry.demo import seed_demo_follows, seed_demo_moderation
 
     seed_demo_moderation(auth.find_user(DEMO_ACCOUNTS[0][0]))
+    seed_demo_follows([auth.find_user(email) for email, *_ in DEMO_ACCOUNTS])
     click.echo("")
     click.echo(f"The registry is running at http://{host}:{port}/  (Ctrl+C stops it)")
     click.echo("Demo logins (for this local demo only):")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 from sqlalchemy import func, select, text
@@ -38,6 +38,7 @@ from registry.models import (
     Experience,
     ExperienceSideEffect,
     ExperienceStopReason,
+    ExperienceUpdate,
     User,
 )
 
@@ -160,6 +161,9 @@ class Reports:
     terms: tuple = None  # (experience index array, term index array)
     tips: list = None
     dose: tuple = None  # (amounts, units, frequencies)
+    updated_month: np.ndarray = None  # month of the latest answers (the report month without follow-ups)
+    updated_day: np.ndarray = None
+    history: dict = None  # follow-up points as columns (index into the batch's experiences, answers)
 
 
 def _month_growth(rng, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -262,21 +266,31 @@ def _stopping(rng, c: Community, m: Members, r: Reports) -> None:
     """Who stopped and why; each reason agrees with the answers given."""
     k = len(r.unit)
     e, s = r.effect, r.severity
-    logit = (
+    logit = _stop_logit(e, s, r.cost, m.role[r.owner] == "survivor")
+    one_off = c.unit_one_off[r.unit]  # a procedure is done once: it "stops" the month it starts
+    r.stopped_flag = one_off | (rng.random(k) < 1 / (1 + np.exp(-logit)))
+    ongoing = r.stopped_flag & ~one_off
+    draw = rng.random((k, 6))
+    r.reasons = _stop_reasons(draw, e, s, r.cost, r.coverage, m.role[r.owner] == "survivor", ongoing)
+
+
+def _stop_logit(e: np.ndarray, s: np.ndarray, cost: np.ndarray, survivor: np.ndarray) -> np.ndarray:
+    """How likely a treatment is stopped, from its answers (a logit): worse effect, side effects, cost."""
+    return (
         -1.3
         + 1.4 * (e <= EFFECT["none"])
         + 0.6 * (e == EFFECT["slight"])
         - 0.5 * (e == EFFECT["major"])
         + 0.55 * s
-        + 0.5 * (r.cost >= COST["500_1000"])
-        + 2.2 * (m.role[r.owner] == "survivor")
+        + 0.5 * (cost >= COST["500_1000"])
+        + 2.2 * survivor
     )
-    one_off = c.unit_one_off[r.unit]  # a procedure is done once: it "stops" the month it starts
-    r.stopped_flag = one_off | (rng.random(k) < 1 / (1 + np.exp(-logit)))
-    ongoing = r.stopped_flag & ~one_off
-    draw = rng.random((k, 6))
+
+
+def _stop_reasons(draw, e, s, cost, coverage, survivor, ongoing) -> dict:
+    """Stop reason -> mask of the rows in `ongoing` that give it; each reason agrees with the answers."""
     worked = (e == EFFECT["moderate"]) | (e == EFFECT["major"])
-    r.reasons = {
+    reasons = {
         "side_effects": ongoing & (((s >= 2) & (draw[:, 0] < 0.75)) | ((s == 1) & (draw[:, 0] < 0.15))),
         "not_effective": ongoing
         & (
@@ -284,16 +298,17 @@ def _stopping(rng, c: Community, m: Members, r: Reports) -> None:
             | ((e == EFFECT["slight"]) & (draw[:, 1] < 0.5))
             | ((e == EFFECT["cant_tell"]) & (draw[:, 1] < 0.3))
         ),
-        "improved": ongoing & worked & (draw[:, 2] < np.where(m.role[r.owner] == "survivor", 0.75, 0.45)),
-        "cost": ongoing & (r.cost >= COST["100_500"]) & (r.cost != COST["unknown"]) & (draw[:, 3] < 0.3),
+        "improved": ongoing & worked & (draw[:, 2] < np.where(survivor, 0.75, 0.45)),
+        "cost": ongoing & (cost >= COST["100_500"]) & (cost != COST["unknown"]) & (draw[:, 3] < 0.3),
         "not_covered": ongoing
-        & ((r.coverage == COVERAGE["not_covered"]) | (r.coverage == COVERAGE["denied"]))
+        & ((coverage == COVERAGE["not_covered"]) | (coverage == COVERAGE["denied"]))
         & (draw[:, 4] < 0.4),
     }
-    none_yet = ongoing & ~np.logical_or.reduce(list(r.reasons.values()))
+    none_yet = ongoing & ~np.logical_or.reduce(list(reasons.values()))
     fallback = np.array(["doctor_advice", "inconvenient", "other"])[np.searchsorted([0.45, 0.75], draw[:, 5])]
     for reason in ("doctor_advice", "inconvenient", "other"):
-        r.reasons[reason] = none_yet & (fallback == reason)
+        reasons[reason] = none_yet & (fallback == reason)
+    return reasons
 
 
 def _timeline(rng, c: Community, m: Members, r: Reports, end_month: int) -> None:
@@ -376,6 +391,113 @@ def _doses(rng, c: Community, r: Reports) -> tuple[list, list, list]:
     return amount, unit, frequency
 
 
+# --- follow-ups: earlier answers kept as dated points --------------------------------------
+
+FOLLOWUP_SHARE = 0.30  # of the experiences still in use at their report, with room for a follow-up
+UPDATES_P = np.array([0.5, 0.3, 0.2])  # 1, 2 or 3 follow-ups
+# Per effectiveness code (worse, none, slight, moderate, major): the chance that a follow-up reports
+# one step better (a treatment that takes time to work) or one step worse (it wanes).
+EFFECT_UP = np.array([0.10, 0.22, 0.25, 0.12, 0.0])
+EFFECT_DOWN = np.array([0.0, 0.05, 0.10, 0.12, 0.15])
+
+
+def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray, last_month: int) -> np.ndarray:
+    """Follow-ups of some experiences still in use: an "original" point at the report, then 1-3
+    updates about three months or more apart, up to last_month; return the experiences' report keys.
+
+    Answers drift as a follow-up would tell them: effectiveness may grow or wane, side effects
+    fade, satisfaction and recommending follow, and some stop, for reasons drawn as at the report.
+    The experience's current answers become its latest point's, as registry.followups.add_update
+    leaves them: each update is a saved edit, with a new report key and updated_at; the original
+    point keeps the key the report had. Draws come from their own rng, so the rest of the
+    community is the one the seed always gave.
+    """
+    k = len(r.unit)
+    r.updated_month, r.updated_day = r.month.copy(), r.day.copy()
+    eligible = ~r.stopped_flag & ~c.unit_one_off[r.unit] & (r.month <= last_month - 3)
+    h = np.flatnonzero(eligible & (rng.random(k) < FOLLOWUP_SHARE))
+    n = len(h)
+    report_key = report_key.copy()
+    wanted = 1 + _cdf_pick(rng, np.tile(np.cumsum(UPDATES_P), (n, 1)))
+    effect, severity = r.effect[h].copy(), r.severity[h].copy()
+    satisfaction, recommend = r.satisfaction[h].copy(), r.recommend[h].copy()
+    month, day = r.month[h].copy(), r.day[h].copy()
+    stopped = np.full(n, -1)
+    reasons = {reason: np.zeros(n, dtype=bool) for reason in r.reasons}
+    survivor = m.role[r.owner[h]] == "survivor"
+    cost, coverage = r.cost[h], r.coverage[h]
+    original = (np.arange(n), "original", month, day, report_key[h], effect, severity, satisfaction, recommend)
+    # Still in use at the report: no stop month, no reasons. Copies: the state below moves on.
+    points = [(*(a.copy() if isinstance(a, np.ndarray) else a for a in original), stopped.copy(), np.full(n, None))]
+    for step in range(1, len(UPDATES_P) + 1):
+        gap = 2 + rng.geometric(1 / 2.5, n)  # reminded after three months; some come back later
+        at = month + gap
+        if step == 1:  # everyone in the history has at least one follow-up
+            at = np.minimum(at, last_month)
+        go = np.flatnonzero((wanted >= step) & (stopped < 0) & (at <= last_month))
+        if not len(go):
+            break
+        g = len(go)
+        u = rng.random((g, 4))
+        e, s = effect[go], severity[go]
+        known = e != EFFECT["cant_tell"]
+        e_new = np.where(known, e + (u[:, 0] < EFFECT_UP[np.minimum(e, 4)]), e)
+        e_new = np.where(known & (u[:, 0] > 1 - EFFECT_DOWN[np.minimum(e, 4)] - 0.03 * (step - 1)), e - 1, e_new)
+        # "Can't tell yet" often settles on a known answer by the next follow-up.
+        settled = EFFECT["none"] + (u[:, 1] * 3).astype(int)  # none, slight or moderate
+        e_new = np.where(~known & (u[:, 1] < 0.5), settled, e_new)
+        e_new = np.where(known, np.clip(e_new, EFFECT["worse"], EFFECT["major"]), e_new)
+        # Side effects often fade after the first weeks; they never vanish from the report's terms.
+        s_new = np.where(s > 0, np.clip(s - (u[:, 2] < 0.25) + (u[:, 2] > 0.92), 1, 3), 0)
+        change = 1.6 * (EFFECT_LEVEL[e_new] - EFFECT_LEVEL[e]) - 0.6 * (s_new - s) + rng.normal(0, 0.7, g)
+        sat_new = np.clip(np.rint(satisfaction[go] + change), 1, 10).astype(int)
+        redraw = np.abs(sat_new - satisfaction[go]) >= 2
+        fresh = YES_NO[(u[:, 3] < 1 / (1 + np.exp(-(sat_new - 5.5)))).astype(int)]
+        recommend[go] = np.where(redraw, fresh, recommend[go])
+        # Some stop between the last point and this one, as likely as at a report (per few months).
+        logit = _stop_logit(e_new, s_new, cost[go], survivor[go])
+        stop = rng.random(g) < 0.45 / (1 + np.exp(-logit))
+        draw = rng.random((g, 6))
+        why = _stop_reasons(draw, e_new, s_new, cost[go], coverage[go], survivor[go], stop)
+        stop_month = month[go] + (rng.random(g) * (at[go] - month[go] + 1)).astype(int)
+        effect[go], severity[go], satisfaction[go] = e_new, s_new, sat_new
+        month[go], day[go] = at[go], rng.integers(1, 29, g)
+        stopped[go] = np.where(stop, stop_month, -1)
+        for reason, has in why.items():
+            reasons[reason][go] = has
+        keys = rng.integers(0, REPORT_KEY_BOUND, g)  # a saved edit draws a new report key
+        report_key[h[go]] = keys
+        text = np.full(g, None, dtype=object)
+        names = list(why)
+        held = np.column_stack([why[name] for name in names])
+        for i in np.flatnonzero(stop).tolist():
+            text[i] = " ".join(sorted(name for name, has in zip(names, held[i].tolist()) if has)) or None
+        points.append(
+            (go, "update", at[go], day[go].copy(), keys, e_new, s_new, sat_new, recommend[go].copy(), stopped[go], text)
+        )
+    # The experience's current answers: its latest point's.
+    r.effect[h], r.severity[h], r.satisfaction[h], r.recommend[h] = effect, severity, satisfaction, recommend
+    r.stopped_flag[h], r.stopped[h] = stopped >= 0, stopped
+    for reason in r.reasons:
+        r.reasons[reason][h] = reasons[reason]
+    r.updated_month[h], r.updated_day[h] = month, day
+    columns = list(zip(*points))
+    r.history = {
+        "experience": h[np.concatenate(columns[0])],
+        "kind": np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in points]),
+        "month": np.concatenate(columns[2]),
+        "day": np.concatenate(columns[3]),
+        "report_key": np.concatenate(columns[4]),
+        "effect": np.concatenate(columns[5]),
+        "severity": np.concatenate(columns[6]),
+        "satisfaction": np.concatenate(columns[7]),
+        "recommend": np.concatenate(columns[8]),
+        "stopped": np.concatenate(columns[9]),
+        "stop_reasons": np.concatenate(columns[10]),
+    }
+    return report_key
+
+
 # --- rows: each table's columns built in one place -------------------------------------------
 
 
@@ -424,8 +546,10 @@ def _user_columns(m: Members, password_hash: str) -> dict:
 def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, report_key: np.ndarray) -> dict:
     k = len(r.unit)
     owner = r.owner
-    report_year = r.month // 12
+    # The bands are computed in the year the latest answers were saved, as the form does.
+    report_year = r.updated_month // 12
     created = _timestamps(r.month, r.day)
+    updated = _timestamps(r.updated_month, r.updated_day)
     amount, unit, frequency = r.dose
     # Bands as the form computes them (scales.age_band, years_since_diagnosis), in the report year.
     age_band = _band(report_year - m.birth_year[owner], [18, 30, 45, 65], scales.AGE_BAND.codes)
@@ -455,7 +579,7 @@ def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, rep
         "sex": m.sex[owner],
         "years_since_diagnosis": np.where(m.has_diagnosis[owner], since_band, None),
         "created_at": created,
-        "updated_at": created,
+        "updated_at": updated,
         "text_state": ["public"] * k,  # demo tips hold no contact details
         "text_reason": [None] * k,
     }
@@ -471,9 +595,18 @@ class Batch:
 
 
 def _generate_batch(
-    rng, c: Community, n: int, first_user: int, first_experience: int, end_month: int, password_hash: str
+    rng,
+    c: Community,
+    n: int,
+    first_user: int,
+    first_experience: int,
+    end_month: int,
+    password_hash: str,
+    history_rng,
+    last_month: int,
 ) -> Batch:
-    """About n experiences by new members, in named steps; every draw comes from rng, in order."""
+    """About n experiences by new members, in named steps; every draw comes from rng, in order,
+    but the follow-ups' (history_rng, points up to last_month)."""
     m = _members(rng, c, n, first_user, end_month)
     r = _treatments(rng, c, m)
     _answers(rng, c, r)
@@ -483,6 +616,7 @@ def _generate_batch(
     r.tips = _tips(rng, len(r.unit))
     r.dose = _doses(rng, c, r)
     report_key = rng.integers(0, REPORT_KEY_BOUND, len(r.unit))
+    report_key = _histories(history_rng, c, m, r, report_key, last_month)
     experiences = _experience_columns(c, m, r, first_experience, report_key)
     return Batch(
         tables=_tables(c, m, r, experiences, password_hash), members=m, condition_ids=c.condition_ids[m.condition]
@@ -515,8 +649,26 @@ def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_ha
         Experience: experiences,
         ExperienceSideEffect: {"experience_id": ids[term_rows], "term": c.terms[term_index]},
         ExperienceStopReason: {"experience_id": np.concatenate(reason_ids), "reason": np.concatenate(reason_codes)},
+        ExperienceUpdate: _history_columns(r.history, ids),
     }
     return tables
+
+
+def _history_columns(history: dict, ids: np.ndarray) -> dict:
+    """experience_update rows, as registry.followups._point writes them."""
+    stopped = history["stopped"]
+    return {
+        "experience_id": ids[history["experience"]],
+        "kind": history["kind"],
+        "recorded_at": _timestamps(history["month"], history["day"]),
+        "report_key": history["report_key"],
+        "stopped": np.where(stopped >= 0, _month_text(np.maximum(stopped, 0)), None),
+        "stop_reasons": history["stop_reasons"],
+        "effectiveness": _codes(scales.EFFECTIVENESS, history["effect"]),
+        "side_effect_severity": _codes(scales.SIDE_EFFECT_SEVERITY, history["severity"]),
+        "satisfaction": history["satisfaction"],
+        "would_recommend": history["recommend"],
+    }
 
 
 def _next_id(session, model) -> int:
@@ -560,16 +712,31 @@ def seed_demo(
     end_month = until.year * 12 + until.month - 1
     # One unusable password hash for all demo members: nobody can log in as them.
     password_hash = generate_password_hash(secrets.token_hex(16))
+    # Follow-ups draw from a stream of their own (the rest of the community stays as the seed gave
+    # it) and end before this month: a point is never in the future.
+    history_rng = np.random.default_rng([seed, 19])
+    this_month = date.today().year * 12 + date.today().month - 1
+    last_month = min(end_month, this_month - 1)
     user_id = _next_id(session, User)
     experience_id = _next_id(session, Experience)
-    added = {"users": 0, "experiences": 0, "side_effects": 0, "stop_reasons": 0, "doctors": 0, "doctor_ratings": 0}
+    added = {
+        "users": 0,
+        "experiences": 0,
+        "side_effects": 0,
+        "stop_reasons": 0,
+        "experience_updates": 0,
+        "doctors": 0,
+        "doctor_ratings": 0,
+    }
     cache = _grow_sqlite_cache(session)
     doctors = _add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
     added["doctors"] = len(doctors.ids) if doctors else 0
     remaining = n_experiences
     while remaining > 0:
         chunk = min(batch_size, remaining)
-        batch = _generate_batch(rng, community, chunk, user_id, experience_id, end_month, password_hash)
+        batch = _generate_batch(
+            rng, community, chunk, user_id, experience_id, end_month, password_hash, history_rng, last_month
+        )
         connection = session.connection()
         t = batch.tables
         with report_upkeep.bulk_write():  # rows in bulk, their counts recorded in the same pass
@@ -591,6 +758,7 @@ def seed_demo(
         added["experiences"] += made
         added["side_effects"] += len(t[ExperienceSideEffect]["term"])
         added["stop_reasons"] += len(t[ExperienceStopReason]["reason"])
+        added["experience_updates"] += len(t[ExperienceUpdate]["kind"])
         if progress is not None:
             progress(made)
     _sync_sequences(session)
@@ -830,6 +998,40 @@ def _rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) -
         ):
             columns[column].append(value)
     return columns
+
+
+FOLLOWED_CONDITIONS = 2
+LAST_VISIT_BEFORE_LATEST = timedelta(days=60)
+
+
+def seed_demo_follows(users: list[User]) -> int:
+    """Let the demo logins follow the two most reported conditions, last visit two months before the
+    latest report, so the home page and What's new have news; return the number of follows added.
+
+    Through registry.following.follow (the published ranking kept as at the visit); a follow that
+    exists is left alone, so a restarted demo keeps the visits made since.
+    """
+    from registry import following
+
+    top = db.session.scalars(
+        select(Condition)
+        .join(Experience, Experience.condition_id == Condition.id)
+        .group_by(Condition.id)
+        .order_by(func.count(Experience.id).desc(), Condition.id)
+        .limit(FOLLOWED_CONDITIONS)
+    ).all()
+    latest = db.session.scalar(select(func.max(Experience.created_at)))
+    added = 0
+    for user in users:
+        for condition in top:
+            if following.follow_of(user, condition) is not None or not following.follow(user, condition):
+                continue
+            db.session.flush()
+            row = following.follow_of(user, condition)
+            row.created_at = row.seen_at = latest - LAST_VISIT_BEFORE_LATEST
+            added += 1
+    db.session.commit()
+    return added
 
 
 def seed_demo_moderation(reporter: User) -> int:

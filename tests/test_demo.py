@@ -166,17 +166,20 @@ def test_time_runs_one_way_for_every_row(app, community):
             Experience.years_since_diagnosis,
             Experience.age_band,
             Experience.created_at,
+            Experience.updated_at,
         )
     ).all()
-    for user_id, condition_id, started, stopped, since, age, created in rows:
-        report = created.strftime("%Y-%m")
+    for user_id, condition_id, started, stopped, since, age, created, updated in rows:
+        # The latest answers (a follow-up's, or the report's) were saved last; stopping comes before.
+        report = updated.strftime("%Y-%m")
         year = diagnosed.get((user_id, condition_id))
         assert year is None or year <= int(started[:4]), (user_id, year, started)
-        # The bands are the ones the form would store for this member in the report's year.
-        assert since == scales.years_since_diagnosis(year, created.year)
-        assert age == scales.age_band(born[user_id], created.year)
+        # The bands are the ones the form would store for this member in the year of the latest answers.
+        assert since == scales.years_since_diagnosis(year, updated.year)
+        assert age == scales.age_band(born[user_id], updated.year)
         assert started <= (stopped or report) <= report
-        assert created >= joined[user_id]
+        assert started <= created.strftime("%Y-%m")
+        assert joined[user_id] <= created <= updated
     ratings = db.session.execute(select(DoctorRating.user_id, DoctorRating.last_visit, DoctorRating.created_at)).all()
     assert len(ratings) > 1_500
     for user_id, last_visit, created in ratings:
@@ -338,3 +341,78 @@ def test_seed_demo_needs_a_catalog(runner):
 def test_seed_demo_rejects_bad_numbers(runner):
     assert runner.invoke(args=["seed-demo", "--experiences", "0"]).exit_code == 2
     assert runner.invoke(args=["seed-demo", "--experiences", "10", "--until", "2024"]).exit_code == 2
+
+
+def test_some_experiences_have_a_follow_up_history_ending_in_their_current_answers(app, community):
+    from datetime import datetime, timezone
+
+    from registry.models import ExperienceUpdate
+
+    points = defaultdict(list)
+    for point in db.session.scalars(select(ExperienceUpdate).order_by(ExperienceUpdate.id)):
+        points[point.experience_id].append(point)
+    total = db.session.scalar(select(func.count(Experience.id)))
+    assert 0.05 * total < len(points) < 0.3 * total
+    reasons = defaultdict(set)
+    for experience_id, reason in db.session.execute(
+        select(ExperienceStopReason.experience_id, ExperienceStopReason.reason)
+    ):
+        reasons[experience_id].add(reason)
+    now = datetime.now(timezone.utc)
+    drifted = stopped_later = 0
+    for experience in db.session.scalars(select(Experience).where(Experience.id.in_(list(points)))):
+        history = points[experience.id]
+        assert [p.kind for p in history] == ["original"] + ["update"] * (len(history) - 1)
+        assert 2 <= len(history) <= 4
+        dates = [p.recorded_at for p in history]
+        assert dates == sorted(dates) and len(set(dates)) == len(dates)
+        assert dates[0] == experience.created_at and dates[-1] == experience.updated_at
+        assert dates[-1] <= now and dates[-1].strftime("%Y-%m") <= "2026-10"
+        assert history[0].stopped is None and all(p.stopped is None for p in history[:-1])
+        # The latest point holds the current answers, under the report key they were saved with.
+        latest = history[-1]
+        for name in ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend"):
+            assert getattr(latest, name) == getattr(experience, name), name
+        assert latest.report_key == experience.report_key
+        assert set(latest.stop_reason_codes) == reasons[experience.id]
+        assert len({p.report_key for p in history}) == len(history)
+        if latest.stopped:
+            assert dates[-2].strftime("%Y-%m") <= latest.stopped <= dates[-1].strftime("%Y-%m")
+            assert latest.stop_reasons
+            stopped_later += 1
+        drifted += any(p.effectiveness != history[0].effectiveness for p in history)
+    assert stopped_later > 0.03 * len(points) and drifted > 0.1 * len(points)
+
+
+def test_the_demo_history_fills_after_months_and_keeps_the_aggregates(app, community):
+    from registry import followups
+    from registry.models import ExperienceUpdate
+
+    assert report_upkeep.check(db.session) == []
+    condition_id, treatment_id = db.session.execute(
+        select(Experience.condition_id, Experience.treatment_id)
+        .join(ExperienceUpdate, ExperienceUpdate.experience_id == Experience.id)
+        .group_by(Experience.condition_id, Experience.treatment_id)
+        .order_by(func.count(func.distinct(Experience.id)).desc())
+        .limit(1)
+    ).one()
+    condition, treatment = db.session.get(Condition, condition_id), db.session.get(Treatment, treatment_id)
+    with app.test_request_context():
+        horizons = followups.after_months(condition, treatment)
+    assert any(not h.suppressed and h.n > 0 and h.effectiveness for h in horizons)
+
+
+def test_demo_logins_follow_conditions_with_news(app, client, community):
+    from registry import cli
+
+    accounts = cli.ensure_demo_accounts()
+    users = [db.session.scalar(select(User).where(User.email == email)) for email, _, _ in accounts]
+    assert demo.seed_demo_follows(users) == 2 * len(users)
+    assert demo.seed_demo_follows(users) == 0  # once: a restarted demo keeps the visits made since
+    email, password, _ = accounts[0]
+    assert client.post("/login", data={"email": email, "password": password}).status_code == 302
+    home = client.get("/")
+    assert "Migraine" in home.text or "depressive" in home.text
+    page = client.get("/whats-new")
+    assert page.status_code == 200
+    assert " new reports" in page.text and "too few to show" not in page.text
