@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 from sqlalchemy import func, select, text
+from sqlalchemy.orm.attributes import flag_modified
 from werkzeug.security import generate_password_hash
 
 import scales
@@ -1032,6 +1033,58 @@ def seed_demo_follows(users: list[User]) -> int:
             added += 1
     db.session.commit()
     return added
+
+
+def seed_demo_own_history(patient: User) -> Experience | None:
+    """Give the demo patient a report with a follow-up history, so "My experiences" shows one.
+
+    A demo member's report of the most reported condition, still in use and followed up at least
+    twice, from someone of the patient's sex and age band that year (the bands the form would have
+    stored), moves to the patient with the member's diagnosis year; the aggregates hold no owner,
+    so they stay exact. Does nothing when the patient has reports already.
+    """
+    if db.session.scalar(select(func.count(Experience.id)).where(Experience.user_id == patient.id)):
+        return None
+    top = (
+        select(Experience.condition_id)
+        .group_by(Experience.condition_id)
+        .order_by(func.count(Experience.id).desc(), Experience.condition_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    followed_up = (
+        select(ExperienceUpdate.experience_id)
+        .group_by(ExperienceUpdate.experience_id)
+        .having(func.count(ExperienceUpdate.id) >= 3)
+    )
+    candidates = db.session.scalars(
+        select(Experience)
+        .where(
+            Experience.condition_id == top,
+            Experience.id.in_(followed_up),
+            Experience.role == "patient",
+            Experience.sex == patient.sex,
+            Experience.stopped.is_(None),
+        )
+        .order_by(Experience.updated_at, Experience.id)
+        .limit(500)
+    )
+    for experience in candidates:
+        if experience.age_band == scales.age_band(patient.birth_year, experience.updated_at.year):
+            break
+    else:
+        return None
+    year = db.session.scalar(
+        select(Diagnosis.diagnosed_year).where(
+            Diagnosis.user_id == experience.user_id, Diagnosis.condition_id == experience.condition_id
+        )
+    )
+    if year is not None:
+        db.session.add(Diagnosis(user_id=patient.id, condition_id=experience.condition_id, diagnosed_year=year))
+    experience.user_id = patient.id
+    flag_modified(experience, "updated_at")  # kept as it was (else onupdate sets now): its latest point's date
+    db.session.commit()
+    return experience
 
 
 def seed_demo_moderation(reporter: User) -> int:

@@ -416,3 +416,16 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     page = client.get("/whats-new")
     assert page.status_code == 200
     assert " new reports" in page.text and "too few to show" not in page.text
+    # The patient's own report, followed up: listed as due for an update, with its history.
+    assert report_upkeep.check(db.session) == []
+    experience = demo.seed_demo_own_history(users[0])
+    assert experience is not None and demo.seed_demo_own_history(users[0]) is None
+    assert report_upkeep.check(db.session) == []
+    assert experience.age_band == scales.age_band(users[0].birth_year, experience.updated_at.year)
+    from registry import followups
+
+    assert followups.history(experience)[-1].recorded_at == experience.updated_at  # moved, not re-dated
+    mine = client.get("/experiences")
+    assert "updates-due" in mine.text and f"/experiences/{experience.id}/update" in mine.text
+    history = client.get(f"/experiences/{experience.id}/update")
+    assert history.status_code == 200 and history.text.count("<time") >= 3
