@@ -7,8 +7,11 @@ treatment class; ages, sexes, roles and years since diagnosis per condition. Tim
 for every row (diagnosis <= started <= stopped <= report; last visit <= rating), reports grow
 year on year, and reasons for stopping follow from the answers.
 
+Some reports still in use were followed up later: their history is kept as dated points with
+answers that drift, and the report holds the latest (as registry.followups leaves it).
+
 A batch is made in named steps (members, their treatments, answers, stopping, timeline, side
-effects, tips) as numpy arrays, turned into columns per table in one place each, and inserted
+effects, tips, follow-ups) as numpy arrays, turned into columns per table in one place each, and inserted
 in bulk (COPY on PostgreSQL, one prepared executemany on SQLite) with the report aggregates
 kept current, one transaction per batch, so memory stays flat however many are asked for.
 """
