@@ -11,6 +11,8 @@ inserts the same generated rows as one ORM object per row (session.add_all), the
 inserts replace. The table also shows the rates before the realistic demo (issue 15), measured on
 this machine type with no other load, and the CPU seconds each run used: on a shared machine the
 wall-clock rate follows the load, CPU time much less.
+Since issue 19 a seed also writes the follow-up histories (about 0.4 history points per
+experience, in the same bulk pass), which the rates include.
 PostgreSQL runs use the database REGISTRY_BENCH_PG_URL
 (default postgresql+psycopg://postgres@127.0.0.1:5432/registry_bench), created if missing.
 """
