@@ -585,6 +585,8 @@ def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, rep
         "created_at": created,
         "updated_at": updated,
         "text_state": ["public"] * k,  # demo tips hold no contact details
+        # Public from the first report on: a follow-up leaves the tip alone, so it is not news again.
+        "tips_published_at": np.where([t is not None for t in r.tips], created, np.datetime64("NaT")),
         "text_reason": [None] * k,
     }
 

@@ -416,6 +416,10 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     page = client.get("/whats-new")
     assert page.status_code == 200
     assert " new reports" in page.text and "too few to show" not in page.text
+    assert " new tips" in page.text and "No new tips" not in page.text
+    with app.app_context():
+        published = db.session.execute(select(Experience.tips, Experience.tips_published_at, Experience.created_at))
+        assert all((tip is None) == (at is None) and (at is None or at == created) for tip, at, created in published)
     # The patient's own report, followed up: listed as due for an update, with its history.
     assert report_upkeep.check(db.session) == []
     experience = demo.seed_demo_own_history(users[0])
