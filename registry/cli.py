@@ -435,7 +435,7 @@ def demo_command(host: str, port: int):
         seed_demo(DEMO_EXPERIENCES, seed=1, doctor_ratings=DEMO_RATINGS)
     accounts = ensure_demo_accounts()
     from registry import auth
-    from registry.demo import seed_demo_follows, seed_demo_moderation, seed_demo_own_history
+    from registry.demo_accounts import seed_demo_follows, seed_demo_moderation, seed_demo_own_history
 
     seed_demo_moderation(auth.find_user(DEMO_ACCOUNTS[0][0]))
     seed_demo_follows([auth.find_user(email) for email, *_ in DEMO_ACCOUNTS])

@@ -20,24 +20,22 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timezone
 
 import numpy as np
-from sqlalchemy import func, select, text
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
 import scales
 from registry import report_upkeep
 from registry.database import REPORT_KEY_BITS, insert_columns
-from registry.demo_community import Community
+from registry.demo_community import Community, month_growth, next_id, timestamps
+from registry.demo_doctors import add_doctors, rating_columns
 from registry.extensions import db
 from registry.models import (
     CONSENT_VERSION,
-    Condition,
     ConsentEvent,
     Diagnosis,
-    Doctor,
     DoctorRating,
     Experience,
     ExperienceSideEffect,
@@ -51,7 +49,6 @@ TIPS_SHARE = 0.25
 DIAGNOSIS_SHARE = 0.85
 BIRTH_YEAR_SHARE = 0.90
 YEARS = 10  # the community's age: report dates spread over the last ten years
-GROWTH = 0.30  # members joining grow 30% a year (so the last year has ~10x the first year's)
 REPORT_KEY_BOUND = 2**REPORT_KEY_BITS
 
 # Codes as object arrays: indexing them gives Python strings, which the drivers take as they are.
@@ -170,15 +167,6 @@ class Reports:
     history: dict = None  # follow-up points as columns (index into the batch's experiences, answers)
 
 
-def _month_growth(rng, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """A month in [low, high] per row, more likely late: the community grows GROWTH a year."""
-    g = np.log1p(GROWTH) / 12
-    span = (high - low + 1).astype(float)
-    u = rng.random(len(low))
-    t = np.log1p(u * np.expm1(g * span)) / g
-    return np.minimum(low + t.astype(int), high)
-
-
 def _members(rng, c: Community, n: int, first_user: int, end_month: int) -> Members:
     """Who joins: condition, role, age, sex, country, diagnosis date and consent."""
     reports = np.minimum(1 + rng.poisson(1.1, size=n), 4)
@@ -191,7 +179,7 @@ def _members(rng, c: Community, n: int, first_user: int, end_month: int) -> Memb
     # u below the caregiver share: caregiver (2); below caregiver + survivor shares: survivor (1).
     role = ROLES[(u < c.caregiver[condition] + c.survivor[condition]).astype(int) + (u < c.caregiver[condition])]
     start = end_month - YEARS * 12 + 1
-    joined = _month_growth(rng, np.maximum(start, c.since_month[condition] + 3), np.full(k, end_month))
+    joined = month_growth(rng, np.maximum(start, c.since_month[condition] + 3), np.full(k, end_month))
     # A caregiver of a child reports the child's age; other reports describe an adult.
     child = (role == "caregiver") & (c.age_mean[condition] < 45)
     age = np.where(child, rng.normal(10, 4, k), rng.normal(c.age_mean[condition], c.age_sd[condition]))
@@ -511,12 +499,6 @@ def _month_text(months: np.ndarray) -> np.ndarray:
     return np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in distinct.tolist()], dtype=object)[index]
 
 
-def _timestamps(months: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Noon UTC on the given day of each month, as datetime64."""
-    first = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
-    return (first + (days - 1).astype("timedelta64[D]")).astype("datetime64[s]") + np.timedelta64(12, "h")
-
-
 def _codes(scale, index: np.ndarray) -> np.ndarray:
     return np.array(scale.codes, dtype=object)[index]
 
@@ -527,7 +509,7 @@ def _band(values: np.ndarray, edges: list[int], codes: tuple[str, ...]) -> np.nd
 
 def _user_columns(m: Members, password_hash: str) -> dict:
     ids = m.ids.tolist()
-    joined = _timestamps(m.joined, m.joined_day)
+    joined = timestamps(m.joined, m.joined_day)
     return {
         "id": ids,
         # Zero-padded, so the unique indexes grow at their right edge (text order = id order).
@@ -552,8 +534,8 @@ def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, rep
     owner = r.owner
     # The bands are computed in the year the latest answers were saved, as the form does.
     report_year = r.updated_month // 12
-    created = _timestamps(r.month, r.day)
-    updated = _timestamps(r.updated_month, r.updated_day)
+    created = timestamps(r.month, r.day)
+    updated = timestamps(r.updated_month, r.updated_day)
     amount, unit, frequency = r.dose
     # Bands as the form computes them (scales.age_band, years_since_diagnosis), in the report year.
     age_band = _band(report_year - m.birth_year[owner], [18, 30, 45, 65], scales.AGE_BAND.codes)
@@ -645,7 +627,7 @@ def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_ha
             "user_id": m.ids[consented],
             "action": ["given"] * len(consented),
             "version": [CONSENT_VERSION] * len(consented),
-            "at": _timestamps(m.joined[consented], m.joined_day[consented]),
+            "at": timestamps(m.joined[consented], m.joined_day[consented]),
         },
         Diagnosis: {
             "user_id": m.ids[with_diagnosis],
@@ -666,7 +648,7 @@ def _history_columns(history: dict, ids: np.ndarray) -> dict:
     return {
         "experience_id": ids[history["experience"]],
         "kind": history["kind"],
-        "recorded_at": _timestamps(history["month"], history["day"]),
+        "recorded_at": timestamps(history["month"], history["day"]),
         "report_key": history["report_key"],
         "stopped": np.where(stopped >= 0, _month_text(np.maximum(stopped, 0)), None),
         "stop_reasons": history["stop_reasons"],
@@ -675,10 +657,6 @@ def _history_columns(history: dict, ids: np.ndarray) -> dict:
         "satisfaction": history["satisfaction"],
         "would_recommend": history["recommend"],
     }
-
-
-def _next_id(session, model) -> int:
-    return (session.scalar(select(func.max(model.id))) or 0) + 1
 
 
 def _rows(columns: dict) -> list[dict]:
@@ -723,8 +701,8 @@ def seed_demo(
     history_rng = np.random.default_rng([seed, 19])
     this_month = date.today().year * 12 + date.today().month - 1
     last_month = min(end_month, this_month - 1)
-    user_id = _next_id(session, User)
-    experience_id = _next_id(session, Experience)
+    user_id = next_id(session, User)
+    experience_id = next_id(session, Experience)
     added = {
         "users": 0,
         "experiences": 0,
@@ -735,7 +713,7 @@ def seed_demo(
         "doctor_ratings": 0,
     }
     cache = _grow_sqlite_cache(session)
-    doctors = _add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
+    doctors = add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
     added["doctors"] = len(doctors.ids) if doctors else 0
     remaining = n_experiences
     while remaining > 0:
@@ -752,7 +730,7 @@ def seed_demo(
                 connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]), _rows(t[ExperienceStopReason])
             )
         if doctors is not None:
-            ratings = _rating_columns(rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month)
+            ratings = rating_columns(rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month)
             insert_columns(connection, DoctorRating.__table__, ratings)
             added["doctor_ratings"] += len(ratings["user_id"])
         session.commit()
@@ -798,322 +776,3 @@ def _sync_sequences(session) -> None:
             )
         )
     session.commit()
-
-
-def _month_start(month_number: int) -> datetime:
-    return datetime(month_number // 12, month_number % 12 + 1, 1, 12, tzinfo=timezone.utc)
-
-
-# --- doctors and their ratings -----------------------------------------------------------
-
-SPECIALTIES = [
-    (("diabet", "thyroid", "obes", "polycystic", "graves", "hashimoto", "osteopor"), "Endocrinology"),
-    (("hypertens", "heart", "atrial", "coronary", "lipid", "cholesterol"), "Cardiology"),
-    (("asthma", "copd", "apnea", "pulmonary", "lung"), "Pulmonology"),
-    (("depress", "anxiety", "bipolar", "schizo", "adhd", "stress", "obsessive", "insomnia", "panic"), "Psychiatry"),
-    (("migraine", "epilep", "sclerosis", "parkinson", "alzheim", "restless", "neuropath", "headache"), "Neurology"),
-    (("arthritis", "lupus", "spondyl", "gout", "fibromyalg"), "Rheumatology"),
-    (("psoria", "dermatitis", "acne", "rosacea", "eczema", "urticaria", "hidradenitis"), "Dermatology"),
-    (("crohn", "colitis", "bowel", "reflux", "celiac", "constipation", "hepat", "liver"), "Gastroenterology"),
-    (("kidney", "renal"), "Nephrology"),
-    (("endometriosis", "menopaus"), "Gynecology"),
-]
-CITIES = [
-    ("Boston", "US"),
-    ("Chicago", "US"),
-    ("Houston", "US"),
-    ("Seattle", "US"),
-    ("Atlanta", "US"),
-    ("Denver", "US"),
-    ("Toronto", "CA"),
-    ("Vancouver", "CA"),
-    ("London", "GB"),
-    ("Manchester", "GB"),
-    ("Dublin", "IE"),
-    ("Sydney", "AU"),
-    ("Melbourne", "AU"),
-    ("Auckland", "NZ"),
-    ("Berlin", "DE"),
-    ("Lyon", "FR"),
-]
-FIRST_NAMES = "Ana Ben Chloe David Elena Farid Grace Hiro Ines Jamal Kara Liam Maya Noah Olga Priya Quinn Rosa Sam Tomas Uma Victor Wen Yara Zoe".split()
-LAST_NAMES = "Adams Becker Chen Diaz Evans Fischer Garcia Hughes Ito Jensen Khan Lopez Moreau Nakamura Okafor Patel Quinn Rossi Silva Tanaka Ueda Varga Weber Xu Young Zimmer".split()
-POSITIVE_COMMENTS = [
-    "Took the time to explain my options.",
-    "Listened to me and adjusted the plan.",
-    "Hard to get an appointment, but worth it.",
-    "Knows this condition inside out.",
-    "Kind, clear and honest.",
-    "Answered my messages quickly.",
-    "Helped me find a treatment that works.",
-]
-NEGATIVE_COMMENTS = [
-    "Felt rushed at every visit.",
-    "Never read my notes before the visit.",
-    "Dismissed my symptoms at first.",
-    "Good on paper, but did not listen.",
-]
-
-
-@dataclass
-class DemoDoctors:
-    ids: np.ndarray
-    quality: np.ndarray
-    communication: np.ndarray
-    # (condition id, member country) -> indices of doctors of that specialty practising there;
-    # (condition id, "") -> all doctors of that specialty (members who gave no country)
-    pools: dict
-
-
-def _specialty(name: str) -> str:
-    lowered = name.lower()
-    return next((s for words, s in SPECIALTIES if any(w in lowered for w in words)), "Family medicine")
-
-
-def _add_doctors(rng, c: Community, session, n_ratings: int) -> DemoDoctors:
-    """Demo doctors in the members' countries, every specialty in each, with a true quality."""
-    names = dict(session.execute(select(Condition.id, Condition.name)).all())
-    specialty_of = {int(cid): _specialty(names[int(cid)]) for cid in c.condition_ids}
-    specialties = sorted(set(specialty_of.values()))
-    countries = sorted({country for _, country in CITIES})
-    # Every (name, city) once; the first doctors cover each specialty in each country.
-    combos = rng.permutation(len(FIRST_NAMES) * len(LAST_NAMES) * len(CITIES))
-    n_doctors = min(max(len(specialties) * len(countries), n_ratings // 40), len(combos))
-    city_of = combos % len(CITIES)
-    picked, used = [], np.zeros(len(combos), dtype=bool)
-    for k, (specialty, country) in enumerate((s, co) for co in countries for s in specialties):
-        at = int(np.flatnonzero(~used & (np.array([CITIES[i][1] for i in city_of]) == country))[0])
-        used[at] = True
-        picked.append((int(combos[at]), specialty))
-    rest = np.flatnonzero(~used)[: n_doctors - len(picked)]
-    picked += [(int(combos[i]), specialties[k % len(specialties)]) for k, i in enumerate(rest.tolist())]
-    first_id = _next_id(session, Doctor)
-    rows = {
-        "id": [],
-        "name": [],
-        "name_key": [],
-        "specialty": [],
-        "city": [],
-        "city_key": [],
-        "country": [],
-        "created_at": [],
-    }
-    for k, (combo, specialty) in enumerate(picked):
-        person, city = divmod(combo, len(CITIES))
-        first, last = divmod(person, len(LAST_NAMES))
-        full = f"{FIRST_NAMES[first]} {LAST_NAMES[last]}"
-        for column, value in (
-            ("id", first_id + k),
-            ("name", f"Dr. {full}"),
-            ("name_key", full.lower()),
-            ("specialty", specialty),
-            ("city", CITIES[city][0]),
-            ("city_key", CITIES[city][0].lower()),
-            ("country", CITIES[city][1]),
-            ("created_at", _month_start(24_000)),
-        ):
-            rows[column].append(value)
-    insert_columns(session.connection(), Doctor.__table__, rows)
-    session.commit()
-    specialty_arr, country_arr = np.array(rows["specialty"]), np.array(rows["country"])
-    pools = {}
-    for cid, spec in specialty_of.items():
-        pools[(cid, "")] = np.flatnonzero(specialty_arr == spec)
-        for country in countries:
-            pools[(cid, country)] = np.flatnonzero((specialty_arr == spec) & (country_arr == country))
-    n = len(picked)
-    return DemoDoctors(np.arange(first_id, first_id + n), rng.normal(0, 1, n), rng.normal(0, 1, n), pools)
-
-
-def _rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) -> dict:
-    """About n ratings of demo doctors by the batch's members: a doctor of their condition's
-    specialty in their own country, rated after the last visit and after joining."""
-    m = batch.members
-    columns = {
-        name: []
-        for name in (
-            "user_id",
-            "doctor_id",
-            "condition_id",
-            "last_visit",
-            "overall",
-            "explained_clearly",
-            "listened_carefully",
-            "showed_respect",
-            "spent_enough_time",
-            "got_appointment",
-            "knowledge",
-            "would_recommend",
-            "comment",
-            "created_at",
-            "updated_at",
-            "text_state",
-            "text_reason",
-            "report_key",
-        )
-    }
-    if n <= 0 or not len(m.ids):
-        return columns
-    who = rng.integers(0, len(m.ids), n)
-    skew, noise = rng.random(n), rng.normal(0, 1, (n, 9))
-    rated_month = _month_growth(rng, m.joined[who], np.full(n, end_month))
-    visit_lag = rng.geometric(1 / 3, n) - 1
-    day = np.where(rated_month == m.joined[who], m.joined_day[who], 1) + rng.integers(0, 28, n)
-    created = _timestamps(rated_month, np.minimum(day, 28)).astype("datetime64[us]").tolist()
-    has_appointment, has_comment, comment_pick = rng.random(n) < 0.8, rng.random(n) < 0.2, rng.random(n)
-    report_key = rng.integers(0, REPORT_KEY_BOUND, n)  # one per rating row
-    frequency = scales.FREQUENCY.codes
-    seen = set()
-    for i in range(n):
-        member = int(who[i])
-        condition_id = int(batch.condition_ids[member])
-        pool = d.pools[(condition_id, m.country[member])]
-        if not len(pool):
-            continue
-        # Doctors' popularity is skewed too: a few are rated often.
-        doctor = int(pool[min(int(len(pool) * skew[i] ** 2), len(pool) - 1)])
-        key = (member, doctor)
-        if key in seen:
-            continue
-        seen.add(key)
-        q, comm, z = d.quality[doctor], d.communication[doctor], noise[i]
-        overall = int(np.clip(round(7.4 + 1.3 * q + 1.3 * z[0]), 0, 10))
-        items = np.digitize(1.0 + 0.9 * comm + 0.3 * q + z[1:6], [-0.6, 0.2, 0.9])
-        visit = max(int(rated_month[i] - visit_lag[i]), 0)
-        pool_comments = POSITIVE_COMMENTS if overall >= 8 else NEGATIVE_COMMENTS
-        at = created[i].replace(tzinfo=timezone.utc)
-        for column, value in (
-            ("user_id", int(m.ids[member])),
-            ("doctor_id", int(d.ids[doctor])),
-            ("condition_id", condition_id),
-            ("report_key", int(report_key[i])),
-            ("last_visit", f"{visit // 12:04d}-{visit % 12 + 1:02d}"),
-            ("overall", overall),
-            ("explained_clearly", frequency[items[0]]),
-            ("listened_carefully", frequency[items[1]]),
-            ("showed_respect", frequency[items[2]]),
-            ("spent_enough_time", frequency[items[3]]),
-            ("got_appointment", frequency[items[4]] if has_appointment[i] else None),
-            ("knowledge", int(np.clip(round(3.8 + 0.6 * q + 0.8 * z[6]), 1, 5))),
-            ("would_recommend", scales.DOCTOR_RECOMMEND.codes[int(np.digitize(overall + z[7], [4.5, 6.5, 8.5]))]),
-            ("comment", pool_comments[int(comment_pick[i] * len(pool_comments))] if has_comment[i] else None),
-            ("created_at", at),
-            ("updated_at", at),
-            ("text_state", "public"),
-            ("text_reason", None),
-        ):
-            columns[column].append(value)
-    return columns
-
-
-FOLLOWED_CONDITIONS = 2
-LAST_VISIT_BEFORE_LATEST = timedelta(days=60)
-
-
-def seed_demo_follows(users: list[User]) -> int:
-    """Let the demo logins follow the two most reported conditions, last visit two months before the
-    latest report, so the home page and What's new have news; return the number of follows added.
-
-    Through registry.following.follow (the published ranking kept as at the visit); a follow that
-    exists is left alone, so a restarted demo keeps the visits made since.
-    """
-    from registry import following
-
-    top = db.session.scalars(
-        select(Condition)
-        .join(Experience, Experience.condition_id == Condition.id)
-        .group_by(Condition.id)
-        .order_by(func.count(Experience.id).desc(), Condition.id)
-        .limit(FOLLOWED_CONDITIONS)
-    ).all()
-    latest = db.session.scalar(select(func.max(Experience.created_at)))
-    added = 0
-    for user in users:
-        for condition in top:
-            if following.follow_of(user, condition) is not None or not following.follow(user, condition):
-                continue
-            db.session.flush()
-            row = following.follow_of(user, condition)
-            row.created_at = row.seen_at = latest - LAST_VISIT_BEFORE_LATEST
-            added += 1
-    db.session.commit()
-    return added
-
-
-def seed_demo_own_history(patient: User) -> Experience | None:
-    """Give the demo patient a report with a follow-up history, so "My experiences" shows one.
-
-    A demo member's report of the most reported condition, still in use and followed up at least
-    twice, from someone of the patient's sex and age band that year (the bands the form would have
-    stored), moves to the patient with the member's diagnosis year; the aggregates hold no owner,
-    so they stay exact. Does nothing when the patient has reports already.
-    """
-    if db.session.scalar(select(func.count(Experience.id)).where(Experience.user_id == patient.id)):
-        return None
-    top = (
-        select(Experience.condition_id)
-        .group_by(Experience.condition_id)
-        .order_by(func.count(Experience.id).desc(), Experience.condition_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    followed_up = (
-        select(ExperienceUpdate.experience_id)
-        .group_by(ExperienceUpdate.experience_id)
-        .having(func.count(ExperienceUpdate.id) >= 3)
-    )
-    candidates = db.session.scalars(
-        select(Experience)
-        .where(
-            Experience.condition_id == top,
-            Experience.id.in_(followed_up),
-            Experience.role == "patient",
-            Experience.sex == patient.sex,
-            Experience.stopped.is_(None),
-        )
-        .order_by(Experience.updated_at, Experience.id)
-        .limit(500)
-    )
-    for experience in candidates:
-        if experience.age_band == scales.age_band(patient.birth_year, experience.updated_at.year):
-            break
-    else:
-        return None
-    year = db.session.scalar(
-        select(Diagnosis.diagnosed_year).where(
-            Diagnosis.user_id == experience.user_id, Diagnosis.condition_id == experience.condition_id
-        )
-    )
-    if year is not None:
-        db.session.add(Diagnosis(user_id=patient.id, condition_id=experience.condition_id, diagnosed_year=year))
-    experience.user_id = patient.id
-    flag_modified(experience, "updated_at")  # kept as it was (else onupdate sets now): its latest point's date
-    db.session.commit()
-    return experience
-
-
-def seed_demo_moderation(reporter: User) -> int:
-    """Give the demo's moderator something to do: flagged tips and one tip held for its link.
-
-    Runs once (does nothing when any flag exists); returns the number of queue items added.
-    """
-    from registry import moderation, screening
-    from registry.models import Experience, Flag
-
-    if db.session.scalar(select(func.count(Flag.id))):
-        return 0
-    rows = db.session.scalars(
-        select(Experience)
-        .where(Experience.tips.is_not(None), Experience.text_state == "public")
-        .order_by(Experience.id)
-        .limit(3)
-    ).all()
-    reasons = [("misinformation", "This contradicts what my neurologist told me."), ("spam", None)]
-    for row, (reason, note) in zip(rows, reasons):
-        moderation.raise_flag(reporter, "tip", row.id, reason, note)
-    if len(rows) == 3:
-        old = rows[2].tips
-        rows[2].tips = old + " More at www.example-miracle-cure.biz"
-        screening.screen_text(rows[2], old)
-    db.session.commit()
-    return len(rows)

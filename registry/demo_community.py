@@ -7,10 +7,11 @@ from __future__ import annotations
 import functools
 import json
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from registry.catalog import STARTER_CATALOG
 from registry.models import Condition, Treatment, condition_treatment
@@ -192,3 +193,31 @@ class Community:
 
 
 # --- one batch, step by step ------------------------------------------------------------------
+
+
+# --- time and ids, shared by the members' batches and the doctors' ratings ------------------
+
+GROWTH = 0.30  # members joining grow 30% a year (so the last year has ~10x the first year's)
+
+
+def month_growth(rng, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """A month in [low, high] per row, more likely late: the community grows GROWTH a year."""
+    g = np.log1p(GROWTH) / 12
+    span = (high - low + 1).astype(float)
+    u = rng.random(len(low))
+    t = np.log1p(u * np.expm1(g * span)) / g
+    return np.minimum(low + t.astype(int), high)
+
+
+def timestamps(months: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Noon UTC on the given day of each month, as datetime64."""
+    first = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    return (first + (days - 1).astype("timedelta64[D]")).astype("datetime64[s]") + np.timedelta64(12, "h")
+
+
+def month_start(month_number: int) -> datetime:
+    return datetime(month_number // 12, month_number % 12 + 1, 1, 12, tzinfo=timezone.utc)
+
+
+def next_id(session, model) -> int:
+    return (session.scalar(select(func.max(model.id))) or 0) + 1

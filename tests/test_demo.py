@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 import scales
-from registry import demo, demo_community, report_upkeep
+from registry import demo, demo_accounts, demo_community, report_upkeep
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -407,8 +407,8 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
 
     accounts = cli.ensure_demo_accounts()
     users = [db.session.scalar(select(User).where(User.email == email)) for email, _, _ in accounts]
-    assert demo.seed_demo_follows(users) == 2 * len(users)
-    assert demo.seed_demo_follows(users) == 0  # once: a restarted demo keeps the visits made since
+    assert demo_accounts.seed_demo_follows(users) == 2 * len(users)
+    assert demo_accounts.seed_demo_follows(users) == 0  # once: a restarted demo keeps the visits made since
     email, password, _ = accounts[0]
     assert client.post("/login", data={"email": email, "password": password}).status_code == 302
     home = client.get("/")
@@ -422,8 +422,8 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
         assert all((tip is None) == (at is None) and (at is None or at == created) for tip, at, created in published)
     # The patient's own report, followed up: listed as due for an update, with its history.
     assert report_upkeep.check(db.session) == []
-    experience = demo.seed_demo_own_history(users[0])
-    assert experience is not None and demo.seed_demo_own_history(users[0]) is None
+    experience = demo_accounts.seed_demo_own_history(users[0])
+    assert experience is not None and demo_accounts.seed_demo_own_history(users[0]) is None
     assert report_upkeep.check(db.session) == []
     assert experience.age_band == scales.age_band(users[0].birth_year, experience.updated_at.year)
     from registry import followups
