@@ -123,44 +123,30 @@ def points_frame(condition: Condition, treatment: Treatment) -> pd.DataFrame:
     point of their own (dated when saved); a kept row with the same report key counts once.
     Never filtered, like the page's other sections on time: fewer views hold each person.
     """
-    where = [
-        Experience.condition_id == condition.id,
-        Experience.treatment_id == treatment.id,
-        Experience.started.is_not(None),
-    ]
-    followed_up = select(ExperienceUpdate.experience_id).join(Experience).where(*where)
-    current = db.session.execute(
+    answers = ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")
+    # One pass over the pair's index, joined to the kept points: an experience's own columns are read only
+    # for those with a history (reading them for every report of a large pair cost most of the section).
+    joined = db.session.execute(
         select(
             Experience.id,
             Experience.started,
             Experience.updated_at,
             Experience.report_key,
-            Experience.stopped,
-            Experience.effectiveness,
-            Experience.side_effect_severity,
-            Experience.satisfaction,
-            Experience.would_recommend,
-        ).where(*where, Experience.id.in_(followed_up))
-    ).all()
-    kept = db.session.execute(
-        select(
-            ExperienceUpdate.experience_id,
-            Experience.started,
+            *(getattr(Experience, name) for name in answers),
             ExperienceUpdate.recorded_at,
             ExperienceUpdate.report_key,
-            ExperienceUpdate.stopped,
-            ExperienceUpdate.effectiveness,
-            ExperienceUpdate.side_effect_severity,
-            ExperienceUpdate.satisfaction,
-            ExperienceUpdate.would_recommend,
+            *(getattr(ExperienceUpdate, name) for name in answers),
         )
-        .join(Experience, Experience.id == ExperienceUpdate.experience_id)
-        .where(*where)
+        .join(ExperienceUpdate, ExperienceUpdate.experience_id == Experience.id)
+        .where(Experience.condition_id == condition.id, Experience.treatment_id == treatment.id)
         .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
     ).all()
+    width = 2 + len(answers)  # date, key and answers of one point
+    kept = [(row[0], row[1], *row[2 + width :]) for row in joined]
+    current = {row[0]: (row[0], row[1], *row[2 : 2 + width]) for row in joined}
     rows, seen = [], set()
-    for row in [*kept, *current]:  # oldest first: of two points in one month, the later is the newer answer
-        if (row[0], row[3]) in seen:
+    for row in [*kept, *current.values()]:  # oldest first: of two points in one month, the later is the newer answer
+        if row[1] is None or (row[0], row[3]) in seen:
             continue
         seen.add((row[0], row[3]))
         rows.append((row[0], row[1], f"{row[2].year:04d}-{row[2].month:02d}", int(row[3]), *row[4:]))
