@@ -102,7 +102,7 @@ def main() -> None:
             after, baseline = [], []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                followup_reports.horizons_report(followups.points_frame(condition, treatment, Filters()), policy)
+                followup_reports.horizons_report(followups.points_frame(condition, treatment), policy)
                 after.append((time.perf_counter() - t0) * 1000)
                 t0 = time.perf_counter()
                 outcomes.treatment_report(CellSource(db.session), condition, treatment, Filters(), policy)
