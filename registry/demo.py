@@ -430,22 +430,9 @@ def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray
         if not len(go):
             break
         g = len(go)
-        u = rng.random((g, 4))
-        e, s = effect[go], severity[go]
-        known = e != EFFECT["cant_tell"]
-        e_new = np.where(known, e + (u[:, 0] < EFFECT_UP[np.minimum(e, 4)]), e)
-        e_new = np.where(known & (u[:, 0] > 1 - EFFECT_DOWN[np.minimum(e, 4)] - 0.03 * (step - 1)), e - 1, e_new)
-        # "Can't tell yet" often settles on a known answer by the next follow-up.
-        settled = EFFECT["none"] + (u[:, 1] * 3).astype(int)  # none, slight or moderate
-        e_new = np.where(~known & (u[:, 1] < 0.5), settled, e_new)
-        e_new = np.where(known, np.clip(e_new, EFFECT["worse"], EFFECT["major"]), e_new)
-        # Side effects often fade after the first weeks; they never vanish from the report's terms.
-        s_new = np.where(s > 0, np.clip(s - (u[:, 2] < 0.25) + (u[:, 2] > 0.92), 1, 3), 0)
-        change = 1.6 * (EFFECT_LEVEL[e_new] - EFFECT_LEVEL[e]) - 0.6 * (s_new - s) + rng.normal(0, 0.7, g)
-        sat_new = np.clip(np.rint(satisfaction[go] + change), 1, 10).astype(int)
-        redraw = np.abs(sat_new - satisfaction[go]) >= 2
-        fresh = YES_NO[(u[:, 3] < 1 / (1 + np.exp(-(sat_new - 5.5)))).astype(int)]
-        recommend[go] = np.where(redraw, fresh, recommend[go])
+        e_new, s_new, sat_new, recommend[go] = _drift(
+            rng, step, effect[go], severity[go], satisfaction[go], recommend[go]
+        )
         # Some stop between the last point and this one, as likely as at a report (per few months).
         logit = _stop_logit(e_new, s_new, cost[go], survivor[go])
         stop = rng.random(g) < 0.45 / (1 + np.exp(-logit))
@@ -473,21 +460,49 @@ def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray
     for reason in r.reasons:
         r.reasons[reason][h] = reasons[reason]
     r.updated_month[h], r.updated_day[h] = month, day
+    r.history = _history_table(h, points)
+    return report_key
+
+
+def _drift(rng, step: int, e: np.ndarray, s: np.ndarray, satisfaction: np.ndarray, recommend: np.ndarray):
+    """The answers of a follow-up, from the previous point's: effectiveness, severity, satisfaction, recommend.
+
+    Effectiveness may grow (a treatment that takes time) or wane, more often at later follow-ups;
+    "can't tell" often settles; side effects often fade; satisfaction follows both, and someone whose
+    satisfaction moved by two or more answers "would recommend" again.
+    """
+    g = len(e)
+    u = rng.random((g, 4))
+    known = e != EFFECT["cant_tell"]
+    e_new = np.where(known, e + (u[:, 0] < EFFECT_UP[np.minimum(e, 4)]), e)
+    e_new = np.where(known & (u[:, 0] > 1 - EFFECT_DOWN[np.minimum(e, 4)] - 0.03 * (step - 1)), e - 1, e_new)
+    # "Can't tell yet" often settles on a known answer by the next follow-up.
+    settled = EFFECT["none"] + (u[:, 1] * 3).astype(int)  # none, slight or moderate
+    e_new = np.where(~known & (u[:, 1] < 0.5), settled, e_new)
+    e_new = np.where(known, np.clip(e_new, EFFECT["worse"], EFFECT["major"]), e_new)
+    # Side effects often fade after the first weeks; they never vanish from the report's terms.
+    s_new = np.where(s > 0, np.clip(s - (u[:, 2] < 0.25) + (u[:, 2] > 0.92), 1, 3), 0)
+    change = 1.6 * (EFFECT_LEVEL[e_new] - EFFECT_LEVEL[e]) - 0.6 * (s_new - s) + rng.normal(0, 0.7, g)
+    sat_new = np.clip(np.rint(satisfaction + change), 1, 10).astype(int)
+    redraw = np.abs(sat_new - satisfaction) >= 2
+    fresh = YES_NO[(u[:, 3] < 1 / (1 + np.exp(-(sat_new - 5.5)))).astype(int)]
+    return e_new, s_new, sat_new, np.where(redraw, fresh, recommend)
+
+
+def _history_table(h: np.ndarray, points: list[tuple]) -> dict:
+    """The history points, each a tuple of columns over some of the followed-up experiences, as one table."""
     columns = list(zip(*points))
-    r.history = {
+    return {
         "experience": h[np.concatenate(columns[0])],
         "kind": np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in points]),
-        "month": np.concatenate(columns[2]),
-        "day": np.concatenate(columns[3]),
-        "report_key": np.concatenate(columns[4]),
-        "effect": np.concatenate(columns[5]),
-        "severity": np.concatenate(columns[6]),
-        "satisfaction": np.concatenate(columns[7]),
-        "recommend": np.concatenate(columns[8]),
-        "stopped": np.concatenate(columns[9]),
+        **{
+            name: np.concatenate(columns[i])
+            for i, name in enumerate(
+                ("month", "day", "report_key", "effect", "severity", "satisfaction", "recommend", "stopped"), start=2
+            )
+        },
         "stop_reasons": np.concatenate(columns[10]),
     }
-    return report_key
 
 
 # --- rows: each table's columns built in one place -------------------------------------------
