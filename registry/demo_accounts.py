@@ -91,7 +91,12 @@ def seed_demo_own_history(patient: User) -> Experience | None:
             Diagnosis.user_id == experience.user_id, Diagnosis.condition_id == experience.condition_id
         )
     )
-    if year is not None:
+    has_diagnosis = db.session.scalar(
+        select(Diagnosis.user_id).where(
+            Diagnosis.user_id == patient.id, Diagnosis.condition_id == experience.condition_id
+        )
+    )
+    if year is not None and has_diagnosis is None:  # kept when the patient deleted a report and kept the diagnosis
         db.session.add(Diagnosis(user_id=patient.id, condition_id=experience.condition_id, diagnosed_year=year))
     experience.user_id = patient.id
     flag_modified(experience, "updated_at")  # kept as it was (else onupdate sets now): its latest point's date

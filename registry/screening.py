@@ -46,5 +46,5 @@ def screen_text(row, old_text: str | None) -> None:
         row.text_reason = "Waiting for review: a moderator hid an earlier text of yours."
     else:
         row.text_state, row.text_reason = "public", None
-        if isinstance(row, Experience):
-            row.tips_published_at = now_utc()
+        if isinstance(row, Experience):  # public as of its save (an imported report's own date)
+            row.tips_published_at = row.updated_at or now_utc()

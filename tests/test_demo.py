@@ -433,3 +433,17 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     assert "updates-due" in mine.text and f"/experiences/{experience.id}/update" in mine.text
     history = client.get(f"/experiences/{experience.id}/update")
     assert history.status_code == 200 and history.text.count("<time") >= 3
+    # A patient who deleted that report keeps its diagnosis; a restarted demo hands them another without failing.
+    from registry import experiences
+    from registry.models import Diagnosis
+
+    condition_id = experience.condition_id
+    mine = select(Diagnosis).where(Diagnosis.user_id == users[0].id, Diagnosis.condition_id == condition_id)
+    if db.session.scalar(mine) is None:
+        db.session.add(Diagnosis(user_id=users[0].id, condition_id=condition_id, diagnosed_year=2015))
+    experiences.delete(experience)
+    db.session.commit()
+    again = demo_accounts.seed_demo_own_history(users[0])
+    assert again is not None and again.id != experience.id and again.user_id == users[0].id
+    assert len(db.session.scalars(mine).all()) == 1
+    assert report_upkeep.check(db.session) == []

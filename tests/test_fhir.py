@@ -375,6 +375,19 @@ def test_imported_text_goes_through_moderation(runner, community, app, tmp_path)
     assert "line 1: country must be an ISO 3166-1 alpha-2 code" in result.output
 
 
+def test_an_imported_public_tip_is_as_new_as_its_report_not_as_the_import(runner, community, app, tmp_path):
+    resource = export_lines(runner, tmp_path)[0]
+    resource["subject"]["identifier"]["system"] = "urn:example:clinic"
+    resource["item"] = [i for i in resource["item"] if i["linkId"] != "tips"]
+    resource["item"].append({"linkId": "tips", "answer": [{"valueString": "Take it with breakfast."}]})
+    result = runner.invoke(args=["fhir", "import", write_lines(tmp_path / "in.ndjson", [resource])])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        tip = db.session.scalar(select(Experience).where(Experience.tips == "Take it with breakfast."))
+        assert tip.text_state == "public"
+        assert tip.tips_published_at == tip.updated_at  # What's new counts it by its report's date
+
+
 def test_dry_run_checks_every_line_and_writes_nothing(runner, community, app, tmp_path):
     lines = export_lines(runner, tmp_path)[:4]
     for resource in lines:
