@@ -38,6 +38,20 @@ def test_text_fields_are_filtered_and_passwords_are_not(app):
         assert flag.note.data == "yrrab"
 
 
+def test_an_answer_of_only_whitespace_is_no_answer(app):
+    from werkzeug.datastructures import MultiDict
+
+    from registry.forms.catalog import ConditionForm
+
+    with app.test_request_context(method="POST"):
+        form = ConditionForm(formdata=MultiDict({"name": "Vestibular migraine", "icd10": "\r\n"}), meta={"csrf": False})
+        assert form.validate() and form.icd10.data == ""  # Optional() stopped the checks, but on no data
+        typed = ConditionForm(
+            formdata=MultiDict({"name": " Cluster headache ", "icd10": "G44.0"}), meta={"csrf": False}
+        )
+        assert typed.validate() and typed.name.data == " Cluster headache "  # real text is left as typed
+
+
 @pytest.mark.parametrize(
     "typed, month",
     [

@@ -65,6 +65,14 @@ def test_add_condition_with_bad_icd_code_keeps_the_answers(client, auth, app):
         assert db.session.scalar(select(func.count(Condition.id))) == 0
 
 
+def test_a_code_of_only_line_breaks_is_no_code(client, auth, app):
+    auth.login()
+    response = client.post("/conditions/new", data={"name": "Vestibular migraine", "icd10": "\r\n"})
+    assert response.status_code == 302  # added without a code (it failed with a 500 before)
+    with app.app_context():
+        assert db.session.scalar(select(Condition.icd10).where(Condition.name == "Vestibular migraine")) is None
+
+
 def test_add_condition_from_the_icd_vocabulary(client, auth, app):
     auth.login()
     response = client.post("/conditions/new", data={"name": "Narcolepsy", "icd10": "g47.4"})

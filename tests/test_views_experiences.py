@@ -174,6 +174,13 @@ def test_months_are_read_as_people_type_them(client, auth, app, catalog_rows, ty
         assert db.session.scalar(select(Experience.started)) == stored
 
 
+def test_a_stop_month_of_only_whitespace_means_still_using(client, auth, app, catalog_rows):
+    auth.login()
+    assert client.post("/experiences/new", data={**VALID, "stopped": " \r\n ", "stop_reasons": []}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Experience.stopped)) in (None, "")
+
+
 def test_invisible_control_characters_are_stripped_from_tips_and_terms(client, auth, app, catalog_rows):
     auth.login()
     tips = "Take it \u202eevil\u202c with food\u200b\u2066.\u2069"

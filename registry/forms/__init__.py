@@ -24,14 +24,21 @@ _MONTH_YEAR = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{4})$")
 MONTH_INPUT = {"inputmode": "numeric", "placeholder": "YYYY-MM", "autocomplete": "off", "maxlength": "7"}
 
 
+def _blank_to_empty(text):
+    """Only spaces or line breaks are no answer: "" (else Optional() stops the checks and keeps "\r\n" as data)."""
+    return "" if isinstance(text, str) and not text.strip() else text
+
+
 class FlaskForm(flask_wtf.FlaskForm):
-    """Flask-WTF's form; every text field drops invisible control characters (registry.text.strip_invisible)."""
+    """Flask-WTF's form; every text field drops invisible control characters (registry.text.strip_invisible)
+    and reads an answer of only whitespace as no answer."""
 
     class Meta(flask_wtf.FlaskForm.Meta):
         def bind_field(self, form, unbound_field, options):
             field_class = unbound_field.field_class
             if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
-                options = {**options, "filters": [strip_invisible, *unbound_field.kwargs.get("filters", ())]}
+                filters = [strip_invisible, _blank_to_empty, *unbound_field.kwargs.get("filters", ())]
+                options = {**options, "filters": filters}
             return super().bind_field(form, unbound_field, options)
 
 
