@@ -40,7 +40,7 @@ def _published_ranking(condition: Condition) -> list[tuple[str, str]]:
 
 
 def follow(user: User, condition: Condition) -> bool:
-    """Follow a condition (the caller commits); False when already followed or at the limit."""
+    """Follow a condition (the caller commits); True when followed (already or now), False at the limit."""
     if follow_of(user, condition) is not None:
         return True
     count = db.session.scalar(
