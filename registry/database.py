@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timezone
 
@@ -23,8 +24,21 @@ NAMING_CONVENTION = {
 
 
 def new_report_key() -> int:
-    """A fresh random key for a report row: disclosure control sums them to recognise a set of reports."""
+    """A fresh random key (rows that no participant can redraw: none since report keys are fixed)."""
     return secrets.randbits(REPORT_KEY_BITS)
+
+
+def report_key(secret: bytes, kind: str, user_id: int, *pair: int) -> int:
+    """A report's fixed key: a keyed hash of the participant and what the report is about.
+
+    Disclosure control sums keys to name a set of reports. A key drawn afresh at every save let
+    one account redraw the noise of every view holding its report, and average it away; this
+    one is the same across edits, delete-and-resubmit and moves back and forth (issue 24).
+    ``kind`` is "e" (experience: pair = condition, treatment) or "r" (doctor rating: doctor, condition).
+    """
+    message = "|".join((kind, str(int(user_id)), *(str(int(p)) for p in pair))).encode()
+    digest = hashlib.blake2b(message, key=secret[:64], digest_size=8, person=b"report-key").digest()
+    return int.from_bytes(digest, "big") >> (64 - REPORT_KEY_BITS)
 
 
 # Ids are INTEGER columns: 32 bits on PostgreSQL. Every id from a URL, query string or form is checked

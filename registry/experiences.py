@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
@@ -11,7 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 import scales
 from registry import audit, moderation, screening
 from registry.auth import owned_or_none
-from registry.database import new_report_key, now_utc
+from registry.database import now_utc, report_key
 from registry.extensions import cache, db
 from registry.models import (
     Condition,
@@ -169,7 +170,8 @@ def save(
             ExperienceStopReason(reason=r) for r in dict.fromkeys(values.get("stop_reasons", []))
         ]
         experience.updated_at = now_utc()  # set here, not at flush: the aggregates read it
-        experience.report_key = new_report_key()  # a changed report is a new member of every view it is in
+        # Fixed per participant and pair (registry.database.report_key): re-saving draws no new noise.
+        experience.report_key = fixed_key("e", user.id, condition.id, treatment.id)
         if imported is not None:
             experience.updated_at = imported["updated_at"]
             experience.created_at = imported.get("created_at") or experience.created_at or imported["updated_at"]
@@ -190,6 +192,11 @@ def save(
             "experience.create", "experience", experience.id, {"text_state": experience.text_state}, actor=user
         )
     return experience
+
+
+def fixed_key(kind: str, user_id: int, *pair: int) -> int:
+    """The report key of a participant's report on a pair, keyed by this deployment's disclosure key."""
+    return report_key(current_app.extensions["disclosure"].key, kind, user_id, *pair)
 
 
 def create_once(user: User, condition: Condition, treatment: Treatment, values: dict, diagnosed: int | None = None):

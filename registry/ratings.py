@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from registry import audit, moderation, screening
+from registry import audit, experiences, moderation, screening
 from registry.auth import owned_or_none
-from registry.database import new_report_key
 from registry.extensions import db
 from registry.models import Condition, Doctor, DoctorRating, User
 from registry.pagination import Window
@@ -63,7 +62,7 @@ def save(user: User, doctor: Doctor, condition: Condition, values: dict, rating:
         rating.doctor_id, rating.condition_id = doctor.id, condition.id
     for name in FORM_FIELDS:
         setattr(rating, name, values.get(name))
-    rating.report_key = new_report_key()  # see experiences.save
+    rating.report_key = experiences.fixed_key("r", user.id, doctor.id, condition.id)  # see experiences.save
     screening.screen_text(rating, before.get("comment"))
     db.session.flush()
     if before:
