@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import scales
-from registry import catalog, report_upkeep
+from registry import catalog, release
 from registry.extensions import cache, db
-from registry.models import Condition, Diagnosis, Doctor, Experience, Treatment, User, report_version
-from registry.report_sources import CellSource, RatingSource, RawSource
+from registry.models import Condition, Diagnosis, Doctor, Experience, Treatment, User
+from registry.report_sources import CellSource, PublishedRatingSource, PublishedSource, RatingSource, RawSource
 from reports import doctors, outcomes
 from reports.filters import Filters
 
@@ -32,12 +32,21 @@ def _policy_id() -> tuple:
 
 
 def _source_kind() -> str:
-    return current_app.config.get("REPORT_SOURCE", "cells")
+    return current_app.config.get("REPORT_SOURCE", "published")
 
 
 def report_source():
-    """Where the pages' counts come from: the maintained report tables, or raw rows (benchmark baseline)."""
-    return RawSource(db.session) if _source_kind() == "raw" else CellSource(db.session)
+    """Where the pages' counts come from: the published numbers (registry/release.py); the live report
+    tables ("cells") or raw rows ("raw") only for the benchmarks' baselines."""
+    kind = _source_kind()
+    if kind == "published":
+        return PublishedSource(db.session)
+    return RawSource(db.session) if kind == "raw" else CellSource(db.session)
+
+
+def rating_source():
+    """Where doctor scores come from: the published rows, or the live ratings (benchmarks)."""
+    return PublishedRatingSource(db.session) if _source_kind() == "published" else RatingSource(db.session)
 
 
 def _cached(kind: str, scope: tuple, parts: tuple, compute):
@@ -51,19 +60,24 @@ def _cached(kind: str, scope: tuple, parts: tuple, compute):
 
 
 def cached_report(condition: Condition, kind: str, parts: tuple, compute):
-    """A report computed once per condition data version (and source, filters, minimum size).
+    """A report computed once per condition published version (and source, filters, minimum size).
 
-    Writes bump the version in their own transaction, so an entry is never read once stale;
-    with REGISTRY_REDIS_URL every worker and server shares the entries.
+    A release bumps the version in its own transaction when it changes the condition's numbers, so an
+    entry is never read once stale, and writes between releases leave every entry warm; with
+    REGISTRY_REDIS_URL every worker and server shares the entries.
     """
-    return _cached(kind, (condition.id, report_upkeep.version(db.session, condition.id)), parts, compute)
+    scope = (condition.id, release.version(db.session, condition.id))
+    if _source_kind() != "published":  # the live baselines move with every write
+        from registry import report_upkeep
+
+        scope = (condition.id, "live", report_upkeep.version(db.session, condition.id))
+    return _cached(kind, scope, parts, compute)
 
 
 def cached_across_conditions(treatment: Treatment, kind: str, parts: tuple, compute):
-    """A treatment's report over several conditions, computed once per sum of every condition's data
-    version: any write anywhere moves it (versions only grow), so it is never read stale."""
-    versions = db.session.scalar(select(func.coalesce(func.sum(report_version.c.version), 0)))
-    return _cached(kind, (treatment.id, versions), parts, compute)
+    """A treatment's report over several conditions, computed once per sum of every condition's published
+    version: any release that changes numbers anywhere moves it (versions only grow), so it is never read stale."""
+    return _cached(kind, (treatment.id, _source_kind(), release.versions(db.session)), parts, compute)
 
 
 def condition_report(condition: Condition, filters: Filters):
@@ -133,18 +147,18 @@ def condition_counts() -> dict[int, int]:
 
 def doctor_report(doctor: Doctor):
     """One doctor overall and per condition, protected."""
-    return doctors.doctor_report(RatingSource(db.session), doctor, policy())
+    return doctors.doctor_report(rating_source(), doctor, policy())
 
 
 def find_doctors(query, condition: Condition | None = None):
     """The doctors a catalog search selects, those that may be scored first (see reports.doctors)."""
-    ratings = RatingSource(db.session)
+    ratings = rating_source()
     return doctors.find_doctors(ratings, ratings.doctors(query), policy(), condition)
 
 
 def top_doctors(condition: Condition, limit: int = 5):
     """The best-ranked doctors for a condition whose scores may be shown."""
-    return doctors.top_doctors(RatingSource(db.session), condition, policy(), limit)
+    return doctors.top_doctors(rating_source(), condition, policy(), limit)
 
 
 def like_me(user: User, condition: Condition) -> Filters:

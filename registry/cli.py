@@ -50,7 +50,36 @@ def init_database() -> dict[str, int]:
     added = load_starter_catalog()
     if report_upkeep.rebuild_if_missing(db.session):  # a registry upgraded from before the aggregates
         db.session.commit()
+    publish()  # a registry upgraded from before releases shows its numbers at once
     return added
+
+
+def publish():
+    """Run a release and commit it (registry/release.py); returns its summary."""
+    from registry import release
+    from registry.extensions import db
+
+    summary = release.run(db.session)
+    db.session.commit()
+    return summary
+
+
+@click.command("release")
+@with_appcontext
+def release_command():
+    """Publish new numbers: every view in which enough people changed something since it was last published.
+
+    Pages, CSVs and the API read only published numbers. A view (a treatment under some "patients like
+    me" filters, its dose, years and time on treatment, a doctor for a condition) gets new numbers only
+    when at least REGISTRY_REPORT_MIN_N distinct participants changed in it, and at most
+    REGISTRY_RELEASE_BUDGET times a year; every other view keeps its numbers exactly. Run it from a
+    timer (hourly or nightly; docs/deploy.md). Safe to run at any time and from several servers.
+    """
+    summary = publish()
+    click.echo(
+        f"Release {summary.id}: {summary.views:,} views got new numbers, {summary.pending:,} wait for more "
+        f"changes, {summary.frozen:,} reached this year's budget ({summary.seconds:.1f} s)."
+    )
 
 
 @click.command("init")
@@ -343,6 +372,8 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
             )
         except RuntimeError as error:
             raise click.ClickException(str(error)) from None
+    seeded = time.perf_counter() - started
+    summary = publish()
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     click.echo(
@@ -350,8 +381,9 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
         f"({added['side_effects']:,} side effects, {added['stop_reasons']:,} stop reasons, "
         f"{added['experience_updates']:,} follow-up history points, "
         f"{added['doctor_ratings']:,} ratings of {added['doctors']:,} doctors) "
-        f"in {seconds:.1f} s: {added['experiences'] / seconds:,.0f} experiences/s, peak memory {peak_mb:,.0f} MB."
+        f"in {seeded:.1f} s: {added['experiences'] / seeded:,.0f} experiences/s, peak memory {peak_mb:,.0f} MB."
     )
+    click.echo(f"Published {summary.views:,} views in {summary.seconds:.1f} s (all done in {seconds:.1f} s).")
 
 
 @click.command("export")
@@ -448,6 +480,8 @@ def demo_command(host: str, port: int):
     click.echo("")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     app.config["DEMO"] = True  # every page says that the community is synthetic
+    app.config["RELEASE"] = "auto"  # one process, no timer: a release before a page whenever reports moved
+    publish()
     if not app.config["MAIL_BACKEND"]:  # no mail server: reset and confirmation mails appear here
         app.config["MAIL_BACKEND"] = "console"
         click.echo("Mails (password reset, address confirmation) are printed here.")
@@ -648,6 +682,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(release_command)
     app.cli.add_command(export_command)
     app.cli.add_command(aggregates_group)
     app.cli.add_command(backup_command)

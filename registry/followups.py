@@ -17,6 +17,7 @@ from registry import experiences
 from registry.database import now_utc
 from registry.extensions import db
 from registry.models import Condition, Experience, ExperienceUpdate, FollowupReminder, Treatment, User
+from registry.report_sources import CellSource
 from reports import followup as followup_reports
 
 # An experience still in use and not updated for this long is invited for an update.
@@ -115,42 +116,13 @@ def due_ids(user: User, now: datetime | None = None) -> set[int]:
 
 
 def points_frame(condition: Condition, treatment: Treatment) -> pd.DataFrame:
-    """Every history point of the pair's followed-up experiences (reports.followup.POINT_COLUMNS).
+    """The pair's follow-up points as the last release published them (reports.followup.POINT_COLUMNS)."""
+    from registry import cached_reports
 
-    Only experiences with at least one follow-up have a history: the others gave one answer, at
-    their report, which the rest of the page already counts (and reading every experience of a
-    large treatment would cost each page more than the report itself). The current answers are a
-    point of their own (dated when saved); a kept row with the same report key counts once.
-    Never filtered, like the page's other sections on time: fewer views hold each person.
-    """
-    answers = ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")
-    # One pass over the pair's index, joined to the kept points: an experience's own columns are read only
-    # for those with a history (reading them for every report of a large pair cost most of the section).
-    joined = db.session.execute(
-        select(
-            Experience.id,
-            Experience.started,
-            Experience.updated_at,
-            Experience.report_key,
-            *(getattr(Experience, name) for name in answers),
-            ExperienceUpdate.recorded_at,
-            ExperienceUpdate.report_key,
-            *(getattr(ExperienceUpdate, name) for name in answers),
-        )
-        .join(ExperienceUpdate, ExperienceUpdate.experience_id == Experience.id)
-        .where(Experience.condition_id == condition.id, Experience.treatment_id == treatment.id)
-        .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
-    ).all()
-    width = 2 + len(answers)  # date, key and answers of one point
-    kept = [(row[0], row[1], *row[2 + width :]) for row in joined]
-    current = {row[0]: (row[0], row[1], *row[2 : 2 + width]) for row in joined}
-    rows, seen = [], set()
-    for row in [*kept, *current.values()]:  # oldest first: of two points in one month, the later is the newer answer
-        if row[1] is None or (row[0], row[3]) in seen:
-            continue
-        seen.add((row[0], row[3]))
-        rows.append((row[0], row[1], f"{row[2].year:04d}-{row[2].month:02d}", int(row[3]), *row[4:]))
-    return pd.DataFrame(rows, columns=followup_reports.POINT_COLUMNS)
+    source = cached_reports.report_source()
+    if not hasattr(source, "points"):  # the raw baseline reads what the live tables read
+        source = CellSource(db.session)
+    return source.points(condition.id, treatment.id)
 
 
 def after_months(condition: Condition, treatment: Treatment):

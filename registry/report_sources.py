@@ -9,25 +9,35 @@ benchmarks' baseline. Doctor ratings are read by RatingSource.
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 from sqlalchemy import String, case, cast, func, literal, select, union_all
 
 import scales
 from registry import report_upkeep
 from registry.models import (
+    ANY,
     Condition,
     Doctor,
     DoctorRating,
     Experience,
     ExperienceSideEffect,
     ExperienceStopReason,
+    ExperienceUpdate,
     Treatment,
+    pub_cell,
+    pub_point,
+    pub_rating,
+    pub_slice,
     report_cell,
     report_slice,
     report_term,
 )
-from registry.models.report_tables import COUNT_COLUMNS, count_column
+from registry.models.report_tables import COUNT_COLUMNS, DIMENSIONS, count_column
 from reports.filters import Filters
+from reports.followup import POINT_COLUMNS
 
 COLUMNS = ["treatment_id", "field", "code", "n"]
 # report_slice rows as frames: one row per (condition, treatment, axis, bucket), wide counts.
@@ -125,6 +135,108 @@ class CellSource(_Catalog):
             clauses.append(report_slice.c.treatment_id.in_(list(treatment_ids)))
         rows = self.session.execute(select(*(report_slice.c[c] for c in SLICE_COLUMNS)).where(*clauses)).all()
         return _slice_frame([tuple(r) for r in rows])
+
+    def points(self, condition_id: int, treatment_id: int) -> pd.DataFrame:
+        """Every history point of the pair's followed-up experiences, live (reports.followup.POINT_COLUMNS).
+
+        Only experiences with at least one follow-up have a history: the others gave one answer, at
+        their report, which the rest of the page already counts (and reading every experience of a
+        large treatment would cost each page more than the report itself). The current answers are a
+        point of their own (dated when saved); a kept row with the same report key counts once.
+        Never filtered, like the page's other sections on time: fewer views hold each person.
+        """
+        answers = ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")
+        # One pass over the pair's index, joined to the kept points: an experience's own columns are read only
+        # for those with a history (reading them for every report of a large pair cost most of the section).
+        joined = self.session.execute(
+            select(
+                Experience.id,
+                Experience.started,
+                Experience.updated_at,
+                Experience.report_key,
+                *(getattr(Experience, name) for name in answers),
+                ExperienceUpdate.recorded_at,
+                ExperienceUpdate.report_key,
+                *(getattr(ExperienceUpdate, name) for name in answers),
+            )
+            .join(ExperienceUpdate, ExperienceUpdate.experience_id == Experience.id)
+            .where(Experience.condition_id == condition_id, Experience.treatment_id == treatment_id)
+            .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
+        ).all()
+        width = 2 + len(answers)  # date, key and answers of one point
+        kept = [(row[0], row[1], *row[2 + width :]) for row in joined]
+        current = {row[0]: (row[0], row[1], *row[2 : 2 + width]) for row in joined}
+        rows, seen = [], set()
+        for row in [
+            *kept,
+            *current.values(),
+        ]:  # oldest first: of two points in one month, the later is the newer answer
+            if row[1] is None or (row[0], row[3]) in seen:
+                continue
+            seen.add((row[0], row[3]))
+            rows.append((row[0], row[1], f"{row[2].year:04d}-{row[2].month:02d}", int(row[3]), *row[4:]))
+        return pd.DataFrame(rows, columns=POINT_COLUMNS)
+
+
+class PublishedSource(_Catalog):
+    """The published numbers (registry/release.py): one pub_cell row per view, as the last release left it.
+
+    Answers what CellSource answers, in the same shapes, so the reports cannot tell them apart; the
+    pages read this one. Each row's key_sum is its published seed.
+    """
+
+    def _rows(self, condition_id: int | None, filters: Filters, treatment_ids=None, columns=()):
+        active = filters.active()
+        clauses = [pub_cell.c[d] == (active[d][0] if d in active else ANY) for d in DIMENSIONS]
+        if condition_id is not None:
+            clauses.append(pub_cell.c.condition_id == condition_id)
+        if treatment_ids is not None:
+            clauses.append(pub_cell.c.treatment_id.in_(list(treatment_ids)))
+        base = (pub_cell.c.condition_id, pub_cell.c.treatment_id, pub_cell.c.n, pub_cell.c.key_sum)
+        return self.session.execute(select(*base, *(pub_cell.c[c] for c in columns)).where(*clauses)).all()
+
+    def sizes(self, condition_id: int, filters: Filters = Filters(), treatment_ids=None) -> dict[int, tuple[int, int]]:
+        return {tid: (int(n), int(key)) for _, tid, n, key in self._rows(condition_id, filters, treatment_ids)}
+
+    def unit_sizes(self) -> dict[tuple[int, int], tuple[int, int]]:
+        return {(cid, tid): (int(n), int(key)) for cid, tid, n, key in self._rows(None, Filters())}
+
+    def treatment_sizes(self, treatment_id: int) -> dict[int, tuple[int, int]]:
+        return {cid: (int(n), int(key)) for cid, _, n, key in self._rows(None, Filters(), [treatment_id])}
+
+    def counts(self, condition_id: int, filters: Filters, fields, treatment_ids=None) -> pd.DataFrame:
+        wanted = [(f, c, COUNT_COLUMNS.index(count_column(f, c))) for f in fields for c in scales.COUNTED_CODES[f]]
+        records = []
+        for _, tid, _, _, blob in self._rows(condition_id, filters, treatment_ids, ("counts",)):
+            values = np.frombuffer(blob, dtype=np.int32)
+            records.extend((tid, f, c, int(values[i])) for f, c, i in wanted)
+        return pd.DataFrame(records, columns=COLUMNS)
+
+    def terms(self, condition_id: int, filters: Filters, treatment_ids=None) -> pd.DataFrame:
+        records = []
+        for _, tid, _, _, words in self._rows(condition_id, filters, treatment_ids, ("terms",)):
+            records.extend((tid, term, int(n)) for term, n in json.loads(words).items() if n > 0)
+        return pd.DataFrame(records, columns=["treatment_id", "code", "n"])
+
+    def slices(self, axes, condition_id: int | None = None, treatment_ids=None) -> pd.DataFrame:
+        clauses = [pub_slice.c.axis.in_(list(axes))]
+        if condition_id is not None:
+            clauses.append(pub_slice.c.condition_id == condition_id)
+        if treatment_ids is not None:
+            clauses.append(pub_slice.c.treatment_id.in_(list(treatment_ids)))
+        rows = self.session.execute(
+            select(*(pub_slice.c[c] for c in SLICE_COLUMNS[:6]), pub_slice.c.counts).where(*clauses)
+        )
+        return _slice_frame([(*row[:6], *np.frombuffer(row[6], dtype=np.int32).tolist()) for row in rows])
+
+    def points(self, condition_id: int, treatment_id: int) -> pd.DataFrame:
+        """The unit's follow-up points as published (reports.followup.POINT_COLUMNS)."""
+        rows = self.session.execute(
+            select(*(pub_point.c[c] for c in POINT_COLUMNS))
+            .where(pub_point.c.condition_id == condition_id, pub_point.c.treatment_id == treatment_id)
+            .order_by(pub_point.c.id)
+        ).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=POINT_COLUMNS)
 
 
 class RawSource(_Catalog):
@@ -254,3 +366,33 @@ class RatingSource:
         if isinstance(query, (list, tuple, set)):
             query = select(Doctor).where(Doctor.id.in_(list(query)))
         return list(self.session.scalars(query))
+
+
+class PublishedRatingSource(RatingSource):
+    """Doctor ratings as the last release published them: one pub_rating row per doctor and condition."""
+
+    def scores(self, by_condition: bool = False, condition_id: int | None = None, doctor_ids=None) -> pd.DataFrame:
+        where = []
+        if condition_id is not None:
+            where.append(pub_rating.c.condition_id == condition_id)
+        if doctor_ids is not None:
+            where.append(pub_rating.c.doctor_id.in_(list(doctor_ids)))
+        rows = self.session.execute(
+            select(
+                pub_rating.c.doctor_id,
+                pub_rating.c.condition_id,
+                pub_rating.c.n,
+                pub_rating.c.key_sum,
+                pub_rating.c.counts,
+            ).where(*where)
+        ).all()
+        counted = [f"{name}={code}" for name, codes in scales.RATING_COUNTED_CODES.items() for code in codes]
+        records = []
+        for doctor_id, cid, n, key, counts in rows:
+            values = json.loads(counts)
+            records.append((doctor_id, cid, n, key, *(values.get(c, 0) for c in counted)))
+        frame = pd.DataFrame(records, columns=["doctor_id", "condition_id", "n", "key_sum", *counted])
+        if by_condition:
+            return frame
+        # A doctor's overall is the sum of the published groups (one seed: the sum of theirs).
+        return frame.drop(columns="condition_id").groupby("doctor_id", as_index=False).sum()

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter
 
-from registry import audit, auth
+from registry import audit, auth, release
 from registry.database import MAX_ID
 from registry.extensions import compress, db, login_manager
 from registry.models import User
@@ -28,6 +28,7 @@ def install(app: Flask) -> None:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.before_request(reject_nul_bytes)
+    app.before_request(release_if_auto)
     app.after_request(security_headers)
     app.after_request(compress_response)
     # Runs before Flask-SQLAlchemy's own teardown (last registered, first run).
@@ -40,6 +41,14 @@ def install(app: Flask) -> None:
     audit.use_request_actor(request_actor)
     app.add_template_filter(thousands, "num")
     app.jinja_env.globals["disclosure"] = app.extensions["disclosure"]
+
+
+def release_if_auto() -> None:
+    """REGISTRY_RELEASE=auto (demo, tests): publish before a read whenever the reports moved since the last release."""
+    if current_app.config.get("RELEASE") == "auto" and request.method in ("GET", "HEAD"):
+        if request.endpoint in (None, "static", "health.health") or (request.endpoint or "").startswith("assets."):
+            return
+        release.release_if_changed(db.session)
 
 
 # --- log-ins ----------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ def _base_config(url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,  # tests that check the limits turn them on for their own app
+        "RELEASE": "auto",  # pages publish before they are read; tests of releases run them by hand
     }
 
 

@@ -18,6 +18,18 @@ from registry.models.experience import (
 from registry.models.export import ExportLog
 from registry.models.followup import ConditionFollow, ExperienceUpdate, FollowupReminder
 from registry.models.moderation import FLAG_TARGETS, AuditEvent, Flag
+from registry.models.published import (
+    ANY,
+    pub_cell,
+    pub_condition,
+    pub_member,
+    pub_pending,
+    pub_point,
+    pub_rating,
+    pub_slice,
+    pub_version,
+    release,
+)
 from registry.models.rating import COMMUNICATION_ITEMS, DoctorRating
 from registry.models.report_tables import (
     COUNT_COLUMNS,
@@ -31,6 +43,16 @@ from registry.models.report_tables import (
 from registry.models.user import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
 
 __all__ = [
+    "ANY",
+    "pub_cell",
+    "pub_condition",
+    "pub_member",
+    "pub_pending",
+    "pub_point",
+    "pub_rating",
+    "pub_slice",
+    "pub_version",
+    "release",
     "FLAG_TARGETS",
     "AuditEvent",
     "Flag",

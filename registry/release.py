@@ -1,0 +1,559 @@
+"""Releases: pages read published numbers, which change only when enough changed (issue 24).
+
+A release compares every report (experience, doctor rating) with what it was at the last release
+(pub_member) and notes, for every view that held it before or holds it now, the participant who
+changed (pub_pending). A view gets new numbers only when at least ``min_n`` distinct participants
+changed in it since it was last published (1 in exact mode, where there is no noise to average),
+and at most ``RELEASE_BUDGET`` times a year; otherwise its published row stays byte-identical.
+One participant re-saving, deleting and resubmitting or moving a report a hundred times is one
+participant: the views they are in keep their numbers until four other people change something.
+
+Views: every "patients like me" view of a unit (condition and treatment under one value or "*"
+per dimension: 16 hold each report), numbered as 56-bit integers (``view_number``); the unit's
+unfiltered view also carries its slices (months on treatment, dose, year) and its follow-up
+points; and one view per doctor and condition. Seeds: a published row's ``key_sum`` is its set's
+sum of fixed report keys mixed with the release that published it (``seed``), so a republished
+view gets a fresh draw of noise and an untouched one the same draw forever.
+
+Run by `registry release` (a timer in production), by `registry init` and `seed-demo`, and before
+reading in "auto" mode (REGISTRY_RELEASE=auto: the demo and tests). The caller commits.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from flask import current_app
+from sqlalchemy import delete, func, insert, select, text
+
+from registry.database import now_utc
+from registry.models import (
+    ANY,
+    COUNT_COLUMNS,
+    DIMENSIONS,
+    DoctorRating,
+    Experience,
+    ExperienceUpdate,
+    pub_cell,
+    pub_condition,
+    pub_member,
+    pub_pending,
+    pub_point,
+    pub_rating,
+    pub_slice,
+    pub_version,
+    release,
+    report_cell,
+    report_slice,
+    report_term,
+    report_version,
+)
+from registry.report_sources import CellSource, PublishedSource, RatingSource
+from reports import outcomes
+from reports.filters import FILTER_SCALES
+from reports.followup import POINT_COLUMNS
+
+# Each dimension's values, coded 1.. in scale order; 0 is "*" (not filtered), 7 is "not given".
+DIM_CODES = {dim: {code: i + 1 for i, code in enumerate(FILTER_SCALES[dim].codes)} for dim in DIMENSIONS}
+DIM_VALUES = {dim: {i: code for code, i in codes.items()} | {0: ANY} for dim, codes in DIM_CODES.items()}
+UNKNOWN = 7
+MASKS = range(16)  # bit i set: the view filters on DIMENSIONS[i]
+CHUNK = 20_000
+
+
+def seed(key_sums, release_id: int) -> np.ndarray:
+    """Keys mixed with a release (splitmix64), 40 bits like report keys: the names noise is drawn from."""
+    x = np.asarray(key_sums, dtype=np.uint64) ^ np.uint64((release_id * 0x9E3779B97F4A7C15) % 2**64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(24)).astype(np.int64)
+
+
+def dims_code(frame: pd.DataFrame) -> np.ndarray:
+    """The four "like me" values of each row as one 12-bit integer (3 bits each, role first)."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for dim in DIMENSIONS:
+        values = frame[dim].map(DIM_CODES[dim]).fillna(UNKNOWN).astype(np.int64).to_numpy()
+        code = (code << 3) | values
+    return code
+
+
+def view_number(condition_id, treatment_id, dims) -> np.ndarray:
+    """A view's number: condition (22 bits), treatment (22 bits), then the 12 bits of dims_code."""
+    return (np.asarray(condition_id, dtype=np.int64) << 34) | (np.asarray(treatment_id, dtype=np.int64) << 12) | dims
+
+
+def _masked(dims: np.ndarray, mask: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the dims of each row's view under a mask, whether that view can be asked for at all)."""
+    out, readable = np.zeros_like(dims), np.ones(len(dims), dtype=bool)
+    for i in range(4):
+        shift = 3 * (3 - i)
+        part = (dims >> shift) & 7
+        if mask >> i & 1:
+            out |= part << shift
+            readable &= part != UNKNOWN  # nobody can filter on "not given"
+    return out, readable
+
+
+def _views_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """(view, user_id) for every view each row (a, b, dims, user_id) is in."""
+    parts = []
+    for mask in MASKS:
+        dims, readable = _masked(frame["dims"].to_numpy(), mask)
+        views = view_number(frame["a"].to_numpy(), frame["b"].to_numpy(), dims)
+        parts.append(pd.DataFrame({"view": views[readable], "user_id": frame["user_id"].to_numpy()[readable]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["view", "user_id"])
+
+
+@dataclass
+class Summary:
+    """What one release did."""
+
+    id: int
+    views: int  # views given new numbers
+    frozen: int  # views whose yearly budget was spent (their numbers wait for next year)
+    pending: int  # views with changes not yet enough to publish
+    seconds: float
+
+
+def threshold() -> int:
+    """Distinct participants who must change in a view before it is republished."""
+    policy = current_app.extensions["disclosure"]
+    return 1 if policy.mode == "exact" else policy.min_n
+
+
+def budget() -> int:
+    """How many times a view may be republished in a year."""
+    return int(current_app.config.get("RELEASE_BUDGET", 52))
+
+
+def _lock(session) -> None:
+    if session.get_bind().dialect.name == "postgresql":  # one release at a time across servers
+        session.execute(text("SELECT pg_advisory_xact_lock(2424)"))
+
+
+def _read(session, statement, columns) -> pd.DataFrame:
+    return pd.DataFrame(session.execute(statement).all(), columns=columns)
+
+
+# --- what each report is now, and what it was ----------------------------------------------------
+
+
+def _experiences_now(session) -> pd.DataFrame:
+    rows = _read(
+        session,
+        select(
+            Experience.id,
+            Experience.user_id,
+            Experience.condition_id,
+            Experience.treatment_id,
+            *(getattr(Experience, d) for d in DIMENSIONS),
+            Experience.updated_at,
+        ),
+        ["report_id", "user_id", "a", "b", *DIMENSIONS, "updated_at"],
+    )
+    updates = _read(
+        session,
+        select(ExperienceUpdate.experience_id, func.count(), func.max(ExperienceUpdate.id)).group_by(
+            ExperienceUpdate.experience_id
+        ),
+        ["report_id", "updates", "last_update"],
+    )
+    rows = rows.merge(updates, on="report_id", how="left")
+    rows["dims"] = dims_code(rows)
+    rows["version"] = _version(rows, ["a", "b", "dims", "updated_at", "updates", "last_update"])
+    return rows[["report_id", "user_id", "a", "b", "dims", "version"]]
+
+
+def _ratings_now(session) -> pd.DataFrame:
+    rows = _read(
+        session,
+        select(
+            DoctorRating.id,
+            DoctorRating.user_id,
+            DoctorRating.doctor_id,
+            DoctorRating.condition_id,
+            DoctorRating.updated_at,
+        ),
+        ["report_id", "user_id", "a", "b", "updated_at"],
+    )
+    rows["dims"] = 0
+    rows["version"] = _version(rows, ["a", "b", "updated_at"])
+    return rows[["report_id", "user_id", "a", "b", "dims", "version"]]
+
+
+def _version(rows: pd.DataFrame, columns) -> np.ndarray:
+    if rows.empty:
+        return np.zeros(0, dtype=np.int64)
+    text_form = rows[columns].astype(str)
+    return pd.util.hash_pandas_object(text_form, index=False).to_numpy().view(np.int64)
+
+
+def _changed(session, kind: str, now: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows before of reports that changed, rows now of reports that changed)."""
+    before = _read(
+        session,
+        select(
+            pub_member.c.report_id,
+            pub_member.c.user_id,
+            pub_member.c.a,
+            pub_member.c.b,
+            pub_member.c.dims,
+            pub_member.c.version,
+        ).where(pub_member.c.kind == kind),
+        ["report_id", "user_id", "a", "b", "dims", "version"],
+    )
+    both = before.merge(now, on="report_id", how="outer", suffixes=("_old", ""), indicator=True)
+    same = (
+        (both["_merge"] == "both") & (both["version_old"] == both["version"]) & (both["user_id_old"] == both["user_id"])
+    )
+    changed = both[~same]
+    old = changed[changed["_merge"] != "right_only"]
+    new = changed[changed["_merge"] != "left_only"]
+    columns = ["report_id", "user_id", "a", "b", "dims", "version"]
+    old = old[[f"{c}_old" if c != "report_id" else c for c in columns]].set_axis(columns, axis=1)
+    return old.astype("int64"), new[columns].astype("int64")
+
+
+def _remember(session, kind: str, old: pd.DataFrame, new: pd.DataFrame) -> None:
+    """pub_member follows the reports that changed."""
+    gone = old["report_id"].tolist()
+    for start in range(0, len(gone), CHUNK):
+        session.execute(
+            delete(pub_member).where(pub_member.c.kind == kind, pub_member.c.report_id.in_(gone[start : start + CHUNK]))
+        )
+    _insert(session, pub_member, new.assign(kind=kind))
+
+
+def _insert(session, table, frame: pd.DataFrame) -> None:
+    records = frame.to_dict("records")
+    for start in range(0, len(records), CHUNK):
+        session.execute(insert(table), records[start : start + CHUNK])
+
+
+# --- pending changes and the views due -------------------------------------------------------------
+
+
+def _due(session, kind: str, touched: pd.DataFrame, published, period: int) -> tuple[np.ndarray, int, int]:
+    """Views due for new numbers (pending cleared), how many were frozen by the budget, how many still wait."""
+    stored = _read(
+        session,
+        select(pub_pending.c.view, pub_pending.c.user_id).where(pub_pending.c.kind == kind),
+        ["view", "user_id"],
+    )
+    pending = pd.concat([stored, touched], ignore_index=True).astype("int64").drop_duplicates()
+    if pending.empty:
+        return np.zeros(0, dtype=np.int64), 0, 0
+    people = pending.groupby("view")["user_id"].nunique()
+    ready = people[people >= threshold()].index.to_numpy(dtype=np.int64)
+    spent = _spent(session, published, ready, period)
+    due = np.setdiff1d(ready, spent)
+    waiting = pending[~pending["view"].isin(due)]
+    session.execute(delete(pub_pending).where(pub_pending.c.kind == kind))
+    _insert(session, pub_pending, waiting.assign(kind=kind))
+    return due, len(spent), int(waiting["view"].nunique())
+
+
+def _rating_key(table=pub_rating):
+    return table.c.doctor_id * (2**22) + table.c.condition_id
+
+
+def _publications(session, table, period: int) -> dict[int, int]:
+    """View -> how many times it was published in this period so far."""
+    key = table.c.view if table is pub_cell else _rating_key(table)
+    rows = session.execute(select(key, table.c.publications).where(table.c.period == period))
+    return {int(view): int(times) for view, times in rows}
+
+
+def _spent(session, table, views: np.ndarray, period: int) -> np.ndarray:
+    """The views among these that were published their budget's worth of times this period."""
+    if not len(views):
+        return views
+    used = _publications(session, table, period)
+    spent = np.fromiter((v for v, times in used.items() if times >= budget()), dtype=np.int64)
+    return np.intersect1d(views, spent)
+
+
+# --- publishing experience views ---------------------------------------------------------------------
+
+
+def _units(views: np.ndarray) -> pd.DataFrame:
+    """The distinct units (a = condition, b = treatment) of these view numbers."""
+    views = np.asarray(views, dtype=np.int64)
+    return pd.DataFrame({"a": views >> 34, "b": (views >> 12) & (2**22 - 1)}).drop_duplicates()
+
+
+def _unit_cells(session, units: pd.DataFrame, table, columns) -> pd.DataFrame:
+    """The rows of a report table for these units (condition, treatment)."""
+    frames = []
+    conditions = sorted(set(units["a"].tolist()))
+    for start in range(0, len(conditions), 500):
+        rows = session.execute(
+            select(*(table.c[c] for c in columns)).where(table.c.condition_id.in_(conditions[start : start + 500]))
+        ).all()
+        frames.append(pd.DataFrame(rows, columns=columns))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    wanted = set(zip(units["a"], units["b"]))
+    keep = [pair in wanted for pair in zip(frame["condition_id"], frame["treatment_id"])]
+    return frame[keep] if len(frame) else frame
+
+
+def _publish_cells(session, due: np.ndarray, release_id: int, period: int) -> set[int]:
+    """New pub_cell rows for the due views; returns the conditions whose published rows changed."""
+    if not len(due):
+        return set()
+    units = _units(due)
+    cells = _unit_cells(
+        session, units, report_cell, ["condition_id", "treatment_id", *DIMENSIONS, "n", "key_sum", *COUNT_COLUMNS]
+    )
+    terms = _unit_cells(session, units, report_term, ["condition_id", "treatment_id", *DIMENSIONS, "term", "n"])
+    cells = cells.assign(dims=dims_code(cells)) if len(cells) else cells.assign(dims=[])
+    terms = terms.assign(dims=dims_code(terms)) if len(terms) else terms.assign(dims=[])
+    sums, term_sums = [], []
+    for mask in MASKS:
+        for frame, out, by in ((cells, sums, []), (terms, term_sums, ["term"])):
+            if frame.empty:
+                continue
+            dims, readable = _masked(frame["dims"].to_numpy(), mask)
+            views = view_number(frame["condition_id"].to_numpy(), frame["treatment_id"].to_numpy(), dims)
+            part = frame[readable].assign(view=views[readable])
+            part = part[part["view"].isin(due)]
+            numeric = ["n", "key_sum", *COUNT_COLUMNS] if not by else ["n"]
+            out.append(part.groupby(["view", *by], sort=False)[numeric].sum().reset_index())
+    published = pd.concat(sums, ignore_index=True) if sums else pd.DataFrame(columns=["view", "n"])
+    published = published[published["n"] > 0]
+    words = {}
+    if term_sums:
+        all_terms = pd.concat(term_sums, ignore_index=True)
+        all_terms = all_terms[all_terms["n"] > 0]
+        for view, group in all_terms.groupby("view", sort=False):
+            words[int(view)] = json.dumps(dict(zip(group["term"], group["n"].astype(int).tolist())), sort_keys=True)
+    before = _publications(session, pub_cell, period)
+    for start in range(0, len(due), CHUNK):
+        session.execute(delete(pub_cell).where(pub_cell.c.view.in_([int(v) for v in due[start : start + CHUNK]])))
+    if not published.empty:
+        views = published["view"].to_numpy(dtype=np.int64)
+        counts = published[COUNT_COLUMNS].to_numpy(dtype=np.int32)
+        seeds = seed(published["key_sum"].to_numpy(dtype=np.int64), release_id)
+        records = []
+        for i, view in enumerate(views.tolist()):
+            dims = view & 4095
+            records.append(
+                {
+                    "view": view,
+                    "condition_id": view >> 34,
+                    "treatment_id": (view >> 12) & (2**22 - 1),
+                    **{dim: DIM_VALUES[dim][(dims >> 3 * (3 - j)) & 7] for j, dim in enumerate(DIMENSIONS)},
+                    "n": int(published["n"].iat[i]),
+                    "key_sum": int(seeds[i]),
+                    "counts": counts[i].tobytes(),
+                    "terms": words.get(view, "{}"),
+                    "release_id": release_id,
+                    "period": period,
+                    "publications": before.get(view, 0) + 1,
+                }
+            )
+        for start in range(0, len(records), CHUNK):
+            session.execute(insert(pub_cell), records[start : start + CHUNK])
+    return set(int(a) for a in units["a"].tolist())
+
+
+def _publish_units(session, units: pd.DataFrame, release_id: int) -> None:
+    """A unit's slices and follow-up points, copied when its unfiltered view is published."""
+    if units.empty:
+        return
+    pairs = [(int(a), int(b)) for a, b in zip(units["a"], units["b"])]
+    by_condition: dict[int, list[int]] = {}
+    for condition_id, treatment_id in pairs:
+        by_condition.setdefault(condition_id, []).append(treatment_id)
+    for condition_id, ids in by_condition.items():
+        for table in (pub_slice, pub_point):
+            session.execute(delete(table).where(table.c.condition_id == condition_id, table.c.treatment_id.in_(ids)))
+    slices = _unit_cells(
+        session, units, report_slice, ["condition_id", "treatment_id", "axis", "bucket", "n", "key_sum", *COUNT_COLUMNS]
+    )
+    slices = slices[slices["n"] > 0]
+    if not slices.empty:
+        counts = slices[COUNT_COLUMNS].to_numpy(dtype=np.int32)
+        seeds = seed(slices["key_sum"].to_numpy(dtype=np.int64), release_id)
+        _insert(
+            session,
+            pub_slice,
+            slices[["condition_id", "treatment_id", "axis", "bucket", "n"]].assign(
+                key_sum=seeds, counts=[row.tobytes() for row in counts]
+            ),
+        )
+    live = CellSource(session)
+    for condition_id, treatment_id in pairs:
+        points = live.points(condition_id, treatment_id)
+        if points.empty:
+            continue
+        points = points.assign(
+            condition_id=condition_id,
+            treatment_id=treatment_id,
+            report_key=seed(points["report_key"].to_numpy(dtype=np.int64), release_id),
+        )
+        _insert(session, pub_point, points.astype(object).where(points.notna(), None))
+
+
+# --- doctor ratings ----------------------------------------------------------------------------------
+
+
+def _rating_views(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"view": frame["a"] * (2**22) + frame["b"], "user_id": frame["user_id"]})
+
+
+def _publish_ratings(session, due: np.ndarray, release_id: int, period: int) -> None:
+    if not len(due):
+        return
+    before = _publications(session, pub_rating, period)
+    doctors = sorted({int(v) >> 22 for v in due})
+    scores = RatingSource(session).scores(by_condition=True, doctor_ids=doctors)
+    scores["view"] = scores["doctor_id"].astype(np.int64) * (2**22) + scores["condition_id"].astype(np.int64)
+    scores = scores[scores["view"].isin(due)]
+    for v in due.tolist():
+        session.execute(
+            delete(pub_rating).where(pub_rating.c.doctor_id == v >> 22, pub_rating.c.condition_id == v & (2**22 - 1))
+        )
+    counted = [c for c in scores.columns if "=" in c]
+    seeds = seed(scores["key_sum"].to_numpy(dtype=np.int64), release_id)
+    records = [
+        {
+            "doctor_id": int(row["doctor_id"]),
+            "condition_id": int(row["condition_id"]),
+            "n": int(row["n"]),
+            "key_sum": int(seeds[i]),
+            "counts": json.dumps({c: int(row[c]) for c in counted}),
+            "release_id": release_id,
+            "period": period,
+            "publications": before.get(int(row["view"]), 0) + 1,
+        }
+        for i, row in enumerate(scores.to_dict("records"))
+        if row["n"] > 0
+    ]
+    _insert(session, pub_rating, pd.DataFrame(records))
+
+
+# --- the release --------------------------------------------------------------------------------------
+
+
+def run(session, now: datetime | None = None) -> Summary:
+    """Publish every view due (the caller commits)."""
+    started = time.perf_counter()
+    _lock(session)
+    now = now or now_utc()
+    period = now.year
+    release_id = session.execute(
+        insert(release).values(released_at=now, views=0, frozen=0, seconds=0.0).returning(release.c.id)
+    ).scalar_one()
+
+    old, new = _changed(session, "e", _experiences_now(session))
+    touched = pd.concat([_views_of(old), _views_of(new)], ignore_index=True)
+    due, frozen, waiting = _due(session, "e", touched, pub_cell, period)
+    conditions = _publish_cells(session, due, release_id, period)
+    unfiltered = pd.DataFrame({"view": due[(due & 4095) == 0]})
+    _publish_units(
+        session,
+        _units(unfiltered["view"].to_numpy(dtype=np.int64)),
+        release_id,
+    )
+    _remember(session, "e", old, new)
+
+    r_old, r_new = _changed(session, "r", _ratings_now(session))
+    r_touched = pd.concat([_rating_views(r_old), _rating_views(r_new)], ignore_index=True)
+    r_due, r_frozen, r_waiting = _due(session, "r", r_touched, pub_rating, period)
+    _publish_ratings(session, r_due, release_id, period)
+    _remember(session, "r", r_old, r_new)
+
+    _bump(session, conditions)
+    _record_totals(session, conditions, release_id, now)
+    seconds = time.perf_counter() - started
+    views = len(due) + len(r_due)
+    session.execute(
+        release.update()
+        .where(release.c.id == release_id)
+        .values(views=views, frozen=frozen + r_frozen, seconds=seconds)
+    )
+    return Summary(release_id, views, frozen + r_frozen, waiting + r_waiting, seconds)
+
+
+def _bump(session, conditions: set[int]) -> None:
+    for condition_id in sorted(conditions):
+        updated = session.execute(
+            pub_version.update()
+            .where(pub_version.c.condition_id == condition_id)
+            .values(version=pub_version.c.version + 1)
+        ).rowcount
+        if not updated:
+            session.execute(insert(pub_version).values(condition_id=condition_id, version=1))
+
+
+def _record_totals(session, conditions: set[int], release_id: int, now: datetime) -> None:
+    """Each changed condition's published total, kept per release (What's new subtracts two of them)."""
+    if not conditions:
+        return
+    totals = outcomes.public_condition_counts(current_app.extensions["disclosure"], PublishedSource(session))
+    for condition_id in sorted(conditions):
+        session.execute(
+            insert(pub_condition).values(
+                condition_id=condition_id, release_id=release_id, released_at=now, n=int(totals.get(condition_id, 0))
+            )
+        )
+
+
+# --- reading the state ------------------------------------------------------------------------------
+
+
+def version(session, condition_id: int) -> int:
+    """The condition's published version: it changes only when a release changes its numbers."""
+    return session.scalar(select(pub_version.c.version).where(pub_version.c.condition_id == condition_id)) or 0
+
+
+def versions(session) -> int:
+    """The sum of every condition's published version (a treatment's report across conditions keys on it)."""
+    return session.scalar(select(func.coalesce(func.sum(pub_version.c.version), 0))) or 0
+
+
+def last_released(session) -> datetime | None:
+    """When the numbers were last updated (the latest release)."""
+    return session.scalar(select(func.max(release.c.released_at)))
+
+
+def published_total(session, condition_id: int, at: datetime | None = None) -> int:
+    """A condition's published total now, or as it was published at a moment (0 before its first)."""
+    query = select(pub_condition.c.n).where(pub_condition.c.condition_id == condition_id)
+    if at is not None:
+        query = query.where(pub_condition.c.released_at <= at)
+    return session.scalar(query.order_by(pub_condition.c.release_id.desc()).limit(1)) or 0
+
+
+def _live_state(session) -> tuple:
+    """A cheap fingerprint of the live report data (auto mode releases when it moved)."""
+    return (
+        session.scalar(select(func.coalesce(func.sum(report_version.c.version), 0))),
+        *session.execute(select(func.count(), func.max(DoctorRating.id), func.max(DoctorRating.updated_at))).one(),
+        *session.execute(select(func.count(), func.max(ExperienceUpdate.id))).one(),
+    )
+
+
+def release_if_changed(session) -> Summary | None:
+    """In auto mode: a release when the live data moved since the last one (committed)."""
+    state = repr(_live_state(session))
+    if current_app.extensions.get("release_state") == state and session.scalar(
+        select(func.count()).select_from(release)
+    ):
+        return None
+    summary = run(session)
+    session.commit()
+    current_app.extensions["release_state"] = state
+    return summary
+
+
+__all__ = ["POINT_COLUMNS", "Summary", "run", "release_if_changed", "version", "versions", "last_released"]
