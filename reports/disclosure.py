@@ -15,10 +15,18 @@ drawn for the whole view rather than per bin.
   asking again averages nothing away; and two views that differ by one person have wholly
   independent noise in every code, so their difference does not single out that person's answer
   (the classic per-bin cell key cancels exactly in every bin the person is not in).
-- A view is shown when its protected n reaches ``min_n``; this depends on its own count only,
-  never on another unit (no cascade). A view with no report is never shown, and says nothing
-  that tells it apart from one with one to four reports.
-- Shares are computed from protected counts; their 95% interval is the Wilson interval widened
+- Appearance by true count: a view, a free-text term or anything else whose mere appearance tells
+  that someone reported it appears only when at least ``min_n`` reports stand behind it by true
+  count, and its protected count reaches ``min_n`` too (so no page prints a number under the
+  threshold it states). This depends on its own counts only, never on another unit (no cascade).
+  A view with no report is never shown, and says nothing that tells it apart from one with one
+  to four reports.
+- Numbers that agree (post-processing of protected counts only, so it costs no privacy): the
+  number who answered a question is a protected count never above the view's protected n, and
+  the answers' protected counts are rescaled onto it by largest remainders, so the parts add up
+  exactly; a multiple-answer count (a stop reason, a side-effect term) is never above the n it
+  is a share of.
+- Shares are computed from these counts; their 95% interval is the Wilson interval widened
   (in quadrature) by the noise's standard deviation on the share, so intervals stay honest.
 - ``exact`` mode (trusted, closed deployments and arithmetic tests) publishes true counts and
   hides views under ``min_n``, with no cascade either.
@@ -64,9 +72,20 @@ class Policy:
         """The protected numbers of one view, named by the sum of its reports' keys."""
         return View(self, f"{kind}:{key_sum}")
 
-    def shown(self, protected_n: int | None) -> bool:
-        """Whether a view with this protected count may be shown."""
-        return protected_n is not None and protected_n >= self.min_n
+    def shown(self, protected_n: int | None, true_n: int | None = None) -> bool:
+        """Whether a view (or a term, a strength) with this protected count may appear.
+
+        Its protected count must reach min_n, and so must its true count when the caller has it:
+        appearance by true count, so that no one's lone report ever makes anything appear.
+        """
+        if protected_n is None or protected_n < self.min_n:
+            return False
+        return true_n is None or true_n >= self.min_n
+
+    def shown_n(self, key_sum: int, true_n: int, kind: str = "e") -> int | None:
+        """The protected n of the view of these reports when it may appear (shown()), else None."""
+        n = self.view(key_sum, kind).n(true_n)
+        return n if self.shown(n, true_n) else None
 
 
 _NORMAL = NormalDist()
@@ -81,11 +100,16 @@ def _truncated_normal(key: bytes, message: str, bound: float) -> float:
 
 
 class View:
-    """The published numbers of one set of reports: every quantity noised once, the same every time."""
+    """The published numbers of one set of reports: every quantity noised once, the same every time.
+
+    Once n() has published the view's size, every part drawn from the view agrees with it:
+    a question's number who answered is never above it, and so on (see distribution()).
+    """
 
     def __init__(self, policy: Policy, name: str):
         self.policy = policy
         self.name = name
+        self.published_n: int | None = None  # set by n(): what every part is bounded by
 
     def count(self, quantity: str, true: int) -> int:
         """A count as it may be published (true in exact mode)."""
@@ -97,26 +121,95 @@ class View:
 
     def n(self, true: int) -> int:
         """The view's number of reports as published; 0 stays 0 (an empty view is simply not shown)."""
-        return 0 if true <= 0 else self.count("n", true)
+        self.published_n = 0 if true <= 0 else self.count("n", true)
+        return self.published_n
 
-    def distribution(self, field: str, counts: dict[str, int]) -> dict[str, int]:
-        """Code -> protected count, every code kept (zeros are noised too: a 0 would name the answer)."""
-        return {code: self.count(f"{field}={code}", n) for code, n in counts.items()}
+    def _bound(self, n: int | None) -> int | None:
+        return self.published_n if n is None else n
 
-    def terms(self, field: str, counts: dict[str, int]) -> dict[str, int]:
-        """Free-text-like terms: protected counts, only terms reaching min_n (a rare term can identify)."""
-        protected = {term: self.count(f"{field}~{term}", n) for term, n in counts.items()}
-        return {term: n for term, n in protected.items() if n >= self.policy.min_n}
+    def answered(self, field: str, true: int, n: int | None = None) -> int:
+        """How many answered a question, as published: a protected count, never above the view's n.
+
+        ``n`` is the view's protected n (by default the one n() published; no bound before it).
+        """
+        answered = self.count(f"{field}:answered", true)
+        bound = self._bound(n)
+        return answered if bound is None else min(answered, bound)
+
+    def distribution(self, field: str, counts: dict[str, int], n: int | None = None) -> dict[str, int]:
+        """Code -> protected count of a one-answer question, adding up exactly to the protected number who answered.
+
+        Every code is kept (zeros are noised too: a 0 would name the answer). Each code's protected
+        count (non-negative) is rescaled onto answered() by largest remainders, so a page never
+        says that more people answered than reported, nor shows parts that miss their total.
+        Post-processing of protected counts only; the shares they give are those of the drawn
+        counts (to rounding), so the noise and its widening of the intervals are unchanged.
+        Exact mode publishes the true counts, which add up by themselves.
+        """
+        if self.policy.mode == "exact":
+            return {code: int(c) for code, c in counts.items()}
+        drawn = {code: self.count(f"{field}={code}", c) for code, c in counts.items()}
+        return apportion(drawn, self.answered(field, sum(counts.values()), n))
+
+    def multiple(self, field: str, counts: dict[str, int], n: int | None = None) -> dict[str, int]:
+        """Code -> protected count of a question with several answers allowed, each at most the view's n."""
+        bound = self._bound(n)
+        drawn = {code: self.count(f"{field}={code}", c) for code, c in counts.items()}
+        return drawn if bound is None else {code: min(c, bound) for code, c in drawn.items()}
+
+    def term(self, field: str, term: str, true: int, n: int | None = None) -> int:
+        """One free-text term's protected count, at most the view's n (whether it may appear: Policy.shown)."""
+        protected = self.count(f"{field}~{term}", true)
+        bound = self._bound(n)
+        return protected if bound is None else min(protected, bound)
+
+    def terms(self, field: str, counts: dict[str, int], n: int | None = None) -> dict[str, int]:
+        """Free-text terms that at least min_n reporters gave (true count), with their protected counts.
+
+        A rare term can identify, so a term appears by its true count, never by its noise: a term
+        one person wrote never appears. Its protected count must reach min_n too (a page never shows
+        a count under the threshold it states) and is never above the view's n.
+        """
+        min_n = self.policy.min_n
+        protected = {term: self.term(field, term, c, n) for term, c in counts.items() if c >= min_n}
+        return {term: c for term, c in protected.items() if c >= min_n}
+
+
+def apportion(parts: dict[str, int], total: int) -> dict[str, int]:
+    """Non-negative parts rescaled to add up to exactly ``total``, by largest remainders (Hamilton's method).
+
+    Each part gets the floor of its quota (part * total / sum) and the units left over go to the
+    largest remainders, ties to the larger part, then to the earlier code. When every part is 0
+    there is nothing to rescale and every part stays 0 (the total published is then 0).
+    """
+    whole = sum(parts.values())
+    if whole <= 0 or total <= 0:
+        return dict.fromkeys(parts, 0)
+    result, remainders = {}, []
+    for i, (code, part) in enumerate(parts.items()):
+        quota, remainder = divmod(part * total, whole)  # integers: no rounding error at any size
+        result[code] = quota
+        remainders.append((-remainder, -part, i, code))
+    for _, _, _, code in sorted(remainders)[: total - sum(result.values())]:
+        result[code] += 1
+    return result
 
 
 def share(
-    policy: Policy, dist: dict[str, int], success: tuple[str, ...], base: tuple[str, ...] | None = None
+    policy: Policy,
+    dist: dict[str, int],
+    success: tuple[str, ...],
+    base: tuple[str, ...] | None = None,
+    *,
+    noise_sd: float | None = None,
 ) -> dict | None:
     """A share of protected counts, {"share", "low", "high"}, its interval widened for the noise.
 
     ``success`` codes over ``base`` codes (every code when None). Each protected count carries
     independent noise of sd sigma, so the share's noise variance is about
     sigma^2 (k_s (1-p)^2 + k_f p^2) / K^2 for k_s success codes and k_f other codes in a base of K.
+    ``noise_sd`` replaces sigma for counts that are sums of several protected counts (a sum of g
+    carries sigma * sqrt(g)).
     """
     base = tuple(dist) if base is None else base
     successes = sum(dist[c] for c in success)
@@ -125,7 +218,7 @@ def share(
     if interval is None:
         return None
     p, low, high = interval
-    sd = policy.noise_sd
+    sd = policy.noise_sd if noise_sd is None else noise_sd
     if sd:
         k_s, k_f = len(success), len(base) - len(success)
         spread = Z_95 * sd * math.sqrt(k_s * (1 - p) ** 2 + k_f * p**2) / known

@@ -215,3 +215,84 @@ def test_a_unit_with_twice_min_n_reports_is_always_shown():
         policy = Policy(mode="perturb", min_n=min_n, sigma=2.5, key=b"k")
         assert all(policy.shown(policy.view(k).n(2 * min_n)) for k in range(3000))
         assert all(abs(policy.view(k).count("x", 100) - 100) <= min_n for k in range(3000))  # bounded noise
+
+
+# --- numbers that agree, and appearance by true count ------------------------------------------
+
+
+def test_apportion_rescales_parts_onto_a_total_by_largest_remainders():
+    assert disclosure.apportion({"a": 1, "b": 1, "c": 1}, 10) == {"a": 4, "b": 3, "c": 3}  # tie: the earlier
+    assert disclosure.apportion({"a": 10, "b": 30, "c": 0}, 7) == {"a": 2, "b": 5, "c": 0}  # 1.75, 5.25
+    assert disclosure.apportion({"a": 0, "b": 0}, 5) == {"a": 0, "b": 0}  # nothing to rescale
+    rng = random.Random(1)
+    for _ in range(2000):
+        parts = {str(i): rng.choice([0, rng.randint(0, 9), rng.randint(0, 10**6)]) for i in range(rng.randint(1, 11))}
+        total = rng.randint(0, 10**6)
+        result = disclosure.apportion(parts, total)
+        assert list(result) == list(parts) and all(n >= 0 for n in result.values())
+        if any(parts.values()):
+            assert sum(result.values()) == total
+            whole = sum(parts.values())
+            assert all(abs(result[c] - p * total / whole) < 1 for c, p in parts.items())  # within 1 of its quota
+            assert all(result[c] == 0 for c, p in parts.items() if p == 0)
+
+
+def test_a_views_parts_add_up_to_the_number_who_answered_never_above_its_n():
+    codes = scales.EFFECTIVENESS.codes
+    rng = random.Random(2)
+    for key in range(3000):
+        view = POLICY.view(key)
+        true = {c: rng.choice([0, 0, 1, 2, rng.randint(0, 400)]) for c in codes}
+        skipped = rng.choice([0, 0, 1, 3, 20])
+        n = view.n(sum(true.values()) + skipped)
+        dist = view.distribution("effectiveness", true)
+        answered = view.answered("effectiveness", sum(true.values()))
+        assert sum(dist.values()) in (answered, 0) and answered <= n and all(c >= 0 for c in dist.values())
+        if sum(dist.values()):
+            assert sum(dist.values()) == answered
+        # The bound can be given (a view drawn apart from its n), and stop reasons are only capped.
+        assert POLICY.view(key).distribution("effectiveness", true, n) == dist
+        assert all(c <= n for c in POLICY.view(key).multiple("stop_reasons", {"cost": 400, "other": 0}, n).values())
+        assert all(c <= n for c in POLICY.view(key).terms("side_effects", {"nausea": 400}, n).values())
+    exact = Policy(mode="exact", min_n=5).view(7)
+    assert exact.n(9) == 9 and exact.distribution("effectiveness", {"none": 3, "major": 4}) == {"none": 3, "major": 4}
+
+
+def test_shares_from_parts_that_agree_keep_their_interval_coverage():
+    """The 95% intervals of shares of protected, rescaled parts hold the true share at least 95% of the time."""
+    rng = random.Random(3)
+    policy = Policy(mode="perturb", min_n=5, sigma=2.5, key=b"coverage")
+    codes = scales.EFFECTIVENESS.codes
+    covered = total = 0
+    for key in range(4000):
+        n = rng.choice([5, 8, 12, 20, 35, 60, 150, 600])
+        weights = [rng.random() ** 2 for _ in codes]
+        picks = rng.choices(codes, weights=weights, k=n)
+        true = {c: picks.count(c) for c in codes}
+        view = policy.view(key)
+        if not policy.shown(view.n(n), n):
+            continue
+        dist = view.distribution("effectiveness", true)
+        published = disclosure.share(policy, dist, scales.IMPROVED_CODES)
+        exact = disclosure.share(Policy(mode="exact"), true, scales.IMPROVED_CODES)
+        if published is None or exact is None:
+            continue
+        total += 1
+        covered += published["low"] <= exact["share"] <= published["high"]
+    assert total > 3000 and covered / total >= 0.95, covered / total
+
+
+def test_terms_and_views_appear_by_their_true_count_never_by_their_noise():
+    policy = Policy(mode="perturb", min_n=5, sigma=2.5, key=b"appearance")
+    for key in range(5000):
+        view = policy.view(key)
+        # A term one to four people wrote never appears, however its noise falls.
+        assert view.terms("side_effects", {"my rare term": 1, "four": 4}) == {}
+        assert not policy.shown(view.count("n", 4), 4) and policy.shown_n(key, 4) is None
+    # From min_n people up it may appear, with a protected number that reaches min_n; from twice min_n, always.
+    appeared = [policy.view(k).terms("side_effects", {"nausea": 5}) for k in range(2000)]
+    assert 0 < sum(bool(t) for t in appeared) < 2000 and all(t["nausea"] >= 5 for t in appeared if t)
+    assert all(policy.view(k).terms("side_effects", {"nausea": 10}) for k in range(2000))
+    assert all(policy.shown_n(k, 10) == policy.view(k).n(10) for k in range(2000))
+    # Without a true count (callers that have none), the protected count alone decides, as before.
+    assert policy.shown(5) and not policy.shown(4) and not policy.shown(None)
