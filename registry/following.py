@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from registry import cached_reports
+from registry import cached_reports, release
 from registry.database import now_utc
 from registry.extensions import db
 from registry.models import Condition, ConditionFollow, Experience, Treatment, User
@@ -88,12 +88,13 @@ class ConditionNews:
 
 
 def _new_reports(condition: Condition, since: datetime) -> followup_reports.NewReports:
-    n, key_sum = db.session.execute(
-        select(func.count(Experience.id), func.coalesce(func.sum(Experience.report_key), 0)).where(
-            Experience.condition_id == condition.id, Experience.created_at > since
-        )
-    ).one()
-    return followup_reports.new_reports(cached_reports.policy(), int(n), int(key_sum))
+    """How much the condition's published total grew since the visit: two published numbers, subtracted.
+
+    Nothing here is drawn afresh: re-saving or resubmitting a report moves neither total (releases
+    publish a view only when enough people changed in it), so no one can average this count.
+    """
+    grown = release.published_total(db.session, condition.id) - release.published_total(db.session, condition.id, since)
+    return followup_reports.published_growth(cached_reports.policy(), grown)
 
 
 def _new_tips(condition: Condition, since: datetime):

@@ -31,7 +31,7 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import delete, func, insert, select, text
 
-from registry.database import now_utc
+from registry.database import insert_columns, now_utc
 from registry.models import (
     ANY,
     COUNT_COLUMNS,
@@ -60,7 +60,10 @@ from reports.followup import POINT_COLUMNS
 
 # Each dimension's values, coded 1.. in scale order; 0 is "*" (not filtered), 7 is "not given".
 DIM_CODES = {dim: {code: i + 1 for i, code in enumerate(FILTER_SCALES[dim].codes)} for dim in DIMENSIONS}
-DIM_VALUES = {dim: {i: code for code, i in codes.items()} | {0: ANY} for dim, codes in DIM_CODES.items()}
+DIM_VALUES = {
+    dim: {i: code for code, i in codes.items()} | {0: ANY} | {i: "" for i in range(len(codes) + 1, 8)}
+    for dim, codes in DIM_CODES.items()
+}
 UNKNOWN = 7
 MASKS = range(16)  # bit i set: the view filters on DIMENSIONS[i]
 CHUNK = 20_000
@@ -233,9 +236,17 @@ def _remember(session, kind: str, old: pd.DataFrame, new: pd.DataFrame) -> None:
 
 
 def _insert(session, table, frame: pd.DataFrame) -> None:
-    records = frame.to_dict("records")
-    for start in range(0, len(records), CHUNK):
-        session.execute(insert(table), records[start : start + CHUNK])
+    """Bulk insert (COPY on PostgreSQL, one executemany of tuples on SQLite): no dict per row."""
+    if frame.empty:
+        return
+    columns = {}
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype == object:
+            columns[name] = [None if v is None or (isinstance(v, float) and v != v) else v for v in values.tolist()]
+        else:
+            columns[name] = values.to_numpy()
+    insert_columns(session.connection(), table, columns)
 
 
 # --- pending changes and the views due -------------------------------------------------------------
@@ -305,6 +316,43 @@ def _unit_cells(session, units: pd.DataFrame, table, columns) -> pd.DataFrame:
     return frame[keep] if len(frame) else frame
 
 
+def _aggregate(frame: pd.DataFrame, due: np.ndarray, numeric: list[str], by: list[str]) -> pd.DataFrame:
+    """The due views' sums of these columns over a report table's rows (all 16 masks), grouped by view (and by)."""
+    if frame.empty:
+        return pd.DataFrame(columns=["view", *by, *numeric])
+    dims = dims_code(frame)
+    conditions, treatments = frame["condition_id"].to_numpy(), frame["treatment_id"].to_numpy()
+    values = frame[numeric].to_numpy(dtype=np.int64)
+    extra = {name: frame[name].to_numpy() for name in by}
+    parts = []
+    for mask in MASKS:
+        masked, readable = _masked(dims, mask)
+        views = view_number(conditions, treatments, masked)
+        keep = readable & np.isin(views, due)
+        if keep.any():
+            part = pd.DataFrame(values[keep], columns=numeric)
+            part.insert(0, "view", views[keep])
+            for name, column in extra.items():
+                part[name] = column[keep]
+            parts.append(part.groupby(["view", *by], sort=False, as_index=False).sum())
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["view", *by, *numeric])
+
+
+def _terms_json(terms: pd.DataFrame) -> dict[int, str]:
+    """View -> its terms with their true counts, as JSON."""
+    terms = terms[terms["n"] > 0].sort_values(["view", "term"], kind="stable")
+    if terms.empty:
+        return {}
+    views = terms["view"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, views[1:] != views[:-1]])
+    words, counts = terms["term"].tolist(), terms["n"].astype(int).tolist()
+    ends = [*starts[1:].tolist(), len(views)]
+    return {
+        int(views[a]): json.dumps(dict(zip(words[a:b], counts[a:b])), sort_keys=True)
+        for a, b in zip(starts.tolist(), ends)
+    }
+
+
 def _publish_cells(session, due: np.ndarray, release_id: int, period: int) -> set[int]:
     """New pub_cell rows for the due views; returns the conditions whose published rows changed."""
     if not len(due):
@@ -314,54 +362,33 @@ def _publish_cells(session, due: np.ndarray, release_id: int, period: int) -> se
         session, units, report_cell, ["condition_id", "treatment_id", *DIMENSIONS, "n", "key_sum", *COUNT_COLUMNS]
     )
     terms = _unit_cells(session, units, report_term, ["condition_id", "treatment_id", *DIMENSIONS, "term", "n"])
-    cells = cells.assign(dims=dims_code(cells)) if len(cells) else cells.assign(dims=[])
-    terms = terms.assign(dims=dims_code(terms)) if len(terms) else terms.assign(dims=[])
-    sums, term_sums = [], []
-    for mask in MASKS:
-        for frame, out, by in ((cells, sums, []), (terms, term_sums, ["term"])):
-            if frame.empty:
-                continue
-            dims, readable = _masked(frame["dims"].to_numpy(), mask)
-            views = view_number(frame["condition_id"].to_numpy(), frame["treatment_id"].to_numpy(), dims)
-            part = frame[readable].assign(view=views[readable])
-            part = part[part["view"].isin(due)]
-            numeric = ["n", "key_sum", *COUNT_COLUMNS] if not by else ["n"]
-            out.append(part.groupby(["view", *by], sort=False)[numeric].sum().reset_index())
-    published = pd.concat(sums, ignore_index=True) if sums else pd.DataFrame(columns=["view", "n"])
+    published = _aggregate(cells, due, ["n", "key_sum", *COUNT_COLUMNS], [])
     published = published[published["n"] > 0]
-    words = {}
-    if term_sums:
-        all_terms = pd.concat(term_sums, ignore_index=True)
-        all_terms = all_terms[all_terms["n"] > 0]
-        for view, group in all_terms.groupby("view", sort=False):
-            words[int(view)] = json.dumps(dict(zip(group["term"], group["n"].astype(int).tolist())), sort_keys=True)
+    words = _terms_json(_aggregate(terms, due, ["n"], ["term"]))
     before = _publications(session, pub_cell, period)
     for start in range(0, len(due), CHUNK):
         session.execute(delete(pub_cell).where(pub_cell.c.view.in_([int(v) for v in due[start : start + CHUNK]])))
     if not published.empty:
         views = published["view"].to_numpy(dtype=np.int64)
         counts = published[COUNT_COLUMNS].to_numpy(dtype=np.int32)
-        seeds = seed(published["key_sum"].to_numpy(dtype=np.int64), release_id)
-        records = []
-        for i, view in enumerate(views.tolist()):
-            dims = view & 4095
-            records.append(
-                {
-                    "view": view,
-                    "condition_id": view >> 34,
-                    "treatment_id": (view >> 12) & (2**22 - 1),
-                    **{dim: DIM_VALUES[dim][(dims >> 3 * (3 - j)) & 7] for j, dim in enumerate(DIMENSIONS)},
-                    "n": int(published["n"].iat[i]),
-                    "key_sum": int(seeds[i]),
-                    "counts": counts[i].tobytes(),
-                    "terms": words.get(view, "{}"),
-                    "release_id": release_id,
-                    "period": period,
-                    "publications": before.get(view, 0) + 1,
-                }
-            )
-        for start in range(0, len(records), CHUNK):
-            session.execute(insert(pub_cell), records[start : start + CHUNK])
+        dims = views & 4095
+        columns = {
+            "view": views,
+            "condition_id": views >> 34,
+            "treatment_id": (views >> 12) & (2**22 - 1),
+            **{
+                dim: np.array([DIM_VALUES[dim][c] for c in range(8)], dtype=object)[(dims >> 3 * (3 - j)) & 7]
+                for j, dim in enumerate(DIMENSIONS)
+            },
+            "n": published["n"].to_numpy(dtype=np.int64),
+            "key_sum": seed(published["key_sum"].to_numpy(dtype=np.int64), release_id),
+            "counts": [row.tobytes() for row in counts],
+            "terms": [words.get(v, "{}") for v in views.tolist()],
+            "release_id": np.full(len(views), release_id),
+            "period": np.full(len(views), period),
+            "publications": np.array([before.get(v, 0) + 1 for v in views.tolist()], dtype=np.int64),
+        }
+        insert_columns(session.connection(), pub_cell, columns)
     return set(int(a) for a in units["a"].tolist())
 
 
@@ -391,16 +418,14 @@ def _publish_units(session, units: pd.DataFrame, release_id: int) -> None:
             ),
         )
     live = CellSource(session)
-    for condition_id, treatment_id in pairs:
-        points = live.points(condition_id, treatment_id)
-        if points.empty:
-            continue
-        points = points.assign(
-            condition_id=condition_id,
-            treatment_id=treatment_id,
-            report_key=seed(points["report_key"].to_numpy(dtype=np.int64), release_id),
-        )
-        _insert(session, pub_point, points.astype(object).where(points.notna(), None))
+    wanted = pd.DataFrame(pairs, columns=["condition_id", "treatment_id"])
+    conditions = sorted(by_condition)
+    for start in range(0, len(conditions), 500):
+        points = live.unit_points(Experience.condition_id.in_(conditions[start : start + 500]))
+        points = points.merge(wanted, on=["condition_id", "treatment_id"])
+        if not points.empty:
+            points["report_key"] = seed(points["report_key"].to_numpy(dtype=np.int64), release_id)
+            _insert(session, pub_point, points)
 
 
 # --- doctor ratings ----------------------------------------------------------------------------------

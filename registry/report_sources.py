@@ -142,14 +142,21 @@ class CellSource(_Catalog):
         Only experiences with at least one follow-up have a history: the others gave one answer, at
         their report, which the rest of the page already counts (and reading every experience of a
         large treatment would cost each page more than the report itself). The current answers are a
-        point of their own (dated when saved); a kept row with the same report key counts once.
+        point of their own (dated when saved); a kept row saved at the same moment counts once.
         Never filtered, like the page's other sections on time: fewer views hold each person.
         """
+        where = (Experience.condition_id == condition_id, Experience.treatment_id == treatment_id)
+        return self.unit_points(*where).drop(columns=["condition_id", "treatment_id"])
+
+    def unit_points(self, *where) -> pd.DataFrame:
+        """The live history points of the experiences matching where, with their unit (condition_id, treatment_id)."""
         answers = ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")
         # One pass over the pair's index, joined to the kept points: an experience's own columns are read only
         # for those with a history (reading them for every report of a large pair cost most of the section).
         joined = self.session.execute(
             select(
+                Experience.condition_id,
+                Experience.treatment_id,
                 Experience.id,
                 Experience.started,
                 Experience.updated_at,
@@ -160,22 +167,19 @@ class CellSource(_Catalog):
                 *(getattr(ExperienceUpdate, name) for name in answers),
             )
             .join(ExperienceUpdate, ExperienceUpdate.experience_id == Experience.id)
-            .where(Experience.condition_id == condition_id, Experience.treatment_id == treatment_id)
+            .where(*where)
             .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
         ).all()
         width = 2 + len(answers)  # date, key and answers of one point
-        kept = [(row[0], row[1], *row[2 + width :]) for row in joined]
-        current = {row[0]: (row[0], row[1], *row[2 : 2 + width]) for row in joined}
+        kept = [(*row[:4], *row[4 + width :]) for row in joined]
+        current = {row[2]: tuple(row[: 4 + width]) for row in joined}
         rows, seen = [], set()
-        for row in [
-            *kept,
-            *current.values(),
-        ]:  # oldest first: of two points in one month, the later is the newer answer
-            if row[1] is None or (row[0], row[3]) in seen:
+        for row in [*kept, *current.values()]:  # oldest first: of two points in one month, the later is the newer answer
+            if row[3] is None or (row[2], row[4]) in seen:
                 continue
-            seen.add((row[0], row[3]))
-            rows.append((row[0], row[1], f"{row[2].year:04d}-{row[2].month:02d}", int(row[3]), *row[4:]))
-        return pd.DataFrame(rows, columns=POINT_COLUMNS)
+            seen.add((row[2], row[4]))
+            rows.append((*row[:4], f"{row[4].year:04d}-{row[4].month:02d}", int(row[5]), *row[6:]))
+        return pd.DataFrame(rows, columns=["condition_id", "treatment_id", *POINT_COLUMNS])
 
 
 class PublishedSource(_Catalog):

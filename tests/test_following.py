@@ -79,9 +79,9 @@ def test_new_reports_ranking_moves_and_tips_since_the_last_visit(client, auth, m
         make.experience(treatment="topiramate", effectiveness="none")
     make.experience(treatment="sumatriptan", effectiveness="major", tips="See https://example.org for more")
     home = client.get("/").text
-    assert "Conditions you follow" in home and "6</strong> new reports" in home.replace("\n", "")
+    assert "Conditions you follow" in home and "10</strong> more reports in the numbers" in home.replace("\n", "")
     page = client.get("/whats-new").text  # the home page did not start a new period
-    assert "<strong>6</strong> new reports" in page
+    assert "<strong>10</strong> more reports in the numbers" in page
     assert re.search(r"Propranolol</a>\s+entered the ranking at place 2", page)
     assert re.search(r"Topiramate</a>\s+moved down 1 place, to 3", page) and "Sumatriptan</a>" not in page
     assert "1 new tip" in page and "Keep a headache diary." in page and "example.org" not in page

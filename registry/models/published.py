@@ -19,7 +19,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -30,6 +29,7 @@ from sqlalchemy import (
     Text,
 )
 
+from registry.database import UTCDateTime
 from registry.extensions import db
 from registry.models.report_tables import COUNT_COLUMNS
 
@@ -39,7 +39,7 @@ release = Table(
     "release",
     db.metadata,
     Column("id", Integer, primary_key=True),
-    Column("released_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", UTCDateTime, nullable=False),
     Column("views", Integer, nullable=False, default=0),  # views given new numbers
     Column("frozen", Integer, nullable=False, default=0),  # views that reached their yearly budget
     Column("seconds", Float, nullable=False, default=0.0),
@@ -125,7 +125,7 @@ pub_condition = Table(
     db.metadata,
     Column("condition_id", ForeignKey("condition.id", ondelete="CASCADE"), primary_key=True),
     Column("release_id", Integer, primary_key=True),
-    Column("released_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", UTCDateTime, nullable=False),
     Column("n", Integer, nullable=False),
 )
 
