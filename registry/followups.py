@@ -67,7 +67,7 @@ def _keep_current(experience: Experience) -> None:
     )
     if last is None:
         db.session.add(_point(experience, "original"))
-    elif last.report_key != experience.report_key:
+    elif last.recorded_at != experience.updated_at:  # saved through the form since the last point
         db.session.add(_point(experience, "edit"))
 
 

@@ -164,6 +164,11 @@ class NewReports:
     shown: bool
 
 
+def published_growth(policy: Policy, grown: int) -> NewReports:
+    """New reports as the growth of a published total (already protected): shown from min_n, else "a few, or none"."""
+    return NewReports(grown, True) if grown >= policy.min_n else NewReports(0, False)
+
+
 def new_reports(policy: Policy, true_n: int, key_sum: int) -> NewReports:
     """The protected count of a set of new reports, named by their key sum under a kind of its own."""
     n = policy.view(key_sum, kind=NEW_REPORTS_KIND).n(true_n)
