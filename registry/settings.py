@@ -45,6 +45,11 @@ DEFAULTS = dict(
     RATELIMIT_LOGIN="10 per minute",
     RATELIMIT_REGISTER="5 per hour",
     RATELIMIT_SUBMIT="30 per minute",
+    # Behind the address's limit, changes of one's own reports (save, move, delete, follow-up) a day: per
+    # report (account and pair; a move counts for both pairs) and per account. Repeating a change to average
+    # away the published numbers' noise needs many (docs/privacy.md); no one needs many.
+    RATELIMIT_SUBMIT_PAIR="3 per day",
+    RATELIMIT_SUBMIT_ACCOUNT="50 per day",
     RATELIMIT_API="120 per minute",
     # Redis down: count in each worker's memory meanwhile instead of failing the request.
     RATELIMIT_SWALLOW_ERRORS=True,

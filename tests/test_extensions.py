@@ -1,28 +1,36 @@
 """Rate limits (registry.extensions.limiter): on log-in, registration, submissions and the API."""
 
+from contextlib import contextmanager
+
 import pytest
 
 from registry import create_app
 from registry.extensions import db
 
 
+@contextmanager
+def limits_on(app, **limits):
+    """The test app's settings with the rate limits on, and these (created after `app`, so it holds the limiter)."""
+    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "DISCLOSURE_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
+    limited = create_app({**{key: app.config[key] for key in keys}, "RATELIMIT_ENABLED": True, **limits})
+    try:
+        yield limited
+    finally:
+        with limited.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
 def limited(app):
-    """The test app's settings with the rate limits on and small (created after `app`, so it holds the limiter)."""
-    keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
-    limited = create_app(
-        {
-            **{key: app.config[key] for key in keys},
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_LOGIN": "3 per minute",
-            "RATELIMIT_REGISTER": "2 per hour",
-            "RATELIMIT_SUBMIT": "2 per minute",
-            "RATELIMIT_API": "4 per minute",
-        }
-    )
-    yield limited
-    with limited.app_context():
-        db.engine.dispose()
+    """The rate limits on and small."""
+    with limits_on(
+        app,
+        RATELIMIT_LOGIN="3 per minute",
+        RATELIMIT_REGISTER="2 per hour",
+        RATELIMIT_SUBMIT="2 per minute",
+        RATELIMIT_API="4 per minute",
+    ) as limited:
+        yield limited
 
 
 def test_login_is_limited_with_a_clear_page_and_retry_after(limited, make):
@@ -67,6 +75,15 @@ def test_experience_and_rating_posts_share_one_budget(limited, make):
     assert client.post("/ratings/new?doctor=1", data={}).status_code != 429
     assert client.post("/experiences/new", data={}).status_code == 429
     assert client.get("/experiences/new").status_code == 200  # the forms themselves still open
+
+
+def test_deletes_count_under_the_addresss_submission_budget(limited, make):
+    make.user(email="a@example.org")
+    client = limited.test_client()
+    client.post("/login", data={"email": "a@example.org", "password": "correct horse battery"})
+    assert client.post("/experiences/1/delete").status_code == 404  # none of one's own, but a POST all the same
+    assert client.post("/ratings/new?doctor=1", data={}).status_code != 429
+    assert client.post("/ratings/1/delete").status_code == 429
 
 
 def test_the_api_answers_429_in_json(limited):

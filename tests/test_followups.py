@@ -155,6 +155,26 @@ def test_someone_elses_experience_cannot_be_updated(client, auth, make, pair):
     assert client.get("/experiences/99999999999/update").status_code == 404
 
 
+def test_a_follow_up_counts_as_a_change_of_its_report(app, make, pair):
+    """Updates share the report's daily changes with its saves, moves and deletes (3 a day by default)."""
+    from tests.test_extensions import limits_on
+
+    with limits_on(app) as limited:
+        user_id = make.user(email="patient@example.org")
+        eid = make.experience(user_id=user_id, started="2024-01")
+        client = limited.test_client()
+        client.post("/login", data={"email": "patient@example.org", "password": "correct horse battery"})
+        assert client.post(f"/experiences/{eid}/update", data={**STILL, "effectiveness": ""}).status_code == 200
+        for _ in range(3):  # the mistake above was free
+            assert client.post(f"/experiences/{eid}/update", data=STILL).status_code == 302
+        refused = client.post(f"/experiences/{eid}/update", data=STOPPED)
+        assert refused.status_code == 429 and "You can change this report again tomorrow." in refused.text
+        assert client.post(f"/experiences/{eid}/delete").status_code == 429
+        with app.app_context():
+            assert db.session.get(Experience, eid).stopped is None
+            assert [p.kind for p in db.session.scalars(select(ExperienceUpdate))] == ["original"] + ["update"] * 3
+
+
 def test_my_experiences_invites_an_update_after_three_months_of_use(client, auth, app, make, pair):
     make.treatment("Topiramate")
     user_id = auth.login()

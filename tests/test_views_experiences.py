@@ -380,3 +380,102 @@ def test_a_form_without_any_dose_field_is_accepted(client, auth, app, catalog_ro
     answers = {k: v for k, v in VALID.items() if not k.startswith("dose_")}
     assert client.post("/experiences/new", data=answers).status_code == 302
     assert experience_count(app) == 1
+
+
+# --- a day's changes per report and per account (registry.extensions.count_change) ---------------
+
+
+@pytest.fixture
+def limited(app):
+    """The rate limits on at their defaults: 3 changes a day per report; the account's total lowered to 6."""
+    from tests.test_extensions import limits_on
+
+    with limits_on(app, RATELIMIT_SUBMIT_ACCOUNT="6 per day") as limited:
+        yield limited
+
+
+# Yoga takes no dose.
+YOGA = {**{k: v for k, v in VALID.items() if not k.startswith("dose_")}, "treatment": "yoga"}
+
+
+def signed_in(limited, make, email="patient@example.org"):
+    """A client of the limited app, logged in as a new account."""
+    make.user(email=email)
+    client = limited.test_client()
+    assert client.post("/login", data={"email": email, "password": "correct horse battery"}).status_code == 302
+    return client
+
+
+def stored(app) -> list[tuple]:
+    """(owner, condition, treatment, effectiveness) of every stored experience, in the order they were added."""
+    with app.app_context():
+        experiences = db.session.scalars(select(Experience).order_by(Experience.id))
+        return [(e.user.email, e.condition.slug, e.treatment.slug, e.effectiveness) for e in experiences]
+
+
+def ids(app) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(select(Experience.id).order_by(Experience.id)))
+
+
+def assert_refused_until_tomorrow(response):
+    assert response.status_code == 429
+    assert "You can change this report again tomorrow." in response.text and "nothing was changed" in response.text
+    assert "<nav" in response.text  # the site's own error page
+    assert 23 * 3600 < int(response.headers["Retry-After"]) <= 24 * 3600
+
+
+def test_a_fourth_save_of_a_report_in_a_day_is_refused_and_stores_nothing(limited, make, app, catalog_rows):
+    client = signed_in(limited, make)
+    assert client.post("/experiences/new", data=VALID).status_code == 302
+    edit = f"/experiences/{ids(app)[0]}/edit"
+    assert client.post(edit, data={**VALID, "effectiveness": "moderate"}).status_code == 302
+    for _ in range(3):  # a form with a mistake changes nothing, so it costs nothing
+        assert client.post(edit, data={**VALID, "effectiveness": ""}).status_code == 200
+    assert client.post(edit, data={**VALID, "effectiveness": "slight"}).status_code == 302
+    assert_refused_until_tomorrow(client.post(edit, data={**VALID, "effectiveness": "none"}))
+    assert stored(app) == [("patient@example.org", "migraine", "sumatriptan", "slight")]
+    assert client.get(edit).status_code == 200  # the form still opens
+    # Another report of the same account has a count of its own...
+    assert client.post("/experiences/new", data={**VALID, "condition": "cluster-headache"}).status_code == 302
+    # ...and so has another account's report of the same pair.
+    other = signed_in(limited, make, email="other@example.org")
+    assert other.post("/experiences/new", data=VALID).status_code == 302
+    assert len(stored(app)) == 3
+
+
+def test_deleting_counts_like_saving(limited, make, app, catalog_rows):
+    client = signed_in(limited, make)
+    assert client.post("/experiences/new", data=VALID).status_code == 302
+    assert client.post(f"/experiences/{ids(app)[0]}/delete").status_code == 302
+    assert client.post("/experiences/new", data=VALID).status_code == 302  # the third change of the pair
+    (experience_id,) = ids(app)
+    assert_refused_until_tomorrow(client.post(f"/experiences/{experience_id}/delete"))
+    assert stored(app) == [("patient@example.org", "migraine", "sumatriptan", "major")]  # still there
+    assert client.get(f"/experiences/{experience_id}/delete").status_code == 200  # the confirmation still opens
+
+
+def test_a_move_counts_for_the_pair_it_leaves_and_the_pair_it_joins(limited, make, app, catalog_rows):
+    client = signed_in(limited, make)
+    assert client.post("/experiences/new", data=VALID).status_code == 302  # sumatriptan 1
+    edit = f"/experiences/{ids(app)[0]}/edit"
+    assert client.post(edit, data=YOGA).status_code == 302  # sumatriptan 2, yoga 1
+    assert client.post(edit, data=VALID).status_code == 302  # sumatriptan 3, yoga 2
+    assert_refused_until_tomorrow(client.post(edit, data=YOGA))  # sumatriptan's 4th
+    assert stored(app) == [("patient@example.org", "migraine", "sumatriptan", "major")]
+    assert client.post("/experiences/new", data=YOGA).status_code == 302  # yoga 3
+    assert_refused_until_tomorrow(client.post(f"/experiences/{ids(app)[1]}/edit", data=YOGA))
+    assert [row[2] for row in stored(app)] == ["sumatriptan", "yoga"]
+
+
+def test_an_accounts_changes_a_day_are_capped_across_its_reports(limited, make, app, catalog_rows):
+    client = signed_in(limited, make)
+    for answers in (VALID, YOGA, {**VALID, "condition": "cluster-headache"}):
+        assert client.post("/experiences/new", data=answers).status_code == 302
+    first, second, _ = ids(app)
+    assert client.post(f"/experiences/{first}/edit", data=VALID).status_code == 302
+    assert client.post(f"/experiences/{second}/edit", data=YOGA).status_code == 302
+    assert client.post(f"/experiences/{second}/delete").status_code == 302  # the account's 6th change
+    refused = client.post(f"/experiences/{first}/delete")  # the report's 3rd, the account's 7th
+    assert refused.status_code == 429 and "You can make more changes tomorrow." in refused.text
+    assert [row[1:3] for row in stored(app)] == [("migraine", "sumatriptan"), ("cluster-headache", "sumatriptan")]

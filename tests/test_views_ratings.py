@@ -185,3 +185,66 @@ def test_the_cahps_wording_is_explained_once_per_page(client, auth, doctor):
     assert form.count("CG-CAHPS") == 1 and "in the CG-CAHPS wording" not in form
     page = client.get("/doctors/1").text
     assert page.count("CG-CAHPS") == 1 and "How to read these scores" in page
+
+
+# --- a day's changes per rating and per account (registry.extensions.count_change) ---------------
+
+
+@pytest.fixture
+def limited(app):
+    """The rate limits on at their defaults (3 changes a day per doctor and condition)."""
+    from tests.test_extensions import limits_on
+
+    with limits_on(app) as limited:
+        yield limited
+
+
+def signed_in(limited, make, email="patient@example.org"):
+    """A client of the limited app, logged in as a new account."""
+    make.user(email=email)
+    client = limited.test_client()
+    assert client.post("/login", data={"email": email, "password": "correct horse battery"}).status_code == 302
+    return client
+
+
+def stored(app) -> list[tuple]:
+    """(owner, condition, overall) of every stored rating, in the order they were added."""
+    with app.app_context():
+        ratings = db.session.scalars(select(DoctorRating).order_by(DoctorRating.id))
+        return [(r.user.email, r.condition.slug, r.overall) for r in ratings]
+
+
+def assert_refused_until_tomorrow(response):
+    assert response.status_code == 429
+    assert "You can change this report again tomorrow." in response.text and "nothing was changed" in response.text
+    assert 23 * 3600 < int(response.headers["Retry-After"]) <= 24 * 3600
+
+
+def test_a_fourth_save_of_a_rating_in_a_day_is_refused_and_stores_nothing(limited, make, app, doctor):
+    client = signed_in(limited, make)
+    assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
+    assert client.post("/ratings/1/edit", data={**VALID, "overall": ""}).status_code == 200  # a mistake is free
+    for overall in ("8", "7"):
+        assert client.post("/ratings/1/edit", data={**VALID, "overall": overall}).status_code == 302
+    assert_refused_until_tomorrow(client.post("/ratings/1/edit", data={**VALID, "overall": "1"}))
+    assert_refused_until_tomorrow(client.post("/ratings/1/delete"))  # deleting counts alike
+    assert stored(app) == [("patient@example.org", "migraine", 7)]
+    other = signed_in(limited, make, email="other@example.org")  # another account has its own count
+    assert other.post("/ratings/new?doctor=1", data=VALID).status_code == 302
+    assert len(stored(app)) == 2
+
+
+def test_a_rating_moved_to_another_condition_counts_for_both(limited, make, app, doctor):
+    client = signed_in(limited, make)
+    epilepsy = {**VALID, "condition": "epilepsy"}
+    assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302  # migraine 1
+    assert client.post("/ratings/1/edit", data=epilepsy).status_code == 302  # migraine 2, epilepsy 1
+    assert client.post("/ratings/1/delete").status_code == 302  # epilepsy 2
+    assert client.post("/ratings/new?doctor=1", data=epilepsy).status_code == 302  # epilepsy 3
+    with app.app_context():
+        rating_id = db.session.scalar(select(DoctorRating.id))
+    assert_refused_until_tomorrow(client.post(f"/ratings/{rating_id}/edit", data=VALID))  # epilepsy's 4th
+    assert stored(app) == [("patient@example.org", "epilepsy", 9)]
+    assert client.post(f"/ratings/{rating_id}/delete").status_code == 429
+    assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302  # migraine 3: a count of its own
+    assert len(stored(app)) == 2

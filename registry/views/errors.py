@@ -12,6 +12,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from registry.extensions import ChangesUsedUp
+
 MESSAGES = {
     400: "The request could not be understood.",
     403: "You don't have access to this page.",
@@ -29,10 +31,10 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _render(code: int, message: str):
+def _render(code: int, message: str, detail: str | None = None):
     if wants_json():
-        return jsonify(error=message, status=code), code
-    return render_template("errors/error.html", code=code, message=message), code
+        return jsonify(error=f"{message} {detail}" if detail else message, status=code), code
+    return render_template("errors/error.html", code=code, message=message, detail=detail), code
 
 
 def handle_http(error: HTTPException):
@@ -54,6 +56,24 @@ def handle_rate_limit(error: RateLimitExceeded):
     body, code = _render(429, f"Too many requests. Please wait {when} and try again.")
     response = make_response(body, code)
     response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def handle_changes_used_up(error: ChangesUsedUp):
+    """A day's changes of one report, or of the whole account, are used up (registry.extensions.count_change)."""
+    if error.whole_account:
+        message = "You can make more changes tomorrow."
+        done = "You have changed your reports as often as the registry allows in one day"
+    else:
+        message = "You can change this report again tomorrow."
+        done = "It has been saved, moved or deleted as often as the registry allows in one day"
+    detail = (
+        f"{done}, so nothing was changed just now. The daily limit stops anyone from working out "
+        "other people's answers by changing a report over and over."
+    )
+    body, code = _render(429, message, detail)
+    response = make_response(body, code)
+    response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -89,6 +109,7 @@ def register(app: Flask) -> None:
     """Install the error handlers on app."""
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
+    app.register_error_handler(ChangesUsedUp, handle_changes_used_up)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_unexpected)
     for error in (OperationalError, InterfaceError, PoolTimeoutError):

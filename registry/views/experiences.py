@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 import scales
 from registry import experiences, ratings
-from registry.extensions import db, submit_limit
+from registry.extensions import count_change, db, experience_pair, submit_limit
 from registry.forms.experience import ExperienceForm
 from registry.views import flash_text_state, page_arg
 
@@ -72,6 +72,7 @@ def new():
         if condition is not None:
             form.diagnosed_year.data = experiences.diagnosed_year(current_user, condition)
     if form.validate_on_submit() and _still_in_catalog(form, condition, treatment):
+        count_change(current_user, experience_pair(condition.id, treatment.id))
         experience, created = experiences.create_once(
             current_user, condition, treatment, form.values(), form.diagnosed_year.data
         )
@@ -103,6 +104,12 @@ def edit(experience_id: int):
                 "You already have an experience with this treatment for this condition; edit that one instead."
             )
         elif _still_in_catalog(form, condition, treatment):
+            # A move between treatments counts for the pair it leaves and the pair it joins.
+            count_change(
+                current_user,
+                experience_pair(experience.condition_id, experience.treatment_id),
+                experience_pair(condition.id, treatment.id),
+            )
             experiences.save(current_user, condition, treatment, form.values(), form.diagnosed_year.data, experience)
             db.session.commit()
             flash("Your changes are saved.", "success")
@@ -112,11 +119,14 @@ def edit(experience_id: int):
 
 
 @bp.route("/<int:experience_id>/delete", methods=["GET", "POST"])
+@submit_limit
 @login_required
 def delete(experience_id: int):
     """Confirm, then delete one's own experience."""
     experience = _own_or_404(experience_id)
     if request.method == "POST":
+        # Deleting and submitting again is a change like any other.
+        count_change(current_user, experience_pair(experience.condition_id, experience.treatment_id))
         experiences.delete(experience)
         db.session.commit()
         flash("Your experience is deleted.", "success")

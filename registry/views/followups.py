@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 import scales
 from registry import experiences, followups, mail, reminders
-from registry.extensions import db, submit_limit
+from registry.extensions import count_change, db, experience_pair, submit_limit
 from registry.forms.followup import FollowupForm, ReminderForm
 
 bp = Blueprint("followups", __name__)
@@ -29,6 +29,8 @@ def update(experience_id: int):
     data = followups.form_data(experience) if request.method == "GET" else None
     form = FollowupForm(data=data, started=experience.started)
     if form.validate_on_submit():
+        # An update rewrites the experience's answers: it counts under the experience's pair.
+        count_change(current_user, experience_pair(experience.condition_id, experience.treatment_id))
         followups.add_update(current_user, experience, form.values())
         db.session.commit()
         flash(

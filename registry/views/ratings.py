@@ -9,7 +9,7 @@ from sqlalchemy import select
 import scales
 from registry import catalog, ratings
 from registry.database import parse_id
-from registry.extensions import db, submit_limit
+from registry.extensions import count_change, db, rating_pair, submit_limit
 from registry.forms.rating import DoctorRatingForm
 from registry.models import Condition, Doctor
 from registry.views import flash_text_state
@@ -59,6 +59,7 @@ def new():
             return redirect(url_for("ratings.edit", rating_id=existing.id))
     form = _form(doctor=str(doctor.id), condition=request.args.get("condition"))
     if form.validate_on_submit():
+        count_change(current_user, rating_pair(doctor.id, condition.id))
         rating, created = ratings.create_once(current_user, doctor, condition, form.values())
         if not created:  # the same pair submitted twice at once
             return redirect(url_for("ratings.edit", rating_id=rating.id))
@@ -81,6 +82,12 @@ def edit(rating_id: int):
         if clash is not None and clash.id != rating.id:
             form.condition.errors.append("You already rated this doctor for this condition; edit that rating instead.")
         else:
+            # A move to another condition counts for the pair it leaves and the pair it joins.
+            count_change(
+                current_user,
+                rating_pair(rating.doctor_id, rating.condition_id),
+                rating_pair(rating.doctor_id, condition.id),
+            )
             ratings.save(current_user, rating.doctor, condition, form.values(), rating)
             db.session.commit()
             flash("Your changes are saved.", "success")
@@ -90,11 +97,13 @@ def edit(rating_id: int):
 
 
 @bp.route("/<int:rating_id>/delete", methods=["GET", "POST"])
+@submit_limit
 @login_required
 def delete(rating_id: int):
     """Confirm, then delete one's own rating."""
     rating = _own_or_404(rating_id)
     if request.method == "POST":
+        count_change(current_user, rating_pair(rating.doctor_id, rating.condition_id))
         ratings.delete(rating)
         db.session.commit()
         flash("Your rating is deleted.", "success")
