@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from limits import parse_many
 
 from reports.disclosure import Policy
 
@@ -85,6 +86,16 @@ DEFAULTS = dict(
     COMPRESS_STREAMS=False,
     COMPRESS_ALGORITHM=["br", "gzip"],
 )
+# The settings that are Flask-Limiter limit strings ("" turns one off).
+LIMITS = (
+    "RATELIMIT_LOGIN",
+    "RATELIMIT_REGISTER",
+    "RATELIMIT_SUBMIT",
+    "RATELIMIT_SUBMIT_PAIR",
+    "RATELIMIT_SUBMIT_ACCOUNT",
+    "RATELIMIT_API",
+    "RATELIMIT_RESET",
+)
 
 
 def load(app: Flask, test_config: dict | None) -> None:
@@ -100,11 +111,23 @@ def load(app: Flask, test_config: dict | None) -> None:
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalize_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    _rate_limits(app)
     _redis(app)
     _database_engine_options(app)
     _cookie_security(app)
     _mail_settings(app)
     _secrets(app)
+
+
+def _rate_limits(app: Flask) -> None:
+    """Every rate limit must read, or the app does not start: a mistyped limit would be skipped in silence."""
+    for name in LIMITS:
+        value = app.config[name]
+        try:
+            if value:
+                parse_many(str(value))
+        except ValueError as error:
+            raise ValueError(f"{name} = {value!r} is no rate limit (say e.g. '3 per day'): {error}") from None
 
 
 def _redis(app: Flask) -> None:

@@ -86,6 +86,12 @@ def test_deletes_count_under_the_addresss_submission_budget(limited, make):
     assert client.post("/ratings/1/delete").status_code == 429
 
 
+@pytest.mark.parametrize("name", ["RATELIMIT_SUBMIT_PAIR", "RATELIMIT_SUBMIT_ACCOUNT", "RATELIMIT_LOGIN"])
+def test_a_mistyped_limit_stops_the_start_instead_of_switching_the_limit_off(name):
+    with pytest.raises(ValueError, match=name):
+        create_app({"TESTING": True, "SECRET_KEY": "k", name: "3 per dya"})
+
+
 def test_the_api_answers_429_in_json(limited):
     client = limited.test_client()
     for url in ("/api/v1/conditions", "/api/v1/doctors", "/api/v1/doctors/1", "/api/v1/conditions"):
