@@ -27,8 +27,11 @@ ANSWERS = {
 
 @pytest.fixture
 def perturbed(database_url):
-    """An app publishing protected numbers (min_n 5), releasing before every read as the demo does."""
-    app = create_app({**_base_config(database_url), "DISCLOSURE": "perturb", "RELEASE": "auto"})
+    """An app publishing protected numbers (min_n 5), releasing before every read as the demo does.
+
+    No yearly budget: these tests check that the min_n rule alone holds (the budget would only add to it).
+    """
+    app = create_app({**_base_config(database_url), "DISCLOSURE": "perturb", "RELEASE": "auto", "RELEASE_BUDGET": 0})
     yield app
     with app.app_context():
         db.session.remove()
