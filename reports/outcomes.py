@@ -106,9 +106,9 @@ class UnitReport:
 
 
 def _unit(policy: Policy, treatment: Entry, n: int, frame, tid: int, names) -> UnitReport:
-    """A shown unit's protected distributions and shares (n is already protected)."""
+    """A shown unit's protected distributions and shares (n is already protected; every part agrees with it)."""
     view = policy.view(frame.keys[tid])
-    dists = {name: view.distribution(name, distribution(frame.index, tid, name)) for name in names}
+    dists = {name: view.distribution(name, distribution(frame.index, tid, name), n) for name in names}
     return UnitReport(
         slug=treatment.slug,
         name=treatment.name,
@@ -135,10 +135,11 @@ class _Frame:
     keys: dict[int, int]
 
 
-def _protected_sizes(policy: Policy, source, condition_id: int, filters: Filters, treatment_ids=None):
-    """(protected n, key sum) per treatment with reports under the filters."""
+def _shown_sizes(policy: Policy, source, condition_id: int, filters: Filters, treatment_ids=None):
+    """(protected n, key sum) per treatment that may be shown under the filters (true and protected n reach min_n)."""
     sizes = source.sizes(condition_id, filters, treatment_ids)
-    return {tid: (policy.view(key).n(n), key) for tid, (n, key) in sizes.items()}
+    shown = {tid: (policy.shown_n(key, n), key) for tid, (n, key) in sizes.items()}
+    return {tid: size for tid, size in shown.items() if size[0] is not None}
 
 
 @dataclass
@@ -159,13 +160,13 @@ class ConditionReport:
 def condition_report(source, condition: Entry, filters: Filters, policy: Policy, listed=()) -> ConditionReport:
     """Treatments of a condition ranked by the lower bound of "improved", every number protected.
 
-    A treatment is shown when its own protected count reaches min_n (never hidden because of
-    another). Hidden treatments are listed only when they are in ``listed`` (the catalog's
+    A treatment is shown when its own true and protected counts reach min_n (never hidden because
+    of another). Hidden treatments are listed only when they are in ``listed`` (the catalog's
     treatments for the condition), so whether an unlisted treatment has one report or none
     is never told; the total counts shown treatments only.
     """
-    sizes = _protected_sizes(policy, source, condition.id, filters)
-    shown = [tid for tid, (n, _) in sizes.items() if policy.shown(n)]
+    sizes = _shown_sizes(policy, source, condition.id, filters)
+    shown = list(sizes)
     frame = _Frame(
         index_counts(source.counts(condition.id, filters, SUMMARY_FIELDS, shown)) if shown else {},
         {tid: sizes[tid][1] for tid in shown},
@@ -175,39 +176,50 @@ def condition_report(source, condition: Entry, filters: Filters, policy: Policy,
     units += [_hidden(t) for t in listed if t.id not in treatments]
     units.sort(key=lambda u: u.rank_key)
     total = sum(sizes[tid][0] for tid in shown)
-    side_effects = condition_side_effects(policy, source, condition.id, filters, total, frame) if shown else []
+    side_effects = condition_side_effects(policy, source, condition.id, filters, total, frame, sizes) if shown else []
     return ConditionReport(condition.id, filters, policy.min_n, total, not shown, units, side_effects)
 
 
-def _unit_terms(policy: Policy, side: pd.DataFrame, frame: _Frame) -> dict[int, dict[str, int]]:
-    """Per shown treatment, every side-effect term's protected count (thresholded later)."""
-    result: dict[int, dict[str, int]] = {}
+Terms = dict[str, tuple[int, int]]  # term -> (true count, protected count): the true one decides, never shown
+
+
+def _unit_terms(policy: Policy, side: pd.DataFrame, frame: _Frame, sizes: dict) -> dict[int, Terms]:
+    """Per shown treatment, every side-effect term's true and protected count (at most the unit's n)."""
+    result: dict[int, Terms] = {}
     for tid, code, n in side.itertuples(index=False):
         if tid in frame.keys:
-            result.setdefault(tid, {})[code] = policy.view(frame.keys[tid]).count(f"side_effects~{code}", n)
+            protected = policy.view(frame.keys[tid]).term("side_effects", code, n, sizes[tid][0])
+            result.setdefault(tid, {})[code] = (int(n), protected)
     return result
 
 
-def _top_terms(counts: dict[str, int], base: int, min_n: int) -> list[dict]:
-    kept = [(term, n) for term, n in counts.items() if n >= min_n]
+def _add_terms(summed: Terms, counts: Terms) -> None:
+    for term, (true, protected) in counts.items():
+        old = summed.get(term, (0, 0))
+        summed[term] = (old[0] + true, old[1] + protected)
+
+
+def _top_terms(policy: Policy, counts: Terms, base: int) -> list[dict]:
+    """The most reported terms that may appear: at least min_n reporters by true count (Policy.shown), shares of base."""
+    kept = [(term, protected) for term, (true, protected) in counts.items() if policy.shown(protected, true)]
     ranked = sorted(kept, key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
     return [{"term": term, "n": n, "share": round(n / base, 4)} for term, n in ranked]
 
 
 def condition_side_effects(
-    policy: Policy, source, condition_id: int, filters: Filters, total: int, frame: _Frame
+    policy: Policy, source, condition_id: int, filters: Filters, total: int, frame: _Frame, sizes: dict
 ) -> list[dict]:
     """The most reported side effects among the shown treatments: term, count, share of reporters.
 
-    Sums of each shown treatment's protected term counts; a term under min_n is left out
-    (free-text terms can identify).
+    Sums of each shown treatment's protected term counts (each at most its unit's n, so a sum
+    is at most the total); a term is listed only when its true count over the shown treatments
+    reaches min_n, and its protected sum too (free-text terms can identify).
     """
-    per_unit = _unit_terms(policy, source.terms(condition_id, filters, list(frame.keys)), frame)
-    summed: dict[str, int] = {}
+    per_unit = _unit_terms(policy, source.terms(condition_id, filters, list(frame.keys)), frame, sizes)
+    summed: Terms = {}
     for counts in per_unit.values():
-        for term, n in counts.items():
-            summed[term] = summed.get(term, 0) + n
-    return _top_terms(summed, total, policy.min_n)
+        _add_terms(summed, counts)
+    return _top_terms(policy, summed, total)
 
 
 def treatment_report(source, condition: Entry, treatment: Entry, filters: Filters, policy: Policy) -> UnitReport:
@@ -220,18 +232,18 @@ def treatments_report(source, condition: Entry, chosen: list, filters: Filters, 
     return _full_reports(source, condition, chosen, filters, policy)[0]
 
 
-def _full_reports(source, condition, chosen, filters, policy) -> tuple[list[UnitReport], dict]:
-    """Full reports, and per shown treatment every side-effect term's protected count (before min_n)."""
+def _full_reports(source, condition, chosen, filters, policy) -> tuple[list[UnitReport], dict[int, Terms]]:
+    """Full reports, and per shown treatment every side-effect term's true and protected count (before min_n)."""
     ids = [t.id for t in chosen]
-    sizes = _protected_sizes(policy, source, condition.id, filters, ids)
-    visible = [tid for tid in ids if tid in sizes and policy.shown(sizes[tid][0])]
+    sizes = _shown_sizes(policy, source, condition.id, filters, ids)
+    visible = [tid for tid in ids if tid in sizes]
     names = tuple(scales.EXPERIENCE_CODES)
     fields = (*names, "stop_reasons", "duration")
     frame = _Frame(
         index_counts(source.counts(condition.id, filters, fields, visible)) if visible else {},
         {tid: sizes[tid][1] for tid in visible},
     )
-    terms = _unit_terms(policy, source.terms(condition.id, filters, visible), frame) if visible else {}
+    terms = _unit_terms(policy, source.terms(condition.id, filters, visible), frame, sizes) if visible else {}
     reports = []
     for treatment in chosen:
         if treatment.id not in frame.keys:
@@ -240,12 +252,13 @@ def _full_reports(source, condition, chosen, filters, policy) -> tuple[list[Unit
         n = sizes[treatment.id][0]
         unit = _unit(policy, treatment, n, frame, treatment.id, names)
         view = policy.view(frame.keys[treatment.id])
-        unit.side_effects = _top_terms(terms.get(treatment.id, {}), n, policy.min_n)
-        unit.stop_reasons = view.distribution(
-            "stop_reasons", distribution(frame.index, treatment.id, "stop_reasons", scales.STOP_REASON.codes)
+        unit.side_effects = _top_terms(policy, terms.get(treatment.id, {}), n)
+        # Several reasons per report: each at most n, never made to add up to it.
+        unit.stop_reasons = view.multiple(
+            "stop_reasons", distribution(frame.index, treatment.id, "stop_reasons", scales.STOP_REASON.codes), n
         )
         unit.duration = view.distribution(
-            "duration", distribution(frame.index, treatment.id, "duration", scales.DURATION.codes)
+            "duration", distribution(frame.index, treatment.id, "duration", scales.DURATION.codes), n
         )
         reports.append(unit)
     return reports, terms
@@ -285,13 +298,14 @@ class TreatmentOverview:
 def treatment_overview(source, treatment: Entry, policy: Policy, listed=()) -> TreatmentOverview:
     """One treatment for every condition, each exactly as its own (unfiltered) treatment page reports it.
 
-    Conditions are shown by the treatment's own protected count for them, most reported first;
-    hidden ones are named only when in ``listed`` (the catalog's conditions for the treatment),
+    Conditions are shown by the treatment's own true and protected counts for them, most reported
+    first; hidden ones are named only when in ``listed`` (the catalog's conditions for the treatment),
     so a condition with one report and one with none are never told apart. The side effects are
-    sums of each shown unit's protected term counts, kept when the sum reaches min_n.
+    sums of each shown unit's protected term counts, kept when the true sum reaches min_n (and the
+    protected one).
     """
-    sizes = {cid: policy.view(key).n(n) for cid, (n, key) in source.treatment_sizes(treatment.id).items()}
-    shown_ids = [cid for cid, n in sizes.items() if policy.shown(n)]
+    sizes = {cid: policy.shown_n(key, n) for cid, (n, key) in source.treatment_sizes(treatment.id).items()}
+    shown_ids = [cid for cid, n in sizes.items() if n is not None]
     conditions = source.conditions(shown_ids)
     uses, summed = [], {}
     for cid in sorted(shown_ids, key=lambda cid: (-sizes[cid], conditions[cid].name)):
@@ -299,8 +313,7 @@ def treatment_overview(source, treatment: Entry, policy: Policy, listed=()) -> T
         if unit.suppressed:  # cannot happen (same protected n), but never publish a hidden unit's terms
             continue
         uses.append(ConditionUse(conditions[cid].slug, conditions[cid].name, unit))
-        for term, n in terms.get(treatment.id, {}).items():
-            summed[term] = summed.get(term, 0) + n
+        _add_terms(summed, terms.get(treatment.id, {}))
     named = {use.slug for use in uses}
     uses += [
         ConditionUse(c.slug, c.name, _hidden(treatment))
@@ -308,7 +321,7 @@ def treatment_overview(source, treatment: Entry, policy: Policy, listed=()) -> T
         if c.slug not in named
     ]
     total = sum(use.unit.n for use in uses if not use.unit.suppressed)
-    side_effects = _top_terms(summed, total, policy.min_n) if total else []
+    side_effects = _top_terms(policy, summed, total) if total else []
     return TreatmentOverview(treatment.id, policy.min_n, total, uses, side_effects)
 
 
@@ -316,7 +329,7 @@ def public_condition_counts(policy: Policy, source) -> dict[int, int]:
     """Per condition, the sum of its shown treatments' protected counts (its report page's total)."""
     result: dict[int, int] = {}
     for (cid, _tid), (n, key) in source.unit_sizes().items():
-        protected = policy.view(key).n(n)
-        if policy.shown(protected):
+        protected = policy.shown_n(key, n)
+        if protected is not None:
             result[cid] = result.get(cid, 0) + protected
     return result

@@ -252,3 +252,44 @@ def test_the_drug_overviews_side_effects_sum_the_shown_conditions_protected_coun
     noisy = outcomes.treatment_overview(CellSource(db.session), semaglutide, NOISY, listed=semaglutide.conditions)
     assert noisy.shown and all(t["n"] >= NOISY.min_n for t in noisy.side_effects)
     assert noisy.n == sum(u.unit.n for u in noisy.shown)
+
+
+# --- perturbed: numbers that agree, and appearance by true count -----------------------------------
+
+KEYS = [Policy(key=f"agreeing numbers {i}".encode(), min_n=5) for i in range(80)]
+
+
+def test_perturbed_parts_agree_with_their_totals(drug, ctx):
+    chosen = [treatment("semaglutide"), treatment("metformin")]
+    for policy in KEYS:
+        for slug in ("type-2-diabetes", "obesity"):
+            for unit in outcomes.treatments_report(CellSource(db.session), condition(slug), chosen, Filters(), policy):
+                if unit.suppressed:
+                    continue
+                for name, dist in [*unit.distributions.items(), ("duration", unit.duration)]:
+                    assert sum(dist.values()) <= unit.n, (policy.key, name)  # never more answers than reports
+                assert all(n <= unit.n for n in unit.stop_reasons.values())
+                assert all(t["n"] <= unit.n and t["share"] <= 1 for t in unit.side_effects)
+        report = report_of("type-2-diabetes", policy=policy)
+        assert report.n == sum(u.n for u in report.shown)  # the total is the sum of what is shown
+        assert all(t["n"] <= report.n for t in report.side_effects)
+        for unit in report.shown:
+            assert all(sum(dist.values()) <= unit.n for dist in unit.distributions.values())
+
+
+def test_a_term_or_unit_behind_fewer_than_min_n_reports_never_appears(drug, ctx, make):
+    make.experience("type-2-diabetes", "semaglutide", side_effects=["my own rare term"])
+    semaglutide = treatment("semaglutide")
+    for policy in KEYS:
+        overview = outcomes.treatment_overview(
+            CellSource(db.session), semaglutide, policy, listed=semaglutide.conditions
+        )
+        lists = [overview.side_effects, *(use.unit.side_effects for use in overview.shown)]
+        lists.append(report_of("type-2-diabetes", policy=policy).side_effects)
+        # Constipation (3 people) and a term one person wrote never appear, whatever their noise.
+        assert not {t["term"] for terms in lists for t in terms} & {"constipation", "my own rare term"}
+        # Heart failure (2 reports) stays hidden; fatty liver (1, not in the catalog's list) is never named.
+        assert "type-2-diabetes" in {use.slug for use in overview.shown} <= {"type-2-diabetes", "obesity"}
+        assert "fatty-liver" not in {use.slug for use in overview.uses}
+        counted = outcomes.public_condition_counts(policy, CellSource(db.session))
+        assert condition("heart-failure").id not in counted and condition("fatty-liver").id not in counted

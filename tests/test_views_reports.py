@@ -300,3 +300,39 @@ def test_reports_are_shared_through_redis_when_configured(community, app, databa
     for extra in (first, second):  # close their pools (PostgreSQL connections must not be left open)
         with extra.app_context():
             db.engine.dispose()
+
+
+# --- perturbed pages: the numbers on one page agree ------------------------------------------------
+
+
+@pytest.fixture
+def perturbed(app, database_url):
+    """A second app on the same database publishing protected numbers, as a deployment does."""
+    from conftest import _base_config
+
+    from registry import create_app
+
+    second = create_app({**_base_config(database_url), "DISCLOSURE": "perturb"})
+    yield second.test_client()
+    with second.app_context():  # close its pool: PostgreSQL connections must not be left open
+        db.engine.dispose()
+
+
+ANSWERED = re.compile(r"Share of the ([\d,]+) people who answered")
+REPORTED = re.compile(r"<strong>([\d,]+)</strong> (?:people|person) reported")
+
+
+@pytest.mark.parametrize("query", ["", "?sex=female", "?sex=male", "?role=patient", "?role=caregiver"])
+def test_no_perturbed_page_says_more_people_answered_than_reported(perturbed, community, query):
+    for treatment in ("sumatriptan", "topiramate"):
+        page = perturbed.get(f"/conditions/migraine/treatments/{treatment}{query}").text
+        reported = REPORTED.search(page)
+        if reported is None:  # hidden under these filters
+            continue
+        n = int(reported.group(1).replace(",", ""))
+        answered = [int(x.replace(",", "")) for x in ANSWERED.findall(page)]
+        assert answered and max(answered) <= n, (treatment, query, n, answered)
+        for chart in ("effectiveness", "satisfaction", "side_effect_severity", "would_recommend", "side_effects"):
+            csv = perturbed.get(f"/conditions/migraine/treatments/{treatment}{query or '?'}&format=csv&chart={chart}")
+            people = [int(line.split(",")[1]) for line in csv.text.strip().splitlines()[1:]]
+            assert all(p <= n for p in people) and (chart == "side_effects" or sum(people) in answered), chart
