@@ -10,16 +10,18 @@ Method (docs/privacy.md, "Dose bands"; the about page's "how to read"):
    schedule "other" and a dose without a schedule cannot be put on a scale.
 2. **Strengths.** Reports of one measure and amount (50 mg twice a day and 100 mg once a day
    alike) form a strength; each strength's set of reports gets its protected count.
-3. **The drug's common measure** is the measure whose strengths reaching min_n (by protected
-   count) hold the most reports; reports in any other measure, or in none, are "in other units
-   or schedules", counted apart, and reports without a dose are counted apart too.
-4. **Band edges** are published, so they are only strengths reaching min_n: at most MAX_BANDS
-   bands, each starting at such a strength (the lowest band also holds anything below it),
-   the edges chosen so the largest band is as small as possible. A strength reported by fewer
-   people never becomes an edge; its reports fall in the band around it.
+3. **The drug's common measure** is the measure whose strengths reaching min_n hold the most
+   (protected) reports; reports in any other measure, or in none, are "in other units or
+   schedules", counted apart, and reports without a dose are counted apart too.
+4. **Band edges** are published, so they are only strengths that at least min_n people reported
+   by true count (and whose protected count reaches min_n too): at most MAX_BANDS bands, each
+   starting at such a strength (the lowest band also holds anything below it), the edges chosen
+   so the largest band is as small as possible. A strength reported by fewer people never becomes
+   an edge, whatever its noise; its reports fall in the band around it.
 5. **Each band is its own view** (its set of reports, named by the sum of its buckets' key sums)
-   with protected n, shares and means; a band under min_n says "too few reports to show",
-   whatever it holds. The two counts apart are protected counts, hidden the same way.
+   with protected n, shares and means; a band under min_n (true or protected) says "too few
+   reports to show", whatever it holds. The two counts apart are protected counts, hidden the
+   same way.
 
 Pure: slice frames and plain values in, dataclasses out (no Flask, no database).
 """
@@ -31,7 +33,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from reports.disclosure import Policy
-from reports.slices import Outcomes, add, by_bucket, outcomes, protected_count
+from reports.slices import Outcomes, add, by_bucket, outcomes
 
 MAX_BANDS = 4
 TO_MG = {"mg": 1.0, "mcg": 0.001, "g": 1000.0}
@@ -136,6 +138,17 @@ def choose_edges(strengths: list[tuple[float, int]], max_bands: int = MAX_BANDS)
     return [amounts[0], *(amounts[i] for i in best)]
 
 
+def shown_count(policy: Policy, sums: dict | None) -> int | None:
+    """A set's protected number of reports when it may appear (true and protected counts reach min_n), else None."""
+    return policy.shown_n(int(sums["key_sum"]), int(sums["n"])) if sums else None
+
+
+def band_outcomes(policy: Policy, label: str, sums: dict) -> Outcomes:
+    """A band's protected outcomes, hidden unless at least min_n reports are in it by true count too."""
+    result = outcomes(policy, label, sums)
+    return result if result.shown and int(sums["n"]) >= policy.min_n else Outcomes(label, None)
+
+
 def band_label(edges: list[float], i: int, measure: Measure) -> str:
     """ "under 100", "100 to under 150", "150 or more" (the measure is the axis title)."""
     if len(edges) == 1:
@@ -153,7 +166,7 @@ def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS) -> DoseReport
     total = {}
     for sums in buckets.values():
         add(total, sums)
-    if protected_count(policy, total) is None:  # the same set and numbers as the treatment's own page
+    if shown_count(policy, total) is None:  # the same set and numbers as the treatment's own page
         return DoseReport(policy.min_n, True)
     without = buckets.pop("", None)
     placed: dict[Measure, dict[float, dict]] = {}
@@ -167,15 +180,15 @@ def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS) -> DoseReport
     frequent: dict[Measure, list[tuple[float, int]]] = {}
     for measure, strengths in placed.items():
         for amount, sums in sorted(strengths.items()):
-            n = protected_count(policy, sums)
+            n = shown_count(policy, sums)  # a strength fewer than min_n people reported is never an edge
             if n is not None:
                 frequent.setdefault(measure, []).append((amount, n))
-    report = DoseReport(policy.min_n, False, without_dose=protected_count(policy, without))
+    report = DoseReport(policy.min_n, False, without_dose=shown_count(policy, without))
     if not frequent:
         for strengths in placed.values():
             for sums in strengths.values():
                 add(other, sums)
-        report.other_units = protected_count(policy, other)
+        report.other_units = shown_count(policy, other)
         return report
     measure = min(frequent, key=lambda m: (-sum(n for _, n in frequent[m]), m))
     for other_measure, strengths in placed.items():
@@ -188,6 +201,6 @@ def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS) -> DoseReport
         add(members[max(0, bisect.bisect_right(edges, amount) - 1)], sums)
     report.measure = measure.label
     report.edges = edges
-    report.bands = [outcomes(policy, band_label(edges, i, measure), sums) for i, sums in enumerate(members)]
-    report.other_units = protected_count(policy, other)
+    report.bands = [band_outcomes(policy, band_label(edges, i, measure), sums) for i, sums in enumerate(members)]
+    report.other_units = shown_count(policy, other)
     return report

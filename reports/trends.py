@@ -2,8 +2,8 @@
 
 Each year's reports (by the year of the report's last update, as report_slice keeps it) are one
 view: protected n, the improved share with its widened Wilson interval, and mean satisfaction
-with its interval (reports.slices.mean_interval). A year under min_n says "too few reports to
-show", whether it holds a few reports or none. Years run from the first to the last shown year,
+with its interval (reports.slices.mean_interval). A year under min_n (by its true count, and its
+protected one) says "too few reports to show", whether it holds a few reports or none. Years run from the first to the last shown year,
 so a hidden year before or after them is never named (it would tell that it holds a report).
 
 Whether opinion moved is told only when the intervals of the first and last shown years do not
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reports.disclosure import Policy
-from reports.slices import Outcomes, add, by_bucket, outcomes, protected_count
+from reports.slices import Outcomes, add, by_bucket, outcomes
 
 
 @dataclass
@@ -70,15 +70,24 @@ def movement(years: list[Outcomes], name: str, low: str, high: str) -> Movement 
     return Movement(known[0].label, known[-1].label, direction)
 
 
+def _year(policy: Policy, year: str, sums: dict) -> Outcomes:
+    """A year's protected outcomes, hidden unless at least min_n reports are in it by true count too.
+
+    A year named on the page tells that someone reported in it, so it appears by its true count.
+    """
+    result = outcomes(policy, year, sums)
+    return result if result.shown and int(sums["n"]) >= policy.min_n else Outcomes(year, None)
+
+
 def trend_report(policy: Policy, frame) -> TrendReport:
     """Outcomes per year of report from a treatment's "year" slices (other axes ignored)."""
     buckets = {b: s for b, s in by_bucket(frame, "year").items() if b.isdigit()}
     total = {}
     for sums in buckets.values():
         add(total, sums)
-    if protected_count(policy, total) is None:  # the same set and numbers as the treatment's own page
+    if not total or policy.shown_n(int(total["key_sum"]), int(total["n"])) is None:  # as the treatment's own page
         return TrendReport(policy.min_n, True)
-    computed = {int(year): outcomes(policy, year, sums) for year, sums in buckets.items()}
+    computed = {int(year): _year(policy, year, sums) for year, sums in buckets.items()}
     shown = sorted(year for year, o in computed.items() if o.shown)
     report = TrendReport(policy.min_n, False)
     if not shown:

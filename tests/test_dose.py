@@ -140,6 +140,24 @@ def test_a_rare_strength_never_becomes_an_edge_and_a_small_band_is_hidden():
     assert stricter.edges == [10] and stricter.bands[0].n == 11 and stricter.bands[0].label == "any dose in mg a day"
 
 
+def test_a_strength_fewer_than_min_n_people_reported_is_never_an_edge_whatever_its_noise():
+    reports = (
+        many("mg|10|once_daily", [("major", "none", 8)] * 30, 1)
+        + many("mg|35|once_daily", [("none", "severe", 2)], 100)  # one person's dose
+        + many("mg|60|once_daily", [("none", "severe", 2)] * 4, 200)  # four people's
+        + many("mg|80|once_daily", [("moderate", "none", 7)] * 30, 300)
+        + many("ml|5|once_daily", [("moderate", "none", 7)] * 3, 400)  # three apart, in other units
+    )
+    frame = slice_frame(reports)
+    for key in range(400):
+        policy = Policy(mode="perturb", min_n=5, sigma=2.5, key=f"dose edges {key}".encode())
+        report = dose_report(policy, frame)
+        assert set(report.edges) <= {10, 80}, (key, report.edges)
+        assert report.other_units is None  # three reports never show a count, however noised
+        for band in report.shown:
+            assert band.n >= 5
+
+
 def test_a_treatment_with_too_few_reports_shows_no_band():
     report = dose_report(EXACT, slice_frame(many("mg|10|once_daily", [("major", "none", 8)] * 4)))
     assert report.suppressed and report.as_json() == {"suppressed": True}

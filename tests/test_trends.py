@@ -61,3 +61,19 @@ def test_years_are_protected_views():
     (year,) = report.years
     assert year.n == policy.view(sum(k for *_, k in reports)).n(len(reports))
     assert year.satisfaction["low"] < year.satisfaction["mean"] < year.satisfaction["high"]
+
+
+def test_a_year_fewer_than_min_n_people_reported_in_is_never_named_whatever_its_noise():
+    reports = (
+        many("2019", [("major", "none", 9)] * 4, 1)  # before the shown years: never named
+        + many("2021", [("none", "none", 3)] * 30, 100)
+        + many("2022", [("major", "none", 9)] * 2, 200)  # between them: only ever "too few"
+        + many("2024", [("moderate", "none", 6)] * 30, 300)
+        + many("2025", [("major", "none", 9)], 400)  # one person's year, after them: never named
+    )
+    frame = slice_frame(reports)
+    for key in range(400):
+        policy = Policy(mode="perturb", min_n=5, sigma=2.5, key=f"years {key}".encode())
+        report = trend_report(policy, frame)
+        assert [y.label for y in report.years] == ["2021", "2022", "2023", "2024"], key
+        assert [y.label for y in report.shown] == ["2021", "2024"]
