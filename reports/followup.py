@@ -120,17 +120,18 @@ def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> Horizon
     key_sum = sum(int(k) for k in chosen["report_key"].tolist()) if true_n else 0
     view = policy.view(key_sum, kind=view_kind(months))
     n = view.n(true_n)
-    if not policy.shown(n):
+    if not policy.shown(n, true_n):
         return HorizonReport(months, tolerance(months), 0, True)
-    effect = view.distribution("effectiveness", _counts(chosen["effectiveness"], scales.EFFECTIVENESS.codes))
+    # Every part adds up to its protected number who answered, never above n.
+    effect = view.distribution("effectiveness", _counts(chosen["effectiveness"], scales.EFFECTIVENESS.codes), n)
     severity = view.distribution(
-        "side_effect_severity", _counts(chosen["side_effect_severity"], scales.SIDE_EFFECT_SEVERITY.codes)
+        "side_effect_severity", _counts(chosen["side_effect_severity"], scales.SIDE_EFFECT_SEVERITY.codes), n
     )
     # Still using N months in: no stop month at that point, or a stop at least N months after the start.
     still = chosen["ran"].isna() | (chosen["ran"] >= months)
-    using = view.distribution("still_using", {"yes": int(still.sum()), "no": int((~still).sum())})
+    using = view.distribution("still_using", {"yes": int(still.sum()), "no": int((~still).sum())}, n)
     satisfaction = _counts(chosen["satisfaction"].dropna().astype(int), SATISFACTION_CODES)
-    satisfaction = view.distribution("satisfaction", satisfaction)
+    satisfaction = view.distribution("satisfaction", satisfaction, n)
     return HorizonReport(
         months=months,
         tolerance=tolerance(months),
@@ -172,7 +173,7 @@ def published_growth(policy: Policy, grown: int) -> NewReports:
 def new_reports(policy: Policy, true_n: int, key_sum: int) -> NewReports:
     """The protected count of a set of new reports, named by their key sum under a kind of its own."""
     n = policy.view(key_sum, kind=NEW_REPORTS_KIND).n(true_n)
-    return NewReports(n, True) if policy.shown(n) else NewReports(0, False)  # hidden: never a number
+    return NewReports(n, True) if policy.shown(n, true_n) else NewReports(0, False)  # hidden: never a number
 
 
 @dataclass

@@ -588,3 +588,37 @@ def test_reports_add_up_and_never_show_a_group_under_min_n(app, community, filte
             assert all(n <= detail["n"] for n in detail["stop_reasons"].values())
             assert all(min_n <= term["n"] <= detail["n"] for term in detail["side_effects"])
             assert all(n >= 0 for name in scales.EXPERIENCE_CODES for n in detail[name].values())
+
+
+def test_after_n_months_parts_agree_and_appear_by_true_count():
+    import pandas as pd
+
+    from reports import followup
+
+    rng = random.Random(4)
+    rows = [
+        (
+            i,
+            "2024-01",
+            "2024-07",
+            rng.getrandbits(40),
+            rng.choice([None, "2024-03"]),
+            rng.choice([*scales.EFFECTIVENESS.codes, None]),
+            rng.choice([*scales.SIDE_EFFECT_SEVERITY.codes, None]),
+            rng.choice([rng.randint(1, 10), None]),
+            "yes",
+        )
+        for i in range(12)
+    ]
+    points = pd.DataFrame(rows, columns=followup.POINT_COLUMNS)
+    for key in range(300):
+        policy = disclosure.Policy(mode="perturb", min_n=5, key=f"after {key}".encode())
+        # A few people's answers never appear, whatever their noise; nor a count of a few new reports.
+        assert followup.horizon_report(points.iloc[:4], 6, policy).suppressed
+        assert not followup.new_reports(policy, 4, rng.getrandbits(40)).shown
+        report = followup.horizon_report(points, 6, policy)
+        if report.suppressed:
+            continue
+        assert report.n >= policy.min_n
+        for dist in (report.effectiveness, report.still_using):
+            assert sum(dist.values()) <= report.n and all(c >= 0 for c in dist.values())
