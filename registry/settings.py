@@ -24,6 +24,11 @@ DEFAULTS = dict(
     # true counts, for closed deployments whose every reader is trusted, and arithmetic tests.
     DISCLOSURE="perturb",
     DISCLOSURE_SIGMA=2.5,
+    # Pages read published numbers (registry/release.py). "manual": `registry release` publishes (a timer
+    # in production, docs/deploy.md); "auto": a release runs before a page is read whenever the reports
+    # moved (the demo and tests: as safe, since a view changes only when min_n people changed in it).
+    RELEASE="manual",
+    RELEASE_BUDGET=52,  # parts of the year; one view gets new numbers at most once in each (0: no cap)
     PER_PAGE=25,
     WTF_CSRF_TIME_LIMIT=None,
     # Tokens stay strict; Flask-WTF's HTTPS Referer demand gives way to registry.csrf's

@@ -41,11 +41,18 @@ def install(app: Flask) -> None:
     audit.use_request_actor(request_actor)
     app.add_template_filter(thousands, "num")
     app.jinja_env.globals["disclosure"] = app.extensions["disclosure"]
+    app.jinja_env.globals["numbers_updated"] = numbers_updated
+
+
+def numbers_updated() -> str | None:
+    """When the published numbers were last updated, for the pages ("6 December 2026, 14:00 UTC")."""
+    when = release.last_released(db.session)
+    return f"{when.day} {when:%B %Y, %H:%M} UTC" if when else None
 
 
 def release_if_auto() -> None:
     """REGISTRY_RELEASE=auto (demo, tests): publish before a read whenever the reports moved since the last release."""
-    if current_app.config.get("RELEASE") == "auto" and request.method in ("GET", "HEAD"):
+    if current_app.config.get("RELEASE") == "auto":
         if request.endpoint in (None, "static", "health.health") or (request.endpoint or "").startswith("assets."):
             return
         release.release_if_changed(db.session)

@@ -78,7 +78,12 @@ def new():
         )
         if not created:  # the same pair submitted twice at once
             return redirect(url_for("experiences.edit", experience_id=experience.id))
-        flash(f"Thank you. Your experience with {treatment.name} for {condition.name} is saved.", "success")
+        flash(
+            f"Thank you. Your experience with {treatment.name} for {condition.name} is saved. It will be in the "
+            "numbers once a few more people have reported: numbers are updated in batches, so that no one can "
+            "tell your answers from them.",
+            "success",
+        )
         flash_text_state(experience, "tip")
         return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
     return _render(form)
