@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from reports.disclosure import Policy
+from reports.disclosure import Policy, apportion
 from reports.stats import Z_95, wilson
 
 # Months on treatment: [start, end) of each band; the last is open (24 or more).
@@ -67,12 +67,13 @@ class TrueBands:
 
 @dataclass(frozen=True)
 class Bands:
-    """One unit's band counts as they may be published (every number protected)."""
+    """One unit's band counts as they may be published (every number protected; the bands add up to n)."""
 
     n: int
     stopped: tuple[int, ...]
     using: tuple[int, ...]
     reasons: dict[str, dict[str, int]]  # period ("early", "late") -> reason -> protected count
+    reason_periods: tuple[str, ...] = PERIODS  # periods with at least min_n stops by true count
 
     @property
     def stops(self) -> dict[str, int]:
@@ -118,18 +119,38 @@ def true_bands(frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, TrueB
 
 
 def protect(policy: Policy, true: TrueBands) -> Bands:
-    """The unit's band counts through its one time view: every count protected, once."""
+    """The unit's band counts through its one time view: every count protected, once.
+
+    Every report of the view is in exactly one band, so the protected band counts are rescaled
+    onto the protected n by largest remainders (reports.disclosure.apportion): the curve's people
+    at risk at the start are the n the page prints. Stop reasons are shown for a period only when
+    at least min_n people stopped in it by true count.
+    """
     view = policy.view(true.key_sum, KIND)
+    n = view.n(true.n)
+    drawn = {
+        **{
+            ("stopped", i): view.count(f"stopped@{name}", d)
+            for i, (name, d) in enumerate(zip(BAND_NAMES, true.stopped))
+        },
+        **{("using", i): view.count(f"using@{name}", c) for i, (name, c) in enumerate(zip(BAND_NAMES, true.using))},
+    }
+    parts = drawn if policy.mode == "exact" else apportion(drawn, n)
+    true_stops = {
+        period: sum(d for (start, _), d in zip(BANDS, true.stopped) if (start < EARLY_MONTHS) == (period == "early"))
+        for period in PERIODS
+    }
     return Bands(
-        n=view.n(true.n),
-        stopped=tuple(view.count(f"stopped@{name}", d) for name, d in zip(BAND_NAMES, true.stopped)),
-        using=tuple(view.count(f"using@{name}", c) for name, c in zip(BAND_NAMES, true.using)),
+        n=n,
+        stopped=tuple(parts[("stopped", i)] for i in range(len(BANDS))),
+        using=tuple(parts[("using", i)] for i in range(len(BANDS))),
         reasons={
             period: {
                 code: view.count(f"stop_reasons={code}@{period}", counts[i]) for code, counts in true.reasons.items()
             }
             for i, period in enumerate(PERIODS)
         },
+        reason_periods=tuple(period for period in PERIODS if true_stops[period] >= policy.min_n),
     )
 
 
@@ -336,17 +357,20 @@ def _median(points: list[Point]) -> dict:
 
 
 def _reasons(policy: Policy, bands: Bands) -> dict[str, dict]:
-    """Per period with at least min_n protected stops, each reason's share of those stops with its interval."""
+    """Per period with at least min_n stops (true and protected), each reason's share of those stops with its interval.
+
+    A reason's count is at most the period's stops: a share of them never passes 100%.
+    """
     from reports.disclosure import share
 
     result = {}
     for period, stops in bands.stops.items():
-        if stops < policy.min_n:
+        if stops < policy.min_n or period not in bands.reason_periods:
             continue
         result[period] = {
             "stops": stops,
             "reasons": {
-                code: share(policy, {"yes": k, "no": max(stops - k, 0)}, ("yes",))
+                code: share(policy, {"yes": min(k, stops), "no": max(stops - k, 0)}, ("yes",))
                 for code, k in bands.reasons[period].items()
             },
         }

@@ -622,3 +622,23 @@ def test_after_n_months_parts_agree_and_appear_by_true_count():
         assert report.n >= policy.min_n
         for dist in (report.effectiveness, report.still_using):
             assert sum(dist.values()) <= report.n and all(c >= 0 for c in dist.values())
+
+
+def test_time_bands_add_up_to_the_curves_n_and_stop_reasons_appear_by_true_stops():
+    from reports import survival
+
+    rng = random.Random(6)
+    for key in range(300):
+        policy = disclosure.Policy(mode="perturb", min_n=5, key=f"time {key}".encode())
+        stopped = (rng.randint(0, 3), 1, 0, rng.randint(0, 20), rng.randint(0, 9), rng.randint(0, 9))  # 1-4 early
+        using = tuple(rng.randint(0, 15) for _ in range(6))
+        true = survival.TrueBands(sum(stopped) + sum(using), rng.getrandbits(40), stopped, using, {"cost": (1, 2)})
+        bands = survival.protect(policy, true)
+        assert sum(bands.stopped) + sum(bands.using) == bands.n  # the people at risk at the start are the n printed
+        curve = survival.curve(policy, bands)
+        if curve.suppressed:
+            continue
+        assert curve.points[0].at_risk <= curve.n
+        assert "early" not in curve.reasons  # fewer than min_n early stops, whatever their noise
+        for block in curve.reasons.values():
+            assert all(s is None or s["share"] <= 1 for s in block["reasons"].values())
