@@ -29,7 +29,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import BigInteger, Column, MetaData, Table, delete, func, insert, select, text
 
 from registry.database import insert_columns, now_utc
 from registry.models import (
@@ -66,7 +66,6 @@ DIM_VALUES = {
 }
 UNKNOWN = 7
 MASKS = range(16)  # bit i set: the view filters on DIMENSIONS[i]
-CHUNK = 20_000
 
 
 def seed(key_sums, release_id: int) -> np.ndarray:
@@ -149,6 +148,20 @@ def budget_period(now: datetime) -> int:
     return now.year * 1000 + (now.timetuple().tm_yday - 1) * parts // 366
 
 
+# A temporary list of ids (views or reports) to join against, instead of IN lists of thousands of parameters.
+_scratch = Table("release_ids", MetaData(), Column("id", BigInteger, primary_key=True), prefixes=["TEMPORARY"])
+
+
+def _scratch_ids(session, ids) -> Table:
+    """The scratch table holding exactly these ids (created in this connection on first use)."""
+    session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS release_ids (id BIGINT PRIMARY KEY)"))
+    session.execute(_scratch.delete())
+    values = np.unique(np.asarray(ids, dtype=np.int64))
+    if len(values):
+        insert_columns(session.connection(), _scratch, {"id": values})
+    return _scratch
+
+
 def _lock(session) -> None:
     if session.get_bind().dialect.name == "postgresql":  # one release at a time across servers
         session.execute(text("SELECT pg_advisory_xact_lock(2424)"))
@@ -205,10 +218,16 @@ def _ratings_now(session) -> pd.DataFrame:
 
 
 def _version(rows: pd.DataFrame, columns) -> np.ndarray:
+    """A 64-bit hash of what a report is now (its unit, "like me" values, last save, follow-ups)."""
     if rows.empty:
         return np.zeros(0, dtype=np.int64)
-    text_form = rows[columns].astype(str)
-    return pd.util.hash_pandas_object(text_form, index=False).to_numpy().view(np.int64)
+    numbers = pd.DataFrame(index=rows.index)
+    for name in columns:
+        values = rows[name]
+        if name == "updated_at":
+            values = pd.to_datetime(values, utc=True).astype("int64")
+        numbers[name] = pd.to_numeric(values).fillna(-1).astype("int64")
+    return pd.util.hash_pandas_object(numbers, index=False).to_numpy().view(np.int64)
 
 
 def _changed(session, kind: str, now: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -239,10 +258,10 @@ def _changed(session, kind: str, now: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
 
 def _remember(session, kind: str, old: pd.DataFrame, new: pd.DataFrame) -> None:
     """pub_member follows the reports that changed."""
-    gone = old["report_id"].tolist()
-    for start in range(0, len(gone), CHUNK):
+    if len(old):
+        gone = _scratch_ids(session, old["report_id"].to_numpy())
         session.execute(
-            delete(pub_member).where(pub_member.c.kind == kind, pub_member.c.report_id.in_(gone[start : start + CHUNK]))
+            delete(pub_member).where(pub_member.c.kind == kind, pub_member.c.report_id.in_(select(gone.c.id)))
         )
     _insert(session, pub_member, new.assign(kind=kind))
 
@@ -265,23 +284,40 @@ def _insert(session, table, frame: pd.DataFrame) -> None:
 
 
 def _due(session, kind: str, touched: pd.DataFrame, published, period: int) -> tuple[np.ndarray, int, int]:
-    """Views due for new numbers (pending cleared), how many were frozen by the budget, how many still wait."""
-    stored = _read(
-        session,
-        select(pub_pending.c.view, pub_pending.c.user_id).where(pub_pending.c.kind == kind),
-        ["view", "user_id"],
-    )
-    pending = pd.concat([stored, touched], ignore_index=True).astype("int64").drop_duplicates()
+    """Views due for new numbers (their pending changes cleared), how many the budget froze, how many wait.
+
+    Reads only the pending changes of the views touched now and of views already ready (frozen by
+    the budget last time), and writes only the new pairs: an hourly release costs what changed.
+    """
+    touched = touched.astype("int64").drop_duplicates()
+    where = pub_pending.c.kind == kind
+    columns = [pub_pending.c.view, pub_pending.c.user_id]
+    ready_before = select(pub_pending.c.view).where(where).group_by(pub_pending.c.view)
+    ready_before = ready_before.having(func.count() >= max(threshold(), 1))
+    if len(touched) > 200_000:  # most views: read them all
+        stored = _read(session, select(*columns).where(where), ["view", "user_id"]).astype("int64")
+    else:
+        ids = _scratch_ids(session, touched["view"].to_numpy())
+        stored = _read(
+            session,
+            select(*columns).where(where, pub_pending.c.view.in_(select(ids.c.id).union(ready_before))),
+            ["view", "user_id"],
+        ).astype("int64")
+    pending = pd.concat([stored, touched], ignore_index=True).drop_duplicates()
     if pending.empty:
         return np.zeros(0, dtype=np.int64), 0, 0
     people = pending.groupby("view")["user_id"].nunique()
     ready = people[people >= threshold()].index.to_numpy(dtype=np.int64)
     spent = _spent(session, published, ready, period)
     due = np.setdiff1d(ready, spent)
-    waiting = pending[~pending["view"].isin(due)]
-    session.execute(delete(pub_pending).where(pub_pending.c.kind == kind))
-    _insert(session, pub_pending, waiting.assign(kind=kind))
-    return due, len(spent), int(waiting["view"].nunique())
+    new_pairs = touched.merge(stored, on=["view", "user_id"], how="left", indicator=True)
+    new_pairs = new_pairs[(new_pairs["_merge"] == "left_only") & ~new_pairs["view"].isin(due)]
+    if len(due):
+        ids = _scratch_ids(session, due)
+        session.execute(delete(pub_pending).where(where, pub_pending.c.view.in_(select(ids.c.id))))
+    _insert(session, pub_pending, new_pairs[["view", "user_id"]].assign(kind=kind))
+    waiting = session.scalar(select(func.count(func.distinct(pub_pending.c.view))).where(where))
+    return due, len(spent), int(waiting or 0)
 
 
 def _rating_key(table=pub_rating):
@@ -380,8 +416,8 @@ def _publish_cells(session, due: np.ndarray, release_id: int, period: int) -> se
     published = published[published["n"] > 0]
     words = _terms_json(_aggregate(terms, due, ["n"], ["term"]))
     before = _publications(session, pub_cell, period)
-    for start in range(0, len(due), CHUNK):
-        session.execute(delete(pub_cell).where(pub_cell.c.view.in_([int(v) for v in due[start : start + CHUNK]])))
+    ids = _scratch_ids(session, due)
+    session.execute(delete(pub_cell).where(pub_cell.c.view.in_(select(ids.c.id))))
     if not published.empty:
         views = published["view"].to_numpy(dtype=np.int64)
         counts = published[COUNT_COLUMNS].to_numpy(dtype=np.int32)
