@@ -83,7 +83,8 @@ with app.app_context():
     c = Community(rng, db.session)
     month = date.today().year * 12
     history = np.random.default_rng([1, 19])
-    batch = _generate_batch(rng, c, {n}, 10_000_000, 10_000_000, month, "x", history, month - 1)
+    secret = app.extensions["disclosure"].key
+    batch = _generate_batch(rng, c, {n}, 10_000_000, 10_000_000, month, "x", history, month - 1, secret)
     users, experiences = _rows(batch.tables[User]), _rows(batch.tables[Experience])
     start = time.perf_counter()
     db.session.add_all(User(**r) for r in users)

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import date, timezone
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
 import scales
 from registry import report_upkeep
 from registry.database import REPORT_KEY_BITS, insert_columns
-from registry.demo_community import Community, month_growth, next_id, timestamps
+from registry.demo_community import Community, month_growth, next_id, report_keys, timestamps
 from registry.demo_doctors import add_doctors, rating_columns
 from registry.extensions import db
 from registry.models import (
@@ -393,15 +394,15 @@ EFFECT_UP = np.array([0.10, 0.22, 0.25, 0.12, 0.0])
 EFFECT_DOWN = np.array([0.0, 0.05, 0.10, 0.12, 0.15])
 
 
-def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray, last_month: int) -> np.ndarray:
+def _histories(rng, c: Community, m: Members, r: Reports, last_month: int) -> None:
     """Follow-ups of some experiences still in use: an "original" point at the report, then 1-3
-    updates about three months or more apart, up to last_month; return the experiences' report keys.
+    updates about three months or more apart, up to last_month.
 
     Answers drift as a follow-up would tell them: effectiveness may grow or wane, side effects
     fade, satisfaction and recommending follow, and some stop, for reasons drawn as at the report.
     The experience's current answers become its latest point's, as registry.followups.add_update
-    leaves them: each update is a saved edit, with a new report key and updated_at; the original
-    point keeps the key the report had. Draws come from their own rng, so the rest of the
+    leaves them: each update is a saved edit with a new updated_at (every point carries the
+    report's fixed key, added with the rows). Draws come from their own rng, so the rest of the
     community is the one the seed always gave.
     """
     k = len(r.unit)
@@ -409,7 +410,6 @@ def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray
     eligible = ~r.stopped_flag & ~c.unit_one_off[r.unit] & (r.month <= last_month - 3)
     h = np.flatnonzero(eligible & (rng.random(k) < FOLLOWUP_SHARE))
     n = len(h)
-    report_key = report_key.copy()
     wanted = 1 + _cdf_pick(rng, np.tile(np.cumsum(UPDATES_P), (n, 1)))
     effect, severity = r.effect[h].copy(), r.severity[h].copy()
     satisfaction, recommend = r.satisfaction[h].copy(), r.recommend[h].copy()
@@ -418,7 +418,7 @@ def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray
     reasons = {reason: np.zeros(n, dtype=bool) for reason in r.reasons}
     survivor = m.role[r.owner[h]] == "survivor"
     cost, coverage = r.cost[h], r.coverage[h]
-    original = (np.arange(n), "original", month, day, report_key[h], effect, severity, satisfaction, recommend)
+    original = (np.arange(n), "original", month, day, effect, severity, satisfaction, recommend)
     # Still in use at the report: no stop month, no reasons. Copies: the state below moves on.
     points = [(*(a.copy() if isinstance(a, np.ndarray) else a for a in original), stopped.copy(), np.full(n, None))]
     for step in range(1, len(UPDATES_P) + 1):
@@ -444,15 +444,16 @@ def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray
         stopped[go] = np.where(stop, stop_month, -1)
         for reason, has in why.items():
             reasons[reason][go] = has
-        keys = rng.integers(0, REPORT_KEY_BOUND, g)  # a saved edit draws a new report key
-        report_key[h[go]] = keys
+        # Drawn and unused: a saved edit drew a new report key before keys were fixed (issue 24), and
+        # the draws after these must stay where they were (a seed gives the demo it always gave).
+        rng.integers(0, REPORT_KEY_BOUND, g)
         text = np.full(g, None, dtype=object)
         names = list(why)
         held = np.column_stack([why[name] for name in names])
         for i in np.flatnonzero(stop).tolist():
             text[i] = " ".join(sorted(name for name, has in zip(names, held[i].tolist()) if has)) or None
         points.append(
-            (go, "update", at[go], day[go].copy(), keys, e_new, s_new, sat_new, recommend[go].copy(), stopped[go], text)
+            (go, "update", at[go], day[go].copy(), e_new, s_new, sat_new, recommend[go].copy(), stopped[go], text)
         )
     # The experience's current answers: its latest point's.
     r.effect[h], r.severity[h], r.satisfaction[h], r.recommend[h] = effect, severity, satisfaction, recommend
@@ -461,7 +462,6 @@ def _histories(rng, c: Community, m: Members, r: Reports, report_key: np.ndarray
         r.reasons[reason][h] = reasons[reason]
     r.updated_month[h], r.updated_day[h] = month, day
     r.history = _history_table(h, points)
-    return report_key
 
 
 def _drift(rng, step: int, e: np.ndarray, s: np.ndarray, satisfaction: np.ndarray, recommend: np.ndarray):
@@ -498,10 +498,10 @@ def _history_table(h: np.ndarray, points: list[tuple]) -> dict:
         **{
             name: np.concatenate(columns[i])
             for i, name in enumerate(
-                ("month", "day", "report_key", "effect", "severity", "satisfaction", "recommend", "stopped"), start=2
+                ("month", "day", "effect", "severity", "satisfaction", "recommend", "stopped"), start=2
             )
         },
-        "stop_reasons": np.concatenate(columns[10]),
+        "stop_reasons": np.concatenate(columns[9]),
     }
 
 
@@ -560,7 +560,7 @@ def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, rep
         "user_id": m.ids[owner],
         "condition_id": c.condition_ids[c.unit_condition[r.unit]],
         "treatment_id": c.unit_treatment[r.unit],
-        "report_key": report_key,  # disclosure control's random key per report (reports/disclosure.py)
+        "report_key": report_key,  # fixed per member and pair, as registry.experiences.save sets it
         "role": m.role[owner],
         "started": _month_text(r.started),
         "stopped": np.where(r.stopped_flag, _month_text(np.maximum(r.stopped, 0)), None),
@@ -607,9 +607,11 @@ def _generate_batch(
     password_hash: str,
     history_rng,
     last_month: int,
+    secret: bytes,
 ) -> Batch:
     """About n experiences by new members, in named steps; every draw comes from rng, in order,
-    but the follow-ups' (history_rng, points up to last_month)."""
+    but the follow-ups' (history_rng, points up to last_month). Report keys are the app's for
+    the disclosure key ``secret`` (registry.database.report_key)."""
     m = _members(rng, c, n, first_user, end_month)
     r = _treatments(rng, c, m)
     _answers(rng, c, r)
@@ -618,8 +620,11 @@ def _generate_batch(
     _side_effects(rng, c, r)
     r.tips = _tips(rng, len(r.unit))
     r.dose = _doses(rng, c, r)
-    report_key = rng.integers(0, REPORT_KEY_BOUND, len(r.unit))
-    report_key = _histories(history_rng, c, m, r, report_key, last_month)
+    rng.integers(0, REPORT_KEY_BOUND, len(r.unit))  # drawn and unused: random keys before issue 24 (see _histories)
+    _histories(history_rng, c, m, r, last_month)
+    report_key = report_keys(
+        secret, "e", m.ids[r.owner], c.condition_ids[c.unit_condition[r.unit]], c.unit_treatment[r.unit]
+    )
     experiences = _experience_columns(c, m, r, first_experience, report_key)
     return Batch(
         tables=_tables(c, m, r, experiences, password_hash), members=m, condition_ids=c.condition_ids[m.condition]
@@ -652,19 +657,19 @@ def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_ha
         Experience: experiences,
         ExperienceSideEffect: {"experience_id": ids[term_rows], "term": c.terms[term_index]},
         ExperienceStopReason: {"experience_id": np.concatenate(reason_ids), "reason": np.concatenate(reason_codes)},
-        ExperienceUpdate: _history_columns(r.history, ids),
+        ExperienceUpdate: _history_columns(r.history, ids, experiences["report_key"]),
     }
     return tables
 
 
-def _history_columns(history: dict, ids: np.ndarray) -> dict:
-    """experience_update rows, as registry.followups._point writes them."""
+def _history_columns(history: dict, ids: np.ndarray, report_key: np.ndarray) -> dict:
+    """experience_update rows, as registry.followups._point writes them (each with its experience's key)."""
     stopped = history["stopped"]
     return {
         "experience_id": ids[history["experience"]],
         "kind": history["kind"],
         "recorded_at": timestamps(history["month"], history["day"]),
-        "report_key": history["report_key"],
+        "report_key": report_key[history["experience"]],
         "stopped": np.where(stopped >= 0, _month_text(np.maximum(stopped, 0)), None),
         "stop_reasons": history["stop_reasons"],
         "effectiveness": _codes(scales.EFFECTIVENESS, history["effect"]),
@@ -705,6 +710,7 @@ def seed_demo(
     """Insert a demo community of n_experiences experiences (and about doctor_ratings ratings
     of demo doctors by the same members); return counts of rows added."""
     session = db.session
+    secret = current_app.extensions["disclosure"].key  # report keys as the app computes them
     rng = np.random.default_rng(seed)
     community = Community(rng, session)
     until = until or date.today()
@@ -734,7 +740,7 @@ def seed_demo(
     while remaining > 0:
         chunk = min(batch_size, remaining)
         batch = _generate_batch(
-            rng, community, chunk, user_id, experience_id, end_month, password_hash, history_rng, last_month
+            rng, community, chunk, user_id, experience_id, end_month, password_hash, history_rng, last_month, secret
         )
         connection = session.connection()
         t = batch.tables
@@ -745,7 +751,9 @@ def seed_demo(
                 connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]), _rows(t[ExperienceStopReason])
             )
         if doctors is not None:
-            ratings = rating_columns(rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month)
+            ratings = rating_columns(
+                rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month, secret
+            )
             insert_columns(connection, DoctorRating.__table__, ratings)
             added["doctor_ratings"] += len(ratings["user_id"])
         session.commit()

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 
 import scales
+from registry import experiences
 from registry.extensions import db
 from registry.models import Condition, Diagnosis, Experience, ExperienceUpdate, User
 
@@ -53,7 +54,8 @@ def seed_demo_own_history(patient: User) -> Experience | None:
     A demo member's report of the most reported condition, still in use and followed up at least
     twice, from someone of the patient's sex and age band that year (the bands the form would have
     stored), moves to the patient with the member's diagnosis year; the aggregates hold no owner,
-    so they stay exact. Does nothing when the patient has reports already.
+    so they stay exact. It takes the patient's report key for the pair, as its history points
+    do (a key is fixed per participant and pair). Does nothing when the patient has reports already.
     """
     if db.session.scalar(select(func.count(Experience.id)).where(Experience.user_id == patient.id)):
         return None
@@ -99,6 +101,9 @@ def seed_demo_own_history(patient: User) -> Experience | None:
     if year is not None and has_diagnosis is None:  # kept when the patient deleted a report and kept the diagnosis
         db.session.add(Diagnosis(user_id=patient.id, condition_id=experience.condition_id, diagnosed_year=year))
     experience.user_id = patient.id
+    experience.report_key = experiences.fixed_key("e", patient.id, experience.condition_id, experience.treatment_id)
+    for point in db.session.scalars(select(ExperienceUpdate).where(ExperienceUpdate.experience_id == experience.id)):
+        point.report_key = experience.report_key
     flag_modified(experience, "updated_at")  # kept as it was (else onupdate sets now): its latest point's date
     db.session.commit()
     return experience

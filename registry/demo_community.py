@@ -5,6 +5,7 @@ condition's and treatment's place in them, and the Community the generator (regi
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from registry.catalog import STARTER_CATALOG
+from registry.database import REPORT_KEY_BITS
 from registry.models import Condition, Treatment, condition_treatment
 
 PROFILES_PATH = Path(__file__).parent / "data" / "demo_profiles.json"
@@ -213,6 +215,22 @@ def timestamps(months: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Noon UTC on the given day of each month, as datetime64."""
     first = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
     return (first + (days - 1).astype("timedelta64[D]")).astype("datetime64[s]") + np.timedelta64(12, "h")
+
+
+def report_keys(secret: bytes, kind: str, user_ids: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """registry.database.report_key for many reports at once: the same integers, the key the app computes.
+
+    BLAKE2b reads its input as a stream, so the keyed state after "kind|" is made once and copied
+    for each report (a keyed hash sets up a whole block for the key); the digests become integers in one pass.
+    """
+    start = hashlib.blake2b(key=secret[:64], digest_size=8, person=b"report-key")
+    start.update(f"{kind}|".encode())
+    digests = []
+    for u, a, b in zip(user_ids.tolist(), first.tolist(), second.tolist()):
+        h = start.copy()
+        h.update(f"{u}|{a}|{b}".encode())
+        digests.append(h.digest())
+    return (np.frombuffer(b"".join(digests), dtype=">u8") >> np.uint64(64 - REPORT_KEY_BITS)).astype(np.int64)
 
 
 def month_start(month_number: int) -> datetime:

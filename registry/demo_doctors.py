@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 import scales
 from registry.database import REPORT_KEY_BITS, insert_columns
-from registry.demo_community import Community, month_growth, month_start, next_id, timestamps
+from registry.demo_community import Community, month_growth, month_start, next_id, report_keys, timestamps
 from registry.models import Condition, Doctor
 
 if TYPE_CHECKING:
@@ -142,9 +142,10 @@ def add_doctors(rng, c: Community, session, n_ratings: int) -> DemoDoctors:
     return DemoDoctors(np.arange(first_id, first_id + n), rng.normal(0, 1, n), rng.normal(0, 1, n), pools)
 
 
-def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) -> dict:
+def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int, secret: bytes) -> dict:
     """About n ratings of demo doctors by the batch's members: a doctor of their condition's
-    specialty in their own country, rated after the last visit and after joining."""
+    specialty in their own country, rated after the last visit and after joining; each with the
+    report key the app computes for the disclosure key ``secret`` (registry.ratings.save)."""
     m = batch.members
     columns = {
         name: []
@@ -178,7 +179,8 @@ def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) ->
     day = np.where(rated_month == m.joined[who], m.joined_day[who], 1) + rng.integers(0, 28, n)
     created = timestamps(rated_month, np.minimum(day, 28)).astype("datetime64[us]").tolist()
     has_appointment, has_comment, comment_pick = rng.random(n) < 0.8, rng.random(n) < 0.2, rng.random(n)
-    report_key = rng.integers(0, REPORT_KEY_BOUND, n)  # one per rating row
+    # Drawn and unused: random keys before issue 24; the draws after these stay where they were.
+    rng.integers(0, REPORT_KEY_BOUND, n)
     frequency = scales.FREQUENCY.codes
     seen = set()
     for i in range(n):
@@ -203,7 +205,6 @@ def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) ->
             ("user_id", int(m.ids[member])),
             ("doctor_id", int(d.ids[doctor])),
             ("condition_id", condition_id),
-            ("report_key", int(report_key[i])),
             ("last_visit", f"{visit // 12:04d}-{visit % 12 + 1:02d}"),
             ("overall", overall),
             ("explained_clearly", frequency[items[0]]),
@@ -220,4 +221,7 @@ def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int) ->
             ("text_reason", None),
         ):
             columns[column].append(value)
+    columns["report_key"] = report_keys(
+        secret, "r", *(np.array(columns[name], dtype=np.int64) for name in ("user_id", "doctor_id", "condition_id"))
+    )
     return columns

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 import scales
-from registry import demo, demo_accounts, demo_community, report_upkeep
+from registry import demo, demo_accounts, demo_community, release, report_upkeep
 from registry.extensions import db
 from registry.models import (
     Condition,
@@ -35,7 +35,7 @@ def small_catalog(make):
 
 @pytest.fixture
 def community(app, make):
-    """The starter catalog plus a cancer, seeded with 12,000 experiences and 2,000 doctor ratings."""
+    """The starter catalog plus a cancer, seeded with 12,000 experiences and 2,000 doctor ratings, and published."""
     from registry.catalog import load_starter_catalog
 
     with app.app_context():
@@ -46,6 +46,8 @@ def community(app, make):
     make.condition("Breast cancer", "C50.911", treatments=["tamoxifen", "mastectomy"])
     with app.app_context():
         demo.seed_demo(12_000, seed=5, until=demo.date(2026, 10, 1), doctor_ratings=2_000)
+        release.run(db.session)  # published, as `registry seed-demo` leaves it
+        db.session.commit()
         yield
 
 
@@ -302,6 +304,35 @@ def test_people_follow_the_condition(app, community):
     assert db.session.scalar(select(func.count(func.distinct(User.country)))) >= 6
 
 
+def test_report_keys_are_the_ones_the_app_computes():
+    from registry.database import report_key
+
+    rng = np.random.default_rng(2)
+    users, first, second = (rng.integers(1, 2**31 - 1, 500) for _ in range(3))
+    for secret, kind in ((b"a disclosure key", "e"), (b"k" * 100, "r"), (b"", "e")):
+        keys = demo_community.report_keys(secret, kind, users, first, second)
+        assert keys.tolist() == [report_key(secret, kind, *ids) for ids in zip(users, first, second)]
+
+
+def test_every_seeded_report_has_its_fixed_key(app, community):
+    from registry.experiences import fixed_key
+    from registry.models import ExperienceUpdate
+
+    rows = db.session.execute(
+        select(
+            Experience.id, Experience.user_id, Experience.condition_id, Experience.treatment_id, Experience.report_key
+        )
+    ).all()
+    assert all(key == fixed_key("e", user, condition, treatment) for _, user, condition, treatment, key in rows)
+    key_of = {row.id: row.report_key for row in rows}
+    points = db.session.execute(select(ExperienceUpdate.experience_id, ExperienceUpdate.report_key)).all()
+    assert points and all(key == key_of[experience] for experience, key in points)
+    ratings = db.session.execute(
+        select(DoctorRating.user_id, DoctorRating.doctor_id, DoctorRating.condition_id, DoctorRating.report_key)
+    ).all()
+    assert ratings and all(key == fixed_key("r", user, doctor, condition) for user, doctor, condition, key in ratings)
+
+
 def test_every_profile_source_is_named():
     profiles = demo_community.load_profiles()
     sources = profiles["sources"]
@@ -373,9 +404,8 @@ def test_some_experiences_have_a_follow_up_history_ending_in_their_current_answe
         latest = history[-1]
         for name in ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend"):
             assert getattr(latest, name) == getattr(experience, name), name
-        assert latest.report_key == experience.report_key
         assert set(latest.stop_reason_codes) == reasons[experience.id]
-        assert len({p.report_key for p in history}) == len(history)
+        assert {p.report_key for p in history} == {experience.report_key}  # fixed across edits
         if latest.stopped:
             assert dates[-2].strftime("%Y-%m") <= latest.stopped <= dates[-1].strftime("%Y-%m")
             assert latest.stop_reasons
@@ -425,10 +455,15 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     experience = demo_accounts.seed_demo_own_history(users[0])
     assert experience is not None and demo_accounts.seed_demo_own_history(users[0]) is None
     assert report_upkeep.check(db.session) == []
+    from registry.experiences import fixed_key
+
+    own_key = fixed_key("e", users[0].id, experience.condition_id, experience.treatment_id)
+    assert experience.report_key == own_key  # the patient's key for the pair, on every point too
     assert experience.age_band == scales.age_band(users[0].birth_year, experience.updated_at.year)
     from registry import followups
 
     assert followups.history(experience)[-1].recorded_at == experience.updated_at  # moved, not re-dated
+    assert {point.report_key for point in followups.history(experience)} == {own_key}
     mine = client.get("/experiences")
     assert "updates-due" in mine.text and f"/experiences/{experience.id}/update" in mine.text
     history = client.get(f"/experiences/{experience.id}/update")
