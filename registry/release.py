@@ -29,7 +29,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import BigInteger, Column, MetaData, Table, delete, func, insert, select, text
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, cast, delete, func, insert, select, text
 
 from registry.database import insert_columns, now_utc
 from registry.models import (
@@ -175,41 +175,36 @@ def _read(session, statement, columns) -> pd.DataFrame:
 
 
 def _experiences_now(session) -> pd.DataFrame:
+    table, updates = Experience.__table__, ExperienceUpdate.__table__
+    # Core columns, and the last save as the database stores it: no ORM rows, no datetime per report.
     rows = _read(
         session,
         select(
-            Experience.id,
-            Experience.user_id,
-            Experience.condition_id,
-            Experience.treatment_id,
-            *(getattr(Experience, d) for d in DIMENSIONS),
-            Experience.updated_at,
+            table.c.id,
+            table.c.user_id,
+            table.c.condition_id,
+            table.c.treatment_id,
+            *(table.c[d] for d in DIMENSIONS),
+            cast(table.c.updated_at, String),
         ),
         ["report_id", "user_id", "a", "b", *DIMENSIONS, "updated_at"],
     )
-    updates = _read(
+    later = _read(
         session,
-        select(ExperienceUpdate.experience_id, func.count(), func.max(ExperienceUpdate.id)).group_by(
-            ExperienceUpdate.experience_id
-        ),
+        select(updates.c.experience_id, func.count(), func.max(updates.c.id)).group_by(updates.c.experience_id),
         ["report_id", "updates", "last_update"],
     )
-    rows = rows.merge(updates, on="report_id", how="left")
+    rows = rows.merge(later, on="report_id", how="left")
     rows["dims"] = dims_code(rows)
     rows["version"] = _version(rows, ["a", "b", "dims", "updated_at", "updates", "last_update"])
     return rows[["report_id", "user_id", "a", "b", "dims", "version"]]
 
 
 def _ratings_now(session) -> pd.DataFrame:
+    table = DoctorRating.__table__
     rows = _read(
         session,
-        select(
-            DoctorRating.id,
-            DoctorRating.user_id,
-            DoctorRating.doctor_id,
-            DoctorRating.condition_id,
-            DoctorRating.updated_at,
-        ),
+        select(table.c.id, table.c.user_id, table.c.doctor_id, table.c.condition_id, cast(table.c.updated_at, String)),
         ["report_id", "user_id", "a", "b", "updated_at"],
     )
     rows["dims"] = 0
@@ -224,9 +219,10 @@ def _version(rows: pd.DataFrame, columns) -> np.ndarray:
     numbers = pd.DataFrame(index=rows.index)
     for name in columns:
         values = rows[name]
-        if name == "updated_at":
-            values = pd.to_datetime(values, utc=True).astype("int64")
-        numbers[name] = pd.to_numeric(values).fillna(-1).astype("int64")
+        if name == "updated_at":  # text as stored: its hash, not a parse per report
+            numbers[name] = pd.util.hash_array(values.fillna("").to_numpy(dtype=object)).view(np.int64)
+        else:
+            numbers[name] = pd.to_numeric(values).fillna(-1).astype("int64")
     return pd.util.hash_pandas_object(numbers, index=False).to_numpy().view(np.int64)
 
 
@@ -283,14 +279,26 @@ def _insert(session, table, frame: pd.DataFrame) -> None:
 # --- pending changes and the views due -------------------------------------------------------------
 
 
+def _distinct_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Distinct (view, user_id) rows, via one int64 per pair (a dense view number beside the user id)."""
+    if pairs.empty:
+        return pairs
+    codes, uniques = pd.factorize(pairs["view"].to_numpy())
+    keys = pd.unique((codes.astype(np.int64) << 32) | pairs["user_id"].to_numpy(dtype=np.int64))
+    return pd.DataFrame({"view": uniques[keys >> 32], "user_id": keys & (2**32 - 1)})
+
+
 def _due(session, kind: str, touched: pd.DataFrame, published, period: int) -> tuple[np.ndarray, int, int]:
     """Views due for new numbers (their pending changes cleared), how many the budget froze, how many wait.
 
     Reads only the pending changes of the views touched now and of views already ready (frozen by
     the budget last time), and writes only the new pairs: an hourly release costs what changed.
     """
-    touched = touched.astype("int64").drop_duplicates()
+    touched = _distinct_pairs(touched.astype("int64"))
     where = pub_pending.c.kind == kind
+    if touched.empty and not budget():  # nothing new, and no view held back by a budget: nothing can be due
+        waiting = session.scalar(select(func.count(func.distinct(pub_pending.c.view))).where(where))
+        return np.zeros(0, dtype=np.int64), 0, int(waiting or 0)
     columns = [pub_pending.c.view, pub_pending.c.user_id]
     ready_before = select(pub_pending.c.view).where(where).group_by(pub_pending.c.view)
     ready_before = ready_before.having(func.count() >= max(threshold(), 1))
@@ -303,15 +311,18 @@ def _due(session, kind: str, touched: pd.DataFrame, published, period: int) -> t
             select(*columns).where(where, pub_pending.c.view.in_(select(ids.c.id).union(ready_before))),
             ["view", "user_id"],
         ).astype("int64")
-    pending = pd.concat([stored, touched], ignore_index=True).drop_duplicates()
+    pending = _distinct_pairs(pd.concat([stored, touched], ignore_index=True))
     if pending.empty:
         return np.zeros(0, dtype=np.int64), 0, 0
-    people = pending.groupby("view")["user_id"].nunique()
-    ready = people[people >= threshold()].index.to_numpy(dtype=np.int64)
+    views, people = np.unique(pending["view"].to_numpy(), return_counts=True)
+    ready = views[people >= threshold()]
     spent = _spent(session, published, ready, period)
     due = np.setdiff1d(ready, spent)
-    new_pairs = touched.merge(stored, on=["view", "user_id"], how="left", indicator=True)
-    new_pairs = new_pairs[(new_pairs["_merge"] == "left_only") & ~new_pairs["view"].isin(due)]
+    if stored.empty:
+        new_pairs = touched[~touched["view"].isin(due)]
+    else:
+        new_pairs = touched.merge(stored, on=["view", "user_id"], how="left", indicator=True)
+        new_pairs = new_pairs[(new_pairs["_merge"] == "left_only") & ~new_pairs["view"].isin(due)]
     if len(due):
         ids = _scratch_ids(session, due)
         session.execute(delete(pub_pending).where(where, pub_pending.c.view.in_(select(ids.c.id))))
@@ -471,7 +482,7 @@ def _publish_units(session, units: pd.DataFrame, release_id: int) -> None:
     wanted = pd.DataFrame(pairs, columns=["condition_id", "treatment_id"])
     conditions = sorted(by_condition)
     for start in range(0, len(conditions), 500):
-        points = live.unit_points(Experience.condition_id.in_(conditions[start : start + 500]))
+        points = live.unit_points(Experience.__table__.c.condition_id.in_(conditions[start : start + 500]))
         points = points.merge(wanted, on=["condition_id", "treatment_id"])
         if not points.empty:
             points["report_key"] = seed(points["report_key"].to_numpy(dtype=np.int64), release_id)

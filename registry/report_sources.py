@@ -153,22 +153,23 @@ class CellSource(_Catalog):
         answers = ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")
         # One pass over the pair's index, joined to the kept points: an experience's own columns are read only
         # for those with a history (reading them for every report of a large pair cost most of the section).
+        e, u = Experience.__table__.c, ExperienceUpdate.__table__.c  # Core rows: no ORM loading per point
         joined = self.session.execute(
             select(
-                Experience.condition_id,
-                Experience.treatment_id,
-                Experience.id,
-                Experience.started,
-                Experience.updated_at,
-                Experience.report_key,
-                *(getattr(Experience, name) for name in answers),
-                ExperienceUpdate.recorded_at,
-                ExperienceUpdate.report_key,
-                *(getattr(ExperienceUpdate, name) for name in answers),
+                e.condition_id,
+                e.treatment_id,
+                e.id,
+                e.started,
+                e.updated_at,
+                e.report_key,
+                *(e[name] for name in answers),
+                u.recorded_at,
+                u.report_key,
+                *(u[name] for name in answers),
             )
-            .join(ExperienceUpdate, ExperienceUpdate.experience_id == Experience.id)
+            .join(ExperienceUpdate.__table__, u.experience_id == e.id)
             .where(*where)
-            .order_by(ExperienceUpdate.recorded_at, ExperienceUpdate.id)
+            .order_by(u.recorded_at, u.id)
         ).all()
         width = 2 + len(answers)  # date, key and answers of one point
         kept = [(*row[:4], *row[4 + width :]) for row in joined]
