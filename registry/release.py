@@ -288,13 +288,16 @@ def _distinct_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"view": uniques[keys >> 32], "user_id": keys & (2**32 - 1)})
 
 
-def _due(session, kind: str, touched: pd.DataFrame, published, period: int) -> tuple[np.ndarray, int, int]:
+def _due(
+    session, kind: str, touched: pd.DataFrame, published, period: int, repeats: bool = True
+) -> tuple[np.ndarray, int, int]:
     """Views due for new numbers (their pending changes cleared), how many the budget froze, how many wait.
 
     Reads only the pending changes of the views touched now and of views already ready (frozen by
     the budget last time), and writes only the new pairs: an hourly release costs what changed.
     """
-    touched = _distinct_pairs(touched.astype("int64"))
+    # A participant is in touched twice only when a report of theirs was there before and is there now.
+    touched = _distinct_pairs(touched.astype("int64")) if repeats else touched.astype("int64")
     where = pub_pending.c.kind == kind
     if touched.empty and not budget():  # nothing new, and no view held back by a budget: nothing can be due
         waiting = session.scalar(select(func.count(func.distinct(pub_pending.c.view))).where(where))
@@ -311,7 +314,7 @@ def _due(session, kind: str, touched: pd.DataFrame, published, period: int) -> t
             select(*columns).where(where, pub_pending.c.view.in_(select(ids.c.id).union(ready_before))),
             ["view", "user_id"],
         ).astype("int64")
-    pending = _distinct_pairs(pd.concat([stored, touched], ignore_index=True))
+    pending = _distinct_pairs(pd.concat([stored, touched], ignore_index=True)) if len(stored) else touched
     if pending.empty:
         return np.zeros(0, dtype=np.int64), 0, 0
     views, people = np.unique(pending["view"].to_numpy(), return_counts=True)
@@ -542,7 +545,7 @@ def run(session, now: datetime | None = None) -> Summary:
 
     old, new = _changed(session, "e", _experiences_now(session))
     touched = pd.concat([_views_of(old), _views_of(new)], ignore_index=True)
-    due, frozen, waiting = _due(session, "e", touched, pub_cell, period)
+    due, frozen, waiting = _due(session, "e", touched, pub_cell, period, repeats=len(old) > 0)
     conditions = _publish_cells(session, due, release_id, period)
     unfiltered = pd.DataFrame({"view": due[(due & 4095) == 0]})
     _publish_units(
