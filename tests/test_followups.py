@@ -78,7 +78,7 @@ def test_an_update_changes_the_answers_through_the_save_path_and_keeps_the_histo
             "no",
         )
         assert sorted(r.reason for r in e.stop_reasons) == ["cost", "side_effects"]
-        assert e.report_key != old_key and e.started == "2024-01"  # a new member of every view; start kept
+        assert e.report_key == old_key and e.started == "2024-01"  # the key is fixed (issue 24); start kept
         points = db.session.scalars(select(ExperienceUpdate).order_by(ExperienceUpdate.id)).all()
         assert [p.kind for p in points] == ["original", "update"]
         assert (points[0].effectiveness, points[0].satisfaction, points[0].report_key) == ("moderate", 7, old_key)
