@@ -87,6 +87,18 @@ class Policy:
         n = self.view(key_sum, kind).n(true_n)
         return n if self.shown(n, true_n) else None
 
+    def parts(self, total: int, parts: dict, kind: str = "e") -> dict:
+        """The published sizes of the parts of a view (dose bands, years): they add up to its protected total.
+
+        ``parts`` maps each part to its (true n, key sum): each part is a view of its own, whose
+        protected n is then rescaled with the others' onto ``total`` by largest remainders, so the
+        parts shown never add up to more than the view's n. A part appears (a size; otherwise None)
+        when its true count and its rescaled one reach min_n. Exact mode keeps the true counts.
+        """
+        drawn = {part: self.view(key, kind).n(n) for part, (n, key) in parts.items()}
+        fitted = drawn if self.mode == "exact" else apportion(drawn, total)
+        return {part: fitted[part] if self.shown(fitted[part], parts[part][0]) else None for part in parts}
+
 
 _NORMAL = NormalDist()
 

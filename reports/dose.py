@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reports.disclosure import Policy
 from reports.slices import Outcomes, add, by_bucket, outcomes
@@ -160,15 +160,21 @@ def band_label(edges: list[float], i: int, measure: Measure) -> str:
     return f"{amount_text(edges[i])} to under {amount_text(edges[i + 1])}"
 
 
-def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS) -> DoseReport:
-    """Outcomes by dose band from a drug's "dose" slices (one condition, or several summed; other axes ignored)."""
+def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS, *, n: int | None = None) -> DoseReport:
+    """Outcomes by dose band from a drug's "dose" slices (one condition, or several summed; other axes ignored).
+
+    The bands, "without a dose" and "in other units" are parts of the treatment's reports: their
+    sizes are rescaled onto its protected n (Policy.parts), so those shown never add up to more.
+    ``n`` is that n as the treatment's page shows it (by default the protected n of the slices' total).
+    """
     buckets = by_bucket(frame, "dose")
     total = {}
     for sums in buckets.values():
         add(total, sums)
-    if shown_count(policy, total) is None:  # the same set and numbers as the treatment's own page
+    total_n = shown_count(policy, total)
+    if total_n is None:  # the same set and numbers as the treatment's own page
         return DoseReport(policy.min_n, True)
-    without = buckets.pop("", None)
+    without = buckets.pop("", None) or {}
     placed: dict[Measure, dict[float, dict]] = {}
     other: dict = {}
     for bucket, sums in buckets.items():
@@ -180,27 +186,28 @@ def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS) -> DoseReport
     frequent: dict[Measure, list[tuple[float, int]]] = {}
     for measure, strengths in placed.items():
         for amount, sums in sorted(strengths.items()):
-            n = shown_count(policy, sums)  # a strength fewer than min_n people reported is never an edge
-            if n is not None:
-                frequent.setdefault(measure, []).append((amount, n))
-    report = DoseReport(policy.min_n, False, without_dose=shown_count(policy, without))
-    if not frequent:
-        for strengths in placed.values():
-            for sums in strengths.values():
-                add(other, sums)
-        report.other_units = shown_count(policy, other)
-        return report
-    measure = min(frequent, key=lambda m: (-sum(n for _, n in frequent[m]), m))
-    for other_measure, strengths in placed.items():
-        if other_measure != measure:
-            for sums in strengths.values():
-                add(other, sums)
-    edges = choose_edges(frequent[measure], max_bands)
-    members: list[dict] = [{} for _ in edges]
-    for amount, sums in placed[measure].items():
-        add(members[max(0, bisect.bisect_right(edges, amount) - 1)], sums)
-    report.measure = measure.label
-    report.edges = edges
-    report.bands = [band_outcomes(policy, band_label(edges, i, measure), sums) for i, sums in enumerate(members)]
-    report.other_units = shown_count(policy, other)
+            count = shown_count(policy, sums)  # a strength fewer than min_n people reported is never an edge
+            if count is not None:
+                frequent.setdefault(measure, []).append((amount, count))
+    report = DoseReport(policy.min_n, False)
+    members: list[dict] = []
+    if frequent:
+        measure = min(frequent, key=lambda m: (-sum(count for _, count in frequent[m]), m))
+        report.measure, report.edges = measure.label, choose_edges(frequent[measure], max_bands)
+        members = [{} for _ in report.edges]
+        for amount, sums in placed.pop(measure).items():
+            add(members[max(0, bisect.bisect_right(report.edges, amount) - 1)], sums)
+    for strengths in placed.values():  # every other measure (all of them when no strength is frequent)
+        for sums in strengths.values():
+            add(other, sums)
+    parts = {("band", i): sums for i, sums in enumerate(members)} | {"without": without, "other": other}
+    sizes = policy.parts(
+        total_n if n is None else n,
+        {part: (int(sums.get("n", 0)), int(sums.get("key_sum", 0))) for part, sums in parts.items()},
+    )
+    report.without_dose, report.other_units = sizes["without"], sizes["other"]
+    for i, sums in enumerate(members):
+        band = band_outcomes(policy, band_label(report.edges, i, measure), sums)
+        size = sizes[("band", i)]
+        report.bands.append(replace(band, n=size) if band.shown and size is not None else Outcomes(band.label, None))
     return report

@@ -14,7 +14,7 @@ Pure: slice frames and plain values in, dataclasses out (no Flask, no database).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reports.disclosure import Policy
 from reports.slices import Outcomes, add, by_bucket, outcomes
@@ -70,24 +70,32 @@ def movement(years: list[Outcomes], name: str, low: str, high: str) -> Movement 
     return Movement(known[0].label, known[-1].label, direction)
 
 
-def _year(policy: Policy, year: str, sums: dict) -> Outcomes:
-    """A year's protected outcomes, hidden unless at least min_n reports are in it by true count too.
+def _year(policy: Policy, year: str, sums: dict, size: int | None) -> Outcomes:
+    """A year's protected outcomes with its size among the years (Policy.parts), or hidden.
 
-    A year named on the page tells that someone reported in it, so it appears by its true count.
+    A year named on the page tells that someone reported in it, so it appears only by its true
+    count (and its published size) reaching min_n.
     """
     result = outcomes(policy, year, sums)
-    return result if result.shown and int(sums["n"]) >= policy.min_n else Outcomes(year, None)
+    return replace(result, n=size) if result.shown and size is not None else Outcomes(year, None)
 
 
-def trend_report(policy: Policy, frame) -> TrendReport:
-    """Outcomes per year of report from a treatment's "year" slices (other axes ignored)."""
+def trend_report(policy: Policy, frame, *, n: int | None = None) -> TrendReport:
+    """Outcomes per year of report from a treatment's "year" slices (other axes ignored).
+
+    The years are parts of the treatment's reports: their sizes are rescaled onto its protected n
+    (``n`` as its page shows it; by default the protected n of the slices' total), so the years
+    shown never add up to more.
+    """
     buckets = {b: s for b, s in by_bucket(frame, "year").items() if b.isdigit()}
     total = {}
     for sums in buckets.values():
         add(total, sums)
-    if not total or policy.shown_n(int(total["key_sum"]), int(total["n"])) is None:  # as the treatment's own page
+    total_n = policy.shown_n(int(total["key_sum"]), int(total["n"])) if total else None
+    if total_n is None:  # the same set and numbers as the treatment's own page
         return TrendReport(policy.min_n, True)
-    computed = {int(year): _year(policy, year, sums) for year, sums in buckets.items()}
+    sizes = policy.parts(total_n if n is None else n, {y: (int(s["n"]), int(s["key_sum"])) for y, s in buckets.items()})
+    computed = {int(year): _year(policy, year, sums, sizes[year]) for year, sums in buckets.items()}
     shown = sorted(year for year, o in computed.items() if o.shown)
     report = TrendReport(policy.min_n, False)
     if not shown:

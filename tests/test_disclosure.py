@@ -297,3 +297,17 @@ def test_terms_and_views_appear_by_their_true_count_never_by_their_noise():
     assert all(policy.shown_n(k, 10) == policy.view(k).n(10) for k in range(2000))
     # Without a true count (callers that have none), the protected count alone decides, as before.
     assert policy.shown(5) and not policy.shown(4) and not policy.shown(None)
+
+
+def test_the_parts_of_a_view_add_up_to_its_protected_n_and_appear_by_true_count():
+    rng = random.Random(8)
+    for key in range(2000):
+        sizes = [rng.choice([1, 3, 5, 8, 20, 60]) for _ in range(rng.randint(1, 6))]
+        parts = {i: (n, rng.getrandbits(40)) for i, n in enumerate(sizes)}
+        total = POLICY.view(key).n(sum(sizes))
+        published = POLICY.parts(total, parts)
+        assert sum(n for n in published.values() if n is not None) <= total
+        for i, n in published.items():
+            assert n is None or (n >= POLICY.min_n and sizes[i] >= POLICY.min_n)
+    exact = Policy(mode="exact", min_n=5)
+    assert exact.parts(99, {"a": (3, 1), "b": (7, 2)}) == {"a": None, "b": 7}

@@ -262,3 +262,24 @@ def test_the_charts_are_valid_plotly_figures_with_their_tables():
     assert years_table["Year"].tolist() == ["2022", "2023", "2024"]
     assert years_table["Reports"].tolist()[1] == "Too few reports to show"
     assert None in charts[1].figure.data[0].y  # the hidden year is a gap in the line
+
+
+def test_the_bands_and_counts_apart_never_add_up_to_more_than_the_treatments_n():
+    reports = (
+        many("mg|10|once_daily", [("major", "none", 8)] * 7, 1)
+        + many("mg|20|once_daily", [("moderate", "none", 7)] * 6, 100)
+        + many("mg|40|once_daily", [("none", "severe", 2)] * 5, 200)
+        + many("mg|80|once_daily", [("none", "severe", 2)] * 6, 300)
+        + many("", [("slight", "none", 5)] * 6, 400)
+        + many("ml|5|once_daily", [("slight", "none", 5)] * 5, 500)
+    )
+    frame = slice_frame(reports)
+    for key in range(300):
+        policy = Policy(mode="perturb", min_n=5, sigma=2.5, key=f"dose parts {key}".encode())
+        for n in (None, 25):  # the slices' own total, or the page's n when the caller has it
+            report = dose_report(policy, frame, n=n)
+            if report.suppressed:
+                continue
+            bound = n or policy.view(sum(k for *_, k in reports)).n(len(reports))
+            parts = [b.n for b in report.shown] + [report.without_dose or 0, report.other_units or 0]
+            assert sum(parts) <= bound and all(b.n >= 5 for b in report.shown), (key, n, parts, bound)

@@ -77,3 +77,18 @@ def test_a_year_fewer_than_min_n_people_reported_in_is_never_named_whatever_its_
         report = trend_report(policy, frame)
         assert [y.label for y in report.years] == ["2021", "2022", "2023", "2024"], key
         assert [y.label for y in report.shown] == ["2021", "2024"]
+
+
+def test_the_years_shown_never_add_up_to_more_than_the_treatments_n():
+    reports = [
+        r for i, year in enumerate(range(2018, 2025)) for r in many(str(year), [("major", "none", 8)] * 6, i * 50)
+    ]
+    frame = slice_frame(reports)
+    for key in range(300):
+        policy = Policy(mode="perturb", min_n=5, sigma=2.5, key=f"year parts {key}".encode())
+        for n in (None, 40):
+            report = trend_report(policy, frame, n=n)
+            if report.suppressed:
+                continue
+            bound = n or policy.view(sum(k for *_, k in reports)).n(len(reports))
+            assert sum(y.n for y in report.shown) <= bound and all(y.n >= 5 for y in report.shown), key
