@@ -109,17 +109,18 @@ def _counts(column: pd.Series, codes) -> dict[str, int]:
     return {code: int(found.get(code, 0)) for code in codes}
 
 
-def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> HorizonReport:
+def horizon_report(points: pd.DataFrame, months: int, policy: Policy, *, bound: int | None = None) -> HorizonReport:
     """The protected numbers of the experiences' answers nearest to `months` after their start.
 
     The view is named by the sum of the chosen points' report keys (each the experience's key as
-    saved with those answers), under a kind of its own per horizon.
+    saved with those answers), under a kind of its own per horizon. Its people are part of the
+    treatment's: ``bound``, the treatment's protected n as its page shows it, caps its n.
     """
     chosen = nearest_points(points, months)
     true_n = len(chosen)
     key_sum = sum(int(k) for k in chosen["report_key"].tolist()) if true_n else 0
     view = policy.view(key_sum, kind=view_kind(months))
-    n = view.n(true_n)
+    n = view.n(true_n) if bound is None else min(view.n(true_n), bound)
     if not policy.shown(n, true_n):
         return HorizonReport(months, tolerance(months), 0, True)
     # Every part adds up to its protected number who answered, never above n.
@@ -146,10 +147,12 @@ def horizon_report(points: pd.DataFrame, months: int, policy: Policy) -> Horizon
     )
 
 
-def horizons_report(points: pd.DataFrame, policy: Policy, horizons=HORIZONS) -> list[HorizonReport]:
-    """One HorizonReport per horizon (3, 6 and 12 months by default)."""
+def horizons_report(
+    points: pd.DataFrame, policy: Policy, horizons=HORIZONS, *, bound: int | None = None
+) -> list[HorizonReport]:
+    """One HorizonReport per horizon (3, 6 and 12 months by default), each at most ``bound`` people."""
     timed = _timed(points)
-    return [horizon_report(timed, months, policy) for months in horizons]
+    return [horizon_report(timed, months, policy, bound=bound) for months in horizons]
 
 
 # --- what's new for a followed condition ------------------------------------------------------

@@ -118,16 +118,17 @@ def true_bands(frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, TrueB
     }
 
 
-def protect(policy: Policy, true: TrueBands) -> Bands:
+def protect(policy: Policy, true: TrueBands, bound: int | None = None) -> Bands:
     """The unit's band counts through its one time view: every count protected, once.
 
     Every report of the view is in exactly one band, so the protected band counts are rescaled
     onto the protected n by largest remainders (reports.disclosure.apportion): the curve's people
     at risk at the start are the n the page prints. Stop reasons are shown for a period only when
-    at least min_n people stopped in it by true count.
+    at least min_n people stopped in it by true count. ``bound`` is the unit's protected n as its page
+    shows it: the people with a start month are part of it, so never more.
     """
     view = policy.view(true.key_sum, KIND)
-    n = view.n(true.n)
+    n = view.n(true.n) if bound is None else min(view.n(true.n), bound)
     drawn = {
         **{
             ("stopped", i): view.count(f"stopped@{name}", d)
@@ -377,6 +378,14 @@ def _reasons(policy: Policy, bands: Bands) -> dict[str, dict]:
     return result
 
 
-def unit_curves(policy: Policy, frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, Curve]:
-    """Per unit in a report_slice frame, its protected time-on-treatment curve (or that it is suppressed)."""
-    return {unit: curve(policy, protect(policy, true)) for unit, true in true_bands(frame, by).items()}
+def unit_curves(
+    policy: Policy, frame: pd.DataFrame, by: str = "treatment_id", *, bounds: dict[int, int] | None = None
+) -> dict[int, Curve]:
+    """Per unit in a report_slice frame, its protected time-on-treatment curve (or that it is suppressed).
+
+    ``bounds``: per unit, its protected n as its page shows it, which its curve's n never passes.
+    """
+    bounds = bounds or {}
+    return {
+        unit: curve(policy, protect(policy, true, bounds.get(unit))) for unit, true in true_bands(frame, by).items()
+    }

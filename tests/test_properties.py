@@ -618,9 +618,11 @@ def test_after_n_months_parts_agree_and_appear_by_true_count():
         # A few people's answers never appear, whatever their noise; nor a count of a few new reports.
         assert followup.horizon_report(points.iloc[:4], 6, policy).suppressed
         assert not followup.new_reports(policy, 4, rng.getrandbits(40)).shown
-        report = followup.horizon_report(points, 6, policy)
+        assert followup.horizon_report(points, 6, policy, bound=4).suppressed  # never more than the page's n
+        report = followup.horizons_report(points, policy, (6,), bound=11)[0]
         if report.suppressed:
             continue
+        assert report.n <= 11
         assert report.n >= policy.min_n
         for dist in (report.effectiveness, report.still_using):
             assert sum(dist.values()) <= report.n and all(c >= 0 for c in dist.values())
@@ -642,5 +644,7 @@ def test_time_bands_add_up_to_the_curves_n_and_stop_reasons_appear_by_true_stops
             continue
         assert curve.points[0].at_risk <= curve.n
         assert "early" not in curve.reasons  # fewer than min_n early stops, whatever their noise
+        bounded = survival.protect(policy, true, bound=true.n - 3)  # the unit's n as its page shows it
+        assert bounded.n <= true.n - 3 and sum(bounded.stopped) + sum(bounded.using) == bounded.n
         for block in curve.reasons.values():
             assert all(s is None or s["share"] <= 1 for s in block["reasons"].values())
