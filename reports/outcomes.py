@@ -136,10 +136,20 @@ class _Frame:
 
 
 def _shown_sizes(policy: Policy, source, condition_id: int, filters: Filters, treatment_ids=None):
-    """(protected n, key sum) per treatment that may be shown under the filters (true and protected n reach min_n)."""
+    """(protected n, key sum) per treatment that may be shown under the filters (true and protected n reach min_n).
+
+    People matching filters are some of everyone: a filtered view's n is capped at the unfiltered
+    view's protected n, so "people like me" are never more than everyone.
+    """
     sizes = source.sizes(condition_id, filters, treatment_ids)
-    shown = {tid: (policy.shown_n(key, n), key) for tid, (n, key) in sizes.items()}
-    return {tid: size for tid, size in shown.items() if size[0] is not None}
+    protected = {tid: policy.view(key).n(n) for tid, (n, key) in sizes.items()}
+    if filters.active() and sizes:
+        everyone = source.sizes(condition_id, Filters(), list(sizes))
+        protected = {
+            tid: min(n, policy.view(everyone[tid][1]).n(everyone[tid][0])) if tid in everyone else 0
+            for tid, n in protected.items()
+        }
+    return {tid: (n, sizes[tid][1]) for tid, n in protected.items() if policy.shown(n, sizes[tid][0])}
 
 
 @dataclass

@@ -293,3 +293,21 @@ def test_a_term_or_unit_behind_fewer_than_min_n_reports_never_appears(drug, ctx,
         assert "fatty-liver" not in {use.slug for use in overview.uses}
         counted = outcomes.public_condition_counts(policy, CellSource(db.session))
         assert condition("heart-failure").id not in counted and condition("fatty-liver").id not in counted
+
+
+def test_people_matching_filters_are_never_more_than_everyone(drug, ctx, make):
+    for i in range(12):  # patients all but one: the patients' view is nearly everyone's, drawn apart
+        make.experience("type-2-diabetes", "metformin", role="caregiver" if i == 0 else "patient")
+    chosen = [treatment("semaglutide"), treatment("metformin")]
+    for policy in KEYS:
+        everyone = {
+            u.slug: u.n
+            for u in outcomes.treatments_report(
+                CellSource(db.session), condition("type-2-diabetes"), chosen, Filters(), policy
+            )
+        }
+        for filters in (Filters(role=("patient",)), Filters(role=("caregiver",))):
+            report = report_of("type-2-diabetes", filters, policy)
+            for unit in report.shown:
+                assert unit.n <= everyone[unit.slug], (policy.key, filters, unit.slug)
+                assert all(sum(dist.values()) <= unit.n for dist in unit.distributions.values())
