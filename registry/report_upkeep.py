@@ -29,6 +29,8 @@ import operator
 from collections import defaultdict
 from datetime import timezone
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Delete, Insert, Update, case, delete, event, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -191,6 +193,152 @@ def record(connection, rows, side_effects=(), stop_reasons=(), sign: int = 1) ->
         [{"condition_id": c, "version": 1} for c in conditions],
         ["version"],
     )
+
+
+# --- the bulk path: a bulk insert's rows given as columns ------------------------------------------
+
+COUNTS = CELL_SUMS[:-1]  # n and the count columns, in table order (key_sum is summed apart)
+COUNT_AT = {name: i for i, name in enumerate(COUNTS)}
+# What report_slice counts: n and the stop reasons along months, n and the outcomes along dose and year.
+MONTHS_COUNTS = ["n", *REASON_COLUMN.values()]
+OUTCOME_COUNTS = ["n", *(column for field in SLICE_OUTCOMES for column in COLUMN_OF[field].values())]
+SLICE_COUNTS = list(dict.fromkeys(MONTHS_COUNTS + OUTCOME_COUNTS))
+
+
+def record_columns(connection, experiences: dict, side_effects: dict, stop_reasons: dict) -> None:
+    """Add the counts of new experiences given as columns (name -> array or list, as a bulk insert takes
+    them), in the caller's transaction: the sums record() adds row by row, from whole columns.
+
+    Side effects and stop reasons are columns too (experience_id, term / reason); updated_at may be
+    numpy datetime64 (UTC) or aware datetimes. Every format (months, dose buckets, duration bands) is
+    the row path's own function, called once per distinct value; rows are upserted in record()'s
+    order, and a test checks that the two paths leave the same tables.
+    """
+    k = len(experiences["id"])
+    if not k:
+        return
+    ids = pd.Index(np.asarray(experiences["id"]))
+    keys = pd.DataFrame(
+        {
+            "condition_id": np.asarray(experiences["condition_id"], dtype=np.int64),
+            "treatment_id": np.asarray(experiences["treatment_id"], dtype=np.int64),
+            **{d: pd.Series(experiences[d], dtype=object).fillna("").to_numpy() for d in DIMENSIONS},
+        }
+    )
+    key = np.asarray(experiences["report_key"], dtype=np.int64)
+    counts = np.zeros((k, len(COUNTS)), dtype=np.int32)  # per experience: 1 in each column it counts in
+    counts[:, COUNT_AT["n"]] = 1
+    for field, columns in ANSWER_COLUMNS:
+        _mark(counts, np.arange(k), pd.Series(experiences[field], dtype=object), columns, field)
+    at = ids.get_indexer(np.asarray(stop_reasons["experience_id"]))
+    reasons = pd.Series(stop_reasons["reason"], dtype=object).where(at >= 0)  # another experience's: not counted
+    _mark(counts, at, reasons, REASON_COLUMN, "stop_reasons")
+    # months_on for whole columns: to the stop month, or to the month of the last update.
+    started, stopped = _month_numbers(experiences["started"]), _month_numbers(experiences["stopped"])
+    updated = pd.DatetimeIndex(pd.to_datetime(experiences["updated_at"], utc=True))
+    months = np.where(np.isnan(stopped), updated.year * 12 + updated.month, stopped) - started
+    timed = np.flatnonzero(~np.isnan(months))
+    whole = months[timed].astype(np.int64)
+    band = {m: COUNT_AT[DURATION_COLUMN[scales.duration_band(m)]] for m in np.unique(whole).tolist()}
+    counts[timed, pd.Series(whole).map(band).to_numpy()] = 1
+
+    cells = _summed(keys, counts, COUNTS, key)
+    _upsert_columns(connection, report_cell, KEY, cells, CELL_SUMS)
+    _upsert_columns(
+        connection,
+        report_slice,
+        SLICE_KEY,
+        _slices(experiences, keys, counts, key, timed, whole, updated, stopped),
+        CELL_SUMS,
+    )
+    at = ids.get_indexer(np.asarray(side_effects["experience_id"]))
+    if (at < 0).any():
+        raise KeyError("a side effect of an experience not among these")
+    if len(at):
+        terms = keys.iloc[at].assign(term=np.asarray(side_effects["term"], dtype=object))
+        _upsert_columns(
+            connection, report_term, (*KEY, "term"), _summed(terms, np.ones((len(at), 1), np.int32), ["n"]), ["n"]
+        )
+    conditions = sorted(set(cells["condition_id"]))
+    _upsert(
+        connection,
+        report_version,
+        ("condition_id",),
+        [{"condition_id": c, "version": 1} for c in conditions],
+        ["version"],
+    )
+
+
+def _slices(experiences, keys, counts, key, timed, whole, updated, stopped) -> dict[str, list]:
+    """report_slice's sums, as contributions() adds them: months on treatment (stopped or still using),
+    dose and year of the last update, each with the counts its axis keeps."""
+    counted = counts[:, [COUNT_AT[name] for name in SLICE_COUNTS]]
+    months_only = np.isin(SLICE_COUNTS, MONTHS_COUNTS).astype(np.int32)
+    outcomes_only = np.isin(SLICE_COUNTS, OUTCOME_COUNTS).astype(np.int32)
+    dose = list(zip(experiences["dose_amount"], experiences["dose_unit"], experiences["dose_frequency"]))
+    bucket_of = {d: dose_bucket(dict(zip(("dose_amount", "dose_unit", "dose_frequency"), d))) for d in set(dose)}
+    pair = keys[["condition_id", "treatment_id"]]
+    axes = pd.concat(
+        [
+            pair.iloc[timed].assign(
+                axis=np.where(np.isnan(stopped[timed]), "using", "stopped"),
+                bucket=[str(m) for m in np.minimum(np.maximum(whole, 0), SLICE_MONTHS_CAP).tolist()],
+            ),
+            pair.assign(axis="dose", bucket=[bucket_of[d] for d in dose]),
+            pair.assign(axis="year", bucket=[str(year) for year in updated.year.tolist()]),
+        ],
+        ignore_index=True,
+    )
+    values = np.concatenate([counted[timed] * months_only, counted * outcomes_only, counted * outcomes_only])
+    return _summed(axes, values, SLICE_COUNTS, np.concatenate([key[timed], key, key]))
+
+
+def _mark(counts: np.ndarray, rows: np.ndarray, values: pd.Series, columns: dict, field: str) -> None:
+    """Count each row's answer (a value of ``columns``, or None) in its count column."""
+    given = values.notna().to_numpy()
+    position = values[given].map({value: COUNT_AT[column] for value, column in columns.items()})
+    if position.isna().any():
+        raise KeyError(f"{field}: {values[given][position.isna()].iloc[0]!r} is not one of its codes")
+    counts[rows[given], position.to_numpy(dtype=np.int64)] = 1
+
+
+def _month_numbers(values) -> np.ndarray:
+    """YYYY-MM texts as month numbers (NaN for none), each distinct text read by _month_number."""
+    texts = pd.Series(values, dtype=object)
+    return texts.map({t: _month_number(t) for t in set(texts.tolist()) if t}).to_numpy(dtype=float)
+
+
+def _summed(keys: pd.DataFrame, counts: np.ndarray, names, key_sum=None) -> dict[str, list]:
+    """Per distinct row of keys, in the order sorted() gives their tuples: the sums of the counts columns
+    (named ``names``), and with key_sum every column of CELL_SUMS (0 where not counted), as lists."""
+    group = np.zeros(len(keys), dtype=np.int64)
+    for name in keys.columns:  # lexicographic: a number from each column's sorted codes
+        code, distinct = pd.factorize(keys[name], sort=True)
+        if group.max(initial=0) >= 2**62 // max(len(distinct), 1):  # renumbered before it could overflow
+            group = np.unique(group, return_inverse=True)[1].reshape(-1)
+        group = group * len(distinct) + code
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.diff(group[order], prepend=-1))
+    columns = {name: keys[name].to_numpy()[order[starts]].tolist() for name in keys.columns}
+    sums = dict(zip(names, np.add.reduceat(counts[order], starts, axis=0, dtype=np.int64).T.tolist()))
+    if key_sum is None:
+        return {**columns, **sums}
+    zeros = [0] * len(starts)
+    return {
+        **columns,
+        **{name: sums.get(name, zeros) for name in COUNTS},
+        "key_sum": np.add.reduceat(key_sum[order], starts).tolist(),
+    }
+
+
+def _upsert_columns(connection, table, key_columns, columns: dict[str, list], count_columns) -> None:
+    """_upsert of rows given as columns (named as the table's), without a dict per row where the driver takes tuples."""
+    names = tuple(columns)
+    sql, order = _upsert_sql(connection.dialect, table, tuple(key_columns), names, tuple(count_columns))
+    if order is not None:
+        connection.exec_driver_sql(sql, list(zip(*(columns[name] for name in order))))
+    else:
+        connection.exec_driver_sql(sql, [dict(zip(names, row)) for row in zip(*columns.values())])
 
 
 def version(session, condition_id: int) -> int:

@@ -263,3 +263,49 @@ def test_a_bulk_statement_outside_upkeep_is_refused(app, make, catalog_rows):
         db.session.commit()
         assert report_upkeep.check(db.session) == []
         assert db.session.scalar(select(report_cell.c.effectiveness__worse).where(report_cell.c.n > 0)) == 1
+
+
+def test_the_bulk_path_counts_what_the_row_path_counts(app):
+    """record_columns (a bulk insert's columns at once) adds exactly what record() adds row by row."""
+    import numpy as np
+
+    from registry import demo
+    from registry.catalog import load_starter_catalog
+    from registry.models import ExperienceSideEffect, ExperienceStopReason, report_term, report_version
+
+    with app.app_context():
+        load_starter_catalog()
+        db.session.commit()
+        rng = np.random.default_rng(3)
+        community = demo.Community(rng, db.session)
+        until = 2026 * 12 + 9
+        batch = demo._generate_batch(rng, community, 3_000, 1, 1, until, "x", np.random.default_rng(4), until, b"k")
+        experiences = dict(batch.tables[Experience])
+        side_effects, stop_reasons = batch.tables[ExperienceSideEffect], batch.tables[ExperienceStopReason]
+        # What imported reviews hold too: no start month, no role, no answer to a question.
+        every = np.arange(len(experiences["id"]))
+        experiences["started"] = np.where(every % 7 == 0, None, experiences["started"])
+        experiences["role"] = np.where(every % 5 == 0, None, experiences["role"])
+        experiences["effectiveness"] = np.where(every % 11 == 0, None, experiences["effectiveness"])
+        rows = demo._rows(experiences)
+        aware = {**experiences, "updated_at": [row["updated_at"] for row in rows]}
+        tables = (report_cell, report_slice, report_term, report_version)
+
+        def counted(record) -> dict:
+            for table in tables:
+                db.session.execute(table.delete())
+            record(db.session.connection())
+            return {table.name: sorted(tuple(row) for row in db.session.execute(select(table))) for table in tables}
+
+        by_rows = counted(
+            lambda connection: report_upkeep.record(
+                connection, rows, demo._rows(side_effects), demo._rows(stop_reasons)
+            )
+        )
+        assert len(by_rows["report_slice"]) > 100 and len(by_rows["report_term"]) > 100
+        for columns in (experiences, aware):
+            by_columns = counted(
+                lambda connection: report_upkeep.record_columns(connection, columns, side_effects, stop_reasons)
+            )
+            assert by_columns == by_rows
+        db.session.rollback()
