@@ -381,6 +381,11 @@ def _doctor_paths() -> dict:
                                 ]
                             },
                         },
+                        "other_conditions": {
+                            "description": "The conditions too small to show alone, pooled (null when the pool "
+                            "itself is too small); the overall is the sum of the conditions listed and this pool.",
+                            "oneOf": [_object({**DOCTOR_SCORE, **DOCTOR_DISTRIBUTIONS}), {"type": "null"}],
+                        },
                     }
                 ),
                 "The doctor's scores.",

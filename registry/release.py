@@ -11,9 +11,11 @@ participant: the views they are in keep their numbers until four other people ch
 Views: every "patients like me" view of a unit (condition and treatment under one value or "*"
 per dimension: 16 hold each report), numbered as 56-bit integers (``view_number``); the unit's
 unfiltered view also carries its slices (months on treatment, dose, year) and its follow-up
-points; and one view per doctor and condition. Seeds: a published row's ``key_sum`` is its set's
-sum of fixed report keys mixed with the release that published it (``seed``), so a republished
-view gets a fresh draw of noise and an untouched one the same draw forever.
+points; and one view per doctor (all their conditions published together, so that groups too small
+to show alone still count in the doctor's pooled row). Seeds: a published row's ``key_sum`` is its
+set's sum of fixed report keys plus n times the publishing release's offset (``seed``, additive, so
+sums of rows name sets consistently), so a republished view gets a fresh draw of noise and an
+untouched one the same draw forever.
 
 Run by `registry release` (a timer in production), by `registry init` and `seed-demo`, and before
 reading in "auto" mode (REGISTRY_RELEASE=auto: the demo and tests). The caller commits.
@@ -68,14 +70,22 @@ UNKNOWN = 7
 MASKS = range(16)  # bit i set: the view filters on DIMENSIONS[i]
 
 
-def seed(key_sums, release_id: int) -> np.ndarray:
-    """Keys mixed with a release (splitmix64), 40 bits like report keys: the names noise is drawn from."""
-    x = np.asarray(key_sums, dtype=np.uint64) ^ np.uint64((release_id * 0x9E3779B97F4A7C15) % 2**64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(24)).astype(np.int64)
+def release_offset(release_id: int) -> int:
+    """A release's number as a 20-bit offset (splitmix64 of it, never 0) that every published report key carries."""
+    x = (release_id * 0x9E3779B97F4A7C15) % 2**64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) % 2**64
+    return ((x ^ (x >> 31)) >> 44) + 1
+
+
+def seed(key_sums, counts, release_id: int) -> np.ndarray:
+    """Published key sums: each report's key plus the release's offset, summed (key sum + n x offset).
+
+    Additive, so any set of published rows names its set of reports in this release the same way
+    whichever rows it is summed from (a unit's time view and its treatment view alike, when every
+    report gave a start month), and a republished set gets a new name, hence a fresh draw.
+    """
+    return np.asarray(key_sums, dtype=np.int64) + np.asarray(counts, dtype=np.int64) * release_offset(release_id)
 
 
 def dims_code(frame: pd.DataFrame) -> np.ndarray:
@@ -334,13 +344,9 @@ def _due(
     return due, len(spent), int(waiting or 0)
 
 
-def _rating_key(table=pub_rating):
-    return table.c.doctor_id * (2**22) + table.c.condition_id
-
-
 def _publications(session, table, period: int) -> dict[int, int]:
     """View -> how many times it was published in this period so far."""
-    key = table.c.view if table is pub_cell else _rating_key(table)
+    key = table.c.view if table is pub_cell else table.c.doctor_id
     rows = session.execute(select(key, table.c.publications).where(table.c.period == period))
     return {int(view): int(times) for view, times in rows}
 
@@ -445,7 +451,7 @@ def _publish_cells(session, due: np.ndarray, release_id: int, period: int) -> se
                 for j, dim in enumerate(DIMENSIONS)
             },
             "n": published["n"].to_numpy(dtype=np.int64),
-            "key_sum": seed(published["key_sum"].to_numpy(dtype=np.int64), release_id),
+            "key_sum": seed(published["key_sum"], published["n"], release_id),
             "counts": [row.tobytes() for row in counts],
             "terms": [words.get(v, "{}") for v in views.tolist()],
             "release_id": np.full(len(views), release_id),
@@ -473,7 +479,7 @@ def _publish_units(session, units: pd.DataFrame, release_id: int) -> None:
     slices = slices[slices["n"] > 0]
     if not slices.empty:
         counts = slices[COUNT_COLUMNS].to_numpy(dtype=np.int32)
-        seeds = seed(slices["key_sum"].to_numpy(dtype=np.int64), release_id)
+        seeds = seed(slices["key_sum"], slices["n"], release_id)
         _insert(
             session,
             pub_slice,
@@ -488,7 +494,7 @@ def _publish_units(session, units: pd.DataFrame, release_id: int) -> None:
         points = live.unit_points(Experience.__table__.c.condition_id.in_(conditions[start : start + 500]))
         points = points.merge(wanted, on=["condition_id", "treatment_id"])
         if not points.empty:
-            points["report_key"] = seed(points["report_key"].to_numpy(dtype=np.int64), release_id)
+            points["report_key"] = seed(points["report_key"], 1, release_id)
             _insert(session, pub_point, points)
 
 
@@ -496,23 +502,20 @@ def _publish_units(session, units: pd.DataFrame, release_id: int) -> None:
 
 
 def _rating_views(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"view": frame["a"] * (2**22) + frame["b"], "user_id": frame["user_id"]})
+    """A doctor is one view: all their conditions are published together (small ones pool on the page)."""
+    return pd.DataFrame({"view": frame["a"], "user_id": frame["user_id"]})
 
 
 def _publish_ratings(session, due: np.ndarray, release_id: int, period: int) -> None:
     if not len(due):
         return
     before = _publications(session, pub_rating, period)
-    doctors = sorted({int(v) >> 22 for v in due})
+    doctors = sorted(int(v) for v in due)
     scores = RatingSource(session).scores(by_condition=True, doctor_ids=doctors)
-    scores["view"] = scores["doctor_id"].astype(np.int64) * (2**22) + scores["condition_id"].astype(np.int64)
-    scores = scores[scores["view"].isin(due)]
-    for v in due.tolist():
-        session.execute(
-            delete(pub_rating).where(pub_rating.c.doctor_id == v >> 22, pub_rating.c.condition_id == v & (2**22 - 1))
-        )
+    ids = _scratch_ids(session, doctors)
+    session.execute(delete(pub_rating).where(pub_rating.c.doctor_id.in_(select(ids.c.id))))
     counted = [c for c in scores.columns if "=" in c]
-    seeds = seed(scores["key_sum"].to_numpy(dtype=np.int64), release_id)
+    seeds = seed(scores["key_sum"], scores["n"], release_id)
     records = [
         {
             "doctor_id": int(row["doctor_id"]),
@@ -522,7 +525,7 @@ def _publish_ratings(session, due: np.ndarray, release_id: int, period: int) -> 
             "counts": json.dumps({c: int(row[c]) for c in counted}),
             "release_id": release_id,
             "period": period,
-            "publications": before.get(int(row["view"]), 0) + 1,
+            "publications": before.get(int(row["doctor_id"]), 0) + 1,
         }
         for i, row in enumerate(scores.to_dict("records"))
         if row["n"] > 0

@@ -736,6 +736,13 @@ class Reader:
         for c in shown:
             self.doctor_json(api_url, c, c["slug"])
             self.same(api_url, f"{c['name']}'s ratings", c["n"], rows.get(c["name"], (None,))[0], url)
+        other = api.get("other_conditions")
+        if other:
+            self.doctor_json(api_url, other, "other conditions")
+            self.same(
+                api_url, "the 'Other conditions' ratings", other["n"], rows.get("Other conditions", (None,))[0], url
+            )
+            shown = [*shown, other]
         if not o.get("suppressed"):
             self.same(api_url, "the ratings overall", o["n"], n, url)
             parts = sum(c["n"] for c in shown)

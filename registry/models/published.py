@@ -3,14 +3,14 @@
 A release (registry/release.py) copies a view's true counts here from the maintained report
 tables only when at least ``min_n`` distinct participants changed in it since it was last
 published; otherwise the row stays byte-identical. Each row's ``key_sum`` is the seed its
-protected numbers are drawn from: its set of reports' fixed keys mixed with the release that
-published it, so a republished view gets a fresh draw, and an unchanged one the same draw forever.
+protected numbers are drawn from: its set of reports' fixed keys, each plus the offset of the release
+that published it, so a republished view gets a fresh draw, and an unchanged one the same draw forever.
 
 pub_cell holds one row per "patients like me" view (a unit, condition and treatment, under one
 value or "*" per dimension): n, the seed, one int32 per registry.models.COUNT_COLUMNS as bytes,
 and its side-effect terms with their true counts. pub_slice and pub_point copy a unit's slices and
 follow-up points when its unfiltered view is published; pub_rating holds one row per doctor and
-condition. pub_member and pub_pending are the release's own bookkeeping: what each report was at
+condition, all of a doctor's published together. pub_member and pub_pending are the release's own bookkeeping: what each report was at
 the last release, and which participants changed in each view not yet republished.
 """
 

@@ -250,6 +250,7 @@ def doctor(doctor_id: int):
         disclosure=cached_reports.policy().mode,
         overall=report.overall.as_json(),
         conditions=[{"slug": slug, "name": name, **score.as_json()} for slug, name, score in report.by_condition],
+        other_conditions=report.other.as_json() if report.other else None,
     )
 
 
