@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 
 import scales
-from registry import experiences
+from registry import experiences, release
 from registry.extensions import db
 from registry.models import Condition, Diagnosis, Experience, ExperienceUpdate, User
 
@@ -43,6 +43,7 @@ def seed_demo_follows(users: list[User]) -> int:
             db.session.flush()
             row = following.follow_of(user, condition)
             row.created_at = row.seen_at = latest - LAST_VISIT_BEFORE_LATEST
+            release.record_past_total(db.session, condition.id, row.seen_at)  # the total a release then published
             added += 1
     db.session.commit()
     return added

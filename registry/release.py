@@ -626,6 +626,27 @@ def published_total(session, condition_id: int, at: datetime | None = None) -> i
     return session.scalar(query.order_by(pub_condition.c.release_id.desc()).limit(1)) or 0
 
 
+def record_past_total(session, condition_id: int, at: datetime) -> None:
+    """Publish a condition's total as it stood at a past moment (the demo's visits before its history).
+
+    A registry with a history has releases in its past; a demo seeded at once has none. This writes
+    the protected total of the condition's reports made by then, as a release then would have, so
+    that What's new has a total to grow from. Kept once per condition and moment.
+    """
+    n, key_sum = session.execute(
+        select(func.count(Experience.id), func.coalesce(func.sum(Experience.report_key), 0)).where(
+            Experience.condition_id == condition_id, Experience.created_at <= at
+        )
+    ).one()
+    policy = current_app.extensions["disclosure"]
+    total = policy.view(int(key_sum)).n(int(n))
+    exists = select(pub_condition.c.n).where(
+        pub_condition.c.condition_id == condition_id, pub_condition.c.release_id == 0
+    )
+    if session.scalar(exists) is None:
+        session.execute(insert(pub_condition).values(condition_id=condition_id, release_id=0, released_at=at, n=total))
+
+
 def _live_state(session) -> tuple:
     """A cheap fingerprint of the live report data (auto mode releases when it moved)."""
     return (
