@@ -103,9 +103,11 @@ def seed_demo_own_history(patient: User) -> Experience | None:
         db.session.add(Diagnosis(user_id=patient.id, condition_id=experience.condition_id, diagnosed_year=year))
     experience.user_id = patient.id
     experience.report_key = experiences.fixed_key("e", patient.id, experience.condition_id, experience.treatment_id)
+    # Kept as it was (else onupdate sets now): its latest point's date; marked before the points' query
+    # below autoflushes the move.
+    flag_modified(experience, "updated_at")
     for point in db.session.scalars(select(ExperienceUpdate).where(ExperienceUpdate.experience_id == experience.id)):
         point.report_key = experience.report_key
-    flag_modified(experience, "updated_at")  # kept as it was (else onupdate sets now): its latest point's date
     db.session.commit()
     return experience
 
