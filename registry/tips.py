@@ -49,7 +49,7 @@ def helped(experience_id: int, votes: int) -> int | None:
     if votes <= 0:
         return None
     protected = View(_policy(), f"tip:{experience_id}:{votes}").count("helped", votes)
-    return protected if _policy().shown(protected) else None
+    return protected if _policy().shown(protected, votes) else None  # appears by true count too
 
 
 def _vote_counts(query) -> dict[int, int]:
