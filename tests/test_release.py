@@ -177,9 +177,10 @@ def test_a_view_at_its_yearly_budget_keeps_its_numbers(database_url, community):
     with app.app_context():
         summary = release.run(db.session)
         db.session.commit()
-        db.engine.dispose()
     assert summary.frozen > 0 and summary.views == 0
     assert _published(app) == before
+    with app.app_context():  # close its pool: PostgreSQL connections must not be left open
+        db.engine.dispose()
 
 
 def test_exact_mode_publishes_every_change_at_the_next_release(client, make):
