@@ -123,6 +123,7 @@ def live_server(tmp_path_factory):
             # The journeys check that one report counts (6, then 7, then 6 again), which only exact counts
             # show; protected numbers are tested in tests/test_disclosure.py.
             "DISCLOSURE": "exact",
+            "RELEASE": "auto",  # one server, no timer: it publishes before a page whenever reports moved
             "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
             "REMEMBER_COOKIE_SECURE": False,
             "RATELIMIT_ENABLED": False,  # one browser logs in many times a minute
