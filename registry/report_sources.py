@@ -175,7 +175,10 @@ class CellSource(_Catalog):
         kept = [(*row[:4], *row[4 + width :]) for row in joined]
         current = {row[2]: tuple(row[: 4 + width]) for row in joined}
         rows, seen = [], set()
-        for row in [*kept, *current.values()]:  # oldest first: of two points in one month, the later is the newer answer
+        for row in [
+            *kept,
+            *current.values(),
+        ]:  # oldest first: of two points in one month, the later is the newer answer
             if row[3] is None or (row[2], row[4]) in seen:
                 continue
             seen.add((row[2], row[4]))

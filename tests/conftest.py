@@ -99,6 +99,12 @@ def app(database_url):
 
 
 @pytest.fixture
+def base_config(database_url) -> dict:
+    """The tests' app settings on this database, for tests that make an app of their own (perturbed, manual)."""
+    return _base_config(database_url)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

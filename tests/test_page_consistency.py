@@ -33,7 +33,6 @@ from datetime import date
 from html.parser import HTMLParser
 
 import pytest
-from conftest import _base_config
 
 import scales
 from registry import create_app
@@ -768,14 +767,12 @@ class Reader:
 
 
 @pytest.fixture
-def demo(app, database_url):
+def demo(app, base_config):
     """A demo community in perturb mode, released before every read; the `app` fixture empties the tables after."""
     from registry import demo as demo_module
     from registry.catalog import load_starter_catalog
 
-    perturbed = create_app(
-        {**_base_config(database_url), "DISCLOSURE": "perturb", "RELEASE": "auto", "RELEASE_BUDGET": 0}
-    )
+    perturbed = create_app({**base_config, "DISCLOSURE": "perturb", "RELEASE": "auto", "RELEASE_BUDGET": 0})
     with perturbed.app_context():
         load_starter_catalog()
         db.session.commit()

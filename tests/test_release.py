@@ -6,7 +6,6 @@ import random
 
 import pytest
 import sqlalchemy as sa
-from conftest import _base_config
 
 from registry import create_app, experiences, release
 from registry.extensions import db
@@ -26,12 +25,12 @@ ANSWERS = {
 
 
 @pytest.fixture
-def perturbed(database_url):
+def perturbed(base_config):
     """An app publishing protected numbers (min_n 5), releasing before every read as the demo does.
 
     No yearly budget: these tests check that the min_n rule alone holds (the budget would only add to it).
     """
-    app = create_app({**_base_config(database_url), "DISCLOSURE": "perturb", "RELEASE": "auto", "RELEASE_BUDGET": 0})
+    app = create_app({**base_config, "DISCLOSURE": "perturb", "RELEASE": "auto", "RELEASE_BUDGET": 0})
     yield app
     with app.app_context():
         db.session.remove()
@@ -166,8 +165,8 @@ def test_a_term_one_person_wrote_never_appears(perturbed, community):
         assert "tingling ears" not in client.get(url).text
 
 
-def test_a_view_at_its_yearly_budget_keeps_its_numbers(database_url, community):
-    app = create_app({**_base_config(database_url), "DISCLOSURE": "perturb", "RELEASE": "manual", "RELEASE_BUDGET": 1})
+def test_a_view_at_its_yearly_budget_keeps_its_numbers(base_config, community):
+    app = create_app({**base_config, "DISCLOSURE": "perturb", "RELEASE": "manual", "RELEASE_BUDGET": 1})
     with app.app_context():
         release.run(db.session)
         db.session.commit()
@@ -193,8 +192,8 @@ def test_exact_mode_publishes_every_change_at_the_next_release(client, make):
     assert client.get(API).get_json()["treatment"]["n"] == 6
 
 
-def test_manual_mode_shows_nothing_new_until_a_release(database_url, make, runner):
-    app = create_app({**_base_config(database_url), "RELEASE": "manual"})
+def test_manual_mode_shows_nothing_new_until_a_release(base_config, make):
+    app = create_app({**base_config, "RELEASE": "manual"})
     make.treatment("Topiramate")
     make.condition("Migraine", "G43", treatments=["topiramate"])
     for _ in range(5):
