@@ -442,10 +442,10 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     email, password, _ = accounts[0]
     assert client.post("/login", data={"email": email, "password": password}).status_code == 302
     home = client.get("/")
-    assert "Conditions you follow" in home.text and " new reports" in home.text
+    assert "Conditions you follow" in home.text and " more reports in the numbers" in home.text
     page = client.get("/whats-new")
     assert page.status_code == 200
-    assert " new reports" in page.text and "too few to show" not in page.text
+    assert " more reports in the numbers" in page.text and "too few to show" not in page.text
     assert " new tips" in page.text and "No new tips" not in page.text
     with app.app_context():
         published = db.session.execute(select(Experience.tips, Experience.tips_published_at, Experience.created_at))
