@@ -8,10 +8,11 @@ statements go through rewriting() (counts out before, in after) or bulk_write() 
 records or rebuilds itself); any other INSERT, UPDATE or DELETE of the experience tables raises
 UpkeepSkipped.
 
-One code path serves a single form submission and a bulk insert of 25,000 demo rows: rows in
-the shape of the experience table go in, per-cell sums come out, and an atomic upsert
-(INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n, in SQLite and PostgreSQL alike) adds
-them inside the caller's transaction, so concurrent writers never lose a count.
+A form submission's rows in the shape of the experience table go in (record()), per-cell sums
+come out, and an atomic upsert (INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n, in SQLite
+and PostgreSQL alike) adds them inside the caller's transaction, so concurrent writers never lose
+a count. A bulk insert (the demo's 25,000 rows a batch) gives its columns to record_columns(), which
+adds the same sums from whole columns, formatted by the same functions (a test holds the two equal).
 `rebuild` recomputes everything from the raw rows; `check` compares the two.
 
 report_slice (months on treatment, dose, year of report) is filled by the same pass: each
@@ -218,18 +219,16 @@ def record_columns(connection, experiences: dict, side_effects: dict, stop_reaso
     if not k:
         return
     ids = pd.Index(np.asarray(experiences["id"]))
-    keys = pd.DataFrame(
-        {
-            "condition_id": np.asarray(experiences["condition_id"], dtype=np.int64),
-            "treatment_id": np.asarray(experiences["treatment_id"], dtype=np.int64),
-            **{d: pd.Series(experiences[d], dtype=object).fillna("").to_numpy() for d in DIMENSIONS},
-        }
-    )
+    keys = {
+        "condition_id": np.asarray(experiences["condition_id"], dtype=np.int64),
+        "treatment_id": np.asarray(experiences["treatment_id"], dtype=np.int64),
+        **{d: pd.Series(experiences[d], dtype=object).fillna("").to_numpy() for d in DIMENSIONS},
+    }
     key = np.asarray(experiences["report_key"], dtype=np.int64)
-    counts = np.zeros((k, len(COUNTS)), dtype=np.int32)  # per experience: 1 in each column it counts in
-    counts[:, COUNT_AT["n"]] = 1
+    counts = np.zeros((len(COUNTS), k), dtype=np.int32)  # per count column and experience: 1 if it counts there
+    counts[COUNT_AT["n"]] = 1
     for field, columns in ANSWER_COLUMNS:
-        _mark(counts, np.arange(k), pd.Series(experiences[field], dtype=object), columns, field)
+        _mark(counts, np.arange(k), experiences[field], columns, field)
     at = ids.get_indexer(np.asarray(stop_reasons["experience_id"]))
     reasons = pd.Series(stop_reasons["reason"], dtype=object).where(at >= 0)  # another experience's: not counted
     _mark(counts, at, reasons, REASON_COLUMN, "stop_reasons")
@@ -240,25 +239,19 @@ def record_columns(connection, experiences: dict, side_effects: dict, stop_reaso
     timed = np.flatnonzero(~np.isnan(months))
     whole = months[timed].astype(np.int64)
     band = {m: COUNT_AT[DURATION_COLUMN[scales.duration_band(m)]] for m in np.unique(whole).tolist()}
-    counts[timed, pd.Series(whole).map(band).to_numpy()] = 1
+    counts[pd.Series(whole).map(band).to_numpy(), timed] = 1
 
     cells = _summed(keys, counts, COUNTS, key)
     _upsert_columns(connection, report_cell, KEY, cells, CELL_SUMS)
-    _upsert_columns(
-        connection,
-        report_slice,
-        SLICE_KEY,
-        _slices(experiences, keys, counts, key, timed, whole, updated, stopped),
-        CELL_SUMS,
-    )
+    slices = _slices(experiences, keys, counts, key, timed, whole, updated, np.isnan(stopped[timed]))
+    _upsert_columns(connection, report_slice, SLICE_KEY, slices, CELL_SUMS)
     at = ids.get_indexer(np.asarray(side_effects["experience_id"]))
     if (at < 0).any():
         raise KeyError("a side effect of an experience not among these")
     if len(at):
-        terms = keys.iloc[at].assign(term=np.asarray(side_effects["term"], dtype=object))
-        _upsert_columns(
-            connection, report_term, (*KEY, "term"), _summed(terms, np.ones((len(at), 1), np.int32), ["n"]), ["n"]
-        )
+        terms = {**{name: column[at] for name, column in keys.items()}, "term": np.asarray(side_effects["term"])}
+        summed = _summed(terms, np.ones((1, len(at)), np.int32), ["n"])
+        _upsert_columns(connection, report_term, (*KEY, "term"), summed, ["n"])
     conditions = sorted(set(cells["condition_id"]))
     _upsert(
         connection,
@@ -269,37 +262,48 @@ def record_columns(connection, experiences: dict, side_effects: dict, stop_reaso
     )
 
 
-def _slices(experiences, keys, counts, key, timed, whole, updated, stopped) -> dict[str, list]:
+MONTH_BUCKETS = np.array([str(m) for m in range(SLICE_MONTHS_CAP + 1)], dtype=object)
+
+
+def _slices(experiences, keys, counts, key, timed, whole, updated, using) -> dict[str, list]:
     """report_slice's sums, as contributions() adds them: months on treatment (stopped or still using),
     dose and year of the last update, each with the counts its axis keeps."""
-    counted = counts[:, [COUNT_AT[name] for name in SLICE_COUNTS]]
-    months_only = np.isin(SLICE_COUNTS, MONTHS_COUNTS).astype(np.int32)
-    outcomes_only = np.isin(SLICE_COUNTS, OUTCOME_COUNTS).astype(np.int32)
     dose = list(zip(experiences["dose_amount"], experiences["dose_unit"], experiences["dose_frequency"]))
     bucket_of = {d: dose_bucket(dict(zip(("dose_amount", "dose_unit", "dose_frequency"), d))) for d in set(dose)}
-    pair = keys[["condition_id", "treatment_id"]]
-    axes = pd.concat(
-        [
-            pair.iloc[timed].assign(
-                axis=np.where(np.isnan(stopped[timed]), "using", "stopped"),
-                bucket=[str(m) for m in np.minimum(np.maximum(whole, 0), SLICE_MONTHS_CAP).tolist()],
-            ),
-            pair.assign(axis="dose", bucket=[bucket_of[d] for d in dose]),
-            pair.assign(axis="year", bucket=[str(year) for year in updated.year.tolist()]),
-        ],
-        ignore_index=True,
-    )
-    values = np.concatenate([counted[timed] * months_only, counted * outcomes_only, counted * outcomes_only])
+    years, year_at = np.unique(updated.year, return_inverse=True)
+    k = len(key)
+    axes = {
+        "condition_id": np.concatenate([keys["condition_id"][timed], keys["condition_id"], keys["condition_id"]]),
+        "treatment_id": np.concatenate([keys["treatment_id"][timed], keys["treatment_id"], keys["treatment_id"]]),
+        "axis": np.concatenate(
+            [np.where(using, "using", "stopped").astype(object), np.full(k, "dose", object), np.full(k, "year", object)]
+        ),
+        "bucket": np.concatenate(
+            [
+                MONTH_BUCKETS[np.minimum(np.maximum(whole, 0), SLICE_MONTHS_CAP)],
+                np.array([bucket_of[d] for d in dose], dtype=object),
+                np.array([str(y) for y in years.tolist()], dtype=object)[year_at.reshape(-1)],
+            ]
+        ),
+    }
+    values = np.zeros((len(SLICE_COUNTS), len(timed) + 2 * k), dtype=np.int32)
+    for i, name in enumerate(SLICE_COUNTS):  # each axis counts only its own columns
+        if name in MONTHS_COUNTS:
+            values[i, : len(timed)] = counts[COUNT_AT[name], timed]
+        if name in OUTCOME_COUNTS:
+            values[i, len(timed) : len(timed) + k] = values[i, len(timed) + k :] = counts[COUNT_AT[name]]
     return _summed(axes, values, SLICE_COUNTS, np.concatenate([key[timed], key, key]))
 
 
-def _mark(counts: np.ndarray, rows: np.ndarray, values: pd.Series, columns: dict, field: str) -> None:
+def _mark(counts: np.ndarray, rows: np.ndarray, values, columns: dict, field: str) -> None:
     """Count each row's answer (a value of ``columns``, or None) in its count column."""
-    given = values.notna().to_numpy()
-    position = values[given].map({value: COUNT_AT[column] for value, column in columns.items()})
-    if position.isna().any():
-        raise KeyError(f"{field}: {values[given][position.isna()].iloc[0]!r} is not one of its codes")
-    counts[rows[given], position.to_numpy(dtype=np.int64)] = 1
+    code, distinct = pd.factorize(np.asarray(values, dtype=object))  # None: -1
+    try:
+        position = np.array([COUNT_AT[columns[value]] for value in distinct.tolist()], dtype=np.int64)
+    except KeyError as error:
+        raise KeyError(f"{field}: {error.args[0]!r} is not one of its codes") from None
+    given = code >= 0
+    counts[position[code[given]], rows[given]] = 1
 
 
 def _month_numbers(values) -> np.ndarray:
@@ -308,26 +312,29 @@ def _month_numbers(values) -> np.ndarray:
     return texts.map({t: _month_number(t) for t in set(texts.tolist()) if t}).to_numpy(dtype=float)
 
 
-def _summed(keys: pd.DataFrame, counts: np.ndarray, names, key_sum=None) -> dict[str, list]:
-    """Per distinct row of keys, in the order sorted() gives their tuples: the sums of the counts columns
-    (named ``names``), and with key_sum every column of CELL_SUMS (0 where not counted), as lists."""
-    group = np.zeros(len(keys), dtype=np.int64)
-    for name in keys.columns:  # lexicographic: a number from each column's sorted codes
-        code, distinct = pd.factorize(keys[name], sort=True)
+def _summed(keys: dict[str, np.ndarray], counts: np.ndarray, names, key_sum=None) -> dict[str, list]:
+    """Per distinct row of the key columns, in the order sorted() gives their tuples: the sums of the rows
+    of counts (one per name in ``names``; with key_sum, every column of CELL_SUMS, 0 where not counted)."""
+    group = np.zeros(counts.shape[1], dtype=np.int64)
+    for column in keys.values():  # lexicographic: a number from each column's sorted codes
+        code, distinct = pd.factorize(column, sort=True)
         if group.max(initial=0) >= 2**62 // max(len(distinct), 1):  # renumbered before it could overflow
             group = np.unique(group, return_inverse=True)[1].reshape(-1)
         group = group * len(distinct) + code
-    order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.diff(group[order], prepend=-1))
-    columns = {name: keys[name].to_numpy()[order[starts]].tolist() for name in keys.columns}
-    sums = dict(zip(names, np.add.reduceat(counts[order], starts, axis=0, dtype=np.int64).T.tolist()))
+    distinct, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    inverse, size = inverse.reshape(-1), len(distinct)
+    columns = {name: column[first].tolist() for name, column in keys.items()}
+    # bincount sums in float64: exact, since no count comes near 2**53
+    sums = {name: np.bincount(inverse, row, size).astype(np.int64).tolist() for name, row in zip(names, counts)}
     if key_sum is None:
         return {**columns, **sums}
-    zeros = [0] * len(starts)
+    zeros = [0] * size
+    order = np.argsort(inverse, kind="stable")
+    starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
     return {
         **columns,
         **{name: sums.get(name, zeros) for name in COUNTS},
-        "key_sum": np.add.reduceat(key_sum[order], starts).tolist(),
+        "key_sum": np.add.reduceat(key_sum[order], starts).tolist(),  # 40-bit keys: summed in int64
     }
 
 
