@@ -18,6 +18,8 @@ kept current, one transaction per batch, so memory stays flat however many are a
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import secrets
 from dataclasses import dataclass
 from datetime import date, timezone
@@ -710,11 +712,25 @@ def seed_demo(
     """Insert a demo community of n_experiences experiences (and about doctor_ratings ratings
     of demo doctors by the same members); return counts of rows added."""
     session = db.session
-    secret = current_app.extensions["disclosure"].key  # report keys as the app computes them
     rng = np.random.default_rng(seed)
     community = Community(rng, session)
     until = until or date.today()
     end_month = until.year * 12 + until.month - 1
+    doctors = add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
+    added = _write_batches(
+        rng, community, n_experiences, seed, end_month, batch_size, progress, doctors, doctor_ratings
+    )
+    added["doctors"] = len(doctors.ids) if doctors else 0
+    _sync_sequences(session)
+    # Every row is written and counted: a step over the whole seeded demo (such as a release) goes here.
+    return added
+
+
+def _write_batches(rng, c: Community, n_experiences, seed, end_month, batch_size, progress, doctors, doctor_ratings):
+    """Generate and insert the batches, one transaction each, on a connection of their own (the
+    settings of a bulk write are its alone); return counts of rows added."""
+    session = db.session
+    secret = current_app.extensions["disclosure"].key  # report keys as the app computes them
     # One unusable password hash for all demo members: nobody can log in as them.
     password_hash = generate_password_hash(secrets.token_hex(16))
     # Follow-ups draw from a stream of their own (the rest of the community stays as the seed gave
@@ -724,67 +740,103 @@ def seed_demo(
     last_month = min(end_month, this_month - 1)
     user_id = next_id(session, User)
     experience_id = next_id(session, Experience)
-    added = {
-        "users": 0,
-        "experiences": 0,
-        "side_effects": 0,
-        "stop_reasons": 0,
-        "experience_updates": 0,
-        "doctors": 0,
-        "doctor_ratings": 0,
-    }
-    cache = _grow_sqlite_cache(session)
-    doctors = add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
-    added["doctors"] = len(doctors.ids) if doctors else 0
+    session.commit()  # the session's reads end here; the batches write on their own connection
+    added = dict.fromkeys(("users", "experiences", "side_effects", "stop_reasons", "experience_updates"), 0)
+    added["doctor_ratings"] = 0
     remaining = n_experiences
-    while remaining > 0:
-        chunk = min(batch_size, remaining)
-        batch = _generate_batch(
-            rng, community, chunk, user_id, experience_id, end_month, password_hash, history_rng, last_month, secret
-        )
-        connection = session.connection()
-        t = batch.tables
-        with report_upkeep.bulk_write():  # rows in bulk, their counts recorded in the same pass
-            for model, columns in t.items():
-                insert_columns(connection, model.__table__, columns)
-            report_upkeep.record(
-                connection, _rows(t[Experience]), _rows(t[ExperienceSideEffect]), _rows(t[ExperienceStopReason])
+    defer = n_experiences >= experience_id - 1  # at least doubles the experiences (ids run from 1, gaps aside)
+    with _without_gc(), db.engine.connect() as connection, _bulk_settings(connection, defer):
+        while remaining > 0:
+            chunk = min(batch_size, remaining)
+            batch = _generate_batch(
+                rng, c, chunk, user_id, experience_id, end_month, password_hash, history_rng, last_month, secret
             )
-        if doctors is not None:
-            ratings = rating_columns(
-                rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month, secret
-            )
-            insert_columns(connection, DoctorRating.__table__, ratings)
-            added["doctor_ratings"] += len(ratings["user_id"])
-        session.commit()
-        made = len(t[Experience]["id"])
-        user_id += len(batch.members.ids)
-        experience_id += made
-        remaining -= made
-        added["users"] += len(batch.members.ids)
-        added["experiences"] += made
-        added["side_effects"] += len(t[ExperienceSideEffect]["term"])
-        added["stop_reasons"] += len(t[ExperienceStopReason]["reason"])
-        added["experience_updates"] += len(t[ExperienceUpdate]["kind"])
-        if progress is not None:
-            progress(made)
-    _sync_sequences(session)
-    if cache is not None:
-        session.execute(text(f"PRAGMA cache_size={int(cache)}"))
+            t = batch.tables
+            with report_upkeep.bulk_write():  # rows in bulk, their counts recorded in the same pass
+                for model, columns in t.items():
+                    insert_columns(connection, model.__table__, columns)
+                report_upkeep.record_columns(
+                    connection, t[Experience], t[ExperienceSideEffect], t[ExperienceStopReason]
+                )
+            if doctors is not None:
+                ratings = rating_columns(
+                    rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month, secret
+                )
+                insert_columns(connection, DoctorRating.__table__, ratings)
+                added["doctor_ratings"] += len(ratings["user_id"])
+            connection.commit()
+            made = len(t[Experience]["id"])
+            user_id += len(batch.members.ids)
+            experience_id += made
+            remaining -= made
+            added["users"] += len(batch.members.ids)
+            added["experiences"] += made
+            added["side_effects"] += len(t[ExperienceSideEffect]["term"])
+            added["stop_reasons"] += len(t[ExperienceStopReason]["reason"])
+            added["experience_updates"] += len(t[ExperienceUpdate]["kind"])
+            if progress is not None:
+                progress(made)
     return added
 
 
-def _grow_sqlite_cache(session) -> int | None:
-    """On SQLite, give this connection a 64 MB page cache while seeding; return the old size.
+# While the batches are written (SQLite; restored after): a 64 MB page cache, since with a million
+# rows the indexes outgrow the 2 MB default and every scattered index insert would read its page back
+# from the OS; no fsync at checkpoints (a stopped seed loses at most its open batch; a power loss
+# while seeding could damage the file, which is what a demo may risk); and foreign keys unchecked,
+# since every row's parents are in the same batch or the catalog (a test runs foreign_key_check).
+BULK_SETTINGS = {"cache_size": -65536, "synchronous": 0, "foreign_keys": 0}
+# A batch's entries in these land all over the index (by pair, by condition): when a seed at least
+# doubles the experiences, SQLite builds them once after the batches instead of entry by entry (half
+# the cost of inserting experiences at a million).
+DEFERRED_INDEXES = ("ix_experience_pair_updated", "ix_experience_condition_tips_published")
 
-    With a million rows the indexes outgrow SQLite's 2 MB default, and every scattered index
-    insert would read its page back from the OS.
-    """
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    old = session.execute(text("PRAGMA cache_size")).scalar()
-    session.execute(text("PRAGMA cache_size=-65536"))
-    return old
+
+@contextlib.contextmanager
+def _bulk_settings(connection, defer_indexes: bool):
+    """On SQLite, BULK_SETTINGS for the seeding connection while it writes, its own settings after;
+    with defer_indexes, DEFERRED_INDEXES dropped meanwhile and built again (by their own SQL) after,
+    when a batch failed too. One that a seed killed outright left dropped is built by the next seed."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    old = [(name, connection.exec_driver_sql(f"PRAGMA {name}").scalar()) for name in BULK_SETTINGS]
+    for name, value in BULK_SETTINGS.items():
+        connection.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+    deferred = []
+    if defer_indexes:
+        names = ", ".join("?" * len(DEFERRED_INDEXES))
+        deferred = connection.exec_driver_sql(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({names})", DEFERRED_INDEXES
+        ).all()
+        for name, _ in deferred:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')
+        connection.commit()
+    try:
+        yield
+    finally:
+        connection.rollback()  # a batch that failed: foreign_keys changes only outside a transaction
+        for _, sql in deferred:
+            connection.exec_driver_sql(sql)
+        for index in Experience.__table__.indexes:
+            if index.name in DEFERRED_INDEXES:
+                index.create(connection, checkfirst=True)
+        connection.commit()
+        for name, value in old:
+            connection.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+
+
+@contextlib.contextmanager
+def _without_gc():
+    """Python's cycle collector paused while the batches are written: each batch makes a few hundred
+    thousand row tuples, and the collections they set off scanned the whole heap again and again
+    (about a tenth of a seed). Rows hold no cycles; reference counting frees them all the same."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _sync_sequences(session) -> None:

@@ -110,6 +110,54 @@ def test_seed_demo_is_deterministic_and_valid(runner, app, small_catalog):
     assert strip_ids(again) == strip_ids(first)
 
 
+def test_seed_demo_rows_keep_their_foreign_keys_and_the_connection_its_settings(app, small_catalog, monkeypatch):
+    """SQLite seeds with foreign keys unchecked and no fsync (demo.BULK_SETTINGS): the rows still hold,
+    and the pooled connection gets its settings back, after a failed batch too."""
+
+    def settings():
+        with db.engine.connect() as connection:
+            return {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in demo.BULK_SETTINGS}
+
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+        before = settings() if sqlite else None
+        demo.seed_demo(2_000, seed=2, until=demo.date(2026, 10, 1), batch_size=1_000, doctor_ratings=200)
+        assert db.session.scalar(select(func.count(DoctorRating.id))) > 0
+        if not sqlite:
+            return  # PostgreSQL checks every foreign key as the rows are copied
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+            schema = connection.exec_driver_sql(indexes).all()
+        assert set(demo.DEFERRED_INDEXES) <= {name for name, _ in schema}  # built again after the batches
+        assert settings() == before and before["foreign_keys"] == 1
+        written = []
+
+        def fail_in_the_second_batch(connection, table, columns):
+            written.append(table.name)
+            if written.count("experience") == 2:
+                raise RuntimeError("disk full")
+            return insert_columns(connection, table, columns)
+
+        insert_columns = demo.insert_columns
+        monkeypatch.setattr(demo, "insert_columns", fail_in_the_second_batch)
+        seeded, made = db.session.scalar(select(func.count(Experience.id))), []
+        with pytest.raises(RuntimeError, match="disk full"):
+            demo.seed_demo(2_000, seed=3, until=demo.date(2026, 10, 1), batch_size=1_000, progress=made.append)
+        assert settings() == before
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql(indexes).all() == schema
+        assert len(made) == 1 and db.session.scalar(select(func.count(Experience.id))) == seeded + made[0]
+        # An index a seed killed outright left dropped is built again by the next one, however small.
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP INDEX {demo.DEFERRED_INDEXES[0]}")
+            connection.commit()
+        monkeypatch.undo()
+        demo.seed_demo(100, seed=4, until=demo.date(2026, 10, 1))
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql(indexes).all() == schema
+
+
 def test_first_line_treatments_lead_and_treatments_differ(runner, app, small_catalog):
     runner.invoke(args=["seed-demo", "--experiences", "6000", "--seed", "3"])
     with app.app_context():
