@@ -306,13 +306,11 @@ def test_reports_are_shared_through_redis_when_configured(community, app, databa
 
 
 @pytest.fixture
-def perturbed(app, database_url):
+def perturbed(app, base_config):
     """A second app on the same database publishing protected numbers, as a deployment does."""
-    from conftest import _base_config
-
     from registry import create_app
 
-    second = create_app({**_base_config(database_url), "DISCLOSURE": "perturb"})
+    second = create_app({**base_config, "DISCLOSURE": "perturb"})
     yield second.test_client()
     with second.app_context():  # close its pool: PostgreSQL connections must not be left open
         db.engine.dispose()
