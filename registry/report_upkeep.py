@@ -32,7 +32,7 @@ from datetime import timezone
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Delete, Insert, Update, case, delete, event, func, literal, select
+from sqlalchemy import Delete, Insert, Update, case, delete, event, func, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -143,6 +143,20 @@ def _add(sums: dict, key: tuple, counted, report_key: int) -> None:
 
 
 @functools.cache
+def _additive_sql(dialect, table, key_columns: tuple, columns: tuple):
+    """(SQL text, positional parameter order or None) of an upsert adding the values of ``columns`` beside
+    the key; a new row gets 0 in the table's other columns, written in the SQL rather than bound."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values({c.name: literal_column("0") for c in table.c if c.name not in columns})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={name: table.c[name] + statement.excluded[name] for name in columns if name not in key_columns},
+    )
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    return str(compiled), compiled.positiontup
+
+
+@functools.cache
 def _upsert_sql(dialect, table, key_columns: tuple, columns: tuple, count_columns: tuple):
     """(SQL text, positional parameter order or None) of an additive upsert, compiled once."""
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
@@ -242,16 +256,16 @@ def record_columns(connection, experiences: dict, side_effects: dict, stop_reaso
     counts[pd.Series(whole).map(band).to_numpy(), timed] = 1
 
     cells = _summed(keys, counts, COUNTS, key)
-    _upsert_columns(connection, report_cell, KEY, cells, CELL_SUMS)
+    _upsert_columns(connection, report_cell, KEY, cells)
     slices = _slices(experiences, keys, counts, key, timed, whole, updated, np.isnan(stopped[timed]))
-    _upsert_columns(connection, report_slice, SLICE_KEY, slices, CELL_SUMS)
+    _upsert_columns(connection, report_slice, SLICE_KEY, slices)  # only the columns slices count
     at = ids.get_indexer(np.asarray(side_effects["experience_id"]))
     if (at < 0).any():
         raise KeyError("a side effect of an experience not among these")
     if len(at):
         terms = {**{name: column[at] for name, column in keys.items()}, "term": np.asarray(side_effects["term"])}
         summed = _summed(terms, np.ones((1, len(at)), np.int32), ["n"])
-        _upsert_columns(connection, report_term, (*KEY, "term"), summed, ["n"])
+        _upsert_columns(connection, report_term, (*KEY, "term"), summed)
     conditions = sorted(set(cells["condition_id"]))
     _upsert(
         connection,
@@ -314,7 +328,7 @@ def _month_numbers(values) -> np.ndarray:
 
 def _summed(keys: dict[str, np.ndarray], counts: np.ndarray, names, key_sum=None) -> dict[str, list]:
     """Per distinct row of the key columns, in the order sorted() gives their tuples: the sums of the rows
-    of counts (one per name in ``names``; with key_sum, every column of CELL_SUMS, 0 where not counted)."""
+    of counts (one per name in ``names``) and of key_sum when given, as lists."""
     group = np.zeros(counts.shape[1], dtype=np.int64)
     for column in keys.values():  # lexicographic: a number from each column's sorted codes
         code, distinct = pd.factorize(column, sort=True)
@@ -328,20 +342,16 @@ def _summed(keys: dict[str, np.ndarray], counts: np.ndarray, names, key_sum=None
     sums = {name: np.bincount(inverse, row, size).astype(np.int64).tolist() for name, row in zip(names, counts)}
     if key_sum is None:
         return {**columns, **sums}
-    zeros = [0] * size
     order = np.argsort(inverse, kind="stable")
     starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
-    return {
-        **columns,
-        **{name: sums.get(name, zeros) for name in COUNTS},
-        "key_sum": np.add.reduceat(key_sum[order], starts).tolist(),  # 40-bit keys: summed in int64
-    }
+    return {**columns, **sums, "key_sum": np.add.reduceat(key_sum[order], starts).tolist()}  # int64: 40-bit keys
 
 
-def _upsert_columns(connection, table, key_columns, columns: dict[str, list], count_columns) -> None:
-    """_upsert of rows given as columns (named as the table's), without a dict per row where the driver takes tuples."""
+def _upsert_columns(connection, table, key_columns, columns: dict[str, list]) -> None:
+    """Add rows given as columns (named as the table's) to the table, as _upsert does, without a dict per
+    row where the driver takes tuples; the table's columns not given stay 0 (bound as no parameter)."""
     names = tuple(columns)
-    sql, order = _upsert_sql(connection.dialect, table, tuple(key_columns), names, tuple(count_columns))
+    sql, order = _additive_sql(connection.dialect, table, tuple(key_columns), names)
     if order is not None:
         connection.exec_driver_sql(sql, list(zip(*(columns[name] for name in order))))
     else:
