@@ -143,20 +143,6 @@ def _add(sums: dict, key: tuple, counted, report_key: int) -> None:
 
 
 @functools.cache
-def _additive_sql(dialect, table, key_columns: tuple, columns: tuple):
-    """(SQL text, positional parameter order or None) of an upsert adding the values of ``columns`` beside
-    the key; a new row gets 0 in the table's other columns, written in the SQL rather than bound."""
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values({c.name: literal_column("0") for c in table.c if c.name not in columns})
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key_columns),
-        set_={name: table.c[name] + statement.excluded[name] for name in columns if name not in key_columns},
-    )
-    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-    return str(compiled), compiled.positiontup
-
-
-@functools.cache
 def _upsert_sql(dialect, table, key_columns: tuple, columns: tuple, count_columns: tuple):
     """(SQL text, positional parameter order or None) of an additive upsert, compiled once."""
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
@@ -345,6 +331,20 @@ def _summed(keys: dict[str, np.ndarray], counts: np.ndarray, names, key_sum=None
     order = np.argsort(inverse, kind="stable")
     starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
     return {**columns, **sums, "key_sum": np.add.reduceat(key_sum[order], starts).tolist()}  # int64: 40-bit keys
+
+
+@functools.cache
+def _additive_sql(dialect, table, key_columns: tuple, columns: tuple):
+    """(SQL text, positional parameter order or None) of an upsert adding the values of ``columns`` beside
+    the key; a new row gets 0 in the table's other columns, written in the SQL rather than bound."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values({c.name: literal_column("0") for c in table.c if c.name not in columns})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={name: table.c[name] + statement.excluded[name] for name in columns if name not in key_columns},
+    )
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    return str(compiled), compiled.positiontup
 
 
 def _upsert_columns(connection, table, key_columns, columns: dict[str, list]) -> None:
