@@ -4,6 +4,7 @@ Usage:
     python benchmarks/seed.py                  # N = 100,000 and 1,000,000 on SQLite and PostgreSQL
     python benchmarks/seed.py --sizes 100000   # only some sizes
     python benchmarks/seed.py --no-postgres    # SQLite only
+    python benchmarks/seed.py --repeat 3       # each size three times: the median rate (a shared machine varies)
 
 Each run seeds a fresh database in its own process (so peak RSS is that run's alone), after
 `registry init`, with the report aggregates maintained. The baseline, measured in the same run,
@@ -12,7 +13,9 @@ inserts replace. The table also shows the rates before the realistic demo (issue
 this machine type with no other load, and the CPU seconds each run used: on a shared machine the
 wall-clock rate follows the load, CPU time much less.
 Since issue 19 a seed also writes the follow-up histories (about 0.4 history points per
-experience, in the same bulk pass), which the rates include.
+experience, in the same bulk pass), which the rates include. Since issue 24 seed-demo ends with a
+release (registry release): the rate is the seed's alone, the release's seconds are shown apart, and
+peak MB and CPU s are the whole command's, release included.
 PostgreSQL runs use the database REGISTRY_BENCH_PG_URL
 (default postgresql+psycopg://postgres@127.0.0.1:5432/registry_bench), created if missing.
 """
@@ -23,6 +26,7 @@ import argparse
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +38,10 @@ PG_URL = os.environ.get("REGISTRY_BENCH_PG_URL", "postgresql+psycopg://postgres@
 TARGET_PER_S, TARGET_MB = 20_000, 500
 # Before the realistic demo, at N = 1,000,000 (issue 15: SQLite; PostgreSQL with COPY).
 BEFORE_PER_S = {"sqlite": 17_700, "postgresql": 12_000}
+# With the follow-up histories, before the bulk path of issue 24 (SQLite, N = 1,000,000, no other load).
+BEFORE_24_PER_S = {"sqlite": 12_200}
 RESULT = re.compile(r"Added ([\d,]+) experiences .* ([\d,]+) experiences/s, peak memory ([\d,]+) MB")
+RELEASE = re.compile(r"Published [\d,]+ views in ([\d.]+) s")
 
 
 def fresh_postgres(url: str) -> None:
@@ -58,14 +65,15 @@ def registry(url: str, *args: str) -> tuple[str, float]:
     return done.stdout, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def seed_run(url: str, n: int) -> tuple[float, float, float]:
-    """(experiences per second, peak MB, CPU seconds) of one seed-demo run on a fresh database."""
+def seed_run(url: str, n: int) -> tuple[float, float, float, float | None]:
+    """(experiences per second, peak MB, CPU seconds, release seconds) of one seed-demo run on a fresh database."""
     registry(url, "init")
     out, cpu = registry(url, "seed-demo", "--experiences", str(n), "--seed", "1")
-    match = RESULT.search(out)
+    match, release = RESULT.search(out), RELEASE.search(out)
     if not match:
         raise RuntimeError(f"unexpected output: {out}")
-    return float(match.group(2).replace(",", "")), float(match.group(3).replace(",", "")), cpu
+    seconds = float(release.group(1)) if release else None
+    return float(match.group(2).replace(",", "")), float(match.group(3).replace(",", "")), cpu, seconds
 
 
 def orm_baseline(url: str, n: int) -> float:
@@ -103,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size; the table shows their medians")
     args = parser.parse_args()
     backends = ["sqlite"] + ([] if args.no_postgres else ["postgresql"])
     rows = []
@@ -116,26 +125,40 @@ def main() -> None:
                 return PG_URL
 
             baseline = orm_baseline(url_for("baseline"), 20_000)
-            rows.append((backend, "ORM, one object per row (baseline)", 20_000, baseline, None, None))
-            rows.append((backend, "seed-demo before issue 15 (recorded)", 1_000_000, BEFORE_PER_S[backend], None, None))
+            rows.append((backend, "ORM, one object per row (baseline)", 20_000, baseline, None, None, None))
+            for method, recorded in (("before issue 15", BEFORE_PER_S), ("before issue 24", BEFORE_24_PER_S)):
+                if backend in recorded:
+                    rows.append(
+                        (backend, f"seed-demo {method} (recorded)", 1_000_000, recorded[backend], None, None, None)
+                    )
             for n in args.sizes:
-                started = time.perf_counter()
-                rate, peak, cpu = seed_run(url_for(f"seed{n}"), n)
+                runs = []
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    rate, peak, cpu, release = seed_run(url_for(f"seed{n}"), n)
+                    runs.append((rate, peak, cpu, release))
+                    print(
+                        f"  {backend} N={n:,}: {rate:,.0f}/s, {peak:,.0f} MB, {cpu:,.0f} CPU s, release "
+                        f"{release if release is not None else '-'} s ({time.perf_counter() - started:.0f} s; "
+                        f"load {os.getloadavg()[0]:.1f})",
+                        file=sys.stderr,
+                    )
                 method = "seed-demo, COPY" if backend == "postgresql" else "seed-demo, executemany"
-                rows.append((backend, method, n, rate, peak, cpu))
-                print(
-                    f"  {backend} N={n:,}: {rate:,.0f}/s, {peak:,.0f} MB, {cpu:,.0f} CPU s "
-                    f"({time.perf_counter() - started:.0f} s)",
-                    file=sys.stderr,
-                )
+                medians = [statistics.median(r[i] for r in runs) if runs[0][i] is not None else None for i in range(4)]
+                rows.append((backend, method, n, *medians))
     load = os.getloadavg()[0]
-    print(f"\n{'database':<11} {'method':<38} {'N':>10} {'exp/s':>9} {'vs baseline':>11} {'peak MB':>8} {'CPU s':>7}")
+    print(
+        f"\n{'database':<11} {'method':<38} {'N':>10} {'exp/s':>9} {'vs baseline':>11} {'peak MB':>8} {'CPU s':>7}"
+        f" {'release s':>9}"
+    )
     baselines = {r[0]: r[3] for r in rows if r[1].startswith("ORM")}
-    for backend, method, n, rate, peak, cpu in rows:
+    for backend, method, n, rate, peak, cpu, release in rows:
         ratio = f"{rate / baselines[backend]:.1f}x"
-        peak_s = f"{peak:,.0f}" if peak is not None else "-"
-        cpu_s = f"{cpu:,.0f}" if cpu is not None else "-"
-        print(f"{backend:<11} {method:<38} {n:>10,} {rate:>9,.0f} {ratio:>11} {peak_s:>8} {cpu_s:>7}")
+        peak_s, cpu_s = (f"{v:,.0f}" if v is not None else "-" for v in (peak, cpu))
+        release_s = f"{release:,.1f}" if release is not None else "-"
+        print(f"{backend:<11} {method:<38} {n:>10,} {rate:>9,.0f} {ratio:>11} {peak_s:>8} {cpu_s:>7} {release_s:>9}")
+    if args.repeat > 1:
+        print(f"(medians of {args.repeat} runs per size)")
     print(
         f"\ntargets: >= {TARGET_PER_S:,} experiences/s and peak < {TARGET_MB} MB at N = 1,000,000 on SQLite, "
         f"and no slower than before on PostgreSQL; load average at the end {load:.1f} on {os.cpu_count()} CPUs"
