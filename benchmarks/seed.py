@@ -23,6 +23,7 @@ PostgreSQL runs use the database REGISTRY_BENCH_PG_URL
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import re
 import resource
@@ -133,9 +134,11 @@ def main() -> None:
                     )
             for n in args.sizes:
                 runs = []
-                for _ in range(args.repeat):
+                for run in range(args.repeat):
                     started = time.perf_counter()
-                    rate, peak, cpu, release = seed_run(url_for(f"seed{n}"), n)
+                    rate, peak, cpu, release = seed_run(url_for(f"seed{n}-{run}"), n)  # a fresh database each run
+                    for leftover in glob.glob(f"{tmp}/seed{n}-{run}.sqlite*"):
+                        os.remove(leftover)  # a million rows take a gigabyte
                     runs.append((rate, peak, cpu, release))
                     print(
                         f"  {backend} N={n:,}: {rate:,.0f}/s, {peak:,.0f} MB, {cpu:,.0f} CPU s, release "
