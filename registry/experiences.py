@@ -156,6 +156,9 @@ def save(
             experience.condition_id, experience.treatment_id = condition.id, treatment.id
         for name in FORM_FIELDS:
             setattr(experience, name, values.get(name))
+        # Only the form asks this: a follow-up or an import keeps the author's choice (new reports: off).
+        if "tips_show_answers" in values or experience.tips_show_answers is None:
+            experience.tips_show_answers = bool(values.get("tips_show_answers"))
         _set_diagnosis(user, condition, diagnosed)
         if imported is None:
             report_year = date.today().year
@@ -251,4 +254,5 @@ def form_data(experience: Experience) -> dict:
     data["satisfaction"] = str(experience.satisfaction)
     data["side_effects"] = [s.term for s in experience.side_effects]
     data["stop_reasons"] = [r.reason for r in experience.stop_reasons]
+    data["tips_show_answers"] = experience.tips_show_answers
     return data

@@ -53,6 +53,7 @@ RATING_SCALES = {
 # The answers as the forms save them, then what the registry derived or decided about them.
 EXPERIENCE_EXPORT_COLUMNS = (
     *experiences.FORM_FIELDS,
+    "tips_show_answers",
     "text_state",
     "text_reason",
     "age_band",

@@ -4,19 +4,29 @@ Privacy: the pages list tips unfiltered. A filtered list would tell each author'
 even without names, the same text appears with its author's pseudonym in the unfiltered list.
 (`tip_page` takes filters for callers that show no pseudonym anywhere.) "Helped N people" is a
 protected count (reports.disclosure), shown only when it reaches min_n; who voted is never shown.
+
+A tip carries its author's own answers (satisfaction, time on it, dose band, side-effect severity,
+role) only when the author ticked "Show my answers with my tip" on the form (Experience.tips_show_answers,
+off by default). Everyone else's answers stay inside the protected numbers (docs/privacy.md, "Tips with
+their teller's answers").
 """
 
 from __future__ import annotations
+
+import bisect
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+import scales
 from registry import audit
 from registry.extensions import db
 from registry.models import Condition, Experience, TipVote, Treatment, User
 from registry.pagination import Window
+from registry.report_upkeep import dose_bucket, months_on
 from reports.disclosure import View
+from reports.dose import DoseReport, band_label, common_dose
 from reports.filters import Filters
 
 SORTS = {"newest": "Newest first", "helpful": "Most helpful first"}
@@ -63,6 +73,55 @@ def _vote_counts(query) -> dict[int, int]:
     return dict(rows.all())
 
 
+# Who told the tip, in a word beside it (the form's labels are first-person: "I have this condition").
+ROLE_WORDS = {"patient": "Patient", "caregiver": "Caregiver", "survivor": "Had this condition"}
+
+
+def _row(experience: Experience) -> dict:
+    """The columns report_upkeep's months_on and dose_bucket read, from an experience."""
+    return {
+        name: getattr(experience, name)
+        for name in ("started", "stopped", "updated_at", "dose_amount", "dose_unit", "dose_frequency")
+    }
+
+
+def dose_band(experience: Experience, dose: DoseReport | None) -> str | None:
+    """The author's dose as the page's "By dose" band ("100 to under 150 mg a day"), or None.
+
+    None when the page shows no bands (too few reports, or a single strength) or the dose is not in
+    the banded measure: the band, not the exact dose, so a tip says no more than the page's own bands.
+    """
+    if dose is None or dose.suppressed or dose.measure is None or len(dose.edges) < 2:
+        return None
+    reported = common_dose(dose_bucket(_row(experience)))
+    if reported is None or reported[0].label != dose.measure:
+        return None
+    measure, amount = reported
+    band = max(0, bisect.bisect_right(dose.edges, amount) - 1)
+    return f"{band_label(dose.edges, band, measure)} {dose.measure}"
+
+
+def shown_answers(experience: Experience, dose: DoseReport | None = None) -> list[tuple[str, str]]:
+    """(question, answer) in plain words to show beside a tip; [] unless its author chose to show them."""
+    if not experience.tips_show_answers:
+        return []
+    answers = []
+    if experience.role:
+        answers.append(("Told by", ROLE_WORDS.get(experience.role, scales.ROLE.label(experience.role))))
+    answers.append(("Satisfaction", f"{experience.satisfaction} out of {scales.SATISFACTION_MAX}"))
+    months = months_on(_row(experience))
+    if months is not None:
+        band = scales.DURATION.label(scales.duration_band(max(months, 0)))
+        answers.append(("Time on it", f"{band}, {'stopped' if experience.stopped else 'still using it'}"))
+    band = dose_band(experience, dose)
+    if band:
+        answers.append(("Dose", band))
+    if experience.side_effect_severity:
+        severity = scales.SIDE_EFFECT_SEVERITY.label(experience.side_effect_severity)
+        answers.append(("Side effects at their worst", severity))
+    return answers
+
+
 class TipPage(Window):
     """A page of tips, each with its published helped count, and whether the reader voted for it."""
 
@@ -73,6 +132,10 @@ class TipPage(Window):
         self.prev_num, self.next_num = page - 1, page + 1
         self.helped = helped_counts
         self.voted = voted
+
+    def answers(self, experience: Experience, dose: DoseReport | None = None) -> list[tuple[str, str]]:
+        """The answers its author chose to show beside a tip on this page (shown_answers)."""
+        return shown_answers(experience, dose)
 
 
 def tip_page(

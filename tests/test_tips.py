@@ -159,3 +159,101 @@ def test_a_real_form_post_carries_the_csrf_token(make, database_url, pair):
         with csrf_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def _tip_items(page: str) -> dict[str, str]:
+    """Each tip's text -> its list item's HTML."""
+    return {
+        re.search(r"<blockquote>(.*?)</blockquote>", item, re.S).group(1): item
+        for item in re.findall(r'<li id="tip-\d+">.*?</li>', page, re.S)
+    }
+
+
+def test_a_tip_shows_its_tellers_answers_only_where_they_chose(client, make):
+    make.treatment("Sumatriptan")
+    make.condition("Migraine", "G43", treatments=["sumatriptan"])
+    make.experience(
+        tips="Shown with my answers",
+        tips_show_answers=True,
+        role="caregiver",
+        satisfaction=8,
+        started="2023-01",
+        stopped="2024-06",
+        side_effect_severity="moderate",
+    )
+    make.experience(tips="Just the tip", role="patient", satisfaction=3, side_effect_severity="severe")
+    items = _tip_items(client.get(PAGE).text)
+    chosen, plain = items["Shown with my answers"], items["Just the tip"]
+    for words in (
+        "Told by: Caregiver",
+        "Satisfaction: 8 out of 10",
+        "Time on it: 1-2 years, stopped",
+        "Side effects at their worst: Moderate",
+    ):
+        assert words in chosen, words
+    assert "tip-answers" not in plain and "Satisfaction" not in plain and "Severe" not in plain
+
+
+def test_the_choice_is_off_unless_ticked_and_kept_by_a_follow_up(app, make):
+    make.treatment("Sumatriptan")
+    make.condition("Migraine", "G43", treatments=["sumatriptan"])
+    default, chosen = make.experience(tips="Off"), make.experience(tips="On", tips_show_answers=True)
+    with app.app_context():
+        from registry import experiences
+
+        assert db.session.get(Experience, default).tips_show_answers is False
+        row = db.session.get(Experience, chosen)
+        values = experiences.form_data(row)
+        assert values["tips_show_answers"] is True
+        values.pop("tips_show_answers")  # a follow-up or an import does not ask: the choice stays
+        experiences.save(row.user, row.condition, row.treatment, {**values, "side_effects": []}, None, row)
+        db.session.commit()
+        assert db.session.get(Experience, chosen).tips_show_answers is True
+
+
+def test_the_form_asks_plainly_and_saves_the_choice(client, app, auth, make):
+    make.treatment("Sumatriptan")
+    make.condition("Migraine", "G43", treatments=["sumatriptan"])
+    auth.login()
+    form = client.get("/experiences/new?condition=migraine&treatment=sumatriptan").text
+    box = re.search(r'<input[^>]*name="tips_show_answers"[^>]*>', form).group(0)
+    assert 'type="checkbox"' in box and "checked" not in box
+    assert "Show my answers with my tip" in form and "These answers will be public with your tip" in form
+    answers = {
+        "condition": "migraine",
+        "treatment": "sumatriptan",
+        "role": "patient",
+        "started": "2023-01",
+        "effectiveness": "major",
+        "side_effect_severity": "mild",
+        "satisfaction": "9",
+        "would_recommend": "yes",
+        "tips": "Take it early.",
+    }
+    assert client.post("/experiences/new", data={**answers, "tips_show_answers": "y"}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Experience.tips_show_answers).where(Experience.tips == "Take it early."))
+
+
+def test_the_dose_shows_as_the_pages_band_or_not_at_all():
+    from types import SimpleNamespace
+
+    from reports.dose import DoseReport
+
+    bands = DoseReport(5, False, measure="mg a day", edges=[25.0, 50.0, 100.0])
+    teller = SimpleNamespace(
+        started="2024-01", stopped=None, updated_at=None, dose_amount=25.0, dose_unit="mg", dose_frequency="twice_daily"
+    )
+    assert tips.dose_band(teller, bands) == "50 to under 100 mg a day"  # 25 mg twice a day = 50 mg a day
+    assert tips.dose_band(SimpleNamespace(**{**vars(teller), "dose_amount": 0.5, "dose_unit": "g"}), bands) == (
+        "100 or more mg a day"
+    )
+    assert tips.dose_band(SimpleNamespace(**{**vars(teller), "dose_unit": "ml"}), bands) is None  # another measure
+    assert tips.dose_band(teller, DoseReport(5, False, measure="mg a day", edges=[50.0])) is None  # no bands
+    assert tips.dose_band(teller, DoseReport(5, True)) is None and tips.dose_band(teller, None) is None
+
+
+def test_every_role_has_its_word():
+    import scales
+
+    assert set(tips.ROLE_WORDS) == set(scales.ROLE.codes)

@@ -12,7 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields import DecimalField
+from wtforms.fields import BooleanField, DecimalField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -155,6 +155,12 @@ class ExperienceForm(FlaskForm):
         ],
         description="Optional: what helped, how you coped. Shown under your public name. No names, emails or links.",
     )
+    # Off by default: the answers of everyone who does not tick it stay inside the protected numbers.
+    tips_show_answers = BooleanField(
+        "Show my answers with my tip",
+        description="These answers will be public with your tip: your satisfaction, how long you used it, your "
+        "dose band, your side effects at their worst, and whether you are the patient or a caregiver.",
+    )
 
     def __init__(self, *args, conditions=(), treatments=(), drug_slugs=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -203,4 +209,5 @@ class ExperienceForm(FlaskForm):
             "satisfaction": int(self.satisfaction.data),
             "would_recommend": self.would_recommend.data,
             "tips": (self.tips.data or "").strip() or None,
+            "tips_show_answers": bool(self.tips_show_answers.data),
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import UTCDateTime, new_report_key, now_utc
@@ -76,6 +77,10 @@ class Experience(db.Model):
     # When the tip's current text became public (its author's save, or a moderator's release of a held
     # tip): "What's new" counts new tips by it, so a follow-up that leaves the tip alone is not news.
     tips_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The author's choice, made beside the tip on the form: show their own answers (satisfaction, time
+    # on it, dose band, side-effect severity, role) with the tip (registry.tips). Off unless ticked.
+    # A server default only: the demo's bulk inserts leave the column out.
+    tips_show_answers: Mapped[bool] = mapped_column(server_default=sa_false())
     # "Patients like me" bands, fixed when the report is written so aggregates stay stable.
     age_band: Mapped[str | None] = mapped_column(String(10))
     sex: Mapped[str | None] = mapped_column(String(12))
