@@ -46,6 +46,7 @@ from reports.stats import Z_95, wilson
 
 MODES = ("perturb", "exact")
 DEFAULT_SIGMA = 2.5
+MOST = 2 / 3  # "most counts are off by k people or fewer": at least this share of them
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,21 @@ class Policy:
     def noise_sd(self) -> float:
         """The standard deviation of the noise on one published count (0 when exact)."""
         return 0.0 if self.mode == "exact" else self.sigma
+
+    def noise_people(self) -> tuple[int, int]:
+        """How far a published count may be from the true one, in people: (most counts, at most); (0, 0) when exact.
+
+        "Most" is the smallest k such that at least two counts in three are off by k people or fewer
+        (the noise rounded, as published); "at most" is the truncation bound, min_n. The pages say it
+        in words, derived from the policy rather than guessed (sigma 2.5, min_n 5: 2 and 5).
+        """
+        if self.mode == "exact":
+            return 0, 0
+        inside = 2 * _NORMAL.cdf(self.min_n / self.sigma) - 1  # the truncated normal's mass
+        k = 0
+        while k < self.min_n and (2 * _NORMAL.cdf((k + 0.5) / self.sigma) - 1) / inside < MOST:
+            k += 1
+        return k, self.min_n
 
     def view(self, key_sum: int, kind: str = "e") -> View:
         """The protected numbers of one view, named by the sum of its reports' keys."""

@@ -1,32 +1,57 @@
-"""Shares in words a patient reads at a glance: "about 6 in 10; likely between 5 and 7 in 10".
+"""Numbers in words a patient reads at a glance: "about 6 in 10; likely between 5 and 7 in 10".
 
-The words are rounded outwards from the interval (low down, high up), so they never claim more
-certainty than the numbers. Shares near 0 or 1 are told in 100, where "0 in 10" would mislead.
+One rounding rule everywhere: a share is first the whole percent shown beside it (half up, so
+55% is always 55%), and "N in 10" is that percent rounded half up to tens (55% is always "about 6
+in 10"). The interval's words round each end by the same rule, so they paraphrase it tightly (each
+end within half a unit) and can never exclude the "about" figure (rounding keeps the order).
+Shares near 0 or 1 are told in 100, where "0 in 10" would mislead. An interval wider than
+MAX_SPAN says nothing a patient can use: the words then say "too few to say" instead.
 """
 
 from __future__ import annotations
 
 import math
 
+# An interval spanning more than half of everyone (say 20-75%) fits nearly any answer: its words
+# would be "between 2 and 8 in 10". In the demo that is a treatment with under about 20-30 answers
+# (the Wilson interval and the protection noise together), which is what a reader calls a small group.
+MAX_SPAN = 0.5
+
+
+def whole_percent(x: float) -> int:
+    """A share as the whole percent shown: rounded half up (0.555 -> 56, 0.545 -> 55), never to even."""
+    return math.floor(100 * x + 0.5 + 1e-9)
+
 
 def _base(share: float) -> int:
-    return 10 if 0.1 <= share <= 0.9 else 100
+    return 10 if 10 <= whole_percent(share) <= 90 else 100
+
+
+def _in(share: float, base: int) -> int:
+    """A share in tenths or hundredths, from its shown percent: 55% -> 6 in 10, 54% -> 5 in 10."""
+    pct = whole_percent(share)
+    return pct if base == 100 else (pct + 5) // 10
+
+
+def clear(share: dict | None) -> bool:
+    """Whether an interval is narrow enough for its words to tell a patient something."""
+    return bool(share) and share["high"] - share["low"] <= MAX_SPAN
 
 
 def about(share: float) -> str:
     """ "about 6 in 10" (or "about 4 in 100" near the ends)."""
     base = _base(share)
-    return f"about {round(share * base)} in {base}"
+    return f"about {_in(share, base)} in {base}"
 
 
 def likely(share: dict) -> str:
     """The 95% interval of a share ({"share", "low", "high"}) in words, on the same base as about()."""
+    if not clear(share):
+        return "too few reports to say"
     base = _base(share["share"])
-    low, high = math.floor(share["low"] * base + 1e-9), math.ceil(share["high"] * base - 1e-9)
+    low, high = _in(share["low"], base), _in(share["high"], base)
     if low == high:
         return f"likely about {low} in {base}"
-    if low == 0 and high == base:
-        return "too few reports to say how likely"
     if low == 0:
         return f"likely no more than {high} in {base}"
     if high == base:
@@ -36,14 +61,14 @@ def likely(share: dict) -> str:
 
 def percent(x: float | None) -> str:
     """62%; empty for no value."""
-    return "" if x is None else f"{100 * x:.0f}%"
+    return "" if x is None else f"{whole_percent(x)}%"
 
 
 def interval(share: dict | None) -> str:
-    """ "62% (55-68%)": a share with its 95% interval."""
+    """ "62% (55-68%)": a share with its 95% interval, for tables whose heading says so."""
     if not share:
         return ""
-    return f"{percent(share['share'])} ({100 * share['low']:.0f}-{percent(share['high'])})"
+    return f"{percent(share['share'])} ({whole_percent(share['low'])}-{percent(share['high'])})"
 
 
 def count(n: int | None) -> str:
@@ -51,8 +76,82 @@ def count(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
+def people(n: int) -> str:
+    """ "1 person", "53 people"."""
+    return f"{count(n)} {'person' if n == 1 else 'people'}"
+
+
 def detail(share: dict | None) -> str:
-    """ "39%; 95% interval 14-66%": the numbers behind the words, for the summary's small print."""
+    """ "39%, likely 14-66%": the numbers behind the words, for the summary's small print."""
     if not share:
         return ""
-    return f"{percent(share['share'])}; 95% interval {100 * share['low']:.0f}-{percent(share['high'])}"
+    return f"{percent(share['share'])}, likely {whole_percent(share['low'])}-{percent(share['high'])}"
+
+
+def noise(policy) -> str:
+    """How far a number may be off, in people, from the disclosure policy; empty when numbers are exact."""
+    most, at_most = policy.noise_people()
+    if not at_most:
+        return ""
+    if most <= 1:
+        by = "a person"
+    elif most == 2:
+        by = "one or two people"
+    else:
+        by = f"up to {most} people"
+    return f"To protect each person, numbers may be off by {by} (never more than {at_most})."
+
+
+def rank_notes(ranked: list[tuple[str, dict | None, int]], what: str = "improved", reports: str = "reports") -> dict:
+    """Words beside the surprising rows of a ranking by the interval's low end: key -> note.
+
+    ``ranked`` is (key, share, n) in ranking order. A row whose shown percent is above that of a row
+    ranked before it is there because its interval is wide: "86% improved, from 7 reports: promising,
+    but too few reports to rank higher yet".
+    """
+    notes, best_above = {}, None
+    for key, share, n in ranked:
+        if not share:
+            continue
+        pct = whole_percent(share["share"])
+        if best_above is not None and pct > best_above:
+            notes[key] = (
+                f"{pct}% {what}, from {count(n)} {reports}: promising, but too few {reports} to rank higher yet"
+            )
+        best_above = pct if best_above is None else min(best_above, pct)
+    return notes
+
+
+def _difference(a: dict, b: dict) -> tuple[float, float]:
+    """a's share minus b's, and the half-width of its 95% interval (the two halves added in quadrature)."""
+    half = math.hypot((a["high"] - a["low"]) / 2, (b["high"] - b["low"]) / 2)
+    return a["share"] - b["share"], half
+
+
+def compare(units: list, what: str = "improved") -> str:
+    """The compare page's opening in words: which treatment did better, by how much, how sure.
+
+    ``units`` have .name and .improved ({"share", "low", "high"} or None); the best is the highest
+    shown percent, set against the next. Sure when the difference's interval excludes 0.
+    """
+    shown = sorted((u for u in units if u.improved), key=lambda u: -whole_percent(u.improved["share"]))
+    if len(shown) < 2:
+        return ""
+    first, second = shown[0], shown[1]
+    a, b = first.improved, second.improved
+    points = whole_percent(a["share"]) - whole_percent(b["share"])
+    if not clear(a) or not clear(b):
+        return (
+            f"Too few reports to say which did better: {first.name}, {about(a['share'])} {what}; "
+            f"{second.name}, {about(b['share'])}."
+        )
+    if points == 0:
+        return f"{first.name} and {second.name} did about as well: {about(a['share'])} {what} with each."
+    difference, half = _difference(a, b)
+    lead = (
+        f"{first.name} did better: {about(a['share'])} {what}, against {about(b['share'])} with {second.name} "
+        f"({points} percentage points more)."
+    )
+    if difference - half > 0:
+        return f"{lead} The difference is clear: it is larger than the uncertainty of either."
+    return f"{lead} But the difference is within the uncertainty: more reports could still change the order."
