@@ -6,6 +6,8 @@ Each chart carries the table it draws, so the page can show the numbers beside t
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -86,6 +88,7 @@ def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **lay
             "layout": {
                 "template": _NO_TEMPLATE,
                 "height": height,
+                "autosize": True,  # the page's width (registry/static/charts.js redraws on a resize)
                 "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
                 "font": {"family": "system-ui, sans-serif", "size": 13},
                 "showlegend": layout.pop("showlegend", False),
@@ -98,8 +101,65 @@ def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **lay
     )
 
 
-def _title(text: str) -> dict:
-    return {"title": {"text": text}}
+# Text budgets, drawn for a phone first: at 390 px a figure is 358 px wide, and Chromium draws the 13 px
+# sans at about 8.5 px a character. A label left of horizontal bars gets 16 characters a line (136 px,
+# leaving the bars some 200 px); an axis title, centred on the plot beside those labels, gets what is
+# left (24). plotly neither wraps nor shortens text: what does not fit runs off the figure, cut.
+CHAR_PX = 8.5
+FIGURE_PX = 358
+LABEL_CHARS = 16
+TITLE_CHARS = int((FIGURE_PX - LABEL_CHARS * CHAR_PX) / CHAR_PX) - 2
+LINE_PX = 17  # one line of 13 px text, as plotly spaces a label's lines
+
+
+def lines(text, width: int) -> list[str]:
+    """Greedy word wrap in lines of at most ``width`` characters.
+
+    Breaks at spaces, else after a hyphen or slash ("Budesonide-" / "formoterol"); only a longer run
+    is cut where the line ends. Pure: the figures' titles and labels, and the tests, use it.
+    """
+    pieces: list[tuple[str, str]] = []  # (what joins it to the piece before, the piece)
+    for word in str(text).split():
+        parts = re.findall(r"[^-/]*[-/]|[^-/]+", word)
+        chunks = [part[i : i + width] for part in parts for i in range(0, len(part), width)]
+        pieces += [(" " if j == 0 else "", chunk) for j, chunk in enumerate(chunks)]
+    out: list[str] = []
+    for joint, piece in pieces:
+        if out and len(out[-1]) + len(joint) + len(piece) <= width:
+            out[-1] += joint + piece
+        else:
+            out.append(piece)
+    return out or [""]
+
+
+def wrap(text, width: int = TITLE_CHARS) -> str:
+    """``text`` as plotly layout text on lines of at most ``width`` characters (each line plain, joined by <br>)."""
+    return "<br>".join(plain(line) for line in lines(text, width))
+
+
+def _title(text: str, chars: int = TITLE_CHARS) -> dict:
+    """An axis title wrapped to its budget (layout text is drawn as markup: only wrap() writes it)."""
+    return {"title": {"text": wrap(text, chars)}}
+
+
+def _vertical_chars(height: int) -> int:
+    """The budget of a vertical axis title: about the plot's height (the figure's less its margins and ticks)."""
+    return max(LABEL_CHARS, int((height - 120) / CHAR_PX))
+
+
+def _labels(names: list) -> dict:
+    """A category axis whose labels wrap: tick values as the traces carry them (plain), texts on lines."""
+    return {
+        "tickmode": "array",
+        "tickvals": [plain(n) for n in names],
+        "ticktext": [wrap(n, LABEL_CHARS) for n in names],
+    }
+
+
+def _row_px(names: list, bars: int = 1) -> int:
+    """The height of one category of horizontal bars: its bars, and room for its label's lines."""
+    most = max((len(lines(n, LABEL_CHARS)) for n in names), default=1)
+    return max(30, most * LINE_PX + 8, 12 * bars + 14)
 
 
 def pct(x: float | None) -> str:
@@ -148,8 +208,9 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
                 "hovertemplate": "%{y}: %{x:.0%} improved (n=%{customdata[0]})<extra></extra>",
             }
         ],
-        height=max(220, 28 * len(shown) + 80),
-        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = everyone who could tell)")},
+        height=max(220, _row_px(names) * len(shown) + 80),
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")},
+        yaxis=_labels(names),
     )
     return Chart(
         "ranking",
@@ -179,13 +240,14 @@ def popularity_chart(report: ConditionReport) -> Chart:
                 "y": [u.improved["share"] for u in shown],
                 "mode": "markers+text",
                 "text": [u.name for u in shown],
-                "textposition": "top center",
+                "textposition": _name_positions([u.n for u in shown], [u.improved["share"] for u in shown]),
+                "cliponaxis": False,
                 "marker": {"size": 10, "color": COLORS[1]},
                 "hovertemplate": "%{text}: %{y:.0%} improved, %{x} reports<extra></extra>",
             }
         ],
         height=380,
-        xaxis={"type": "log", **_title("Number of reports (log scale)")},
+        xaxis={"type": "log", **_title("Number of reports (log scale)", 32)},
         yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved")},
     )
     return Chart(
@@ -195,6 +257,17 @@ def popularity_chart(report: ConditionReport) -> Chart:
         table,
         "The most popular treatments are not always the most effective.",
     )
+
+
+def _name_positions(reports: list[int], shares: list[float]) -> list[str]:
+    """Where each point's name goes: away from the edge it is near, so no name runs off a narrow chart."""
+    low, high = math.log(min(reports, default=1)), math.log(max(reports, default=1))
+    positions = []
+    for n, s in zip(reports, shares):
+        across = (math.log(n) - low) / (high - low) if high > low else 0.5
+        side = "left" if across > 0.7 else "right" if across < 0.3 else "center"
+        positions.append(f"{'bottom' if s > 0.9 else 'top'} {side}")
+    return positions
 
 
 def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> pd.DataFrame:
@@ -213,6 +286,7 @@ def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color
     """Horizontal bars of shares with their 95% intervals, the first row on top, 0-100% axis."""
     rows = [r for r in rows if r[2]][::-1]
     s = [r[2]["share"] for r in rows]
+    names = [r[0] for r in rows]
     return _figure(
         [
             {
@@ -232,8 +306,9 @@ def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color
                 "hovertemplate": "%{y}: %{x:.0%} (likely %{customdata[1]}-%{customdata[2]}), %{customdata[0]} people<extra></extra>",
             }
         ],
-        height=max(180, 30 * len(rows) + 80),
+        height=max(180, _row_px(names) * len(rows) + 80),
         xaxis={"tickformat": ".0%", "range": [0, 1], **_title(axis_title)},
+        yaxis=_labels(names),
     )
 
 
@@ -250,13 +325,14 @@ def term_shares(terms: list[dict], policy: Policy, base: int) -> list[dict]:
 def terms_chart(chart_id: str, title: str, terms: list[dict], policy: Policy, base: int) -> Chart:
     """Most reported side effects: share of all reporters, with 95% intervals."""
     rows = [(t["term"], t["n"], _one_of(policy, t["n"], base)) for t in terms]
-    fig = _share_bars(rows, f"Share of the {base:,} people who reported (100% = all of them)", COLORS[2])
+    fig = _share_bars(rows, f"Share of the {base:,} people who reported", COLORS[2])
     return Chart(
         chart_id,
         title,
         fig,
         _share_table("Side effect", rows),
-        f"Share of all {base:,} people who reported, with 95% interval; only side effects reported at least "
+        f"Share of all {base:,} people who reported (100% = all of them), with 95% interval; only side effects "
+        f"reported at least "
         f"{policy.min_n} times are listed.",
     )
 
@@ -270,13 +346,13 @@ def distribution_chart(
     """One single-answer question: the share giving each answer among those who answered, with intervals."""
     answered = sum(counts.values())
     rows = [(labels.get(c, c), n, share(policy, counts, (c,))) for c, n in counts.items()]
-    fig = _share_bars(rows, f"Share of the {answered:,} people who answered (100% = all of them)", COLORS[0])
+    fig = _share_bars(rows, f"Share of the {answered:,} people who answered", COLORS[0])
     return Chart(
         chart_id,
         title,
         fig,
         _share_table("Answer", rows),
-        f"Share of the {answered:,} people who answered this question, with 95% interval.",
+        f"Share of the {answered:,} people who answered this question (100% = all of them), with 95% interval.",
     )
 
 
@@ -285,13 +361,14 @@ def multiple_chart(
 ) -> Chart:
     """A question with several answers allowed: each answer's share of all reporters."""
     rows = [(labels.get(c, c), n, _one_of(policy, n, base)) for c, n in counts.items()]
-    fig = _share_bars(rows, f"Share of all {base:,} people who reported (100% = all of them)", COLORS[0])
+    fig = _share_bars(rows, f"Share of all {base:,} people who reported", COLORS[0])
     return Chart(
         chart_id,
         title,
         fig,
         _share_table("Answer", rows),
-        f"Share of all {base:,} people who reported, with 95% interval. One person can give several reasons, "
+        f"Share of all {base:,} people who reported (100% = all of them), with 95% interval. One person can give "
+        "several reasons, "
         "so the shares add up to more than 100%; people still taking it give none.",
     )
 
@@ -359,26 +436,29 @@ def _compare_improved(units: list[UnitReport]) -> Chart:
             "Mean satisfaction (1-10)": [u.satisfaction_mean for u in units],
         }
     )
-    traces = []
-    for i, u in enumerate(units):
-        if not u.improved:
-            continue
-        s, lo, hi = u.improved["share"], u.improved["low"], u.improved["high"]
-        traces.append(
+    drawn = [(i, u) for i, u in enumerate(units) if u.improved]
+    names = [f"{u.name} (n={u.n})" for _, u in drawn]
+    share_ = [u.improved["share"] for _, u in drawn]
+    fig = _figure(
+        [  # horizontal bars, the first treatment on top: names get a phone's width, not a bar's
             {
                 "type": "bar",
-                "x": [f"{u.name} (n={u.n})"],
-                "y": [s],
-                "marker": {"color": COLORS[i % 4]},
-                "name": u.name,
-                "error_y": {"type": "data", "symmetric": False, "array": [hi - s], "arrayminus": [s - lo]},
-                "hovertemplate": f"{u.name}: %{{y:.0%}} improved<extra></extra>",
+                "orientation": "h",
+                "x": share_,
+                "y": names,
+                "marker": {"color": [COLORS[i % 4] for i, _ in drawn]},
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [u.improved["high"] - s for (_, u), s in zip(drawn, share_)],
+                    "arrayminus": [s - u.improved["low"] for (_, u), s in zip(drawn, share_)],
+                },
+                "hovertemplate": "%{y}: %{x:.0%} improved<extra></extra>",
             }
-        )
-    fig = _figure(
-        traces,
-        height=300,
-        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")},
+        ],
+        height=max(180, _row_px(names) * len(names) + 100),
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")},
+        yaxis={**_labels(names), "autorange": "reversed"},
     )
     return Chart("improved", "Share who improved, with 95% interval", fig, table)
 
@@ -398,10 +478,11 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
         traces.append(
             {
                 "type": "bar",
-                "x": [labels.get(c, c) for c in codes],
-                "y": [s["share"] for s in shares],
+                "orientation": "h",
+                "y": [labels.get(c, c) for c in codes],
+                "x": [s["share"] for s in shares],
                 "name": label,
-                "error_y": {
+                "error_x": {
                     "type": "data",
                     "symmetric": False,
                     "array": [s["high"] - s["share"] for s in shares],
@@ -409,16 +490,20 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
                     "color": "#444",
                 },
                 "marker": {"color": COLORS[i % 4]},
-                "hovertemplate": f"{unit.name}: %{{y:.0%}}<extra></extra>",
+                "hovertemplate": f"{unit.name}: %{{x:.0%}}<extra></extra>",
             }
         )
+    answers = data["Answer"]
+    # Horizontal bars, answers top-down as on the form (the axis reversed puts the first treatment on top of
+    # each group too): the answers' names get a phone's width, and the legend sits above, a row per two names.
     fig = _figure(
         traces,
-        height=320,
+        height=_row_px(answers, len(pairs)) * len(answers) + 100 + 24 * math.ceil(len(pairs) / 2),
         showlegend=True,
         barmode="group",
-        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of each treatment's respondents")},
-        legend={"orientation": "h", "y": -0.3},
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of each treatment's answers")},
+        yaxis={**_labels(answers), "autorange": "reversed"},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
     return Chart(
         name,

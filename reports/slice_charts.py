@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.charts import COLORS, Chart, _figure, _title, pct
+from reports.charts import COLORS, Chart, _figure, _title, _vertical_chars, pct
 from reports.dose import DoseReport
 from reports.slices import Outcomes
 from reports.trends import TrendReport
@@ -88,7 +88,7 @@ def dose_chart(report: DoseReport) -> Chart:
             "tickangle": 0,
             **_title(f"Dose, {report.measure}"),
         },
-        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of the band's reports")},
+        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of the band's reports", _vertical_chars(360))},
     )
     return Chart(
         "dose",

@@ -49,7 +49,8 @@ def test_distribution_chart_shows_shares_with_intervals_and_says_what_100_percen
     assert figure["data"][0]["x"] == [0.25, 0.75] and figure["data"][0]["y"] == ["Major", "None"]  # first answer on top
     assert figure["data"][0]["error_x"]["arrayminus"][0] > 0
     assert figure["layout"]["xaxis"]["range"] == [0, 1]
-    assert "100% = all of them" in figure["layout"]["xaxis"]["title"]["text"] and "40 people" in chart.summary
+    assert figure["layout"]["xaxis"]["title"]["text"] == "Share of the 40 people<br>who answered"  # fits a phone
+    assert "40 people who answered this question (100% = all of them)" in chart.summary  # the caption wraps itself
     assert len(json.dumps(figure["layout"]["template"])) < 1000  # not the 10 kB default template
 
 
@@ -96,7 +97,9 @@ def test_treatment_and_compare_charts_cover_every_scale():
     charts = compare_charts([unit("Alpha", 10, 6), unit("Beta", 20, 5)], EXACT)
     effectiveness = next(c for c in charts if c.id == "effectiveness")
     assert list(effectiveness.table.columns) == ["Answer", "Alpha (n=10)", "Beta (n=20)"]
-    assert json.loads(effectiveness.figure_json())["layout"]["yaxis"]["range"] == [0, 1]  # same axes for all
+    layout = json.loads(effectiveness.figure_json())["layout"]
+    assert layout["xaxis"]["range"] == [0, 1]  # same axes for all
+    assert layout["yaxis"]["autorange"] == "reversed"  # horizontal bars, the first answer on top
 
 
 # Names, terms and labels as an attacker would enter them: plotly draws a subset of HTML in labels.
@@ -157,8 +160,8 @@ def test_no_name_term_or_label_reaches_plotly_as_markup():
     assert len(charts) > 20
     for chart in charts:
         for text in _strings(json.loads(chart.figure_json())):
-            # our hover templates' <extra></extra> is the only tag left; every other "<" arrives as &lt;
-            assert "<" not in text.replace("<extra></extra>", ""), (chart.id, text)
+            # our hover templates' <extra></extra> and wrap()'s line breaks are the only tags; every other "<" is &lt;
+            assert "<" not in text.replace("<extra></extra>", "").replace("<br>", ""), (chart.id, text)
     ranking = json.loads(charts[0].figure_json())["data"][0]
     assert '&lt;a href="https://evil.example/"&gt;Miracle&lt;/a&gt;' in ranking["y"]  # drawn as the text typed
     assert "Tom &amp; Jerry's &amp;lt;tonic&amp;gt;" in ranking["y"]  # an entity typed in stays as typed
@@ -183,3 +186,43 @@ def test_every_kind_of_figure_is_valid_plotly():
     broken["layout"]["xaxis"]["tickformatt"] = ".0%"
     with pytest.raises(ValueError):
         go.Figure(broken)
+
+
+def test_lines_wrap_at_spaces_then_hyphens_and_cut_only_a_longer_run():
+    from reports.charts import lines
+
+    assert lines("Share of the 1,234 people who answered", 24) == ["Share of the 1,234", "people who answered"]
+    assert lines("Not covered by insurance", 16) == ["Not covered by", "insurance"]
+    assert lines("Budesonide-formoterol", 16) == ["Budesonide-", "formoterol"]
+    assert lines("Hydrochlorothiazide/amiloride x", 16) == ["Hydrochlorothiaz", "ide/amiloride x"]
+    assert lines("Short", 16) == ["Short"] and lines("", 16) == [""]
+    for text in ("Improved (100% = all who could tell)", '<a href="https://evil.example/">Miracle</a>', "a " * 40):
+        for width in (8, 16, 24):
+            assert all(len(line) <= width for line in lines(text, width))
+            assert "".join(lines(text, width)).replace(" ", "") == text.replace(" ", "")  # nothing lost
+
+
+def test_wrap_escapes_each_line_and_joins_them_with_line_breaks():
+    from reports.charts import wrap
+
+    assert wrap("<b>bold</b> rash and more", 12) == "&lt;b&gt;bold&lt;/b&gt;<br>rash and<br>more"
+
+
+def test_every_axis_title_and_label_fits_a_phone():
+    """No line of a bar's label is longer than LABEL_CHARS, nor of an axis title beside them than TITLE_CHARS."""
+    from html import unescape
+
+    from reports.charts import LABEL_CHARS, TITLE_CHARS
+
+    charts = [*_hostile_charts(), *compare_charts([unit("Alpha", 1234, 600), unit("Beta", 20, 5)], EXACT)]
+    for chart in charts:
+        layout = json.loads(chart.figure_json())["layout"]
+        labels = layout["yaxis"].get("ticktext", [])
+        for label in labels:
+            assert all(len(unescape(line)) <= LABEL_CHARS for line in label.split("<br>")), (chart.id, label)
+        title = layout["xaxis"].get("title", {}).get("text", "")
+        budget = TITLE_CHARS if labels else 32  # beside the labels, or across the whole plot
+        assert all(len(unescape(line)) <= budget for line in title.split("<br>")), (chart.id, title)
+    ranking = json.loads(charts[0].figure_json())["layout"]
+    assert '&lt;a href="https:/<br>/evil.example/<br>"&gt;Miracle&lt;/a&gt;' in ranking["yaxis"]["ticktext"]
+    assert ranking["height"] >= 3 * 17 * len(HOSTILE)  # rows tall enough for their labels' lines
