@@ -6,11 +6,16 @@ from __future__ import annotations
 import pandas as pd
 
 import scales
-from reports.charts import COLORS, Chart, _figure, _title, pct
+from reports.charts import COLORS, Chart, _figure, _labels, _row_px, _title, pct
 from reports.survival import EARLY_MONTHS, MILESTONES, Curve
 
 FILLS = ["rgba(11,92,173,0.18)", "rgba(194,87,26,0.18)", "rgba(46,133,64,0.18)", "rgba(123,63,160,0.18)"]
 UNFILTERED = "Everyone who gave a start month, whatever the filters above."
+
+
+def months(n: int) -> str:
+    """ "1 month", "3 months": a number of months in words."""
+    return f"{n} month" if n == 1 else f"{n} months"
 
 
 def median_words(curve: Curve) -> str:
@@ -22,18 +27,38 @@ def median_words(curve: Curve) -> str:
     if median.get("months") is None:
         low = median.get("low")
         if low is None:
-            return f"More than half were still on it at {last} months."
+            return f"More than half were still on it at {months(last)}."
         if low == last:
-            return f"More than half were still on it at {last} months, though possibly only just."
-        return f"More than half were still on it at {last} months; half may have stopped as early as {low} months."
+            return f"More than half were still on it at {months(last)}, though possibly only just."
+        return f"More than half were still on it at {months(last)}; half may have stopped as early as {months(low)}."
     low, high = median.get("low"), median.get("high")
     if low == high:
-        likely = f"likely at {low} months"
+        likely = f"likely at {months(low)}"
     elif high is None:
-        likely = f"likely at {low} months or later"
+        likely = f"likely at {months(low)} or later"
     else:
-        likely = f"likely between {low} and {high} months"
-    return f"Half had stopped by {median['months']} months ({likely})."
+        likely = f"likely between {low} and {months(high)}"
+    return f"Half had stopped by {months(median['months'])} ({likely})."
+
+
+def open_row(c: Curve) -> dict | None:
+    """The table's row of people past the last milestone ("24 or more"): None when nobody is in it.
+
+    The curve is read up to 24 months only, so the row says so in words instead of a blank share.
+    An empty row is left out: every other band is listed, so its nobody is plain from them.
+    """
+    stopped, using = c.open_band.get("stopped") or 0, c.open_band.get("still_using") or 0
+    if not stopped and not using:
+        return None
+    last = MILESTONES[-1]
+    return {
+        "Months": f"{last} or more",
+        "Still on it": f"not read past {months(last)}",
+        "95% interval": "",
+        "At risk in the band before": "",
+        "Stopped in that band": stopped,
+        "Still using, reported in that band": using,
+    }
 
 
 def survival_chart(
@@ -68,8 +93,11 @@ def survival_chart(
                 "legendgroup": label,
                 "line": {"color": COLORS[i % 4], "width": 3},
                 "marker": {"size": 8},
-                "customdata": [["100%", "100%"], *([pct(p.low), pct(p.high)] for p in points)],
-                "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{x}} months "
+                "customdata": [
+                    ["100%", "100%", "the start"],
+                    *([pct(p.low), pct(p.high), months(p.months)] for p in points),
+                ],
+                "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{customdata[2]}} "
                 "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>",
             },
         ]
@@ -85,17 +113,9 @@ def survival_chart(
                     "Still using, reported in that band": p.still_using,
                 }
             )
-        rows.append(
-            {
-                "Treatment": name,
-                "Months": "24 or more",
-                "Still on it": "",
-                "95% interval": "",
-                "At risk in the band before": "",
-                "Stopped in that band": c.open_band.get("stopped"),
-                "Still using, reported in that band": c.open_band.get("still_using"),
-            }
-        )
+        row = open_row(c)
+        if row:
+            rows.append({"Treatment": name, **row})
     table = pd.DataFrame(
         rows,
         columns=[
@@ -134,19 +154,19 @@ def stop_times_chart(curve: Curve) -> Chart | None:
         return None
     labels = dict(scales.STOP_REASON.options)
     names = {"early": f"In the first {EARLY_MONTHS} months", "late": f"After {EARLY_MONTHS} months or more"}
-    data = {"Reason": [labels.get(c, c) for c in scales.STOP_REASON.codes]}
+    reasons = [labels.get(c, c) for c in scales.STOP_REASON.codes]
+    data = {"Reason": reasons}
     traces = []
     for i, (period, block) in enumerate(periods):
         shares = [block["reasons"].get(c) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in scales.STOP_REASON.codes]
         label = f"{names[period]} (n={block['stops']:,})"
         data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])})" for s in shares]
-        y = [labels.get(c, c) for c in scales.STOP_REASON.codes][::-1]
-        s = shares[::-1]
+        s = shares
         traces.append(
             {
                 "type": "bar",
                 "orientation": "h",
-                "y": y,
+                "y": reasons,
                 "x": [v["share"] for v in s],
                 "name": label,
                 "marker": {"color": COLORS[i % 4]},
@@ -162,7 +182,7 @@ def stop_times_chart(curve: Curve) -> Chart | None:
         )
     fig = _figure(
         traces,
-        height=420,
+        height=_row_px(reasons, len(traces)) * len(reasons) + 130,  # the legend above, the axis title below
         showlegend=True,
         barmode="group",
         xaxis={
@@ -171,8 +191,9 @@ def stop_times_chart(curve: Curve) -> Chart | None:
             "fixedrange": True,
             **_title("Share of the people who stopped then"),
         },
-        yaxis={"fixedrange": True},
-        legend={"orientation": "h", "y": -0.2},
+        # The reasons top-down as on the form (the axis reversed), each wrapped to fit beside its bars on a phone.
+        yaxis={"fixedrange": True, **_labels(reasons), "autorange": "reversed"},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
     return Chart(
         "stop_times",

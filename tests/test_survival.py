@@ -189,3 +189,41 @@ def test_every_time_chart_is_valid_plotly_and_serialised_as_plotly_would():
         drawn = json.loads(chart.figure_json())
         assert json.loads(go.Figure(drawn).to_json()) == drawn, chart.id  # raises on anything plotly would refuse
         assert json.loads(chart.figure.to_json()) == drawn, chart.id
+
+
+def _curve(shares, median):
+    points = [
+        survival.Point(m, s, s and s - 0.1, s and s + 0.1, 20.0, 1, 0) for m, s in zip(survival.MILESTONES, shares)
+    ]
+    return survival.Curve(20, False, points, median, open_band={"stopped": 0, "still_using": 0})
+
+
+def test_months_are_said_in_the_singular_for_one():
+    from reports.time_charts import median_words, months
+
+    assert months(1) == "1 month" and months(3) == "3 months"
+    half = _curve([0.4, 0.3, 0.2, 0.1, 0.1], {"months": 1, "low": 1, "high": None})
+    assert median_words(half) == "Half had stopped by 1 month (likely at 1 month or later)."
+    between = _curve([0.4, 0.3, 0.2, 0.1, 0.1], {"months": 1, "low": 1, "high": 3})
+    assert median_words(between) == "Half had stopped by 1 month (likely between 1 and 3 months)."
+    short = _curve([0.8, None, None, None, None], {"months": None, "low": None, "high": None})
+    assert median_words(short) == "More than half were still on it at 1 month."
+    early = _curve([0.9, 0.8, 0.7, 0.6, 0.55], {"months": None, "low": 1, "high": None})
+    assert median_words(early).endswith("half may have stopped as early as 1 month.")
+
+
+def test_the_time_table_leaves_out_an_empty_open_band_and_says_what_a_full_one_is():
+    import json
+
+    from reports.time_charts import survival_chart
+
+    curve = _curve([0.9, 0.8, 0.7, 0.6, 0.55], {"months": None, "low": None, "high": None})
+    table = survival_chart([("A", curve)]).table
+    assert table["Months"].tolist() == [1, 3, 6, 12, 24]  # nobody at 24 months or more: no empty row
+    curve.open_band = {"stopped": 2, "still_using": 5}
+    chart = survival_chart([("A", curve)])
+    last = chart.table.iloc[-1].to_dict()
+    assert last["Months"] == "24 or more" and last["Still on it"] == "not read past 24 months"
+    assert last["Stopped in that band"] == 2 and last["Still using, reported in that band"] == 5
+    drawn = json.loads(chart.figure_json())["data"][1]
+    assert drawn["customdata"][1][2] == "1 month" and "%{customdata[2]}" in drawn["hovertemplate"]  # not "1 months"

@@ -136,3 +136,14 @@ def test_the_answers_conform_to_the_openapi_description(app, community):
             checks=[checks.response_schema_conformance, checks.not_a_server_error],
             headers={"Accept-Encoding": "identity"},
         )
+
+
+def test_the_table_says_what_24_months_or_more_holds_and_leaves_out_an_empty_band(client, community, make):
+    words = client.get("/conditions/migraine/treatments/sumatriptan?format=csv&chart=staying").text
+    assert "24 or more,not read past 24 months" in words  # people past the last point: said in words
+    make.treatment("Rizatriptan")
+    make.condition("Tension headache", "G44.2", treatments=["rizatriptan"])
+    for month in range(2, 12):  # everyone stopped within a year: nobody at 24 months or more
+        make.experience(condition="tension-headache", treatment="rizatriptan", stopped=f"2024-{month:02d}")
+    csv = client.get("/conditions/tension-headache/treatments/rizatriptan?format=csv&chart=staying").text
+    assert "Still on it" in csv and "24 or more" not in csv
