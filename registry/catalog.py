@@ -17,6 +17,7 @@ from registry.models import (
     Experience,
     Treatment,
     TreatmentSynonym,
+    condition_treatment,
 )
 from registry.text import clean, name_key, slugify
 
@@ -192,6 +193,63 @@ def search_treatments(q: str, limit: int = 20, vocabulary: bool = True) -> list[
                 resolved.append(Hit(treatment.slug, treatment.name, drug.matched, True, kind=treatment.kind))
         results = resolved + [h for h in results if h not in resolved]
     return results[:limit] + offers[:VOCABULARY_OFFERS]
+
+
+# A query naming a treatment and a condition ("Metformin for Type 2 diabetes", "metformin diabetes"):
+# at most this many words (each split of them is two searches), each part at least this long.
+PAIR_MAX_WORDS = 8
+PAIR_MIN_PART = 3
+
+
+def _whole_words(part: str, name: str) -> bool:
+    """Whether every word of part is a whole word of name ("diabetes" in "Type 2 diabetes", not "Prediabetes")."""
+    return set(part.split()) <= set(name_key(name).split())
+
+
+def search_pairs(q: str, limit: int = 3) -> list[tuple[Condition, Treatment]]:
+    """Treatment-for-condition pairs a query names, best first: whole-word matches, then conditions with more reports.
+
+    "X for Y" splits at "for"; otherwise every split of the words is tried, either way round. Only
+    pairs the catalog links are offered: a shortcut to an unlisted pair would tell that someone
+    reported it.
+    """
+    words = name_key(q).split()
+    if not 2 <= len(words) <= PAIR_MAX_WORDS:
+        return []
+    if "for" in words[1:-1]:
+        at = words.index("for", 1)
+        splits = [(words[:at], words[at + 1 :], True)]
+    else:
+        splits = [(words[:i], words[i:], False) for i in range(1, len(words))]
+        splits += [(words[i:], words[:i], False) for i in range(1, len(words))]
+    candidates: dict[tuple[int, int], bool] = {}
+    for treatment_words, condition_words, named in splits:
+        treatment_part, condition_part = " ".join(treatment_words), " ".join(condition_words)
+        if len(treatment_part) < PAIR_MIN_PART or len(condition_part) < PAIR_MIN_PART:
+            continue
+        # The vocabulary (brand names) only for "X for Y": it is slow, and a split's halves are guesses.
+        treatments = [h for h in search_treatments(treatment_part, limit=5, vocabulary=named) if h.in_catalog]
+        conditions = search_conditions(condition_part, limit=5, vocabulary=False)
+        for t in treatments:
+            for c in conditions:
+                whole = _whole_words(condition_part, c.matched) and (named or _whole_words(treatment_part, t.matched))
+                candidates[(c.slug, t.slug)] = candidates.get((c.slug, t.slug), False) or whole
+    if not candidates:
+        return []
+    condition_slugs = {c for c, _ in candidates}
+    treatment_slugs = {t for _, t in candidates}
+    rows = db.session.execute(
+        select(Condition, Treatment)
+        .join(condition_treatment, condition_treatment.c.condition_id == Condition.id)
+        .join(Treatment, Treatment.id == condition_treatment.c.treatment_id)
+        .where(Condition.slug.in_(condition_slugs), Treatment.slug.in_(treatment_slugs))
+    ).all()
+    counts = report_counts()
+    linked = [(c, t) for c, t in rows if (c.slug, t.slug) in candidates]
+    linked.sort(
+        key=lambda pair: (not candidates[(pair[0].slug, pair[1].slug)], -counts.get(pair[0].id, 0), pair[0].name)
+    )
+    return linked[:limit]
 
 
 def add_treatment(name: str, kind: str, synonyms=(), user=None) -> tuple[Treatment, bool]:

@@ -21,8 +21,9 @@ from registry.forms.catalog import ConditionForm, DoctorForm, TreatmentForm
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
 from registry.views import condition_or_404, page_arg
-from reports import charts
+from reports import charts, wording
 from reports.csvout import frame_to_csv
+from reports.filters import Filters
 
 bp = Blueprint("catalog", __name__)
 
@@ -41,16 +42,35 @@ def _added(entry, created: bool, existing_message: str, target: str):
     return redirect(target)
 
 
+def _shortcut(condition: Condition, treatment: Treatment) -> dict:
+    """A pair's report link with its headline: the published unit the report page shows, and whether its
+    "improved" interval is narrow enough to say something (reports.wording.clear); else "too few to say"."""
+    unit = cached_reports.treatment_report(condition, treatment, Filters())
+    return {
+        "condition": condition,
+        "treatment": treatment,
+        "unit": unit,
+        "enough": not unit.suppressed and wording.clear(unit.improved),
+    }
+
+
 @bp.get("/search")
 def search():
-    """Conditions and treatments matching a name, brand, synonym or ICD-10-CM code."""
+    """Conditions and treatments matching a name, brand, synonym or ICD-10-CM code; first, a shortcut to the
+    report of a treatment for a condition the query names ("Metformin for Type 2 diabetes") with its headline."""
     q = _query_text()
     conditions = catalog.search_conditions(q) if q else []
     treatments = catalog.search_treatments(q) if q else []
+    shortcuts = [_shortcut(c, t) for c, t in catalog.search_pairs(q)] if q else []
     # "Ambien", "statin": the catalog's drugs come before conditions the catalog lacks.
     treatments_first = any(h.in_catalog for h in treatments) and not any(h.in_catalog for h in conditions)
     return render_template(
-        "catalog/search.html", q=q, conditions=conditions, treatments=treatments, treatments_first=treatments_first
+        "catalog/search.html",
+        q=q,
+        conditions=conditions,
+        treatments=treatments,
+        treatments_first=treatments_first,
+        shortcuts=shortcuts,
     )
 
 
