@@ -162,7 +162,7 @@ EFFECTIVENESS = _scale(
         ("major", "Major"),
         ("cant_tell", "Can't tell"),
     ],
-    "How much the treatment helped the condition.",
+    "Compared with how the condition was before the treatment.",
     "PatientsLikeMe (None/Slight/Moderate/Major/Can't tell) + CureTogether's 'made it worse'",
     {
         "worse": "Symptoms got worse while on it.",
@@ -187,7 +187,7 @@ SIDE_EFFECT_SEVERITY = _scale(
         ("severe", "Severe"),
         ("very_severe", "Very severe"),
     ],
-    "The worst severity of side effects at their worst.",
+    "All side effects of this treatment together, on their worst day.",
     "PRO-CTCAE severity attribute",
     {
         "none": "No side effects.",
@@ -208,7 +208,7 @@ ADHERENCE = _scale(
         ("sometimes", "Sometimes"),
         ("rarely", "Rarely"),
     ],
-    "How often the treatment was taken as prescribed.",
+    "Skipped, late or self-changed doses count as not as prescribed.",
     "PatientsLikeMe adherence",
 )
 
@@ -220,7 +220,7 @@ BURDEN = _scale(
         ("somewhat", "Somewhat"),
         ("very", "Very"),
     ],
-    "How hard the treatment was to take.",
+    "Counting the routine, injections or diet rules, and the time it took.",
     "PatientsLikeMe burden, WebMD 'ease of use'",
 )
 
@@ -235,7 +235,7 @@ COST_PER_MONTH = _scale(
         ("gt_1000", "More than $1,000"),
         ("unknown", "Don't know"),
     ],
-    "Out-of-pocket cost per month.",
+    "Paid out of pocket after insurance, co-pays included.",
     "PatientsLikeMe cost bands",
 )
 
@@ -249,7 +249,7 @@ INSURANCE_COVERAGE = _scale(
         ("no_insurance", "No insurance"),
         ("unknown", "Don't know"),
     ],
-    "Whether the patient's insurance or health plan paid for it.",
+    'Any insurance or health plan, public or private; "Coverage denied" if a claim or request was refused.',
 )
 
 NOT_COVERED_CODES = ("not_covered", "denied")
@@ -273,7 +273,7 @@ STOP_REASON = _scale(
 WOULD_RECOMMEND = _scale(
     "would_recommend",
     [("yes", "Yes"), ("no", "No")],
-    "Would recommend it to someone with the same condition.",
+    "Counting everything: how well it worked, side effects, cost and effort.",
     "WebMD, Healthgrades",
 )
 
@@ -347,7 +347,7 @@ DOCTOR_RECOMMEND = _scale(
         ("probably_yes", "Probably yes"),
         ("definitely_yes", "Definitely yes"),
     ],
-    "Would recommend this doctor to family and friends.",
+    "Thinking of this doctor alone, not the practice or clinic.",
     "CAHPS",
 )
 
