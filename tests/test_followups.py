@@ -411,3 +411,44 @@ def test_after_n_months_counts_only_followed_up_experiences(client, app, make, p
     page = client.get("/conditions/migraine/treatments/sumatriptan").text
     for months in (3, 6, 12):
         assert "too few answers to show" in page.split(f'id="after-{months}"')[1].split("</tr>")[0]
+
+
+# --- answers that do not fit each other are asked about, never dropped (issue 25) --------------------
+
+
+@pytest.mark.parametrize(
+    "answers, field, message",
+    [
+        ({"stopped": "2024-06"}, "stopped", "You said you still use it; clear the stop month or choose"),
+        ({"stop_reasons": ["cost"]}, "stop_reasons", 'go with "No, I stopped"'),
+    ],
+)
+def test_a_stop_answer_beside_still_using_is_asked_about_not_dropped(
+    client, auth, app, make, pair, answers, field, message
+):
+    import html
+
+    user_id = auth.login()
+    eid = make.experience(user_id=user_id)
+    response = client.post(f"/experiences/{eid}/update", data={**STILL, **answers})
+    assert response.status_code == 200 and "Thank you" not in response.text
+    assert message in html.unescape(response.text.split(f'id="{field}-error">')[1].split("</p>")[0])
+    if field == "stopped":
+        assert 'value="2024-06"' in response.text  # what was typed is still in the box
+    else:
+        assert 'checked id="stop_reasons-2"' in response.text  # "cost" still ticked
+    # The stop fields carry their rule for layout.js and are not hidden by the server.
+    assert '<fieldset id="stop-fields" data-show-if="still_using:no">' in response.text
+    with app.app_context():
+        assert db.session.get(Experience, eid).stopped is None
+        assert db.session.scalars(select(ExperienceUpdate)).all() == []
+
+
+def test_a_stopped_experience_offers_started_again_and_its_form_says_so(client, auth, make, pair):
+    user_id = auth.login()
+    eid = make.experience(user_id=user_id, stopped="2024-05")
+    page = client.get(f"/experiences/{eid}/update").text
+    assert 'id="stopped-note"' in page and "You reported stopping it in 2024-05" in page
+    assert 'checked id="still_using-1"' in page and 'value="2024-05"' in page
+    assert client.post(f"/experiences/{eid}/update", data=STILL).status_code == 302  # started again
+    assert "Started again?" not in client.get("/experiences").text

@@ -66,3 +66,125 @@ def test_an_answer_of_only_whitespace_is_no_answer(app):
 )
 def test_normalize_month(typed, month):
     assert forms.normalize_month(typed) == month
+
+
+# --- answers that depend on another: asked about, never dropped (issue 25) ----------------------------
+
+FOLLOWUP = {"effectiveness": "major", "side_effect_severity": "none", "satisfaction": "9", "would_recommend": "yes"}
+
+
+@pytest.mark.parametrize(
+    "answers, field, message",
+    [
+        ({"still_using": "yes", "stopped": "2024-06"}, "stopped", "You said you still use it"),
+        ({"still_using": "yes", "stop_reasons": ["cost"]}, "stop_reasons", 'go with "No, I stopped"'),
+        ({"still_using": "no"}, "stopped", "Give the month you stopped"),
+        ({"still_using": "no", "stopped": "2023-12"}, "stopped", "cannot be before the start month (2024-01)"),
+    ],
+)
+def test_the_follow_up_form_asks_about_a_stop_answer_that_does_not_fit(app, answers, field, message):
+    from werkzeug.datastructures import MultiDict
+
+    from registry.forms.followup import FollowupForm
+
+    with app.test_request_context(method="POST"):
+        form = FollowupForm(formdata=MultiDict({**FOLLOWUP, **answers}), started="2024-01", meta={"csrf": False})
+        assert not form.validate()
+        assert list(form.errors) == [field] and message in " ".join(form.errors[field])
+        assert form[field].data == answers.get(field, form[field].data)  # the answer is still there to show
+
+
+def test_the_follow_up_form_keeps_a_stop_month_only_with_stopped(app):
+    from werkzeug.datastructures import MultiDict
+
+    from registry.forms.followup import FollowupForm
+
+    with app.test_request_context(method="POST"):
+        stopped = {**FOLLOWUP, "still_using": "no", "stopped": "2024/6", "stop_reasons": ["cost"]}
+        form = FollowupForm(formdata=MultiDict(stopped), started="2024-01", meta={"csrf": False})
+        assert form.validate(), form.errors
+        assert (form.values()["stopped"], form.values()["stop_reasons"]) == ("2024-06", ["cost"])
+        still = FollowupForm(formdata=MultiDict({**FOLLOWUP, "still_using": "yes"}), meta={"csrf": False})
+        assert still.validate() and (still.values()["stopped"], still.values()["stop_reasons"]) == (None, [])
+
+
+EXPERIENCE = {
+    "condition": "migraine",
+    "treatment": "sumatriptan",
+    "role": "patient",
+    "started": "2023-01",
+    "effectiveness": "major",
+    "side_effect_severity": "none",
+    "satisfaction": "8",
+    "would_recommend": "yes",
+}
+
+
+@pytest.mark.parametrize(
+    "answers, field, message",
+    [
+        ({"stop_reasons": ["cost"]}, "stop_reasons", "need a stop month"),
+        ({"stopped": "2022-12"}, "stopped", "cannot be before the start month"),
+        ({"dose_amount": "50"}, "dose_unit", "Choose the unit"),
+        ({"dose_unit": "mg"}, "dose_unit", "Give the dose amount"),
+        ({"treatment": "yoga", "dose_amount": "5", "dose_unit": "mg"}, "dose_amount", "drugs only"),
+        ({"treatment": "yoga", "dose_unit": "mg"}, "dose_unit", "drugs only"),
+        ({"treatment": "yoga", "dose_frequency": "weekly"}, "dose_frequency", "drugs only"),
+    ],
+)
+def test_the_experience_form_asks_about_every_answer_that_does_not_fit_another(app, answers, field, message):
+    from werkzeug.datastructures import MultiDict
+
+    from registry.forms.experience import ExperienceForm
+
+    pairs = [("migraine", "Migraine")], [("sumatriptan", "Sumatriptan"), ("yoga", "Yoga")]
+    with app.test_request_context(method="POST"):
+        form = ExperienceForm(
+            formdata=MultiDict({**EXPERIENCE, **answers}),
+            conditions=pairs[0],
+            treatments=pairs[1],
+            drug_slugs={"sumatriptan"},
+            meta={"csrf": False},
+        )
+        assert not form.validate()
+        assert list(form.errors) == [field] and message in " ".join(form.errors[field])
+
+
+def test_the_dose_frequency_of_a_drug_needs_no_amount(app):
+    # "Twice a day" without the milligrams is an answer in itself (people often know one and not the other).
+    from werkzeug.datastructures import MultiDict
+
+    from registry.forms.experience import ExperienceForm
+
+    with app.test_request_context(method="POST"):
+        form = ExperienceForm(
+            formdata=MultiDict({**EXPERIENCE, "dose_frequency": "twice_daily"}),
+            conditions=[("migraine", "Migraine")],
+            treatments=[("sumatriptan", "Sumatriptan")],
+            drug_slugs={"sumatriptan"},
+            meta={"csrf": False},
+        )
+        assert form.validate(), form.errors and form.values()["dose_frequency"] == "twice_daily"
+
+
+def _content_words(text: str) -> set[str]:
+    small = {"the", "a", "an", "of", "to", "it", "you", "your", "did", "do", "was", "is", "how", "at", "their", "for"}
+    words = "".join(c if c.isalnum() else " " for c in text.lower()).split()
+    return {w.rstrip("s") for w in words if w not in small}
+
+
+def test_no_hint_repeats_its_question(app):
+    # A hint under a question adds something ("on their worst day"), or there is none: "The worst
+    # severity of side effects at their worst" under "Side effects at their worst" only made people read twice.
+    from registry.forms.experience import ExperienceForm
+    from registry.forms.followup import FollowupForm
+    from registry.forms.rating import DoctorRatingForm
+
+    with app.test_request_context():
+        fields = [f for form in (ExperienceForm(), FollowupForm(), DoctorRatingForm()) for f in form]
+    repeats = []
+    for f in fields:
+        hint, question = _content_words(f.description or ""), _content_words(f.label.text)
+        if hint and len(hint - question) < len(hint) / 2:
+            repeats.append((f.label.text, f.description))
+    assert repeats == []

@@ -382,6 +382,65 @@ def test_a_form_without_any_dose_field_is_accepted(client, auth, app, catalog_ro
     assert experience_count(app) == 1
 
 
+# Each answer that depends on another, in conflict: the page asks beside the field and shows what was typed.
+PAIRS = [
+    ({"stopped": "", "stop_reasons": ["cost"]}, "stop_reasons", "need a stop month", ("stop_reasons", ["cost"])),
+    ({"stopped": "2022-11"}, "stopped", "before the start month", 'value="2022-11"'),
+    ({"dose_unit": ""}, "dose_unit", "Choose the unit", 'value="50"'),
+    ({"dose_amount": ""}, "dose_unit", "Give the dose amount", '<option selected value="mg">'),
+    ({"treatment": "yoga"}, "dose_amount", "drugs only", 'value="50"'),
+    ({"treatment": "yoga", "dose_amount": ""}, "dose_unit", "drugs only", '<option selected value="mg">'),
+    (
+        {"treatment": "yoga", "dose_amount": "", "dose_unit": ""},
+        "dose_frequency",
+        "drugs only",
+        '<option selected value="as_needed">',
+    ),
+]
+
+
+@pytest.mark.parametrize("change, field, message, kept", PAIRS)
+def test_an_answer_that_does_not_fit_another_is_asked_about_not_dropped(
+    client, auth, app, catalog_rows, change, field, message, kept
+):
+    auth.login()
+    response = client.post("/experiences/new", data={**VALID, **change})
+    assert response.status_code == 200 and experience_count(app) == 0
+    error = response.text.split(f'id="{field}-error">')[1].split("</p>")[0]
+    assert message in error
+    if isinstance(kept, tuple):  # ticked boxes stay ticked
+        assert checked_values(response.text, kept[0]) == kept[1]
+    else:
+        assert kept in response.text
+    assert f'href="#{field}' in response.text.split('id="form-errors"')[1].split("</div>")[0]
+
+
+def test_the_stop_reasons_wait_for_a_stop_month_and_the_follow_ups_for_stopped(client, auth, catalog_rows):
+    # layout.js hides each part until its answer is given; without scripts both show.
+    auth.login()
+    page = client.get("/experiences/new").text
+    assert (
+        'id="stop-reasons" data-show-if="stopped"' in page and "hidden" not in page.split('id="stop-reasons"')[1][:40]
+    )
+
+
+def test_my_experiences_puts_the_actions_right_after_the_name_as_cards(client, auth, app, make, catalog_rows):
+    user_id = auth.login()
+    still = make.experience(user_id=user_id)
+    stopped = make.experience(user_id=user_id, condition="cluster-headache", stopped="2024-05")
+    page = client.get("/experiences").text
+    table = page.split('id="my-experiences"')[1].split("</table>")[0]
+    assert 'class="list cards"' in page.split('id="my-experiences"')[0][-40:] and "table-scroll" not in table
+    row = table.split(f'id="experience-{still}"')[1].split("</tr>")[0]
+    cells = row.split("<td")
+    assert 'th scope="row"' in cells[0] and 'class="key' in cells[1] and ">Update<" in cells[1]
+    assert all("data-label=" in cell for cell in cells[2:])
+    # A stopped experience has nothing to update "now": it asks whether it was started again.
+    row = table.split(f'id="experience-{stopped}"')[1].split("</tr>")[0]
+    assert ">Update<" not in row and "Stopped 2024-05." in row and "Started again?" in row
+    assert f"/experiences/{stopped}/update" in row
+
+
 # --- a day's changes per report and per account (registry.extensions.count_change) ---------------
 
 

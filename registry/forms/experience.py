@@ -175,15 +175,25 @@ class ExperienceForm(FlaskForm):
     def validate_dose_amount(self, field):
         if field.data is None:
             return
-        if self.treatment.data and self.treatment.data not in self.drug_slugs:
+        if self._not_a_drug():
             raise ValidationError("A dose applies to drugs only; leave it empty for this treatment.")
+
+    def _not_a_drug(self) -> bool:
+        return bool(self.treatment.data) and self.treatment.data not in self.drug_slugs
 
     def validate_dose_unit(self, field):
         # Each message goes beside the field that lacks the answer.
+        if field.data and self.dose_amount.data is None and self._not_a_drug():
+            raise ValidationError("A dose applies to drugs only; leave the unit empty for this treatment.")
         if field.data and self.dose_amount.data is None and not self.dose_amount.errors:
             raise ValidationError("Give the dose amount, or leave the unit empty.")
         if not field.data and self.dose_amount.data is not None and not self.dose_amount.errors:
             raise ValidationError("Choose the unit of the dose.")
+
+    def validate_dose_frequency(self, field):
+        # "How often" is part of the dose, which the domain keeps for drugs only (like the amount above).
+        if field.data and self._not_a_drug():
+            raise ValidationError('A dose applies to drugs only; leave "How often" empty for this treatment.')
 
     def validate_stop_reasons(self, field):
         if field.data and not self.stopped.data:

@@ -10,6 +10,7 @@ from registry.forms import MONTH_INPUT, FlaskForm, choices, month_validator, num
 from registry.forms.experience import MultiCheckboxField
 
 STILL_USING = (("yes", "Yes, I still use it"), ("no", "No, I stopped"))
+STILL_USING_BUT_STOPPED = 'You said you still use it; clear the stop month or choose "No, I stopped".'
 
 
 class FollowupForm(FlaskForm):
@@ -44,6 +45,9 @@ class FollowupForm(FlaskForm):
         self.started = started
 
     def validate_stopped(self, field):
+        # A stop month beside "still using" is asked about, never dropped: one of the two answers is a slip.
+        if field.data and self.still_using.data == "yes":
+            raise ValidationError(STILL_USING_BUT_STOPPED)
         if self.still_using.data == "no" and not field.data:
             raise ValidationError("Give the month you stopped, for example 2024-03.")
         if field.data and not field.errors and self.started and field.data < self.started:

@@ -4,11 +4,7 @@
   var form = document.getElementById("experience-form");
   if (!form) { return; }
 
-  // Show "why did you stop?" only once a stop month is given.
-  var stopped = document.getElementById("stopped");
-  var reasons = document.getElementById("stop-reasons");
-  function toggleReasons() { reasons.hidden = !stopped.value; }
-  if (stopped && reasons) { stopped.addEventListener("input", toggleReasons); toggleReasons(); }
+  // "Why did you stop?" follows the stop month through data-show-if (layout.js).
 
   var select = document.getElementById("treatment");
   var condition = document.getElementById("condition");
