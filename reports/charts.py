@@ -47,9 +47,13 @@ class Chart:
         return pio.to_json({"data": self.figure._data, "layout": self.figure._layout}, validate=False)
 
 
+class Wrapped(str):
+    """Text wrap() has made plain and broken into lines: plain() leaves it as it is (a trace's name may be one)."""
+
+
 def plain(text):
     """Text plotly draws as text: it reads a subset of HTML (<a href>, <b>, <img>...) in every label."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or isinstance(text, Wrapped):
         return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -109,6 +113,7 @@ CHAR_PX = 8.5
 FIGURE_PX = 358
 LABEL_CHARS = 16
 TITLE_CHARS = int((FIGURE_PX - LABEL_CHARS * CHAR_PX) / CHAR_PX) - 2
+LEGEND_CHARS = 32  # a legend entry: its line and marker take the rest of the width
 LINE_PX = 17  # one line of 13 px text, as plotly spaces a label's lines
 
 
@@ -132,9 +137,9 @@ def lines(text, width: int) -> list[str]:
     return out or [""]
 
 
-def wrap(text, width: int = TITLE_CHARS) -> str:
-    """``text`` as plotly layout text on lines of at most ``width`` characters (each line plain, joined by <br>)."""
-    return "<br>".join(plain(line) for line in lines(text, width))
+def wrap(text, width: int = TITLE_CHARS) -> Wrapped:
+    """``text`` as plotly draws it on lines of at most ``width`` characters (each line plain, joined by <br>)."""
+    return Wrapped("<br>".join(plain(line) for line in lines(text, width)))
 
 
 def _title(text: str, chars: int = TITLE_CHARS) -> dict:
@@ -240,6 +245,9 @@ def popularity_chart(report: ConditionReport) -> Chart:
                 "y": [u.improved["share"] for u in shown],
                 "mode": "markers+text",
                 "text": [u.name for u in shown],
+                # Drawn wrapped (plain lines joined by <br>: customdata is not escaped again), hovered whole.
+                "customdata": [[wrap(u.name, LABEL_CHARS)] for u in shown],
+                "texttemplate": "%{customdata[0]}",
                 "textposition": _name_positions([u.n for u in shown], [u.improved["share"] for u in shown]),
                 "cliponaxis": False,
                 "marker": {"size": 10, "color": COLORS[1]},
@@ -481,7 +489,7 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
                 "orientation": "h",
                 "y": [labels.get(c, c) for c in codes],
                 "x": [s["share"] for s in shares],
-                "name": label,
+                "name": wrap(label, LEGEND_CHARS),
                 "error_x": {
                     "type": "data",
                     "symmetric": False,

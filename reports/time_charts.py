@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 import scales
-from reports.charts import COLORS, Chart, _figure, _labels, _row_px, _title, pct
+from reports.charts import COLORS, LEGEND_CHARS, Chart, _figure, _labels, _row_px, _title, pct, wrap
 from reports.survival import EARLY_MONTHS, MILESTONES, Curve
 
 FILLS = ["rgba(11,92,173,0.18)", "rgba(194,87,26,0.18)", "rgba(46,133,64,0.18)", "rgba(123,63,160,0.18)"]
@@ -89,7 +89,7 @@ def survival_chart(
                 "x": x,
                 "y": [1.0, *(p.share for p in points)],
                 "mode": "lines+markers",
-                "name": label,
+                "name": wrap(label, LEGEND_CHARS),
                 "legendgroup": label,
                 "line": {"color": COLORS[i % 4], "width": 3},
                 "marker": {"size": 8},

@@ -203,16 +203,19 @@ def test_lines_wrap_at_spaces_then_hyphens_and_cut_only_a_longer_run():
 
 
 def test_wrap_escapes_each_line_and_joins_them_with_line_breaks():
-    from reports.charts import wrap
+    from reports.charts import plain, wrap
 
-    assert wrap("<b>bold</b> rash and more", 12) == "&lt;b&gt;bold&lt;/b&gt;<br>rash and<br>more"
+    wrapped = wrap("<b>bold</b> rash and more", 12)
+    assert wrapped == "&lt;b&gt;bold&lt;/b&gt;<br>rash and<br>more"
+    assert plain(wrapped) == wrapped  # a trace's name already wrapped is not escaped twice
 
 
 def test_every_axis_title_and_label_fits_a_phone():
-    """No line of a bar's label is longer than LABEL_CHARS, nor of an axis title beside them than TITLE_CHARS."""
+    """No line of a bar's label is longer than LABEL_CHARS, of an axis title beside them than TITLE_CHARS, nor of a
+    legend's entry than LEGEND_CHARS."""
     from html import unescape
 
-    from reports.charts import LABEL_CHARS, TITLE_CHARS
+    from reports.charts import LABEL_CHARS, LEGEND_CHARS, TITLE_CHARS
 
     charts = [*_hostile_charts(), *compare_charts([unit("Alpha", 1234, 600), unit("Beta", 20, 5)], EXACT)]
     for chart in charts:
@@ -223,6 +226,10 @@ def test_every_axis_title_and_label_fits_a_phone():
         title = layout["xaxis"].get("title", {}).get("text", "")
         budget = TITLE_CHARS if labels else 32  # beside the labels, or across the whole plot
         assert all(len(unescape(line)) <= budget for line in title.split("<br>")), (chart.id, title)
+        for trace in json.loads(chart.figure_json())["data"]:
+            if layout.get("showlegend") and trace.get("showlegend", True):
+                name = trace["name"]
+                assert all(len(unescape(line)) <= LEGEND_CHARS for line in name.split("<br>")), (chart.id, name)
     ranking = json.loads(charts[0].figure_json())["layout"]
     assert '&lt;a href="https:/<br>/evil.example/<br>"&gt;Miracle&lt;/a&gt;' in ranking["yaxis"]["ticktext"]
     assert ranking["height"] >= 3 * 17 * len(HOSTILE)  # rows tall enough for their labels' lines
