@@ -26,6 +26,7 @@ BLUEPRINTS = (
     "fhir",
     "followups",
     "following",
+    "side_effects",
 )
 
 
