@@ -22,7 +22,7 @@ import contextlib
 import gc
 import secrets
 from dataclasses import dataclass
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 
 import numpy as np
 from flask import current_app
@@ -32,7 +32,7 @@ from werkzeug.security import generate_password_hash
 import scales
 from registry import report_upkeep
 from registry.database import REPORT_KEY_BITS, insert_columns
-from registry.demo_community import Community, month_growth, next_id, report_keys, timestamps
+from registry.demo_community import Community, month_growth, month_number, next_id, report_keys, timestamps
 from registry.demo_doctors import add_doctors, rating_columns
 from registry.extensions import db
 from registry.models import (
@@ -524,9 +524,9 @@ def _band(values: np.ndarray, edges: list[int], codes: tuple[str, ...]) -> np.nd
     return np.array(codes, dtype=object)[np.digitize(values, edges)]
 
 
-def _user_columns(m: Members, password_hash: str) -> dict:
+def _user_columns(m: Members, password_hash: str, until: date) -> dict:
     ids = m.ids.tolist()
-    joined = timestamps(m.joined, m.joined_day)
+    joined = timestamps(m.joined, m.joined_day, until)
     return {
         "id": ids,
         # Zero-padded, so the unique indexes grow at their right edge (text order = id order).
@@ -546,13 +546,15 @@ def _user_columns(m: Members, password_hash: str) -> dict:
     }
 
 
-def _experience_columns(c: Community, m: Members, r: Reports, first_id: int, report_key: np.ndarray) -> dict:
+def _experience_columns(
+    c: Community, m: Members, r: Reports, first_id: int, report_key: np.ndarray, until: date
+) -> dict:
     k = len(r.unit)
     owner = r.owner
     # The bands are computed in the year the latest answers were saved, as the form does.
     report_year = r.updated_month // 12
-    created = timestamps(r.month, r.day)
-    updated = timestamps(r.updated_month, r.updated_day)
+    created = timestamps(r.month, r.day, until)
+    updated = timestamps(r.updated_month, r.updated_day, until)
     amount, unit, frequency = r.dose
     # Bands as the form computes them (scales.age_band, years_since_diagnosis), in the report year.
     age_band = _band(report_year - m.birth_year[owner], [18, 30, 45, 65], scales.AGE_BAND.codes)
@@ -605,7 +607,7 @@ def _generate_batch(
     n: int,
     first_user: int,
     first_experience: int,
-    end_month: int,
+    until: date,
     password_hash: str,
     history_rng,
     last_month: int,
@@ -614,6 +616,7 @@ def _generate_batch(
     """About n experiences by new members, in named steps; every draw comes from rng, in order,
     but the follow-ups' (history_rng, points up to last_month). Report keys are the app's for
     the disclosure key ``secret`` (registry.database.report_key)."""
+    end_month = month_number(until)
     m = _members(rng, c, n, first_user, end_month)
     r = _treatments(rng, c, m)
     _answers(rng, c, r)
@@ -627,13 +630,15 @@ def _generate_batch(
     report_key = report_keys(
         secret, "e", m.ids[r.owner], c.condition_ids[c.unit_condition[r.unit]], c.unit_treatment[r.unit]
     )
-    experiences = _experience_columns(c, m, r, first_experience, report_key)
+    experiences = _experience_columns(c, m, r, first_experience, report_key, until)
     return Batch(
-        tables=_tables(c, m, r, experiences, password_hash), members=m, condition_ids=c.condition_ids[m.condition]
+        tables=_tables(c, m, r, experiences, password_hash, until),
+        members=m,
+        condition_ids=c.condition_ids[m.condition],
     )
 
 
-def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_hash: str) -> dict:
+def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_hash: str, until: date) -> dict:
     """The batch's rows as columns per table: members, consent, diagnoses, experiences and their long tables."""
     ids = experiences["id"]
     consented = np.flatnonzero(m.consent)
@@ -644,12 +649,12 @@ def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_ha
         reason_ids.append(ids[has])
         reason_codes.append(np.full(int(has.sum()), reason, dtype=object))
     tables = {
-        User: _user_columns(m, password_hash),
+        User: _user_columns(m, password_hash, until),
         ConsentEvent: {
             "user_id": m.ids[consented],
             "action": ["given"] * len(consented),
             "version": [CONSENT_VERSION] * len(consented),
-            "at": timestamps(m.joined[consented], m.joined_day[consented]),
+            "at": timestamps(m.joined[consented], m.joined_day[consented], until),
         },
         Diagnosis: {
             "user_id": m.ids[with_diagnosis],
@@ -659,18 +664,18 @@ def _tables(c: Community, m: Members, r: Reports, experiences: dict, password_ha
         Experience: experiences,
         ExperienceSideEffect: {"experience_id": ids[term_rows], "term": c.terms[term_index]},
         ExperienceStopReason: {"experience_id": np.concatenate(reason_ids), "reason": np.concatenate(reason_codes)},
-        ExperienceUpdate: _history_columns(r.history, ids, experiences["report_key"]),
+        ExperienceUpdate: _history_columns(r.history, ids, experiences["report_key"], until),
     }
     return tables
 
 
-def _history_columns(history: dict, ids: np.ndarray, report_key: np.ndarray) -> dict:
+def _history_columns(history: dict, ids: np.ndarray, report_key: np.ndarray, until: date) -> dict:
     """experience_update rows, as registry.followups._point writes them (each with its experience's key)."""
     stopped = history["stopped"]
     return {
         "experience_id": ids[history["experience"]],
         "kind": history["kind"],
-        "recorded_at": timestamps(history["month"], history["day"]),
+        "recorded_at": timestamps(history["month"], history["day"], until),
         "report_key": report_key[history["experience"]],
         "stopped": np.where(stopped >= 0, _month_text(np.maximum(stopped, 0)), None),
         "stop_reasons": history["stop_reasons"],
@@ -710,23 +715,21 @@ def seed_demo(
     doctor_ratings: int = 0,
 ) -> dict[str, int]:
     """Insert a demo community of n_experiences experiences (and about doctor_ratings ratings
-    of demo doctors by the same members); return counts of rows added."""
+    of demo doctors by the same members) over the ten years up to `until` (default: today, UTC),
+    no row dated after it; return counts of rows added. The same seed and until give the same community."""
     session = db.session
     rng = np.random.default_rng(seed)
     community = Community(rng, session)
-    until = until or date.today()
-    end_month = until.year * 12 + until.month - 1
+    until = until or today()
     doctors = add_doctors(rng, community, session, doctor_ratings) if doctor_ratings else None
-    added = _write_batches(
-        rng, community, n_experiences, seed, end_month, batch_size, progress, doctors, doctor_ratings
-    )
+    added = _write_batches(rng, community, n_experiences, seed, until, batch_size, progress, doctors, doctor_ratings)
     added["doctors"] = len(doctors.ids) if doctors else 0
     _sync_sequences(session)
     # Every row is written and counted: a step over the whole seeded demo (such as a release) goes here.
     return added
 
 
-def _write_batches(rng, c: Community, n_experiences, seed, end_month, batch_size, progress, doctors, doctor_ratings):
+def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, progress, doctors, doctor_ratings):
     """Generate and insert the batches, one transaction each, on a connection of their own (the
     settings of a bulk write are its alone); return counts of rows added."""
     session = db.session
@@ -734,10 +737,9 @@ def _write_batches(rng, c: Community, n_experiences, seed, end_month, batch_size
     # One unusable password hash for all demo members: nobody can log in as them.
     password_hash = generate_password_hash(secrets.token_hex(16))
     # Follow-ups draw from a stream of their own (the rest of the community stays as the seed gave
-    # it) and end before this month: a point is never in the future.
+    # it) and end before until's month (by until alone, so the same until gives the same points).
     history_rng = np.random.default_rng([seed, 19])
-    this_month = date.today().year * 12 + date.today().month - 1
-    last_month = min(end_month, this_month - 1)
+    last_month = month_number(until) - 1
     user_id = next_id(session, User)
     experience_id = next_id(session, Experience)
     session.commit()  # the session's reads end here; the batches write on their own connection
@@ -749,7 +751,7 @@ def _write_batches(rng, c: Community, n_experiences, seed, end_month, batch_size
         while remaining > 0:
             chunk = min(batch_size, remaining)
             batch = _generate_batch(
-                rng, c, chunk, user_id, experience_id, end_month, password_hash, history_rng, last_month, secret
+                rng, c, chunk, user_id, experience_id, until, password_hash, history_rng, last_month, secret
             )
             t = batch.tables
             with report_upkeep.bulk_write():  # rows in bulk, their counts recorded in the same pass
@@ -760,7 +762,7 @@ def _write_batches(rng, c: Community, n_experiences, seed, end_month, batch_size
                 )
             if doctors is not None:
                 ratings = rating_columns(
-                    rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), end_month, secret
+                    rng, doctors, batch, round(doctor_ratings * chunk / n_experiences), until, secret
                 )
                 insert_columns(connection, DoctorRating.__table__, ratings)
                 added["doctor_ratings"] += len(ratings["user_id"])
@@ -837,6 +839,11 @@ def _without_gc():
     finally:
         if enabled:
             gc.enable()
+
+
+def today() -> date:
+    """Today in UTC, the demo's default last day (the timestamps it writes are UTC)."""
+    return datetime.now(timezone.utc).date()
 
 
 def _sync_sequences(session) -> None:

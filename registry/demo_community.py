@@ -8,7 +8,7 @@ import functools
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -211,10 +211,22 @@ def month_growth(rng, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.minimum(low + t.astype(int), high)
 
 
-def timestamps(months: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Noon UTC on the given day of each month, as datetime64."""
+def timestamps(months: np.ndarray, days: np.ndarray, until: date) -> np.ndarray:
+    """Noon UTC on the given day (1-28) of each month, as datetime64; none after the start of `until`.
+
+    Days drawn in until's month are spread over its days up to until (the month keeps its count of
+    rows), and until's own rows are at 00:00 UTC: a demo seeded until today dates nothing after now.
+    """
+    last = min(until.day, 28)
+    days = np.where(months == month_number(until), 1 + (days - 1) * last // 28, days)
     first = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
-    return (first + (days - 1).astype("timedelta64[D]")).astype("datetime64[s]") + np.timedelta64(12, "h")
+    noon = (first + (days - 1).astype("timedelta64[D]")).astype("datetime64[s]") + np.timedelta64(12, "h")
+    return np.minimum(noon, np.datetime64(until, "s"))
+
+
+def month_number(day: date) -> int:
+    """A date's month as the demo counts months: year * 12 + month - 1."""
+    return day.year * 12 + day.month - 1
 
 
 def report_keys(secret: bytes, kind: str, user_ids: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ after they joined, with scores that follow each doctor's quality and communicati
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import date, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +15,15 @@ from sqlalchemy import select
 
 import scales
 from registry.database import REPORT_KEY_BITS, insert_columns
-from registry.demo_community import Community, month_growth, month_start, next_id, report_keys, timestamps
+from registry.demo_community import (
+    Community,
+    month_growth,
+    month_number,
+    month_start,
+    next_id,
+    report_keys,
+    timestamps,
+)
 from registry.models import Condition, Doctor
 
 if TYPE_CHECKING:
@@ -142,9 +150,9 @@ def add_doctors(rng, c: Community, session, n_ratings: int) -> DemoDoctors:
     return DemoDoctors(np.arange(first_id, first_id + n), rng.normal(0, 1, n), rng.normal(0, 1, n), pools)
 
 
-def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int, secret: bytes) -> dict:
+def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, until: date, secret: bytes) -> dict:
     """About n ratings of demo doctors by the batch's members: a doctor of their condition's
-    specialty in their own country, rated after the last visit and after joining; each with the
+    specialty in their own country, rated after the last visit and after joining, none after until; each with the
     report key the app computes for the disclosure key ``secret`` (registry.ratings.save)."""
     m = batch.members
     columns = {
@@ -174,10 +182,10 @@ def rating_columns(rng, d: DemoDoctors, batch: Batch, n: int, end_month: int, se
         return columns
     who = rng.integers(0, len(m.ids), n)
     skew, noise = rng.random(n), rng.normal(0, 1, (n, 9))
-    rated_month = month_growth(rng, m.joined[who], np.full(n, end_month))
+    rated_month = month_growth(rng, m.joined[who], np.full(n, month_number(until)))
     visit_lag = rng.geometric(1 / 3, n) - 1
     day = np.where(rated_month == m.joined[who], m.joined_day[who], 1) + rng.integers(0, 28, n)
-    created = timestamps(rated_month, np.minimum(day, 28)).astype("datetime64[us]").tolist()
+    created = timestamps(rated_month, np.minimum(day, 28), until).astype("datetime64[us]").tolist()
     has_appointment, has_comment, comment_pick = rng.random(n) < 0.8, rng.random(n) < 0.2, rng.random(n)
     # Drawn and unused: random keys before issue 24; the draws after these stay where they were.
     rng.integers(0, REPORT_KEY_BOUND, n)

@@ -1,6 +1,7 @@
 """The demo community (registry.demo) and `registry seed-demo`."""
 
 from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -33,6 +34,9 @@ def small_catalog(make):
     make.condition("Hypertension", "I10", treatments=["propranolol", "yoga"])
 
 
+UNTIL = date(2026, 10, 20)  # the fixtures' last day of the demo
+
+
 @pytest.fixture
 def community(app, make):
     """The starter catalog plus a cancer, seeded with 12,000 experiences and 2,000 doctor ratings, and published."""
@@ -45,7 +49,7 @@ def community(app, make):
     make.treatment("Mastectomy", kind="procedure")
     make.condition("Breast cancer", "C50.911", treatments=["tamoxifen", "mastectomy"])
     with app.app_context():
-        demo.seed_demo(12_000, seed=5, until=demo.date(2026, 10, 1), doctor_ratings=2_000)
+        demo.seed_demo(12_000, seed=5, until=UNTIL, doctor_ratings=2_000)
         release.run(db.session)  # published, as `registry seed-demo` leaves it
         db.session.commit()
         yield
@@ -121,7 +125,7 @@ def test_seed_demo_rows_keep_their_foreign_keys_and_the_connection_its_settings(
     with app.app_context():
         sqlite = db.engine.dialect.name == "sqlite"
         before = settings() if sqlite else None
-        demo.seed_demo(2_000, seed=2, until=demo.date(2026, 10, 1), batch_size=1_000, doctor_ratings=200)
+        demo.seed_demo(2_000, seed=2, until=UNTIL, batch_size=1_000, doctor_ratings=200)
         assert db.session.scalar(select(func.count(DoctorRating.id))) > 0
         if not sqlite:
             return  # PostgreSQL checks every foreign key as the rows are copied
@@ -143,7 +147,7 @@ def test_seed_demo_rows_keep_their_foreign_keys_and_the_connection_its_settings(
         monkeypatch.setattr(demo, "insert_columns", fail_in_the_second_batch)
         seeded, made = db.session.scalar(select(func.count(Experience.id))), []
         with pytest.raises(RuntimeError, match="disk full"):
-            demo.seed_demo(2_000, seed=3, until=demo.date(2026, 10, 1), batch_size=1_000, progress=made.append)
+            demo.seed_demo(2_000, seed=3, until=UNTIL, batch_size=1_000, progress=made.append)
         assert settings() == before
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql(indexes).all() == schema
@@ -153,7 +157,7 @@ def test_seed_demo_rows_keep_their_foreign_keys_and_the_connection_its_settings(
             connection.exec_driver_sql(f"DROP INDEX {demo.DEFERRED_INDEXES[0]}")
             connection.commit()
         monkeypatch.undo()
-        demo.seed_demo(100, seed=4, until=demo.date(2026, 10, 1))
+        demo.seed_demo(100, seed=4, until=UNTIL)
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql(indexes).all() == schema
 
@@ -419,12 +423,72 @@ def test_seed_demo_needs_a_catalog(runner):
 
 def test_seed_demo_rejects_bad_numbers(runner):
     assert runner.invoke(args=["seed-demo", "--experiences", "0"]).exit_code == 2
-    assert runner.invoke(args=["seed-demo", "--experiences", "10", "--until", "2024"]).exit_code == 2
+    for until in ("2024", "2024-13", "2024-02-30", "yesterday"):
+        assert runner.invoke(args=["seed-demo", "--experiences", "10", "--until", until]).exit_code == 2
+
+
+def latest_dates(app) -> dict[str, object]:
+    """The latest date or timestamp of every kind the demo writes."""
+    from registry.models import ConsentEvent, ExperienceUpdate
+
+    columns = {
+        "report": Experience.created_at,
+        "answers": Experience.updated_at,
+        "tip": Experience.tips_published_at,
+        "follow-up": ExperienceUpdate.recorded_at,
+        "member": User.created_at,
+        "consent": ConsentEvent.at,
+        "rating": DoctorRating.created_at,
+        "rating saved": DoctorRating.updated_at,
+    }
+    with app.app_context():
+        latest = {name: db.session.scalar(select(func.max(column))) for name, column in columns.items()}
+        for name, column in (("started", Experience.started), ("stopped", Experience.stopped)):
+            latest[name] = db.session.scalar(select(func.max(column)))
+        latest["visit"] = db.session.scalar(select(func.max(DoctorRating.last_visit)))
+    return latest
+
+
+def test_no_demo_row_is_dated_after_until(runner, app, small_catalog):
+    """--until is the demo's last day: its month keeps its reports, spread over the days up to it."""
+    args = ["seed-demo", "--experiences", "3000", "--seed", "7", "--until", "2026-09-10", "--doctor-ratings", "300"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    latest = latest_dates(app)
+    until = datetime(2026, 9, 10)
+    for name in ("report", "answers", "tip", "follow-up", "member", "consent", "rating", "rating saved"):
+        assert latest[name] is not None and latest[name].replace(tzinfo=None) <= until, name
+    assert latest["follow-up"].replace(tzinfo=None) < datetime(2026, 9, 1)  # follow-ups end before until's month
+    assert max(latest["started"], latest["stopped"], latest["visit"]) <= "2026-09"
+    with app.app_context():
+        last_month = db.session.scalar(
+            select(func.count(Experience.id)).where(Experience.created_at >= datetime(2026, 9, 1, tzinfo=timezone.utc))
+        )
+    assert last_month > 20  # the month is there, with its reports before the 10th
+
+
+def test_the_demo_ends_today_by_default(runner, app, small_catalog):
+    assert runner.invoke(args=["seed-demo", "--experiences", "2000", "--doctor-ratings", "200"]).exit_code == 0
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    latest = latest_dates(app)
+    for name in ("report", "answers", "tip", "follow-up", "member", "consent", "rating", "rating saved"):
+        assert latest[name].replace(tzinfo=None) <= now, name
+    assert latest["report"].date() >= (now - timedelta(days=45)).date()  # the community reaches today
+
+
+def test_until_a_month_means_its_last_day_or_today(runner, app, small_catalog):
+    from registry import cli
+
+    def parsed(value):
+        return cli._until(None, None, value)
+
+    assert parsed("2025-02") == date(2025, 2, 28) and parsed("2024-02") == date(2024, 2, 29)
+    assert parsed("2025-02-03") == date(2025, 2, 3) and parsed(None) is None
+    today = demo.today()
+    assert parsed(today.strftime("%Y-%m")) == today
 
 
 def test_some_experiences_have_a_follow_up_history_ending_in_their_current_answers(app, community):
-    from datetime import datetime, timezone
-
     from registry.models import ExperienceUpdate
 
     points = defaultdict(list)
@@ -446,7 +510,7 @@ def test_some_experiences_have_a_follow_up_history_ending_in_their_current_answe
         dates = [p.recorded_at for p in history]
         assert dates == sorted(dates) and len(set(dates)) == len(dates)
         assert dates[0] == experience.created_at and dates[-1] == experience.updated_at
-        assert dates[-1] <= now and dates[-1].strftime("%Y-%m") <= "2026-10"
+        assert dates[-1] <= now and dates[-1].strftime("%Y-%m") < "2026-10"  # follow-ups end before until's month
         assert history[0].stopped is None and all(p.stopped is None for p in history[:-1])
         # The latest point holds the current answers, under the report key they were saved with.
         latest = history[-1]
@@ -495,6 +559,16 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     assert page.status_code == 200
     assert " more reports in the numbers" in page.text and "too few to show" not in page.text
     assert " new tips" in page.text and "No new tips" not in page.text
+    again = client.get("/whats-new").text  # read: no demo row is dated after it, so nothing is new
+    assert "Nothing new since your last visit." in again and "more reports" not in again and "new tip" not in again
+    with app.app_context():
+        from registry.models import ConditionFollow, pub_condition
+
+        latest = db.session.scalar(select(func.max(Experience.created_at)))
+        past = db.session.scalars(select(pub_condition.c.released_at).where(pub_condition.c.release_id == 0)).all()
+        assert past and max(past) == latest - demo_accounts.LAST_VISIT_BEFORE_LATEST <= latest
+        assert latest.date() <= UNTIL
+        assert db.session.scalar(select(func.min(ConditionFollow.created_at))) < latest
     with app.app_context():
         published = db.session.execute(select(Experience.tips, Experience.tips_published_at, Experience.created_at))
         assert all((tip is None) == (at is None) and (at is None or at == created) for tip, at, created in published)
