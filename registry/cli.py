@@ -38,14 +38,19 @@ def cli():
     """
 
 
-def init_database() -> dict[str, int]:
-    """Create or upgrade the schema through migrations and load the starter catalog."""
+def init_database(verbose: bool = False) -> dict[str, int]:
+    """Create or upgrade the schema through migrations and load the starter catalog.
+
+    Alembic logs each migration it runs only with verbose (registry/migrations/env.py reads
+    MIGRATION_LOG_LEVEL): a first run is not sixteen lines of "Running upgrade".
+    """
     from flask_migrate import upgrade
 
     from registry import MIGRATIONS, report_upkeep
     from registry.catalog import load_starter_catalog
     from registry.extensions import db
 
+    current_app.config["MIGRATION_LOG_LEVEL"] = "INFO" if verbose else "WARNING"
     upgrade(directory=str(MIGRATIONS))
     added = load_starter_catalog()
     if report_upkeep.rebuild_if_missing(db.session):  # a registry upgraded from before the aggregates
@@ -82,14 +87,18 @@ def release_command():
     )
 
 
+VERBOSE = click.option("--verbose", is_flag=True, help="Log each database migration as it runs.")
+
+
 @click.command("init")
+@VERBOSE
 @with_appcontext
-def init_command():
+def init_command(verbose: bool):
     """Create or upgrade the database and load the starter catalog (safe to run again)."""
     from sqlalchemy.exc import OperationalError
 
     try:
-        added = init_database()
+        added = init_database(verbose)
     except OperationalError as error:
         raise click.ClickException(
             f"Cannot reach the database at {_safe_db_url()}: {error.orig}\n"
@@ -300,6 +309,60 @@ def users_delete(email: str, yes: bool):
     )
 
 
+def _until(ctx, param, value: str | None):
+    """--until as a date: YYYY-MM-DD, or YYYY-MM for that month's last day (today in this month)."""
+    import calendar
+    from datetime import date, datetime
+
+    from registry.demo import today
+
+    if value is None:
+        return None
+    for pattern in ("%Y-%m-%d", "%Y-%m"):
+        try:
+            parsed = datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+        if pattern == "%Y-%m":
+            last = date(parsed.year, parsed.month, calendar.monthrange(parsed.year, parsed.month)[1])
+            parsed = today() if parsed <= today() <= last else last
+        return parsed
+    raise click.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD or YYYY-MM")
+
+
+class SeedingProgress:
+    """A progress callback for seed_demo: a bar on a terminal, else a line each time another tenth is done.
+
+    Logs and pipes (a container's output, CI) get "Seeding: 40% (8,000 of 20,000 experiences)" lines
+    instead of a bar redrawn with carriage returns, or nothing (tqdm's choice off a terminal).
+    """
+
+    def __init__(self, total: int, label: str = "Seeding"):
+        self.total, self.label, self.done, self.tenths, self.bar = total, label, 0, 0, None
+
+    def __enter__(self):
+        if sys.stdout.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="exp", unit_scale=True, desc=self.label)
+        return self
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        tenths = min(10, self.done * 10 // max(self.total, 1))
+        if tenths > self.tenths:  # a batch may cover several tenths: one line for them
+            self.tenths = tenths
+            click.echo(f"{self.label}: {tenths * 10}% ({self.done:,} of {self.total:,} experiences)")
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+
 def ensure_demo_accounts() -> list[tuple[str, str, str]]:
     """Create the demo accounts that are missing; return (email, password, role) of each."""
     from registry import auth
@@ -327,9 +390,10 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
 )
 @click.option(
     "--until",
-    type=click.DateTime(["%Y-%m"]),
-    default=None,
-    help="Last month of the ten years of reports (YYYY-MM; default this month).",
+    callback=_until,
+    metavar="DATE",
+    help="Last day of the ten years of reports, nothing dated after it (YYYY-MM-DD, or YYYY-MM for the "
+    "month's last day; default today).",
 )
 @click.option(
     "--doctor-ratings",
@@ -355,19 +419,17 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
     import resource
     import time
 
-    from tqdm import tqdm
-
     from registry.demo import seed_demo
 
     started = time.perf_counter()
-    with tqdm(total=n_experiences, unit="exp", unit_scale=True, desc="Seeding", disable=None) as bar:
+    with SeedingProgress(n_experiences) as progress:
         try:
             added = seed_demo(
                 n_experiences,
                 seed,
-                until=until.date() if until else None,
+                until=until,
                 batch_size=batch_size,
-                progress=bar.update,
+                progress=progress,
                 doctor_ratings=doctor_ratings,
             )
         except RuntimeError as error:
@@ -454,17 +516,31 @@ def export_command(out: Path, conditions, treatments, since, until, with_text: b
 
 @click.command("demo")
 @click.option("--host", default=DEMO_HOST, show_default=True, help="Address to serve on.")
-@click.option("--port", default=DEMO_PORT, show_default=True, type=int, help="Port to serve on.")
+@click.option(
+    "--port", default=DEMO_PORT, show_default=True, type=int, help="Port to serve on (another if 5000 is taken)."
+)
+@click.option(
+    "--until",
+    callback=_until,
+    metavar="DATE",
+    help="Last day of the demo community's reports when it is first made (YYYY-MM-DD or YYYY-MM; default today).",
+)
+@VERBOSE
 @with_appcontext
-def demo_command(host: str, port: int):
+def demo_command(host: str, port: int, until, verbose: bool):
     """Prepare a registry with demo accounts and serve it (the newcomer's one command)."""
     from registry.catalog import report_total
     from registry.demo import seed_demo
 
-    init_database()
+    init_database(verbose)
     if report_total() == 0:
         click.echo(f"Adding a demo community of {DEMO_EXPERIENCES:,} experiences (once)...")
-        seed_demo(DEMO_EXPERIENCES, seed=1, doctor_ratings=DEMO_RATINGS)
+        with SeedingProgress(DEMO_EXPERIENCES) as progress:
+            seed_demo(DEMO_EXPERIENCES, seed=1, until=until, doctor_ratings=DEMO_RATINGS, progress=progress)
+        click.echo("Publishing its numbers...")
+        # Published before the logins follow conditions: a follow keeps the published ranking as it was
+        # seen, and one kept before any release made every treatment "enter the ranking" on the first visit.
+        publish()
     accounts = ensure_demo_accounts()
     from registry import auth
     from registry.demo_accounts import seed_demo_follows, seed_demo_moderation, seed_demo_own_history

@@ -83,11 +83,14 @@ def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     served = {}
     monkeypatch.setattr(registry.cli, "run_simple", lambda host, port, app, **kw: served.update(host=host, port=port))
     app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True  # as in production
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--port", "5051"])
     assert result.exit_code == 0, result.output
     assert not app.config["SESSION_COOKIE_SECURE"] and not app.config["REMEMBER_COOKIE_SECURE"]  # plain http
-    assert served["host"] == "127.0.0.1" and served["port"] == 5000
-    assert "http://127.0.0.1:5000/" in result.output
+    assert served["host"] == "127.0.0.1" and served["port"] == 5051
+    assert "http://127.0.0.1:5051/" in result.output
+    # A quiet first run: no migration log, the seeding's progress as lines (the output is not a terminal).
+    assert "[alembic" not in result.output and "INFO" not in result.output
+    assert "Seeding: 100% (20,000 of 20,000 experiences)" in result.output
     for email, _, password, _ in DEMO_ACCOUNTS:
         assert email in result.output and password in result.output
     assert counts(app)[0] >= 40
@@ -103,6 +106,49 @@ def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     )
     queue = client.get("/moderation").text
     assert "Flagged as <strong>misinformation</strong>" in queue and "example-miracle-cure.biz" in queue
+
+
+def test_init_logs_the_migrations_only_when_asked(runner, app):
+    quiet = runner.invoke(args=["init"])
+    assert quiet.exit_code == 0 and "Database ready" in quiet.output
+    assert "[alembic" not in quiet.output and "INFO" not in quiet.output
+    verbose = runner.invoke(args=["init", "--verbose"])
+    assert verbose.exit_code == 0 and "INFO  [alembic.runtime.migration]" in verbose.output
+
+
+def test_seed_demo_shows_its_progress_off_a_terminal(runner, make):
+    make.treatment("Sumatriptan")
+    make.treatment("Topiramate")
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate"])
+    result = runner.invoke(args=["seed-demo", "--experiences", "3000", "--batch-size", "1000", "--until", "2026-09"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Seeding: ")]
+    percents = [int(line.split()[1].rstrip("%")) for line in lines]
+    assert len(lines) >= 3 and percents == sorted(set(percents))  # a line per batch, each further on
+    assert lines[-1] == "Seeding: 100% (3,000 of 3,000 experiences)"
+    assert "\r" not in result.output  # lines, not a bar redrawn in place
+
+
+def test_seeding_progress_prints_one_line_per_tenth_reached():
+    from click.testing import CliRunner
+
+    @registry.cli.click.command()
+    def steps():
+        with registry.cli.SeedingProgress(20_000) as progress:
+            for n in (500, 1_500, 9_000, 9_000):
+                progress(n)
+
+    output = CliRunner().invoke(steps).output.splitlines()
+    assert output == [
+        "Seeding: 10% (2,000 of 20,000 experiences)",
+        "Seeding: 50% (11,000 of 20,000 experiences)",
+        "Seeding: 100% (20,000 of 20,000 experiences)",
+    ]
+
+
+def test_demo_help_names_the_port_and_the_last_day(runner):
+    text = runner.invoke(args=["demo", "--help"]).output
+    assert "--port" in text and "--until" in text and "--verbose" in text
 
 
 def test_registry_command_lists_its_commands(monkeypatch, tmp_path):

@@ -12,6 +12,10 @@ config = context.config
 # This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
+# `registry init` and `registry demo` say which (WARNING unless --verbose: a first run is not sixteen
+# lines of "Running upgrade"); `registry db ...` logs as alembic.ini says.
+if current_app.config.get("MIGRATION_LOG_LEVEL"):
+    logging.getLogger("alembic").setLevel(current_app.config["MIGRATION_LOG_LEVEL"])
 
 
 def get_engine():
