@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 
-# An interval spanning more than half of everyone (say 20-75%) fits nearly any answer: its words
-# would be "between 2 and 8 in 10". In the demo that is a treatment with under about 20-30 answers
-# (the Wilson interval and the protection noise together), which is what a reader calls a small group.
+# An interval spanning more than half of everyone (say 20-75%, "between 2 and 8 in 10") fits nearly
+# any answer: its words would tell a patient nothing they can act on. With the protection noise that
+# is a group of fewer than about 30 answers (the Wilson interval and the noise add about equally
+# there), the first groups a reader calls small; 0 of 5 exact answers (0-43%) still reads
+# "likely no more than 43 in 100", which is what those five said.
 MAX_SPAN = 0.5
 
 
@@ -36,6 +38,25 @@ def _in(share: float, base: int) -> int:
 def clear(share: dict | None) -> bool:
     """Whether an interval is narrow enough for its words to tell a patient something."""
     return bool(share) and share["high"] - share["low"] <= MAX_SPAN
+
+
+# The summary's figures (a UnitReport's attributes), as a sentence names them when too few answered.
+FIGURES = (
+    ("improved", "whether it helped"),
+    ("severe", "severe side effects"),
+    ("recommended", "recommending it"),
+    ("not_covered", "insurance"),
+)
+
+
+def unclear(unit) -> list[str]:
+    """The summary figures a unit has but whose interval is too wide to say anything (their names)."""
+    return [name for attr, name in FIGURES if getattr(unit, attr, None) and not clear(getattr(unit, attr))]
+
+
+def too_few(unit) -> bool:
+    """A small group: none of its summary figures is clear, so it reads "N people reported; too few to say"."""
+    return not any(clear(getattr(unit, attr, None)) for attr, _ in FIGURES)
 
 
 def about(share: float) -> str:
@@ -131,20 +152,20 @@ def _difference(a: dict, b: dict) -> tuple[float, float]:
 def compare(units: list, what: str = "improved") -> str:
     """The compare page's opening in words: which treatment did better, by how much, how sure.
 
-    ``units`` have .name and .improved ({"share", "low", "high"} or None); the best is the highest
-    shown percent, set against the next. Sure when the difference's interval excludes 0.
+    ``units`` have .name and .improved ({"share", "low", "high"} or None); among those clear enough
+    to put in words, the highest shown percent is set against the next. Sure when the difference's
+    interval excludes 0. A unit too small to say is never put in words here either.
     """
-    shown = sorted((u for u in units if u.improved), key=lambda u: -whole_percent(u.improved["share"]))
+    told = [u for u in units if u.improved]
+    shown = sorted((u for u in told if clear(u.improved)), key=lambda u: -whole_percent(u.improved["share"]))
     if len(shown) < 2:
-        return ""
+        if len(told) < 2:
+            return ""
+        only = f" Only {shown[0].name} has enough to say: {about(shown[0].improved['share'])} {what}." if shown else ""
+        return f"Too few reports yet to say which did better.{only}"
     first, second = shown[0], shown[1]
     a, b = first.improved, second.improved
     points = whole_percent(a["share"]) - whole_percent(b["share"])
-    if not clear(a) or not clear(b):
-        return (
-            f"Too few reports to say which did better: {first.name}, {about(a['share'])} {what}; "
-            f"{second.name}, {about(b['share'])}."
-        )
     if points == 0:
         return f"{first.name} and {second.name} did about as well: {about(a['share'])} {what} with each."
     difference, half = _difference(a, b)

@@ -16,12 +16,14 @@ from reports.disclosure import Policy
         ({"share": 0.62, "low": 0.55, "high": 0.68}, "about 6 in 10", "likely between 6 and 7 in 10"),
         ({"share": 0.55, "low": 0.49, "high": 0.61}, "about 6 in 10", "likely between 5 and 6 in 10"),
         ({"share": 0.5, "low": 0.0, "high": 0.95}, "about 5 in 10", "too few reports to say"),
-        ({"share": 0.2, "low": 0.0, "high": 0.45}, "about 2 in 10", "likely no more than 5 in 10"),
+        ({"share": 0.2, "low": 0.0, "high": 0.38}, "about 2 in 10", "likely no more than 4 in 10"),
         ({"share": 0.8, "low": 0.62, "high": 1.0}, "about 8 in 10", "likely at least 6 in 10"),
         ({"share": 0.04, "low": 0.01, "high": 0.12}, "about 4 in 100", "likely between 1 and 12 in 100"),
         ({"share": 0.97, "low": 0.9, "high": 0.99}, "about 97 in 100", "likely between 90 and 99 in 100"),
         ({"share": 0.5, "low": 0.5, "high": 0.5}, "about 5 in 10", "likely about 5 in 10"),
         ({"share": 0.0, "low": 0.0, "high": 1.0}, "about 0 in 100", "too few reports to say"),
+        ({"share": 0.0, "low": 0.0, "high": 0.43}, "about 0 in 100", "likely no more than 43 in 100"),  # 0 of 5
+        ({"share": 0.45, "low": 0.2, "high": 0.75}, "about 5 in 10", "too few reports to say"),
     ],
 )
 def test_shares_in_words(share, about, likely):
@@ -141,6 +143,17 @@ def test_the_compare_summary_says_who_did_better_by_how_much_and_how_sure():
     close = wording.compare([_unit("A", 0.55, 0.45, 0.65), _unit("B", 0.5, 0.4, 0.6)])
     assert "5 percentage points more" in close and "within the uncertainty" in close
     few = wording.compare([_unit("A", 0.9, 0.2, 1.0), _unit("B", 0.5, 0.4, 0.6)])
-    assert few.startswith("Too few reports to say which did better")
+    assert few == "Too few reports yet to say which did better. Only B has enough to say: about 5 in 10 improved."
+    assert "A" not in few.replace("say", "")  # the small group is not put in words
     assert wording.compare([_unit("A", 0.9, 0.8, 1.0)]) == ""
     assert "about as well" in wording.compare([_unit("A", 0.5, 0.4, 0.6), _unit("B", 0.5, 0.45, 0.55)])
+
+
+def test_a_small_group_reads_as_small():
+    wide = {"share": 0.0, "low": 0.0, "high": 1.0}
+    narrow = {"share": 0.6, "low": 0.5, "high": 0.7}
+    small = SimpleNamespace(improved=wide, severe=wide, recommended=None, not_covered=wide)
+    assert wording.too_few(small)
+    some = SimpleNamespace(improved=narrow, severe=wide, recommended=None, not_covered=wide)
+    assert not wording.too_few(some)
+    assert wording.unclear(some) == ["severe side effects", "insurance"]
