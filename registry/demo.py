@@ -18,6 +18,7 @@ kept current, one transaction per batch, so memory stays flat however many are a
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import gc
 import secrets
@@ -607,16 +608,18 @@ def _generate_batch(
     n: int,
     first_user: int,
     first_experience: int,
-    until: date,
+    end_month: int,
     password_hash: str,
     history_rng,
     last_month: int,
     secret: bytes,
+    until: date | None = None,
 ) -> Batch:
     """About n experiences by new members, in named steps; every draw comes from rng, in order,
     but the follow-ups' (history_rng, points up to last_month). Report keys are the app's for
-    the disclosure key ``secret`` (registry.database.report_key)."""
-    end_month = month_number(until)
+    the disclosure key ``secret`` (registry.database.report_key). No row is dated after until
+    (by default end_month's last day)."""
+    until = until or _last_day(end_month)
     m = _members(rng, c, n, first_user, end_month)
     r = _treatments(rng, c, m)
     _answers(rng, c, r)
@@ -751,7 +754,17 @@ def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, pr
         while remaining > 0:
             chunk = min(batch_size, remaining)
             batch = _generate_batch(
-                rng, c, chunk, user_id, experience_id, until, password_hash, history_rng, last_month, secret
+                rng,
+                c,
+                chunk,
+                user_id,
+                experience_id,
+                month_number(until),
+                password_hash,
+                history_rng,
+                last_month,
+                secret,
+                until,
             )
             t = batch.tables
             with report_upkeep.bulk_write():  # rows in bulk, their counts recorded in the same pass
@@ -839,6 +852,11 @@ def _without_gc():
     finally:
         if enabled:
             gc.enable()
+
+
+def _last_day(month: int) -> date:
+    year, month = divmod(month, 12)
+    return date(year, month + 1, calendar.monthrange(year, month + 1)[1])
 
 
 def today() -> date:
