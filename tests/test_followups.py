@@ -452,3 +452,6 @@ def test_a_stopped_experience_offers_started_again_and_its_form_says_so(client, 
     assert 'checked id="still_using-1"' in page and 'value="2024-05"' in page
     assert client.post(f"/experiences/{eid}/update", data=STILL).status_code == 302  # started again
     assert "Started again?" not in client.get("/experiences").text
+    history = client.get(f"/experiences/{eid}/update").text  # cards on a phone, no sideways scroll
+    assert '<table class="list cards" id="history-table">' in history and "table-scroll" not in history
+    assert '<td class="key" data-label="Using">yes</td>' in history
