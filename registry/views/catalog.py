@@ -119,7 +119,7 @@ def treatment(slug: str):
         if time_chart is None or request.args.get("chart") != time_chart.id:
             abort(404, "No such chart on this page.")
         return Response(
-            frame_to_csv(time_chart.table),
+            frame_to_csv(time_chart.table.frame()),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{entry.slug}-{time_chart.id}.csv"'},
         )

@@ -37,7 +37,7 @@ def _csv_or_page(chart_list, template: str, **context):
             abort(404, "No such chart on this page.")
         name = f"{context.get('file_stem', 'report')}-{chart.id}.csv"
         return Response(
-            frame_to_csv(chart.table),
+            frame_to_csv(chart.table.frame()),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

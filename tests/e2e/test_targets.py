@@ -156,6 +156,7 @@ def test_my_experiences_shows_its_action_without_sideways_scroll(ui, page, membe
     action = page.get_by_role("link", name="Update Albuterol")
     box = action.bounding_box()
     assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"]
+    assert box["height"] >= MIN - 0.5  # a thumb's target, though it reads as a link
     name = page.locator(f"#experience-{member} th[scope=row]")
     assert box["y"] > name.bounding_box()["y"]  # right under the card's title
     assert box["y"] - name.bounding_box()["y"] < 120
