@@ -187,6 +187,16 @@ def test_the_cahps_wording_is_explained_once_per_page(client, auth, doctor):
     assert page.count("CG-CAHPS") == 1 and "How to read these scores" in page
 
 
+def test_every_answer_box_sits_inside_its_whole_label_and_number_scales_are_grids(client, auth, doctor):
+    # The label is the target (44 px, style.css); 0-10 and 1-5 are grids (no 7 + 3 wrap on a phone).
+    auth.login()
+    form = client.get("/ratings/new?doctor=1").text
+    for n in range(11):
+        assert f'<label class="choice" for="overall-{n}"><input id="overall-{n}" name="overall"' in form
+    assert "numbers count-11" in form and "numbers count-5" in form
+    assert form.count('<label class="choice"') == 11 + 4 * 5 + 5 + 4  # overall, five how-often, knowledge, recommend
+
+
 # --- a day's changes per rating and per account (registry.extensions.count_change) ---------------
 
 
