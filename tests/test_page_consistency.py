@@ -20,7 +20,12 @@ the JSON API behind them. From each page's own text or JSON, and from the pages 
   curve's the sum of its bands; the same group shows the same n on every page that names it, and a
   "Patients like me" group is never larger than everyone;
 - every share lies in its interval, within [0, 1], and agrees with the counts it is made of; a mean
-  agrees with its histogram.
+  agrees with its histogram;
+- words paraphrase their numbers by one rule (issue 25): "about N in 10" is the shown percent rounded
+  half up to tens (so one percent always reads the same words, on every page), "likely between a and b
+  in 10" rounds the interval's ends the same way, and no figure is put in words when its interval is too
+  wide to say anything ("about 0 in 100 ... 0-100%"); a condition's top treatments read as its table;
+- no page promises that numbers are shown only for groups of at least min_n beside a smaller count.
 
 The test collects every contradiction and fails once, listing them all.
 """
@@ -37,6 +42,7 @@ import pytest
 import scales
 from registry import create_app
 from registry.extensions import db
+from reports.wording import MAX_SPAN
 
 EXPERIENCES = 4_000
 DOCTOR_RATINGS = 600
@@ -168,7 +174,29 @@ def slug_after(href: str, part: str) -> str:
 
 COUNT = r"(\d[\d,]*)"
 # "62% (55-68%)" (words.interval, doctor scores), "62% (55%-68%)" (chart tables), "62%; 95% interval 55-68%".
-INTERVALS = [re.compile(r"(\d+)%\s*\((\d+)%?\s*-\s*(\d+)%\)"), re.compile(r"(\d+)%; 95% interval (\d+)-(\d+)%")]
+INTERVALS = [
+    re.compile(r"(\d+)%\s*\((\d+)%?\s*-\s*(\d+)%\)"),
+    re.compile(r"(\d+)%; 95% interval (\d+)-(\d+)%"),
+    re.compile(r"(\d+)%,? \(?likely (\d+)-(\d+)%"),
+]
+# "About 6 in 10 improved; likely between 5 and 7 in 10 (62%, likely 55-68%)": words, then the numbers they say.
+IN_WORDS = re.compile(
+    r"\b[Aa]bout (\d+) in (10|100)\b([^().:]*?)\((\d+)%(?:;|,) (?:95% interval|likely) (\d+)-(\d+)%\)"
+)
+LIKELY = [
+    (re.compile(r"likely about (\d+) in (\d+)"), lambda m: (int(m[1]), int(m[1]))),
+    (re.compile(r"likely between (\d+) and (\d+) in (\d+)"), lambda m: (int(m[1]), int(m[2]))),
+    (re.compile(r"likely no more than (\d+) in (\d+)"), lambda m: (0, int(m[1]))),
+    (re.compile(r"likely at least (\d+) in (\d+)"), lambda m: (int(m[1]), int(m[2]))),
+]
+# A promise that no count under a threshold is shown (wrong beside the counts of a shown group's answers).
+PROMISES = [re.compile(r"[Nn]umbers are shown only for groups\b[^.]*? of at least (\d+)")]
+
+
+def in_tens(percent: int) -> tuple[int, int]:
+    """The one rounding rule, written again here: (N, base) of "about N in base" for a shown whole percent."""
+    base = 10 if 10 <= percent <= 90 else 100
+    return (percent if base == 100 else (percent + 5) // 10), base
 
 
 # --- the reader -----------------------------------------------------------------------------
@@ -192,6 +220,7 @@ class Reader:
         self.condition_doctors: dict[int, dict[str, tuple[int, str]]] = {}  # doctor -> condition -> (n, page)
         self.doctor_list: dict[int, tuple[int, str, str]] = {}  # doctor -> (ratings, mean, page) on /doctors
         self.doctor_api_list: dict[int, dict] = {}  # doctor -> its entry on /api/v1/doctors
+        self.percent_words: dict[int, tuple[tuple[int, int], str]] = {}  # shown percent -> (its words, first page)
 
     # --- reading ---
 
@@ -207,6 +236,8 @@ class Reader:
     def html(self, url: str) -> Node:
         page = parse(self.get(url).text)
         self.intervals(url, page)
+        self.words(url, page)
+        self.promises(url, page)
         return page
 
     def json(self, url: str) -> dict:
@@ -223,6 +254,57 @@ class Reader:
                 share, low, high = (int(g) for g in match.groups())
                 if not 0 <= low <= share <= high <= 100:
                     self.problem(where, f'"{match.group(0)}": the share is not inside its interval')
+
+    def words(self, where: str, page: Node) -> None:
+        """Every figure in words followed by its numbers ("about 6 in 10 ... (62%, likely 55-68%)") says them by the rule."""
+        for match in IN_WORDS.finditer((page.find("main") or page).text()):
+            about = (int(match[1]), int(match[2]))
+            self.paraphrase(where, match.group(0), about, match[3], *(int(match[i]) for i in (4, 5, 6)))
+
+    def paraphrase(self, where: str, quote: str, about, between: str, percent: int, low: int, high: int) -> None:
+        """ "about N in B" is the shown percent rounded half up; "likely ..." rounds each end alike; none when too wide."""
+        self.checked["figures in words"] += 1
+        expected = in_tens(percent)
+        if about != expected:
+            self.problem(where, f'"{quote}": {percent}% reads "about {expected[0]} in {expected[1]}" by the one rule')
+        first, first_page = self.percent_words.setdefault(percent, (about, where))
+        if first != about:
+            self.problem(
+                where,
+                f'{percent}% reads "about {about[0]} in {about[1]}" here, "about {first[0]} in {first[1]}" on {first_page}',
+            )
+        if high - low > 100 * MAX_SPAN + 1:  # + 1: the ends are shown rounded
+            self.problem(where, f'"{quote}": a figure in words for a range too wide to tell anything ({low}-{high}%)')
+            return
+        base = expected[1]
+        for pattern, ends in LIKELY:
+            said = pattern.search(between)
+            if said:
+                want = tuple(e if base == 100 else (e + 5) // 10 for e in (low, high))
+                if ends(said) != want:
+                    self.problem(
+                        where,
+                        f'"{quote}": "{said.group(0)}" does not round {low}-{high}% to {want[0]}-{want[1]} in {base}',
+                    )
+                return
+
+    def promises(self, where: str, page: Node) -> None:
+        """No page promises that small groups are never shown beside a count under that threshold."""
+        text = (page.find("main") or page).text()
+        for pattern in PROMISES:
+            promise = pattern.search(text)
+            if promise is None:
+                continue
+            least = int(promise[1])
+            for section in page.find_all("section", cls="chart"):
+                head, rows = table_rows(section.find("table"))
+                if "People" not in head:
+                    continue
+                column = head.index("People")
+                small = [r for r in rows if re.fullmatch(COUNT, r[column]) and number(r[column]) < least]
+                if small:
+                    self.problem(where, f'"{small[0][0]} {small[0][column]}" beside "{promise.group(0)}"')
+                    return
 
     def share(self, where: str, label: str, s: dict | None) -> None:
         if s and not 0 <= s["low"] <= s["share"] <= s["high"] <= 1:
@@ -483,28 +565,33 @@ class Reader:
         actions = read(COUNT + r" experiences? reported", page.find("p", cls="actions").text(), url)
         self.same(url, '"experiences reported"', number(actions.group(1)), n, "its summary")
         rows: dict[str, int] = {}
+        improved_in: dict[str, tuple[int, int, int]] = {}  # treatment -> its table's improved percent and interval
         for tr in page.find("table", cls="ranking").find("tbody").find_all("tr"):
-            cells = [td.text() for td in tr.find_all("td")]
+            cells = [c.text() for c in tr.children if isinstance(c, Node) and c.tag in ("td", "th")]
             if len(cells) < 7:
                 continue  # too few reports to show
             treatment = slug_after(tr.find("a").attrs["href"], "/treatments/")
+            name = tr.find("a").text()
             rows[treatment] = number(cells[1])
-            self.same(url, f"{cells[0]}'s reports", rows[treatment], shown.get(treatment, {}).get("n"), where)
+            self.same(url, f"{name}'s reports", rows[treatment], shown.get(treatment, {}).get("n"), where)
             improved = re.match(r"(\d+)% \((\d+)-(\d+)%\)", cells[2])
+            if improved:
+                improved_in[treatment] = tuple(int(x) for x in improved.groups())
             if improved and cells[3] != f"{improved.group(2)}%":
-                self.problem(
-                    url, f"{cells[0]} ranked by {cells[3]}, but its interval's low end is {improved.group(2)}%"
-                )
+                self.problem(url, f"{name} ranked by {cells[3]}, but its interval's low end is {improved.group(2)}%")
         if sum(rows.values()) != n or len(rows) != k:
             self.problem(url, f"{n} people reported on {k} treatments, but the ranking lists {list(rows.values())}")
         for li in summary.find_all("li"):
             treatment = slug_after(li.find("a").attrs["href"], "/treatments/")
             people = number(read(COUNT + r" people", li.text(), url).group(1))
             self.same(url, f"the summary's {li.find('a').text()}", people, rows.get(treatment), "the ranking table")
+            said = re.search(r"about (\d+) in (10|100) improved;([^()]*)", li.text())
+            if said and treatment in improved_in:
+                self.paraphrase(url, li.text(), (int(said[1]), int(said[2])), said[3], *improved_in[treatment])
         self.charts(url, page, n, {self.names[t]: count for t, count in rows.items()})
         for li in (page.find("ol", cls="doctors") or EMPTY).find_all("li"):
             doctor = int(slug_after(li.find("a").attrs["href"], "/doctors/"))
-            match = read(r"(\d+)% rated 9-10 \((\d+)-(\d+)%\), n=" + COUNT, li.text(), url)
+            match = read(r"(\d+)% rated 9 or 10 \(likely (\d+)-(\d+)%\), from " + COUNT + " ratings?", li.text(), url)
             self.condition_doctors.setdefault(doctor, {})[slug] = (number(match.group(4)), url)
         return list(rows)
 
@@ -658,9 +745,9 @@ class Reader:
                 break  # past the last page (a number past the end shows the last page again)
             for doctor, tr in zip(listed, trs):
                 ids[doctor] = None
-                cells = [td.text() for td in tr.find_all("td")]
-                if len(cells) >= 6:
-                    self.doctor_list[doctor] = (number(cells[3]), cells[5], url)
+                cells = {td.attrs.get("data-label"): td.text() for td in tr.find_all("td")}
+                if cells.get("Ratings"):
+                    self.doctor_list[doctor] = (number(cells["Ratings"]), cells["Average (0-10)"], url)
         for d in self.json("/api/v1/doctors?limit=100")["doctors"]:
             self.doctor_json(f"/api/v1/doctors (doctor {d['id']})", d, "overall")
             if not d.get("suppressed"):
@@ -692,7 +779,7 @@ class Reader:
         if tables and "Ratings" in tables[0].text():
             self.checked["doctor pages"] += 1
             overall = {cells[0]: cells[1] for cells in table_rows(tables[0])[1]}
-            n, mean = number(overall["Ratings"]), overall["Mean overall rating (0-10)"]
+            n, mean = number(overall["Ratings"]), overall["Average rating (0 to 10)"]
             self.group_size(url, "the doctor", n)
             recommend = [number(cells[1]) for cells in table_rows(tables[1])[1]]
             if sum(recommend) > n:
@@ -705,7 +792,7 @@ class Reader:
                 self.same(url, "the mean overall rating", mean, listed_mean, listed_url)
             for table in tables[2:]:
                 head, body = table_rows(table)
-                if "Mean (0-10)" in head:
+                if "Average (0-10)" in head:
                     for cells in body:
                         rows[cells[0]] = (number(cells[1]), float(cells[2]))
             if rows:
@@ -832,6 +919,7 @@ def test_every_page_of_the_demo_agrees_with_itself(demo):
         "doctor rows": 5,
         "home page counts": 5,
         "conditions list counts": 50,
+        "figures in words": 100,
     }.items():
         assert reader.checked[what] >= least, f"read only {reader.checked[what]} {what}: {dict(reader.checked)}"
     assert not reader.problems, (
@@ -871,10 +959,10 @@ def test_the_reader_catches_what_readers_saw():
         <table><thead><tr><th>Answer</th><th>People</th><th>Share</th><th>95% interval</th></tr></thead>
         <tbody><tr><td>Coverage denied</td><td>340</td><td>100%</td><td>99%-100%</td></tr></tbody></table></section></main>"""
     doctor_page = """<main><table class="list scores"><tbody><tr><th>Ratings</th><td>146</td></tr>
-        <tr><th>Mean overall rating (0-10)</th><td>9.01</td></tr></tbody></table>
+        <tr><th>Average rating (0 to 10)</th><td>9.01</td></tr></tbody></table>
       <table class="list scores"><tbody><tr><th>Definitely no</th><td>10</td></tr><tr><th>Probably no</th><td>20</td></tr>
         <tr><th>Probably yes</th><td>60</td></tr><tr><th>Definitely yes</th><td>61</td></tr></tbody></table>
-      <table class="list"><thead><tr><th>Condition</th><th>Ratings</th><th>Mean (0-10)</th></tr></thead>
+      <table class="list"><thead><tr><th>Condition</th><th>Ratings</th><th>Average (0-10)</th></tr></thead>
         <tbody><tr><td>Migraine</td><td>100</td><td>8.52</td></tr><tr><td>Other conditions</td><td>46</td><td>5.42</td></tr></tbody></table></main>"""
     doctor_api = {"overall": {"suppressed": True}, "conditions": []}
     reader = Reader(_Canned({"/doctors/1": doctor_page, "/api/v1/doctors/1": doctor_api}), {})
@@ -890,5 +978,31 @@ def test_the_reader_catches_what_readers_saw():
         "Coverage denied's count (340) above the people who reported (337)",
         "mean overall rating 9.01 outside its rows' means 5.42-8.52",
         '"would recommend" counts [10, 20, 60, 61] add up to 151, above the 146 ratings',
+    ):
+        assert sign in caught, f"not caught: {sign}\n{caught}"
+
+
+def test_the_reader_catches_words_that_do_not_say_their_numbers():
+    """Issue 25 points 1 and 2: two roundings of one percent, words wider than their interval, words for a
+    range that says nothing, and a small count beside the promise that none is shown."""
+    first = (
+        """<main><dl><dd>About 6 in 10 improved; likely between 5 and 6 in 10 (55%, likely 49-61%)</dd></dl></main>"""
+    )
+    second = """<main><dl><dd>About 5 in 10 improved; likely between 4 and 7 in 10 (55%; 95% interval 49-61%)</dd>
+      <dd>About 0 in 100 improved; too few reports to say how likely (0%; 95% interval 0-100%)</dd></dl>
+      <section class="chart"><h3>Insurance</h3><table><thead><tr><th>Answer</th><th>People</th></tr></thead>
+        <tbody><tr><td>Covered</td><td>40</td></tr><tr><td>Coverage denied</td><td>1</td></tr></tbody></table></section>
+      <p>Numbers are shown only for groups (a treatment, a year) of at least 5 reports.</p></main>"""
+    reader = Reader(_Canned({"/a": first, "/b": second}), {})
+    reader.min_n = 5
+    assert reader.html("/a") and not reader.problems, reader.problems
+    reader.html("/b")
+    caught = "\n".join(reader.problems)
+    for sign in (
+        '55% reads "about 6 in 10" by the one rule',
+        '55% reads "about 5 in 10" here, "about 6 in 10" on /a',
+        '"likely between 4 and 7 in 10" does not round 49-61% to 5-6 in 10',
+        "a figure in words for a range too wide to tell anything (0-100%)",
+        '"Coverage denied 1" beside "Numbers are shown only for groups (a treatment, a year) of at least 5"',
     ):
         assert sign in caught, f"not caught: {sign}\n{caught}"

@@ -334,3 +334,133 @@ def test_no_perturbed_page_says_more_people_answered_than_reported(perturbed, co
             csv = perturbed.get(f"/conditions/migraine/treatments/{treatment}{query or '?'}&format=csv&chart={chart}")
             people = [int(line.split(",")[1]) for line in csv.text.strip().splitlines()[1:]]
             assert all(p <= n for p in people) and (chart == "side_effects" or sum(people) in answered), chart
+
+
+# --- issue 25: numbers in words a patient trusts ---------------------------------------------------
+
+
+def _text(html: str) -> str:
+    """The words of a page, without the charts' data, scripts or markup."""
+    html = re.sub(r'data-figure="[^"]*"|<script.*?</script>', "", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _patient_facing(html: str) -> str:
+    """A page's words outside "how to read" (where the statistical terms are defined) and the charts (reports/charts.py)."""
+    original = html
+    for block in (
+        r'<section id="how-to-read".*?</section>',
+        r'<details class="explain" id="cahps">.*?</details>',
+        r'<section class="chart".*?</section>',
+    ):
+        html = re.sub(block, "", html, flags=re.S)
+    for title in set(re.findall(r'<h3 id="chart-[^"]*-title">(.*?)</h3>', original)):
+        html = html.replace(title, "")  # a chart's title, repeated as its section's heading
+    return _text(html)
+
+
+@pytest.fixture
+def early(make, community):
+    """Naratriptan: 5 of 6 improved, 83% (44-97%), ranked below Sumatriptan's 75% (47-91%) by the low end."""
+    make.treatment("Naratriptan")
+    with make.app.app_context():
+        from registry import catalog
+        from registry.models import Condition, Treatment
+
+        condition = db.session.scalar(db.select(Condition).where(Condition.slug == "migraine"))
+        condition.treatments.append(db.session.scalar(db.select(Treatment).where(Treatment.slug == "naratriptan")))
+        db.session.commit()
+        del catalog
+    for i in range(6):
+        make.experience(treatment="naratriptan", effectiveness="major" if i < 5 else "none")
+
+
+def test_a_higher_share_ranked_lower_says_why_in_words(client, early):
+    text = _text(client.get("/conditions/migraine").text)
+    table = text[text.index("Treatments ranked Ordered by") :]
+    assert table.index("Sumatriptan 12 75% (47-91%)") < table.index("Naratriptan")
+    assert "83% improved, from 6 reports: promising, but too few reports to rank higher yet" in text
+
+
+def test_the_condition_page_splits_enough_to_rank_from_early_reports(client, community):
+    text = _text(client.get("/conditions/migraine").text)
+    summary = text[: text.index("All treatments ranked")]
+    assert "Best first, among those with enough reports to rank" in summary
+    assert "Sumatriptan : about 8 in 10 improved; likely between 5 and 9 in 10" in summary
+    assert "Early reports, too few to rank yet: Topiramate (10 people), Propranolol (5 people)." in summary
+
+
+@pytest.mark.parametrize("url, key", [("/conditions/migraine", "Improved (likely range)"), ("/doctors", "Rated 9-10")])
+def test_ranked_tables_are_cards_on_a_phone(client, community, make, app, url, key):
+    """The shared CSS contract: class "list cards", a row header, a data-label on every cell, the score as key."""
+    rated_doctor(make, app)
+    page = client.get(url).text
+    table = re.search(r'<table class="list cards[^"]*">.*?</table>', page, flags=re.S).group(0)
+    assert 'class="table-scroll"' not in page.split(table)[0][-300:]  # no sideways-scroll wrapper
+    body = table.split("<tbody>")[1]
+    assert '<th scope="row">' in body
+    cells = re.findall(r"<td\b[^>]*>", body)
+    assert cells and all("data-label=" in td for td in cells)
+    assert re.search(r'<td class="[^"]*\bkey\b[^"]*" data-label="' + re.escape(key), body)
+
+
+def rated_doctor(make, app, ratings=6):
+    """Dr A, rated by `ratings` people for migraine (test_doctors.rate)."""
+    from registry.models import Doctor
+    from tests.test_doctors import rate
+
+    with app.app_context():
+        db.session.add(
+            Doctor(name="Dr A", name_key="dr a", specialty="Neurology", city="Oslo", city_key="oslo", country="NO")
+        )
+        db.session.commit()
+    for _ in range(ratings):
+        rate(make, app, 1)
+
+
+def test_a_small_group_reads_as_small(client, community):
+    """Propranolol, 5 people: 40% improved with an interval of 12-77% is no figure in words."""
+    summary = _text(client.get("/conditions/migraine/treatments/propranolol").text.split('id="summary-title"')[1])
+    summary = summary[: summary.index("not medical advice")]
+    assert "5 people reported" in summary
+    assert "Too few answers yet to say about whether it helped." in summary
+    assert "improved" not in summary.replace("whether it helped", "") and "12-77%" not in summary
+
+
+def test_the_compare_page_opens_with_a_summary_in_words(client, early):
+    page = client.get("/conditions/migraine/compare?t=sumatriptan&t=topiramate&t=naratriptan").text
+    text = _text(page)
+    opening = text[text.index("Compare treatments for Migraine", text.index("<body") if "<body" in text else 0) :]
+    opening = opening[: opening.index("Choose two to four treatments")]
+    assert "Too few reports to say which did better" in opening or "did better" in opening
+    assert "Sumatriptan : 12 people reported; about 8 in 10 improved" in opening
+    assert "Topiramate : 10 people reported; too few to say yet how well it worked" in opening
+
+
+def test_the_noise_note_is_short_below_the_summary_and_in_people(perturbed, community):
+    page = perturbed.get("/conditions/migraine/treatments/sumatriptan").text
+    text = _text(page)
+    note = "To protect each person, numbers may be off by one or two people (never more than 5)."
+    assert note in text
+    assert "random noise added" not in text and "the same each time you look" not in text
+    assert text.index("people reported") < text.index(note) < text.index("not medical advice")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/conditions/migraine",
+        "/conditions/migraine/treatments/sumatriptan",
+        "/conditions/migraine/treatments/propranolol",
+        "/conditions/migraine/compare?t=sumatriptan&t=topiramate",
+        "/treatments/sumatriptan",
+        "/doctors",
+        "/doctors/1",
+    ],
+)
+def test_patient_facing_words_are_plain(client, community, make, app, url):
+    """Issue 25 point 7: the statistical terms only in "how to read" (and the charts, reports/charts.py)."""
+    rated_doctor(make, app)
+    text = _patient_facing(client.get(url).text)
+    for term in ("95% interval", "n=", "top box", "Top box", "(1-5, mean)", "protected count", "standard error", "±"):
+        assert term not in text, term

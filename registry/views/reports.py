@@ -191,4 +191,5 @@ def _report_helpers():
 def _words(state):
     # A global, not a context variable, so that imported macros (reports/_summary.html) see it too.
     state.app.jinja_env.globals["words"] = wording
+    state.app.jinja_env.tests["clear_share"] = wording.clear  # a share whose range is narrow enough to put in words
     state.app.jinja_env.globals["time_words"] = time_charts
