@@ -6,13 +6,13 @@ Each chart carries the table it draws, so the page can show the numbers beside t
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 import scales
 from reports.disclosure import Policy, share
@@ -32,19 +32,68 @@ FIELD_TITLES = {
 
 
 @dataclass
+class Figure:
+    """A plotly figure as the plain trace and layout dicts plotly.js reads.
+
+    A plotly.graph_objects.Figure, even unvalidated, sets every property through plotly's machinery:
+    its building was most of a treatment page's time (a dozen figures). Pages only serialise the
+    dicts; tests validate every kind of figure through to_plotly().
+    """
+
+    data: list[dict]
+    layout: dict
+
+    def to_json(self) -> str:
+        return json.dumps({"data": self.data, "layout": self.layout}, separators=(",", ":"), default=_json_value)
+
+    def to_plotly(self) -> Figure:
+        """The validated plotly figure (tests, notebooks); raises ValueError on what plotly would refuse."""
+        return go.Figure({"data": self.data, "layout": self.layout})
+
+
+def _json_value(value):
+    """numpy numbers and arrays as JSON (some report numbers are numpy's)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+class Table:
+    """A chart's numbers as columns and rows; a DataFrame only when asked (CSV, tests).
+
+    Takes a dict of columns, or rows (tuples or dicts) with columns=. The page only prints the rows,
+    and a DataFrame costs about 0.3 ms to build and as much to iterate, a dozen on a treatment page.
+    """
+
+    def __init__(self, data: dict[str, list] | list, columns: list[str] | None = None):
+        if isinstance(data, dict):
+            self.columns = list(data)
+            self.rows = list(zip(*data.values()))
+        else:
+            self.columns = list(columns or [])
+            self.rows = [tuple(r.get(c) for c in self.columns) if isinstance(r, dict) else tuple(r) for r in data]
+
+    def without(self, column: str) -> Table:
+        """The table less one column."""
+        keep = [i for i, c in enumerate(self.columns) if c != column]
+        return Table([tuple(row[i] for i in keep) for row in self.rows], columns=[self.columns[i] for i in keep])
+
+    def frame(self) -> Table:
+        return pd.DataFrame(self.rows, columns=self.columns)
+
+
+@dataclass
 class Chart:
     """A figure with its title, a one-line summary and the table of its numbers."""
 
     id: str
     title: str
-    figure: go.Figure
-    table: pd.DataFrame
+    figure: Figure
+    table: Table
     summary: str = ""
 
     def figure_json(self) -> str:
-        # The figure's own trace and layout dicts, serialised as they are: Figure.to_json() deep-copies
-        # them and walks every value looking for arrays to pack, five times the cost on a page of dozens.
-        return pio.to_json({"data": self.figure._data, "layout": self.figure._layout}, validate=False)
+        return self.figure.to_json()
 
 
 class Wrapped(str):
@@ -78,7 +127,7 @@ def _plain_trace(trace: dict) -> dict:
 _NO_TEMPLATE = go.Figure(layout={"template": "none"}).to_plotly_json()["layout"]["template"]
 
 
-def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **layout) -> go.Figure:
+def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **layout) -> Figure:
     """A figure from plain trace and layout dicts, not validated by plotly on every page view.
 
     Validation costs about a millisecond a figure and a treatment page draws dozens; the traces
@@ -86,22 +135,19 @@ def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **lay
     Every trace's text goes through plain() here, so no name, term or label can become markup.
     """
     # "none": no 10 kB default template in every page; readable on a phone.
-    return go.Figure(
+    return Figure(
+        [_plain_trace(trace) for trace in traces],
         {
-            "data": [_plain_trace(trace) for trace in traces],
-            "layout": {
-                "template": _NO_TEMPLATE,
-                "height": height,
-                "autosize": True,  # the page's width (registry/static/charts.js redraws on a resize)
-                "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
-                "font": {"family": "system-ui, sans-serif", "size": 13},
-                "showlegend": layout.pop("showlegend", False),
-                "xaxis": {"automargin": True, **(xaxis or {})},
-                "yaxis": {"automargin": True, **(yaxis or {})},
-                **layout,
-            },
+            "template": _NO_TEMPLATE,
+            "height": height,
+            "autosize": True,  # the page's width (registry/static/charts.js redraws on a resize)
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
+            "font": {"family": "system-ui, sans-serif", "size": 13},
+            "showlegend": layout.pop("showlegend", False),
+            "xaxis": {"automargin": True, **(xaxis or {})},
+            "yaxis": {"automargin": True, **(yaxis or {})},
+            **layout,
         },
-        _validate=False,
     )
 
 
@@ -177,7 +223,7 @@ def pct(x: float | None) -> str:
 def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
     """Treatments ranked by the lower bound of "improved", with 95% interval bars."""
     shown = report.shown[:limit]
-    table = pd.DataFrame(
+    table = Table(
         {
             "Treatment": [u.name for u in shown],
             "Reports": [u.n for u in shown],
@@ -230,7 +276,7 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
 def popularity_chart(report: ConditionReport) -> Chart:
     """CureTogether's view: effectiveness against popularity."""
     shown = [u for u in report.shown if u.improved]
-    table = pd.DataFrame(
+    table = Table(
         {
             "Treatment": [u.name for u in shown],
             "Reports": [u.n for u in shown],
@@ -278,9 +324,9 @@ def _name_positions(reports: list[int], shares: list[float]) -> list[str]:
     return positions
 
 
-def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> pd.DataFrame:
+def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> Table:
     """Answer, people, share and its 95% interval: what a chart draws, as a table and CSV."""
-    return pd.DataFrame(
+    return Table(
         {
             label: [r[0] for r in rows],
             "People": [r[1] for r in rows],
@@ -290,7 +336,7 @@ def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> pd.Dat
     )
 
 
-def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color: str) -> go.Figure:
+def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color: str) -> Figure:
     """Horizontal bars of shares with their 95% intervals, the first row on top, 0-100% axis."""
     rows = [r for r in rows if r[2]][::-1]
     s = [r[2]["share"] for r in rows]
@@ -433,7 +479,7 @@ def compare_charts(units: list[UnitReport], policy: Policy) -> list[Chart]:
 
 
 def _compare_improved(units: list[UnitReport]) -> Chart:
-    table = pd.DataFrame(
+    table = Table(
         {
             "Treatment": [u.name for u in units],
             "Reports": [u.n for u in units],
@@ -517,6 +563,6 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
         name,
         title,
         fig,
-        pd.DataFrame(data),
+        Table(data),
         "For each treatment, 100% = the people who answered this question about it; with 95% intervals.",
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from reports.charts import COLORS, Chart, _figure, _title, _vertical_chars, pct
+from reports.charts import COLORS, Chart, Table, _figure, _title, _vertical_chars, pct
 from reports.dose import DoseReport
 from reports.slices import Outcomes
 from reports.trends import TrendReport
@@ -94,7 +92,7 @@ def dose_chart(report: DoseReport) -> Chart:
         "dose",
         f"By dose ({report.measure})",
         figure,
-        pd.DataFrame(data),
+        Table(data),
         "Improved: share with a moderate or major improvement among those who could tell. Severe side "
         "effects: share with severe or very severe ones. Each with its 95% interval.",
     )
@@ -126,7 +124,7 @@ def _by_year(report: TrendReport, name: str, attribute: str, centre: str, color:
 def trend_charts(report: TrendReport) -> list[Chart]:
     """One chart of two panels: the improved share and mean satisfaction per year of report, with 95% intervals."""
     rows = _rows(report.years, "Year")
-    table = pd.DataFrame({k: v for k, v in rows.items() if not k.startswith("Severe")})
+    table = Table({k: v for k, v in rows.items() if not k.startswith("Severe")})
     years = {"type": "category", "automargin": True}
     figure = _figure(
         [

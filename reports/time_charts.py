@@ -3,10 +3,8 @@ and why people stopped early or late. Curves in, plotly figures and their tables
 
 from __future__ import annotations
 
-import pandas as pd
-
 import scales
-from reports.charts import COLORS, LEGEND_CHARS, Chart, _figure, _labels, _row_px, _title, pct, wrap
+from reports.charts import COLORS, LEGEND_CHARS, Chart, Table, _figure, _labels, _row_px, _title, pct, wrap
 from reports.survival import EARLY_MONTHS, MILESTONES, Curve
 
 FILLS = ["rgba(11,92,173,0.18)", "rgba(194,87,26,0.18)", "rgba(46,133,64,0.18)", "rgba(123,63,160,0.18)"]
@@ -116,7 +114,7 @@ def survival_chart(
         row = open_row(c)
         if row:
             rows.append({"Treatment": name, **row})
-    table = pd.DataFrame(
+    table = Table(
         rows,
         columns=[
             "Treatment",
@@ -129,7 +127,7 @@ def survival_chart(
         ],
     )
     if len(shown) == 1:
-        table = table.drop(columns="Treatment")
+        table = table.without("Treatment")
     several = len(shown) > 1
     fig = _figure(
         traces,
@@ -199,7 +197,7 @@ def stop_times_chart(curve: Curve) -> Chart | None:
         "stop_times",
         "Why people stopped, early and late",
         fig,
-        pd.DataFrame(data),
+        Table(data),
         f"Among those who stopped in the first {EARLY_MONTHS} months, and those who stopped later: the share giving "
         "each reason (several may apply), with 95% intervals. " + UNFILTERED,
     )

@@ -256,12 +256,12 @@ def test_the_charts_are_valid_plotly_figures_with_their_tables():
     for chart in charts:
         drawn = json.loads(chart.figure_json())
         assert json.loads(go.Figure(drawn).to_json()) == drawn  # raises on anything plotly would refuse
-    dose_table, years_table = charts[0].table, charts[1].table
+    dose_table, years_table = charts[0].table.frame(), charts[1].table.frame()
     assert dose_table.iloc[:, 0].tolist() == ["under 20", "20 or more", "Without a dose", "In other units or schedules"]
     assert dose_table["Reports"].tolist() == [6, 8, "Too few reports to show", "Too few reports to show"]
     assert years_table["Year"].tolist() == ["2022", "2023", "2024"]
     assert years_table["Reports"].tolist()[1] == "Too few reports to show"
-    assert None in charts[1].figure.data[0].y  # the hidden year is a gap in the line
+    assert None in charts[1].figure.data[0]["y"]  # the hidden year is a gap in the line
 
 
 def test_the_bands_and_counts_apart_never_add_up_to_more_than_the_treatments_n():
