@@ -591,8 +591,16 @@ class Reader:
         self.charts(url, page, n, {self.names[t]: count for t, count in rows.items()})
         for li in (page.find("ol", cls="doctors") or EMPTY).find_all("li"):
             doctor = int(slug_after(li.find("a").attrs["href"], "/doctors/"))
-            match = read(r"(\d+)% rated 9 or 10 \(likely (\d+)-(\d+)%\), from " + COUNT + " ratings?", li.text(), url)
-            self.condition_doctors.setdefault(doctor, {})[slug] = (number(match.group(4)), url)
+            match = read(
+                r"(\d+)% rated 9 or 10 \(likely (\d+)-(\d+)%\), from "
+                + COUNT
+                + " ratings?|"
+                + COUNT
+                + " ratings? so far",
+                li.text(),
+                url,
+            )
+            self.condition_doctors.setdefault(doctor, {})[slug] = (number(match.group(4) or match.group(5)), url)
         return list(rows)
 
     def read_treatment(self, slug: str, treatment: str, query: str = "") -> None:
