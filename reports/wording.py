@@ -123,12 +123,18 @@ def noise(policy) -> str:
     return f"To protect each person, numbers may be off by {by} (never more than {at_most})."
 
 
+# A likely range wider than this (20 points) is what "too few reports" means beside a ranking.
+FEW_SPAN = 0.2
+
+
 def rank_notes(ranked: list[tuple[str, dict | None, int]], what: str = "improved", reports: str = "reports") -> dict:
     """Words beside the surprising rows of a ranking by the interval's low end: key -> note.
 
     ``ranked`` is (key, share, n) in ranking order. A row whose shown percent is above that of a row
-    ranked before it is there because its interval is wide: "86% improved, from 7 reports: promising,
-    but too few reports to rank higher yet".
+    ranked before it is there because its interval is wider. Few reports (a range wider than
+    ``FEW_SPAN``): "86% improved, from 7 reports: promising, but too few reports to rank higher yet";
+    many, but fewer than those above: "52% improved, from 826 reports, but its likely range starts at
+    48%, lower than those ranked above it" (826 reports are not "too few").
     """
     notes, best_above = {}, None
     for key, share, n in ranked:
@@ -136,9 +142,13 @@ def rank_notes(ranked: list[tuple[str, dict | None, int]], what: str = "improved
             continue
         pct = whole_percent(share["share"])
         if best_above is not None and pct > best_above:
-            notes[key] = (
-                f"{pct}% {what}, from {count(n)} {reports}: promising, but too few {reports} to rank higher yet"
-            )
+            if share["high"] - share["low"] > FEW_SPAN:
+                why = f": promising, but too few {reports} to rank higher yet"
+            else:
+                why = (
+                    f", but its likely range starts at {whole_percent(share['low'])}%, lower than those ranked above it"
+                )
+            notes[key] = f"{pct}% {what}, from {count(n)} {reports}{why}"
         best_above = pct if best_above is None else min(best_above, pct)
     return notes
 

@@ -130,6 +130,16 @@ def test_rank_notes_explain_a_higher_share_ranked_lower():
     assert notes["b"] == "86% rated 9 or 10, from 7 ratings: promising, but too few ratings to rank higher yet"
 
 
+def test_rank_notes_do_not_call_many_reports_too_few():
+    ranked = [
+        ("escitalopram", {"share": 0.51, "low": 0.49, "high": 0.53}, 3118),
+        ("cbt", {"share": 0.52, "low": 0.48, "high": 0.55}, 826),
+    ]
+    assert wording.rank_notes(ranked) == {
+        "cbt": "52% improved, from 826 reports, but its likely range starts at 48%, lower than those ranked above it"
+    }
+
+
 def _unit(name, share, low, high):
     return SimpleNamespace(name=name, improved={"share": share, "low": low, "high": high})
 
