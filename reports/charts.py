@@ -228,7 +228,7 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
             "Treatment": [u.name for u in shown],
             "Reports": [u.n for u in shown],
             "Improved": [pct(u.improved["share"]) if u.improved else "" for u in shown],
-            "95% interval": [
+            "Likely range": [
                 f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in shown
             ],
             "Ranked by (low end)": [pct(u.improved["low"]) if u.improved else "" for u in shown],
@@ -256,7 +256,7 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
                     "arrayminus": [s - lo for s, lo in zip(share, low)],
                 },
                 "customdata": [[u.n] for u in shown][::-1],
-                "hovertemplate": "%{y}: %{x:.0%} improved (n=%{customdata[0]})<extra></extra>",
+                "hovertemplate": "%{y}: %{x:.0%} improved (%{customdata[0]} people)<extra></extra>",
             }
         ],
         height=max(220, _row_px(names) * len(shown) + 80),
@@ -265,7 +265,7 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
     )
     return Chart(
         "ranking",
-        "Share who improved (moderate or major), with 95% interval",
+        "Share who improved (moderate or major), with its likely range",
         fig,
         table,
         "Ranked by the low end of the interval (the left end of each line), so a few glowing reports do not "
@@ -331,7 +331,7 @@ def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> Table:
             label: [r[0] for r in rows],
             "People": [r[1] for r in rows],
             "Share": [pct(r[2]["share"]) if r[2] else "" for r in rows],
-            "95% interval": [f"{pct(r[2]['low'])}-{pct(r[2]['high'])}" if r[2] else "" for r in rows],
+            "Likely range": [f"{pct(r[2]['low'])}-{pct(r[2]['high'])}" if r[2] else "" for r in rows],
         }
     )
 
@@ -385,7 +385,7 @@ def terms_chart(chart_id: str, title: str, terms: list[dict], policy: Policy, ba
         title,
         fig,
         _share_table("Side effect", rows),
-        f"Share of all {base:,} people who reported (100% = all of them), with 95% interval; only side effects "
+        f"Share of all {base:,} people who reported (100% = all of them), with its likely range; only side effects "
         f"reported at least "
         f"{policy.min_n} times are listed.",
     )
@@ -406,7 +406,7 @@ def distribution_chart(
         title,
         fig,
         _share_table("Answer", rows),
-        f"Share of the {answered:,} people who answered this question (100% = all of them), with 95% interval.",
+        f"Share of the {answered:,} people who answered this question (100% = all of them), with its likely range.",
     )
 
 
@@ -421,7 +421,7 @@ def multiple_chart(
         title,
         fig,
         _share_table("Answer", rows),
-        f"Share of all {base:,} people who reported (100% = all of them), with 95% interval. One person can give "
+        f"Share of all {base:,} people who reported (100% = all of them), with its likely range. One person can give "
         "several reasons, "
         "so the shares add up to more than 100%; people still taking it give none.",
     )
@@ -484,14 +484,14 @@ def _compare_improved(units: list[UnitReport]) -> Chart:
             "Treatment": [u.name for u in units],
             "Reports": [u.n for u in units],
             "Improved": [pct(u.improved["share"]) if u.improved else "" for u in units],
-            "95% interval": [
+            "Likely range": [
                 f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in units
             ],
             "Mean satisfaction (1-10)": [u.satisfaction_mean for u in units],
         }
     )
     drawn = [(i, u) for i, u in enumerate(units) if u.improved]
-    names = [f"{u.name} (n={u.n})" for _, u in drawn]
+    names = [f"{u.name} ({u.n:,} people)" for _, u in drawn]
     share_ = [u.improved["share"] for _, u in drawn]
     fig = _figure(
         [  # horizontal bars, the first treatment on top: names get a phone's width, not a bar's
@@ -514,7 +514,7 @@ def _compare_improved(units: list[UnitReport]) -> Chart:
         xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")},
         yaxis={**_labels(names), "autorange": "reversed"},
     )
-    return Chart("improved", "Share who improved, with 95% interval", fig, table)
+    return Chart("improved", "Share who improved, with its likely range", fig, table)
 
 
 def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], policy: Policy) -> Chart:
@@ -525,7 +525,7 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
     for i, (unit, counts) in enumerate(pairs):
         shares = [share(policy, counts, (c,)) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in codes]
         answered = sum(counts.values())
-        label = f"{unit.name} (n={answered:,})"
+        label = f"{unit.name} ({answered:,} people)"
         data[label] = [
             f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {counts[c]} people" for s, c in zip(shares, codes)
         ]
@@ -564,5 +564,5 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
         title,
         fig,
         Table(data),
-        "For each treatment, 100% = the people who answered this question about it; with 95% intervals.",
+        "For each treatment, 100% = the people who answered this question about it; with likely ranges.",
     )

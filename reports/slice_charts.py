@@ -27,11 +27,11 @@ def _rows(slices: list[Outcomes], first: str) -> dict:
         first: [s.label for s in slices],
         "Reports": [s.n if s.shown else HIDDEN for s in slices],
         "Improved": [pct(s.improved["share"]) if s.improved else "" for s in slices],
-        "Improved, 95% interval": [_interval(s.improved) for s in slices],
+        "Improved, likely range": [_interval(s.improved) for s in slices],
         "Severe side effects": [pct(s.severe["share"]) if s.severe else "" for s in slices],
-        "Severe, 95% interval": [_interval(s.severe) for s in slices],
+        "Severe, likely range": [_interval(s.severe) for s in slices],
         "Mean satisfaction (1-10)": [_mean(s.satisfaction) for s in slices],
-        "Satisfaction, 95% interval": [_mean_interval(s.satisfaction) for s in slices],
+        "Satisfaction, likely range": [_mean_interval(s.satisfaction) for s in slices],
     }
 
 
@@ -58,7 +58,7 @@ def _bars(slices: list[Outcomes], name: str, attribute: str, color: str) -> dict
 
 def _tick(band: Outcomes) -> str:
     """A band's axis label on up to three short lines (our own words and numbers only: layout text is not escaped)."""
-    return band.label.replace(" to under ", " to<br>under ") + f"<br>n={band.n:,}"
+    return band.label.replace(" to under ", " to<br>under ") + f"<br>{band.n:,} people"
 
 
 def dose_chart(report: DoseReport) -> Chart:
@@ -94,7 +94,7 @@ def dose_chart(report: DoseReport) -> Chart:
         figure,
         Table(data),
         "Improved: share with a moderate or major improvement among those who could tell. Severe side "
-        "effects: share with severe or very severe ones. Each with its 95% interval.",
+        "effects: share with severe or very severe ones. Each with its likely range.",
     )
 
 
@@ -117,7 +117,7 @@ def _by_year(report: TrendReport, name: str, attribute: str, centre: str, color:
             "arrayminus": [v[centre] - v["low"] if v else None for v in values],
         },
         "customdata": [[y.n or 0] for y in report.years],
-        "hovertemplate": "%{x}: %{y" + yaxis["hover"] + "} (n=%{customdata[0]})<extra></extra>",
+        "hovertemplate": "%{x}: %{y" + yaxis["hover"] + "} (%{customdata[0]} people)<extra></extra>",
     }
 
 
@@ -153,7 +153,7 @@ def trend_charts(report: TrendReport) -> list[Chart]:
             figure,
             table,
             "Top: share with a moderate or major improvement among those who could tell. Bottom: mean "
-            f"satisfaction (1 = worst, 10 = best). Each with its 95% interval{hidden}",
+            f"satisfaction (1 = worst, 10 = best). Each with its likely range{hidden}",
         )
     ]
 

@@ -52,7 +52,7 @@ def open_row(c: Curve) -> dict | None:
     return {
         "Months": f"{last} or more",
         "Still on it": f"not read past {months(last)}",
-        "95% interval": "",
+        "Likely range": "",
         "At risk in the band before": "",
         "Stopped in that band": stopped,
         "Still using, reported in that band": using,
@@ -68,7 +68,7 @@ def survival_chart(
     for i, (name, c) in enumerate(shown):
         points = [p for p in c.points if p.share is not None]
         x = [0, *(p.months for p in points)]
-        label = f"{name} (n={c.n:,})"
+        label = f"{name} ({c.n:,} people)"
         traces += [  # the band as one closed shape (along the upper edge, back along the lower), then the curve
             {
                 "type": "scatter",
@@ -105,7 +105,7 @@ def survival_chart(
                     "Treatment": name,
                     "Months": p.months,
                     "Still on it": pct(p.share),
-                    "95% interval": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
+                    "Likely range": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
                     "At risk in the band before": f"{p.at_risk:,.1f}",
                     "Stopped in that band": p.stopped,
                     "Still using, reported in that band": p.still_using,
@@ -120,7 +120,7 @@ def survival_chart(
             "Treatment",
             "Months",
             "Still on it",
-            "95% interval",
+            "Likely range",
             "At risk in the band before",
             "Stopped in that band",
             "Still using, reported in that band",
@@ -139,7 +139,7 @@ def survival_chart(
         hovermode="closest",
     )
     summary = (
-        "The share still taking it after each number of months since starting, with its 95% band (shaded). People "
+        "The share still taking it after each number of months since starting, with its likely range (shaded). People "
         "still taking it count until their report, not as stopped. " + note
     ).strip()
     return Chart(chart_id, title or "Still on it, by months since starting", fig, table, summary)
@@ -157,7 +157,7 @@ def stop_times_chart(curve: Curve) -> Chart | None:
     traces = []
     for i, (period, block) in enumerate(periods):
         shares = [block["reasons"].get(c) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in scales.STOP_REASON.codes]
-        label = f"{names[period]} (n={block['stops']:,})"
+        label = f"{names[period]} ({block['stops']:,} people)"
         data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])})" for s in shares]
         s = shares
         traces.append(
@@ -199,7 +199,7 @@ def stop_times_chart(curve: Curve) -> Chart | None:
         fig,
         Table(data),
         f"Among those who stopped in the first {EARLY_MONTHS} months, and those who stopped later: the share giving "
-        "each reason (several may apply), with 95% intervals. " + UNFILTERED,
+        "each reason (several may apply), with likely ranges. " + UNFILTERED,
     )
 
 

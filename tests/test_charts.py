@@ -44,7 +44,7 @@ def test_distribution_chart_shows_shares_with_intervals_and_says_what_100_percen
     )
     table = chart.table.frame().to_dict("list")
     assert table["Answer"] == ["None", "Major"] and table["People"] == [30, 10] and table["Share"] == ["75%", "25%"]
-    assert table["95% interval"][1] == "14%-40%"  # Wilson, 10 of 40
+    assert table["Likely range"][1] == "14%-40%"  # Wilson, 10 of 40
     figure = json.loads(chart.figure_json())
     assert figure["data"][0]["x"] == [0.25, 0.75] and figure["data"][0]["y"] == ["Major", "None"]  # first answer on top
     assert figure["data"][0]["error_x"]["arrayminus"][0] > 0
@@ -56,8 +56,8 @@ def test_distribution_chart_shows_shares_with_intervals_and_says_what_100_percen
 
 def test_noise_widens_the_intervals_of_a_distribution():
     counts = {"none": 30, "major": 10}
-    exact = distribution_chart("e", "E", counts, {}, EXACT).table.frame()["95% interval"][1]
-    noisy = distribution_chart("e", "E", counts, {}, NOISY).table.frame()["95% interval"][1]
+    exact = distribution_chart("e", "E", counts, {}, EXACT).table.frame()["Likely range"][1]
+    noisy = distribution_chart("e", "E", counts, {}, NOISY).table.frame()["Likely range"][1]
     width = lambda text: int(text.split("-")[1].rstrip("%")) - int(text.split("-")[0].rstrip("%"))  # noqa: E731
     assert width(noisy) > width(exact)
 
@@ -96,7 +96,7 @@ def test_treatment_and_compare_charts_cover_every_scale():
     ]
     charts = compare_charts([unit("Alpha", 10, 6), unit("Beta", 20, 5)], EXACT)
     effectiveness = next(c for c in charts if c.id == "effectiveness")
-    assert list(effectiveness.table.columns) == ["Answer", "Alpha (n=10)", "Beta (n=20)"]
+    assert list(effectiveness.table.columns) == ["Answer", "Alpha (10 people)", "Beta (20 people)"]
     layout = json.loads(effectiveness.figure_json())["layout"]
     assert layout["xaxis"]["range"] == [0, 1]  # same axes for all
     assert layout["yaxis"]["autorange"] == "reversed"  # horizontal bars, the first answer on top

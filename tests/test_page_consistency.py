@@ -466,7 +466,7 @@ class Reader:
             if "People" in head and "Share" in head:
                 people = [number(r[head.index("People")]) for r in rows]
                 for r in rows:
-                    share, interval = r[head.index("Share")], r[head.index("95% interval")]
+                    share, interval = r[head.index("Share")], r[head.index("Likely range")]
                     if share:
                         low, high = (int(x) for x in read(r"^(\d+)%-(\d+)%$", interval, where).groups())
                         if not low <= int(share.rstrip("%")) <= high:
@@ -670,7 +670,7 @@ class Reader:
                     )
                 continue
             for column, label in enumerate(head[1:], start=1):
-                match = re.fullmatch(r"(.*) \(n=" + COUNT + r"\)", label)
+                match = re.fullmatch(r"(.*) \(" + COUNT + r" people\)", label)
                 if not match:
                     continue
                 self.checked["compare columns"] += 1
@@ -961,10 +961,10 @@ def test_the_reader_catches_what_readers_saw():
     treatment_page = """<main><section class="summary"><dl><div><dt>People</dt><dd><strong>337</strong> people reported</dd></div>
       <div><dt>Improved</dt><dd>About 6 in 10 (55%; 95% interval 61-70%)</dd></div></dl></section>
       <section class="chart"><h3>How well it worked</h3><p class="muted">Share of the 344 people who answered this question, with 95% interval.</p>
-        <table><thead><tr><th>Answer</th><th>People</th><th>Share</th><th>95% interval</th></tr></thead>
+        <table><thead><tr><th>Answer</th><th>People</th><th>Share</th><th>Likely range</th></tr></thead>
         <tbody><tr><td>Moderate</td><td>200</td><td>58%</td><td>52%-63%</td></tr><tr><td>Major</td><td>144</td><td>42%</td><td>36%-47%</td></tr></tbody></table></section>
       <section class="chart"><h3>Why people stopped</h3><p class="muted">Share of all 337 people who reported, with 95% interval.</p>
-        <table><thead><tr><th>Answer</th><th>People</th><th>Share</th><th>95% interval</th></tr></thead>
+        <table><thead><tr><th>Answer</th><th>People</th><th>Share</th><th>Likely range</th></tr></thead>
         <tbody><tr><td>Coverage denied</td><td>340</td><td>100%</td><td>99%-100%</td></tr></tbody></table></section></main>"""
     doctor_page = """<main><table class="list scores"><tbody><tr><th>Ratings</th><td>146</td></tr>
         <tr><th>Average rating (0 to 10)</th><td>9.01</td></tr></tbody></table>

@@ -202,7 +202,7 @@ def test_csv_downloads_are_spreadsheet_safe(client, community, make):
     response = client.get("/conditions/migraine/treatments/sumatriptan?format=csv&chart=side_effects")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     lines = response.text.splitlines()
-    assert lines[0] == "Side effect,People,Share,95% interval"
+    assert lines[0] == "Side effect,People,Share,Likely range"
     assert any(line.startswith("'=cmd") for line in lines), lines
 
 
@@ -223,7 +223,7 @@ def test_compare_validates_the_choice(client, community, query, status, message)
 def test_compare_puts_treatments_on_the_same_scales(client, community):
     csv = client.get("/conditions/migraine/compare?t=sumatriptan&t=topiramate&format=csv&chart=effectiveness").text
     header = csv.splitlines()[0]
-    assert header == "Answer,Sumatriptan (n=12),Topiramate (n=10)"
+    assert header == "Answer,Sumatriptan (12 people),Topiramate (10 people)"
     assert "Major,75% (47%-91%); 9 people,0% (0%-28%); 0 people" in csv
 
 
@@ -346,16 +346,9 @@ def _text(html: str) -> str:
 
 
 def _patient_facing(html: str) -> str:
-    """A page's words outside "how to read" (where the statistical terms are defined) and the charts (reports/charts.py)."""
-    original = html
-    for block in (
-        r'<section id="how-to-read".*?</section>',
-        r'<details class="explain" id="cahps">.*?</details>',
-        r'<section class="chart".*?</section>',
-    ):
+    """A page's words, charts included, outside "how to read" (where the statistical terms are defined)."""
+    for block in (r'<section id="how-to-read".*?</section>', r'<details class="explain" id="cahps">.*?</details>'):
         html = re.sub(block, "", html, flags=re.S)
-    for title in set(re.findall(r'<h3 id="chart-[^"]*-title">(.*?)</h3>', original)):
-        html = html.replace(title, "")  # a chart's title, repeated as its section's heading
     return _text(html)
 
 
@@ -459,7 +452,7 @@ def test_the_noise_note_is_short_below_the_summary_and_in_people(perturbed, comm
     ],
 )
 def test_patient_facing_words_are_plain(client, community, make, app, url):
-    """Issue 25 point 7: the statistical terms only in "how to read" (and the charts, reports/charts.py)."""
+    """Issue 25 point 7: the statistical terms only in "how to read"."""
     rated_doctor(make, app)
     text = _patient_facing(client.get(url).text)
     for term in ("95% interval", "n=", "top box", "Top box", "(1-5, mean)", "protected count", "standard error", "±"):

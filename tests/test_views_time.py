@@ -93,7 +93,7 @@ def test_compare_draws_the_curves_on_one_axis(client, community):
         .replace("&#39;", "'")
     )
     names = [t["name"] for t in figure["data"] if t.get("name")]
-    assert names == ["Sumatriptan (n=16)", "Topiramate (n=12)"]
+    assert names == ["Sumatriptan (16 people)", "Topiramate (12 people)"]
     csv = client.get("/conditions/migraine/compare?t=sumatriptan&t=topiramate&format=csv&chart=staying").text
     assert "Sumatriptan" in csv and "Topiramate" in csv
 
