@@ -9,6 +9,7 @@ from reports.survival import EARLY_MONTHS, MILESTONES, Curve
 
 FILLS = ["rgba(11,92,173,0.18)", "rgba(194,87,26,0.18)", "rgba(46,133,64,0.18)", "rgba(123,63,160,0.18)"]
 UNFILTERED = "Everyone who gave a start month, whatever the filters above."
+LEGEND_LINE_PX = 18  # a legend line of the 13 px font
 
 
 def months(n: int) -> str:
@@ -129,13 +130,16 @@ def survival_chart(
     if len(shown) == 1:
         table = table.without("Treatment")
     several = len(shown) > 1
+    # Several curves: the legend above the plot, the figure taller by its lines. Below, at a fixed height, a
+    # legend of four or five conditions (one a row on a phone) ran over the axis title and out of the figure.
+    legend_px = sum(LEGEND_LINE_PX * (t["name"].count("<br>") + 1) + 6 for t in traces if "name" in t)
     fig = _figure(
         traces,
-        height=340 if several else 300,
+        height=300 + (legend_px + 10 if several else 0),
         showlegend=several,
         xaxis={"tickvals": list(MILESTONES), "range": [0, 24.5], "fixedrange": True, **_title("Months since starting")},
         yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title("Still on it")},
-        legend={"orientation": "h", "y": -0.3},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         hovermode="closest",
     )
     summary = (
