@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 import scales
+from reports import wording
 from reports.disclosure import Policy, share
 from reports.outcomes import ConditionReport, UnitReport
 
@@ -214,7 +215,8 @@ def _row_px(names: list, bars: int = 1) -> int:
 
 
 def pct(x: float | None) -> str:
-    return "" if x is None else f"{100 * x:.0f}%"
+    """62%: the one rounding rule of reports.wording (half up), as every page's words use."""
+    return wording.percent(x)
 
 
 # --- condition page ----------------------------------------------------------------------
@@ -491,7 +493,7 @@ def _compare_improved(units: list[UnitReport]) -> Chart:
         }
     )
     drawn = [(i, u) for i, u in enumerate(units) if u.improved]
-    names = [f"{u.name} ({u.n:,} people)" for _, u in drawn]
+    names = [f"{u.name} ({wording.people(u.n)})" for _, u in drawn]
     share_ = [u.improved["share"] for _, u in drawn]
     fig = _figure(
         [  # horizontal bars, the first treatment on top: names get a phone's width, not a bar's
@@ -525,9 +527,10 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
     for i, (unit, counts) in enumerate(pairs):
         shares = [share(policy, counts, (c,)) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in codes]
         answered = sum(counts.values())
-        label = f"{unit.name} ({answered:,} people)"
+        label = f"{unit.name} ({wording.people(answered)})"
         data[label] = [
-            f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {counts[c]} people" for s, c in zip(shares, codes)
+            f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {wording.people(counts[c])}"
+            for s, c in zip(shares, codes)
         ]
         traces.append(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reports import wording
 from reports.charts import COLORS, Chart, Table, _figure, _title, _vertical_chars, pct
 from reports.dose import DoseReport
 from reports.slices import Outcomes
@@ -58,7 +59,7 @@ def _bars(slices: list[Outcomes], name: str, attribute: str, color: str) -> dict
 
 def _tick(band: Outcomes) -> str:
     """A band's axis label on up to three short lines (our own words and numbers only: layout text is not escaped)."""
-    return band.label.replace(" to under ", " to<br>under ") + f"<br>{band.n:,} people"
+    return band.label.replace(" to under ", " to<br>under ") + f"<br>{wording.people(band.n)}"
 
 
 def dose_chart(report: DoseReport) -> Chart:

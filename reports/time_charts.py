@@ -4,6 +4,7 @@ and why people stopped early or late. Curves in, plotly figures and their tables
 from __future__ import annotations
 
 import scales
+from reports import wording
 from reports.charts import COLORS, LEGEND_CHARS, Chart, Table, _figure, _labels, _row_px, _title, pct, wrap
 from reports.survival import EARLY_MONTHS, MILESTONES, Curve
 
@@ -69,7 +70,7 @@ def survival_chart(
     for i, (name, c) in enumerate(shown):
         points = [p for p in c.points if p.share is not None]
         x = [0, *(p.months for p in points)]
-        label = f"{name} ({c.n:,} people)"
+        label = f"{name} ({wording.people(c.n)})"
         traces += [  # the band as one closed shape (along the upper edge, back along the lower), then the curve
             {
                 "type": "scatter",
@@ -161,7 +162,7 @@ def stop_times_chart(curve: Curve) -> Chart | None:
     traces = []
     for i, (period, block) in enumerate(periods):
         shares = [block["reasons"].get(c) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in scales.STOP_REASON.codes]
-        label = f"{names[period]} ({block['stops']:,} people)"
+        label = f"{names[period]} ({wording.people(block['stops'])})"
         data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])})" for s in shares]
         s = shares
         traces.append(

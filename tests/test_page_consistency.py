@@ -632,7 +632,7 @@ class Reader:
         self.charts(url, page, page_n)
         staying = page.find("details", id="staying-on-it")
         if staying is not None:
-            start = read(r"with a start month \(" + COUNT + r" people\)", staying.text(), url)
+            start = read(r"with a start month \(" + COUNT + r" (?:people|person)\)", staying.text(), url)
             self.at_most(
                 url, '"Staying on it": the people with a start month', number(start.group(1)), reported, everyone
             )
@@ -670,7 +670,7 @@ class Reader:
                     )
                 continue
             for column, label in enumerate(head[1:], start=1):
-                match = re.fullmatch(r"(.*) \(" + COUNT + r" people\)", label)
+                match = re.fullmatch(r"(.*) \(" + COUNT + r" (?:people|person)\)", label)
                 if not match:
                     continue
                 self.checked["compare columns"] += 1
@@ -678,7 +678,7 @@ class Reader:
                 self.at_most(
                     where, f"{name}'s people who answered", m, "the people who reported it", reported.get(name)
                 )
-                counts = [number(read(COUNT + r" people", r[column], where).group(1)) for r in rows]
+                counts = [number(read(COUNT + r" (?:people|person)", r[column], where).group(1)) for r in rows]
                 if sum(counts) != m:
                     self.problem(where, f"{name}: the answers add up to {sum(counts)} people, not n={m}")
 
@@ -737,7 +737,7 @@ class Reader:
             listed = int(read(r"reported at least (\d+) times are listed", effects.text(), url).group(1))
             for li in effects.find_all("li"):
                 term = li.find("span").text()
-                count = number(read(r"\(" + COUNT + r" people\)", li.text(), url).group(1))
+                count = number(read(r"\(" + COUNT + r" (?:people|person)\)", li.text(), url).group(1))
                 self.at_most(url, f"side effect {term!r}'s count", count, "the people who reported", base)
                 if count < listed:
                     self.problem(url, f"side effect {term!r} listed with {count} people, under {listed}")

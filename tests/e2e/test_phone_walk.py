@@ -235,7 +235,7 @@ class Walk:
             if whole and sum(counts) > _number(whole[1]):
                 self.problem(f"the ranking's reports add up to {sum(counts)}, above the {whole[1]} people reported")
         for label in head:  # a compare table's columns: "Name (M people)" never above "Name: N people reported"
-            named = re.fullmatch(r"(.*) \((?:n=)?" + COUNT + r"(?: people)?\)", label)
+            named = re.fullmatch(r"(.*) \((?:n=)?" + COUNT + r"(?: people| person)?\)", label)
             whole = named and re.search(re.escape(named[1]) + r": " + COUNT + r" people reported", text)
             if whole:
                 self.saw("compare columns")
