@@ -47,7 +47,7 @@ class Figure:
     def to_json(self) -> str:
         return json.dumps({"data": self.data, "layout": self.layout}, separators=(",", ":"), default=_json_value)
 
-    def to_plotly(self) -> Figure:
+    def to_plotly(self) -> go.Figure:
         """The validated plotly figure (tests, notebooks); raises ValueError on what plotly would refuse."""
         return go.Figure({"data": self.data, "layout": self.layout})
 
@@ -79,7 +79,7 @@ class Table:
         keep = [i for i, c in enumerate(self.columns) if c != column]
         return Table([tuple(row[i] for i in keep) for row in self.rows], columns=[self.columns[i] for i in keep])
 
-    def frame(self) -> Table:
+    def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=self.columns)
 
 

@@ -239,10 +239,10 @@ def treatment_report(source, condition: Entry, treatment: Entry, filters: Filter
 
 def treatments_report(source, condition: Entry, chosen: list, filters: Filters, policy: Policy) -> list[UnitReport]:
     """Full reports for several treatments of a condition (the compare page), same scales."""
-    return _full_reports(source, condition, chosen, filters, policy)[0]
+    return full_reports(source, condition, chosen, filters, policy)[0]
 
 
-def _full_reports(source, condition, chosen, filters, policy) -> tuple[list[UnitReport], dict[int, Terms]]:
+def full_reports(source, condition, chosen, filters, policy) -> tuple[list[UnitReport], dict[int, Terms]]:
     """Full reports, and per shown treatment every side-effect term's true and protected count (before min_n)."""
     ids = [t.id for t in chosen]
     sizes = _shown_sizes(policy, source, condition.id, filters, ids)
@@ -319,7 +319,7 @@ def treatment_overview(source, treatment: Entry, policy: Policy, listed=()) -> T
     conditions = source.conditions(shown_ids)
     uses, summed = [], {}
     for cid in sorted(shown_ids, key=lambda cid: (-sizes[cid], conditions[cid].name)):
-        (unit,), terms = _full_reports(source, conditions[cid], [treatment], Filters(), policy)
+        (unit,), terms = full_reports(source, conditions[cid], [treatment], Filters(), policy)
         if unit.suppressed:  # cannot happen (same protected n), but never publish a hidden unit's terms
             continue
         uses.append(ConditionUse(conditions[cid].slug, conditions[cid].name, unit))

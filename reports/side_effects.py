@@ -21,7 +21,7 @@ from reports.filters import Filters
 
 # The treatment pages' own computation (its side-effect counts before the top-10 cut), so a share here
 # is the share on the treatment page.
-from reports.outcomes import Entry, _full_reports
+from reports.outcomes import Entry, full_reports
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class SideEffectTable:
 def side_effect_table(source, condition: Entry, policy: Policy) -> SideEffectTable:
     """The condition's shown treatments (unfiltered) and, per term that may appear, their protected counts."""
     candidates = source.treatments(source.sizes(condition.id, Filters()))
-    units, terms = _full_reports(source, condition, list(candidates.values()), Filters(), policy)
+    units, terms = full_reports(source, condition, list(candidates.values()), Filters(), policy)
     table = SideEffectTable(policy.min_n)
     for treatment, unit in zip(candidates.values(), units):
         if unit.suppressed:  # never named: listing it would tell it has a report or two
@@ -93,8 +93,3 @@ def side_effect_table(source, condition: Entry, policy: Policy) -> SideEffectTab
                 table.counts.setdefault(term, {})[unit.slug] = protected
     table.treatments.sort(key=lambda r: r.name)
     return table
-
-
-def normalize(term: str | None) -> str:
-    """A term as the registry stores them: lower-case, single spaces, at most 80 characters."""
-    return " ".join((term or "").lower().split())[:80]

@@ -164,20 +164,19 @@ def stop_times_chart(curve: Curve) -> Chart | None:
         shares = [block["reasons"].get(c) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in scales.STOP_REASON.codes]
         label = f"{names[period]} ({wording.people(block['stops'])})"
         data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])})" for s in shares]
-        s = shares
         traces.append(
             {
                 "type": "bar",
                 "orientation": "h",
                 "y": reasons,
-                "x": [v["share"] for v in s],
+                "x": [v["share"] for v in shares],
                 "name": label,
                 "marker": {"color": COLORS[i % 4]},
                 "error_x": {
                     "type": "data",
                     "symmetric": False,
-                    "array": [v["high"] - v["share"] for v in s],
-                    "arrayminus": [v["share"] - v["low"] for v in s],
+                    "array": [v["high"] - v["share"] for v in shares],
+                    "arrayminus": [v["share"] - v["low"] for v in shares],
                     "color": "#444",
                 },
                 "hovertemplate": f"{names[period]}: %{{y}} %{{x:.0%}}<extra></extra>",

@@ -3,7 +3,12 @@
 // figure, and the closed sections cost nothing until then); a link to a closed section opens it.
 (function () {
   "use strict";
-  var CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+  // Nothing from another host: no logo link, no mode bar (its "edit in Chart Studio" and send-to-cloud
+  // buttons), and plotly.js's remote defaults (map files, the Chart Studio server) pointed here or off.
+  var CONFIG = {
+    responsive: true, displaylogo: false, displayModeBar: false, showLink: false, showSendToCloud: false,
+    showEditInChartStudio: false, plotlyServerURL: "", topojsonURL: "/static/vendor/"
+  };
   function visible(el) {
     for (var d = el.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
       if (!d.open) { return false; }
@@ -17,7 +22,6 @@
       var figure = JSON.parse(el.getAttribute("data-figure"));
       // Sized to its box (the layout's autosize) and redrawn when the box changes (responsive): the labels are
       // wrapped to fit a phone's width by reports/charts.py, so none is cut short here.
-      figure.layout = figure.layout || {};
       el.setAttribute("data-drawn", "");
       window.Plotly.newPlot(el, figure.data, figure.layout, CONFIG);
     });

@@ -161,7 +161,9 @@ def doctors():
     ranked = cached_reports.find_doctors(found, condition)
     page = Page(ranked, page_arg(), per_page=25)
     conditions = catalog.condition_choices()
-    return render_template("catalog/doctors.html", page=page, filters=filters, conditions=conditions)
+    rows = [(doctor.id, score.top_box, score.n) for doctor, score in page.items if score and not score.suppressed]
+    notes = wording.rank_notes(rows, what="rated 9 or 10", reports="ratings")
+    return render_template("catalog/doctors.html", page=page, filters=filters, conditions=conditions, notes=notes)
 
 
 @bp.get("/doctors/<int:doctor_id>")

@@ -75,6 +75,8 @@ def condition(slug: str):
         report=report,
         filters=filters,
         listed=catalog.treatments_for(entry, [u.slug for u in report.shown]),
+        # Words beside a higher share ranked lower (the order is the likely range's low end).
+        notes=wording.rank_notes([(u.slug, u.improved, u.n) for u in report.shown]),
         doctors=cached_reports.top_doctors(entry),
         file_stem=entry.slug,
     )

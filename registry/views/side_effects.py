@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 
 import scales
 from registry import cached_reports
+from registry.forms.experience import normalize_term
 from registry.views import condition_or_404
 from reports import side_effects
 
@@ -20,7 +21,7 @@ def condition(slug: str):
     table = cached_reports.cached_report(
         entry, "side_effects", (), lambda: side_effects.side_effect_table(cached_reports.report_source(), entry, policy)
     )
-    term = side_effects.normalize(request.args.get("term"))
+    term = normalize_term(request.args.get("term") or "")  # as the form stores terms
     ranking = table.ranking(policy, term) if term else None
     # A term that appears for no treatment gets one answer whether a few people wrote it or none: a starter
     # term (public, on the form) says so plainly; any other is not found.
