@@ -17,6 +17,7 @@ from registry.models.experience import (
 )
 from registry.models.export import ExportLog
 from registry.models.followup import ConditionFollow, ExperienceUpdate, FollowupReminder
+from registry.models.mail import LinkToken, OutboxMail
 from registry.models.moderation import FLAG_TARGETS, AuditEvent, Flag
 from registry.models.published import (
     ANY,
@@ -43,6 +44,8 @@ from registry.models.report_tables import (
 from registry.models.user import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
 
 __all__ = [
+    "LinkToken",
+    "OutboxMail",
     "ANY",
     "pub_cell",
     "pub_condition",
