@@ -75,6 +75,14 @@ def test_a_code_of_only_line_breaks_is_no_code(client, auth, app):
         assert db.session.scalar(select(Condition.icd10).where(Condition.name == "Vestibular migraine")) is None
 
 
+def test_an_other_name_too_long_for_its_column_is_refused_beside_the_field(client, auth, app):
+    auth.login()  # PostgreSQL refused the 300-letter name with a 500; SQLite stored it
+    response = client.post("/conditions/new", data={"name": "Vestibular migraine", "synonyms": "VM, " + "9" * 300})
+    assert response.status_code == 200 and "Each other name can be at most 200 letters" in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Condition.id))) == 0
+
+
 def test_add_condition_from_the_icd_vocabulary(client, auth, app):
     auth.login()
     response = client.post("/conditions/new", data={"name": "Narcolepsy", "icd10": "g47.4"})

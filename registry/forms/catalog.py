@@ -45,6 +45,12 @@ class ConditionForm(FlaskForm):
         if field.data and vocab.normalize_icd10(field.data) is None:
             raise ValidationError(f"{field.data} is not an ICD-10-CM code. Leave it empty if you are unsure.")
 
+    def validate_synonyms(self, field):
+        # Each name is stored on its own, in a column of 200, with its folded key beside it.
+        for name in self.synonym_list():
+            if len(name.strip()) > 200 or len(name_key(name)) > 200:
+                raise ValidationError(f"Each other name can be at most 200 letters; {name.strip()[:20]}... is longer.")
+
     def synonym_list(self) -> list[str]:
         return [s for s in (self.synonyms.data or "").split(",") if s.strip()]
 
