@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.database import now_utc
 from registry.extensions import db
-from registry.models import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
+from registry.models import CONSENT_VERSION, ConsentEvent, LinkToken, LoginFailure, User, UserSession
 from registry.text import clean, name_key
 from scales import ACCOUNT_ROLE
 
@@ -223,8 +223,9 @@ def unique_pseudonym(email: str) -> str:
 def change_password(user: User, new_password: str, keep_current: bool = True) -> None:
     """Set a new password and end the account's other log-ins (all of them unless keep_current).
 
-    Every password-reset link dies with the old password (they carry a digest of its hash).
+    Every password-reset link of the account dies with the old password.
     """
+    db.session.execute(delete(LinkToken).where(LinkToken.user_id == user.id, LinkToken.purpose == "reset"))
     user.set_password(new_password)
     user.session_token = secrets.token_hex(16)
     end_sessions(user, keep_current=keep_current)
@@ -286,7 +287,12 @@ def clear_failures(email: str) -> None:
     db.session.execute(delete(LoginFailure).where(LoginFailure.email_key == _email_key(email)))
 
 
-# --- signed links: password reset, address confirmation, known device ---------------------
+# --- mailed links (password reset, address confirmation) and the known-device cookie ----------
+#
+# A mailed link carries an opaque random token; the database keeps its SHA-256 with the account and,
+# for a confirmation, the address it confirms. Nothing about the person can be read from a link (it
+# ends up in access logs and mail servers), each works once, and only for RESET_MAX_AGE or
+# CONFIRM_MAX_AGE seconds.
 
 RESET_MAX_AGE = 3600
 CONFIRM_MAX_AGE = 7 * 24 * 3600
@@ -297,52 +303,66 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"registry-{purpose}")
 
 
-def _password_digest(user: User) -> str:
-    # In the reset link: a new password (or this link used once) changes the hash, and the link dies.
-    return _hash(user.password_hash)[:16]
-
-
 def stand_in(email: str) -> User:
     """An unsaved account for an address that has none, so a reset request for it does the same work."""
     return User(id=0, email=normalize_email(email), pseudonym="member", password_hash=_no_account_hash())
 
 
+def _link_token(purpose: str, user: User, email: str | None = None) -> str:
+    """A new opaque token for a mailed link (the caller commits; mail.send does)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LinkToken(digest=_hash(token), purpose=purpose, user_id=user.id or None, email=email))
+    if secrets.randbelow(50) == 0:  # now and then, forget links too old to work
+        stale = now_utc() - timedelta(seconds=max(RESET_MAX_AGE, CONFIRM_MAX_AGE))
+        db.session.execute(delete(LinkToken).where(LinkToken.created_at < stale))
+    return token
+
+
+def _link_row(token: str, purpose: str, max_age: int) -> LinkToken | None:
+    """The stored token a link carries, or None when it is unknown, used, expired or for no account."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.scalar(select(LinkToken).where(LinkToken.digest == _hash(token), LinkToken.purpose == purpose))
+    if row is None or row.user_id is None or row.created_at < now_utc() - timedelta(seconds=max_age):
+        return None
+    return row
+
+
 def reset_token(user: User) -> str:
-    return _serializer("reset").dumps({"u": user.id, "p": _password_digest(user)})
+    """The token of a password-reset link (an unknown address's stand-in gets one that never works)."""
+    return _link_token("reset", user)
 
 
 def user_for_reset(token: str) -> User | None:
-    """The account a reset link is for, or None when it is forged, older than an hour, used or outdated."""
-    try:
-        data = _serializer("reset").loads(token, max_age=RESET_MAX_AGE)
-        user = db.session.get(User, int(data["u"]))
-    except (BadSignature, KeyError, TypeError, ValueError):
-        return None
-    if user is None or not user.is_active or not secrets.compare_digest(_password_digest(user), str(data.get("p"))):
-        return None
-    return user
+    """The account a reset link is for, or None when it is unknown, older than an hour, used or outdated.
+
+    Setting the password (auth.change_password) deletes the account's reset tokens: a link works once.
+    """
+    row = _link_row(token, "reset", RESET_MAX_AGE)
+    user = db.session.get(User, row.user_id) if row is not None else None
+    return user if user is not None and user.is_active else None
 
 
 def confirm_token(user: User, email: str) -> str:
-    return _serializer("confirm").dumps({"u": user.id, "e": email})
+    """The token of a link that confirms email as the account's address."""
+    return _link_token("confirm", user, email)
 
 
 def confirm_email(token: str) -> tuple[User, str | None] | None:
-    """Follow a confirmation link: (user, old address when it changed), or None for a bad or stale link.
+    """Follow a confirmation link: (user, old address when it changed), or None for a bad, used or stale link.
 
-    The caller commits. Raises ValueError when another account took the new address meanwhile.
+    The caller commits (the link is used up with it). Raises ValueError when another account took the
+    new address meanwhile.
     """
-    try:
-        data = _serializer("confirm").loads(token, max_age=CONFIRM_MAX_AGE)
-        user = db.session.get(User, int(data["u"]))
-        email = str(data["e"])
-    except (BadSignature, KeyError, TypeError, ValueError):
-        return None
+    row = _link_row(token, "confirm", CONFIRM_MAX_AGE)
+    user = db.session.get(User, row.user_id) if row is not None else None
     if user is None:
         return None
+    email = str(row.email)
     if email == user.email:
         if user.email_confirmed_at is None:
             user.email_confirmed_at = now_utc()
+        db.session.delete(row)
         return user, None
     if email != user.pending_email:
         return None
@@ -353,6 +373,7 @@ def confirm_email(token: str) -> tuple[User, str | None] | None:
 
     audit.record("user.email", "user", user.id, {"confirmed": True}, actor=user)
     user.email, user.pending_email, user.email_confirmed_at = email, None, now_utc()
+    db.session.execute(delete(LinkToken).where(LinkToken.user_id == user.id, LinkToken.purpose == "confirm"))
     return user, old
 
 

@@ -769,6 +769,9 @@ def register_commands(app: Flask) -> None:
     from registry import reminders  # follow-ups: `registry remind-updates`
 
     reminders.register(app)
+    from registry import mail  # `registry mail send|status|retry`, and each worker's background drain
+
+    mail.register(app)
 
 
 cli.add_command(serve_command)  # on the group itself: serving needs no app in this process

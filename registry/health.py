@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry import MIGRATIONS
+from registry import MIGRATIONS, mail
 from registry.extensions import cache, db
 
 
@@ -86,6 +86,8 @@ def check() -> tuple[dict, bool]:
             report["migration_state"] = "behind"  # run `registry init`
             healthy = False
     report["cache"], report["cache_errors"] = cache_state()
+    # Mail waiting, retried or given up (registry.mail's outbox); it never makes a server unhealthy.
+    report["mail"] = mail.health() if report["database"] == "ok" else {"state": "unknown"}
     if not healthy:
         report["status"] = "unavailable"
     return report, healthy

@@ -1,21 +1,53 @@
-"""Mail to participants (Flask-Mailman): password reset, address confirmation, address-change notice.
+"""Mail to participants (Flask-Mailman) through a durable outbox: reset, confirmation, notices, reminders.
 
 Every mail has a plain-text and an HTML body from templates/mail/<name>.txt and .html. Links are
 built from REGISTRY_BASE_URL when set (the address participants know), else from the request's
-host (behind a proxy, REGISTRY_PROXY_FIX makes that the public one). Mail goes out on a thread
-after the answer (MAIL_ASYNC), so a slow or failing mail server neither delays a page nor tells
-anyone whether an address has an account.
+host (behind a proxy, REGISTRY_PROXY_FIX makes that the public one).
+
+A mail is rendered in the request and written to the database's outbox (table mail_outbox) in a
+committed transaction before the page answers; a thread then hands it to the mail server. A mail
+the server refuses for now, or that a restart interrupts, stays in the outbox and is tried again
+with growing pauses (RETRY_DELAYS) by every app worker's background drain (REGISTRY_MAIL_DRAIN_INTERVAL
+seconds, 60 by default) and by `registry mail send`; a mail sent is deleted (its link is a secret).
+After the last try, or a permanent refusal (a 5xx answer), it is kept as failed: `registry mail status`
+and /health count them, `registry mail retry` queues them again. Several workers and servers may
+drain at once: each mail is claimed by one conditional UPDATE before it is sent.
+
+A reset asked for an address with no account writes a decoy (a row without a recipient), so both
+answers cost the same work; drains drop decoys without sending anything.
 """
 
 from __future__ import annotations
 
+import os
+import smtplib
 import threading
-from types import SimpleNamespace
+from datetime import datetime, timedelta
 
+import click
 from flask import current_app, render_template, url_for
+from flask.cli import with_appcontext
 from flask_mailman import EmailMultiAlternatives
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from registry.extensions import mail
+from registry.database import now_utc
+from registry.extensions import db, mail
+from registry.models import OutboxMail
+
+# Pause before each next try: after the 1st failure 1 minute, ..., the 7th failure gives up (about 10 hours in all).
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+CLAIM_FOR = timedelta(minutes=5)  # a drain that dies while sending frees its mails after this
+FAILED_KEPT = timedelta(days=30)  # failed mails are deleted after this (they may hold a link)
+DRAIN_BATCH = 100
 
 
 def available() -> bool:
@@ -43,23 +75,33 @@ def message(to: str, subject: str, template: str, **context) -> EmailMultiAltern
     return msg
 
 
-def send(to: str | None, subject: str, template: str, **context) -> None:
-    """Render and send one mail (on a thread unless MAIL_ASYNC is off); failures are logged, not raised.
+def enqueue(msg: EmailMultiAlternatives, recipient: str | None) -> OutboxMail:
+    """Put a built mail in the outbox (the caller commits, in the transaction of what the mail is about)."""
+    html = next((content for content, kind in msg.alternatives if kind == "text/html"), None)
+    row = OutboxMail(
+        recipient=recipient,
+        subject=msg.subject[:200],
+        body_text=msg.body,
+        body_html=html,
+        headers=dict(msg.extra_headers),
+        next_attempt_at=now_utc(),
+    )
+    db.session.add(row)
+    return row
 
-    Links are built here, in the request; rendering and sending happen on the thread, so a request
-    that sends a mail costs about as long as one that sends none.
+
+def send(to: str | None, subject: str, template: str, **context) -> None:
+    """Render one mail, commit it to the outbox, and have it sent (on a thread unless MAIL_ASYNC is off).
+
+    Commits the session: call it after the change the mail is about is ready to commit. Never raises
+    for the mail server: a failure leaves the mail in the outbox for the next try.
     """
     if not available():
         return
     context.setdefault("site", current_app.config.get("BASE_URL") or url_for("main.index", _external=True))
-    if "user" in context:  # plain values: the thread must not load rows through the request's session
-        context["user"] = SimpleNamespace(pseudonym=context["user"].pseudonym, email=context["user"].email)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    job = (app, to, subject, template, context)
-    if app.config["MAIL_ASYNC"]:
-        threading.Thread(target=_deliver, args=job, daemon=True).start()
-    else:
-        _deliver(*job)
+    row = enqueue(message(to or "nobody@invalid", subject, template, **context), to)
+    db.session.commit()
+    _dispatch(row.id)
 
 
 def decoy(subject: str, template: str, **context) -> None:
@@ -67,14 +109,302 @@ def decoy(subject: str, template: str, **context) -> None:
     send(None, subject, template, **context)
 
 
-def _deliver(app, to: str | None, subject: str, template: str, context: dict) -> None:
+def _dispatch(mail_id: int) -> None:
+    """Send one queued mail now: on a thread after the answer (MAIL_ASYNC), else before it."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["MAIL_ASYNC"]:
+        threading.Thread(target=_drain_in_context, args=(app, [mail_id]), name="mail-send", daemon=True).start()
+    else:
+        drain(ids=[mail_id])
+
+
+def _drain_in_context(app, ids: list[int] | None = None) -> None:
     with app.app_context():
         try:
-            msg = message(to or "nobody@invalid", subject, template, **context)
-            if to is None:  # a decoy: build the whole mail, send nothing
-                msg.message().as_bytes()
-                return
-            msg.connection = mail.get_connection(backend=app.config["MAIL_BACKEND"])
-            msg.send()
-        except Exception:  # noqa: BLE001 - a mail that cannot go out must not break the page
-            app.logger.exception("Could not send the mail %r", subject)
+            drain(ids=ids)
+        except Exception:  # noqa: BLE001 - a thread must not die loudly: the mail stays queued
+            app.logger.exception("The mail outbox could not be drained; its mails stay queued")
+        finally:
+            db.session.remove()
+
+
+def _claim(mail_id: int, now: datetime) -> bool:
+    """Mark one due mail as being sent by this drain; False when another drain has it or it is gone."""
+    claimed = db.session.execute(
+        update(OutboxMail)
+        .where(
+            OutboxMail.id == mail_id,
+            OutboxMail.failed_at.is_(None),
+            or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
+        )
+        .values(claimed_until=now + CLAIM_FOR)
+    )
+    db.session.commit()
+    return claimed.rowcount == 1
+
+
+def _rebuilt(row: OutboxMail) -> EmailMultiAlternatives:
+    msg = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        to=[row.recipient],
+        headers=dict(row.headers or {}),
+    )
+    if row.body_html is not None:
+        msg.attach_alternative(row.body_html, "text/html")
+    return msg
+
+
+def _permanent(error: Exception) -> bool:
+    """A refusal that no retry can change (5xx: no such mailbox, message refused)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
+def _describe(error: Exception) -> str:
+    """The failure for the outbox and the log: its kind and code, never the address or the mail."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{type(error).__name__} {error.smtp_code}"[:200]
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return f"SMTPRecipientsRefused {sorted({code for code, _ in error.recipients.values()})}"[:200]
+    return type(error).__name__[:200]
+
+
+def _failed(mail_id: int, error: Exception, now: datetime) -> bool:
+    """Record a failed try; True when the mail is given up."""
+    row = db.session.get(OutboxMail, mail_id)
+    if row is None:
+        return False
+    row.attempts += 1
+    row.last_error = _describe(error)
+    row.claimed_until = None
+    given_up = _permanent(error) or row.attempts >= MAX_ATTEMPTS
+    if given_up:
+        row.failed_at = now
+    else:
+        row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
+    db.session.commit()
+    return given_up
+
+
+class DrainResult(dict):
+    """Counts of one drain: sent, retrying (failed this time, tried again later), failed (given up), decoys."""
+
+    def __init__(self):
+        super().__init__(sent=0, retrying=0, failed=0, decoys=0)
+
+
+def due_ids(now: datetime, limit: int = DRAIN_BATCH) -> list[int]:
+    """The mails due for a try now, oldest first."""
+    return list(
+        db.session.scalars(
+            select(OutboxMail.id)
+            .where(
+                OutboxMail.failed_at.is_(None),
+                OutboxMail.next_attempt_at <= now,
+                or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
+            )
+            .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+            .limit(limit)
+        )
+    )
+
+
+def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainResult:
+    """Send the due mails (or the given ones) on one connection; record failures for a later try.
+
+    A failure to reach the server at all ends the drain: the other mails wait for the next one
+    instead of each waiting out the connection timeout.
+    """
+    now = now or now_utc()
+    result = DrainResult()
+    if ids is None:
+        db.session.execute(delete(OutboxMail).where(OutboxMail.failed_at < now - FAILED_KEPT))
+        db.session.commit()
+        ids = due_ids(now)
+    if not ids:
+        return result
+    connection = None
+    try:
+        for mail_id in ids:
+            if not _claim(mail_id, now):
+                continue
+            row = db.session.get(OutboxMail, mail_id)
+            if row is None:
+                continue
+            if row.recipient is None:
+                db.session.delete(row)
+                db.session.commit()
+                result["decoys"] += 1
+                continue
+            msg = _rebuilt(row)
+            db.session.rollback()  # no transaction held open while the mail server answers
+            if connection is None:
+                connection = mail.get_connection(backend=current_app.config["MAIL_BACKEND"])
+            msg.connection = connection
+            try:
+                msg.send()
+            except (smtplib.SMTPException, OSError) as error:
+                given_up = _failed(mail_id, error, now)
+                result["failed" if given_up else "retrying"] += 1
+                current_app.logger.warning(
+                    "Mail %s not sent (%s, try %s); %s",
+                    mail_id,
+                    _describe(error),
+                    row.attempts,
+                    "given up" if given_up else "it stays queued",
+                )
+                if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    break  # the server cannot be reached: the rest waits for the next drain
+                continue
+            db.session.execute(delete(OutboxMail).where(OutboxMail.id == mail_id))
+            db.session.commit()
+            result["sent"] += 1
+    finally:
+        if connection is not None:
+            try:
+                connection.close()
+            except (smtplib.SMTPException, OSError):
+                pass
+        # Free the claims this drain holds but did not use (it stopped early).
+        db.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(ids), OutboxMail.claimed_until == now + CLAIM_FOR)
+            .values(claimed_until=None)
+        )
+        db.session.commit()
+    return result
+
+
+def outbox_state() -> dict:
+    """Counts for /health and /metrics: queued (waiting, including retries), retrying, failed, oldest wait."""
+    now = now_utc()
+    waiting = and_(OutboxMail.recipient.is_not(None), OutboxMail.failed_at.is_(None))
+    queued, retrying, oldest = db.session.execute(
+        select(
+            func.count(OutboxMail.id),
+            func.count(OutboxMail.id).filter(OutboxMail.attempts > 0),
+            func.min(OutboxMail.created_at),
+        ).where(waiting)
+    ).one()
+    failed = db.session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.failed_at.is_not(None)))
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import timezone
+
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    return {
+        "queued": queued,
+        "retrying": retrying,
+        "failed": failed or 0,
+        "oldest_seconds": round((now - oldest).total_seconds()) if oldest is not None else 0,
+    }
+
+
+def health() -> dict:
+    """outbox_state() for /health, or {"state": "unknown"} when the database cannot say."""
+    try:
+        state = outbox_state()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"state": "unknown"}
+    state["state"] = "failing" if state["failed"] or state["retrying"] else "ok"
+    return state
+
+
+# --- the background drain of each app worker ---------------------------------------------------
+
+
+def start_drainer(app) -> None:
+    """Start this process's background drain once (after a fork too), unless turned off or under tests."""
+    interval = app.config.get("MAIL_DRAIN_INTERVAL", None if app.testing else 60)
+    if not interval or not app.config.get("MAIL_BACKEND"):
+        return
+    state = app.extensions.setdefault("mail_drainer", {})
+    if state.get("pid") == os.getpid():
+        return
+    with state.setdefault("lock", threading.Lock()):
+        if state.get("pid") == os.getpid():
+            return
+        state["pid"] = os.getpid()
+        threading.Thread(target=_drain_forever, args=(app, float(interval)), name="mail-drain", daemon=True).start()
+
+
+def _drain_forever(app, interval: float) -> None:
+    import time
+
+    while True:
+        time.sleep(interval)
+        _drain_in_context(app)
+
+
+# --- registry mail ... ------------------------------------------------------------------------
+
+
+@click.group("mail")
+def mail_group():
+    """The mail outbox: send what is due, see what waits or failed, queue failed mail again."""
+
+
+@mail_group.command("send")
+@with_appcontext
+def send_command():
+    """Send every mail that is due now (meant for a timer; the app's workers also do it every minute).
+
+    Exits 1 when a mail failed this time (it stays queued and is tried again later, unless given up).
+    """
+    if not available():
+        raise click.ClickException("No mail server is configured (REGISTRY_MAIL_SERVER); nothing was sent.")
+    total = DrainResult()
+    while True:
+        result = drain()
+        for key in total:
+            total[key] += result[key]
+        if result["sent"] + result["decoys"] == 0 or result["retrying"] or result["failed"]:
+            break
+    state = outbox_state()
+    click.echo(
+        f"sent {total['sent']} mail(s); {total['retrying']} failed and will be tried again, "
+        f"{total['failed']} given up; {state['queued']} queued, {state['failed']} failed in all."
+    )
+    if total["retrying"] or total["failed"]:
+        raise SystemExit(1)
+
+
+@mail_group.command("status")
+@with_appcontext
+def status_command():
+    """How many mails wait, are being retried, or failed for good (exit 1 when any failed)."""
+    state = outbox_state()
+    click.echo(
+        f"queued {state['queued']} (retrying {state['retrying']}, oldest {state['oldest_seconds']} s); "
+        f"failed {state['failed']}"
+    )
+    for error, count in db.session.execute(
+        select(OutboxMail.last_error, func.count(OutboxMail.id))
+        .where(OutboxMail.last_error.is_not(None))
+        .group_by(OutboxMail.last_error)
+    ):
+        click.echo(f"  {count} x {error}")
+    if state["failed"]:
+        raise SystemExit(1)
+
+
+@mail_group.command("retry")
+@with_appcontext
+def retry_command():
+    """Queue every failed mail again (after fixing the mail settings); `registry mail send` then sends them."""
+    changed = db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.failed_at.is_not(None))
+        .values(failed_at=None, attempts=0, next_attempt_at=now_utc(), claimed_until=None)
+    ).rowcount
+    db.session.commit()
+    click.echo(f"queued {changed} failed mail(s) again.")
+
+
+def register(app) -> None:
+    """The `registry mail` commands, and the background drain started by each worker's first request."""
+    app.cli.add_command(mail_group)
+    app.before_request(lambda: start_drainer(app))

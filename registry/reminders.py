@@ -3,7 +3,9 @@
 `registry remind-updates` (meant for cron, e.g. daily) mails each participant who opted in on their
 account page, at most once per three months; each mail carries a signed one-click unsubscribe link
 that needs no log-in (itsdangerous, like the password-reset link) and a List-Unsubscribe header.
-Mails are sent here, one after the other on one connection (a command has no request to hurry).
+Each reminder goes to the mail outbox (registry.mail) in the transaction that marks the participant
+reminded, so a crash never mails anyone twice nor loses a reminder; the command then sends what is due,
+and a mail the server refuses now is tried again later by the outbox.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from registry import followups, mail
 from registry.extensions import db
-from registry.extensions import mail as mailman
 from registry.models import User
 
 SUBJECT = "How is your treatment working now?"
@@ -75,26 +76,31 @@ def _reminder(user: User, due: list) -> "mail.EmailMultiAlternatives":
 
 
 def send_reminders(dry_run: bool = False) -> Outcome:
-    """Mail every participant due a reminder (needs an app context and a request context for links)."""
+    """Queue a reminder for every participant due one, then send what is due (needs a request context for links).
+
+    `sent` counts the reminders queued; `failed` those the mail server did not take now (they stay in
+    the outbox and are tried again).
+    """
     outcome = Outcome()
     recipients = followups.reminder_recipients()
     outcome.participants = len(recipients)
     outcome.experiences = sum(len(due) for _, due in recipients)
     if dry_run or not recipients:
         return outcome
-    with mailman.get_connection(backend=current_app.config["MAIL_BACKEND"]) as connection:
-        for user, due in recipients:
-            try:
-                msg = _reminder(user, due)
-                msg.connection = connection
-                msg.send()
-            except Exception:  # noqa: BLE001 - one bad address must not stop the others
-                current_app.logger.exception("Could not send the reminder to participant %s", user.id)
-                outcome.failed += 1
-                continue
-            followups.mark_reminded(user)
-            db.session.commit()  # per mail: a crash halfway never mails anyone twice
-            outcome.sent += 1
+    for user, due in recipients:
+        try:
+            msg = _reminder(user, due)
+        except Exception:  # noqa: BLE001 - one mail that cannot be built must not stop the others
+            db.session.rollback()
+            current_app.logger.exception("Could not build the reminder to participant %s", user.id)
+            outcome.failed += 1
+            continue
+        mail.enqueue(msg, user.email)
+        followups.mark_reminded(user)
+        db.session.commit()  # the mail and the mark together: never twice, never lost
+        outcome.sent += 1
+    drained = mail.drain()
+    outcome.failed += drained["retrying"] + drained["failed"]
     return outcome
 
 
@@ -127,7 +133,9 @@ def remind_updates_command(dry_run: bool):
     )
     if outcome.failed:
         click.echo(
-            f"{outcome.failed} mail(s) could not be sent (see the log); they will be tried on the next run.", err=True
+            f"{outcome.failed} mail(s) could not be sent now (see the log and `registry mail status`); "
+            "they stay in the outbox and are tried again.",
+            err=True,
         )
         raise SystemExit(1)
 
