@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# This release: the top entry of CHANGELOG.md (tests/test_release_version.py holds the two equal). It names
+# the release in /health and `registry --version`, and namespaces the shared report cache (registry/cache.py).
+__version__ = "0.2.0"
+
 PACKAGE = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE.parent
 # An installed wheel carries the templates inside the package (setup.py maps them there);

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import metadata
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry import MIGRATIONS, mail
@@ -32,10 +31,10 @@ def known_revisions() -> frozenset[str]:
 
 
 def version() -> str:
-    try:
-        return metadata.version("treatment-registry")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """This release's version (registry/__init__.py, the top entry of CHANGELOG.md)."""
+    from registry import __version__
+
+    return __version__
 
 
 def cache_state() -> tuple[str, int]:
@@ -48,11 +47,49 @@ def cache_state() -> tuple[str, int]:
     return ("ok" if healthy else "degraded"), backend.errors
 
 
+def _read_revisions() -> tuple[str, set[str] | None]:
+    """("ok", the database's revisions), ("ok", None) when it was never migrated, ("unreachable", None), or
+    ("ok", None) with the state unknown: see migration_state()."""
+    for _attempt in (1, 2):  # a connection the database dropped fails once; the pool then replaces it
+        try:
+            return "ok", set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
+        except SQLAlchemyError:
+            db.session.rollback()
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return "unreachable", None
+    try:
+        migrated = inspect(db.session.connection()).has_table("alembic_version")
+    except SQLAlchemyError:
+        db.session.rollback()
+        return "ok", {UNKNOWN}
+    return "ok", (None if not migrated else {UNKNOWN})
+
+
+UNKNOWN = "?"  # the revisions could not be read, though the database answers
+
+
+def migration_state(revisions: set[str] | None) -> str:
+    """ "current", "ahead" (a newer release migrated it), "behind" (run `registry init`), or "unknown":
+    a read that failed is no fact about the schema (issue 26: right after an outage, a failed read said
+    "behind")."""
+    if revisions is not None and UNKNOWN in revisions:
+        return "unknown"
+    if revisions == set(migration_heads()):
+        return "current"
+    if revisions and not revisions & known_revisions():
+        return "ahead"
+    return "behind"
+
+
 def check() -> tuple[dict, bool]:
     """The health report and whether this server can serve: the database answers and is migrated.
 
     A database ahead of this code (a newer release migrated it, as in a rolling upgrade) still
-    serves: migrations only add.
+    serves: migrations only add. A state that cannot be read ("unknown", the database unreachable or
+    answering but not its revisions) does not serve until a later check reads it.
     """
     report = {
         "status": "ok",
@@ -60,31 +97,20 @@ def check() -> tuple[dict, bool]:
         "database": "ok",
         "migration": None,
         "migration_head": ",".join(sorted(migration_heads())),
+        "migration_state": "unknown",
     }
-    healthy = True
     try:
-        revisions = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
-        report["migration"] = ",".join(sorted(revisions)) or None
-    except SQLAlchemyError:
-        db.session.rollback()
-        revisions = None
-        try:  # reachable but never migrated, or unreachable?
-            db.session.execute(text("SELECT 1"))
-            report["migration"] = None
-        except SQLAlchemyError:
-            db.session.rollback()
-            report["database"] = "unreachable"
-            healthy = False
+        report["database"], revisions = _read_revisions()
     finally:
-        db.session.remove()
-    if healthy:
-        if revisions == set(migration_heads()):
-            report["migration_state"] = "current"
-        elif revisions and not revisions & known_revisions():
-            report["migration_state"] = "ahead"
-        else:
-            report["migration_state"] = "behind"  # run `registry init`
-            healthy = False
+        try:
+            db.session.remove()
+        except SQLAlchemyError:
+            db.session.registry.clear()
+    if report["database"] == "ok":
+        report["migration_state"] = migration_state(revisions)
+        if report["migration_state"] != "unknown":
+            report["migration"] = ",".join(sorted(revisions or ())) or None
+    healthy = report["database"] == "ok" and report["migration_state"] in ("current", "ahead")
     report["cache"], report["cache_errors"] = cache_state()
     # Mail waiting, retried or given up (registry.mail's outbox); it never makes a server unhealthy.
     report["mail"] = mail.health() if report["database"] == "ok" else {"state": "unknown"}

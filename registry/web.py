@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter
 
-from registry import audit, auth, release
+from registry import audit, auth, logs, release
 from registry.database import MAX_ID
 from registry.extensions import compress, db, login_manager
 from registry.models import User
@@ -22,6 +22,7 @@ from registry.text import thousands
 def install(app: Flask) -> None:
     """Converters, request hooks, the log-in loader and template filters."""
     app.url_map.converters["int"] = BoundedIntConverter
+    logs.install(app)  # first: the request id exists before any other hook may log
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -37,11 +38,26 @@ def install(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    _lazy_current_user(app)
     user_loaded_from_cookie.connect(rotate_remembered, app)
     audit.use_request_actor(request_actor)
     app.add_template_filter(thousands, "num")
     app.jinja_env.globals["disclosure"] = app.extensions["disclosure"]
     app.jinja_env.globals["numbers_updated"] = numbers_updated
+
+
+def _lazy_current_user(app: Flask) -> None:
+    """Templates get current_user as Flask-Login's proxy, loaded when a template first reads it.
+
+    Flask-Login's own context processor loads the user (a database read) for every template, also
+    for the standalone 503 page rendered because the database is down: that turned a signed-in
+    person's 503 into a 500. With the proxy, a page that never asks never reads.
+    """
+    from flask_login.utils import _user_context_processor
+
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if p is not _user_context_processor]
+    processors.append(lambda: {"current_user": current_user})
 
 
 def numbers_updated() -> str | None:
@@ -53,7 +69,7 @@ def numbers_updated() -> str | None:
 def release_if_auto() -> None:
     """REGISTRY_RELEASE=auto (demo, tests): publish before a read whenever the reports moved since the last release."""
     if current_app.config.get("RELEASE") == "auto":
-        if request.endpoint in (None, "static", "health.health") or (request.endpoint or "").startswith("assets."):
+        if request.endpoint in (None, "static", "health.status") or (request.endpoint or "").startswith("assets."):
             return
         release.release_if_changed(db.session)
 
@@ -181,5 +197,7 @@ def remove_session(exc) -> None:
     try:
         db.session.remove()
     except SQLAlchemyError as error:
-        current_app.logger.warning("Dropped a broken database connection after a request: %s", error)
+        from registry.views.errors import describe
+
+        current_app.logger.warning("Dropped a broken database connection after a request: %s", describe(error))
         db.session.registry.clear()

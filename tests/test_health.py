@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -225,3 +226,208 @@ def test_connection_killed_during_a_request_costs_no_500(app, apps, database_url
         assert client.get("/health").status_code == 200  # the pool replaced the connection
     finally:
         killer.dispose()
+
+
+# --- the database taken away from a signed-in reader (issue 26) ----------------------------------------
+
+OUTAGE_PAGES = [
+    "/",
+    "/conditions/migraine",
+    "/conditions/migraine/treatments/sumatriptan",
+    "/experiences",
+    "/whats-new",
+    "/account",
+    "/no/such/page",
+    "/api/v1/conditions",
+    "/api/v1/conditions/migraine/treatments",
+]
+
+
+def _sqlite_file(url: str):
+    from pathlib import Path
+
+    return Path(url.removeprefix("sqlite:///"))
+
+
+@contextlib.contextmanager
+def _sqlite_gone(app, url: str):
+    """The database file moved away and a folder in its place: every new connection fails to open it."""
+    path = _sqlite_file(url)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # pooled connections would keep reading the moved file
+    moved = [(p, p.with_name(p.name + ".away")) for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+    for source, target in moved:
+        source.rename(target)
+    path.mkdir()
+    try:
+        yield
+    finally:
+        path.rmdir()
+        for source, target in moved:
+            target.rename(source)
+
+
+@contextlib.contextmanager
+def _postgres_gone(app, url: str):
+    """No new connections to the test's own database, and every open one terminated."""
+    admin_url = sa.engine.make_url(url).set(database="postgres")
+    admin = sa.create_engine(admin_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    name = sa.engine.make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+        )
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def _own_postgres_database():
+    """A database of this test's own on the test server (never the shared one, which other runs use)."""
+    from flask_migrate import upgrade
+
+    base = sa.engine.make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    name = f"outage_{os.getpid()}"
+    admin = sa.create_engine(base.set(database="postgres"), poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.SQLAlchemyError as error:
+        admin.dispose()
+        pytest.skip(f"cannot create a database of this test's own on PostgreSQL: {error}")
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url, upgrade
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _signed_in_reader(app):
+    """A client signed in as a participant with a report (a condition, a treatment, six reports)."""
+    from registry import auth, experiences
+    from registry.models import User
+
+    with app.app_context():
+        from registry import catalog
+
+        treatment, _ = catalog.add_treatment("Sumatriptan", "drug", ())
+        condition, _ = catalog.add_condition("Migraine", "G43", ())
+        condition.treatments.append(treatment)
+        user = auth.create_user("reader@example.org", "correct horse battery", "reader")
+        db.session.commit()
+        for i in range(6):
+            member = user if i == 0 else User(email=f"m{i}@example.org", pseudonym=f"m{i}", pseudonym_key=f"m{i}")
+            member.password_hash = member.password_hash or "!"
+            member.session_token = member.session_token or f"t{i}"
+            db.session.add(member)
+            db.session.flush()
+            answers = {
+                "role": "patient",
+                "started": "2024-01",
+                "effectiveness": "major",
+                "side_effect_severity": "mild",
+            }
+            experiences.save(
+                member, condition, treatment, {**answers, "satisfaction": 8, "would_recommend": "yes"}, None
+            )
+        db.session.commit()
+    client = app.test_client()
+    login = client.post("/login", data={"email": "reader@example.org", "password": "correct horse battery"})
+    assert login.status_code == 302, login.text
+    return client
+
+
+def _outage_statuses(client) -> dict[str, int]:
+    statuses = {url: client.get(url).status_code for url in OUTAGE_PAGES}
+    statuses["/health"] = client.get("/health").status_code
+    statuses["POST /logout"] = client.post("/logout").status_code  # after it, the cookie still names the log-in
+    return statuses
+
+
+def _check_outage(client) -> None:
+    before = {url: client.get(url).status_code for url in OUTAGE_PAGES}
+    assert set(before.values()) <= {200, 404}, before
+    page = client.get("/experiences")
+    assert page.status_code == 200 and "Log out" in page.text
+
+
+def test_signed_in_reader_gets_503_not_500_while_the_database_is_gone(app, database_url):
+    """Issue 26: a signed-in person's pages answered gunicorn's bare 500 during an outage (the 503 page's
+    layout loaded the user from the database). Every page, JSON and the health check: 503 (a 404 stays
+    404), none a 500; and once the database is back the same session reads its pages again."""
+    if database_url.startswith("postgresql"):
+        with _own_postgres_database() as (url, upgrade):
+            own = create_app(
+                {
+                    **{k: app.config[k] for k in ("TESTING", "SECRET_KEY", "EXPORT_KEY", "DISCLOSURE_KEY")},
+                    "SQLALCHEMY_DATABASE_URI": url,
+                    "DISCLOSURE": "exact",
+                    "RELEASE": "auto",
+                    "WTF_CSRF_ENABLED": False,
+                    "RATELIMIT_ENABLED": False,
+                    "DB_CONNECT_TIMEOUT": 2,
+                }
+            )
+            with own.app_context():
+                upgrade(directory=str(MIGRATIONS))
+            try:
+                _outage_round(own, url, _postgres_gone)
+            finally:
+                with own.app_context():
+                    db.session.remove()
+                    db.engine.dispose()
+        return
+    _outage_round(app, database_url, _sqlite_gone)
+
+
+def _outage_round(app, url, gone) -> None:
+    client = _signed_in_reader(app)
+    _check_outage(client)
+    with gone(app, url):
+        statuses = _outage_statuses(client)
+        page = client.get("/experiences")
+        api = client.get("/api/v1/conditions")
+        health = client.get("/health").get_json()
+    assert 500 not in statuses.values(), statuses
+    assert {statuses[u] for u in OUTAGE_PAGES if u != "/no/such/page"} == {503}, statuses
+    assert statuses["/no/such/page"] in (404, 503) and statuses["/health"] == 503, statuses
+    assert "briefly unavailable" in page.text and page.headers["Retry-After"] == "30"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert api.get_json() == {"error": "The registry is briefly unavailable.", "status": 503}
+    assert health["database"] == "unreachable" and health["migration_state"] in ("unknown", None)
+    # Back: the same cookie is still signed in (the log-out above could not end it), and pages answer.
+    with app.app_context():
+        db.engine.dispose()
+    assert client.get("/experiences").status_code == 200
+    assert client.get("/health").status_code == 200
+
+
+def test_a_failed_read_of_the_migration_state_is_unknown_not_behind(app, monkeypatch):
+    """Right after an outage one read may fail while the database answers again: 'unknown' (503), never 'behind'."""
+    from registry import health
+
+    real = db.session.scalars
+
+    def failing(statement, *args, **kwargs):
+        if "alembic_version" in str(statement):
+            raise sa.exc.OperationalError(str(statement), {}, Exception("server closed the connection"))
+        return real(statement, *args, **kwargs)
+
+    client = app.test_client()
+    with app.app_context():
+        monkeypatch.setattr(db.session, "scalars", failing)
+        report, healthy = health.check()
+    assert report["database"] == "ok" and report["migration_state"] == "unknown" and not healthy
+    assert report["migration"] is None and report["status"] == "unavailable"
+    assert health.migration_state(None) == "behind" and health.migration_state(set(migration_heads())) == "current"
+    monkeypatch.undo()
+    assert client.get("/health").get_json()["migration_state"] == "current"

@@ -8,7 +8,7 @@ import time
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -34,7 +34,31 @@ def wants_json() -> bool:
 def _render(code: int, message: str, detail: str | None = None):
     if wants_json():
         return jsonify(error=f"{message} {detail}" if detail else message, status=code), code
-    return render_template("errors/error.html", code=code, message=message, detail=detail), code
+    try:
+        return render_template("errors/error.html", code=code, message=message, detail=detail), code
+    except SQLAlchemyError as error:
+        # The layout asks who is signed in (and a moderator's queue); with the database gone that fails,
+        # and an error page must not fail in turn: the page without the layout's database parts.
+        current_app.logger.warning("Error page %s without its layout: %s", code, describe(error))
+        _rollback()
+        return render_template("errors/unavailable.html", code=code, message=message, detail=detail), code
+
+
+def describe(error: BaseException) -> str:
+    """A database error for the log: its kind and the driver's first line, never the SQL or its parameters
+    (they hold user ids beside condition ids, addresses, answers)."""
+    cause = getattr(error, "orig", None) or error
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
+
+
+def _rollback() -> None:
+    from registry.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool replaces it
+        pass
 
 
 def handle_http(error: HTTPException):
@@ -82,27 +106,27 @@ def handle_csrf(error: CSRFError):
 
 
 def handle_unexpected(error: Exception):
-    from registry.extensions import db
-
-    db.session.rollback()
+    _rollback()
     return _render(500, MESSAGES[500])
 
 
 def handle_database_down(error: Exception):
     """The database cannot be reached (down, restarting, failing over) or every connection is busy: a 503."""
-    from registry.extensions import db
-
-    current_app.logger.warning("Database unavailable for %s %s: %s", request.method, request.path, error)
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is gone; the pool replaces it
-        pass
+    # The route, not the path: a path can hold a condition's slug or a link's token.
+    current_app.logger.warning("Database unavailable for %s %s: %s", request.method, _route(), describe(error))
+    _rollback()
     if wants_json():
         response = make_response(jsonify(error=MESSAGES[503], status=503), 503)
     else:
-        response = make_response(render_template("errors/unavailable.html", message=MESSAGES[503]), 503)
+        # Stands alone: not even the signed-in user is loaded (the layout would ask the database).
+        response = make_response(render_template("errors/unavailable.html", code=503, message=MESSAGES[503]), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _route() -> str:
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
 
 
 def register(app: Flask) -> None:
