@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from registry import create_app
@@ -236,3 +237,234 @@ def test_reset_requests_are_limited_per_address_and_per_account(app, smtp, make)
     finally:
         with limited.app_context():
             db.engine.dispose()
+
+
+# --- the durable outbox: a failing server, a restart, give-up and retry, decoys ------------------
+
+
+class FlakyServer:
+    """An SMTP handler that answers 451 (try later) to the first `failures` mails, then accepts."""
+
+    def __init__(self, failures: int, code: str = "451 4.3.0 Try again later"):
+        import email
+        from email import policy
+
+        self.failures, self.code, self.tries, self.messages = failures, code, 0, []
+        self._parse = lambda data: email.message_from_bytes(data, policy=policy.default)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.tries += 1
+        if self.tries <= self.failures:
+            return self.code
+        self.messages.append(self._parse(envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_on(handler, port: int):
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def mailing_app(app, port: int, **config):
+    """Another app (another process, as far as the outbox knows) on the test database, sending at once."""
+    return create_app(
+        {
+            **{k: app.config[k] for k in ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI")},
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": port,
+            "MAIL_TIMEOUT": 2,
+            "MAIL_ASYNC": False,
+            "BASE_URL": "https://registry.example",
+            **config,
+        }
+    )
+
+
+def close(*apps):
+    for each in apps:
+        with each.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def outbox_rows(app):
+    from registry.models import OutboxMail
+
+    with app.app_context():
+        return db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
+
+
+def test_a_failing_mail_server_gets_the_mail_again_later_and_health_says_so(app, make):
+    from datetime import timedelta
+
+    from registry import mail
+    from registry.database import now_utc
+
+    make.user(email="ana@example.org")
+    port = free_port()
+    server = FlakyServer(failures=2)
+    controller = server_on(server, port)
+    mailing = mailing_app(app, port)
+    try:
+        client = mailing.test_client()
+        assert client.post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
+        [row] = outbox_rows(mailing)
+        assert row.attempts == 1 and row.last_error == "SMTPDataError 451" and row.failed_at is None
+        assert "ana@example.org" not in row.last_error
+        health = client.get("/health").get_json()["mail"]
+        assert health["state"] == "failing" and health["queued"] == 1 and health["retrying"] == 1
+        with mailing.app_context():  # not due yet: a drain now leaves it alone
+            assert mail.drain()["sent"] == 0
+            assert mail.drain(now=now_utc() + timedelta(minutes=2))["retrying"] == 1  # 451 again
+            assert mail.drain(now=now_utc() + timedelta(minutes=2))["sent"] == 0  # next try in 5 minutes
+            assert mail.drain(now=now_utc() + timedelta(minutes=10))["sent"] == 1
+        assert server.tries == 3 and outbox_rows(mailing) == []  # a sent mail is deleted (its link is a secret)
+        [message] = server.messages
+        assert message["To"] == "ana@example.org" and message["Subject"] == "Set a new password"
+        path = link_in(message)
+        assert client.get(path).status_code == 200  # the link of the late mail works
+        assert client.get("/health").get_json()["mail"] == {
+            "queued": 0,
+            "retrying": 0,
+            "failed": 0,
+            "oldest_seconds": 0,
+            "state": "ok",
+        }
+    finally:
+        controller.stop()
+        close(mailing)
+
+
+def test_mail_queued_while_the_server_is_down_survives_a_restart(app, make):
+    make.user(email="ana@example.org")
+    port = free_port()  # nothing listens there yet
+    before = mailing_app(app, port)
+    client = before.test_client()
+    assert client.post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
+    assert client.post("/password/forgot", data={"email": "nobody@example.org"}).status_code == 302  # a decoy
+    rows = outbox_rows(before)
+    assert [r.recipient for r in rows] == ["ana@example.org"]  # the decoy was dropped by its drain, never sent
+    assert rows[0].attempts == 1 and rows[0].last_error == "ConnectionRefusedError"
+    close(before)  # the server process stops; the mail is in the database, not in its memory
+
+    server = FlakyServer(failures=0)
+    controller = server_on(server, port)
+    after = mailing_app(app, port)
+    try:
+        from datetime import timedelta
+
+        from registry.database import now_utc
+        from registry.models import OutboxMail
+
+        with after.app_context():  # as if the minute's pause had passed
+            db.session.execute(sa.update(OutboxMail).values(next_attempt_at=now_utc() - timedelta(seconds=1)))
+            db.session.commit()
+        result = after.test_cli_runner().invoke(args=["mail", "send"])
+        assert result.exit_code == 0, result.output
+        assert "sent 1 mail(s)" in result.output
+        [message] = server.messages
+        assert message["To"] == "ana@example.org"
+        assert after.test_client().get(link_in(message)).status_code == 200
+        assert outbox_rows(after) == []
+    finally:
+        controller.stop()
+        close(after)
+
+
+def test_a_permanent_refusal_is_given_up_at_once_and_can_be_queued_again(app, make):
+    make.user(email="ana@example.org")
+    port = free_port()
+    server = FlakyServer(failures=1, code="550 5.1.1 No such mailbox")
+    controller = server_on(server, port)
+    mailing = mailing_app(app, port)
+    try:
+        assert mailing.test_client().post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
+        [row] = outbox_rows(mailing)
+        assert row.failed_at is not None and row.attempts == 1 and row.last_error == "SMTPDataError 550"
+        runner = mailing.test_cli_runner()
+        status = runner.invoke(args=["mail", "status"])
+        assert status.exit_code == 1 and "failed 1" in status.output and "SMTPDataError 550" in status.output
+        assert mailing.test_client().get("/health").get_json()["mail"]["state"] == "failing"
+        assert "queued 1 failed mail(s) again" in runner.invoke(args=["mail", "retry"]).output
+        sent = runner.invoke(args=["mail", "send"])
+        assert sent.exit_code == 0 and "sent 1 mail(s)" in sent.output
+        assert len(server.messages) == 1 and outbox_rows(mailing) == []
+    finally:
+        controller.stop()
+        close(mailing)
+
+
+def test_two_drains_at_once_send_each_mail_once(app, make):
+    from registry import mail
+
+    make.user(email="ana@example.org")
+    port = free_port()
+    server = FlakyServer(failures=0)
+    controller = server_on(server, port)
+    mailing = mailing_app(app, port)
+    try:
+        with mailing.test_request_context(base_url="https://registry.example"):
+            for n in range(3):
+                mail.enqueue(
+                    mail.message(f"p{n}@example.org", "Hello", "password_changed", user=User(pseudonym="p"), url="x"),
+                    f"p{n}@example.org",
+                )
+            db.session.commit()
+            ids = mail.due_ids(mail.now_utc())
+            assert mail._claim(ids[0], mail.now_utc())  # another drain holds the first one
+            result = mail.drain()
+        assert result["sent"] == 2 and sorted(m["To"] for m in server.messages) == ["p1@example.org", "p2@example.org"]
+    finally:
+        controller.stop()
+        close(mailing)
+
+
+def test_links_carry_an_opaque_token_stored_only_hashed(mail_app, make, inbox):
+    import hashlib
+
+    from registry.models import LinkToken
+
+    user_id = make.user(email="ana@example.org")
+    client = mail_app.test_client()
+    login(client, "ana@example.org")
+    assert client.post("/account/email", data={"email": "new@example.org", "current": PASSWORD}).status_code == 302
+    path = link_in(inbox.wait(1)[0])
+    token = path.rsplit("/", 1)[1]
+    assert len(token) >= 40 and "." not in token  # 32 random bytes, no signed payload
+    import base64
+
+    decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert b"new@example.org" not in decoded and str(user_id).encode() not in decoded[:2]
+    with mail_app.app_context():
+        [row] = db.session.scalars(select(LinkToken)).all()
+        assert row.digest == hashlib.sha256(token.encode()).hexdigest() and token not in row.digest
+    client.get(path)
+    assert login(mail_app.test_client(), "new@example.org").status_code == 302
+    again = client.get(path, follow_redirects=True)  # single use
+    assert "not valid any more" in again.text
+
+
+def test_a_confirmation_link_expires(mail_app, make, inbox, monkeypatch):
+    from registry import auth
+
+    make.user(email="ana@example.org")
+    client = mail_app.test_client()
+    login(client, "ana@example.org")
+    client.post("/account/email", data={"email": "new@example.org", "current": PASSWORD})
+    path = link_in(inbox.wait(1)[0])
+    monkeypatch.setattr(auth, "CONFIRM_MAX_AGE", -1)
+    assert "not valid any more" in client.get(path, follow_redirects=True).text
+    assert login(mail_app.test_client(), "new@example.org").status_code == 200  # not changed
