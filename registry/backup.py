@@ -44,7 +44,8 @@ def postgres_instructions(url: str | URL, file: str = "registry.dump") -> str:
         "which take a consistent snapshot while the app runs (set PGPASSWORD or use ~/.pgpass):\n"
         f"  (umask 077; pg_dump --format=custom --file={file} '{libpq}')    # a private file: health data\n"
         f"  pg_restore --clean --if-exists --no-owner --dbname='{libpq}' {file}\n"
-        "Then run `registry init` (migrations up, if the dump is older) and `registry aggregates check`."
+        "Then run `registry init` (migrations up, if the dump is older), `registry erasures replay` (deletions\n"
+        "made after the dump are made again) and `registry aggregates check`."
     )
 
 

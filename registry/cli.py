@@ -680,7 +680,8 @@ def restore_command(file: Path, yes: bool):
     FILE must be a registry database written by `registry backup` (or a copy of one) whose
     migration revision this code knows; a backup from an older version of the registry is
     migrated up after restoring, one from a newer version is refused. Everything written since
-    the backup was taken is lost, so the command asks first (--yes skips the question).
+    the backup was taken is lost, so the command asks first (--yes skips the question), except
+    deletions: every deletion in the erasure journal (registry.erasures) is made again afterwards.
 
     Safe while the app runs (the live database is overwritten through SQLite's own locks), but
     stop the app servers if you can: a submission sent during the restore may fail. Afterwards,
@@ -724,7 +725,11 @@ def restore_command(file: Path, yes: bool):
     report_upkeep.rebuild_if_missing(db.session)
     backup.invalidate_report_caches(db.session, versions_before)
     db.session.commit()
-    click.echo(f"Restored {database} from {file}. Run `registry aggregates check` to confirm the report counts.")
+    click.echo(f"Restored {database} from {file}.")
+    from registry import erasures  # deletions made after the backup: made again
+
+    click.echo(erasures.summary(erasures.replay()))
+    click.echo("Run `registry aggregates check` to confirm the report counts.")
 
 
 def _private_files() -> None:
@@ -772,6 +777,9 @@ def register_commands(app: Flask) -> None:
     from registry import mail  # `registry mail send|status|retry`, and each worker's background drain
 
     mail.register(app)
+    from registry import erasures  # `registry erasures replay`
+
+    erasures.register(app)
 
 
 cli.add_command(serve_command)  # on the group itself: serving needs no app in this process

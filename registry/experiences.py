@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 
 import scales
-from registry import audit, moderation, screening
+from registry import audit, erasures, moderation, screening
 from registry.auth import owned_or_none
 from registry.database import now_utc, report_key
 from registry.extensions import cache, db
@@ -243,6 +243,7 @@ def delete(experience: Experience) -> None:
     """Remove an experience with its side effects and stop reasons from the registry and every count."""
     moderation.close_flags("tip", [experience.id])
     audit.record("experience.delete", "experience", experience.id)
+    erasures.record(db.session, "experience", experience.id, experience.created_at)  # a restore must not undo it
     db.session.delete(experience)
 
 

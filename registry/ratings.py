@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from registry import audit, experiences, moderation, screening
+from registry import audit, erasures, experiences, moderation, screening
 from registry.auth import owned_or_none
 from registry.extensions import db
 from registry.models import Condition, Doctor, DoctorRating, User
@@ -94,6 +94,7 @@ def delete(rating: DoctorRating) -> None:
     """Remove a rating (the caller commits)."""
     audit.record("rating.delete", "rating", rating.id)
     moderation.close_flags("comment", [rating.id])
+    erasures.record(db.session, "rating", rating.id, rating.created_at)  # a restore must not undo it
     db.session.delete(rating)
 
 

@@ -3,7 +3,8 @@
 A download holds what the participant entered and what the registry derived from it (the
 "patients like me" bands, moderation states); nothing about anyone else, not even who moderated.
 Deletion subtracts every experience from the report aggregates through experiences.delete, in
-the same transaction that removes the rows, so counts, reports and exports lose them at once.
+the same transaction that removes the rows, so counts, reports and exports lose them at once, and
+is written to the erasure journal (registry.erasures), so that restoring an older backup makes it again.
 """
 
 from __future__ import annotations
@@ -19,9 +20,20 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 import scales
-from registry import audit, auth, experiences, followups, ratings
+from registry import audit, auth, erasures, experiences, followups, ratings
 from registry.extensions import db
-from registry.models import AuditEvent, Condition, Diagnosis, DoctorRating, Experience, Flag, TipVote, User, UserSession
+from registry.models import (
+    AuditEvent,
+    Condition,
+    Diagnosis,
+    DoctorRating,
+    Experience,
+    Flag,
+    OutboxMail,
+    TipVote,
+    User,
+    UserSession,
+)
 from reports.csvout import neutralize
 
 # field -> scale, for the label printed beside each stored code
@@ -344,6 +356,7 @@ def delete_account(user: User, by_operator: bool = False) -> dict[str, int]:
     n_ratings = len(own_ratings)
     db.session.execute(delete(Diagnosis).where(Diagnosis.user_id == user.id))
     db.session.execute(delete(TipVote).where(TipVote.user_id == user.id))  # not left to the foreign key alone
+    db.session.execute(delete(OutboxMail).where(OutboxMail.recipient == user.email))  # unsent mail to them
     counts = {"experiences": len(own), "ratings": n_ratings}
     audit.record(
         "account.delete",
@@ -355,6 +368,7 @@ def delete_account(user: User, by_operator: bool = False) -> dict[str, int]:
     db.session.flush()
     # The trail keeps what happened, not who it was: the pseudonym goes with the account.
     db.session.execute(update(AuditEvent).where(AuditEvent.actor_id == user.id).values(actor_label="deleted account"))
+    erasures.record(db.session, "account", user.id, user.created_at)  # a restored backup must not bring it back
     db.session.delete(user)  # consent events go with it; flags and audit events keep a null account
     db.session.flush()
     return counts
