@@ -468,8 +468,13 @@ def seed_demo_command(n_experiences: int, seed: int, until, batch_size: int, doc
     show_default=True,
     help="CSV files, or the same tables as Parquet (typed columns, codes as categoricals).",
 )
+@click.option(
+    "--labelled",
+    is_flag=True,
+    help="Also write each table as a Stata .dta and an SPSS .sav file with value and variable labels.",
+)
 @with_appcontext
-def export_command(out: Path, conditions, treatments, since, until, with_text: bool, fmt: str):
+def export_command(out: Path, conditions, treatments, since, until, with_text: bool, fmt: str, labelled: bool):
     """Write the de-identified research export (consenting participants only) into --out.
 
     The files are those of the web download: experiences.csv, the long tables, doctor_ratings.csv,
@@ -498,7 +503,7 @@ def export_command(out: Path, conditions, treatments, since, until, with_text: b
         with_text=with_text,
     )
     _private_files()
-    log = export.start_log(None, f"cli:{getpass.getuser()}", req, fmt)
+    log = export.start_log(None, f"cli:{getpass.getuser()}", req, fmt, labelled)
     db.session.commit()
     with tqdm(unit="rows", unit_scale=True, desc="Exporting", disable=None) as bar:
         last = {"n": 0}
@@ -507,11 +512,17 @@ def export_command(out: Path, conditions, treatments, since, until, with_text: b
             bar.update(max(n - last["n"], 0) if n >= last["n"] else n)
             last["n"] = n
 
-        counts = export.export_to_directory(out, req, current_app.config["EXPORT_KEY"], progress=progress, fmt=fmt)
+        counts = export.export_to_directory(
+            out, req, current_app.config["EXPORT_KEY"], progress=progress, fmt=fmt, labelled=labelled
+        )
     export.finish_log(log.id, counts)
     for name, n in counts.items():
         click.echo(f"  {name}.{fmt}: {n:,} rows")
-    click.echo(f"Wrote the export to {out} (datapackage.json describes every file).")
+    click.echo(
+        f"Wrote the export to {out} (datapackage.json describes every file; data_dictionary.csv in REDCap's layout"
+        + (", a .dta and a .sav file per table" if labelled else "")
+        + ")."
+    )
 
 
 @click.command("demo")

@@ -10,14 +10,53 @@ import scales
 MISSING = [""]
 
 
+# Scales whose codes are ordered, in the order of their options (low to high, or as the instrument
+# lists them), with the codes that are answers outside that order ("can't tell", "don't know"): they
+# come last, and an ordinal analysis sets them to missing. Every other scale is nominal.
+ORDINAL: tuple[tuple[scales.Scale, tuple[str, ...]], ...] = (
+    (scales.AGE_BAND, ()),
+    (scales.YEARS_SINCE_DIAGNOSIS, ()),
+    (scales.EFFECTIVENESS, (scales.UNKNOWN_EFFECT_CODE,)),
+    (scales.SIDE_EFFECT_SEVERITY, ()),
+    (scales.ADHERENCE, ()),
+    (scales.BURDEN, ()),
+    (scales.COST_PER_MONTH, ("unknown",)),
+    (scales.FREQUENCY, ()),
+    (scales.DOCTOR_RECOMMEND, ()),
+)
+
+
+def ordinal(scale: scales.Scale) -> tuple[str, ...] | None:
+    """The scale's codes outside its order when the scale is ordinal (maybe none); None when it is nominal."""
+    for known, outside in ORDINAL:
+        if known is scale:
+            return outside
+    return None
+
+
 def _enum(name: str, scale: scales.Scale, description: str, required: bool = False) -> dict:
     codes = "; ".join(f"{code} = {label}" for code, label in scale.options)
-    return {
+    outside = ordinal(scale)
+    if outside is None:
+        order = ""
+    else:
+        order = " Ordered as listed."
+        if outside:
+            order += (
+                f" {', '.join(outside)}: an answer outside the order (listed last; missing in an ordinal analysis)."
+            )
+    field = {
         "name": name,
         "type": "string",
-        "description": f"{description} Codes: {codes}." + (f" Source: {scale.source}." if scale.source else ""),
+        "description": f"{description} Codes: {codes}.{order}" + (f" Source: {scale.source}." if scale.source else ""),
         "constraints": {"enum": list(scale.codes), **({"required": True} if required else {})},
+        # Table Schema v2's machine-readable labels and order (v1 readers ignore them).
+        "categories": [{"value": code, "label": label} for code, label in scale.options],
+        "categoriesOrdered": outside is not None,
     }
+    if outside:
+        field["outsideOrder"] = list(outside)
+    return field
 
 
 def _string(name: str, description: str, required: bool = False, pattern: str | None = None) -> dict:
@@ -26,6 +65,8 @@ def _string(name: str, description: str, required: bool = False, pattern: str | 
         constraints["required"] = True
     if pattern:
         constraints["pattern"] = pattern
+    if pattern == MONTH_PATTERN:
+        description += MONTH_PRECISION
     field = {"name": name, "type": "string", "description": description}
     if constraints:
         field["constraints"] = constraints
@@ -40,6 +81,12 @@ def _integer(name: str, description: str, low: int, high: int, required: bool = 
 
 
 MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+# Month precision: every date of the export is a year-month. CSV writes it as YYYY-MM text; Parquet as a
+# date, the first day of the month, standing for the whole month (docs/interchange.md says why).
+MONTH_PRECISION = (
+    " Month precision: in CSV the text YYYY-MM; in Parquet, Stata and SPSS a date, the first day of the month,"
+    " which stands for the whole month (the day carries no information)."
+)
 TEXT_NOTE = (
     " Free text as participants entered it, included only when the export asked for it; empty where a"
     " moderator hid the text or it is held for review (an email address, phone number or link)."
@@ -302,8 +349,26 @@ def datapackage(with_text: bool, created: str, filters: dict, counts: dict[str, 
                 "profile": "tabular-data-resource",
                 **FILE_FORMATS[fmt],
                 "description": f"{counts.get(name, 0)} rows.",
-                "schema": schema if fmt == "csv" else {**schema, "missingValues": PARQUET_MISSING},
+                "schema": schema if fmt == "csv" else parquet_schema(schema),
             }
             for name, schema in schemas(with_text).items()
         ],
     }
+
+
+def is_month(spec: dict) -> bool:
+    """Whether a field of the CSV codebook is a year-month (a date of month precision in Parquet)."""
+    return spec.get("constraints", {}).get("pattern") == MONTH_PATTERN
+
+
+def parquet_schema(schema: dict) -> dict:
+    """A table's schema as its Parquet file holds it: year-months are dates (the first of the month)."""
+    fields = []
+    for spec in schema["fields"]:
+        if is_month(spec):
+            constraints = {k: v for k, v in spec["constraints"].items() if k != "pattern"}
+            spec = {k: v for k, v in spec.items() if k != "constraints"} | {"type": "date"}
+            if constraints:
+                spec["constraints"] = constraints
+        fields.append(spec)
+    return {**schema, "fields": fields, "missingValues": PARQUET_MISSING}

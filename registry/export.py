@@ -11,6 +11,8 @@ import csv
 import hashlib
 import io
 import json
+import shutil
+import tempfile
 import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -21,6 +23,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import aliased
 
 from registry import audit
+from registry import labelled as labelled_files
 from registry.codebook import datapackage, schemas
 from registry.database import year_month
 from registry.extensions import db
@@ -270,11 +273,14 @@ def _followups():
     return followups
 
 
-def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
+def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv", labelled: bool = False):
     """Write every file through opener(name, binary); yield after each chunk of rows; return row counts.
 
     fmt "parquet" writes the same tables as Parquet files (registry.parquet), described by the same
-    datapackage.json.
+    datapackage.json. Every export also holds the data dictionary (REDCap's layout) and a loader generated
+    from the codebook: read_registry.R for the CSV files, load_duckdb.sql for the Parquet ones
+    (registry.labelled). With `labelled`, each table is also written as a Stata .dta and an SPSS .sav file
+    with variable and value labels (each table held in memory while it is written: see docs/interchange.md).
     """
     pseudo = Pseudonymizer(key)
     tables = {
@@ -292,26 +298,22 @@ def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
     table_schemas = schemas(req.with_text)
     counts = {}
     for name, rows in tables.items():
-        if fmt == "parquet":
-            from registry import parquet
-
-            with opener(f"{name}.parquet", True) as handle:
-                for n in parquet.write_table(handle, rows, table_schemas[name]):
-                    yield n
-            counts[name] = n
-            continue
-        with opener(f"{name}.csv", False) as handle:
-            # CRLF rows (RFC 4180): the csv module quotes a cell only for the line terminator's characters, so
-            # with "\n" a lone carriage return in a tip went out unquoted and split the row for every reader.
-            writer = csv.writer(handle, lineterminator="\r\n")
-            writer.writerow(f["name"] for f in table_schemas[name]["fields"])
-            n = 0
-            for batch in _batches(rows, CHUNK):
-                writer.writerows(batch)  # csv writes None as an empty cell
-                n += len(batch)
-                yield n
-            counts[name] = n
-        yield n
+        kept = None
+        if labelled:
+            kept = labelled_files.Columns(name, table_schemas[name])
+            rows = kept.tee(rows)
+        yield from _write_table(opener, name, rows, table_schemas[name], fmt, counts)
+        if kept is not None:
+            _write_labelled(opener, kept)
+            yield counts[name]
+    with opener("data_dictionary.csv", False) as handle:
+        handle.write(labelled_files.data_dictionary(table_schemas))
+    if fmt == "parquet":
+        with opener("load_duckdb.sql", False) as handle:
+            handle.write(labelled_files.duckdb_script(table_schemas))
+    else:
+        with opener("read_registry.R", False) as handle:
+            handle.write(labelled_files.r_script(table_schemas))
     descriptor = datapackage(
         req.with_text, datetime.now(timezone.utc).isoformat(timespec="seconds"), req.filters(), counts, fmt
     )
@@ -320,7 +322,43 @@ def write_export(opener, req: ExportRequest, key: str, fmt: str = "csv"):
     return counts
 
 
-def export_to_directory(out: Path, req: ExportRequest, key: str, progress=None, fmt: str = "csv") -> dict[str, int]:
+def _write_labelled(opener, kept) -> None:
+    """The table's .dta and .sav files: pyreadstat writes to a path, so through a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="registry-export-") as tmp:
+        stata, spss = Path(tmp) / f"{kept.table}.dta", Path(tmp) / f"{kept.table}.sav"
+        kept.write(stata, spss)
+        for path in (stata, spss):
+            with opener(path.name, True) as handle, open(path, "rb") as source:
+                shutil.copyfileobj(source, handle, 1 << 20)
+
+
+def _write_table(opener, name: str, rows, table_schema: dict, fmt: str, counts: dict):
+    """One table as CSV or Parquet; yield the rows written so far; its count goes into counts."""
+    if fmt == "parquet":
+        from registry import parquet
+
+        with opener(f"{name}.parquet", True) as handle:
+            for n in parquet.write_table(handle, rows, table_schema):
+                yield n
+        counts[name] = n
+        return
+    with opener(f"{name}.csv", False) as handle:
+        # CRLF rows (RFC 4180): the csv module quotes a cell only for the line terminator's characters, so
+        # with "\n" a lone carriage return in a tip went out unquoted and split the row for every reader.
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(f["name"] for f in table_schema["fields"])
+        n = 0
+        for batch in _batches(rows, CHUNK):
+            writer.writerows(batch)  # csv writes None as an empty cell
+            n += len(batch)
+            yield n
+        counts[name] = n
+    yield n
+
+
+def export_to_directory(
+    out: Path, req: ExportRequest, key: str, progress=None, fmt: str = "csv", labelled: bool = False
+) -> dict[str, int]:
     """Write the export's files into a directory; return row counts."""
     out.mkdir(parents=True, exist_ok=True)
 
@@ -329,7 +367,7 @@ def export_to_directory(out: Path, req: ExportRequest, key: str, progress=None, 
         with open(out / name, "wb") if binary else open(out / name, "w", encoding="utf-8", newline="") as handle:
             yield handle
 
-    generator = write_export(opener, req, key, fmt)
+    generator = write_export(opener, req, key, fmt, labelled)
     while True:
         try:
             n = next(generator)
@@ -375,7 +413,7 @@ class _Counted(io.RawIOBase):
         return self._position
 
 
-def stream_zip(req: ExportRequest, key: str, on_done=None, fmt: str = "csv"):
+def stream_zip(req: ExportRequest, key: str, on_done=None, fmt: str = "csv", labelled: bool = False):
     """The export as zip bytes, produced while the rows are read; on_done(counts) at the end."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -391,7 +429,7 @@ def stream_zip(req: ExportRequest, key: str, on_done=None, fmt: str = "csv"):
                 text.flush()
                 text.detach()
 
-        generator = write_export(opener, req, key, fmt)
+        generator = write_export(opener, req, key, fmt, labelled)
         while True:
             try:
                 next(generator)
@@ -406,9 +444,12 @@ def stream_zip(req: ExportRequest, key: str, on_done=None, fmt: str = "csv"):
         on_done(counts)
 
 
-def start_log(user: User | None, via: str, req: ExportRequest, fmt: str = "csv") -> ExportLog:
-    """Record an export as it starts (the caller commits); a format other than CSV is logged with the filters."""
+def start_log(user: User | None, via: str, req: ExportRequest, fmt: str = "csv", labelled: bool = False) -> ExportLog:
+    """Record an export as it starts (the caller commits); a format other than CSV, and the Stata and SPSS
+    files when asked for, are logged with the filters."""
     filters = req.filters() if fmt == "csv" else {**req.filters(), "format": fmt}
+    if labelled:
+        filters["labelled"] = True
     log = ExportLog(user_id=user.id if user else None, via=via[:20], filters=filters, with_text=req.with_text)
     db.session.add(log)
     db.session.flush()

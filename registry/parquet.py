@@ -2,14 +2,19 @@
 
 Column types come from the Table Schemas of registry.codebook (so from scales): a coded
 column is a dictionary (categorical) column whose dictionary is the scale's codes in scale order,
-integers are integers, the dose a double, text is text. Each table is written ROW_GROUP rows at a
+marked ordered for the ordinal scales (codebook.ORDINAL); a year-month is a date, the first day of
+its month (month precision, stated in the codebook); integers are integers, the dose a double, text is text. Each table is written ROW_GROUP rows at a
 time while the export's row generators stream, so memory stays flat however many rows there are.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from registry.codebook import is_month
 
 ROW_GROUP = 100_000
 MEDIATYPE = "application/vnd.apache.parquet"
@@ -18,7 +23,11 @@ MEDIATYPE = "application/vnd.apache.parquet"
 def _arrow_type(spec: dict) -> pa.DataType:
     enum = spec.get("constraints", {}).get("enum")
     if enum:
-        return pa.dictionary(pa.int8() if len(enum) < 128 else pa.int16(), pa.string())
+        return pa.dictionary(
+            pa.int8() if len(enum) < 128 else pa.int16(), pa.string(), ordered=bool(spec.get("categoriesOrdered"))
+        )
+    if is_month(spec):
+        return pa.date32()
     if spec["type"] == "integer":
         return pa.int64() if spec["name"] == "doctor_id" else pa.int16()
     if spec["type"] == "number":
@@ -54,6 +63,8 @@ class _Columns:
                 index = {code: i for i, code in enumerate(enum)}
                 dictionary = pa.array(enum, pa.string())
                 self.encoders.append((arrow_field, index, dictionary))
+            elif is_month(spec):
+                self.encoders.append((arrow_field, _Months(), None))
             else:
                 self.encoders.append((arrow_field, None, None))
 
@@ -61,7 +72,9 @@ class _Columns:
         columns = list(zip(*rows))
         arrays = []
         for (arrow_field, index, dictionary), values in zip(self.encoders, columns):
-            if index is not None:
+            if isinstance(index, _Months):
+                arrays.append(pa.array([index[v] for v in values], pa.date32()))
+            elif index is not None:
                 try:
                     codes = [None if v is None else index[v] for v in values]
                 except KeyError as error:
@@ -71,6 +84,20 @@ class _Columns:
             else:
                 arrays.append(pa.array(values, arrow_field.type))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+class _Months(dict):
+    """YYYY-MM -> the first day of the month (None for none), each distinct month parsed once."""
+
+    def __missing__(self, month):
+        if month is None or month == "":
+            return None
+        try:
+            day = date(int(month[:4]), int(month[5:7]), 1)
+        except (TypeError, ValueError):
+            raise ValueError(f"{month!r} is not a year-month (YYYY-MM)") from None
+        self[month] = day
+        return day
 
 
 def write_table(sink, rows, table_schema: dict, row_group: int | None = None, chunk: int = 5_000):

@@ -132,6 +132,8 @@ def test_web_download_streams_a_zip_and_logs_it(client, auth, community, app):
         "treatments.csv",
         "doctors.csv",
         "datapackage.json",
+        "data_dictionary.csv",
+        "read_registry.R",
     }
     rows = list(csv.DictReader(io.StringIO(archive.read("experiences.csv").decode())))
     assert {r["condition"] for r in rows} == {"migraine"}

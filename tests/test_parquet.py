@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import date
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -42,8 +43,13 @@ def export(runner, out, *args):
 
 
 def as_text(value) -> str:
-    """A Parquet value as the CSV export writes it (None is an empty cell)."""
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    """A Parquet value as the CSV export writes it (None is an empty cell, a month's first day YYYY-MM)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, date):
+        assert value.day == 1  # month precision
+        return f"{value:%Y-%m}"
+    return str(value)
 
 
 def test_parquet_read_back_with_pandas_equals_the_csv_export(runner, community, tmp_path, monkeypatch):
@@ -78,9 +84,52 @@ def test_same_datapackage_describes_the_parquet_files(runner, community, tmp_pat
     assert [r["path"] for r in package["resources"]] == [f"{name}.parquet" for name in TABLES]
     assert all(r["format"] == "parquet" and r["mediatype"] == parquet.MEDIATYPE for r in package["resources"])
     for ours, theirs in zip(package["resources"], csv_package["resources"]):
-        assert ours["schema"]["fields"] == theirs["schema"]["fields"] and ours["description"] == theirs["description"]
+        assert ours["description"] == theirs["description"]
         assert ours["schema"]["primaryKey"] == theirs["schema"]["primaryKey"]
-    assert package["resources"][0]["schema"]["fields"] == codebook.schemas(True)["experiences"]["fields"]
+        for mine, csvs in zip(ours["schema"]["fields"], theirs["schema"]["fields"], strict=True):
+            if codebook.is_month(csvs):  # a date in Parquet, YYYY-MM text in CSV, month precision in both
+                assert mine["type"] == "date" and "Month precision" in mine["description"] == csvs["description"]
+            else:
+                assert mine == csvs
+    assert package["resources"][0]["schema"] == codebook.parquet_schema(codebook.schemas(True)["experiences"])
+
+
+MONTHS = {
+    "experiences": ["started", "stopped", "reported", "updated"],
+    "experience_updates": ["recorded", "stopped"],
+    "doctor_ratings": ["last_visit", "rated"],
+}
+ORDERED = ["age_band", "years_since_diagnosis", "effectiveness", "side_effect_severity", "adherence", "burden"]
+
+
+def test_duckdb_reads_ordered_enums_and_dates(runner, community, tmp_path, monkeypatch):
+    import duckdb
+
+    out = export(runner, tmp_path, "--format", "parquet")
+    schema = pq.read_schema(out / "experiences.parquet")
+    assert all(schema.field(name).type.ordered for name in ORDERED + ["cost_per_month"])
+    assert not schema.field("role").type.ordered and not schema.field("sex").type.ordered
+    monkeypatch.chdir(out)  # the loader reads the files of the folder it runs in
+    con = duckdb.connect()
+    con.execute((out / "load_duckdb.sql").read_text())  # the export's own loader: ENUM types in scale order
+    types = {
+        table: dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+        for table in MONTHS
+    }
+    for table, months in MONTHS.items():
+        assert all(types[table][m] == "DATE" for m in months), (table, types[table])
+    assert types["experiences"]["effectiveness"].startswith("ENUM('worse', 'none', 'slight', 'moderate', 'major'")
+    assert types["doctor_ratings"]["explained_clearly"].startswith("ENUM('never', 'sometimes', 'usually', 'always'")
+    # ENUMs compare in scale order, not alphabetically ('none' < 'mild' although 'n' > 'm'), when both sides are
+    # the ENUM (a bare literal would make DuckDB compare text).
+    query = "SELECT count(*) FROM experiences WHERE side_effect_severity > 'mild'::side_effect_severity"
+    better = con.execute(query).fetchone()[0]
+    frame = pd.read_parquet(out / "experiences.parquet")
+    assert better == frame["side_effect_severity"].isin(["moderate", "severe", "very_severe"]).sum() > 0
+    assert frame["side_effect_severity"].cat.ordered and not frame["role"].cat.ordered
+    days = con.execute("SELECT DISTINCT day(started) FROM experiences").fetchall()
+    assert days == [(1,)]
+    assert con.execute("SELECT count(*) FROM experiences").fetchone()[0] == len(frame)
 
 
 def test_parquet_package_is_a_valid_frictionless_package(runner, community, tmp_path):
@@ -107,7 +156,7 @@ def test_researchers_download_parquet_in_a_zip(client, auth, community, app):
     response = client.post("/research/export", data={"conditions": ["migraine"], "format": "parquet"})
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert set(archive.namelist()) == {f"{name}.parquet" for name in TABLES} | {"datapackage.json"}
+    assert {f"{name}.parquet" for name in TABLES} | {"datapackage.json", "load_duckdb.sql"} <= set(archive.namelist())
     frame = pd.read_parquet(io.BytesIO(archive.read("experiences.parquet")))
     assert len(frame) > 0 and set(frame["condition"]) == {"migraine"}
     with app.app_context():

@@ -34,6 +34,11 @@ class ExportForm(FlaskForm):
         description="Optional, YYYY-MM (inclusive).",
     )
     with_text = BooleanField("Include free text (tips, comments and participants' own side-effect terms)")
+    labelled = BooleanField(
+        "Also Stata (.dta) and SPSS (.sav) files with value and variable labels",
+        description="CSV and Parquet only; every export already holds a data dictionary (REDCap layout) and a "
+        "loader for R (CSV) or DuckDB (Parquet).",
+    )
     format = RadioField(
         "Format",
         default="csv",
@@ -41,10 +46,11 @@ class ExportForm(FlaskForm):
             [
                 ("csv", "CSV files and datapackage.json (zip)"),
                 ("parquet", "Parquet files and datapackage.json (zip): typed columns, codes as categoricals"),
-                ("fhir", "FHIR R4 QuestionnaireResponses, one per experience (ndjson)"),
+                ("fhir", "FHIR R4 resources (ndjson): experiences, follow-ups and doctor ratings as responses"),
             ]
         ),
-        description="The FHIR file holds the treatment experiences (no doctor ratings).",
+        description="The FHIR file holds the ValueSets of conditions and treatments, the doctors, then one "
+        "QuestionnaireResponse per experience, follow-up point and doctor rating.",
     )
 
     def __init__(self, *args, conditions=(), treatments=(), **kwargs):

@@ -52,7 +52,8 @@ def download():
         with_text=form.with_text.data,
     )
     fmt = form.format.data
-    log = export.start_log(current_user, "web", req, fmt)
+    labelled = bool(form.labelled.data) and fmt != "fhir"
+    log = export.start_log(current_user, "web", req, fmt, labelled)
     db.session.commit()
     log_id = log.id
     key = current_app.config["EXPORT_KEY"]
@@ -60,7 +61,9 @@ def download():
         stream = fhir.stream_ndjson(req, key, on_done=lambda n: export.finish_log(log_id, {"responses": n}))
         name, mimetype = f"registry-fhir-{date.today().isoformat()}.ndjson", fhir.FHIR_NDJSON
     else:
-        stream = export.stream_zip(req, key, on_done=lambda counts: export.finish_log(log_id, counts), fmt=fmt)
+        stream = export.stream_zip(
+            req, key, on_done=lambda counts: export.finish_log(log_id, counts), fmt=fmt, labelled=labelled
+        )
         suffix = "-parquet" if fmt == "parquet" else ""
         name, mimetype = f"registry-export-{date.today().isoformat()}{suffix}.zip", "application/zip"
     return Response(
