@@ -82,7 +82,7 @@ DEFAULTS = dict(
     BASE_URL=None,
     MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     # Report caches are keyed by each condition's data version, so a stale entry is never read.
-    CACHE_TYPE="SimpleCache",
+    CACHE_TYPE="registry.cache.JSONSimpleCache",  # JSON entries, as on Redis (registry/cache.py)
     CACHE_DEFAULT_TIMEOUT=3600,
     # None: load the search vocabularies in the background at start, except under tests.
     PRELOAD_VOCABULARIES=None,
@@ -183,6 +183,9 @@ def _database_engine_options(app: Flask) -> None:
     on PostgreSQL, a bounded pool per worker and a bounded wait for a connection."""
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     options.setdefault("pool_pre_ping", True)
+    # An error's text never carries its statement's parameters (user ids beside condition ids, answers):
+    # it reaches logs and tracebacks.
+    options.setdefault("hide_parameters", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         options.setdefault("pool_size", int(app.config["DB_POOL_SIZE"]))
         options.setdefault("max_overflow", int(app.config["DB_MAX_OVERFLOW"]))

@@ -1,0 +1,126 @@
+"""The report cache (registry/cache.py): JSON entries, namespaced by release and format, failing open."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import pytest
+
+from registry import __version__, cache, cached_reports
+from registry.extensions import db
+from reports.filters import Filters
+
+
+@pytest.fixture
+def community(make):
+    make.treatment("Sumatriptan")
+    make.treatment("Propranolol")
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "propranolol"])
+    for i in range(8):
+        make.experience(
+            treatment="sumatriptan" if i % 2 else "propranolol",
+            effectiveness=["major", "moderate", "none", "worse"][i % 4],
+            stopped="2024-09" if i % 3 == 0 else None,
+            stop_reasons=["side_effects"] if i % 3 == 0 else [],
+            side_effects=["nausea"] if i % 2 else ["fatigue"],
+            dose_amount=50.0 if i % 2 else None,
+            dose_unit="mg" if i % 2 else None,
+            dose_frequency="once_daily" if i % 2 else None,
+            birth_year=1980 + i,
+            sex="female" if i % 2 else "male",
+        )
+
+
+def _every_report():
+    """Every value the views cache, computed afresh (the same calls the pages make)."""
+    from registry.models import Condition, Treatment
+
+    condition = db.session.scalar(db.select(Condition).where(Condition.slug == "migraine"))
+    treatments = list(db.session.scalars(db.select(Treatment).order_by(Treatment.id)))
+    filtered = Filters(sex=("female",))
+    overview = cached_reports.treatment_overview(treatments[0])
+    return {
+        "condition": cached_reports.condition_report(condition, Filters()),
+        "condition filtered": cached_reports.condition_report(condition, filtered),
+        "treatment": cached_reports.treatment_report(condition, treatments[0], filtered),
+        "compare": cached_reports.compare_report(condition, treatments, Filters()),
+        "overview": overview,
+        "time": cached_reports.time_curves(condition, treatments),
+        "time overview": cached_reports.treatment_time_curves(treatments[1]),
+        "slices": cached_reports.slice_reports(condition, treatments[1]),
+        "drug time": cached_reports.drug_time(treatments[0], overview)[0],
+    }
+
+
+def test_every_cached_report_round_trips_through_json(app, community):
+    """What the pages cache comes back equal from its JSON entry, classes and all (dict keys of any kind,
+    tuples, frozen dataclasses, floats)."""
+    with app.test_request_context():
+        reports = _every_report()
+        for name, value in reports.items():
+            entry = cache.dumps(value)
+            assert json.loads(entry) is not None, name  # JSON, not a pickle
+            assert cache.loads(entry) == value, name
+        # The app's own (in-process) cache holds the same entries: a second read is the decoded copy, equal.
+        again = _every_report()
+        assert again == reports
+
+
+def test_entries_another_release_cannot_read_are_misses():
+    entries = cache.JSONEntries()
+    assert entries.loads(b"!" + pickle.dumps({"a": 1})) is None  # an older release's pickle
+    gone = b'J{"class":"reports.outcomes:NoSuchReport","fields":{}}'
+    assert entries.loads(gone) is None
+    changed = b'J{"class":"reports.filters:Filters","fields":{"role":{"tuple":[]},"planet":"mars"}}'
+    assert entries.loads(changed) is None  # a field this code's class does not have
+    foreign = b'J{"class":"os:PathLike","fields":{}}'
+    assert entries.loads(foreign) is None  # never a class from outside our packages
+    assert entries.loads(entries.dumps(Filters(role=("patient",)))) == Filters(role=("patient",))
+    assert entries.loads(entries.dumps(7)) == 7 and entries.dumps(7) == b"7"  # INCRBY still works on it
+    with pytest.raises(TypeError):
+        entries.dumps(object())
+
+
+def test_an_uncacheable_value_is_served_uncached(app, caplog):
+    with app.app_context():
+        from registry.extensions import cache as app_cache
+
+        assert app_cache.set("k", object()) is False and app_cache.get("k") is None
+    assert "was not cached" in caplog.text
+
+
+def _redis_or_skip() -> str:
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI: {error}")
+        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
+    return url
+
+
+def test_redis_keys_carry_the_release_and_format(base_config, community, make):
+    """Two releases sharing one Redis never read each other's entries: every key starts with the version."""
+    import redis
+
+    from registry import create_app
+
+    url = _redis_or_skip()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    shared = create_app({**base_config, "REDIS_URL": url})
+    try:
+        assert shared.test_client().get("/conditions/migraine").status_code == 200
+        keys = [k.decode() for k in client.keys("*")]
+        assert keys and all(k.startswith(f"registry:{__version__}:f{cache.FORMAT}:") for k in keys), keys
+        values = [client.get(k) for k in keys]
+        assert all(v.startswith(b"J{") or v.isdigit() for v in values)
+    finally:
+        client.flushdb()
+        with shared.app_context():
+            db.engine.dispose()
