@@ -40,6 +40,7 @@ from registry.models.report_tables import (
     report_slice,
     report_term,
     report_version,
+    upkeep_check,
 )
 from registry.models.user import CONSENT_VERSION, ConsentEvent, LoginFailure, User, UserSession
 
@@ -66,6 +67,7 @@ __all__ = [
     "report_slice",
     "report_term",
     "report_version",
+    "upkeep_check",
     "COMMUNICATION_ITEMS",
     "DoctorRating",
     "CONSENT_VERSION",

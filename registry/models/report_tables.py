@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table
 
 import scales
+from registry.database import UTCDateTime
 from registry.extensions import db
 
 DIMENSIONS = ("role", "age_band", "sex", "years_since_diagnosis")
@@ -80,4 +81,20 @@ report_version = Table(
     db.metadata,
     Column("condition_id", ForeignKey("condition.id", ondelete="CASCADE"), primary_key=True),
     Column("version", Integer, nullable=False, default=0),
+)
+
+
+# Windows in which the report tables are checked against the raw rows by every `registry release`, and
+# rebuilt when they differ: opened by `registry init` when it migrates a registry (servers of the previous
+# release may still write, with its own upkeep, until the rollout ends), closed when the window ends or
+# by `registry aggregates check --repair` (registry/report_upkeep.py, verify()).
+upkeep_check = Table(
+    "upkeep_check",
+    db.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reason", String(200), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
 )
