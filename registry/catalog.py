@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,14 +59,95 @@ def _like(key: str) -> str:
 
 
 def find_condition(name: str) -> Condition | None:
-    """The condition a name or synonym means, ignoring case, spacing and accents."""
+    """The condition a name or synonym means, ignoring case, spacing and accents.
+
+    None for a broad word that means several conditions ("Depression"): see broad_conditions.
+    """
     key = name_key(name)
-    if not key:
+    if not key or key in broad_terms():
         return None
     found = db.session.scalar(select(Condition).where(Condition.name_key == key))
     if found is None:
         found = db.session.scalar(select(Condition).join(ConditionSynonym).where(ConditionSynonym.key == key).limit(1))
     return found
+
+
+@functools.cache
+def _broad_terms(path: Path) -> dict[str, tuple[str, ...]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name_key(item["name"]): tuple(item["conditions"]) for item in data.get("broad_conditions", ())}
+
+
+def broad_terms() -> dict[str, tuple[str, ...]]:
+    """name_key of a broad word -> the slugs of the diagnoses it can mean (the starter catalog's list)."""
+    return _broad_terms(STARTER_CATALOG)
+
+
+def broad_conditions(name: str) -> list[Condition]:
+    """The catalog's conditions a broad word can mean, in the starter catalog's order ([] if it is not one)."""
+    slugs = broad_terms().get(name_key(name), ())
+    if not slugs:
+        return []
+    rows = {c.slug: c for c in db.session.scalars(select(Condition).where(Condition.slug.in_(slugs)))}
+    return [rows[s] for s in slugs if s in rows]
+
+
+# Names cut short by whoever exported them ("Bipolar Disorde", "ibromyalgia"): a name that lacks at
+# most this many letters inside its last word (or its first) still means the one entry it begins (ends) with.
+CUT_END_LETTERS = 3
+CUT_START_LETTERS = 2
+CUT_MIN_LENGTH = 6
+
+
+def match_condition(name: str) -> list[Condition]:
+    """The conditions a name as people write it can mean: [] none, [one], or several for a broad word.
+
+    Tried in order: a broad word; the name or a synonym; "Diabetes, Type 2" read as "Type 2
+    Diabetes"; a name cut off at its end or start by a few letters, when exactly one entry fits.
+    """
+    broad = broad_conditions(name)
+    if broad:
+        return broad
+    found = find_condition(name)
+    if found is None and name.count(",") == 1:
+        head, tail = name.split(",")
+        found = find_condition(f"{tail} {head}")
+    if found is None:
+        found = _cut_off(name_key(name))
+    return [found] if found is not None else []
+
+
+def _cut_off(key: str) -> Condition | None:
+    """The one condition whose name or synonym a cut-off key is the start or end of (None if not exactly one)."""
+    if len(key) < CUT_MIN_LENGTH or key in broad_terms():
+        return None
+    pattern = key.replace("%", "").replace("_", "")
+    rows = db.session.execute(
+        select(Condition.id, Condition.name_key, ConditionSynonym.key)
+        .outerjoin(ConditionSynonym, ConditionSynonym.condition_id == Condition.id)
+        .where(
+            or_(
+                Condition.name_key.like(pattern + "%"),
+                Condition.name_key.like("%" + pattern),
+                ConditionSynonym.key.like(pattern + "%"),
+                ConditionSynonym.key.like("%" + pattern),
+            )
+        )
+    ).all()
+    ids = set()
+    for condition_id, *names in rows:
+        for full in names:
+            if not full or full == key:
+                continue
+            if full.startswith(key):
+                missing = full[len(key) :]
+                if len(missing) <= CUT_END_LETTERS and missing.isalpha():
+                    ids.add(condition_id)
+            elif full.endswith(key):
+                missing = full[: len(full) - len(key)]
+                if len(missing) <= CUT_START_LETTERS and missing.isalpha():
+                    ids.add(condition_id)
+    return db.session.get(Condition, ids.pop()) if len(ids) == 1 else None
 
 
 def search_conditions(q: str, limit: int = 20, vocabulary: bool = True) -> list[Hit]:
@@ -108,7 +190,13 @@ def search_conditions(q: str, limit: int = 20, vocabulary: bool = True) -> list[
 
 
 def add_condition(name: str, icd10: str | None = None, synonyms=(), user=None) -> tuple[Condition, bool]:
-    """Return the existing condition a name means, or add a new one; (condition, created)."""
+    """Return the existing condition a name means, or add a new one; (condition, created).
+
+    ValueError for a broad word that means several listed conditions: the caller asks which one.
+    """
+    broad = broad_conditions(name)
+    if len(broad) > 1:
+        raise ValueError(f"{clean(name)!r} can mean {', '.join(c.name for c in broad)}: choose the one meant")
     existing = find_condition(name)
     if existing is not None:
         return existing, False
@@ -369,6 +457,8 @@ def load_starter_catalog(path: Path = STARTER_CATALOG) -> dict[str, int]:
             db.session.add(condition)
             added["conditions"] += 1
         _add_synonyms(condition, ConditionSynonym, item.get("synonyms", ()))
+        for synonym in [s for s in condition.synonyms if s.key in broad_terms()]:
+            condition.synonyms.remove(synonym)  # an older catalog gave a broad word to one diagnosis
         linked = {t.slug for t in condition.treatments}
         for slug in item.get("treatments", ()):
             if slug not in linked:
