@@ -32,7 +32,7 @@ BLUEPRINTS = (
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the registry application."""
-    from registry import settings, web
+    from registry import metrics, settings, web
     from registry.cli import register_commands
 
     app = _new_app(test_config)
@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)  # database (and report upkeep), migrations, CSRF, cache, compression, limits, log-ins, mail
     web.install(app)  # converters, request hooks, the log-in loader, template filters
     _register_blueprints(app)
+    metrics.init_app(app)  # /metrics and request counts, when REGISTRY_METRICS is on
     register_commands(app)
     _preload_vocabularies(app)
     return app

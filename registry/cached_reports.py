@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 import scales
-from registry import catalog, release
+from registry import catalog, metrics, release
 from registry.extensions import cache, db
 from registry.models import Condition, Diagnosis, Doctor, Experience, Treatment, User
 from registry.report_sources import CellSource, PublishedRatingSource, PublishedSource, RatingSource, RawSource
@@ -53,6 +53,7 @@ def _cached(kind: str, scope: tuple, parts: tuple, compute):
     """compute() once per key: the kind, its data version scope, the source, the policy and the parts."""
     key = "|".join(map(str, ("report", kind, *scope, _source_kind(), *_policy_id(), *parts)))
     value = cache.get(key)
+    metrics.cache_lookup(hit=value is not None)
     if value is None:
         value = compute()
         cache.set(key, value)

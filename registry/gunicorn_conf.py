@@ -44,6 +44,23 @@ errorlog = "-"
 access_log_format = 'time=%(t)s client=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s'
 
 
+# /metrics (REGISTRY_METRICS): every worker writes its counts to files in one folder, which any worker
+# answering /metrics sums (prometheus-client's multiprocess mode); a fresh folder for each start.
+if os.environ.get("REGISTRY_METRICS", "").lower() not in ("", "0", "false") and not os.environ.get(
+    "PROMETHEUS_MULTIPROC_DIR"
+):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="registry-metrics-")
+
+
+def child_exit(server, worker):
+    """A worker that ended no longer counts in the live gauges of /metrics."""
+    from registry import metrics
+
+    metrics.worker_exit(worker.pid)
+
+
 def post_worker_init(worker):
     """Import lifelines (about 2 s) in the background, so that the worker's first page with a curve of
     time on treatment (reports/survival.py imports it on first use) does not wait for it."""

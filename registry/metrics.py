@@ -1,0 +1,202 @@
+"""/metrics in Prometheus's text format (prometheus-client), off unless REGISTRY_METRICS is set.
+
+What an operator watches: requests by route (the URL rule, never the path with its values), their
+duration, the database pool of each worker, report-cache hits, the mail outbox (registry.mail) and
+how far the published numbers lag behind (the last release's age, views waiting for one).
+
+Only addresses in REGISTRY_METRICS_ALLOW (addresses or networks, comma-separated; by default this
+machine: 127.0.0.1 and ::1) may read it; behind the proxy, REGISTRY_PROXY_FIX makes the address the
+real client's, so a request through the proxy from elsewhere is refused (403) and the guide's nginx
+block refuses /metrics as well. Under gunicorn, each worker writes its counts to files in
+PROMETHEUS_MULTIPROC_DIR (registry/gunicorn_conf.py makes one when metrics are on), and any worker
+answering /metrics sums them all.
+
+The counters are module-level objects, as prometheus-client expects: one set per process, shared by
+every app the process builds; they hold counts only, never a value from a request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+
+from flask import Response, abort, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.exc import SQLAlchemyError
+
+PROCESS = CollectorRegistry(auto_describe=True)  # this process's own metrics (without multiprocess mode)
+
+REQUESTS = Counter(
+    "registry_http_requests",
+    "HTTP requests answered, by route (URL rule), method and status.",
+    ["route", "method", "status"],
+    registry=PROCESS,
+)
+LATENCY = Histogram(
+    "registry_http_request_duration_seconds",
+    "Time to answer a request, by route (URL rule).",
+    ["route"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=PROCESS,
+)
+POOL_IN_USE = Gauge(
+    "registry_db_pool_connections_in_use",
+    "Database connections checked out of the workers' pools (at the end of each worker's last request).",
+    multiprocess_mode="livesum",
+    registry=PROCESS,
+)
+POOL_OPEN = Gauge(
+    "registry_db_pool_connections_open",
+    "Database connections the workers' pools hold open, in use or idle.",
+    multiprocess_mode="livesum",
+    registry=PROCESS,
+)
+CACHE = Counter(
+    "registry_report_cache_lookups",
+    "Report cache lookups, by result (hit or miss).",
+    ["result"],
+    registry=PROCESS,
+)
+
+
+def cache_lookup(hit: bool) -> None:
+    """Count one report-cache lookup."""
+    CACHE.labels("hit" if hit else "miss").inc()
+
+
+def _route() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(unmatched)"
+
+
+def _started() -> None:
+    g._metrics_started = time.perf_counter()
+
+
+def _answered(response):
+    started = g.pop("_metrics_started", None)
+    if started is not None:
+        route = _route()
+        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+        _pool_gauges()
+    return response
+
+
+def _failed(error) -> None:
+    """A request that ended in an exception no handler answered (gunicorn answers 500)."""
+    started = g.pop("_metrics_started", None)
+    if started is not None and error is not None:
+        route = _route()
+        REQUESTS.labels(route, request.method, "500").inc()
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+
+
+def _pool_gauges() -> None:
+    from registry.extensions import db
+
+    pool = db.engine.pool
+    if hasattr(pool, "checkedout") and hasattr(pool, "checkedin"):
+        in_use = pool.checkedout()
+        POOL_IN_USE.set(in_use)
+        POOL_OPEN.set(in_use + pool.checkedin())
+
+
+class DatabaseCollector:
+    """What the database says at scrape time: the mail outbox and how far releases lag."""
+
+    def collect(self):
+        from sqlalchemy import func, select
+
+        from registry import mail
+        from registry.database import now_utc
+        from registry.extensions import db
+        from registry.models import pub_pending, release
+
+        up = GaugeMetricFamily("registry_database_up", "1 when the database answered this scrape.")
+        try:
+            outbox = mail.outbox_state()
+            last = db.session.scalar(select(func.max(release.c.released_at)))
+            waiting = db.session.scalar(select(func.count(func.distinct(pub_pending.c.view))))
+        except SQLAlchemyError:
+            db.session.rollback()
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        queue = GaugeMetricFamily("registry_mail_queue", "Mails in the outbox, by state.", labels=["state"])
+        queue.add_metric(["queued"], outbox["queued"])
+        queue.add_metric(["retrying"], outbox["retrying"])
+        queue.add_metric(["failed"], outbox["failed"])
+        yield queue
+        yield GaugeMetricFamily(
+            "registry_mail_oldest_queued_seconds", "Age of the oldest mail waiting.", value=outbox["oldest_seconds"]
+        )
+        if last is not None:
+            yield GaugeMetricFamily(
+                "registry_release_age_seconds",
+                "Seconds since the last release published new numbers (registry release).",
+                value=(now_utc() - last).total_seconds(),
+            )
+        yield GaugeMetricFamily(
+            "registry_release_pending_views",
+            "Views with changes not yet published (too few people changed yet, or no release since).",
+            value=waiting or 0,
+        )
+
+
+def _allowed(address: str | None) -> bool:
+    setting = current_app.config.get("METRICS_ALLOW") or "127.0.0.1,::1"
+    networks = setting if isinstance(setting, list | tuple) else str(setting).split(",")
+    try:
+        client = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    for network in networks:
+        try:
+            if client in ipaddress.ip_network(str(network).strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def metrics_view():
+    """The metrics of every worker of this server, and the database's, in Prometheus's text format."""
+    # Through a proxy whose forwarded address the app does not read (no REGISTRY_PROXY_FIX), the
+    # address is the proxy's own: anyone could come that way.
+    through_untrusted_proxy = "X-Forwarded-For" in request.headers and not current_app.config.get("PROXY_FIX")
+    if through_untrusted_proxy or not _allowed(request.remote_addr):
+        abort(403)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers)
+    else:
+        workers = PROCESS
+    database = CollectorRegistry()
+    database.register(DatabaseCollector())
+    return Response(generate_latest(workers) + generate_latest(database), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app) -> None:
+    """Count requests and serve /metrics, when REGISTRY_METRICS is on."""
+    if not app.config.get("METRICS"):
+        return
+    app.before_request(_started)
+    app.after_request(_answered)
+    app.teardown_request(_failed)
+    app.add_url_rule("/metrics", "metrics", metrics_view)
+    app.extensions["metrics"] = True
+
+
+def worker_exit(pid: int) -> None:
+    """gunicorn's child_exit hook: a dead worker's live gauges stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
