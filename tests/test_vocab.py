@@ -14,8 +14,20 @@ from registry import vocab
         ("prozac", "Fluoxetine"),
         ("metforminn", "Metformin"),  # misspelt
         ("Zolof", "Sertraline"),
-        ("Norco", "Hydrocodone/acetaminophen"),  # combination brand
+        ("Norco", "Acetaminophen/hydrocodone"),  # combination brand
         ("Tylenol 3", "Acetaminophen/codeine"),
+        # brands of generics and of combinations the drug package does not carry (registry/data/drug_brands.tsv)
+        ("Camrese", "Ethinyl estradiol/levonorgestrel"),
+        ("Chateal", "Ethinyl estradiol/levonorgestrel"),
+        ("Beyaz", "Drospirenone/ethinyl estradiol/levomefolic acid"),
+        ("Benzaclin", "Benzoyl peroxide/clindamycin"),
+        ("Clindamax", "Clindamycin"),
+        ("Nexplanon", "Etonogestrel"),
+        ("Junel Fe 1 / 20", "Ethinyl estradiol/norethindrone"),  # strengths are not two drugs
+        ("Soma", "Carisoprodol"),  # a brand, not a misspelling of "soman"
+        # misspellings
+        ("Camrise", "Ethinyl estradiol/levonorgestrel"),
+        ("lisinoprill", "Lisinopril"),
     ],
 )
 def test_resolve_drug_finds_the_generic(typed, generic):
@@ -49,8 +61,77 @@ def test_search_icd10_by_code_and_words():
 
 
 def test_a_synonym_without_data_is_skipped_not_a_key_error():
-    # "Glycerin" fuzzily matches "glycerinum", a synonym whose entry has no name.
+    # "glycerinum" is a synonym whose entry has no name: never offered as a nameless drug.
     assert all(match.name for match in vocab.resolve_drug("Glycerin"))
+    assert all(match.name for match in vocab.resolve_drug("glycerinum"))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Ethinyl estradiol / norgestimate",
+        "Norgestimate / ethinyl estradiol",
+        "norgestimate and ethinyl estradiol",
+        "Norgestimate + Ethinyl Estradiol",
+        "ethinyl estradiol-norgestimate",
+        "Norgestimate, ethinyl estradiol",
+        "Sprintec",
+    ],
+)
+def test_a_combination_resolves_alike_in_any_order_and_with_any_joint(typed):
+    (match,) = vocab.resolve_drug(typed)
+    assert match.name == "Ethinyl estradiol/norgestimate"
+    assert {"norgestimate ethinyl estradiol", "ethinyl estradiol norgestimate"} <= match.keys
+    assert "norgestimate and ethinyl estradiol" in match.keys
+
+
+def test_a_misspelling_is_marked_fuzzy_and_far_names_are_not_guessed():
+    (match,) = vocab.resolve_drug("Sprintek")
+    assert match.name == "Ethinyl estradiol/norgestimate" and match.fuzzy
+    assert not vocab.resolve_drug("Sprintec")[0].fuzzy
+    assert vocab.resolve_drug("qwxzvbnm") == []
+    assert vocab.resolve_drug("abcd") == []  # four letters: no edits allowed
+
+
+def test_the_brand_list_names_known_ingredients():
+    """Every ingredient of the brand list is one the drug vocabulary knows, or one of the few it lacks."""
+    lacking = set()
+    for brand, ingredients in vocab.read_brands():
+        assert ingredients, brand
+        lacking |= {i for i in ingredients if not vocab.is_drug_name(i)}
+    assert lacking <= {"copper", "pamabrom", "ceramide", "hylan g-f 20"}, lacking
+
+
+def test_the_file_is_built_once_by_another_process_and_named_by_what_it_holds(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGISTRY_VOCABULARY_DIR", str(tmp_path))
+    path = vocab.vocabulary_path()
+    assert path.parent == tmp_path and vocab.digest() in path.name and not path.exists()
+    calls = []
+    monkeypatch.setattr(vocab.subprocess, "run", lambda args, check: calls.append(args) or path.write_bytes(b""))
+    assert vocab.ensure_built() == path and vocab.ensure_built() == path
+    assert len(calls) == 1 and calls[0][1:4] == ["-m", "registry.vocab", "build"]
+
+
+def test_the_brand_list_changes_the_file_name(tmp_path, monkeypatch):
+    before = vocab.digest()
+    brands = tmp_path / "brands.tsv"
+    brands.write_text("# comment\nFoozix\tmetformin\n", encoding="utf-8")
+    monkeypatch.setattr(vocab, "BRANDS_FILE", brands)
+    assert vocab.digest() != before
+    assert vocab.read_brands() == [("Foozix", ["metformin"])]
+
+
+def test_a_worker_keeps_the_vocabularies_out_of_its_heap():
+    """The whole point of the file: resolving names reads SQLite, it never imports the packages."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from registry import vocab; vocab.resolve_drug('Camrese'); vocab.search_icd10('migraine');"
+        "print(any(m in sys.modules for m in ('drug_named_entity_recognition', 'simple_icd_10_cm')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_icd10_words_must_start_a_word():
