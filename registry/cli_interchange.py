@@ -120,24 +120,45 @@ def import_group():
     "--mapping",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     required=True,
-    help="TOML file naming the spreadsheet's columns (see docs/interchange.md).",
+    help="TOML file naming the spreadsheet's columns and translating its values (see docs/interchange.md).",
 )
 @click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV file listing the drug and condition names that matched nothing (default: FILE's name + .unresolved.csv).",
+    help="CSV file listing the drug and condition names that matched nothing or several conditions "
+    "(default: FILE's name + .unresolved.csv).",
+)
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file listing every refused line with its reason and its values as the file had them.",
 )
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would be imported; write nothing.")
+@click.option(
+    "--skip-problems",
+    is_flag=True,
+    help="Import the good rows and leave out the refused ones (a damaged file still imports nothing).",
+)
 @with_appcontext
-def import_reviews(file: Path, mapping: Path, report_path: Path | None, dry_run: bool):
-    """Import a spreadsheet of reviews (CSV): drug, condition, rating, text, date.
+def import_reviews(
+    file: Path, mapping: Path, report_path: Path | None, errors_path: Path | None, dry_run: bool, skip_problems: bool
+):
+    """Import a spreadsheet of reviews (CSV or TSV): drug, condition, rating, text, date.
+
+    All or nothing: the whole file is checked first and every problem printed with its line
+    number; when there is any, nothing is written (--skip-problems leaves the refused rows out
+    instead, but bytes the encoding cannot read, an oversized field or a file cut short always
+    stop the import). The rows are then written in one transaction.
 
     Names resolve as the search resolves them (brand -> generic drug, ICD-10-CM for conditions);
-    rows whose names match nothing are skipped and their names listed in the report file. The
-    rating becomes `satisfaction` and nothing else: every other answer stays empty (counted as
-    missing). Review text becomes a tip held for moderators. Each review is its own pseudonymous
-    imported participant without a login. Importing the same file again adds nothing.
+    a broad word that means several conditions ("Depression") is refused as ambiguous unless the
+    mapping's [conditions] names the one meant; page text in a name column is refused as junk.
+    The rating becomes `satisfaction` through the mapping's [rating] and nothing else: every
+    other answer stays empty (counted as missing). Review text, unescaped, becomes a tip held for
+    moderators. Each review is its own pseudonymous imported participant without a login.
+    Importing the same file again adds nothing. Exit status 1 when any row was refused.
     """
     from tqdm import tqdm
 
@@ -147,16 +168,44 @@ def import_reviews(file: Path, mapping: Path, report_path: Path | None, dry_run:
         rules = importer.ReviewMapping.load(mapping)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--mapping") from None
-    with tqdm(unit="rows", unit_scale=True, desc="Importing", disable=None) as bar:
+    with tqdm(unit="rows", unit_scale=True, desc="Checking", disable=None) as bar:
         try:
-            report = importer.import_reviews(file, rules, dry_run=dry_run, progress=bar.update)
+            report = importer.import_reviews(
+                file, rules, dry_run=dry_run, skip_problems=skip_problems, progress=bar.update
+            )
         except ValueError as error:
             raise click.ClickException(str(error)) from None
+    for problem in report.problems:
+        where = f"line {problem.line}" if problem.line else "writing"
+        click.echo(f"{where}: {problem.reason}", err=True)
     report_path = report_path or file.with_name(file.name + ".unresolved.csv")
     importer.write_unresolved(report, report_path)
     if report.unresolved:
-        click.echo(f"{len(report.unresolved):,} names matched nothing: listed in {report_path}.")
-    _finish(report, dry_run)
+        click.echo(f"{len(report.unresolved):,} names matched nothing or several conditions: listed in {report_path}.")
+    if report.junk:
+        click.echo(
+            f"{sum(report.junk.values()):,} rows name no drug or condition at all (page text, placeholders): refused, not listed as names."
+        )
+    if errors_path is not None:
+        importer.write_problems(report, errors_path)
+        click.echo(f"{len({p.line for p in report.problems}):,} refused lines with their reasons: {errors_path}.")
+    if report.cut_lines:
+        click.echo(
+            f"{len(report.cut_lines):,} texts were longer than the form's {importer.scales.TIPS_MAX_LENGTH:,} "
+            f"characters: cut at a word and ending in '{importer.CUT_MARK.strip()}' (lines "
+            f"{', '.join(map(str, report.cut_lines[:10]))}{', ...' if len(report.cut_lines) > 10 else ''})."
+        )
+    if report.fatal:
+        click.echo(f"Nothing imported: the file is damaged ({len(report.fatal):,} lines above). {report.summary}.")
+    elif report.problems and not skip_problems:
+        click.echo(
+            f"Nothing imported: {len({p.line for p in report.problems}):,} lines have problems (above). "
+            f"Fix them, or run with --skip-problems to import the other rows. {report.summary}."
+        )
+    else:
+        click.echo(("Dry run, nothing written: " if dry_run else "Imported: ") + report.summary + ".")
+    if report.problems:
+        click.get_current_context().exit(1)
 
 
 def register(app) -> None:

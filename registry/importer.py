@@ -1,16 +1,24 @@
 """Imports: FHIR QuestionnaireResponses and legacy review spreadsheets, through the form's write path.
 
 Each imported report gets a pseudonymous participant without a login (their key derived from the
-source's own identifier, so importing the same file again finds them). Every report is saved by
-registry.experiences.save, as a form submission is, so the report aggregates and moderation holds
-apply. Each line is written in a savepoint: a bad line is reported and leaves nothing behind, the
-good lines around it are kept.
+source's own identifier, so importing the same file again finds them).
+
+FHIR: every report is saved by registry.experiences.save, as a form submission is, so the report
+aggregates and moderation holds apply; each line is written in a savepoint, a bad line is reported
+and leaves nothing behind, the good lines around it are kept.
+
+Reviews: the whole file is checked first and written in one transaction, all or nothing (see
+import_reviews); new reports are written a batch per flush, as experiences.save would write them,
+so the report aggregates follow by the same flush hooks.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import html
+import re
 import secrets
 import tomllib
 from collections import Counter
@@ -18,16 +26,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from werkzeug.datastructures import MultiDict
 
 import scales
 from registry import catalog, experiences, fhir, vocab
 from registry.extensions import db
-from registry.models import Condition, Experience, Treatment, User
-from registry.text import clean, name_key
+from registry.models import AuditEvent, Condition, Experience, Treatment, User
+from registry.text import clean, contact_details, name_key
 
 COMMIT_EVERY = 500
 NO_PASSWORD = "!"  # not a werkzeug hash: no password ever matches it
@@ -239,16 +248,18 @@ def _form_errors(form) -> str:
 
 
 def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportReport:
-    """Import the treatment-experience QuestionnaireResponses of an ndjson file (one per line)."""
+    """Import an ndjson file of FHIR resources (one per line): the treatment-experience responses here, their
+    follow-up points, doctors (Practitioners) and doctor ratings by registry.fhir_import; definitions skipped."""
+    from registry import fhir_import
     from registry.forms.experience import ExperienceForm
 
     resolver = CatalogResolver()
+    state = fhir_import.ImportState(dry_run)
 
     def handle(line: str) -> str:
-        try:
-            parsed = fhir.parse_response(line)
-        except fhir.FollowUpResponse:  # a point of an experience's history (the export writes them too)
-            return "skipped"
+        parsed = fhir_import.read(line, state, resolver)
+        if isinstance(parsed, str):  # a follow-up point, doctor or rating imported, or a definition skipped
+            return parsed
         condition = resolver.condition(parsed.condition)
         treatment = resolver.treatment(parsed.treatment)
         # The experience form validates the answers, exactly as for a participant submitting it.
@@ -278,7 +289,9 @@ def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportRepor
             "updated_at": _month_start(parsed.updated),
             "created_at": _month_start(parsed.reported) if parsed.reported else None,
         }
-        return _save(user, condition, treatment, form.values(), imported)
+        outcome = _save(user, condition, treatment, form.values(), imported)
+        state.experience_saved(parsed, experiences.find_own(user, condition, treatment))  # for its follow-ups
+        return outcome
 
     with open(path, encoding="utf-8") as handle_file:
         numbered = ((n, text) for n, text in enumerate(handle_file, 1) if text.strip())
@@ -286,27 +299,98 @@ def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportRepor
 
 
 # --- legacy reviews -------------------------------------------------------------------------
+#
+# Two passes. The first reads and checks the whole file without writing: every problem is listed
+# with its line number (bytes the encoding cannot read, a field over the size limit, a row with the
+# wrong number of fields, a file that ends inside a row, values the mapping cannot translate, names
+# that match nothing, match several conditions or are no names at all). The second writes the rows
+# in one transaction. By default nothing is written when the first pass found any problem; with
+# skip_problems the refused rows are left out, but damage to the file itself still stops everything.
 
 MAPPING_COLUMNS = ("drug", "condition", "rating", "text", "date", "helpful")
+MAX_FIELD = 100_000  # characters: no review is longer; a longer field is a broken file (a lost quote)
+CUT_MARK = " […]"  # ends a tip that was cut to the form's length
+BATCH = 2_000  # rows written per flush
+
+
+@dataclass
+class RatingMap:
+    """How a source's rating becomes the 1-10 satisfaction: labels, or a linear map of a numeric range."""
+
+    low: float = 1
+    high: float = 10
+    labels: dict[str, int] | None = None  # name_key(label) -> satisfaction
+    whole: bool = True  # only whole numbers (the `scale` shorthand)
+
+    @classmethod
+    def load(cls, data: dict) -> RatingMap:
+        labels = data.get("values")
+        if labels is not None:
+            if not isinstance(labels, dict) or not labels:
+                raise ValueError("[rating] values must be a table of labels, e.g. {positive = 9, negative = 2}")
+            bad = [k for k, v in labels.items() if not (isinstance(v, int) and 1 <= v <= 10)]
+            if bad:
+                raise ValueError(f"[rating] values must be whole numbers from 1 to 10 (not for {', '.join(bad)})")
+            return cls(labels={name_key(k): v for k, v in labels.items()})
+        if "range" in data:
+            bounds = data["range"]
+            if not (
+                isinstance(bounds, list)
+                and len(bounds) == 2
+                and all(isinstance(b, (int, float)) for b in bounds)
+                and bounds[0] < bounds[1]
+            ):
+                raise ValueError("[rating] range must be [lowest, highest], e.g. [0, 5]")
+            return cls(low=bounds[0], high=bounds[1], whole=False)
+        scale = data.get("scale", 10)
+        if scale not in (5, 10):
+            raise ValueError("[rating] scale must be 5 (a 1-5 rating) or 10 (a 1-10 rating)")
+        return cls(low=1, high=scale)
+
+    def __call__(self, raw: str) -> int:
+        text = str(raw).strip()
+        if self.labels is not None:
+            value = self.labels.get(name_key(text))
+            if value is None:
+                known = ", ".join(sorted(self.labels))
+                raise LineError(f"rating {raw!r} is not one of the mapping's [rating] values ({known})")
+            return value
+        try:
+            number = float(text)
+        except ValueError:
+            raise LineError(f"rating {raw!r} is not a number") from None
+        if self.whole and (number != int(number) or not self.low <= number <= self.high):
+            raise LineError(f"rating {raw!r} is not a whole number from {self.low:g} to {self.high:g}")
+        if not self.low <= number <= self.high:
+            raise LineError(f"rating {raw!r} is outside the mapping's range {self.low:g} to {self.high:g}")
+        # Linear, both ends kept (low -> 1, high -> 10), halves rounded up.
+        return int(1 + (number - self.low) * 9 / (self.high - self.low) + 0.5 + 1e-9)
 
 
 @dataclass
 class ReviewMapping:
-    """How a review spreadsheet's columns map to the registry's fields (read from a TOML file)."""
+    """How a review spreadsheet's columns and values map to the registry's fields (read from a TOML file)."""
 
     columns: dict[str, str]
-    rating_scale: int = 10
+    rating: RatingMap = field(default_factory=RatingMap)
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
     source: str = "reviews"
     delimiter: str = ","
     encoding: str = "utf-8"
+    max_field: int = MAX_FIELD
+    # The researcher's own reading of names the catalog cannot decide, e.g. "Depression" -> a slug.
+    choices: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def rating_scale(self) -> int:
+        return int(self.rating.high)
 
     @classmethod
     def load(cls, path: Path) -> ReviewMapping:
         """Read and check a mapping file; ValueError with the reason when it is not usable."""
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as error:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise ValueError(f"cannot read the mapping {path}: {error}") from None
         columns = data.get("columns") or {}
         unknown = sorted(set(columns) - set(MAPPING_COLUMNS))
@@ -315,34 +399,38 @@ class ReviewMapping:
         missing = [k for k in ("drug", "condition", "rating") if not columns.get(k)]
         if missing:
             raise ValueError(f"[columns] must name the spreadsheet's {', '.join(missing)} column")
-        rating = data.get("rating") or {}
-        scale = rating.get("scale", 10)
-        if scale not in (5, 10):
-            raise ValueError("[rating] scale must be 5 (a 1-5 rating) or 10 (a 1-10 rating)")
         formats = (data.get("date") or {}).get("formats") or ["%Y-%m-%d"]
         csv_options = data.get("csv") or {}
+        max_field = csv_options.get("max_field", MAX_FIELD)
+        if not isinstance(max_field, int) or max_field < scales.TIPS_MAX_LENGTH:
+            raise ValueError(f"[csv] max_field must be a whole number of characters, at least {scales.TIPS_MAX_LENGTH}")
+        delimiter = str(csv_options.get("delimiter", ","))
+        if len(delimiter) != 1:
+            raise ValueError('[csv] delimiter must be one character (a tab is "\\t")')
+        encoding = str(csv_options.get("encoding", "utf-8"))
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"[csv] encoding {encoding!r} is not an encoding Python knows") from None
+        choices = {}
+        for kind, table in (("condition", "conditions"), ("drug", "drugs")):
+            for name, slug in (data.get(table) or {}).items():
+                choices[(kind, name_key(name))] = str(slug)
         return cls(
             columns={k: str(v) for k, v in columns.items() if v},
-            rating_scale=scale,
+            rating=RatingMap.load(data.get("rating") or {}),
             date_formats=tuple(formats),
             source=str((data.get("source") or {}).get("name") or Path(path).stem),
-            delimiter=str(csv_options.get("delimiter", ",")),
-            encoding=str(csv_options.get("encoding", "utf-8")),
+            delimiter=delimiter,
+            encoding=encoding,
+            max_field=max_field,
+            choices=choices,
         )
 
 
 def satisfaction(raw: str, scale: int) -> int:
     """The 1-10 satisfaction a source rating means: 1-10 as is; 1-5 spread linearly (1->1, 5->10)."""
-    try:
-        number = float(str(raw).strip())
-    except ValueError:
-        raise LineError(f"rating {raw!r} is not a number") from None
-    if number != int(number) or not 1 <= number <= scale:
-        raise LineError(f"rating {raw!r} is not a whole number from 1 to {scale}")
-    value = int(number)
-    if scale == 5:
-        return round(1 + (value - 1) * 9 / 4 + 1e-9)  # 1, 3, 6, 8, 10: both ends kept
-    return value
+    return RatingMap(low=1, high=scale)(raw)
 
 
 def _review_month(raw: str, formats: tuple[str, ...]) -> str:
@@ -358,22 +446,92 @@ def _review_month(raw: str, formats: tuple[str, ...]) -> str:
     raise LineError(f"date {raw!r} does not match {' or '.join(formats)}")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def unescape(raw: str | None) -> str:
+    """Text as its author wrote it: HTML entities decoded (twice-escaped ones too), the quotes a
+    scraper wrapped it in and control characters removed, ends trimmed."""
+    text = raw or ""
+    for _ in range(3):  # "&amp;#039;" is an escaped "&#039;"
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = _CONTROL.sub("", text).strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
+    elif text.startswith('"') and text.count('"') == 1:
+        text = text[1:].strip()
+    return text
+
+
+def cut(text: str, limit: int = scales.TIPS_MAX_LENGTH) -> tuple[str, bool]:
+    """The text within limit characters, cut at a word and ending in CUT_MARK when it was longer."""
+    if len(text) <= limit:
+        return text, False
+    room = limit - len(CUT_MARK)
+    head = text[:room]
+    space = head.rfind(" ")
+    if space > room - 40:
+        head = head[:space]
+    return head.rstrip() + CUT_MARK, True
+
+
+# Page residue a scraper kept in a name column, and placeholders that name nothing.
+_JUNK = re.compile(r"<[^>]*>|</|&[a-z#0-9]+;|found this (comment|review) helpful|https?://|www\.", re.I)
+_CODE = re.compile(r"^[A-Za-z]\d[0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$")  # an ICD-10-CM code such as E11.65
+_PLACEHOLDERS = {"not listed othe", "not listed other", "other", "othe", "unknown", "none", "n a", "na", "null"}
+
+
+def junk_reason(name: str) -> str | None:
+    """Why a name column's value is not a name at all (None when it may be one)."""
+    if _JUNK.search(name):
+        return "is page text or markup, not a name"
+    if len(name) > 200:
+        return "is too long to be a name"
+    if not re.search(r"[^\W\d_]{2}", name) and not _CODE.match(name.strip()):
+        return "has no word in it"
+    if name_key(name) in _PLACEHOLDERS:
+        return "is a placeholder, not a name"
+    return None
+
+
 class ReviewResolver:
-    """Drug and condition names through the search's vocabularies; no guessing (cached per name)."""
+    """Drug and condition names to catalog ids: the mapping's choices, the catalog, then the
+    vocabularies; a broad word that means several conditions is ambiguous, never guessed (cached per name)."""
 
-    def __init__(self):
-        self._conditions: dict[str, int | None] = {}
+    def __init__(self, choices: dict[tuple[str, str], str] | None = None):
+        self._conditions: dict[str, list[tuple[int, str]]] = {}
         self._treatments: dict[str, int | None] = {}
+        self._choices = choices or {}
 
-    def condition(self, name: str) -> Condition | None:
+    def check_choices(self) -> None:
+        """ValueError naming the mapping's choices that are not catalog slugs."""
+        for (kind, name), slug in self._choices.items():
+            model = Condition if kind == "condition" else Treatment
+            if db.session.scalar(select(model.id).where(model.slug == slug)) is None:
+                table = "conditions" if kind == "condition" else "drugs"
+                raise ValueError(f"[{table}] of the mapping: {slug!r} is not a {kind} of this catalog")
+
+    def conditions(self, name: str) -> list[tuple[int, str]]:
+        """(id, name) of the conditions a name can mean: none, one, or several (ambiguous)."""
         key = name_key(name)
         if key not in self._conditions:
-            found = catalog.find_condition(name)  # name or synonym, as the search matches them
-            if found is None:
-                found = self._by_icd10(name, key)
-            self._conditions[key] = found.id if found is not None else None
-        found_id = self._conditions[key]
-        return db.session.get(Condition, found_id) if found_id is not None else None
+            chosen = self._choices.get(("condition", key))
+            if chosen is not None:
+                rows = db.session.scalars(select(Condition).where(Condition.slug == chosen)).all()
+            else:
+                rows = catalog.match_condition(name)
+                if not rows:
+                    found = self._by_icd10(name, key)
+                    rows = [found] if found is not None else []
+            self._conditions[key] = [(c.id, c.name) for c in rows]
+        return self._conditions[key]
+
+    def condition(self, name: str) -> Condition | None:
+        found = self.conditions(name)
+        return db.session.get(Condition, found[0][0]) if len(found) == 1 else None
 
     @staticmethod
     def _by_icd10(name: str, key: str) -> Condition | None:
@@ -391,95 +549,435 @@ class ReviewResolver:
                 return rows[0]
         return None
 
-    def treatment(self, name: str) -> Treatment | None:
+    def treatment_id(self, name: str) -> int | None:
         key = name_key(name)
         if key not in self._treatments:
-            matches = vocab.resolve_drug(name)
-            # A brand or misspelling resolving to two generics is ambiguous: listed, not guessed.
-            found = catalog.find_treatment(name, matches[0] if len(matches) == 1 else None)
-            if found is None and len(matches) == 1:
-                found = catalog.find_treatment(matches[0].name, matches[0])
+            chosen = self._choices.get(("drug", key))
+            if chosen is not None:
+                found = db.session.scalar(select(Treatment).where(Treatment.slug == chosen))
+            else:
+                # The catalog's own names first: the vocabularies are only loaded for names it lacks.
+                found = catalog.find_treatment(name)
+                if found is None:
+                    matches = vocab.resolve_drug(name)
+                    # A brand or misspelling resolving to two generics is ambiguous: listed, not guessed.
+                    found = catalog.find_treatment(name, matches[0] if len(matches) == 1 else None)
+                    if found is None and len(matches) == 1:
+                        found = catalog.find_treatment(matches[0].name, matches[0])
             self._treatments[key] = found.id if found is not None else None
-        found_id = self._treatments[key]
+        return self._treatments[key]
+
+    def treatment(self, name: str) -> Treatment | None:
+        found_id = self.treatment_id(name)
         return db.session.get(Treatment, found_id) if found_id is not None else None
 
 
-def import_reviews(path: Path, mapping: ReviewMapping, dry_run: bool = False, progress=None) -> ImportReport:
-    """Import a review spreadsheet: the rating as satisfaction, the text as a held tip, nothing invented."""
-    report = ImportReport()
-    resolver = ReviewResolver()
-    source = mapping.source
-    columns = mapping.columns
+@dataclass
+class Problem:
+    """Why a line is refused. fatal: the file itself is damaged, so nothing is imported at all."""
 
-    def handle(row: dict) -> str:
-        drug_name, condition_name = clean(row.get(columns["drug"])), clean(row.get(columns["condition"]))
-        if not drug_name or not condition_name:
-            raise LineError("the drug and the condition are required")
-        rating = satisfaction(row.get(columns["rating"]) or "", mapping.rating_scale)
-        month = _review_month(row.get(columns["date"]) or "", mapping.date_formats) if "date" in columns else None
-        text = (row.get(columns["text"]) or "").strip() if "text" in columns else ""
-        if len(text) > scales.TIPS_MAX_LENGTH:
-            text = text[: scales.TIPS_MAX_LENGTH]
-        if "helpful" in columns and (row.get(columns["helpful"]) or "").strip():
-            helpful = row[columns["helpful"]].strip()
-            if not helpful.isdigit():
-                raise LineError(f"helpful count {helpful!r} is not a whole number")
-        condition, treatment = resolver.condition(condition_name), resolver.treatment(drug_name)
-        missing = []
-        if condition is None:
-            if ("condition", condition_name) not in report.unresolved:
-                report.suggestions[("condition", condition_name)] = "; ".join(
-                    f"{code} {description}" for code, description in vocab.search_icd10(condition_name, limit=3)
-                )
-            report.unresolved[("condition", condition_name)] += 1
-            missing.append(f"condition {condition_name!r}")
-        if treatment is None:
-            if ("drug", drug_name) not in report.unresolved:
-                report.suggestions[("drug", drug_name)] = "; ".join(
-                    f"{d.name} ({d.drugbank_id or d.mesh_id or 'no id'})" for d in vocab.resolve_drug(drug_name)
-                )
-            report.unresolved[("drug", drug_name)] += 1
-            missing.append(f"drug {drug_name!r}")
-        if missing:
-            raise LineError(f"not in the catalog or its vocabularies: {' and '.join(missing)} (see the report file)")
-        # One review is one anonymous person: the row's own content identifies it on a second run.
-        identity = "|".join([name_key(drug_name), name_key(condition_name), str(rating), month or "", text])
-        user = imported_participant(f"reviews:{source}", identity, f"reviews:{source}")
-        moment = _month_start(month) if month else datetime.now(timezone.utc)
-        values = {"satisfaction": rating, "tips": text or None}
-        imported = {"updated_at": moment, "created_at": moment}
-        outcome = _save(user, condition, treatment, values, imported)
-        if outcome != "unchanged" and text:
-            experience = experiences.find_own(user, condition, treatment)
-            experience.text_state = "held"
-            experience.text_reason = f"Imported from {source[:200]}; waiting for review."
-            flag_modified(experience, "updated_at")  # keep it as saved (and counted), not this change's moment
-        return outcome
+    line: int
+    reason: str
+    fatal: bool = False
+    row: dict | None = None
 
+
+@dataclass
+class ReviewImport:
+    """What a review import found and did."""
+
+    counts: Counter = field(default_factory=Counter)
+    unresolved: Counter = field(default_factory=Counter)  # (kind, name) -> lines
+    suggestions: dict[tuple[str, str], str] = field(default_factory=dict)  # what the vocabulary knows of it
+    problems: list[Problem] = field(default_factory=list)
+    cut_lines: list[int] = field(default_factory=list)
+    junk: Counter = field(default_factory=Counter)  # (kind, value) -> lines
+    ambiguous: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (kind, name) -> candidates
+    header: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    written: bool = False
+
+    @property
+    def fatal(self) -> list[Problem]:
+        return [p for p in self.problems if p.fatal]
+
+    @property
+    def summary(self) -> str:
+        kinds = ("added", "updated", "unchanged", "would add", "would update", "duplicate")
+        parts = [f"{self.counts[k]:,} {k}" for k in kinds if self.counts[k]]
+        refused = len({p.line for p in self.problems})
+        parts.append(f"{refused:,} refused")
+        return f"{self.rows_read:,} rows read: " + ", ".join(parts)
+
+
+@dataclass
+class _Row:
+    line: int
+    condition_id: int
+    treatment_id: int
+    rating: int
+    month: str | None
+    text: str
+    identity: str
+
+
+def _decoded_lines(raw, encoding: str, report: ReviewImport):
+    """The file's lines as text; a line the encoding cannot read is a problem of its own line."""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):  # not line-splittable as bytes
+        try:
+            yield from raw.read().decode(encoding).splitlines(keepends=True)
+        except UnicodeDecodeError as error:
+            report.problems.append(Problem(1, f"the file is not {encoding}: {error.reason}", fatal=True))
+        return
+    for number, line in enumerate(raw, 1):
+        if number == 1 and line.startswith(codecs.BOM_UTF8) and encoding.replace("_", "-").lower() in ("utf-8", "utf8"):
+            line = line[3:]
+        try:
+            yield line.decode(encoding)
+        except UnicodeDecodeError as error:
+            bad = line[error.start : error.end]
+            report.problems.append(
+                Problem(
+                    number,
+                    f"byte {bad.hex(' ')} at character {error.start + 1} of the line is not {encoding} "
+                    "(set [csv] encoding in the mapping if the file is in another one, e.g. cp1252)",
+                    fatal=True,
+                )
+            )
+            yield line.decode(encoding, errors="replace")
+
+
+def _records(path: Path, mapping: ReviewMapping, report: ReviewImport):
+    """(line number, header, fields) of each record; damage to the file is recorded as fatal problems."""
     try:
-        handle_file = open(path, encoding=mapping.encoding, newline="")
+        raw = open(path, "rb")
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror}") from None
-    with handle_file:
-        reader = csv.DictReader(handle_file, delimiter=mapping.delimiter)
-        absent = [c for c in columns.values() if c not in (reader.fieldnames or [])]
-        if absent:
-            raise ValueError(
-                f"{path} has no column {', '.join(repr(c) for c in absent)} "
-                f"(its columns: {', '.join(reader.fieldnames or [])})"
+    old_limit = csv.field_size_limit(mapping.max_field)
+    try:
+        with raw:
+            lines = _decoded_lines(raw, mapping.encoding, report)
+            reader = csv.reader(lines, delimiter=mapping.delimiter, strict=True)
+            header = None
+            last = 0
+            while True:
+                start = last + 1
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as error:
+                    last = reader.line_num
+                    message = str(error)
+                    if "field larger" in message:
+                        message = (
+                            f"a field longer than {mapping.max_field:,} characters (a quote missing or "
+                            "not closed?); [csv] max_field sets the limit"
+                        )
+                    elif "unexpected end of data" in message:
+                        message = "the file ends inside a quoted field: it was cut short"
+                    report.problems.append(Problem(start, f"unreadable row: {message}", fatal=True))
+                    if "cut short" in message:
+                        break
+                    continue
+                last = reader.line_num
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                if header is None:
+                    header = [h.strip() for h in fields]
+                    report.header = header
+                    absent = [c for c in mapping.columns.values() if c not in header]
+                    if absent:
+                        raise ValueError(
+                            f"{path} has no column {', '.join(repr(c) for c in absent)} "
+                            f"(its columns: {', '.join(header) or 'none'}): is it the file the mapping is for?"
+                        )
+                    continue
+                yield start, header, fields
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def _check_row(row: dict, mapping: ReviewMapping, resolver: ReviewResolver, report: ReviewImport, line: int):
+    """The row as it will be written (a _Row), or LineError with every reason it is refused."""
+    columns = mapping.columns
+    drug_name = clean(unescape(row.get(columns["drug"])))
+    condition_name = clean(unescape(row.get(columns["condition"])))
+    reasons = []
+    if not drug_name:
+        reasons.append("no drug named")
+    if not condition_name:
+        reasons.append("no condition named")
+    try:
+        rating = mapping.rating(row.get(columns["rating"]) or "")
+    except LineError as error:
+        reasons.append(str(error))
+        rating = None
+    month = None
+    if "date" in columns:
+        try:
+            month = _review_month(row.get(columns["date"]) or "", mapping.date_formats)
+        except LineError as error:
+            reasons.append(str(error))
+    text = unescape(row.get(columns["text"])) if "text" in columns else ""
+    text, was_cut = cut(text)
+    if "helpful" in columns and (row.get(columns["helpful"]) or "").strip():
+        helpful = row[columns["helpful"]].strip()
+        if not helpful.isdigit():
+            reasons.append(f"helpful count {helpful!r} is not a whole number")
+    condition_id = treatment_id = None
+    for kind, name in (("condition", condition_name), ("drug", drug_name)):
+        if not name:
+            continue
+        junk = junk_reason(name)
+        if junk is not None:
+            report.junk[(kind, name)] += 1
+            reasons.append(f"{kind} {name!r} {junk}")
+            continue
+        if kind == "condition":
+            found = resolver.conditions(name)
+            if len(found) > 1:
+                report.ambiguous[(kind, name)] = [n for _, n in found]
+                report.unresolved[(kind, name)] += 1
+                reasons.append(
+                    f"condition {name!r} is ambiguous: it can mean {', '.join(n for _, n in found)}; "
+                    "the import does not choose (name the one meant in [conditions] of the mapping)"
+                )
+                continue
+            condition_id = found[0][0] if found else None
+            found_id = condition_id
+        else:
+            treatment_id = found_id = resolver.treatment_id(name)
+        if found_id is None:
+            if (kind, name) not in report.unresolved:
+                report.suggestions[(kind, name)] = _suggestion(kind, name)
+            report.unresolved[(kind, name)] += 1
+            reasons.append(f"{kind} {name!r} is not in the catalog or its vocabularies")
+    if reasons:
+        raise LineError("; ".join(reasons))
+    if was_cut:
+        report.cut_lines.append(line)
+    # One review is one anonymous person: the row's own content identifies it on a second run.
+    identity = "|".join([name_key(drug_name), name_key(condition_name), str(rating), month or "", text])
+    return _Row(line, condition_id, treatment_id, rating, month, text, identity)
+
+
+def _suggestion(kind: str, name: str) -> str:
+    """What the vocabularies know of a name the catalog lacks: a hint for whoever adds the entry."""
+    if kind == "condition":
+        return "; ".join(f"{code} {description}" for code, description in vocab.search_icd10(name, limit=3))
+    return "; ".join(f"{d.name} ({d.drugbank_id or d.mesh_id or 'no id'})" for d in vocab.resolve_drug(name))
+
+
+def check_reviews(path: Path, mapping: ReviewMapping, progress=None) -> tuple[ReviewImport, list[_Row]]:
+    """Read and check the whole file, writing nothing: the rows to write and every problem."""
+    report = ReviewImport()
+    resolver = ReviewResolver(mapping.choices)
+    resolver.check_choices()
+    good: list[_Row] = []
+    seen: set[str] = set()
+    for line, header, fields in _records(path, mapping, report):
+        report.rows_read += 1
+        row = dict(zip(header, fields))
+        if len(fields) != len(header):
+            report.problems.append(
+                Problem(
+                    line,
+                    f"has {len(fields)} fields where the header has {len(header)} "
+                    "(a delimiter or quote out of place, or the file was cut short)",
+                    fatal=True,
+                    row=row,
+                )
             )
-        # Line numbers as a spreadsheet shows them: the header is line 1.
-        rows = ((reader.line_num, row) for row in reader)
-        return _run(rows, handle, report, dry_run, progress)
+        else:
+            try:
+                checked = _check_row(row, mapping, resolver, report, line)
+            except LineError as error:
+                report.problems.append(Problem(line, str(error), row=row))
+            else:
+                if checked.identity in seen:  # the same review twice in one file: one report
+                    report.counts["duplicate"] += 1
+                else:
+                    seen.add(checked.identity)
+                    good.append(checked)
+        if progress is not None:
+            progress(1)
+    report.problems.sort(key=lambda p: p.line)
+    return report, good
+
+
+def _participants(source: str, identities: list[str]) -> dict[str, int]:
+    """The imported participant's id for each identity, creating those not there yet (in bulk)."""
+    label = f"reviews:{source}"[:200]
+    digests = {
+        identity: hashlib.blake2b(f"reviews:{source}|{identity}".encode(), digest_size=15).hexdigest()
+        for identity in identities
+    }
+    keys = {name_key(f"imported-{d}"): identity for identity, d in digests.items()}
+    found = dict(db.session.execute(select(User.pseudonym_key, User.id).where(User.pseudonym_key.in_(keys))).all())
+    missing = [
+        {
+            "email": f"{digests[identity]}@imported.invalid",  # .invalid (RFC 2606): never delivered anywhere
+            "pseudonym": f"imported-{digests[identity]}",
+            "pseudonym_key": key,
+            "password_hash": NO_PASSWORD,
+            "account_role": "patient",
+            "session_token": secrets.token_hex(16),
+            "imported_from": label,
+        }
+        for key, identity in keys.items()
+        if key not in found
+    ]
+    if missing:
+        db.session.execute(insert(User), missing)
+        created = select(User.pseudonym_key, User.id).where(
+            User.pseudonym_key.in_([m["pseudonym_key"] for m in missing])
+        )
+        found.update(dict(db.session.execute(created).all()))
+    return {identity: found[key] for key, identity in keys.items()}
+
+
+def _write(rows: list[_Row], source: str, report: ReviewImport, progress=None) -> None:
+    """Write checked rows as experiences (the caller commits or rolls back, all at once)."""
+    reason = f"Imported from {source[:200]}; waiting for review."
+    for at in range(0, len(rows), BATCH):
+        batch = rows[at : at + BATCH]
+        users = _participants(source, [r.identity for r in batch])
+        existing = {
+            (e.user_id, e.condition_id, e.treatment_id): e
+            for e in db.session.scalars(
+                select(Experience)
+                .where(Experience.user_id.in_(set(users.values())))
+                .options(selectinload(Experience.side_effects), selectinload(Experience.stop_reasons))
+            )
+        }
+        new: list[Experience] = []
+        for row in batch:
+            user_id = users[row.identity]
+            moment = _month_start(row.month) if row.month else datetime.now(timezone.utc)
+            values = {"satisfaction": row.rating, "tips": row.text or None}
+            imported = {"updated_at": moment, "created_at": moment}
+            found = existing.get((user_id, row.condition_id, row.treatment_id))
+            if found is not None:  # imported before: the form's write path, as any edit
+                user = db.session.get(User, user_id)
+                outcome = _save(
+                    user,
+                    db.session.get(Condition, row.condition_id),
+                    db.session.get(Treatment, row.treatment_id),
+                    values,
+                    imported,
+                )
+                if outcome == "updated" and row.text:
+                    found.text_state, found.text_reason = "held", reason
+                    flag_modified(found, "updated_at")
+                report.counts[outcome] += 1
+                continue
+            # A new report, set as experiences.save sets one (an imported participant has no
+            # diagnosis year, bands or earlier texts), written a batch per flush.
+            experience = Experience(
+                user_id=user_id,
+                condition_id=row.condition_id,
+                treatment_id=row.treatment_id,
+                **{name: values.get(name) for name in experiences.FORM_FIELDS},
+                tips_show_answers=False,
+                age_band=None,
+                sex=None,
+                years_since_diagnosis=None,
+                side_effects=[],
+                stop_reasons=[],
+                report_key=experiences.fixed_key("e", user_id, row.condition_id, row.treatment_id),
+                created_at=moment,
+                updated_at=moment,
+            )
+            if row.text:
+                found_details = contact_details(row.text)
+                experience.text_state = "held"
+                experience.text_reason = (
+                    f"Held for review because it seems to contain {' and '.join(found_details)}."
+                    if found_details
+                    else reason
+                )
+            else:
+                experience.text_state, experience.text_reason = "public", None
+            new.append(experience)
+        db.session.add_all(new)
+        db.session.flush()
+        if new:
+            db.session.execute(
+                insert(AuditEvent),
+                [
+                    {
+                        "actor_id": e.user_id,
+                        "actor_label": f"import:{source}"[:60],
+                        "action": "experience.create",
+                        "object_kind": "experience",
+                        "object_id": e.id,
+                        "changes": {"text_state": e.text_state, "imported_from": source[:200]},
+                    }
+                    for e in new
+                ],
+            )
+        report.counts["added"] += len(new)
+        if progress is not None:
+            progress(len(batch))
+
+
+def import_reviews(
+    path: Path, mapping: ReviewMapping, dry_run: bool = False, skip_problems: bool = False, progress=None
+) -> ReviewImport:
+    """Import a review spreadsheet: the rating as satisfaction, the text as a held tip, nothing invented.
+
+    All or nothing: when the check finds any problem nothing is written (with skip_problems, the
+    refused rows are left out instead, unless the file itself is damaged). The rows are written
+    in one transaction; an error while writing leaves nothing behind.
+    """
+    report, rows = check_reviews(path, mapping, progress)
+    if report.fatal or (report.problems and not skip_problems):
+        db.session.rollback()
+        return report
+    try:
+        _write(rows, mapping.source, report)
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        report.counts.clear()
+        report.problems.append(
+            Problem(0, f"not saved: {error.__class__.__name__}: {str(error).splitlines()[0]}", fatal=True)
+        )
+        return report
+    if dry_run:
+        db.session.rollback()
+        report.counts["would add"] = report.counts.pop("added", 0)
+        report.counts["would update"] = report.counts.pop("updated", 0)
+    else:
+        db.session.commit()
+        report.written = True
+    return report
 
 
 def write_unresolved(report: ImportReport, path: Path) -> None:
-    """The names that matched nothing, with how many rows named them, as CSV (most frequent first)."""
+    """The names that matched nothing or several conditions, with how many rows named them, as CSV."""
     from reports.csvout import neutralize
 
+    ambiguous = getattr(report, "ambiguous", {})
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         # The vocabulary's reading of a name, for whoever adds the catalog entry: a hint, never applied.
         writer.writerow(["kind", "name", "rows", "vocabulary_suggests"])
         for (kind, name), n in sorted(report.unresolved.items(), key=lambda item: (-item[1], item[0])):
-            writer.writerow([kind, neutralize(name), n, neutralize(report.suggestions.get((kind, name), ""))])
+            if (kind, name) in ambiguous:
+                hint = "ambiguous: " + " | ".join(ambiguous[(kind, name)])
+                writer.writerow([f"{kind} (ambiguous)", neutralize(name), n, neutralize(hint)])
+            else:
+                writer.writerow([kind, neutralize(name), n, neutralize(report.suggestions.get((kind, name), ""))])
+
+
+def write_problems(report: ReviewImport, path: Path) -> None:
+    """Every refused line with its reason and the row as the file had it, as CSV."""
+    from reports.csvout import neutralize
+
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["line", "reason", *report.header])
+        for problem in report.problems:
+            values = [(problem.row or {}).get(h, "") for h in report.header]
+            writer.writerow([problem.line, neutralize(problem.reason), *(neutralize(v or "") for v in values)])
