@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from registry import __version__
 from scales import ACCOUNT_ROLE
 
 DEMO_HOST, DEMO_PORT = "127.0.0.1", 5000
@@ -30,6 +31,7 @@ def _create_app():
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+@click.version_option(__version__, "--version", prog_name="registry", message="%(prog)s %(version)s")
 def cli():
     """The treatment-experience registry.
 
@@ -51,7 +53,14 @@ def init_database(verbose: bool = False) -> dict[str, int]:
     from registry.extensions import db
 
     current_app.config["MIGRATION_LOG_LEVEL"] = "INFO" if verbose else "WARNING"
+    before = _revisions()
     upgrade(directory=str(MIGRATIONS))
+    after = _revisions()
+    if before and before != after:
+        # Servers of the previous release keep writing, with their own upkeep, until the rollout ends:
+        # releases check the report tables for a while (registry/report_upkeep.py, docs/deploy.md).
+        report_upkeep.open_check(db.session, f"migrated {','.join(sorted(before))} -> {','.join(sorted(after))}")
+        db.session.commit()
     added = load_starter_catalog()
     if report_upkeep.rebuild_if_missing(db.session):  # a registry upgraded from before the aggregates
         db.session.commit()
@@ -61,12 +70,28 @@ def init_database(verbose: bool = False) -> dict[str, int]:
 
 def publish():
     """Run a release and commit it (registry/release.py); returns its summary."""
-    from registry import release
+    from registry import release, report_upkeep
     from registry.extensions import db
 
+    # Within a window after an upgrade, the report tables are checked (and rebuilt if they differ) first.
+    checked = report_upkeep.verify(db.session)
+    db.session.commit()
     summary = release.run(db.session)
     db.session.commit()
+    summary.upkeep = checked
     return summary
+
+
+def _revisions() -> set[str]:
+    """The database's migration revisions (none before its first migration)."""
+    from sqlalchemy import inspect, text
+
+    from registry.extensions import db
+
+    with db.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return set()
+        return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 @click.command("release")
@@ -81,6 +106,8 @@ def release_command():
     timer (hourly or nightly; docs/deploy.md). Safe to run at any time and from several servers.
     """
     summary = publish()
+    if summary.upkeep and summary.upkeep["rebuilt"]:
+        click.echo("The report tables differed from the raw rows after the upgrade: rebuilt them first.")
     click.echo(
         f"Release {summary.id}: {summary.views:,} views got new numbers, {summary.pending:,} wait for more "
         f"changes, {summary.frozen:,} reached this year's budget ({summary.seconds:.1f} s)."
@@ -602,12 +629,28 @@ def aggregates_rebuild():
 
 
 @aggregates_group.command("check")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Rebuild the aggregates when they differ, and end the checks an upgrade started (docs/deploy.md).",
+)
 @with_appcontext
-def aggregates_check():
+def aggregates_check(repair: bool):
     """Compare the maintained aggregates with a fresh computation; exit 1 on any difference."""
     from registry import report_upkeep
     from registry.extensions import db
 
+    if repair:
+        done = report_upkeep.verify(db.session, repair_now=True)
+        db.session.commit()
+        click.echo(
+            "The aggregates differed from the raw rows: rebuilt them."
+            if done["rebuilt"]
+            else "The aggregates match the raw rows."
+        )
+        if done["closed"]:
+            click.echo(f"Ended {done['closed']} check window(s) opened by an upgrade.")
+        return
     problems = report_upkeep.check(db.session)
     if problems:
         for line in problems:

@@ -26,9 +26,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import logging
 import operator
 from collections import defaultdict
-from datetime import timezone
+from datetime import timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import scales
-from registry.database import month_number, year_month
+from registry.database import month_number, now_utc, year_month
 from registry.models import (
     COUNT_COLUMNS,
     DIMENSIONS,
@@ -49,8 +50,11 @@ from registry.models import (
     report_slice,
     report_term,
     report_version,
+    upkeep_check,
 )
 from registry.models.report_tables import SLICE_MONTHS_CAP, count_column
+
+log = logging.getLogger(__name__)
 
 KEY = ("condition_id", "treatment_id", *DIMENSIONS)
 SLICE_KEY = ("condition_id", "treatment_id", "axis", "bucket")
@@ -610,3 +614,51 @@ def rebuild_if_missing(session) -> bool:
         rebuild(session)
         return True
     return False
+
+
+# --- after an upgrade: servers of the previous release write with their own upkeep -------------------------
+
+# How long after a migration every release checks the report tables (a rolling upgrade ends well within it;
+# `registry aggregates check --repair` closes the window at once).
+UPGRADE_WINDOW = timedelta(hours=24)
+
+
+def open_check(session, reason: str, window: timedelta = UPGRADE_WINDOW) -> None:
+    """Have every `registry release` check (and mend) the report tables for a while (the caller commits).
+
+    `registry init` opens one when it migrates a registry: until the last server of the previous release
+    stops, those servers write experiences through their own upkeep, which knows nothing of what this
+    release's migrations added (a new count column or slice axis), or write through a path this release
+    guards (issue 26: report_slice stale after an upgrade, `aggregates check` exit 1).
+    """
+    now = now_utc()
+    session.execute(upkeep_check.insert().values(reason=reason[:200], opened_at=now, until=now + window))
+
+
+def verify(session, repair_now: bool = False) -> dict | None:
+    """While a check window is open (or with repair_now): compare the report tables with the raw rows and
+    rebuild them when they differ; close the windows that ended (all of them with repair_now). The caller
+    commits. None when there was nothing to do; otherwise {"differences", "rebuilt", "closed"}.
+    """
+    now = now_utc()
+    open_ids = list(session.scalars(select(upkeep_check.c.id).where(upkeep_check.c.closed_at.is_(None))))
+    if not open_ids and not repair_now:
+        return None
+    differences = len(check(session, limit=1))
+    if differences:
+        # A write from the other release may land while the tables are rebuilt: on PostgreSQL, writers wait
+        # for this transaction (SQLite has one writer at a time anyway, and the rebuild's first delete takes it).
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection().exec_driver_sql(f"LOCK TABLE {', '.join(sorted(TABLES))} IN SHARE MODE")
+        log.warning(
+            "The report tables differ from the raw rows (a write bypassed this release's upkeep, e.g. from a "
+            "server of the previous release during an upgrade); rebuilding them."
+        )
+        rebuild(session)
+    closed = 0
+    if open_ids:
+        listed = upkeep_check.c.id.in_(open_ids)
+        session.execute(upkeep_check.update().where(listed).values(checked_at=now))
+        ended = listed if repair_now else listed & (upkeep_check.c.until <= now)
+        closed = session.execute(upkeep_check.update().where(ended).values(closed_at=now)).rowcount
+    return {"differences": differences, "rebuilt": bool(differences), "closed": closed}

@@ -124,3 +124,63 @@ def test_redis_keys_carry_the_release_and_format(base_config, community, make):
         client.flushdb()
         with shared.app_context():
             db.engine.dispose()
+
+
+def _unreadable_pickle() -> bytes:
+    """A pickle of a class whose module is gone, as an entry written by code that moved it (issue 26)."""
+    import sys
+    import types
+    from dataclasses import make_dataclass
+
+    module = types.ModuleType("registry.moved_away")
+    cls = make_dataclass("Report", [("n", int)])
+    cls.__module__ = module.__name__
+    module.Report = cls
+    sys.modules[module.__name__] = module
+    try:
+        data = pickle.dumps(cls(3))
+    finally:
+        del sys.modules[module.__name__]
+    with pytest.raises(ModuleNotFoundError):
+        pickle.loads(data)
+    return b"!" + data
+
+
+def test_two_releases_share_one_redis_without_a_500(base_config, community):
+    """A rolling upgrade: a server of the previous release (Flask-Caching's pickling RedisCache, keys without
+    a release) and one of this release read and write the same Redis, turn by turn; entries of a moved class
+    planted under this release's keys are misses, not ModuleNotFoundError."""
+    import redis
+
+    from registry import create_app
+
+    url = _redis_or_skip()
+    store = redis.Redis.from_url(url)
+    store.flushdb()
+    old = create_app({**base_config, "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url})
+    new = create_app({**base_config, "REDIS_URL": url})
+    pages = [
+        "/conditions/migraine",
+        "/conditions/migraine/treatments/sumatriptan",
+        "/conditions/migraine/compare?t=sumatriptan&t=propranolol",
+        "/treatments/sumatriptan",
+        "/api/v1/conditions/migraine/treatments",
+    ]
+    statuses = []
+    try:
+        for server in (old, new, old, new):
+            statuses += [server.test_client().get(page).status_code for page in pages]
+        ours = [k for k in store.keys("*") if k.startswith(cache.namespace().encode())]
+        theirs = [k for k in store.keys("*") if not k.startswith(b"registry:")]
+        assert ours and theirs  # both wrote, each under its own keys
+        for key in ours:
+            store.set(key, _unreadable_pickle())
+        for server in (new, old):
+            statuses += [server.test_client().get(page).status_code for page in pages]
+        assert all(store.get(k).startswith(b"J") for k in ours)  # recomputed and rewritten as JSON
+    finally:
+        store.flushdb()
+        for server in (old, new):
+            with server.app_context():
+                db.engine.dispose()
+    assert statuses == [200] * len(statuses), statuses

@@ -431,3 +431,20 @@ def test_a_failed_read_of_the_migration_state_is_unknown_not_behind(app, monkeyp
     assert health.migration_state(None) == "behind" and health.migration_state(set(migration_heads())) == "current"
     monkeypatch.undo()
     assert client.get("/health").get_json()["migration_state"] == "current"
+
+
+def test_the_release_version_is_the_changelogs_top_entry(client):
+    """One version per release: CHANGELOG.md's first heading, registry.__version__, /health, `registry --version`."""
+    import re
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from registry import PROJECT_ROOT, __version__
+    from registry.cli import cli
+
+    changelog = (Path(PROJECT_ROOT) / "CHANGELOG.md").read_text(encoding="utf-8")
+    top = re.search(r"^## (\S+)", changelog, re.M).group(1)
+    assert top == __version__ and re.fullmatch(r"\d+\.\d+\.\d+", __version__)
+    assert client.get("/health").get_json()["version"] == __version__
+    assert CliRunner().invoke(cli, ["--version"]).output.strip() == f"registry {__version__}"

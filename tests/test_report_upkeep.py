@@ -309,3 +309,82 @@ def test_the_bulk_path_counts_what_the_row_path_counts(app):
             )
             assert by_columns == by_rows
         db.session.rollback()
+
+
+# --- a rolling upgrade: the previous release's servers write beside this one's (issue 26) -------------------
+
+UPGRADE_PAGES = [
+    "/conditions/migraine",
+    "/conditions/migraine/treatments/alpha",
+    "/conditions/migraine/compare?t=alpha&t=beta",
+    "/treatments/alpha",
+    "/api/v1/conditions/migraine/treatments",
+]
+
+
+def _as_previous_release(app) -> str:
+    """The database as the previous release left it: migrated to 0019, no upkeep_check table."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        previous = "0019_mail_outbox_link_tokens"
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE upkeep_check"))
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous})
+        db.engine.dispose()
+    return previous
+
+
+def _write_as_previous_release(app, make) -> None:
+    """Writes whose upkeep is not this release's: a new report and a changed dose, the report tables untouched."""
+    with app.app_context():
+        table = Experience.__table__
+        first, second = db.session.scalars(select(Experience.id).order_by(Experience.id).limit(2)).all()
+        row = dict(db.session.execute(select(table).where(table.c.id == first)).mappings().one())
+        row.update(id=None, user_id=make.member(), report_key=row["report_key"] + 1)
+        row.pop("id")
+        with report_upkeep.bulk_write():
+            db.session.execute(table.insert().values(**row))
+            db.session.execute(update(table).where(table.c.id == second).values(dose_amount=75.0))
+        db.session.commit()
+
+
+def test_a_rolling_upgrade_leaves_no_500_and_the_aggregates_mended(app, client, runner, make, catalog_rows):
+    """Issue 26: after the migration, servers of the previous release write with their own upkeep, which
+    leaves report_slice (or whatever this release added) behind; `registry init` opens a check window and
+    the next `registry release` finds the difference and rebuilds. Pages answer throughout."""
+    for i in range(8):
+        make.experience(
+            treatment="alpha" if i % 2 else "beta",
+            dose_amount=50.0,
+            dose_unit="mg",
+            dose_frequency="once_daily",
+            stopped="2024-06" if i % 3 == 0 else None,
+        )
+    previous = _as_previous_release(app)
+    migrated = runner.invoke(args=["init"])
+    assert migrated.exit_code == 0, migrated.output
+    with app.app_context():
+        from registry.models import upkeep_check
+
+        (reason,) = db.session.scalars(select(upkeep_check.c.reason)).all()
+        assert reason.startswith(f"migrated {previous} -> ")
+    statuses = [client.get(url).status_code for url in UPGRADE_PAGES]
+
+    _write_as_previous_release(app, make)
+    stale = runner.invoke(args=["aggregates", "check"])
+    assert stale.exit_code == 1 and "report_slice" in stale.output
+    statuses += [client.get(url).status_code for url in UPGRADE_PAGES]
+
+    released = runner.invoke(args=["release"])
+    assert released.exit_code == 0 and "rebuilt them first" in released.output, released.output
+    assert runner.invoke(args=["aggregates", "check"]).exit_code == 0
+    statuses += [client.get(url).status_code for url in UPGRADE_PAGES]
+    assert statuses == [200] * len(statuses), statuses
+
+    again = runner.invoke(args=["release"])  # the window stays open for the rest of the rollout, and costs no rebuild
+    assert "rebuilt" not in again.output
+    finished = runner.invoke(args=["aggregates", "check", "--repair"])
+    assert finished.exit_code == 0 and "Ended 1 check window" in finished.output, finished.output
+    with app.app_context():
+        assert report_upkeep.verify(db.session) is None  # closed: releases check no more
