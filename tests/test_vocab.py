@@ -184,3 +184,26 @@ def test_a_fork_waits_for_the_preload_so_workers_get_it_whole(monkeypatch):
     monkeypatch.setattr(vocab, "_preload_thread", Running())
     vocab._finish_preload_before_fork()
     assert joined == [True]
+
+
+def test_the_catalog_finds_a_combination_typed_in_another_order_and_its_brands(ctx):
+    from registry import catalog
+
+    held, _ = catalog.add_treatment("Norgestimate/ethinyl estradiol", "drug")
+    for typed in ["Ethinyl estradiol / norgestimate", "ethinyl estradiol and norgestimate", "Sprintec", "Sprintek"]:
+        hits = catalog.search_treatments(typed)
+        assert hits and hits[0].slug == held.slug, typed
+        again, created = catalog.add_treatment(typed, "drug")
+        assert again.id == held.id and not created, typed
+
+
+def test_a_brand_of_a_combination_the_catalog_lacks_is_offered_and_filed_under_its_ingredients(ctx):
+    from registry import catalog
+
+    (offer,) = [h for h in catalog.search_treatments("Camrese") if not h.in_catalog]
+    assert offer.name == "Ethinyl estradiol/levonorgestrel"
+    treatment, created = catalog.add_treatment("Camrese", "drug")
+    assert created and treatment.name == "Ethinyl estradiol/levonorgestrel"
+    again, created = catalog.add_treatment("Levonorgestrel + ethinyl estradiol", "drug")
+    assert again.id == treatment.id and not created
+    assert catalog.search_treatments("Chateal")[0].slug == treatment.slug
