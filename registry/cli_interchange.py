@@ -24,11 +24,11 @@ def _known_conditions(slugs) -> None:
 
 @click.group("fhir")
 def fhir_group():
-    """Exchange treatment experiences as FHIR R4 QuestionnaireResponses (ndjson).
+    """Exchange treatment experiences, their follow-ups and doctor ratings as FHIR R4 resources (ndjson).
 
-    The questionnaires and code systems are served at /fhir/Questionnaire/treatment-experience,
-    /fhir/Questionnaire/doctor-rating, /fhir/Questionnaire/treatment-experience-follow-up and
-    /fhir/CodeSystem/<scale>.
+    The questionnaires, code systems and value sets are served at /fhir/Questionnaire/treatment-experience,
+    /fhir/Questionnaire/doctor-rating, /fhir/Questionnaire/treatment-experience-follow-up,
+    /fhir/CodeSystem/<scale> and /fhir/ValueSet/condition|treatment.
     """
 
 
@@ -37,7 +37,8 @@ def fhir_group():
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The ndjson file to write (one QuestionnaireResponse per line: the experiences, then their follow-ups).",
+    help="The ndjson file to write (one resource per line: the catalog's CodeSystems and ValueSets, the doctors, "
+    "then a QuestionnaireResponse per experience, follow-up point and doctor rating).",
 )
 @click.option("--condition", "conditions", multiple=True, metavar="SLUG", help="Only this condition (repeatable).")
 @click.option("--since", type=click.DateTime(["%Y-%m"]), help="Only reports from this month on (YYYY-MM).")
@@ -50,9 +51,12 @@ def fhir_group():
 def fhir_export(out: Path, conditions, since, with_text: bool):
     """Write every experience of consenting participants as a FHIR QuestionnaireResponse.
 
-    Then each point of their follow-up histories (experience_updates.csv) as a response of the
-    follow-up questionnaire. De-identified as the research export is: the same pseudonymous ids,
-    year-month dates, age bands. FHIR Bulk Data ndjson, streamed (memory stays flat). Logged as an export.
+    First the definitions the answers refer to (the registry's CodeSystems of its catalog, the
+    ValueSets of the condition and treatment items, a Practitioner per doctor); then the experiences,
+    each point of their follow-up histories (experience_updates.csv) as a response of the follow-up
+    questionnaire, and the doctor ratings as responses of the doctor-rating questionnaire.
+    De-identified as the research export is: the same pseudonymous ids, year-month dates, age bands.
+    FHIR Bulk Data ndjson, streamed (memory stays flat). Logged as an export.
     """
     from tqdm import tqdm
 
@@ -74,7 +78,7 @@ def fhir_export(out: Path, conditions, since, with_text: bool):
         for n in fhir.write_ndjson(handle, req, current_app.config["EXPORT_KEY"]):
             bar.update(n - bar.n)
     export.finish_log(log.id, {"responses": n})
-    click.echo(f"Wrote {n:,} QuestionnaireResponses to {out}.")
+    click.echo(f"Wrote {n:,} FHIR resources to {out}.")
 
 
 @fhir_group.command("import")
@@ -82,10 +86,12 @@ def fhir_export(out: Path, conditions, since, with_text: bool):
 @click.option("--dry-run", is_flag=True, help="Check every line and say what would be imported; write nothing.")
 @with_appcontext
 def fhir_import(file: Path, dry_run: bool):
-    """Import the treatment-experience QuestionnaireResponses of FILE (ndjson); follow-up responses are skipped.
+    """Import a FHIR export (ndjson): experiences, their follow-up points, doctors and doctor ratings.
 
-    Each response is validated as FHIR (fhir.resources) and by the experience form's own rules,
-    then saved as a form submission is (report counts, moderation holds). Each participant
+    Each response is validated as FHIR (fhir.resources) and by its form's own rules (experience or
+    doctor rating), then saved as a form submission is (report counts, moderation holds); a follow-up
+    point joins the experience imported from the same file, dated as exported; a Practitioner finds or
+    adds its doctor; definitions (ValueSets, CodeSystems) are skipped. Each participant
     becomes a pseudonymous imported participant without a login and without research consent.
     Importing the same file again adds nothing. A bad line is reported and skipped; the others
     are imported. Exit status 1 when any line had an error.

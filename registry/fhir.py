@@ -3,9 +3,12 @@
 Everything here is built from scales (codes, labels, help) and the forms (field names,
 labels, which answers are required), so a scale or question changed there changes the FHIR
 resources too. The export streams the rows of the research export (registry.export: the same
-consenting participants, pseudonyms and year-month dates) as FHIR Bulk Data ndjson, then each
-experience's follow-up history (registry.followups) as responses of the follow-up questionnaire;
-`parse_response` turns one QuestionnaireResponse back into the form's fields for registry.importer.
+consenting participants, pseudonyms and year-month dates) as FHIR Bulk Data ndjson: first the
+catalog's definitions (the registry's CodeSystems of catalog entries, the ValueSets that the
+condition and treatment items answer from, a Practitioner per doctor), then the experiences, each
+experience's follow-up history (registry.followups) as responses of the follow-up questionnaire,
+and the doctor ratings as responses of the doctor-rating questionnaire. `read_resource` turns one
+line back into what registry.importer saves (registry.fhir_import for follow-ups, doctors, ratings).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired
 
 import scales
-from registry.codebook import EXPERIENCE_SCHEMA_FIELDS, UPDATE_FIELDS, UPDATE_KIND
+from registry.codebook import EXPERIENCE_SCHEMA_FIELDS, RATING_SCHEMA_FIELDS, UPDATE_FIELDS, UPDATE_KIND
 
 FHIR_VERSION = "4.0.1"
 # A name, not a location: the same in every deployment, so responses from one registry import into
@@ -34,6 +37,10 @@ MESH = "http://www.nlm.nih.gov/research/umls/mesh"
 CATALOG_CONDITION = f"{CANONICAL}/sid/condition"
 CATALOG_TREATMENT = f"{CANONICAL}/sid/treatment"
 CATALOG_DOCTOR = f"{CANONICAL}/sid/doctor"
+# The registry's own CodeSystems of its catalog (every entry by slug): the code of an entry that has no
+# ICD-10-CM, DrugBank or MeSH code. Their ids; their urls are the catalog systems above.
+CATALOG_CODE_SYSTEMS = {"catalog-condition": CATALOG_CONDITION, "catalog-treatment": CATALOG_TREATMENT}
+VALUE_SETS = ("condition", "treatment")
 SLUG_EXTENSION = f"{CANONICAL}/StructureDefinition/catalog-slug"
 REPORTED_EXTENSION = f"{CANONICAL}/StructureDefinition/first-reported"
 # A follow-up response names its experience's response here: R4's QuestionnaireResponse.partOf may
@@ -93,11 +100,16 @@ class Item:
     read_only: bool = False
     text: str | None = None  # only for items that are not fields of the form
     enable_when: tuple = ()
+    value_set: str | None = None  # the ValueSet (of the catalog) its answers come from
+
+
+def value_set_url(name: str) -> str:
+    return f"{CANONICAL}/ValueSet/{name}"
 
 
 EXPERIENCE_ITEMS = (
-    Item("condition", "choice"),
-    Item("treatment", "choice"),
+    Item("condition", "choice", value_set="condition"),
+    Item("treatment", "choice", value_set="treatment"),
     Item("role", "choice", "role"),
     Item("diagnosed_year", "integer", low=1900),
     Item("started", "date"),
@@ -132,7 +144,7 @@ EXPERIENCE_ITEMS = (
 
 RATING_ITEMS = (
     Item("doctor", "reference"),
-    Item("condition", "choice"),
+    Item("condition", "choice", value_set="condition"),
     Item("last_visit", "date"),
     Item("overall", "integer", low=scales.OVERALL_MIN, high=scales.OVERALL_MAX),
     Item("explained_clearly", "choice", "frequency"),
@@ -237,6 +249,8 @@ def _item(spec: Item, unbound: UnboundField | None) -> dict:
         item["answerOption"] = [
             {"valueCoding": _coding(spec.code_system, code)} for code in CODE_SYSTEMS[spec.code_system].codes
         ]
+    if spec.value_set:
+        item["answerValueSet"] = value_set_url(spec.value_set)
     if spec.link_id == "condition":
         item["code"] = [{"system": "http://loinc.org", "code": "29308-4", "display": "Diagnosis"}]
     return item
@@ -259,8 +273,8 @@ def _questionnaire(name: str) -> str:
         "description": description
         + (
             " Conditions are coded with ICD-10-CM where known, drugs with DrugBank "
-            "(else MeSH) ids where known, anything else with the registry's catalog slug; every other coded answer "
-            "uses the registry's CodeSystems."
+            "(else MeSH) ids where known, anything else with the registry's catalog CodeSystem (its slug), as the "
+            "ValueSets named by answerValueSet list them; every other coded answer uses the registry's CodeSystems."
             if any(spec.link_id == "condition" for spec in items)
             else " Every coded answer uses the registry's CodeSystems, as in the treatment-experience questionnaire."
         ),
@@ -329,6 +343,11 @@ def update_system(key: str) -> str:
     return f"{CANONICAL}/sid/experience-update/{deployment_id(key)}"
 
 
+def rating_system(key: str) -> str:
+    """The identifier system of doctor ratings (the rating_id of doctor_ratings.csv)."""
+    return f"{CANONICAL}/sid/doctor-rating/{deployment_id(key)}"
+
+
 # --- export -------------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = [f["name"] for f in EXPERIENCE_SCHEMA_FIELDS]
@@ -342,10 +361,11 @@ class Catalog:
     conditions: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     treatments: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
     answers: dict = field(default_factory=dict)
+    doctors: dict[int, str] = field(default_factory=dict)  # id -> name
 
     @classmethod
     def load(cls, session) -> Catalog:
-        from registry.models import Condition, Treatment
+        from registry.models import Condition, Doctor, Treatment
 
         conditions = {s: (n, i) for s, n, i in session.execute(select(Condition.slug, Condition.name, Condition.icd10))}
         treatments = {
@@ -354,7 +374,19 @@ class Catalog:
                 select(Treatment.slug, Treatment.name, Treatment.drugbank_id, Treatment.mesh_id)
             )
         }
-        return cls(conditions, treatments)
+        doctors = dict(session.execute(select(Doctor.id, Doctor.name)).all())
+        return cls(conditions, treatments, doctors=doctors)
+
+    def codings(self, name: str) -> list[dict]:
+        """Every coding the `name` item ("condition" or "treatment") may answer with, each once, in slug order."""
+        coding = self.condition_coding if name == "condition" else self.treatment_coding
+        seen, found = set(), []
+        for slug in sorted(self.conditions if name == "condition" else self.treatments):
+            answer = coding(slug)
+            if (answer["system"], answer["code"]) not in seen:
+                seen.add((answer["system"], answer["code"]))
+                found.append(answer)
+        return found
 
     def condition_coding(self, slug: str) -> dict:
         name, icd10 = self.conditions[slug]
@@ -388,6 +420,88 @@ class Catalog:
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+# --- the catalog's definitions: CodeSystems of its entries, ValueSets of the items, doctors ----------
+
+
+def catalog_code_system(name: str, catalog: Catalog) -> dict:
+    """The registry's CodeSystem of its conditions or treatments ("catalog-condition", "catalog-treatment").
+
+    Every catalog entry by slug: the code an answer carries when the entry has no ICD-10-CM, DrugBank or
+    MeSH code. Its content is this deployment's catalog, so it is exported with the responses.
+    """
+    entries = catalog.conditions if name == "catalog-condition" else catalog.treatments
+    what = "conditions" if name == "catalog-condition" else "treatments"
+    concepts = [{"code": slug, "display": entries[slug][0]} for slug in sorted(entries)]
+    return {
+        "resourceType": "CodeSystem",
+        "id": name,
+        "url": CATALOG_CODE_SYSTEMS[name],
+        "name": "Catalog" + what.capitalize(),
+        "title": f"The registry's {what}",
+        "status": "active",
+        "publisher": "Treatment Experience Registry",
+        "description": f"The registry's catalog of {what}, each by its slug. Answers use it for an entry that has "
+        "no code in a standard terminology (ICD-10-CM for conditions; DrugBank, else MeSH, for drugs).",
+        "caseSensitive": True,
+        "content": "complete",
+        "count": len(concepts),
+        **({"concept": concepts} if concepts else {}),
+    }
+
+
+def value_set(name: str, catalog: Catalog) -> dict:
+    """The ValueSet that the `name` item ("condition" or "treatment") answers from: its every coding, by system."""
+    by_system: dict[str, list[dict]] = {}
+    for coding in catalog.codings(name):
+        by_system.setdefault(coding["system"], []).append({"code": coding["code"], "display": coding["display"]})
+    include = [{"system": system, "concept": concepts} for system, concepts in by_system.items()]
+    own = CATALOG_CONDITION if name == "condition" else CATALOG_TREATMENT
+    return {
+        "resourceType": "ValueSet",
+        "id": name,
+        "url": value_set_url(name),
+        "version": QUESTIONNAIRE_VERSION,
+        "name": name.capitalize(),
+        "title": f"The registry's {name}s",
+        "status": "active",
+        "publisher": "Treatment Experience Registry",
+        "description": f"Every {name} of the registry's catalog as its answers code it: "
+        + (
+            "ICD-10-CM where known"
+            if name == "condition"
+            else "DrugBank where known, else MeSH (no RxNorm: no licensed source of RxCUIs is packaged)"
+        )
+        + f", else the registry's own CodeSystem {own} (the catalog slug).",
+        "compose": {"include": include or [{"system": own}]},
+    }
+
+
+def practitioner(doctor_id: int, name: str, specialty: str, city: str, country: str) -> dict:
+    """A catalog doctor as a FHIR Practitioner (doctors are professionals in public practice)."""
+    return {
+        "resourceType": "Practitioner",
+        "id": str(doctor_id),
+        "identifier": [{"system": CATALOG_DOCTOR, "value": str(doctor_id)}],
+        "active": True,
+        "name": [{"text": name}],
+        "address": [{"city": city, "country": country}],
+        "qualification": [{"code": {"text": specialty}}],
+    }
+
+
+def definitions(catalog: Catalog, session):
+    """The export's first lines: the catalog CodeSystems, the condition and treatment ValueSets, the doctors."""
+    from registry.models import Doctor
+
+    for name in CATALOG_CODE_SYSTEMS:
+        yield _dumps(catalog_code_system(name, catalog))
+    for name in VALUE_SETS:
+        yield _dumps(value_set(name, catalog))
+    query = select(Doctor.id, Doctor.name, Doctor.specialty, Doctor.city, Doctor.country).order_by(Doctor.id)
+    for row in session.execute(query):
+        yield _dumps(practitioner(*row))
 
 
 @functools.cache
@@ -502,6 +616,8 @@ def responses(req, key: str):
 
     pseudo = export.Pseudonymizer(key)
     catalog = Catalog.load(db.session)
+    # First the definitions the responses refer to: catalog CodeSystems, the items' ValueSets, the doctors.
+    yield from definitions(catalog, db.session)
     columns = EXPORT_COLUMNS + (["tips"] if req.with_text else [])
     systems = (participant_system(key), experience_system(key))
     # Three cursors in the same experience order: merge the long tables in without holding them.
@@ -519,6 +635,8 @@ def responses(req, key: str):
         yield response_json(row, effects, reasons, catalog, systems)
     # Then the follow-up history: its points name their experience's response, written above.
     yield from followup_responses(req, key, pseudo)
+    # Then the doctor ratings: their doctors are the Practitioners written first.
+    yield from rating_responses(req, key, catalog, pseudo)
 
 
 # --- export: the follow-up history, one response per dated point --------------------------------
@@ -582,6 +700,62 @@ def followup_responses(req, key: str, pseudo=None):
         yield followup_response_json(row, stop_reasons, systems)
 
 
+# --- export: doctor ratings, one response of the doctor-rating questionnaire each -------------------
+
+RATING_COLUMNS = [f["name"] for f in RATING_SCHEMA_FIELDS]
+_RATING_VALUE_KEYS = {"last_visit": "valueDate", "overall": "valueInteger", "knowledge": "valueInteger"}
+
+
+def doctor_reference(doctor_id: int, name: str | None) -> dict:
+    """The doctor answer: the Practitioner written at the top of the same export, and its catalog id."""
+    reference = {
+        "reference": f"Practitioner/{doctor_id}",
+        "type": "Practitioner",
+        "identifier": {"system": CATALOG_DOCTOR, "value": str(doctor_id)},
+    }
+    return {**reference, "display": name} if name else reference
+
+
+def rating_response_json(row: dict, catalog: Catalog, key_systems) -> str:
+    """One row of doctor_ratings.csv as a QuestionnaireResponse of the doctor-rating questionnaire, on one line."""
+    participant_sys, rating_sys = key_systems
+    items = []
+    for spec in RATING_ITEMS:
+        name = spec.link_id
+        if name == "doctor":
+            doctor = doctor_reference(row["doctor_id"], catalog.doctors.get(row["doctor_id"]))
+            items.append(_answered(name, [_dumps({"valueReference": doctor})]))
+        elif name == "condition":
+            items.append(_answered(name, [catalog.condition_answer(row["condition"])]))
+        elif spec.code_system:
+            if row.get(name) is not None:
+                items.append(_answered(name, [_coded_answer(spec.code_system, row[name])]))
+        elif name == "comment":
+            if row.get("comment"):
+                items.append(_answered(name, [_dumps({"valueString": row["comment"]})]))
+        elif row.get(name) is not None:
+            items.append(_answered(name, [_dumps({_RATING_VALUE_KEYS[name]: row[name]})]))
+    rating, participant = _dumps(row["rating_id"]), _dumps(row["participant_id"])
+    return (
+        f'{{"resourceType":"QuestionnaireResponse","id":{rating},'
+        f'"identifier":{{"system":"{rating_sys}","value":{rating}}},'
+        f'"questionnaire":"{CANONICAL}/Questionnaire/doctor-rating|{QUESTIONNAIRE_VERSION}",'
+        f'"status":"completed","subject":{{"identifier":{{"system":"{participant_sys}","value":{participant}}}}},'
+        f'"authored":{_dumps(row["rated"])},"item":[{",".join(items)}]}}'
+    )
+
+
+def rating_responses(req, key: str, catalog: Catalog, pseudo=None):
+    """Every exported doctor rating (doctor_ratings.csv) as a doctor-rating response, one JSON line each."""
+    from registry import export
+
+    pseudo = pseudo or export.Pseudonymizer(key)
+    columns = RATING_COLUMNS + (["comment"] if req.with_text else [])
+    systems = (participant_system(key), rating_system(key))
+    for values in export.rating_rows(req, pseudo):
+        yield rating_response_json(dict(zip(columns, values)), catalog, systems)
+
+
 def write_ndjson(handle, req, key: str, every: int = 5_000):
     """Write the responses as ndjson (one resource per line); yield the count every `every`; return it."""
     n = 0
@@ -631,13 +805,6 @@ def stream_ndjson(req, key: str, on_done=None):
 
 class ResponseError(ValueError):
     """A line that is not a QuestionnaireResponse of the treatment-experience questionnaire."""
-
-
-class FollowUpResponse(Exception):
-    """A valid response of the follow-up questionnaire: a point of an experience's history, not an experience.
-
-    Not a ResponseError: an export holds these next to the experiences, and an import skips them.
-    """
 
 
 @dataclass
@@ -703,23 +870,100 @@ def _catalog_coding(link_id: str, answers: list[dict]) -> dict:
     return coding
 
 
-def parse_response(line: str) -> Parsed:
-    """Validate one ndjson line and read it as the experience form's fields; ResponseError when it cannot be."""
+@dataclass
+class Definition:
+    """A definition the export writes before the responses (a ValueSet, CodeSystem or Questionnaire): not imported."""
+
+    resource_type: str
+    id: str | None
+
+
+@dataclass
+class ParsedDoctor:
+    """A Practitioner of the export: a catalog doctor (its id there, name, specialty, city, country)."""
+
+    id: str
+    name: str
+    specialty: str
+    city: str
+    country: str
+
+
+@dataclass
+class ParsedFollowUp:
+    """A response of the follow-up questionnaire: one dated point of an experience's history."""
+
+    subject: tuple[str, str]
+    identifier: tuple[str, str] | None
+    experience: tuple[str, str]  # the identifier of the experience's response (system, value)
+    recorded: str  # YYYY-MM
+    kind: str
+    answers: dict  # stopped, effectiveness, side_effect_severity, satisfaction, would_recommend
+    stop_reasons: list[str]
+
+
+@dataclass
+class ParsedRating:
+    """A response of the doctor-rating questionnaire, as the rating form's posted fields plus context."""
+
+    subject: tuple[str, str]
+    identifier: tuple[str, str] | None
+    doctor: dict  # the valueReference: reference, identifier, display
+    condition: dict
+    form: dict[str, list[str]]
+    updated: str
+
+
+def _load(line: str) -> dict:
     try:
         data = json.loads(line)
     except ValueError as error:
         raise ResponseError(f"not JSON ({error.msg})") from None
-    if not isinstance(data, dict) or data.get("resourceType") != "QuestionnaireResponse":
-        kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
-        raise ResponseError(f"expected a QuestionnaireResponse, found {kind!r}")
+    if not isinstance(data, dict):
+        raise ResponseError(f"expected a FHIR resource, found {type(data).__name__!r}")
+    return data
+
+
+def read_resource(line: str) -> Parsed | ParsedFollowUp | ParsedRating | ParsedDoctor | Definition:
+    """Validate one ndjson line of an export and read it; ResponseError when it is nothing this registry imports."""
+    data = _load(line)
+    kind = data.get("resourceType")
+    if kind in ("ValueSet", "CodeSystem", "Questionnaire"):
+        return Definition(kind, data.get("id"))
+    if kind == "Practitioner":
+        return _parse_practitioner(data)
+    if kind != "QuestionnaireResponse":
+        raise ResponseError(f"expected a QuestionnaireResponse or Practitioner, found {kind!r}")
     _validate_model(data)
     questionnaire_url = (data.get("questionnaire") or "").split("|")[0]
-    if questionnaire_url == f"{CANONICAL}/Questionnaire/{FOLLOWUP_QUESTIONNAIRE}":
-        raise FollowUpResponse("a follow-up point of an experience (its history is not imported)")
+    parse = {
+        f"{CANONICAL}/Questionnaire/treatment-experience": _parse_experience,
+        f"{CANONICAL}/Questionnaire/{FOLLOWUP_QUESTIONNAIRE}": _parse_followup,
+        f"{CANONICAL}/Questionnaire/doctor-rating": _parse_rating,
+    }.get(questionnaire_url)
+    if parse is None:
+        raise ResponseError(
+            f"answers {questionnaire_url or 'no questionnaire'!r}, not a questionnaire of this registry"
+        )
+    return parse(data)
+
+
+def parse_response(line: str) -> Parsed:
+    """Validate one ndjson line and read it as the experience form's fields; ResponseError when it cannot be."""
+    data = _load(line)
+    if data.get("resourceType") != "QuestionnaireResponse":
+        raise ResponseError(f"expected a QuestionnaireResponse, found {data.get('resourceType')!r}")
+    _validate_model(data)
+    questionnaire_url = (data.get("questionnaire") or "").split("|")[0]
     if questionnaire_url != f"{CANONICAL}/Questionnaire/treatment-experience":
         raise ResponseError(
             f"answers {questionnaire_url or 'no questionnaire'!r}, not the treatment-experience questionnaire"
         )
+    return _parse_experience(data)
+
+
+def _head(data: dict, items, questionnaire: str):
+    """(subject, identifier, answers by linkId) of a response, its status and items checked."""
     if data.get("status") not in ("completed", "amended"):
         raise ResponseError(f"status {data.get('status')!r}: only completed or amended responses are imported")
     subject = ((data.get("subject") or {}).get("identifier")) or {}
@@ -731,22 +975,147 @@ def parse_response(line: str) -> Parsed:
         if item.get("item"):
             raise ResponseError(f"item {item.get('linkId')!r}: nested items are not part of this questionnaire")
         answers[item["linkId"]] = item.get("answer") or []
-    known = {spec.link_id for spec in EXPERIENCE_ITEMS}
-    unknown = sorted(set(answers) - known)
+    unknown = sorted(set(answers) - {spec.link_id for spec in items})
     if unknown:
-        raise ResponseError(f"unknown item {', '.join(unknown)} (not in the treatment-experience questionnaire)")
+        raise ResponseError(f"unknown item {', '.join(unknown)} (not in the {questionnaire} questionnaire)")
+    repeating = {spec.link_id for spec in items if spec.repeats}
+    for link_id, item_answers in answers.items():
+        if len(item_answers) > 1 and link_id not in repeating:
+            raise ResponseError(f"{link_id}: one answer expected, found {len(item_answers)}")
+    if not data.get("authored"):
+        raise ResponseError("authored: the month the answers were given is required")
+    pair = (identifier.get("system") or "", identifier.get("value")) if identifier else None
+    return (subject.get("system") or "", subject["value"]), pair, answers
+
+
+def _coded_value(link_id: str, answer: dict, code_system: str) -> str:
+    """The code of a Coding answer from one of the registry's CodeSystems, checked against its scale."""
+    kind, value = _answer_value(answer)
+    system = system_url(code_system)
+    if kind != "Coding" or value.get("system") != system:
+        raise ResponseError(f"{link_id}: expected a Coding of {system}")
+    code = value.get("code") or ""
+    if code not in CODE_SYSTEMS[code_system]:
+        raise ResponseError(f"{link_id}: unknown code {code!r}")
+    return code
+
+
+def _plain_value(link_id: str, answer: dict, kind: str):
+    found, value = _answer_value(answer)
+    if found != kind:
+        raise ResponseError(f"{link_id}: expected a value{kind} answer")
+    return value
+
+
+def _parse_followup(data: dict) -> ParsedFollowUp:
+    subject, identifier, answers = _head(data, FOLLOWUP_ITEMS, FOLLOWUP_QUESTIONNAIRE)
+    of = None
+    for extension in data.get("extension") or ():
+        if extension.get("url") == FOLLOW_UP_OF_EXTENSION:
+            of = ((extension.get("valueReference") or {}).get("identifier")) or {}
+    if not of or not of.get("value"):
+        raise ResponseError(f"a follow-up names its experience's response (extension {FOLLOW_UP_OF_EXTENSION})")
+    specs = {spec.link_id: spec for spec in FOLLOWUP_ITEMS}
+    values: dict = {name: None for name in ("stopped", *(n for n in UPDATE_ANSWERS if n != "stopped"))}
+    kind, reasons = None, []
+    for link_id, item_answers in answers.items():
+        if not item_answers:
+            continue
+        spec = specs[link_id]
+        if link_id == "stop_reasons":
+            reasons = sorted({_coded_value(link_id, a, "stop-reason") for a in item_answers})
+        elif link_id == "kind":
+            kind = _coded_value(link_id, item_answers[0], "update-kind")
+        elif spec.code_system:
+            values[link_id] = _coded_value(link_id, item_answers[0], spec.code_system)
+        elif link_id == "stopped":
+            values[link_id] = _month(_plain_value(link_id, item_answers[0], "Date"), link_id)
+        elif link_id == "satisfaction":
+            value = _plain_value(link_id, item_answers[0], "Integer")
+            if not scales.SATISFACTION_MIN <= value <= scales.SATISFACTION_MAX:
+                raise ResponseError(f"satisfaction must be {scales.SATISFACTION_MIN}-{scales.SATISFACTION_MAX}")
+            values[link_id] = value
+    if kind is None:
+        raise ResponseError("kind: an answer is required")
+    if reasons and not values["stopped"]:
+        raise ResponseError("stop_reasons: only for a point that says when the treatment stopped")
+    return ParsedFollowUp(
+        subject=subject,
+        identifier=identifier,
+        experience=(of.get("system") or "", of["value"]),
+        recorded=_month(data["authored"], "authored"),
+        kind=kind,
+        answers=values,
+        stop_reasons=reasons,
+    )
+
+
+UPDATE_ANSWERS = ("stopped", "effectiveness", "side_effect_severity", "satisfaction", "would_recommend")
+
+
+def _parse_rating(data: dict) -> ParsedRating:
+    subject, identifier, answers = _head(data, RATING_ITEMS, "doctor-rating")
+    for link_id in ("doctor", "condition"):
+        if not answers.get(link_id):
+            raise ResponseError(f"{link_id}: an answer is required")
+    doctor = _plain_value("doctor", answers["doctor"][0], "Reference")
+    if not (doctor.get("reference") or (doctor.get("identifier") or {}).get("value") or doctor.get("display")):
+        raise ResponseError("doctor: a reference to the Practitioner, its identifier or its name is required")
+    specs = {spec.link_id: spec for spec in RATING_ITEMS}
+    form: dict[str, list[str]] = {}
+    for link_id, item_answers in answers.items():
+        if link_id in ("doctor", "condition") or not item_answers:
+            continue
+        spec = specs[link_id]
+        if spec.code_system:
+            form[link_id] = [_coded_value(link_id, item_answers[0], spec.code_system)]
+        elif link_id == "last_visit":
+            form[link_id] = [_month(_plain_value(link_id, item_answers[0], "Date"), link_id)]
+        elif link_id == "comment":
+            form[link_id] = [str(_plain_value(link_id, item_answers[0], "String"))]
+        else:
+            form[link_id] = [str(_plain_value(link_id, item_answers[0], "Integer"))]
+    return ParsedRating(
+        subject=subject,
+        identifier=identifier,
+        doctor=doctor,
+        condition=_catalog_coding("condition", answers["condition"]),
+        form=form,
+        updated=_month(data["authored"], "authored"),
+    )
+
+
+def _parse_practitioner(data: dict) -> ParsedDoctor:
+    from fhir.resources.R4B.practitioner import Practitioner
+    from pydantic import ValidationError
+
+    try:
+        Practitioner.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
+        raise ResponseError(f"not a valid FHIR Practitioner ({problems})") from None
+    name = ((data.get("name") or [{}])[0]).get("text") or ""
+    address = (data.get("address") or [{}])[0]
+    specialty = (((data.get("qualification") or [{}])[0]).get("code") or {}).get("text") or ""
+    country = str(address.get("country") or "").upper()
+    if not (data.get("id") and name.strip() and specialty.strip() and address.get("city")):
+        raise ResponseError("a Practitioner needs an id, name.text, address.city and qualification.code.text")
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise ResponseError(f"Practitioner address.country must be an ISO 3166-1 alpha-2 code, not {country!r}")
+    return ParsedDoctor(data["id"], name, specialty, address["city"], country)
+
+
+def _parse_experience(data: dict) -> Parsed:
+    subject, identifier, answers = _head(data, EXPERIENCE_ITEMS, "treatment-experience")
     for link_id in ("condition", "treatment"):
         if not answers.get(link_id):
             raise ResponseError(f"{link_id}: an answer is required")
     form: dict[str, list[str]] = {}
     country = None
     bands: dict[str, str | None] = {"age_band": None, "sex": None, "years_since_diagnosis": None}
-    repeating = {spec.link_id for spec in EXPERIENCE_ITEMS if spec.repeats}
     for link_id, item_answers in answers.items():
         if link_id in ("condition", "treatment") or not item_answers:
             continue
-        if len(item_answers) > 1 and link_id not in repeating:
-            raise ResponseError(f"{link_id}: one answer expected, found {len(item_answers)}")
         if link_id in bands:
             code = _code(link_id, item_answers[0])
             if code not in CODE_SYSTEMS[_CODED[link_id]]:
@@ -776,11 +1145,9 @@ def parse_response(line: str) -> Parsed:
     for extension in data.get("extension") or ():
         if extension.get("url") == REPORTED_EXTENSION:
             reported = _month(extension.get("valueDateTime"), "the first-reported extension")
-    if not data.get("authored"):
-        raise ResponseError("authored: the month the experience was last changed is required")
     return Parsed(
-        subject=(subject.get("system") or "", subject["value"]),
-        identifier=(identifier.get("system") or "", identifier.get("value")) if identifier else None,
+        subject=subject,
+        identifier=identifier,
         condition=_catalog_coding("condition", answers["condition"]),
         treatment=_catalog_coding("treatment", answers["treatment"]),
         form=form,

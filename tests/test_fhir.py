@@ -34,7 +34,8 @@ def export_lines(runner, tmp_path, *args) -> list[dict]:
 
 def answering(lines, name: str = "treatment-experience") -> list[dict]:
     """The responses of one questionnaire (an export writes the experiences, then their follow-ups)."""
-    return [r for r in lines if r["questionnaire"].split("|")[0] == f"{fhir.CANONICAL}/Questionnaire/{name}"]
+    url = f"{fhir.CANONICAL}/Questionnaire/{name}"
+    return [r for r in lines if r.get("questionnaire", "").split("|")[0] == url]
 
 
 def write_lines(path, resources) -> str:
@@ -162,7 +163,9 @@ def test_researchers_download_the_fhir_file(client, auth, community, app):
     response = client.post("/research/export", data={"conditions": ["migraine"], "format": "fhir"})
     assert response.status_code == 200 and response.mimetype == "application/fhir+ndjson"
     lines = [json.loads(line) for line in response.data.decode().splitlines()]
-    assert lines and all(r["resourceType"] == "QuestionnaireResponse" for r in lines)
+    kinds = [r["resourceType"] for r in lines]
+    assert kinds[:4] == ["CodeSystem", "CodeSystem", "ValueSet", "ValueSet"]  # definitions first
+    assert kinds[-1] == "QuestionnaireResponse" and set(kinds) <= {"CodeSystem", "ValueSet", "Practitioner", kinds[-1]}
     assert 'value="fhir"' in client.get("/research").text
 
 
@@ -232,6 +235,9 @@ def empty_registry(tmp_path):
             "EXPORT_KEY": "other-export-key",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'other.sqlite'}",
             "RATELIMIT_ENABLED": False,
+            "DISCLOSURE": "exact",  # published numbers compared with the exporting registry's
+            "DISCLOSURE_KEY": "other-disclosure-key",
+            "RELEASE": "auto",
         }
     )
     with other.app_context():
@@ -241,38 +247,139 @@ def empty_registry(tmp_path):
         db.engine.dispose()
 
 
-def test_round_trip_keeps_every_aggregate(runner, app, empty_registry, tmp_path):
-    assert runner.invoke(args=["init"]).exit_code == 0
-    assert runner.invoke(args=["seed-demo", "--experiences", "600", "--seed", "3"]).exit_code == 0
-    with app.app_context():  # histories present: three consenting experiences followed up
-        from registry import followups
+def _published(app) -> dict:
+    """Every number the API publishes about conditions, treatments, "after N months" and doctors (ids left out)."""
+    from registry.models import Doctor
 
-        consenting = select(Experience).join(User).where(User.research_consent_at.is_not(None)).limit(3)
-        for experience in db.session.scalars(consenting).all():
-            followups.add_update(experience.user, experience, UPDATES[0])
+    client = app.test_client()
+
+    def get(url):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return response.get_json()
+
+    def without_ids(value):
+        if isinstance(value, dict):
+            return {k: without_ids(v) for k, v in value.items() if k != "id"}
+        return [without_ids(v) for v in value] if isinstance(value, list) else value
+
+    found = {"conditions": get("/api/v1/conditions")}
+    for condition in found["conditions"]["conditions"]:
+        if not condition.get("n"):
+            continue
+        slug = condition["slug"]
+        ranked = found[slug] = get(f"/api/v1/conditions/{slug}/treatments")
+        for unit in ranked["treatments"]:
+            base = f"/api/v1/conditions/{slug}/treatments/{unit['slug']}"
+            found[slug, unit["slug"]] = get(base), get(f"{base}/after-months")
+    found["doctors"] = without_ids(get("/api/v1/doctors?limit=100")["doctors"])
+    with app.app_context():
+        doctors = db.session.execute(select(Doctor.id, Doctor.name, Doctor.city)).all()
+    for doctor_id, name, city in doctors:
+        found["doctor", name, city] = without_ids(get(f"/api/v1/doctors/{doctor_id}"))
+    return found
+
+
+def test_round_trip_keeps_every_table_and_published_number(runner, app, make, empty_registry, tmp_path):
+    """Experiences, follow-up points and doctor ratings into an empty registry: the same numbers, exact mode."""
+    from sqlalchemy import update
+
+    from registry.models import DoctorRating, ExperienceUpdate
+
+    for name in ["Sumatriptan", "Topiramate", "Propranolol"]:
+        make.treatment(name)
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "topiramate", "propranolol"])
+    result = runner.invoke(args=["seed-demo", "--experiences", "500", "--seed", "3", "--doctor-ratings", "150"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():  # every participant consents, so the export holds the whole registry
+        db.session.execute(update(User).values(research_consent_at=func.now()))
         db.session.commit()
+        tables = {m: db.session.scalar(select(func.count(m.id))) for m in (Experience, ExperienceUpdate, DoctorRating)}
+    assert all(tables.values()), tables
     every = export_lines(runner, tmp_path, "--with-text")
     lines, points = answering(every), answering(every, fhir.FOLLOWUP_QUESTIONNAIRE)
-    assert len(points) >= 6 and len(lines) + len(points) == len(every)
+    rated = answering(every, "doctor-rating")
+    assert (len(lines), len(points), len(rated)) == tuple(tables.values())
     with app.app_context():
         expected = _cells(db.session, consenting_only=True)
-    assert empty_registry.test_cli_runner().invoke(args=["init"]).exit_code == 0
-    result = empty_registry.test_cli_runner().invoke(args=["fhir", "import", str(tmp_path / "out.ndjson")])
-    assert result.exit_code == 0, result.output
-    assert f"{len(lines):,} added, {len(points):,} skipped, 0 with errors" in result.output
+    before = _published(app)
+    after_months = [v[1]["after_months"] for k, v in before.items() if isinstance(k, tuple) and len(k) == 2]
+    assert any(not h["suppressed"] for a in after_months for h in a.get("horizons", ())), "nothing to compare"
     with empty_registry.app_context():
-        imported = _cells(db.session, consenting_only=False)
+        from registry import catalog
+
+        for name in ["Sumatriptan", "Topiramate", "Propranolol"]:
+            catalog.add_treatment(name, "drug")
+        catalog.add_condition("Migraine", "G43")
+        db.session.commit()
+    other = empty_registry.test_cli_runner()
+    result = other.invoke(args=["fhir", "import", str(tmp_path / "out.ndjson")])
+    assert result.exit_code == 0, result.output
+    doctors = sum(r["resourceType"] == "Practitioner" for r in every)
+    added = len(lines) + len(points) + len(rated) + doctors
+    assert f"{added:,} added, {len(every) - added:,} skipped, 0 with errors" in result.output
+    with empty_registry.app_context():
         from registry import report_upkeep
 
+        imported = _cells(db.session, consenting_only=False)
         assert report_upkeep.check(db.session) == []
+        counts = {m: db.session.scalar(select(func.count(m.id))) for m in (Experience, ExperienceUpdate, DoctorRating)}
+    assert counts == tables
     assert imported[0] == expected[0] and imported[1] == expected[1]
-    assert sum(c["n"] for c in imported[0].values()) == len(lines)
+    assert _published(empty_registry) == before
+
+
+def test_exported_resources_validate_and_coded_answers_are_in_their_value_sets(runner, app, make, tmp_path):
+    """Every line validates with fhir.resources R4B; every coded answer is an option or in its item's ValueSet."""
+    from fhir.resources.R4B.practitioner import Practitioner
+    from fhir.resources.R4B.valueset import ValueSet
+
+    make.treatment("Sumatriptan")
+    make.treatment("Cold showers", kind="lifestyle")  # no code in any terminology: the catalog's own
+    make.condition("Migraine", "G43", treatments=["sumatriptan", "cold-showers"])
+    make.condition("Brain fog", None, treatments=["cold-showers"])
+    result = runner.invoke(args=["seed-demo", "--experiences", "120", "--seed", "4", "--doctor-ratings", "30"])
+    assert result.exit_code == 0, result.output
+    every = export_lines(runner, tmp_path, "--with-text")
+    models = {"CodeSystem": CodeSystem, "ValueSet": ValueSet, "Practitioner": Practitioner}
+    value_sets, systems = {}, {}
+    for resource in every:
+        models.get(resource["resourceType"], QuestionnaireResponse).model_validate(resource)
+        if resource["resourceType"] == "ValueSet":
+            value_sets[resource["url"]] = {
+                (i["system"], c["code"]) for i in resource["compose"]["include"] for c in i["concept"]
+            }
+        if resource["resourceType"] == "CodeSystem":
+            systems[resource["url"]] = {c["code"] for c in resource["concept"]}
+    assert set(value_sets) == {fhir.value_set_url("condition"), fhir.value_set_url("treatment")}
+    assert (fhir.CATALOG_CONDITION, "brain-fog") in value_sets[fhir.value_set_url("condition")]
+    assert (fhir.CATALOG_TREATMENT, "cold-showers") in value_sets[fhir.value_set_url("treatment")]
+    assert "brain-fog" in systems[fhir.CATALOG_CONDITION] and "cold-showers" in systems[fhir.CATALOG_TREATMENT]
+    doctors = {r["id"] for r in every if r["resourceType"] == "Practitioner"}
+    checked = 0
+    for name in fhir.QUESTIONNAIRE_NAMES:
+        items = {i["linkId"]: i for i in fhir.questionnaire(name)["item"]}
+        for response in answering(every, name):
+            for item in response["item"]:
+                spec = items[item["linkId"]]
+                for answer in item["answer"]:
+                    coding = answer.get("valueCoding")
+                    if "answerValueSet" in spec:
+                        assert (coding["system"], coding["code"]) in value_sets[spec["answerValueSet"]]
+                    elif coding is not None and "answerOption" in spec:
+                        assert {"valueCoding": coding} in spec["answerOption"], (name, item["linkId"])
+                    elif spec["type"] == "reference":
+                        assert answer["valueReference"]["reference"].removeprefix("Practitioner/") in doctors
+                    else:
+                        continue
+                    checked += 1
+    assert checked > 1000 and answering(every, "doctor-rating")
 
 
 def test_import_is_idempotent_reports_bad_lines_and_creates_participants_without_login(
     runner, community, app, empty_registry, tmp_path, make
 ):
-    good = export_lines(runner, tmp_path)[:5]
+    good = answering(export_lines(runner, tmp_path))[:5]
     other = empty_registry.test_cli_runner()
     with empty_registry.app_context():
         from registry import catalog
@@ -326,7 +433,7 @@ def test_import_is_idempotent_reports_bad_lines_and_creates_participants_without
 def test_a_failing_line_leaves_nothing_behind(runner, community, app, tmp_path, monkeypatch):
     from registry import importer
 
-    lines = export_lines(runner, tmp_path)[:3]
+    lines = answering(export_lines(runner, tmp_path))[:3]
     with app.app_context():
         before = _cells(db.session, consenting_only=False), db.session.scalar(select(func.count(User.id)))
     real_save = importer._save
@@ -361,7 +468,7 @@ def test_a_failing_line_leaves_nothing_behind(runner, community, app, tmp_path, 
 
 
 def test_imported_text_goes_through_moderation(runner, community, app, tmp_path):
-    resource = export_lines(runner, tmp_path)[0]
+    resource = answering(export_lines(runner, tmp_path))[0]
     resource["subject"]["identifier"]["system"] = "urn:example:clinic"
     resource["item"] = [i for i in resource["item"] if i["linkId"] not in ("tips", "country")]
     resource["item"].append({"linkId": "tips", "answer": [{"valueString": "Call me on 555 123 4567"}]})
@@ -378,7 +485,7 @@ def test_imported_text_goes_through_moderation(runner, community, app, tmp_path)
 
 
 def test_an_imported_public_tip_is_as_new_as_its_report_not_as_the_import(runner, community, app, tmp_path):
-    resource = export_lines(runner, tmp_path)[0]
+    resource = answering(export_lines(runner, tmp_path))[0]
     resource["subject"]["identifier"]["system"] = "urn:example:clinic"
     resource["item"] = [i for i in resource["item"] if i["linkId"] != "tips"]
     resource["item"].append({"linkId": "tips", "answer": [{"valueString": "Take it with breakfast."}]})
@@ -391,7 +498,7 @@ def test_an_imported_public_tip_is_as_new_as_its_report_not_as_the_import(runner
 
 
 def test_dry_run_checks_every_line_and_writes_nothing(runner, community, app, tmp_path):
-    lines = export_lines(runner, tmp_path)[:4]
+    lines = answering(export_lines(runner, tmp_path))[:4]
     for resource in lines:
         resource["subject"]["identifier"]["system"] = "urn:example:dry"
     path = write_lines(tmp_path / "in.ndjson", [*lines, {"resourceType": "QuestionnaireResponse", "status": "x"}])
@@ -408,7 +515,7 @@ def test_dry_run_checks_every_line_and_writes_nothing(runner, community, app, tm
 def test_a_changed_response_updates_the_experience_in_place(runner, community, app, tmp_path):
     from registry import report_upkeep
 
-    resource = export_lines(runner, tmp_path)[0]
+    resource = answering(export_lines(runner, tmp_path))[0]
     resource["subject"]["identifier"]["system"] = "urn:example:clinic"
     path = tmp_path / "in.ndjson"
     assert runner.invoke(args=["fhir", "import", write_lines(path, [resource])]).exit_code == 0
@@ -489,7 +596,8 @@ def test_a_history_of_three_points_exports_three_follow_up_responses(runner, app
     every = export_lines(runner, tmp_path)
     (main,) = answering(every)  # the declining participant's experience and history are left out
     points = answering(every, fhir.FOLLOWUP_QUESTIONNAIRE)
-    assert len(every) == 4 and every[0] is main  # the experiences first, then the points
+    responses = [r for r in every if r["resourceType"] == "QuestionnaireResponse"]
+    assert len(responses) == 4 and responses[0] is main  # the experiences first, then the points
     for point in points:
         QuestionnaireResponse.model_validate(point)
         assert point["status"] == "completed" and point["subject"] == main["subject"]
@@ -562,8 +670,8 @@ def test_a_history_of_three_points_exports_three_follow_up_responses(runner, app
     assert not ids & row_ids  # keyed hashes, never row ids
 
 
-def test_follow_up_responses_are_skipped_on_import(runner, app, history, empty_registry, tmp_path):
-    every = export_lines(runner, tmp_path)
+def test_follow_up_responses_are_imported_as_the_experiences_history(runner, app, history, empty_registry, tmp_path):
+    export_lines(runner, tmp_path)
     with empty_registry.app_context():
         from registry import catalog
 
@@ -571,15 +679,58 @@ def test_follow_up_responses_are_skipped_on_import(runner, app, history, empty_r
         catalog.add_condition("Migraine", "G43")
         db.session.commit()
     other = empty_registry.test_cli_runner()
-    result = other.invoke(args=["fhir", "import", str(tmp_path / "out.ndjson")])
-    assert result.exit_code == 0 and "1 added, 3 skipped, 0 with errors" in result.output, result.output
     dry = other.invoke(args=["fhir", "import", "--dry-run", str(tmp_path / "out.ndjson")])
-    assert "1 unchanged, 3 skipped, 0 with errors" in dry.output
-    with pytest.raises(fhir.FollowUpResponse):
-        fhir.parse_response(json.dumps(every[-1]))
+    assert "4 would add, 4 skipped, 0 with errors" in dry.output, dry.output  # definitions are skipped
+    result = other.invoke(args=["fhir", "import", str(tmp_path / "out.ndjson")])
+    assert result.exit_code == 0 and "4 added, 4 skipped, 0 with errors" in result.output, result.output
+    again = other.invoke(args=["fhir", "import", str(tmp_path / "out.ndjson")])
+    assert "4 unchanged, 4 skipped, 0 with errors" in again.output
     with empty_registry.app_context():
-        imported = db.session.scalars(select(Experience)).all()
-        assert [(e.effectiveness, e.stopped) for e in imported] == [("slight", "2024-12")]  # the latest answers
+        from registry.models import ExperienceUpdate
+
+        (imported,) = db.session.scalars(select(Experience)).all()
+        assert (imported.effectiveness, imported.stopped) == ("slight", "2024-12")  # the latest answers
+        points = db.session.scalars(select(ExperienceUpdate).order_by(ExperienceUpdate.recorded_at)).all()
+        assert [(p.kind, f"{p.recorded_at:%Y-%m}", p.effectiveness, p.stop_reasons) for p in points] == [
+            ("original", "2024-01", "moderate", None),
+            ("update", "2024-07", "major", None),
+            ("update", "2025-01", "slight", "cost side_effects"),
+        ]
+        assert all(p.experience_id == imported.id and p.report_key == imported.report_key for p in points)
+
+
+def test_a_follow_up_without_its_experience_is_refused(runner, app, history, empty_registry, tmp_path):
+    every = export_lines(runner, tmp_path)
+    points = answering(every, fhir.FOLLOWUP_QUESTIONNAIRE)
+    broken = json.loads(json.dumps(points[1]))
+    broken["item"] = [i for i in broken["item"] if i["linkId"] != "kind"]
+    other = empty_registry.test_cli_runner()
+    result = other.invoke(args=["fhir", "import", write_lines(tmp_path / "in.ndjson", [points[0], broken])])
+    assert result.exit_code == 1 and "line 1: a follow-up of experience" in result.output
+    assert "line 2: kind: an answer is required" in result.output
+    with pytest.raises(fhir.ResponseError, match="not the treatment-experience questionnaire"):
+        fhir.parse_response(json.dumps(points[0]))
+
+
+def test_the_catalog_value_sets_and_code_systems_are_served(client, make):
+    from fhir.resources.R4B.valueset import ValueSet
+
+    make.treatment("Cold showers", kind="lifestyle")
+    make.condition("Migraine", "G43", treatments=["cold-showers"])
+    conditions = client.get("/fhir/ValueSet/condition")
+    assert conditions.status_code == 200 and conditions.mimetype == fhir.FHIR_JSON
+    ValueSet.model_validate(conditions.get_json())
+    assert conditions.get_json()["compose"]["include"] == [
+        {"system": fhir.ICD10CM, "concept": [{"code": "G43", "display": "Migraine"}]}
+    ]
+    own = client.get("/fhir/CodeSystem/catalog-treatment").get_json()
+    CodeSystem.model_validate(own)
+    assert own["url"] == fhir.CATALOG_TREATMENT and own["concept"] == [
+        {"code": "cold-showers", "display": "Cold showers"}
+    ]
+    items = {i["linkId"]: i for i in fhir.questionnaire("treatment-experience")["item"]}
+    assert items["treatment"]["answerValueSet"] == fhir.value_set_url("treatment")
+    assert client.get("/fhir/ValueSet/doctor").status_code == 404
 
 
 def test_the_follow_up_questionnaire_is_served(client):
