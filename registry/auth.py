@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -250,7 +251,11 @@ FAILURES_FORGOTTEN = timedelta(hours=24)
 
 
 def _email_key(email: str) -> str:
-    return _hash(normalize_email(email))
+    """The failed-log-in counter's key: keyed, since an unsalted SHA-256 of an address is the address to
+    anyone holding a list of addresses (a backup, a log line)."""
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret if isinstance(secret, bytes) else str(secret).encode()
+    return hmac.new(secret, b"login-failure|" + normalize_email(email).encode(), hashlib.sha256).hexdigest()
 
 
 def delay_for(failures: int) -> int:

@@ -9,6 +9,8 @@ overridden on gunicorn's command line.
 import multiprocessing
 import os
 
+from registry import logs as _logs
+
 wsgi_app = "registry:create_app()"
 bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:8000")
 # Two workers per core is gunicorn's usual advice for I/O-bound apps; cap it on big machines.
@@ -36,12 +38,15 @@ elif _instance:
 else:
     control_socket_disable = True
 
-accesslog = "-"
+# Logs (registry/logs.py, docs/deploy.md "Logs"): JSON lines on standard error. The app writes one line per
+# request (request id, route name, status, duration; never a path or a query string: paths name conditions
+# and carry links' tokens, query strings hold filters, which are health data), so gunicorn's own access log
+# stays off; its error log goes through the same handler, whose filter cuts query strings, addresses,
+# digests and tokens from every message ("Error handling request /experiences/new?condition=..."). A
+# REGISTRY_LOG_FORMAT of "text" gives the same lines as plain text.
+accesslog = None
 errorlog = "-"
-# key=value lines: the time and the client's address (behind the proxy, REGISTRY_PROXY_FIX makes it
-# the address the proxy saw, from X-Forwarded-For; without it, the proxy's own); no query strings:
-# they carry report filters, which are health data.
-access_log_format = 'time=%(t)s client=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s'
+logconfig_dict = _logs.logging_config(os.environ.get("REGISTRY_LOG_FORMAT") or "json")
 
 
 # /metrics (REGISTRY_METRICS): every worker writes its counts to files in one folder, which any worker

@@ -32,11 +32,12 @@ _PATTERNS = (
     (re.compile(r"\?[^\s\"'<>\\]+"), ""),
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), "<email>"),
     # itsdangerous links (payload.timestamp.signature) and JWT-like tokens.
-    (re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}"), "<token>"),
-    # SHA-256 (64 hex) or other digests of 40 and more hex digits: a hash of an address is an address.
-    (re.compile(r"\b[0-9a-fA-F]{40,}\b"), "<hash>"),
+    (re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,10}\.[A-Za-z0-9_-]{20,}"), "<token>"),
+    # Digests of 32 hex digits and more (SHA-256, a keyed rate-limit key): a hash of an address is an address
+    # to anyone with a list of addresses. (The request id is a field of its own, never scrubbed.)
+    (re.compile(r"\b[0-9a-fA-F]{32,}\b"), "<hash>"),
     # Opaque tokens (secrets.token_urlsafe(32) is 43 characters): long runs of URL-safe characters with a digit.
-    (re.compile(r"(?<![A-Za-z0-9_/.-])(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{32,}"), "<token>"),
+    (re.compile(r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{32,}"), "<token>"),
     # SQLAlchemy's statement and parameters, should an error's full text reach a log.
     (re.compile(r"\[parameters: .*?\](?=\s|$)", re.S), "[parameters hidden]"),
 )
@@ -113,6 +114,9 @@ LOGGING = {
         "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
         # A development server's request lines carry the query string: scrubbed, and only warnings.
         "werkzeug": {"level": "WARNING"},
+        # Statements and their parameters stay out of the log whatever the root level (SQLAlchemy's default).
+        "sqlalchemy": {"level": "WARNING"},
+        "alembic": {"level": "WARNING"},  # each worker's start would list alembic's plugins
     },
 }
 
@@ -170,7 +174,8 @@ def _finish(response):
 
     def log_line() -> None:  # when the body has gone out: a streamed export's whole time
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        level = logging.ERROR if fields["status"] >= 500 else logging.INFO
+        status = fields["status"]
+        level = logging.INFO if status < 500 else logging.WARNING if status == 503 else logging.ERROR
         request_log.log(level, "request", extra=fields)
 
     if response.is_streamed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -33,8 +34,15 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _posted_email_key() -> str:
-    """Rate-limit key of the address a form was posted for (any address alike, so it reveals no account)."""
-    return "email:" + hashlib.sha256(auth.normalize_email(request.form.get("email", "")).encode()).hexdigest()
+    """Rate-limit key of the address a form was posted for (any address alike, so it reveals no account).
+
+    Keyed: an unsalted SHA-256 of an address in the limit storage, or in a limiter's log line, is the
+    address to anyone with a list of addresses.
+    """
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret if isinstance(secret, bytes) else str(secret).encode()
+    email = auth.normalize_email(request.form.get("email", "")).encode()
+    return "email:" + hmac.new(secret, b"rate-limit|" + email, hashlib.sha256).hexdigest()[:32]
 
 
 def _log_in(user, remember: bool):
