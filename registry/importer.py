@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import html
 import re
@@ -36,7 +37,7 @@ import scales
 from registry import catalog, experiences, fhir, vocab
 from registry.extensions import db
 from registry.models import AuditEvent, Condition, Experience, Treatment, User
-from registry.text import clean, contact_details, name_key
+from registry.text import clean, name_key
 
 COMMIT_EVERY = 500
 NO_PASSWORD = "!"  # not a werkzeug hash: no password ever matches it
@@ -350,7 +351,7 @@ class RatingMap:
     def __call__(self, raw: str) -> int:
         text = str(raw).strip()
         if self.labels is not None:
-            value = self.labels.get(name_key(text))
+            value = self.labels.get(_key(text))
             if value is None:
                 known = ", ".join(sorted(self.labels))
                 raise LineError(f"rating {raw!r} is not one of the mapping's [rating] values ({known})")
@@ -446,6 +447,9 @@ def _review_month(raw: str, formats: tuple[str, ...]) -> str:
     raise LineError(f"date {raw!r} does not match {' or '.join(formats)}")
 
 
+_key = functools.lru_cache(maxsize=65_536)(name_key)  # a file names the same few hundred names again and again
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -492,7 +496,7 @@ def junk_reason(name: str) -> str | None:
         return "is too long to be a name"
     if not re.search(r"[^\W\d_]{2}", name) and not _CODE.match(name.strip()):
         return "has no word in it"
-    if name_key(name) in _PLACEHOLDERS:
+    if _key(name) in _PLACEHOLDERS:
         return "is a placeholder, not a name"
     return None
 
@@ -516,7 +520,7 @@ class ReviewResolver:
 
     def conditions(self, name: str) -> list[tuple[int, str]]:
         """(id, name) of the conditions a name can mean: none, one, or several (ambiguous)."""
-        key = name_key(name)
+        key = _key(name)
         if key not in self._conditions:
             chosen = self._choices.get(("condition", key))
             if chosen is not None:
@@ -550,7 +554,7 @@ class ReviewResolver:
         return None
 
     def treatment_id(self, name: str) -> int | None:
-        key = name_key(name)
+        key = _key(name)
         if key not in self._treatments:
             chosen = self._choices.get(("drug", key))
             if chosen is not None:
@@ -698,11 +702,41 @@ def _records(path: Path, mapping: ReviewMapping, report: ReviewImport):
         csv.field_size_limit(old_limit)
 
 
-def _check_row(row: dict, mapping: ReviewMapping, resolver: ReviewResolver, report: ReviewImport, line: int):
+@functools.lru_cache(maxsize=65_536)
+def _name(raw: str | None) -> str:
+    return clean(unescape(raw))
+
+
+def _resolve(kind: str, name: str, resolver: ReviewResolver, report: ReviewImport) -> tuple[int | None, str | None]:
+    """(catalog id, None) for a name, or (None, the reason it is refused); the report counts the name."""
+    junk = junk_reason(name)
+    if junk is not None:
+        report.junk[(kind, name)] += 1
+        return None, f"{kind} {name!r} {junk}"
+    if kind == "condition":
+        found = resolver.conditions(name)
+        if len(found) > 1:
+            report.ambiguous[(kind, name)] = [n for _, n in found]
+            report.unresolved[(kind, name)] += 1
+            return None, (
+                f"condition {name!r} is ambiguous: it can mean {', '.join(n for _, n in found)}; "
+                "the import does not choose (name the one meant in [conditions] of the mapping)"
+            )
+        found_id = found[0][0] if found else None
+    else:
+        found_id = resolver.treatment_id(name)
+    if found_id is None:
+        if (kind, name) not in report.unresolved:
+            report.suggestions[(kind, name)] = _suggestion(kind, name)
+        report.unresolved[(kind, name)] += 1
+        return None, f"{kind} {name!r} is not in the catalog or its vocabularies"
+    return found_id, None
+
+
+def _check_row(row: dict, mapping: ReviewMapping, resolver: ReviewResolver, report: ReviewImport, line: int, months):
     """The row as it will be written (a _Row), or LineError with every reason it is refused."""
     columns = mapping.columns
-    drug_name = clean(unescape(row.get(columns["drug"])))
-    condition_name = clean(unescape(row.get(columns["condition"])))
+    drug_name, condition_name = _name(row.get(columns["drug"])), _name(row.get(columns["condition"]))
     reasons = []
     if not drug_name:
         reasons.append("no drug named")
@@ -715,10 +749,16 @@ def _check_row(row: dict, mapping: ReviewMapping, resolver: ReviewResolver, repo
         rating = None
     month = None
     if "date" in columns:
-        try:
-            month = _review_month(row.get(columns["date"]) or "", mapping.date_formats)
-        except LineError as error:
-            reasons.append(str(error))
+        raw = row.get(columns["date"]) or ""
+        if raw not in months:  # a file has a few thousand distinct dates at most
+            try:
+                months[raw] = _review_month(raw, mapping.date_formats)
+            except LineError as error:
+                months[raw] = error
+        month = months[raw]
+        if isinstance(month, LineError):
+            reasons.append(str(month))
+            month = None
     text = unescape(row.get(columns["text"])) if "text" in columns else ""
     text, was_cut = cut(text)
     if "helpful" in columns and (row.get(columns["helpful"]) or "").strip():
@@ -726,39 +766,18 @@ def _check_row(row: dict, mapping: ReviewMapping, resolver: ReviewResolver, repo
         if not helpful.isdigit():
             reasons.append(f"helpful count {helpful!r} is not a whole number")
     condition_id = treatment_id = None
-    for kind, name in (("condition", condition_name), ("drug", drug_name)):
-        if not name:
-            continue
-        junk = junk_reason(name)
-        if junk is not None:
-            report.junk[(kind, name)] += 1
-            reasons.append(f"{kind} {name!r} {junk}")
-            continue
-        if kind == "condition":
-            found = resolver.conditions(name)
-            if len(found) > 1:
-                report.ambiguous[(kind, name)] = [n for _, n in found]
-                report.unresolved[(kind, name)] += 1
-                reasons.append(
-                    f"condition {name!r} is ambiguous: it can mean {', '.join(n for _, n in found)}; "
-                    "the import does not choose (name the one meant in [conditions] of the mapping)"
-                )
-                continue
-            condition_id = found[0][0] if found else None
-            found_id = condition_id
-        else:
-            treatment_id = found_id = resolver.treatment_id(name)
-        if found_id is None:
-            if (kind, name) not in report.unresolved:
-                report.suggestions[(kind, name)] = _suggestion(kind, name)
-            report.unresolved[(kind, name)] += 1
-            reasons.append(f"{kind} {name!r} is not in the catalog or its vocabularies")
+    if condition_name:
+        condition_id, reason = _resolve("condition", condition_name, resolver, report)
+        reasons += [reason] if reason else []
+    if drug_name:
+        treatment_id, reason = _resolve("drug", drug_name, resolver, report)
+        reasons += [reason] if reason else []
     if reasons:
         raise LineError("; ".join(reasons))
     if was_cut:
         report.cut_lines.append(line)
     # One review is one anonymous person: the row's own content identifies it on a second run.
-    identity = "|".join([name_key(drug_name), name_key(condition_name), str(rating), month or "", text])
+    identity = "|".join([_key(drug_name), _key(condition_name), str(rating), month or "", text])
     return _Row(line, condition_id, treatment_id, rating, month, text, identity)
 
 
@@ -776,6 +795,7 @@ def check_reviews(path: Path, mapping: ReviewMapping, progress=None) -> tuple[Re
     resolver.check_choices()
     good: list[_Row] = []
     seen: set[str] = set()
+    months: dict[str, str | LineError] = {}
     for line, header, fields in _records(path, mapping, report):
         report.rows_read += 1
         row = dict(zip(header, fields))
@@ -791,7 +811,7 @@ def check_reviews(path: Path, mapping: ReviewMapping, progress=None) -> tuple[Re
             )
         else:
             try:
-                checked = _check_row(row, mapping, resolver, report, line)
+                checked = _check_row(row, mapping, resolver, report, line, months)
             except LineError as error:
                 report.problems.append(Problem(line, str(error), row=row))
             else:
@@ -838,8 +858,18 @@ def _participants(source: str, identities: list[str]) -> dict[str, int]:
 
 
 def _write(rows: list[_Row], source: str, report: ReviewImport, progress=None) -> None:
-    """Write checked rows as experiences (the caller commits or rolls back, all at once)."""
+    """Write checked rows as experiences (the caller commits or rolls back, all at once).
+
+    A report imported before goes through experiences.save, as any edit. New reports are
+    inserted a batch at a time with the values experiences.save would give them (an imported
+    participant has no diagnosis year, bands or earlier texts; a text is held for moderators,
+    who read every imported tip, so the contact-details screen is not run on them) and their
+    counts enter the report tables as the flush hooks would enter them (report_upkeep.record).
+    """
+    from registry import report_upkeep
+
     reason = f"Imported from {source[:200]}; waiting for review."
+    label = f"import:{source}"[:60]
     for at in range(0, len(rows), BATCH):
         batch = rows[at : at + BATCH]
         users = _participants(source, [r.identity for r in batch])
@@ -851,70 +881,60 @@ def _write(rows: list[_Row], source: str, report: ReviewImport, progress=None) -
                 .options(selectinload(Experience.side_effects), selectinload(Experience.stop_reasons))
             )
         }
-        new: list[Experience] = []
+        new: list[dict] = []
         for row in batch:
             user_id = users[row.identity]
             moment = _month_start(row.month) if row.month else datetime.now(timezone.utc)
             values = {"satisfaction": row.rating, "tips": row.text or None}
-            imported = {"updated_at": moment, "created_at": moment}
             found = existing.get((user_id, row.condition_id, row.treatment_id))
             if found is not None:  # imported before: the form's write path, as any edit
-                user = db.session.get(User, user_id)
                 outcome = _save(
-                    user,
+                    db.session.get(User, user_id),
                     db.session.get(Condition, row.condition_id),
                     db.session.get(Treatment, row.treatment_id),
                     values,
-                    imported,
+                    {"updated_at": moment, "created_at": moment},
                 )
                 if outcome == "updated" and row.text:
                     found.text_state, found.text_reason = "held", reason
                     flag_modified(found, "updated_at")
                 report.counts[outcome] += 1
                 continue
-            # A new report, set as experiences.save sets one (an imported participant has no
-            # diagnosis year, bands or earlier texts), written a batch per flush.
-            experience = Experience(
-                user_id=user_id,
-                condition_id=row.condition_id,
-                treatment_id=row.treatment_id,
-                **{name: values.get(name) for name in experiences.FORM_FIELDS},
-                tips_show_answers=False,
-                age_band=None,
-                sex=None,
-                years_since_diagnosis=None,
-                side_effects=[],
-                stop_reasons=[],
-                report_key=experiences.fixed_key("e", user_id, row.condition_id, row.treatment_id),
-                created_at=moment,
-                updated_at=moment,
+            new.append(
+                {
+                    "user_id": user_id,
+                    "condition_id": row.condition_id,
+                    "treatment_id": row.treatment_id,
+                    **{name: values.get(name) for name in experiences.FORM_FIELDS},
+                    "tips_show_answers": False,
+                    "text_state": "held" if row.text else "public",
+                    "text_reason": reason if row.text else None,
+                    "report_key": experiences.fixed_key("e", user_id, row.condition_id, row.treatment_id),
+                    "created_at": moment,
+                    "updated_at": moment,
+                }
             )
-            if row.text:
-                found_details = contact_details(row.text)
-                experience.text_state = "held"
-                experience.text_reason = (
-                    f"Held for review because it seems to contain {' and '.join(found_details)}."
-                    if found_details
-                    else reason
-                )
-            else:
-                experience.text_state, experience.text_reason = "public", None
-            new.append(experience)
-        db.session.add_all(new)
-        db.session.flush()
+        db.session.flush()  # the edits above, with their own upkeep
         if new:
+            with report_upkeep.bulk_write():
+                ids = db.session.scalars(
+                    insert(Experience).returning(Experience.id, sort_by_parameter_order=True), new
+                ).all()
+                report_upkeep.record(
+                    db.session.connection(), *report_upkeep.rows_where(db.session, Experience.id.in_(ids))
+                )
             db.session.execute(
                 insert(AuditEvent),
                 [
                     {
-                        "actor_id": e.user_id,
-                        "actor_label": f"import:{source}"[:60],
+                        "actor_id": values["user_id"],
+                        "actor_label": label,
                         "action": "experience.create",
                         "object_kind": "experience",
-                        "object_id": e.id,
-                        "changes": {"text_state": e.text_state, "imported_from": source[:200]},
+                        "object_id": experience_id,
+                        "changes": {"text_state": values["text_state"], "imported_from": source[:200]},
                     }
-                    for e in new
+                    for experience_id, values in zip(ids, new, strict=True)
                 ],
             )
         report.counts["added"] += len(new)
