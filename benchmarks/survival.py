@@ -1,11 +1,11 @@
-"""Benchmark the time-on-treatment curve (reports/survival.py): lifelines' fit of one unit's band counts.
+"""Benchmark the time-on-treatment curve (reports/survival.py): the Kaplan-Meier fit of one unit's band counts.
 
 Usage:
     python benchmarks/survival.py [--units 200]
     python benchmarks/survival.py --database sqlite:////path/to/seeded.sqlite   # plus the pages, with and without it
 
-Prints the import time of lifelines (paid once per process, on the first curve), the median and
-p95 time of one curve computed afresh (lifelines' weighted Kaplan-Meier fit, its band widened for
+Prints the import time of lifelines (which the curve no longer needs: the figure a worker saves), the
+median and p95 time of one curve computed afresh (the weighted Kaplan-Meier fit, its band widened for
 the noise, the median and stop reasons) and of the same curve again (memoised on its protected
 counts, which is what a page pays until a write changes them), with a hand-written life table as
 the baseline. With --database (a seeded registry, e.g. `registry seed-demo --experiences 1000000`),
@@ -65,9 +65,9 @@ def main() -> None:
     fresh = timed(lambda u: survival.curve(policy, u))
     again = timed(lambda u: survival.curve(policy, u))
     baseline = timed(lambda u: survival.life_table_log(u.stopped, u.using))
-    print(f"import lifelines: {imported:.0f} ms (once per process)")
+    print(f"import lifelines: {imported:.0f} ms (no longer paid by a worker)")
     for label, times in (
-        ("curve, fresh (lifelines fit)", fresh),
+        ("curve, fresh (Kaplan-Meier fit)", fresh),
         ("curve, same counts again (memoised)", again),
         ("baseline: hand-written life table", baseline),
     ):

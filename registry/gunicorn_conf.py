@@ -66,9 +66,9 @@ def child_exit(server, worker):
     metrics.worker_exit(worker.pid)
 
 
-def post_worker_init(worker):
-    """Import lifelines (about 2 s) in the background, so that the worker's first page with a curve of
-    time on treatment (reports/survival.py imports it on first use) does not wait for it."""
-    import threading
+def on_starting(server):
+    """Build the vocabulary file (registry/vocab.py) once, before any worker starts: the workers share
+    it read-only and none waits for it on its first search. It exists already after the first start."""
+    from registry import vocab
 
-    threading.Thread(target=__import__, args=("lifelines",), name="lifelines-import", daemon=True).start()
+    vocab.ensure_built()

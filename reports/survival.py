@@ -13,9 +13,10 @@ treatment"):
   min_n, so a drawn curve always rests on at least min_n real people.
 - The curve is the actuarial life table (the Kaplan-Meier estimator on grouped data): those still
   using in a band are at risk for half of it, so someone who started two weeks ago is not counted
-  as having stayed a month. It is fitted by lifelines' KaplanMeierFitter with durations at band
-  edges and the protected counts as weights (half of a band's censored at its middle, half at its
-  end, events at its end). The 95% band is lifelines' exponential Greenwood interval, widened in
+  as having stayed a month. It is the Kaplan-Meier estimate with durations at band edges and the
+  protected counts as weights (half of a band's censored at its middle, half at its end, events at
+  its end), computed here (lifelines, which the tests check it against, costs a worker some 60 MB
+  and 2 s to import). The 95% band is the exponential Greenwood interval, widened in
   quadrature by the noise (delta method on log S over every protected count).
 
 Pure: frames and plain values in, dataclasses out; no Flask, no database.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -207,22 +207,58 @@ class Curve:
         }
 
 
-def _weights(bands: Bands) -> pd.DataFrame:
-    """Durations, event flags and weights for lifelines: the life table as weighted rows."""
+def _weights(bands: Bands) -> list[tuple[float, int, float]]:
+    """(duration, event, weight) rows: the life table as weighted rows of people."""
     rows = []
     for (start, end), d, c in zip(BANDS, bands.stopped, bands.using):
         if end is None:  # after every milestone: at risk through 24 months, nothing more is read
             rows += [(OPEN_END, 1, d), (OPEN_END, 0, c)]
             continue
         rows += [(float(end), 1, d), ((start + end) / 2, 0, c / 2), (float(end), 0, c / 2)]
-    return pd.DataFrame([r for r in rows if r[2] > 0], columns=["duration", "event", "weight"])
+    return [r for r in rows if r[2] > 0]
+
+
+def kaplan_meier(rows, times) -> list[tuple[float, float]]:
+    """(S, Greenwood's variance of log S) at each time, by the Kaplan-Meier estimator on weighted rows.
+
+    At a time with both stops and censored people, the censored are still at risk (they left after
+    it), as in lifelines' KaplanMeierFitter, which tests/test_survival.py checks this against. The
+    variance is inf once everyone at risk stopped (S = 0).
+    """
+    rows = sorted(rows)
+    at_risk = float(sum(w for _, _, w in rows))
+    s, greenwood, i, result = 1.0, 0.0, 0, []
+    steps = []  # (time, S, variance) after each time with an event or a censoring
+    while i < len(rows):
+        t = rows[i][0]
+        deaths = leaving = 0.0
+        while i < len(rows) and rows[i][0] == t:
+            deaths += rows[i][2] if rows[i][1] else 0.0
+            leaving += rows[i][2]
+            i += 1
+        if deaths:
+            if deaths >= at_risk:
+                s, greenwood = 0.0, math.inf
+            else:
+                s *= 1 - deaths / at_risk
+                greenwood += deaths / (at_risk * (at_risk - deaths))
+        steps.append((t, s, greenwood))
+        at_risk -= leaving
+    for time in times:
+        last = (1.0, 0.0)
+        for t, value, variance in steps:
+            if t > time:
+                break
+            last = (value, variance)
+        result.append(last)
+    return result
 
 
 def life_table_log(stopped, using) -> list[float | None]:
     """log S at each milestone by the actuarial life table (None once nobody is left at risk).
 
     Used for the noise's effect on the band (its derivatives) and in tests; the published curve
-    itself comes from lifelines.
+    itself comes from kaplan_meier.
     """
     at_risk, log_s, result = float(sum(stopped) + sum(using)), 0.0, []
     for (_, end), d, c in zip(BANDS, stopped, using):
@@ -260,19 +296,6 @@ def _noise_variances(bands: Bands, sd: float) -> list[float]:
     return [sd * sd * v for v in total]
 
 
-def _fit(bands: Bands):
-    """lifelines' Kaplan-Meier fit of the weighted life table (imported here: lifelines is slow to import)."""
-    from lifelines import KaplanMeierFitter
-    from lifelines.exceptions import StatisticalWarning
-
-    table = _weights(bands)
-    with warnings.catch_warnings():
-        # Half a band's censored carry half weights: that is the actuarial life table, and lifelines'
-        # Greenwood variance on it is the life table's own; its warning is about propensity weights.
-        warnings.simplefilter("ignore", StatisticalWarning)
-        return KaplanMeierFitter(alpha=0.05).fit(table["duration"], table["event"], weights=table["weight"])
-
-
 def curve(policy: Policy, bands: Bands) -> Curve:
     """The share still on it at 1, 3, 6, 12 and 24 months with a 95% band, the median and stop reasons by time."""
     if bands.n < 2 * policy.min_n or not sum(bands.stopped) + sum(bands.using):  # stricter than a unit's min_n
@@ -295,16 +318,13 @@ def curve(policy: Policy, bands: Bands) -> Curve:
 
 @functools.lru_cache(maxsize=4096)
 def _life_table(stopped: tuple[int, ...], using: tuple[int, ...], noise_sd: float) -> tuple:
-    """(share, low, high) at each milestone, from lifelines' fit of protected counts widened for their noise.
+    """(share, low, high) at each milestone, from the Kaplan-Meier fit of protected counts widened for their noise.
 
-    Memoised on the protected counts (public numbers, no secret): a fit costs lifelines some
-    10-30 ms of pandas, and the same counts always give the same curve.
+    Memoised on the protected counts (public numbers, no secret): the same counts always give the
+    same curve.
     """
     bands = Bands(0, stopped, using, {})
-    fit = _fit(bands)
-    times = [float(m) for m in MILESTONES]
-    estimate = fit.survival_function_at_times(times).to_list()
-    ci = fit.confidence_interval_survival_function_
+    fit = kaplan_meier(_weights(bands), [float(m) for m in MILESTONES])
     noise = _noise_variances(bands, noise_sd)
     at_risk, result = float(sum(stopped) + sum(using)), []
     for i, (d, c) in enumerate(zip(stopped, using)):
@@ -315,29 +335,23 @@ def _life_table(stopped: tuple[int, ...], using: tuple[int, ...], noise_sd: floa
         if effective <= 0:
             result.append((None, None, None))
             continue
-        s = float(estimate[i])
-        row = ci.loc[ci.index <= times[i]].iloc[-1]
-        low, high = _widen(s, float(row.iloc[0]), float(row.iloc[1]), noise[i], effective)
+        s, variance = fit[i]
+        low, high = _widen(s, variance, noise[i], effective)
         result.append((round(s, 4), round(low, 4), round(high, 4)))
     return tuple(result)
 
 
-def _widen(s: float, low: float, high: float, noise_var: float, effective: float) -> tuple[float, float]:
-    """lifelines' exponential Greenwood band widened in quadrature by the noise's variance on log S."""
+def _widen(s: float, variance: float, noise_var: float, effective: float) -> tuple[float, float]:
+    """The exponential (log-log) Greenwood band, as lifelines draws it, widened in quadrature by the
+    noise's variance on log S: s ** exp(+-h) with h = z * se(log S) / |log S|."""
     if s >= 1.0:  # no stop yet: Greenwood has no width; the share with no failure among those at risk
         interval = wilson(round(effective), round(effective))
         floor = interval[1] if interval else 0.0
         return max(0.0, floor - Z_95 * math.sqrt(noise_var)), 1.0
-    if s <= 0.0 or math.isnan(low) or math.isnan(high):
-        return (low if not math.isnan(low) else 0.0), (high if not math.isnan(high) else 1.0)
+    if s <= 0.0 or math.isinf(variance):
+        return 0.0, 1.0
     log_s = math.log(s)
-    # lifelines: bounds s ** exp(+-h) with h = z * se(log S) / |log S|; recover se, add the noise, redraw.
-    h = max(
-        abs(math.log(math.log(low) / log_s)) if 0 < low < 1 else 0.0,
-        abs(math.log(math.log(high) / log_s)) if 0 < high < 1 else 0.0,
-    )
-    se = h * abs(log_s) / Z_95
-    h = Z_95 * math.sqrt(se * se + noise_var) / abs(log_s)
+    h = Z_95 * math.sqrt(variance + noise_var) / abs(log_s)
     return s ** math.exp(h), s ** math.exp(-h)
 
 

@@ -229,3 +229,40 @@ def test_the_time_table_leaves_out_an_empty_open_band_and_says_what_a_full_one_i
     assert last["Stopped in that band"] == 2 and last["Still using, reported in that band"] == 5
     drawn = json.loads(chart.figure_json())["data"][1]
     assert drawn["customdata"][1][2] == "1 month" and "%{customdata[2]}" in drawn["hovertemplate"]  # not "1 months"
+
+
+@pytest.mark.parametrize(
+    "stopped,using",
+    [
+        ((2, 1, 0, 1, 0, 0), (2, 0, 2, 0, 0, 2)),
+        ((30, 22, 18, 9, 6, 3), (12, 10, 8, 20, 14, 40)),
+        ((0, 5, 0, 7, 0, 1), (0, 0, 6, 0, 8, 0)),
+        ((7, 3, 0, 0, 0, 0), (2, 0, 0, 0, 0, 0)),
+        ((3, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0)),
+    ],
+)
+def test_the_weighted_kaplan_meier_equals_lifelines_weighted_fit(stopped, using):
+    """The curve is computed without lifelines (a worker's memory); on the weighted life table both agree.
+
+    (Where half a band's still-using make the number at risk fractional, lifelines' weighted
+    Greenwood sum truncates it to a whole number; kaplan_meier keeps it whole, as in the hand-computed
+    fixture above. These cases keep it whole.)"""
+    import warnings
+
+    from lifelines.exceptions import StatisticalWarning
+
+    rows = survival._weights(_bands(stopped, using))
+    frame = pd.DataFrame(rows, columns=["duration", "event", "weight"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        fit = KaplanMeierFitter().fit(frame["duration"], frame["event"], weights=frame["weight"])
+    times = [float(m) for m in survival.MILESTONES]
+    ours = survival.kaplan_meier(rows, times)
+    expected = fit.survival_function_at_times(times).to_list()
+    for (s, variance), theirs, t in zip(ours, expected, times):
+        assert s == pytest.approx(theirs, abs=1e-9)
+        ci = fit.confidence_interval_survival_function_
+        low, high = ci.loc[ci.index <= t].iloc[-1]
+        if 0 < s < 1:
+            h = 1.959963984540054 * math.sqrt(variance) / abs(math.log(s))
+            assert sorted([s ** math.exp(h), s ** math.exp(-h)]) == pytest.approx(sorted([low, high]), abs=1e-9)
