@@ -124,3 +124,73 @@ def test_a_large_random_sample_of_drug_names_searches_without_error(ctx):
         assert all(h.name and (h.in_catalog or h.slug is None) for h in hits), name
         found += bool(hits)
     assert found > SAMPLE // 2  # most names the vocabulary knows are found
+
+
+# --- conditions as reviewers write them (issue 27) ------------------------------------------------
+
+
+def test_the_starter_catalog_knows_the_names_reviewers_use(ctx):
+    catalog.load_starter_catalog()
+    expected = {
+        "Birth Control": "contraception",
+        "Contraception": "contraception",
+        "Emergency Contraception": "emergency-contraception",
+        "Pain": "pain",
+        "Chronic Pain": "chronic-pain",
+        "Back Pain": "back-pain",
+        "Diabetes, Type 2": "type-2-diabetes",
+        "ADHD": "attention-deficit-hyperactivity-disorder",
+        "High Blood Pressure": "hypertension",
+        "Constipation, Chronic": "chronic-constipation",  # "A, B" read as "B A"
+        "Bipolar Disorde": "bipolar-disorder",  # cut off at the end
+        "Benign Essential Trem": "essential-tremor",
+        "ibromyalgia": "fibromyalgia",  # cut off at the start
+        "Smoking Cessation": "nicotine-dependence",
+        "Vaginal Yeast Infection": "vaginal-yeast-infection",
+    }
+    assert {name: [c.slug for c in catalog.match_condition(name)] for name in expected} == {
+        name: [slug] for name, slug in expected.items()
+    }
+    # Contraceptives and devices are treatments of contraception.
+    contraception = catalog.find_condition("Birth control")
+    linked = {t.slug: t.kind for t in contraception.treatments}
+    assert linked["etonogestrel-implant"] == "device" and linked["copper-iud"] == "device"
+    assert "norethindrone-ethinyl-estradiol" in linked and "medroxyprogesterone" in linked
+    for typed in ("Ethinyl estradiol / norethindrone", "Nexplanon", "ParaGard", "Depo-Provera"):
+        assert catalog.find_treatment(typed) is not None, typed
+
+
+def test_broad_words_mean_several_conditions_and_are_never_one(ctx):
+    catalog.load_starter_catalog()
+    for word in ("Depression", "Anxiety", "Sinusitis"):
+        found = catalog.match_condition(word)
+        assert len(found) > 1, word
+        assert catalog.find_condition(word) is None  # not silently one diagnosis
+    assert [c.slug for c in catalog.match_condition("depression")][:2] == [
+        "major-depressive-disorder",
+        "persistent-depressive-disorder",
+    ]
+    with pytest.raises(ValueError, match="can mean Major depressive disorder"):
+        catalog.add_condition("Depression")
+    assert catalog.find_condition("Major depressive disorder").slug == "major-depressive-disorder"
+
+
+def test_a_cut_off_name_matches_only_when_exactly_one_entry_fits(ctx):
+    catalog.add_condition("Hepatitis B", "B18.1")
+    catalog.add_condition("Panic disorder", "F41.0")
+    catalog.add_condition("Panic attacks", "F41.0")
+    assert catalog.match_condition("Hepatitis") == []  # a missing word is not a cut-off
+    assert catalog.match_condition("Panic disorde")[0].slug == "panic-disorder"
+    assert catalog.match_condition("Panic") == []  # too short, and two entries fit
+    assert catalog.match_condition("Panic diso") == []  # more than three letters missing
+
+
+def test_an_older_catalog_loses_broad_words_as_synonyms(ctx):
+    condition, _ = catalog.add_condition("Major depressive disorder", "F33", ["Clinical depression"])
+    from registry.models import ConditionSynonym
+
+    condition.synonyms.append(ConditionSynonym(name="Depression", key="depression"))
+    db.session.commit()
+    catalog.load_starter_catalog()
+    keys = {s.key for s in catalog.find_condition("Major depressive disorder").synonyms}
+    assert "depression" not in keys and "clinical depression" in keys
