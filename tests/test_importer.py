@@ -458,3 +458,17 @@ def test_drugs_com_style_tsv_with_labels_imports(runner, catalog, sample, app):
     with app.app_context():
         tips = dict(db.session.execute(select(Experience.satisfaction, Experience.tips)).all())
     assert tips == {9: "I couldn’t believe it", 5: "Meh"}
+
+
+def test_an_imported_tip_says_on_the_page_what_its_source_did_not_carry(runner, catalog, sample, app, client):
+    path, _ = sample
+    write_rows(path, [GOOD[:2] + ("It didn&#039;t upset my stomach.",) + GOOD[3:]])
+    assert "1 added" in run(runner, sample).output
+    with app.app_context():
+        experience = db.session.scalar(select(Experience))
+        experience.text_state, experience.text_reason = "public", None  # released by a moderator
+        db.session.commit()
+    page = client.get("/conditions/type-2-diabetes/treatments/metformin").get_data(as_text=True)
+    assert "It didn&#39;t upset my stomach." in page and "&amp;#039;" not in page
+    assert "Imported from a review file (drugs-com-sample)" in page
+    assert "were not in the source, so this report counts in satisfaction only" in " ".join(page.split())
