@@ -538,3 +538,22 @@ def test_an_accounts_changes_a_day_are_capped_across_its_reports(limited, make, 
     refused = client.post(f"/experiences/{first}/delete")  # the report's 3rd, the account's 7th
     assert refused.status_code == 429 and "You can make more changes tomorrow." in refused.text
     assert [row[1:3] for row in stored(app)] == [("migraine", "sumatriptan"), ("cluster-headache", "sumatriptan")]
+
+
+def test_a_broad_word_makes_the_form_ask_which_diagnosis(client, auth, make, monkeypatch):
+    from registry import catalog
+
+    make.treatment("Sertraline")
+    make.condition("Major depressive disorder", "F33", treatments=["sertraline"])
+    make.condition("Persistent depressive disorder", "F34.1", treatments=["sertraline"])
+    monkeypatch.setattr(
+        catalog, "broad_terms", lambda: {"depression": ("major-depressive-disorder", "persistent-depressive-disorder")}
+    )
+    auth.login()
+    page = client.get("/experiences/new?condition=Depression&treatment=sertraline").text
+    assert '"Depression" can mean several diagnoses. Which one is yours?' in page
+    assert "/experiences/new?condition=major-depressive-disorder&amp;treatment=sertraline" in page
+    assert "/experiences/new?condition=persistent-depressive-disorder&amp;treatment=sertraline" in page
+    assert 'option selected value="major' not in page  # nothing chosen for them
+    plain = client.get("/experiences/new?condition=major-depressive-disorder").text
+    assert "Which one is yours?" not in plain

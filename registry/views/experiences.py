@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 import scales
-from registry import experiences, ratings
+from registry import catalog, experiences, ratings
 from registry.extensions import count_change, db, experience_pair, submit_limit
 from registry.forms.experience import ExperienceForm
 from registry.views import flash_text_state, page_arg
@@ -20,13 +20,14 @@ def _form(listed_for=None, **kwargs) -> ExperienceForm:
     return ExperienceForm(conditions=conditions, treatments=treatments, drug_slugs=drugs, **kwargs)
 
 
-def _render(form, experience=None):
+def _render(form, experience=None, broad=None):
     return render_template(
         "experiences/form.html",
         form=form,
         experience=experience,
         scales=scales,
         usual=experiences.usual_treatments(),
+        broad=broad,
     )
 
 
@@ -71,6 +72,9 @@ def new():
         form.role.data = form.role.data or "patient"
         if condition is not None:
             form.diagnosed_year.data = experiences.diagnosed_year(current_user, condition)
+    # A broad word ("?condition=Depression") is several diagnoses: the form asks which one, never picks.
+    asked = request.args.get("condition", "") if condition is None else ""
+    broad = (asked, catalog.broad_conditions(asked)) if asked else None
     if form.validate_on_submit() and _still_in_catalog(form, condition, treatment):
         count_change(current_user, experience_pair(condition.id, treatment.id))
         experience, created = experiences.create_once(
@@ -86,7 +90,7 @@ def new():
         )
         flash_text_state(experience, "tip")
         return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
-    return _render(form)
+    return _render(form, broad=broad if broad and broad[1] else None)
 
 
 @bp.route("/<int:experience_id>/edit", methods=["GET", "POST"])
