@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from array import array
 from datetime import date
 
 from registry.codebook import is_month
@@ -253,48 +255,78 @@ def duckdb_script(schemas: dict[str, dict]) -> str:
 # --- Stata and SPSS --------------------------------------------------------------------------------
 
 
+NO_INT = -(2**63)  # an empty integer cell, kept in a compact int64 array
+
+
 class Columns:
-    """A table's rows kept as columns while the export streams them, to be written as .dta and .sav."""
+    """A table's rows kept as compact columns while the export streams them, to be written as .dta and .sav.
+
+    Codes are kept as their number 1..k (0 for none), months as month numbers, integers and numbers in
+    typed arrays: only text stays as Python strings, so a table of a million rows costs tens of MB.
+    """
 
     def __init__(self, table: str, schema: dict):
         self.table, self.schema = table, schema
-        self.columns: list[list] = [[] for _ in schema["fields"]]
+        self.columns: list = []
+        self.encoders: list = []
+        for spec in schema["fields"]:
+            enum = _enum(spec)
+            if enum:
+                index = {code: i for i, code in enumerate(enum, 1)}
+                self.columns.append(array("h"))
+                self.encoders.append(lambda v, index=index: 0 if v is None else index[v])
+            elif is_month(spec):
+                self.columns.append(array("l"))
+                self.encoders.append(_month_number)
+            elif spec["type"] == "integer":
+                self.columns.append(array("q"))
+                self.encoders.append(lambda v: NO_INT if v is None else v)
+            elif spec["type"] == "number":
+                self.columns.append(array("d"))
+                self.encoders.append(lambda v: math.nan if v is None else v)
+            else:
+                self.columns.append([])
+                self.encoders.append(None)
 
     def tee(self, rows):
         """Yield the rows unchanged, keeping each value."""
-        appends = [column.append for column in self.columns]
+        plan = [(column.append, encode) for column, encode in zip(self.columns, self.encoders)]
         for row in rows:
-            for append, value in zip(appends, row):
-                append(value)
+            for (append, encode), value in zip(plan, row):
+                append(value if encode is None else encode(value))
             yield row
 
     def frame(self, for_stata: bool):
         """The table as a DataFrame of codes 1..k, dates and text; with the labels pyreadstat writes."""
+        import numpy as np
         import pandas as pd
 
         data, value_labels, formats, outside, measures, labels = {}, {}, {}, {}, {}, {}
-        months: dict = {}
         for spec, values in zip(self.schema["fields"], self.columns):
             name = spec["name"]
             labels[name] = short_label(spec)
             enum = _enum(spec)
             if enum:
-                index = {code: i for i, code in enumerate(enum, 1)}
-                data[name] = pd.array([None if v is None else index[v] for v in values], dtype="Int16")
+                codes = np.frombuffer(values, dtype=np.int16) if len(values) else np.zeros(0, np.int16)
+                data[name] = pd.arrays.IntegerArray(codes.copy(), codes == 0)
                 value_labels[name] = {i: text for i, (_, text) in enumerate(_labels(spec), 1)}
                 if spec.get("categoriesOrdered"):
                     measures[name] = "ordinal"
                     if spec.get("outsideOrder"):
-                        outside[name] = [index[code] for code in spec["outsideOrder"]]
+                        outside[name] = [enum.index(code) + 1 for code in spec["outsideOrder"]]
                 else:
                     measures[name] = "nominal"
             elif is_month(spec):
-                data[name] = pd.Series([_month(v, months) for v in values], dtype=object)
+                months: dict = {}
+                data[name] = pd.Series([_month_date(v, months) for v in values], dtype=object)
                 formats[name] = "%tdCCYY-NN" if for_stata else "MOYR8"
             elif spec["type"] == "integer":
-                data[name] = pd.array(values, dtype="Int64")
+                numbers = np.frombuffer(values, dtype=np.int64) if len(values) else np.zeros(0, np.int64)
+                data[name] = pd.arrays.IntegerArray(numbers.copy(), numbers == NO_INT)
+                measures[name] = "scale"
             elif spec["type"] == "number":
-                data[name] = pd.array(values, dtype="Float64")
+                data[name] = pd.array(np.frombuffer(values, dtype=np.float64) if len(values) else [], dtype="Float64")
+                measures[name] = "scale"
             else:  # Stata has no missing string: an empty one stands for it
                 data[name] = pd.Series(["" if v is None else v for v in values] if for_stata else values, dtype=object)
         frame = pd.DataFrame(data, columns=[f["name"] for f in self.schema["fields"]])
@@ -334,9 +366,16 @@ def _by_name(schema: dict) -> dict[str, dict]:
     return {spec["name"]: spec for spec in schema["fields"]}
 
 
-def _month(value, cache: dict):
+def _month_number(value) -> int:
+    """YYYY-MM as months since year 0 (-1 for none)."""
     if value is None or value == "":
+        return -1
+    return int(value[:4]) * 12 + int(value[5:7]) - 1
+
+
+def _month_date(number: int, cache: dict):
+    if number < 0:
         return None
-    if value not in cache:
-        cache[value] = date(int(value[:4]), int(value[5:7]), 1)
-    return cache[value]
+    if number not in cache:
+        cache[number] = date(number // 12, number % 12 + 1, 1)
+    return cache[number]
