@@ -20,8 +20,9 @@ import uuid
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
-# A request id the proxy sent (nginx's $request_id: 32 hex digits) is kept when it looks like one.
-_GOOD_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A request id the proxy sent (nginx's $request_id: 32 hex digits; a UUID) is kept when it looks like one;
+# anything else is replaced, so that no client writes words of its choosing into the log.
+_GOOD_ID = re.compile(r"^[0-9A-Fa-f-]{16,64}$")
 
 request_log = logging.getLogger("registry.request")
 
