@@ -379,11 +379,9 @@ def _db() -> sqlite3.Connection:
 
 
 def preload() -> None:
-    """Build the vocabulary file if needed, open it and read its indexes once."""
-    con = _db()
-    con.execute("SELECT count(*) FROM variant WHERE key = 'metformin'").fetchone()
-    con.execute("SELECT count(*) FROM icd_words WHERE icd_words MATCH 'diabetes'").fetchone()
-    con.execute("SELECT count(*) FROM name_grams WHERE name_grams MATCH '\"met\"'").fetchone()
+    """Build the vocabulary file if needed, open it and read its indexes once (a fuzzy lookup included)."""
+    resolve_drug("Zolof")  # opens the file, reads the name indexes and imports rapidfuzz
+    search_icd10("diabetes")
 
 
 _preload_pid: int | None = None
