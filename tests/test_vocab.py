@@ -207,3 +207,15 @@ def test_a_brand_of_a_combination_the_catalog_lacks_is_offered_and_filed_under_i
     again, created = catalog.add_treatment("Levonorgestrel + ethinyl estradiol", "drug")
     assert again.id == treatment.id and not created
     assert catalog.search_treatments("Chateal")[0].slug == treatment.slug
+
+
+def test_gunicorn_builds_the_file_in_its_master_before_the_workers_start(monkeypatch):
+    import importlib
+
+    monkeypatch.setenv("REGISTRY_DB_POOL_SIZE", "4")  # the module sets it when absent
+    conf = importlib.import_module("registry.gunicorn_conf")
+    built = []
+    monkeypatch.setattr(vocab, "ensure_built", lambda: built.append(True))
+    conf.on_starting(server=None)
+    assert built == [True]
+    assert not hasattr(conf, "post_worker_init")  # no worker imports lifelines (60 MB) any more
