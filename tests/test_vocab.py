@@ -219,3 +219,30 @@ def test_gunicorn_builds_the_file_in_its_master_before_the_workers_start(monkeyp
     conf.on_starting(server=None)
     assert built == [True]
     assert not hasattr(conf, "post_worker_init")  # no worker imports lifelines (60 MB) any more
+
+
+def test_the_names_benchmark_counts_resolved_and_right_names(tmp_path):
+    """benchmarks/names.py on a small fixture: a brand, a combination in another order, a wrong expectation, a miss."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "names.py"
+    spec = importlib.util.spec_from_file_location("names_benchmark", path)
+    names = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(names)
+    fixture = tmp_path / "names.tsv"
+    fixture.write_text(
+        "# a fixture\ndrug_name\treviews\texpected\n"
+        "Camrese\t3\tethinyl estradiol / levonorgestrel\n"
+        "Norgestimate / ethinyl estradiol\t2\tnorgestimate / ethinyl estradiol\n"
+        "Focalin XR\t1\tdexmethylphenidate\n"  # salts aside
+        "Zoloft\t1\tfluoxetine\n"  # a wrong expectation counts as wrong
+        "Qwxzvbnm\t1\tnothing\n",
+        encoding="utf-8",
+    )
+    result = names.score(names.read_names(fixture), vocab.resolve_drug)
+    assert result["names"] == 5 and result["misses"] == ["Qwxzvbnm"]
+    assert result["resolved"] == 4 / 5 and result["right"] == 3 / 5
+    assert result["resolved_reviews"] == 7 / 8 and result["right_reviews"] == 6 / 8
+    assert [w[0] for w in result["wrong"]] == ["Zoloft"]
+    assert names.slip("Sertraline", __import__("random").Random(1)) != "Sertraline"
