@@ -1,7 +1,7 @@
 """Logs that hold no health data and no secrets: JSON lines, a request id, one line per request.
 
 What a log line may say about a request: its id, method, route name (``reports.treatment``, never the
-path: a path names a condition or carries a link's token), status, duration and size. Every message
+path: a path names a condition or carries a link's token), client address, status, duration and size. Every message
 and traceback passes scrub() on its way out: query strings, email addresses, hex digests and long
 tokens are cut from the text, wherever they came from (gunicorn's "Error handling request /path?...",
 an SMTP error naming a recipient, a library's debug line).
@@ -169,6 +169,9 @@ def _finish(response):
         "request_id": rid,
         "method": request.method,
         "route": request.endpoint or "(none)",
+        # The client's address (behind the proxy, with REGISTRY_PROXY_FIX, the one the proxy saw): beside a
+        # route name, never a path, it says which kind of page someone asked for, not which condition.
+        "client": request.remote_addr,
         "status": response.status_code,
     }
     started = g.get("request_started", time.perf_counter())
