@@ -468,3 +468,26 @@ def test_a_confirmation_link_expires(mail_app, make, inbox, monkeypatch):
     monkeypatch.setattr(auth, "CONFIRM_MAX_AGE", -1)
     assert "not valid any more" in client.get(path, follow_redirects=True).text
     assert login(mail_app.test_client(), "new@example.org").status_code == 200  # not changed
+
+
+def test_in_production_the_mail_goes_out_on_a_thread_after_the_answer(app, make, monkeypatch):
+    import time
+
+    from registry import mail
+
+    make.user(email="ana@example.org")
+    port = free_port()
+    server = FlakyServer(failures=0)
+    controller = server_on(server, port)
+    mailing = mailing_app(app, port, MAIL_ASYNC=True)
+    monkeypatch.setattr(mail, "_on_thread", lambda app: True)  # as outside tests
+    try:
+        assert mailing.test_client().post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
+        deadline = time.monotonic() + 10
+        while (server.messages == [] or outbox_rows(mailing)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the thread sends, then deletes the row
+        assert [m["To"] for m in server.messages] == ["ana@example.org"] and outbox_rows(mailing) == []
+        time.sleep(0.1)  # the thread returns its connection before the engine goes
+    finally:
+        controller.stop()
+        close(mailing)
