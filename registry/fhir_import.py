@@ -125,7 +125,7 @@ def _rating(parsed: fhir.ParsedRating, state: ImportState, resolver) -> str:
     condition = resolver.condition(parsed.condition)
     doctor = _find_doctor(parsed, state)
     if doctor is None:
-        if state.dry_run and parsed.doctor.get("reference", "").removeprefix("Practitioner/") in state.doctors:
+        if state.dry_run and (parsed.doctor.get("reference") or "").removeprefix("Practitioner/") in state.doctors:
             return "added"  # its doctor was checked and rolled back a line ago
         raise LineError(
             f"doctor {parsed.doctor.get('display') or parsed.doctor.get('reference')!r} is neither a Practitioner "

@@ -376,6 +376,47 @@ def test_exported_resources_validate_and_coded_answers_are_in_their_value_sets(r
     assert checked > 1000 and answering(every, "doctor-rating")
 
 
+def test_bad_doctors_and_ratings_are_reported_by_line(runner, app, make, empty_registry, tmp_path):
+    make.treatment("Sumatriptan")
+    make.condition("Migraine", "G43", treatments=["sumatriptan"])
+    result = runner.invoke(args=["seed-demo", "--experiences", "60", "--seed", "4", "--doctor-ratings", "20"])
+    assert result.exit_code == 0, result.output
+    every = export_lines(runner, tmp_path)
+    doctor = next(r for r in every if r["resourceType"] == "Practitioner")
+    rating = next(
+        r
+        for r in answering(every, "doctor-rating")
+        if r["item"][0]["answer"][0]["valueReference"]["reference"] == f"Practitioner/{doctor['id']}"
+    )
+    no_city = json.loads(json.dumps(doctor))
+    no_city["address"] = [{"country": "US"}]
+    stranger = json.loads(json.dumps(rating))
+    stranger["item"][0]["answer"] = [{"valueReference": {"reference": "Practitioner/999999", "display": "Dr Nobody"}}]
+    bad_code = json.loads(json.dumps(rating))
+    for item in bad_code["item"]:
+        if item["linkId"] == "showed_respect":
+            item["answer"][0]["valueCoding"]["code"] = "often"
+    with empty_registry.app_context():
+        from registry import catalog
+
+        catalog.add_treatment("Sumatriptan", "drug")
+        catalog.add_condition("Migraine", "G43")
+        db.session.commit()
+    lines = [no_city, stranger, bad_code, doctor, rating, rating]
+    other = empty_registry.test_cli_runner()
+    result = other.invoke(args=["fhir", "import", write_lines(tmp_path / "in.ndjson", lines)])
+    assert result.exit_code == 1 and "2 added, 1 unchanged, 3 with errors" in result.output, result.output
+    assert "line 1: a Practitioner needs an id, name.text, address.city" in result.output
+    assert "line 2: doctor 'Dr Nobody' is neither a Practitioner earlier in this file nor a doctor" in result.output
+    assert "line 3: showed_respect: unknown code 'often'" in result.output
+    with empty_registry.app_context():
+        from registry.models import Doctor, DoctorRating
+
+        (saved,) = db.session.scalars(select(DoctorRating)).all()
+        assert f"{saved.updated_at:%Y-%m}" == rating["authored"] and saved.user.imported_from.startswith("fhir:")
+        assert db.session.scalar(select(Doctor.name)) == doctor["name"][0]["text"]
+
+
 def test_import_is_idempotent_reports_bad_lines_and_creates_participants_without_login(
     runner, community, app, empty_registry, tmp_path, make
 ):
