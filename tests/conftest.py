@@ -150,7 +150,9 @@ class Factory:
         with self.app.app_context():
             condition, _ = catalog.add_condition(name, icd10, synonyms)
             for slug in treatments:
-                condition.treatments.append(db.session.scalar(sa.select(Treatment).where(Treatment.slug == slug)))
+                treatment = db.session.scalar(sa.select(Treatment).where(Treatment.slug == slug))
+                if treatment not in condition.treatments:  # the starter catalog may link them already
+                    condition.treatments.append(treatment)
             db.session.commit()
             return condition.slug
 
