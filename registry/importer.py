@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -36,7 +36,7 @@ from werkzeug.datastructures import MultiDict
 import scales
 from registry import catalog, experiences, fhir, vocab
 from registry.extensions import db
-from registry.models import AuditEvent, Condition, Experience, Treatment, User
+from registry.models import AuditEvent, Condition, ConditionSynonym, Experience, Treatment, TreatmentSynonym, User
 from registry.text import clean, name_key
 
 COMMIT_EVERY = 500
@@ -509,6 +509,25 @@ class ReviewResolver:
         self._conditions: dict[str, list[tuple[int, str]]] = {}
         self._treatments: dict[str, int | None] = {}
         self._choices = choices or {}
+        # The catalog's names and synonyms in two queries each, as find_condition and find_treatment
+        # match them (a name before a synonym): a file names hundreds of entries, once per query otherwise.
+        broad = catalog.broad_terms()
+        for model, synonym, known in (
+            (Condition, ConditionSynonym, self._conditions),
+            (Treatment, TreatmentSynonym, self._treatments),
+        ):
+            names = db.session.execute(select(model.name_key, model.id, model.name)).all()
+            synonyms = db.session.execute(
+                select(synonym.key, model.id, model.name).join(
+                    model, model.id == getattr(synonym, f"{model.__tablename__}_id")
+                )
+            ).all()
+            for key, entry_id, name in [*names, *synonyms]:
+                if key in known or (model is Condition and key in broad):
+                    continue
+                known[key] = [(entry_id, name)] if model is Condition else entry_id
+        for kind, key in self._choices:  # the mapping's own reading comes first
+            (self._conditions if kind == "condition" else self._treatments).pop(key, None)
 
     def check_choices(self) -> None:
         """ValueError naming the mapping's choices that are not catalog slugs."""
@@ -833,7 +852,7 @@ def _participants(source: str, identities: list[str]) -> dict[str, int]:
         identity: hashlib.blake2b(f"reviews:{source}|{identity}".encode(), digest_size=15).hexdigest()
         for identity in identities
     }
-    keys = {name_key(f"imported-{d}"): identity for identity, d in digests.items()}
+    keys = {f"imported {d}": identity for identity, d in digests.items()}  # name_key of the hex pseudonym
     found = dict(db.session.execute(select(User.pseudonym_key, User.id).where(User.pseudonym_key.in_(keys))).all())
     missing = [
         {
@@ -849,7 +868,7 @@ def _participants(source: str, identities: list[str]) -> dict[str, int]:
         if key not in found
     ]
     if missing:
-        db.session.execute(insert(User), missing)
+        db.session.execute(User.__table__.insert(), missing)  # Core: no ORM bookkeeping per row
         created = select(User.pseudonym_key, User.id).where(
             User.pseudonym_key.in_([m["pseudonym_key"] for m in missing])
         )
@@ -870,6 +889,7 @@ def _write(rows: list[_Row], source: str, report: ReviewImport, progress=None) -
 
     reason = f"Imported from {source[:200]}; waiting for review."
     label = f"import:{source}"[:60]
+    moments: dict[str | None, datetime] = {}
     for at in range(0, len(rows), BATCH):
         batch = rows[at : at + BATCH]
         users = _participants(source, [r.identity for r in batch])
@@ -884,7 +904,9 @@ def _write(rows: list[_Row], source: str, report: ReviewImport, progress=None) -
         new: list[dict] = []
         for row in batch:
             user_id = users[row.identity]
-            moment = _month_start(row.month) if row.month else datetime.now(timezone.utc)
+            if row.month not in moments:
+                moments[row.month] = _month_start(row.month) if row.month else datetime.now(timezone.utc)
+            moment = moments[row.month]
             values = {"satisfaction": row.rating, "tips": row.text or None}
             found = existing.get((user_id, row.condition_id, row.treatment_id))
             if found is not None:  # imported before: the form's write path, as any edit
@@ -917,14 +939,22 @@ def _write(rows: list[_Row], source: str, report: ReviewImport, progress=None) -
         db.session.flush()  # the edits above, with their own upkeep
         if new:
             with report_upkeep.bulk_write():
-                ids = db.session.scalars(
-                    insert(Experience).returning(Experience.id, sort_by_parameter_order=True), new
-                ).all()
+                # executemany without RETURNING: SQLite would return ids one row per statement.
+                db.session.execute(Experience.__table__.insert(), new)
+                keyed = {
+                    tuple(r[1:]): r[0]
+                    for r in db.session.execute(
+                        select(
+                            Experience.id, Experience.user_id, Experience.condition_id, Experience.treatment_id
+                        ).where(Experience.user_id.in_({v["user_id"] for v in new}))
+                    )
+                }
+                ids = [keyed[(v["user_id"], v["condition_id"], v["treatment_id"])] for v in new]
                 report_upkeep.record(
                     db.session.connection(), *report_upkeep.rows_where(db.session, Experience.id.in_(ids))
                 )
             db.session.execute(
-                insert(AuditEvent),
+                AuditEvent.__table__.insert(),
                 [
                     {
                         "actor_id": values["user_id"],
