@@ -266,12 +266,13 @@ def walk(base: str, workers: int) -> tuple[int, dict[int, int]]:
     anonymous = Browser(base)
     urls, _ = page_kinds(anonymous)
     visits = [(anonymous, url) for url in urls]
+    browsers = {}
     for (email, password), paths in SIGNED_IN.items():
-        browser = Browser(base)
+        browser = browsers[email] = Browser(base)
         browser.login(email, password)
         rating = [u for u in urls if u.startswith("/ratings/new")]
         visits += [(browser, path) for path in paths + rating + ["/", urls[0]]]
-    researcher = next(b for b, path in visits if path == "/research/codebook")
+    researcher = browsers["researcher@demo.example"]
     for _ in range(workers * 3):
         for browser, url in visits:
             status, _ = browser.get(url)
