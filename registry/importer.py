@@ -484,7 +484,6 @@ def cut(text: str, limit: int = scales.TIPS_MAX_LENGTH) -> tuple[str, bool]:
 
 # Page residue a scraper kept in a name column, and placeholders that name nothing.
 _JUNK = re.compile(r"<[^>]*>|</|&[a-z#0-9]+;|found this (comment|review) helpful|https?://|www\.", re.I)
-_CODE = re.compile(r"^[A-Za-z]\d[0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$")  # an ICD-10-CM code such as E11.65
 _PLACEHOLDERS = {"not listed othe", "not listed other", "other", "othe", "unknown", "none", "n a", "na", "null"}
 
 
@@ -494,8 +493,8 @@ def junk_reason(name: str) -> str | None:
         return "is page text or markup, not a name"
     if len(name) > 200:
         return "is too long to be a name"
-    if not re.search(r"[^\W\d_]{2}", name) and not _CODE.match(name.strip()):
-        return "has no word in it"
+    if not re.search(r"[^\W\d_]", name):
+        return "has no letter in it"
     if _key(name) in _PLACEHOLDERS:
         return "is a placeholder, not a name"
     return None
