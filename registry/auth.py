@@ -319,7 +319,9 @@ def _link_token(purpose: str, user: User, email: str | None = None) -> str:
     db.session.add(LinkToken(digest=_hash(token), purpose=purpose, user_id=user.id or None, email=email))
     if secrets.randbelow(50) == 0:  # now and then, forget links too old to work
         stale = now_utc() - timedelta(seconds=max(RESET_MAX_AGE, CONFIRM_MAX_AGE))
-        db.session.execute(delete(LinkToken).where(LinkToken.created_at < stale))
+        db.session.execute(
+            delete(LinkToken).where(LinkToken.created_at < stale, LinkToken.purpose.in_(("reset", "confirm")))
+        )
     return token
 
 
@@ -380,6 +382,17 @@ def confirm_email(token: str) -> tuple[User, str | None] | None:
     user.email, user.pending_email, user.email_confirmed_at = email, None, now_utc()
     db.session.execute(delete(LinkToken).where(LinkToken.user_id == user.id, LinkToken.purpose == "confirm"))
     return user, old
+
+
+def unsubscribe_token(user: User) -> str:
+    """The token of a reminder mail's unsubscribe link (registry.reminders); it never expires."""
+    return _link_token("unsubscribe", user)
+
+
+def user_for_unsubscribe(token: str) -> User | None:
+    """The account an unsubscribe link is for, or None (it stays usable: stopping mail must always work)."""
+    row = _link_row(token, "unsubscribe", 100 * 365 * 24 * 3600)
+    return db.session.get(User, row.user_id) if row is not None else None
 
 
 def device_token(user: User) -> str:

@@ -1,8 +1,10 @@
 """The opt-in reminder mail: "how is it working now?" for experiences still in use and not updated in three months.
 
 `registry remind-updates` (meant for cron, e.g. daily) mails each participant who opted in on their
-account page, at most once per three months; each mail carries a signed one-click unsubscribe link
-that needs no log-in (itsdangerous, like the password-reset link) and a List-Unsubscribe header.
+account page, at most once per three months; each mail carries a one-click unsubscribe link that
+needs no log-in and a List-Unsubscribe header. The link holds an opaque random token (stored hashed,
+like a reset link's: registry.auth) that never expires; links mailed before these tokens, signed
+payloads holding the account's id, keep working.
 Each reminder goes to the mail outbox (registry.mail) in the transaction that marks the participant
 reminded, so a crash never mails anyone twice nor loses a reminder; the command then sends what is due,
 and a mail the server refuses now is tried again later by the outbox.
@@ -17,26 +19,29 @@ from flask import current_app
 from flask.cli import with_appcontext
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from registry import followups, mail
+from registry import auth, followups, mail
 from registry.extensions import db
 from registry.models import User
 
 SUBJECT = "How is your treatment working now?"
 
 
-def _serializer() -> URLSafeSerializer:
+def _legacy_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="registry-reminder-unsubscribe")
 
 
 def unsubscribe_token(user: User) -> str:
-    """The signed token of a participant's unsubscribe link (it never expires: stopping mail stays possible)."""
-    return _serializer().dumps({"u": user.id})
+    """The opaque token of a participant's unsubscribe link (it never expires: stopping mail stays possible)."""
+    return auth.unsubscribe_token(user)
 
 
 def user_for_unsubscribe(token: str) -> User | None:
-    """The account an unsubscribe link is for, or None when it is forged or altered."""
-    try:
-        return db.session.get(User, int(_serializer().loads(token)["u"]))
+    """The account an unsubscribe link is for, or None when it is unknown, forged or altered."""
+    user = auth.user_for_unsubscribe(token)
+    if user is not None or "." not in token:
+        return user
+    try:  # a link mailed before the opaque tokens
+        return db.session.get(User, int(_legacy_serializer().loads(token)["u"]))
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
 

@@ -121,3 +121,21 @@ def test_one_click_unsubscribe_needs_no_login_and_refuses_forged_links(mail_app,
     with app.app_context():
         assert not db.session.get(FollowupReminder, user_id).enabled
     assert "mailed 0 participant(s)" in mail_app.test_cli_runner().invoke(args=["remind-updates"]).output
+
+
+def test_the_unsubscribe_link_is_opaque_and_older_signed_links_still_work(mail_app, app, make, pair, inbox):
+    from itsdangerous import URLSafeSerializer
+
+    user_id, _ = participant(app, make, "due@example.org")
+    mail_app.test_cli_runner().invoke(args=["remind-updates"])
+    (message,) = inbox.wait(1)
+    stop = [m for m in LINK.findall(message.get_body(("plain",)).get_content()) if "/reminders/stop/" in m][0]
+    token = stop.rsplit("/", 1)[1]
+    assert "." not in token and len(token) >= 40  # random, not a signed payload holding the account id
+    legacy = URLSafeSerializer(mail_app.config["SECRET_KEY"], salt="registry-reminder-unsubscribe").dumps(
+        {"u": user_id}
+    )
+    page = mail_app.test_client().get(f"/reminders/stop/{legacy}")  # mailed before the opaque tokens
+    assert page.status_code == 200 and "No more reminders" in page.text
+    with app.app_context():
+        assert not db.session.get(FollowupReminder, user_id).enabled
