@@ -360,7 +360,7 @@ def _check_outage(client) -> None:
     assert page.status_code == 200 and "Log out" in page.text
 
 
-def test_signed_in_reader_gets_503_not_500_while_the_database_is_gone(app, database_url):
+def test_signed_in_reader_gets_503_not_500_while_the_database_is_gone(app, database_url, caplog):
     """Issue 26: a signed-in person's pages answered gunicorn's bare 500 during an outage (the 503 page's
     layout loaded the user from the database). Every page, JSON and the health check: 503 (a 404 stays
     404), none a 500; and once the database is back the same session reads its pages again."""
@@ -386,7 +386,14 @@ def test_signed_in_reader_gets_503_not_500_while_the_database_is_gone(app, datab
                     db.session.remove()
                     db.engine.dispose()
         return
-    _outage_round(app, database_url, _sqlite_gone)
+    from registry.views import errors
+
+    errors._outage["logged_at"] = float("-inf")
+    with caplog.at_level(logging.WARNING, logger="registry"):
+        _outage_round(app, database_url, _sqlite_gone)
+    # An outage is one warning per 10 s and worker, not one per request; never the SQL or its parameters.
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Database unavailable")]
+    assert len(warnings) == 1 and "[SQL" not in warnings[0] and "parameters" not in warnings[0], warnings
 
 
 def _outage_round(app, url, gone) -> None:

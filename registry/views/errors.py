@@ -112,8 +112,7 @@ def handle_unexpected(error: Exception):
 
 def handle_database_down(error: Exception):
     """The database cannot be reached (down, restarting, failing over) or every connection is busy: a 503."""
-    # The route, not the path: a path can hold a condition's slug or a link's token.
-    current_app.logger.warning("Database unavailable for %s %s: %s", request.method, _route(), describe(error))
+    _log_outage(error)
     _rollback()
     if wants_json():
         response = make_response(jsonify(error=MESSAGES[503], status=503), 503)
@@ -123,6 +122,21 @@ def handle_database_down(error: Exception):
     response.headers["Retry-After"] = str(RETRY_AFTER)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+OUTAGE_LOG_EVERY = 10.0  # seconds: an outage is a warning every 10 s per worker, not one per request
+_outage = {"logged_at": float("-inf"), "unlogged": 0}
+
+
+def _log_outage(error: Exception) -> None:
+    now = time.monotonic()
+    if now - _outage["logged_at"] < OUTAGE_LOG_EVERY:
+        _outage["unlogged"] += 1
+        return
+    more = f" ({_outage['unlogged']} more requests answered 503 since the last message)" if _outage["unlogged"] else ""
+    _outage["logged_at"], _outage["unlogged"] = now, 0
+    # The route, not the path: a path can hold a condition's slug or a link's token.
+    current_app.logger.warning("Database unavailable for %s %s: %s%s", request.method, _route(), describe(error), more)
 
 
 def _route() -> str:
