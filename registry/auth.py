@@ -346,8 +346,43 @@ def user_for_reset(token: str) -> User | None:
     Setting the password (auth.change_password) deletes the account's reset tokens: a link works once.
     """
     row = _link_row(token, "reset", RESET_MAX_AGE)
-    user = db.session.get(User, row.user_id) if row is not None else None
+    user = db.session.get(User, row.user_id) if row is not None else _legacy_reset_user(token)
     return user if user is not None and user.is_active else None
+
+
+# Links mailed by the release before the opaque tokens (signed payloads) still work for their hour or
+# week, so that a rolling upgrade breaks no link in flight; none is made any more.
+
+
+def _legacy(token: str, purpose: str, max_age: int) -> dict | None:
+    if "." not in token:
+        return None
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _legacy_reset_user(token: str) -> User | None:
+    data = _legacy(token, "reset", RESET_MAX_AGE)
+    try:
+        user = db.session.get(User, int(data["u"])) if data else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    # The link carried a digest of the password hash then: a new password (or the link used once) kills it.
+    if user is None or not secrets.compare_digest(_hash(user.password_hash)[:16], str(data.get("p"))):
+        return None
+    return user
+
+
+def _legacy_confirmation(token: str) -> tuple[User, str] | None:
+    data = _legacy(token, "confirm", CONFIRM_MAX_AGE)
+    try:
+        user = db.session.get(User, int(data["u"])) if data else None
+        return (user, str(data["e"])) if user is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def confirm_token(user: User, email: str) -> str:
@@ -362,14 +397,17 @@ def confirm_email(token: str) -> tuple[User, str | None] | None:
     new address meanwhile.
     """
     row = _link_row(token, "confirm", CONFIRM_MAX_AGE)
-    user = db.session.get(User, row.user_id) if row is not None else None
+    if row is not None:
+        user, email = db.session.get(User, row.user_id), str(row.email)
+    else:
+        user, email = _legacy_confirmation(token) or (None, "")
     if user is None:
         return None
-    email = str(row.email)
     if email == user.email:
         if user.email_confirmed_at is None:
             user.email_confirmed_at = now_utc()
-        db.session.delete(row)
+        if row is not None:
+            db.session.delete(row)
         return user, None
     if email != user.pending_email:
         return None

@@ -491,3 +491,31 @@ def test_in_production_the_mail_goes_out_on_a_thread_after_the_answer(app, make,
     finally:
         controller.stop()
         close(mailing)
+
+
+def test_signed_links_mailed_by_the_release_before_still_work_once(mail_app, make):
+    """A rolling upgrade: a link an old server mailed (a signed payload) is followed on a new server."""
+    import hashlib
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    user_id = make.user(email="ana@example.org")
+    with mail_app.app_context():
+        user = db.session.get(User, user_id)
+        user.email_confirmed_at = None
+        db.session.commit()
+        digest = hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    signed = lambda purpose, data: URLSafeTimedSerializer(  # noqa: E731
+        mail_app.config["SECRET_KEY"], salt=f"registry-{purpose}"
+    ).dumps(data)
+    client = mail_app.test_client()
+    client.get("/account/confirm/" + signed("confirm", {"u": user_id, "e": "ana@example.org"}))
+    with mail_app.app_context():
+        assert db.session.get(User, user_id).email_confirmed_at is not None
+    reset = "/password/reset/" + signed("reset", {"u": user_id, "p": digest})
+    assert client.get(reset).status_code == 200
+    done = client.post(reset, data={"password": "a brand new password", "confirm": "a brand new password"})
+    assert done.status_code == 302
+    assert mail_app.test_client().get(reset).status_code == 400  # used: the password it carried changed
+    forged = "/password/reset/" + signed("reset", {"u": user_id, "p": "0" * 16})
+    assert mail_app.test_client().get(forged).status_code == 400
