@@ -2,7 +2,8 @@
 
 What an operator watches: requests by route (the URL rule, never the path with its values), their
 duration, the database pool of each worker, report-cache hits, the mail outbox (registry.mail) and
-how far the published numbers lag behind (the last release's age, views waiting for one).
+how far the published numbers lag behind (the last release's age, views waiting for one, and after an
+upgrade the report-upkeep check windows still open and how long since they were last checked).
 
 Only addresses in REGISTRY_METRICS_ALLOW (addresses or networks, comma-separated; by default this
 machine: 127.0.0.1 and ::1) may read it; behind the proxy, REGISTRY_PROXY_FIX makes the address the
@@ -146,6 +147,40 @@ class DatabaseCollector:
             "Views with changes not yet published (too few people changed yet, or no release since).",
             value=waiting or 0,
         )
+        yield from self._upkeep(db.session, now_utc())
+
+    @staticmethod
+    def _upkeep(session, now):
+        """Report upkeep after an upgrade: open check windows, and how long since one was last checked."""
+        from sqlalchemy import func, select
+
+        from registry.models import upkeep_check
+
+        try:
+            count, since = session.execute(
+                select(
+                    func.count(upkeep_check.c.id),
+                    func.min(func.coalesce(upkeep_check.c.checked_at, upkeep_check.c.opened_at)),
+                ).where(upkeep_check.c.closed_at.is_(None))
+            ).one()
+        except SQLAlchemyError:  # a schema from before the upkeep checks
+            session.rollback()
+            return
+        yield GaugeMetricFamily(
+            "registry_upkeep_checks_open",
+            "Windows after an upgrade in which releases still compare the report tables with the raw rows.",
+            value=count,
+        )
+        if since is not None:
+            if since.tzinfo is None:
+                from datetime import timezone
+
+                since = since.replace(tzinfo=timezone.utc)
+            yield GaugeMetricFamily(
+                "registry_upkeep_unchecked_seconds",
+                "Seconds since the report tables of an open window were last compared with the raw rows.",
+                value=(now - since).total_seconds(),
+            )
 
 
 def _allowed(address: str | None) -> bool:

@@ -59,6 +59,18 @@ def test_counts_by_route_and_the_database_state(metered, make):
     assert value(found, "registry_database_up") == 1
     assert value(found, "registry_mail_queue", state="queued") == 0
     assert ("registry_release_pending_views", ()) in found
+    assert value(found, "registry_upkeep_checks_open") == 0
+
+
+def test_an_open_upkeep_window_is_shown_with_its_lag(metered):
+    from registry import report_upkeep
+
+    with metered.app_context():
+        report_upkeep.open_check(db.session, "upgrade to 0.2.0")
+        db.session.commit()
+    found = samples(metered.test_client().get("/metrics").text)
+    assert value(found, "registry_upkeep_checks_open") == 1
+    assert 0 <= value(found, "registry_upkeep_unchecked_seconds") < 60
 
 
 def test_only_allowed_addresses_read_it(metered):
