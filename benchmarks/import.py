@@ -66,7 +66,9 @@ def write_file(path: Path, pairs, rows: int, seed: int = 1) -> None:
         writer.writerow(["", "drugName", "condition", "review", "rating", "date", "usefulCount"])
         for n in range(rows):
             drug, condition, text = pairs[n % len(pairs)]
-            body = text.strip('"') + f" (review {n}: " + " ".join(rng.choice(MONTHS) for _ in range(40)) + ")"
+            # The row's number first: a text cut at 2,000 characters stays unique.
+            words = " ".join(rng.choice(MONTHS) for _ in range(40))
+            body = f"Review {n}: " + text.strip('"') + f" ({words})"
             date = f"{rng.choice(MONTHS)} {rng.randint(1, 28)}, {rng.randint(2008, 2017)}"
             writer.writerow([n, drug, condition, f'"{body}"', rng.choice(LABELS), date, rng.randint(0, 200)])
 

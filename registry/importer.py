@@ -487,6 +487,7 @@ _JUNK = re.compile(r"<[^>]*>|</|&[a-z#0-9]+;|found this (comment|review) helpful
 _PLACEHOLDERS = {"not listed othe", "not listed other", "other", "othe", "unknown", "none", "n a", "na", "null"}
 
 
+@functools.lru_cache(maxsize=65_536)
 def junk_reason(name: str) -> str | None:
     """Why a name column's value is not a name at all (None when it may be one)."""
     if _JUNK.search(name):
