@@ -190,14 +190,15 @@ def import_reviews(
         click.echo(f"{len(report.unresolved):,} names matched nothing or several conditions: listed in {report_path}.")
     if report.junk:
         click.echo(
-            f"{sum(report.junk.values()):,} rows name no drug or condition at all (page text, placeholders): refused, not listed as names."
+            f"{_lines(sum(report.junk.values()))} name no drug or condition at all (page text, placeholders): "
+            "refused, not listed as names."
         )
     if errors_path is not None:
         importer.write_problems(report, errors_path)
-        click.echo(f"{len({p.line for p in report.problems}):,} refused lines with their reasons: {errors_path}.")
+        click.echo(f"{_lines(len({p.line for p in report.problems}))} refused, with their reasons: {errors_path}.")
     if report.cut_lines:
         click.echo(
-            f"{len(report.cut_lines):,} texts were longer than the form's {importer.scales.TIPS_MAX_LENGTH:,} "
+            f"{_lines(len(report.cut_lines))} had a text longer than the form's {importer.scales.TIPS_MAX_LENGTH:,} "
             f"characters: cut at a word and ending in '{importer.CUT_MARK.strip()}' (lines "
             f"{', '.join(map(str, report.cut_lines[:10]))}{', ...' if len(report.cut_lines) > 10 else ''})."
         )
@@ -205,13 +206,17 @@ def import_reviews(
         click.echo(f"Nothing imported: the file is damaged ({len(report.fatal):,} lines above). {report.summary}.")
     elif report.problems and not skip_problems:
         click.echo(
-            f"Nothing imported: {len({p.line for p in report.problems}):,} lines have problems (above). "
+            f"Nothing imported: {_lines(len({p.line for p in report.problems}))} with problems (above). "
             f"Fix them, or run with --skip-problems to import the other rows. {report.summary}."
         )
     else:
         click.echo(("Dry run, nothing written: " if dry_run else "Imported: ") + report.summary + ".")
     if report.problems:
         click.get_current_context().exit(1)
+
+
+def _lines(n: int) -> str:
+    return f"{n:,} line" if n == 1 else f"{n:,} lines"
 
 
 def register(app) -> None:

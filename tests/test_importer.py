@@ -132,7 +132,7 @@ def test_unresolved_report_says_what_the_vocabulary_knows(runner, catalog, sampl
     )
     result = run(runner, sample, "--report", str(tmp_path / "names.csv"))
     assert "2 names matched nothing or several conditions: listed in" in result.output
-    assert "Nothing imported: 2 lines have problems" in result.output
+    assert "Nothing imported: 2 lines with problems" in result.output
     with open(tmp_path / "names.csv", encoding="utf-8") as handle:
         rows = {r["name"]: r for r in csv.DictReader(handle)}
     # Known to the vocabularies but not in this catalog: suggested, not added or guessed.
@@ -229,7 +229,7 @@ def test_one_bad_row_imports_nothing_by_default_and_every_problem_is_listed(runn
     result = run(runner, sample, "--errors", str(problems))
     assert result.exit_code == 1
     assert "line 5: rating 'eleven' is not a number" in result.output
-    assert "Nothing imported: 1 lines have problems" in result.output and "--skip-problems" in result.output
+    assert "Nothing imported: 1 line with problems" in result.output and "--skip-problems" in result.output
     assert counts(app) == (0, 0, 0)
     with open(problems, encoding="utf-8") as handle:
         listed = list(csv.DictReader(handle))
@@ -386,7 +386,7 @@ def test_text_is_unescaped_and_a_cut_is_marked(runner, catalog, sample, app):
         ],
     )
     result = run(runner, sample)
-    assert "1 texts were longer than the form's 2,000 characters" in result.output and "lines 3" in result.output
+    assert "1 line had a text longer than the form's 2,000 characters" in result.output and "lines 3" in result.output
     with app.app_context():
         tips = dict(db.session.execute(select(Experience.satisfaction, Experience.tips)).all())
     assert tips[8] == "It's fine & cheap"
@@ -406,7 +406,7 @@ def test_junk_names_are_refused_as_junk_and_not_listed_as_names_to_add(runner, c
     result = run(runner, sample, "--report", str(tmp_path / "names.csv"))
     assert "line 2: condition '</span> users found this comment helpful.' is page text or markup" in result.output
     assert "line 3: condition 'Not Listed / Othe' is a placeholder, not a name" in result.output
-    assert "2 rows name no drug or condition at all" in result.output
+    assert "2 lines name no drug or condition at all" in result.output
     with open(tmp_path / "names.csv", encoding="utf-8") as handle:
         assert [r["name"] for r in csv.DictReader(handle)] == ["Unknownitis"]
 
