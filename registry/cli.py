@@ -140,6 +140,10 @@ def init_command(verbose: bool):
         )
     else:
         click.echo("Starter catalog: already up to date, nothing added.")
+    from registry import vocab
+
+    # Built once per release of the vocabularies (about 20 s), shared read-only by every server process.
+    click.echo(f"Search vocabularies ready at {vocab.ensure_built()}.")
 
 
 def _safe_db_url() -> str:
