@@ -284,9 +284,12 @@ class Columns:
             elif spec["type"] == "number":
                 self.columns.append(array("d"))
                 self.encoders.append(lambda v: math.nan if v is None else v)
-            else:
+            elif schema.get("primaryKey") == [spec["name"]]:  # unique text: kept as it comes
                 self.columns.append([])
                 self.encoders.append(None)
+            else:  # repeated text (slugs, participants, terms): one string object per distinct value
+                self.columns.append([])
+                self.encoders.append(_one_copy())
 
     def tee(self, rows):
         """Yield the rows unchanged, keeping each value."""
@@ -364,6 +367,12 @@ class Columns:
 
 def _by_name(schema: dict) -> dict[str, dict]:
     return {spec["name"]: spec for spec in schema["fields"]}
+
+
+def _one_copy():
+    """An encoder keeping one string object per distinct value (a column's own cache)."""
+    seen: dict = {}
+    return lambda value: seen.setdefault(value, value)
 
 
 def _month_number(value) -> int:
