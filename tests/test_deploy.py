@@ -252,3 +252,88 @@ def _check_the_running_registry(port, server, log_path, paths):
         for line in lines
     ), log
     assert "/login" not in log  # no path, no query string
+
+
+def test_the_guides_nginx_site_serves_https_and_logs_no_query_string_or_token(app, tmp_path):
+    """The guide's certificate, log format and site blocks as written, on the nginx this machine has
+    (Debian 12: 1.22), in front of the app: HTTPS with HTTP/2 on the listen line, paths only in its
+    access log, link tokens cut off, /metrics refused, a dead app server taken out of rotation."""
+    import ssl
+    import threading
+
+    from werkzeug.serving import make_server
+
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        _fail_or_skip("nginx is not installed (apt-get install nginx)")
+    if shutil.which("openssl") is None:
+        _fail_or_skip("openssl is not installed")
+    ssl_dir, logs = tmp_path / "ssl", tmp_path / "logs"
+    logs.mkdir()
+    certificate = guide_blocks("self-signed")[0].replace("/etc/ssl/registry", str(ssl_dir)).replace("sudo ", "")
+    subprocess.run(["bash", "-euo", "pipefail", "-c", certificate], check=True, capture_output=True, timeout=60)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    http_port, https_port, dead_port = free_port(), free_port(), free_port()
+    site = guide_blocks("nginx-site")[0]
+    assert "listen 443 ssl http2;" in site and "http2 on;" not in site  # nginx 1.22's syntax
+    upstream = f"server 127.0.0.1:{server.server_port} max_fails=3 fail_timeout=20s;"
+    for old, new in (
+        ("server 127.0.0.1:8000 max_fails=3 fail_timeout=20s;", f"{upstream}\n    server 127.0.0.1:{dead_port};"),
+        ("/etc/ssl/registry", str(ssl_dir)),
+        ("/var/log/nginx", str(logs)),
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("listen [::]:80;", ""),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("listen [::]:443 ssl http2;", ""),
+    ):
+        assert old in site, old
+        site = site.replace(old, new)
+    temp = "".join(
+        f"{kind}_temp_path {tmp_path / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nerror_log {logs / 'error.log'};\nevents {{}}\n"
+        f"http {{\n{temp}access_log {logs / 'default.log'};\n{guide_blocks('nginx-log')[0]}\n{site}\n}}\n"
+    )
+    conf = ["-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
+    checked = subprocess.run([nginx, "-t", *conf], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    subprocess.run([nginx, *conf], check=True, timeout=30)
+    try:
+        context = ssl.create_default_context(cafile=str(ssl_dir / "fullchain.pem"))  # the guide's certificate
+
+        class Local(http.client.HTTPSConnection):
+            """HTTPS to registry.example.org, which is this machine's nginx."""
+
+            def connect(self):
+                raw = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+                self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+        def get(path):
+            connection = Local(SITE_HOST, https_port, context=context, timeout=30)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            return response.status
+
+        h2 = ssl.create_default_context(cafile=str(ssl_dir / "fullchain.pem"))
+        h2.set_alpn_protocols(["h2", "http/1.1"])
+        with h2.wrap_socket(socket.create_connection(("127.0.0.1", https_port)), server_hostname=SITE_HOST) as tls:
+            assert tls.selected_alpn_protocol() == "h2"  # HTTP/2, from the listen line
+        statuses = [get("/about") for _ in range(8)]  # the dead server is tried, then left out
+        assert statuses == [200] * 8, statuses
+        assert get("/conditions?age_band=30_44&sex=female") == 200
+        assert get("/password/reset/" + "S3CRET" * 7) == 400
+        assert get("/metrics") == 403
+    finally:
+        subprocess.run([nginx, *conf, "-s", "stop"], timeout=30)
+        server.shutdown()
+    lines = (logs / "registry.access.log").read_text().splitlines()
+    assert any('"GET /conditions" 200' in line for line in lines), lines
+    assert any('"GET /password/reset/-" 400' in line for line in lines), lines
+    text = "\n".join(lines)
+    assert "?" not in text and "age_band" not in text and "S3CRET" not in text
+    assert "connect() failed" in (logs / "error.log").read_text()  # the dead server was tried and skipped
