@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import importlib
 import json
 import logging
@@ -47,6 +48,12 @@ def namespace() -> str:
 CLASS_PACKAGES = ("reports.", "registry.", "scales.")
 
 
+# A JSON object whose only key is one of these is a tagged value, {"class", "fields"} a dataclass, any
+# other object a dict with text keys. A dict that would read as one of those is written as "pairs".
+TAGS = frozenset({"pairs", "tuple", "set", "float", "datetime", "date"})
+_CLASS = frozenset({"class", "fields"})
+
+
 class Undecodable(ValueError):
     """An entry this code cannot rebuild: a miss."""
 
@@ -65,14 +72,16 @@ def _encode(value):
     if isinstance(value, (set, frozenset)):
         return {"set": [_encode(v) for v in sorted(value, key=repr)]}
     if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {"map": {k: _encode(v) for k, v in value.items()}}
+        if all(isinstance(k, str) for k in value) and not (
+            (len(value) == 1 and next(iter(value)) in TAGS) or value.keys() == _CLASS
+        ):
+            return {k: _encode(v) for k, v in value.items()}
         return {"pairs": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
         return {
             "class": f"{cls.__module__}:{cls.__qualname__}",
-            "fields": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+            "fields": [[f.name, _encode(getattr(value, f.name))] for f in dataclasses.fields(value)],
         }
     if isinstance(value, dt.datetime):
         return {"datetime": value.isoformat()}
@@ -84,7 +93,9 @@ def _encode(value):
     raise TypeError(f"cannot cache a {type(value).__name__} as JSON")
 
 
+@functools.lru_cache(maxsize=256)
 def _class(name: str):
+    """(the dataclass named "module:QualName", its field names, those its __init__ takes)."""
     module, _, qualname = name.partition(":")
     if not module.startswith(CLASS_PACKAGES):
         raise Undecodable(f"class {name} is not ours")
@@ -96,49 +107,43 @@ def _class(name: str):
         raise Undecodable(str(error)) from None
     if not (isinstance(target, type) and dataclasses.is_dataclass(target)):
         raise Undecodable(f"{name} is not a dataclass")
-    return target
+    fields = dataclasses.fields(target)
+    return target, frozenset(f.name for f in fields), frozenset(f.name for f in fields if f.init)
 
 
-def _decode(data):
-    if isinstance(data, list):
-        return [_decode(v) for v in data]
-    if not isinstance(data, dict):
-        return data
+def _dataclass(name: str, pairs: list):
+    cls, names, init = _class(name)
+    values = dict(pairs)
+    if values.keys() != names:
+        raise Undecodable(f"{name} has other fields now")
+    try:
+        obj = cls(**{k: v for k, v in values.items() if k in init})
+    except TypeError as error:
+        raise Undecodable(str(error)) from None
+    for field in names - init:
+        object.__setattr__(obj, field, values[field])
+    return obj
+
+
+_TAGGED = {
+    "pairs": lambda body: {(tuple(k) if isinstance(k, list) else k): v for k, v in body},
+    "tuple": tuple,
+    "set": frozenset,
+    "float": float,
+    "datetime": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+}
+
+
+def _object(data: dict):
+    """json's object hook: each JSON object, innermost first, as the value it encodes."""
     if len(data) == 1:
         ((tag, body),) = data.items()
-        if tag == "map":
-            return {k: _decode(v) for k, v in body.items()}
-        if tag == "pairs":
-            return {_hashable(_decode(k)): _decode(v) for k, v in body}
-        if tag == "tuple":
-            return tuple(_decode(v) for v in body)
-        if tag == "set":
-            return frozenset(_hashable(_decode(v)) for v in body)
-        if tag == "float":
-            return float(body)
-        if tag == "datetime":
-            return dt.datetime.fromisoformat(body)
-        if tag == "date":
-            return dt.date.fromisoformat(body)
-    if set(data) == {"class", "fields"}:
-        cls = _class(data["class"])
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        if set(data["fields"]) != set(fields):
-            raise Undecodable(f"{data['class']} has other fields now")
-        values = {name: _decode(v) for name, v in data["fields"].items()}
-        try:
-            obj = cls(**{k: v for k, v in values.items() if fields[k].init})
-        except TypeError as error:
-            raise Undecodable(str(error)) from None
-        for name, value in values.items():
-            if not fields[name].init:
-                object.__setattr__(obj, name, value)
-        return obj
-    raise Undecodable(f"unknown entry {sorted(data)[:3]}")
-
-
-def _hashable(value):
-    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+        if tag in TAGS:
+            return _TAGGED[tag](body)
+    elif len(data) == 2 and data.keys() == _CLASS:
+        return _dataclass(data["class"], data["fields"])
+    return data
 
 
 def dumps(value) -> bytes:
@@ -149,7 +154,7 @@ def dumps(value) -> bytes:
 def loads(data: bytes | str):
     """The value of a JSON entry; Undecodable when this code cannot rebuild it."""
     try:
-        return _decode(json.loads(data))
+        return json.loads(data, object_hook=_object)
     except (ValueError, KeyError, TypeError) as error:
         raise Undecodable(str(error)) from None
 

@@ -71,11 +71,11 @@ def test_every_cached_report_round_trips_through_json(app, community):
 def test_entries_another_release_cannot_read_are_misses():
     entries = cache.JSONEntries()
     assert entries.loads(b"!" + pickle.dumps({"a": 1})) is None  # an older release's pickle
-    gone = b'J{"class":"reports.outcomes:NoSuchReport","fields":{}}'
+    gone = b'J{"class":"reports.outcomes:NoSuchReport","fields":[]}'
     assert entries.loads(gone) is None
-    changed = b'J{"class":"reports.filters:Filters","fields":{"role":{"tuple":[]},"planet":"mars"}}'
+    changed = b'J{"class":"reports.filters:Filters","fields":[["role",{"tuple":[]}],["planet","mars"]]}'
     assert entries.loads(changed) is None  # a field this code's class does not have
-    foreign = b'J{"class":"os:PathLike","fields":{}}'
+    foreign = b'J{"class":"os:PathLike","fields":[]}'
     assert entries.loads(foreign) is None  # never a class from outside our packages
     assert entries.loads(entries.dumps(Filters(role=("patient",)))) == Filters(role=("patient",))
     assert entries.loads(entries.dumps(7)) == 7 and entries.dumps(7) == b"7"  # INCRBY still works on it
