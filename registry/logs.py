@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import types
 import uuid
 
 from flask import Flask, g, has_request_context, request
@@ -149,6 +150,15 @@ def install(app: Flask) -> None:
     configure(app.config.get("LOG_FORMAT"))
     app.before_request(_start)
     app.after_request(_finish)
+    app.log_exception = types.MethodType(_log_exception, app)  # type: ignore[method-assign]
+
+
+def _log_exception(app: Flask, exc_info) -> None:
+    """Flask's "Exception on /path [GET]", by route instead of path (a path may carry a link's token)."""
+    rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    app.logger.error(
+        "Exception on %s [%s]", rule, request.method, exc_info=exc_info, extra={"request_id": request_id()}
+    )
 
 
 def request_id() -> str | None:

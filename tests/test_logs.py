@@ -158,6 +158,10 @@ def test_a_whole_journey_leaves_no_health_data_or_secret_in_any_log_line(mail_ap
     assert responses[0].headers["X-Request-ID"] in ids and export.headers["X-Request-ID"] in ids
     assert len(ids) == len(requests)  # one line each
     assert [line["status"] for line in requests if line["route"] == "boom"] == [500]
+    [crash] = [line for line in lines if line["message"].startswith("Exception on")]
+    assert (
+        crash["message"] == "Exception on /boom [GET]" and crash["request_id"] in ids and "<email>" in crash["exc_info"]
+    )
     gunicorn = [line for line in lines if line["logger"] == "gunicorn.error"]
     assert gunicorn and gunicorn[0]["message"] == "Error handling request /experiences/new"
 
