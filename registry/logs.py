@@ -53,7 +53,8 @@ def scrub(text: str) -> str:
 
 
 class Scrub(logging.Filter):
-    """A handler filter: the record's message and traceback, scrubbed (the record itself is changed once)."""
+    """A handler filter: the record's message and traceback, scrubbed (the record itself is changed once),
+    and the id of the request it was written in."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_scrubbed", False):
@@ -71,6 +72,10 @@ class Scrub(logging.Filter):
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
         record._scrubbed = True
+        if getattr(record, "request_id", None) is None:  # every line written during a request names it
+            rid = request_id()
+            if rid:
+                record.request_id = rid
         return True
 
 

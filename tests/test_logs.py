@@ -162,6 +162,9 @@ def test_a_whole_journey_leaves_no_health_data_or_secret_in_any_log_line(mail_ap
     assert (
         crash["message"] == "Exception on /boom [GET]" and crash["request_id"] in ids and "<email>" in crash["exc_info"]
     )
+    # What the app logs during a request names the request too (here the 500's traceback).
+    own = [line for line in lines if line["logger"] == "registry"]
+    assert own and all(line.get("request_id") in ids for line in own)
     gunicorn = [line for line in lines if line["logger"] == "gunicorn.error"]
     assert gunicorn and gunicorn[0]["message"] == "Error handling request /experiences/new"
 
