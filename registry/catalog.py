@@ -61,10 +61,10 @@ def _like(key: str) -> str:
 def find_condition(name: str) -> Condition | None:
     """The condition a name or synonym means, ignoring case, spacing and accents.
 
-    None for a broad word that means several conditions ("Depression"): see broad_conditions.
+    None for a broad word that means several of the catalog's conditions ("Depression"): see broad_conditions.
     """
     key = name_key(name)
-    if not key or key in broad_terms():
+    if not key or (key in broad_terms() and len(broad_conditions(name)) > 1):
         return None
     found = db.session.scalar(select(Condition).where(Condition.name_key == key))
     if found is None:
@@ -106,7 +106,7 @@ def match_condition(name: str) -> list[Condition]:
     Diabetes"; a name cut off at its end or start by a few letters, when exactly one entry fits.
     """
     broad = broad_conditions(name)
-    if broad:
+    if len(broad) > 1:
         return broad
     found = find_condition(name)
     if found is None and name.count(",") == 1:
