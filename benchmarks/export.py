@@ -81,7 +81,10 @@ def run(code: str, url: str, out: str, *args: str, checkout: str | None = None) 
     if checkout:
         env["PYTHONPATH"] = checkout
     os.makedirs(out, exist_ok=True)
-    done = subprocess.run([sys.executable, "-c", code, out, *args], env=env, capture_output=True, text=True, check=True)
+    # python -c puts the working directory first on the path: run in the checkout measured
+    done = subprocess.run(
+        [sys.executable, "-c", code, out, *args], env=env, cwd=checkout, capture_output=True, text=True, check=True
+    )
     experiences, rows, seconds, peak = done.stdout.split()
     return int(experiences), int(rows), float(seconds), float(peak)
 
