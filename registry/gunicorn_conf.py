@@ -66,6 +66,36 @@ def child_exit(server, worker):
     metrics.worker_exit(worker.pid)
 
 
+# Memory (issue 26: a worker within 250 MB after every page kind). The vocabularies are a shared file
+# (registry/vocab.py); what a big answer (an export) frees should go back to the system too:
+# pyarrow's own allocator keeps freed memory, so Parquet exports use the system's; glibc gives each
+# thread a heap of its own (fragments that a worker keeps), so the threads share two; and a worker
+# above REGISTRY_TRIM_ABOVE_MB gives its freed heap pages back after a request (at most every 10 s).
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+try:
+    import ctypes
+
+    _libc = ctypes.CDLL("libc.so.6")
+    _libc.mallopt(-8, int(os.environ.get("REGISTRY_MALLOC_ARENAS", 2)))  # M_ARENA_MAX, inherited by the workers
+except (OSError, AttributeError):  # not glibc
+    _libc = None
+_TRIM_ABOVE = int(os.environ.get("REGISTRY_TRIM_ABOVE_MB", 200)) * 1024 * 1024
+_last_trim = [0.0]
+
+
+def post_request(worker, req, environ, resp):
+    """Give freed heap back to the system when the worker has grown past REGISTRY_TRIM_ABOVE_MB."""
+    import time
+
+    if _libc is None or time.monotonic() - _last_trim[0] < 10:
+        return
+    with open("/proc/self/statm") as statm:
+        resident = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    if resident > _TRIM_ABOVE:
+        _last_trim[0] = time.monotonic()
+        _libc.malloc_trim(0)
+
+
 def on_starting(server):
     """Build the vocabulary file (registry/vocab.py) once, before any worker starts: the workers share
     it read-only and none waits for it on its first search. It exists already after the first start."""
