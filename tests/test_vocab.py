@@ -246,3 +246,27 @@ def test_the_names_benchmark_counts_resolved_and_right_names(tmp_path):
     assert result["resolved_reviews"] == 7 / 8 and result["right_reviews"] == 6 / 8
     assert [w[0] for w in result["wrong"]] == ["Zoloft"]
     assert names.slip("Sertraline", __import__("random").Random(1)) != "Sertraline"
+
+
+def test_a_grown_worker_gives_freed_heap_back_after_a_request(monkeypatch):
+    """gunicorn's post_request: malloc_trim once the worker passes REGISTRY_TRIM_ABOVE_MB, at most every 10 s."""
+    import importlib
+
+    monkeypatch.setenv("REGISTRY_DB_POOL_SIZE", "4")
+    conf = importlib.import_module("registry.gunicorn_conf")
+    trims = []
+
+    class Libc:
+        def malloc_trim(self, pad):
+            trims.append(pad)
+
+    monkeypatch.setattr(conf, "_libc", Libc())
+    monkeypatch.setattr(conf, "_last_trim", [0.0])
+    monkeypatch.setattr(conf, "_TRIM_ABOVE", 10**15)  # far above any process: nothing to do
+    conf.post_request(None, None, {}, None)
+    assert trims == []
+    monkeypatch.setattr(conf, "_TRIM_ABOVE", 0)
+    conf.post_request(None, None, {}, None)
+    conf.post_request(None, None, {}, None)  # within 10 s of the last trim
+    assert trims == [0]
+    assert conf.os.environ.get("ARROW_DEFAULT_MEMORY_POOL") == "system"
