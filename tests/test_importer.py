@@ -472,3 +472,27 @@ def test_an_imported_tip_says_on_the_page_what_its_source_did_not_carry(runner, 
     assert "It didn&#39;t upset my stomach." in page and "&amp;#039;" not in page
     assert "Imported from a review file (drugs-com-sample)" in page
     assert "were not in the source, so this report counts in satisfaction only" in " ".join(page.split())
+
+
+def test_the_shipped_example_mapping_reads_the_sample_shape(runner, make, sample, app):
+    """docs/examples/drugs-com-sample.toml on rows shaped as the explabox Drugs.com sample's."""
+    from pathlib import Path
+
+    from registry.importer import ReviewMapping
+
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "drugs-com-sample.toml"
+    rules = ReviewMapping.load(example)
+    assert rules.delimiter == "\t" and rules.rating("Positive") == 9 and rules.rating("negative") == 2
+    make.treatment("Sertraline")
+    make.condition("Major depressive disorder", "F33", treatments=["sertraline"])
+    make.condition("Generalized anxiety disorder", "F41.1", treatments=["sertraline"])
+    path, mapping = sample
+    mapping.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text(
+        "\tdrugName\tcondition\treview\trating\tdate\tusefulCount\n"
+        '7\tSertraline\tDepression\t"""Slow start, then it helped."""\tpositive\tMay 30, 2011\t12\n'
+        '8\tSertraline\tAnxiety\t"""Made me jittery."""\tnegative\tJune 1, 2012\t0\n',
+        encoding="utf-8",
+    )
+    result = run(runner, sample)
+    assert result.exit_code == 0 and "2 added" in result.output, result.output
