@@ -204,6 +204,11 @@ def import_reviews(
         )
     if report.fatal:
         click.echo(f"Nothing imported: the file is damaged ({len(report.fatal):,} lines above). {report.summary}.")
+    elif report.problems and not skip_problems and dry_run:
+        click.echo(
+            f"Dry run, nothing written: {_lines(len({p.line for p in report.problems}))} with problems (above) "
+            f"would stop the import; with --skip-problems: {report.summary}."
+        )
     elif report.problems and not skip_problems:
         click.echo(
             f"Nothing imported: {_lines(len({p.line for p in report.problems}))} with problems (above). "

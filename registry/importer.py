@@ -982,7 +982,8 @@ def import_reviews(
     in one transaction; an error while writing leaves nothing behind.
     """
     report, rows = check_reviews(path, mapping, progress)
-    if report.fatal or (report.problems and not skip_problems):
+    # A dry run still counts what the good rows would do (as --skip-problems would write them).
+    if report.fatal or (report.problems and not skip_problems and not dry_run):
         db.session.rollback()
         return report
     try:

@@ -151,6 +151,13 @@ def test_reviews_import_twice_adds_nothing(runner, catalog, sample, app):
 def test_dry_run_writes_nothing(runner, catalog, sample, app):
     result = run(runner, sample, "--dry-run", "--skip-problems")
     assert "Dry run, nothing written: 9 rows read: 3 would add, 6 refused" in result.output
+    # Without --skip-problems it says the problems would stop the import, and what skipping would do.
+    result = run(runner, sample, "--dry-run")
+    assert "line 8: rating 'eleven' is not a number" in result.output
+    assert (
+        "Dry run, nothing written: 6 lines with problems (above) would stop the import; "
+        "with --skip-problems: 9 rows read: 3 would add, 6 refused." in result.output
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count(Experience.id))) == 0
         assert db.session.scalar(select(func.count(User.id)).where(User.imported_from.is_not(None))) == 0
