@@ -8,8 +8,9 @@ first use, or ahead of time by `registry init`) and shared by every worker throu
 operating system's page cache. A worker holds only an open connection and SQLite's small page
 cache, and its first search is as fast as later ones.
 
-The file is named by a digest of what it is built from (package versions, the brand list and the
-file's schema), so an upgrade builds a new one beside the old. It lives in
+The file is named by a digest of what it is built from (package versions, the brand list and this
+module's source), so an upgrade builds a new one beside the old (servers of the previous release keep
+reading theirs). It lives in
 REGISTRY_VOCABULARY_DIR, or the user's cache directory, or the temporary directory.
 """
 
@@ -185,6 +186,7 @@ def digest() -> str:
     h.update(f"simple-icd-10-cm {_version('simple-icd-10-cm')}\n".encode())
     h.update(f"drug-named-entity-recognition {_version('drug-named-entity-recognition')}\n".encode())
     h.update(BRANDS_FILE.read_bytes())
+    h.update(Path(__file__).read_bytes())  # how it is built (a changed build never reuses an older file)
     return h.hexdigest()[:12]
 
 
