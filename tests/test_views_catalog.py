@@ -300,3 +300,19 @@ def test_search_without_for_finds_every_listed_pair_only_and_says_when_too_few(c
     for q in ["metformin obesity", "metformin", "type 2 diabetes", "xx diabetes", "a for b"]:
         page = client.get("/search", query_string={"q": q})
         assert page.status_code == 200 and _shortcuts(page.text) == [], q
+
+
+def test_adding_a_broad_word_as_a_condition_asks_for_the_diagnosis(client, auth, app, make, monkeypatch):
+    from registry import catalog
+
+    make.condition("Major depressive disorder", "F33")
+    make.condition("Persistent depressive disorder", "F34.1")
+    monkeypatch.setattr(
+        catalog, "broad_terms", lambda: {"depression": ("major-depressive-disorder", "persistent-depressive-disorder")}
+    )
+    auth.login()
+    response = client.post("/conditions/new", data={"name": "Depression", "icd10": ""})
+    assert response.status_code == 200
+    assert "Depression can mean Major depressive disorder, Persistent depressive disorder" in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Condition.id))) == 2

@@ -86,6 +86,13 @@ def conditions():
 def new_condition():
     """Add a missing condition, unless it already exists under this or another name."""
     form = ConditionForm(name=request.args.get("name", ""))  # prefilled from a search
+    broad = catalog.broad_conditions(form.name.data or "") if form.is_submitted() else []
+    if len(broad) > 1:  # a broad word: the participant chooses the diagnosis, nothing is added
+        form.name.errors = [
+            f"{form.name.data} can mean {', '.join(c.name for c in broad)}: choose the one meant, "
+            "or name the condition more exactly."
+        ]
+        return render_template("catalog/new_entry.html", form=form, kind="condition")
     if form.validate_on_submit():
         entry, created = catalog.add_condition(form.name.data, form.icd10.data, form.synonym_list(), user=current_user)
         return _added(
