@@ -67,9 +67,18 @@ def cache_lookup(hit: bool) -> None:
     CACHE.labels("hit" if hit else "miss").inc()
 
 
+# Methods counted by name; any other a client sends (nginx passes unknown ones on) is "other", so that
+# no client can add series of its choosing to every worker's metrics.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _route() -> str:
     rule = request.url_rule
     return rule.rule if rule is not None else "(unmatched)"
+
+
+def _method() -> str:
+    return request.method if request.method in METHODS else "other"
 
 
 def _started() -> None:
@@ -80,7 +89,7 @@ def _answered(response):
     started = g.pop("_metrics_started", None)
     if started is not None:
         route = _route()
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        REQUESTS.labels(route, _method(), str(response.status_code)).inc()
         LATENCY.labels(route).observe(time.perf_counter() - started)
         _pool_gauges()
     return response
@@ -91,7 +100,7 @@ def _failed(error) -> None:
     started = g.pop("_metrics_started", None)
     if started is not None and error is not None:
         route = _route()
-        REQUESTS.labels(route, request.method, "500").inc()
+        REQUESTS.labels(route, _method(), "500").inc()
         LATENCY.labels(route).observe(time.perf_counter() - started)
 
 

@@ -83,6 +83,17 @@ def test_only_allowed_addresses_read_it(metered):
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::1"}).status_code == 403
 
 
+def test_a_method_of_the_clients_choosing_adds_no_series(metered):
+    client = metered.test_client()
+    key = {"route": "(unmatched)", "method": "other", "status": "405"}
+    before = value(samples(client.get("/metrics").text), "registry_http_requests_total", **key)
+    for method in ("FOO", "XYZ123"):
+        assert client.open("/", method=method).status_code == 405
+    text = client.get("/metrics").text
+    assert "FOO" not in text and "XYZ123" not in text
+    assert value(samples(text), "registry_http_requests_total", **key) == before + 2
+
+
 def test_mail_waiting_is_counted(metered):
     from registry import mail
     from registry.models import User
