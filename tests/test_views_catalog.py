@@ -316,3 +316,16 @@ def test_adding_a_broad_word_as_a_condition_asks_for_the_diagnosis(client, auth,
     assert "Depression can mean Major depressive disorder, Persistent depressive disorder" in response.text
     with app.app_context():
         assert db.session.scalar(select(func.count(Condition.id))) == 2
+
+
+def test_a_value_the_catalog_refuses_is_a_400_page_not_a_500(client, auth, app, monkeypatch):
+    from registry import catalog
+
+    def refuse(*args, **kwargs):
+        raise ValueError("'Depression' can mean several conditions: choose the one meant")
+
+    monkeypatch.setattr(catalog, "add_condition", refuse)
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)  # as served: abort() in a handler was a 500
+    auth.login()
+    response = client.post("/conditions/new", data={"name": "Vestibular migraine"})
+    assert response.status_code == 400 and "choose the one meant" in response.text

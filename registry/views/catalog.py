@@ -14,13 +14,14 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 
 from registry import cached_reports, catalog, ratings
 from registry.extensions import db
 from registry.forms.catalog import ConditionForm, DoctorForm, TreatmentForm
 from registry.models import Condition, Doctor, Treatment
 from registry.pagination import Page
-from registry.views import condition_or_404, page_arg
+from registry.views import condition_or_404, errors, page_arg
 from reports import charts, wording
 from reports.csvout import frame_to_csv
 from reports.filters import Filters
@@ -202,5 +203,6 @@ def new_doctor():
 
 @bp.errorhandler(ValueError)
 def _bad_value(error: ValueError):
+    # Answered here, not by abort(): an exception raised inside an error handler is a 500.
     db.session.rollback()
-    abort(400, str(error))
+    return errors.handle_http(BadRequest(str(error)))
