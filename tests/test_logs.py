@@ -169,6 +169,13 @@ def test_a_whole_journey_leaves_no_health_data_or_secret_in_any_log_line(mail_ap
     assert gunicorn and gunicorn[0]["message"] == "Error handling request /experiences/new"
 
 
+def test_a_links_token_is_cut_by_where_it_stands_whatever_its_letters():
+    token = "AbcdefghijklmnopqrstuvwxyzABCDEFGHIJ_klmnopq"  # token_urlsafe(32) can draw no digit
+    for path in ("/password/reset/", "/account/confirm/", "/reminders/stop/"):
+        line = logs.scrub(f"Error handling request {path}{token} HTTP/1.1")
+        assert token not in line and f"{path}- HTTP/1.1" in line
+
+
 def test_a_request_id_from_the_proxy_is_kept_and_a_bad_one_replaced(client):
     kept = client.get("/about", headers={"X-Request-ID": "3f2a9c0d1e4b5a6978877665544332211"})
     assert kept.headers["X-Request-ID"] == "3f2a9c0d1e4b5a6978877665544332211"
