@@ -163,7 +163,10 @@ def _rebuilt(row: OutboxMail) -> EmailMultiAlternatives:
 
 
 def _permanent(error: Exception) -> bool:
-    """A refusal that no retry can change (5xx: no such mailbox, message refused)."""
+    """A refusal that no retry can change (5xx: no such mailbox, message refused; an address the mail
+    library cannot write, a ValueError)."""
+    if isinstance(error, ValueError):
+        return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
@@ -252,7 +255,7 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
             msg.connection = connection
             try:
                 msg.send()
-            except (smtplib.SMTPException, OSError) as error:
+            except (smtplib.SMTPException, OSError, ValueError) as error:
                 given_up = _failed(mail_id, error, now)
                 result["failed" if given_up else "retrying"] += 1
                 current_app.logger.warning(
@@ -262,7 +265,7 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
                     row.attempts,
                     "given up" if given_up else "it stays queued",
                 )
-                if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused | ValueError):
                     break  # the server cannot be reached: the rest waits for the next drain
                 continue
             db.session.execute(delete(OutboxMail).where(OutboxMail.id == mail_id))

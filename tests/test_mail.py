@@ -432,6 +432,28 @@ def test_two_drains_at_once_send_each_mail_once(app, make):
         close(mailing)
 
 
+def test_an_address_the_mail_library_refuses_is_given_up_and_the_others_go_out(app, make):
+    from registry import mail
+
+    port = free_port()
+    server = FlakyServer(failures=0)
+    controller = server_on(server, port)
+    mailing = mailing_app(app, port)
+    try:
+        with mailing.test_request_context(base_url="https://registry.example"):
+            for to in ("a@b@example.org", "p@example.org"):  # the first, oldest, would block every drain
+                mail.enqueue(mail.message(to, "Hello", "password_changed", user=User(pseudonym="p"), url="x"), to)
+            db.session.commit()
+            result = mail.drain()
+        assert result["failed"] == 1 and result["sent"] == 1
+        assert [m["To"] for m in server.messages] == ["p@example.org"]
+        [row] = outbox_rows(mailing)
+        assert row.failed_at is not None and row.last_error == "ValueError"
+    finally:
+        controller.stop()
+        close(mailing)
+
+
 def test_links_carry_an_opaque_token_stored_only_hashed(mail_app, make, inbox):
     import hashlib
 
