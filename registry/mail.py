@@ -134,8 +134,12 @@ def _drain_in_context(app, ids: list[int] | None = None) -> None:
             db.session.remove()
 
 
-def _claim(mail_id: int, now: datetime) -> bool:
-    """Mark one due mail as being sent by this drain; False when another drain has it or it is gone."""
+def _claim(mail_id: int, now: datetime) -> datetime | None:
+    """Mark one due mail as being sent by this drain, for CLAIM_FOR from the moment it is claimed (not
+    from the drain's start: a long drain's late mails would be claimed already expired, free for another
+    drain to send too); the claim's end, or None when another drain has it or it is gone."""
+    now = max(now, now_utc())
+    until = now + CLAIM_FOR
     claimed = db.session.execute(
         update(OutboxMail)
         .where(
@@ -143,10 +147,10 @@ def _claim(mail_id: int, now: datetime) -> bool:
             OutboxMail.failed_at.is_(None),
             or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
         )
-        .values(claimed_until=now + CLAIM_FOR)
+        .values(claimed_until=until)
     )
     db.session.commit()
-    return claimed.rowcount == 1
+    return until if claimed.rowcount == 1 else None
 
 
 def _rebuilt(row: OutboxMail) -> EmailMultiAlternatives:
@@ -236,16 +240,20 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
     if not ids:
         return result
     connection = None
+    held = None  # (id, claim) of the mail being sent, freed if the drain stops on it
     try:
         for mail_id in ids:
-            if not _claim(mail_id, now):
+            claim = _claim(mail_id, now)
+            if claim is None:
                 continue
+            held = (mail_id, claim)
             row = db.session.get(OutboxMail, mail_id)
             if row is None:
                 continue
             if row.recipient is None:
                 db.session.delete(row)
                 db.session.commit()
+                held = None
                 result["decoys"] += 1
                 continue
             msg = _rebuilt(row)
@@ -256,6 +264,7 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
             try:
                 msg.send()
             except (smtplib.SMTPException, OSError, ValueError) as error:
+                held = None
                 given_up = _failed(mail_id, error, now)
                 result["failed" if given_up else "retrying"] += 1
                 current_app.logger.warning(
@@ -268,6 +277,7 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
                 if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused | ValueError):
                     break  # the server cannot be reached: the rest waits for the next drain
                 continue
+            held = None  # sent: should its deletion fail, the claim keeps it from going out again at once
             db.session.execute(delete(OutboxMail).where(OutboxMail.id == mail_id))
             db.session.commit()
             result["sent"] += 1
@@ -277,13 +287,14 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
                 connection.close()
             except (smtplib.SMTPException, OSError):
                 pass
-        # Free the claims this drain holds but did not use (it stopped early).
-        db.session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id.in_(ids), OutboxMail.claimed_until == now + CLAIM_FOR)
-            .values(claimed_until=None)
-        )
-        db.session.commit()
+        if held is not None:  # the drain stopped on a mail it had claimed: free it for the next one
+            db.session.rollback()
+            db.session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == held[0], OutboxMail.claimed_until == held[1])
+                .values(claimed_until=None)
+            )
+            db.session.commit()
     return result
 
 

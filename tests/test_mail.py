@@ -432,6 +432,23 @@ def test_two_drains_at_once_send_each_mail_once(app, make):
         close(mailing)
 
 
+def test_a_claim_runs_from_when_it_is_made_not_from_the_drains_start(app, make):
+    from datetime import timedelta
+
+    from registry import mail
+
+    with app.test_request_context(base_url="https://registry.example"):
+        mail.enqueue(
+            mail.message("p@example.org", "Hello", "password_changed", user=User(pseudonym="p"), url="x"),
+            "p@example.org",
+        )
+        db.session.commit()
+        [mail_id] = mail.due_ids(mail.now_utc())
+        # A drain that started ten minutes ago reaches this mail only now: its claim still holds it.
+        assert mail._claim(mail_id, mail.now_utc() - timedelta(minutes=10)) > mail.now_utc()
+        assert mail._claim(mail_id, mail.now_utc()) is None  # another drain leaves it alone
+
+
 def test_an_address_the_mail_library_refuses_is_given_up_and_the_others_go_out(app, make):
     from registry import mail
 
