@@ -102,7 +102,7 @@ _FORMULATION_WORDS = {
     "ophthalmic",
     "suppository",
 }
-_DOSE_TOKEN = re.compile(r"^\d+([.,]\d+)?(mg|mcg|g|ml|iu|units?|%)?$")
+_DOSE_TOKEN = re.compile(r"^(\d+([.,]\d+)?)?(mg|mcg|g|ml|iu|units?|%)?$")  # "50mg", "50" and "mg" of "50 mg"
 # "1 / 20", "1/35", "0.15/30", "7/7/7", "1+35": strengths of a contraceptive brand, not two drugs.
 _DOSE_RATIO = re.compile(r"(?<![a-z])\d+(?:[.,]\d+)?(?:\s*[/+]\s*\d+(?:[.,]\d+)?)+(?![a-z])", re.IGNORECASE)
 # How people join the ingredients of a combination ("A / B", "A + B", "A and B", "A with B", "A, B").

@@ -85,6 +85,12 @@ def test_a_combination_resolves_alike_in_any_order_and_with_any_joint(typed):
     assert "norgestimate and ethinyl estradiol" in match.keys
 
 
+@pytest.mark.parametrize("typed", ["Sertraline 50 mg", "sertraline 50mg", "Wellbutrin XL 150 mg", "Vitamin D 1000 IU"])
+def test_a_strength_with_its_unit_apart_is_no_misspelling(typed):
+    (match, *_) = vocab.resolve_drug(typed)
+    assert not match.fuzzy
+
+
 def test_a_misspelling_is_marked_fuzzy_and_far_names_are_not_guessed():
     (match,) = vocab.resolve_drug("Sprintek")
     assert match.name == "Ethinyl estradiol/norgestimate" and match.fuzzy
