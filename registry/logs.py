@@ -43,6 +43,10 @@ _PATTERNS = (
     (re.compile(r"\b[0-9a-fA-F]{32,}\b"), "<hash>"),
     # Opaque tokens (secrets.token_urlsafe(32) is 43 characters): long runs of URL-safe characters with a digit.
     (re.compile(r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{32,}"), "<token>"),
+    # PostgreSQL's DETAIL line holds the row's values ("Key (user_id, condition_id)=(5, 12) already exists",
+    # "Failing row contains (...)"), and a bad value is quoted in "invalid input syntax for type integer".
+    (re.compile(r"(DETAIL:\s*)[^\n]*"), r"\1[hidden]"),
+    (re.compile(r"(invalid input (?:syntax|value) for [^:\n]*: )\"[^\n]*"), r"\1[hidden]"),
     # SQLAlchemy's statement and parameters, should an error's full text reach a log.
     (re.compile(r"\[parameters: .*?\](?=\s|$)", re.S), "[parameters hidden]"),
 )

@@ -176,6 +176,17 @@ def test_a_links_token_is_cut_by_where_it_stands_whatever_its_letters():
         assert token not in line and f"{path}- HTTP/1.1" in line
 
 
+def test_postgresqls_detail_and_a_quoted_bad_value_are_cut():
+    error = (
+        'UniqueViolation: duplicate key value violates unique constraint "diagnosis_user_id_condition_id_key"\n'
+        "DETAIL:  Key (user_id, condition_id)=(5, 12) already exists.\n"
+        'DataError: invalid input syntax for type integer: "breast cancer"\nLINE 1: SELECT $1::int'
+    )
+    line = logs.scrub(error)
+    assert "(5, 12)" not in line and "breast cancer" not in line
+    assert 'constraint "diagnosis_user_id_condition_id_key"' in line and "DETAIL:  [hidden]" in line
+
+
 def test_a_request_id_from_the_proxy_is_kept_and_a_bad_one_replaced(client):
     kept = client.get("/about", headers={"X-Request-ID": "3f2a9c0d1e4b5a6978877665544332211"})
     assert kept.headers["X-Request-ID"] == "3f2a9c0d1e4b5a6978877665544332211"
