@@ -12,7 +12,9 @@ gunicorn's configuration (registry/gunicorn_conf.py) routes its own loggers thro
 
 from __future__ import annotations
 
+import copy
 import logging
+import logging.config
 import re
 import time
 import types
@@ -137,8 +139,6 @@ LOGGING = {
 
 def logging_config(fmt: str = "json") -> dict:
     """LOGGING with its handler in the format fmt ("json" or "text")."""
-    import copy
-
     config = copy.deepcopy(LOGGING)
     config["handlers"]["stderr"]["formatter"] = "text" if fmt == "text" else "json"
     return config
@@ -147,8 +147,6 @@ def logging_config(fmt: str = "json") -> dict:
 def configure(fmt: str | None) -> None:
     """Route every log through one scrubbed handler on stderr (fmt "json" or "text"; None or "": leave
     logging as it is, e.g. under gunicorn, whose configuration already did it, or in tests)."""
-    import logging.config
-
     if not fmt or any(isinstance(f, Scrub) for h in logging.getLogger().handlers for f in h.filters):
         return
     logging.config.dictConfig(logging_config(fmt))

@@ -22,7 +22,8 @@ from __future__ import annotations
 import os
 import smtplib
 import threading
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import current_app, render_template, url_for
@@ -311,8 +312,6 @@ def outbox_state() -> dict:
     ).one()
     failed = db.session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.failed_at.is_not(None)))
     if oldest is not None and oldest.tzinfo is None:
-        from datetime import timezone
-
         oldest = oldest.replace(tzinfo=timezone.utc)
     return {
         "queued": queued,
@@ -352,8 +351,6 @@ def start_drainer(app) -> None:
 
 
 def _drain_forever(app, interval: float) -> None:
-    import time
-
     while True:
         time.sleep(interval)
         _drain_in_context(app)

@@ -21,11 +21,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import time
+from datetime import timezone
 
 from flask import Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+
+from registry import mail
+from registry.database import now_utc
+from registry.extensions import db
+from registry.models import pub_pending, release, upkeep_check
 
 PROCESS = CollectorRegistry(auto_describe=True)  # this process's own metrics (without multiprocess mode)
 
@@ -105,8 +112,6 @@ def _failed(error) -> None:
 
 
 def _pool_gauges() -> None:
-    from registry.extensions import db
-
     pool = db.engine.pool
     if hasattr(pool, "checkedout") and hasattr(pool, "checkedin"):
         in_use = pool.checkedout()
@@ -118,13 +123,6 @@ class DatabaseCollector:
     """What the database says at scrape time: the mail outbox and how far releases lag."""
 
     def collect(self):
-        from sqlalchemy import func, select
-
-        from registry import mail
-        from registry.database import now_utc
-        from registry.extensions import db
-        from registry.models import pub_pending, release
-
         up = GaugeMetricFamily("registry_database_up", "1 when the database answered this scrape.")
         try:
             outbox = mail.outbox_state()
@@ -161,10 +159,6 @@ class DatabaseCollector:
     @staticmethod
     def _upkeep(session, now):
         """Report upkeep after an upgrade: open check windows, and how long since one was last checked."""
-        from sqlalchemy import func, select
-
-        from registry.models import upkeep_check
-
         try:
             count, since = session.execute(
                 select(
@@ -182,8 +176,6 @@ class DatabaseCollector:
         )
         if since is not None:
             if since.tzinfo is None:
-                from datetime import timezone
-
                 since = since.replace(tzinfo=timezone.utc)
             yield GaugeMetricFamily(
                 "registry_upkeep_unchecked_seconds",

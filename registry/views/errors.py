@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from registry.extensions import ChangesUsedUp
+from registry.extensions import ChangesUsedUp, db
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -53,8 +53,6 @@ def describe(error: BaseException) -> str:
 
 
 def _rollback() -> None:
-    from registry.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # the connection is gone; the pool replaces it
