@@ -186,11 +186,11 @@ def _describe(error: Exception) -> str:
     return type(error).__name__[:200]
 
 
-def _failed(mail_id: int, error: Exception, now: datetime) -> bool:
-    """Record a failed try; True when the mail is given up."""
+def _failed(mail_id: int, error: Exception, now: datetime, result: DrainResult) -> None:
+    """Record a failed try (retried later, or given up), count it in result and log it."""
     row = db.session.get(OutboxMail, mail_id)
     if row is None:
-        return False
+        return
     row.attempts += 1
     row.last_error = _describe(error)
     row.claimed_until = None
@@ -199,8 +199,25 @@ def _failed(mail_id: int, error: Exception, now: datetime) -> bool:
         row.failed_at = now
     else:
         row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
+    attempts = row.attempts
     db.session.commit()
-    return given_up
+    result["failed" if given_up else "retrying"] += 1
+    current_app.logger.warning(
+        "Mail %s not sent (%s, try %s); %s",
+        mail_id,
+        _describe(error),
+        attempts,
+        "given up" if given_up else "it stays queued",
+    )
+
+
+def _unclaim(mail_id: int, claim: datetime) -> None:
+    """Free a mail this drain claimed but did not finish (it stopped on an error)."""
+    db.session.rollback()
+    db.session.execute(
+        update(OutboxMail).where(OutboxMail.id == mail_id, OutboxMail.claimed_until == claim).values(claimed_until=None)
+    )
+    db.session.commit()
 
 
 class DrainResult(dict):
@@ -266,15 +283,7 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
                 msg.send()
             except (smtplib.SMTPException, OSError, ValueError) as error:
                 held = None
-                given_up = _failed(mail_id, error, now)
-                result["failed" if given_up else "retrying"] += 1
-                current_app.logger.warning(
-                    "Mail %s not sent (%s, try %s); %s",
-                    mail_id,
-                    _describe(error),
-                    row.attempts,
-                    "given up" if given_up else "it stays queued",
-                )
+                _failed(mail_id, error, now, result)
                 if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused | ValueError):
                     break  # the server cannot be reached: the rest waits for the next drain
                 continue
@@ -289,13 +298,7 @@ def drain(ids: list[int] | None = None, now: datetime | None = None) -> DrainRes
             except (smtplib.SMTPException, OSError):
                 pass
         if held is not None:  # the drain stopped on a mail it had claimed: free it for the next one
-            db.session.rollback()
-            db.session.execute(
-                update(OutboxMail)
-                .where(OutboxMail.id == held[0], OutboxMail.claimed_until == held[1])
-                .values(claimed_until=None)
-            )
-            db.session.commit()
+            _unclaim(*held)
     return result
 
 
