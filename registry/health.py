@@ -49,7 +49,7 @@ def cache_state() -> tuple[str, int]:
 
 def _read_revisions() -> tuple[str, set[str] | None]:
     """("ok", the database's revisions), ("ok", None) when it was never migrated, ("unreachable", None), or
-    ("ok", None) with the state unknown: see migration_state()."""
+    ("ok", {UNKNOWN}) when it answers but its revisions cannot be read: see migration_state()."""
     for _attempt in (1, 2):  # a connection the database dropped fails once; the pool then replaces it
         try:
             return "ok", set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
