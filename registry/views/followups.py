@@ -60,7 +60,7 @@ def reminder_setting():
 
 @bp.get("/reminders/stop/<token>")
 def unsubscribe(token: str):
-    """One-click unsubscribe from the reminder mail: a signed link, no log-in needed."""
+    """One-click unsubscribe from the reminder mail: an opaque link (or a signed one mailed before 0.2.0), no log-in needed."""
     user = reminders.user_for_unsubscribe(token)
     if user is None:
         return render_template("followups/unsubscribed.html", done=False), 400
