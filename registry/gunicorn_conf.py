@@ -51,7 +51,7 @@ logconfig_dict = _logs.logging_config(os.environ.get("REGISTRY_LOG_FORMAT") or "
 
 # /metrics (REGISTRY_METRICS): every worker writes its counts to files in one folder, which any worker
 # answering /metrics sums (prometheus-client's multiprocess mode); a fresh folder for each start.
-if os.environ.get("REGISTRY_METRICS", "").lower() not in ("", "0", "false") and not os.environ.get(
+if os.environ.get("REGISTRY_METRICS", "").strip().lower() not in ("", "0", "false", "no", "off") and not os.environ.get(
     "PROMETHEUS_MULTIPROC_DIR"
 ):
     import tempfile

@@ -219,9 +219,12 @@ def metrics_view():
     return Response(generate_latest(workers) + generate_latest(database), mimetype=CONTENT_TYPE_LATEST)
 
 
+OFF = frozenset({"", "0", "false", "no", "off"})  # REGISTRY_METRICS values that leave it off (any case)
+
+
 def init_app(app) -> None:
     """Count requests and serve /metrics, when REGISTRY_METRICS is on."""
-    if not app.config.get("METRICS"):
+    if str(app.config.get("METRICS") or "").strip().lower() in OFF:
         return
     app.before_request(_started)
     app.after_request(_answered)

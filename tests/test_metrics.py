@@ -32,6 +32,14 @@ def test_off_by_default(client):
     assert client.get("/metrics").status_code == 404
 
 
+@pytest.mark.parametrize("setting", ["off", "no", "False", "0"])
+def test_off_when_the_setting_says_off(app, setting):
+    other = create_app({**{k: app.config[k] for k in app.config if k.isupper()}, "METRICS": setting})
+    assert other.test_client().get("/metrics").status_code == 404
+    with other.app_context():
+        db.engine.dispose()
+
+
 def test_counts_by_route_and_the_database_state(metered, make):
     make.treatment("Sumatriptan")
     make.condition("Migraine", "G43", treatments=["sumatriptan"])
