@@ -101,6 +101,16 @@ _FORMULATION_WORDS = {
     "sublingual",
     "ophthalmic",
     "suppository",
+    # strengths in words: "Tylenol ES", "Tylenol 8 HR", "Vicodin ES", "Bactrim DS" (a brand's other
+    # strength, not another product: "Tylenol ES" was a misspelling of Tylenol 3, with codeine)
+    "es",
+    "ds",
+    "extra",
+    "strength",
+    "maximum",
+    "hr",
+    "hour",
+    "hours",
 }
 _DOSE_TOKEN = re.compile(r"^(\d+([.,]\d+)?)?(mg|mcg|g|ml|iu|units?|%)?$")  # "50mg", "50" and "mg" of "50 mg"
 # "1 / 20", "1/35", "0.15/30", "7/7/7", "1+35": strengths of a contraceptive brand, not two drugs.

@@ -85,6 +85,11 @@ def test_a_combination_resolves_alike_in_any_order_and_with_any_joint(typed):
     assert "norgestimate and ethinyl estradiol" in match.keys
 
 
+@pytest.mark.parametrize("typed", ["Tylenol ES", "Tylenol 8 HR", "Tylenol Extra Strength", "Tylenol Maximum Strength"])
+def test_tylenol_in_another_strength_is_acetaminophen_alone(typed):
+    assert [(m.name, m.fuzzy) for m in vocab.resolve_drug(typed)] == [("Acetaminophen", False)]
+
+
 @pytest.mark.parametrize("typed", ["Sertraline 50 mg", "sertraline 50mg", "Wellbutrin XL 150 mg", "Vitamin D 1000 IU"])
 def test_a_strength_with_its_unit_apart_is_no_misspelling(typed):
     (match, *_) = vocab.resolve_drug(typed)
