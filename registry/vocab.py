@@ -116,7 +116,7 @@ _DOSE_TOKEN = re.compile(r"^(\d+([.,]\d+)?)?(mg|mcg|g|ml|iu|units?|%)?$")  # "50
 # "1 / 20", "1/35", "0.15/30", "7/7/7", "1+35": strengths of a contraceptive brand, not two drugs.
 _DOSE_RATIO = re.compile(r"(?<![a-z])\d+(?:[.,]\d+)?(?:\s*[/+]\s*\d+(?:[.,]\d+)?)+(?![a-z])", re.IGNORECASE)
 # How people join the ingredients of a combination ("A / B", "A + B", "A and B", "A with B", "A, B").
-_COMBINATION_JOIN = re.compile(r"\s*(?:/|\+|&|,|\band\b|\bwith\b)\s*", re.IGNORECASE)
+_COMBINATION_JOIN = re.compile(r"\s*(?:\bw/|/|\+|&|,|\band\b|\bwith\b)\s*", re.IGNORECASE)  # "w/": with
 _MAX_INGREDIENTS = 5
 # Salts people (and Drugs.com) add to an ingredient's name: "levomefolate calcium", "sertraline hcl".
 _SALT_WORDS = {
@@ -569,11 +569,12 @@ def _ingredient(name: str, matched: str) -> DrugMatch:
 
 
 def _combine(parts: list[DrugMatch], matched: str, fuzzy: bool) -> DrugMatch:
-    """One match for a combination: its ingredients by name, each named as the vocabulary names it."""
-    unique = {name_key(p.name): p for p in parts}
+    """One match for a combination: its ingredients by name, each named as the vocabulary names it (a part
+    that is a combination itself gives its ingredients: "Tylenol 3 + codeine" is acetaminophen/codeine)."""
+    unique = {name_key(name): name for p in parts for name in (p.ingredients or (p.name,))}
     if len(unique) == 1:
-        return next(iter(unique.values()))
-    ingredients = tuple(sorted((p.name for p in unique.values()), key=name_key))
+        return parts[0]
+    ingredients = tuple(sorted(unique.values(), key=name_key))
     return DrugMatch(
         name=_combination_name(ingredients),
         matched=matched,

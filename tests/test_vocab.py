@@ -85,6 +85,16 @@ def test_a_combination_resolves_alike_in_any_order_and_with_any_joint(typed):
     assert "norgestimate and ethinyl estradiol" in match.keys
 
 
+@pytest.mark.parametrize("typed", ["Tylenol w/ codeine", "Tylenol 3 with codeine", "acetaminophen w/codeine"])
+def test_a_combination_named_with_a_combination_lists_each_ingredient_once(typed):
+    (match,) = vocab.resolve_drug(typed)
+    assert match.name == "Acetaminophen/codeine" and [i.lower() for i in match.ingredients] == [
+        "acetaminophen",
+        "codeine",
+    ]
+    assert not match.fuzzy
+
+
 @pytest.mark.parametrize("typed", ["Tylenol ES", "Tylenol 8 HR", "Tylenol Extra Strength", "Tylenol Maximum Strength"])
 def test_tylenol_in_another_strength_is_acetaminophen_alone(typed):
     assert [(m.name, m.fuzzy) for m in vocab.resolve_drug(typed)] == [("Acetaminophen", False)]
