@@ -10,7 +10,14 @@ setup(
     packages=find_packages(include=["registry*", "reports*", "scales*"]) + ["registry.templates"],
     package_dir={"registry.templates": "templates"},
     package_data={
-        "registry": ["data/*.json", "data/*.tsv", "migrations/*", "migrations/versions/*.py", "static/*", "static/vendor/*"],
+        "registry": [
+            "data/*.json",
+            "data/*.tsv",
+            "migrations/*",
+            "migrations/versions/*.py",
+            "static/*",
+            "static/vendor/*",
+        ],
         "registry.templates": ["*.html", "**/*.html", "**/*.txt", "**/*.xml", "**/*.json"],
     },
 )
