@@ -22,6 +22,9 @@ from registry import vocab
         ("Beyaz", "Drospirenone/ethinyl estradiol/levomefolic acid"),
         ("Benzaclin", "Benzoyl peroxide/clindamycin"),
         ("Clindamax", "Clindamycin"),
+        ("NyQuil", "Acetaminophen/dextromethorphan/doxylamine"),  # not benperidol (Anquil) misspelt
+        ("DayQuil", "Acetaminophen/dextromethorphan/phenylephrine"),
+        ("Aleve-D", "Naproxen/pseudoephedrine"),
         ("Nexplanon", "Etonogestrel"),
         ("Junel Fe 1 / 20", "Ethinyl estradiol/norethindrone"),  # strengths are not two drugs
         ("Soma", "Carisoprodol"),  # a brand, not a misspelling of "soman"
