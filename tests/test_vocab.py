@@ -25,6 +25,8 @@ from registry import vocab
         ("NyQuil", "Acetaminophen/dextromethorphan/doxylamine"),  # not benperidol (Anquil) misspelt
         ("DayQuil", "Acetaminophen/dextromethorphan/phenylephrine"),
         ("Aleve-D", "Naproxen/pseudoephedrine"),
+        ("Sonata", "Zaleplon"),  # not thioridazine (Sonapax) misspelt
+        ("Quillichew", "Methylphenidate"),
         ("Nexplanon", "Etonogestrel"),
         ("Junel Fe 1 / 20", "Ethinyl estradiol/norethindrone"),  # strengths are not two drugs
         ("Soma", "Carisoprodol"),  # a brand, not a misspelling of "soman"
