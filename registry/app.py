@@ -110,7 +110,7 @@ def _preload_vocabularies(app: Flask, serving: bool | None = None) -> None:
     """Start loading the vocabularies now, so that the first search is as fast as later ones.
 
     Only where the app serves: a `registry` command (seed-demo, export, ...) has no search to speed
-    up and would pay ~500 MB and a core for it; `registry demo` starts the load itself.
+    up; `registry demo` starts the load itself.
     """
     import click
 
