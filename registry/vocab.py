@@ -354,6 +354,11 @@ _BUILD_LOCK = threading.Lock()
 _local = threading.local()
 
 
+class Unavailable(RuntimeError):
+    """The vocabulary file is missing and cannot be built now (a full disk, a cache folder not writable):
+    the page answers 503, as when the database is down, instead of a 500."""
+
+
 def ensure_built() -> Path:
     """The vocabulary file, built first (by a separate process, one at a time) when it is missing."""
     path = vocabulary_path()
@@ -382,10 +387,15 @@ def _db() -> sqlite3.Connection:
     """This thread's read-only connection to the vocabulary file."""
     con = getattr(_local, "con", None)
     if con is None or _local.pid != os.getpid():
-        path = ensure_built()
-        # immutable: the file never changes once built, so SQLite takes no locks to read it. No
-        # mmap: pages read go to the shared page cache, not into the worker's resident memory.
-        con = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        try:
+            path = ensure_built()
+            # immutable: the file never changes once built, so SQLite takes no locks to read it. No
+            # mmap: pages read go to the shared page cache, not into the worker's resident memory.
+            con = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        except (OSError, sqlite3.Error, subprocess.CalledProcessError) as error:
+            raise Unavailable(
+                f"the search vocabularies could not be built or opened ({type(error).__name__})"
+            ) from error
         _local.con, _local.pid = con, os.getpid()
     return con
 

@@ -41,3 +41,20 @@ def test_unexpected_errors_render_500_and_roll_back(app, client, auth):
 
 def test_every_status_has_a_message():
     assert {400, 403, 404, 405, 413, 429, 500} <= set(errors.MESSAGES)
+
+
+def test_search_without_its_vocabulary_file_is_a_503_not_a_500(app, client, monkeypatch):
+    """The shared vocabulary file gone (a cleared cache) and not buildable (a full disk): search answers 503."""
+    import threading
+
+    from registry import vocab
+
+    def full_disk():
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vocab, "ensure_built", full_disk)
+    monkeypatch.setattr(vocab, "_local", threading.local())  # no connection opened before
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/search?q=Camrese")
+    assert response.status_code == 503 and "Search is briefly unavailable" in response.text
+    assert response.headers["Retry-After"]

@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from registry import vocab
 from registry.extensions import ChangesUsedUp, db
 
 MESSAGES = {
@@ -122,6 +123,16 @@ def handle_database_down(error: Exception):
     return response
 
 
+def handle_vocabulary_unavailable(error: vocab.Unavailable):
+    """The search vocabularies cannot be read (their file is being rebuilt, or cannot be): a 503, logged."""
+    current_app.logger.warning("Search vocabularies unavailable for %s %s: %s", request.method, _route(), error)
+    _rollback()
+    response = make_response(*_render(503, "Search is briefly unavailable.", "Please try again in a minute."))
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 OUTAGE_LOG_EVERY = 10.0  # seconds: an outage is a warning every 10 s per worker, not one per request
 _outage = {"logged_at": float("-inf"), "unlogged": 0}
 
@@ -148,5 +159,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(ChangesUsedUp, handle_changes_used_up)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(vocab.Unavailable, handle_vocabulary_unavailable)
     for error in (OperationalError, InterfaceError, PoolTimeoutError):
         app.register_error_handler(error, handle_database_down)
