@@ -135,8 +135,8 @@ def test_visitor_searches_a_brand_compares_and_filters(ui, page, viewport):
     expect(page.get_by_role("heading", level=1)).to_have_text("Semaglutide for Type 2 diabetes")
     expect(page.locator("section.summary")).to_contain_text(re.compile(r"\d+ people reported"))  # protected: about 26
     page.get_by_role("link", name="Compare with other treatments for Type 2 diabetes").click()
-    page.get_by_role("checkbox", name="Semaglutide").check()
-    page.get_by_role("checkbox", name="Metformin").check()
+    page.get_by_role("checkbox", name="Semaglutide", exact=True).check()
+    page.get_by_role("checkbox", name="Metformin", exact=True).check()
     page.get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Compare treatments for Type 2 diabetes")
     figures = page.locator("section.chart")
