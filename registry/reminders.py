@@ -77,6 +77,7 @@ def _reminder(user: User, due: list) -> "mail.EmailMultiAlternatives":
         site=site,
     )
     msg.extra_headers["List-Unsubscribe"] = f"<{stop}>"
+    msg.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: the program POSTs
     return msg
 
 

@@ -112,12 +112,18 @@ def test_one_click_unsubscribe_needs_no_login_and_refuses_forged_links(mail_app,
     (message,) = inbox.wait(1)
     stop = [m for m in LINK.findall(message.get_body(("plain",)).get_content()) if "/reminders/stop/" in m][0]
     assert stop in message.get_body(("html",)).get_content()
+    assert message["List-Unsubscribe"].strip() == f"<https://registry.example{stop}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     client = mail_app.test_client()  # not logged in
     assert client.get(stop[:-3] + "xyz").status_code == 400
+    assert client.post(stop[:-3] + "xyz").status_code == 400
+    page = client.get(stop)  # a link scanner or a mail program's preview opens it: nothing changes
+    assert page.status_code == 200 and "Stop reminder mails" in page.text
     with app.app_context():
         assert db.session.get(FollowupReminder, user_id).enabled
-    page = client.get(stop)
-    assert page.status_code == 200 and "No more reminders" in page.text
+    mail_app.config["WTF_CSRF_ENABLED"] = True  # the mail program's one-click POST has no form token
+    done = client.post(stop, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "No more reminders" in done.text
     with app.app_context():
         assert not db.session.get(FollowupReminder, user_id).enabled
     assert "mailed 0 participant(s)" in mail_app.test_cli_runner().invoke(args=["remind-updates"]).output
@@ -135,7 +141,7 @@ def test_the_unsubscribe_link_is_opaque_and_older_signed_links_still_work(mail_a
     legacy = URLSafeSerializer(mail_app.config["SECRET_KEY"], salt="registry-reminder-unsubscribe").dumps(
         {"u": user_id}
     )
-    page = mail_app.test_client().get(f"/reminders/stop/{legacy}")  # mailed before the opaque tokens
+    page = mail_app.test_client().post(f"/reminders/stop/{legacy}")  # mailed before the opaque tokens
     assert page.status_code == 200 and "No more reminders" in page.text
     with app.app_context():
         assert not db.session.get(FollowupReminder, user_id).enabled

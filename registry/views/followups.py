@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 import scales
 from registry import experiences, followups, mail, reminders
-from registry.extensions import count_change, db, experience_pair, submit_limit
+from registry.extensions import count_change, csrf, db, experience_pair, submit_limit
 from registry.forms.followup import FollowupForm, ReminderForm
 
 bp = Blueprint("followups", __name__)
@@ -59,8 +59,19 @@ def reminder_setting():
 
 
 @bp.get("/reminders/stop/<token>")
+def unsubscribe_page(token: str):
+    """The reminder mail's stop link: a page with one button. Opening the link changes nothing, since mail
+    programs and link scanners open links nobody clicked (RFC 8058)."""
+    if reminders.user_for_unsubscribe(token) is None:
+        return render_template("followups/unsubscribed.html", done=False), 400
+    return render_template("followups/unsubscribed.html", done=None, token=token)
+
+
+@bp.post("/reminders/stop/<token>")
+@csrf.exempt  # the mail program's one-click POST carries no form token; the link's own token is the proof
 def unsubscribe(token: str):
-    """One-click unsubscribe from the reminder mail: an opaque link (or a signed one mailed before 0.2.0), no log-in needed."""
+    """Stop the reminder mail: the page's button, or a mail program's one-click POST (List-Unsubscribe-Post);
+    an opaque link (or a signed one mailed before 0.2.0), no log-in needed."""
     user = reminders.user_for_unsubscribe(token)
     if user is None:
         return render_template("followups/unsubscribed.html", done=False), 400
