@@ -13,7 +13,7 @@ answers that drift, and the report holds the latest (as registry.followups leave
 A batch is made in named steps (members, their treatments, answers, stopping, timeline, side
 effects, tips, follow-ups) as numpy arrays, turned into columns per table in one place each, and inserted
 in bulk (COPY on PostgreSQL, one prepared executemany on SQLite) with the report aggregates
-kept current, one transaction per batch, so memory stays flat however many are asked for.
+kept current, one transaction per BATCHES_PER_COMMIT batches, so memory stays flat however many are asked for.
 """
 
 from __future__ import annotations
@@ -733,7 +733,7 @@ def seed_demo(
 
 
 def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, progress, doctors, doctor_ratings):
-    """Generate and insert the batches, one transaction each, on a connection of their own (the
+    """Generate and insert the batches, BATCHES_PER_COMMIT to a transaction, on a connection of their own (the
     settings of a bulk write are its alone); return counts of rows added."""
     session = db.session
     secret = current_app.extensions["disclosure"].key  # report keys as the app computes them
@@ -750,6 +750,7 @@ def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, pr
     added["doctor_ratings"] = 0
     remaining = n_experiences
     defer = n_experiences >= experience_id - 1  # at least doubles the experiences (ids run from 1, gaps aside)
+    counts, batches = report_upkeep.PendingCounts(), 0
     with _without_gc(), db.engine.connect() as connection, _bulk_settings(connection, defer):
         while remaining > 0:
             chunk = min(batch_size, remaining)
@@ -771,7 +772,7 @@ def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, pr
                 for model, columns in t.items():
                     insert_columns(connection, model.__table__, columns)
                 report_upkeep.record_columns(
-                    connection, t[Experience], t[ExperienceSideEffect], t[ExperienceStopReason]
+                    connection, t[Experience], t[ExperienceSideEffect], t[ExperienceStopReason], counts
                 )
             if doctors is not None:
                 ratings = rating_columns(
@@ -779,11 +780,15 @@ def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, pr
                 )
                 insert_columns(connection, DoctorRating.__table__, ratings)
                 added["doctor_ratings"] += len(ratings["user_id"])
-            connection.commit()
             made = len(t[Experience]["id"])
             user_id += len(batch.members.ids)
             experience_id += made
             remaining -= made
+            batches += 1
+            if batches % BATCHES_PER_COMMIT == 0 or remaining <= 0:
+                with report_upkeep.bulk_write():
+                    counts.flush(connection)  # the counts of the rows since the last commit, added once
+                connection.commit()
             added["users"] += len(batch.members.ids)
             added["experiences"] += made
             added["side_effects"] += len(t[ExperienceSideEffect]["term"])
@@ -794,9 +799,14 @@ def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, pr
     return added
 
 
+# Batches per transaction: their rows and, added once at its end, their counts (report_upkeep.PendingCounts;
+# upserting each batch's counts apart cost a third of a seed of a million). A stopped seed loses its open one.
+BATCHES_PER_COMMIT = 8
+
+
 # While the batches are written (SQLite; restored after): a 64 MB page cache, since with a million
 # rows the indexes outgrow the 2 MB default and every scattered index insert would read its page back
-# from the OS; no fsync at checkpoints (a stopped seed loses at most its open batch; a power loss
+# from the OS; no fsync at checkpoints (a stopped seed loses at most its open transaction; a power loss
 # while seeding could damage the file, which is what a demo may risk); and foreign keys unchecked,
 # since every row's parents are in the same batch or the catalog (a test runs foreign_key_check).
 BULK_SETTINGS = {"cache_size": -65536, "synchronous": 0, "foreign_keys": 0}

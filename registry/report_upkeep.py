@@ -210,9 +210,39 @@ OUTCOME_COUNTS = ["n", *(column for field in SLICE_OUTCOMES for column in COLUMN
 SLICE_COUNTS = list(dict.fromkeys(MONTHS_COUNTS + OUTCOME_COUNTS))
 
 
-def record_columns(connection, experiences: dict, side_effects: dict, stop_reasons: dict) -> None:
+class PendingCounts:
+    """Sums of record_columns() held back to be added by one upsert per table (flush()): a seed's batches
+    in one transaction add their counts once, not once per batch (at a million experiences, the
+    upserts of 25,000-row batches cost a third of the seed). The caller flushes in the transaction
+    of the rows counted, before it commits; the tables end as record_columns() per batch leaves them."""
+
+    def __init__(self):
+        self.parts: dict = {}  # table -> (key columns, [summed columns as arrays, one per batch])
+        self.versions: dict[int, int] = defaultdict(int)  # condition -> batches that touched it
+
+    def add(self, table, key_columns, summed: dict) -> None:
+        self.parts.setdefault(table, (tuple(key_columns), []))[1].append(summed)
+
+    def flush(self, connection) -> None:
+        """Add every held sum to its table (in table order, each summed over the batches), then empty."""
+        for table, (key_columns, parts) in self.parts.items():
+            names = [n for n in parts[0] if n not in key_columns and n != "key_sum"]
+            keys = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k in key_columns}
+            counts = np.vstack([np.concatenate([p[n] for p in parts]) for n in names])
+            key_sum = np.concatenate([p["key_sum"] for p in parts]) if "key_sum" in parts[0] else None
+            _upsert_columns(connection, table, key_columns, _summed(keys, counts, names, key_sum))
+        if self.versions:
+            rows = [{"condition_id": c, "version": n} for c, n in sorted(self.versions.items())]
+            _upsert(connection, report_version, ("condition_id",), rows, ["version"])
+        self.parts, self.versions = {}, defaultdict(int)
+
+
+def record_columns(
+    connection, experiences: dict, side_effects: dict, stop_reasons: dict, pending: PendingCounts | None = None
+) -> None:
     """Add the counts of new experiences given as columns (name -> array or list, as a bulk insert takes
-    them), in the caller's transaction: the sums record() adds row by row, from whole columns.
+    them), in the caller's transaction: the sums record() adds row by row, from whole columns. With
+    ``pending``, the sums are held there instead, for its flush() to add (in the same transaction).
 
     Side effects and stop reasons are columns too (experience_id, term / reason); updated_at may be
     numpy datetime64 (UTC) or aware datetimes. Every format (months, dose buckets, duration bands) is
@@ -245,18 +275,30 @@ def record_columns(connection, experiences: dict, side_effects: dict, stop_reaso
     band = {m: COUNT_AT[DURATION_COLUMN[scales.duration_band(m)]] for m in np.unique(whole).tolist()}
     counts[pd.Series(whole).map(band).to_numpy(), timed] = 1
 
-    cells = _summed(keys, counts, COUNTS, key)
-    _upsert_columns(connection, report_cell, KEY, cells)
-    slices = _slices(experiences, keys, counts, key, timed, whole, updated, np.isnan(stopped[timed]))
-    _upsert_columns(connection, report_slice, SLICE_KEY, slices)  # only the columns slices count
+    lists = pending is None
+
+    def add(table, key_columns, summed):
+        if lists:
+            _upsert_columns(connection, table, key_columns, summed)
+        else:
+            pending.add(table, key_columns, summed)
+
+    cells = _summed(keys, counts, COUNTS, key, lists)
+    add(report_cell, KEY, cells)
+    slices = _slices(experiences, keys, counts, key, timed, whole, updated, np.isnan(stopped[timed]), lists)
+    add(report_slice, SLICE_KEY, slices)  # only the columns slices count
     at = ids.get_indexer(np.asarray(side_effects["experience_id"]))
     if (at < 0).any():
         raise KeyError("a side effect of an experience not among these")
     if len(at):
         terms = {**{name: column[at] for name, column in keys.items()}, "term": np.asarray(side_effects["term"])}
-        summed = _summed(terms, np.ones((1, len(at)), np.int32), ["n"])
-        _upsert_columns(connection, report_term, (*KEY, "term"), summed)
-    conditions = sorted(set(cells["condition_id"]))
+        summed = _summed(terms, np.ones((1, len(at)), np.int32), ["n"], None, lists)
+        add(report_term, (*KEY, "term"), summed)
+    conditions = sorted(set(np.asarray(cells["condition_id"]).tolist()))
+    if not lists:
+        for condition_id in conditions:
+            pending.versions[condition_id] += 1
+        return
     _upsert(
         connection,
         report_version,
@@ -269,7 +311,7 @@ def record_columns(connection, experiences: dict, side_effects: dict, stop_reaso
 MONTH_BUCKETS = np.array([str(m) for m in range(SLICE_MONTHS_CAP + 1)], dtype=object)
 
 
-def _slices(experiences, keys, counts, key, timed, whole, updated, using) -> dict[str, list]:
+def _slices(experiences, keys, counts, key, timed, whole, updated, using, lists: bool = True) -> dict:
     """report_slice's sums, as contributions() adds them: months on treatment (stopped or still using),
     dose and year of the last update, each with the counts its axis keeps."""
     dose = list(zip(experiences["dose_amount"], experiences["dose_unit"], experiences["dose_frequency"]))
@@ -296,7 +338,7 @@ def _slices(experiences, keys, counts, key, timed, whole, updated, using) -> dic
             values[i, : len(timed)] = counts[COUNT_AT[name], timed]
         if name in OUTCOME_COUNTS:
             values[i, len(timed) : len(timed) + k] = values[i, len(timed) + k :] = counts[COUNT_AT[name]]
-    return _summed(axes, values, SLICE_COUNTS, np.concatenate([key[timed], key, key]))
+    return _summed(axes, values, SLICE_COUNTS, np.concatenate([key[timed], key, key]), lists)
 
 
 def _mark(counts: np.ndarray, rows: np.ndarray, values, columns: dict, field: str) -> None:
@@ -316,9 +358,9 @@ def _month_numbers(values) -> np.ndarray:
     return texts.map({t: _month_number(t) for t in set(texts.tolist()) if t}).to_numpy(dtype=float)
 
 
-def _summed(keys: dict[str, np.ndarray], counts: np.ndarray, names, key_sum=None) -> dict[str, list]:
+def _summed(keys: dict[str, np.ndarray], counts: np.ndarray, names, key_sum=None, lists: bool = True) -> dict:
     """Per distinct row of the key columns, in the order sorted() gives their tuples: the sums of the rows
-    of counts (one per name in ``names``) and of key_sum when given, as lists."""
+    of counts (one per name in ``names``) and of key_sum when given, as lists (or as arrays: not lists)."""
     group = np.zeros(counts.shape[1], dtype=np.int64)
     for column in keys.values():  # lexicographic: a number from each column's sorted codes
         code, distinct = pd.factorize(column, sort=True)
@@ -327,14 +369,15 @@ def _summed(keys: dict[str, np.ndarray], counts: np.ndarray, names, key_sum=None
         group = group * len(distinct) + code
     distinct, first, inverse = np.unique(group, return_index=True, return_inverse=True)
     inverse, size = inverse.reshape(-1), len(distinct)
-    columns = {name: column[first].tolist() for name, column in keys.items()}
+    out = (lambda values: values.tolist()) if lists else (lambda values: values)
+    columns = {name: out(np.asarray(column)[first]) for name, column in keys.items()}
     # bincount sums in float64: exact, since no count comes near 2**53
-    sums = {name: np.bincount(inverse, row, size).astype(np.int64).tolist() for name, row in zip(names, counts)}
+    sums = {name: out(np.bincount(inverse, row, size).astype(np.int64)) for name, row in zip(names, counts)}
     if key_sum is None:
         return {**columns, **sums}
     order = np.argsort(inverse, kind="stable")
     starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
-    return {**columns, **sums, "key_sum": np.add.reduceat(key_sum[order], starts).tolist()}  # int64: 40-bit keys
+    return {**columns, **sums, "key_sum": out(np.add.reduceat(key_sum[order], starts))}  # int64: 40-bit keys
 
 
 @functools.cache

@@ -145,6 +145,7 @@ def test_seed_demo_rows_keep_their_foreign_keys_and_the_connection_its_settings(
 
         insert_columns = demo.insert_columns
         monkeypatch.setattr(demo, "insert_columns", fail_in_the_second_batch)
+        monkeypatch.setattr(demo, "BATCHES_PER_COMMIT", 1)  # a transaction per batch: the first one stays
         seeded, made = db.session.scalar(select(func.count(Experience.id))), []
         with pytest.raises(RuntimeError, match="disk full"):
             demo.seed_demo(2_000, seed=3, until=UNTIL, batch_size=1_000, progress=made.append)
