@@ -308,6 +308,34 @@ def test_the_bulk_path_counts_what_the_row_path_counts(app):
                 lambda connection: report_upkeep.record_columns(connection, columns, side_effects, stop_reasons)
             )
             assert by_columns == by_rows
+
+        # Held (report_upkeep.PendingCounts, as a seed's transaction of several batches): the same as each
+        # batch's counts added apart, report_version counting every batch.
+        def part(columns, keep):
+            return {name: np.asarray(values, dtype=object)[keep] for name, values in columns.items()}
+
+        ids = np.asarray(experiences["id"])
+        halves = [ids < ids[len(ids) // 2], ids >= ids[len(ids) // 2]]
+        batches = [
+            (
+                part(experiences, half),
+                part(side_effects, np.isin(side_effects["experience_id"], ids[half])),
+                part(stop_reasons, np.isin(stop_reasons["experience_id"], ids[half])),
+            )
+            for half in halves
+        ]
+        for batch_columns in batches:
+            batch_columns[0]["id"] = batch_columns[0]["id"].astype(np.int64)
+
+        def held(connection):
+            pending = report_upkeep.PendingCounts()
+            for batch_columns in batches:
+                report_upkeep.record_columns(connection, *batch_columns, pending)
+            pending.flush(connection)
+
+        apart = counted(lambda connection: [report_upkeep.record_columns(connection, *b) for b in batches])
+        assert counted(held) == apart
+        assert apart["report_cell"] == by_rows["report_cell"] and apart["report_version"] != by_rows["report_version"]
         db.session.rollback()
 
 
