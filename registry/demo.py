@@ -801,7 +801,7 @@ def _write_batches(rng, c: Community, n_experiences, seed, until, batch_size, pr
 
 # Batches per transaction: their rows and, added once at its end, their counts (report_upkeep.PendingCounts;
 # upserting each batch's counts apart cost a third of a seed of a million). A stopped seed loses its open one.
-BATCHES_PER_COMMIT = 8
+BATCHES_PER_COMMIT = 20
 
 
 # While the batches are written (SQLite; restored after): a 64 MB page cache, since with a million

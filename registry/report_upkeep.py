@@ -221,16 +221,23 @@ class PendingCounts:
         self.versions: dict[int, int] = defaultdict(int)  # condition -> batches that touched it
 
     def add(self, table, key_columns, summed: dict) -> None:
-        self.parts.setdefault(table, (tuple(key_columns), []))[1].append(summed)
+        parts = self.parts.setdefault(table, (tuple(key_columns), []))[1]
+        parts.append(summed)
+        if len(parts) >= 4:  # held as one sum per distinct row: memory stays that of the distinct rows
+            parts[:] = [self._merged(tuple(key_columns), parts, False)]
+
+    @staticmethod
+    def _merged(key_columns: tuple, parts: list, lists: bool) -> dict:
+        names = [n for n in parts[0] if n not in key_columns and n != "key_sum"]
+        keys = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k in key_columns}
+        counts = np.vstack([np.concatenate([p[n] for p in parts]) for n in names])
+        key_sum = np.concatenate([p["key_sum"] for p in parts]) if "key_sum" in parts[0] else None
+        return _summed(keys, counts, names, key_sum, lists)
 
     def flush(self, connection) -> None:
         """Add every held sum to its table (in table order, each summed over the batches), then empty."""
         for table, (key_columns, parts) in self.parts.items():
-            names = [n for n in parts[0] if n not in key_columns and n != "key_sum"]
-            keys = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k in key_columns}
-            counts = np.vstack([np.concatenate([p[n] for p in parts]) for n in names])
-            key_sum = np.concatenate([p["key_sum"] for p in parts]) if "key_sum" in parts[0] else None
-            _upsert_columns(connection, table, key_columns, _summed(keys, counts, names, key_sum))
+            _upsert_columns(connection, table, key_columns, self._merged(key_columns, parts, True))
         if self.versions:
             rows = [{"condition_id": c, "version": n} for c, n in sorted(self.versions.items())]
             _upsert(connection, report_version, ("condition_id",), rows, ["version"])
