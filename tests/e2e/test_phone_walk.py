@@ -351,7 +351,9 @@ def test_a_patient_walks_the_demo_on_a_phone(page, demo_site):
     ]
     summary = page.locator("section.summary ol.top-treatments > li").all()
     ranking = next(t for t in shown["tables"] if "ranking" in t["cls"].split())
-    improved = {r[0].split("\n")[0]: r[2] for r in ranking["rows"] if len(r) > 2}
+    # The row's name without the rank note in its cell (wording.rank_notes, or "Early reports: ...").
+    note = re.compile(r"\s+(\d+% \w+, from .*|Early reports: too few to rank yet)$", re.S)
+    improved = {note.sub("", r[0].split("\n")[0]): r[2] for r in ranking["rows"] if len(r) > 2}
     for item in summary:  # the first screen's words against the ranking's percent and range
         said = re.search(r"^(.*?): about (\d+) in (10|100) improved;([^()]*)", item.inner_text())
         numbers = said and re.fullmatch(r"(\d+)% \((\d+)-(\d+)%\)", improved.get(said[1], ""))
