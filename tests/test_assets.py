@@ -39,3 +39,11 @@ def test_a_mismatched_basic_bundle_falls_back_to_the_full_one(monkeypatch, tmp_p
         assert name == "full" and script == assets._full_bundle()
     finally:
         assets.plotly_bundle.cache_clear()
+
+
+def test_the_served_plotly_names_no_other_host_to_load_from(client):
+    """The map files' folder, the Chart Studio server and the logo's link point here or nowhere."""
+    script = client.get(f"/assets/plotly-{plotly.__version__}.min.js").data
+    for remote in (b"cdn.plot.ly", b"cloud.plotly.com", b'href="https://plotly.com/"'):
+        assert remote not in script
+    assert b'topojsonURL:{valType:"string",noBlank:!0,dflt:"/static/vendor/"}' in script

@@ -25,11 +25,29 @@ def bundle_version(source: bytes) -> str | None:
     return found.group(1).decode() if found else None
 
 
+# plotly.js's defaults that would reach another host, rewritten in the bundle served: the map files'
+# folder (topojsonURL), the Chart Studio server (plotlyServerURL) and the logo's link. charts.js sets the
+# same in its config and the CSP forbids other hosts; this makes the script itself name none. (The full
+# bundle's map styles and tiles stay: the registry draws no map trace, so nothing asks for them.)
+REMOTE_DEFAULTS = (
+    (b'dflt:"https://cdn.plot.ly/un/"', b'dflt:"/static/vendor/"'),
+    (b'dflt:"https://cloud.plotly.com/newchart"', b'dflt:""'),
+    (b'r.href="https://plotly.com/"', b'r.href="#"'),
+)
+
+
+def same_origin(script: bytes) -> bytes:
+    """script with plotly.js's remote defaults pointed at this site or off."""
+    for remote, here in REMOTE_DEFAULTS:
+        script = script.replace(remote, here)
+    return script
+
+
 @functools.cache
 def _full_bundle() -> bytes:
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs().encode("utf-8")
+    return same_origin(get_plotlyjs().encode("utf-8"))
 
 
 @functools.cache
@@ -39,7 +57,7 @@ def plotly_bundle() -> tuple[str, bytes, bytes]:
     for path in sorted(VENDOR.glob("plotly-basic-*.min.js")):
         source = path.read_bytes()
         if bundle_version(source) == wanted:
-            name, script = "basic", source
+            name, script = "basic", same_origin(source)
             break
     else:  # a plotly upgrade without a new basic bundle: correct charts first, size second
         name, script = "full", _full_bundle()
