@@ -120,7 +120,7 @@ def _find_doctor(parsed: fhir.ParsedRating, state: ImportState) -> Doctor | None
 
 def _rating(parsed: fhir.ParsedRating, state: ImportState, resolver) -> str:
     from registry.forms.rating import DoctorRatingForm
-    from registry.importer import LineError, _form_errors
+    from registry.importer import LineError, form_errors
 
     condition = resolver.condition(parsed.condition)
     doctor = _find_doctor(parsed, state)
@@ -136,7 +136,7 @@ def _rating(parsed: fhir.ParsedRating, state: ImportState, resolver) -> str:
     posted.setlist("condition", [condition.slug])
     form = DoctorRatingForm(formdata=posted, meta={"csrf": False}, conditions=[(condition.slug, condition.name)])
     if not form.validate():
-        raise LineError(_form_errors(form))
+        raise LineError(form_errors(form))
     values = form.values()
     user = _participant(parsed.subject)
     existing = ratings.find_own(user, doctor, condition)

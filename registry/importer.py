@@ -244,7 +244,8 @@ class CatalogResolver:
         return by_name.id if by_name is not None else None
 
 
-def _form_errors(form) -> str:
+def form_errors(form) -> str:
+    """A form's errors as one line of a report: "field: message; field: message"."""
     return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
 
 
@@ -275,7 +276,7 @@ def import_fhir(path: Path, dry_run: bool = False, progress=None) -> ImportRepor
             drug_slugs=frozenset([treatment.slug]) if treatment.kind == "drug" else frozenset(),
         )
         if not form.validate():
-            raise LineError(_form_errors(form))
+            raise LineError(form_errors(form))
         bands = dict(parsed.bands)
         if bands["years_since_diagnosis"] is None and form.diagnosed_year.data:
             bands["years_since_diagnosis"] = scales.years_since_diagnosis(
