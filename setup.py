@@ -7,7 +7,7 @@ installs it as registry/templates, where create_app looks first. Everything else
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["registry*", "reports*", "scales*"]) + ["registry.templates"],
+    packages=find_packages(include=["registry*", "reports*", "scales*", "forms*"]) + ["registry.templates"],
     package_dir={"registry.templates": "templates"},
     package_data={
         "registry": [

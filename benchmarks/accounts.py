@@ -61,8 +61,10 @@ def main() -> None:
     from aiosmtpd.controller import Controller
     from flask_migrate import upgrade
 
-    from registry import MIGRATIONS, auth, create_app
-    from registry.extensions import db
+    from registry import MIGRATIONS
+    from registry.accounts import auth
+    from registry.app import create_app
+    from registry.platform.extensions import db
 
     port = free_port()
     inbox = SlowInbox(args.smtp_delay)

@@ -6,13 +6,14 @@ Lines are counted as in the file (blank lines and docstrings included): a functi
 ``def`` (decorators excluded) to its last line, a module by its line count. Tests, migrations
 and benchmarks are left out. An import inside a function counts as explained when a comment
 sits on its line or the line above. A circle is a set of modules that reach each other through
-imports, those inside functions included (Tarjan's strongly connected components).
+imports, those inside functions included (grimp's graph; Tarjan's strongly connected components).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -36,32 +37,14 @@ def functions(tree: ast.AST):
             yield node.name, node.lineno, node.end_lineno - node.lineno + 1
 
 
-def imports(module: str, path: Path, tree: ast.AST, known: set[str]):
-    """(target module, line, inside a function) for each import of a known module."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    inner = {
-        id(node)
-        for function in ast.walk(tree)
-        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
-        for node in ast.walk(function)
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(
-                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
-                )
-            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
-        else:
-            continue
-        for name in names:
-            while name and name not in known:
-                name = name.rpartition(".")[0]
-            if name and name != module:
-                yield name, node.lineno, id(node) in inner
+def graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Which project modules each module imports (grimp; imports inside functions included)."""
+    import grimp  # a dev dependency, needed only here
+
+    sys.path.insert(0, str(root))  # the checkout measured, before any installed copy
+    floors = [package for package in PACKAGES if (root / package / "__init__.py").is_file()]
+    found = grimp.build_graph(*floors, cache_dir=None)
+    return {module: found.find_modules_directly_imported_by(module) for module in found.modules}
 
 
 def inner_imports(tree: ast.AST):
@@ -75,6 +58,14 @@ def inner_imports(tree: ast.AST):
             if isinstance(node, (ast.Import, ast.ImportFrom))
         }
     )
+
+
+def explained(lines: list[str], line: int) -> bool:
+    """A comment on the import's line, or above the run of imports it belongs to, says why it sits in a function."""
+    above = line - 1
+    while above > 0 and lines[above - 1].strip().startswith(("import ", "from ")):
+        above -= 1
+    return "#" in lines[line - 1] or (above > 0 and lines[above - 1].strip().startswith("#"))
 
 
 def circles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -110,9 +101,8 @@ def circles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def measure(root: Path):
     found = list(modules(root))
-    known = {name for name, _ in found}
-    per_package, sizes, funcs, edges = Counter(), [], [], {}
-    inner, explained = 0, 0
+    per_package, sizes, funcs = Counter(), [], []
+    inner, said = 0, 0
     for name, path in found:
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines()
@@ -122,12 +112,10 @@ def measure(root: Path):
         rel = path.relative_to(root)
         sizes.append((len(lines), str(rel)))
         funcs += [(length, f"{rel}:{line} {fname}") for fname, line, length in functions(tree)]
-        for target, _, _ in imports(name, path, tree, known):
-            edges.setdefault(name, set()).add(target)
         for line in inner_imports(tree):
             inner += 1
-            explained += "#" in lines[line - 1] or lines[line - 2].strip().startswith("#")
-    return per_package, sizes, funcs, inner, explained, circles(edges)
+            said += explained(lines, line)
+    return per_package, sizes, funcs, inner, said, circles(graph(root))
 
 
 def main() -> None:
@@ -135,7 +123,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--root", type=Path, default=ROOT, help="another checkout to measure (default: this one)")
     args = parser.parse_args()
-    per_package, sizes, funcs, inner, explained, found = measure(args.root)
+    per_package, sizes, funcs, inner, said, found = measure(args.root)
     print(f"modules: {len(sizes)}, functions: {len(funcs)}")
     print("modules per package:")
     for package, count in sorted(per_package.items()):
@@ -146,7 +134,7 @@ def main() -> None:
     print("longest functions (lines):")
     for n, name in sorted(funcs, reverse=True)[: args.top]:
         print(f"  {n:5d}  {name}")
-    print(f"import statements inside functions: {inner} ({explained} with a comment saying why)")
+    print(f"import statements inside functions: {inner} ({said} with a comment saying why)")
     print(f"circles: {len(found)}")
     for component in found:
         print("  " + " <-> ".join(component))

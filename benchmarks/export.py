@@ -26,8 +26,8 @@ import tempfile
 MEASURE = """
 import resource, sys, time
 from pathlib import Path
-from registry import create_app
-from registry import export
+from registry.app import create_app
+from registry.interchange import export
 app = create_app()
 with app.app_context():
     start = time.perf_counter()
@@ -41,8 +41,8 @@ print(counts["experiences"], rows, seconds, resource.getrusage(resource.RUSAGE_S
 
 FHIR = """
 import resource, sys, time
-from registry import create_app
-from registry import export, fhir
+from registry.app import create_app
+from registry.interchange import export, fhir
 app = create_app()
 with app.app_context():
     start = time.perf_counter()
@@ -56,8 +56,8 @@ print(n, n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 BASELINE = """
 import resource, sys, time
 import pandas as pd
-from registry import create_app
-from registry.extensions import db
+from registry.app import create_app
+from registry.platform.extensions import db
 app = create_app()
 with app.app_context():
     start = time.perf_counter()
@@ -99,14 +99,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.sqlite"
         env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
-        subprocess.run([sys.executable, "-m", "registry.cli", "init"], env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "registry", "init"], env=env, check=True, capture_output=True)
         if not args.database:
             print(f"seeding {args.experiences:,} experiences...", file=sys.stderr)
             subprocess.run(
                 [
                     sys.executable,
                     "-m",
-                    "registry.cli",
+                    "registry",
                     "seed-demo",
                     "--experiences",
                     str(args.experiences),

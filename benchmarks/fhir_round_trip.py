@@ -27,7 +27,7 @@ os.environ.setdefault("REGISTRY_PRELOAD_VOCABULARIES", "false")
 
 
 def _app(path: str):
-    from registry import create_app
+    from registry.app import create_app
 
     return create_app(
         {
@@ -52,7 +52,6 @@ def _cli(app, *args) -> str:
 def _tables(app) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from registry.extensions import db
     from registry.models import (
         Doctor,
         DoctorRating,
@@ -61,6 +60,7 @@ def _tables(app) -> dict[str, int]:
         ExperienceStopReason,
         ExperienceUpdate,
     )
+    from registry.platform.extensions import db
 
     models = {
         "experiences": Experience,
@@ -78,8 +78,8 @@ def _published(app) -> dict:
     """Every number the API publishes, keyed by slugs and names (ids left out)."""
     from sqlalchemy import select
 
-    from registry.extensions import db
     from registry.models import Doctor
+    from registry.platform.extensions import db
 
     client = app.test_client()
 
@@ -125,8 +125,8 @@ def main() -> None:
     args = parser.parse_args()
     from sqlalchemy import func, update
 
-    from registry.extensions import db
     from registry.models import User
+    from registry.platform.extensions import db
 
     with tempfile.TemporaryDirectory() as tmp:
         source, target = _app(f"{tmp}/a.sqlite"), _app(f"{tmp}/b.sqlite")

@@ -4,7 +4,7 @@ Usage:
     python benchmarks/followups.py [--experiences 20000] [--updates 300] [--repeat 20]
 
 Seeds a fresh SQLite registry (`registry seed-demo`), then in process: records --updates follow-ups on
-the most reported treatment of the most reported condition through registry.followups.add_update (the
+the most reported treatment of the most reported condition through registry.contributions.followups.add_update (the
 edit form's save path, aggregates moved), and times, uncached, the treatment page's "after 3, 6 and 12
 months" (every history point of the pair read and reduced) against the baseline of the same pair's
 full treatment report from the maintained aggregates, and one followed condition's What's new.
@@ -25,7 +25,7 @@ import time
 def registry(url: str, *args: str) -> str:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
     return subprocess.run(
-        [sys.executable, "-m", "registry.cli", *args], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "registry", *args], env=env, check=True, capture_output=True, text=True
     ).stdout
 
 
@@ -50,10 +50,12 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    from registry import cached_reports, create_app, following, followups, report_upkeep
-    from registry.extensions import db
+    from registry.app import create_app
+    from registry.contributions import following, followups
     from registry.models import Condition, ConditionFollow, Experience, Treatment, User
-    from registry.report_sources import CellSource
+    from registry.platform.extensions import db
+    from registry.reporting import cached_reports, report_upkeep
+    from registry.reporting.report_sources import CellSource
     from reports import followup as followup_reports
     from reports import outcomes
     from reports.filters import Filters

@@ -33,11 +33,13 @@ def main() -> None:
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/merge.sqlite"
     os.environ.update(REGISTRY_DATABASE_URL=url, REGISTRY_SECRET_KEY="benchmark", REGISTRY_RATELIMIT_ENABLED="false")
 
-    from registry import catalog_merge, create_app, report_upkeep
-    from registry.cli import init_database
-    from registry.demo import seed_demo
-    from registry.extensions import db
+    from registry.app import create_app
+    from registry.catalog import merge as catalog_merge
+    from registry.cli.database import init_database
+    from registry.demo.seed import seed_demo
     from registry.models import Experience, Treatment, User
+    from registry.platform.extensions import db
+    from registry.reporting import report_upkeep
 
     app = create_app()
     with app.app_context():

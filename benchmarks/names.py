@@ -42,7 +42,7 @@ TARGET_RESOLVED, TARGET_RIGHT = 0.97, 0.99
 
 def read_names(path: Path) -> list[tuple[str, int, set[str]]]:
     """(name, reviews, expected ingredient keys) rows of a names list; '#' lines are comments."""
-    from registry.text import name_key
+    from forms.text import name_key
 
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     rows = []
@@ -64,14 +64,14 @@ def sample_counts(zip_path: Path) -> Counter:
 
 
 def _unsalted(keys) -> set[str]:
-    from registry.vocab import _SALT_WORDS
+    from registry.catalog.vocab import _SALT_WORDS
 
     return {" ".join(w for w in k.split() if w not in _SALT_WORDS) or k for k in keys}
 
 
 def ingredients(match) -> set[str]:
     """The ingredient keys of a match: a combination's ingredients, or the drug itself."""
-    from registry.text import name_key
+    from forms.text import name_key
 
     return {name_key(i) for i in (match.ingredients or (match.name,))}
 
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=27, help="seed of the typing slips")
     args = parser.parse_args(argv)
 
-    from registry import vocab
+    from registry.catalog import vocab
 
     rows = read_names(args.names)
     if args.zip:

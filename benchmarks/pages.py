@@ -36,7 +36,7 @@ TARGETS_MS = {"condition": 100, "treatment": 100, "compare": 150, "filtered": 15
 def registry(url: str, *args: str) -> str:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
     return subprocess.run(
-        [sys.executable, "-m", "registry.cli", *args], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "registry", *args], env=env, check=True, capture_output=True, text=True
     ).stdout
 
 
@@ -81,8 +81,8 @@ def page_urls(client) -> dict[str, str]:
 
 def submissions(app, n: int) -> list[float]:
     """Median latency of posting the experience form as new participants."""
-    from registry import auth
-    from registry.extensions import db
+    from registry.accounts import auth
+    from registry.platform.extensions import db
 
     client = app.test_client()
     with app.app_context():
@@ -130,7 +130,7 @@ def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int =
         "REGISTRY_SESSION_COOKIE_SECURE": "false",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "registry:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "registry.app:create_app()"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -143,8 +143,9 @@ def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int =
                 break
             except OSError:
                 time.sleep(0.2)
-        from registry import auth, create_app
-        from registry.extensions import db
+        from registry.accounts import auth
+        from registry.app import create_app
+        from registry.platform.extensions import db
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "EXPORT_KEY": "benchmark"})
         with app.app_context():
@@ -212,7 +213,7 @@ def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int =
 
 
 def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn: bool) -> list[tuple]:
-    from registry import create_app
+    from registry.app import create_app
 
     rows = []
     config = {
@@ -228,7 +229,7 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
     client, cached_client = app.test_client(), cached_app.test_client()
     urls = page_urls(client)
     for label, path in urls.items():
-        app.config["REPORT_SOURCE"] = "published"  # what pages read since issue 24 (registry/release.py)
+        app.config["REPORT_SOURCE"] = "published"  # what pages read since issue 24 (registry/reporting/release.py)
         fast = timed(client, path, repeat)
         app.config["REPORT_SOURCE"] = "cells"  # the live report tables: what pages read before releases
         live = statistics.median(timed(client, path, repeat))
@@ -242,7 +243,7 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
     if with_gunicorn:
         rate, errors = gunicorn_load(url)
         check = subprocess.run(
-            [sys.executable, "-m", "registry.cli", "aggregates", "check"],
+            [sys.executable, "-m", "registry", "aggregates", "check"],
             capture_output=True,
             text=True,
             env={**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"},

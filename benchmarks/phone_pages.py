@@ -61,9 +61,9 @@ def serve():
     import conftest  # tests/e2e/conftest.py
     from werkzeug.serving import make_server
 
-    from registry import create_app
-    from registry.cli import init_database
-    from registry.extensions import db
+    from registry.app import create_app
+    from registry.cli.database import init_database
+    from registry.platform.extensions import db
 
     app = create_app(
         {

@@ -104,7 +104,7 @@ def main() -> None:
         "REGISTRY_DISCLOSURE_KEY": "bench",
         "REGISTRY_CONTROL_SOCKET": f"/tmp/{APP_NAME}-{port}.ctl",
     }
-    registry = [sys.executable, "-m", "registry.cli"]
+    registry = [sys.executable, "-m", "registry"]
     subprocess.run([*registry, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
     log = open(os.environ.get("POOL_BENCH_LOG", os.devnull), "w")  # the server's log, to look into errors
     server = subprocess.Popen([*registry, "serve"], env=env, stdout=log, stderr=log)

@@ -8,7 +8,7 @@ Usage:
 
 Attacks run on fresh SQLite registries (one per worker process), through the real write path
 (experiences.save and experiences.delete: fixed report keys, maintained aggregates), a release
-(registry.release.run) after EVERY save or delete, and the real report code over the PUBLISHED
+(registry.reporting.release.run) after EVERY save or delete, and the real report code over the PUBLISHED
 numbers (reports.outcomes.treatment_report over PublishedSource, what pages, CSV and API
 publish). The attacks of issue 24 (self-edit averaging, delete-and-resubmit, toggling, which
 views changed, a term or dose written by one person, What's new counts) are in
@@ -53,8 +53,9 @@ class Registry:
     def __init__(self, folder: Path, mode: str, sigma: float, key: str | None = None, seed: int | None = None):
         from flask_migrate import upgrade
 
-        from registry import MIGRATIONS, create_app
-        from registry.extensions import db
+        from registry import MIGRATIONS
+        from registry.app import create_app
+        from registry.platform.extensions import db
 
         self.app = create_app(
             {
@@ -71,7 +72,7 @@ class Registry:
         )
         with self.app.app_context():
             upgrade(directory=str(MIGRATIONS))
-            from registry import catalog
+            from registry.catalog import catalog
 
             condition, _ = catalog.add_condition("Attack condition", None, ())
             db.session.commit()
@@ -86,8 +87,8 @@ class Registry:
 
     def new_unit(self, kind: str = "other") -> int:
         """A new treatment for the condition: a fresh reporting unit."""
-        from registry import catalog
-        from registry.extensions import db
+        from registry.catalog import catalog
+        from registry.platform.extensions import db
 
         self.units += 1
         with self.app.app_context():
@@ -97,8 +98,8 @@ class Registry:
 
     def member(self, profile: dict) -> int:
         """A new account with this profile (age band, sex); returns its user id."""
-        from registry.extensions import db
         from registry.models import User
+        from registry.platform.extensions import db
 
         self.users += 1
         n = self.users
@@ -121,9 +122,9 @@ class Registry:
         """The member's experience of a treatment through the form's write path (experiences.save):
         a new report, or an edit of the one they have for that pair; `move_from` moves their report
         from another treatment (an edit that changes the treatment). A release follows (release())."""
-        from registry import experiences
-        from registry.extensions import db
+        from registry.contributions import experiences
         from registry.models import Condition, Treatment, User
+        from registry.platform.extensions import db
 
         with self.app.app_context():
             user = db.session.get(User, user_id)
@@ -158,9 +159,9 @@ class Registry:
 
     def delete(self, user_id: int, treatment_id: int, release: bool = True) -> None:
         """The member deletes their report of this treatment (experiences.delete); a release follows."""
-        from registry import experiences
-        from registry.extensions import db
+        from registry.contributions import experiences
         from registry.models import Condition, Treatment, User
+        from registry.platform.extensions import db
 
         with self.app.app_context():
             own = experiences.find_own(
@@ -174,9 +175,9 @@ class Registry:
             self.release()
 
     def release(self):
-        """registry.release.run, committed: what the timer (or auto mode before a page) does."""
-        from registry import release
-        from registry.extensions import db
+        """registry.reporting.release.run, committed: what the timer (or auto mode before a page) does."""
+        from registry.platform.extensions import db
+        from registry.reporting import release
 
         with self.app.app_context():
             summary = release.run(db.session)
@@ -192,10 +193,10 @@ class Registry:
 
     def report(self, treatment_id: int, view: dict):
         """The treatment's report for a view as pages, CSV and API publish it (published numbers)."""
-        from registry import cached_reports, release
-        from registry.extensions import db
         from registry.models import Condition, Treatment
-        from registry.report_sources import PublishedSource
+        from registry.platform.extensions import db
+        from registry.reporting import cached_reports, release
+        from registry.reporting.report_sources import PublishedSource
         from reports import outcomes
         from reports.filters import Filters
 
@@ -413,10 +414,12 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
     from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from registry import MIGRATIONS, catalog, create_app
-    from registry.extensions import db
+    from registry import MIGRATIONS
+    from registry.app import create_app
+    from registry.catalog import catalog
     from registry.models import Condition, Treatment
-    from registry.report_sources import CellSource, PublishedSource
+    from registry.platform.extensions import db
+    from registry.reporting.report_sources import CellSource, PublishedSource
     from reports import outcomes
     from reports.disclosure import Policy
     from reports.filters import FILTER_SCALES, Filters
@@ -445,7 +448,7 @@ def utility_table(experiences: int, sigmas: list[float], seed: int, samples: int
             f"{samples:,} random views of the 40 largest treatments, 1-3 filters of one value each"
         )
         with app.app_context():
-            from registry import release
+            from registry.reporting import release
 
             release.run(db.session)  # seed-demo released already; this one publishes anything left
             db.session.commit()

@@ -1,9 +1,9 @@
 """The attacks of issue 24 against published numbers (benchmarks/privacy.py prints them).
 
 Every attack writes through experiences.save / experiences.delete (privacy.Registry), runs
-registry.release.run after EVERY save or delete (the worst case for the registry: a timer as
+registry.reporting.release.run after EVERY save or delete (the worst case for the registry: a timer as
 fast as the writes, or REGISTRY_RELEASE=auto with a read between writes), and reads what the
-pages read (reports.outcomes / reports.dose over PublishedSource, registry.following for What's
+pages read (reports.outcomes / reports.dose over PublishedSource, registry.contributions.following for What's
 new). Each function takes (registry, rng) and returns {row label: attacker succeeded}.
 """
 
@@ -183,10 +183,10 @@ STRENGTHS = (10, 20, 40)  # mg once daily: the community's doses; the target tak
 
 def _lone_term(reg: Registry, rng: random.Random, attacker_k: int) -> bool:
     """True when the target's own side-effect term appears anywhere the pages show terms."""
-    from registry import cached_reports
-    from registry.extensions import db
     from registry.models import Condition
-    from registry.report_sources import PublishedSource
+    from registry.platform.extensions import db
+    from registry.reporting import cached_reports
+    from registry.reporting.report_sources import PublishedSource
     from reports import outcomes
     from reports.filters import Filters
 
@@ -225,9 +225,9 @@ def _lone_term(reg: Registry, rng: random.Random, attacker_k: int) -> bool:
 
 def _lone_dose(reg: Registry, rng: random.Random, attacker_k: int) -> bool:
     """True when the strength only the target reported (35 mg a day) appears as a band edge."""
-    from registry import cached_reports
-    from registry.extensions import db
-    from registry.report_sources import PublishedSource
+    from registry.platform.extensions import db
+    from registry.reporting import cached_reports
+    from registry.reporting.report_sources import PublishedSource
     from reports import dose
 
     unit = reg.new_unit("drug")
@@ -282,10 +282,10 @@ def lone_dose_edit(reg, rng):
 def whats_new(reg: Registry, rng: random.Random, saves: int = 60) -> dict[str, bool]:
     """A follower's visit, then X new reports (0-9) in a unit, then an attacker re-saves 60 times
     (a release after each) reading What's new's count each time; success = naming X exactly."""
-    from registry import following
-    from registry.database import now_utc
-    from registry.extensions import db
+    from registry.contributions import following
     from registry.models import Condition
+    from registry.platform.database import now_utc
+    from registry.platform.extensions import db
 
     unit = reg.new_unit()
     _background(reg, unit, rng)

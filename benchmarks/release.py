@@ -1,4 +1,4 @@
-"""Benchmark releases (registry/release.py): the first release of a seeded registry, then a later one.
+"""Benchmark releases (registry/reporting/release.py): the first release of a seeded registry, then a later one.
 
 Usage:
     python benchmarks/release.py --experiences 1000000          # seeds a fresh SQLite registry
@@ -24,14 +24,14 @@ import time
 
 def registry(url: str, *args: str) -> None:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
-    subprocess.run([sys.executable, "-m", "registry.cli", *args], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "registry", *args], env=env, check=True, capture_output=True)
 
 
 def edit(app, count: int, seed: int = 1) -> None:
     """Change one answer of `count` random experiences (distinct participants), through the save path."""
-    from registry import experiences
-    from registry.extensions import db
+    from registry.contributions import experiences
     from registry.models import Experience
+    from registry.platform.extensions import db
 
     rng = random.Random(seed)
     with app.app_context():
@@ -47,8 +47,8 @@ def edit(app, count: int, seed: int = 1) -> None:
 
 
 def timed_release(app) -> tuple[float, object]:
-    from registry import release
-    from registry.extensions import db
+    from registry.platform.extensions import db
+    from registry.reporting import release
 
     with app.app_context():
         start = time.perf_counter()
@@ -63,9 +63,9 @@ def main() -> None:
     parser.add_argument("--database", help="An existing, seeded registry database URL instead of seeding.")
     parser.add_argument("--edits", type=int, default=1000)
     args = parser.parse_args()
-    from registry import create_app
-    from registry.extensions import db
+    from registry.app import create_app
     from registry.models.published import PUBLISHED_TABLES, release
+    from registry.platform.extensions import db
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/release.sqlite"

@@ -60,7 +60,7 @@ def registry(url: str, *args: str) -> tuple[str, float]:
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_SECRET_KEY": "benchmark"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, "-m", "registry.cli", *args], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "registry", *args], env=env, capture_output=True, text=True, check=True
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return done.stdout, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -82,8 +82,8 @@ def orm_baseline(url: str, n: int) -> float:
     code = f"""
 import time, numpy as np
 from registry import create_app
-from registry.extensions import db
-from registry.demo import Community, _generate_batch, _rows
+from registry.platform.extensions import db
+from registry.demo.seed import Community, _generate_batch, _rows
 from registry.models import User, Experience
 from datetime import date
 app = create_app()

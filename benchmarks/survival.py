@@ -80,7 +80,8 @@ def main() -> None:
 def pages(url: str, repeat: int) -> None:
     """The treatment and compare pages with the time section and without it (its curves suppressed), interleaved."""
     from benchmarks.pages import page_urls
-    from registry import cached_reports, create_app
+    from registry.app import create_app
+    from registry.reporting import cached_reports
     from reports import survival
 
     app = create_app(

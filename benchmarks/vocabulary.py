@@ -29,9 +29,10 @@ def main() -> None:
 
     from tqdm import tqdm
 
-    from registry import catalog, create_app, vocab
-    from registry.cli import init_database
-    from registry.extensions import db
+    from registry.app import create_app
+    from registry.catalog import catalog, vocab
+    from registry.cli.database import init_database
+    from registry.platform.extensions import db
 
     app = create_app()
     with app.app_context():

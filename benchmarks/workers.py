@@ -8,7 +8,7 @@ Usage:
 
 For each checkout in turn (the older first) it seeds its own SQLite registry with the same demo
 community (`registry init`, `registry seed-demo`, the demo accounts), starts gunicorn with the
-shipped configuration (registry/gunicorn_conf.py: gthread, --workers, --threads) on 127.0.0.1,
+shipped configuration (registry/web/gunicorn_conf.py: gthread, --workers, --threads) on 127.0.0.1,
 and then:
 
 1. times the first search, --settle seconds after /health first answers, and later ones;
@@ -80,13 +80,13 @@ def seed(tree: Path, folder: Path, experiences: int) -> None:
     """A fresh registry of the checkout's own schema, with the demo community and accounts."""
     env = _env(tree, folder)
     run = dict(cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    subprocess.run([sys.executable, "-m", "registry.cli", "init"], **run)
+    subprocess.run([sys.executable, "-m", "registry", "init"], **run)
     doctors = str(max(experiences // 10, 100))
     subprocess.run(
         [
             sys.executable,
             "-m",
-            "registry.cli",
+            "registry" if (Path(tree) / "registry" / "__main__.py").exists() else "registry.cli",  # either layout
             "seed-demo",
             "--experiences",
             str(experiences),
@@ -95,8 +95,12 @@ def seed(tree: Path, folder: Path, experiences: int) -> None:
         ],
         **run,
     )
-    code = "from registry import auth, create_app; from registry.cli import ensure_demo_accounts\n"
-    code += "from registry.extensions import db\napp = create_app()\nwith app.app_context():\n"
+    code = (  # this layout, or one from before the rooms (a --before checkout)
+        "try:\n    from registry.accounts import auth\n    from registry.app import create_app\n"
+        "    from registry.cli.demo import ensure_demo_accounts\n"
+        "except ImportError:\n    from registry import auth, create_app\n    from registry.cli import ensure_demo_accounts\n"
+    )
+    code += "try:\n    from registry.platform.extensions import db\nexcept ImportError:\n    from registry.extensions import db\napp = create_app()\nwith app.app_context():\n"
     code += "    ensure_demo_accounts()\n"
     code += f"    auth.create_user('{ADMIN[0]}', '{ADMIN[1]}', 'bench-admin', 'admin', confirmed=True)\n"
     code += "    db.session.commit()\n"
@@ -117,7 +121,7 @@ class Server:
         self.log = open(folder / "gunicorn.log", "w")
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:registry.gunicorn_conf"],
+            [sys.executable, "-m", "gunicorn", "-c", "python:registry.web.gunicorn_conf"],
             cwd=tree,
             env=env,
             stdout=self.log,

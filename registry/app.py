@@ -5,45 +5,70 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import click
 from flask import Flask
+from sqlalchemy import event
 
-from registry import MIGRATIONS, TEMPLATES
+from registry import MIGRATIONS, TEMPLATES, models  # noqa: F401  (models registers the tables)
+from registry.accounts import mail as outbox
+from registry.cli import register_commands
+from registry.platform import settings
+from registry.platform.extensions import cache, compress, csrf, db, limiter, login_manager, mail, migrate
+from registry.reporting import report_upkeep
+from registry.web import hooks, metrics, warmup
+from registry.web.views import (
+    account,
+    api,
+    assets,
+    auth,
+    catalog,
+    errors,
+    experiences,
+    fhir,
+    following,
+    followups,
+    health,
+    main,
+    moderation,
+    ratings,
+    reports,
+    research,
+    side_effects,
+)
 
-# Each module's blueprint `bp`, registered in this order (errors registers handlers instead).
+# Each area's blueprint, registered in this order (errors registers handlers instead).
 BLUEPRINTS = (
-    "main",
-    "auth",
-    "catalog",
-    "experiences",
-    "reports",
-    "ratings",
-    "research",
-    "assets",
-    "api",
-    "account",
-    "moderation",
-    "health",
-    "fhir",
-    "followups",
-    "following",
-    "side_effects",
+    main,
+    auth,
+    catalog,
+    experiences,
+    reports,
+    ratings,
+    research,
+    assets,
+    api,
+    account,
+    moderation,
+    health,
+    fhir,
+    followups,
+    following,
+    side_effects,
 )
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the registry application."""
-    from registry import metrics, settings, web
-    from registry.cli import register_commands
-
     app = _new_app(test_config)
     settings.load(app, test_config)  # defaults, config.py and REGISTRY_*, derived settings, secrets
     app.extensions["disclosure"] = settings.disclosure_policy(app)  # every published number goes through it
     _init_extensions(app)  # database (and report upkeep), migrations, CSRF, cache, compression, limits, log-ins, mail
-    web.install(app)  # converters, request hooks, the log-in loader, template filters
+    hooks.install(app)  # converters, request hooks, the log-in loader, template filters
     _register_blueprints(app)
     metrics.init_app(app)  # /metrics and request counts, when REGISTRY_METRICS is on
-    register_commands(app)
-    _preload_vocabularies(app)
+    register_commands(app)  # `registry init`, `users`, `demo`, `export`, ... (registry.cli)
+    outbox.install_drain(app)  # each worker's first request starts draining the mail outbox
+    warmup.start(app, serving=click.get_current_context(silent=True) is None)  # gunicorn workers: no click context
     return app
 
 
@@ -67,11 +92,6 @@ def _new_app(test_config: dict | None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from sqlalchemy import event
-
-    from registry import models, report_upkeep  # noqa: F401  (models registers the tables)
-    from registry.extensions import cache, compress, csrf, db, limiter, login_manager, mail, migrate
-
     db.init_app(app)
     report_upkeep.install()  # the report tables follow every write of an experience
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
@@ -97,47 +117,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import importlib
-
-    from registry.views import errors
-
-    for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(f"registry.views.{name}").bp)
+    for module in BLUEPRINTS:
+        app.register_blueprint(module.bp)
     errors.register(app)
-
-
-def _preload_vocabularies(app: Flask, serving: bool | None = None) -> None:
-    """Start loading the vocabularies now, so that the first search is as fast as later ones.
-
-    Only where the app serves: a `registry` command (seed-demo, export, ...) has no search to speed
-    up; `registry demo` starts the load itself.
-    """
-    import click
-
-    if serving is None:
-        serving = click.get_current_context(silent=True) is None  # gunicorn workers: no click context
-    preload = app.config["PRELOAD_VOCABULARIES"]
-    if preload is None:
-        preload = not app.testing
-    if serving and str(preload).lower() not in {"0", "false", "no", "off"}:
-        import threading
-
-        from registry import vocab
-
-        vocab.start_preload()
-        # A worker's first request otherwise configures SQLAlchemy's mappers (~0.3 s) and its page's
-        # first render compiles the template (~0.2 s, the search page's included): done here in the
-        # background, every page is as fast the first time as later.
-        threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
-
-
-def _warm_up(app: Flask) -> None:
-    """Configure the ORM's mappers and compile every HTML template into the environment's cache."""
-    from sqlalchemy.orm import configure_mappers
-
-    configure_mappers()
-    for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith(".html")):
-        try:
-            app.jinja_env.get_template(name)
-        except Exception:  # a template that does not compile fails on its own page, as before
-            app.logger.warning("template %s does not compile", name)

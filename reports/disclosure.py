@@ -42,10 +42,9 @@ import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from reports.stats import Z_95, wilson
+from reports.stats import Z_95, as_share, wilson
 
 MODES = ("perturb", "exact")
-DEFAULT_SIGMA = 2.5
 MOST = 2 / 3  # "most counts are off by k people or fewer": at least this share of them
 
 
@@ -53,9 +52,10 @@ MOST = 2 / 3  # "most counts are off by k people or fewer": at least this share 
 class Policy:
     """How numbers are protected in this deployment."""
 
+    # These defaults are the deployment's too (registry/platform/settings.py reads them): one place for each.
     mode: str = "perturb"
     min_n: int = 5
-    sigma: float = DEFAULT_SIGMA  # before truncation at +-min_n
+    sigma: float = 2.5  # before truncation at +-min_n
     key: bytes = field(default=b"", repr=False)  # secret: never in a repr, a log or a cache key
 
     def __post_init__(self):
@@ -252,7 +252,7 @@ def share(
         spread = Z_95 * sd * math.sqrt(k_s * (1 - p) ** 2 + k_f * p**2) / known
         low = max(0.0, p - math.hypot(p - low, spread))
         high = min(1.0, p + math.hypot(high - p, spread))
-    return {"share": round(p, 4), "low": round(low, 4), "high": round(high, 4)}
+    return as_share(p, low, high)
 
 
 def mean(histogram: dict[str, int]) -> float | None:

@@ -7,7 +7,7 @@ counts protected by reports.disclosure, one view per doctor and condition; a doc
 the sum of the rows its page shows (the conditions shown, and "other conditions": the pool of
 those too small to show alone), so the numbers of one page agree.
 
-Pure: the counts come from a ratings source (registry.report_sources.RatingSource) as frames.
+Pure: the counts come from a ratings source (registry.reporting.report_sources.RatingSource) as frames.
 """
 
 from __future__ import annotations

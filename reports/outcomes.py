@@ -1,6 +1,6 @@
 """Treatment outcome reports: counts per treatment and code from a source, shaped and protected.
 
-Pure: every function takes a source of counts (registry.report_sources reads them from the
+Pure: every function takes a source of counts (registry.reporting.report_sources reads them from the
 report tables or the raw rows) and plain values, and returns dataclasses and plain data. A page's
 cost grows with the number of treatments and codes shown, and every published number passes
 through reports.disclosure.

@@ -22,7 +22,9 @@ def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float, float
 def share_dict(successes: int, n: int) -> dict | None:
     """A share as the API shows it: {"share", "low", "high"}, rounded to 4 places."""
     interval = wilson(successes, n)
-    if interval is None:
-        return None
-    share, low, high = interval
+    return None if interval is None else as_share(*interval)
+
+
+def as_share(share: float, low: float, high: float) -> dict:
+    """{"share", "low", "high"} rounded to 4 places: the one form every published share takes."""
     return {"share": round(share, 4), "low": round(low, 4), "high": round(high, 4)}

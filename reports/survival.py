@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from reports.disclosure import Policy, apportion
+from reports.disclosure import Policy, apportion, share
 from reports.stats import Z_95, wilson
 
 # Months on treatment: [start, end) of each band; the last is open (24 or more).
@@ -194,7 +194,7 @@ class Curve:
     open_band: dict = field(default_factory=dict)  # 24 months or more: {"stopped", "still_using"}
 
     def as_json(self) -> dict:
-        """The API's shape (registry/openapi.py TIME_CURVE)."""
+        """The API's shape (registry/web/openapi.py TIME_CURVE)."""
         if self.suppressed:
             return {"suppressed": True}
         return {
@@ -376,7 +376,6 @@ def _reasons(policy: Policy, bands: Bands) -> dict[str, dict]:
 
     A reason's count is at most the period's stops: a share of them never passes 100%.
     """
-    from reports.disclosure import share
 
     result = {}
     for period, stops in bands.stops.items():

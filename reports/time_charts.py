@@ -61,73 +61,24 @@ def open_row(c: Curve) -> dict | None:
     }
 
 
+SURVIVAL_COLUMNS = [
+    "Treatment",
+    "Months",
+    "Still on it",
+    "Likely range",
+    "At risk in the band before",
+    "Stopped in that band",
+    "Still using, reported in that band",
+]
+
+
 def survival_chart(
     series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None, note: str = UNFILTERED
 ) -> Chart:
     """The share still on it after 1, 3, 6, 12 and 24 months, with 95% bands; several curves share one axis."""
     shown = [(name, c) for name, c in series if not c.suppressed]
-    traces, rows = [], []
-    for i, (name, c) in enumerate(shown):
-        points = [p for p in c.points if p.share is not None]
-        x = [0, *(p.months for p in points)]
-        label = f"{name} ({wording.people(c.n)})"
-        traces += [  # the band as one closed shape (along the upper edge, back along the lower), then the curve
-            {
-                "type": "scatter",
-                "x": x + x[::-1],
-                "y": [1.0, *(p.high for p in points)] + [*(p.low for p in points[::-1]), 1.0],
-                "mode": "lines",
-                "line": {"width": 0},
-                "fill": "toself",
-                "fillcolor": FILLS[i % 4],
-                "hoverinfo": "skip",
-                "showlegend": False,
-                "legendgroup": label,
-            },
-            {
-                "type": "scatter",
-                "x": x,
-                "y": [1.0, *(p.share for p in points)],
-                "mode": "lines+markers",
-                "name": wrap(label, LEGEND_CHARS),
-                "legendgroup": label,
-                "line": {"color": COLORS[i % 4], "width": 3},
-                "marker": {"size": 8},
-                "customdata": [
-                    ["100%", "100%", "the start"],
-                    *([pct(p.low), pct(p.high), months(p.months)] for p in points),
-                ],
-                "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{customdata[2]}} "
-                "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>",
-            },
-        ]
-        for p in c.points:
-            rows.append(
-                {
-                    "Treatment": name,
-                    "Months": p.months,
-                    "Still on it": pct(p.share),
-                    "Likely range": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
-                    "At risk in the band before": f"{p.at_risk:,.1f}",
-                    "Stopped in that band": p.stopped,
-                    "Still using, reported in that band": p.still_using,
-                }
-            )
-        row = open_row(c)
-        if row:
-            rows.append({"Treatment": name, **row})
-    table = Table(
-        rows,
-        columns=[
-            "Treatment",
-            "Months",
-            "Still on it",
-            "Likely range",
-            "At risk in the band before",
-            "Stopped in that band",
-            "Still using, reported in that band",
-        ],
-    )
+    traces = [trace for i, (name, c) in enumerate(shown) for trace in _curve_traces(i, name, c)]
+    table = Table([row for name, c in shown for row in _curve_rows(name, c)], columns=SURVIVAL_COLUMNS)
     if len(shown) == 1:
         table = table.without("Treatment")
     several = len(shown) > 1
@@ -148,6 +99,58 @@ def survival_chart(
         "still taking it count until their report, not as stopped. " + note
     ).strip()
     return Chart(chart_id, title or "Still on it, by months since starting", fig, table, summary)
+
+
+def _curve_traces(i: int, name: str, c: Curve) -> list[dict]:
+    """One curve's two traces: its band as one closed shape (along the upper edge, back along the lower), then
+    the curve itself, with the likely range and the months in its hover."""
+    points = [p for p in c.points if p.share is not None]
+    x = [0, *(p.months for p in points)]
+    label = f"{name} ({wording.people(c.n)})"
+    band = {
+        "type": "scatter",
+        "x": x + x[::-1],
+        "y": [1.0, *(p.high for p in points)] + [*(p.low for p in points[::-1]), 1.0],
+        "mode": "lines",
+        "line": {"width": 0},
+        "fill": "toself",
+        "fillcolor": FILLS[i % 4],
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "legendgroup": label,
+    }
+    curve = {
+        "type": "scatter",
+        "x": x,
+        "y": [1.0, *(p.share for p in points)],
+        "mode": "lines+markers",
+        "name": wrap(label, LEGEND_CHARS),
+        "legendgroup": label,
+        "line": {"color": COLORS[i % 4], "width": 3},
+        "marker": {"size": 8},
+        "customdata": [["100%", "100%", "the start"], *([pct(p.low), pct(p.high), months(p.months)] for p in points)],
+        "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{customdata[2]}} "
+        "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>",
+    }
+    return [band, curve]
+
+
+def _curve_rows(name: str, c: Curve) -> list[dict]:
+    """One curve's rows of the table beside the chart: a row per milestone, and the open band past the last."""
+    rows = [
+        {
+            "Treatment": name,
+            "Months": p.months,
+            "Still on it": pct(p.share),
+            "Likely range": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
+            "At risk in the band before": f"{p.at_risk:,.1f}",
+            "Stopped in that band": p.stopped,
+            "Still using, reported in that band": p.still_using,
+        }
+        for p in c.points
+    ]
+    row = open_row(c)
+    return rows + ([{"Treatment": name, **row}] if row else [])
 
 
 def stop_times_chart(curve: Curve) -> Chart | None:

@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import settings
 
-from registry import MIGRATIONS, create_app
-from registry.extensions import db
+from registry import MIGRATIONS
+from registry.app import create_app
+from registry.platform.extensions import db
 
 PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 
@@ -64,7 +65,7 @@ def database_url(request, tmp_path_factory) -> str:
     """A migrated, empty database of each configured kind."""
     from flask_migrate import upgrade
 
-    from registry.settings import _normalize_db_url
+    from registry.platform.settings import _normalize_db_url
 
     if request.param == "sqlite":
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
@@ -90,7 +91,7 @@ def app(database_url):
                 names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
                 conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
             else:
-                from registry import report_upkeep
+                from registry.reporting import report_upkeep
 
                 with report_upkeep.bulk_write():  # emptied whole, counts and all
                     for table in reversed(db.metadata.sorted_tables):
@@ -133,7 +134,7 @@ class Factory:
         return self.counter
 
     def user(self, email=None, password="correct horse battery", role="patient", pseudonym=None, **profile):
-        from registry import auth
+        from registry.accounts import auth
 
         with self.app.app_context():
             n = self._next()
@@ -144,7 +145,7 @@ class Factory:
             return user.id
 
     def condition(self, name="Migraine", icd10="G43", synonyms=(), treatments=()):
-        from registry import catalog
+        from registry.catalog import catalog
         from registry.models import Treatment
 
         with self.app.app_context():
@@ -157,7 +158,7 @@ class Factory:
             return condition.slug
 
     def treatment(self, name="Sumatriptan", kind="drug", synonyms=()):
-        from registry import catalog
+        from registry.catalog import catalog
 
         with self.app.app_context():
             treatment, _ = catalog.add_treatment(name, kind, synonyms)
@@ -193,7 +194,7 @@ class Factory:
         **values,
     ):
         """Add one experience (by a new member unless user_id is given); return its id."""
-        from registry import experiences
+        from registry.contributions import experiences
         from registry.models import User
 
         answers = {
@@ -228,7 +229,7 @@ class AuthActions:
 
     def login(self, email="patient@example.org", password="correct horse battery", role="patient", **profile):
         """Create the account if needed and log in as it; return the user id."""
-        from registry import auth
+        from registry.accounts import auth
 
         with self._make.app.app_context():
             existing = auth.find_user(email)
@@ -361,3 +362,18 @@ def mail_app(app, smtp):
 @pytest.fixture
 def inbox(smtp):
     return smtp[1]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis (database 15 on 127.0.0.1:6379); the test is skipped without it, and fails under CI."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at 127.0.0.1:6379 is required under CI: {error}")
+        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
+    return url

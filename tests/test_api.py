@@ -1,4 +1,4 @@
-"""The JSON API (registry.views.api)."""
+"""The JSON API (registry.web.views.api)."""
 
 import pytest
 
@@ -113,9 +113,10 @@ def followed_up(app, make, count: int) -> None:
 
     from sqlalchemy import update
 
-    from registry import followups, report_upkeep
-    from registry.extensions import db
+    from registry.contributions import followups
     from registry.models import Experience, User
+    from registry.platform.extensions import db
+    from registry.reporting import report_upkeep
 
     for _ in range(count):
         user_id = make.member()

@@ -3,7 +3,7 @@ import gzip
 import plotly
 import pytest
 
-from registry.views import assets
+from registry.web.views import assets
 
 
 def test_the_basic_bundle_matches_the_installed_plotly():

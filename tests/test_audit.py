@@ -1,12 +1,13 @@
-"""The audit trail (registry.audit): who changed what and when, without the answers themselves."""
+"""The audit trail (registry.accounts.audit): who changed what and when, without the answers themselves."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from registry import audit, auth, experiences
-from registry.extensions import db
+from registry.accounts import audit, auth
+from registry.contributions import experiences
 from registry.models import AuditEvent, Experience, User
+from registry.platform.extensions import db
 
 
 def _events(app):

@@ -1,4 +1,4 @@
-"""Accounts: registration, log-in, password change, profile and consent (registry.auth + views)."""
+"""Accounts: registration, log-in, password change, profile and consent (registry.accounts.auth + views)."""
 
 from datetime import timedelta
 
@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from registry.extensions import db
 from registry.models import ConsentEvent, LoginFailure, User
+from registry.platform.extensions import db
 
 GOOD = {"email": "ana@example.org", "pseudonym": "ana-k", "password": "long enough pw", "confirm": "long enough pw"}
 
@@ -69,7 +69,7 @@ def test_login_failure_does_not_reveal_whether_the_email_exists(client, make):
 
 
 def test_login_checks_a_password_hash_whether_or_not_the_email_exists(client, make, monkeypatch):
-    from registry import auth
+    from registry.accounts import auth
 
     make.user(email="known@example.org")
     checked = []
@@ -314,11 +314,21 @@ def test_one_cannot_end_another_accounts_session(app, make):
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/537.36 Chrome/130.0 Safari/537.36",
             "Chrome on macOS",
         ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0.0.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-S911B) AppleWebKit/537.36 SamsungBrowser/23.0 "
+            "Chrome/115.0.0.0 Mobile Safari/537.36",
+            "Samsung Internet on Android",
+        ),
+        ("python-requests/2.31", "a script"),
         (None, "Unknown browser"),
     ],
 )
 def test_device_family(agent, family):
-    from registry.auth import device_family
+    from registry.accounts.auth import device_family
 
     assert device_family(agent) == family
 
@@ -340,7 +350,7 @@ def test_a_disabled_account_cannot_log_in_and_is_logged_out(app, make, runner):
 
 
 def test_failed_log_ins_per_email_bring_a_growing_delay_not_a_lock_out(app, make):
-    from registry import auth as account
+    from registry.accounts import auth as account
 
     make.user(email="patient@example.org")
     owner = app.test_client()
@@ -364,7 +374,7 @@ def test_failed_log_ins_per_email_bring_a_growing_delay_not_a_lock_out(app, make
 
 
 def test_the_delay_grows_and_is_the_same_for_unknown_emails(app, make, monkeypatch):
-    from registry import auth as account
+    from registry.accounts import auth as account
 
     # A stopped clock: on a loaded machine a second could pass between the two refusals below.
     stopped = account.now_utc()
@@ -388,7 +398,7 @@ def test_the_delay_grows_and_is_the_same_for_unknown_emails(app, make, monkeypat
 
 
 def test_password_change_is_limited_per_address_and_per_account(app, make):
-    from registry import create_app
+    from registry.app import create_app
 
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED")
     limited = create_app(

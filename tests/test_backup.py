@@ -1,13 +1,14 @@
-"""Backups and restores (registry.backup, `registry backup`, `registry restore`)."""
+"""Backups and restores (registry.platform.backup, `registry backup`, `registry restore`)."""
 
 import sqlite3
 
 import pytest
 import sqlalchemy as sa
 
-from registry import MIGRATIONS, create_app
-from registry.extensions import db
+from registry import MIGRATIONS
+from registry.app import create_app
 from registry.models import DoctorRating, Experience, User
+from registry.platform.extensions import db
 
 
 def sqlite_only(app):
@@ -18,7 +19,7 @@ def sqlite_only(app):
 @pytest.fixture
 def rows(make, app):
     """Participants, experiences with their long tables, a doctor rating, consent, aggregates."""
-    from registry import auth
+    from registry.accounts import auth
     from registry.models import Doctor
 
     sqlite_only(app)
@@ -76,7 +77,8 @@ def versions(app) -> dict[int, int]:
 
 
 def test_restore_brings_back_every_row(app, runner, rows, tmp_path):
-    from registry import experiences, report_upkeep, rights
+    from registry.contributions import experiences, rights
+    from registry.reporting import report_upkeep
 
     before, versions_before = snapshot(app), versions(app)
     assert len(before["experience"]) == 8 and len(before["report_cell"]) > 0 and len(before["consent_event"]) == 1
@@ -114,7 +116,7 @@ def test_restore_brings_back_every_row(app, runner, rows, tmp_path):
 
 
 def test_backup_during_writes_is_consistent(app, rows, tmp_path):
-    from registry import backup
+    from registry.platform import backup
 
     database = backup.sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
     writer = sqlite3.connect(database, isolation_level=None)
@@ -165,7 +167,7 @@ def test_restore_refuses_what_is_not_a_restorable_backup(app, runner, rows, tmp_
 def test_an_older_backup_is_migrated_up(tmp_path):
     from flask_migrate import upgrade
 
-    from registry import backup
+    from registry.platform import backup
 
     def make_app(name):
         return create_app(
@@ -217,7 +219,7 @@ def test_an_older_backup_is_migrated_up(tmp_path):
 
 def test_postgresql_is_pointed_to_pg_dump(app, runner):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from registry import backup
+        from registry.platform import backup
 
         text = backup.postgres_instructions("postgresql+psycopg://registry:s3cret@db.internal:5432/registry", "r.dump")
     else:

@@ -1,15 +1,16 @@
-"""The report cache (registry/cache.py): JSON entries, namespaced by release and format, failing open."""
+"""The report cache (registry/platform/cache.py): JSON entries, namespaced by release and format, failing open."""
 
 from __future__ import annotations
 
 import json
-import os
 import pickle
 
 import pytest
 
-from registry import __version__, cache, cached_reports
-from registry.extensions import db
+from registry import __version__
+from registry.platform import cache
+from registry.platform.extensions import db
+from registry.reporting import cached_reports
 from reports.filters import Filters
 
 
@@ -85,32 +86,19 @@ def test_entries_another_release_cannot_read_are_misses():
 
 def test_an_uncacheable_value_is_served_uncached(app, caplog):
     with app.app_context():
-        from registry.extensions import cache as app_cache
+        from registry.platform.extensions import cache as app_cache
 
         assert app_cache.set("k", object()) is False and app_cache.get("k") is None
     assert "was not cached" in caplog.text
 
 
-def _redis_or_skip() -> str:
-    import redis
-
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required under CI: {error}")
-        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
-    return url
-
-
-def test_redis_keys_carry_the_release_and_format(base_config, community, make):
+def test_redis_keys_carry_the_release_and_format(base_config, community, make, redis_url):
     """Two releases sharing one Redis never read each other's entries: every key starts with the version."""
     import redis
 
-    from registry import create_app
+    from registry.app import create_app
 
-    url = _redis_or_skip()
+    url = redis_url
     client = redis.Redis.from_url(url)
     client.flushdb()
     shared = create_app({**base_config, "REDIS_URL": url})
@@ -146,15 +134,15 @@ def _unreadable_pickle() -> bytes:
     return b"!" + data
 
 
-def test_two_releases_share_one_redis_without_a_500(base_config, community):
+def test_two_releases_share_one_redis_without_a_500(base_config, community, redis_url):
     """A rolling upgrade: a server of the previous release (Flask-Caching's pickling RedisCache, keys without
     a release) and one of this release read and write the same Redis, turn by turn; entries of a moved class
     planted under this release's keys are misses, not ModuleNotFoundError."""
     import redis
 
-    from registry import create_app
+    from registry.app import create_app
 
-    url = _redis_or_skip()
+    url = redis_url
     store = redis.Redis.from_url(url)
     store.flushdb()
     old = create_app({**base_config, "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url})

@@ -1,11 +1,11 @@
-"""Catalog domain: duplicate-safe additions and search (registry.catalog)."""
+"""Catalog domain: duplicate-safe additions and search (registry.catalog.catalog)."""
 
 import pytest
 from sqlalchemy import func, select
 
-from registry import catalog, vocab
-from registry.extensions import db
+from registry.catalog import catalog, vocab
 from registry.models import Condition, Treatment
+from registry.platform.extensions import db
 
 
 def test_add_condition_matches_existing_names_and_synonyms(ctx):
@@ -72,7 +72,7 @@ def test_doctor_matching_ignores_titles_case_and_accents(ctx):
 
 
 def test_load_starter_catalog_is_idempotent_and_valid(ctx):
-    from registry import vocab
+    from registry.catalog import vocab
 
     added = catalog.load_starter_catalog()
     assert added["conditions"] >= 40 and added["treatments"] >= 300

@@ -1,12 +1,14 @@
-"""The registry command (registry.cli)."""
+"""The registry command (registry.__main__) and its command groups (registry.cli)."""
 
+import click
 import pytest
 from sqlalchemy import func, select
 
-import registry.cli
-from registry.cli import DEMO_ACCOUNTS, cli
-from registry.extensions import db
+from registry.__main__ import cli
+from registry.cli import demo as demo_cli
+from registry.cli.demo import DEMO_ACCOUNTS
 from registry.models import Condition, Treatment, User
+from registry.platform.extensions import db
 
 
 def counts(app):
@@ -81,7 +83,7 @@ def test_users_set_role(runner, make, app):
 
 def test_demo_prepares_the_registry_and_serves_it(runner, app, monkeypatch):
     served = {}
-    monkeypatch.setattr(registry.cli, "run_simple", lambda host, port, app, **kw: served.update(host=host, port=port))
+    monkeypatch.setattr(demo_cli, "run_simple", lambda host, port, app, **kw: served.update(host=host, port=port))
     app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True  # as in production
     result = runner.invoke(args=["demo", "--port", "5051"])
     assert result.exit_code == 0, result.output
@@ -132,9 +134,9 @@ def test_seed_demo_shows_its_progress_off_a_terminal(runner, make):
 def test_seeding_progress_prints_one_line_per_tenth_reached():
     from click.testing import CliRunner
 
-    @registry.cli.click.command()
+    @click.command()
     def steps():
-        with registry.cli.SeedingProgress(20_000) as progress:
+        with demo_cli.SeedingProgress(20_000) as progress:
             for n in (500, 1_500, 9_000, 9_000):
                 progress(n)
 
@@ -163,7 +165,7 @@ def test_registry_command_lists_its_commands(monkeypatch, tmp_path):
 
 
 def test_init_on_a_missing_database_says_what_to_do(app):
-    from registry import create_app
+    from registry.app import create_app
 
     keys = ("TESTING", "SECRET_KEY", "EXPORT_KEY", "DISCLOSURE_KEY")
     missing = create_app(
@@ -268,8 +270,8 @@ def test_users_disable_keeps_the_data_and_enable_undoes_it(runner, make, app):
 
 
 def test_users_delete_goes_through_the_data_rights_path(runner, make, app):
-    from registry import report_upkeep
     from registry.models import AuditEvent, Experience
+    from registry.reporting import report_upkeep
 
     make.condition("Migraine", "G43")
     make.treatment("Sumatriptan")

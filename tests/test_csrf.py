@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from registry import create_app
-from registry.extensions import db
+from registry.app import create_app
 from registry.models import Experience, User
+from registry.platform.extensions import db
 
 HOST = "registry.example.org"
 SITE = f"https://{HOST}"
@@ -139,7 +139,8 @@ def world(make, app):
     ids["experience"] = make.experience(user_id=ids["patient"], tips="Call me on +44 20 7946 0000 for tips.")
     ids["public_tip"] = make.experience(treatment="rizatriptan", tips="Take it early in the attack.")
     with app.app_context():
-        from registry import catalog, ratings
+        from registry.catalog import catalog
+        from registry.contributions import ratings
         from registry.models import Condition
 
         doctor, _ = catalog.add_doctor("Dr. Ada Byron", "Neurology", "Leeds", "GB")

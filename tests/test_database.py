@@ -1,13 +1,13 @@
-"""Shared database helpers (registry.database): bulk inserts from columns."""
+"""Shared database helpers (registry.platform.database): bulk inserts from columns."""
 
 from datetime import datetime, timezone
 
 import numpy as np
 from sqlalchemy import select
 
-from registry.database import insert_columns
-from registry.extensions import db
 from registry.models import ConsentEvent, User
+from registry.platform.database import insert_columns
+from registry.platform.extensions import db
 
 
 def test_insert_columns_takes_numpy_columns_and_keeps_timestamps_and_nulls(app):

@@ -1,4 +1,4 @@
-"""The demo community (registry.demo) and `registry seed-demo`."""
+"""The demo community (registry.demo.seed) and `registry seed-demo`."""
 
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 import scales
-from registry import demo, demo_accounts, demo_community, release, report_upkeep
-from registry.extensions import db
+from registry.demo import community as demo_community
+from registry.demo import logins as demo_accounts
+from registry.demo import seed as demo
 from registry.models import (
     Condition,
     Diagnosis,
@@ -21,6 +22,8 @@ from registry.models import (
     Treatment,
     User,
 )
+from registry.platform.extensions import db
+from registry.reporting import release, report_upkeep
 from scales import EFFECTIVENESS, ROLE
 
 
@@ -40,7 +43,7 @@ UNTIL = date(2026, 10, 20)  # the fixtures' last day of the demo
 @pytest.fixture
 def community(app, make):
     """The starter catalog plus a cancer, seeded with 12,000 experiences and 2,000 doctor ratings, and published."""
-    from registry.catalog import load_starter_catalog
+    from registry.catalog.catalog import load_starter_catalog
 
     with app.app_context():
         load_starter_catalog()
@@ -358,7 +361,7 @@ def test_people_follow_the_condition(app, community):
 
 
 def test_report_keys_are_the_ones_the_app_computes():
-    from registry.database import report_key
+    from registry.platform.database import report_key
 
     rng = np.random.default_rng(2)
     users, first, second = (rng.integers(1, 2**31 - 1, 500) for _ in range(3))
@@ -368,7 +371,7 @@ def test_report_keys_are_the_ones_the_app_computes():
 
 
 def test_every_seeded_report_has_its_fixed_key(app, community):
-    from registry.experiences import fixed_key
+    from registry.contributions.experiences import fixed_key
     from registry.models import ExperienceUpdate
 
     rows = db.session.execute(
@@ -478,7 +481,7 @@ def test_the_demo_ends_today_by_default(runner, app, small_catalog):
 
 
 def test_until_a_month_means_its_last_day_or_today(runner, app, small_catalog):
-    from registry import cli
+    from registry.cli import demo as cli
 
     def parsed(value):
         return cli._until(None, None, value)
@@ -528,7 +531,7 @@ def test_some_experiences_have_a_follow_up_history_ending_in_their_current_answe
 
 
 def test_the_demo_history_fills_after_months_and_keeps_the_aggregates(app, community):
-    from registry import followups
+    from registry.contributions import followups
     from registry.models import ExperienceUpdate
 
     assert report_upkeep.check(db.session) == []
@@ -546,7 +549,7 @@ def test_the_demo_history_fills_after_months_and_keeps_the_aggregates(app, commu
 
 
 def test_demo_logins_follow_conditions_with_news(app, client, community):
-    from registry import cli
+    from registry.cli import demo as cli
 
     accounts = cli.ensure_demo_accounts()
     users = [db.session.scalar(select(User).where(User.email == email)) for email, _, _ in accounts]
@@ -578,12 +581,12 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     experience = demo_accounts.seed_demo_own_history(users[0])
     assert experience is not None and demo_accounts.seed_demo_own_history(users[0]) is None
     assert report_upkeep.check(db.session) == []
-    from registry.experiences import fixed_key
+    from registry.contributions.experiences import fixed_key
 
     own_key = fixed_key("e", users[0].id, experience.condition_id, experience.treatment_id)
     assert experience.report_key == own_key  # the patient's key for the pair, on every point too
     assert experience.age_band == scales.age_band(users[0].birth_year, experience.updated_at.year)
-    from registry import followups
+    from registry.contributions import followups
 
     assert followups.history(experience)[-1].recorded_at == experience.updated_at  # moved, not re-dated
     assert {point.report_key for point in followups.history(experience)} == {own_key}
@@ -592,7 +595,7 @@ def test_demo_logins_follow_conditions_with_news(app, client, community):
     history = client.get(f"/experiences/{experience.id}/update")
     assert history.status_code == 200 and history.text.count("<time") >= 3
     # A patient who deleted that report keeps its diagnosis; a restarted demo hands them another without failing.
-    from registry import experiences
+    from registry.contributions import experiences
     from registry.models import Diagnosis
 
     condition_id = experience.condition_id

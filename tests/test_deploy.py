@@ -86,16 +86,6 @@ def database():
     engine.dispose()
 
 
-@pytest.fixture
-def redis_up():
-    import redis
-
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        _fail_or_skip(f"Redis at 127.0.0.1:6379 is unreachable: {error}")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -113,7 +103,7 @@ def request(port, method, path, body=None, headers=None):
     return response, data
 
 
-def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_up):
+def test_the_deploy_guide_works_as_written(tmp_path, wheel, database, redis_url):
     port = free_port()
     paths = {
         "/opt/registry": tmp_path / "opt" / "registry",
@@ -242,7 +232,7 @@ def _check_the_running_registry(port, server, log_path, paths):
 
     time.sleep(0.5)  # the request line is written after each response
     log = log_path.read_text()
-    # JSON lines (registry/logs.py): the app's line per request names the route, never the path.
+    # JSON lines (registry/platform/logs.py): the app's line per request names the route, never the path.
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(
         (line.get("logger"), line.get("route"), line.get("method"), line.get("status"))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import scales
-from registry import create_app
-from registry.extensions import db
+from registry.app import create_app
+from registry.platform.extensions import db
 from reports import disclosure
 from reports.disclosure import Policy
 
@@ -171,7 +171,7 @@ def test_new_reports_draw_every_code_again(perturbed, community, make):
 
 
 def test_an_edit_keeps_the_reports_key(community, make, app):
-    from registry import experiences
+    from registry.contributions import experiences
     from registry.models import Experience
 
     experience_id = make.experience(treatment="topiramate", effectiveness="none")
@@ -190,7 +190,7 @@ def test_an_edit_keeps_the_reports_key(community, make, app):
         experiences.save(experience.user, experience.condition, experience.treatment, answers, experience=experience)
         db.session.commit()
         assert db.session.get(Experience, experience_id).report_key == key  # re-saving draws no fresh noise
-        from registry import report_upkeep
+        from registry.reporting import report_upkeep
 
         assert report_upkeep.check(db.session) == []
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from registry.extensions import db
 from registry.models import Doctor, DoctorRating
-from registry.report_sources import RatingSource
+from registry.platform.extensions import db
+from registry.reporting.report_sources import RatingSource
 from reports import doctors
 from reports.disclosure import Policy
 from reports.stats import share_dict
@@ -151,7 +151,7 @@ def test_small_conditions_are_pooled_and_the_overall_is_the_sum_of_the_rows(clin
         and sum(o.distributions["would_recommend"].values()) == 14
     )
     page = client.get("/doctors/1").text
-    assert "<td>Other conditions</td>" in page and "Epilepsy" not in page and "Cluster headache" not in page
+    assert '<th scope="row">Other conditions</th>' in page and "Epilepsy" not in page and "Cluster headache" not in page
     assert '<th scope="row">Ratings</th><td class="num">14</td>' in page
 
 
@@ -178,7 +178,7 @@ def test_doctor_without_ratings(clinic, app):
 
 
 class Ratings:
-    """Per (doctor, condition) rows, answered as registry.report_sources.RatingSource answers them."""
+    """Per (doctor, condition) rows, answered as registry.reporting.report_sources.RatingSource answers them."""
 
     def __init__(self, rows: list[dict]):
         self.frame = pd.DataFrame(rows)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 import scales
-from registry import experiences, ratings
-from registry.codebook import schemas
+from registry.contributions import experiences, ratings
+from registry.interchange.codebook import schemas
 from reports.filters import FILTER_SCALES
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "domain.md").read_text(encoding="utf-8")

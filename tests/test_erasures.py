@@ -1,12 +1,12 @@
-"""The erasure journal (registry.erasures): deletions made after a backup stay made after a restore."""
+"""The erasure journal (registry.platform.erasures): deletions made after a backup stay made after a restore."""
 
 import json
 
 import pytest
 import sqlalchemy as sa
 
-from registry.extensions import db
 from registry.models import AuditEvent, Experience, User
+from registry.platform.extensions import db
 
 
 @pytest.fixture
@@ -29,7 +29,8 @@ def people(make):
 
 
 def test_a_deletion_after_the_backup_stays_made_after_the_restore(app, runner, make, journal, tmp_path):
-    from registry import report_upkeep, rights
+    from registry.contributions import rights
+    from registry.reporting import report_upkeep
 
     sqlite_only(app)
     people(make)
@@ -41,7 +42,7 @@ def test_a_deletion_after_the_backup_stays_made_after_the_restore(app, runner, m
         rights.delete_account(gone)
         other = db.session.scalar(sa.select(Experience).order_by(Experience.id.desc()))
         other_id = other.id
-        from registry import experiences
+        from registry.contributions import experiences
 
         experiences.delete(other)
         db.session.commit()
@@ -68,7 +69,7 @@ def test_a_deletion_after_the_backup_stays_made_after_the_restore(app, runner, m
 
 
 def test_a_rolled_back_deletion_is_not_journaled(app, make, journal):
-    from registry import rights
+    from registry.contributions import rights
 
     people(make)
     with app.app_context():
@@ -97,6 +98,6 @@ def test_an_id_held_by_a_newer_row_is_left_alone(app, runner, make, journal):
 
 
 def test_postgresql_restores_are_told_to_replay():
-    from registry import backup
+    from registry.platform import backup
 
     assert "registry erasures replay" in backup.postgres_instructions("postgresql+psycopg://u:p@h/db")

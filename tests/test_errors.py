@@ -1,6 +1,6 @@
-"""Error pages (registry.views.errors)."""
+"""Error pages (registry.web.views.errors)."""
 
-from registry.views import errors
+from registry.web.views import errors
 
 
 def test_404_is_a_page_in_the_site_style(client):
@@ -17,9 +17,9 @@ def test_unexpected_errors_render_500_and_roll_back(app, client, auth):
     """A request that wrote half its rows and then failed leaves none of them, signed in or not."""
     from sqlalchemy import func, select
 
-    from registry import catalog
-    from registry.extensions import db
+    from registry.catalog import catalog
     from registry.models import Treatment
+    from registry.platform.extensions import db
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
@@ -47,7 +47,7 @@ def test_search_without_its_vocabulary_file_is_a_503_not_a_500(app, client, monk
     """The shared vocabulary file gone (a cleared cache) and not buildable (a full disk): search answers 503."""
     import threading
 
-    from registry import vocab
+    from registry.catalog import vocab
 
     def full_disk():
         raise OSError(28, "No space left on device")

@@ -1,4 +1,4 @@
-"""The research export (registry.export, registry.codebook, registry.views.research, `registry export`)."""
+"""The research export (registry.interchange.export, registry.interchange.codebook, registry.web.views.research, `registry export`)."""
 
 import csv
 import io
@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select, update
 
-from registry.extensions import db
 from registry.models import ExportLog, User
+from registry.platform.extensions import db
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def tipster(make, app):
     """A consenting participant whose tip is a spreadsheet formula."""
     user_id = make.user(email="tipster@example.org", pseudonym="tipster-pseudonym", birth_year=1970)
     with app.app_context():
-        from registry import auth
+        from registry.accounts import auth
 
         auth.set_consent(db.session.get(User, user_id), True)
         db.session.commit()
@@ -94,7 +94,7 @@ def test_no_identifier_or_exact_date_and_formulas_neutralized(runner, community,
 
 
 def test_withdrawn_participant_vanishes_from_the_next_export(runner, community, tipster, app, tmp_path):
-    from registry import auth
+    from registry.accounts import auth
 
     first = read(export_dir(runner, tmp_path / "a"), "experiences")
     with app.app_context():
@@ -190,7 +190,8 @@ def test_own_side_effect_words_are_exported_only_with_free_text(runner, communit
 
 
 def test_held_and_hidden_text_is_never_exported(runner, community, make, app, tmp_path):
-    from registry import auth, moderation
+    from registry.accounts import auth
+    from registry.contributions import moderation
 
     user_id = make.user(email="held@example.org")
     with app.app_context():
@@ -247,8 +248,10 @@ GENERATED = {
 @pytest.fixture
 def formulas(make, app):
     """A catalog and six consenting participants' reports whose every text starts with a formula character."""
-    from registry import auth, experiences, ratings, report_upkeep
+    from registry.accounts import auth
+    from registry.contributions import experiences, ratings
     from registry.models import Condition, Doctor, DoctorRating, Experience, Treatment
+    from registry.reporting import report_upkeep
 
     with app.app_context():
         for i, start in enumerate(FORMULA_STARTS):
@@ -319,7 +322,7 @@ def formulas(make, app):
 
 def exported_tables(runner, tmp_path, fmt):
     """Each exported table's rows as dicts, from the CSV files or the Parquet files."""
-    from registry.codebook import schemas
+    from registry.interchange.codebook import schemas
 
     out = export_dir(runner, tmp_path / fmt, "--with-text", "--format", fmt)
     if fmt == "csv":
@@ -332,7 +335,7 @@ def exported_tables(runner, tmp_path, fmt):
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_every_free_text_and_name_column_is_neutralized(runner, formulas, tmp_path, fmt):
     """A text cell starting with = + - @ tab or CR comes out whole, behind a single quote, in every such column."""
-    from registry.codebook import schemas
+    from registry.interchange.codebook import schemas
 
     free = {
         (name, f["name"])

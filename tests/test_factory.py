@@ -1,4 +1,4 @@
-"""The application factory: configuration, secret key, database settings (registry/app.py, registry/settings.py)."""
+"""The application factory: configuration, secret key, database settings (registry/app.py, registry/platform/settings.py)."""
 
 import re
 import stat
@@ -6,9 +6,9 @@ import stat
 import pytest
 from sqlalchemy import text
 
-from registry import create_app
-from registry.extensions import db
-from registry.settings import _normalize_db_url, instance_secret
+from registry.app import create_app
+from registry.platform.extensions import db
+from registry.platform.settings import _normalize_db_url, instance_secret
 
 
 def test_config_comes_from_registry_prefixed_environment(monkeypatch, tmp_path):
@@ -155,7 +155,8 @@ def test_vocabularies_preload_only_where_the_app_serves(monkeypatch):
     """A gunicorn worker preloads them; a `registry` command (seed-demo, export) does not pay for it."""
     import click
 
-    from registry import create_app, vocab
+    from registry.app import create_app
+    from registry.catalog import vocab
 
     started = []
     monkeypatch.setattr(vocab, "start_preload", lambda: started.append(True))

@@ -1,4 +1,4 @@
-"""FHIR R4 (registry.fhir, registry.views.fhir, `registry fhir export|import`, FHIR import in registry.importer)."""
+"""FHIR R4 (registry.interchange.fhir, registry.web.views.fhir, `registry fhir export|import`, FHIR import in registry.interchange.importer)."""
 
 import json
 import re
@@ -10,9 +10,9 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlalchemy import func, select
 
 import scales
-from registry import fhir
-from registry.extensions import db
+from registry.interchange import fhir
 from registry.models import Condition, Experience, Treatment, User, report_cell, report_term
+from registry.platform.extensions import db
 
 
 @pytest.fixture
@@ -57,9 +57,9 @@ def consenting_experiences(app) -> int:
 
 @pytest.mark.parametrize("name", fhir.QUESTIONNAIRE_NAMES)
 def test_questionnaires_validate_and_ask_every_form_field(client, name):
-    from registry.forms.experience import ExperienceForm
-    from registry.forms.followup import FollowupForm
-    from registry.forms.rating import DoctorRatingForm
+    from forms.experience import ExperienceForm
+    from forms.followup import FollowupForm
+    from forms.rating import DoctorRatingForm
 
     response = client.get(f"/fhir/Questionnaire/{name}")
     assert response.status_code == 200 and response.mimetype == "application/fhir+json"
@@ -174,7 +174,7 @@ def test_researchers_download_the_fhir_file(client, auth, community, app):
 
 def _cells(session, consenting_only: bool):
     """Aggregate count columns keyed by slugs (ids differ between registries); consenting rows only if asked."""
-    from registry import report_upkeep
+    from registry.reporting import report_upkeep
 
     conditions = dict(session.execute(select(Condition.id, Condition.slug)).all())
     treatments = dict(session.execute(select(Treatment.id, Treatment.slug)).all())
@@ -226,7 +226,8 @@ def empty_registry(tmp_path):
     """A second, empty registry (SQLite) with the same catalog loaded by `registry init`."""
     from flask_migrate import upgrade
 
-    from registry import MIGRATIONS, create_app
+    from registry import MIGRATIONS
+    from registry.app import create_app
 
     other = create_app(
         {
@@ -306,7 +307,7 @@ def test_round_trip_keeps_every_table_and_published_number(runner, app, make, em
     after_months = [v[1]["after_months"] for k, v in before.items() if isinstance(k, tuple) and len(k) == 2]
     assert any(not h["suppressed"] for a in after_months for h in a.get("horizons", ())), "nothing to compare"
     with empty_registry.app_context():
-        from registry import catalog
+        from registry.catalog import catalog
 
         for name in ["Sumatriptan", "Topiramate", "Propranolol"]:
             catalog.add_treatment(name, "drug")
@@ -319,7 +320,7 @@ def test_round_trip_keeps_every_table_and_published_number(runner, app, make, em
     added = len(lines) + len(points) + len(rated) + doctors
     assert f"{added:,} added, {len(every) - added:,} skipped, 0 with errors" in result.output
     with empty_registry.app_context():
-        from registry import report_upkeep
+        from registry.reporting import report_upkeep
 
         imported = _cells(db.session, consenting_only=False)
         assert report_upkeep.check(db.session) == []
@@ -397,7 +398,7 @@ def test_bad_doctors_and_ratings_are_reported_by_line(runner, app, make, empty_r
         if item["linkId"] == "showed_respect":
             item["answer"][0]["valueCoding"]["code"] = "often"
     with empty_registry.app_context():
-        from registry import catalog
+        from registry.catalog import catalog
 
         catalog.add_treatment("Sumatriptan", "drug")
         catalog.add_condition("Migraine", "G43")
@@ -423,7 +424,7 @@ def test_import_is_idempotent_reports_bad_lines_and_creates_participants_without
     good = answering(export_lines(runner, tmp_path))[:5]
     other = empty_registry.test_cli_runner()
     with empty_registry.app_context():
-        from registry import catalog
+        from registry.catalog import catalog
 
         for name in ["Sumatriptan", "Topiramate", "Propranolol"]:
             catalog.add_treatment(name, "drug")
@@ -472,12 +473,12 @@ def test_import_is_idempotent_reports_bad_lines_and_creates_participants_without
 
 
 def test_a_failing_line_leaves_nothing_behind(runner, community, app, tmp_path, monkeypatch):
-    from registry import importer
+    from registry.interchange import importer
 
     lines = answering(export_lines(runner, tmp_path))[:3]
     with app.app_context():
         before = _cells(db.session, consenting_only=False), db.session.scalar(select(func.count(User.id)))
-    real_save = importer._save
+    real_save = importer.save_experience
     calls = []
 
     def save_then_fail(*args):
@@ -487,7 +488,7 @@ def test_a_failing_line_leaves_nothing_behind(runner, community, app, tmp_path, 
             raise importer.LineError("disk full (simulated)")
         return outcome
 
-    monkeypatch.setattr(importer, "_save", save_then_fail)
+    monkeypatch.setattr(importer, "save_experience", save_then_fail)
     # Re-import into the same registry under a new source: new participants, so every line writes.
     for resource in lines:
         resource["subject"]["identifier"]["system"] = "urn:example:elsewhere"
@@ -554,7 +555,7 @@ def test_dry_run_checks_every_line_and_writes_nothing(runner, community, app, tm
 
 
 def test_a_changed_response_updates_the_experience_in_place(runner, community, app, tmp_path):
-    from registry import report_upkeep
+    from registry.reporting import report_upkeep
 
     resource = answering(export_lines(runner, tmp_path))[0]
     resource["subject"]["identifier"]["system"] = "urn:example:clinic"
@@ -607,7 +608,8 @@ def history(app, make):
     """A consenting participant's experience with a history of three points; a declining one's with two."""
     from datetime import datetime, timezone
 
-    from registry import auth, followups
+    from registry.accounts import auth
+    from registry.contributions import followups
     from registry.models import ExperienceUpdate
 
     make.treatment("Sumatriptan")
@@ -714,7 +716,7 @@ def test_a_history_of_three_points_exports_three_follow_up_responses(runner, app
 def test_follow_up_responses_are_imported_as_the_experiences_history(runner, app, history, empty_registry, tmp_path):
     export_lines(runner, tmp_path)
     with empty_registry.app_context():
-        from registry import catalog
+        from registry.catalog import catalog
 
         catalog.add_treatment("Sumatriptan", "drug")
         catalog.add_condition("Migraine", "G43")

@@ -1,4 +1,4 @@
-"""Following conditions (registry.following, registry.views.following): the button, What's new, the home page."""
+"""Following conditions (registry.contributions.following, registry.web.views.following): the button, What's new, the home page."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from registry.extensions import db
 from registry.models import ConditionFollow
+from registry.platform.extensions import db
 from reports import followup as fr
 from reports.disclosure import Policy
 
@@ -92,7 +92,7 @@ def test_new_reports_ranking_moves_and_tips_since_the_last_visit(client, auth, m
 
 
 def test_whats_new_empties_after_reading_until_a_release_publishes_new_reports(client, auth, app, make, community):
-    from registry import release
+    from registry.reporting import release
 
     def publish():
         with app.app_context():
@@ -173,7 +173,8 @@ def test_ranking_moves_compare_published_rankings():
 
 
 def test_followers_of_a_merged_duplicate_follow_the_survivor(app, make, community):
-    from registry import catalog_merge, following
+    from registry.catalog import merge as catalog_merge
+    from registry.contributions import following
     from registry.models import Condition, User
 
     make.condition("Migraine headache", "G43.9")
@@ -195,7 +196,7 @@ def test_followers_of_a_merged_duplicate_follow_the_survivor(app, make, communit
 
 
 def test_a_follow_up_is_not_a_new_tip_and_a_released_held_tip_is(client, auth, app, make, community):
-    from registry import followups, moderation
+    from registry.contributions import followups, moderation
     from registry.models import Experience, User
 
     tipped = make.experience(treatment="sumatriptan", tips="Keep a headache diary.")

@@ -1,4 +1,4 @@
-"""Follow-ups of experiences (registry.followups, registry.views.followups) and "after N months on it"."""
+"""Follow-ups of experiences (registry.contributions.followups, registry.web.views.followups) and "after N months on it"."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
-from registry import report_upkeep
-from registry.extensions import db
 from registry.models import Experience, ExperienceUpdate
+from registry.platform.extensions import db
+from registry.reporting import report_upkeep
 from reports import followup as fr
 from reports.disclosure import Policy
 
@@ -108,7 +108,7 @@ def test_an_edit_between_updates_is_kept_as_a_point(client, auth, app, make, pai
     eid = make.experience(user_id=user_id)
     client.post(f"/experiences/{eid}/update", data=STILL)
     with app.app_context():
-        from registry import experiences
+        from registry.contributions import experiences
         from registry.models import User
 
         e = db.session.get(Experience, eid)
@@ -286,7 +286,7 @@ def test_the_treatment_page_shows_after_n_months_from_updates(client, app, make,
         eid = make.experience(user_id=user_id, started=months_ago(6), effectiveness="none")
         backdate(app, eid, 180)
         with app.app_context():
-            from registry import followups
+            from registry.contributions import followups
             from registry.models import User
 
             e = db.session.get(Experience, eid)
@@ -315,7 +315,8 @@ def test_the_treatment_page_shows_after_n_months_from_updates(client, app, make,
 
 
 def _consenting_with_updates(app, make):
-    from registry import auth, followups
+    from registry.accounts import auth
+    from registry.contributions import followups
     from registry.models import User
 
     user_id = make.user(email="consents@example.org")
@@ -376,7 +377,7 @@ def test_the_export_holds_the_history_as_a_long_table_with_months_since_start(ap
 
 
 def test_the_history_is_in_the_data_download_and_leaves_with_the_account(app, make, pair, client, auth):
-    from registry import following, rights
+    from registry.contributions import following, rights
     from registry.models import ConditionFollow, FollowupReminder, User
 
     user_id, eid = _consenting_with_updates(app, make)
@@ -385,7 +386,7 @@ def test_the_history_is_in_the_data_download_and_leaves_with_the_account(app, ma
         from registry.models import Condition
 
         following.follow(user, db.session.scalar(select(Condition)))
-        from registry import followups
+        from registry.contributions import followups
 
         followups.set_reminder(user, True)
         db.session.commit()

@@ -5,12 +5,12 @@ import pkgutil
 import flask_wtf
 import pytest
 
-from registry import forms
+import forms
 
 
 def _form_classes():
     for module in pkgutil.iter_modules(forms.__path__):
-        loaded = importlib.import_module(f"registry.forms.{module.name}")
+        loaded = importlib.import_module(f"forms.{module.name}")
         for _, cls in inspect.getmembers(loaded, inspect.isclass):
             if issubclass(cls, flask_wtf.FlaskForm) and cls.__module__ == loaded.__name__:
                 yield cls
@@ -26,8 +26,8 @@ def test_every_form_strips_invisible_characters():
 def test_text_fields_are_filtered_and_passwords_are_not(app):
     from werkzeug.datastructures import MultiDict
 
-    from registry.forms.auth import LoginForm
-    from registry.forms.moderation import FlagForm
+    from forms.auth import LoginForm
+    from forms.moderation import FlagForm
 
     with app.test_request_context(method="POST"):
         login = LoginForm(
@@ -41,13 +41,20 @@ def test_text_fields_are_filtered_and_passwords_are_not(app):
 def test_an_answer_of_only_whitespace_is_no_answer(app):
     from werkzeug.datastructures import MultiDict
 
-    from registry.forms.catalog import ConditionForm
+    from forms.catalog import ConditionForm
+    from registry.catalog import vocab
 
     with app.test_request_context(method="POST"):
-        form = ConditionForm(formdata=MultiDict({"name": "Vestibular migraine", "icd10": "\r\n"}), meta={"csrf": False})
+        form = ConditionForm(
+            formdata=MultiDict({"name": "Vestibular migraine", "icd10": "\r\n"}),
+            meta={"csrf": False},
+            icd10_code=vocab.normalize_icd10,
+        )
         assert form.validate() and form.icd10.data == ""  # Optional() stopped the checks, but on no data
         typed = ConditionForm(
-            formdata=MultiDict({"name": " Cluster headache ", "icd10": "G44.0"}), meta={"csrf": False}
+            formdata=MultiDict({"name": " Cluster headache ", "icd10": "G44.0"}),
+            meta={"csrf": False},
+            icd10_code=vocab.normalize_icd10,
         )
         assert typed.validate() and typed.name.data == " Cluster headache "  # real text is left as typed
 
@@ -85,7 +92,7 @@ FOLLOWUP = {"effectiveness": "major", "side_effect_severity": "none", "satisfact
 def test_the_follow_up_form_asks_about_a_stop_answer_that_does_not_fit(app, answers, field, message):
     from werkzeug.datastructures import MultiDict
 
-    from registry.forms.followup import FollowupForm
+    from forms.followup import FollowupForm
 
     with app.test_request_context(method="POST"):
         form = FollowupForm(formdata=MultiDict({**FOLLOWUP, **answers}), started="2024-01", meta={"csrf": False})
@@ -97,7 +104,7 @@ def test_the_follow_up_form_asks_about_a_stop_answer_that_does_not_fit(app, answ
 def test_the_follow_up_form_keeps_a_stop_month_only_with_stopped(app):
     from werkzeug.datastructures import MultiDict
 
-    from registry.forms.followup import FollowupForm
+    from forms.followup import FollowupForm
 
     with app.test_request_context(method="POST"):
         stopped = {**FOLLOWUP, "still_using": "no", "stopped": "2024/6", "stop_reasons": ["cost"]}
@@ -135,7 +142,7 @@ EXPERIENCE = {
 def test_the_experience_form_asks_about_every_answer_that_does_not_fit_another(app, answers, field, message):
     from werkzeug.datastructures import MultiDict
 
-    from registry.forms.experience import ExperienceForm
+    from forms.experience import ExperienceForm
 
     pairs = [("migraine", "Migraine")], [("sumatriptan", "Sumatriptan"), ("yoga", "Yoga")]
     with app.test_request_context(method="POST"):
@@ -154,7 +161,7 @@ def test_the_dose_frequency_of_a_drug_needs_no_amount(app):
     # "Twice a day" without the milligrams is an answer in itself (people often know one and not the other).
     from werkzeug.datastructures import MultiDict
 
-    from registry.forms.experience import ExperienceForm
+    from forms.experience import ExperienceForm
 
     with app.test_request_context(method="POST"):
         form = ExperienceForm(
@@ -176,9 +183,9 @@ def _content_words(text: str) -> set[str]:
 def test_no_hint_repeats_its_question(app):
     # A hint under a question adds something ("on their worst day"), or there is none: "The worst
     # severity of side effects at their worst" under "Side effects at their worst" only made people read twice.
-    from registry.forms.experience import ExperienceForm
-    from registry.forms.followup import FollowupForm
-    from registry.forms.rating import DoctorRatingForm
+    from forms.experience import ExperienceForm
+    from forms.followup import FollowupForm
+    from forms.rating import DoctorRatingForm
 
     with app.test_request_context():
         fields = [f for form in (ExperienceForm(), FollowupForm(), DoctorRatingForm()) for f in form]

@@ -1,12 +1,12 @@
-"""Importing legacy reviews (registry.importer, `registry import reviews`); FHIR import is in test_fhir.py."""
+"""Importing legacy reviews (registry.interchange.importer, `registry import reviews`); FHIR import is in test_fhir.py."""
 
 import csv
 
 import pytest
 from sqlalchemy import func, select
 
-from registry.extensions import db
 from registry.models import Condition, Experience, Treatment, User, report_cell
+from registry.platform.extensions import db
 
 MAPPING = """
 [source]
@@ -117,7 +117,7 @@ def test_reviews_import_resolved_rows_and_lists_unresolved_names(runner, catalog
         ).all()
         assert sum(c[0] for c in cells) == 3 and sum(c[1] for c in cells) == 1
         assert sum(c[2] + c[3] for c in cells) == 0
-        from registry import report_upkeep
+        from registry.reporting import report_upkeep
 
         assert report_upkeep.check(db.session) == []
 
@@ -165,7 +165,7 @@ def test_dry_run_writes_nothing(runner, catalog, sample, app):
 
 
 def test_five_point_ratings_spread_over_satisfaction(runner, catalog, sample, app, tmp_path):
-    from registry.importer import satisfaction
+    from registry.interchange.importer import satisfaction
 
     assert [satisfaction(str(r), 5) for r in range(1, 6)] == [1, 3, 6, 8, 10]
     path, mapping = sample
@@ -313,7 +313,7 @@ def test_a_wrong_header_or_a_mapping_naming_a_missing_column_imports_nothing(run
 def test_an_error_while_writing_rolls_everything_back(runner, catalog, sample, app, monkeypatch):
     from sqlalchemy.exc import IntegrityError
 
-    from registry import importer
+    from registry.interchange import importer
 
     path, _ = sample
     big_file(path, "", at=0, total=30)
@@ -342,7 +342,7 @@ def test_an_error_while_writing_rolls_everything_back(runner, catalog, sample, a
     ],
 )
 def test_the_mapping_translates_rating_values(tmp_path, rating, expected):
-    from registry.importer import ReviewMapping
+    from registry.interchange.importer import ReviewMapping
 
     path = tmp_path / "m.toml"
     path.write_text('[columns]\ndrug = "d"\ncondition = "c"\nrating = "r"\n' + rating, encoding="utf-8")
@@ -379,7 +379,7 @@ def test_bad_value_mappings_are_explained(runner, catalog, sample, mapping, mess
 
 
 def test_text_is_unescaped_and_a_cut_is_marked(runner, catalog, sample, app):
-    from registry.importer import CUT_MARK, unescape
+    from registry.interchange.importer import CUT_MARK, unescape
 
     assert unescape('"I don&#039;t &amp;amp; won&rsquo;t"') == "I don't & won’t"
     assert unescape('"quoted"') == "quoted"  # the wrapping quotes a scraper left (CSV-decoded)
@@ -419,7 +419,7 @@ def test_junk_names_are_refused_as_junk_and_not_listed_as_names_to_add(runner, c
 
 
 def test_broad_words_are_ambiguous_unless_the_mapping_chooses(runner, make, sample, app, tmp_path, monkeypatch):
-    from registry import catalog
+    from registry.catalog import catalog
 
     make.treatment("Sertraline")
     make.condition("Major depressive disorder", "F33", treatments=["sertraline"])
@@ -485,7 +485,7 @@ def test_the_shipped_example_mapping_reads_the_sample_shape(runner, make, sample
     """docs/examples/drugs-com-sample.toml on rows shaped as the explabox Drugs.com sample's."""
     from pathlib import Path
 
-    from registry.importer import ReviewMapping
+    from registry.interchange.importer import ReviewMapping
 
     example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "drugs-com-sample.toml"
     rules = ReviewMapping.load(example)

@@ -1,4 +1,4 @@
-"""Labelled research files (registry.labelled): Stata, SPSS, the R script, the data dictionary, the DuckDB loader."""
+"""Labelled research files (registry.interchange.labelled): Stata, SPSS, the R script, the data dictionary, the DuckDB loader."""
 
 import csv
 import io
@@ -11,7 +11,7 @@ import pyreadstat
 import pytest
 
 import scales
-from registry import codebook, labelled
+from registry.interchange import codebook, labelled
 
 TABLES = list(codebook.schemas(True))
 MONTH_FORMATS = {"stata": "%tdCCYY-NN", "spss": "MOYR8"}
@@ -136,8 +136,8 @@ def test_duckdb_types_are_one_per_scale():
 def test_researchers_download_the_labelled_files_in_the_zip(client, auth, community, app):
     from sqlalchemy import select
 
-    from registry.extensions import db
     from registry.models import ExportLog
+    from registry.platform.extensions import db
 
     auth.login(email="researcher@example.org", role="researcher")
     response = client.post("/research/export", data={"labelled": "y", "format": "parquet"})

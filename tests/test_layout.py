@@ -1,62 +1,88 @@
-"""The house's layout holds: reports/ is pure, scales/ stands alone, and no two packages import each other."""
+"""The house's layout holds: floors and rooms import only downwards, no module circle, no hidden imports.
+
+The floors are the top-level packages (`registry` on `forms` and `reports`, both on `scales`); the rooms are
+registry's subpackages, ordered in pyproject.toml's [tool.importlinter] contracts, which import-linter checks.
+"""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import grimp
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("scales", "reports", "registry")  # each may import only those before it
+FLOORS = ("scales", "forms", "reports", "registry")
+
+# benchmarks/code_size.py measures the same facts for the notes (before and after a change): one definition.
+_spec = importlib.util.spec_from_file_location("code_size", ROOT / "benchmarks" / "code_size.py")
+code_size = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(code_size)
 
 
-def _modules(package: str):
-    for path in sorted((ROOT / package).rglob("*.py")):
-        parts = path.relative_to(ROOT).with_suffix("").parts
-        yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
+def _contracts() -> list[dict]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
 
 
-def _imports(path: Path) -> set[str]:
-    """Every module an import statement names (top level or inside functions)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+def _rooms() -> list[str]:
+    """registry's subpackages, lowest first, as the rooms contract orders them."""
+    (contract,) = [c for c in _contracts() if c.get("containers") == ["registry"]]
+    return [layer for layer in reversed(contract["layers"]) if (ROOT / "registry" / layer).is_dir()]
 
 
-def _package_edges() -> dict[tuple[str, str], list[str]]:
-    edges: dict[tuple[str, str], list[str]] = {}
-    for package in PACKAGES:
-        for module, path in _modules(package):
-            for name in _imports(path):
-                target = name.split(".")[0]
-                if target in PACKAGES and target != package:
-                    edges.setdefault((package, target), []).append(f"{module} -> {name}")
-    return edges
+def test_the_import_contracts_hold():
+    """import-linter: floors and rooms import only downwards; reports/ and scales/ pure; forms/ without storage."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
-def test_no_two_packages_import_each_other():
-    edges = _package_edges()
-    both_ways = [(a, b, edges[(a, b)][:3], edges[(b, a)][:3]) for a, b in edges if (b, a) in edges and a < b]
-    assert both_ways == []
+def test_every_room_is_placed_and_says_what_it_owns():
+    """Each subpackage of registry/ has a place in the rooms contract and a docstring; registry/ itself holds
+    only the package's root (paths, version), the factory and the command's entry, besides its rooms."""
+    packages = {p.parent.name for p in (ROOT / "registry").glob("*/__init__.py")}
+    assert sorted(packages - set(_rooms()) - {"models"}) == []  # a new room needs a place in the order
+    assert "models" in _rooms()
+    for room in packages:
+        doc = ast.get_docstring(ast.parse((ROOT / "registry" / room / "__init__.py").read_text(encoding="utf-8")))
+        assert doc and len(doc.split()) >= 8, f"registry/{room}/__init__.py should say what the room owns"
+    assert sorted(p.name for p in (ROOT / "registry").glob("*.py")) == ["__init__.py", "__main__.py", "app.py"]
 
 
-def test_arrows_point_one_way():
-    """scales <- reports <- registry: a package imports only packages before it in PACKAGES."""
-    wrong = {
-        edge: found[:3] for edge, found in _package_edges().items() if PACKAGES.index(edge[1]) > PACKAGES.index(edge[0])
-    }
-    assert wrong == {}
+def test_no_circles_between_modules():
+    """No two modules reach each other through imports, those inside functions and TYPE_CHECKING blocks included."""
+    graph = grimp.build_graph(*FLOORS, cache_dir=None)
+    edges = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
+    assert code_size.circles(edges) == []
+
+
+def test_an_import_inside_a_function_says_why():
+    """An import inside a function is there for a measured start-up cost or an optional package, and says so in
+    a comment on its line or the line above; never to dodge a circle (the test above finds those)."""
+    silent = []
+    for _, path in code_size.modules(ROOT):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for line in code_size.inner_imports(ast.parse("\n".join(lines))):
+            if not code_size.explained(lines, line):
+                silent.append(f"{path.relative_to(ROOT)}:{line}: {lines[line - 1].strip()}")
+    assert silent == []
+
+
+def test_the_package_picture_is_drawn_from_the_code_as_it_is():
+    """docs/packages.svg is what `python docs/packages.py` draws now (run it after moving a module)."""
+    result = subprocess.run([sys.executable, "docs/packages.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, "docs/packages.svg is out of date: run python docs/packages.py"
 
 
 def test_reports_import_no_framework_or_models():
-    """Every module of reports/ and scales/ imported in a fresh interpreter loads neither Flask nor SQLAlchemy."""
-    modules = [module for package in ("scales", "reports") for module, _ in _modules(package)]
+    """Every module of reports/ and scales/ imported in a fresh interpreter loads neither Flask nor SQLAlchemy
+    (import-linter sees their direct imports; this sees what the libraries they import load too)."""
+    modules = [m for m, _ in code_size.modules(ROOT) if m.split(".")[0] in ("scales", "reports")]
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
@@ -68,20 +94,25 @@ def test_reports_import_no_framework_or_models():
 
 
 def test_registry_package_imports_without_flask():
-    """`import registry` (and its pure helpers) does not start the web stack: create_app is in registry.app."""
-    code = "import sys, registry, registry.text\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'flask'))\n"
+    """`import registry` (the paths and version every room reads) does not start the web stack."""
+    code = "import sys, registry\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'flask'))\n"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
 def test_the_readme_layout_names_every_module_and_no_missing_one():
-    """README's Layout section names every module of registry/ and reports/, and no file that is gone."""
-    import re
-
+    """README's Layout section names every room of registry/ and every module of its rooms and of reports/
+    (views/, models/ and forms/ by their folder), and no module that is gone."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Layout", 1)[1].split("```", 2)[1]
-    named = set(re.findall(r"\b([a-z_]+\.py)\b", block))
-    modules = {p.name for package in ("registry", "reports") for p in (ROOT / package).glob("*.py")}
-    assert sorted(modules - named - {"__init__.py"}) == []
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", block)) | set(re.findall(r"\b([a-z_]+)/", block))
+    folders = [
+        ROOT / "reports",
+        ROOT / "registry",
+        *(ROOT / "registry" / room for room in _rooms() if room != "models"),
+    ]
+    modules = {p.name for folder in folders for p in folder.glob("*.py")} - {"__init__.py"}
+    modules |= set(_rooms()) | {"views", "forms"}
+    assert sorted(modules - named) == []
     files = {p.name for p in ROOT.rglob("*.py") if ".venv" not in p.parts}
-    assert sorted(named - files - {"config.py"}) == []  # config.py: the instance's own settings file
+    assert sorted(n for n in named if n.endswith(".py") and n not in files and n != "config.py") == []

@@ -1,4 +1,4 @@
-"""Logs without health data or secrets (registry/logs.py, registry/gunicorn_conf.py): a journey scraped."""
+"""Logs without health data or secrets (registry/platform/logs.py, registry/web/gunicorn_conf.py): a journey scraped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from registry import logs
+from registry.platform import logs
 
 LINK = re.compile(r"https://registry\.example(/\S+)")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -201,17 +201,17 @@ def test_gunicorns_configuration_logs_json_through_the_scrubbing_handler(monkeyp
     import importlib
 
     monkeypatch.setenv("REGISTRY_DB_POOL_SIZE", "4")  # the module sets it when absent
-    conf = importlib.import_module("registry.gunicorn_conf")
+    conf = importlib.import_module("registry.web.gunicorn_conf")
     assert conf.accesslog is None and conf.errorlog == "-"
     handler = conf.logconfig_dict["handlers"]["stderr"]
     assert handler["filters"] == ["scrub"] and handler["formatter"] == "json"
     assert conf.logconfig_dict["loggers"]["gunicorn.access"]["propagate"] is False
-    assert conf.logconfig_dict["formatters"]["json"]["()"] == "registry.logs.JSONFormatter"
+    assert conf.logconfig_dict["formatters"]["json"]["()"] == "registry.platform.logs.JSONFormatter"
     assert conf.logconfig_dict["loggers"]["sqlalchemy"]["level"] == "WARNING"  # statements never, at any root level
 
 
 def test_the_rate_limit_key_of_an_address_is_keyed(app):
-    from registry.views.auth import _posted_email_key
+    from registry.web.views.auth import _posted_email_key
 
     with app.test_request_context("/password/forgot", method="POST", data={"email": "Ana@Example.org"}):
         key = _posted_email_key()

@@ -1,4 +1,4 @@
-"""Mail through a real SMTP server on 127.0.0.1 (registry.mail): reset, confirmation, address change."""
+"""Mail through a real SMTP server on 127.0.0.1 (registry.accounts.mail): reset, confirmation, address change."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from registry import create_app
-from registry.extensions import db
+from registry.app import create_app
 from registry.models import AuditEvent, User
+from registry.platform.extensions import db
 
 PASSWORD = "correct horse battery"
 LINK = re.compile(r"https://registry\.example(/\S+)")
@@ -72,7 +72,7 @@ def test_a_reset_link_expires_after_an_hour_and_dies_with_a_password_change(mail
     assert client.post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
     path = link_in(inbox.wait(1)[0])
     assert client.get(path).status_code == 200
-    from registry import auth
+    from registry.accounts import auth
 
     monkeypatch.setattr(auth, "RESET_MAX_AGE", -1)  # as if an hour had passed
     assert client.get(path).status_code == 400
@@ -310,8 +310,8 @@ def outbox_rows(app):
 def test_a_failing_mail_server_gets_the_mail_again_later_and_health_says_so(app, make):
     from datetime import timedelta
 
-    from registry import mail
-    from registry.database import now_utc
+    from registry.accounts import mail
+    from registry.platform.database import now_utc
 
     make.user(email="ana@example.org")
     port = free_port()
@@ -366,8 +366,8 @@ def test_mail_queued_while_the_server_is_down_survives_a_restart(app, make):
     try:
         from datetime import timedelta
 
-        from registry.database import now_utc
         from registry.models import OutboxMail
+        from registry.platform.database import now_utc
 
         with after.app_context():  # as if the minute's pause had passed
             db.session.execute(sa.update(OutboxMail).values(next_attempt_at=now_utc() - timedelta(seconds=1)))
@@ -408,7 +408,7 @@ def test_a_permanent_refusal_is_given_up_at_once_and_can_be_queued_again(app, ma
 
 
 def test_two_drains_at_once_send_each_mail_once(app, make):
-    from registry import mail
+    from registry.accounts import mail
 
     make.user(email="ana@example.org")
     port = free_port()
@@ -435,7 +435,7 @@ def test_two_drains_at_once_send_each_mail_once(app, make):
 def test_a_claim_runs_from_when_it_is_made_not_from_the_drains_start(app, make):
     from datetime import timedelta
 
-    from registry import mail
+    from registry.accounts import mail
 
     with app.test_request_context(base_url="https://registry.example"):
         mail.enqueue(
@@ -450,7 +450,7 @@ def test_a_claim_runs_from_when_it_is_made_not_from_the_drains_start(app, make):
 
 
 def test_an_address_the_mail_library_refuses_is_given_up_and_the_others_go_out(app, make):
-    from registry import mail
+    from registry.accounts import mail
 
     port = free_port()
     server = FlakyServer(failures=0)
@@ -497,7 +497,7 @@ def test_links_carry_an_opaque_token_stored_only_hashed(mail_app, make, inbox):
 
 
 def test_a_confirmation_link_expires(mail_app, make, inbox, monkeypatch):
-    from registry import auth
+    from registry.accounts import auth
 
     make.user(email="ana@example.org")
     client = mail_app.test_client()
@@ -512,7 +512,7 @@ def test_a_confirmation_link_expires(mail_app, make, inbox, monkeypatch):
 def test_in_production_the_mail_goes_out_on_a_thread_after_the_answer(app, make, monkeypatch):
     import time
 
-    from registry import mail
+    from registry.accounts import mail
 
     make.user(email="ana@example.org")
     port = free_port()

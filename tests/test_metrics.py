@@ -1,10 +1,10 @@
-"""/metrics (registry.metrics): off by default, this machine only, counts by route, pool, cache, mail, releases."""
+"""/metrics (registry.web.metrics): off by default, this machine only, counts by route, pool, cache, mail, releases."""
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from registry import create_app
-from registry.extensions import db
+from registry.app import create_app
+from registry.platform.extensions import db
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_counts_by_route_and_the_database_state(metered, make):
 
 
 def test_an_open_upkeep_window_is_shown_with_its_lag(metered):
-    from registry import report_upkeep
+    from registry.reporting import report_upkeep
 
     with metered.app_context():
         report_upkeep.open_check(db.session, "upgrade to 0.2.0")
@@ -103,7 +103,7 @@ def test_a_method_of_the_clients_choosing_adds_no_series(metered):
 
 
 def test_mail_waiting_is_counted(metered):
-    from registry import mail
+    from registry.accounts import mail
     from registry.models import User
 
     with metered.test_request_context():
@@ -120,12 +120,12 @@ def test_multiprocess_mode_sums_the_workers(metered, tmp_path, monkeypatch):
     import subprocess
     import sys
 
-    from registry import metrics
+    from registry.web import metrics
 
     worker = (
-        "from registry import metrics\n"
-        "metrics.REQUESTS.labels('/conditions/<slug>', 'GET', '200').inc(3)\n"
-        "metrics.POOL_OPEN.set(2)\n"
+        "from registry.platform import counters\n"
+        "counters.REQUESTS.labels('/conditions/<slug>', 'GET', '200').inc(3)\n"
+        "counters.POOL_OPEN.set(2)\n"
     )
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     pids = []

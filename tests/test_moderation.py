@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from registry import catalog, catalog_merge, moderation, ratings, report_upkeep, screening
-from registry.extensions import db
+from registry.catalog import catalog
+from registry.catalog import merge as catalog_merge
+from registry.contributions import moderation, ratings, screening
 from registry.models import Condition, DoctorRating, Experience, Flag, Treatment, TreatmentSynonym, User
-from registry.report_sources import CellSource
+from registry.platform.extensions import db
+from registry.reporting import report_upkeep
+from registry.reporting.report_sources import CellSource
 from reports.disclosure import Policy
 from reports.filters import Filters
 from reports.outcomes import condition_report
@@ -49,7 +52,7 @@ def test_text_with_contact_details_is_held_and_edits_are_screened(app, make, pai
         assert row.text_state == "held" and "a phone number" in row.text_reason
         assert db.session.get(Experience, fine).text_state == "public"
         # The author removes the number: public again.
-        from registry import experiences
+        from registry.contributions import experiences
 
         values = experiences.form_data(row) | {"tips": "Works if taken early.", "satisfaction": 7}
         experiences.save(row.user, row.condition, row.treatment, values, experience=row)
@@ -64,7 +67,7 @@ def test_hidden_text_is_not_public_but_its_answers_count(app, make, pair):
         row = db.session.get(Experience, ids[0])
         moderation.set_text_state(db.session.get(User, moderator), "tip", row, "hidden", "Dangerous dosing advice")
         db.session.commit()
-        from registry.tips import tip_page
+        from registry.contributions.tips import tip_page
 
         condition, treatment = row.condition, row.treatment
         tips = [e.tips for e in tip_page(condition, treatment, Filters(), "newest", 1).items]
@@ -100,7 +103,7 @@ def test_editing_hidden_text_sends_it_back_for_review(app, make, pair):
         row = db.session.get(Experience, eid)
         moderation.set_text_state(db.session.get(User, moderator), "tip", row, "hidden", "Dangerous")
         db.session.commit()
-        from registry import experiences
+        from registry.contributions import experiences
 
         values = experiences.form_data(row) | {"tips": "Ask your doctor before stopping anything", "satisfaction": 7}
         experiences.save(row.user, row.condition, row.treatment, values, experience=row)
@@ -225,7 +228,7 @@ def test_merging_conditions_moves_experiences_ratings_and_diagnoses(app, make, p
 
 
 def test_hidden_text_cannot_come_back_by_emptying_or_recreating(app, make, pair):
-    from registry import experiences
+    from registry.contributions import experiences
 
     eid = make.experience(tips="Stop your insulin, cinnamon works")
     moderator = make.user(role="moderator")
@@ -250,7 +253,7 @@ def test_hidden_text_cannot_come_back_by_emptying_or_recreating(app, make, pair)
 
 
 def test_flags_close_when_their_text_goes(app, make, pair):
-    from registry import experiences
+    from registry.contributions import experiences
 
     eid = make.experience(tips="Miracle cure")
     other = make.experience(tips="Rest in a dark room")

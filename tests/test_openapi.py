@@ -1,4 +1,4 @@
-"""The OpenAPI description of /api/v1 (registry.openapi), checked against the app by schemathesis."""
+"""The OpenAPI description of /api/v1 (registry.web.openapi), checked against the app by schemathesis."""
 
 from datetime import date
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 import scales
-from registry.extensions import db
+from registry.platform.extensions import db
 
 CHECKS = [
     checks.not_a_server_error,
@@ -44,7 +44,7 @@ SIX_MONTHS_AGO = f"{_INDEX // 12}-{_INDEX % 12 + 1:02d}"
 @pytest.fixture
 def seeded(app, make):
     """A small registry: one shown and one suppressed treatment, a rated and an unrated doctor."""
-    from registry import ratings
+    from registry.contributions import ratings
     from registry.models import Condition, Doctor, User
 
     make.treatment("Sumatriptan")
@@ -68,7 +68,7 @@ def seeded(app, make):
     make.experience("migraine", "propranolol")
     members = [make.member() for _ in range(6)]
     with app.app_context():
-        from registry import followups
+        from registry.contributions import followups
         from registry.models import Experience
 
         # Five follow-ups of sumatriptan reports (one horizon shown, the others suppressed).

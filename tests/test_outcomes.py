@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from registry.extensions import db
 from registry.models import Condition, Treatment
-from registry.report_sources import CellSource
+from registry.platform.extensions import db
+from registry.reporting.report_sources import CellSource
 from reports import outcomes
 from reports.disclosure import Policy
 from reports.filters import Filters
@@ -19,7 +19,7 @@ REPORTED = datetime(2026, 5, 15, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def community(make, monkeypatch):
-    monkeypatch.setattr("registry.experiences.now_utc", lambda: REPORTED)  # the report date save() stamps
+    monkeypatch.setattr("registry.contributions.experiences.now_utc", lambda: REPORTED)  # the report date save() stamps
     for name in ["Sumatriptan", "Topiramate", "Propranolol", "Erenumab"]:
         make.treatment(name)
     make.treatment("Yoga", kind="lifestyle")

@@ -50,6 +50,6 @@ def test_wheel_carries_every_module(wheel):
         for p in (ROOT / package).rglob("*.py")
         if "__pycache__" not in p.parts
     ]
-    assert "registry/models/export.py" in modules and "registry/export.py" in modules
+    assert "registry/models/export.py" in modules and "registry/interchange/export.py" in modules
     missing = [m for m in modules if m not in names]
     assert not missing, f"modules missing from the wheel: {missing}"

@@ -40,8 +40,8 @@ from html.parser import HTMLParser
 import pytest
 
 import scales
-from registry import create_app
-from registry.extensions import db
+from registry.app import create_app
+from registry.platform.extensions import db
 from reports.wording import MAX_SPAN
 
 EXPERIENCES = 4_000
@@ -55,7 +55,7 @@ SHARE_ROUNDING = 0.0001  # JSON shares are rounded to 4 places
 MEAN_ROUNDING = 0.006  # JSON means to 2
 KNOWN_EFFECT_CODES = tuple(c for c in scales.EFFECTIVENESS.codes if c != scales.UNKNOWN_EFFECT_CODE)
 TOP_BOX_CODES = tuple(str(n) for n in range(scales.TOP_BOX_MIN, scales.OVERALL_MAX + 1))
-COMMENTS_PER_PAGE = 10  # registry/ratings.py recent_comments
+COMMENTS_PER_PAGE = 10  # registry/contributions/ratings.py recent_comments
 EARLY_MONTHS = 3  # stop reasons' "early" period: the bands ending at 1 and 3 months
 
 
@@ -801,8 +801,9 @@ class Reader:
             for table in tables[2:]:
                 head, body = table_rows(table)
                 if "Average (0-10)" in head:
+                    at_n, at_mean = head.index("Ratings"), head.index("Average (0-10)")
                     for cells in body:
-                        rows[cells[0]] = (number(cells[1]), float(cells[2]))
+                        rows[cells[0]] = (number(cells[at_n]), float(cells[at_mean]))
             if rows:
                 self.checked["doctor rows"] += len(rows)
                 self.checked["doctor 'Other conditions' rows"] += "Other conditions" in rows
@@ -864,8 +865,8 @@ class Reader:
 @pytest.fixture
 def demo(app, base_config):
     """A demo community in perturb mode, released before every read; the `app` fixture empties the tables after."""
-    from registry import demo as demo_module
-    from registry.catalog import load_starter_catalog
+    from registry.catalog.catalog import load_starter_catalog
+    from registry.demo import seed as demo_module
 
     perturbed = create_app({**base_config, "DISCLOSURE": "perturb", "RELEASE": "auto", "RELEASE_BUDGET": 0})
     with perturbed.app_context():

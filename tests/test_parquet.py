@@ -1,4 +1,4 @@
-"""The Parquet export (registry.parquet, `registry export --format parquet`, the researcher page)."""
+"""The Parquet export (registry.interchange.parquet, `registry export --format parquet`, the researcher page)."""
 
 import csv
 import io
@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import scales
-from registry import codebook, parquet
+from registry.interchange import codebook, parquet
 
 TABLES = [
     "experiences",
@@ -149,8 +149,8 @@ def test_an_empty_export_still_writes_every_typed_file(runner, app, tmp_path):
 def test_researchers_download_parquet_in_a_zip(client, auth, community, app):
     from sqlalchemy import select
 
-    from registry.extensions import db
     from registry.models import ExportLog
+    from registry.platform.extensions import db
 
     auth.login(email="researcher@example.org", role="researcher")
     response = client.post("/research/export", data={"conditions": ["migraine"], "format": "parquet"})

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scales
-from registry.extensions import db
 from registry.models.published import PUBLISHED_TABLES
-from registry.report_sources import CellSource
+from registry.platform.extensions import db
+from registry.reporting.report_sources import CellSource
 from reports import disclosure, outcomes, stats
 from reports.filters import FILTER_SCALES, Filters
 
@@ -234,7 +234,7 @@ def test_password_change_takes_any_input(app, world, data):
 @FAST
 @given(data=form_data(EXPERIENCE), edit=st.booleans())
 def test_experience_form_takes_any_input_and_keeps_the_aggregates_right(app, world, data, edit):
-    from registry import report_upkeep
+    from registry.reporting import report_upkeep
 
     post_checked(app, world, "/experiences/1/edit" if edit else "/experiences/new", data)
     with app.app_context():
@@ -394,7 +394,7 @@ def test_flag_form_takes_any_input(app, world, data, kind, target):
 @FAST
 @given(data=form_data({"action": "hide", "reason": "Unsafe advice"}), kind=KINDS, target=TARGETS)
 def test_moderation_decisions_take_any_input(app, moderator, data, kind, target):
-    from registry import report_upkeep
+    from registry.reporting import report_upkeep
 
     post_checked(app, moderator, f"/moderation/{kind}/{target}", data)
     with app.app_context():
@@ -404,7 +404,7 @@ def test_moderation_decisions_take_any_input(app, moderator, data, kind, target)
 @FAST
 @given(data=form_data({"survivor": "sumatriptan", "confirm": "yes"}), kind=KINDS, target=TARGETS)
 def test_merge_form_takes_any_input_and_keeps_the_aggregates_right(app, moderator, data, kind, target):
-    from registry import report_upkeep
+    from registry.reporting import report_upkeep
 
     post_checked(app, moderator, f"/moderation/merge/{kind}/{target}", data)
     with app.app_context():

@@ -1,4 +1,4 @@
-"""Releases (registry/release.py): published numbers change only when enough people changed (issue 24)."""
+"""Releases (registry/reporting/release.py): published numbers change only when enough people changed (issue 24)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from registry import create_app, experiences, release
-from registry.extensions import db
+from registry.app import create_app
+from registry.contributions import experiences
 from registry.models import Experience, User, pub_cell
+from registry.platform.extensions import db
+from registry.reporting import release
 
 API = "/api/v1/conditions/migraine/treatments/topiramate"
 ANSWERS = {

@@ -1,4 +1,4 @@
-"""The opt-in follow-up reminder mail (registry.reminders): setting, `registry remind-updates`, unsubscribe."""
+"""The opt-in follow-up reminder mail (registry.contributions.reminders): setting, `registry remind-updates`, unsubscribe."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from registry import followups, report_upkeep
-from registry.extensions import db
+from registry.contributions import followups
 from registry.models import Experience, FollowupReminder, User
+from registry.platform.extensions import db
+from registry.reporting import report_upkeep
 
 LINK = re.compile(r"https://registry\.example(/\S+)")
 NOW = datetime.now(timezone.utc)

@@ -1,11 +1,11 @@
-"""The maintained aggregates and the raw rows give identical reports (registry.report_sources)."""
+"""The maintained aggregates and the raw rows give identical reports (registry.reporting.report_sources)."""
 
 import pytest
 from sqlalchemy import select
 
-from registry.extensions import db
 from registry.models import Condition, Treatment
-from registry.report_sources import CellSource, RawSource
+from registry.platform.extensions import db
+from registry.reporting.report_sources import CellSource, RawSource
 from reports import outcomes
 from reports.disclosure import Policy
 from reports.filters import Filters

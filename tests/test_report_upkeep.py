@@ -1,14 +1,14 @@
-"""Maintained report aggregates (registry.report_upkeep) and `registry aggregates rebuild|check`."""
+"""Maintained report aggregates (registry.reporting.report_upkeep) and `registry aggregates rebuild|check`."""
 
 import multiprocessing
 
 import pytest
 from sqlalchemy import func, select, update
 
-from registry import report_upkeep
-from registry.extensions import db
 from registry.models import Experience, report_cell, report_slice
 from registry.models.report_tables import SLICE_MONTHS_CAP
+from registry.platform.extensions import db
+from registry.reporting import report_upkeep
 
 TREATMENTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
 ANSWERS = {
@@ -100,7 +100,8 @@ def test_seed_demo_keeps_the_aggregates_exact(runner, app, catalog_rows):
 
 def _submit(url: str, worker: int) -> None:
     """A worker process: its own app and connection pool, one participant, many writes."""
-    from registry import auth, create_app
+    from registry.accounts import auth
+    from registry.app import create_app
 
     app = create_app(
         {
@@ -269,8 +270,8 @@ def test_the_bulk_path_counts_what_the_row_path_counts(app):
     """record_columns (a bulk insert's columns at once) adds exactly what record() adds row by row."""
     import numpy as np
 
-    from registry import demo
-    from registry.catalog import load_starter_catalog
+    from registry.catalog.catalog import load_starter_catalog
+    from registry.demo import seed as demo
     from registry.models import ExperienceSideEffect, ExperienceStopReason, report_term, report_version
 
     with app.app_context():

@@ -1,4 +1,4 @@
-"""Participants' data rights in the domain (registry.rights): download, withdraw consent, delete."""
+"""Participants' data rights in the domain (registry.contributions.rights): download, withdraw consent, delete."""
 
 import csv
 import io
@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 import scales
-from registry.extensions import db
 from registry.models import (
     AuditEvent,
     ConsentEvent,
@@ -22,12 +21,13 @@ from registry.models import (
     Flag,
     User,
 )
+from registry.platform.extensions import db
 
 LEAVER = "leaver@example.org"
 
 
 def consent(app, user_id):
-    from registry import auth
+    from registry.accounts import auth
 
     with app.app_context():
         auth.set_consent(db.session.get(User, user_id), True)
@@ -128,13 +128,14 @@ def export_rows(runner, tmp_path, name="experiences"):
 
 
 def pseudonym(app, user_id):
-    from registry.export import Pseudonymizer
+    from registry.interchange.export import Pseudonymizer
 
     return Pseudonymizer(app.config["EXPORT_KEY"])("participant", user_id)
 
 
 def test_delete_account_leaves_every_count_and_export(app, client, runner, community, tmp_path):
-    from registry import report_upkeep, rights
+    from registry.contributions import rights
+    from registry.reporting import report_upkeep
 
     leaver, others = community["leaver"], community["others"]
     before = condition_counts(client)  # also fills the report cache, which must not serve stale counts
@@ -179,7 +180,8 @@ def test_delete_account_leaves_every_count_and_export(app, client, runner, commu
 
 
 def test_a_failed_deletion_changes_nothing(app, community, monkeypatch):
-    from registry import report_upkeep, rights
+    from registry.contributions import rights
+    from registry.reporting import report_upkeep
 
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -196,7 +198,7 @@ def test_a_failed_deletion_changes_nothing(app, community, monkeypatch):
 
 
 def test_withdrawing_consent_removes_the_participant_from_the_next_export(app, runner, community, tmp_path):
-    from registry import rights
+    from registry.contributions import rights
 
     leaver = community["leaver"]
     assert pseudonym(app, leaver) in {r["participant_id"] for r in export_rows(runner, tmp_path)}
@@ -214,7 +216,7 @@ def test_withdrawing_consent_removes_the_participant_from_the_next_export(app, r
 
 
 def test_download_holds_the_participants_data_and_nobody_elses(app, community):
-    from registry import rights
+    from registry.contributions import rights
 
     with app.app_context():
         data = rights.collect(user(community["leaver"]))
@@ -254,7 +256,7 @@ def test_download_holds_the_participants_data_and_nobody_elses(app, community):
 
 
 def test_csv_zip_has_one_spreadsheet_safe_table_per_kind(app, community, make):
-    from registry import rights
+    from registry.contributions import rights
 
     with app.app_context():
         archive = zipfile.ZipFile(io.BytesIO(rights.to_csv_zip(rights.collect(user(community["leaver"])))))
@@ -279,7 +281,7 @@ def test_csv_zip_has_one_spreadsheet_safe_table_per_kind(app, community, make):
 
 
 def test_tip_votes_are_in_the_download_and_leave_with_the_account(app, make, community):
-    from registry import rights, tips
+    from registry.contributions import rights, tips
     from registry.models import TipVote
 
     other_tip = make.experience(treatment="sumatriptan", tips="Rest in a dark room")

@@ -1,12 +1,12 @@
-"""Side effects across a condition's treatments (reports.side_effects, registry.views.side_effects)."""
+"""Side effects across a condition's treatments (reports.side_effects, registry.web.views.side_effects)."""
 
 import re
 
 import pytest
 
-from registry import cached_reports
-from registry.extensions import db
 from registry.models import Condition, Treatment
+from registry.platform.extensions import db
+from registry.reporting import cached_reports
 from reports.filters import Filters
 
 PAGE = "/conditions/migraine/side-effects"

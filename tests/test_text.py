@@ -1,6 +1,6 @@
 import pytest
 
-from registry.text import clean, contact_details, fold, name_key, slugify
+from forms.text import clean, contact_details, fold, name_key, slugify
 
 
 def test_name_key_ignores_case_spacing_accents_and_apostrophes():
@@ -56,7 +56,7 @@ def test_the_link_check_leaves_ordinary_text_alone(text):
 
 
 def test_strip_invisible_removes_overrides_and_hidden_characters():
-    from registry.text import strip_invisible
+    from forms.text import strip_invisible
 
     assert strip_invisible("\u202eevil\u202c") == "evil"
     assert strip_invisible("a\u200bb\u2066c\u2069d\ufeff\x07\U000e0041") == "abcd"
@@ -66,7 +66,7 @@ def test_strip_invisible_removes_overrides_and_hidden_characters():
 
 
 def test_thousands():
-    from registry.text import thousands
+    from forms.text import thousands
 
     assert [thousands(8242), thousands(1234.5), thousands(6.53), thousands(12), thousands(None), thousands("x")] == [
         "8,242",

@@ -1,13 +1,13 @@
-"""Tips: filtered and sorted lists, and the "this helped me" vote (registry.tips, its view in registry.views.reports)."""
+"""Tips: filtered and sorted lists, and the "this helped me" vote (registry.contributions.tips, its view in registry.web.views.reports)."""
 
 import re
 
 import pytest
 from sqlalchemy import func, select
 
-from registry import tips
-from registry.extensions import db
+from registry.contributions import tips
 from registry.models import AuditEvent, Experience, TipVote, User
+from registry.platform.extensions import db
 
 PAGE = "/conditions/migraine/treatments/sumatriptan"
 
@@ -125,7 +125,7 @@ def test_helpful_order_pages_on(app, make, pair):
 
 
 def test_a_real_form_post_carries_the_csrf_token(make, database_url, pair):
-    from registry import create_app
+    from registry.app import create_app
 
     csrf_app = create_app(
         {
@@ -140,7 +140,7 @@ def test_a_real_form_post_carries_the_csrf_token(make, database_url, pair):
     try:
         user_id = make.user(email="voter@example.org")
         with csrf_app.app_context():
-            from registry import auth
+            from registry.accounts import auth
 
             key = auth.start_session(db.session.get(User, user_id), "Firefox/130", remember=False)
             db.session.commit()
@@ -199,7 +199,7 @@ def test_the_choice_is_off_unless_ticked_and_kept_by_a_follow_up(app, make):
     make.condition("Migraine", "G43", treatments=["sumatriptan"])
     default, chosen = make.experience(tips="Off"), make.experience(tips="On", tips_show_answers=True)
     with app.app_context():
-        from registry import experiences
+        from registry.contributions import experiences
 
         assert db.session.get(Experience, default).tips_show_answers is False
         row = db.session.get(Experience, chosen)

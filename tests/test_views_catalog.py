@@ -1,12 +1,12 @@
-"""Catalog pages and the forms that add to the catalog (registry.views.catalog)."""
+"""Catalog pages and the forms that add to the catalog (registry.web.views.catalog)."""
 
 import re
 
 import pytest
 from sqlalchemy import func, select
 
-from registry.extensions import db
 from registry.models import Condition, Doctor, Treatment
+from registry.platform.extensions import db
 
 
 @pytest.fixture
@@ -303,7 +303,7 @@ def test_search_without_for_finds_every_listed_pair_only_and_says_when_too_few(c
 
 
 def test_adding_a_broad_word_as_a_condition_asks_for_the_diagnosis(client, auth, app, make, monkeypatch):
-    from registry import catalog
+    from registry.catalog import catalog
 
     make.condition("Major depressive disorder", "F33")
     make.condition("Persistent depressive disorder", "F34.1")
@@ -319,7 +319,7 @@ def test_adding_a_broad_word_as_a_condition_asks_for_the_diagnosis(client, auth,
 
 
 def test_a_value_the_catalog_refuses_is_a_400_page_not_a_500(client, auth, app, monkeypatch):
-    from registry import catalog
+    from registry.catalog import catalog
 
     def refuse(*args, **kwargs):
         raise ValueError("'Depression' can mean several conditions: choose the one meant")

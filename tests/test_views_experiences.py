@@ -1,12 +1,12 @@
-"""The experience form, "my experiences", editing and deleting (registry.views.experiences)."""
+"""The experience form, "my experiences", editing and deleting (registry.web.views.experiences)."""
 
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
 
-from registry.extensions import db
 from registry.models import Diagnosis, Experience, ExperienceSideEffect, ExperienceStopReason
+from registry.platform.extensions import db
 
 
 class _Inputs(HTMLParser):
@@ -351,7 +351,7 @@ def test_a_treatment_added_to_the_catalog_appears_in_the_form_at_once(client, au
 
 
 def test_an_entry_merged_away_while_the_form_was_open_is_asked_again(client, auth, app, catalog_rows):
-    from registry import catalog_merge
+    from registry.catalog import merge as catalog_merge
     from registry.models import Treatment, User
 
     auth.login()
@@ -441,7 +441,7 @@ def test_my_experiences_puts_the_actions_right_after_the_name_as_cards(client, a
     assert f"/experiences/{stopped}/update" in row
 
 
-# --- a day's changes per report and per account (registry.extensions.count_change) ---------------
+# --- a day's changes per report and per account (registry.platform.extensions.count_change) ---------------
 
 
 @pytest.fixture
@@ -541,7 +541,7 @@ def test_an_accounts_changes_a_day_are_capped_across_its_reports(limited, make, 
 
 
 def test_a_broad_word_makes_the_form_ask_which_diagnosis(client, auth, make, monkeypatch):
-    from registry import catalog
+    from registry.catalog import catalog
 
     make.treatment("Sertraline")
     make.condition("Major depressive disorder", "F33", treatments=["sertraline"])

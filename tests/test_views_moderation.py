@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from registry import report_upkeep
-from registry.extensions import db
 from registry.models import AuditEvent, Experience, Flag, Treatment
+from registry.platform.extensions import db
+from registry.reporting import report_upkeep
 
 TIP = "Ask for the nasal spray if tablets make you sick."
 
@@ -59,7 +59,7 @@ def test_queue_is_for_moderators(client, auth, tip):
 def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip):
     reporter = make.user(email="reporter@example.org")
     with app.app_context():
-        from registry import moderation
+        from registry.contributions import moderation
         from registry.models import User
 
         moderation.raise_flag(db.session.get(User, reporter), "tip", tip, "misinformation", "Wrong dose")
@@ -88,7 +88,7 @@ def test_moderator_hides_and_restores_a_flagged_tip(client, auth, make, app, tip
     # The author sees why on their own page.
     auth.logout()
     with app.app_context():
-        from registry import auth as accounts
+        from registry.accounts import auth as accounts
 
         user = accounts.find_user(author)
         user.set_password("correct horse battery")
@@ -145,7 +145,7 @@ def test_moderator_merges_a_duplicate_treatment(client, auth, app, make, tip):
     missing = client.post(url, data={"survivor": "no such drug"})
     assert "No treatment with that name" in missing.text
     with app.app_context():
-        from registry import catalog
+        from registry.catalog import catalog
 
         doctor, _ = catalog.add_doctor("Dr Ada Lovelace", "Neurology", "London", "GB")
         db.session.commit()
@@ -154,7 +154,7 @@ def test_moderator_merges_a_duplicate_treatment(client, auth, app, make, tip):
     assert odd.status_code == 200 and "No doctor with that name" in odd.text
     assert client.post(f"/moderation/doctor/{doctor_id + 1}/dismiss", data={}).status_code == 404
     with app.app_context():
-        from registry import moderation
+        from registry.contributions import moderation
         from registry.models import User
 
         moderation.raise_flag(db.session.scalar(sa.select(User)), "doctor", doctor_id, "other", "Wrong city?")

@@ -1,10 +1,12 @@
 """The doctor-rating form, doctor pages, find a doctor and the doctors API."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
-from registry.extensions import db
 from registry.models import Doctor, DoctorRating
+from registry.platform.extensions import db
 
 VALID = {
     "doctor": "1",
@@ -153,6 +155,23 @@ def test_doctor_page_find_a_doctor_and_api(client, auth, app, doctor):
     assert "Dr. Ines Moreau" in client.get("/conditions/migraine").text  # doctors rated for this condition
 
 
+def test_the_doctor_page_per_condition_is_a_card_per_condition_on_a_phone(client, auth, doctor):
+    """Per condition: a card on a phone (table.cards), the condition as its title, the average right under it
+    and every score labelled, never a row of seven columns scrolled sideways."""
+    for i in range(6):
+        auth.login(email=f"p{i}@example.org")
+        assert client.post("/ratings/new?doctor=1", data=VALID).status_code == 302
+        auth.logout()
+    page = client.get("/doctors/1").text
+    table = page[page.index("<h2>Per condition</h2>") :].split("</table>")[0]
+    assert '<table class="list cards">' in table and "table-scroll" not in table
+    row = table.split("<tbody>")[1].split("</tr>")[0]
+    assert re.search(
+        r'<tr><th scope="row"><a href="[^"]+">Migraine</a></th>\s*<td class="num key" data-label="Average', row
+    )
+    assert len(re.findall(r"<td ", row)) == len(re.findall(r'<td [^>]*data-label="[^"]+"', row)) == 6
+
+
 @pytest.mark.parametrize(
     "raw", ["2147483648", "2147483647", "99999999999999999999", "0", "-1", "1e3", "²", "0x1", "1.0"]
 )
@@ -165,7 +184,7 @@ def test_an_id_in_the_query_string_or_form_never_overflows(client, auth, doctor,
 
 
 def test_parse_id_is_the_one_bound():
-    from registry.database import MAX_ID, parse_id
+    from forms.text import MAX_ID, parse_id
 
     assert [parse_id(v) for v in ("1", " 42 ", str(MAX_ID), str(MAX_ID + 1), "", None, "007", "-3")] == [
         1,
@@ -197,7 +216,7 @@ def test_every_answer_box_sits_inside_its_whole_label_and_number_scales_are_grid
     assert form.count('<label class="choice"') == 11 + 4 * 5 + 5 + 4  # overall, five how-often, knowledge, recommend
 
 
-# --- a day's changes per rating and per account (registry.extensions.count_change) ---------------
+# --- a day's changes per rating and per account (registry.platform.extensions.count_change) ---------------
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Time on treatment on the pages, their CSV and the JSON API (reports/survival.py through registry/cached_reports.py)."""
+"""Time on treatment on the pages, their CSV and the JSON API (reports/survival.py through registry/reporting/cached_reports.py)."""
 
 import json
 

@@ -1,6 +1,6 @@
 import pytest
 
-from registry import vocab
+from registry.catalog import vocab
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_the_file_is_built_once_by_another_process_and_named_by_what_it_holds(tm
     calls = []
     monkeypatch.setattr(vocab.subprocess, "run", lambda args, check: calls.append(args) or path.write_bytes(b""))
     assert vocab.ensure_built() == path and vocab.ensure_built() == path
-    assert len(calls) == 1 and calls[0][1:4] == ["-m", "registry.vocab", "build"]
+    assert len(calls) == 1 and calls[0][1:4] == ["-m", "registry.catalog.vocab", "build"]
 
 
 def test_the_brand_list_changes_the_file_name(tmp_path, monkeypatch):
@@ -153,7 +153,7 @@ def test_a_worker_keeps_the_vocabularies_out_of_its_heap():
     import sys
 
     code = (
-        "import sys; from registry import vocab; vocab.resolve_drug('Camrese'); vocab.search_icd10('migraine');"
+        "import sys; from registry.catalog import vocab; vocab.resolve_drug('Camrese'); vocab.search_icd10('migraine');"
         "print(any(m in sys.modules for m in ('drug_named_entity_recognition', 'simple_icd_10_cm')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -213,7 +213,7 @@ def test_a_fork_waits_for_the_preload_so_workers_get_it_whole(monkeypatch):
 
 
 def test_the_catalog_finds_a_combination_typed_in_another_order_and_its_brands(ctx):
-    from registry import catalog
+    from registry.catalog import catalog
 
     held, _ = catalog.add_treatment("Norgestimate/ethinyl estradiol", "drug")
     for typed in ["Ethinyl estradiol / norgestimate", "ethinyl estradiol and norgestimate", "Sprintec", "Sprintek"]:
@@ -224,7 +224,7 @@ def test_the_catalog_finds_a_combination_typed_in_another_order_and_its_brands(c
 
 
 def test_a_brand_of_a_combination_the_catalog_lacks_is_offered_and_filed_under_its_ingredients(ctx):
-    from registry import catalog
+    from registry.catalog import catalog
 
     (offer,) = [h for h in catalog.search_treatments("Camrese") if not h.in_catalog]
     assert offer.name == "Ethinyl estradiol/levonorgestrel"
@@ -239,7 +239,7 @@ def test_gunicorn_builds_the_file_in_its_master_before_the_workers_start(monkeyp
     import importlib
 
     monkeypatch.setenv("REGISTRY_DB_POOL_SIZE", "4")  # the module sets it when absent
-    conf = importlib.import_module("registry.gunicorn_conf")
+    conf = importlib.import_module("registry.web.gunicorn_conf")
     built = []
     monkeypatch.setattr(vocab, "ensure_built", lambda: built.append(True))
     conf.on_starting(server=None)
@@ -279,7 +279,7 @@ def test_a_grown_worker_gives_freed_heap_back_after_a_request(monkeypatch):
     import importlib
 
     monkeypatch.setenv("REGISTRY_DB_POOL_SIZE", "4")
-    conf = importlib.import_module("registry.gunicorn_conf")
+    conf = importlib.import_module("registry.web.gunicorn_conf")
     trims = []
 
     class Libc:

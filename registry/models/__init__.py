@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy models, one module per area."""
+"""Storage: the typed SQLAlchemy models, one module per area (catalog, experiences, ratings, follow-ups, users,
+moderation, mail, exports), the report tables and the published release tables. Every room above reads them."""
 
 from registry.models.catalog import (
     Condition,

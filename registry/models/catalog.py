@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import UTCDateTime, now_utc
-from registry.extensions import db
+from registry.platform.database import UTCDateTime, now_utc
+from registry.platform.extensions import db
 
 condition_treatment = Table(
     "condition_treatment",

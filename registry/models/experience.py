@@ -8,10 +8,10 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import UTCDateTime, new_report_key, now_utc
-from registry.extensions import db
 from registry.models.catalog import Condition, Treatment
 from registry.models.user import User
+from registry.platform.database import UTCDateTime, new_report_key, now_utc
+from registry.platform.extensions import db
 
 
 class Diagnosis(db.Model):
@@ -78,7 +78,7 @@ class Experience(db.Model):
     # tip): "What's new" counts new tips by it, so a follow-up that leaves the tip alone is not news.
     tips_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The author's choice, made beside the tip on the form: show their own answers (satisfaction, time
-    # on it, dose band, side-effect severity, role) with the tip (registry.tips). Off unless ticked.
+    # on it, dose band, side-effect severity, role) with the tip (registry.contributions.tips). Off unless ticked.
     # A server default only: the demo's bulk inserts leave the column out.
     tips_show_answers: Mapped[bool] = mapped_column(server_default=sa_false())
     # "Patients like me" bands, fixed when the report is written so aggregates stay stable.

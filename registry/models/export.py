@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import UTCDateTime, now_utc
-from registry.extensions import db
 from registry.models.user import User
+from registry.platform.database import UTCDateTime, now_utc
+from registry.platform.extensions import db
 
 
 class ExportLog(db.Model):

@@ -8,8 +8,8 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.database import UTCDateTime, now_utc
-from registry.extensions import db
+from registry.platform.database import UTCDateTime, now_utc
+from registry.platform.extensions import db
 
 # Where a history point comes from: the answers as first kept (before the first follow-up), the
 # answers as changed through the edit form since the last point, or a follow-up itself.

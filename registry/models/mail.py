@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.database import UTCDateTime, now_utc
-from registry.extensions import db
+from registry.platform.database import UTCDateTime, now_utc
+from registry.platform.extensions import db
 
 
 class OutboxMail(db.Model):
-    """One mail waiting to go out (registry.mail): kept until the mail server took it, retried meanwhile.
+    """One mail waiting to go out (registry.accounts.mail): kept until the mail server took it, retried meanwhile.
 
     A row with no recipient is a decoy (a reset asked for an address with no account): it costs the
     request the same work as a real mail and is dropped by the next drain without sending anything.
@@ -41,7 +41,7 @@ class LinkToken(db.Model):
     """The token of a mailed link (password reset, address confirmation), stored as its SHA-256 only.
 
     The link carries 32 random bytes and nothing else: neither the account nor the address can be read
-    from it. A token works once and only for a while (registry.auth). A row with no account stands in
+    from it. A token works once and only for a while (registry.accounts.auth). A row with no account stands in
     for a reset asked for an unknown address (the same work, a link that never works).
     """
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import UTCDateTime, now_utc
-from registry.extensions import db
 from registry.models.user import User
+from registry.platform.database import UTCDateTime, now_utc
+from registry.platform.extensions import db
 
 # What can be flagged: free text (by the row that holds it) and catalog entries.
 FLAG_TARGETS = ("tip", "comment", "condition", "treatment", "doctor")

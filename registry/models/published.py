@@ -1,6 +1,6 @@
 """The published tables: the numbers pages, CSVs and the API read, written only by a release.
 
-A release (registry/release.py) copies a view's true counts here from the maintained report
+A release (registry/reporting/release.py) copies a view's true counts here from the maintained report
 tables only when at least ``min_n`` distinct participants changed in it since it was last
 published; otherwise the row stays byte-identical. Each row's ``key_sum`` is the seed its
 protected numbers are drawn from: its set of reports' fixed keys, each plus the offset of the release
@@ -29,9 +29,9 @@ from sqlalchemy import (
     Text,
 )
 
-from registry.database import UTCDateTime
-from registry.extensions import db
 from registry.models.report_tables import COUNT_COLUMNS
+from registry.platform.database import UTCDateTime
+from registry.platform.extensions import db
 
 ANY = "*"  # a dimension a view does not filter on
 
@@ -145,7 +145,7 @@ pub_member = Table(
     Column("user_id", Integer, nullable=False),
     Column("a", Integer, nullable=False),  # condition (e) or doctor (r)
     Column("b", Integer, nullable=False),  # treatment (e) or condition (r)
-    Column("dims", Integer, nullable=False),  # the report's "like me" values, coded (registry.release)
+    Column("dims", Integer, nullable=False),  # the report's "like me" values, coded (registry.reporting.release)
     Column("version", BigInteger, nullable=False),  # a hash of what the report said
 )
 

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import UTCDateTime, new_report_key, now_utc
-from registry.extensions import db
 from registry.models.catalog import Condition, Doctor
 from registry.models.user import User
+from registry.platform.database import UTCDateTime, new_report_key, now_utc
+from registry.platform.extensions import db
 from scales import COMMUNICATION_ITEMS  # noqa: F401  (re-exported by registry.models)
 
 

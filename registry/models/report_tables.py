@@ -1,4 +1,4 @@
-"""The report tables (the storage of counts kept current on every write by registry/report_upkeep.py).
+"""The report tables (the storage of counts kept current on every write by registry/reporting/report_upkeep.py).
 
 report_cell holds, per condition, treatment and "patients like me" cell (role, age band, sex,
 years since diagnosis; "" when not given), the number of experiences and one count column per
@@ -16,8 +16,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table
 
 import scales
-from registry.database import UTCDateTime
-from registry.extensions import db
+from registry.platform.database import UTCDateTime
+from registry.platform.extensions import db
 
 DIMENSIONS = ("role", "age_band", "sex", "years_since_diagnosis")
 
@@ -87,7 +87,7 @@ report_version = Table(
 # Windows in which the report tables are checked against the raw rows by every `registry release`, and
 # rebuilt when they differ: opened by `registry init` when it migrates a registry (servers of the previous
 # release may still write, with its own upkeep, until the rollout ends), closed when the window ends or
-# by `registry aggregates check --repair` (registry/report_upkeep.py, verify()).
+# by `registry aggregates check --repair` (registry/reporting/report_upkeep.py, verify()).
 upkeep_check = Table(
     "upkeep_check",
     db.metadata,

@@ -10,8 +10,8 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from registry.database import UTCDateTime, now_utc
-from registry.extensions import db
+from registry.platform.database import UTCDateTime, now_utc
+from registry.platform.extensions import db
 
 # Bump when the consent text in templates/auth/_consent_text.html changes.
 CONSENT_VERSION = "2026-11-2"
@@ -61,7 +61,7 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    # The key of the log-in this object was loaded through (set by registry.auth); never stored.
+    # The key of the log-in this object was loaded through (set by registry.accounts.auth); never stored.
     login_key = None  # a str once set; a plain attribute, not a column
 
     def get_id(self) -> str | None:

@@ -110,8 +110,8 @@ def live_server(tmp_path_factory):
     _chromium_or_skip()
     from werkzeug.serving import make_server
 
-    from registry import create_app
-    from registry.extensions import db
+    from registry.app import create_app
+    from registry.platform.extensions import db
 
     path = tmp_path_factory.mktemp("e2e") / "registry.sqlite"
     app = create_app(
@@ -131,12 +131,12 @@ def live_server(tmp_path_factory):
         }
     )
     with app.app_context():
-        from registry.cli import init_database
+        from registry.cli.database import init_database
 
         init_database()
         ids = seed_community()
         # Load the drug and ICD-10-CM vocabularies now (seconds, once), not inside a page's time-out.
-        from registry import catalog
+        from registry.catalog import catalog
 
         catalog.search_treatments("Ozempic")
         catalog.search_conditions("diabetes")
@@ -155,9 +155,11 @@ def live_server(tmp_path_factory):
 def seed_community() -> dict:
     """A small, fixed community: enough reports for charts, tips, a rated doctor and staff accounts."""
     import scales
-    from registry import auth, catalog, experiences, ratings
-    from registry.extensions import db
+    from registry.accounts import auth
+    from registry.catalog import catalog
+    from registry.contributions import experiences, ratings
     from registry.models import User
+    from registry.platform.extensions import db
 
     rng = random.Random(9)
     good = ["major", "moderate", "moderate", "slight", "none", "cant_tell", "worse"]

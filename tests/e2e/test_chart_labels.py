@@ -15,9 +15,10 @@ HOSTILE_TERMS = ['<a href="//evil.example/">free pills</a>', "<b>bold</b> rash",
 @pytest.fixture
 def hostile(live_server) -> dict:
     """A condition whose treatments and side-effect terms carry markup, with enough reports for charts."""
-    from registry import catalog, experiences
-    from registry.extensions import db
+    from registry.catalog import catalog
+    from registry.contributions import experiences
     from registry.models import User
+    from registry.platform.extensions import db
 
     with live_server.app.app_context():
         condition = catalog.find_condition("Hostile label syndrome")

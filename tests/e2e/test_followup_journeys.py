@@ -16,8 +16,9 @@ def phone_only(viewport):
 
 def _experience_for(server, email: str) -> int:
     """An experience of the account, shared through the domain as the form shares it."""
-    from registry import auth, experiences
-    from registry.extensions import db
+    from registry.accounts import auth
+    from registry.contributions import experiences
+    from registry.platform.extensions import db
 
     with server.app.app_context():
         user = auth.find_user(email)

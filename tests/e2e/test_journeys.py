@@ -109,9 +109,9 @@ def test_caregiver_shares_for_the_person_they_care_for(ui, page, viewport, live_
     with live_server.app.app_context():
         from sqlalchemy import select
 
-        from registry import auth
-        from registry.extensions import db
+        from registry.accounts import auth
         from registry.models import Experience
+        from registry.platform.extensions import db
 
         user = auth.find_user(f"carer-{viewport}@e2e.example")
         saved = db.session.scalars(select(Experience).where(Experience.user_id == user.id)).one()
@@ -179,9 +179,9 @@ def test_moderator_hides_a_flagged_tip(ui, page, viewport, live_server):
     """Contract with the moderation work: Flag link -> form -> /moderation -> Hide."""
     tip = f"Order it from my cousin's website, it is cheaper ({viewport})."
     with live_server.app.app_context():
-        from registry import experiences
-        from registry.extensions import db
+        from registry.contributions import experiences
         from registry.models import User
+        from registry.platform.extensions import db
 
         author = User(
             email=f"author-{viewport}@e2e.example",

@@ -81,12 +81,14 @@ def demo_site(tmp_path_factory, live_server):
     """The demo as `registry demo` makes it, served on 127.0.0.1 for this module, with its logins."""
     from werkzeug.serving import make_server
 
-    from registry import auth, create_app
-    from registry.cli import DEMO_ACCOUNTS, ensure_demo_accounts, init_database, publish
-    from registry.demo import seed_demo
-    from registry.demo_accounts import seed_demo_follows, seed_demo_moderation, seed_demo_own_history
-    from registry.extensions import db
+    from registry.accounts import auth
+    from registry.app import create_app
+    from registry.cli.database import init_database, publish
+    from registry.cli.demo import DEMO_ACCOUNTS, ensure_demo_accounts
+    from registry.demo.logins import seed_demo_follows, seed_demo_moderation, seed_demo_own_history
+    from registry.demo.seed import seed_demo
     from registry.models import Experience
+    from registry.platform.extensions import db
 
     path = tmp_path_factory.mktemp("demo") / "registry.sqlite"
     app = create_app(
@@ -299,8 +301,8 @@ def _future_rows(app) -> dict[str, int]:
     """The demo's rows dated after now: reports, their history, tips and ratings (none should be)."""
     from sqlalchemy import func, or_, select
 
-    from registry.extensions import db
     from registry.models import DoctorRating, Experience, ExperienceUpdate
+    from registry.platform.extensions import db
 
     now = datetime.now(timezone.utc)
     month = now.strftime("%Y-%m")

@@ -55,8 +55,9 @@ def member(ui, live_server):
     n = next(_accounts)
     email = f"targets{n}@e2e.example"
     ui.register(email, f"thumb-{n}")
-    from registry import auth, experiences
-    from registry.extensions import db
+    from registry.accounts import auth
+    from registry.contributions import experiences
+    from registry.platform.extensions import db
 
     with live_server.app.app_context():
         user = auth.find_user(email)

@@ -17,7 +17,7 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-KEY_RANGE = 2**40  # registry.database.REPORT_KEY_BITS
+KEY_RANGE = 2**40  # registry.platform.database.REPORT_KEY_BITS
 
 
 def _random_key() -> str:

@@ -5,7 +5,7 @@ Revises: 0013_tip_votes
 Create Date: 2026-11-30 22:55:00
 
 The table starts empty; `registry init` (which runs this upgrade) fills it from the raw
-experiences, as it does for any missing aggregate (registry.report_upkeep.rebuild_if_missing).
+experiences, as it does for any missing aggregate (registry.reporting.report_upkeep.rebuild_if_missing).
 """
 
 import sqlalchemy as sa

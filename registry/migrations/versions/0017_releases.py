@@ -5,7 +5,7 @@ Revises: 0016_tips_published_at
 Create Date: 2026-12-06 20:30:00
 
 The tables start empty; `registry init` (which runs this upgrade) then runs a first release
-(registry.release), as `registry release` does on its timer.
+(registry.reporting.release), as `registry release` does on its timer.
 """
 
 import sqlalchemy as sa

@@ -1,0 +1,33 @@
+"""Data-rights forms: download my data, withdraw consent, delete my account."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, PasswordField, RadioField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from forms import FlaskForm, choices
+
+DOWNLOAD_FORMATS = [
+    ("json", "JSON: one file with everything, for programs and for keeping"),
+    ("csv", "CSV: a zip of one table per kind of data, for spreadsheets"),
+]
+
+
+class DownloadForm(FlaskForm):
+    format = RadioField("Format", choices=choices(DOWNLOAD_FORMATS), default="json", validators=[InputRequired()])
+
+
+class WithdrawConsentForm(FlaskForm):
+    """A button only: the CSRF token is the form."""
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[InputRequired(), Length(max=200)],
+        description="To make sure that it is you.",
+    )
+    confirm = BooleanField(
+        "I understand that my account, my experiences and my doctor ratings are deleted for good.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

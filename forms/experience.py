@@ -1,0 +1,223 @@
+"""The treatment-experience form: every field of docs/domain.md "A treatment experience" under its name there."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from wtforms import (
+    Field,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import BooleanField, DecimalField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+import scales
+from forms import (
+    MONTH_INPUT,
+    FlaskForm,
+    YearField,
+    blank_first,
+    choices,
+    month_validator,
+    number_choices,
+    scale_radio,
+)
+from forms.text import clean, contact_details, strip_invisible
+
+MAX_TERMS, MAX_TERM_LENGTH = 20, 80
+# No medicine is taken in more than 100,000 of any unit at once (100 g, 100 l...): a larger
+# number is a typing slip, which the participant is asked to check rather than told "above 0".
+DOSE_MIN, DOSE_MAX = Decimal("0.0001"), Decimal("100000")
+
+
+def normalize_term(term: str) -> str:
+    """One spelling per side effect: "Nausea " and "nausea" are one term."""
+    return clean(strip_invisible(term)).lower()
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """One checkbox per code; each checked box posts one value."""
+
+    widget = ListWidget(prefix_label=False, html_tag="ul")
+    option_widget = CheckboxInput()
+
+
+class TermsField(Field):
+    """Side-effect terms: checked starter terms plus free entries (comma-separated), normalized."""
+
+    widget = TextInput()
+
+    def _value(self) -> str:
+        starter = set(scales.SIDE_EFFECT_STARTER_TERMS)
+        return ", ".join(t for t in (self.data or []) if t not in starter)
+
+    def process_formdata(self, valuelist):
+        terms: list[str] = []
+        for value in valuelist:
+            for part in value.split(","):
+                term = normalize_term(part)
+                if term and term not in terms:
+                    terms.append(term)
+        self.data = terms
+
+    def pre_validate(self, form):
+        if len(self.data or []) > MAX_TERMS:
+            raise ValidationError(f"List at most {MAX_TERMS} side effects.")
+        for term in self.data or []:
+            if len(term) > MAX_TERM_LENGTH:
+                raise ValidationError(f"Keep each side effect under {MAX_TERM_LENGTH} characters.")
+            # Terms are public in reports (above the minimum group size) and cannot be held for review.
+            if contact_details(term):
+                raise ValidationError("A side effect cannot hold an email address, a phone number or a link.")
+
+
+def _finite(form, field):
+    # "NaN", "sNaN" and "Infinity" parse as decimals; stop before NumberRange compares them.
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Enter a number, for example 50 or 0.5.")
+
+
+class ExperienceForm(FlaskForm):
+    """What one treatment did for one condition. Catalog choices come from the view."""
+
+    condition = SelectField("Condition", validators=[DataRequired(message="Choose the condition.")])
+    treatment = SelectField("Treatment", validators=[DataRequired(message="Choose the treatment.")])
+    role = scale_radio(scales.ROLE, "Who is this about?")
+    diagnosed_year = YearField(
+        "Year of diagnosis",
+        message="Enter a year such as 2015.",
+        description="Optional. Lets others compare with people diagnosed as long ago as you.",
+    )
+    started = StringField(
+        "Started",
+        validators=[DataRequired(message="Give the month you started."), month_validator("start")],
+        render_kw=MONTH_INPUT,
+        description="Year and month, for example 2024-03.",
+    )
+    stopped = StringField(
+        "Stopped",
+        validators=[Optional(), month_validator("stop")],
+        render_kw=MONTH_INPUT,
+        description="Leave empty if you still use it.",
+    )
+    dose_amount = DecimalField(
+        "Dose",
+        places=None,
+        validators=[
+            Optional(),
+            _finite,
+            NumberRange(min=DOSE_MIN, message="Enter a dose above 0, for example 50 or 0.5."),
+            NumberRange(max=DOSE_MAX, message=f"Enter at most {DOSE_MAX:,} (in the unit chosen); check the number."),
+        ],
+        render_kw={"inputmode": "decimal"},
+        description="For example 50, or 0.5.",
+    )
+    # No Optional(): it would stop before validate_dose_unit asks for the unit of a given amount.
+    dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"), default="")
+    dose_frequency = SelectField(
+        "How often", choices=blank_first(scales.DOSE_FREQUENCY.choices, "How often"), validators=[Optional()]
+    )
+    effectiveness = scale_radio(scales.EFFECTIVENESS, "How well did it work?")
+    side_effect_severity = scale_radio(scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst")
+    side_effects = TermsField("Other side effects", description="Separate several with commas.")
+    adherence = scale_radio(scales.ADHERENCE, "Did you take it as prescribed?", required=False)
+    burden = scale_radio(scales.BURDEN, "How hard was it to take?", required=False)
+    cost_per_month = scale_radio(scales.COST_PER_MONTH, "Cost to you per month", required=False)
+    insurance_coverage = scale_radio(scales.INSURANCE_COVERAGE, "Did insurance pay for it?", required=False)
+    stop_reasons = MultiCheckboxField(
+        "Why did you stop?", choices=choices(scales.STOP_REASON.choices), validators=[Optional()]
+    )
+    satisfaction = RadioField(
+        "Overall satisfaction",
+        choices=number_choices(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX),
+        validators=[InputRequired(message="Choose a number from 1 to 10.")],
+        description="1 = very dissatisfied, 10 = very satisfied.",
+    )
+    would_recommend = scale_radio(scales.WOULD_RECOMMEND, "Would you recommend it to someone with the same condition?")
+    tips = TextAreaField(
+        "Tips for others",
+        validators=[
+            Optional(),
+            Length(max=scales.TIPS_MAX_LENGTH, message=f"Keep tips under {scales.TIPS_MAX_LENGTH:,} characters."),
+        ],
+        description="Optional: what helped, how you coped. Shown under your public name. No names, emails or links.",
+    )
+    # Off by default: the answers of everyone who does not tick it stay inside the protected numbers.
+    tips_show_answers = BooleanField(
+        "Show my answers with my tip",
+        description="These answers will be public with your tip: your satisfaction, how long you used it, your "
+        "dose band, your side effects at their worst, and whether you are the patient or a caregiver.",
+    )
+
+    def __init__(self, *args, conditions=(), treatments=(), drug_slugs=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.condition.choices = blank_first(conditions, "Choose a condition")
+        self.treatment.choices = blank_first(treatments, "Choose a treatment")
+        self.drug_slugs = drug_slugs
+
+    def validate_stopped(self, field):
+        if field.data and self.started.data and not self.started.errors and field.data < self.started.data:
+            raise ValidationError("The stop month cannot be before the start month.")
+
+    def validate_dose_amount(self, field):
+        if field.data is None:
+            return
+        if self._not_a_drug():
+            raise ValidationError("A dose applies to drugs only; leave it empty for this treatment.")
+
+    def _not_a_drug(self) -> bool:
+        return bool(self.treatment.data) and self.treatment.data not in self.drug_slugs
+
+    def validate_dose_unit(self, field):
+        # Each message goes beside the field that lacks the answer.
+        if field.data and self.dose_amount.data is None and self._not_a_drug():
+            raise ValidationError("A dose applies to drugs only; leave the unit empty for this treatment.")
+        if field.data and self.dose_amount.data is None and not self.dose_amount.errors:
+            raise ValidationError("Give the dose amount, or leave the unit empty.")
+        if not field.data and self.dose_amount.data is not None and not self.dose_amount.errors:
+            raise ValidationError("Choose the unit of the dose.")
+
+    def validate_dose_frequency(self, field):
+        # "How often" is part of the dose, which the domain keeps for drugs only (like the amount above).
+        if field.data and self._not_a_drug():
+            raise ValidationError('A dose applies to drugs only; leave "How often" empty for this treatment.')
+
+    def validate_stop_reasons(self, field):
+        if field.data and not self.stopped.data:
+            raise ValidationError("Reasons for stopping need a stop month; add it or untick the reasons.")
+
+    def values(self) -> dict:
+        """The cleaned answers, keyed by field name (docs/domain.md)."""
+        return {
+            "role": self.role.data,
+            "started": self.started.data,
+            "stopped": self.stopped.data or None,
+            "dose_amount": float(self.dose_amount.data) if self.dose_amount.data is not None else None,
+            "dose_unit": self.dose_unit.data or None,
+            "dose_frequency": self.dose_frequency.data or None,
+            "effectiveness": self.effectiveness.data,
+            "side_effect_severity": self.side_effect_severity.data,
+            "side_effects": list(self.side_effects.data or []),
+            "adherence": self.adherence.data or None,
+            "burden": self.burden.data or None,
+            "cost_per_month": self.cost_per_month.data or None,
+            "insurance_coverage": self.insurance_coverage.data or None,
+            "stop_reasons": list(self.stop_reasons.data or []) if self.stopped.data else [],
+            "satisfaction": int(self.satisfaction.data),
+            "would_recommend": self.would_recommend.data,
+            "tips": (self.tips.data or "").strip() or None,
+            "tips_show_answers": bool(self.tips_show_answers.data),
+        }

@@ -1,0 +1,14 @@
+"""The follow/unfollow button of a condition page: a form so that it carries the CSRF token."""
+
+from __future__ import annotations
+
+from wtforms import HiddenField
+from wtforms.validators import AnyOf
+
+from forms import FlaskForm
+
+
+class FollowForm(FlaskForm):
+    """Follow a condition (follow=1) or stop following it (follow=0); the same request twice changes nothing."""
+
+    follow = HiddenField(validators=[AnyOf(["1", "0"], message="follow must be 1 or 0.")])

@@ -1,0 +1,15 @@
+"""The "this helped me" button on a tip: a form so that it carries the CSRF token."""
+
+from __future__ import annotations
+
+from wtforms import HiddenField
+from wtforms.validators import AnyOf
+
+from forms import FlaskForm
+
+
+class HelpedForm(FlaskForm):
+    """Mark a tip as helpful (helped=1) or take it back (helped=0); the same request twice changes nothing."""
+
+    helped = HiddenField(validators=[AnyOf(["1", "0"], message="helped must be 1 or 0.")])
+    next = HiddenField()

@@ -1,0 +1,45 @@
+"""Blueprints, one per area; each view parses, calls the domain and renders. The helpers views share."""
+
+from __future__ import annotations
+
+from flask import abort, flash, request
+from sqlalchemy import select
+
+from registry.models import Condition, Treatment
+from registry.platform.extensions import db
+from reports.filters import FilterError, Filters, parse_filters
+
+MAX_PAGE = 100_000
+
+
+def page_arg() -> int:
+    """The ?page= number, clamped to 1..MAX_PAGE (so no huge offset ever reaches the database)."""
+    page = request.args.get("page", 1, type=int)
+    return min(max(page or 1, 1), MAX_PAGE)
+
+
+def filters_arg() -> Filters:
+    """The "patients like me" filters of the query string; a bad code is a 400 with its message."""
+    try:
+        return parse_filters(request.args)
+    except FilterError as error:
+        abort(400, str(error))
+
+
+def condition_or_404(slug: str, described: bool = False) -> Condition:
+    """The condition with this slug, or a 404 (described: its message names the slug, as the API's do)."""
+    return db.first_or_404(
+        select(Condition).where(Condition.slug == slug), description=f"No condition {slug!r}." if described else None
+    )
+
+
+def treatment_or_404(slug: str, described: bool = False) -> Treatment:
+    return db.first_or_404(
+        select(Treatment).where(Treatment.slug == slug), description=f"No treatment {slug!r}." if described else None
+    )
+
+
+def flash_text_state(row, noun: str) -> None:
+    """Tell the author at once when their tip or comment waits for a moderator."""
+    if row.text_state == "held":
+        flash(f"Your {noun} is not public yet: {row.text_reason} A moderator will look at it soon.", "info")
