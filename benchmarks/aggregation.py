@@ -34,27 +34,36 @@ def index_counts_pandas(frame: pd.DataFrame) -> dict[tuple[int, str], dict[str, 
 
 
 def true_bands_pandas(frame: pd.DataFrame, by: str = "treatment_id") -> dict[int, survival.TrueBands]:
-    """true_bands as pandas: bands by searchsorted, one groupby sum per (unit, axis, band), then a pivot."""
+    """true_bands as pandas: bands by searchsorted, then one groupby sum per result (band counts, keys, reasons)."""
     codes = [c[len(survival.REASON_PREFIX) :] for c in frame.columns if c.startswith(survival.REASON_PREFIX)]
     reason_columns = [survival.REASON_PREFIX + code for code in codes]
     rows = frame[frame["axis"].isin(("using", "stopped"))]
     starts = np.array([start for start, _ in survival.BANDS])
-    band = np.searchsorted(starts, rows["bucket"].to_numpy(), side="right") - 1
-    work = rows[[by, "axis", "n", "key_sum", *reason_columns]].assign(band=band)
-    sums = work.groupby([by, "axis", "band"], sort=True).sum()
+    band = np.searchsorted(starts, rows["bucket"].astype(int).to_numpy(), side="right") - 1
+    early = starts[band] < survival.EARLY_MONTHS
+    work = rows[[by, "axis", "n", "key_sum", *reason_columns]].astype({"n": "int64", "key_sum": "int64"})
+    work = work.assign(band=band, period=np.where(early, 0, 1))
+    keys = work.groupby(by)["key_sum"].sum()  # int64 holds a sum of 40-bit keys up to 8 million reports
+    counts = work.pivot_table(index=by, columns=["axis", "band"], values="n", aggfunc="sum", fill_value=0)
+    stopped = work[work["axis"] == "stopped"]
+    reasons = stopped.groupby([by, "period"])[reason_columns].sum()
+    bands = range(len(survival.BANDS))
     result = {}
-    for unit, per_unit in sums.groupby(level=0, sort=False):
-        stopped, using = [0] * len(survival.BANDS), [0] * len(survival.BANDS)
-        reasons = {code: [0, 0] for code in codes}
-        for (_, axis, b), values in per_unit.iterrows():
-            (stopped if axis == "stopped" else using)[b] = int(values["n"])
-            if axis == "stopped":
-                period = 0 if survival.BANDS[b][0] < survival.EARLY_MONTHS else 1
-                for code in codes:
-                    reasons[code][period] += int(values[survival.REASON_PREFIX + code])
-        key = int(sum(int(k) for k in rows.loc[rows[by] == unit, "key_sum"]))  # Python ints: 40-bit keys
+    for unit in keys.index:
+        per_axis = {
+            axis: tuple(int(counts.at[unit, (axis, b)]) if (axis, b) in counts.columns else 0 for b in bands)
+            for axis in ("stopped", "using")
+        }
+        by_reason = {
+            code: tuple(
+                int(reasons.at[(unit, period), survival.REASON_PREFIX + code]) if (unit, period) in reasons.index else 0
+                for period in (0, 1)
+            )
+            for code in codes
+        }
+        total = sum(per_axis["stopped"]) + sum(per_axis["using"])
         result[int(unit)] = survival.TrueBands(
-            sum(stopped) + sum(using), key, tuple(stopped), tuple(using), {c: tuple(v) for c, v in reasons.items()}
+            total, int(keys[unit]), per_axis["stopped"], per_axis["using"], by_reason
         )
     return result
 
@@ -76,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", required=True, help="A seeded registry's database URL.")
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--ratings-database", help="Another registry for the doctors' step (default: --database).")
     args = parser.parse_args()
     os.environ.update(REGISTRY_DATABASE_URL=args.database, REGISTRY_SECRET_KEY="benchmark")
     from sqlalchemy import func, select
@@ -96,6 +106,10 @@ def main() -> None:
         ).first()
         counts = source.counts(condition_id, Filters(), outcomes.SUMMARY_FIELDS, None)
         slices = source.slices(("using", "stopped"), condition_id=condition_id)
+    if args.ratings_database:
+        os.environ["REGISTRY_DATABASE_URL"] = args.ratings_database
+        app = create_app()
+    with app.app_context():
         ratings = PublishedRatingSource(db.session).scores(by_condition=True)
     steps = [
         ("outcomes.index_counts (condition page)", counts, outcomes.index_counts, index_counts_pandas),
@@ -104,6 +118,9 @@ def main() -> None:
     ]
     print(f"{'step':<42} {'rows':>8} {'as written ms':>14} {'pandas ms':>10} {'pandas/written':>15}")
     for name, frame, written, pandas_step in steps:
+        if frame.empty:
+            print(f"{name:<42} {'no rows in this registry: give --ratings-database':>50}")
+            continue
         assert written(frame) == pandas_step(frame), name  # the same numbers both ways
         a, b = median_ms(written, frame, args.repeat), median_ms(pandas_step, frame, args.repeat)
         print(f"{name:<42} {len(frame):>8,} {a:>14.3f} {b:>10.3f} {b / a:>14.1f}x")
