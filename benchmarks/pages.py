@@ -4,6 +4,8 @@ Usage:
     python benchmarks/pages.py --sizes 100000 1000000          # seeds fresh SQLite registries
     python benchmarks/pages.py --database URL                   # an existing, seeded registry
     python benchmarks/pages.py --sizes 100000 --gunicorn        # plus sustained submissions, 4 workers
+    python benchmarks/pages.py --database sqlite:////path/registry.sqlite --before ../old-checkout
+                                                                # another checkout's code against this one's
 
 For each registry it times, server side (Flask test client, in process), the condition page of
 the largest and of a median condition, a treatment page, compare (3 treatments), a filtered
@@ -12,6 +14,10 @@ in the same run, from the raw rows (REPORT_SOURCE=raw), the naive baseline. Then
 latency of submitting the experience form, and with --gunicorn the sustained submissions per
 second through gunicorn with 4 workers on 127.0.0.1 (bounded in time), followed by
 `registry aggregates check`.
+
+With --before CHECKOUT (and a SQLite --database), the same pages are timed with the other checkout's code
+and with this one's, alternately (before, after, before, after: a shared machine's drift falls on both),
+each on a fresh copy of the database file, and the medians are printed side by side with their ratio.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +36,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 TARGETS_MS = {"condition": 100, "treatment": 100, "compare": 150, "filtered": 150, "api": 50}
 
 
@@ -262,6 +271,43 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
     return rows
 
 
+def _medians(checkout: Path, database: Path, repeat: int) -> dict[str, float]:
+    """One run of a checkout's own pages.py on a copy of the database: its median per operation."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / database.name
+        shutil.copyfile(database, copy)
+        output = subprocess.run(
+            [sys.executable, str(checkout / "benchmarks" / "pages.py"), "--database", f"sqlite:///{copy}"]
+            + ["--repeat", str(repeat)],
+            cwd=checkout,
+            env={**os.environ, "PYTHONPATH": str(checkout)},  # its code before any installed copy
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    table = output.split("\noperation", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    return {line[:44].strip(): float(line[44:].split()[1]) for line in table if line.strip()}
+
+
+def compare(args) -> None:
+    """Time the pages with --before's code and this checkout's, alternately, on copies of one database."""
+    database = Path(args.database.removeprefix("sqlite:///"))
+    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    for round_number in range(args.rounds):
+        for name, checkout in (("before", args.before.resolve()), ("after", ROOT)):
+            print(f"round {round_number + 1}: {name} ({checkout})...", file=sys.stderr)
+            runs[name].append(_medians(checkout, database, args.repeat))
+    print(f"\n{'operation':<44} {'before ms':>10} {'after ms':>10} {'after/before':>13}")
+    worst = 0.0
+    for operation in runs["after"][0]:
+        before = statistics.median(run[operation] for run in runs["before"] if operation in run)
+        after = statistics.median(run[operation] for run in runs["after"])
+        worst = max(worst, after / before)
+        print(f"{operation:<44} {before:>10.1f} {after:>10.1f} {after / before:>12.2f}x")
+    print(f"\nmedian of {args.rounds} runs of each (each the median of {args.repeat} requests), alternated on copies")
+    print(f"of {database.name}; before: {args.before}; the slowest page relative to before: {worst:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
@@ -269,7 +315,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--baseline-repeat", type=int, default=3)
     parser.add_argument("--gunicorn", action="store_true", help="Also measure sustained submissions under gunicorn.")
+    parser.add_argument("--before", type=Path, help="Another checkout to time on the same --database (SQLite).")
+    parser.add_argument("--rounds", type=int, default=2, help="With --before: runs of each checkout, alternated.")
     args = parser.parse_args()
+    if args.before:
+        compare(args)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         targets = (
