@@ -239,6 +239,50 @@ def _catalog_paths() -> dict:
     }
 
 
+def _treatment_overview() -> dict:
+    """The drug page's JSON: a treatment across the conditions it is shown for."""
+    return _object(
+        {
+            "treatment": _object(
+                {
+                    "slug": NAME,
+                    "name": NAME,
+                    "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
+                }
+            ),
+            "min_n": {"type": "integer"},
+            "disclosure": DISCLOSURE,
+            "n": {
+                "type": "integer",
+                "minimum": 0,
+                "nullable": True,
+                "description": "Sum of the shown conditions' protected counts; null when none is shown.",
+            },
+            "suppressed": {"type": "boolean"},
+            "conditions": {
+                "type": "array",
+                "description": "Shown conditions, most reported first, then hidden ones the catalog lists.",
+                "items": _object(
+                    {
+                        "condition": _object({"slug": NAME, "name": NAME}),
+                        "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
+                    }
+                ),
+            },
+            "side_effects": {
+                "type": "array",
+                "items": TERM,
+                "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n.",
+            },
+            "time_on_treatment": {
+                "type": "array",
+                "description": "Per shown condition with a curve, its time on treatment.",
+                "items": _object({"condition": _object({"slug": NAME, "name": NAME}), **TIME_SHOWN}),
+            },
+        }
+    )
+
+
 def _treatment_paths() -> dict:
     """A treatment's reports: across its conditions, ranked within one, and one treatment for one condition."""
     return {
@@ -246,46 +290,7 @@ def _treatment_paths() -> dict:
             "One treatment for every condition it is shown for (each as its own report), and its side effects overall.",
             [_param("treatment_slug", NAME, "A treatment's slug.", "path")],
             _json(
-                _object(
-                    {
-                        "treatment": _object(
-                            {
-                                "slug": NAME,
-                                "name": NAME,
-                                "kind": {**_codes(scales.TREATMENT_KIND.codes), "nullable": True},
-                            }
-                        ),
-                        "min_n": {"type": "integer"},
-                        "disclosure": DISCLOSURE,
-                        "n": {
-                            "type": "integer",
-                            "minimum": 0,
-                            "nullable": True,
-                            "description": "Sum of the shown conditions' protected counts; null when none is shown.",
-                        },
-                        "suppressed": {"type": "boolean"},
-                        "conditions": {
-                            "type": "array",
-                            "description": "Shown conditions, most reported first, then hidden ones the catalog lists.",
-                            "items": _object(
-                                {
-                                    "condition": _object({"slug": NAME, "name": NAME}),
-                                    "treatment": _shown_or_suppressed(DETAIL, SUPPRESSED_UNIT),
-                                }
-                            ),
-                        },
-                        "side_effects": {
-                            "type": "array",
-                            "items": TERM,
-                            "description": "Sums of the shown conditions' protected term counts, kept when at least min_n; share of n.",
-                        },
-                        "time_on_treatment": {
-                            "type": "array",
-                            "description": "Per shown condition with a curve, its time on treatment.",
-                            "items": _object({"condition": _object({"slug": NAME, "name": NAME}), **TIME_SHOWN}),
-                        },
-                    }
-                ),
+                _treatment_overview(),
                 "The treatment's reports.",
             ),
             errors=(404,),
