@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "packages.svg"
-TOP = "app"  # registry/app.py and registry/__main__.py: the factory and the command, above every room
+TOP = "app"  # registry/app.py, __main__.py (and 0.2.0's gunicorn_conf name): above every room
 
 _spec = importlib.util.spec_from_file_location("code_size", ROOT / "benchmarks" / "code_size.py")
 code_size = importlib.util.module_from_spec(_spec)
@@ -40,7 +40,7 @@ def box_of(module: str) -> str | None:
         return parts[0]
     if len(parts) == 1:
         return None  # the package's root: its version and paths, read by every room
-    return TOP if parts[1] in ("app", "__main__") else parts[1]
+    return TOP if parts[1] in ("app", "__main__", "gunicorn_conf") else parts[1]
 
 
 def arrows(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
