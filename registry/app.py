@@ -12,7 +12,7 @@ from sqlalchemy import event
 from registry import MIGRATIONS, TEMPLATES, models  # noqa: F401  (models registers the tables)
 from registry.accounts import mail as outbox
 from registry.cli import register_commands
-from registry.platform import settings
+from registry.platform import i18n, settings
 from registry.platform.extensions import cache, compress, csrf, db, limiter, login_manager, mail, migrate
 from registry.reporting import report_upkeep
 from registry.web import hooks, metrics, warmup
@@ -62,7 +62,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = _new_app(test_config)
     settings.load(app, test_config)  # defaults, config.py and REGISTRY_*, derived settings, secrets
     app.extensions["disclosure"] = settings.disclosure_policy(app)  # every published number goes through it
-    _init_extensions(app)  # database (and report upkeep), migrations, CSRF, cache, compression, limits, log-ins, mail
+    _init_extensions(
+        app
+    )  # database (and report upkeep), migrations, CSRF, cache, compression, limits, log-ins, mail, languages
     hooks.install(app)  # converters, request hooks, the log-in loader, template filters
     _register_blueprints(app)
     metrics.init_app(app)  # /metrics and request counts, when REGISTRY_METRICS is on
@@ -101,6 +103,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     mail.init_app(app)
+    i18n.init_app(app)  # Flask-Babel, the catalogs, the reader's language
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)

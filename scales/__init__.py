@@ -10,6 +10,8 @@ import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from scales import i18n
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -27,11 +29,22 @@ class Scale:
 
     @property
     def choices(self) -> list[tuple[str, str]]:
-        """(code, label) pairs for a WTForms field."""
-        return list(self.options)
+        """(code, label) pairs for a WTForms field, each label in the reader's language when rendered."""
+        return [(code, i18n.lazy_gettext(label)) for code, label in self.options]
 
     def label(self, code: str | None) -> str:
+        """The code's label in the reader's language (an unknown code is shown as it is)."""
+        label = self.english(code)
+        return i18n.gettext(label) if label and label != code else label
+
+    def english(self, code: str | None) -> str:
+        """The code's label in English, the source every catalog translates: for exports and codebooks."""
         return dict(self.options).get(code or "", code or "")
+
+    def hint(self, code: str) -> str:
+        """The code's help text in the reader's language, or ""."""
+        text = self.help.get(code, "")
+        return i18n.gettext(text) if text else ""
 
     def __contains__(self, code: object) -> bool:
         return code in self.codes
@@ -446,3 +459,8 @@ RATING_COUNTED_CODES: dict[str, tuple[str, ...]] = {
     **RATING_CODES,
     **{item: FREQUENCY.codes for item in COMMUNICATION_ITEMS},
 }
+
+
+def all_scales() -> list[Scale]:
+    """Every scale defined here, in the order of the module (the codebook's and the extractor's)."""
+    return [value for value in globals().values() if isinstance(value, Scale)]

@@ -47,6 +47,8 @@ class User(UserMixin, db.Model):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     # Set by an operator (`registry users disable`): no log-in, no session; nothing is deleted.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language chosen with the switcher while signed in ("es"); None reads the browser's. Mails use it too.
+    locale: Mapped[str | None] = mapped_column(String(12))
 
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ConsentEvent.at"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import abort, flash, request
 from sqlalchemy import select
 
@@ -43,3 +45,11 @@ def flash_text_state(row, noun: str) -> None:
     """Tell the author at once when their tip or comment waits for a moderator."""
     if row.text_state == "held":
         flash(f"Your {noun} is not public yet: {row.text_reason} A moderator will look at it soon.", "info")
+
+
+def same_site_path(target: str, default: str) -> str:
+    """target when it is a path on this site ("/conditions/migraine?x=1"), else default: never another host."""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
+        return target
+    return default

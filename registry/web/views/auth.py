@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -23,6 +22,7 @@ from forms.auth import (
 from registry.accounts import audit, auth, mail
 from registry.models import CONSENT_VERSION
 from registry.platform.extensions import db, limit_setting, limiter
+from registry.web.views import same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -97,11 +97,7 @@ def _send_confirmation(user, email: str, change: bool = False) -> None:
 
 def _safe_next(default: str) -> str:
     """Only follow a ?next= that stays on this site."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
-        return target
-    return default
+    return same_site_path(request.args.get("next", ""), default)
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -1,10 +1,14 @@
-"""The home page and the about page (the app's assets are served by registry.web.views.assets)."""
+"""The home page, the about page and the language switcher (the app's assets are served by registry.web.views.assets)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, redirect, render_template, request
+from flask_login import current_user
 
 from registry.catalog.catalog import popular_conditions
+from registry.platform import i18n
+from registry.platform.extensions import db
+from registry.web.views import same_site_path
 
 bp = Blueprint("main", __name__)
 
@@ -19,3 +23,19 @@ def index():
 def about():
     """How the registry works and what it is not."""
     return render_template("main/about.html")
+
+
+@bp.post("/language")
+def language():
+    """Read the site in another language: remembered on this browser (a cookie) and on the account; back to the page."""
+    code = request.form.get("lang", "")
+    if code not in i18n.codes():
+        abort(400, description="That language is not offered here.")
+    if current_user.is_authenticated:
+        current_user.locale = code
+        db.session.commit()
+    response = redirect(same_site_path(request.form.get("next", ""), "/"))
+    response.set_cookie(
+        i18n.COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure
+    )
+    return response

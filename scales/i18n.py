@@ -1,0 +1,140 @@
+"""Words in the reader's language, for code that knows nothing of requests.
+
+scales/, reports/ and forms/ call gettext, ngettext and the format_* functions here; the app installs
+the request's translations and locale (registry.platform.i18n), so outside a request (the CLI, the
+exports, a test of a pure function) every word is the English source and every number English.
+
+The source strings are English and are the message ids: a catalog (registry/translations/<lang>)
+maps them to a language. Scale labels, help texts and descriptions are extracted by extract_scales
+below, so scales/__init__.py keeps its plain tables.
+"""
+
+from __future__ import annotations
+
+import gettext as _stdlib_gettext
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from babel import Locale, numbers
+from babel.support import LazyProxy
+
+_null = _stdlib_gettext.NullTranslations()
+
+
+def _english() -> _stdlib_gettext.NullTranslations:
+    return _null
+
+
+def _no_locale() -> Locale | None:
+    return None
+
+
+_translations: Callable[[], _stdlib_gettext.NullTranslations] = _english
+_locale: Callable[[], Locale | None] = _no_locale
+
+
+def install(translations: Callable, locale: Callable) -> None:
+    """Take the words and the locale from these (the app passes Flask-Babel's, read per request)."""
+    global _translations, _locale
+    _translations, _locale = translations, locale
+
+
+def locale() -> Locale:
+    """The reader's locale, English outside a request."""
+    return _locale() or Locale("en")
+
+
+def language() -> str:
+    """The reader's language code: "en", "es"."""
+    return locale().language
+
+
+def gettext(message: str, **variables) -> str:
+    """The message in the reader's language, formatted with %(name)s variables when given."""
+    text = _translations().gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """The singular or plural message for num (the language's plural rule); %(num)s is num, as Flask-Babel does."""
+    variables.setdefault("num", num)
+    return _translations().ngettext(singular, plural, num) % variables
+
+
+def lazy_gettext(message: str, **variables) -> LazyProxy:
+    """A message translated when it is shown: for labels written once at import (form classes)."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined; it is translated where it is shown."""
+    return message
+
+
+def format_percent(share: float, digits: int = 0) -> str:
+    """A share as the reader's locale writes a percent: 0.55 -> "55%" in English, "55 %" in Spanish."""
+    if not digits:
+        return numbers.format_percent(share, locale=locale())
+    pattern = numbers.get_percent_format(locale=locale()).pattern.replace("0%", "0." + "0" * digits + "%")
+    return numbers.format_percent(share, format=pattern, locale=locale())
+
+
+def format_number(value: float | int, digits: int | None = None) -> str:
+    """A number as the reader's locale writes it: 12,345.6 in English, 12.345,6 in Spanish."""
+    if digits is None:
+        return numbers.format_decimal(value, locale=locale())
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return numbers.format_decimal(value, format=pattern, locale=locale())
+
+
+# --- catalogs -----------------------------------------------------------------------------------
+
+
+def compile_catalogs(directory: str | os.PathLike, force: bool = False) -> list[Path]:
+    """Compile each <lang>/LC_MESSAGES/*.po under directory to its .mo where missing or older.
+
+    The wheel's build runs it (setup.py), and a checkout's app runs it on start, so an edited
+    catalog is never served stale. Written beside, then renamed: workers starting together never
+    read half a file.
+    """
+    from babel.messages.mofile import write_mo  # babel's compiler: only builds and starts need it
+    from babel.messages.pofile import read_po
+
+    compiled = []
+    for po in sorted(Path(directory).glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if not force and mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as out:
+            write_mo(out, catalog, use_fuzzy=False)
+        os.replace(tmp, mo)
+        compiled.append(mo)
+    return compiled
+
+
+def extract_scales(fileobj, keywords, comment_tags, options):
+    """Babel extractor for scales/__init__.py: every scale's labels, help texts and description.
+
+    babel.cfg maps the scales module to it, so a label added to a table is in the next
+    extraction without being wrapped in N_().
+    """
+    import scales  # the tables themselves: reading them is surer than parsing their source
+
+    source = fileobj.read().decode("utf-8").splitlines()
+
+    def line_of(text: str) -> int:
+        needle = repr(text)[1:-1]
+        return next((i for i, line in enumerate(source, 1) if needle in line), 1)
+
+    for scale in scales.all_scales():
+        for code, label in scale.options:
+            yield line_of(label), None, label, [f"scale {scale.name}: answer {code}"]
+        for code, text in scale.help.items():
+            yield line_of(text), None, text, [f"scale {scale.name}: help for {code}"]
+        if scale.description:
+            yield line_of(scale.description), None, scale.description, [f"scale {scale.name}: description"]
