@@ -14,8 +14,10 @@ from __future__ import annotations
 import gettext as _stdlib_gettext
 import os
 import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from babel import Locale, numbers
 from babel.support import LazyProxy
@@ -31,18 +33,48 @@ def _no_locale() -> Locale | None:
     return None
 
 
+def _no_catalog(code: str) -> _stdlib_gettext.NullTranslations:
+    return _null
+
+
 _translations: Callable[[], _stdlib_gettext.NullTranslations] = _english
 _locale: Callable[[], Locale | None] = _no_locale
+_catalog: Callable[[str], _stdlib_gettext.NullTranslations] = _no_catalog
+# A language chosen for a stretch of code (language_of), over the request's: exports and FHIR write English
+# and each translation beside it, mails the recipient's language.
+_forced: ContextVar[str | None] = ContextVar("forced_language", default=None)
 
 
-def install(translations: Callable, locale: Callable) -> None:
-    """Take the words and the locale from these (the app passes Flask-Babel's, read per request)."""
-    global _translations, _locale
+def install(translations: Callable, locale: Callable, catalog: Callable[[str], object] | None = None) -> None:
+    """Take the words and the locale from these (the app passes Flask-Babel's, read per request), and
+    a language's catalog by its code from catalog (for language_of)."""
+    global _translations, _locale, _catalog
     _translations, _locale = translations, locale
+    _catalog = catalog or _no_catalog
+
+
+@contextmanager
+def language_of(code: str) -> Iterator[None]:
+    """Words and numbers in this language inside the block, whatever the request reads."""
+    token = _forced.set(code)
+    try:
+        yield
+    finally:
+        _forced.reset(token)
+
+
+def _words() -> _stdlib_gettext.NullTranslations:
+    forced = _forced.get()
+    if forced is None:
+        return _translations()
+    return _null if forced == "en" else _catalog(forced)
 
 
 def locale() -> Locale:
-    """The reader's locale, English outside a request."""
+    """The reader's locale (or language_of's), English outside a request."""
+    forced = _forced.get()
+    if forced is not None:
+        return Locale.parse(forced)
     return _locale() or Locale("en")
 
 
@@ -53,14 +85,14 @@ def language() -> str:
 
 def gettext(message: str, **variables) -> str:
     """The message in the reader's language, formatted with %(name)s variables when given."""
-    text = _translations().gettext(message)
+    text = _words().gettext(message)
     return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:
     """The singular or plural message for num (the language's plural rule); %(num)s is num, as Flask-Babel does."""
     variables.setdefault("num", num)
-    return _translations().ngettext(singular, plural, num) % variables
+    return _words().ngettext(singular, plural, num) % variables
 
 
 def lazy_gettext(message: str, **variables) -> LazyProxy:

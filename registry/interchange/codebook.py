@@ -5,7 +5,10 @@ The same descriptor becomes datapackage.json in every export and the human-reada
 
 from __future__ import annotations
 
+from flask import has_app_context
+
 import scales
+from registry.platform.i18n import translations
 
 MISSING = [""]
 
@@ -51,12 +54,20 @@ def _enum(name: str, scale: scales.Scale, description: str, required: bool = Fal
         "description": f"{description} Codes: {codes}.{order}" + (f" Source: {scale.source}." if scale.source else ""),
         "constraints": {"enum": list(scale.codes), **({"required": True} if required else {})},
         # Table Schema v2's machine-readable labels and order (v1 readers ignore them).
-        "categories": [{"value": code, "label": label} for code, label in scale.options],
+        # Each label's translation beside it, per language the registry offers ("translations": {"es": ...}).
+        "categories": [_category(code, label) for code, label in scale.options],
         "categoriesOrdered": outside is not None,
     }
     if outside:
         field["outsideOrder"] = list(outside)
     return field
+
+
+def _category(code: str, label: str) -> dict:
+    category = {"value": code, "label": label}
+    if has_app_context() and (translated := translations(label)):
+        category["translations"] = translated
+    return category
 
 
 def _string(name: str, description: str, required: bool = False, pattern: str | None = None) -> dict:

@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from flask import has_app_context
 from pydantic import ValidationError
 from sqlalchemy import select
 from wtforms.fields.core import UnboundField
@@ -32,6 +33,8 @@ from registry.interchange import export
 from registry.interchange.codebook import EXPERIENCE_SCHEMA_FIELDS, RATING_SCHEMA_FIELDS, UPDATE_FIELDS, UPDATE_KIND
 from registry.models import Condition, Doctor, Treatment
 from registry.platform.extensions import db
+from registry.platform.i18n import other_languages, translations
+from scales import i18n
 
 FHIR_VERSION = "4.0.1"
 # A name, not a location: the same in every deployment, so responses from one registry import into
@@ -55,6 +58,7 @@ REPORTED_EXTENSION = f"{CANONICAL}/StructureDefinition/first-reported"
 FOLLOW_UP_OF_EXTENSION = f"{CANONICAL}/StructureDefinition/follow-up-of"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"  # a string's text in another language
 FHIR_JSON = "application/fhir+json"
 FHIR_NDJSON = "application/fhir+ndjson"
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -225,13 +229,33 @@ QUESTIONNAIRE_NAMES = ("treatment-experience", "doctor-rating", FOLLOWUP_QUESTIO
 
 
 def _coding(code_system: str, code: str) -> dict:
-    return {"system": system_url(code_system), "code": code, "display": CODE_SYSTEMS[code_system].label(code)}
+    return {"system": system_url(code_system), "code": code, "display": CODE_SYSTEMS[code_system].english(code)}
 
 
-def _item(spec: Item, unbound: UnboundField | None) -> dict:
+def _translated(text: str, languages: tuple[str, ...]) -> dict | None:
+    """FHIR's translation extension for a string element (as its _element), or None when nothing translates it."""
+    extensions = [
+        {
+            "url": TRANSLATION,
+            "extension": [{"url": "lang", "valueCode": code}, {"url": "content", "valueString": value}],
+        }
+        for code, value in translations(text, languages).items()
+    ]
+    return {"extension": extensions} if extensions else None
+
+
+def _english(text) -> str:
+    """A form's label (translated where it is shown) as its English source."""
+    with i18n.language_of("en"):
+        return str(text)
+
+
+def _item(spec: Item, unbound: UnboundField | None, languages: tuple[str, ...]) -> dict:
     validators = (unbound.kwargs.get("validators") or []) if unbound is not None else []
-    label = spec.text or (unbound.args[0] if unbound is not None and unbound.args else spec.link_id)
+    label = _english(spec.text or (unbound.args[0] if unbound is not None and unbound.args else spec.link_id))
     item = {"linkId": spec.link_id, "text": label, "type": spec.type}
+    if text_translations := _translated(label, languages):
+        item["_text"] = text_translations
     if any(isinstance(v, DataRequired | InputRequired) for v in validators):
         item["required"] = True
     if spec.repeats:
@@ -261,7 +285,7 @@ def _item(spec: Item, unbound: UnboundField | None) -> dict:
 
 
 @functools.cache
-def _questionnaire(name: str) -> str:
+def _questionnaire(name: str, languages: tuple[str, ...]) -> str:
     title_name, title, items, form_class, description = _questionnaires()[name]
     fields = _form_fields(form_class)
     resource = {
@@ -282,24 +306,32 @@ def _questionnaire(name: str) -> str:
             if any(spec.link_id == "condition" for spec in items)
             else " Every coded answer uses the registry's CodeSystems, as in the treatment-experience questionnaire."
         ),
-        "item": [_item(spec, fields.get(spec.link_id)) for spec in items],
+        "item": [_item(spec, fields.get(spec.link_id), languages) for spec in items],
     }
     return json.dumps(resource)
 
 
 def questionnaire(name: str) -> dict:
     """The Questionnaire resource of one form ("treatment-experience" or "doctor-rating")."""
-    return json.loads(_questionnaire(name))
+    return json.loads(_questionnaire(name, _languages()))
+
+
+def _languages() -> tuple[str, ...]:
+    """The languages beside English the app offers: each label carries its translation into them."""
+    return other_languages() if has_app_context() else ()
 
 
 def code_system(name: str) -> dict:
     """The CodeSystem resource of one scale (ids in CODE_SYSTEMS)."""
     scale = CODE_SYSTEMS[name]
+    languages = _languages()
     concepts = []
     for code, label in scale.options:
         concept = {"code": code, "display": label}
         if scale.help.get(code):
             concept["definition"] = scale.help[code]
+        if designations := translations(label, languages):
+            concept["designation"] = [{"language": lang, "value": value} for lang, value in designations.items()]
         concepts.append(concept)
     description = scale.description or label_of(name)
     if scale.source:

@@ -7,10 +7,11 @@ Every compiled catalog is a language the switcher offers; adding one is docs/tra
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, support
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
@@ -34,9 +35,23 @@ def init_app(app: Flask) -> None:
         i18n.compile_catalogs(TRANSLATIONS)  # a checkout: the wheel's build has already done it
     babel.init_app(app, locale_selector=select_locale)
     app.extensions["languages"] = languages(app)
-    i18n.install(get_translations, _request_locale)
+    i18n.install(get_translations, _request_locale, catalog)
     app.jinja_env.globals["languages"] = lambda: app.extensions["languages"]
     app.jinja_env.globals["current_language"] = lambda: i18n.language()
+    app.jinja_env.globals["js_words"] = js_words
+
+
+def js_words() -> dict[str, str]:
+    """The words the scripts write into pages (registry/static/*.js), in the reader's language; %(name)s is filled there."""
+    _ = i18n.gettext
+    return {
+        "usual_for": _("Usual for %(name)s"),
+        "all_other_treatments": _("All other treatments"),
+        "selected": _("Selected %(name)s."),
+        "not_in_registry": _("%(name)s is not in the registry yet: add it with the link below."),
+        "no_treatment_found": _("No treatment found for “%(query)s”."),
+        "swipe_sideways": _("More columns: swipe the table sideways →"),
+    }
 
 
 def languages(app: Flask) -> list[tuple[str, str]]:
@@ -46,6 +61,35 @@ def languages(app: Flask) -> list[tuple[str, str]]:
         found.update(mo.parent.parent.name for mo in Path(directory).glob("*/LC_MESSAGES/messages.mo"))
     ordered = [DEFAULT] + sorted(found - {DEFAULT})
     return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in ordered]
+
+
+@functools.cache
+def _load(directories: str, code: str) -> support.Translations:
+    translations = support.Translations()
+    for directory in directories.split(";"):
+        translations.merge(support.Translations.load(directory, [code]))
+    return translations
+
+
+def catalog(code: str) -> support.Translations:
+    """One language's words, whatever the request reads (scales.i18n.language_of)."""
+    return _load(current_app.config["BABEL_TRANSLATION_DIRECTORIES"], code)
+
+
+def other_languages() -> tuple[str, ...]:
+    """Every offered language but English: the translations exports and FHIR carry beside the English source."""
+    return tuple(code for code in codes() if code != DEFAULT)
+
+
+def translations(text: str, languages: tuple[str, ...] | None = None) -> dict[str, str]:
+    """text (an English source string) in each language (by default every other offered one) whose catalog has it."""
+    found = {}
+    for code in other_languages() if languages is None else languages:
+        with i18n.language_of(code):
+            translated = i18n.gettext(text)
+        if translated != text:
+            found[code] = translated
+    return found
 
 
 def codes() -> list[str]:

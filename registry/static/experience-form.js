@@ -1,6 +1,8 @@
 // Progressive enhancement of the experience form: the form works without it.
 (function () {
   "use strict";
+  // The page's words in the reader's language (base.html: <body data-words>, registry.platform.i18n.js_words).
+  var words = JSON.parse(document.body.dataset.words || "{}");
   var form = document.getElementById("experience-form");
   if (!form) { return; }
 
@@ -24,9 +26,9 @@
       if (blank) { select.appendChild(blank); }
       if (first.length) {
         var top = document.createElement("optgroup");
-        top.label = "Usual for " + name;
+        top.label = words.usual_for.replace("%(name)s", name);
         var rest = document.createElement("optgroup");
-        rest.label = "All other treatments";
+        rest.label = words.all_other_treatments;
         all.forEach(function (o) { (first.indexOf(o.value) >= 0 ? top : rest).appendChild(o); });
         select.appendChild(top);
         select.appendChild(rest);
@@ -57,11 +59,11 @@
           var hit = (body.treatments || []).find(function (t) { return t.in_catalog; });
           if (hit) {
             select.value = hit.slug;
-            status.textContent = "Selected " + hit.name + (hit.matched.toLowerCase() !== hit.name.toLowerCase() ? " (" + hit.matched + ")" : "") + ".";
+            status.textContent = words.selected.replace("%(name)s", hit.name + (hit.matched.toLowerCase() !== hit.name.toLowerCase() ? " (" + hit.matched + ")" : ""));
           } else if (body.treatments && body.treatments.length) {
-            status.textContent = body.treatments[0].name + " is not in the registry yet: add it with the link below.";
+            status.textContent = words.not_in_registry.replace("%(name)s", body.treatments[0].name);
           } else {
-            status.textContent = "No treatment found for \u201c" + q + "\u201d.";
+            status.textContent = words.no_treatment_found.replace("%(query)s", q);
           }
         })
         .catch(function () { status.textContent = ""; });

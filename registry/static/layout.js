@@ -11,7 +11,7 @@
         hint = document.createElement("p");
         hint.className = "scroll-hint";
         hint.setAttribute("aria-hidden", "true");  // the region's label already says it scrolls
-        hint.textContent = "More columns: swipe the table sideways \u2192";
+        hint.textContent = JSON.parse(document.body.dataset.words || "{}").swipe_sideways;
         box.parentNode.insertBefore(hint, box);
       } else if (!scrolls && hasHint) {
         hint.remove();
