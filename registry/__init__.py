@@ -10,7 +10,7 @@ from pathlib import Path
 
 # This release: the top entry of CHANGELOG.md (tests/test_release_version.py holds the two equal). It names
 # the release in /health and `registry --version`, and namespaces the shared report cache (registry/platform/cache.py).
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 PACKAGE = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE.parent
