@@ -6,15 +6,18 @@ from wtforms import BooleanField, PasswordField, RadioField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from forms import FlaskForm, choices
+from scales.i18n import lazy_gettext
 
 DOWNLOAD_FORMATS = [
-    ("json", "JSON: one file with everything, for programs and for keeping"),
-    ("csv", "CSV: a zip of one table per kind of data, for spreadsheets"),
+    ("json", lazy_gettext("JSON: one file with everything, for programs and for keeping")),
+    ("csv", lazy_gettext("CSV: a zip of one table per kind of data, for spreadsheets")),
 ]
 
 
 class DownloadForm(FlaskForm):
-    format = RadioField("Format", choices=choices(DOWNLOAD_FORMATS), default="json", validators=[InputRequired()])
+    format = RadioField(
+        lazy_gettext("Format"), choices=choices(DOWNLOAD_FORMATS), default="json", validators=[InputRequired()]
+    )
 
 
 class WithdrawConsentForm(FlaskForm):
@@ -23,11 +26,11 @@ class WithdrawConsentForm(FlaskForm):
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField(
-        "Your password",
+        lazy_gettext("Your password"),
         validators=[InputRequired(), Length(max=200)],
-        description="To make sure that it is you.",
+        description=lazy_gettext("To make sure that it is you."),
     )
     confirm = BooleanField(
-        "I understand that my account, my experiences and my doctor ratings are deleted for good.",
-        validators=[DataRequired("Tick the box to confirm.")],
+        lazy_gettext("I understand that my account, my experiences and my doctor ratings are deleted for good."),
+        validators=[DataRequired(lazy_gettext("Tick the box to confirm."))],
     )

@@ -17,9 +17,11 @@ from wtforms.validators import (
 from forms import FlaskForm, YearField, blank_first, country_choices
 from forms.text import name_key
 from scales import SEX
+from scales.i18n import gettext as _
+from scales.i18n import lazy_gettext
 
 MIN_PASSWORD_LENGTH = 10
-PASSWORD_MESSAGE = f"Use at least {MIN_PASSWORD_LENGTH} characters (at most 200)."
+PASSWORD_MESSAGE = lazy_gettext("Use at least %(min)s characters (at most 200).", min=MIN_PASSWORD_LENGTH)
 
 
 class _TakenChecks:
@@ -32,91 +34,101 @@ class _TakenChecks:
 
 class RegisterForm(_TakenChecks, FlaskForm):
     email = EmailField(
-        "Email",
+        lazy_gettext("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-        description="Used only to log in. Never shown to anyone.",
+        description=lazy_gettext("Used only to log in. Never shown to anyone."),
     )
     pseudonym = StringField(
-        "Public name",
+        lazy_gettext("Public name"),
         validators=[
             DataRequired(),
             Length(min=3, max=40),
-            Regexp(r"^[\w .\-]+$", message="Use letters, digits, spaces, dots, dashes or underscores."),
+            Regexp(r"^[\w .\-]+$", message=lazy_gettext("Use letters, digits, spaces, dots, dashes or underscores.")),
         ],
-        description="Shown next to your tips and comments. Don't use your real name.",
+        description=lazy_gettext("Shown next to your tips and comments. Don't use your real name."),
     )
     password = PasswordField(
-        "Password",
+        lazy_gettext("Password"),
         validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_MESSAGE)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        description=lazy_gettext("At least %(min)s characters.", min=MIN_PASSWORD_LENGTH),
     )
     confirm = PasswordField(
-        "Repeat password", validators=[InputRequired(), EqualTo("password", "The passwords differ.")]
+        lazy_gettext("Repeat password"),
+        validators=[InputRequired(), EqualTo("password", lazy_gettext("The passwords differ."))],
     )
 
     def validate_email(self, field):
         if self.email_taken(field.data):
-            raise ValidationError("An account with this email already exists. Log in instead?")
+            raise ValidationError(_("An account with this email already exists. Log in instead?"))
 
     def validate_pseudonym(self, field):
         if "@" in field.data:
-            raise ValidationError("Don't use an email address as your public name.")
+            raise ValidationError(_("Don't use an email address as your public name."))
         if len(name_key(field.data)) < 3:
-            raise ValidationError("Use at least 3 letters or digits.")
+            raise ValidationError(_("Use at least 3 letters or digits."))
         if self.pseudonym_taken(field.data):
-            raise ValidationError("This public name is taken; choose another.")
+            raise ValidationError(_("This public name is taken; choose another."))
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=200)])
-    remember = BooleanField("Keep me logged in on this device")
+    email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(lazy_gettext("Password"), validators=[InputRequired(), Length(max=200)])
+    remember = BooleanField(lazy_gettext("Keep me logged in on this device"))
 
 
 class ChangePasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[InputRequired(), Length(max=200)])
+    current = PasswordField(lazy_gettext("Current password"), validators=[InputRequired(), Length(max=200)])
     password = PasswordField(
-        "New password",
+        lazy_gettext("New password"),
         validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_MESSAGE)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. Other devices will be logged out.",
+        description=lazy_gettext(
+            "At least %(min)s characters. Other devices will be logged out.", min=MIN_PASSWORD_LENGTH
+        ),
     )
     confirm = PasswordField(
-        "Repeat new password", validators=[InputRequired(), EqualTo("password", "The passwords differ.")]
+        lazy_gettext("Repeat new password"),
+        validators=[InputRequired(), EqualTo("password", lazy_gettext("The passwords differ."))],
     )
 
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
-        "Email",
+        lazy_gettext("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-        description="The address you log in with.",
+        description=lazy_gettext("The address you log in with."),
     )
 
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
+        lazy_gettext("New password"),
         validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_MESSAGE)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. Every device logged in to your account will be logged out.",
+        description=lazy_gettext(
+            "At least %(min)s characters. Every device logged in to your account will be logged out.",
+            min=MIN_PASSWORD_LENGTH,
+        ),
     )
     confirm = PasswordField(
-        "Repeat new password", validators=[InputRequired(), EqualTo("password", "The passwords differ.")]
+        lazy_gettext("Repeat new password"),
+        validators=[InputRequired(), EqualTo("password", lazy_gettext("The passwords differ."))],
     )
 
 
 class ChangeEmailForm(_TakenChecks, FlaskForm):
     email = EmailField(
-        "New email",
+        lazy_gettext("New email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-        description="We send a link to it; your address changes when you follow the link.",
+        description=lazy_gettext("We send a link to it; your address changes when you follow the link."),
     )
     current = PasswordField(
-        "Your password", validators=[InputRequired(), Length(max=200)], description="To make sure that it is you."
+        lazy_gettext("Your password"),
+        validators=[InputRequired(), Length(max=200)],
+        description=lazy_gettext("To make sure that it is you."),
     )
 
     def validate_email(self, field):
         if self.email_taken(field.data):
-            raise ValidationError("Another account uses this address.")
+            raise ValidationError(_("Another account uses this address."))
 
 
 class ButtonForm(FlaskForm):
@@ -125,16 +137,18 @@ class ButtonForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     birth_year = YearField(
-        "Birth year",
-        message="Enter a year such as 1980.",
-        description="Optional. Used only to compare with people of a similar age, shown as an age band.",
+        lazy_gettext("Birth year"),
+        message=lazy_gettext("Enter a year such as 1980."),
+        description=lazy_gettext("Optional. Used only to compare with people of a similar age, shown as an age band."),
     )
-    sex = SelectField("Sex", choices=blank_first(SEX.choices, "Not given"), validators=[Optional()])
-    country = SelectField("Country", validators=[Optional()])
+    sex = SelectField(
+        lazy_gettext("Sex"), choices=blank_first(SEX.choices, lazy_gettext("Not given")), validators=[Optional()]
+    )
+    country = SelectField(lazy_gettext("Country"), validators=[Optional()])
     research_consent = BooleanField(
-        "I agree that my answers may be used for research, de-identified, as described above.",
+        lazy_gettext("I agree that my answers may be used for research, de-identified, as described above."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = blank_first(country_choices(), "Not given")
+        self.country.choices = blank_first(country_choices(), lazy_gettext("Not given"))

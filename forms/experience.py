@@ -31,11 +31,14 @@ from forms import (
     YearField,
     blank_first,
     choices,
+    lazy_numbers,
     month_validator,
     number_choices,
     scale_radio,
 )
 from forms.text import clean, contact_details, strip_invisible
+from scales.i18n import N_, lazy_gettext
+from scales.i18n import gettext as _
 
 MAX_TERMS, MAX_TERM_LENGTH = 20, 80
 # No medicine is taken in more than 100,000 of any unit at once (100 g, 100 l...): a larger
@@ -75,108 +78,132 @@ class TermsField(Field):
 
     def pre_validate(self, form):
         if len(self.data or []) > MAX_TERMS:
-            raise ValidationError(f"List at most {MAX_TERMS} side effects.")
+            raise ValidationError(_("List at most %(max)s side effects.", max=MAX_TERMS))
         for term in self.data or []:
             if len(term) > MAX_TERM_LENGTH:
-                raise ValidationError(f"Keep each side effect under {MAX_TERM_LENGTH} characters.")
+                raise ValidationError(_("Keep each side effect under %(max)s characters.", max=MAX_TERM_LENGTH))
             # Terms are public in reports (above the minimum group size) and cannot be held for review.
             if contact_details(term):
-                raise ValidationError("A side effect cannot hold an email address, a phone number or a link.")
+                raise ValidationError(_("A side effect cannot hold an email address, a phone number or a link."))
 
 
 def _finite(form, field):
     # "NaN", "sNaN" and "Infinity" parse as decimals; stop before NumberRange compares them.
     if field.data is not None and not field.data.is_finite():
-        raise StopValidation("Enter a number, for example 50 or 0.5.")
+        raise StopValidation(_("Enter a number, for example 50 or 0.5."))
 
 
 class ExperienceForm(FlaskForm):
     """What one treatment did for one condition. Catalog choices come from the view."""
 
-    condition = SelectField("Condition", validators=[DataRequired(message="Choose the condition.")])
-    treatment = SelectField("Treatment", validators=[DataRequired(message="Choose the treatment.")])
-    role = scale_radio(scales.ROLE, "Who is this about?")
+    condition = SelectField(
+        lazy_gettext("Condition"), validators=[DataRequired(message=lazy_gettext("Choose the condition."))]
+    )
+    treatment = SelectField(
+        lazy_gettext("Treatment"), validators=[DataRequired(message=lazy_gettext("Choose the treatment."))]
+    )
+    role = scale_radio(scales.ROLE, lazy_gettext("Who is this about?"))
     diagnosed_year = YearField(
-        "Year of diagnosis",
-        message="Enter a year such as 2015.",
-        description="Optional. Lets others compare with people diagnosed as long ago as you.",
+        lazy_gettext("Year of diagnosis"),
+        message=lazy_gettext("Enter a year such as 2015."),
+        description=lazy_gettext("Optional. Lets others compare with people diagnosed as long ago as you."),
     )
     started = StringField(
-        "Started",
-        validators=[DataRequired(message="Give the month you started."), month_validator("start")],
+        lazy_gettext("Started"),
+        validators=[DataRequired(message=lazy_gettext("Give the month you started.")), month_validator("start")],
         render_kw=MONTH_INPUT,
-        description="Year and month, for example 2024-03.",
+        description=lazy_gettext("Year and month, for example 2024-03."),
     )
     stopped = StringField(
-        "Stopped",
+        lazy_gettext("Stopped"),
         validators=[Optional(), month_validator("stop")],
         render_kw=MONTH_INPUT,
-        description="Leave empty if you still use it.",
+        description=lazy_gettext("Leave empty if you still use it."),
     )
     dose_amount = DecimalField(
-        "Dose",
+        lazy_gettext("Dose"),
         places=None,
         validators=[
             Optional(),
             _finite,
-            NumberRange(min=DOSE_MIN, message="Enter a dose above 0, for example 50 or 0.5."),
-            NumberRange(max=DOSE_MAX, message=f"Enter at most {DOSE_MAX:,} (in the unit chosen); check the number."),
+            NumberRange(min=DOSE_MIN, message=lazy_gettext("Enter a dose above 0, for example 50 or 0.5.")),
+            NumberRange(
+                max=DOSE_MAX,
+                message=lazy_numbers(N_("Enter at most %(max)s (in the unit chosen); check the number."), max=DOSE_MAX),
+            ),
         ],
         render_kw={"inputmode": "decimal"},
-        description="For example 50, or 0.5.",
+        description=lazy_gettext("For example 50, or 0.5."),
     )
     # No Optional(): it would stop before validate_dose_unit asks for the unit of a given amount.
-    dose_unit = SelectField("Unit", choices=blank_first(scales.DOSE_UNIT.choices, "Unit"), default="")
-    dose_frequency = SelectField(
-        "How often", choices=blank_first(scales.DOSE_FREQUENCY.choices, "How often"), validators=[Optional()]
+    dose_unit = SelectField(
+        lazy_gettext("Unit"), choices=blank_first(scales.DOSE_UNIT.choices, lazy_gettext("Unit")), default=""
     )
-    effectiveness = scale_radio(scales.EFFECTIVENESS, "How well did it work?")
-    side_effect_severity = scale_radio(scales.SIDE_EFFECT_SEVERITY, "Side effects at their worst")
-    side_effects = TermsField("Other side effects", description="Separate several with commas.")
-    adherence = scale_radio(scales.ADHERENCE, "Did you take it as prescribed?", required=False)
-    burden = scale_radio(scales.BURDEN, "How hard was it to take?", required=False)
-    cost_per_month = scale_radio(scales.COST_PER_MONTH, "Cost to you per month", required=False)
-    insurance_coverage = scale_radio(scales.INSURANCE_COVERAGE, "Did insurance pay for it?", required=False)
+    dose_frequency = SelectField(
+        lazy_gettext("How often"),
+        choices=blank_first(scales.DOSE_FREQUENCY.choices, lazy_gettext("How often")),
+        validators=[Optional()],
+    )
+    effectiveness = scale_radio(scales.EFFECTIVENESS, lazy_gettext("How well did it work?"))
+    side_effect_severity = scale_radio(scales.SIDE_EFFECT_SEVERITY, lazy_gettext("Side effects at their worst"))
+    side_effects = TermsField(
+        lazy_gettext("Other side effects"), description=lazy_gettext("Separate several with commas.")
+    )
+    adherence = scale_radio(scales.ADHERENCE, lazy_gettext("Did you take it as prescribed?"), required=False)
+    burden = scale_radio(scales.BURDEN, lazy_gettext("How hard was it to take?"), required=False)
+    cost_per_month = scale_radio(scales.COST_PER_MONTH, lazy_gettext("Cost to you per month"), required=False)
+    insurance_coverage = scale_radio(
+        scales.INSURANCE_COVERAGE, lazy_gettext("Did insurance pay for it?"), required=False
+    )
     stop_reasons = MultiCheckboxField(
-        "Why did you stop?", choices=choices(scales.STOP_REASON.choices), validators=[Optional()]
+        lazy_gettext("Why did you stop?"), choices=choices(scales.STOP_REASON.choices), validators=[Optional()]
     )
     satisfaction = RadioField(
-        "Overall satisfaction",
+        lazy_gettext("Overall satisfaction"),
         choices=number_choices(scales.SATISFACTION_MIN, scales.SATISFACTION_MAX),
-        validators=[InputRequired(message="Choose a number from 1 to 10.")],
-        description="1 = very dissatisfied, 10 = very satisfied.",
+        validators=[InputRequired(message=lazy_gettext("Choose a number from 1 to 10."))],
+        description=lazy_gettext("1 = very dissatisfied, 10 = very satisfied."),
     )
-    would_recommend = scale_radio(scales.WOULD_RECOMMEND, "Would you recommend it to someone with the same condition?")
+    would_recommend = scale_radio(
+        scales.WOULD_RECOMMEND, lazy_gettext("Would you recommend it to someone with the same condition?")
+    )
     tips = TextAreaField(
-        "Tips for others",
+        lazy_gettext("Tips for others"),
         validators=[
             Optional(),
-            Length(max=scales.TIPS_MAX_LENGTH, message=f"Keep tips under {scales.TIPS_MAX_LENGTH:,} characters."),
+            Length(
+                max=scales.TIPS_MAX_LENGTH,
+                message=lazy_numbers(N_("Keep tips under %(max)s characters."), max=scales.TIPS_MAX_LENGTH),
+            ),
         ],
-        description="Optional: what helped, how you coped. Shown under your public name. No names, emails or links.",
+        description=lazy_gettext(
+            "Optional: what helped, how you coped. Shown under your public name. No names, emails or links."
+        ),
     )
     # Off by default: the answers of everyone who does not tick it stay inside the protected numbers.
     tips_show_answers = BooleanField(
-        "Show my answers with my tip",
-        description="These answers will be public with your tip: your satisfaction, how long you used it, your "
-        "dose band, your side effects at their worst, and whether you are the patient or a caregiver.",
+        lazy_gettext("Show my answers with my tip"),
+        description=lazy_gettext(
+            "These answers will be public with your tip: your satisfaction, how long you used it, your "
+            "dose band, your side effects at their worst, and whether you are the patient or a caregiver."
+        ),
     )
 
     def __init__(self, *args, conditions=(), treatments=(), drug_slugs=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.condition.choices = blank_first(conditions, "Choose a condition")
-        self.treatment.choices = blank_first(treatments, "Choose a treatment")
+        self.condition.choices = blank_first(conditions, _("Choose a condition"))
+        self.treatment.choices = blank_first(treatments, _("Choose a treatment"))
         self.drug_slugs = drug_slugs
 
     def validate_stopped(self, field):
         if field.data and self.started.data and not self.started.errors and field.data < self.started.data:
-            raise ValidationError("The stop month cannot be before the start month.")
+            raise ValidationError(_("The stop month cannot be before the start month."))
 
     def validate_dose_amount(self, field):
         if field.data is None:
             return
         if self._not_a_drug():
-            raise ValidationError("A dose applies to drugs only; leave it empty for this treatment.")
+            raise ValidationError(_("A dose applies to drugs only; leave it empty for this treatment."))
 
     def _not_a_drug(self) -> bool:
         return bool(self.treatment.data) and self.treatment.data not in self.drug_slugs
@@ -184,20 +211,20 @@ class ExperienceForm(FlaskForm):
     def validate_dose_unit(self, field):
         # Each message goes beside the field that lacks the answer.
         if field.data and self.dose_amount.data is None and self._not_a_drug():
-            raise ValidationError("A dose applies to drugs only; leave the unit empty for this treatment.")
+            raise ValidationError(_("A dose applies to drugs only; leave the unit empty for this treatment."))
         if field.data and self.dose_amount.data is None and not self.dose_amount.errors:
-            raise ValidationError("Give the dose amount, or leave the unit empty.")
+            raise ValidationError(_("Give the dose amount, or leave the unit empty."))
         if not field.data and self.dose_amount.data is not None and not self.dose_amount.errors:
-            raise ValidationError("Choose the unit of the dose.")
+            raise ValidationError(_("Choose the unit of the dose."))
 
     def validate_dose_frequency(self, field):
         # "How often" is part of the dose, which the domain keeps for drugs only (like the amount above).
         if field.data and self._not_a_drug():
-            raise ValidationError('A dose applies to drugs only; leave "How often" empty for this treatment.')
+            raise ValidationError(_('A dose applies to drugs only; leave "How often" empty for this treatment.'))
 
     def validate_stop_reasons(self, field):
         if field.data and not self.stopped.data:
-            raise ValidationError("Reasons for stopping need a stop month; add it or untick the reasons.")
+            raise ValidationError(_("Reasons for stopping need a stop month; add it or untick the reasons."))
 
     def values(self) -> dict:
         """The cleaned answers, keyed by field name (docs/domain.md)."""

@@ -6,9 +6,10 @@ from wtforms import HiddenField
 from wtforms.validators import AnyOf
 
 from forms import FlaskForm
+from scales.i18n import lazy_gettext
 
 
 class FollowForm(FlaskForm):
     """Follow a condition (follow=1) or stop following it (follow=0); the same request twice changes nothing."""
 
-    follow = HiddenField(validators=[AnyOf(["1", "0"], message="follow must be 1 or 0.")])
+    follow = HiddenField(validators=[AnyOf(["1", "0"], message=lazy_gettext("follow must be 1 or 0."))])

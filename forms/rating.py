@@ -6,7 +6,18 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 import scales
-from forms import MONTH_INPUT, FlaskForm, IdField, blank_first, month_validator, number_choices, scale_radio
+from forms import (
+    MONTH_INPUT,
+    FlaskForm,
+    IdField,
+    blank_first,
+    lazy_numbers,
+    month_validator,
+    number_choices,
+    scale_radio,
+)
+from scales.i18n import N_, lazy_gettext
+from scales.i18n import gettext as _
 
 
 def _how_often(label: str, required: bool = True, description: str = ""):
@@ -17,53 +28,64 @@ def _how_often(label: str, required: bool = True, description: str = ""):
 class DoctorRatingForm(FlaskForm):
     """A rating of one doctor for one condition. Condition choices come from the view."""
 
-    doctor = IdField("Doctor", validators=[DataRequired(message="Choose the doctor to rate.")])
+    doctor = IdField(
+        lazy_gettext("Doctor"), validators=[DataRequired(message=lazy_gettext("Choose the doctor to rate."))]
+    )
     condition = SelectField(
-        "For which condition did you see this doctor?", validators=[DataRequired(message="Choose the condition.")]
+        lazy_gettext("For which condition did you see this doctor?"),
+        validators=[DataRequired(message=lazy_gettext("Choose the condition."))],
     )
     last_visit = StringField(
-        "Last visit",
-        validators=[DataRequired(message="Give the month of your last visit."), month_validator("last visit")],
+        lazy_gettext("Last visit"),
+        validators=[
+            DataRequired(message=lazy_gettext("Give the month of your last visit.")),
+            month_validator("last visit"),
+        ],
         render_kw=MONTH_INPUT,
-        description="Year and month, for example 2025-09.",
+        description=lazy_gettext("Year and month, for example 2025-09."),
     )
     overall = RadioField(
-        "Using any number from 0 to 10, where 0 is the worst doctor possible and 10 is the best, "
-        "what number would you use to rate this doctor?",
+        lazy_gettext(
+            "Using any number from 0 to 10, where 0 is the worst doctor possible and 10 is the best, "
+            "what number would you use to rate this doctor?"
+        ),
         choices=number_choices(scales.OVERALL_MIN, scales.OVERALL_MAX),
-        validators=[InputRequired(message="Choose a number from 0 to 10.")],
+        validators=[InputRequired(message=lazy_gettext("Choose a number from 0 to 10."))],
     )
-    explained_clearly = _how_often("How often did this doctor explain things in a way that was easy to understand?")
-    listened_carefully = _how_often("How often did this doctor listen carefully to you?")
-    showed_respect = _how_often("How often did this doctor show respect for what you had to say?")
-    spent_enough_time = _how_often("How often did this doctor spend enough time with you?")
+    explained_clearly = _how_often(
+        lazy_gettext("How often did this doctor explain things in a way that was easy to understand?")
+    )
+    listened_carefully = _how_often(lazy_gettext("How often did this doctor listen carefully to you?"))
+    showed_respect = _how_often(lazy_gettext("How often did this doctor show respect for what you had to say?"))
+    spent_enough_time = _how_often(lazy_gettext("How often did this doctor spend enough time with you?"))
     got_appointment = _how_often(
-        "When you needed care right away, how often did you get an appointment as soon as you needed?",
+        lazy_gettext("When you needed care right away, how often did you get an appointment as soon as you needed?"),
         required=False,
-        description="Optional.",
+        description=lazy_gettext("Optional."),
     )
     knowledge = RadioField(
-        "How well did this doctor know your condition? (1 = not at all, 5 = extremely well)",
+        lazy_gettext("How well did this doctor know your condition? (1 = not at all, 5 = extremely well)"),
         choices=number_choices(scales.KNOWLEDGE_MIN, scales.KNOWLEDGE_MAX),
-        validators=[InputRequired(message="Choose a number from 1 to 5.")],
+        validators=[InputRequired(message=lazy_gettext("Choose a number from 1 to 5."))],
     )
     would_recommend = scale_radio(
-        scales.DOCTOR_RECOMMEND, "Would you recommend this doctor to your family and friends?"
+        scales.DOCTOR_RECOMMEND, lazy_gettext("Would you recommend this doctor to your family and friends?")
     )
     comment = TextAreaField(
-        "Comment",
+        lazy_gettext("Comment"),
         validators=[
             Optional(),
             Length(
-                max=scales.COMMENT_MAX_LENGTH, message=f"Keep comments under {scales.COMMENT_MAX_LENGTH:,} characters."
+                max=scales.COMMENT_MAX_LENGTH,
+                message=lazy_numbers(N_("Keep comments under %(max)s characters."), max=scales.COMMENT_MAX_LENGTH),
             ),
         ],
-        description="Optional. Shown under your public name. No names of other people, emails or links.",
+        description=lazy_gettext("Optional. Shown under your public name. No names of other people, emails or links."),
     )
 
     def __init__(self, *args, conditions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.condition.choices = blank_first(conditions, "Choose a condition")
+        self.condition.choices = blank_first(conditions, _("Choose a condition"))
 
     def values(self) -> dict:
         """The cleaned answers, keyed by field name (docs/domain.md)."""

@@ -6,51 +6,65 @@ from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from forms import MONTH_INPUT, FlaskForm, choices, month_validator
+from scales.i18n import gettext as _
+from scales.i18n import lazy_gettext
 
 
 class ExportForm(FlaskForm):
     """Filters of a research export. Catalog choices come from the view."""
 
     conditions = SelectMultipleField(
-        "Conditions",
+        lazy_gettext("Conditions"),
         validators=[Optional()],
-        description="None chosen: every condition. Hold Ctrl or Cmd to choose several.",
+        description=lazy_gettext("None chosen: every condition. Hold Ctrl or Cmd to choose several."),
     )
     treatments = SelectMultipleField(
-        "Treatments",
+        lazy_gettext("Treatments"),
         validators=[Optional()],
-        description="None chosen: every treatment. Doctor ratings are left out when you choose treatments.",
+        description=lazy_gettext(
+            "None chosen: every treatment. Doctor ratings are left out when you choose treatments."
+        ),
     )
     since = StringField(
-        "Reported from",
+        lazy_gettext("Reported from"),
         validators=[Optional(), month_validator("first")],
         render_kw=MONTH_INPUT,
-        description="Optional, YYYY-MM.",
+        description=lazy_gettext("Optional, YYYY-MM."),
     )
     until = StringField(
-        "Reported until",
+        lazy_gettext("Reported until"),
         validators=[Optional(), month_validator("last")],
         render_kw=MONTH_INPUT,
-        description="Optional, YYYY-MM (inclusive).",
+        description=lazy_gettext("Optional, YYYY-MM (inclusive)."),
     )
-    with_text = BooleanField("Include free text (tips, comments and participants' own side-effect terms)")
+    with_text = BooleanField(lazy_gettext("Include free text (tips, comments and participants' own side-effect terms)"))
     labelled = BooleanField(
-        "Also Stata (.dta) and SPSS (.sav) files with value and variable labels",
-        description="CSV and Parquet only; every export already holds a data dictionary (REDCap layout) and a "
-        "loader for R (CSV) or DuckDB (Parquet).",
+        lazy_gettext("Also Stata (.dta) and SPSS (.sav) files with value and variable labels"),
+        description=lazy_gettext(
+            "CSV and Parquet only; every export already holds a data dictionary (REDCap layout) and a "
+            "loader for R (CSV) or DuckDB (Parquet)."
+        ),
     )
     format = RadioField(
-        "Format",
+        lazy_gettext("Format"),
         default="csv",
         choices=choices(
             [
-                ("csv", "CSV files and datapackage.json (zip)"),
-                ("parquet", "Parquet files and datapackage.json (zip): typed columns, codes as categoricals"),
-                ("fhir", "FHIR R4 resources (ndjson): experiences, follow-ups and doctor ratings as responses"),
+                ("csv", lazy_gettext("CSV files and datapackage.json (zip)")),
+                (
+                    "parquet",
+                    lazy_gettext("Parquet files and datapackage.json (zip): typed columns, codes as categoricals"),
+                ),
+                (
+                    "fhir",
+                    lazy_gettext("FHIR R4 resources (ndjson): experiences, follow-ups and doctor ratings as responses"),
+                ),
             ]
         ),
-        description="The FHIR file holds the ValueSets of conditions and treatments, the doctors, then one "
-        "QuestionnaireResponse per experience, follow-up point and doctor rating.",
+        description=lazy_gettext(
+            "The FHIR file holds the ValueSets of conditions and treatments, the doctors, then one "
+            "QuestionnaireResponse per experience, follow-up point and doctor rating."
+        ),
     )
 
     def __init__(self, *args, conditions=(), treatments=(), **kwargs):
@@ -60,4 +74,4 @@ class ExportForm(FlaskForm):
 
     def validate_until(self, field):
         if field.data and self.since.data and not self.since.errors and field.data < self.since.data:
-            raise ValidationError("The last month cannot be before the first month.")
+            raise ValidationError(_("The last month cannot be before the first month."))

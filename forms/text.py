@@ -3,8 +3,11 @@ text, cleaning, and ids typed into a URL or form. Pure; the registry uses the sa
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+
+from scales.i18n import format_number
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -130,12 +133,21 @@ def contact_details(text: str | None) -> list[str]:
 
 
 def thousands(value) -> str:
-    """A number with thousands separators (8,242; 1,234.5); None as an empty string; text unchanged."""
+    """A number as the reader's locale writes it (8,242; 1,234.5 in English); None as an empty string; text unchanged.
+
+    A float keeps the decimals it has (6.53 stays 6.53, 12.0 stays 12.0); one Python writes with an
+    exponent, and NaN or infinity, are written as Python writes them.
+    """
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    return f"{value:,}"
+    if isinstance(value, int):
+        return format_number(value)
+    text = f"{value:,}"
+    if not math.isfinite(value) or "e" in text:
+        return text
+    return format_number(value, len(text.partition(".")[2]))
 
 
 def doctor_key(name: str) -> str:

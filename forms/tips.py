@@ -6,10 +6,11 @@ from wtforms import HiddenField
 from wtforms.validators import AnyOf
 
 from forms import FlaskForm
+from scales.i18n import lazy_gettext
 
 
 class HelpedForm(FlaskForm):
     """Mark a tip as helpful (helped=1) or take it back (helped=0); the same request twice changes nothing."""
 
-    helped = HiddenField(validators=[AnyOf(["1", "0"], message="helped must be 1 or 0.")])
+    helped = HiddenField(validators=[AnyOf(["1", "0"], message=lazy_gettext("helped must be 1 or 0."))])
     next = HiddenField()
