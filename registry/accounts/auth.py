@@ -22,6 +22,7 @@ from registry.models import CONSENT_VERSION, ConsentEvent, LinkToken, LoginFailu
 from registry.platform.database import now_utc
 from registry.platform.extensions import db
 from scales import ACCOUNT_ROLE
+from scales.i18n import gettext as _
 
 # A session not marked "keep me logged in" dies after this long without a request; a remembered
 # one after REMEMBER_COOKIE_DURATION. last_seen is written at most this often (one write, not one per page).
@@ -400,7 +401,7 @@ def confirm_email(token: str) -> tuple[User, str | None] | None:
     if email != user.pending_email:
         return None
     if email_taken(email):
-        raise ValueError("Another account uses this address now.")
+        raise ValueError(_("Another account uses this address now."))
     old = user.email
 
     audit.record("user.email", "user", user.id, {"confirmed": True}, actor=user)

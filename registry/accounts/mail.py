@@ -4,6 +4,10 @@ Every mail has a plain-text and an HTML body from templates/mail/<name>.txt and 
 built from REGISTRY_BASE_URL when set (the address participants know), else from the request's
 host (behind a proxy, REGISTRY_PROXY_FIX makes that the public one).
 
+A mail is written in its recipient's language (language_for): the one chosen on their account, else the
+one the request that sends it reads (someone who just registered, or asked for a link, in Spanish), else
+English. Callers give the subject as its English source (marked with N_); message() translates it.
+
 A mail is rendered in the request and written to the database's outbox (table mail_outbox) in a
 committed transaction before the page answers; a thread then hands it to the mail server. A mail
 the server refuses for now, or that a restart interrupts, stays in the outbox and is tried again
@@ -25,14 +29,17 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale, get_locale
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry.models import OutboxMail
+from registry.platform import i18n
 from registry.platform.database import now_utc
 from registry.platform.extensions import db, mail
+from scales.i18n import gettext
 
 # Pause before each next try: after the 1st failure 1 minute, ..., the 7th failure gives up (about 10 hours in all).
 RETRY_DELAYS = (
@@ -62,15 +69,33 @@ def link(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def message(to: str, subject: str, template: str, **context) -> EmailMultiAlternatives:
-    """The mail, with its text and HTML bodies rendered from templates/mail/ (needs an app context only)."""
-    msg = EmailMultiAlternatives(
-        subject=subject,
-        body=render_template(f"mail/{template}.txt", **context),
-        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
-        to=[to],
-    )
-    msg.attach_alternative(render_template(f"mail/{template}.html", **context), "text/html")
+def language_for(user=None, from_request: bool = True) -> str:
+    """The language of a mail to user: their account's, else the current request's (from_request), else English."""
+    offered = i18n.codes()
+    chosen = getattr(user, "locale", None)
+    if chosen in offered:
+        return chosen
+    if from_request and has_request_context():
+        reading = get_locale()
+        if reading is not None and str(reading) in offered:
+            return str(reading)
+    return i18n.DEFAULT
+
+
+def message(to: str, subject: str, template: str, language: str | None = None, **context) -> EmailMultiAlternatives:
+    """The mail, with its text and HTML bodies rendered from templates/mail/ (needs an app context only).
+
+    subject is the English source (N_); the subject and both bodies are written in language (by default
+    language_for the context's user).
+    """
+    with force_locale(language or language_for(context.get("user"))):
+        msg = EmailMultiAlternatives(
+            subject=gettext(subject),
+            body=render_template(f"mail/{template}.txt", **context),
+            from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+            to=[to],
+        )
+        msg.attach_alternative(render_template(f"mail/{template}.html", **context), "text/html")
     return msg
 
 
@@ -89,23 +114,24 @@ def enqueue(msg: EmailMultiAlternatives, recipient: str | None) -> OutboxMail:
     return row
 
 
-def send(to: str | None, subject: str, template: str, **context) -> None:
+def send(to: str | None, subject: str, template: str, language: str | None = None, **context) -> None:
     """Render one mail, commit it to the outbox, and have it sent (on a thread unless MAIL_ASYNC is off).
 
-    Commits the session: call it after the change the mail is about is ready to commit. Never raises
-    for the mail server: a failure leaves the mail in the outbox for the next try.
+    subject is the English source (N_), written like the bodies in language (by default language_for the
+    context's user). Commits the session: call it after the change the mail is about is ready to commit.
+    Never raises for the mail server: a failure leaves the mail in the outbox for the next try.
     """
     if not available():
         return
     context.setdefault("site", current_app.config.get("BASE_URL") or url_for("main.index", _external=True))
-    row = enqueue(message(to or "nobody@invalid", subject, template, **context), to)
+    row = enqueue(message(to or "nobody@invalid", subject, template, language, **context), to)
     db.session.commit()
     _dispatch(row.id)
 
 
-def decoy(subject: str, template: str, **context) -> None:
+def decoy(subject: str, template: str, language: str | None = None, **context) -> None:
     """Do the work of send() without sending: for an address with no account, so both cost the same time."""
-    send(None, subject, template, **context)
+    send(None, subject, template, language, **context)
 
 
 def _on_thread(app) -> bool:

@@ -24,6 +24,7 @@ from registry.models import (
 from registry.platform.extensions import db
 from registry.reporting import cached_reports
 from reports.filters import Filters
+from scales.i18n import gettext as _
 
 STARTER_CATALOG = PACKAGE / "data" / "catalog.json"
 
@@ -199,7 +200,13 @@ def add_condition(name: str, icd10: str | None = None, synonyms=(), user=None) -
     """
     broad = broad_conditions(name)
     if len(broad) > 1:
-        raise ValueError(f"{clean(name)!r} can mean {', '.join(c.name for c in broad)}: choose the one meant")
+        raise ValueError(
+            _(
+                "%(name)s can mean %(meanings)s: choose the one meant",
+                name=repr(clean(name)),
+                meanings=", ".join(c.name for c in broad),
+            )
+        )
     existing = find_condition(name)
     if existing is not None:
         return existing, False
@@ -207,7 +214,7 @@ def add_condition(name: str, icd10: str | None = None, synonyms=(), user=None) -
     if icd10:
         code = vocab.normalize_icd10(icd10)
         if code is None:
-            raise ValueError(f"{icd10!r} is not an ICD-10-CM code")
+            raise ValueError(_("%(code)s is not an ICD-10-CM code", code=repr(icd10)))
     condition = Condition(
         slug=_unique_slug(Condition, name),
         name=clean(name),
@@ -508,9 +515,9 @@ def compare_choice(condition: Condition, wanted: list[str]) -> tuple[list[Treatm
     chosen = sorted((t for t in options if t.slug in wanted), key=lambda t: wanted.index(t.slug))
     problem = None
     if len(wanted) > MAX_COMPARE:
-        problem = f"Choose at most {MAX_COMPARE} treatments."
+        problem = _("Choose at most %(n)s treatments.", n=MAX_COMPARE)
     elif len(chosen) < len(wanted):
-        problem = "Some of the chosen treatments are not among this condition's treatments."
+        problem = _("Some of the chosen treatments are not among this condition's treatments.")
     elif len(chosen) < 2:
-        problem = "Choose two to four treatments to compare." if wanted else None
+        problem = _("Choose two to four treatments to compare.") if wanted else None
     return options, (chosen if problem is None and len(chosen) >= 2 else []), problem

@@ -26,19 +26,40 @@ from registry.models import (
 )
 from registry.platform.extensions import db
 from registry.reporting import report_upkeep
+from scales.i18n import gettext as _
+from scales.i18n import ngettext
+
+
+def _counted(what: str, n: int) -> str:
+    """One of a merge's counts in words (what: a MergeResult key)."""
+    if what == "experiences":
+        return ngettext("%(num)s experience", "%(num)s experiences", n)
+    if what == "ratings":
+        return ngettext("%(num)s rating", "%(num)s ratings", n)
+    if what == "duplicate experiences":
+        return ngettext(
+            "%(num)s duplicate experience (a participant's second report of the same pair) removed",
+            "%(num)s duplicate experiences (a participant's second report of the same pair) removed",
+            n,
+        )
+    return ngettext(
+        "%(num)s duplicate rating (a participant's second report of the same pair) removed",
+        "%(num)s duplicate ratings (a participant's second report of the same pair) removed",
+        n,
+    )
 
 
 class MergeResult(dict):
     """What a merge did: "experiences"/"ratings" moved and "duplicate ..." (second reports of a pair) removed."""
 
     def summary(self, source_name: str, survivor_name: str) -> str:
-        moved = ", ".join(f"{n} {what}" for what, n in self.items() if not what.startswith("duplicate"))
-        folded = "; ".join(
-            f"{n} {what} (a participant's second report of the same pair) removed"
-            for what, n in self.items()
-            if what.startswith("duplicate") and n
-        )
-        return f"Merged {source_name} into {survivor_name}: moved {moved}" + (f"; {folded}" if folded else "") + "."
+        """The moderator's account of the merge, in the reader's language."""
+        moved = ", ".join(_counted(what, n) for what, n in self.items() if not what.startswith("duplicate"))
+        folded = "; ".join(_counted(what, n) for what, n in self.items() if what.startswith("duplicate") and n)
+        names = {"source": source_name, "survivor": survivor_name, "moved": moved}
+        if folded:
+            return _("Merged %(source)s into %(survivor)s: moved %(moved)s; %(removed)s.", removed=folded, **names)
+        return _("Merged %(source)s into %(survivor)s: moved %(moved)s.", **names)
 
 
 def find_entry(kind: str, text: str):

@@ -5,7 +5,8 @@ account page, at most once per three months; each mail carries a one-click unsub
 needs no log-in and a List-Unsubscribe header. The link holds an opaque random token (stored hashed,
 like a reset link's: registry.accounts.auth) that never expires; links mailed before these tokens, signed
 payloads holding the account's id, keep working.
-Each reminder goes to the mail outbox (registry.accounts.mail) in the transaction that marks the participant
+Each reminder is written in the participant's language (their account's, else English: a command has no
+reader). Each reminder goes to the mail outbox (registry.accounts.mail) in the transaction that marks the participant
 reminded, so a crash never mails anyone twice nor loses a reminder; the command then sends what is due,
 and a mail the server refuses now is tried again later by the outbox.
 """
@@ -14,15 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel import Locale
+from babel.dates import format_date
 from flask import current_app
+from flask_babel import force_locale, get_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from registry.accounts import auth, mail
 from registry.contributions import followups
 from registry.models import User
+from registry.platform import i18n
 from registry.platform.extensions import db
+from scales.i18n import N_
 
-SUBJECT = "How is your treatment working now?"
+SUBJECT = N_("How is your treatment working now?")
 
 
 def _legacy_serializer() -> URLSafeSerializer:
@@ -53,22 +59,31 @@ class Outcome:
     failed: int = 0
 
 
+def _month(when) -> str:
+    """A month in the language forced for the mail: "December 2026", "diciembre de 2026"."""
+    locale = get_locale() or Locale.parse(i18n.DEFAULT)
+    return format_date(when, locale.datetime_skeletons["yMMMM"], locale=locale)
+
+
 def _reminder(user: User, due: list) -> "mail.EmailMultiAlternatives":
     stop = mail.link("followups.unsubscribe", token=unsubscribe_token(user))
-    items = [
-        {
-            "treatment": e.treatment.name,
-            "condition": e.condition.name,
-            "updated": e.updated_at.strftime("%B %Y"),
-            "url": mail.link("followups.update", experience_id=e.id),
-        }
-        for e in due
-    ]
+    language = mail.language_for(user, from_request=False)  # a command's request context reads nobody's language
+    with force_locale(language):
+        items = [
+            {
+                "treatment": e.treatment.name,
+                "condition": e.condition.name,
+                "updated": _month(e.updated_at),
+                "url": mail.link("followups.update", experience_id=e.id),
+            }
+            for e in due
+        ]
     site = current_app.config.get("BASE_URL")
     msg = mail.message(
         user.email,
         SUBJECT,
         "followup_reminder",
+        language,
         user=user,
         items=items,
         unsubscribe=stop,

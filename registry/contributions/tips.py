@@ -28,8 +28,10 @@ from registry.reporting.report_upkeep import dose_bucket, months_on
 from reports.disclosure import View
 from reports.dose import DoseReport, band_label, common_dose
 from reports.filters import Filters
+from scales.i18n import N_
+from scales.i18n import gettext as _
 
-SORTS = {"newest": "Newest first", "helpful": "Most helpful first"}
+SORTS = {"newest": N_("Newest first"), "helpful": N_("Most helpful first")}  # English sources: sort_labels()
 PER_PAGE = 10
 
 
@@ -74,7 +76,12 @@ def _vote_counts(query) -> dict[int, int]:
 
 
 # Who told the tip, in a word beside it (the form's labels are first-person: "I have this condition").
-ROLE_WORDS = {"patient": "Patient", "caregiver": "Caregiver", "survivor": "Had this condition"}
+ROLE_WORDS = {"patient": N_("Patient"), "caregiver": N_("Caregiver"), "survivor": N_("Had this condition")}
+
+
+def sort_labels() -> dict[str, str]:
+    """The tip list's orders, code -> label in the reader's language."""
+    return {code: _(label) for code, label in SORTS.items()}
 
 
 def _row(experience: Experience) -> dict:
@@ -107,18 +114,25 @@ def shown_answers(experience: Experience, dose: DoseReport | None = None) -> lis
         return []
     answers = []
     if experience.role:
-        answers.append(("Told by", ROLE_WORDS.get(experience.role, scales.ROLE.label(experience.role))))
-    answers.append(("Satisfaction", f"{experience.satisfaction} out of {scales.SATISFACTION_MAX}"))
+        role = ROLE_WORDS.get(experience.role)
+        answers.append((_("Told by"), _(role) if role else scales.ROLE.label(experience.role)))
+    answers.append(
+        (
+            _("Satisfaction"),
+            _("%(score)s out of %(most)s", score=experience.satisfaction, most=scales.SATISFACTION_MAX),
+        )
+    )
     months = months_on(_row(experience))
     if months is not None:
         band = scales.DURATION.label(scales.duration_band(max(months, 0)))
-        answers.append(("Time on it", f"{band}, {'stopped' if experience.stopped else 'still using it'}"))
+        time_on = _("%(band)s, stopped", band=band) if experience.stopped else _("%(band)s, still using it", band=band)
+        answers.append((_("Time on it"), time_on))
     band = dose_band(experience, dose)
     if band:
-        answers.append(("Dose", band))
+        answers.append((_("Dose"), band))
     if experience.side_effect_severity:
         severity = scales.SIDE_EFFECT_SEVERITY.label(experience.side_effect_severity)
-        answers.append(("Side effects at their worst", severity))
+        answers.append((_("Side effects at their worst"), severity))
     return answers
 
 

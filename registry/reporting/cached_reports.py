@@ -25,6 +25,7 @@ from registry.reporting.report_sources import (
 )
 from reports import doctors, dose, outcomes, survival, time_charts, trends
 from reports.filters import Filters
+from scales.i18n import gettext as _
 
 
 def policy():
@@ -210,8 +211,8 @@ def drug_time(treatment: Treatment, overview) -> tuple[list, object]:
         return [], None
     return uses, time_charts.survival_chart(
         [(use.name, curve) for use, curve in uses],
-        title="Still on it, by months since starting, for each condition",
-        note="Everyone who gave a start month.",
+        title=_("Still on it, by months since starting, for each condition"),
+        note=_("Everyone who gave a start month."),
     )
 
 

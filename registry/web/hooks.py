@@ -4,8 +4,10 @@ and the decorator views use to require a role. The domain modules know nothing o
 
 from __future__ import annotations
 
+from datetime import timezone
 from functools import wraps
 
+from babel.dates import format_date, format_time
 from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask_login import current_user, login_required, user_loaded_from_cookie
 from flask_login.utils import _user_context_processor
@@ -21,6 +23,9 @@ from registry.platform import logs
 from registry.platform.extensions import compress, db, login_manager
 from registry.reporting import release
 from registry.web.views.errors import describe
+from scales import i18n
+from scales.i18n import gettext as _
+from scales.i18n import lazy_gettext
 
 
 def install(app: Flask) -> None:
@@ -37,7 +42,8 @@ def install(app: Flask) -> None:
     # Runs before Flask-SQLAlchemy's own teardown (last registered, first run).
     app.teardown_appcontext(remove_session)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = lazy_gettext("Please log in to continue.")
+    login_manager.localize_callback = str  # flashed as the reader's words, a plain string the session can hold
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     _lazy_current_user(app)
@@ -61,10 +67,20 @@ def _lazy_current_user(app: Flask) -> None:
     processors.append(lambda: {"current_user": current_user})
 
 
+# The day as the English pages write it ("6 December 2026"); other languages take their locale's long date.
+DAY_FORMATS = {"en": "d MMMM y"}
+
+
 def numbers_updated() -> str | None:
-    """When the published numbers were last updated, for the pages ("6 December 2026, 14:00 UTC")."""
+    """When the published numbers were last updated, for the pages ("6 December 2026, 14:00 UTC"; in
+    Spanish "6 de diciembre de 2026, 14:00 UTC")."""
     when = release.last_released(db.session)
-    return f"{when.day} {when:%B %Y, %H:%M} UTC" if when else None
+    if not when:
+        return None
+    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    locale = i18n.locale()
+    day = format_date(when, DAY_FORMATS.get(locale.language, "long"), locale=locale)
+    return _("%(day)s, %(time)s UTC", day=day, time=format_time(when, "HH:mm", tzinfo=timezone.utc, locale=locale))
 
 
 def release_if_auto() -> None:
@@ -130,7 +146,7 @@ def reject_nul_bytes():
         or any("\x00" in v for v in request.args.values())
         or (request.method == "POST" and any("\x00" in v for _, v in request.form.items(multi=True)))
     ):
-        abort(400, "Text may not contain NUL characters.")
+        abort(400, _("Text may not contain NUL characters."))
 
 
 # Scripts only from this site (no inline script); plotly.js injects its own style rules.

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, logout_user
 from forms.account import DeleteAccountForm, DownloadForm, WithdrawConsentForm
 from registry.contributions import rights
 from registry.platform.extensions import db, limit_setting, limiter
+from scales.i18n import gettext as _
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -49,9 +50,9 @@ def withdraw_consent():
         abort(400)
     if rights.withdraw_consent(current_user):
         db.session.commit()
-        flash("Your research consent is withdrawn: later research exports leave your answers out.", "success")
+        flash(_("Your research consent is withdrawn: later research exports leave your answers out."), "success")
     else:
-        flash("You had not consented to research use; nothing is exported about you.", "info")
+        flash(_("You had not consented to research use; nothing is exported about you."), "info")
     return redirect(url_for("account.data"))
 
 
@@ -63,15 +64,19 @@ def delete():
     form = DeleteAccountForm()
     if form.validate_on_submit():
         if not current_user.check_password(form.password.data):
-            form.password.errors.append("This is not your password. Nothing was deleted.")
+            form.password.errors.append(_("This is not your password. Nothing was deleted."))
         else:
             counts = rights.delete_account(current_user._get_current_object())
             db.session.commit()
             logout_user()
             session.clear()
             flash(
-                f"Your account is deleted, with {counts['experiences']} experiences and {counts['ratings']} "
-                "doctor ratings. They no longer count anywhere.",
+                _(
+                    "Your account is deleted, with %(experiences)s experiences and %(ratings)s doctor ratings. "
+                    "They no longer count anywhere.",
+                    experiences=counts["experiences"],
+                    ratings=counts["ratings"],
+                ),
                 "success",
             )
             return redirect(url_for("main.index"))

@@ -16,6 +16,7 @@ from registry.web import openapi
 from registry.web.openapi import MAX_QUERY
 from registry.web.views import condition_or_404, filters_arg, treatment_or_404
 from reports.filters import Filters
+from scales.i18n import gettext as _
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; nothing here changes state
@@ -29,14 +30,14 @@ def _q() -> str | None:
         return None
     q = q.strip()
     if not q or len(q) > MAX_QUERY:
-        abort(400, f"q must be between 1 and {MAX_QUERY} characters.")
+        abort(400, _("q must be between 1 and %(max)s characters.", max=MAX_QUERY))
     return q
 
 
 def _limit() -> int:
     raw = request.args.get("limit", "20")
     if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= 100:
-        abort(400, "limit must be a whole number from 1 to 100.")
+        abort(400, _("limit must be a whole number from 1 to 100."))
     return int(raw)
 
 
@@ -78,7 +79,7 @@ def treatments():
     """Treatments matching ?q=; brand names resolve to the generic drug, in the catalog or not."""
     q = _q()
     if q is None:
-        abort(400, "Give a search text as ?q=.")
+        abort(400, _("Give a search text as ?q=."))
     hits = catalog.search_treatments(q, limit=_limit())
     return jsonify(
         q=q,
@@ -93,7 +94,8 @@ def treatments():
 def treatment(treatment_slug: str):
     """One treatment for every condition it is shown for, and its side effects overall, as on its page."""
     entry = db.first_or_404(
-        select(Treatment).where(Treatment.slug == treatment_slug), description=f"No treatment {treatment_slug!r}."
+        select(Treatment).where(Treatment.slug == treatment_slug),
+        description=_("No treatment %(slug)s.", slug=repr(treatment_slug)),
     )
     overview = cached_reports.treatment_overview(entry)
     time_uses = {use.slug: curve for use, curve in cached_reports.drug_time(entry, overview)[0]}
@@ -167,7 +169,7 @@ def condition_treatment_dose(slug: str, treatment_slug: str):
     treatment = treatment_or_404(treatment_slug, described=True)
     report = cached_reports.dose_report(condition, treatment)
     if report is None:
-        abort(404, "Dose bands are reported for drugs only.")
+        abort(404, _("Dose bands are reported for drugs only."))
     return jsonify(**_slice_head(condition, treatment), dose=report.as_json())
 
 
@@ -245,7 +247,7 @@ def doctors():
 @bp.get("/doctors/<int:doctor_id>")
 def doctor(doctor_id: int):
     """One doctor's scores overall and per condition, as on the doctor's page."""
-    entry = db.get_or_404(Doctor, doctor_id, description=f"No doctor {doctor_id}.")
+    entry = db.get_or_404(Doctor, doctor_id, description=_("No doctor %(id)s.", id=doctor_id))
     report = cached_reports.doctor_report(entry)
     return jsonify(
         doctor=_doctor_head(entry),

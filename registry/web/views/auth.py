@@ -6,6 +6,7 @@ import hashlib
 import hmac
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, refresh
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
@@ -21,8 +22,11 @@ from forms.auth import (
 )
 from registry.accounts import audit, auth, mail
 from registry.models import CONSENT_VERSION
+from registry.platform import i18n
 from registry.platform.extensions import db, limit_setting, limiter
 from registry.web.views import same_site_path
+from scales.i18n import N_, ngettext
+from scales.i18n import gettext as _
 
 bp = Blueprint("auth", __name__)
 
@@ -52,6 +56,7 @@ def _log_in(user, remember: bool):
     auth.clear_failures(user.email)
     db.session.commit()
     login_user(user, remember=remember)
+    refresh()  # the words from here on (the flashed welcome) follow the account's language
 
 
 def _with_device_cookie(response, user):
@@ -77,16 +82,19 @@ def _count_failure(email: str) -> None:
 
 
 def _wait_message(seconds: int) -> str:
-    return (
-        f"Too many wrong passwords for this email. Wait {seconds} second{'s' if seconds != 1 else ''} and try "
-        'again, or set a new password through "Forgot your password?".'
+    return ngettext(
+        "Too many wrong passwords for this email. Wait %(num)s second and try again, or set a new password "
+        'through "Forgot your password?".',
+        "Too many wrong passwords for this email. Wait %(num)s seconds and try again, or set a new password "
+        'through "Forgot your password?".',
+        seconds,
     )
 
 
 def _send_confirmation(user, email: str, change: bool = False) -> None:
     mail.send(
         email,
-        "Confirm your email address",
+        N_("Confirm your email address"),
         "confirm",
         user=user,
         email=email,
@@ -110,16 +118,22 @@ def register():
     if form.validate_on_submit():
         try:
             user = auth.create_user(form.email.data, form.password.data, form.pseudonym.data)
+            reading = str(get_locale() or i18n.DEFAULT)
+            if reading != i18n.DEFAULT:  # their mails follow the language they joined in
+                user.locale = reading
             db.session.commit()
         except (ValueError, IntegrityError):  # the same email or name registered a moment ago
             db.session.rollback()
-            form.email.errors.append("An account with this email or public name was just created. Log in instead?")
+            form.email.errors.append(_("An account with this email or public name was just created. Log in instead?"))
             return render_template("auth/register.html", form=form)
         _log_in(user, remember=False)
-        flash(f"Welcome, {user.pseudonym}. Your account is ready.", "success")
+        flash(_("Welcome, %(name)s. Your account is ready.", name=user.pseudonym), "success")
         if mail.available():
             _send_confirmation(user, user.email)
-            flash(f"We sent a link to {user.email}: follow it to confirm that the address is yours.", "info")
+            flash(
+                _("We sent a link to %(email)s: follow it to confirm that the address is yours.", email=user.email),
+                "info",
+            )
         return _with_device_cookie(redirect(url_for("auth.profile")), user)
     return render_template("auth/register.html", form=form)
 
@@ -139,14 +153,16 @@ def login():
             return render_template("auth/login.html", form=form), 429
         user = auth.authenticate(email, form.password.data)
         if user is not None and not user.is_active:
-            form.email.errors.append("This account is disabled. Write to the registry's operator to have it enabled.")
+            form.email.errors.append(
+                _("This account is disabled. Write to the registry's operator to have it enabled.")
+            )
         elif user is not None:
             _log_in(user, remember=form.remember.data)
-            flash("You are logged in.", "success")
+            flash(_("You are logged in."), "success")
             return _with_device_cookie(redirect(_safe_next(url_for("main.index"))), user)
         else:
             _count_failure(email)
-            form.password.errors.append("Email or password is not right.")
+            form.password.errors.append(_("Email or password is not right."))
     return render_template("auth/login.html", form=form)
 
 
@@ -158,7 +174,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
 
 
@@ -175,19 +191,19 @@ def change_password():
             return render_template("auth/password.html", form=form), 429
         if not current_user.check_password(form.current.data):
             _count_failure(current_user.email)
-            form.current.errors.append("This is not your current password.")
+            form.current.errors.append(_("This is not your current password."))
         else:
             auth.change_password(current_user, form.password.data)
             audit.record("user.password", "user", current_user.id)
             db.session.commit()
             mail.send(
                 current_user.email,
-                "Your password was changed",
+                N_("Your password was changed"),
                 "password_changed",
                 user=current_user,
                 url=mail.link("auth.forgot_password"),
             )
-            flash("Your password is changed. Other devices have been logged out.", "success")
+            flash(_("Your password is changed. Other devices have been logged out."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/password.html", form=form)
 
@@ -207,12 +223,15 @@ def forgot_password():
         target = user if known else auth.stand_in(form.email.data)
         url = mail.link("auth.reset_password", token=auth.reset_token(target))
         if known:
-            mail.send(user.email, "Set a new password", "reset", user=user, url=url)
+            mail.send(user.email, N_("Set a new password"), "reset", user=user, url=url)
         else:
-            mail.decoy("Set a new password", "reset", user=target, url=url)
+            mail.decoy(N_("Set a new password"), "reset", user=target, url=url)
         flash(
-            f"If an account uses {auth.normalize_email(form.email.data)}, we sent it a link to set a new password. "
-            "The link works once, for one hour. No mail? Look in the spam folder, or check the address.",
+            _(
+                "If an account uses %(email)s, we sent it a link to set a new password. The link works once, "
+                "for one hour. No mail? Look in the spam folder, or check the address.",
+                email=auth.normalize_email(form.email.data),
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -234,7 +253,7 @@ def reset_password(token: str):
             user.email_confirmed_at = auth.now_utc()
         db.session.commit()
         _log_in(user, remember=False)
-        flash("Your new password is set. Every other device was logged out.", "success")
+        flash(_("Your new password is set. Every other device was logged out."), "success")
         return _with_device_cookie(redirect(url_for("auth.profile")), user)
     return render_template("auth/reset.html", form=form, user=user), NO_STORE
 
@@ -246,20 +265,21 @@ def confirm_email(token: str):
         result = auth.confirm_email(token)
     except ValueError as error:
         db.session.rollback()
-        flash(f"The address could not be changed: {error}", "error")
+        flash(_("The address could not be changed: %(why)s", why=error), "error")
         return redirect(url_for("auth.profile") if current_user.is_authenticated else url_for("main.index"))
     if result is None:
         flash(
-            "This confirmation link is not valid any more. Log in and ask for a new one on your account page.", "error"
+            _("This confirmation link is not valid any more. Log in and ask for a new one on your account page."),
+            "error",
         )
         return redirect(url_for("auth.profile") if current_user.is_authenticated else url_for("auth.login"))
     user, old_email = result
     db.session.commit()
     if old_email is not None:
-        mail.send(old_email, "Your email address was changed", "email_changed", user=user, new_email=user.email)
-        flash(f"Your address is now {user.email}. Log in with it from now on.", "success")
+        mail.send(old_email, N_("Your email address was changed"), "email_changed", user=user, new_email=user.email)
+        flash(_("Your address is now %(email)s. Log in with it from now on.", email=user.email), "success")
     else:
-        flash(f"Thank you: {user.email} is confirmed.", "success")
+        flash(_("Thank you: %(email)s is confirmed.", email=user.email), "success")
     return redirect(url_for("auth.profile") if current_user.is_authenticated else url_for("auth.login"))
 
 
@@ -272,10 +292,10 @@ def resend_confirmation():
         abort(400)
     email = current_user.pending_email or (None if current_user.email_confirmed else current_user.email)
     if email is None:
-        flash("Your address is confirmed already.", "info")
+        flash(_("Your address is confirmed already."), "info")
     elif mail.available():
         _send_confirmation(current_user, email, change=email != current_user.email)
-        flash(f"We sent a new link to {email}.", "info")
+        flash(_("We sent a new link to %(email)s.", email=email), "info")
     return redirect(url_for("auth.profile"))
 
 
@@ -294,15 +314,19 @@ def change_email():
             return render_template("auth/email.html", form=form), 429
         if not current_user.check_password(form.current.data):
             _count_failure(current_user.email)
-            form.current.errors.append("This is not your password.")
+            form.current.errors.append(_("This is not your password."))
         else:
             current_user.pending_email = auth.normalize_email(form.email.data)
             audit.record("user.email", "user", current_user.id, {"requested": True})
             db.session.commit()
             _send_confirmation(current_user, current_user.pending_email, change=True)
             flash(
-                f"We sent a link to {current_user.pending_email}. Your address changes when you follow it; "
-                f"until then you log in with {current_user.email}.",
+                _(
+                    "We sent a link to %(new)s. Your address changes when you follow it; "
+                    "until then you log in with %(current)s.",
+                    new=current_user.pending_email,
+                    current=current_user.email,
+                ),
                 "info",
             )
             return redirect(url_for("auth.profile"))
@@ -319,7 +343,12 @@ def end_all_sessions():
     db.session.commit()
     logout_user()
     session.clear()
-    flash(f"You are logged out everywhere ({count} device{'s' if count != 1 else ''}).", "success")
+    flash(
+        ngettext(
+            "You are logged out everywhere (%(num)s device).", "You are logged out everywhere (%(num)s devices).", count
+        ),
+        "success",
+    )
     return redirect(url_for("auth.login"))
 
 
@@ -330,7 +359,7 @@ def end_one_session(session_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     if auth.end_sessions(current_user, keep_current=True, session_id=session_id):
-        flash("That device is logged out.", "success")
+        flash(_("That device is logged out."), "success")
     db.session.commit()
     return redirect(url_for("auth.profile", _anchor="devices"))
 
@@ -348,12 +377,12 @@ def profile():
         current_user.country = form.country.data or None
         changed = auth.set_consent(current_user, form.research_consent.data)
         db.session.commit()
-        flash("Your profile is saved.", "success")
+        flash(_("Your profile is saved."), "success")
         if changed:
             flash(
-                "Thank you: your answers may now be used for research."
+                _("Thank you: your answers may now be used for research.")
                 if current_user.has_research_consent
-                else "Your research consent is withdrawn: your answers leave every later export.",
+                else _("Your research consent is withdrawn: your answers leave every later export."),
                 "info",
             )
         return redirect(url_for("auth.profile"))

@@ -27,6 +27,7 @@ from registry.web.views import condition_or_404, errors, page_arg
 from reports import charts, wording
 from reports.csvout import frame_to_csv
 from reports.filters import Filters
+from scales.i18n import gettext as _
 
 bp = Blueprint("catalog", __name__)
 
@@ -39,7 +40,7 @@ def _added(entry, created: bool, existing_message: str, target: str):
     """Commit an addition (or a match with what exists), say which, and show the entry."""
     db.session.commit()
     if created:
-        flash(f"Added {entry.name} to the catalog. Thank you.", "success")
+        flash(_("Added %(name)s to the catalog. Thank you.", name=entry.name), "success")
     else:
         flash(existing_message, "info")
     return redirect(target)
@@ -92,8 +93,11 @@ def new_condition():
     broad = catalog.broad_conditions(form.name.data or "") if form.is_submitted() else []
     if len(broad) > 1:  # a broad word: the participant chooses the diagnosis, nothing is added
         form.name.errors = [
-            f"{form.name.data} can mean {', '.join(c.name for c in broad)}: choose the one meant, "
-            "or name the condition more exactly."
+            _(
+                "%(name)s can mean %(meanings)s: choose the one meant, or name the condition more exactly.",
+                name=form.name.data,
+                meanings=", ".join(c.name for c in broad),
+            )
         ]
         return render_template("catalog/new_entry.html", form=form, kind="condition")
     if form.validate_on_submit():
@@ -101,7 +105,7 @@ def new_condition():
         return _added(
             entry,
             created,
-            f"{entry.name} is already in the catalog; here it is.",
+            _("%(name)s is already in the catalog; here it is.", name=entry.name),
             url_for("reports.condition", slug=entry.slug),
         )
     return render_template("catalog/new_entry.html", form=form, kind="condition")
@@ -127,7 +131,7 @@ def treatment(slug: str):
     time_uses, time_chart = cached_reports.drug_time(entry, overview)  # staying on it, a curve per shown condition
     if request.args.get("format") == "csv":
         if time_chart is None or request.args.get("chart") != time_chart.id:
-            abort(404, "No such chart on this page.")
+            abort(404, _("No such chart on this page."))
         return Response(
             frame_to_csv(time_chart.table.frame()),
             mimetype="text/csv",
@@ -154,7 +158,7 @@ def new_treatment():
         return _added(
             entry,
             created,
-            f"{form.name.data.strip()} is already in the catalog as {entry.name}.",
+            _("%(name)s is already in the catalog as %(entry)s.", name=form.name.data.strip(), entry=entry.name),
             url_for("catalog.treatment", slug=entry.slug),
         )
     return render_template("catalog/new_entry.html", form=form, kind="treatment")
@@ -197,7 +201,7 @@ def new_doctor():
         return _added(
             entry,
             created,
-            f"{entry.name} in {entry.city} is already in the catalog; here they are.",
+            _("%(name)s in %(city)s is already in the catalog; here they are.", name=entry.name, city=entry.city),
             url_for("catalog.doctor", doctor_id=entry.id),
         )
     return render_template("catalog/new_entry.html", form=form, kind="doctor")

@@ -1,4 +1,4 @@
-"""Error pages in the site's style, and JSON errors under /api/."""
+"""Error pages in the site's style, and JSON errors under /api/, in the reader's language (the log's words stay English)."""
 
 from __future__ import annotations
 
@@ -14,18 +14,26 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from registry.catalog import vocab
 from registry.platform.extensions import ChangesUsedUp, db, limiter
+from scales.i18n import N_, ngettext
+from scales.i18n import gettext as _
 
+# English sources (N_): message() gives them in the reader's language.
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You don't have access to this page.",
-    404: "We couldn't find that page.",
-    405: "That action isn't allowed here.",
-    413: "What you sent is too large.",
-    429: "Too many requests. Please wait a moment and try again.",
-    500: "Something went wrong on our side. Nothing you entered was saved half-way; please try again.",
-    503: "The registry is briefly unavailable.",
+    400: N_("The request could not be understood."),
+    403: N_("You don't have access to this page."),
+    404: N_("We couldn't find that page."),
+    405: N_("That action isn't allowed here."),
+    413: N_("What you sent is too large."),
+    429: N_("Too many requests. Please wait a moment and try again."),
+    500: N_("Something went wrong on our side. Nothing you entered was saved half-way; please try again."),
+    503: N_("The registry is briefly unavailable."),
 }
 RETRY_AFTER = 30  # seconds: a database restart or failover
+
+
+def message(code: int) -> str:
+    """The page's words for an error code, in the reader's language."""
+    return _(MESSAGES[code])
 
 
 def wants_json() -> bool:
@@ -62,11 +70,11 @@ def _rollback() -> None:
 
 def handle_http(error: HTTPException):
     code = error.code or 500
-    message = MESSAGES.get(code, error.name)
-    # Our own abort(4xx, "message") carries a message worth showing.
+    text = message(code) if code in MESSAGES else error.name
+    # Our own abort(4xx, "message") carries a message worth showing (in the reader's language already).
     if error.description and error.description != type(error).description:
-        message = error.description
-    return _render(code, message)
+        text = error.description
+    return _render(code, text)
 
 
 def handle_rate_limit(error: RateLimitExceeded):
@@ -74,8 +82,19 @@ def handle_rate_limit(error: RateLimitExceeded):
     # The limit's own description ("10 per 1 minute") is no message; say how long to wait instead.
     current = limiter.current_limit
     wait = min(max(1, math.ceil(current.reset_at - time.time())), current.limit.get_expiry()) if current else 60
-    when = f"{wait} seconds" if wait < 120 else f"{math.ceil(wait / 60)} minutes"
-    body, code = _render(429, f"Too many requests. Please wait {when} and try again.")
+    if wait < 120:
+        text = ngettext(
+            "Too many requests. Please wait %(num)s second and try again.",
+            "Too many requests. Please wait %(num)s seconds and try again.",
+            wait,
+        )
+    else:
+        text = ngettext(
+            "Too many requests. Please wait %(num)s minute and try again.",
+            "Too many requests. Please wait %(num)s minutes and try again.",
+            math.ceil(wait / 60),
+        )
+    body, code = _render(429, text)
     response = make_response(body, code)
     response.headers["Retry-After"] = str(wait)
     return response
@@ -84,28 +103,32 @@ def handle_rate_limit(error: RateLimitExceeded):
 def handle_changes_used_up(error: ChangesUsedUp):
     """A day's changes of one report, or of the whole account, are used up (registry.platform.extensions.count_change)."""
     if error.whole_account:
-        message = "You can make more changes tomorrow."
-        done = "You have changed your reports as often as the registry allows in one day"
+        text = _("You can make more changes tomorrow.")
+        detail = _(
+            "You have changed your reports as often as the registry allows in one day, so nothing was changed "
+            "just now. The daily limit stops anyone from working out other people's answers by changing a report "
+            "over and over."
+        )
     else:
-        message = "You can change this report again tomorrow."
-        done = "It has been saved, moved or deleted as often as the registry allows in one day"
-    detail = (
-        f"{done}, so nothing was changed just now. The daily limit stops anyone from working out "
-        "other people's answers by changing a report over and over."
-    )
-    body, code = _render(429, message, detail)
+        text = _("You can change this report again tomorrow.")
+        detail = _(
+            "It has been saved, moved or deleted as often as the registry allows in one day, so nothing was "
+            "changed just now. The daily limit stops anyone from working out other people's answers by changing "
+            "a report over and over."
+        )
+    body, code = _render(429, text, detail)
     response = make_response(body, code)
     response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
 def handle_csrf(error: CSRFError):
-    return _render(400, "This form expired or was sent from another site. Please reload the page and try again.")
+    return _render(400, _("This form expired or was sent from another site. Please reload the page and try again."))
 
 
 def handle_unexpected(error: Exception):
     _rollback()
-    return _render(500, MESSAGES[500])
+    return _render(500, message(500))
 
 
 def handle_database_down(error: Exception):
@@ -113,10 +136,10 @@ def handle_database_down(error: Exception):
     _log_outage(error)
     _rollback()
     if wants_json():
-        response = make_response(jsonify(error=MESSAGES[503], status=503), 503)
+        response = make_response(jsonify(error=message(503), status=503), 503)
     else:
         # Stands alone: not even the signed-in user is loaded (the layout would ask the database).
-        response = make_response(render_template("errors/unavailable.html", code=503, message=MESSAGES[503]), 503)
+        response = make_response(render_template("errors/unavailable.html", code=503, message=message(503)), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -126,7 +149,7 @@ def handle_vocabulary_unavailable(error: vocab.Unavailable):
     """The search vocabularies cannot be read (their file is being rebuilt, or cannot be): a 503, logged."""
     current_app.logger.warning("Search vocabularies unavailable for %s %s: %s", request.method, _route(), error)
     _rollback()
-    response = make_response(*_render(503, "Search is briefly unavailable.", "Please try again in a minute."))
+    response = make_response(*_render(503, _("Search is briefly unavailable."), _("Please try again in a minute.")))
     response.headers["Retry-After"] = str(RETRY_AFTER)
     response.headers["Cache-Control"] = "no-store"
     return response

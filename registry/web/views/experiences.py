@@ -11,6 +11,7 @@ from registry.catalog import catalog
 from registry.contributions import experiences, ratings
 from registry.platform.extensions import count_change, db, experience_pair, submit_limit
 from registry.web.views import flash_text_state, page_arg
+from scales.i18n import gettext as _
 
 bp = Blueprint("experiences", __name__, url_prefix="/experiences")
 
@@ -36,7 +37,7 @@ def _still_in_catalog(form, condition, treatment) -> bool:
     """False, with a message beside the field, when an entry left the catalog (merged) since the form was drawn."""
     for field, entry in ((form.condition, condition), (form.treatment, treatment)):
         if entry is None:
-            field.errors.append("This is no longer in the catalog (a moderator merged it); choose again.")
+            field.errors.append(_("This is no longer in the catalog (a moderator merged it); choose again."))
     return condition is not None and treatment is not None
 
 
@@ -66,7 +67,7 @@ def new():
     if condition is not None and treatment is not None:
         existing = experiences.find_own(current_user, condition, treatment)
         if existing is not None:
-            flash(f"You already shared your experience with {treatment.name}; update it here.", "info")
+            flash(_("You already shared your experience with %(name)s; update it here.", name=treatment.name), "info")
             return redirect(url_for("experiences.edit", experience_id=existing.id))
     form = _form(condition, condition=request.args.get("condition"), treatment=request.args.get("treatment"))
     if request.method == "GET":
@@ -84,9 +85,13 @@ def new():
         if not created:  # the same pair submitted twice at once
             return redirect(url_for("experiences.edit", experience_id=experience.id))
         flash(
-            f"Thank you. Your experience with {treatment.name} for {condition.name} is saved. It will be in the "
-            "numbers once a few more people have reported: numbers are updated in batches, so that no one can "
-            "tell your answers from them.",
+            _(
+                "Thank you. Your experience with %(treatment)s for %(condition)s is saved. It will be in the "
+                "numbers once a few more people have reported: numbers are updated in batches, so that no one can "
+                "tell your answers from them.",
+                treatment=treatment.name,
+                condition=condition.name,
+            ),
             "success",
         )
         flash_text_state(experience, "tip")
@@ -104,14 +109,14 @@ def edit(experience_id: int):
         form = _form(experience.condition, data=experiences.form_data(experience))
         form.diagnosed_year.data = experiences.diagnosed_year(current_user, experience.condition)
     else:
-        condition, _ = experiences.by_slugs(request.form.get("condition"), None)
+        condition, _treatment = experiences.by_slugs(request.form.get("condition"), None)
         form = _form(condition)
     if form.validate_on_submit():
         condition, treatment = experiences.by_slugs(form.condition.data, form.treatment.data)
         clash = experiences.find_own(current_user, condition, treatment) if condition and treatment else None
         if clash is not None and clash.id != experience.id:
             form.treatment.errors.append(
-                "You already have an experience with this treatment for this condition; edit that one instead."
+                _("You already have an experience with this treatment for this condition; edit that one instead.")
             )
         elif _still_in_catalog(form, condition, treatment):
             # A move between treatments counts for the pair it leaves and the pair it joins.
@@ -122,7 +127,7 @@ def edit(experience_id: int):
             )
             experiences.save(current_user, condition, treatment, form.values(), form.diagnosed_year.data, experience)
             db.session.commit()
-            flash("Your changes are saved.", "success")
+            flash(_("Your changes are saved."), "success")
             flash_text_state(experience, "tip")
             return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
     return _render(form, experience)
@@ -139,6 +144,6 @@ def delete(experience_id: int):
         count_change(current_user, experience_pair(experience.condition_id, experience.treatment_id))
         experiences.delete(experience)
         db.session.commit()
-        flash("Your experience is deleted.", "success")
+        flash(_("Your experience is deleted."), "success")
         return redirect(url_for("experiences.mine"))
     return render_template("experiences/delete.html", experience=experience)

@@ -11,6 +11,7 @@ from forms.following import FollowForm
 from registry.contributions import following
 from registry.models import Condition
 from registry.platform.extensions import db, submit_limit
+from scales.i18n import gettext as _
 
 bp = Blueprint("following", __name__)
 
@@ -23,7 +24,7 @@ def follow(slug: str):
     condition = db.first_or_404(select(Condition).where(Condition.slug == slug))
     form = FollowForm()
     if not form.validate_on_submit():
-        abort(400, "This button has expired or is not valid; reload the page and try again.")
+        abort(400, _("This button has expired or is not valid; reload the page and try again."))
     if form.follow.data == "1":
         try:
             done = following.follow(current_user, condition)
@@ -32,13 +33,16 @@ def follow(slug: str):
             db.session.rollback()
             done = True
         if done:
-            flash(f"You follow {condition.name}: What's new shows what changed since your last visit.", "success")
+            flash(
+                _("You follow %(name)s: What's new shows what changed since your last visit.", name=condition.name),
+                "success",
+            )
         else:
-            flash(f"You follow {following.MAX_FOLLOWS} conditions already; stop following one first.", "error")
+            flash(_("You follow %(n)s conditions already; stop following one first.", n=following.MAX_FOLLOWS), "error")
     else:
         following.unfollow(current_user, condition)
         db.session.commit()
-        flash(f"You no longer follow {condition.name}.", "success")
+        flash(_("You no longer follow %(name)s.", name=condition.name), "success")
     return redirect(url_for("reports.condition", slug=condition.slug))
 
 

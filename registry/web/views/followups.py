@@ -10,6 +10,7 @@ from forms.followup import FollowupForm, ReminderForm
 from registry.accounts import mail
 from registry.contributions import experiences, followups, reminders
 from registry.platform.extensions import count_change, csrf, db, experience_pair, submit_limit
+from scales.i18n import gettext as _
 
 bp = Blueprint("followups", __name__)
 
@@ -35,7 +36,11 @@ def update(experience_id: int):
         followups.add_update(current_user, experience, form.values())
         db.session.commit()
         flash(
-            f"Thank you. Your update on {experience.treatment.name} is saved; your earlier answers are kept.", "success"
+            _(
+                "Thank you. Your update on %(treatment)s is saved; your earlier answers are kept.",
+                treatment=experience.treatment.name,
+            ),
+            "success",
         )
         return redirect(url_for("experiences.mine", _anchor=f"experience-{experience.id}"))
     return render_template(
@@ -49,11 +54,13 @@ def reminder_setting():
     """Opt in to or out of the reminder mail."""
     form = ReminderForm()
     if not form.validate_on_submit():
-        abort(400, "This form has expired; reload the page and try again.")
+        abort(400, _("This form has expired; reload the page and try again."))
     followups.set_reminder(current_user, bool(form.reminders.data))
     db.session.commit()
     flash(
-        "We will mail you a reminder when an update is due." if form.reminders.data else "No more reminder mails.",
+        _("We will mail you a reminder when an update is due.")
+        if form.reminders.data
+        else _("No more reminder mails."),
         "success",
     )
     return redirect(url_for("auth.profile", _anchor="reminders"))

@@ -9,6 +9,7 @@ from registry.catalog.catalog import popular_conditions
 from registry.platform import i18n
 from registry.platform.extensions import db
 from registry.web.views import same_site_path
+from scales.i18n import gettext as _
 
 bp = Blueprint("main", __name__)
 
@@ -30,7 +31,7 @@ def language():
     """Read the site in another language: remembered on this browser (a cookie) and on the account; back to the page."""
     code = request.form.get("lang", "")
     if code not in i18n.codes():
-        abort(400, description="That language is not offered here.")
+        abort(400, description=_("That language is not offered here."))
     if current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()

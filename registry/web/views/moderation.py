@@ -12,8 +12,32 @@ from registry.contributions import moderation
 from registry.platform.extensions import db, submit_limit
 from registry.web.hooks import role_required
 from registry.web.views import page_arg
+from scales.i18n import N_, ngettext
+from scales.i18n import gettext as _
 
 bp = Blueprint("moderation", __name__)
+
+# What a participant, or a moderator, is told after acting on a tip, comment or catalog entry, by its kind.
+FLAGGED = {
+    "tip": N_("Thank you. A moderator will review this tip."),
+    "comment": N_("Thank you. A moderator will review this comment."),
+    "condition": N_("Thank you. A moderator will review this condition."),
+    "treatment": N_("Thank you. A moderator will review this treatment."),
+    "doctor": N_("Thank you. A moderator will review this doctor."),
+}
+DECIDED = {
+    ("tip", "hide"): N_("The tip is hidden."),
+    ("tip", "keep"): N_("The tip is kept public."),
+    ("tip", "restore"): N_("The tip is restored."),
+    ("comment", "hide"): N_("The comment is hidden."),
+    ("comment", "keep"): N_("The comment is kept public."),
+    ("comment", "restore"): N_("The comment is restored."),
+}
+NOT_FOUND = {
+    "condition": N_("No condition with that name in the catalog."),
+    "treatment": N_("No treatment with that name in the catalog."),
+    "doctor": N_("No doctor with that name in the catalog."),
+}
 
 
 @bp.app_context_processor
@@ -49,7 +73,7 @@ def flag(kind: str, target_id: int):
     if form.validate_on_submit():
         moderation.raise_flag(current_user, kind, target_id, form.reason.data, (form.note.data or "").strip())
         db.session.commit()
-        flash(f"Thank you. A moderator will review this {kind}.", "success")
+        flash(_(FLAGGED[kind]), "success")
         return redirect(public_url(kind, target))
     return render_template(
         "moderation/flag.html", form=form, kind=kind, noun=kind, target=target, back=public_url(kind, target)
@@ -93,8 +117,7 @@ def decide(kind: str, target_id: int):
     state = "hidden" if form.action.data == "hide" else "public"
     moderation.set_text_state(current_user, kind, row, state, (form.reason.data or "").strip() or None)
     db.session.commit()
-    done = {"hide": "hidden", "keep": "kept public", "restore": "restored"}[form.action.data]
-    flash(f"The {kind} is {done}.", "success")
+    flash(_(DECIDED[kind, form.action.data]), "success")
     return redirect(url_for(".queue"))
 
 
@@ -109,8 +132,27 @@ def dismiss(kind: str, target_id: int):
         return redirect(url_for(".queue"))
     count = moderation.dismiss_flags(current_user, kind, target_id, (form.reason.data or "").strip() or None)
     db.session.commit()
-    flash(f"Closed {count} flag{'s' if count != 1 else ''}; the {kind} is unchanged.", "success")
+    flash(_dismissed(kind, count), "success")
     return redirect(url_for(".queue"))
+
+
+def _dismissed(kind: str, count: int) -> str:
+    """What the moderator is told after closing the flags on a catalog entry."""
+    if kind == "condition":
+        return ngettext(
+            "Closed %(num)s flag; the condition is unchanged.",
+            "Closed %(num)s flags; the condition is unchanged.",
+            count,
+        )
+    if kind == "treatment":
+        return ngettext(
+            "Closed %(num)s flag; the treatment is unchanged.",
+            "Closed %(num)s flags; the treatment is unchanged.",
+            count,
+        )
+    return ngettext(
+        "Closed %(num)s flag; the doctor is unchanged.", "Closed %(num)s flags; the doctor is unchanged.", count
+    )
 
 
 @bp.route("/moderation/merge/<kind>/<int:source_id>", methods=["GET", "POST"])
@@ -125,9 +167,9 @@ def merge(kind: str, source_id: int):
     if form.validate_on_submit():
         survivor = catalog_merge.find_entry(kind, form.survivor.data)
         if survivor is None:
-            form.survivor.errors.append(f"No {kind} with that name in the catalog.")
+            form.survivor.errors.append(_(NOT_FOUND[kind]))
         elif survivor.id == source.id:
-            form.survivor.errors.append("Choose another entry: this is the duplicate itself.")
+            form.survivor.errors.append(_("Choose another entry: this is the duplicate itself."))
         elif request.form.get("confirm") == "yes":
             result = catalog_merge.merge(current_user, kind, source, survivor)
             db.session.commit()

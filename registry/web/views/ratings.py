@@ -14,6 +14,7 @@ from registry.contributions import ratings
 from registry.models import Condition, Doctor
 from registry.platform.extensions import count_change, db, rating_pair, submit_limit
 from registry.web.views import flash_text_state
+from scales.i18n import gettext as _
 
 bp = Blueprint("ratings", __name__, url_prefix="/ratings")
 
@@ -51,12 +52,19 @@ def new():
     source = request.form if request.method == "POST" else request.args
     doctor = _doctor(source.get("doctor") or request.args.get("doctor"))
     if doctor is None:
-        abort(404, "Choose a doctor to rate from the doctors' list.")
+        abort(404, _("Choose a doctor to rate from the doctors' list."))
     condition = _condition(source.get("condition"))
     if condition is not None:
         existing = ratings.find_own(current_user, doctor, condition)
         if existing is not None:
-            flash(f"You already rated {doctor.name} for {condition.name}; update your rating here.", "info")
+            flash(
+                _(
+                    "You already rated %(doctor)s for %(condition)s; update your rating here.",
+                    doctor=doctor.name,
+                    condition=condition.name,
+                ),
+                "info",
+            )
             return redirect(url_for("ratings.edit", rating_id=existing.id))
     form = _form(doctor=str(doctor.id), condition=request.args.get("condition"))
     if form.validate_on_submit():
@@ -64,7 +72,7 @@ def new():
         rating, created = ratings.create_once(current_user, doctor, condition, form.values())
         if not created:  # the same pair submitted twice at once
             return redirect(url_for("ratings.edit", rating_id=rating.id))
-        flash(f"Thank you. Your rating of {doctor.name} is saved.", "success")
+        flash(_("Thank you. Your rating of %(doctor)s is saved.", doctor=doctor.name), "success")
         flash_text_state(rating, "comment")
         return redirect(url_for("experiences.mine", _anchor="ratings"))
     return _render(form, doctor)
@@ -81,7 +89,9 @@ def edit(rating_id: int):
         condition = _condition(form.condition.data)
         clash = ratings.find_own(current_user, rating.doctor, condition)
         if clash is not None and clash.id != rating.id:
-            form.condition.errors.append("You already rated this doctor for this condition; edit that rating instead.")
+            form.condition.errors.append(
+                _("You already rated this doctor for this condition; edit that rating instead.")
+            )
         else:
             # A move to another condition counts for the pair it leaves and the pair it joins.
             count_change(
@@ -91,7 +101,7 @@ def edit(rating_id: int):
             )
             ratings.save(current_user, rating.doctor, condition, form.values(), rating)
             db.session.commit()
-            flash("Your changes are saved.", "success")
+            flash(_("Your changes are saved."), "success")
             flash_text_state(rating, "comment")
             return redirect(url_for("experiences.mine", _anchor="ratings"))
     return _render(form, rating.doctor, rating)
@@ -107,6 +117,6 @@ def delete(rating_id: int):
         count_change(current_user, rating_pair(rating.doctor_id, rating.condition_id))
         ratings.delete(rating)
         db.session.commit()
-        flash("Your rating is deleted.", "success")
+        flash(_("Your rating is deleted."), "success")
         return redirect(url_for("experiences.mine", _anchor="ratings"))
     return render_template("ratings/delete.html", rating=rating)

@@ -27,6 +27,7 @@ from registry.web.views import condition_or_404, filters_arg, page_arg, treatmen
 from reports import charts, slice_charts, time_charts, wording
 from reports.csvout import frame_to_csv
 from reports.filters import FILTER_SCALES, Filters
+from scales.i18n import gettext as _
 
 bp = Blueprint("reports", __name__)
 
@@ -36,7 +37,7 @@ def _csv_or_page(chart_list, template: str, **context):
     if request.args.get("format") == "csv":
         chart = next((c for c in chart_list if c.id == request.args.get("chart")), None)
         if chart is None:
-            abort(404, "No such chart on this page.")
+            abort(404, _("No such chart on this page."))
         name = f"{context.get('file_stem', 'report')}-{chart.id}.csv"
         return Response(
             frame_to_csv(chart.table.frame()),
@@ -63,7 +64,7 @@ def condition(slug: str):
             charts.popularity_chart(report),
             charts.terms_chart(
                 "side_effects",
-                f"Most reported side effects for {entry.name}",
+                _("Most reported side effects for %(condition)s", condition=entry.name),
                 report.side_effects,
                 cached_reports.policy(),
                 report.n,
@@ -111,7 +112,7 @@ def treatment(slug: str, treatment_slug: str):
         filters=filters,
         tips=tip_page,
         sort=sort,
-        sorts=tips.SORTS,
+        sorts=tips.sort_labels(),
         file_stem=f"{entry.slug}-{chosen.slug}",
         staying=staying,
         dose=dose,
@@ -130,11 +131,11 @@ def tip_helped(tip_id: int):
         abort(404)
     form = HelpedForm()
     if not form.validate_on_submit():
-        abort(400, "This button has expired or is not valid; reload the page and try again.")
+        abort(400, _("This button has expired or is not valid; reload the page and try again."))
     page = url_for("reports.treatment", slug=tip.condition.slug, treatment_slug=tip.treatment.slug)
     back = form.next.data if (form.next.data or "").startswith(page) else page  # never off to another site
     if tip.user_id == current_user.id:
-        flash("This is your own tip: others can tell whether it helped them.", "info")
+        flash(_("This is your own tip: others can tell whether it helped them."), "info")
         return redirect(f"{back}#tip-{tip.id}")
     helped_me = form.helped.data == "1"
     try:
@@ -142,7 +143,7 @@ def tip_helped(tip_id: int):
         db.session.commit()
     except IntegrityError:  # the same click twice at once: the other request recorded it
         db.session.rollback()
-    flash("Thank you: marked as helpful." if helped_me else "Taken back.", "success")
+    flash(_("Thank you: marked as helpful.") if helped_me else _("Taken back."), "success")
     return redirect(f"{back}#tip-{tip.id}")
 
 
