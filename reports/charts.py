@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,17 +19,20 @@ import scales
 from reports import wording
 from reports.disclosure import Policy, share
 from reports.outcomes import ConditionReport, UnitReport
+from scales.i18n import N_, format_number, language, language_of, ngettext
+from scales.i18n import gettext as _
 
 COLORS = ["#0b5cad", "#c2571a", "#2e8540", "#7b3fa0"]
+# Each question's chart title (English: translated where a chart is made) and its scale.
 FIELD_TITLES = {
-    "effectiveness": ("How well it worked", scales.EFFECTIVENESS),
-    "side_effect_severity": ("Side effects at their worst", scales.SIDE_EFFECT_SEVERITY),
-    "adherence": ("Taken as prescribed", scales.ADHERENCE),
-    "burden": ("How hard it was to take", scales.BURDEN),
-    "cost_per_month": ("Cost per month", scales.COST_PER_MONTH),
-    "insurance_coverage": ("Insurance coverage", scales.INSURANCE_COVERAGE),
-    "would_recommend": ("Would recommend it", scales.WOULD_RECOMMEND),
-    "stop_reasons": ("Why people stopped", scales.STOP_REASON),
+    "effectiveness": (N_("How well it worked"), scales.EFFECTIVENESS),
+    "side_effect_severity": (N_("Side effects at their worst"), scales.SIDE_EFFECT_SEVERITY),
+    "adherence": (N_("Taken as prescribed"), scales.ADHERENCE),
+    "burden": (N_("How hard it was to take"), scales.BURDEN),
+    "cost_per_month": (N_("Cost per month"), scales.COST_PER_MONTH),
+    "insurance_coverage": (N_("Insurance coverage"), scales.INSURANCE_COVERAGE),
+    "would_recommend": (N_("Would recommend it"), scales.WOULD_RECOMMEND),
+    "stop_reasons": (N_("Why people stopped"), scales.STOP_REASON),
 }
 
 
@@ -64,6 +68,10 @@ class Table:
 
     Takes a dict of columns, or rows (tuples or dicts) with columns=. The page only prints the rows,
     and a DataFrame costs about 0.3 ms to build and as much to iterate, a dozen on a treatment page.
+
+    The page prints the table in the reader's language; the CSV download is always English (headers,
+    answers and numbers alike), so a script reading it works whatever language its downloader reads:
+    Table.of() keeps the English twin in ``english`` when the page is in another language.
     """
 
     def __init__(self, data: dict[str, list] | list, columns: list[str] | None = None):
@@ -73,14 +81,31 @@ class Table:
         else:
             self.columns = list(columns or [])
             self.rows = [tuple(r.get(c) for c in self.columns) if isinstance(r, dict) else tuple(r) for r in data]
+        self.english: Table | None = None  # the same table in English, when the page reads another language
 
-    def without(self, column: str) -> Table:
-        """The table less one column."""
-        keep = [i for i, c in enumerate(self.columns) if c != column]
+    @classmethod
+    def of(cls, build: Callable[[], Table]) -> Table:
+        """The table build() makes in the reader's language (the page's), with its English twin for the CSV."""
+        table = build()
+        if language() != "en":
+            with language_of("en"):
+                table.english = build()
+        return table
+
+    def _keep(self, keep: list[int]) -> Table:
         return Table([tuple(row[i] for i in keep) for row in self.rows], columns=[self.columns[i] for i in keep])
 
+    def without(self, column: str) -> Table:
+        """The table less one column, named by its English heading."""
+        keep = [i for i, c in enumerate((self.english or self).columns) if c != column]
+        table = self._keep(keep)
+        table.english = self.english._keep(keep) if self.english else None
+        return table
+
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=self.columns)
+        """The table in English (the CSV, tests)."""
+        source = self.english or self
+        return pd.DataFrame(source.rows, columns=source.columns)
 
 
 @dataclass
@@ -145,6 +170,7 @@ def _figure(traces: list[dict], height: int = 320, xaxis=None, yaxis=None, **lay
             "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
             "font": {"family": "system-ui, sans-serif", "size": 13},
             "showlegend": layout.pop("showlegend", False),
+            **({} if language() == "en" else {"separators": _separators()}),
             "xaxis": {"automargin": True, **(xaxis or {})},
             "yaxis": {"automargin": True, **(yaxis or {})},
             **layout,
@@ -194,6 +220,12 @@ def _title(text: str, chars: int = TITLE_CHARS) -> dict:
     return {"title": {"text": wrap(text, chars)}}
 
 
+def _separators() -> str:
+    """plotly's decimal and thousands separators as the reader's locale writes them (",." in Spanish)."""
+    text = format_number(12345.6, 1)  # "12,345.6", "12.345,6"
+    return text[-2] + text[2]
+
+
 def _vertical_chars(height: int) -> int:
     """The budget of a vertical axis title: about the plot's height (the figure's less its margins and ticks)."""
     return max(LABEL_CHARS, int((height - 120) / CHAR_PX))
@@ -219,25 +251,48 @@ def pct(x: float | None) -> str:
     return wording.percent(x)
 
 
+def _range(share: dict | None) -> str:
+    """ "55%-68%": a share's likely range in a table's cell."""
+    return f"{pct(share['low'])}-{pct(share['high'])}" if share else ""
+
+
+def _number(value):
+    """A number in a table: as it is in English (and in the CSV), as the reader's locale writes it on a page."""
+    if value is None or isinstance(value, str) or language() == "en":
+        return value
+    text = str(value)  # the digits English shows ("8.0", "7.25"), in the reader's locale ("8,0", "7,25")
+    return format_number(value, len(text.split(".")[1]) if "." in text and "e" not in text else 0)
+
+
+def _reports(n: int) -> str:
+    """ "1 report", "12 reports"."""
+    return ngettext("%(n)s report", "%(n)s reports", n, n=wording.count(n))
+
+
+def _hover(template: str) -> str:
+    """A hover template with plotly's own tag that drops the trace's name box."""
+    return template + "<extra></extra>"
+
+
 # --- condition page ----------------------------------------------------------------------
 
 
 def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
     """Treatments ranked by the lower bound of "improved", with 95% interval bars."""
     shown = report.shown[:limit]
-    table = Table(
-        {
-            "Treatment": [u.name for u in shown],
-            "Reports": [u.n for u in shown],
-            "Improved": [pct(u.improved["share"]) if u.improved else "" for u in shown],
-            "Likely range": [
-                f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in shown
-            ],
-            "Ranked by (low end)": [pct(u.improved["low"]) if u.improved else "" for u in shown],
-            "Mean satisfaction (1-10)": [u.satisfaction_mean for u in shown],
-            "Severe side effects": [pct(u.severe["share"]) if u.severe else "" for u in shown],
-            "Not covered by insurance": [pct(u.not_covered["share"]) if u.not_covered else "" for u in shown],
-        }
+    table = Table.of(
+        lambda: Table(
+            {
+                _("Treatment"): [u.name for u in shown],
+                _("Reports"): [u.n for u in shown],
+                _("Improved"): [pct(u.improved["share"]) if u.improved else "" for u in shown],
+                _("Likely range"): [_range(u.improved) for u in shown],
+                _("Ranked by (low end)"): [pct(u.improved["low"]) if u.improved else "" for u in shown],
+                _("Mean satisfaction (1-10)"): [_number(u.satisfaction_mean) for u in shown],
+                _("Severe side effects"): [pct(u.severe["share"]) if u.severe else "" for u in shown],
+                _("Not covered by insurance"): [pct(u.not_covered["share"]) if u.not_covered else "" for u in shown],
+            }
+        )
     )
     names = [u.name for u in shown][::-1]
     share = [u.improved["share"] if u.improved else 0 for u in shown][::-1]
@@ -257,33 +312,39 @@ def ranking_chart(report: ConditionReport, limit: int = 20) -> Chart:
                     "array": [h - s for h, s in zip(high, share)],
                     "arrayminus": [s - lo for s, lo in zip(share, low)],
                 },
-                "customdata": [[u.n] for u in shown][::-1],
-                "hovertemplate": "%{y}: %{x:.0%} improved (%{customdata[0]} people)<extra></extra>",
+                "customdata": [[wording.people(u.n)] for u in shown][::-1],
+                "hovertemplate": _hover(
+                    "%{y}: " + _("%(share)s improved (%(people)s)", share="%{x:.0%}", people="%{customdata[0]}")
+                ),
             }
         ],
         height=max(220, _row_px(names) * len(shown) + 80),
-        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")},
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title(_("Improved (100% = all who could tell)"))},
         yaxis=_labels(names),
     )
     return Chart(
         "ranking",
-        "Share who improved (moderate or major), with its likely range",
+        _("Share who improved (moderate or major), with its likely range"),
         fig,
         table,
-        "Ranked by the low end of the interval (the left end of each line), so a few glowing reports do not "
-        "outrank many good ones.",
+        _(
+            "Ranked by the low end of the interval (the left end of each line), so a few glowing reports do not "
+            "outrank many good ones."
+        ),
     )
 
 
 def popularity_chart(report: ConditionReport) -> Chart:
     """CureTogether's view: effectiveness against popularity."""
     shown = [u for u in report.shown if u.improved]
-    table = Table(
-        {
-            "Treatment": [u.name for u in shown],
-            "Reports": [u.n for u in shown],
-            "Improved": [pct(u.improved["share"]) for u in shown],
-        }
+    table = Table.of(
+        lambda: Table(
+            {
+                _("Treatment"): [u.name for u in shown],
+                _("Reports"): [u.n for u in shown],
+                _("Improved"): [pct(u.improved["share"]) for u in shown],
+            }
+        )
     )
     fig = _figure(
         [
@@ -293,25 +354,28 @@ def popularity_chart(report: ConditionReport) -> Chart:
                 "y": [u.improved["share"] for u in shown],
                 "mode": "markers+text",
                 "text": [u.name for u in shown],
-                # Drawn wrapped (plain lines joined by <br>: customdata is not escaped again), hovered whole.
-                "customdata": [[wrap(u.name, LABEL_CHARS)] for u in shown],
+                # Drawn wrapped (plain lines joined by <br>: customdata is not escaped again), hovered whole;
+                # then the number of reports in words.
+                "customdata": [[wrap(u.name, LABEL_CHARS), _reports(u.n)] for u in shown],
                 "texttemplate": "%{customdata[0]}",
                 "textposition": _name_positions([u.n for u in shown], [u.improved["share"] for u in shown]),
                 "cliponaxis": False,
                 "marker": {"size": 10, "color": COLORS[1]},
-                "hovertemplate": "%{text}: %{y:.0%} improved, %{x} reports<extra></extra>",
+                "hovertemplate": _hover(
+                    "%{text}: " + _("%(share)s improved, %(reports)s", share="%{y:.0%}", reports="%{customdata[1]}")
+                ),
             }
         ],
         height=380,
-        xaxis={"type": "log", **_title("Number of reports (log scale)", 32)},
-        yaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved")},
+        xaxis={"type": "log", **_title(_("Number of reports (log scale)"), 32)},
+        yaxis={"tickformat": ".0%", "range": [0, 1], **_title(_("Improved"))},
     )
     return Chart(
         "popularity",
-        "Effectiveness against popularity",
+        _("Effectiveness against popularity"),
         fig,
         table,
-        "The most popular treatments are not always the most effective.",
+        _("The most popular treatments are not always the most effective."),
     )
 
 
@@ -331,9 +395,9 @@ def _share_table(label: str, rows: list[tuple[str, int, dict | None]]) -> Table:
     return Table(
         {
             label: [r[0] for r in rows],
-            "People": [r[1] for r in rows],
-            "Share": [pct(r[2]["share"]) if r[2] else "" for r in rows],
-            "Likely range": [f"{pct(r[2]['low'])}-{pct(r[2]['high'])}" if r[2] else "" for r in rows],
+            _("People"): [r[1] for r in rows],
+            _("Share"): [pct(r[2]["share"]) if r[2] else "" for r in rows],
+            _("Likely range"): [_range(r[2]) for r in rows],
         }
     )
 
@@ -343,6 +407,13 @@ def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color
     rows = [r for r in rows if r[2]][::-1]
     s = [r[2]["share"] for r in rows]
     names = [r[0] for r in rows]
+    hover = _(
+        "%(share)s (likely %(low)s-%(high)s), %(people)s",
+        share="%{x:.0%}",
+        low="%{customdata[1]}",
+        high="%{customdata[2]}",
+        people="%{customdata[0]}",
+    )
     return _figure(
         [
             {
@@ -358,14 +429,20 @@ def _share_bars(rows: list[tuple[str, int, dict | None]], axis_title: str, color
                     "arrayminus": [x - r[2]["low"] for r, x in zip(rows, s)],
                     "color": "#444",
                 },
-                "customdata": [[r[1], pct(r[2]["low"]), pct(r[2]["high"])] for r in rows],
-                "hovertemplate": "%{y}: %{x:.0%} (likely %{customdata[1]}-%{customdata[2]}), %{customdata[0]} people<extra></extra>",
+                "customdata": [[wording.people(r[1]), pct(r[2]["low"]), pct(r[2]["high"])] for r in rows],
+                "hovertemplate": _hover("%{y}: " + hover),
             }
         ],
         height=max(180, _row_px(names) * len(rows) + 80),
         xaxis={"tickformat": ".0%", "range": [0, 1], **_title(axis_title)},
         yaxis=_labels(names),
     )
+
+
+def _namer(labels: Mapping[str, str] | Callable[[str], str]) -> Callable[[str], str]:
+    """An answer's label by its code: labels is a dict (an unknown code is shown as it is), or a function
+    called where the label is written (a scale's label(), in the reader's language or the CSV's English)."""
+    return labels if callable(labels) else lambda code: labels.get(code, code)
 
 
 def _one_of(policy: Policy, count: int, base: int) -> dict | None:
@@ -381,15 +458,23 @@ def term_shares(terms: list[dict], policy: Policy, base: int) -> list[dict]:
 def terms_chart(chart_id: str, title: str, terms: list[dict], policy: Policy, base: int) -> Chart:
     """Most reported side effects: share of all reporters, with 95% intervals."""
     rows = [(t["term"], t["n"], _one_of(policy, t["n"], base)) for t in terms]
-    fig = _share_bars(rows, f"Share of the {base:,} people who reported", COLORS[2])
+    people = wording.count(base)
+    axis = ngettext("Share of the %(n)s person who reported", "Share of the %(n)s people who reported", base, n=people)
+    fig = _share_bars(rows, axis, COLORS[2])
     return Chart(
         chart_id,
         title,
         fig,
-        _share_table("Side effect", rows),
-        f"Share of all {base:,} people who reported (100% = all of them), with its likely range; only side effects "
-        f"reported at least "
-        f"{policy.min_n} times are listed.",
+        Table.of(lambda: _share_table(_("Side effect"), rows)),
+        ngettext(
+            "Share of the %(n)s person who reported (100%% = all of them), with its likely range; only side effects "
+            "reported at least %(min_n)s times are listed.",
+            "Share of all %(n)s people who reported (100%% = all of them), with its likely range; only side effects "
+            "reported at least %(min_n)s times are listed.",
+            base,
+            n=people,
+            min_n=policy.min_n,
+        ),
     )
 
 
@@ -397,36 +482,71 @@ def terms_chart(chart_id: str, title: str, terms: list[dict], policy: Policy, ba
 
 
 def distribution_chart(
-    chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy
+    chart_id: str,
+    title: str,
+    counts: dict[str, int],
+    labels: Mapping[str, str] | Callable[[str], str],
+    policy: Policy,
 ) -> Chart:
-    """One single-answer question: the share giving each answer among those who answered, with intervals."""
+    """One single-answer question: the share giving each answer among those who answered, with intervals.
+
+    ``labels`` name the answers: a dict by code, or a function of the code (a scale's label()).
+    """
+    name = _namer(labels)
     answered = sum(counts.values())
-    rows = [(labels.get(c, c), n, share(policy, counts, (c,))) for c, n in counts.items()]
-    fig = _share_bars(rows, f"Share of the {answered:,} people who answered", COLORS[0])
+    people = wording.count(answered)
+    counted = [(c, n, share(policy, counts, (c,))) for c, n in counts.items()]
+    axis = ngettext(
+        "Share of the %(n)s person who answered", "Share of the %(n)s people who answered", answered, n=people
+    )
+    fig = _share_bars([(name(c), n, s) for c, n, s in counted], axis, COLORS[0])
     return Chart(
         chart_id,
         title,
         fig,
-        _share_table("Answer", rows),
-        f"Share of the {answered:,} people who answered this question (100% = all of them), with its likely range.",
+        Table.of(lambda: _share_table(_("Answer"), [(name(c), n, s) for c, n, s in counted])),
+        ngettext(
+            "Share of the %(n)s person who answered this question (100%% = all of them), with its likely range.",
+            "Share of the %(n)s people who answered this question (100%% = all of them), with its likely range.",
+            answered,
+            n=people,
+        ),
     )
 
 
 def multiple_chart(
-    chart_id: str, title: str, counts: dict[str, int], labels: dict[str, str], policy: Policy, base: int
+    chart_id: str,
+    title: str,
+    counts: dict[str, int],
+    labels: Mapping[str, str] | Callable[[str], str],
+    policy: Policy,
+    base: int,
 ) -> Chart:
     """A question with several answers allowed: each answer's share of all reporters."""
-    rows = [(labels.get(c, c), n, _one_of(policy, n, base)) for c, n in counts.items()]
-    fig = _share_bars(rows, f"Share of all {base:,} people who reported", COLORS[0])
+    name = _namer(labels)
+    people = wording.count(base)
+    counted = [(c, n, _one_of(policy, n, base)) for c, n in counts.items()]
+    axis = ngettext("Share of all %(n)s person who reported", "Share of all %(n)s people who reported", base, n=people)
+    fig = _share_bars([(name(c), n, s) for c, n, s in counted], axis, COLORS[0])
     return Chart(
         chart_id,
         title,
         fig,
-        _share_table("Answer", rows),
-        f"Share of all {base:,} people who reported (100% = all of them), with its likely range. One person can give "
-        "several reasons, "
-        "so the shares add up to more than 100%; people still taking it give none.",
+        Table.of(lambda: _share_table(_("Answer"), [(name(c), n, s) for c, n, s in counted])),
+        ngettext(
+            "Share of the %(n)s person who reported (100%% = all of them), with its likely range. One person can "
+            "give several reasons, so the shares add up to more than 100%%; people still taking it give none.",
+            "Share of all %(n)s people who reported (100%% = all of them), with its likely range. One person can "
+            "give several reasons, so the shares add up to more than 100%%; people still taking it give none.",
+            base,
+            n=people,
+        ),
     )
+
+
+def _satisfaction_label(code: str) -> str:
+    """ "8 of 10"."""
+    return _("%(n)s of 10", n=code)
 
 
 def treatment_charts(unit: UnitReport, policy: Policy) -> list[Chart]:
@@ -434,26 +554,23 @@ def treatment_charts(unit: UnitReport, policy: Policy) -> list[Chart]:
     charts = []
     for name in ("effectiveness", "side_effect_severity"):
         title, scale = FIELD_TITLES[name]
-        charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options), policy))
-    charts.append(terms_chart("side_effects", "Most reported side effects", unit.side_effects, policy, unit.n))
+        charts.append(distribution_chart(name, _(title), unit.distributions[name], scale.label, policy))
+    charts.append(terms_chart("side_effects", _("Most reported side effects"), unit.side_effects, policy, unit.n))
     title, scale = FIELD_TITLES["stop_reasons"]
-    charts.append(multiple_chart("stop_reasons", title, unit.stop_reasons, dict(scale.options), policy, unit.n))
+    charts.append(multiple_chart("stop_reasons", _(title), unit.stop_reasons, scale.label, policy, unit.n))
     for name in ("adherence", "burden", "cost_per_month", "insurance_coverage", "would_recommend"):
         title, scale = FIELD_TITLES[name]
-        charts.append(distribution_chart(name, title, unit.distributions[name], dict(scale.options), policy))
-    satisfaction = {c: f"{c} of 10" for c in unit.distributions["satisfaction"]}
+        charts.append(distribution_chart(name, _(title), unit.distributions[name], scale.label, policy))
     charts.append(
         distribution_chart(
             "satisfaction",
-            "Satisfaction (1 = worst, 10 = best)",
+            _("Satisfaction (1 = worst, 10 = best)"),
             unit.distributions["satisfaction"],
-            satisfaction,
+            _satisfaction_label,
             policy,
         )
     )
-    charts.append(
-        distribution_chart("duration", "Time on treatment", unit.duration, dict(scales.DURATION.options), policy)
-    )
+    charts.append(distribution_chart("duration", _("Time on treatment"), unit.duration, scales.DURATION.label, policy))
     return charts
 
 
@@ -474,27 +591,29 @@ def compare_charts(units: list[UnitReport], policy: Policy) -> list[Chart]:
         "would_recommend",
         "satisfaction",
     ):
-        title, scale = FIELD_TITLES.get(name, ("Satisfaction (1-10)", None))
-        labels = dict(scale.options) if scale else {}
-        charts.append(_compare_distribution(name, title, [(u, u.distributions[name]) for u in shown], labels, policy))
+        title, scale = FIELD_TITLES.get(name, (N_("Satisfaction (1-10)"), None))
+        labels = scale.label if scale else {}
+        charts.append(
+            _compare_distribution(name, _(title), [(u, u.distributions[name]) for u in shown], labels, policy)
+        )
     return charts
 
 
 def _compare_improved(units: list[UnitReport]) -> Chart:
-    table = Table(
-        {
-            "Treatment": [u.name for u in units],
-            "Reports": [u.n for u in units],
-            "Improved": [pct(u.improved["share"]) if u.improved else "" for u in units],
-            "Likely range": [
-                f"{pct(u.improved['low'])}-{pct(u.improved['high'])}" if u.improved else "" for u in units
-            ],
-            "Mean satisfaction (1-10)": [u.satisfaction_mean for u in units],
-        }
+    table = Table.of(
+        lambda: Table(
+            {
+                _("Treatment"): [u.name for u in units],
+                _("Reports"): [u.n for u in units],
+                _("Improved"): [pct(u.improved["share"]) if u.improved else "" for u in units],
+                _("Likely range"): [_range(u.improved) for u in units],
+                _("Mean satisfaction (1-10)"): [_number(u.satisfaction_mean) for u in units],
+            }
+        )
     )
     drawn = [(i, u) for i, u in enumerate(units) if u.improved]
-    names = [f"{u.name} ({wording.people(u.n)})" for _, u in drawn]
-    share_ = [u.improved["share"] for _, u in drawn]
+    names = [f"{u.name} ({wording.people(u.n)})" for __, u in drawn]
+    share_ = [u.improved["share"] for __, u in drawn]
     fig = _figure(
         [  # horizontal bars, the first treatment on top: names get a phone's width, not a bar's
             {
@@ -502,41 +621,50 @@ def _compare_improved(units: list[UnitReport]) -> Chart:
                 "orientation": "h",
                 "x": share_,
                 "y": names,
-                "marker": {"color": [COLORS[i % 4] for i, _ in drawn]},
+                "marker": {"color": [COLORS[i % 4] for i, __ in drawn]},
                 "error_x": {
                     "type": "data",
                     "symmetric": False,
-                    "array": [u.improved["high"] - s for (_, u), s in zip(drawn, share_)],
-                    "arrayminus": [s - u.improved["low"] for (_, u), s in zip(drawn, share_)],
+                    "array": [u.improved["high"] - s for (__, u), s in zip(drawn, share_)],
+                    "arrayminus": [s - u.improved["low"] for (__, u), s in zip(drawn, share_)],
                 },
-                "hovertemplate": "%{y}: %{x:.0%} improved<extra></extra>",
+                "hovertemplate": _hover("%{y}: " + _("%(share)s improved", share="%{x:.0%}")),
             }
         ],
         height=max(180, _row_px(names) * len(names) + 100),
-        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Improved (100% = all who could tell)")},
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title(_("Improved (100% = all who could tell)"))},
         yaxis={**_labels(names), "autorange": "reversed"},
     )
-    return Chart("improved", "Share who improved, with its likely range", fig, table)
+    return Chart("improved", _("Share who improved, with its likely range"), fig, table)
 
 
-def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], policy: Policy) -> Chart:
+def _compare_distribution(
+    name: str, title: str, pairs, labels: Mapping[str, str] | Callable[[str], str], policy: Policy
+) -> Chart:
     """Each treatment's share giving each answer among its own respondents, with 95% intervals."""
+    label_of = _namer(labels)
     codes = list(pairs[0][1]) if pairs else []
-    data = {"Answer": [labels.get(c, c) for c in codes]}
+    zero = {"share": 0.0, "low": 0.0, "high": 0.0}
+    drawn = [(unit, counts, [share(policy, counts, (c,)) or zero for c in codes]) for unit, counts in pairs]
+
+    def columns() -> Table:
+        data = {_("Answer"): [label_of(c) for c in codes]}
+        for unit, counts, shares in drawn:
+            data[f"{unit.name} ({wording.people(sum(counts.values()))})"] = [
+                f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {wording.people(counts[c])}"
+                for s, c in zip(shares, codes)
+            ]
+        return Table(data)
+
+    answers = [label_of(c) for c in codes]
     traces = []
-    for i, (unit, counts) in enumerate(pairs):
-        shares = [share(policy, counts, (c,)) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in codes]
-        answered = sum(counts.values())
-        label = f"{unit.name} ({wording.people(answered)})"
-        data[label] = [
-            f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])}); {wording.people(counts[c])}"
-            for s, c in zip(shares, codes)
-        ]
+    for i, (unit, counts, shares) in enumerate(drawn):
+        label = f"{unit.name} ({wording.people(sum(counts.values()))})"
         traces.append(
             {
                 "type": "bar",
                 "orientation": "h",
-                "y": [labels.get(c, c) for c in codes],
+                "y": answers,
                 "x": [s["share"] for s in shares],
                 "name": wrap(label, LEGEND_CHARS),
                 "error_x": {
@@ -547,10 +675,9 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
                     "color": "#444",
                 },
                 "marker": {"color": COLORS[i % 4]},
-                "hovertemplate": f"{unit.name}: %{{x:.0%}}<extra></extra>",
+                "hovertemplate": _hover(f"{unit.name}: %{{x:.0%}}"),
             }
         )
-    answers = data["Answer"]
     # Horizontal bars, answers top-down as on the form (the axis reversed puts the first treatment on top of
     # each group too): the answers' names get a phone's width, and the legend sits above, a row per two names.
     fig = _figure(
@@ -558,7 +685,7 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
         height=_row_px(answers, len(pairs)) * len(answers) + 100 + 24 * math.ceil(len(pairs) / 2),
         showlegend=True,
         barmode="group",
-        xaxis={"tickformat": ".0%", "range": [0, 1], **_title("Share of each treatment's answers")},
+        xaxis={"tickformat": ".0%", "range": [0, 1], **_title(_("Share of each treatment's answers"))},
         yaxis={**_labels(answers), "autorange": "reversed"},
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
@@ -566,6 +693,6 @@ def _compare_distribution(name: str, title: str, pairs, labels: dict[str, str], 
         name,
         title,
         fig,
-        Table(data),
-        "For each treatment, 100% = the people who answered this question about it; with likely ranges.",
+        Table.of(columns),
+        _("For each treatment, 100% = the people who answered this question about it; with likely ranges."),
     )

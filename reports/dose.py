@@ -34,17 +34,21 @@ from dataclasses import dataclass, field, replace
 
 from reports.disclosure import Policy
 from reports.slices import Outcomes, add, by_bucket, outcomes
+from reports.wording import Phrase
+from scales.i18n import N_
 
 MAX_BANDS = 4
 TO_MG = {"mg": 1.0, "mcg": 0.001, "g": 1000.0}
 PER_DAY = {"once_daily": 1, "twice_daily": 2, "three_times_daily": 3}
 PERIOD = {
-    **dict.fromkeys(PER_DAY, "a day"),
-    "weekly": "a week",
-    "monthly": "a month",
-    "as_needed": "a dose (as needed)",
+    **dict.fromkeys(PER_DAY, N_("a day")),
+    "weekly": N_("a week"),
+    "monthly": N_("a month"),
+    "as_needed": N_("a dose (as needed)"),
 }
 COUNTABLE_UNITS = ("ml", "units", "puffs", "drops", "patches")
+# The units that are words (mg and ml are the same in every language).
+UNIT_WORDS = {"units": N_("units"), "puffs": N_("puffs"), "drops": N_("drops"), "patches": N_("patches")}
 
 
 @dataclass(frozen=True, order=True)
@@ -55,8 +59,11 @@ class Measure:
     period: str
 
     @property
-    def label(self) -> str:
-        return f"{self.unit} {self.period}"
+    def label(self) -> Phrase:
+        """ "mg a day": English as a string (JSON, comparisons), shown in the reader's language (a Phrase)."""
+        unit = Phrase(UNIT_WORDS[self.unit]) if self.unit in UNIT_WORDS else self.unit
+        # A unit and how often: "mg a day", "puffs a dose (as needed)".
+        return Phrase(N_("%(unit)s %(period)s"), unit=unit, period=Phrase(self.period))
 
 
 def common_dose(bucket: str) -> tuple[Measure, float] | None:
@@ -77,11 +84,6 @@ def common_dose(bucket: str) -> tuple[Measure, float] | None:
         return None
     amount *= PER_DAY.get(frequency, 1)
     return Measure(unit, PERIOD[frequency]), round(amount, 6)
-
-
-def amount_text(amount: float) -> str:
-    """50, 2.5, 0.25, 1,000: as a reader writes it."""
-    return f"{amount:,.6g}" if amount >= 1000 else f"{amount:.6g}"
 
 
 @dataclass
@@ -149,15 +151,23 @@ def band_outcomes(policy: Policy, label: str, sums: dict) -> Outcomes:
     return result if result.shown and int(sums["n"]) >= policy.min_n else Outcomes(label, None)
 
 
-def band_label(edges: list[float], i: int, measure: Measure) -> str:
-    """ "under 100", "100 to under 150", "150 or more" (the measure is the axis title)."""
+# A band between two edges, and the same on two lines under a chart's bar (<br>: a line break there).
+BETWEEN = N_("%(low)s to under %(high)s")
+BETWEEN_TICK = N_("%(low)s to<br>under %(high)s")
+
+
+def band_label(edges: list[float], i: int, measure: Measure) -> Phrase:
+    """ "under 100", "100 to under 150", "150 or more" (the measure is the axis title).
+
+    English as a string (the JSON, the cache), in the reader's language on a page (a Phrase).
+    """
     if len(edges) == 1:
-        return f"any dose in {measure.label}"
+        return Phrase(N_("any dose in %(measure)s"), measure=measure.label)
     if i == 0:
-        return f"under {amount_text(edges[1])}"
+        return Phrase(N_("under %(amount)s"), amount=float(edges[1]))
     if i == len(edges) - 1:
-        return f"{amount_text(edges[i])} or more"
-    return f"{amount_text(edges[i])} to under {amount_text(edges[i + 1])}"
+        return Phrase(N_("%(amount)s or more"), amount=float(edges[i]))
+    return Phrase(BETWEEN, low=float(edges[i]), high=float(edges[i + 1]))
 
 
 def dose_report(policy: Policy, frame, max_bands: int = MAX_BANDS, *, n: int | None = None) -> DoseReport:

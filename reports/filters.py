@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from scales import AGE_BAND, ROLE, SEX, YEARS_SINCE_DIAGNOSIS, Scale
+from scales.i18n import N_, gettext
 
 FILTER_SCALES: dict[str, Scale] = {
     "role": ROLE,
     "age_band": AGE_BAND,
     "sex": SEX,
     "years_since_diagnosis": YEARS_SINCE_DIAGNOSIS,
+}
+# Each dimension in words, as an error message names it.
+FILTER_NAMES = {
+    "role": N_("role"),
+    "age_band": N_("age band"),
+    "sex": N_("sex"),
+    "years_since_diagnosis": N_("years since diagnosis"),
 }
 
 
@@ -50,13 +58,26 @@ def parse_filters(args) -> Filters:
         codes = tuple(dict.fromkeys(code for code in args.getlist(name) if code != ""))
         bad = [code for code in codes if code not in scale]
         if bad:
-            raise FilterError(f"{name} must be one of {', '.join(scale.codes)}; got {', '.join(bad)}.")
+            raise FilterError(
+                gettext(
+                    "%(name)s must be one of %(codes)s; got %(bad)s.",
+                    name=name,
+                    codes=", ".join(scale.codes),
+                    bad=", ".join(bad),
+                )
+            )
         # Every code of a dimension selected is the same as none: it filters nothing.
         if len(codes) == len(scale):
             codes = ()
         # One value per dimension bounds how many published views can contain one person
         # (16 per treatment), which is what keeps averaging their noise from revealing anyone.
         if len(codes) > 1:
-            raise FilterError(f"Choose one {name.replace('_', ' ')} at a time; got {', '.join(codes)}.")
+            raise FilterError(
+                gettext(
+                    "Choose one %(name)s at a time; got %(codes)s.",
+                    name=gettext(FILTER_NAMES[name]),
+                    codes=", ".join(codes),
+                )
+            )
         values[name] = codes
     return Filters(**values)

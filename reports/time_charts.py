@@ -7,15 +7,17 @@ import scales
 from reports import wording
 from reports.charts import COLORS, LEGEND_CHARS, Chart, Table, _figure, _labels, _row_px, _title, pct, wrap
 from reports.survival import EARLY_MONTHS, MILESTONES, Curve
+from scales.i18n import N_, format_number, language, ngettext
+from scales.i18n import gettext as _
 
 FILLS = ["rgba(11,92,173,0.18)", "rgba(194,87,26,0.18)", "rgba(46,133,64,0.18)", "rgba(123,63,160,0.18)"]
-UNFILTERED = "Everyone who gave a start month, whatever the filters above."
+UNFILTERED = N_("Everyone who gave a start month, whatever the filters above.")  # translated where it is shown
 LEGEND_LINE_PX = 18  # a legend line of the 13 px font
 
 
 def months(n: int) -> str:
     """ "1 month", "3 months": a number of months in words."""
-    return f"{n} month" if n == 1 else f"{n} months"
+    return ngettext("%(num)s month", "%(num)s months", n)
 
 
 def median_words(curve: Curve) -> str:
@@ -27,18 +29,26 @@ def median_words(curve: Curve) -> str:
     if median.get("months") is None:
         low = median.get("low")
         if low is None:
-            return f"More than half were still on it at {months(last)}."
+            return _("More than half were still on it at %(months)s.", months=months(last))
         if low == last:
-            return f"More than half were still on it at {months(last)}, though possibly only just."
-        return f"More than half were still on it at {months(last)}; half may have stopped as early as {months(low)}."
+            return _("More than half were still on it at %(months)s, though possibly only just.", months=months(last))
+        return _(
+            "More than half were still on it at %(months)s; half may have stopped as early as %(early)s.",
+            months=months(last),
+            early=months(low),
+        )
     low, high = median.get("low"), median.get("high")
+    half = months(median["months"])
     if low == high:
-        likely = f"likely at {months(low)}"
-    elif high is None:
-        likely = f"likely at {months(low)} or later"
-    else:
-        likely = f"likely between {low} and {months(high)}"
-    return f"Half had stopped by {months(median['months'])} ({likely})."
+        return _("Half had stopped by %(months)s (likely at %(low)s).", months=half, low=months(low))
+    if high is None:
+        return _("Half had stopped by %(months)s (likely at %(low)s or later).", months=half, low=months(low))
+    return _(
+        "Half had stopped by %(months)s (likely between %(low)s and %(high)s).",
+        months=half,
+        low=low,
+        high=months(high),
+    )
 
 
 def open_row(c: Curve) -> dict | None:
@@ -52,8 +62,8 @@ def open_row(c: Curve) -> dict | None:
         return None
     last = MILESTONES[-1]
     return {
-        "Months": f"{last} or more",
-        "Still on it": f"not read past {months(last)}",
+        "Months": _("%(months)s or more", months=last),
+        "Still on it": _("not read past %(months)s", months=months(last)),
         "Likely range": "",
         "At risk in the band before": "",
         "Stopped in that band": stopped,
@@ -61,24 +71,33 @@ def open_row(c: Curve) -> dict | None:
     }
 
 
+# The table's columns: English keys of the rows (and the CSV's headers), translated as the page's headers.
 SURVIVAL_COLUMNS = [
-    "Treatment",
-    "Months",
-    "Still on it",
-    "Likely range",
-    "At risk in the band before",
-    "Stopped in that band",
-    "Still using, reported in that band",
+    N_("Treatment"),
+    N_("Months"),
+    N_("Still on it"),
+    N_("Likely range"),
+    N_("At risk in the band before"),
+    N_("Stopped in that band"),
+    N_("Still using, reported in that band"),
 ]
 
 
+def _survival_table(shown: list[tuple[str, Curve]]) -> Table:
+    rows = [row for name, c in shown for row in _curve_rows(name, c)]
+    return Table([tuple(r.get(c) for c in SURVIVAL_COLUMNS) for r in rows], columns=[_(c) for c in SURVIVAL_COLUMNS])
+
+
 def survival_chart(
-    series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None, note: str = UNFILTERED
+    series: list[tuple[str, Curve]], chart_id: str = "staying", title: str | None = None, note: str | None = None
 ) -> Chart:
-    """The share still on it after 1, 3, 6, 12 and 24 months, with 95% bands; several curves share one axis."""
+    """The share still on it after 1, 3, 6, 12 and 24 months, with 95% bands; several curves share one axis.
+
+    ``note`` ends the summary (by default: everyone who gave a start month, whatever the filters).
+    """
     shown = [(name, c) for name, c in series if not c.suppressed]
     traces = [trace for i, (name, c) in enumerate(shown) for trace in _curve_traces(i, name, c)]
-    table = Table([row for name, c in shown for row in _curve_rows(name, c)], columns=SURVIVAL_COLUMNS)
+    table = Table.of(lambda: _survival_table(shown))
     if len(shown) == 1:
         table = table.without("Treatment")
     several = len(shown) > 1
@@ -89,16 +108,25 @@ def survival_chart(
         traces,
         height=300 + (legend_px + 10 if several else 0),
         showlegend=several,
-        xaxis={"tickvals": list(MILESTONES), "range": [0, 24.5], "fixedrange": True, **_title("Months since starting")},
-        yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title("Still on it")},
+        xaxis={
+            "tickvals": list(MILESTONES),
+            "range": [0, 24.5],
+            "fixedrange": True,
+            **_title(_("Months since starting")),
+        },
+        yaxis={"tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, **_title(_("Still on it"))},
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         hovermode="closest",
     )
     summary = (
-        "The share still taking it after each number of months since starting, with its likely range (shaded). People "
-        "still taking it count until their report, not as stopped. " + note
+        _(
+            "The share still taking it after each number of months since starting, with its likely range (shaded). "
+            "People still taking it count until their report, not as stopped."
+        )
+        + " "
+        + (_(UNFILTERED) if note is None else note)
     ).strip()
-    return Chart(chart_id, title or "Still on it, by months since starting", fig, table, summary)
+    return Chart(chart_id, title or _("Still on it, by months since starting"), fig, table, summary)
 
 
 def _curve_traces(i: int, name: str, c: Curve) -> list[dict]:
@@ -128,11 +156,26 @@ def _curve_traces(i: int, name: str, c: Curve) -> list[dict]:
         "legendgroup": label,
         "line": {"color": COLORS[i % 4], "width": 3},
         "marker": {"size": 8},
-        "customdata": [["100%", "100%", "the start"], *([pct(p.low), pct(p.high), months(p.months)] for p in points)],
-        "hovertemplate": f"{name}: %{{y:.0%}} still on it at %{{customdata[2]}} "
-        "(likely %{customdata[0]}-%{customdata[1]})<extra></extra>",
+        "customdata": [
+            [pct(1), pct(1), _("the start")],
+            *([pct(p.low), pct(p.high), months(p.months)] for p in points),
+        ],
+        "hovertemplate": f"{name}: "
+        + _(
+            "%(share)s still on it at %(months)s (likely %(low)s-%(high)s)",
+            share="%{y:.0%}",
+            months="%{customdata[2]}",
+            low="%{customdata[0]}",
+            high="%{customdata[1]}",
+        )
+        + "<extra></extra>",
     }
     return [band, curve]
+
+
+def _tenths(x: float) -> str:
+    """1,234.5: a number to a tenth, as the reader's locale writes it."""
+    return f"{x:,.1f}" if language() == "en" else format_number(x, 1)
 
 
 def _curve_rows(name: str, c: Curve) -> list[dict]:
@@ -143,7 +186,7 @@ def _curve_rows(name: str, c: Curve) -> list[dict]:
             "Months": p.months,
             "Still on it": pct(p.share),
             "Likely range": f"{pct(p.low)}-{pct(p.high)}" if p.share is not None else "",
-            "At risk in the band before": f"{p.at_risk:,.1f}",
+            "At risk in the band before": _tenths(p.at_risk),
             "Stopped in that band": p.stopped,
             "Still using, reported in that band": p.still_using,
         }
@@ -158,15 +201,27 @@ def stop_times_chart(curve: Curve) -> Chart | None:
     periods = [(k, v) for k, v in curve.reasons.items()]
     if curve.suppressed or not periods:
         return None
-    labels = dict(scales.STOP_REASON.options)
-    names = {"early": f"In the first {EARLY_MONTHS} months", "late": f"After {EARLY_MONTHS} months or more"}
-    reasons = [labels.get(c, c) for c in scales.STOP_REASON.codes]
-    data = {"Reason": reasons}
+    codes = scales.STOP_REASON.codes
+    zero = {"share": 0.0, "low": 0.0, "high": 0.0}
+    blocks = [(period, block, [block["reasons"].get(c) or zero for c in codes]) for period, block in periods]
+
+    def names() -> dict[str, str]:
+        return {
+            "early": ngettext("In the first %(num)s month", "In the first %(num)s months", EARLY_MONTHS),
+            "late": ngettext("After %(num)s month or more", "After %(num)s months or more", EARLY_MONTHS),
+        }
+
+    def columns() -> Table:
+        data = {_("Reason"): [scales.STOP_REASON.label(c) for c in codes]}
+        for period, block, shares in blocks:
+            label = f"{names()[period]} ({wording.people(block['stops'])})"
+            data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])})" for s in shares]
+        return Table(data)
+
+    reasons = [scales.STOP_REASON.label(c) for c in codes]
     traces = []
-    for i, (period, block) in enumerate(periods):
-        shares = [block["reasons"].get(c) or {"share": 0.0, "low": 0.0, "high": 0.0} for c in scales.STOP_REASON.codes]
-        label = f"{names[period]} ({wording.people(block['stops'])})"
-        data[label] = [f"{pct(s['share'])} ({pct(s['low'])}-{pct(s['high'])})" for s in shares]
+    for i, (period, block, shares) in enumerate(blocks):
+        label = f"{names()[period]} ({wording.people(block['stops'])})"
         traces.append(
             {
                 "type": "bar",
@@ -182,7 +237,7 @@ def stop_times_chart(curve: Curve) -> Chart | None:
                     "arrayminus": [v["share"] - v["low"] for v in shares],
                     "color": "#444",
                 },
-                "hovertemplate": f"{names[period]}: %{{y}} %{{x:.0%}}<extra></extra>",
+                "hovertemplate": f"{names()[period]}: %{{y}} %{{x:.0%}}<extra></extra>",
             }
         )
     fig = _figure(
@@ -194,7 +249,7 @@ def stop_times_chart(curve: Curve) -> Chart | None:
             "tickformat": ".0%",
             "range": [0, 1],
             "fixedrange": True,
-            **_title("Share of the people who stopped then"),
+            **_title(_("Share of the people who stopped then")),
         },
         # The reasons top-down as on the form (the axis reversed), each wrapped to fit beside its bars on a phone.
         yaxis={"fixedrange": True, **_labels(reasons), "autorange": "reversed"},
@@ -202,11 +257,18 @@ def stop_times_chart(curve: Curve) -> Chart | None:
     )
     return Chart(
         "stop_times",
-        "Why people stopped, early and late",
+        _("Why people stopped, early and late"),
         fig,
-        Table(data),
-        f"Among those who stopped in the first {EARLY_MONTHS} months, and those who stopped later: the share giving "
-        "each reason (several may apply), with likely ranges. " + UNFILTERED,
+        Table.of(columns),
+        ngettext(
+            "Among those who stopped in the first %(num)s month, and those who stopped later: the share giving each "
+            "reason (several may apply), with likely ranges.",
+            "Among those who stopped in the first %(num)s months, and those who stopped later: the share giving each "
+            "reason (several may apply), with likely ranges.",
+            EARLY_MONTHS,
+        )
+        + " "
+        + _(UNFILTERED),
     )
 
 
@@ -228,5 +290,5 @@ def compare_charts(series: list[tuple[str, Curve]]) -> list[Chart]:
     chart.summary += " " + " ".join(f"{name}: {median_words(c)}" for name, c in shown)
     hidden = [name for name, c in series if c.suppressed]
     if hidden:
-        chart.summary += f" Too few reports with a start month to draw: {', '.join(hidden)}."
+        chart.summary += " " + _("Too few reports with a start month to draw: %(names)s.", names=", ".join(hidden))
     return [chart]
