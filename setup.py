@@ -19,7 +19,7 @@ class build_py_with_catalogs(build_py):
 
     def run(self):
         sys.path.insert(0, str(HERE))
-        from scales.i18n import compile_catalogs  # the one compiler the app also runs in a checkout
+        from scales.catalogs import compile_catalogs  # the one compiler the app also runs in a checkout
 
         compile_catalogs(HERE / "registry" / "translations")
         super().run()

@@ -338,6 +338,13 @@ SIDE_EFFECT_STARTER_TERMS = (
     "brain fog",
 )
 
+
+def side_effect_label(term: str) -> str:
+    """A side-effect term as shown: a starter term capitalised, in the reader's language; a participant's own as typed."""
+    shown = term[:1].upper() + term[1:]
+    return i18n.gettext(shown) if term in SIDE_EFFECT_STARTER_TERMS else shown
+
+
 # --- a doctor rating (CG-CAHPS) ---------------------------------------------------------
 
 FREQUENCY = _scale(

@@ -5,18 +5,15 @@ the request's translations and locale (registry.platform.i18n), so outside a req
 exports, a test of a pure function) every word is the English source and every number English.
 
 The source strings are English and are the message ids: a catalog (registry/translations/<lang>)
-maps them to a language. Scale labels, help texts and descriptions are extracted by extract_scales
-below, so scales/__init__.py keeps its plain tables.
+maps them to a language. Scale labels, help texts and descriptions are extracted by
+scales.catalogs.extract_scales, so scales/__init__.py keeps its plain tables.
 """
 
 from __future__ import annotations
 
 import gettext as _stdlib_gettext
-import os
-import tempfile
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Callable, Iterator
 
 from babel import Locale, numbers
@@ -119,54 +116,3 @@ def format_number(value: float | int, digits: int | None = None) -> str:
         return numbers.format_decimal(value, locale=locale())
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return numbers.format_decimal(value, format=pattern, locale=locale())
-
-
-# --- catalogs -----------------------------------------------------------------------------------
-
-
-def compile_catalogs(directory: str | os.PathLike, force: bool = False) -> list[Path]:
-    """Compile each <lang>/LC_MESSAGES/*.po under directory to its .mo where missing or older.
-
-    The wheel's build runs it (setup.py), and a checkout's app runs it on start, so an edited
-    catalog is never served stale. Written beside, then renamed: workers starting together never
-    read half a file.
-    """
-    from babel.messages.mofile import write_mo  # babel's compiler: only builds and starts need it
-    from babel.messages.pofile import read_po
-
-    compiled = []
-    for po in sorted(Path(directory).glob("*/LC_MESSAGES/*.po")):
-        mo = po.with_suffix(".mo")
-        if not force and mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as source:
-            catalog = read_po(source, locale=po.parent.parent.name)
-        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
-        with os.fdopen(fd, "wb") as out:
-            write_mo(out, catalog, use_fuzzy=False)
-        os.replace(tmp, mo)
-        compiled.append(mo)
-    return compiled
-
-
-def extract_scales(fileobj, keywords, comment_tags, options):
-    """Babel extractor for scales/__init__.py: every scale's labels, help texts and description.
-
-    babel.cfg maps the scales module to it, so a label added to a table is in the next
-    extraction without being wrapped in N_().
-    """
-    import scales  # the tables themselves: reading them is surer than parsing their source
-
-    source = fileobj.read().decode("utf-8").splitlines()
-
-    def line_of(text: str) -> int:
-        needle = repr(text)[1:-1]
-        return next((i for i, line in enumerate(source, 1) if needle in line), 1)
-
-    for scale in scales.all_scales():
-        for code, label in scale.options:
-            yield line_of(label), None, label, [f"scale {scale.name}: answer {code}"]
-        for code, text in scale.help.items():
-            yield line_of(text), None, text, [f"scale {scale.name}: help for {code}"]
-        if scale.description:
-            yield line_of(scale.description), None, scale.description, [f"scale {scale.name}: description"]

@@ -20,7 +20,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from babel.messages import checkers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -74,6 +73,7 @@ def test_every_message_is_translated_and_checked(po, source_messages):
     untranslated = [m.id for m in catalog if m.id and not _translated(m)]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     errors = [(m.id, [str(e) for e in errs]) for m, errs in catalog.check() if errs]
+    errors += [(m.id, ["placeholders differ"]) for m in catalog if m.id and _translated(m) and not same_placeholders(m)]
     assert not missing, f"{len(missing)} messages of the source not in {po}: {missing[:10]}"
     assert not untranslated, f"{len(untranslated)} untranslated in {po}: {untranslated[:10]}"
     assert not fuzzy, f"{len(fuzzy)} fuzzy in {po}: {fuzzy[:10]}"
@@ -84,14 +84,31 @@ def _translated(message) -> bool:
     return all(message.string) if isinstance(message.string, tuple | list) else bool(message.string)
 
 
-def test_placeholder_checker_runs():
-    """pybabel's python-format checker is what the test above leans on: it catches a dropped placeholder."""
-    from babel.messages.catalog import Catalog, TranslationError
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\{ *\w+ *\}\}")
 
-    catalog = Catalog(locale="es")
-    message = catalog.add("%(n)s people reported", "reportaron", flags=["python-format"])
-    with pytest.raises(TranslationError):
-        checkers.python_format(catalog, message)
+
+def same_placeholders(message) -> bool:
+    """A translation names the placeholders its source names (pybabel's checker lets a translation drop them all).
+
+    A plural's forms may each leave out the count (Spanish "un reporte"), not add one the source lacks.
+    """
+    ids = [message.id] if isinstance(message.id, str) else list(message.id)
+    strings = [message.string] if isinstance(message.string, str) else list(message.string)
+    wanted = set().union(*(PLACEHOLDER.findall(i) for i in ids))
+    if len(ids) == 1:
+        return set(PLACEHOLDER.findall(strings[0])) == wanted
+    return all(set(PLACEHOLDER.findall(s)) <= wanted for s in strings) and set().union(
+        *(PLACEHOLDER.findall(s) for s in strings)
+    ) >= wanted - {"%(num)s", "%(num)d"}
+
+
+def test_placeholders_are_checked():
+    from babel.messages.catalog import Message
+
+    assert not same_placeholders(Message("%(n)s people reported", "reportaron"))
+    assert not same_placeholders(Message("Hello %(name)s", "Hola %(nombre)s"))
+    assert same_placeholders(Message("%(n)s people reported", "%(n)s personas reportaron"))
+    assert same_placeholders(Message(("%(num)s report", "%(num)s reports"), ("un reporte", "%(num)s reportes")))
 
 
 # --- the pseudo-locale ----------------------------------------------------------------------------
@@ -139,19 +156,29 @@ def test_pseudo_keeps_placeholders_and_markup():
 
 
 class Visible(HTMLParser):
-    """A page's visible words: text outside scripts and styles, the attributes people see or hear, chart texts."""
+    """A page's visible words: text outside scripts and styles, the attributes people see or hear, chart texts.
+
+    Text a page marks as English on purpose (lang="en": the codebook's descriptions of the English export
+    files) is left out; a run of text is read whole, entities and all.
+    """
 
     ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "data-label")
+    SKIPPED = ("script", "style", "code", "pre")
 
     def __init__(self):
         super().__init__()
         self.texts: list[str] = []
-        self._skip = 0
+        self._skip: list[str] = []  # the open elements whose text is skipped
+        self._run = False  # the last text piece is still open (an entity splits a run)
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "code", "pre"):
-            self._skip += 1
+        self._run = False
         attrs = dict(attrs)
+        if tag in self.SKIPPED or attrs.get("lang") == "en" or self._skip:
+            if tag not in VOID:
+                self._skip.append(tag)
+            if self._skip:
+                return
         self.texts += [attrs[a] for a in self.ATTRIBUTES if attrs.get(a)]
         if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
             self.texts.append(attrs["value"])
@@ -159,12 +186,18 @@ class Visible(HTMLParser):
             self.texts += chart_texts(json.loads(attrs["data-figure"]))
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "code", "pre") and self._skip:
-            self._skip -= 1
+        self._run = False
+        if self._skip and self._skip[-1] == tag:
+            self._skip.pop()
 
     def handle_data(self, data):
-        if not self._skip and data.strip():
+        if self._skip:
+            return
+        if self._run:
+            self.texts[-1] += data
+        elif data.strip():
             self.texts.append(data)
+            self._run = True
 
 
 def chart_texts(figure) -> list[str]:
@@ -186,6 +219,7 @@ def chart_texts(figure) -> list[str]:
     return found
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 WORD = re.compile(r"(?<![\w@./-])[A-Za-z]{2,}(?![\w@/-])")
 
 
@@ -207,7 +241,7 @@ class Reader:
 
     def read(self, where: str, response):
         assert response.status_code < 500, (where, response.status_code)
-        if "text/html" not in response.content_type:
+        if "text/html" not in response.content_type or 300 <= response.status_code < 400:
             return response
         self.pages += 1
         parser = Visible()
@@ -218,27 +252,25 @@ class Reader:
         return response
 
     def english(self, text: str) -> list[str]:
+        """The text, shortened, when a plain English word is left in it once data and WTForms' messages are out."""
         for message in self.wtforms:  # WTForms' own messages come from its catalogs, which have no pseudo-locale
             text = text.replace(message, " ")
         for name in self.data:
-            if name in text:
-                text = text.replace(name, " ")
-        return [
-            text[max(0, m.start() - 30) : m.end() + 30].strip() for m in WORD.finditer(text) if m.group() not in NAMES
-        ]
+            if name in text:  # a whole name only: "SH" (a country code) is not taken out of "MeSH"
+                text = re.sub(r"(?<!\w)" + re.escape(name) + r"(?!\w)", " ", text)
+        words = [m for m in WORD.finditer(text) if m.group() not in NAMES]
+        return [" ".join(text[words[0].start() :].split())[:60]] if words else []
 
 
 def _wtforms_messages() -> set[str]:
+    """WTForms' own messages (each up to its first placeholder): Flask-WTF takes them from WTForms' catalogs."""
     import wtforms
 
     pot = Path(wtforms.__file__).parent / "locale" / "wtforms.pot"
     with pot.open("rb") as f:
-        ids = {m.id for m in read_po(f) if m.id}
-    return {
-        re.split(r"%\(", i if isinstance(i, str) else i[0])[0].strip()
-        for i in ids
-        if len(i if isinstance(i, str) else i[0]) > 8
-    }
+        ids = [m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id]
+    heads = {re.split(r"%\(|%s", i)[0].strip() for i in ids}
+    return {head for head in heads if len(head) > 8}
 
 
 def _data_strings(session) -> list[str]:
@@ -260,7 +292,20 @@ def _data_strings(session) -> list[str]:
         "SELECT icd10 FROM condition WHERE icd10 IS NOT NULL",
     ]
     found = [row[0] for query in queries for row in session.execute(text(query))]
-    return [f for f in found if f]
+    return [f for f in found if f] + _locale_names(PSEUDO)
+
+
+def _locale_names(code: str) -> list[str]:
+    """Babel's own words for a locale (month and country names): the locale's, not English left behind."""
+    from babel import Locale
+
+    locale = Locale.parse(code)
+    names = list(locale.territories.values()) + list(locale.territories)  # names, and the codes doctors show
+    for context in ("format", "stand-alone"):
+        for width in ("wide", "abbreviated"):
+            names += list(locale.months[context][width].values())
+            names += [name.capitalize() for name in locale.months[context][width].values()]
+    return names
 
 
 @pytest.fixture
@@ -326,6 +371,7 @@ def test_no_english_escapes_gettext_on_any_page_kind(community):
     drug = treatments[0].rsplit("/", 1)[1]
     reader.get(f"/treatments/{drug}")
     name = re.search(r'<a href="' + re.escape(treatments[0]) + r'"[^>]*>([^<]+)</a>', page)
+    reader.data.append(drug)  # the query, echoed back
     reader.get("/search?q=" + drug)
     reader.get("/search?q=zzzz-nothing")
     doctors = _links(reader.get("/doctors").get_data(as_text=True), r"/doctors/\d+")

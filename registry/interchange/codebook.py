@@ -9,6 +9,7 @@ from flask import has_app_context
 
 import scales
 from registry.platform.i18n import translations
+from scales.i18n import N_
 
 MISSING = [""]
 
@@ -64,10 +65,22 @@ def _enum(name: str, scale: scales.Scale, description: str, required: bool = Fal
 
 
 def _category(code: str, label: str) -> dict:
-    category = {"value": code, "label": label}
-    if has_app_context() and (translated := translations(label)):
-        category["translations"] = translated
-    return category
+    return {"value": code, "label": label}
+
+
+def _with_translations(resources: dict[str, dict]) -> dict[str, dict]:
+    """Each category's label in every other language the registry offers ("translations": {"es": ...}),
+    added when the codebook is asked for (the field tables are built at import, before any app)."""
+    if not has_app_context():
+        return resources
+    for schema in resources.values():
+        for i, field in enumerate(schema["fields"]):
+            if "categories" in field:
+                categories = [
+                    {**c, "translations": t} if (t := translations(c["label"])) else c for c in field["categories"]
+                ]
+                schema["fields"][i] = {**field, "categories": categories}
+    return resources
 
 
 def _string(name: str, description: str, required: bool = False, pattern: str | None = None) -> dict:
@@ -183,9 +196,9 @@ COMMENT_FIELD = _string("comment", "Comment on the doctor." + TEXT_NOTE)
 UPDATE_KIND = scales.Scale(
     "update_kind",
     (
-        ("original", "the answers as they were before the first follow-up"),
-        ("edit", "the answers as changed through the full form since the previous point"),
-        ("update", "a follow-up"),
+        ("original", N_("the answers as they were before the first follow-up")),
+        ("edit", N_("the answers as changed through the full form since the previous point")),
+        ("update", N_("a follow-up")),
     ),
 )
 UPDATE_FIELDS = [
@@ -249,6 +262,10 @@ def _fk(field: str, resource: str, key: str) -> dict:
 
 def schemas(with_text: bool) -> dict[str, dict]:
     """Table Schema per resource name, in file order."""
+    return _with_translations(_schemas(with_text))
+
+
+def _schemas(with_text: bool) -> dict[str, dict]:
     return {
         "experiences": {
             "fields": EXPERIENCE_SCHEMA_FIELDS + ([TIPS_FIELD] if with_text else []),

@@ -17,7 +17,8 @@ from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from scales import i18n
+import scales
+from scales import catalogs, i18n
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 COOKIE = "lang"
@@ -32,13 +33,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(directories))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     if _writable(TRANSLATIONS):
-        i18n.compile_catalogs(TRANSLATIONS)  # a checkout: the wheel's build has already done it
+        catalogs.compile_catalogs(TRANSLATIONS)  # a checkout: the wheel's build has already done it
     babel.init_app(app, locale_selector=select_locale)
     app.extensions["languages"] = languages(app)
     i18n.install(get_translations, _request_locale, catalog)
     app.jinja_env.globals["languages"] = lambda: app.extensions["languages"]
     app.jinja_env.globals["current_language"] = lambda: i18n.language()
     app.jinja_env.globals["js_words"] = js_words
+    app.jinja_env.filters["side_effect"] = scales.side_effect_label  # a stored term in the reader's language
 
 
 def js_words() -> dict[str, str]:
