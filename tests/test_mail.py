@@ -558,3 +558,37 @@ def test_signed_links_mailed_by_the_release_before_still_work_once(mail_app, mak
     assert mail_app.test_client().get(reset).status_code == 400  # used: the password it carried changed
     forged = "/password/reset/" + signed("reset", {"u": user_id, "p": "0" * 16})
     assert mail_app.test_client().get(forged).status_code == 400
+
+
+def test_mail_goes_out_in_the_language_the_person_registered_in(mail_app, make, inbox):
+    """Registered in Spanish: the confirmation mail is Spanish, and so is a reset asked later from an English browser."""
+    from email.header import decode_header, make_header
+
+    from babel.support import Translations
+
+    from registry.platform.i18n import TRANSLATIONS
+
+    es = Translations.load(str(TRANSLATIONS), ["es"]).gettext
+    client = mail_app.test_client()
+    client.set_cookie("lang", "es")
+    data = {
+        "email": "lucia@example.org",
+        "pseudonym": "lucia",
+        "password": "long enough pw",
+        "confirm": "long enough pw",
+    }
+    assert client.post("/register", data=data).status_code == 302
+    [confirm] = inbox.wait(1)
+    subject = str(make_header(decode_header(confirm["Subject"]))).strip()
+    assert subject == es("Confirm your email address") != "Confirm your email address"
+    english = mail_app.test_client()  # another browser, in English
+    english.post("/password/forgot", data={"email": "lucia@example.org"})
+    reset = inbox.wait(2)[-1]
+    assert str(make_header(decode_header(reset["Subject"]))).strip() == es("Set a new password")
+    text = reset.get_body(("plain",)).get_content()
+    assert es("Hello %(name)s,") % {"name": "lucia"} in text
+    assert es("Set a new password here (the link works once, for one hour):") in text
+    assert (
+        "Set a new password here" not in text
+        and "Set a new password here" not in reset.get_body(("html",)).get_content()
+    )
