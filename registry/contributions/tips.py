@@ -25,6 +25,7 @@ from registry.models import Condition, Experience, TipVote, Treatment, User
 from registry.platform.extensions import db
 from registry.platform.pagination import Window
 from registry.reporting.report_upkeep import dose_bucket, months_on
+from reports import wording
 from reports.disclosure import View
 from reports.dose import DoseReport, band_label, common_dose
 from reports.filters import Filters
@@ -105,7 +106,7 @@ def dose_band(experience: Experience, dose: DoseReport | None) -> str | None:
         return None
     measure, amount = reported
     band = max(0, bisect.bisect_right(dose.edges, amount) - 1)
-    return f"{band_label(dose.edges, band, measure)} {dose.measure}"
+    return f"{wording.shown(band_label(dose.edges, band, measure))} {wording.shown(dose.measure)}"
 
 
 def shown_answers(experience: Experience, dose: DoseReport | None = None) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from werkzeug.routing import IntegerConverter
 
 from forms.text import MAX_ID, thousands
 from registry.accounts import audit, auth
+from registry.contributions import screening
 from registry.models import User
 from registry.platform import logs
 from registry.platform.extensions import compress, db, login_manager
@@ -50,6 +51,7 @@ def install(app: Flask) -> None:
     user_loaded_from_cookie.connect(rotate_remembered, app)
     audit.use_request_actor(request_actor)
     app.add_template_filter(thousands, "num")
+    app.add_template_filter(screening.reason_text, "reason")  # why a text is held, in the reader's language
     app.jinja_env.globals["disclosure"] = app.extensions["disclosure"]
     app.jinja_env.globals["numbers_updated"] = numbers_updated
 
