@@ -172,3 +172,15 @@ def test_two_releases_share_one_redis_without_a_500(base_config, community, redi
             with server.app_context():
                 db.engine.dispose()
     assert statuses == [200] * len(statuses), statuses
+
+
+def test_a_phrase_keeps_its_message_through_the_cache(app):
+    """A cached dose label is English for JSON and CSV, and still shown in the reader's language after a hit."""
+    from reports.wording import Phrase
+    from scales import i18n
+
+    label = Phrase("%(amount)s or more", amount=1500.0)
+    back = cache.loads(cache.dumps({"label": label}))["label"]
+    assert isinstance(back, Phrase) and str(back) == str(label)  # English for JSON and CSV
+    with app.app_context(), i18n.language_of("es"):
+        assert back.shown() == label.shown() and "o más" in back.shown()

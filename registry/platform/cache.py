@@ -26,6 +26,7 @@ from flask_caching.backends.simplecache import SimpleCache
 from redis.exceptions import RedisError
 
 from registry import __version__
+from reports.wording import Phrase
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ CLASS_PACKAGES = ("reports.", "registry.", "scales.")
 
 # A JSON object whose only key is one of these is a tagged value, {"class", "fields"} a dataclass, any
 # other object a dict with text keys. A dict that would read as one of those is written as "pairs".
-TAGS = frozenset({"pairs", "tuple", "set", "float", "datetime", "date"})
+TAGS = frozenset({"pairs", "tuple", "set", "float", "datetime", "date", "phrase"})
 _CLASS = frozenset({"class", "fields"})
 
 
@@ -60,6 +61,8 @@ class Undecodable(ValueError):
 
 
 def _encode(value):
+    if isinstance(value, Phrase):  # English words a page shows translated: their message travels with them
+        return {"phrase": [value.message, _encode(value.variables)]}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):  # numpy integers are not ints; bool is handled above
@@ -133,6 +136,7 @@ _TAGGED = {
     "float": float,
     "datetime": dt.datetime.fromisoformat,
     "date": dt.date.fromisoformat,
+    "phrase": lambda body: Phrase(body[0], **body[1]),
 }
 
 
