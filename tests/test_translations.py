@@ -74,6 +74,7 @@ def test_every_message_is_translated_and_checked(po, source_messages):
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     errors = [(m.id, [str(e) for e in errs]) for m, errs in catalog.check() if errs]
     errors += [(m.id, ["placeholders differ"]) for m in catalog if m.id and _translated(m) and not same_placeholders(m)]
+    assert not catalog.fuzzy, f"{po}'s header is fuzzy: compilers leave it (and its plural rule) out"
     assert not missing, f"{len(missing)} messages of the source not in {po}: {missing[:10]}"
     assert not untranslated, f"{len(untranslated)} untranslated in {po}: {untranslated[:10]}"
     assert not fuzzy, f"{len(fuzzy)} fuzzy in {po}: {fuzzy[:10]}"
