@@ -352,13 +352,14 @@ UPGRADE_PAGES = [
 
 
 def _as_previous_release(app) -> str:
-    """The database as the previous release left it: migrated to 0019, no upkeep_check table."""
+    """The database as an earlier release left it: migrated to 0019, no upkeep_check table, no user.locale."""
     from sqlalchemy import text
 
     with app.app_context():
         previous = "0019_mail_outbox_link_tokens"
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE upkeep_check"))
+            conn.execute(text('ALTER TABLE "user" DROP COLUMN locale'))  # 0021's
             conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous})
         db.engine.dispose()
     return previous
