@@ -23,22 +23,25 @@ def test_english_by_default_and_spanish_from_accept_language(client):
 
 
 def test_the_switcher_lists_every_catalog_in_its_own_language_and_comes_back(client):
-    page = client.get("/conditions?q=mig").get_data(as_text=True)
+    visit = client.get("/conditions?q=mig")
+    page = visit.get_data(as_text=True)
     assert 'value="es"' in page and ">Español<" in page and ">English<" in page
     assert 'name="next" value="/conditions?q=mig"' in page
-    response = client.post("/language", data={"lang": "es", "next": "/conditions?q=mig"})
+    # A visitor's switcher is a GET: public pages carry no CSRF token and start no session.
+    assert 'method="get"' in page and "csrf_token" not in page and "Set-Cookie" not in visit.headers
+    response = client.get("/language", query_string={"lang": "es", "next": "/conditions?q=mig"})
     assert response.status_code == 302 and response.headers["Location"] == "/conditions?q=mig"
     assert "lang=es" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
     assert _lang(client.get("/conditions?q=mig")) == "es"  # same URL, now in Spanish
-    client.post("/language", data={"lang": "en", "next": "/"})
+    client.get("/language?lang=en&next=/")
     assert _lang(client.get("/", headers={"Accept-Language": "es"})) == "en"  # the choice beats the browser
 
 
 def test_the_switcher_refuses_other_hosts_and_unknown_languages(client):
-    assert client.post("/language", data={"lang": "es", "next": "//evil.example/"}).headers["Location"] == "/"
-    assert client.post("/language", data={"lang": "es", "next": "https://evil.example/"}).headers["Location"] == "/"
-    refused = client.post("/language", data={"lang": "xx", "next": "/"})
-    assert refused.status_code == 400 and "lang=" not in refused.headers.get("Set-Cookie", "")
+    assert client.get("/language?lang=es&next=//evil.example/").headers["Location"] == "/"
+    assert client.get("/language?lang=es&next=https://evil.example/").headers["Location"] == "/"
+    refused = client.get("/language?lang=xx&next=/")
+    assert refused.status_code == 400 and "Set-Cookie" not in refused.headers
 
 
 def test_the_account_remembers_the_language_on_every_browser(app, auth):
@@ -46,6 +49,7 @@ def test_the_account_remembers_the_language_on_every_browser(app, auth):
     from registry.platform.extensions import db
 
     auth.login()
+    assert 'method="post"' in auth._client.get("/").get_data(as_text=True)  # signed in: the account keeps it
     auth._client.post("/language", data={"lang": "es", "next": "/"})
     with app.app_context():
         assert db.session.scalar(db.select(User.locale)) == "es"

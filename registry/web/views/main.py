@@ -26,16 +26,18 @@ def about():
     return render_template("main/about.html")
 
 
-@bp.post("/language")
+@bp.route("/language", methods=["GET", "POST"])
 def language():
-    """Read the site in another language: remembered on this browser (a cookie) and on the account; back to the page."""
-    code = request.form.get("lang", "")
+    """Read the site in another language, back on the same page: a cookie on this browser and, when a
+    signed-in person posts it (CSRF-checked), their account's choice too."""
+    form = request.form if request.method == "POST" else request.args
+    code = form.get("lang", "")
     if code not in i18n.codes():
         abort(400, description=_("That language is not offered here."))
-    if current_user.is_authenticated:
+    if request.method == "POST" and current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()
-    response = redirect(same_site_path(request.form.get("next", ""), "/"))
+    response = redirect(same_site_path(form.get("next", ""), "/"))
     response.set_cookie(
         i18n.COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure
     )
