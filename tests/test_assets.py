@@ -8,7 +8,7 @@ from registry.web.views import assets
 
 def test_the_basic_bundle_matches_the_installed_plotly():
     # A plotly upgrade brings a new plotly.js: fetch the matching basic bundle into static/vendor
-    # (npm pack plotly.js-basic-dist-min@VERSION); until then the full bundle is served.
+    # (npm pack plotly.js-basic-dist-min@VERSION), rewritten by assets.same_origin; until then the full bundle is served.
     name, script, _ = assets.plotly_bundle()
     assert name == "basic"
     assert assets.bundle_version(script) == assets.bundle_version(assets._full_bundle())
@@ -47,3 +47,12 @@ def test_the_served_plotly_names_no_other_host_to_load_from(client):
     for remote in (b"cdn.plot.ly", b"cloud.plotly.com", b'href="https://plotly.com/"'):
         assert remote not in script
     assert b'topojsonURL:{valType:"string",noBlank:!0,dflt:"/static/vendor/"}' in script
+
+
+def test_the_vendored_bundle_itself_names_no_other_host_to_load_from():
+    """static/ serves the file as it is too (/static/vendor/...): it carries the rewrite, not only the served copy."""
+    for path in assets.VENDOR.glob("plotly-basic-*.min.js"):
+        source = path.read_bytes()
+        assert assets.same_origin(source) == source, f"{path.name}: run assets.same_origin over it"
+        for remote in (b"cdn.plot.ly", b"cloud.plotly.com", b'href="https://plotly.com/"'):
+            assert remote not in source
