@@ -102,12 +102,9 @@ def N_(message: str) -> str:
     return message
 
 
-def format_percent(share: float, digits: int = 0) -> str:
-    """A share as the reader's locale writes a percent: 0.55 -> "55%" in English, "55 %" in Spanish."""
-    if not digits:
-        return numbers.format_percent(share, locale=locale())
-    pattern = numbers.get_percent_format(locale=locale()).pattern.replace("0%", "0." + "0" * digits + "%")
-    return numbers.format_percent(share, format=pattern, locale=locale())
+def format_percent(share: float) -> str:
+    """A share as the reader's locale writes a whole percent: 0.55 -> "55%" in English, "55 %" in Spanish."""
+    return numbers.format_percent(share, locale=locale())
 
 
 def format_number(value: float | int, digits: int | None = None) -> str:
