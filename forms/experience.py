@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+from babel import numbers
 from wtforms import (
     Field,
     RadioField,
@@ -37,6 +39,7 @@ from forms import (
     scale_radio,
 )
 from forms.text import clean, contact_details, strip_invisible
+from scales import i18n
 from scales.i18n import N_, lazy_gettext
 from scales.i18n import gettext as _
 
@@ -49,6 +52,55 @@ DOSE_MIN, DOSE_MAX = Decimal("0.0001"), Decimal("100000")
 def normalize_term(term: str) -> str:
     """One spelling per side effect: "Nausea " and "nausea" are one term."""
     return clean(strip_invisible(term)).lower()
+
+
+class AmountField(DecimalField):
+    """A positive amount as people type it in their language: "0.5" everywhere, "0,5" where the comma is the decimal sign.
+
+    A sign followed by exactly three digits ("2.500" in Spanish, "1,000" in English) is how that language groups
+    thousands, so the form asks which was meant rather than guess a dose a thousand times off.
+    """
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("places", None)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = "".join((valuelist[0] if valuelist else "").split())  # "1 000" is a space-grouped 1000
+        if not text:
+            return
+        decimal, group = (numbers.get_decimal_symbol(i18n.locale()), numbers.get_group_symbol(i18n.locale()))
+        match = re.fullmatch(r"([-+]?)(\d*)([.,])?(\d*)", text) if text.isascii() else None
+        if re.fullmatch(r"[-+]?\d+(\.\d+)?[eE][-+]?\d{1,4}", text):  # "1e-05": how programs write numbers (FHIR)
+            self.data = Decimal(text)
+            return
+        if not match or not (match[2] or match[4]):
+            raise ValueError(_("Enter a number, for example 50 or 0.5."))  # "NaN", "Infinity", "lots"
+        minus, whole, sign, part = match[1], match[2] or "0", match[3], match[4]
+        if sign and sign != decimal and sign == group and len(part) == 3 and whole != "0":
+            raise ValueError(
+                _(
+                    "Did you mean %(thousands)s or %(decimal)s? Write the dose without a thousands separator.",
+                    thousands=whole + part,
+                    decimal=_point(f"{whole}.{part}".rstrip("0").rstrip(".")),
+                )
+            )
+        self.data = Decimal(f"{minus}{whole}.{part or '0'}")  # below 0: NumberRange says "above 0"
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # the one message above says what to type; no range beside it
+
+    def _value(self):
+        if self.raw_data is not None:
+            return self.raw_data[0] if self.raw_data else ""  # re-rendered as typed
+        return "" if self.data is None else _point(format(Decimal(str(self.data)).normalize(), "f"))
+
+
+def _point(number: str) -> str:
+    """A plain number ("2.5") written with the reader's decimal sign ("2,5" in Spanish)."""
+    return number.replace(".", numbers.get_decimal_symbol(i18n.locale()))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -87,12 +139,6 @@ class TermsField(Field):
                 raise ValidationError(_("A side effect cannot hold an email address, a phone number or a link."))
 
 
-def _finite(form, field):
-    # "NaN", "sNaN" and "Infinity" parse as decimals; stop before NumberRange compares them.
-    if field.data is not None and not field.data.is_finite():
-        raise StopValidation(_("Enter a number, for example 50 or 0.5."))
-
-
 class ExperienceForm(FlaskForm):
     """What one treatment did for one condition. Catalog choices come from the view."""
 
@@ -120,12 +166,10 @@ class ExperienceForm(FlaskForm):
         render_kw=MONTH_INPUT,
         description=lazy_gettext("Leave empty if you still use it."),
     )
-    dose_amount = DecimalField(
+    dose_amount = AmountField(
         lazy_gettext("Dose"),
-        places=None,
         validators=[
             Optional(),
-            _finite,
             NumberRange(min=DOSE_MIN, message=lazy_gettext("Enter a dose above 0, for example 50 or 0.5.")),
             NumberRange(
                 max=DOSE_MAX,

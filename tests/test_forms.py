@@ -174,6 +174,67 @@ def test_the_dose_frequency_of_a_drug_needs_no_amount(app):
         assert form.validate(), form.errors and form.values()["dose_frequency"] == "twice_daily"
 
 
+def _dose_form(app, language: str, typed: str):
+    from werkzeug.datastructures import MultiDict
+
+    from forms.experience import ExperienceForm
+
+    with app.test_request_context(method="POST", headers={"Accept-Language": language}):
+        form = ExperienceForm(
+            formdata=MultiDict({**EXPERIENCE, "dose_amount": typed, "dose_unit": "mg"}),
+            conditions=[("migraine", "Migraine")],
+            treatments=[("sumatriptan", "Sumatriptan")],
+            drug_slugs={"sumatriptan"},
+            meta={"csrf": False},
+        )
+        valid = form.validate()
+        return valid, (form.values()["dose_amount"] if valid else " ".join(form.errors["dose_amount"])), form
+
+
+@pytest.mark.parametrize(
+    "language, typed, amount",
+    [
+        ("es", "0,5", 0.5),
+        ("es", "0.5", 0.5),  # a phone's decimal pad may offer only the point
+        ("es", "2,500", 2.5),
+        ("es", "1 000", 1000),
+        ("es", "12,", 12),
+        ("en", "0.5", 0.5),
+        ("en", "2,5", 2.5),  # a comma before one or two digits can only be a decimal sign
+        ("en", "1.000", 1),
+        ("en", ".25", 0.25),
+    ],
+)
+def test_a_dose_is_read_as_people_write_numbers_in_their_language(app, language, typed, amount):
+    valid, value, _ = _dose_form(app, language, typed)
+    assert valid and value == amount
+
+
+@pytest.mark.parametrize(
+    "language, typed, message",
+    [
+        ("es", "2.500", "¿Quiso decir 2500 o 2,5?"),  # a Spanish thousands sign: asked, never guessed
+        ("en", "1,000", "Did you mean 1000 or 1?"),
+        ("en", "1,000.5", "Enter a number"),
+        ("es", "dos", "Escriba un número, por ejemplo 50 o 0,5."),
+    ],
+)
+def test_a_dose_that_could_be_read_two_ways_is_asked_about_and_kept(app, language, typed, message):
+    valid, errors, form = _dose_form(app, language, typed)
+    assert not valid and message in errors
+    assert f'value="{typed}"' in str(form.dose_amount())  # the typed text comes back to correct
+
+
+def test_a_saved_dose_is_shown_with_the_readers_decimal_sign(app):
+    from forms.experience import ExperienceForm
+
+    saved = type("Saved", (), {**EXPERIENCE, "dose_amount": 0.1, "dose_unit": "mg"})
+    for language, shown in (("es", "0,1"), ("en", "0.1")):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            form = ExperienceForm(obj=saved, conditions=[], treatments=[], drug_slugs=set(), meta={"csrf": False})
+            assert f'value="{shown}"' in str(form.dose_amount())
+
+
 def _content_words(text: str) -> set[str]:
     small = {"the", "a", "an", "of", "to", "it", "you", "your", "did", "do", "was", "is", "how", "at", "their", "for"}
     words = "".join(c if c.isalnum() else " " for c in text.lower()).split()

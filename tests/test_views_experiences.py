@@ -135,7 +135,7 @@ INVALID = [
     ({"dose_amount": "1e308"}, "dose_amount", "Enter at most 100,000"),
     ({"dose_amount": "250000"}, "dose_amount", "check the number"),
     ({"dose_amount": "-5"}, "dose_amount", "Enter a dose above 0"),
-    ({"dose_amount": "lots"}, "dose_amount", "Not a valid decimal value."),
+    ({"dose_amount": "lots"}, "dose_amount", "Enter a number"),
     ({"dose_unit": "bucket"}, "dose_unit", "Not a valid choice."),
     ({"tips": "x" * 2001}, "tips", "Keep tips under 2,000 characters."),
     ({"condition": "no-such-condition"}, "condition", "Not a valid choice."),
