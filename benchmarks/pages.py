@@ -6,6 +6,7 @@ Usage:
     python benchmarks/pages.py --sizes 100000 --gunicorn        # plus sustained submissions, 4 workers
     python benchmarks/pages.py --database sqlite:////path/registry.sqlite --before ../old-checkout
                                                                 # another checkout's code against this one's
+    python benchmarks/pages.py --sizes 100000 --language es     # plus each page read in Spanish
 
 For each registry it times, server side (Flask test client, in process), the condition page of
 the largest and of a median condition, a treatment page, compare (3 treatments), a filtered
@@ -49,12 +50,13 @@ def registry(url: str, *args: str) -> str:
     ).stdout
 
 
-def timed(client, url: str, repeat: int) -> list[float]:
-    client.get(url)  # warm caches and imports
+def timed(client, url: str, repeat: int, language: str | None = None) -> list[float]:
+    headers = {"Accept-Language": language} if language else {}
+    client.get(url, headers=headers)  # warm caches and imports
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        response = client.get(url)
+        response = client.get(url, headers=headers)
         times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, (url, response.status_code)
     return times
@@ -221,7 +223,9 @@ def gunicorn_load(url: str, seconds: float = 20.0, threads: int = 8, port: int =
         server.wait(timeout=10)
 
 
-def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn: bool) -> list[tuple]:
+def run(
+    url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn: bool, language: str | None = None
+) -> list[tuple]:
     from registry.app import create_app
 
     rows = []
@@ -246,9 +250,11 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
         slow = timed(client, path, baseline_repeat)
         app.config["REPORT_SOURCE"] = "published"
         hit = statistics.median(timed(cached_client, path, repeat))
-        rows.append((label, n_label, fast, statistics.median(slow), hit, live))
+        # The same published page in another language: its words, numbers and chart labels translated.
+        other = statistics.median(timed(client, path, repeat, language)) if language else None
+        rows.append((label, n_label, fast, statistics.median(slow), hit, live, other))
     times = submissions(app, 10)
-    rows.append(("submit experience form", n_label, times, None, None, None))
+    rows.append(("submit experience form", n_label, times, None, None, None, None))
     if with_gunicorn:
         rate, errors = gunicorn_load(url)
         check = subprocess.run(
@@ -263,6 +269,7 @@ def run(url: str, n_label: str, repeat: int, baseline_repeat: int, with_gunicorn
                 f"{'clean' if check.returncode == 0 else 'DIFFERENCES'}",
                 n_label,
                 [1000 / rate],
+                None,
                 None,
                 None,
                 None,
@@ -317,6 +324,9 @@ def main() -> None:
     parser.add_argument("--gunicorn", action="store_true", help="Also measure sustained submissions under gunicorn.")
     parser.add_argument("--before", type=Path, help="Another checkout to time on the same --database (SQLite).")
     parser.add_argument("--rounds", type=int, default=2, help="With --before: runs of each checkout, alternated.")
+    parser.add_argument(
+        "--language", help="Also time the published pages read in this language (Accept-Language), e.g. es."
+    )
     args = parser.parse_args()
     if args.before:
         compare(args)
@@ -333,13 +343,13 @@ def main() -> None:
                 print(f"seeding {label} experiences on SQLite...", file=sys.stderr)
                 registry(url, "init")
                 registry(url, "seed-demo", "--experiences", label.replace(",", ""), "--seed", "1")
-            rows += run(url, label, args.repeat, args.baseline_repeat, args.gunicorn)
+            rows += run(url, label, args.repeat, args.baseline_repeat, args.gunicorn, args.language)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"\n{'operation':<44} {'N':>10} {'median ms':>9} {'p95 ms':>7} {'per s':>7} {'baseline ms':>11} "
-        f"{'speed-up':>8} {'cached ms':>9} {'live ms':>8}"
+        f"{'speed-up':>8} {'cached ms':>9} {'live ms':>8}" + (f" {args.language + ' ms':>8}" if args.language else "")
     )
-    for label, n, times, baseline, hit, live in rows:
+    for label, n, times, baseline, hit, live, other in rows:
         median = statistics.median(times)
         p95 = sorted(times)[max(0, int(round(0.95 * len(times))) - 1)]
         base = f"{baseline:,.0f}" if baseline else "-"
@@ -348,11 +358,13 @@ def main() -> None:
         before = f"{live:.1f}" if live else "-"
         print(
             f"{label:<44} {n:>10} {median:>9.1f} {p95:>7.1f} {1000 / median:>7.1f} {base:>11} {ratio:>8} {cached:>9} "
-            f"{before:>8}"
+            f"{before:>8}" + (f" {other:>8.1f}" if other else (f" {'-':>8}" if args.language else ""))
         )
     print(f"\npeak RSS of this process: {peak:,.0f} MB. median/p95: computed from the published numbers with the")
     print("report cache off; baseline: the same page computed from the raw rows; cached: with the report cache on;")
     print("live: from the live report tables, uncached (what every page read before releases, issue 24).")
+    if args.language:
+        print(f"{args.language} ms: the published page, uncached, read with Accept-Language: {args.language}.")
     print(
         "targets (SQLite, 1,000,000): condition and treatment <= 100 ms, compare and filtered <= 150 ms, API <= 50 ms"
     )
