@@ -14,6 +14,7 @@ from __future__ import annotations
 import gettext as _stdlib_gettext
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Callable, Iterator
 
 from babel import Locale, numbers
@@ -104,12 +105,24 @@ def N_(message: str) -> str:
 
 def format_percent(share: float) -> str:
     """A share as the reader's locale writes a whole percent: 0.55 -> "55%" in English, "55 %" in Spanish."""
-    return numbers.format_percent(share, locale=locale())
+    return _percent(str(locale()), share)
 
 
 def format_number(value: float | int, digits: int | None = None) -> str:
     """A number as the reader's locale writes it: 12,345.6 in English, 12.345,6 in Spanish."""
+    return _number(str(locale()), value, digits)
+
+
+# Babel re-reads the pattern and quantizes a Decimal on every call; a page writes the same few hundred
+# numbers (whole percents, counts) thousands of times, so each locale's spelling of each is kept.
+@lru_cache(maxsize=16384)
+def _percent(code: str, share: float) -> str:
+    return numbers.format_percent(share, locale=code)
+
+
+@lru_cache(maxsize=16384)
+def _number(code: str, value: float | int, digits: int | None) -> str:
     if digits is None:
-        return numbers.format_decimal(value, locale=locale())
+        return numbers.format_decimal(value, locale=code)
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return numbers.format_decimal(value, format=pattern, locale=locale())
+    return numbers.format_decimal(value, format=pattern, locale=code)
