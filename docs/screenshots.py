@@ -34,6 +34,10 @@ CHARTS = {
 }
 SIGNED_IN = {"experience-form"}
 RESEARCHER = {"research"}
+SPANISH = {"treatment", "experience-form"}  # es-<name>-phone.png: a browser that asks for Spanish (issue 30)
+
+
+WHO = ((None, set(PAGES) - SIGNED_IN - RESEARCHER), ("patient", SIGNED_IN), ("researcher", RESEARCHER))
 
 
 def main() -> None:
@@ -49,26 +53,25 @@ def main() -> None:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-background-networking"]
         )
+        shots = [(size, who, names, "en", "") for size in SIZES for who, names in WHO]
+        shots += [("phone", who, names & SPANISH, "es", "es-") for who, names in WHO if names & SPANISH]
+        for size, who, names, language, prefix in shots:
+            width, height = SIZES[size]
+            context = browser.new_context(viewport={"width": width, "height": height}, locale=language)
+            page = context.new_page()
+            if who:
+                page.goto(args.base + "/login")
+                page.locator("#email").fill(f"{who}@demo.example")
+                page.locator("#password").fill(f"demo-{who}-password")
+                page.locator("#password").press("Enter")
+                page.wait_for_load_state()
+            for name in sorted(names):
+                page.goto(args.base + PAGES[name])
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out / f"{prefix}{name}-{size}.png"))
+                print(f"{prefix}{name}-{size}.png")
+            context.close()
         for size, (width, height) in SIZES.items():
-            for who, names in (
-                (None, set(PAGES) - SIGNED_IN - RESEARCHER),
-                ("patient", SIGNED_IN),
-                ("researcher", RESEARCHER),
-            ):
-                context = browser.new_context(viewport={"width": width, "height": height})
-                page = context.new_page()
-                if who:
-                    page.goto(args.base + "/login")
-                    page.get_by_label("Email").fill(f"{who}@demo.example")
-                    page.get_by_label("Password", exact=True).fill(f"demo-{who}-password")
-                    page.get_by_role("button", name="Log in").click()
-                    page.wait_for_load_state()
-                for name in sorted(names):
-                    page.goto(args.base + PAGES[name])
-                    page.wait_for_load_state("networkidle")
-                    page.screenshot(path=str(out / f"{name}-{size}.png"))
-                    print(f"{name}-{size}.png")
-                context.close()
             context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
             for name, (path, selector) in CHARTS.items():
