@@ -55,7 +55,7 @@ def normalize_term(term: str) -> str:
 
 
 class AmountField(DecimalField):
-    """A positive amount as people type it in their language: "0.5" everywhere, "0,5" where the comma is the decimal sign.
+    """A dose as people type it in their language: "0.5" everywhere, "0,5" where the comma is the decimal sign.
 
     A sign followed by exactly three digits ("2.500" in Spanish, "1,000" in English) is how that language groups
     thousands, so the form asks which was meant rather than guess a dose a thousand times off.
@@ -70,14 +70,15 @@ class AmountField(DecimalField):
         text = "".join((valuelist[0] if valuelist else "").split())  # "1 000" is a space-grouped 1000
         if not text:
             return
-        decimal, group = (numbers.get_decimal_symbol(i18n.locale()), numbers.get_group_symbol(i18n.locale()))
-        match = re.fullmatch(r"([-+]?)(\d*)([.,])?(\d*)", text) if text.isascii() else None
         if re.fullmatch(r"[-+]?\d+(\.\d+)?[eE][-+]?\d{1,4}", text):  # "1e-05": how programs write numbers (FHIR)
             self.data = Decimal(text)
             return
+        match = re.fullmatch(r"([-+]?)(\d*)([.,])?(\d*)", text) if text.isascii() else None
         if not match or not (match[2] or match[4]):
             raise ValueError(_("Enter a number, for example 50 or 0.5."))  # "NaN", "Infinity", "lots"
         minus, whole, sign, part = match[1], match[2] or "0", match[3], match[4]
+        reader = i18n.locale()
+        decimal, group = numbers.get_decimal_symbol(reader), numbers.get_group_symbol(reader)
         if sign and sign != decimal and sign == group and len(part) == 3 and whole != "0":
             raise ValueError(
                 _(
