@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from babel import numbers
 from wtforms import (
     Field,
     RadioField,
@@ -77,8 +76,7 @@ class AmountField(DecimalField):
         if not match or not (match[2] or match[4]):
             raise ValueError(_("Enter a number, for example 50 or 0.5."))  # "NaN", "Infinity", "lots"
         minus, whole, sign, part = match[1], match[2] or "0", match[3], match[4]
-        reader = i18n.locale()
-        decimal, group = numbers.get_decimal_symbol(reader), numbers.get_group_symbol(reader)
+        decimal, group = i18n.number_signs()
         if sign and sign != decimal and sign == group and len(part) == 3 and whole != "0":
             raise ValueError(
                 _(
@@ -101,7 +99,7 @@ class AmountField(DecimalField):
 
 def _point(number: str) -> str:
     """A plain number ("2.5") written with the reader's decimal sign ("2,5" in Spanish)."""
-    return number.replace(".", numbers.get_decimal_symbol(i18n.locale()))
+    return number.replace(".", i18n.number_signs()[0])
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -113,6 +113,12 @@ def format_number(value: float | int, digits: int | None = None) -> str:
     return _number(str(locale()), value, digits)
 
 
+def number_signs() -> tuple[str, str]:
+    """The reader's decimal sign and thousands sign: (".", ",") in English, (",", ".") in Spanish."""
+    code = str(locale())
+    return numbers.get_decimal_symbol(code), numbers.get_group_symbol(code)
+
+
 # Babel re-reads the pattern and quantizes a Decimal on every call; a page writes the same few hundred
 # numbers (whole percents, counts) thousands of times, so each locale's spelling of each is kept.
 @lru_cache(maxsize=16384)

@@ -1,4 +1,5 @@
 import gzip
+import re
 
 import plotly
 import pytest
@@ -47,6 +48,7 @@ def test_the_served_plotly_names_no_other_host_to_load_from(client):
     for remote in (b"cdn.plot.ly", b"cloud.plotly.com", b'href="https://plotly.com/"'):
         assert remote not in script
     assert b'topojsonURL:{valType:"string",noBlank:!0,dflt:"/static/vendor/"}' in script
+    assert not re.search(rb'\.href="https?://', assets._full_bundle())  # no link of the full bundle leaves either
 
 
 def test_the_vendored_bundle_itself_names_no_other_host_to_load_from():

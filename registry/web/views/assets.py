@@ -28,21 +28,23 @@ def bundle_version(source: bytes) -> str | None:
 
 
 # plotly.js's defaults that would reach another host, rewritten in the bundle served: the map files'
-# folder (topojsonURL), the Chart Studio server (plotlyServerURL) and the logo's link. charts.js sets the
-# same in its config and the CSP forbids other hosts; this makes the script itself name none. (The full
-# bundle's map styles and tiles stay: the registry draws no map trace, so nothing asks for them.)
+# folder (topojsonURL) and the Chart Studio server (plotlyServerURL). charts.js sets the same in its
+# config and the CSP forbids other hosts; this makes the script itself name none. (The full bundle's
+# map styles and tiles stay: the registry draws no map trace, so nothing asks for them.)
 REMOTE_DEFAULTS = (
     (b'dflt:"https://cdn.plot.ly/un/"', b'dflt:"/static/vendor/"'),
     (b'dflt:"https://cloud.plotly.com/newchart"', b'dflt:""'),
-    (b'r.href="https://plotly.com/"', b'r.href="#"'),
 )
+# Every link the script writes into a page (the logo's, the map attribution's) leads nowhere instead of
+# to another site: any host, so a new plotly.js's links are covered without naming them here.
+_LINK = re.compile(rb'(\.href=)"https?://[^"]*"')
 
 
 def same_origin(script: bytes) -> bytes:
-    """script with plotly.js's remote defaults pointed at this site or off."""
+    """script with plotly.js's remote defaults pointed at this site or off, and its links to other sites off."""
     for remote, here in REMOTE_DEFAULTS:
         script = script.replace(remote, here)
-    return script
+    return _LINK.sub(rb'\1"#"', script)
 
 
 @functools.cache
